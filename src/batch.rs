@@ -1,0 +1,487 @@
+//! The batch lifecycle shared by the command line and the web console: create a batch
+//! from a roster, reissue or revoke a link, accept a submission, export, purge.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use zeroize::Zeroizing;
+
+use crate::config::PublicUrl;
+use crate::crypto::{self, AdminKey, CryptoError, KdfParams, LinkToken, SubmissionBinding};
+use crate::export::{self, ExportError, LinkRow, M365Row};
+use crate::roster::Roster;
+use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError, Tombstone};
+
+/// Shortest admin passphrase accepted.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+/// Longest password accepted on the collection form, in bytes.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest batch or organisation name.
+const MAX_NAME_CHARS: usize = 100;
+
+/// Errors of the batch lifecycle. Each message is a sentence a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// `admin init` has not run.
+    #[error("no admin exists yet; run `passdrop admin init` first")]
+    NoAdmin,
+    /// A passphrase is too short.
+    #[error("the passphrase must be at least {MIN_PASSPHRASE_CHARS} characters long")]
+    WeakPassphrase,
+    /// A name is unusable.
+    #[error("{0}")]
+    InvalidName(String),
+    /// The passphrase did not unlock the admin key.
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    /// The batch has been purged.
+    #[error("batch {name:?} was purged on {when}")]
+    Purged {
+        /// Its name.
+        name: String,
+        /// When, formatted.
+        when: String,
+    },
+    /// A recipient has no live link to revoke.
+    #[error("{0} has no live link to revoke (already used, revoked or never reissued)")]
+    NothingToRevoke(String),
+    /// Storage said no.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The export cannot be produced.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// Cryptography failed (a damaged record, or the random generator).
+    #[error(transparent)]
+    Crypto(CryptoError),
+    /// Something else.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<CryptoError> for BatchError {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            CryptoError::WrongPassphrase => Self::WrongPassphrase,
+            other => Self::Crypto(other),
+        }
+    }
+}
+
+type BatchResult<T> = Result<T, BatchError>;
+
+/// Creates the admin key from a passphrase (Argon2 runs on a blocking thread).
+pub async fn init_admin(
+    store: &Store,
+    passphrase: SecretString,
+    kdf: KdfParams,
+) -> BatchResult<()> {
+    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(BatchError::WeakPassphrase);
+    }
+    if store.admin_exists().await? {
+        return Err(StoreError::AdminExists.into());
+    }
+    let wrapped = tokio::task::spawn_blocking(move || crypto::create_admin_key(&passphrase, kdf))
+        .await
+        .map_err(anyhow::Error::new)??;
+    store
+        .insert_admin_key(&wrapped, crate::config::now())
+        .await?;
+    Ok(())
+}
+
+/// Unlocks the admin key with the passphrase (Argon2 runs on a blocking thread).
+pub async fn unlock_admin(store: &Store, passphrase: SecretString) -> BatchResult<AdminKey> {
+    let wrapped = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
+    Ok(
+        tokio::task::spawn_blocking(move || crypto::unlock_admin_key(&wrapped, &passphrase))
+            .await
+            .map_err(anyhow::Error::new)??,
+    )
+}
+
+/// Finds a batch by id or name; a purged one is reported as such.
+pub async fn find(store: &Store, id_or_name: &str) -> BatchResult<Batch> {
+    if let Some(batch) = store.find_batch(id_or_name).await? {
+        return Ok(batch);
+    }
+    if let Some(t) = store.find_tombstone(id_or_name).await? {
+        return Err(BatchError::Purged {
+            name: t.name,
+            when: crate::config::format_time(t.purged_at),
+        });
+    }
+    Err(StoreError::NoSuchBatch(id_or_name.to_owned()).into())
+}
+
+/// A link just issued, to be delivered to its recipient. The link is secret.
+pub struct IssuedLink {
+    /// EmailAddress.
+    pub email: String,
+    /// DisplayName, if any.
+    pub display_name: Option<String>,
+    /// The full link.
+    pub link: SecretString,
+}
+
+impl std::fmt::Debug for IssuedLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedLink")
+            .field("email", &self.email)
+            .field("link", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Renders issued links as the mail-merge CSV (`EmailAddress,DisplayName,Link`).
+pub fn links_csv(links: &[IssuedLink]) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let rows: Vec<LinkRow<'_>> = links
+        .iter()
+        .map(|l| LinkRow {
+            email: &l.email,
+            display_name: l.display_name.as_deref().unwrap_or_default(),
+            link: l.link.expose_secret(),
+        })
+        .collect();
+    export::render_links_csv(&rows)
+}
+
+/// What the admin asks for when creating a batch.
+#[derive(Debug)]
+pub struct NewBatch {
+    /// Unique name.
+    pub name: String,
+    /// Organisation name shown to users.
+    pub org_name: Option<String>,
+    /// How long links live.
+    pub link_lifetime: Duration,
+    /// The validated roster.
+    pub roster: Roster,
+}
+
+fn check_name(label: &str, value: &str) -> BatchResult<()> {
+    let n = value.chars().count();
+    if n == 0 || n > MAX_NAME_CHARS {
+        return Err(BatchError::InvalidName(format!(
+            "the {label} must be between 1 and {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(BatchError::InvalidName(format!(
+            "the {label} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Creates a batch: a batch keypair sealed to the admin, one recipient and one live link
+/// per roster row, all in one transaction. Returns the batch and its links.
+pub async fn create(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+) -> BatchResult<(Batch, Vec<IssuedLink>)> {
+    let name = request.name.trim().to_owned();
+    check_name("batch name", &name)?;
+    let org_name = request
+        .org_name
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty());
+    if let Some(org) = &org_name {
+        check_name("organisation name", org)?;
+    }
+    let admin = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
+    let id = hex(&crypto::random_bytes::<8>()?);
+    let (public_key, sealed_key) = crypto::create_batch_key(&admin.public_key, &id)?;
+    let lifetime = secs(request.link_lifetime);
+    let batch = Batch {
+        id,
+        name,
+        org_name,
+        created_at: now,
+        expires_at: now.saturating_add(lifetime),
+        link_lifetime_secs: lifetime,
+        has_user_root: request.roster.has_user_root(),
+        public_key,
+        first_exported_at: None,
+    };
+    let mut recipients = Vec::with_capacity(request.roster.entries.len());
+    let mut links = Vec::with_capacity(request.roster.entries.len());
+    for entry in request.roster.entries {
+        let token = LinkToken::generate()?;
+        links.push(IssuedLink {
+            email: entry.email.clone(),
+            display_name: entry.display_name.clone(),
+            link: SecretString::from(public_url.link_for(token.expose())),
+        });
+        recipients.push(NewRecipient {
+            roster_line: i64::try_from(entry.line).unwrap_or(i64::MAX),
+            email: entry.email,
+            user_name: entry.user_name,
+            display_name: entry.display_name,
+            alternate_email: entry.alternate_email,
+            user_root: entry.user_root,
+            token_hash: token.hash(),
+        });
+    }
+    store.create_batch(&batch, &sealed_key, &recipients).await?;
+    Ok((batch, links))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Issues a new link for one recipient; their previous link stops working.
+pub async fn reissue(
+    store: &Store,
+    public_url: &PublicUrl,
+    batch: &Batch,
+    email: &str,
+    now: i64,
+) -> BatchResult<IssuedLink> {
+    let token = LinkToken::generate()?;
+    let expires_at = now.saturating_add(batch.link_lifetime_secs);
+    let recipient = store
+        .reissue_link(batch, email, &token.hash(), now, expires_at)
+        .await?;
+    Ok(IssuedLink {
+        email: recipient.email,
+        display_name: recipient.display_name,
+        link: SecretString::from(public_url.link_for(token.expose())),
+    })
+}
+
+/// Revokes one recipient's live link.
+pub async fn revoke(store: &Store, batch: &Batch, email: &str) -> BatchResult<()> {
+    if store.revoke_link(batch, email).await? {
+        Ok(())
+    } else {
+        Err(BatchError::NothingToRevoke(email.to_owned()))
+    }
+}
+
+/// Where a link stands, judged against the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// It can be used.
+    Usable,
+    /// A password was already submitted with it.
+    Used,
+    /// The admin revoked it.
+    Revoked,
+    /// A newer link was issued.
+    Replaced,
+    /// Its time ran out.
+    Expired,
+}
+
+impl LinkStatus {
+    /// The status of a stored link at `now`.
+    pub fn of(view: &LinkView, now: i64) -> Self {
+        match view.state {
+            LinkState::Used => Self::Used,
+            LinkState::Revoked => Self::Revoked,
+            LinkState::Replaced => Self::Replaced,
+            LinkState::Live if view.expires_at <= now => Self::Expired,
+            LinkState::Live => Self::Usable,
+        }
+    }
+}
+
+/// Why a password typed on the form was refused. The link is untouched in every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordProblem {
+    /// Nothing typed.
+    #[error("Please type your current email password.")]
+    Empty,
+    /// Over 1024 bytes.
+    #[error("That password is longer than 1024 bytes; please check it.")]
+    TooLong,
+    /// NUL, CR or LF.
+    #[error("A password cannot contain line breaks or NUL characters; please type it again.")]
+    ForbiddenCharacter,
+    /// The two fields differ.
+    #[error("The two passwords do not match; please type them again.")]
+    Mismatch,
+}
+
+/// Checks a password and its confirmation as typed on the collection form.
+pub fn check_password(
+    password: &SecretString,
+    confirm: &SecretString,
+) -> Result<(), PasswordProblem> {
+    let p = password.expose_secret();
+    if p.is_empty() {
+        return Err(PasswordProblem::Empty);
+    }
+    if p.len() > MAX_PASSWORD_BYTES {
+        return Err(PasswordProblem::TooLong);
+    }
+    if p.contains(['\0', '\r', '\n']) {
+        return Err(PasswordProblem::ForbiddenCharacter);
+    }
+    if !crypto::secrets_equal(password, confirm) {
+        return Err(PasswordProblem::Mismatch);
+    }
+    Ok(())
+}
+
+/// Outcome of trying to submit on a link.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// Sealed and stored; the link is burned.
+    Accepted,
+    /// The link could not take a password (used, revoked, replaced, expired).
+    Refused(LinkStatus),
+}
+
+/// Seals a (checked) password to the batch key and burns the link, atomically.
+pub async fn submit(
+    store: &Store,
+    token: &LinkToken,
+    view: &LinkView,
+    password: &SecretString,
+    now: i64,
+) -> BatchResult<SubmitOutcome> {
+    let status = LinkStatus::of(view, now);
+    if status != LinkStatus::Usable {
+        return Ok(SubmitOutcome::Refused(status));
+    }
+    let binding = SubmissionBinding {
+        batch_id: &view.batch.id,
+        recipient_id: view.recipient.id,
+        email: &view.recipient.email,
+        user_name: &view.recipient.user_name,
+    };
+    let sealed = crypto::seal_password(&view.batch.public_key, binding, password)?;
+    match store
+        .burn_link_with_submission(&token.hash(), view.recipient.id, &sealed, now)
+        .await
+    {
+        Ok(()) => Ok(SubmitOutcome::Accepted),
+        Err(StoreError::LinkNotLive) => {
+            // Someone else won the race, or the admin acted meanwhile: report what it is now.
+            let current = store.link_by_token_hash(&token.hash()).await?;
+            Ok(SubmitOutcome::Refused(current.map_or(
+                LinkStatus::Revoked,
+                |v| match LinkStatus::of(&v, now) {
+                    LinkStatus::Usable => LinkStatus::Used,
+                    other => other,
+                },
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A finished Microsoft 365 export, held in memory until written.
+pub struct M365Export {
+    /// The CSV bytes (zeroized on drop).
+    pub csv: Zeroizing<Vec<u8>>,
+    /// Rows written.
+    pub rows: usize,
+    /// Email addresses of recipients who have not submitted, in roster order.
+    pub missing: Vec<String>,
+}
+
+/// Opens every password of a batch with the unlocked admin key and renders the
+/// Microsoft 365 CSV. Nothing is written anywhere; the export time is recorded.
+pub async fn export_m365(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+    now: i64,
+) -> BatchResult<M365Export> {
+    let sealed_key = store
+        .sealed_batch_key(&batch.id)
+        .await?
+        .ok_or_else(|| StoreError::NoSuchBatch(batch.name.clone()))?;
+    let batch_key = crypto::open_batch_key(admin, &sealed_key, &batch.id)?;
+    let submissions = store.submissions(&batch.id).await?;
+    let mut passwords = Vec::with_capacity(submissions.len());
+    for s in &submissions {
+        let binding = SubmissionBinding {
+            batch_id: &batch.id,
+            recipient_id: s.recipient.id,
+            email: &s.recipient.email,
+            user_name: &s.recipient.user_name,
+        };
+        let password = crypto::open_password(&batch_key, binding, &s.sealed).map_err(|e| {
+            BatchError::Other(anyhow::anyhow!(
+                "the stored password of {} does not open ({e}); the database may be damaged",
+                s.recipient.email
+            ))
+        })?;
+        passwords.push(password);
+    }
+    let rows: Vec<M365Row<'_>> = submissions
+        .iter()
+        .zip(&passwords)
+        .map(|(s, p)| M365Row {
+            email: &s.recipient.email,
+            user_name: &s.recipient.user_name,
+            password: p,
+            user_root: s.recipient.user_root.as_deref(),
+        })
+        .collect();
+    let csv = export::render_m365_csv(&rows, batch.has_user_root)?;
+    let missing = store
+        .recipient_statuses(&batch.id)
+        .await?
+        .into_iter()
+        .filter(|r| r.submitted_at.is_none())
+        .map(|r| r.recipient.email)
+        .collect();
+    store.mark_exported(&batch.id, now).await?;
+    Ok(M365Export {
+        csv,
+        rows: rows.len(),
+        missing,
+    })
+}
+
+/// Purges a batch: key first, then rows, then compaction. Returns its tombstone.
+pub async fn purge(store: &Store, batch: &Batch, now: i64) -> BatchResult<Tombstone> {
+    Ok(store.purge_batch(&batch.id, now).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> SecretString {
+        SecretString::from(v.to_owned())
+    }
+
+    #[test]
+    fn passwords_are_checked_before_anything_is_stored() {
+        assert_eq!(check_password(&s("ok pass"), &s("ok pass")), Ok(()));
+        assert_eq!(check_password(&s(""), &s("")), Err(PasswordProblem::Empty));
+        assert_eq!(
+            check_password(&s("a"), &s("b")),
+            Err(PasswordProblem::Mismatch)
+        );
+        assert_eq!(
+            check_password(&s("a\nb"), &s("a\nb")),
+            Err(PasswordProblem::ForbiddenCharacter)
+        );
+        assert_eq!(
+            check_password(&s("a\0b"), &s("a\0b")),
+            Err(PasswordProblem::ForbiddenCharacter)
+        );
+        let long = "é".repeat(513);
+        assert_eq!(
+            check_password(&s(&long), &s(&long)),
+            Err(PasswordProblem::TooLong)
+        );
+        let max = "x".repeat(1024);
+        assert_eq!(check_password(&s(&max), &s(&max)), Ok(()));
+    }
+}

@@ -1,0 +1,616 @@
+//! The command line: argument definitions (every option also read from `PASSDROP_*`) and
+//! one function per command. Exit status: 0 success, 1 error, 2 bad usage.
+
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::batch::{self, NewBatch};
+use crate::config::{self, PublicUrl, format_time};
+use crate::crypto::KdfParams;
+use crate::export::write_secret_file;
+use crate::roster::parse_roster;
+use crate::storage::{LinkState, Store};
+use crate::web;
+
+/// passdrop: collect mailbox passwords once, for an email migration, then forget them.
+#[derive(Debug, Parser)]
+#[command(name = "passdrop", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Data directory (created 0700 on first use).
+    #[arg(long, env = "PASSDROP_DATA_DIR", default_value = config::DEFAULT_DATA_DIR, global = true)]
+    pub data_dir: PathBuf,
+    /// Public base URL that links are built from, e.g. https://passdrop.example.org
+    /// [default: http://LISTEN]
+    #[arg(long, env = "PASSDROP_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Address the server listens on (also the default public URL's host).
+    #[arg(long, env = "PASSDROP_LISTEN", default_value = config::DEFAULT_LISTEN, global = true)]
+    pub listen: SocketAddr,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (collection pages).
+    Serve,
+    /// Manage the admin.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Create and inspect batches.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+    /// Reissue or revoke one user's link.
+    #[command(subcommand)]
+    Link(LinkCommand),
+    /// Decrypt a batch and write the Microsoft 365 migration CSV.
+    Export(ExportArgs),
+    /// Delete a batch for good: keys, passwords, links, roster.
+    Purge(PurgeArgs),
+}
+
+/// `passdrop admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Choose the admin passphrase (once per data directory).
+    Init {
+        /// Read the passphrase from this file instead of PASSDROP_PASSPHRASE or a prompt.
+        #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+}
+
+/// `passdrop batch ...`
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Create a batch from a roster CSV and print one link per user.
+    Create(CreateArgs),
+    /// List batches (and purged ones).
+    List,
+    /// Show each user's progress in a batch.
+    Status {
+        /// Batch id or name.
+        batch: String,
+    },
+}
+
+/// `passdrop batch create` options.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Unique batch name.
+    #[arg(long, env = "PASSDROP_NAME")]
+    pub name: String,
+    /// Roster CSV file (`-` for standard input).
+    #[arg(long, env = "PASSDROP_ROSTER")]
+    pub roster: PathBuf,
+    /// How long links stay valid: 10m to 90d, e.g. 7d, 48h.
+    #[arg(long, env = "PASSDROP_EXPIRES_IN", default_value = config::DEFAULT_EXPIRES_IN)]
+    pub expires_in: String,
+    /// Organisation name shown to users on the collection page.
+    #[arg(long, env = "PASSDROP_ORG")]
+    pub org: Option<String>,
+    /// Check passwords against the old IMAP server (imaps://host[:993] or imap://host[:143]).
+    #[arg(long, env = "PASSDROP_VERIFY_IMAP")]
+    pub verify_imap: Option<String>,
+    /// Write the links CSV here (created 0600, never overwritten) instead of stdout.
+    #[arg(long, env = "PASSDROP_LINKS_OUT")]
+    pub links_out: Option<PathBuf>,
+}
+
+/// `passdrop link ...`
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Issue a new link for one user; their old link stops working.
+    Reissue {
+        /// Batch id or name.
+        batch: String,
+        /// The user's EmailAddress.
+        email: String,
+        /// Write the links CSV here (created 0600, never overwritten) instead of stdout.
+        #[arg(long, env = "PASSDROP_LINKS_OUT")]
+        links_out: Option<PathBuf>,
+    },
+    /// Withdraw one user's link.
+    Revoke {
+        /// Batch id or name.
+        batch: String,
+        /// The user's EmailAddress.
+        email: String,
+    },
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// Microsoft 365 IMAP migration CSV: EmailAddress,UserName,Password[,UserRoot].
+    M365,
+}
+
+/// `passdrop export` options.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Batch id or name.
+    pub batch: String,
+    /// Output format.
+    #[arg(long, env = "PASSDROP_FORMAT", value_enum, default_value = "m365")]
+    pub format: ExportFormat,
+    /// Write here (created 0600, never overwritten) instead of stdout.
+    #[arg(long, env = "PASSDROP_OUT")]
+    pub out: Option<PathBuf>,
+    /// Read the passphrase from this file instead of PASSDROP_PASSPHRASE or a prompt.
+    #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Purge the batch once the file is written.
+    #[arg(long, env = "PASSDROP_PURGE")]
+    pub purge: bool,
+}
+
+/// `passdrop purge` options.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Batch id or name.
+    pub batch: String,
+    /// Do not ask for confirmation.
+    #[arg(long, env = "PASSDROP_YES")]
+    pub yes: bool,
+}
+
+/// A command's failure, with the exit status it maps to.
+#[derive(Debug)]
+enum Failure {
+    /// Bad usage: exit 2.
+    Usage(String),
+    /// An error: exit 1.
+    Error(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self::Error(e.into())
+    }
+}
+
+type CliResult = Result<(), Failure>;
+
+/// Sets up logging to stderr, filtered by `PASSDROP_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSDROP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a parsed command line and returns the process exit status.
+pub async fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Error(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn public_url(cli_value: Option<&str>, listen: SocketAddr) -> Result<PublicUrl, Failure> {
+    match cli_value {
+        Some(url) => PublicUrl::parse(url).map_err(Failure::Usage),
+        None => Ok(PublicUrl::from_listen(listen)),
+    }
+}
+
+async fn dispatch(cli: Cli) -> CliResult {
+    let url = public_url(cli.public_url.as_deref(), cli.listen)?;
+    let data_dir = cli.data_dir;
+    match cli.command {
+        Command::Serve => {
+            serve(
+                &data_dir,
+                cli.listen,
+                cli.public_url.is_some().then_some(url),
+            )
+            .await
+        }
+        Command::Admin(AdminCommand::Init { passphrase_file }) => {
+            admin_init(&data_dir, passphrase_file.as_deref()).await
+        }
+        Command::Batch(BatchCommand::Create(args)) => batch_create(&data_dir, &url, args).await,
+        Command::Batch(BatchCommand::List) => batch_list(&data_dir).await,
+        Command::Batch(BatchCommand::Status { batch }) => batch_status(&data_dir, &batch).await,
+        Command::Link(LinkCommand::Reissue {
+            batch,
+            email,
+            links_out,
+        }) => link_reissue(&data_dir, &url, &batch, &email, links_out.as_deref()).await,
+        Command::Link(LinkCommand::Revoke { batch, email }) => {
+            link_revoke(&data_dir, &batch, &email).await
+        }
+        Command::Export(args) => export(&data_dir, args).await,
+        Command::Purge(args) => purge(&data_dir, args).await,
+    }
+}
+
+async fn open_store(data_dir: &Path) -> Result<Store, Failure> {
+    Ok(Store::open(data_dir).await?)
+}
+
+/// Reads the passphrase from a file, `PASSDROP_PASSPHRASE`, or a terminal prompt.
+fn read_passphrase(file: Option<&Path>, confirm: bool) -> Result<SecretString, Failure> {
+    if let Some(path) = file {
+        let raw =
+            Zeroizing::new(std::fs::read(path).with_context(|| {
+                format!("could not read the passphrase file {}", path.display())
+            })?);
+        let text = std::str::from_utf8(&raw)
+            .map_err(|_| anyhow::anyhow!("the passphrase file {} is not UTF-8", path.display()))?;
+        // One trailing line end is the file's, not the passphrase's.
+        let text = text
+            .strip_suffix("\r\n")
+            .or_else(|| text.strip_suffix('\n'))
+            .unwrap_or(text);
+        if text.is_empty() {
+            return Err(Failure::Usage(format!(
+                "the passphrase file {} is empty",
+                path.display()
+            )));
+        }
+        return Ok(SecretString::from(text.to_owned()));
+    }
+    if let Ok(value) = std::env::var("PASSDROP_PASSPHRASE") {
+        return Ok(SecretString::from(value));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(
+            "no passphrase given: use --passphrase-file FILE or PASSDROP_PASSPHRASE, or run in a terminal"
+                .to_owned(),
+        ));
+    }
+    let first = SecretString::from(
+        rpassword::prompt_password("Admin passphrase: ")
+            .context("could not read the passphrase")?,
+    );
+    if confirm {
+        let second = SecretString::from(
+            rpassword::prompt_password("Type it again: ")
+                .context("could not read the passphrase")?,
+        );
+        if !crate::crypto::secrets_equal(&first, &second) {
+            return Err(Failure::Usage(
+                "the two passphrases differ; nothing was changed".to_owned(),
+            ));
+        }
+    }
+    Ok(first)
+}
+
+/// Fails before any work is done if an output file already exists: passdrop never
+/// overwrites one.
+fn refuse_existing(out: Option<&Path>) -> CliResult {
+    match out {
+        Some(path) if path.exists() => Err(anyhow::anyhow!(
+            "{} already exists; passdrop never overwrites a file (nothing was changed)",
+            path.display()
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Writes secret output to a new 0600 file, or to stdout.
+fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult {
+    match path {
+        Some(path) => write_secret_file(path, bytes)?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)
+                .and_then(|()| out.flush())
+                .context("could not write to stdout")?;
+        }
+    }
+    Ok(())
+}
+
+async fn serve(data_dir: &Path, listen: SocketAddr, public_url: Option<PublicUrl>) -> CliResult {
+    let store = open_store(data_dir).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("could not listen on {listen}"))?;
+    let local = listener
+        .local_addr()
+        .context("reading the listen address")?;
+    let public_url = public_url.unwrap_or_else(|| PublicUrl::from_listen(local));
+    eprintln!("passdrop is listening on http://{local} (public URL {public_url})");
+    eprintln!("data directory: {}", data_dir.display());
+    if !store.admin_exists().await? {
+        eprintln!();
+        eprintln!("No admin exists yet. In another terminal, choose the admin passphrase with:");
+        eprintln!("    passdrop admin init --data-dir {}", data_dir.display());
+        eprintln!(
+            "then create a batch from a roster with `passdrop batch create` (see the README)."
+        );
+    }
+    let state = web::AppState {
+        store: store.clone(),
+        config: Arc::new(web::ServerConfig { public_url }),
+    };
+    web::serve_on(listener, state, web::shutdown_signal())
+        .await
+        .context("the server stopped with an error")?;
+    store.close().await;
+    eprintln!("passdrop stopped");
+    Ok(())
+}
+
+async fn admin_init(data_dir: &Path, passphrase_file: Option<&Path>) -> CliResult {
+    let store = open_store(data_dir).await?;
+    if store.admin_exists().await? {
+        return Err(anyhow::anyhow!(
+            "an admin already exists in {}; nothing was changed",
+            data_dir.display()
+        )
+        .into());
+    }
+    let passphrase = read_passphrase(passphrase_file, true)?;
+    batch::init_admin(&store, passphrase, KdfParams::DEFAULT).await?;
+    eprintln!("Admin created in {}.", data_dir.display());
+    eprintln!(
+        "Keep the passphrase safe: it is the only way to open the collected passwords, and it \
+         cannot be recovered."
+    );
+    Ok(())
+}
+
+fn read_roster(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("could not read the roster from stdin")?;
+        return Ok(buf);
+    }
+    std::fs::read(path).with_context(|| format!("could not read the roster {}", path.display()))
+}
+
+async fn batch_create(data_dir: &Path, url: &PublicUrl, args: CreateArgs) -> CliResult {
+    let lifetime = config::parse_link_lifetime(&args.expires_in).map_err(Failure::Usage)?;
+    if let Some(imap) = &args.verify_imap {
+        return Err(Failure::Usage(format!(
+            "--verify-imap {imap:?}: checking passwords against IMAP is not available in this \
+             version yet; create the batch without it"
+        )));
+    }
+    refuse_existing(args.links_out.as_deref())?;
+    let roster = parse_roster(&read_roster(&args.roster)?)?;
+    let store = open_store(data_dir).await?;
+    let (created, links) = batch::create(
+        &store,
+        url,
+        NewBatch {
+            name: args.name,
+            org_name: args.org,
+            link_lifetime: lifetime,
+            roster,
+        },
+        config::now(),
+    )
+    .await?;
+    let csv = batch::links_csv(&links)?;
+    if let Err(e) = write_output(args.links_out.as_deref(), &csv) {
+        // Links that never reached anyone are useless; undo the batch.
+        let _ = batch::purge(&store, &created, config::now()).await;
+        eprintln!("the batch was not kept because its links could not be written");
+        return Err(e);
+    }
+    eprintln!(
+        "Created batch {:?} (id {}) with {} links, valid until {}.",
+        created.name,
+        created.id,
+        links.len(),
+        format_time(created.expires_at)
+    );
+    if let Some(out) = &args.links_out {
+        eprintln!(
+            "Links written to {} (keep it private: each link is a key).",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+async fn batch_list(data_dir: &Path) -> CliResult {
+    let store = open_store(data_dir).await?;
+    let batches = store.list_batches().await?;
+    let tombstones = store.list_tombstones().await?;
+    if batches.is_empty() && tombstones.is_empty() {
+        println!(
+            "No batches yet. Create one with `passdrop batch create --name NAME --roster FILE`."
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<16}  {:<24}  {:>9}  {:<20}  STATE",
+        "ID", "NAME", "SUBMITTED", "EXPIRES"
+    );
+    let now = config::now();
+    for s in &batches {
+        let state = if s.batch.expires_at <= now {
+            "expired"
+        } else {
+            "collecting"
+        };
+        println!(
+            "{:<16}  {:<24}  {:>4}/{:<4}  {:<20}  {}",
+            s.batch.id,
+            s.batch.name,
+            s.submitted,
+            s.recipients,
+            format_time(s.batch.expires_at),
+            state
+        );
+    }
+    for t in &tombstones {
+        println!(
+            "{:<16}  {:<24}  {:>4}/{:<4}  {:<20}  purged {}",
+            t.batch_id,
+            t.name,
+            t.submitted,
+            t.recipients,
+            "-",
+            format_time(t.purged_at)
+        );
+    }
+    Ok(())
+}
+
+async fn batch_status(data_dir: &Path, id_or_name: &str) -> CliResult {
+    let store = open_store(data_dir).await?;
+    let b = batch::find(&store, id_or_name).await?;
+    let statuses = store.recipient_statuses(&b.id).await?;
+    let now = config::now();
+    println!(
+        "Batch {:?} (id {}), created {}, links valid until {}",
+        b.name,
+        b.id,
+        format_time(b.created_at),
+        format_time(b.expires_at)
+    );
+    println!("{:<36}  {:<12}  DETAIL", "EMAIL", "STATUS");
+    let (mut submitted, mut pending) = (0, 0);
+    for s in &statuses {
+        let (status, detail) = match (s.submitted_at, s.link_state) {
+            (Some(at), LinkState::Live) if s.link_expires_at > now => (
+                "submitted",
+                format!("{}; a reissued link is still open", format_time(at)),
+            ),
+            (Some(at), _) => ("submitted", format_time(at)),
+            (None, LinkState::Live) if s.link_expires_at <= now => (
+                "expired",
+                format!("since {}", format_time(s.link_expires_at)),
+            ),
+            (None, LinkState::Live) => (
+                "pending",
+                format!("link valid until {}", format_time(s.link_expires_at)),
+            ),
+            (None, LinkState::Revoked) => ("revoked", String::new()),
+            (None, LinkState::Used | LinkState::Replaced) => ("pending", String::new()),
+        };
+        if s.submitted_at.is_some() {
+            submitted += 1;
+        } else {
+            pending += 1;
+        }
+        println!("{:<36}  {:<12}  {}", s.recipient.email, status, detail);
+    }
+    println!(
+        "{submitted} submitted, {pending} not yet, {} in all",
+        statuses.len()
+    );
+    Ok(())
+}
+
+async fn link_reissue(
+    data_dir: &Path,
+    url: &PublicUrl,
+    id_or_name: &str,
+    email: &str,
+    links_out: Option<&Path>,
+) -> CliResult {
+    refuse_existing(links_out)?;
+    let store = open_store(data_dir).await?;
+    let b = batch::find(&store, id_or_name).await?;
+    let link = batch::reissue(&store, url, &b, email, config::now()).await?;
+    let csv = batch::links_csv(std::slice::from_ref(&link))?;
+    write_output(links_out, &csv)?;
+    eprintln!(
+        "Issued a new link for {}; the previous one no longer works.",
+        link.email
+    );
+    Ok(())
+}
+
+async fn link_revoke(data_dir: &Path, id_or_name: &str, email: &str) -> CliResult {
+    let store = open_store(data_dir).await?;
+    let b = batch::find(&store, id_or_name).await?;
+    batch::revoke(&store, &b, email).await?;
+    eprintln!("Revoked the link of {email} in batch {:?}.", b.name);
+    Ok(())
+}
+
+async fn export(data_dir: &Path, args: ExportArgs) -> CliResult {
+    let ExportFormat::M365 = args.format;
+    refuse_existing(args.out.as_deref())?;
+    let store = open_store(data_dir).await?;
+    let b = batch::find(&store, &args.batch).await?;
+    let passphrase = read_passphrase(args.passphrase_file.as_deref(), false)?;
+    let admin = batch::unlock_admin(&store, passphrase).await?;
+    let exported = batch::export_m365(&store, &b, &admin, config::now()).await?;
+    drop(admin);
+    write_output(args.out.as_deref(), &exported.csv)?;
+    match &args.out {
+        Some(out) => eprintln!("Wrote {} rows to {}.", exported.rows, out.display()),
+        None => eprintln!("Wrote {} rows.", exported.rows),
+    }
+    if exported.missing.is_empty() {
+        eprintln!("Every user has submitted.");
+    } else {
+        eprintln!(
+            "{} users have not submitted: {}",
+            exported.missing.len(),
+            exported.missing.join(", ")
+        );
+    }
+    if args.purge {
+        let t = batch::purge(&store, &b, config::now()).await?;
+        eprintln!(
+            "Purged batch {:?}: keys, passwords, links and roster are deleted.",
+            t.name
+        );
+    }
+    Ok(())
+}
+
+async fn purge(data_dir: &Path, args: PurgeArgs) -> CliResult {
+    let store = open_store(data_dir).await?;
+    let b = batch::find(&store, &args.batch).await?;
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::Usage(
+                "purge deletes the batch for good; confirm with --yes when not running in a terminal"
+                    .to_owned(),
+            ));
+        }
+        eprint!(
+            "This deletes every password, link and roster row of batch {:?} for good.\n\
+             Type the batch name to confirm: ",
+            b.name
+        );
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .context("could not read the confirmation")?;
+        if answer.trim() != b.name {
+            return Err(anyhow::anyhow!("the name did not match; nothing was purged").into());
+        }
+    }
+    let t = batch::purge(&store, &b, config::now()).await?;
+    eprintln!(
+        "Purged batch {:?} ({} users, {} had submitted): keys, passwords, links and roster are deleted.",
+        t.name, t.recipients, t.submitted
+    );
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! Settings shared by every command: where data lives, where the server listens, and the
+//! public URL links are built from. Also the small parsers for durations and URLs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./passdrop-data";
+/// Default listen address: loopback only, so a fresh install is not exposed by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default link lifetime.
+pub const DEFAULT_EXPIRES_IN: &str = "7d";
+/// Shortest link lifetime accepted.
+pub const MIN_LINK_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// Longest link lifetime accepted.
+pub const MAX_LINK_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// Settings common to every command.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The data directory (created 0700 on first use).
+    pub data_dir: PathBuf,
+    /// The base URL users reach the server at, without a trailing slash.
+    pub public_url: PublicUrl,
+}
+
+/// A validated public base URL such as `https://passdrop.example.org`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// Parses and normalises a public URL: `http` or `https`, a host, an optional path
+    /// prefix, no query or fragment; the trailing slash is dropped.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let trimmed = input.trim();
+        let rest = trimmed
+            .strip_prefix("https://")
+            .or_else(|| trimmed.strip_prefix("http://"))
+            .ok_or_else(|| format!("public URL {trimmed:?} must start with https:// or http://"))?;
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(format!("public URL {trimmed:?} has no host"));
+        }
+        if trimmed.contains(['?', '#', ' ', '"', '<', '>', '\\'])
+            || trimmed.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "public URL {trimmed:?} must not contain a query, fragment, space or quote"
+            ));
+        }
+        Ok(Self(trimmed.trim_end_matches('/').to_owned()))
+    }
+
+    /// The URL users follow for a token.
+    pub fn link_for(&self, token: &str) -> String {
+        format!("{}/s/{token}", self.0)
+    }
+
+    /// Whether the public URL is https (HSTS is then sent).
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// The URL text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The default when none is configured: plain http on the listen address.
+    pub fn from_listen(listen: SocketAddr) -> Self {
+        Self(format!("http://{listen}"))
+    }
+}
+
+impl std::fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses a duration such as `7d`, `36h`, `90m`, `2w` or `3600s`.
+pub fn parse_duration(input: &str) -> Result<Duration, String> {
+    let s = input.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{input:?} is not a duration; write it like 7d, 36h, 90m or 2w"))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => {
+            return Err(format!(
+                "{input:?} has an unknown unit; use s, m, h, d or w (for example 7d)"
+            ));
+        }
+    };
+    n.checked_mul(unit_secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{input:?} is too long"))
+}
+
+/// Parses a link lifetime and checks it lies between 10 minutes and 90 days.
+pub fn parse_link_lifetime(input: &str) -> Result<Duration, String> {
+    let d = parse_duration(input)?;
+    if d < MIN_LINK_LIFETIME || d > MAX_LINK_LIFETIME {
+        return Err(format!(
+            "links must expire after between 10 minutes and 90 days, not {input:?}"
+        ));
+    }
+    Ok(d)
+}
+
+/// The current time in Unix seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Formats Unix seconds as `2026-11-26 14:05 UTC`.
+pub fn format_time(unix: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(unix) else {
+        return unix.to_string();
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.format(&format).unwrap_or_else(|_| unix.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(parse_duration("90m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(
+            parse_duration("2w").unwrap(),
+            Duration::from_secs(14 * 86_400)
+        );
+        assert!(parse_duration("7").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("-1d").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn link_lifetimes_are_bounded() {
+        assert!(parse_link_lifetime("7d").is_ok());
+        assert!(parse_link_lifetime("5m").is_err());
+        assert!(parse_link_lifetime("91d").is_err());
+    }
+
+    #[test]
+    fn public_urls_are_normalised_and_checked() {
+        let u = PublicUrl::parse("https://pw.example.org/").unwrap();
+        assert_eq!(u.link_for("abc"), "https://pw.example.org/s/abc");
+        assert!(u.is_https());
+        assert!(PublicUrl::parse("ftp://x").is_err());
+        assert!(PublicUrl::parse("https://").is_err());
+        assert!(PublicUrl::parse("https://x/?a=b").is_err());
+        assert!(
+            !PublicUrl::parse("http://127.0.0.1:8080")
+                .unwrap()
+                .is_https()
+        );
+    }
+
+    #[test]
+    fn times_format_in_utc() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+    }
+}

@@ -1,0 +1,592 @@
+//! The key hierarchy and every sealing operation, built only from `hpke`, `argon2` and
+//! `chacha20poly1305` as DESIGN.md prescribes; nothing here invents a construction.
+//!
+//! - Link tokens: 32 bytes from the OS CSPRNG, base64url without padding; only
+//!   SHA-256(token) is stored.
+//! - Admin key: an HPKE X25519 keypair whose private key is wrapped with ChaCha20-Poly1305
+//!   under Argon2id(passphrase).
+//! - Batch key: one HPKE keypair per batch, its private key HPKE-sealed to the admin key.
+//! - Password: HPKE-sealed to the batch key, the AAD binding batch, recipient, EmailAddress
+//!   and UserName.
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
+use rand::TryRng as _;
+use rand::rngs::SysRng;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+type Kem = hpke::kem::X25519HkdfSha256;
+type Kdf = hpke::kdf::HkdfSha256;
+type HpkeAead = hpke::aead::ChaCha20Poly1305;
+
+/// HPKE `info` for a sealed password.
+const SUBMISSION_INFO: &[u8] = b"passdrop/submission/v1";
+/// HPKE `info` for a batch private key sealed to the admin.
+const BATCH_KEY_INFO: &[u8] = b"passdrop/batch-key/v1";
+/// Domain separation for the admin key wrap's AAD.
+const ADMIN_WRAP_LABEL: &[u8] = b"passdrop/admin-key/v1";
+
+/// Length of a link token in bytes before encoding.
+pub const TOKEN_BYTES: usize = 32;
+/// Length of a link token once base64url-encoded without padding.
+pub const TOKEN_CHARS: usize = 43;
+/// Length of an Argon2 salt.
+pub const SALT_BYTES: usize = 16;
+/// Length of an X25519 public or private key.
+const X25519_KEY_BYTES: usize = 32;
+
+/// Failures of the cryptographic layer. Messages never contain secret material.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The operating system's random generator failed.
+    #[error("the operating system's random number generator failed")]
+    Random,
+    /// The passphrase did not open the admin key (or the stored key was altered).
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    /// A stored record did not open: altered, moved to another row, or not ours.
+    #[error("a sealed record failed to open (it was altered or does not belong here)")]
+    OpenFailed,
+    /// A stored key or record has the wrong shape.
+    #[error("a stored key or record is malformed")]
+    Malformed,
+    /// Argon2 parameters were rejected.
+    #[error("invalid key-derivation parameters: {0}")]
+    KdfParams(String),
+    /// HPKE refused to seal.
+    #[error("sealing failed")]
+    SealFailed,
+}
+
+/// Fills `buf` from the operating system's CSPRNG.
+fn fill_random(buf: &mut [u8]) -> Result<(), CryptoError> {
+    SysRng.try_fill_bytes(buf).map_err(|_| CryptoError::Random)
+}
+
+/// Random bytes of a fixed length, from the OS CSPRNG.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
+    let mut out = [0u8; N];
+    fill_random(&mut out)?;
+    Ok(out)
+}
+
+/// A link token as handed to a user: 43 base64url characters. Secret.
+pub struct LinkToken(SecretString);
+
+impl LinkToken {
+    /// Draws a fresh token from the OS CSPRNG.
+    pub fn generate() -> Result<Self, CryptoError> {
+        let raw = Zeroizing::new(random_bytes::<TOKEN_BYTES>()?);
+        Ok(Self(SecretString::from(
+            URL_SAFE_NO_PAD.encode(raw.as_slice()),
+        )))
+    }
+
+    /// Parses a token taken from a URL; `None` unless it has exactly the shape we issue.
+    pub fn parse(candidate: &str) -> Option<Self> {
+        if candidate.len() != TOKEN_CHARS {
+            return None;
+        }
+        let decoded = Zeroizing::new(URL_SAFE_NO_PAD.decode(candidate).ok()?);
+        // Reject non-canonical encodings (trailing bits set) so one token has one spelling.
+        if decoded.len() != TOKEN_BYTES || URL_SAFE_NO_PAD.encode(decoded.as_slice()) != candidate {
+            return None;
+        }
+        Some(Self(SecretString::from(candidate.to_owned())))
+    }
+
+    /// The token text, for building a link. Never log it.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// SHA-256 of the token text: the only form that is ever stored.
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.0.expose_secret().as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkToken([redacted])")
+    }
+}
+
+/// Argon2id cost parameters, stored beside each wrapped key so they can change later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m_cost: u32,
+    /// Iterations.
+    pub t_cost: u32,
+    /// Parallelism.
+    pub p_cost: u32,
+}
+
+impl KdfParams {
+    /// DESIGN.md's parameters: m=64 MiB, t=3, p=1.
+    pub const DEFAULT: Self = Self {
+        m_cost: 64 * 1024,
+        t_cost: 3,
+        p_cost: 1,
+    };
+}
+
+/// The admin private key wrapped under the passphrase, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrappedAdminKey {
+    /// The admin's HPKE public key (not secret).
+    pub public_key: Vec<u8>,
+    /// Argon2id salt.
+    pub salt: Vec<u8>,
+    /// Argon2id parameters used.
+    pub kdf: KdfParams,
+    /// ChaCha20-Poly1305 nonce.
+    pub nonce: Vec<u8>,
+    /// The wrapped private key, with its tag.
+    pub ciphertext: Vec<u8>,
+}
+
+/// The admin's private key once unwrapped. Lives only in memory, zeroized on drop.
+pub struct AdminKey {
+    private: <Kem as hpke::Kem>::PrivateKey,
+}
+
+/// A batch's private key once opened. Lives only in memory, zeroized on drop.
+pub struct BatchKey {
+    private: <Kem as hpke::Kem>::PrivateKey,
+}
+
+/// A batch private key sealed to the admin public key, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedBatchKey {
+    /// HPKE encapsulated key.
+    pub enc: Vec<u8>,
+    /// HPKE ciphertext of the private key.
+    pub ciphertext: Vec<u8>,
+}
+
+/// A password sealed to a batch public key, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedPassword {
+    /// HPKE encapsulated key.
+    pub enc: Vec<u8>,
+    /// HPKE ciphertext of the password.
+    pub ciphertext: Vec<u8>,
+}
+
+/// What a sealed password is bound to. A ciphertext opened with any other binding fails.
+#[derive(Debug, Clone, Copy)]
+pub struct SubmissionBinding<'a> {
+    /// The batch id.
+    pub batch_id: &'a str,
+    /// The recipient row id.
+    pub recipient_id: i64,
+    /// The mailbox address.
+    pub email: &'a str,
+    /// The IMAP user name.
+    pub user_name: &'a str,
+}
+
+/// Encodes fields as (u32 big-endian length, bytes)*, so no two field lists share an encoding.
+fn length_prefixed(fields: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(fields.iter().map(|f| f.len() + 4).sum());
+    for field in fields {
+        let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(field);
+    }
+    out
+}
+
+impl SubmissionBinding<'_> {
+    fn aad(&self) -> Vec<u8> {
+        let recipient = self.recipient_id.to_string();
+        length_prefixed(&[
+            SUBMISSION_INFO,
+            self.batch_id.as_bytes(),
+            recipient.as_bytes(),
+            self.email.as_bytes(),
+            self.user_name.as_bytes(),
+        ])
+    }
+}
+
+fn admin_wrap_aad(public_key: &[u8]) -> Vec<u8> {
+    // There is one admin per installation; the label names it and the public key binds
+    // the wrapped private key to its own public half.
+    length_prefixed(&[ADMIN_WRAP_LABEL, b"admin", public_key])
+}
+
+fn batch_key_aad(batch_id: &str) -> Vec<u8> {
+    length_prefixed(&[BATCH_KEY_INFO, batch_id.as_bytes()])
+}
+
+fn derive_wrapping_key(
+    passphrase: &SecretString,
+    salt: &[u8],
+    kdf: KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    let params = Params::new(kdf.m_cost, kdf.t_cost, kdf.p_cost, Some(32))
+        .map_err(|e| CryptoError::KdfParams(e.to_string()))?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut key = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(
+            passphrase.expose_secret().as_bytes(),
+            salt,
+            key.as_mut_slice(),
+        )
+        .map_err(|e| CryptoError::KdfParams(e.to_string()))?;
+    Ok(key)
+}
+
+fn public_key_from_bytes(bytes: &[u8]) -> Result<<Kem as hpke::Kem>::PublicKey, CryptoError> {
+    <Kem as hpke::Kem>::PublicKey::from_bytes(bytes).map_err(|_| CryptoError::Malformed)
+}
+
+fn private_key_from_bytes(bytes: &[u8]) -> Result<<Kem as hpke::Kem>::PrivateKey, CryptoError> {
+    if bytes.len() != X25519_KEY_BYTES {
+        return Err(CryptoError::Malformed);
+    }
+    <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes).map_err(|_| CryptoError::Malformed)
+}
+
+/// Creates the admin keypair and wraps its private key under `passphrase` with `kdf`.
+/// Runs Argon2: call it off the async runtime.
+pub fn create_admin_key(
+    passphrase: &SecretString,
+    kdf: KdfParams,
+) -> Result<WrappedAdminKey, CryptoError> {
+    let (private, public) = Kem::gen_keypair();
+    let public_key = public.to_bytes().to_vec();
+    let salt = random_bytes::<SALT_BYTES>()?.to_vec();
+    let nonce_bytes = random_bytes::<12>()?;
+    let wrapping = derive_wrapping_key(passphrase, &salt, kdf)?;
+    let cipher = ChaCha20Poly1305::new(&Key::from(*wrapping));
+    let private_bytes = Zeroizing::new(private.to_bytes().to_vec());
+    let aad = admin_wrap_aad(&public_key);
+    let ciphertext = cipher
+        .encrypt(
+            &Nonce::from(nonce_bytes),
+            Payload {
+                msg: private_bytes.as_slice(),
+                aad: &aad,
+            },
+        )
+        .map_err(|_| CryptoError::SealFailed)?;
+    Ok(WrappedAdminKey {
+        public_key,
+        salt,
+        kdf,
+        nonce: nonce_bytes.to_vec(),
+        ciphertext,
+    })
+}
+
+/// Unwraps the admin private key with `passphrase`. Runs Argon2: call it off the async
+/// runtime. A wrong passphrase and an altered record both give `WrongPassphrase`.
+pub fn unlock_admin_key(
+    wrapped: &WrappedAdminKey,
+    passphrase: &SecretString,
+) -> Result<AdminKey, CryptoError> {
+    let nonce: [u8; 12] = wrapped
+        .nonce
+        .as_slice()
+        .try_into()
+        .map_err(|_| CryptoError::Malformed)?;
+    let wrapping = derive_wrapping_key(passphrase, &wrapped.salt, wrapped.kdf)?;
+    let cipher = ChaCha20Poly1305::new(&Key::from(*wrapping));
+    let aad = admin_wrap_aad(&wrapped.public_key);
+    let private_bytes = Zeroizing::new(
+        cipher
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: &wrapped.ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| CryptoError::WrongPassphrase)?,
+    );
+    let private = private_key_from_bytes(&private_bytes)?;
+    // The public key stored in the clear must be the private key's own half.
+    let derived_public = Kem::sk_to_pk(&private).to_bytes();
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        derived_public.as_slice(),
+        wrapped.public_key.as_slice(),
+    )) {
+        return Err(CryptoError::WrongPassphrase);
+    }
+    Ok(AdminKey { private })
+}
+
+/// Creates a batch keypair; returns its public key and its private key sealed to the admin.
+pub fn create_batch_key(
+    admin_public_key: &[u8],
+    batch_id: &str,
+) -> Result<(Vec<u8>, SealedBatchKey), CryptoError> {
+    let admin_public = public_key_from_bytes(admin_public_key)?;
+    let (private, public) = Kem::gen_keypair();
+    let private_bytes = Zeroizing::new(private.to_bytes().to_vec());
+    let (enc, ciphertext) = hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(
+        &OpModeS::Base,
+        &admin_public,
+        BATCH_KEY_INFO,
+        &private_bytes,
+        &batch_key_aad(batch_id),
+    )
+    .map_err(|_| CryptoError::SealFailed)?;
+    Ok((
+        public.to_bytes().to_vec(),
+        SealedBatchKey {
+            enc: enc.to_bytes().to_vec(),
+            ciphertext,
+        },
+    ))
+}
+
+/// Opens a batch private key with the unlocked admin key.
+pub fn open_batch_key(
+    admin: &AdminKey,
+    sealed: &SealedBatchKey,
+    batch_id: &str,
+) -> Result<BatchKey, CryptoError> {
+    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
+        .map_err(|_| CryptoError::OpenFailed)?;
+    let private_bytes = Zeroizing::new(
+        hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
+            &OpModeR::Base,
+            &admin.private,
+            &enc,
+            BATCH_KEY_INFO,
+            &sealed.ciphertext,
+            &batch_key_aad(batch_id),
+        )
+        .map_err(|_| CryptoError::OpenFailed)?,
+    );
+    Ok(BatchKey {
+        private: private_key_from_bytes(&private_bytes)?,
+    })
+}
+
+/// Seals a password to a batch public key, bound to `binding`.
+pub fn seal_password(
+    batch_public_key: &[u8],
+    binding: SubmissionBinding<'_>,
+    password: &SecretString,
+) -> Result<SealedPassword, CryptoError> {
+    let public = public_key_from_bytes(batch_public_key)?;
+    let (enc, ciphertext) = hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(
+        &OpModeS::Base,
+        &public,
+        SUBMISSION_INFO,
+        password.expose_secret().as_bytes(),
+        &binding.aad(),
+    )
+    .map_err(|_| CryptoError::SealFailed)?;
+    Ok(SealedPassword {
+        enc: enc.to_bytes().to_vec(),
+        ciphertext,
+    })
+}
+
+/// Opens a sealed password; fails unless `binding` is exactly the one it was sealed with.
+pub fn open_password(
+    batch: &BatchKey,
+    binding: SubmissionBinding<'_>,
+    sealed: &SealedPassword,
+) -> Result<SecretBox<[u8]>, CryptoError> {
+    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
+        .map_err(|_| CryptoError::OpenFailed)?;
+    let plaintext = hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
+        &OpModeR::Base,
+        &batch.private,
+        &enc,
+        SUBMISSION_INFO,
+        &sealed.ciphertext,
+        &binding.aad(),
+    )
+    .map_err(|_| CryptoError::OpenFailed)?;
+    Ok(SecretBox::from(plaintext.into_boxed_slice()))
+}
+
+/// Constant-time equality of two secret strings (lengths may leak, contents do not).
+pub fn secrets_equal(a: &SecretString, b: &SecretString) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        a.expose_secret().as_bytes(),
+        b.expose_secret().as_bytes(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cheap parameters so unit tests stay fast; the format is the same.
+    const TEST_KDF: KdfParams = KdfParams {
+        m_cost: 64,
+        t_cost: 1,
+        p_cost: 1,
+    };
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    fn binding<'a>(
+        batch: &'a str,
+        id: i64,
+        email: &'a str,
+        user: &'a str,
+    ) -> SubmissionBinding<'a> {
+        SubmissionBinding {
+            batch_id: batch,
+            recipient_id: id,
+            email,
+            user_name: user,
+        }
+    }
+
+    struct Fixture {
+        admin: AdminKey,
+        batch_public: Vec<u8>,
+        batch: BatchKey,
+    }
+
+    fn fixture() -> Fixture {
+        let wrapped = create_admin_key(&secret("correct horse battery"), TEST_KDF).unwrap();
+        let admin = unlock_admin_key(&wrapped, &secret("correct horse battery")).unwrap();
+        let (batch_public, sealed) = create_batch_key(&wrapped.public_key, "b1").unwrap();
+        let batch = open_batch_key(&admin, &sealed, "b1").unwrap();
+        Fixture {
+            admin,
+            batch_public,
+            batch,
+        }
+    }
+
+    #[test]
+    fn tokens_are_43_url_safe_chars_and_parse_back() {
+        let token = LinkToken::generate().unwrap();
+        assert_eq!(token.expose().len(), TOKEN_CHARS);
+        let parsed = LinkToken::parse(token.expose()).unwrap();
+        assert_eq!(parsed.hash(), token.hash());
+        assert_ne!(LinkToken::generate().unwrap().hash(), token.hash());
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused() {
+        let good = LinkToken::generate().unwrap();
+        let text = good.expose();
+        assert!(LinkToken::parse(&text[..42]).is_none());
+        assert!(LinkToken::parse(&format!("{text}A")).is_none());
+        assert!(LinkToken::parse(&format!("{}+", &text[..42])).is_none());
+        assert!(LinkToken::parse(&format!("{}/", &text[..42])).is_none());
+        assert!(LinkToken::parse("../../../../../../../../../../../etc/passwd").is_none());
+        // Non-canonical: the last character carries bits beyond the 256 encoded.
+        let mut chars: Vec<char> = text.chars().collect();
+        chars[42] = if chars[42] == 'B' { 'C' } else { 'B' };
+        let tweaked: String = chars.into_iter().collect();
+        assert!(LinkToken::parse(&tweaked).is_none() || tweaked == text);
+    }
+
+    #[test]
+    fn token_debug_does_not_reveal_the_token() {
+        let token = LinkToken::generate().unwrap();
+        assert!(!format!("{token:?}").contains(token.expose()));
+    }
+
+    #[test]
+    fn a_sealed_password_opens_with_its_own_binding() {
+        let f = fixture();
+        let b = binding("b1", 7, "ann@example.com", "ann");
+        let sealed = seal_password(&f.batch_public, b, &secret("pa ss,\"wörd")).unwrap();
+        let opened = open_password(&f.batch, b, &sealed).unwrap();
+        assert_eq!(opened.expose_secret(), "pa ss,\"wörd".as_bytes());
+    }
+
+    #[test]
+    fn a_ciphertext_moved_to_another_row_fails_to_open() {
+        let f = fixture();
+        let b = binding("b1", 7, "ann@example.com", "ann");
+        let sealed = seal_password(&f.batch_public, b, &secret("hunter2")).unwrap();
+        for other in [
+            binding("b2", 7, "ann@example.com", "ann"),
+            binding("b1", 8, "ann@example.com", "ann"),
+            binding("b1", 7, "bob@example.com", "ann"),
+            binding("b1", 7, "ann@example.com", "bob"),
+            // Field boundaries matter: moving a character between fields must fail too.
+            binding("b1", 7, "ann@example.co", "mann"),
+        ] {
+            assert!(matches!(
+                open_password(&f.batch, other, &sealed),
+                Err(CryptoError::OpenFailed)
+            ));
+        }
+    }
+
+    #[test]
+    fn any_flipped_byte_fails_to_open() {
+        let f = fixture();
+        let b = binding("b1", 1, "a@x.example", "a");
+        let sealed = seal_password(&f.batch_public, b, &secret("secret")).unwrap();
+        for i in 0..sealed.ciphertext.len() {
+            let mut bad = sealed.clone();
+            bad.ciphertext[i] ^= 0x01;
+            assert!(
+                open_password(&f.batch, b, &bad).is_err(),
+                "ciphertext byte {i}"
+            );
+        }
+        for i in 0..sealed.enc.len() {
+            let mut bad = sealed.clone();
+            bad.enc[i] ^= 0x80;
+            assert!(open_password(&f.batch, b, &bad).is_err(), "enc byte {i}");
+        }
+    }
+
+    #[test]
+    fn another_batch_key_cannot_open_a_password() {
+        let f = fixture();
+        let g = fixture();
+        let b = binding("b1", 1, "a@x.example", "a");
+        let sealed = seal_password(&f.batch_public, b, &secret("secret")).unwrap();
+        assert!(open_password(&g.batch, b, &sealed).is_err());
+        let _ = &f.admin;
+    }
+
+    #[test]
+    fn a_wrong_passphrase_does_not_unlock_the_admin_key() {
+        let wrapped = create_admin_key(&secret("right passphrase"), TEST_KDF).unwrap();
+        assert!(matches!(
+            unlock_admin_key(&wrapped, &secret("wrong passphrase")),
+            Err(CryptoError::WrongPassphrase)
+        ));
+        let mut altered = wrapped.clone();
+        altered.public_key[0] ^= 1;
+        assert!(unlock_admin_key(&altered, &secret("right passphrase")).is_err());
+    }
+
+    #[test]
+    fn a_batch_key_is_bound_to_its_batch_id() {
+        let wrapped = create_admin_key(&secret("right passphrase"), TEST_KDF).unwrap();
+        let admin = unlock_admin_key(&wrapped, &secret("right passphrase")).unwrap();
+        let (_, sealed) = create_batch_key(&wrapped.public_key, "b1").unwrap();
+        assert!(open_batch_key(&admin, &sealed, "b2").is_err());
+        assert!(open_batch_key(&admin, &sealed, "b1").is_ok());
+    }
+
+    #[test]
+    fn secrets_compare_by_content() {
+        assert!(secrets_equal(&secret("abc"), &secret("abc")));
+        assert!(!secrets_equal(&secret("abc"), &secret("abd")));
+        assert!(!secrets_equal(&secret("abc"), &secret("abcd")));
+    }
+}

@@ -1,0 +1,255 @@
+//! Writing CSV out: the Microsoft 365 migration file and the mail-merge links file.
+//!
+//! The Microsoft file is exactly `EmailAddress,UserName,Password` (plus `,UserRoot` when
+//! the roster had UserRoot values), UTF-8 without BOM, CRLF line ends, RFC 4180 quoting
+//! only where a field needs it, and passwords byte-exact.
+
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use secrecy::{ExposeSecret as _, SecretBox};
+use zeroize::Zeroizing;
+
+/// Most rows Microsoft accepts in one migration CSV.
+pub const MAX_M365_ROWS: usize = 50_000;
+/// Largest migration CSV Microsoft accepts.
+pub const MAX_M365_BYTES: usize = 10 * 1000 * 1000;
+
+/// One row of the Microsoft 365 migration CSV.
+pub struct M365Row<'a> {
+    /// EmailAddress.
+    pub email: &'a str,
+    /// UserName (the IMAP login).
+    pub user_name: &'a str,
+    /// The password, exactly as submitted.
+    pub password: &'a SecretBox<[u8]>,
+    /// UserRoot, when the roster had one.
+    pub user_root: Option<&'a str>,
+}
+
+/// Why an export file could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// More rows than Microsoft accepts.
+    #[error("{0} rows is more than Microsoft's limit of 50,000 per migration file")]
+    TooManyRows(usize),
+    /// More bytes than Microsoft accepts.
+    #[error("the file would be {0} bytes, more than Microsoft's limit of 10 MB")]
+    TooLarge(usize),
+    /// Writing failed.
+    #[error(transparent)]
+    Io(#[from] anyhow::Error),
+}
+
+fn crlf_writer(buf: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(buf)
+}
+
+/// Renders the Microsoft 365 CSV into a zeroize-on-drop buffer.
+pub fn render_m365_csv(
+    rows: &[M365Row<'_>],
+    with_user_root: bool,
+) -> Result<Zeroizing<Vec<u8>>, ExportError> {
+    if rows.len() > MAX_M365_ROWS {
+        return Err(ExportError::TooManyRows(rows.len()));
+    }
+    // Sized up front so the buffer never reallocates and leaves password copies behind.
+    let estimate: usize = 64
+        + rows
+            .iter()
+            .map(|r| {
+                2 * (r.email.len()
+                    + r.user_name.len()
+                    + r.password.expose_secret().len()
+                    + r.user_root.map_or(0, str::len))
+                    + 16
+            })
+            .sum::<usize>();
+    let mut buf = Zeroizing::new(Vec::with_capacity(estimate));
+    {
+        let mut w = crlf_writer(&mut buf);
+        let result: csv::Result<()> = (|| {
+            if with_user_root {
+                w.write_record(["EmailAddress", "UserName", "Password", "UserRoot"])?;
+            } else {
+                w.write_record(["EmailAddress", "UserName", "Password"])?;
+            }
+            for r in rows {
+                let fields: [&[u8]; 3] = [
+                    r.email.as_bytes(),
+                    r.user_name.as_bytes(),
+                    r.password.expose_secret(),
+                ];
+                if with_user_root {
+                    w.write_field(fields[0])?;
+                    w.write_field(fields[1])?;
+                    w.write_field(fields[2])?;
+                    w.write_field(r.user_root.unwrap_or_default())?;
+                    w.write_record(None::<&[u8]>)?;
+                } else {
+                    w.write_record(fields)?;
+                }
+            }
+            w.flush()?;
+            Ok(())
+        })();
+        result.context("rendering the migration CSV")?;
+    }
+    if buf.len() > MAX_M365_BYTES {
+        return Err(ExportError::TooLarge(buf.len()));
+    }
+    Ok(buf)
+}
+
+/// One row of the mail-merge links CSV.
+pub struct LinkRow<'a> {
+    /// EmailAddress.
+    pub email: &'a str,
+    /// DisplayName, or empty.
+    pub display_name: &'a str,
+    /// The full link. Secret until delivered.
+    pub link: &'a str,
+}
+
+/// Renders the links CSV (`EmailAddress,DisplayName,Link`) into a zeroize-on-drop buffer.
+pub fn render_links_csv(rows: &[LinkRow<'_>]) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(64 + rows.len() * 160));
+    {
+        let mut w = crlf_writer(&mut buf);
+        w.write_record(["EmailAddress", "DisplayName", "Link"])?;
+        for r in rows {
+            w.write_record([r.email, r.display_name, r.link])?;
+        }
+        w.flush()?;
+    }
+    Ok(buf)
+}
+
+/// Writes secret bytes to a new file created with mode 0600; never overwrites.
+pub fn write_secret_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| {
+            if path.exists() {
+                format!(
+                    "{} already exists; passdrop never overwrites a file",
+                    path.display()
+                )
+            } else {
+                format!("could not create {}", path.display())
+            }
+        })?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        drop(file);
+        // Do not leave a truncated file that looks like a complete export.
+        let _ = fs::remove_file(path);
+        return Err(anyhow::Error::new(e).context(format!("could not write {}", path.display())));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pw(s: &str) -> SecretBox<[u8]> {
+        SecretBox::from(s.as_bytes().to_vec().into_boxed_slice())
+    }
+
+    #[test]
+    fn the_m365_csv_has_the_exact_header_crlf_and_minimal_quoting() {
+        let (a, b) = (pw("plain"), pw("with,comma \"quoted\""));
+        let rows = [
+            M365Row {
+                email: "ann@x.example",
+                user_name: "ann",
+                password: &a,
+                user_root: None,
+            },
+            M365Row {
+                email: "bob@x.example",
+                user_name: "bob",
+                password: &b,
+                user_root: None,
+            },
+        ];
+        let out = render_m365_csv(&rows, false).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "EmailAddress,UserName,Password\r\nann@x.example,ann,plain\r\n\
+             bob@x.example,bob,\"with,comma \"\"quoted\"\"\"\r\n"
+        );
+    }
+
+    #[test]
+    fn passwords_are_never_trimmed_or_prefixed() {
+        let p = pw(" =SUM(A1) ");
+        let rows = [M365Row {
+            email: "a@x.example",
+            user_name: "a",
+            password: &p,
+            user_root: None,
+        }];
+        let out = render_m365_csv(&rows, false).unwrap();
+        assert!(out.ends_with(b"a@x.example,a, =SUM(A1) \r\n"));
+        assert!(!out.starts_with(b"\xEF\xBB\xBF"));
+    }
+
+    #[test]
+    fn user_root_is_a_column_only_when_asked() {
+        let p = pw("x");
+        let rows = [M365Row {
+            email: "a@x.example",
+            user_name: "a",
+            password: &p,
+            user_root: Some("/u/a"),
+        }];
+        let out = render_m365_csv(&rows, true).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "EmailAddress,UserName,Password,UserRoot\r\na@x.example,a,x,/u/a\r\n"
+        );
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused() {
+        let big = pw(&"x".repeat(1000));
+        let rows: Vec<_> = (0..10_500)
+            .map(|_| M365Row {
+                email: "a@x.example",
+                user_name: "a",
+                password: &big,
+                user_root: None,
+            })
+            .collect();
+        assert!(matches!(
+            render_m365_csv(&rows, false),
+            Err(ExportError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn secret_files_are_0600_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        write_secret_file(&path, b"one").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let err = write_secret_file(&path, b"two").unwrap_err();
+        assert!(format!("{err:#}").contains("never overwrites"));
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+    }
+}

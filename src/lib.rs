@@ -1,0 +1,21 @@
+//! passdrop: collect mailbox passwords once, for an email migration, then forget them.
+//!
+//! The binary (`src/main.rs`) only parses the command line and calls into this library,
+//! so tests reach everything the commands do.
+
+/// The batch lifecycle: create, reissue, revoke, submit, export, purge.
+pub mod batch;
+/// The command line: argument definitions and one function per command.
+pub mod cli;
+/// Settings, durations and the public URL.
+pub mod config;
+/// Tokens and the key hierarchy (HPKE, Argon2id, ChaCha20-Poly1305).
+pub mod crypto;
+/// CSV out: the Microsoft 365 migration file and the links file.
+pub mod export;
+/// CSV in: roster parsing and validation.
+pub mod roster;
+/// The SQLite store; all SQL lives here.
+pub mod storage;
+/// The HTTP server: routes, handlers, pages, security headers.
+pub mod web;

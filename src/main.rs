@@ -1,0 +1,21 @@
+//! The `passdrop` command: parse the command line, set up logging, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = passdrop::cli::Cli::parse();
+    passdrop::cli::init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(passdrop::cli::run(cli))
+}

@@ -1,0 +1,861 @@
+//! The embedded SQLite store. All SQL lives here, one method per question the app asks.
+//!
+//! Every connection sets `journal_mode=WAL`, `synchronous=FULL`, `foreign_keys=ON`,
+//! `secure_delete=ON`, `temp_store=MEMORY` and a busy timeout; the data directory is 0700
+//! and the database files 0600.
+
+use std::fs;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions as _, Row as _};
+use tracing::instrument;
+
+use crate::crypto::{KdfParams, SealedBatchKey, SealedPassword, WrappedAdminKey};
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "passdrop.sqlite3";
+
+/// Failures a caller branches on; anything else is an `Other` with its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `admin init` ran twice.
+    #[error("an admin already exists for this data directory")]
+    AdminExists,
+    /// A batch name is taken.
+    #[error("a batch named {0:?} already exists")]
+    DuplicateBatchName(String),
+    /// No such batch.
+    #[error("no batch has the id or name {0:?}")]
+    NoSuchBatch(String),
+    /// No such recipient in the batch.
+    #[error("batch {batch:?} has no recipient {email:?}")]
+    NoSuchRecipient {
+        /// The batch.
+        batch: String,
+        /// The address asked for.
+        email: String,
+    },
+    /// The link could not be burned because it is no longer live.
+    #[error("the link is no longer usable")]
+    LinkNotLive,
+    /// Anything unexpected from SQLite or the file system.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Other(anyhow::Error::new(e).context("database error"))
+    }
+}
+
+type StoreResult<T> = Result<T, StoreError>;
+
+/// The store: a pool of SQLite connections to one database file.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// A batch as stored (no secrets: the public key is public).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Batch {
+    /// Random id, 16 hex characters.
+    pub id: String,
+    /// Unique name chosen by the admin.
+    pub name: String,
+    /// Organisation name shown to users.
+    pub org_name: Option<String>,
+    /// Creation time.
+    pub created_at: i64,
+    /// When the links issued at creation expire.
+    pub expires_at: i64,
+    /// How long each link lives, for reissues.
+    pub link_lifetime_secs: i64,
+    /// Whether the roster had UserRoot values (the export then has a UserRoot column).
+    pub has_user_root: bool,
+    /// The batch's HPKE public key.
+    pub public_key: Vec<u8>,
+    /// When the batch was first exported.
+    pub first_exported_at: Option<i64>,
+}
+
+/// A batch with its progress counts.
+#[derive(Debug, Clone)]
+pub struct BatchSummary {
+    /// The batch.
+    pub batch: Batch,
+    /// Recipients in the roster.
+    pub recipients: i64,
+    /// Recipients who have submitted.
+    pub submitted: i64,
+}
+
+/// What remains of a purged batch.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Tombstone {
+    /// The purged batch's id.
+    pub batch_id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: i64,
+    /// When it was purged.
+    pub purged_at: i64,
+    /// How many recipients it had.
+    pub recipients: i64,
+    /// How many had submitted.
+    pub submitted: i64,
+    /// When it was first exported, if ever.
+    pub first_exported_at: Option<i64>,
+}
+
+/// A recipient to insert, with the hash of their first link's token.
+#[derive(Debug, Clone)]
+pub struct NewRecipient {
+    /// Line of the roster the row came from.
+    pub roster_line: i64,
+    /// EmailAddress.
+    pub email: String,
+    /// UserName.
+    pub user_name: String,
+    /// DisplayName.
+    pub display_name: Option<String>,
+    /// AlternateEmail.
+    pub alternate_email: Option<String>,
+    /// UserRoot.
+    pub user_root: Option<String>,
+    /// SHA-256 of the first link's token.
+    pub token_hash: [u8; 32],
+}
+
+/// A recipient as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Recipient {
+    /// Row id (part of the sealing binding).
+    pub id: i64,
+    /// The batch.
+    pub batch_id: String,
+    /// Roster line.
+    pub roster_line: i64,
+    /// EmailAddress.
+    pub email: String,
+    /// UserName.
+    pub user_name: String,
+    /// DisplayName.
+    pub display_name: Option<String>,
+    /// AlternateEmail.
+    pub alternate_email: Option<String>,
+    /// UserRoot.
+    pub user_root: Option<String>,
+}
+
+/// State of one link row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Usable until it expires.
+    Live,
+    /// A password was submitted with it.
+    Used,
+    /// The admin revoked it.
+    Revoked,
+    /// The admin issued a newer link for the same recipient.
+    Replaced,
+}
+
+impl LinkState {
+    fn parse(s: &str) -> StoreResult<Self> {
+        Ok(match s {
+            "live" => Self::Live,
+            "used" => Self::Used,
+            "revoked" => Self::Revoked,
+            "replaced" => Self::Replaced,
+            other => {
+                return Err(StoreError::Other(anyhow::anyhow!(
+                    "unknown link state {other:?} in the database"
+                )));
+            }
+        })
+    }
+}
+
+/// Everything the collection page needs about the link a token names.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    /// The link's state as stored (expiry is judged by the caller against the clock).
+    pub state: LinkState,
+    /// When the link expires.
+    pub expires_at: i64,
+    /// Whom the link is for.
+    pub recipient: Recipient,
+    /// The batch it belongs to.
+    pub batch: Batch,
+}
+
+/// One recipient's progress, for `batch status` and the console.
+#[derive(Debug, Clone)]
+pub struct RecipientStatus {
+    /// The recipient.
+    pub recipient: Recipient,
+    /// State of the newest link.
+    pub link_state: LinkState,
+    /// When the newest link expires.
+    pub link_expires_at: i64,
+    /// When they submitted, if they did.
+    pub submitted_at: Option<i64>,
+}
+
+/// A submission ready to be opened for export.
+#[derive(Debug, Clone)]
+pub struct StoredSubmission {
+    /// Whose it is.
+    pub recipient: Recipient,
+    /// The sealed password.
+    pub sealed: SealedPassword,
+}
+
+fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .with_context(|| format!("could not set permissions on {}", path.display()))
+}
+
+/// Creates the data directory (0700) if needed and tightens it if it exists.
+fn prepare_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    if !data_dir.exists() {
+        use std::os::unix::fs::DirBuilderExt as _;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .with_context(|| {
+                format!("could not create the data directory {}", data_dir.display())
+            })?;
+    }
+    if !data_dir.is_dir() {
+        anyhow::bail!("{} exists but is not a directory", data_dir.display());
+    }
+    set_mode(data_dir, 0o700)
+}
+
+fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx::Error> {
+    Ok(Batch {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        org_name: row.try_get("org_name")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        link_lifetime_secs: row.try_get("link_lifetime_secs")?,
+        has_user_root: row.try_get("has_user_root")?,
+        public_key: row.try_get("public_key")?,
+        first_exported_at: row.try_get("first_exported_at")?,
+    })
+}
+
+fn row_to_recipient(row: &sqlx::sqlite::SqliteRow) -> Result<Recipient, sqlx::Error> {
+    Ok(Recipient {
+        id: row.try_get("r_id")?,
+        batch_id: row.try_get("r_batch_id")?,
+        roster_line: row.try_get("roster_line")?,
+        email: row.try_get("email")?,
+        user_name: row.try_get("user_name")?,
+        display_name: row.try_get("display_name")?,
+        alternate_email: row.try_get("alternate_email")?,
+        user_root: row.try_get("user_root")?,
+    })
+}
+
+/// Marks SQL assembled only from this module's constant fragments (column lists), never
+/// from input: every value is bound as a parameter.
+fn constant_sql(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}
+
+const RECIPIENT_COLUMNS: &str = "r.id AS r_id, r.batch_id AS r_batch_id, r.roster_line, r.email, \
+     r.user_name, r.display_name, r.alternate_email, r.user_root";
+const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_at, \
+     b.link_lifetime_secs, b.has_user_root, b.public_key, b.first_exported_at";
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir`, applies migrations, and
+    /// finishes any purge that a crash interrupted.
+    pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        prepare_data_dir(data_dir)?;
+        let path = data_dir.join(DATABASE_FILE);
+        if !path.exists() {
+            // Create the file 0600 ourselves: SQLite gives the WAL and SHM files the
+            // database file's mode.
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("could not create {}", path.display()))?;
+        }
+        set_mode(&path, 0o600)?;
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .context("building SQLite options")?
+            .filename(&path)
+            .create_if_missing(false)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("secure_delete", "ON")
+            .pragma("temp_store", "MEMORY")
+            .disable_statement_logging();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("could not open the database {}", path.display()))?;
+        sqlx::migrate!("src/migrations")
+            .run(&pool)
+            .await
+            .context("could not apply database migrations")?;
+        let store = Self { pool, path };
+        store.tighten_file_modes()?;
+        store.finish_interrupted_purges().await?;
+        Ok(store)
+    }
+
+    /// Path of the database file.
+    pub fn database_path(&self) -> &Path {
+        &self.path
+    }
+
+    fn tighten_file_modes(&self) -> anyhow::Result<()> {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.path.clone().into_os_string();
+            name.push(suffix);
+            let p = PathBuf::from(name);
+            if p.exists() {
+                set_mode(&p, 0o600)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Whether `admin init` has run.
+    #[instrument(skip_all)]
+    pub async fn admin_exists(&self) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admin")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// The wrapped admin key, if an admin exists.
+    #[instrument(skip_all)]
+    pub async fn admin_key(&self) -> StoreResult<Option<WrappedAdminKey>> {
+        let row = sqlx::query(
+            "SELECT public_key, kdf_salt, kdf_m_cost, kdf_t_cost, kdf_p_cost, wrap_nonce, \
+             wrapped_private_key FROM admin WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let cost = |col: &str| -> StoreResult<u32> {
+            let v: i64 = row.try_get(col)?;
+            u32::try_from(v)
+                .map_err(|_| StoreError::Other(anyhow::anyhow!("bad {col} in database")))
+        };
+        Ok(Some(WrappedAdminKey {
+            public_key: row.try_get("public_key")?,
+            salt: row.try_get("kdf_salt")?,
+            kdf: KdfParams {
+                m_cost: cost("kdf_m_cost")?,
+                t_cost: cost("kdf_t_cost")?,
+                p_cost: cost("kdf_p_cost")?,
+            },
+            nonce: row.try_get("wrap_nonce")?,
+            ciphertext: row.try_get("wrapped_private_key")?,
+        }))
+    }
+
+    /// Stores the admin key; fails with `AdminExists` if one is already there.
+    #[instrument(skip_all)]
+    pub async fn insert_admin_key(&self, key: &WrappedAdminKey, now: i64) -> StoreResult<()> {
+        let result = sqlx::query(
+            "INSERT INTO admin (id, public_key, kdf_salt, kdf_m_cost, kdf_t_cost, kdf_p_cost, \
+             wrap_nonce, wrapped_private_key, created_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&key.public_key)
+        .bind(&key.salt)
+        .bind(i64::from(key.kdf.m_cost))
+        .bind(i64::from(key.kdf.t_cost))
+        .bind(i64::from(key.kdf.p_cost))
+        .bind(&key.nonce)
+        .bind(&key.ciphertext)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::AdminExists)
+        }
+    }
+
+    /// Creates a batch, its sealed key, its recipients and their first links in one
+    /// transaction: either all of it exists afterwards or none of it.
+    #[instrument(skip_all)]
+    pub async fn create_batch(
+        &self,
+        batch: &Batch,
+        sealed_key: &SealedBatchKey,
+        recipients: &[NewRecipient],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
+             has_user_root, public_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&batch.id)
+        .bind(&batch.name)
+        .bind(&batch.org_name)
+        .bind(batch.created_at)
+        .bind(batch.expires_at)
+        .bind(batch.link_lifetime_secs)
+        .bind(batch.has_user_root)
+        .bind(&batch.public_key)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() != 1 {
+            return Err(StoreError::DuplicateBatchName(batch.name.clone()));
+        }
+        sqlx::query("INSERT INTO batch_keys (batch_id, enc, sealed_private_key) VALUES (?, ?, ?)")
+            .bind(&batch.id)
+            .bind(&sealed_key.enc)
+            .bind(&sealed_key.ciphertext)
+            .execute(&mut *tx)
+            .await?;
+        for r in recipients {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO recipients (batch_id, roster_line, email, user_name, display_name, \
+                 alternate_email, user_root) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(&batch.id)
+            .bind(r.roster_line)
+            .bind(&r.email)
+            .bind(&r.user_name)
+            .bind(&r.display_name)
+            .bind(&r.alternate_email)
+            .bind(&r.user_root)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at) \
+                 VALUES (?, ?, 'live', ?, ?)",
+            )
+            .bind(r.token_hash.as_slice())
+            .bind(id)
+            .bind(batch.created_at)
+            .bind(batch.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Finds a live (not purged) batch by id or by name.
+    #[instrument(skip_all)]
+    pub async fn find_batch(&self, id_or_name: &str) -> StoreResult<Option<Batch>> {
+        let row = sqlx::query(constant_sql(format!(
+            "SELECT {BATCH_COLUMNS} FROM batches b JOIN batch_keys k ON k.batch_id = b.id \
+             WHERE b.id = ?1 OR b.name = ?1 ORDER BY b.id = ?1 DESC LIMIT 1"
+        )))
+        .bind(id_or_name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(row_to_batch).transpose()?)
+    }
+
+    /// Finds a batch by id or name, or says it does not exist.
+    pub async fn require_batch(&self, id_or_name: &str) -> StoreResult<Batch> {
+        self.find_batch(id_or_name)
+            .await?
+            .ok_or_else(|| StoreError::NoSuchBatch(id_or_name.to_owned()))
+    }
+
+    /// Finds the tombstone of a purged batch by id or name (newest first).
+    #[instrument(skip_all)]
+    pub async fn find_tombstone(&self, id_or_name: &str) -> StoreResult<Option<Tombstone>> {
+        Ok(sqlx::query_as(
+            "SELECT batch_id, name, created_at, purged_at, recipients, submitted, \
+             first_exported_at FROM tombstones WHERE batch_id = ?1 OR name = ?1 \
+             ORDER BY purged_at DESC LIMIT 1",
+        )
+        .bind(id_or_name)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Every live batch with its counts, newest first.
+    #[instrument(skip_all)]
+    pub async fn list_batches(&self) -> StoreResult<Vec<BatchSummary>> {
+        let rows = sqlx::query(constant_sql(format!(
+            "SELECT {BATCH_COLUMNS}, \
+               (SELECT COUNT(*) FROM recipients r WHERE r.batch_id = b.id) AS n_recipients, \
+               (SELECT COUNT(*) FROM submissions s JOIN recipients r ON r.id = s.recipient_id \
+                  WHERE r.batch_id = b.id) AS n_submitted \
+             FROM batches b JOIN batch_keys k ON k.batch_id = b.id \
+             ORDER BY b.created_at DESC, b.name"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BatchSummary {
+                    batch: row_to_batch(row)?,
+                    recipients: row.try_get("n_recipients")?,
+                    submitted: row.try_get("n_submitted")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every tombstone, newest first.
+    #[instrument(skip_all)]
+    pub async fn list_tombstones(&self) -> StoreResult<Vec<Tombstone>> {
+        Ok(sqlx::query_as(
+            "SELECT batch_id, name, created_at, purged_at, recipients, submitted, \
+             first_exported_at FROM tombstones ORDER BY purged_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Each recipient of a batch with the state of their newest link, in roster order.
+    #[instrument(skip_all)]
+    pub async fn recipient_statuses(&self, batch_id: &str) -> StoreResult<Vec<RecipientStatus>> {
+        let rows = sqlx::query(constant_sql(format!(
+            "SELECT {RECIPIENT_COLUMNS}, l.state, l.expires_at AS link_expires_at, s.submitted_at \
+             FROM recipients r \
+             JOIN links l ON l.id = (SELECT MAX(id) FROM links WHERE recipient_id = r.id) \
+             LEFT JOIN submissions s ON s.recipient_id = r.id \
+             WHERE r.batch_id = ? ORDER BY r.roster_line"
+        )))
+        .bind(batch_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state")?;
+                Ok(RecipientStatus {
+                    recipient: row_to_recipient(row)?,
+                    link_state: LinkState::parse(&state)?,
+                    link_expires_at: row.try_get("link_expires_at")?,
+                    submitted_at: row.try_get("submitted_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The link a token hash names, with its recipient and batch; `None` if unknown or
+    /// its batch is purged or being purged.
+    #[instrument(skip_all)]
+    pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
+        let row = sqlx::query(constant_sql(format!(
+            "SELECT l.state, l.expires_at AS link_expires_at, {RECIPIENT_COLUMNS}, {BATCH_COLUMNS} \
+             FROM links l JOIN recipients r ON r.id = l.recipient_id \
+             JOIN batches b ON b.id = r.batch_id JOIN batch_keys k ON k.batch_id = b.id \
+             WHERE l.token_hash = ?"
+        )))
+        .bind(token_hash.as_slice())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let state: String = row.try_get("state")?;
+        Ok(Some(LinkView {
+            state: LinkState::parse(&state)?,
+            expires_at: row.try_get("link_expires_at")?,
+            recipient: row_to_recipient(&row)?,
+            batch: row_to_batch(&row)?,
+        }))
+    }
+
+    /// Burns a live, unexpired link and stores its sealed password, in one transaction.
+    /// Fails with `LinkNotLive` (changing nothing) if the link was used, revoked,
+    /// replaced or expired in the meantime, or its batch is being purged.
+    #[instrument(skip_all)]
+    pub async fn burn_link_with_submission(
+        &self,
+        token_hash: &[u8; 32],
+        recipient_id: i64,
+        sealed: &SealedPassword,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let burned = sqlx::query(
+            "UPDATE links SET state = 'used', used_at = ?1 \
+             WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' AND expires_at > ?1 \
+             AND EXISTS (SELECT 1 FROM recipients r JOIN batch_keys k ON k.batch_id = r.batch_id \
+                         WHERE r.id = ?3)",
+        )
+        .bind(now)
+        .bind(token_hash.as_slice())
+        .bind(recipient_id)
+        .execute(&mut *tx)
+        .await?;
+        if burned.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Err(StoreError::LinkNotLive);
+        }
+        sqlx::query(
+            "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (recipient_id) DO UPDATE SET \
+             enc = excluded.enc, ciphertext = excluded.ciphertext, \
+             submitted_at = excluded.submitted_at",
+        )
+        .bind(recipient_id)
+        .bind(&sealed.enc)
+        .bind(&sealed.ciphertext)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recipient_by_email(
+        tx: &mut sqlx::SqliteConnection,
+        batch: &Batch,
+        email: &str,
+    ) -> StoreResult<Recipient> {
+        let row = sqlx::query(constant_sql(format!(
+            "SELECT {RECIPIENT_COLUMNS} FROM recipients r WHERE r.batch_id = ? AND r.email = ?"
+        )))
+        .bind(&batch.id)
+        .bind(email.trim())
+        .fetch_optional(&mut *tx)
+        .await?;
+        match row {
+            Some(row) => Ok(row_to_recipient(&row)?),
+            None => Err(StoreError::NoSuchRecipient {
+                batch: batch.name.clone(),
+                email: email.to_owned(),
+            }),
+        }
+    }
+
+    /// Replaces a recipient's live link (if any) with a new one. A password already
+    /// submitted stays until a new one arrives through the new link.
+    #[instrument(skip_all)]
+    pub async fn reissue_link(
+        &self,
+        batch: &Batch,
+        email: &str,
+        token_hash: &[u8; 32],
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<Recipient> {
+        let mut tx = self.pool.begin().await?;
+        let recipient = Self::recipient_by_email(&mut tx, batch, email).await?;
+        sqlx::query(
+            "UPDATE links SET state = 'replaced' WHERE recipient_id = ? AND state = 'live'",
+        )
+        .bind(recipient.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at) \
+             VALUES (?, ?, 'live', ?, ?)",
+        )
+        .bind(token_hash.as_slice())
+        .bind(recipient.id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(recipient)
+    }
+
+    /// Revokes a recipient's live link. Returns `false` if they had none to revoke.
+    #[instrument(skip_all)]
+    pub async fn revoke_link(&self, batch: &Batch, email: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let recipient = Self::recipient_by_email(&mut tx, batch, email).await?;
+        let revoked = sqlx::query(
+            "UPDATE links SET state = 'revoked' WHERE recipient_id = ? AND state = 'live'",
+        )
+        .bind(recipient.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(revoked.rows_affected() > 0)
+    }
+
+    /// The batch's private key sealed to the admin; `None` once purge has begun.
+    #[instrument(skip_all)]
+    pub async fn sealed_batch_key(&self, batch_id: &str) -> StoreResult<Option<SealedBatchKey>> {
+        let row = sqlx::query("SELECT enc, sealed_private_key FROM batch_keys WHERE batch_id = ?")
+            .bind(batch_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SealedBatchKey {
+            enc: row.try_get("enc")?,
+            ciphertext: row.try_get("sealed_private_key")?,
+        }))
+    }
+
+    /// Every sealed password of a batch, in roster order.
+    #[instrument(skip_all)]
+    pub async fn submissions(&self, batch_id: &str) -> StoreResult<Vec<StoredSubmission>> {
+        let rows = sqlx::query(constant_sql(format!(
+            "SELECT {RECIPIENT_COLUMNS}, s.enc, s.ciphertext FROM submissions s \
+             JOIN recipients r ON r.id = s.recipient_id WHERE r.batch_id = ? ORDER BY r.roster_line"
+        )))
+        .bind(batch_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredSubmission {
+                    recipient: row_to_recipient(row)?,
+                    sealed: SealedPassword {
+                        enc: row.try_get("enc")?,
+                        ciphertext: row.try_get("ciphertext")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Records the first export time of a batch (later exports keep the first).
+    #[instrument(skip_all)]
+    pub async fn mark_exported(&self, batch_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE batches SET first_exported_at = COALESCE(first_exported_at, ?) WHERE id = ?",
+        )
+        .bind(now)
+        .bind(batch_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Purges a batch: deletes its key first (crypto-shredding, committed on its own),
+    /// then writes a tombstone and deletes every row of the batch, then `VACUUM`s and
+    /// truncates the WAL so no freed page keeps the data.
+    #[instrument(skip_all)]
+    pub async fn purge_batch(&self, batch_id: &str, now: i64) -> StoreResult<Tombstone> {
+        sqlx::query("DELETE FROM batch_keys WHERE batch_id = ?")
+            .bind(batch_id)
+            .execute(&self.pool)
+            .await?;
+        let tombstone = self.delete_batch_rows(batch_id, now).await?;
+        self.compact().await?;
+        Ok(tombstone)
+    }
+
+    async fn delete_batch_rows(&self, batch_id: &str, now: i64) -> StoreResult<Tombstone> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT b.name, b.created_at, b.first_exported_at, \
+               (SELECT COUNT(*) FROM recipients r WHERE r.batch_id = b.id) AS n_recipients, \
+               (SELECT COUNT(*) FROM submissions s JOIN recipients r ON r.id = s.recipient_id \
+                  WHERE r.batch_id = b.id) AS n_submitted \
+             FROM batches b WHERE b.id = ?",
+        )
+        .bind(batch_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NoSuchBatch(batch_id.to_owned()));
+        };
+        let tombstone = Tombstone {
+            batch_id: batch_id.to_owned(),
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+            purged_at: now,
+            recipients: row.try_get("n_recipients")?,
+            submitted: row.try_get("n_submitted")?,
+            first_exported_at: row.try_get("first_exported_at")?,
+        };
+        sqlx::query(
+            "INSERT INTO tombstones (batch_id, name, created_at, purged_at, recipients, submitted, \
+             first_exported_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&tombstone.batch_id)
+        .bind(&tombstone.name)
+        .bind(tombstone.created_at)
+        .bind(tombstone.purged_at)
+        .bind(tombstone.recipients)
+        .bind(tombstone.submitted)
+        .bind(tombstone.first_exported_at)
+        .execute(&mut *tx)
+        .await?;
+        // Explicit deletes, children first, rather than relying on cascades alone.
+        for sql in [
+            "DELETE FROM submissions WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
+            "DELETE FROM links WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
+            "DELETE FROM recipients WHERE batch_id = ?",
+            "DELETE FROM batch_keys WHERE batch_id = ?",
+            "DELETE FROM batches WHERE id = ?",
+        ] {
+            sqlx::query(sql).bind(batch_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(tombstone)
+    }
+
+    /// Rewrites the database file and empties the WAL, so deleted rows leave no trace.
+    async fn compact(&self) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("VACUUM").execute(&mut *conn).await?;
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await?;
+        if busy != 0 {
+            // Another connection was reading; retry once it has finished.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Completes purges that were interrupted after the batch key was deleted.
+    #[instrument(skip_all)]
+    pub async fn finish_interrupted_purges(&self) -> StoreResult<usize> {
+        let orphans: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM batches WHERE id NOT IN (SELECT batch_id FROM batch_keys)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        for id in &orphans {
+            tracing::warn!(batch_id = %id, "finishing a purge that was interrupted");
+            self.delete_batch_rows(id, now).await?;
+        }
+        if !orphans.is_empty() {
+            self.compact().await?;
+        }
+        Ok(orphans.len())
+    }
+
+    /// SQLite's own consistency check; `ok` when the file is sound.
+    pub async fn integrity_check(&self) -> StoreResult<String> {
+        Ok(sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}

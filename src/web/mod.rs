@@ -1,0 +1,199 @@
+//! The HTTP server: the route table, shared state, security middleware and launch.
+
+mod error;
+mod form;
+mod handlers;
+mod templates;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::PublicUrl;
+use crate::storage::Store;
+
+pub use error::AppError;
+
+/// Largest body accepted on the collection form.
+pub const FORM_BODY_LIMIT: usize = 8 * 1024;
+/// Longest a request may take end to end.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a client may take to send a request body.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Settings the server needs.
+    pub config: Arc<ServerConfig>,
+}
+
+/// Settings of the running server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The public base URL (decides HSTS).
+    pub public_url: PublicUrl,
+}
+
+/// The whole route table.
+pub fn router(state: AppState) -> Router {
+    let collection = Router::new()
+        .route(
+            "/s/{token}",
+            get(handlers::show_collection_form).post(handlers::submit_collection_form),
+        )
+        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/assets/style.css", get(handlers::stylesheet))
+        .merge(collection)
+        .fallback(handlers::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %redact_path(req.uri().path()),
+            )
+        }))
+        .with_state(state)
+}
+
+/// The path as it may be logged: the segment after `s` (a link token) and any long
+/// segment (which might be a token sent to the wrong place) are replaced. Query strings
+/// never reach here: the caller passes only the path.
+pub fn redact_path(path: &str) -> String {
+    let mut out = Vec::new();
+    let mut after_s = false;
+    for segment in path.split('/').take(8) {
+        if after_s && !segment.is_empty() {
+            out.push("[token]");
+        } else if segment.len() > 24 {
+            out.push("[redacted]");
+        } else {
+            out.push(segment);
+        }
+        after_s = segment.eq_ignore_ascii_case("s");
+    }
+    out.join("/")
+}
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
+     magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()";
+
+/// Adds DESIGN.md's security headers to every response, error pages included.
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let fixed: [(HeaderName, &'static str); 10] = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            PERMISSIONS_POLICY,
+        ),
+        (HeaderName::from_static("x-robots-tag"), "noindex"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if state.config.public_url.is_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    headers.remove(header::SERVER);
+    response
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes, then finishes
+/// in-flight requests.
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_reach_a_logged_path() {
+        assert_eq!(
+            redact_path("/s/abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq"),
+            "/s/[token]"
+        );
+        assert_eq!(redact_path("//s/abc"), "//s/[token]");
+        assert_eq!(
+            redact_path("/x/abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq"),
+            "/x/[redacted]"
+        );
+        assert_eq!(redact_path("/healthz"), "/healthz");
+    }
+}

@@ -1,0 +1,390 @@
+//! The command line as a newcomer uses it: the real binary, real files, real server.
+
+use std::io::{BufRead as _, BufReader};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{canaries_found, parse_csv};
+
+const PASSPHRASE: &str = "cli journey passphrase 2026";
+
+fn passdrop(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_passdrop"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PASSDROP_DATA_DIR", data_dir)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A `passdrop serve` child process whose stderr is captured.
+struct Server {
+    child: Child,
+    address: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Self {
+        let mut cmd = passdrop(data_dir);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = BufReader::new(child.stderr.take().unwrap());
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = tx.send(addr);
+                }
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let address = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server did not start");
+        Self {
+            child,
+            address: format!("http://{address}"),
+            log,
+        }
+    }
+
+    /// Stops with SIGTERM (graceful) and returns everything it logged.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn write(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    path.to_owned()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_on_a_fresh_data_dir_says_what_to_do_next() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start(&data, &[]);
+    let r = reqwest::get(format!("{}/healthz", server.address))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "ok");
+    let log = server.stop();
+    assert!(log.contains("No admin exists yet"), "{log}");
+    assert!(log.contains("passdrop admin init"), "{log}");
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("passdrop.sqlite3")), 0o600);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_journey_works_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = dir.join("data");
+    let pass_file = write(&dir.join("passphrase.txt"), &format!("{PASSPHRASE}\n"));
+    let wrong_file = write(&dir.join("wrong.txt"), "not the passphrase at all\n");
+
+    let o = run(passdrop(&data)
+        .args(["admin", "init", "--passphrase-file"])
+        .arg(&pass_file));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = run(passdrop(&data)
+        .args(["admin", "init", "--passphrase-file"])
+        .arg(&pass_file));
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("already exists"));
+
+    // The server runs at the most verbose level so the log can be checked for canaries.
+    let server = Server::start(&data, &[("PASSDROP_LOG", "trace")]);
+
+    let roster = write(
+        &dir.join("roster.csv"),
+        "EmailAddress,DisplayName,UserName\n\
+         cli.ann@logcanary.example,Ann Canary,cli-ann\n\
+         cli.bob@logcanary.example,Bob Canary,cli-bob\n",
+    );
+    let links_path = dir.join("links.csv");
+    let o = run(passdrop(&data)
+        .args([
+            "batch",
+            "create",
+            "--name",
+            "Move 2026",
+            "--org",
+            "Example Ltd",
+            "--expires-in",
+            "3d",
+        ])
+        .arg("--roster")
+        .arg(&roster)
+        .arg("--links-out")
+        .arg(&links_path)
+        .args(["--public-url", &server.address]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 links"), "{}", stderr(&o));
+    assert_eq!(mode(&links_path), 0o600);
+    let links = parse_csv(&std::fs::read(&links_path).unwrap());
+    assert_eq!(links[0], ["EmailAddress", "DisplayName", "Link"]);
+    assert_eq!(links[1][0], "cli.ann@logcanary.example");
+    let ann_link = links[1][2].clone();
+    let bob_link = links[2][2].clone();
+    assert!(ann_link.starts_with(&format!("{}/s/", server.address)));
+
+    let client = reqwest::Client::new();
+    let ann_pw = "Ann's \"CLI\" canary, pw=1";
+    assert_eq!(client.get(&ann_link).send().await.unwrap().status(), 200);
+    let r = client
+        .post(&ann_link)
+        .form(&[("password", ann_pw), ("password_confirm", ann_pw)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Reissue Bob's link: the old one stops working, the new one takes his password.
+    let o = run(passdrop(&data).args([
+        "link",
+        "reissue",
+        "Move 2026",
+        "cli.bob@logcanary.example",
+        "--public-url",
+        &server.address,
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reissued = parse_csv(&o.stdout);
+    let bob_new = reissued[1][2].clone();
+    assert_eq!(client.get(&bob_link).send().await.unwrap().status(), 410);
+    let bob_pw = "BobCanaryPassword!";
+    let r = client
+        .post(&bob_new)
+        .form(&[("password", bob_pw), ("password_confirm", bob_pw)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let o = run(passdrop(&data).args(["batch", "status", "Move 2026"]));
+    let status = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(status.contains("2 submitted"), "{status}");
+    let o = run(passdrop(&data).args(["batch", "list"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Move 2026"));
+
+    // A wrong passphrase writes nothing.
+    let out = dir.join("m365.csv");
+    let o = run(passdrop(&data)
+        .args(["export", "Move 2026", "--out"])
+        .arg(&out)
+        .arg("--passphrase-file")
+        .arg(&wrong_file));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("wrong passphrase"), "{}", stderr(&o));
+    assert!(!out.exists());
+
+    let o = run(passdrop(&data)
+        .args(["export", "Move 2026", "--format", "m365", "--out"])
+        .arg(&out)
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Wrote 2 rows"), "{}", stderr(&o));
+    assert_eq!(mode(&out), 0o600);
+    let bytes = std::fs::read(&out).unwrap();
+    let expected = format!(
+        "EmailAddress,UserName,Password\r\ncli.ann@logcanary.example,cli-ann,\"Ann's \"\"CLI\"\" canary, pw=1\"\r\n\
+         cli.bob@logcanary.example,cli-bob,{bob_pw}\r\n"
+    );
+    assert_eq!(String::from_utf8(bytes).unwrap(), expected);
+
+    // Never overwrites.
+    let o = run(passdrop(&data)
+        .args(["export", "Move 2026", "--out"])
+        .arg(&out)
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("never overwrites"));
+
+    // Export to stdout and purge in one go.
+    let o = run(passdrop(&data)
+        .args(["export", "Move 2026", "--purge", "--passphrase-file"])
+        .arg(&pass_file));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(bob_pw));
+    assert!(stderr(&o).contains("Purged"));
+
+    let o = run(passdrop(&data).args(["batch", "list"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("purged"));
+    let o = run(passdrop(&data).args(["batch", "status", "Move 2026"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("was purged"));
+    assert_eq!(client.get(&bob_new).send().await.unwrap().status(), 404);
+
+    let log = server.stop();
+    let tokens: Vec<String> = [&ann_link, &bob_link, &bob_new]
+        .iter()
+        .map(|l| l.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    for canary in [ann_pw, bob_pw, PASSPHRASE]
+        .iter()
+        .copied()
+        .chain(tokens.iter().map(String::as_str))
+    {
+        assert!(!log.contains(canary), "the server log contains {canary:?}");
+    }
+    assert!(
+        log.contains("/s/[token]"),
+        "the trace log should show redacted paths:\n{log}"
+    );
+    let found = canaries_found(
+        &data,
+        &[
+            ann_pw,
+            bob_pw,
+            "logcanary",
+            "Ann Canary",
+            &tokens[0],
+            &tokens[2],
+        ],
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn a_bad_roster_creates_nothing_and_names_every_bad_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let pass = write(&tmp.path().join("p"), PASSPHRASE);
+    assert!(
+        run(passdrop(&data)
+            .args(["admin", "init", "--passphrase-file"])
+            .arg(&pass))
+        .status
+        .success()
+    );
+    let roster = write(
+        &tmp.path().join("bad.csv"),
+        "EmailAddress,UserName\nann@example.com,ann\nno-at-sign,x\nann@example.com,ann2\nbob@example.com,\n",
+    );
+    let links = tmp.path().join("links.csv");
+    let o = run(passdrop(&data)
+        .args(["batch", "create", "--name", "bad"])
+        .arg("--roster")
+        .arg(&roster)
+        .arg("--links-out")
+        .arg(&links));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for needle in ["line 3:", "line 4:", "line 5:", "nothing was created"] {
+        assert!(err.contains(needle), "{needle} missing from: {err}");
+    }
+    assert!(!links.exists());
+    let o = run(passdrop(&data).args(["batch", "list"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("No batches yet"));
+}
+
+#[test]
+fn bad_usage_exits_2_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    assert_eq!(
+        run(passdrop(&data).arg("frobnicate")).status.code(),
+        Some(2)
+    );
+    let roster = write(&tmp.path().join("r.csv"), "EmailAddress\na@example.com\n");
+    let o = run(passdrop(&data)
+        .args(["batch", "create", "--name", "x", "--expires-in", "forever"])
+        .arg("--roster")
+        .arg(&roster));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("forever"));
+    let o = run(passdrop(&data).args(["admin", "init"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--passphrase-file"));
+    let o = run(passdrop(&data)
+        .args([
+            "batch",
+            "create",
+            "--name",
+            "x",
+            "--public-url",
+            "ftp://nope",
+        ])
+        .arg("--roster")
+        .arg(&roster));
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn purge_asks_for_yes_when_not_interactive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let pass = write(&tmp.path().join("p"), PASSPHRASE);
+    assert!(
+        run(passdrop(&data)
+            .args(["admin", "init", "--passphrase-file"])
+            .arg(&pass))
+        .status
+        .success()
+    );
+    let roster = write(&tmp.path().join("r.csv"), "EmailAddress\na@example.com\n");
+    let o = run(passdrop(&data)
+        .args(["batch", "create", "--name", "keep"])
+        .arg("--roster")
+        .arg(&roster));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(passdrop(&data).args(["purge", "keep"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        run(passdrop(&data).args(["batch", "status", "keep"]))
+            .status
+            .success()
+    );
+    let o = run(passdrop(&data).args(["purge", "keep", "--yes"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        run(passdrop(&data).args(["batch", "status", "keep"]))
+            .status
+            .code(),
+        Some(1)
+    );
+}

@@ -1,0 +1,263 @@
+//! The collection page over real HTTP: every state and status code.
+
+use crate::helpers::{TestApp, link, token_of};
+use passdrop::batch;
+use passdrop::config;
+
+const ROSTER: &str = "EmailAddress,DisplayName\nann@example.com,Ann\nbob@example.com,Bob\n";
+
+#[tokio::test]
+async fn healthz_answers_ok_with_security_headers() {
+    let app = TestApp::spawn().await;
+    let r = app.get(&format!("{}/healthz", app.address)).await;
+    assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    assert_eq!(r.text().await.unwrap(), "ok");
+    for name in [
+        "content-security-policy",
+        "referrer-policy",
+        "cache-control",
+        "x-content-type-options",
+        "x-frame-options",
+        "cross-origin-opener-policy",
+        "cross-origin-resource-policy",
+        "permissions-policy",
+        "x-robots-tag",
+    ] {
+        assert!(h.contains_key(name), "missing {name}");
+    }
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert!(!h.contains_key("server"));
+    // The public URL is http here, so no HSTS.
+    assert!(!h.contains_key("strict-transport-security"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn opening_a_link_shows_the_form_and_never_burns_it() {
+    let app = TestApp::spawn().await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    for _ in 0..3 {
+        let r = app.get(&url).await;
+        assert_eq!(r.status(), 200);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("ann@example.com"));
+        assert!(body.contains("Example Ltd"));
+        assert!(body.contains("name=\"password_confirm\""));
+    }
+    assert_eq!(app.submit(&url, "pw", "pw").await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_accepts_one_submission_then_answers_410() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    let r = app.submit(&url, "first", "first").await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("used up"));
+    let again = app.submit(&url, "second", "second").await;
+    assert_eq!(again.status(), 410);
+    assert!(again.text().await.unwrap().contains("Already sent"));
+    assert_eq!(app.get(&url).await.status(), 410);
+    let (csv, _) = app.export(&b).await;
+    assert!(String::from_utf8(csv).unwrap().contains(",first\r\n"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_tokens_answer_404() {
+    let app = TestApp::spawn().await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let real = token_of(&link(&links[0]));
+    let mut flipped: Vec<char> = real.chars().collect();
+    flipped[0] = if flipped[0] == 'A' { 'B' } else { 'A' };
+    let flipped: String = flipped.into_iter().collect();
+    for path in [
+        format!("/s/{flipped}"),
+        "/s/short".to_owned(),
+        format!("/s/{real}x"),
+        "/s/..%2F..%2Fetc%2Fpasswd".to_owned(),
+        "/nothing-here".to_owned(),
+    ] {
+        let r = app.get(&format!("{}{path}", app.address)).await;
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(r.headers().contains_key("content-security-policy"));
+    }
+    assert_eq!(
+        app.submit(&format!("{}/s/{flipped}", app.address), "p", "p")
+            .await
+            .status(),
+        404
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_forms_answer_422_and_leave_the_link_usable() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    let mismatch = app.submit(&url, "one", "two").await;
+    assert_eq!(mismatch.status(), 422);
+    assert!(mismatch.text().await.unwrap().contains("do not match"));
+    assert_eq!(app.submit(&url, "", "").await.status(), 422);
+    assert_eq!(app.submit(&url, "a\nb", "a\nb").await.status(), 422);
+    let long = "x".repeat(1025);
+    assert_eq!(app.submit(&url, &long, &long).await.status(), 422);
+    let non_utf8 = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("password=%FF&password_confirm=%FF")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(non_utf8.status(), 422);
+    let repeated = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("password=a&password=b&password_confirm=a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(repeated.status(), 422);
+    let not_a_form = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"password\":\"a\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_a_form.status(), 415);
+    // Nothing was stored and the link still works.
+    let (_, missing) = app.export(&b).await;
+    assert_eq!(missing.len(), 2);
+    assert_eq!(app.get(&url).await.status(), 200);
+    assert_eq!(app.submit(&url, "right", "right").await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_without_burning_the_link() {
+    let app = TestApp::spawn().await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    let big = "x".repeat(9 * 1024);
+    let r = app.submit(&url, &big, &big).await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(app.get(&url).await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn revoked_replaced_and_expired_links_answer_410() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("b", ROSTER).await;
+    let ann = link(&links[0]);
+    let bob = link(&links[1]);
+
+    batch::revoke(&app.store, &b, "ann@example.com")
+        .await
+        .unwrap();
+    let r = app.get(&ann).await;
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains("withdrawn"));
+    assert_eq!(app.submit(&ann, "p", "p").await.status(), 410);
+
+    let fresh = batch::reissue(
+        &app.store,
+        &app.public_url,
+        &b,
+        "BOB@example.com",
+        config::now(),
+    )
+    .await
+    .unwrap();
+    let r = app.get(&bob).await;
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains("newer link"));
+    let fresh = link(&fresh);
+    assert_eq!(app.get(&fresh).await.status(), 200);
+
+    // A link issued "now" for a batch whose lifetime is zero is already expired.
+    let (short, short_links) = app
+        .create_batch("short", "EmailAddress\ncy@example.com\n")
+        .await;
+    let expired = batch::reissue(
+        &app.store,
+        &app.public_url,
+        &short,
+        "cy@example.com",
+        config::now() - short.link_lifetime_secs - 1,
+    )
+    .await
+    .unwrap();
+    let r = app.get(&link(&expired)).await;
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains("expired"));
+    assert_eq!(app.submit(&link(&expired), "p", "p").await.status(), 410);
+    assert_eq!(app.get(&link(&short_links[0])).await.status(), 410);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_submissions_on_one_link_accept_exactly_one() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let client = app.client.clone();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let pw = format!("attempt-{i}");
+            client
+                .post(&url)
+                .form(&[("password", pw.as_str()), ("password_confirm", pw.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 410),
+        "{statuses:?}"
+    );
+    let (csv, _) = app.export(&b).await;
+    assert_eq!(
+        String::from_utf8(csv).unwrap().matches("attempt-").count(),
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_served_with_its_content_type() {
+    let app = TestApp::spawn().await;
+    let r = app.get(&format!("{}/assets/style.css", app.address)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/css; charset=utf-8");
+    app.stop().await;
+}

@@ -1,0 +1,187 @@
+//! Shared test setup: a real server on 127.0.0.1:0 over a fresh data directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use passdrop::batch::{self, IssuedLink, NewBatch};
+use passdrop::config::{self, PublicUrl};
+use passdrop::crypto::KdfParams;
+use passdrop::roster::parse_roster;
+use passdrop::storage::{Batch, Store};
+use passdrop::web::{self, AppState, ServerConfig};
+use secrecy::{ExposeSecret as _, SecretString};
+use tokio::sync::oneshot;
+
+/// The admin passphrase every test app uses.
+pub const PASSPHRASE: &str = "test passphrase, long enough";
+
+/// Argon2 parameters cheap enough for tests that unlock the key many times. The CLI
+/// tests use the real defaults.
+pub const CHEAP_KDF: KdfParams = KdfParams {
+    m_cost: 1024,
+    t_cost: 1,
+    p_cost: 1,
+};
+
+/// A running server with its own data directory.
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub public_url: PublicUrl,
+    pub data_dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
+
+impl TestApp {
+    /// Starts the server with an admin already set up.
+    pub async fn spawn() -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let store = Store::open(data_dir.path()).await.unwrap();
+        batch::init_admin(&store, secret(PASSPHRASE), CHEAP_KDF)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let local = listener.local_addr().unwrap();
+        let public_url = PublicUrl::from_listen(local);
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(ServerConfig {
+                public_url: public_url.clone(),
+            }),
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            web::serve_on(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            address: format!("http://{local}"),
+            store,
+            public_url,
+            data_dir,
+            client,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// Creates a batch from roster text; returns it and its links.
+    pub async fn create_batch(&self, name: &str, roster: &str) -> (Batch, Vec<IssuedLink>) {
+        batch::create(
+            &self.store,
+            &self.public_url,
+            NewBatch {
+                name: name.to_owned(),
+                org_name: Some("Example Ltd".to_owned()),
+                link_lifetime: std::time::Duration::from_secs(7 * 86_400),
+                roster: parse_roster(roster.as_bytes()).unwrap(),
+            },
+            config::now(),
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.client.get(url).send().await.unwrap()
+    }
+
+    /// Posts the collection form with both fields.
+    pub async fn submit(&self, link: &str, password: &str, confirm: &str) -> reqwest::Response {
+        self.client
+            .post(link)
+            .form(&[("password", password), ("password_confirm", confirm)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Exports a batch with the test passphrase; returns the CSV text and missing users.
+    pub async fn export(&self, b: &Batch) -> (Vec<u8>, Vec<String>) {
+        let admin = batch::unlock_admin(&self.store, secret(PASSPHRASE))
+            .await
+            .unwrap();
+        let e = batch::export_m365(&self.store, b, &admin, config::now())
+            .await
+            .unwrap();
+        (e.csv.to_vec(), e.missing)
+    }
+
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+        self.store.close().await;
+        self.data_dir
+    }
+}
+
+/// The link text of an issued link.
+pub fn link(l: &IssuedLink) -> String {
+    l.link.expose_secret().to_owned()
+}
+
+/// The token part of a link.
+pub fn token_of(link: &str) -> String {
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+/// Which canaries appear anywhere in the files under `dir`, in UTF-8 or UTF-16LE.
+pub fn canaries_found(dir: &Path, canaries: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in files_under(dir) {
+        let bytes = std::fs::read(&file).unwrap();
+        for canary in canaries {
+            for needle in [canary.as_bytes().to_vec(), utf16le(canary)] {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                    found.push(format!("{canary:?} in {}", file.display()));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Parses CSV bytes with a standard reader into rows of strings.
+pub fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes)
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}

@@ -1,0 +1,10 @@
+//! passdrop's integration tests: one binary, a real server on 127.0.0.1:0 per test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod collection;
+mod golden;
+mod helpers;
+mod journey;
+mod property;
