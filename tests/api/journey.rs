@@ -53,7 +53,6 @@ async fn the_journey_ends_with_a_purge_that_leaves_no_trace() {
     ));
     assert_eq!(app.store.integrity_check().await.unwrap(), "ok");
 
-    let dir = app.stop().await;
     let mut canaries: Vec<&str> = passwords.to_vec();
     canaries.extend(tokens.iter().map(String::as_str));
     canaries.extend([
@@ -64,8 +63,12 @@ async fn the_journey_ends_with_a_purge_that_leaves_no_trace() {
         "Canaryname",
         "Bobbington",
     ]);
+    // Scan while the server still runs (WAL and SHM present), then again after it stops.
+    let found = canaries_found(app.data_dir.path(), &canaries);
+    assert!(found.is_empty(), "found after purge, server running: {found:?}");
+    let dir = app.stop().await;
     let found = canaries_found(dir.path(), &canaries);
-    assert!(found.is_empty(), "found after purge: {found:?}");
+    assert!(found.is_empty(), "found after purge and stop: {found:?}");
 }
 
 #[tokio::test]
