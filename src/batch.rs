@@ -16,6 +16,12 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// Longest password accepted on the collection form, in bytes.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// A batch nobody purges is purged this long after its links expire...
+pub const RETAIN_AFTER_EXPIRY_SECS: i64 = 7 * 86_400;
+/// ...or this long after its first export, whichever comes first.
+pub const RETAIN_AFTER_EXPORT_SECS: i64 = 86_400;
+/// How often the server looks for purges to finish and batches past retention.
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 /// Longest batch or organisation name.
 const MAX_NAME_CHARS: usize = 100;
 
@@ -135,7 +141,7 @@ impl std::fmt::Debug for IssuedLink {
 }
 
 /// Renders issued links as the mail-merge CSV (`EmailAddress,DisplayName,Link`).
-pub fn links_csv(links: &[IssuedLink]) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+pub fn links_csv(links: &[IssuedLink]) -> Zeroizing<Vec<u8>> {
     let rows: Vec<LinkRow<'_>> = links
         .iter()
         .map(|l| LinkRow {
@@ -450,6 +456,40 @@ pub async fn export_m365(
 /// Purges a batch: key first, then rows, then compaction. Returns its tombstone.
 pub async fn purge(store: &Store, batch: &Batch, now: i64) -> BatchResult<Tombstone> {
     Ok(store.purge_batch(&batch.id, now).await?)
+}
+
+/// When a batch will be purged automatically if nobody purges it first.
+pub fn automatic_purge_at(batch: &Batch) -> i64 {
+    let after_expiry = batch.expires_at.saturating_add(RETAIN_AFTER_EXPIRY_SECS);
+    batch.first_exported_at.map_or(after_expiry, |t| {
+        after_expiry.min(t.saturating_add(RETAIN_AFTER_EXPORT_SECS))
+    })
+}
+
+/// Finishes interrupted purges and purges every batch past its retention. Returns the
+/// tombstones of the batches it purged.
+pub async fn purge_past_retention(store: &Store, now: i64) -> BatchResult<Vec<Tombstone>> {
+    store.finish_interrupted_purges().await?;
+    let due = store
+        .batches_due_for_purge(now, RETAIN_AFTER_EXPIRY_SECS, RETAIN_AFTER_EXPORT_SECS)
+        .await?;
+    let mut purged = Vec::with_capacity(due.len());
+    for b in due {
+        tracing::info!(batch_id = %b.id, "purging a batch past its retention period");
+        purged.push(purge(store, &b, now).await?);
+    }
+    Ok(purged)
+}
+
+/// Runs `purge_past_retention` now and then every `MAINTENANCE_INTERVAL`, forever.
+pub async fn maintenance_loop(store: Store) {
+    let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+    loop {
+        tick.tick().await;
+        if let Err(e) = purge_past_retention(&store, crate::config::now()).await {
+            tracing::error!(error = %format!("{e:#}"), "automatic purge failed; will retry");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::batch::{self, NewBatch};
 use crate::config::{self, PublicUrl, format_time};
 use crate::crypto::KdfParams;
-use crate::export::write_secret_file;
+use crate::export::SecretFile;
 use crate::roster::parse_roster;
 use crate::storage::{LinkState, Store};
 use crate::web;
@@ -298,31 +298,33 @@ fn read_passphrase(file: Option<&Path>, confirm: bool) -> Result<SecretString, F
     Ok(first)
 }
 
-/// Fails before any work is done if an output file already exists: passdrop never
-/// overwrites one.
-fn refuse_existing(out: Option<&Path>) -> CliResult {
-    match out {
-        Some(path) if path.exists() => Err(anyhow::anyhow!(
-            "{} already exists; passdrop never overwrites a file (nothing was changed)",
-            path.display()
-        )
-        .into()),
-        _ => Ok(()),
-    }
+/// Where secret output goes: a new 0600 file (created before any work, removed again if
+/// the command fails) or stdout.
+enum Output {
+    File(SecretFile),
+    Stdout,
 }
 
-/// Writes secret output to a new 0600 file, or to stdout.
-fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult {
-    match path {
-        Some(path) => write_secret_file(path, bytes)?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(bytes)
-                .and_then(|()| out.flush())
-                .context("could not write to stdout")?;
-        }
+impl Output {
+    fn open(path: Option<&Path>) -> Result<Self, Failure> {
+        Ok(match path {
+            Some(path) => Self::File(SecretFile::create(path)?),
+            None => Self::Stdout,
+        })
     }
-    Ok(())
+
+    fn finish(self, bytes: &[u8]) -> CliResult {
+        match self {
+            Self::File(file) => file.finish(bytes)?,
+            Self::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes)
+                    .and_then(|()| out.flush())
+                    .context("could not write to stdout")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn serve(data_dir: &Path, listen: SocketAddr, public_url: Option<PublicUrl>) -> CliResult {
@@ -344,6 +346,7 @@ async fn serve(data_dir: &Path, listen: SocketAddr, public_url: Option<PublicUrl
             "then create a batch from a roster with `passdrop batch create` (see the README)."
         );
     }
+    let maintenance = tokio::spawn(batch::maintenance_loop(store.clone()));
     let state = web::AppState {
         store: store.clone(),
         config: Arc::new(web::ServerConfig { public_url }),
@@ -351,6 +354,7 @@ async fn serve(data_dir: &Path, listen: SocketAddr, public_url: Option<PublicUrl
     web::serve_on(listener, state, web::shutdown_signal())
         .await
         .context("the server stopped with an error")?;
+    maintenance.abort();
     store.close().await;
     eprintln!("passdrop stopped");
     Ok(())
@@ -394,8 +398,8 @@ async fn batch_create(data_dir: &Path, url: &PublicUrl, args: CreateArgs) -> Cli
              version yet; create the batch without it"
         )));
     }
-    refuse_existing(args.links_out.as_deref())?;
     let roster = parse_roster(&read_roster(&args.roster)?)?;
+    let output = Output::open(args.links_out.as_deref())?;
     let store = open_store(data_dir).await?;
     let (created, links) = batch::create(
         &store,
@@ -409,8 +413,7 @@ async fn batch_create(data_dir: &Path, url: &PublicUrl, args: CreateArgs) -> Cli
         config::now(),
     )
     .await?;
-    let csv = batch::links_csv(&links)?;
-    if let Err(e) = write_output(args.links_out.as_deref(), &csv) {
+    if let Err(e) = output.finish(&batch::links_csv(&links)) {
         // Links that never reached anyone are useless; undo the batch.
         let _ = batch::purge(&store, &created, config::now()).await;
         eprintln!("the batch was not kept because its links could not be written");
@@ -489,6 +492,10 @@ async fn batch_status(data_dir: &Path, id_or_name: &str) -> CliResult {
         format_time(b.created_at),
         format_time(b.expires_at)
     );
+    println!(
+        "Purged automatically on {} unless you purge it sooner.",
+        format_time(batch::automatic_purge_at(&b))
+    );
     println!("{:<36}  {:<12}  DETAIL", "EMAIL", "STATUS");
     let (mut submitted, mut pending) = (0, 0);
     for s in &statuses {
@@ -530,12 +537,11 @@ async fn link_reissue(
     email: &str,
     links_out: Option<&Path>,
 ) -> CliResult {
-    refuse_existing(links_out)?;
+    let output = Output::open(links_out)?;
     let store = open_store(data_dir).await?;
     let b = batch::find(&store, id_or_name).await?;
     let link = batch::reissue(&store, url, &b, email, config::now()).await?;
-    let csv = batch::links_csv(std::slice::from_ref(&link))?;
-    write_output(links_out, &csv)?;
+    output.finish(&batch::links_csv(std::slice::from_ref(&link)))?;
     eprintln!(
         "Issued a new link for {}; the previous one no longer works.",
         link.email
@@ -553,14 +559,14 @@ async fn link_revoke(data_dir: &Path, id_or_name: &str, email: &str) -> CliResul
 
 async fn export(data_dir: &Path, args: ExportArgs) -> CliResult {
     let ExportFormat::M365 = args.format;
-    refuse_existing(args.out.as_deref())?;
+    let output = Output::open(args.out.as_deref())?;
     let store = open_store(data_dir).await?;
     let b = batch::find(&store, &args.batch).await?;
     let passphrase = read_passphrase(args.passphrase_file.as_deref(), false)?;
     let admin = batch::unlock_admin(&store, passphrase).await?;
     let exported = batch::export_m365(&store, &b, &admin, config::now()).await?;
     drop(admin);
-    write_output(args.out.as_deref(), &exported.csv)?;
+    output.finish(&exported.csv)?;
     match &args.out {
         Some(out) => eprintln!("Wrote {} rows to {}.", exported.rows, out.display()),
         None => eprintln!("Wrote {} rows.", exported.rows),

@@ -39,16 +39,38 @@ pub enum ExportError {
     /// More bytes than Microsoft accepts.
     #[error("the file would be {0} bytes, more than Microsoft's limit of 10 MB")]
     TooLarge(usize),
-    /// Writing failed.
-    #[error(transparent)]
-    Io(#[from] anyhow::Error),
 }
 
-fn crlf_writer(buf: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {
-    csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(buf)
+/// Appends one RFC 4180 field, quoted only when it contains a quote, comma, CR or LF.
+/// Written by hand (rather than through `csv::Writer`) so that every byte of a password
+/// lands only in the caller's zeroize-on-drop buffer, never in a writer's own buffer.
+fn push_field(out: &mut Vec<u8>, field: &[u8]) {
+    if field
+        .iter()
+        .any(|b| matches!(b, b'"' | b',' | b'\r' | b'\n'))
+    {
+        out.push(b'"');
+        for &b in field {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(field);
+    }
+}
+
+/// Appends one CRLF-terminated record.
+fn push_record(out: &mut Vec<u8>, fields: &[&[u8]]) {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_field(out, field);
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Renders the Microsoft 365 CSV into a zeroize-on-drop buffer.
@@ -59,8 +81,9 @@ pub fn render_m365_csv(
     if rows.len() > MAX_M365_ROWS {
         return Err(ExportError::TooManyRows(rows.len()));
     }
-    // Sized up front so the buffer never reallocates and leaves password copies behind.
-    let estimate: usize = 64
+    // Sized up front (worst case: every byte a doubled quote) so the buffer never
+    // reallocates and leaves copies of passwords behind in freed memory.
+    let capacity: usize = 64
         + rows
             .iter()
             .map(|r| {
@@ -71,35 +94,25 @@ pub fn render_m365_csv(
                     + 16
             })
             .sum::<usize>();
-    let mut buf = Zeroizing::new(Vec::with_capacity(estimate));
-    {
-        let mut w = crlf_writer(&mut buf);
-        let result: csv::Result<()> = (|| {
-            if with_user_root {
-                w.write_record(["EmailAddress", "UserName", "Password", "UserRoot"])?;
-            } else {
-                w.write_record(["EmailAddress", "UserName", "Password"])?;
-            }
-            for r in rows {
-                let fields: [&[u8]; 3] = [
-                    r.email.as_bytes(),
-                    r.user_name.as_bytes(),
-                    r.password.expose_secret(),
-                ];
-                if with_user_root {
-                    w.write_field(fields[0])?;
-                    w.write_field(fields[1])?;
-                    w.write_field(fields[2])?;
-                    w.write_field(r.user_root.unwrap_or_default())?;
-                    w.write_record(None::<&[u8]>)?;
-                } else {
-                    w.write_record(fields)?;
-                }
-            }
-            w.flush()?;
-            Ok(())
-        })();
-        result.context("rendering the migration CSV")?;
+    let mut buf = Zeroizing::new(Vec::with_capacity(capacity));
+    if with_user_root {
+        push_record(
+            &mut buf,
+            &[b"EmailAddress", b"UserName", b"Password", b"UserRoot"],
+        );
+    } else {
+        push_record(&mut buf, &[b"EmailAddress", b"UserName", b"Password"]);
+    }
+    for r in rows {
+        let mut fields: Vec<&[u8]> = vec![
+            r.email.as_bytes(),
+            r.user_name.as_bytes(),
+            r.password.expose_secret(),
+        ];
+        if with_user_root {
+            fields.push(r.user_root.unwrap_or_default().as_bytes());
+        }
+        push_record(&mut buf, &fields);
     }
     if buf.len() > MAX_M365_BYTES {
         return Err(ExportError::TooLarge(buf.len()));
@@ -118,44 +131,84 @@ pub struct LinkRow<'a> {
 }
 
 /// Renders the links CSV (`EmailAddress,DisplayName,Link`) into a zeroize-on-drop buffer.
-pub fn render_links_csv(rows: &[LinkRow<'_>]) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(Vec::with_capacity(64 + rows.len() * 160));
-    {
-        let mut w = crlf_writer(&mut buf);
-        w.write_record(["EmailAddress", "DisplayName", "Link"])?;
-        for r in rows {
-            w.write_record([r.email, r.display_name, r.link])?;
-        }
-        w.flush()?;
+pub fn render_links_csv(rows: &[LinkRow<'_>]) -> Zeroizing<Vec<u8>> {
+    let capacity = 64
+        + rows
+            .iter()
+            .map(|r| 2 * (r.email.len() + r.display_name.len() + r.link.len()) + 8)
+            .sum::<usize>();
+    let mut buf = Zeroizing::new(Vec::with_capacity(capacity));
+    push_record(&mut buf, &[b"EmailAddress", b"DisplayName", b"Link"]);
+    for r in rows {
+        push_record(
+            &mut buf,
+            &[
+                r.email.as_bytes(),
+                r.display_name.as_bytes(),
+                r.link.as_bytes(),
+            ],
+        );
     }
-    Ok(buf)
+    buf
+}
+
+/// A new output file for secret data, created 0600 before any work is done (so a bad
+/// path fails early) and removed again unless `finish` succeeds.
+pub struct SecretFile {
+    path: std::path::PathBuf,
+    file: Option<fs::File>,
+}
+
+impl SecretFile {
+    /// Creates `path` with mode 0600; never overwrites an existing file.
+    pub fn create(path: &Path) -> anyhow::Result<Self> {
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| {
+                if path.exists() {
+                    format!(
+                        "{} already exists; passdrop never overwrites a file",
+                        path.display()
+                    )
+                } else {
+                    format!("could not create {}", path.display())
+                }
+            })?;
+        Ok(Self {
+            path: path.to_owned(),
+            file: Some(file),
+        })
+    }
+
+    /// Writes all of `bytes`, syncs them to disk, and keeps the file.
+    pub fn finish(mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        let Some(mut file) = self.file.take() else {
+            anyhow::bail!("{} was already written", self.path.display());
+        };
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("could not write {}", self.path.display()))?;
+        self.path = std::path::PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        // Not finished: do not leave an empty or partial file that looks like output.
+        if !self.path.as_os_str().is_empty() {
+            self.file = None;
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Writes secret bytes to a new file created with mode 0600; never overwrites.
 pub fn write_secret_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| {
-            if path.exists() {
-                format!(
-                    "{} already exists; passdrop never overwrites a file",
-                    path.display()
-                )
-            } else {
-                format!("could not create {}", path.display())
-            }
-        })?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
-    if let Err(e) = written {
-        drop(file);
-        // Do not leave a truncated file that looks like a complete export.
-        let _ = fs::remove_file(path);
-        return Err(anyhow::Error::new(e).context(format!("could not write {}", path.display())));
-    }
-    Ok(())
+    SecretFile::create(path)?.finish(bytes)
 }
 
 #[cfg(test)]

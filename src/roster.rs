@@ -3,7 +3,8 @@
 //! A header row is required; columns are matched case-insensitively in any order:
 //! `EmailAddress` (required), `UserName` (default: EmailAddress), `DisplayName`,
 //! `AlternateEmail`, `UserRoot`. A UTF-8 BOM is accepted, and so is a Microsoft migration
-//! CSV with a `Password` column (ignored). Every problem is reported with its line number.
+//! CSV with an empty `Password` column (a filled-in one is refused). Every problem is
+//! reported with its line number.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -248,7 +249,7 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
                 Some(header_line),
                 format!(
                     "unknown column {:?}; the columns are EmailAddress, UserName, DisplayName, \
-                     AlternateEmail, UserRoot (and an ignored Password)",
+                     AlternateEmail, UserRoot (and an empty Password)",
                     name.trim()
                 ),
             ),
@@ -328,6 +329,17 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
         };
         let email = email.unwrap_or_default();
         let mut row_ok = true;
+        if let Some(&i) = columns.get(&Column::Password)
+            && !record.get(i).unwrap_or_default().is_empty()
+        {
+            // Never echo the value: it may be a real password.
+            problems.add(
+                Some(line),
+                "the Password column must be empty: passdrop collects passwords itself \
+                 (delete this file's passwords from wherever it is stored)",
+            );
+            row_ok = false;
+        }
         if let Some(p) = email_problem(&email) {
             problems.add(Some(line), format!("{p} ({email:?})"));
             row_ok = false;
@@ -478,6 +490,17 @@ mod tests {
             parse_roster(b"EmailAddress,UserName,Password\nann@example.com,ann@oldhost.example,\n")
                 .unwrap();
         assert_eq!(r.entries[0].user_name, "ann@oldhost.example");
+    }
+
+    #[test]
+    fn a_filled_in_password_column_is_refused_without_echoing_it() {
+        let p = problems("EmailAddress,Password\nann@example.com,Hunter2Secret\n");
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].starts_with("line 2: the Password column must be empty"),
+            "{p:?}"
+        );
+        assert!(!p[0].contains("Hunter2Secret"));
     }
 
     #[test]

@@ -326,6 +326,13 @@ impl Store {
         Ok(store)
     }
 
+    /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a deferred one that reads first could fail to upgrade under WAL when another
+    /// connection commits in between, and the busy timeout would not help.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// Path of the database file.
     pub fn database_path(&self) -> &Path {
         &self.path
@@ -419,7 +426,7 @@ impl Store {
         sealed_key: &SealedBatchKey,
         recipients: &[NewRecipient],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
              has_user_root, public_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -600,7 +607,7 @@ impl Store {
         sealed: &SealedPassword,
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let burned = sqlx::query(
             "UPDATE links SET state = 'used', used_at = ?1 \
              WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' AND expires_at > ?1 \
@@ -664,7 +671,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> StoreResult<Recipient> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let recipient = Self::recipient_by_email(&mut tx, batch, email).await?;
         sqlx::query(
             "UPDATE links SET state = 'replaced' WHERE recipient_id = ? AND state = 'live'",
@@ -689,7 +696,7 @@ impl Store {
     /// Revokes a recipient's live link. Returns `false` if they had none to revoke.
     #[instrument(skip_all)]
     pub async fn revoke_link(&self, batch: &Batch, email: &str) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let recipient = Self::recipient_by_email(&mut tx, batch, email).await?;
         let revoked = sqlx::query(
             "UPDATE links SET state = 'revoked' WHERE recipient_id = ? AND state = 'live'",
@@ -766,7 +773,7 @@ impl Store {
     }
 
     async fn delete_batch_rows(&self, batch_id: &str, now: i64) -> StoreResult<Tombstone> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT b.name, b.created_at, b.first_exported_at, \
                (SELECT COUNT(*) FROM recipients r WHERE r.batch_id = b.id) AS n_recipients, \
@@ -812,28 +819,45 @@ impl Store {
         ] {
             sqlx::query(sql).bind(batch_id).execute(&mut *tx).await?;
         }
+        sqlx::query("INSERT OR IGNORE INTO pending_compaction (id) VALUES (1)")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(tombstone)
     }
 
     /// Rewrites the database file and empties the WAL, so deleted rows leave no trace.
+    /// Fails (and the purge is reported as incomplete) if a reader keeps the WAL busy.
     async fn compact(&self) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
         sqlx::query("VACUUM").execute(&mut *conn).await?;
-        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-            .fetch_one(&mut *conn)
-            .await?;
-        if busy != 0 {
-            // Another connection was reading; retry once it has finished.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut *conn)
-                .await?;
+        for attempt in 0..100u32 {
+            let (busy, log, checkpointed): (i64, i64, i64) =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&mut *conn)
+                    .await?;
+            if busy == 0 && log == checkpointed {
+                // Cleared only now; the deletion leaves a few bytes in the WAL again,
+                // which holds no user data.
+                sqlx::query("DELETE FROM pending_compaction")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut *conn)
+                    .await?;
+                return Ok(());
+            }
+            // A reader still uses old WAL frames; wait for it to finish.
+            tokio::time::sleep(Duration::from_millis(20 + 10 * u64::from(attempt))).await;
         }
-        Ok(())
+        Err(StoreError::Other(anyhow::anyhow!(
+            "the database's write-ahead log could not be emptied because it stayed busy; \
+             run the purge again"
+        )))
     }
 
-    /// Completes purges that were interrupted after the batch key was deleted.
+    /// Completes purges that were interrupted after the batch key was deleted, and any
+    /// compaction that could not finish. Returns how many batches it finished.
     #[instrument(skip_all)]
     pub async fn finish_interrupted_purges(&self) -> StoreResult<usize> {
         let orphans: Vec<String> = sqlx::query_scalar(
@@ -846,10 +870,35 @@ impl Store {
             tracing::warn!(batch_id = %id, "finishing a purge that was interrupted");
             self.delete_batch_rows(id, now).await?;
         }
-        if !orphans.is_empty() {
+        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_compaction")
+            .fetch_one(&self.pool)
+            .await?;
+        if pending > 0 {
             self.compact().await?;
         }
         Ok(orphans.len())
+    }
+
+    /// Batches whose retention has run out: `after_expiry` seconds past their expiry, or
+    /// `after_export` seconds past their first export, whichever comes first.
+    #[instrument(skip_all)]
+    pub async fn batches_due_for_purge(
+        &self,
+        now: i64,
+        after_expiry: i64,
+        after_export: i64,
+    ) -> StoreResult<Vec<Batch>> {
+        let rows = sqlx::query(constant_sql(format!(
+            "SELECT {BATCH_COLUMNS} FROM batches b JOIN batch_keys k ON k.batch_id = b.id \
+             WHERE b.expires_at + ?2 <= ?1 \
+                OR (b.first_exported_at IS NOT NULL AND b.first_exported_at + ?3 <= ?1)"
+        )))
+        .bind(now)
+        .bind(after_expiry)
+        .bind(after_export)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(row_to_batch).collect::<Result<_, _>>()?)
     }
 
     /// SQLite's own consistency check; `ok` when the file is sound.

@@ -77,3 +77,9 @@ CREATE TABLE tombstones (
     submitted         INTEGER NOT NULL,
     first_exported_at INTEGER
 ) STRICT;
+
+-- Set in the transaction that deletes a purged batch's rows, cleared once the file is
+-- compacted (VACUUM + WAL truncated): a compaction that could not finish is retried.
+CREATE TABLE pending_compaction (
+    id INTEGER PRIMARY KEY CHECK (id = 1)
+) STRICT;

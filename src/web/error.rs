@@ -16,9 +16,6 @@ pub enum AppError {
     /// The link exists but can no longer take a password.
     #[error("link no longer usable: {0:?}")]
     LinkGone(LinkStatus),
-    /// The request body is not a form.
-    #[error("unsupported media type")]
-    NotAForm,
     /// Anything unexpected; the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -43,14 +40,6 @@ impl IntoResponse for AppError {
             Self::LinkGone(status) => {
                 (StatusCode::GONE, templates::link_gone(status)).into_response()
             }
-            Self::NotAForm => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                templates::message_page(
-                    "Unsupported request",
-                    "This address only accepts the form on its page. Please open your link again.",
-                ),
-            )
-                .into_response(),
             Self::Internal(cause) => {
                 // Causes never carry tokens or passwords: the layers below do not put
                 // them into errors.

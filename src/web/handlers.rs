@@ -1,6 +1,7 @@
 //! Request handlers: parse, call the domain, render. Nothing here touches SQL or keys.
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -43,8 +44,15 @@ pub async fn not_found() -> Response {
 }
 
 /// Looks up a token from the URL; unknown and malformed tokens look the same.
-async fn usable_link(state: &AppState, token: &str) -> Result<(LinkToken, LinkView), AppError> {
-    let token = LinkToken::parse(token).ok_or(AppError::UnknownLink)?;
+/// A path segment that cannot even be decoded is an unknown link too.
+async fn usable_link(
+    state: &AppState,
+    token: Result<Path<String>, PathRejection>,
+) -> Result<(LinkToken, LinkView), AppError> {
+    let Ok(Path(token)) = token else {
+        return Err(AppError::UnknownLink);
+    };
+    let token = LinkToken::parse(&token).ok_or(AppError::UnknownLink)?;
     let view = state
         .store
         .link_by_token_hash(&token.hash())
@@ -68,9 +76,9 @@ fn form_page(view: &LinkView, error: Option<&str>) -> maud::Markup {
 /// `GET /s/{token}`: the collection form. Never changes the link.
 pub async fn show_collection_form(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
-    let (_, view) = usable_link(&state, &token).await?;
+    let (_, view) = usable_link(&state, token).await?;
     Ok(form_page(&view, None).into_response())
 }
 
@@ -89,14 +97,11 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// (422, link untouched).
 pub async fn submit_collection_form(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let (token, view) = usable_link(&state, &token).await?;
-    if !is_form(&headers) {
-        return Err(AppError::NotAForm);
-    }
+    let (token, view) = usable_link(&state, token).await?;
     let invalid = |message: String| {
         (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -104,6 +109,11 @@ pub async fn submit_collection_form(
         )
             .into_response()
     };
+    if !is_form(&headers) {
+        return Ok(invalid(
+            "The form was not sent the usual way. Please reload the page and try again.".to_owned(),
+        ));
+    }
     let form = match parse_collection_form(&body) {
         Ok(form) => form,
         Err(e) => return Ok(invalid(e.to_string())),

@@ -62,14 +62,15 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/style.css", get(handlers::stylesheet))
         .merge(collection)
         .fallback(handlers::not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security_headers,
-        ))
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
+        ))
+        // Outside the timeouts, so that their responses carry the headers too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
         ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(

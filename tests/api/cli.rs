@@ -183,6 +183,19 @@ async fn the_readme_journey_works_from_the_command_line() {
         .unwrap();
     assert_eq!(r.status(), 200);
 
+    // A reissue whose output cannot be written changes nothing: the old link still works.
+    let o = run(passdrop(&data)
+        .args([
+            "link",
+            "reissue",
+            "Move 2026",
+            "cli.bob@logcanary.example",
+            "--links-out",
+        ])
+        .arg(dir.join("no-such-dir/links.csv")));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(client.get(&bob_link).send().await.unwrap().status(), 200);
+
     // Reissue Bob's link: the old one stops working, the new one takes his password.
     let o = run(passdrop(&data).args([
         "link",

@@ -65,7 +65,10 @@ async fn the_journey_ends_with_a_purge_that_leaves_no_trace() {
     ]);
     // Scan while the server still runs (WAL and SHM present), then again after it stops.
     let found = canaries_found(app.data_dir.path(), &canaries);
-    assert!(found.is_empty(), "found after purge, server running: {found:?}");
+    assert!(
+        found.is_empty(),
+        "found after purge, server running: {found:?}"
+    );
     let dir = app.stop().await;
     let found = canaries_found(dir.path(), &canaries);
     assert!(found.is_empty(), "found after purge and stop: {found:?}");
@@ -135,4 +138,52 @@ async fn sqlx_delete_key(db: &std::path::Path, batch_id: &str) {
         .unwrap();
     use sqlx::Connection as _;
     conn.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn batches_past_retention_are_purged_automatically() {
+    let app = TestApp::spawn().await;
+    let (old, old_links) = app
+        .create_batch("old", "EmailAddress\nold@example.com\n")
+        .await;
+    let (exported, _) = app
+        .create_batch("exported", "EmailAddress\nexp@example.com\n")
+        .await;
+    let (fresh, _) = app
+        .create_batch("fresh", "EmailAddress\nfresh@example.com\n")
+        .await;
+    let now = config::now();
+    assert_eq!(
+        batch::automatic_purge_at(&old),
+        old.expires_at + batch::RETAIN_AFTER_EXPIRY_SECS
+    );
+    app.store.mark_exported(&exported.id, now).await.unwrap();
+
+    // Nothing is due yet.
+    assert!(
+        batch::purge_past_retention(&app.store, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A day and a bit later, the exported batch is due; the others are not.
+    let later = now + batch::RETAIN_AFTER_EXPORT_SECS + 1;
+    let purged = batch::purge_past_retention(&app.store, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        purged.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["exported"]
+    );
+
+    // A week after expiry, the rest are due.
+    let much_later = old.expires_at.max(fresh.expires_at) + batch::RETAIN_AFTER_EXPIRY_SECS;
+    let purged = batch::purge_past_retention(&app.store, much_later)
+        .await
+        .unwrap();
+    assert_eq!(purged.len(), 2);
+    assert_eq!(app.get(&link(&old_links[0])).await.status(), 404);
+    assert!(app.store.list_batches().await.unwrap().is_empty());
+    app.stop().await;
 }
