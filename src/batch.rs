@@ -24,6 +24,10 @@ pub const RETAIN_AFTER_EXPORT_SECS: i64 = 86_400;
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 /// Longest batch or organisation name.
 const MAX_NAME_CHARS: usize = 100;
+/// Longest "next steps" text shown after a submission.
+pub const MAX_NEXT_STEPS_CHARS: usize = 2000;
+/// Refused submissions a link takes before it locks (only a reissue helps then).
+pub const MAX_FAILED_ATTEMPTS: i64 = 10;
 
 /// Errors of the batch lifecycle. Each message is a sentence a user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +166,10 @@ pub struct NewBatch {
     pub org_name: Option<String>,
     /// How long links live.
     pub link_lifetime: Duration,
+    /// Plain text shown to users after they submit.
+    pub next_steps: Option<String>,
+    /// Whether to ask users how they read their email (on by default).
+    pub ask_mail_client: bool,
     /// The validated roster.
     pub roster: Roster,
 }
@@ -202,6 +210,25 @@ pub async fn create(
     if let Some(org) = &org_name {
         check_name("organisation name", org)?;
     }
+    let next_steps = request
+        .next_steps
+        .map(|t| t.trim().replace("\r\n", "\n"))
+        .filter(|t| !t.is_empty());
+    if let Some(text) = &next_steps {
+        if text.chars().count() > MAX_NEXT_STEPS_CHARS {
+            return Err(BatchError::InvalidName(format!(
+                "the next-steps text must be at most {MAX_NEXT_STEPS_CHARS} characters"
+            )));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(BatchError::InvalidName(
+                "the next-steps text must not contain control characters".to_owned(),
+            ));
+        }
+    }
     let admin = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
     let id = hex(&crypto::random_bytes::<8>()?);
     let (public_key, sealed_key) = crypto::create_batch_key(&admin.public_key, &id)?;
@@ -214,6 +241,8 @@ pub async fn create(
         expires_at: now.saturating_add(lifetime),
         link_lifetime_secs: lifetime,
         has_user_root: request.roster.has_user_root(),
+        next_steps,
+        ask_mail_client: request.ask_mail_client,
         public_key,
         first_exported_at: None,
     };
@@ -286,6 +315,8 @@ pub enum LinkStatus {
     Replaced,
     /// Its time ran out.
     Expired,
+    /// Too many failed attempts.
+    Locked,
 }
 
 impl LinkStatus {
@@ -295,6 +326,7 @@ impl LinkStatus {
             LinkState::Used => Self::Used,
             LinkState::Revoked => Self::Revoked,
             LinkState::Replaced => Self::Replaced,
+            LinkState::Locked => Self::Locked,
             LinkState::Live if view.expires_at <= now => Self::Expired,
             LinkState::Live => Self::Usable,
         }
@@ -339,6 +371,60 @@ pub fn check_password(
     Ok(())
 }
 
+/// The answer to "How do you read your email today?". Not secret: it tells the admin
+/// who may keep mail only on one computer (POP), which a server-to-server move misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailClient {
+    /// In a web browser.
+    Webmail,
+    /// An app on several devices (IMAP).
+    SeveralDevices,
+    /// Outlook or another program on one computer only (possibly POP).
+    OneComputer,
+    /// Not sure.
+    NotSure,
+}
+
+impl MailClient {
+    /// Every answer, in the order the form lists them.
+    pub const ALL: [Self; 4] = [
+        Self::Webmail,
+        Self::SeveralDevices,
+        Self::OneComputer,
+        Self::NotSure,
+    ];
+
+    /// The form value and stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webmail => "webmail",
+            Self::SeveralDevices => "several-devices",
+            Self::OneComputer => "one-computer",
+            Self::NotSure => "not-sure",
+        }
+    }
+
+    /// Parses a form or stored value.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+
+    /// The label users see.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Webmail => "In a web browser (webmail)",
+            Self::SeveralDevices => "In an app on several devices (for example phone and laptop)",
+            Self::OneComputer => "In Outlook or another program on one computer only",
+            Self::NotSure => "Not sure",
+        }
+    }
+
+    /// Whether mail may live only on the user's computer (POP), so the admin should check.
+    pub fn pop_risk(self) -> bool {
+        matches!(self, Self::OneComputer | Self::NotSure)
+    }
+}
+
 /// Outcome of trying to submit on a link.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SubmitOutcome {
@@ -354,6 +440,7 @@ pub async fn submit(
     token: &LinkToken,
     view: &LinkView,
     password: &SecretString,
+    mail_client: Option<MailClient>,
     now: i64,
 ) -> BatchResult<SubmitOutcome> {
     let status = LinkStatus::of(view, now);
@@ -368,7 +455,13 @@ pub async fn submit(
     };
     let sealed = crypto::seal_password(&view.batch.public_key, binding, password)?;
     match store
-        .burn_link_with_submission(&token.hash(), view.recipient.id, &sealed, now)
+        .burn_link_with_submission(
+            &token.hash(),
+            view.recipient.id,
+            &sealed,
+            mail_client.map(MailClient::as_str),
+            now,
+        )
         .await
     {
         Ok(()) => Ok(SubmitOutcome::Accepted),
@@ -385,6 +478,13 @@ pub async fn submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Counts a refused submission against a link; returns whether the link is now locked.
+pub async fn record_failed_attempt(store: &Store, token: &LinkToken) -> BatchResult<bool> {
+    Ok(store
+        .record_failed_attempt(&token.hash(), MAX_FAILED_ATTEMPTS)
+        .await?)
 }
 
 /// A finished Microsoft 365 export, held in memory until written.

@@ -43,7 +43,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server (collection pages).
-    Serve,
+    Serve(ServeArgs),
     /// Manage the admin.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -57,6 +57,18 @@ pub enum Command {
     Export(ExportArgs),
     /// Delete a batch for good: keys, passwords, links, roster.
     Purge(PurgeArgs),
+}
+
+/// `passdrop serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Requests per minute per client IP on public pages (0 turns the limit off).
+    #[arg(long, env = "PASSDROP_RATE_LIMIT", default_value_t = web::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+    /// Trust X-Forwarded-For / X-Real-IP / Forwarded for the client IP. Only behind a
+    /// reverse proxy that sets them; otherwise clients could pick their own IP.
+    #[arg(long, env = "PASSDROP_TRUST_PROXY")]
+    pub trust_proxy: bool,
 }
 
 /// `passdrop admin ...`
@@ -99,6 +111,12 @@ pub struct CreateArgs {
     /// Organisation name shown to users on the collection page.
     #[arg(long, env = "PASSDROP_ORG")]
     pub org: Option<String>,
+    /// Plain text shown to users after they submit ("What happens next").
+    #[arg(long, env = "PASSDROP_NEXT_STEPS")]
+    pub next_steps: Option<String>,
+    /// Do not ask users how they read their email (asked by default, to spot POP users).
+    #[arg(long, env = "PASSDROP_NO_MAIL_QUESTION")]
+    pub no_mail_question: bool,
     /// Check passwords against the old IMAP server (imaps://host[:993] or imap://host[:143]).
     #[arg(long, env = "PASSDROP_VERIFY_IMAP")]
     pub verify_imap: Option<String>,
@@ -183,9 +201,18 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 type CliResult = Result<(), Failure>;
 
 /// Sets up logging to stderr, filtered by `PASSDROP_LOG` (default `info`).
+///
+/// Some libraries log a request's full URI at trace level, which would put a link token
+/// in the log; their targets are capped whatever `PASSDROP_LOG` says (a target-specific
+/// directive beats a general one).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSDROP_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("PASSDROP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for directive in ["tower_http::csrf=warn"] {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -218,11 +245,12 @@ async fn dispatch(cli: Cli) -> CliResult {
     let url = public_url(cli.public_url.as_deref(), cli.listen)?;
     let data_dir = cli.data_dir;
     match cli.command {
-        Command::Serve => {
+        Command::Serve(args) => {
             serve(
                 &data_dir,
                 cli.listen,
                 cli.public_url.is_some().then_some(url),
+                args,
             )
             .await
         }
@@ -327,7 +355,12 @@ impl Output {
     }
 }
 
-async fn serve(data_dir: &Path, listen: SocketAddr, public_url: Option<PublicUrl>) -> CliResult {
+async fn serve(
+    data_dir: &Path,
+    listen: SocketAddr,
+    public_url: Option<PublicUrl>,
+    args: ServeArgs,
+) -> CliResult {
     let store = open_store(data_dir).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -349,7 +382,11 @@ async fn serve(data_dir: &Path, listen: SocketAddr, public_url: Option<PublicUrl
     let maintenance = tokio::spawn(batch::maintenance_loop(store.clone()));
     let state = web::AppState {
         store: store.clone(),
-        config: Arc::new(web::ServerConfig { public_url }),
+        config: Arc::new(web::ServerConfig {
+            public_url,
+            rate_limit: args.rate_limit,
+            trust_proxy: args.trust_proxy,
+        }),
     };
     web::serve_on(listener, state, web::shutdown_signal())
         .await
@@ -408,6 +445,8 @@ async fn batch_create(data_dir: &Path, url: &PublicUrl, args: CreateArgs) -> Cli
             name: args.name,
             org_name: args.org,
             link_lifetime: lifetime,
+            next_steps: args.next_steps,
+            ask_mail_client: !args.no_mail_question,
             roster,
         },
         config::now(),
@@ -496,8 +535,11 @@ async fn batch_status(data_dir: &Path, id_or_name: &str) -> CliResult {
         "Purged automatically on {} unless you purge it sooner.",
         format_time(batch::automatic_purge_at(&b))
     );
-    println!("{:<36}  {:<12}  DETAIL", "EMAIL", "STATUS");
-    let (mut submitted, mut pending) = (0, 0);
+    println!(
+        "{:<36}  {:<12}  {:<16}  DETAIL",
+        "EMAIL", "STATUS", "READS MAIL"
+    );
+    let (mut submitted, mut pending, mut pop_risk) = (0, 0, 0);
     for s in &statuses {
         let (status, detail) = match (s.submitted_at, s.link_state) {
             (Some(at), LinkState::Live) if s.link_expires_at > now => (
@@ -514,6 +556,10 @@ async fn batch_status(data_dir: &Path, id_or_name: &str) -> CliResult {
                 format!("link valid until {}", format_time(s.link_expires_at)),
             ),
             (None, LinkState::Revoked) => ("revoked", String::new()),
+            (None, LinkState::Locked) => (
+                "locked",
+                "too many refused attempts; reissue the link".to_owned(),
+            ),
             (None, LinkState::Used | LinkState::Replaced) => ("pending", String::new()),
         };
         if s.submitted_at.is_some() {
@@ -521,12 +567,32 @@ async fn batch_status(data_dir: &Path, id_or_name: &str) -> CliResult {
         } else {
             pending += 1;
         }
-        println!("{:<36}  {:<12}  {}", s.recipient.email, status, detail);
+        let client = s.mail_client.as_deref().and_then(batch::MailClient::parse);
+        if client.is_some_and(batch::MailClient::pop_risk) {
+            pop_risk += 1;
+        }
+        let client_text = match client {
+            Some(c) if c.pop_risk() => format!("{} (!)", c.as_str()),
+            Some(c) => c.as_str().to_owned(),
+            None => "-".to_owned(),
+        };
+        println!(
+            "{:<36}  {:<12}  {:<16}  {}",
+            s.recipient.email, status, client_text, detail
+        );
     }
     println!(
         "{submitted} submitted, {pending} not yet, {} in all",
         statuses.len()
     );
+    if pop_risk > 0 {
+        println!(
+            "(!) {pop_risk} users read mail in one program on one computer, or are not sure: \
+             if that program uses POP, their folders and old mail may live only on that \
+             computer and will not move with the server. Check with them; if so, export \
+             their mail to a PST file and import it into Microsoft 365."
+        );
+    }
     Ok(())
 }
 

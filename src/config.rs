@@ -61,6 +61,15 @@ impl PublicUrl {
         self.0.starts_with("https://")
     }
 
+    /// The origin (`scheme://host[:port]`), without any path prefix.
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.0.find("://").map_or(0, |i| i + 3);
+        match self.0[after_scheme..].find('/') {
+            Some(i) => &self.0[..after_scheme + i],
+            None => &self.0,
+        }
+    }
+
     /// The URL text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -161,6 +170,13 @@ mod tests {
         let u = PublicUrl::parse("https://pw.example.org/").unwrap();
         assert_eq!(u.link_for("abc"), "https://pw.example.org/s/abc");
         assert!(u.is_https());
+        assert_eq!(u.origin(), "https://pw.example.org");
+        let prefixed = PublicUrl::parse("https://example.org:8443/passdrop").unwrap();
+        assert_eq!(prefixed.origin(), "https://example.org:8443");
+        assert_eq!(
+            prefixed.link_for("t"),
+            "https://example.org:8443/passdrop/s/t"
+        );
         assert!(PublicUrl::parse("ftp://x").is_err());
         assert!(PublicUrl::parse("https://").is_err());
         assert!(PublicUrl::parse("https://x/?a=b").is_err());

@@ -82,6 +82,10 @@ pub struct Batch {
     pub link_lifetime_secs: i64,
     /// Whether the roster had UserRoot values (the export then has a UserRoot column).
     pub has_user_root: bool,
+    /// Text shown to users after they submit (plain text).
+    pub next_steps: Option<String>,
+    /// Whether the form asks how the user reads their email.
+    pub ask_mail_client: bool,
     /// The batch's HPKE public key.
     pub public_key: Vec<u8>,
     /// When the batch was first exported.
@@ -169,6 +173,8 @@ pub enum LinkState {
     Revoked,
     /// The admin issued a newer link for the same recipient.
     Replaced,
+    /// Too many failed attempts; only a reissue helps.
+    Locked,
 }
 
 impl LinkState {
@@ -178,6 +184,7 @@ impl LinkState {
             "used" => Self::Used,
             "revoked" => Self::Revoked,
             "replaced" => Self::Replaced,
+            "locked" => Self::Locked,
             other => {
                 return Err(StoreError::Other(anyhow::anyhow!(
                     "unknown link state {other:?} in the database"
@@ -211,6 +218,8 @@ pub struct RecipientStatus {
     pub link_expires_at: i64,
     /// When they submitted, if they did.
     pub submitted_at: Option<i64>,
+    /// Their answer to the email-reading question, if asked and answered.
+    pub mail_client: Option<String>,
 }
 
 /// A submission ready to be opened for export.
@@ -254,6 +263,8 @@ fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx::Error> {
         expires_at: row.try_get("expires_at")?,
         link_lifetime_secs: row.try_get("link_lifetime_secs")?,
         has_user_root: row.try_get("has_user_root")?,
+        next_steps: row.try_get("next_steps")?,
+        ask_mail_client: row.try_get("ask_mail_client")?,
         public_key: row.try_get("public_key")?,
         first_exported_at: row.try_get("first_exported_at")?,
     })
@@ -281,7 +292,8 @@ fn constant_sql(sql: String) -> sqlx::AssertSqlSafe<String> {
 const RECIPIENT_COLUMNS: &str = "r.id AS r_id, r.batch_id AS r_batch_id, r.roster_line, r.email, \
      r.user_name, r.display_name, r.alternate_email, r.user_root";
 const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_at, \
-     b.link_lifetime_secs, b.has_user_root, b.public_key, b.first_exported_at";
+     b.link_lifetime_secs, b.has_user_root, b.next_steps, b.ask_mail_client, b.public_key, \
+     b.first_exported_at";
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir`, applies migrations, and
@@ -429,7 +441,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
-             has_user_root, public_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             has_user_root, next_steps, ask_mail_client, public_key) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(&batch.id)
         .bind(&batch.name)
@@ -438,6 +451,8 @@ impl Store {
         .bind(batch.expires_at)
         .bind(batch.link_lifetime_secs)
         .bind(batch.has_user_root)
+        .bind(&batch.next_steps)
+        .bind(batch.ask_mail_client)
         .bind(&batch.public_key)
         .execute(&mut *tx)
         .await?;
@@ -551,7 +566,8 @@ impl Store {
     #[instrument(skip_all)]
     pub async fn recipient_statuses(&self, batch_id: &str) -> StoreResult<Vec<RecipientStatus>> {
         let rows = sqlx::query(constant_sql(format!(
-            "SELECT {RECIPIENT_COLUMNS}, l.state, l.expires_at AS link_expires_at, s.submitted_at \
+            "SELECT {RECIPIENT_COLUMNS}, l.state, l.expires_at AS link_expires_at, s.submitted_at, \
+             s.mail_client \
              FROM recipients r \
              JOIN links l ON l.id = (SELECT MAX(id) FROM links WHERE recipient_id = r.id) \
              LEFT JOIN submissions s ON s.recipient_id = r.id \
@@ -568,6 +584,7 @@ impl Store {
                     link_state: LinkState::parse(&state)?,
                     link_expires_at: row.try_get("link_expires_at")?,
                     submitted_at: row.try_get("submitted_at")?,
+                    mail_client: row.try_get("mail_client")?,
                 })
             })
             .collect()
@@ -605,6 +622,7 @@ impl Store {
         token_hash: &[u8; 32],
         recipient_id: i64,
         sealed: &SealedPassword,
+        mail_client: Option<&str>,
         now: i64,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
@@ -624,19 +642,40 @@ impl Store {
             return Err(StoreError::LinkNotLive);
         }
         sqlx::query(
-            "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (recipient_id) DO UPDATE SET \
+            "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at, mail_client) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (recipient_id) DO UPDATE SET \
              enc = excluded.enc, ciphertext = excluded.ciphertext, \
-             submitted_at = excluded.submitted_at",
+             submitted_at = excluded.submitted_at, mail_client = excluded.mail_client",
         )
         .bind(recipient_id)
         .bind(&sealed.enc)
         .bind(&sealed.ciphertext)
         .bind(now)
+        .bind(mail_client)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Counts a failed attempt on a live link and locks it once `cap` is reached.
+    /// Returns whether the link is now locked.
+    #[instrument(skip_all)]
+    pub async fn record_failed_attempt(
+        &self,
+        token_hash: &[u8; 32],
+        cap: i64,
+    ) -> StoreResult<bool> {
+        let state: Option<String> = sqlx::query_scalar(
+            "UPDATE links SET failed_attempts = failed_attempts + 1, \
+               state = CASE WHEN failed_attempts + 1 >= ?2 THEN 'locked' ELSE state END \
+             WHERE token_hash = ?1 AND state = 'live' RETURNING state",
+        )
+        .bind(token_hash.as_slice())
+        .bind(cap)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(state.as_deref() == Some("locked"))
     }
 
     async fn recipient_by_email(

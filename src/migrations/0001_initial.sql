@@ -22,6 +22,8 @@ CREATE TABLE batches (
     expires_at         INTEGER NOT NULL,
     link_lifetime_secs INTEGER NOT NULL,
     has_user_root      INTEGER NOT NULL DEFAULT 0,
+    next_steps         TEXT,
+    ask_mail_client    INTEGER NOT NULL DEFAULT 1,
     public_key         BLOB    NOT NULL,
     first_exported_at  INTEGER
 ) STRICT;
@@ -51,7 +53,9 @@ CREATE TABLE links (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     token_hash   BLOB    NOT NULL UNIQUE,
     recipient_id INTEGER NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
-    state        TEXT    NOT NULL CHECK (state IN ('live', 'used', 'revoked', 'replaced')),
+    state        TEXT    NOT NULL
+                 CHECK (state IN ('live', 'used', 'revoked', 'replaced', 'locked')),
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
     created_at   INTEGER NOT NULL,
     expires_at   INTEGER NOT NULL,
     used_at      INTEGER
@@ -64,7 +68,9 @@ CREATE TABLE submissions (
     recipient_id INTEGER PRIMARY KEY REFERENCES recipients(id) ON DELETE CASCADE,
     enc          BLOB    NOT NULL,
     ciphertext   BLOB    NOT NULL,
-    submitted_at INTEGER NOT NULL
+    submitted_at INTEGER NOT NULL,
+    -- The user's answer to "How do you read your email today?" (not secret).
+    mail_client  TEXT
 ) STRICT;
 
 -- What remains of a purged batch: no user data, only its name, counts and times.

@@ -12,6 +12,8 @@ pub struct CollectionForm {
     pub password: SecretString,
     /// `password_confirm`.
     pub password_confirm: SecretString,
+    /// `mail_client`, the optional answer to the email-reading question (not secret).
+    pub mail_client: Option<String>,
 }
 
 /// Why a body is not a valid collection form.
@@ -72,12 +74,22 @@ fn into_secret(bytes: Zeroizing<Vec<u8>>) -> Result<SecretString, FormError> {
 pub fn parse_collection_form(body: &[u8]) -> Result<CollectionForm, FormError> {
     let mut password = None;
     let mut confirm = None;
+    let mut mail_client: Option<String> = None;
     for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let (name, value) = match pair.iter().position(|&b| b == b'=') {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &b""[..]),
         };
         let name = decode_component(name)?;
+        if name.as_slice() == b"mail_client" {
+            if mail_client.is_some() {
+                return Err(FormError::RepeatedField);
+            }
+            let value = decode_component(value)?;
+            let text = std::str::from_utf8(&value).map_err(|_| FormError::NotUtf8)?;
+            mail_client = Some(text.to_owned());
+            continue;
+        }
         let slot = match name.as_slice() {
             b"password" => &mut password,
             b"password_confirm" => &mut confirm,
@@ -92,6 +104,7 @@ pub fn parse_collection_form(body: &[u8]) -> Result<CollectionForm, FormError> {
         (Some(password), Some(password_confirm)) => Ok(CollectionForm {
             password,
             password_confirm,
+            mail_client,
         }),
         _ => Err(FormError::MissingField),
     }
@@ -104,8 +117,11 @@ mod tests {
 
     #[test]
     fn fields_are_decoded_exactly() {
-        let f = parse_collection_form(b"password=a+b%2B%3D%22%C3%A9&password_confirm=x&other=1")
-            .unwrap();
+        let f = parse_collection_form(
+            b"password=a+b%2B%3D%22%C3%A9&password_confirm=x&other=1&mail_client=webmail",
+        )
+        .unwrap();
+        assert_eq!(f.mail_client.as_deref(), Some("webmail"));
         assert_eq!(f.password.expose_secret(), "a b+=\"é");
         assert_eq!(f.password_confirm.expose_secret(), "x");
     }

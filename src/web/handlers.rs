@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::form::parse_collection_form;
 use super::templates::{self, FormPage};
 use super::{AppError, AppState};
-use crate::batch::{self, LinkStatus, SubmitOutcome};
+use crate::batch::{self, LinkStatus, MailClient, SubmitOutcome};
 use crate::config::now;
 use crate::crypto::LinkToken;
 use crate::storage::LinkView;
@@ -25,11 +25,17 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /assets/style.css`: the one stylesheet, embedded in the binary.
-pub async fn stylesheet() -> Response {
+/// The answer to a POST that did not come from our own page (403; nothing changes).
+pub fn cross_site_rejection(
+    _error: tower_http::csrf::ProtectionError,
+) -> axum::http::Response<axum::body::Body> {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../assets/style.css"),
+        StatusCode::FORBIDDEN,
+        templates::message_page(
+            "Request refused",
+            "This form can only be sent from its own page. Please open your link again and \
+             send the form from there; nothing was changed.",
+        ),
     )
         .into_response()
 }
@@ -64,11 +70,17 @@ async fn usable_link(
     }
 }
 
-fn form_page(view: &LinkView, error: Option<&str>) -> maud::Markup {
+fn form_page(
+    view: &LinkView,
+    mail_client: Option<MailClient>,
+    error: Option<&str>,
+) -> maud::Markup {
     templates::collection_form(&FormPage {
         org_name: view.batch.org_name.as_deref(),
         email: &view.recipient.email,
         expires_at: view.expires_at,
+        ask_mail_client: view.batch.ask_mail_client,
+        mail_client,
         error,
     })
 }
@@ -79,7 +91,7 @@ pub async fn show_collection_form(
     token: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     let (_, view) = usable_link(&state, token).await?;
-    Ok(form_page(&view, None).into_response())
+    Ok(form_page(&view, None, None).into_response())
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -94,7 +106,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 }
 
 /// `POST /s/{token}`: seal the password and burn the link, or explain what is wrong
-/// (422, link untouched).
+/// (422 with the form again; the link stays usable until too many refusals lock it).
 pub async fn submit_collection_form(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
@@ -102,30 +114,77 @@ pub async fn submit_collection_form(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let (token, view) = usable_link(&state, token).await?;
-    let invalid = |message: String| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            form_page(&view, Some(&message)),
-        )
-            .into_response()
-    };
     if !is_form(&headers) {
-        return Ok(invalid(
-            "The form was not sent the usual way. Please reload the page and try again.".to_owned(),
-        ));
+        return refuse(
+            &state,
+            &token,
+            &view,
+            None,
+            "The form was not sent the usual way. Please reload the page and try again.",
+        )
+        .await;
     }
     let form = match parse_collection_form(&body) {
         Ok(form) => form,
-        Err(e) => return Ok(invalid(e.to_string())),
+        Err(e) => return refuse(&state, &token, &view, None, &e.to_string()).await,
+    };
+    let mail_client = match form.mail_client.as_deref().filter(|v| !v.is_empty()) {
+        None => None,
+        Some(value) => match MailClient::parse(value) {
+            Some(choice) if view.batch.ask_mail_client => Some(choice),
+            Some(_) => None,
+            None => {
+                return refuse(
+                    &state,
+                    &token,
+                    &view,
+                    None,
+                    "Please choose one of the answers about how you read your email.",
+                )
+                .await;
+            }
+        },
     };
     if let Err(problem) = batch::check_password(&form.password, &form.password_confirm) {
-        return Ok(invalid(problem.to_string()));
+        return refuse(&state, &token, &view, mail_client, &problem.to_string()).await;
     }
-    match batch::submit(&state.store, &token, &view, &form.password, now()).await? {
+    match batch::submit(
+        &state.store,
+        &token,
+        &view,
+        &form.password,
+        mail_client,
+        now(),
+    )
+    .await?
+    {
         SubmitOutcome::Accepted => {
             tracing::info!(batch_id = %view.batch.id, recipient_id = view.recipient.id, "password submitted");
-            Ok(templates::submitted(&view.recipient.email).into_response())
+            Ok(
+                templates::submitted(&view.recipient.email, view.batch.next_steps.as_deref())
+                    .into_response(),
+            )
         }
         SubmitOutcome::Refused(status) => Err(AppError::LinkGone(status)),
     }
+}
+
+/// Answers a refused submission: 422 with the form and the reason, or 410 once the
+/// refusals have locked the link.
+async fn refuse(
+    state: &AppState,
+    token: &LinkToken,
+    view: &LinkView,
+    mail_client: Option<MailClient>,
+    message: &str,
+) -> Result<Response, AppError> {
+    if batch::record_failed_attempt(&state.store, token).await? {
+        tracing::warn!(batch_id = %view.batch.id, recipient_id = view.recipient.id, "link locked after too many refused submissions");
+        return Err(AppError::LinkGone(LinkStatus::Locked));
+    }
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        form_page(view, mail_client, Some(message)),
+    )
+        .into_response())
 }

@@ -1,8 +1,10 @@
 //! The HTTP server: the route table, shared state, security middleware and launch.
 
+pub mod assets;
 mod error;
 mod form;
 mod handlers;
+mod rate_limit;
 mod templates;
 
 use std::future::Future;
@@ -17,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
@@ -42,11 +45,31 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
 }
 
+/// Default per-IP limit, in requests per minute: enough for a whole office behind one
+/// NAT opening its links after one email (each visit is two or three requests).
+pub const DEFAULT_RATE_LIMIT: u32 = 600;
+
 /// Settings of the running server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The public base URL (decides HSTS).
+    /// The public base URL (decides HSTS and the trusted origin for POSTs).
     pub public_url: PublicUrl,
+    /// Requests per minute per client IP on public pages; 0 turns the limit off.
+    pub rate_limit: u32,
+    /// Take the client IP from `X-Forwarded-For`/`X-Real-IP`/`Forwarded` (only behind a
+    /// proxy that sets them).
+    pub trust_proxy: bool,
+}
+
+impl ServerConfig {
+    /// Settings with the defaults for everything but the public URL.
+    pub fn new(public_url: PublicUrl) -> Self {
+        Self {
+            public_url,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            trust_proxy: false,
+        }
+    }
 }
 
 /// The whole route table.
@@ -57,9 +80,16 @@ pub fn router(state: AppState) -> Router {
             get(handlers::show_collection_form).post(handlers::submit_collection_form),
         )
         .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
+    // POSTs must come from our own pages (Sec-Fetch-Site / Origin); GETs never change
+    // anything.
+    let csrf = CsrfLayer::new()
+        .add_trusted_origin(state.config.public_url.origin())
+        .unwrap_or_else(|_| CsrfLayer::new())
+        .with_rejection_response(handlers::cross_site_rejection);
+    let collection = rate_limit::apply(collection.layer(csrf), &state.config);
     Router::new()
         .route("/healthz", get(handlers::healthz))
-        .route("/assets/style.css", get(handlers::stylesheet))
+        .route("/assets/{name}", get(assets::serve_asset))
         .merge(collection)
         .fallback(handlers::not_found)
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
@@ -110,7 +140,7 @@ const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), g
 async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 10] = [
+    let fixed: [(HeaderName, &'static str); 8] = [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -128,11 +158,14 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
             PERMISSIONS_POLICY,
         ),
         (HeaderName::from_static("x-robots-tag"), "noindex"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::PRAGMA, "no-cache"),
     ];
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    // Only embedded assets set their own (long) cache lifetime; nothing else is stored.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
     if state.config.public_url.is_https() {
         headers.insert(

@@ -1,9 +1,10 @@
 //! Pages, as plain maud functions: `layout` plus one function per page. User data is
-//! always escaped (never `PreEscaped`).
+//! always escaped (never `PreEscaped`); there is no script and no inline style.
 
 use maud::{DOCTYPE, Markup, html};
 
-use crate::batch::LinkStatus;
+use super::assets;
+use crate::batch::{LinkStatus, MailClient};
 use crate::config::format_time;
 
 /// The frame every page shares.
@@ -15,14 +16,23 @@ pub fn layout(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
-                title { (title) " · passdrop" }
-                link rel="stylesheet" href="/assets/style.css";
+                meta name="robots" content="noindex, nofollow";
+                title { (title) }
+                link rel="stylesheet" href=(assets::STYLESHEET.url());
+                link rel="icon" type="image/svg+xml" href=(assets::ICON.url());
             }
             body {
+                header.site {
+                    img src=(assets::ICON.url()) alt="" width="28" height="28";
+                    span { "Secure password collection" }
+                }
                 main {
                     (body)
                 }
-                footer { "passdrop · secure password collection for your email move" }
+                footer {
+                    "This page is sent over an encrypted connection, stores nothing in your "
+                    "browser, and uses no cookies or trackers."
+                }
             }
         }
     }
@@ -36,6 +46,10 @@ pub struct FormPage<'a> {
     pub email: &'a str,
     /// When the link expires.
     pub expires_at: i64,
+    /// Whether to ask how the user reads their email.
+    pub ask_mail_client: bool,
+    /// The answer chosen on a previous attempt, kept on a 422.
+    pub mail_client: Option<MailClient>,
     /// A problem with the last attempt, shown next to the field.
     pub error: Option<&'a str>,
 }
@@ -43,45 +57,83 @@ pub struct FormPage<'a> {
 /// The collection form.
 pub fn collection_form(page: &FormPage<'_>) -> Markup {
     let asker = page.org_name.unwrap_or("Your IT team");
+    let invalid = page.error.is_some();
     layout(
-        "Your email move",
+        "Your email is moving",
         html! {
-            h1 { "Your mailbox is moving" }
-            p {
-                (asker) " is moving the mailbox " strong { (page.email) }
-                " to Microsoft 365. To copy your existing mail across, the move needs your "
-                strong { "current" } " email password, once."
+            h1 { "Your email is moving" }
+            p.lead {
+                strong { (asker) } " is moving your mailbox "
+                strong.mailbox { (page.email) }
+                " to Microsoft 365. To copy the mail you already have, the move needs your "
+                em { "current" } " email password, once."
             }
             ul.facts {
-                li { "It is encrypted the moment you send it." }
-                li { "It is used only to copy your mail, then deleted." }
-                li { "This link works once and expires on " (format_time(page.expires_at)) "." }
+                li { "It is encrypted the moment you send it; only the person running the move can unlock it." }
+                li { "It is used only to copy your existing mail, and deleted after the move." }
+                li { "This link works once, and only until " strong { (format_time(page.expires_at)) } "." }
             }
-            form method="post" autocomplete="off" {
+            form method="post" autocomplete="off" novalidate {
                 @if let Some(error) = page.error {
-                    p.error id="form-error" role="alert" { (error) }
+                    p.error id="password-error" role="alert" {
+                        span.sr-only { "Error: " }
+                        (error)
+                    }
                 }
-                label for="password" { "Current email password" }
-                input type="password" id="password" name="password" required
-                    autocomplete="off" maxlength="1024"
-                    aria-describedby=[page.error.map(|_| "form-error")];
-                label for="password_confirm" { "Type it again" }
-                input type="password" id="password_confirm" name="password_confirm" required
-                    autocomplete="off" maxlength="1024";
-                button type="submit" { "Send securely" }
+                div.field {
+                    label for="password" { "Current email password" }
+                    input type="password" id="password" name="password" required
+                        autocomplete="off" autocapitalize="off" spellcheck="false"
+                        maxlength="1024" autofocus
+                        aria-invalid=[invalid.then_some("true")]
+                        aria-describedby=[invalid.then_some("password-error")];
+                }
+                div.field {
+                    label for="password_confirm" { "Type the same password again" }
+                    input type="password" id="password_confirm" name="password_confirm" required
+                        autocomplete="off" autocapitalize="off" spellcheck="false"
+                        maxlength="1024"
+                        aria-invalid=[invalid.then_some("true")];
+                }
+                @if page.ask_mail_client {
+                    fieldset.question {
+                        legend { "How do you read your email today? " span.optional { "(optional)" } }
+                        @for choice in MailClient::ALL {
+                            label.choice {
+                                input type="radio" name="mail_client" value=(choice.as_str())
+                                    checked[page.mail_client == Some(choice)];
+                                " " (choice.label())
+                            }
+                        }
+                    }
+                }
+                button type="submit" { "Send password securely" }
+            }
+            p.small {
+                "Not expecting this? Do not type anything; ask your IT contact. IT will never ask "
+                "for your password any other way."
             }
         },
     )
 }
 
 /// Shown once a password is accepted.
-pub fn submitted(email: &str) -> Markup {
+pub fn submitted(email: &str, next_steps: Option<&str>) -> Markup {
     layout(
         "Thank you",
         html! {
-            h1 { "Thank you, that's all" }
-            p { "The password for " strong { (email) } " is encrypted and stored for the move." }
-            p { "This link is now used up. You can close this page." }
+            h1 { "Thank you, you're done" }
+            p.lead {
+                "The password for " strong.mailbox { (email) }
+                " is encrypted and stored for the move."
+            }
+            @if let Some(text) = next_steps {
+                section.next-steps {
+                    h2 { "What happens next" }
+                    p.preformatted { (text) }
+                }
+            }
+            p { "This link is now used up and cannot be used again. You can close this page." }
         },
     )
 }
@@ -90,8 +142,8 @@ pub fn submitted(email: &str) -> Markup {
 pub fn unknown_link() -> Markup {
     message_page(
         "Link not recognised",
-        "This link is not valid. Check that you opened the whole link from your message, or \
-         ask whoever sent it for a new one.",
+        "This link is not valid. Check that you opened the whole link from your message (a \
+         link split over two lines may be cut short), or ask whoever sent it for a new one.",
     )
 }
 
@@ -101,7 +153,8 @@ pub fn link_gone(status: LinkStatus) -> Markup {
         LinkStatus::Used => (
             "Already sent",
             "A password was already sent with this link, so it cannot be used again. If you \
-             need to change what you sent, ask whoever sent you the link for a new one.",
+             changed your password since, or sent the wrong one, ask whoever sent you the link \
+             for a new one.",
         ),
         LinkStatus::Revoked => (
             "Link withdrawn",
@@ -109,8 +162,14 @@ pub fn link_gone(status: LinkStatus) -> Markup {
              send your password.",
         ),
         LinkStatus::Replaced => (
-            "Newer link sent",
-            "A newer link was sent to you for the same mailbox; please use that one.",
+            "A newer link was sent",
+            "A newer link was sent to you for the same mailbox; please use the most recent \
+             message.",
+        ),
+        LinkStatus::Locked => (
+            "Link locked",
+            "This link was locked after too many unsuccessful tries. Ask whoever sent it for a \
+             new one.",
         ),
         LinkStatus::Expired | LinkStatus::Usable => (
             "Link expired",

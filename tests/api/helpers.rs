@@ -15,6 +15,9 @@ use tokio::sync::oneshot;
 /// The admin passphrase every test app uses.
 pub const PASSPHRASE: &str = "test passphrase, long enough";
 
+/// The "next steps" text of every test batch.
+pub const NEXT_STEPS: &str = "Your mailbox moves on Friday.\nKeep using your old mail until then.";
+
 /// Argon2 parameters cheap enough for tests that unlock the key many times. The CLI
 /// tests use the real defaults.
 pub const CHEAP_KDF: KdfParams = KdfParams {
@@ -41,6 +44,11 @@ pub fn secret(s: &str) -> SecretString {
 impl TestApp {
     /// Starts the server with an admin already set up.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the server with its settings adjusted by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let store = Store::open(data_dir.path()).await.unwrap();
         batch::init_admin(&store, secret(PASSPHRASE), CHEAP_KDF)
@@ -49,11 +57,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let local = listener.local_addr().unwrap();
         let public_url = PublicUrl::from_listen(local);
+        let mut config = ServerConfig::new(public_url.clone());
+        adjust(&mut config);
         let state = AppState {
             store: store.clone(),
-            config: Arc::new(ServerConfig {
-                public_url: public_url.clone(),
-            }),
+            config: Arc::new(config),
         };
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -87,6 +95,8 @@ impl TestApp {
                 name: name.to_owned(),
                 org_name: Some("Example Ltd".to_owned()),
                 link_lifetime: std::time::Duration::from_secs(7 * 86_400),
+                next_steps: Some(NEXT_STEPS.to_owned()),
+                ask_mail_client: true,
                 roster: parse_roster(roster.as_bytes()).unwrap(),
             },
             config::now(),

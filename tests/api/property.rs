@@ -66,7 +66,7 @@ async fn check_round(app: &TestApp, round: u32, passwords: &[String]) -> Result<
             .ok_or("link")?;
         let password = secret(pw);
         batch::check_password(&password, &password).map_err(|e| e.to_string())?;
-        let outcome = batch::submit(&app.store, &token, &view, &password, config::now())
+        let outcome = batch::submit(&app.store, &token, &view, &password, None, config::now())
             .await
             .map_err(|e| e.to_string())?;
         if outcome != SubmitOutcome::Accepted {

@@ -1,0 +1,75 @@
+//! CSS and icons, embedded in the binary. Each is linked with a content hash in its URL,
+//! so it can be cached for a year and still change with the next release.
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// One embedded file.
+pub struct Asset {
+    /// File name under `/assets/`.
+    pub name: &'static str,
+    /// Its `Content-Type`.
+    pub content_type: &'static str,
+    /// Its bytes.
+    pub body: &'static [u8],
+    /// FNV-1a of the bytes, for cache busting.
+    version: u64,
+}
+
+/// FNV-1a, computed at compile time: a cache key, not a security measure.
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+macro_rules! asset {
+    ($name:literal, $content_type:literal) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../assets/", $name)),
+            version: fnv1a(include_bytes!(concat!("../../assets/", $name))),
+        }
+    };
+}
+
+/// The stylesheet.
+pub const STYLESHEET: Asset = asset!("style.css", "text/css; charset=utf-8");
+/// The icon (also the favicon).
+pub const ICON: Asset = asset!("icon.svg", "image/svg+xml");
+
+const ALL: [&Asset; 2] = [&STYLESHEET, &ICON];
+
+impl Asset {
+    /// The URL pages link to.
+    pub fn url(&self) -> String {
+        format!("/assets/{}?v={:016x}", self.name, self.version)
+    }
+}
+
+/// `GET /assets/{name}`: an embedded file with a year-long cache lifetime.
+pub async fn serve_asset(Path(name): Path<String>) -> Response {
+    let Some(asset) = ALL.iter().find(|a| a.name == name) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        )],
+        asset.body,
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
