@@ -283,7 +283,10 @@ async fn the_readme_journey_works_from_the_command_line() {
         .chain(tokens.iter().map(String::as_str))
     {
         let line = log.lines().find(|l| l.contains(canary));
-        assert!(line.is_none(), "the server log contains {canary:?}: {line:?}");
+        assert!(
+            line.is_none(),
+            "the server log contains {canary:?}: {line:?}"
+        );
     }
     assert!(
         log.contains("/s/[token]"),

@@ -2,7 +2,7 @@
 
 use crate::helpers::{TestApp, link, token_of};
 use passdrop::batch;
-use passdrop::config;
+use passdrop::config::{self, PublicUrl};
 
 const ROSTER: &str = "EmailAddress,DisplayName\nann@example.com,Ann\nbob@example.com,Bob\n";
 
@@ -261,4 +261,307 @@ async fn the_stylesheet_is_served_with_its_content_type() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/css; charset=utf-8");
     app.stop().await;
+}
+
+const SECURITY_HEADERS: [&str; 9] = [
+    "content-security-policy",
+    "referrer-policy",
+    "cache-control",
+    "x-content-type-options",
+    "x-frame-options",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "permissions-policy",
+    "x-robots-tag",
+];
+
+fn assert_security_headers(r: &reqwest::Response, what: &str) {
+    for name in SECURITY_HEADERS {
+        assert!(r.headers().contains_key(name), "{what}: missing {name}");
+    }
+    assert!(!r.headers().contains_key("server"), "{what}: Server header");
+    assert_eq!(r.headers()["x-frame-options"], "DENY", "{what}");
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer", "{what}");
+}
+
+#[tokio::test]
+async fn every_kind_of_response_carries_the_security_headers() {
+    let app = TestApp::spawn_with(|c| c.rate_limit = 30).await;
+    let (b, links) = app.create_batch("b", ROSTER).await;
+    let ann = link(&links[0]);
+    let bob = link(&links[1]);
+
+    let form = app.get(&ann).await;
+    assert_eq!(form.status(), 200);
+    assert_security_headers(&form, "form");
+    assert_eq!(form.headers()["cache-control"], "no-store");
+    assert!(
+        form.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+
+    let invalid = app.submit(&ann, "a", "b").await;
+    assert_eq!(invalid.status(), 422);
+    assert_security_headers(&invalid, "422");
+
+    let big = "x".repeat(9000);
+    let too_big = app.submit(&ann, &big, &big).await;
+    assert_eq!(too_big.status(), 413);
+    assert_security_headers(&too_big, "413");
+
+    let cross = app
+        .client
+        .post(&ann)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("password", "p"), ("password_confirm", "p")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    assert_security_headers(&cross, "403");
+
+    let accepted = app.submit(&ann, "p", "p").await;
+    assert_eq!(accepted.status(), 200);
+    assert_security_headers(&accepted, "accepted");
+    let gone = app.get(&ann).await;
+    assert_eq!(gone.status(), 410);
+    assert_security_headers(&gone, "410");
+
+    let unknown = app.get(&format!("{}/s/nope", app.address)).await;
+    assert_eq!(unknown.status(), 404);
+    assert_security_headers(&unknown, "404");
+
+    let health = app.get(&format!("{}/healthz", app.address)).await;
+    assert_security_headers(&health, "healthz");
+
+    let css = app.get(&format!("{}/assets/style.css", app.address)).await;
+    assert_eq!(css.status(), 200);
+    assert_security_headers(&css, "asset");
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(
+        css.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000")
+    );
+    let icon = app.get(&format!("{}/assets/icon.svg", app.address)).await;
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+
+    let mut limited = None;
+    for _ in 0..40 {
+        let r = app.get(&bob).await;
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let limited = limited.expect("the rate limit never answered 429");
+    assert_security_headers(&limited, "429");
+    assert!(limited.headers().contains_key("retry-after"));
+    let _ = b;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hsts_is_sent_only_when_the_public_url_is_https() {
+    let app = TestApp::spawn_with(|c| {
+        c.public_url = PublicUrl::parse("https://passdrop.example.org").unwrap();
+    })
+    .await;
+    let r = app.get(&format!("{}/healthz", app.address)).await;
+    assert!(
+        r.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_page_says_who_asks_why_and_until_when() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("b", ROSTER).await;
+    let body = app.get(&link(&links[0])).await.text().await.unwrap();
+    for needle in [
+        "Example Ltd",
+        "ann@example.com",
+        "encrypted",
+        "deleted after the move",
+        &config::format_time(b.expires_at),
+        "autocomplete=\"off\"",
+        "<label for=\"password\"",
+        "<label for=\"password_confirm\"",
+        "How do you read your email today?",
+    ] {
+        assert!(body.contains(needle), "missing {needle:?}");
+    }
+    assert!(!body.contains("<script"));
+    assert!(!body.contains("style="));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_confirmation_shows_the_next_steps_and_the_answer_is_stored() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("b", ROSTER).await;
+    let r = app
+        .client
+        .post(link(&links[0]))
+        .form(&[
+            ("password", "pw"),
+            ("password_confirm", "pw"),
+            ("mail_client", "one-computer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Your mailbox moves on Friday."), "{body}");
+    assert!(body.contains("used up"));
+    let statuses = app.store.recipient_statuses(&b.id).await.unwrap();
+    assert_eq!(statuses[0].mail_client.as_deref(), Some("one-computer"));
+    assert!(batch::MailClient::parse("one-computer").unwrap().pop_risk());
+    assert_eq!(statuses[1].mail_client, None);
+
+    // An answer that is not one of the choices is refused and the link stays usable.
+    let r = app
+        .client
+        .post(link(&links[1]))
+        .form(&[
+            ("password", "pw"),
+            ("password_confirm", "pw"),
+            ("mail_client", "carrier-pigeon"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(app.get(&link(&links[1])).await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_422_keeps_the_chosen_answer_and_points_at_the_error() {
+    let app = TestApp::spawn().await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let r = app
+        .client
+        .post(link(&links[0]))
+        .form(&[
+            ("password", "one"),
+            ("password_confirm", "two"),
+            ("mail_client", "webmail"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("aria-invalid=\"true\""));
+    assert!(body.contains("role=\"alert\""));
+    assert!(body.contains("value=\"webmail\" checked"), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let r = app
+            .client
+            .post(&url)
+            .header(name, value)
+            .form(&[("password", "p"), ("password_confirm", "p")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{name}: {value}");
+    }
+    let same_origin = app
+        .client
+        .post(&url)
+        .header("sec-fetch-site", "same-origin")
+        .header("origin", &app.address)
+        .form(&[("password", "p"), ("password_confirm", "p")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_origin.status(), 200);
+    let (_, missing) = app.export(&b).await;
+    assert_eq!(missing, vec!["bob@example.com"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn too_many_refused_submissions_lock_the_link_until_reissued() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    for i in 1..batch::MAX_FAILED_ATTEMPTS {
+        assert_eq!(
+            app.submit(&url, "a", "b").await.status(),
+            422,
+            "attempt {i}"
+        );
+    }
+    let last = app.submit(&url, "a", "b").await;
+    assert_eq!(last.status(), 410);
+    assert!(last.text().await.unwrap().contains("locked"));
+    assert_eq!(app.submit(&url, "right", "right").await.status(), 410);
+    assert_eq!(app.get(&url).await.status(), 410);
+    let fresh = batch::reissue(
+        &app.store,
+        &app.public_url,
+        &b,
+        "ann@example.com",
+        config::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        app.submit(&link(&fresh), "right", "right").await.status(),
+        200
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn forwarded_headers_count_only_with_trust_proxy() {
+    for trust_proxy in [false, true] {
+        let app = TestApp::spawn_with(|c| {
+            c.rate_limit = 3;
+            c.trust_proxy = trust_proxy;
+        })
+        .await;
+        let (_, links) = app.create_batch("b", ROSTER).await;
+        let url = link(&links[0]);
+        let mut statuses = Vec::new();
+        for i in 0..6 {
+            let r = app
+                .client
+                .get(&url)
+                .header("x-forwarded-for", format!("198.51.100.{i}"))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(r.status().as_u16());
+        }
+        if trust_proxy {
+            assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+        } else {
+            assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
+            assert_eq!(&statuses[3..], &[429, 429, 429], "{statuses:?}");
+        }
+        app.stop().await;
+    }
 }
