@@ -30,8 +30,7 @@ pub fn layout(title: &str, body: Markup) -> Markup {
                     (body)
                 }
                 footer {
-                    "This page is sent over an encrypted connection, stores nothing in your "
-                    "browser, and uses no cookies or trackers."
+                    "This page stores nothing in your browser and uses no cookies or trackers."
                 }
             }
         }

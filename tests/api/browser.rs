@@ -1,0 +1,215 @@
+//! A real browser (headless Chromium over WebDriver) uses the collection page with the
+//! keyboard only, and saves screenshots under `target/screenshots/` for people to look at.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::helpers::{TestApp, link, parse_csv};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// `true` when the browser is there; otherwise prints SKIPPED, or fails when
+/// PASSDROP_REQUIRE_EXTERNAL=1 (as in CI).
+fn browser_available() -> bool {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
+        "Chromium is required (PASSDROP_REQUIRE_EXTERNAL=1) but not installed: \
+         apt-get install chromium chromium-driver"
+    );
+    println!("SKIPPED: chromium not installed (apt-get install chromium chromium-driver)");
+    false
+}
+
+struct Driver {
+    child: Child,
+    port: u16,
+    profile: tempfile::TempDir,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            port,
+            profile: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    async fn client(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                    format!("--user-data-dir={}", self.profile.path().display()),
+                ],
+            }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn save_screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::write(screenshot_dir().join(name), png).unwrap();
+}
+
+/// Waits (up to 10 s) until the page's heading is `expected`, as after a navigation.
+async fn wait_for_heading(client: &Client, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(h1) = client.find(Locator::Css("h1")).await {
+            last = h1.text().await.unwrap_or_default();
+            if last == expected {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("heading stayed {last:?}, expected {expected:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_submits_with_the_keyboard_and_sees_each_page() {
+    if !browser_available() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let (b, links) = app
+        .create_batch(
+            "browser",
+            "EmailAddress,DisplayName\nann.lee@example.com,Ann Lee\nbob@example.com,Bob\n",
+        )
+        .await;
+    let driver = Driver::start();
+    let client = driver.client().await;
+
+    // Desktop: the form, then a mismatched confirmation, then a good submission.
+    client.set_window_size(1280, 1350).await.unwrap();
+    client.goto(&link(&links[0])).await.unwrap();
+    wait_for_heading(&client, "Your email is moving").await;
+    save_screenshot(&client, "form-desktop.png").await;
+
+    let password = "Correct \"horse\", battery=staple ü";
+    // The password field has focus on arrival; Tab moves to the confirmation; Enter sends.
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!(
+            "{password}{}something else{}",
+            Key::Tab,
+            Key::Enter
+        ))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.find(Locator::Css("#password-error")).await.is_err() {
+        assert!(Instant::now() < deadline, "no error shown after a mismatch");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let error = client
+        .find(Locator::Css("#password-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("do not match"), "{error}");
+    save_screenshot(&client, "error-desktop.png").await;
+
+    // After an error, focus the password field by keyboard: it is the first field.
+    let field = client.find(Locator::Id("password")).await.unwrap();
+    field.send_keys(password).await.unwrap();
+    client
+        .find(Locator::Id("password_confirm"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{password}{}{}", Key::Tab, Key::Space))
+        .await
+        .unwrap();
+    // Space chose the first answer; Enter on a radio button submits the form.
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Thank you, you're done").await;
+    let body = client.source().await.unwrap();
+    assert!(body.contains("Your mailbox moves on Friday."));
+    save_screenshot(&client, "confirmation-desktop.png").await;
+
+    // A second visit says the link is used.
+    client.goto(&link(&links[0])).await.unwrap();
+    wait_for_heading(&client, "Already sent").await;
+    save_screenshot(&client, "used-desktop.png").await;
+
+    // Phone-sized screen: the form still fits and works.
+    client.set_window_size(390, 1500).await.unwrap();
+    client.goto(&link(&links[1])).await.unwrap();
+    wait_for_heading(&client, "Your email is moving").await;
+    save_screenshot(&client, "form-phone.png").await;
+
+    client.close().await.unwrap();
+
+    let (csv, missing) = app.export(&b).await;
+    let rows = parse_csv(&csv);
+    assert_eq!(
+        rows[1][2], password,
+        "the browser-submitted password came back changed"
+    );
+    assert_eq!(missing, vec!["bob@example.com"]);
+    let statuses = app.store.recipient_statuses(&b.id).await.unwrap();
+    assert_eq!(statuses[0].mail_client.as_deref(), Some("webmail"));
+    app.stop().await;
+}
