@@ -480,11 +480,36 @@ pub async fn submit(
     }
 }
 
-/// Counts a refused submission against a link; returns whether the link is now locked.
-pub async fn record_failed_attempt(store: &Store, token: &LinkToken) -> BatchResult<bool> {
-    Ok(store
+/// What counting a refused submission did to its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedAttempt {
+    /// Counted; the link stays usable.
+    Counted,
+    /// That was one too many: the link is locked until reissued.
+    Locked,
+    /// The link stopped being usable meanwhile (used, revoked, expired...).
+    NoLongerLive(LinkStatus),
+}
+
+/// Counts a refused submission against a link, locking it at `MAX_FAILED_ATTEMPTS`.
+pub async fn record_failed_attempt(
+    store: &Store,
+    token: &LinkToken,
+    now: i64,
+) -> BatchResult<FailedAttempt> {
+    match store
         .record_failed_attempt(&token.hash(), MAX_FAILED_ATTEMPTS)
-        .await?)
+        .await?
+    {
+        Some(true) => Ok(FailedAttempt::Locked),
+        Some(false) => Ok(FailedAttempt::Counted),
+        None => {
+            let current = store.link_by_token_hash(&token.hash()).await?;
+            Ok(FailedAttempt::NoLongerLive(
+                current.map_or(LinkStatus::Revoked, |v| LinkStatus::of(&v, now)),
+            ))
+        }
+    }
 }
 
 /// A finished Microsoft 365 export, held in memory until written.

@@ -31,16 +31,20 @@ pub struct PublicUrl(String);
 
 impl PublicUrl {
     /// Parses and normalises a public URL: `http` or `https`, a host, an optional path
-    /// prefix, no query or fragment; the trailing slash is dropped.
+    /// prefix, no query or fragment; scheme and host lower-cased, a default port and the
+    /// trailing slash dropped, so the origin matches what browsers send.
     pub fn parse(input: &str) -> Result<Self, String> {
         let trimmed = input.trim();
-        let rest = trimmed
-            .strip_prefix("https://")
-            .or_else(|| trimmed.strip_prefix("http://"))
-            .ok_or_else(|| format!("public URL {trimmed:?} must start with https:// or http://"))?;
-        if rest.is_empty() || rest.starts_with('/') {
-            return Err(format!("public URL {trimmed:?} has no host"));
-        }
+        let lower = trimmed.to_ascii_lowercase();
+        let (scheme, rest) = if lower.starts_with("https://") {
+            ("https", &trimmed[8..])
+        } else if lower.starts_with("http://") {
+            ("http", &trimmed[7..])
+        } else {
+            return Err(format!(
+                "public URL {trimmed:?} must start with https:// or http://"
+            ));
+        };
         if trimmed.contains(['?', '#', ' ', '"', '<', '>', '\\'])
             || trimmed.chars().any(char::is_control)
         {
@@ -48,7 +52,28 @@ impl PublicUrl {
                 "public URL {trimmed:?} must not contain a query, fragment, space or quote"
             ));
         }
-        Ok(Self(trimmed.trim_end_matches('/').to_owned()))
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if authority.is_empty() {
+            return Err(format!("public URL {trimmed:?} has no host"));
+        }
+        if authority.contains('@') {
+            return Err(format!(
+                "public URL {trimmed:?} must not contain a user name"
+            ));
+        }
+        if !authority.is_ascii() {
+            return Err(format!(
+                "public URL {trimmed:?}: write an international domain name in its ASCII \
+                 (xn--) form"
+            ));
+        }
+        let mut authority = authority.to_ascii_lowercase();
+        let default_port = if scheme == "https" { ":443" } else { ":80" };
+        if let Some(host) = authority.strip_suffix(default_port) {
+            authority = host.to_owned();
+        }
+        let path = path.trim_end_matches('/');
+        Ok(Self(format!("{scheme}://{authority}{path}")))
     }
 
     /// The URL users follow for a token.
@@ -177,6 +202,22 @@ mod tests {
             prefixed.link_for("t"),
             "https://example.org:8443/passdrop/s/t"
         );
+        assert_eq!(
+            PublicUrl::parse("HTTPS://PW.Example.org:443/Pre/")
+                .unwrap()
+                .as_str(),
+            "https://pw.example.org/Pre"
+        );
+        assert_eq!(
+            PublicUrl::parse("http://h:80").unwrap().as_str(),
+            "http://h"
+        );
+        assert_eq!(
+            PublicUrl::parse("http://h:8080").unwrap().as_str(),
+            "http://h:8080"
+        );
+        assert!(PublicUrl::parse("https://user@h").is_err());
+        assert!(PublicUrl::parse("https://bücher.example").is_err());
         assert!(PublicUrl::parse("ftp://x").is_err());
         assert!(PublicUrl::parse("https://").is_err());
         assert!(PublicUrl::parse("https://x/?a=b").is_err());

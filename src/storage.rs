@@ -659,13 +659,13 @@ impl Store {
     }
 
     /// Counts a failed attempt on a live link and locks it once `cap` is reached.
-    /// Returns whether the link is now locked.
+    /// Returns whether the link is now locked, or `None` if it was no longer live.
     #[instrument(skip_all)]
     pub async fn record_failed_attempt(
         &self,
         token_hash: &[u8; 32],
         cap: i64,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<bool>> {
         let state: Option<String> = sqlx::query_scalar(
             "UPDATE links SET failed_attempts = failed_attempts + 1, \
                state = CASE WHEN failed_attempts + 1 >= ?2 THEN 'locked' ELSE state END \
@@ -675,7 +675,7 @@ impl Store {
         .bind(cap)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(state.as_deref() == Some("locked"))
+        Ok(state.map(|s| s == "locked"))
     }
 
     async fn recipient_by_email(

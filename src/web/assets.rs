@@ -2,6 +2,7 @@
 //! so it can be cached for a year and still change with the next release.
 
 use axum::extract::Path;
+use axum::http::Uri;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -54,8 +55,9 @@ impl Asset {
     }
 }
 
-/// `GET /assets/{name}`: an embedded file with a year-long cache lifetime.
-pub async fn serve_asset(Path(name): Path<String>) -> Response {
+/// `GET /assets/{name}`: an embedded file; cached for a year when the URL names its
+/// current version, revalidated otherwise.
+pub async fn serve_asset(Path(name): Path<String>, uri: Uri) -> Response {
     let Some(asset) = ALL.iter().find(|a| a.name == name) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
@@ -67,9 +69,14 @@ pub async fn serve_asset(Path(name): Path<String>) -> Response {
         asset.body,
     )
         .into_response();
+    let current = uri.query() == Some(format!("v={:016x}", asset.version).as_str());
     response.headers_mut().insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
+        HeaderValue::from_static(if current {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }),
     );
     response
 }

@@ -7,9 +7,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::form::parse_collection_form;
-use super::templates::{self, FormPage};
+use super::templates::{self, ErrorField, FormError, FormPage};
 use super::{AppError, AppState};
-use crate::batch::{self, LinkStatus, MailClient, SubmitOutcome};
+use crate::batch::{self, FailedAttempt, LinkStatus, MailClient, PasswordProblem, SubmitOutcome};
 use crate::config::now;
 use crate::crypto::LinkToken;
 use crate::storage::LinkView;
@@ -73,7 +73,7 @@ async fn usable_link(
 fn form_page(
     view: &LinkView,
     mail_client: Option<MailClient>,
-    error: Option<&str>,
+    error: Option<FormError<'_>>,
 ) -> maud::Markup {
     templates::collection_form(&FormPage {
         org_name: view.batch.org_name.as_deref(),
@@ -120,13 +120,23 @@ pub async fn submit_collection_form(
             &token,
             &view,
             None,
-            "The form was not sent the usual way. Please reload the page and try again.",
+            FormError {
+                field: ErrorField::Form,
+                message: "The form was not sent the usual way. Please reload the page and try again.",
+            },
         )
         .await;
     }
     let form = match parse_collection_form(&body) {
         Ok(form) => form,
-        Err(e) => return refuse(&state, &token, &view, None, &e.to_string()).await,
+        Err(e) => {
+            let message = e.to_string();
+            let error = FormError {
+                field: ErrorField::Form,
+                message: &message,
+            };
+            return refuse(&state, &token, &view, None, error).await;
+        }
     };
     let mail_client = match form.mail_client.as_deref().filter(|v| !v.is_empty()) {
         None => None,
@@ -139,14 +149,26 @@ pub async fn submit_collection_form(
                     &token,
                     &view,
                     None,
-                    "Please choose one of the answers about how you read your email.",
+                    FormError {
+                        field: ErrorField::MailClient,
+                        message: "Please choose one of the answers about how you read your email.",
+                    },
                 )
                 .await;
             }
         },
     };
     if let Err(problem) = batch::check_password(&form.password, &form.password_confirm) {
-        return refuse(&state, &token, &view, mail_client, &problem.to_string()).await;
+        let message = problem.to_string();
+        let field = match problem {
+            PasswordProblem::Mismatch => ErrorField::BothPasswords,
+            _ => ErrorField::Password,
+        };
+        let error = FormError {
+            field,
+            message: &message,
+        };
+        return refuse(&state, &token, &view, mail_client, error).await;
     }
     match batch::submit(
         &state.store,
@@ -176,15 +198,24 @@ async fn refuse(
     token: &LinkToken,
     view: &LinkView,
     mail_client: Option<MailClient>,
-    message: &str,
+    error: FormError<'_>,
 ) -> Result<Response, AppError> {
-    if batch::record_failed_attempt(&state.store, token).await? {
-        tracing::warn!(batch_id = %view.batch.id, recipient_id = view.recipient.id, "link locked after too many refused submissions");
-        return Err(AppError::LinkGone(LinkStatus::Locked));
+    match batch::record_failed_attempt(&state.store, token, now()).await? {
+        FailedAttempt::Counted => {}
+        FailedAttempt::Locked => {
+            tracing::warn!(
+                batch_id = %view.batch.id,
+                recipient_id = view.recipient.id,
+                "link locked after too many refused submissions"
+            );
+            return Err(AppError::LinkGone(LinkStatus::Locked));
+        }
+        // Another request used the link (or the admin acted) meanwhile.
+        FailedAttempt::NoLongerLive(status) => return Err(AppError::LinkGone(status)),
     }
     Ok((
         StatusCode::UNPROCESSABLE_ENTITY,
-        form_page(view, mail_client, Some(message)),
+        form_page(view, mail_client, Some(error)),
     )
         .into_response())
 }

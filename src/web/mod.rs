@@ -93,10 +93,14 @@ pub fn router(state: AppState) -> Router {
         .merge(collection)
         .fallback(handlers::not_found)
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+        // A handler that takes too long is the server's fault: 503, not 408.
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        // Outside the layers that answer on their own (limits, timeouts, CSRF), so that
+        // their plain-text refusals become designed pages.
+        .layer(middleware::from_fn(designed_error_pages))
         // Outside the timeouts, so that their responses carry the headers too.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -135,6 +139,57 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
      magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()";
+
+/// Replaces the plain-text (or empty) body of an error response from a library layer
+/// (413, 408, 405, 400, ...) with a page that says what happened and what to do.
+async fn designed_error_pages(request: Request, next: Next) -> Response {
+    let machine_route = request.uri().path() == "/healthz";
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if machine_route || is_html || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (title, text) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "Too much data",
+            "What was sent is larger than this form accepts (a password can be at most 1024 \
+             bytes). Nothing was saved and your link still works; please go back and try again.",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "That took too long",
+            "Your browser took too long to send the form. Nothing was saved and your link \
+             still works; please try again.",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "Not possible here",
+            "This address does not accept that kind of request. Please open your link again.",
+        ),
+        StatusCode::NOT_FOUND => ("Page not found", "There is nothing at this address."),
+        s if s.is_client_error() => (
+            "Request not understood",
+            "passdrop could not understand that request. Nothing was changed; please open \
+             your link again.",
+        ),
+        _ => (
+            "Something went wrong",
+            "passdrop could not finish this request. Nothing was saved; please try again in a \
+             minute.",
+        ),
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    let page = templates::message_page(title, text).into_string();
+    Response::from_parts(parts, axum::body::Body::from(page))
+}
 
 /// Adds DESIGN.md's security headers to every response, error pages included.
 async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -10,15 +10,59 @@ use axum::response::IntoResponse as _;
 use tower_governor::GovernorError;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor};
+use tower_governor::key_extractor::KeyExtractor;
 
 use super::ServerConfig;
 use super::templates;
 
-/// The client's IP: the peer address, or the proxy's forwarded header when trusted.
+/// The client's IP: the peer address, or, with `--trust-proxy`, the address our proxy
+/// put last in `X-Forwarded-For` (the rightmost entry: everything left of it came from
+/// the client and may be forged), else `X-Real-IP`. IPv6 addresses are keyed by their
+/// /64, since one client commonly holds a whole /64.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp {
     trust_proxy: bool,
+}
+
+fn peer_ip<T>(req: &Request<T>) -> Option<IpAddr> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The rightmost address of the last `X-Forwarded-For` header.
+fn forwarded_ip<T>(req: &Request<T>) -> Option<IpAddr> {
+    let last = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()?;
+    let entry = last.to_str().ok()?.rsplit(',').next()?.trim();
+    entry.parse().ok()
+}
+
+fn real_ip<T>(req: &Request<T>) -> Option<IpAddr> {
+    req.headers()
+        .get("x-real-ip")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Folds addresses that belong to one client together.
+pub fn rate_limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
 }
 
 impl KeyExtractor for ClientIp {
@@ -33,11 +77,15 @@ impl KeyExtractor for ClientIp {
     }
 
     fn extract<T>(&self, req: &Request<T>) -> Result<Self::Key, GovernorError> {
-        if self.trust_proxy {
-            SmartIpKeyExtractor.extract(req)
+        let ip = if self.trust_proxy {
+            forwarded_ip(req)
+                .or_else(|| real_ip(req))
+                .or_else(|| peer_ip(req))
         } else {
-            PeerIpKeyExtractor.extract(req)
-        }
+            peer_ip(req)
+        };
+        ip.map(rate_limit_key)
+            .ok_or(GovernorError::UnableToExtractKey)
     }
 }
 
@@ -103,4 +151,57 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
         });
     }
     router.layer(GovernorLayer::new(governor).error_handler(rejection))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &str)]) -> Request<()> {
+        let mut builder = Request::builder();
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let mut req = builder.body(()).unwrap();
+        req.extensions_mut().insert(axum::extract::ConnectInfo(
+            "127.0.0.1:5000".parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        req
+    }
+
+    fn key(trust_proxy: bool, headers: &[(&str, &str)]) -> IpAddr {
+        ClientIp { trust_proxy }.extract(&request(headers)).unwrap()
+    }
+
+    #[test]
+    fn without_trust_proxy_forwarded_headers_are_ignored() {
+        let ip = key(
+            false,
+            &[
+                ("x-forwarded-for", "203.0.113.9"),
+                ("x-real-ip", "203.0.113.8"),
+            ],
+        );
+        assert_eq!(ip.to_string(), "127.0.0.1");
+    }
+
+    #[test]
+    fn with_trust_proxy_the_proxys_own_entry_counts_not_the_clients() {
+        let ip = key(true, &[("x-forwarded-for", "198.51.100.1, 203.0.113.9")]);
+        assert_eq!(ip.to_string(), "203.0.113.9");
+        let ip = key(true, &[("x-real-ip", "203.0.113.8")]);
+        assert_eq!(ip.to_string(), "203.0.113.8");
+        assert_eq!(key(true, &[]).to_string(), "127.0.0.1");
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        let a = rate_limit_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = rate_limit_key("2001:db8:1:2:bbbb::2".parse().unwrap());
+        assert_eq!(a, b);
+        assert_eq!(
+            rate_limit_key("::ffff:192.0.2.1".parse().unwrap()).to_string(),
+            "192.0.2.1"
+        );
+    }
 }

@@ -49,14 +49,43 @@ pub struct FormPage<'a> {
     pub ask_mail_client: bool,
     /// The answer chosen on a previous attempt, kept on a 422.
     pub mail_client: Option<MailClient>,
-    /// A problem with the last attempt, shown next to the field.
-    pub error: Option<&'a str>,
+    /// A problem with the last attempt, shown next to the field it concerns.
+    pub error: Option<FormError<'a>>,
+}
+
+/// Which part of the form a problem concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorField {
+    /// The password itself (empty, too long, forbidden character).
+    Password,
+    /// The two password fields together (they differ).
+    BothPasswords,
+    /// The email-reading question.
+    MailClient,
+    /// The request as a whole (not sent as a normal form).
+    Form,
+}
+
+/// A problem to show on the form.
+#[derive(Debug, Clone, Copy)]
+pub struct FormError<'a> {
+    /// Where it belongs.
+    pub field: ErrorField,
+    /// What to tell the user.
+    pub message: &'a str,
 }
 
 /// The collection form.
 pub fn collection_form(page: &FormPage<'_>) -> Markup {
     let asker = page.org_name.unwrap_or("Your IT team");
-    let invalid = page.error.is_some();
+    let field = page.error.map(|e| e.field);
+    let password_invalid = matches!(
+        field,
+        Some(ErrorField::Password | ErrorField::BothPasswords)
+    );
+    let confirm_invalid = field == Some(ErrorField::BothPasswords);
+    let password_described = password_invalid || field == Some(ErrorField::Form);
+    let mail_client_error = page.error.filter(|e| e.field == ErrorField::MailClient);
     layout(
         "Your email is moving",
         html! {
@@ -73,30 +102,39 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
                 li { "This link works once, and only until " strong { (format_time(page.expires_at)) } "." }
             }
             form method="post" autocomplete="off" novalidate {
-                @if let Some(error) = page.error {
+                @if let Some(e) = page.error.filter(|e| e.field != ErrorField::MailClient) {
                     p.error id="password-error" role="alert" {
                         span.sr-only { "Error: " }
-                        (error)
+                        (e.message)
                     }
                 }
                 div.field {
                     label for="password" { "Current email password" }
+                    // The data-* attributes ask password managers not to offer saving it.
                     input type="password" id="password" name="password" required
                         autocomplete="off" autocapitalize="off" spellcheck="false"
-                        maxlength="1024" autofocus
-                        aria-invalid=[invalid.then_some("true")]
-                        aria-describedby=[invalid.then_some("password-error")];
+                        data-1p-ignore data-lpignore="true" data-bwignore="true" autofocus
+                        aria-invalid=[password_invalid.then_some("true")]
+                        aria-describedby=[password_described.then_some("password-error")];
                 }
                 div.field {
                     label for="password_confirm" { "Type the same password again" }
                     input type="password" id="password_confirm" name="password_confirm" required
                         autocomplete="off" autocapitalize="off" spellcheck="false"
-                        maxlength="1024"
-                        aria-invalid=[invalid.then_some("true")];
+                        data-1p-ignore data-lpignore="true" data-bwignore="true"
+                        aria-invalid=[confirm_invalid.then_some("true")]
+                        aria-describedby=[confirm_invalid.then_some("password-error")];
                 }
                 @if page.ask_mail_client {
-                    fieldset.question {
+                    fieldset.question
+                        aria-describedby=[mail_client_error.map(|_| "mail-client-error")] {
                         legend { "How do you read your email today? " span.optional { "(optional)" } }
+                        @if let Some(e) = mail_client_error {
+                            p.error id="mail-client-error" role="alert" {
+                                span.sr-only { "Error: " }
+                                (e.message)
+                            }
+                        }
                         @for choice in MailClient::ALL {
                             label.choice {
                                 input type="radio" name="mail_client" value=(choice.as_str())

@@ -166,14 +166,20 @@ async fn a_person_submits_with_the_keyboard_and_sees_each_page() {
     assert!(error.contains("do not match"), "{error}");
     save_screenshot(&client, "error-desktop.png").await;
 
-    // After an error, focus the password field by keyboard: it is the first field.
-    let field = client.find(Locator::Id("password")).await.unwrap();
-    field.send_keys(password).await.unwrap();
-    client
-        .find(Locator::Id("password_confirm"))
-        .await
-        .unwrap()
-        .send_keys(&format!("{password}{}{}", Key::Tab, Key::Space))
+    // After the error, focus is back in the password field: type both fields again,
+    // Tab into the question, Space picks the first answer.
+    let focused = client.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("password")
+    );
+    focused
+        .send_keys(&format!(
+            "{password}{}{password}{}{}",
+            Key::Tab,
+            Key::Tab,
+            Key::Space
+        ))
         .await
         .unwrap();
     // Space chose the first answer; Enter on a radio button submits the form.

@@ -210,6 +210,47 @@ async fn the_readme_journey_works_from_the_command_line() {
     let bob_new = reissued[1][2].clone();
     assert_eq!(client.get(&bob_link).send().await.unwrap().status(), 410);
     let bob_pw = "BobCanaryPassword!";
+    // Refused requests carry canaries too: none may reach the log either.
+    let refused_pw = "RefusedCanary42";
+    let r = client
+        .post(&bob_new)
+        .form(&[
+            ("password", refused_pw),
+            ("password_confirm", "OtherCanary43"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = client
+        .post(&bob_new)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("password", refused_pw), ("password_confirm", refused_pw)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let big = format!("{refused_pw}{}", "x".repeat(9000));
+    let r = client
+        .post(&bob_new)
+        .form(&[
+            ("password", big.as_str()),
+            ("password_confirm", big.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = client
+        .post(&bob_new)
+        .header("content-type", "text/plain")
+        .body(format!("password={refused_pw}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let unknown = format!("{}/s/UnknownTokenCanary{}", server.address, "A".repeat(24));
+    assert_eq!(client.get(&unknown).send().await.unwrap().status(), 404);
     let r = client
         .post(&bob_new)
         .form(&[("password", bob_pw), ("password_confirm", bob_pw)])
@@ -277,10 +318,20 @@ async fn the_readme_journey_works_from_the_command_line() {
         .iter()
         .map(|l| l.rsplit('/').next().unwrap().to_owned())
         .collect();
-    for canary in [ann_pw, bob_pw, PASSPHRASE]
-        .iter()
-        .copied()
-        .chain(tokens.iter().map(String::as_str))
+    // Raw and form-encoded spellings alike (a logged body would hold the latter).
+    for canary in [
+        ann_pw,
+        "Ann%27s+%22CLI%22+canary%2C+pw%3D1",
+        "canary, pw=1",
+        "BobCanaryPassword",
+        "RefusedCanary42",
+        "OtherCanary43",
+        "UnknownTokenCanary",
+        PASSPHRASE,
+    ]
+    .iter()
+    .copied()
+    .chain(tokens.iter().map(String::as_str))
     {
         let line = log.lines().find(|l| l.contains(canary));
         assert!(

@@ -27,12 +27,15 @@ async fn healthz_answers_ok_with_security_headers() {
         assert!(h.contains_key(name), "missing {name}");
     }
     assert_eq!(h["cache-control"], "no-store");
-    assert!(
-        h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("default-src 'none'")
+    assert_eq!(
+        h["content-security-policy"],
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'"
     );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cross-origin-opener-policy"], "same-origin");
+    assert_eq!(h["cross-origin-resource-policy"], "same-origin");
+    assert_eq!(h["x-robots-tag"], "noindex");
     assert!(!h.contains_key("server"));
     // The public URL is http here, so no HSTS.
     assert!(!h.contains_key("strict-transport-security"));
@@ -310,6 +313,16 @@ async fn every_kind_of_response_carries_the_security_headers() {
     let too_big = app.submit(&ann, &big, &big).await;
     assert_eq!(too_big.status(), 413);
     assert_security_headers(&too_big, "413");
+    assert!(too_big.text().await.unwrap().contains("Too much data"));
+
+    let wrong_method = app.client.put(&ann).body("x").send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    assert_security_headers(&wrong_method, "405");
+    assert!(wrong_method.text().await.unwrap().contains("<h1>"));
+
+    let head = app.client.head(&ann).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_security_headers(&head, "HEAD");
 
     let cross = app
         .client
@@ -336,7 +349,16 @@ async fn every_kind_of_response_carries_the_security_headers() {
     let health = app.get(&format!("{}/healthz", app.address)).await;
     assert_security_headers(&health, "healthz");
 
-    let css = app.get(&format!("{}/assets/style.css", app.address)).await;
+    // The page links its stylesheet by a versioned URL, which may be cached for a year;
+    // any other spelling is revalidated.
+    let page = app.get(&bob).await.text().await.unwrap();
+    let href = page
+        .split("href=\"")
+        .find(|h| h.starts_with("/assets/style.css?v="))
+        .and_then(|h| h.split('"').next())
+        .expect("the page links the stylesheet")
+        .to_owned();
+    let css = app.get(&format!("{}{href}", app.address)).await;
     assert_eq!(css.status(), 200);
     assert_security_headers(&css, "asset");
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
@@ -346,6 +368,10 @@ async fn every_kind_of_response_carries_the_security_headers() {
             .unwrap()
             .contains("max-age=31536000")
     );
+    let stale = app
+        .get(&format!("{}/assets/style.css?v=0", app.address))
+        .await;
+    assert_eq!(stale.headers()["cache-control"], "no-cache");
     let icon = app.get(&format!("{}/assets/icon.svg", app.address)).await;
     assert_eq!(icon.headers()["content-type"], "image/svg+xml");
 
@@ -370,13 +396,16 @@ async fn hsts_is_sent_only_when_the_public_url_is_https() {
         c.public_url = PublicUrl::parse("https://passdrop.example.org").unwrap();
     })
     .await;
-    let r = app.get(&format!("{}/healthz", app.address)).await;
-    assert!(
-        r.headers()["strict-transport-security"]
-            .to_str()
-            .unwrap()
-            .contains("max-age=")
-    );
+    for path in ["/healthz", "/s/unknown", "/assets/icon.svg", "/nothing"] {
+        let r = app.get(&format!("{}{path}", app.address)).await;
+        assert!(
+            r.headers()["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .contains("max-age="),
+            "{path}"
+        );
+    }
     app.stop().await;
 }
 
@@ -391,7 +420,6 @@ async fn the_page_says_who_asks_why_and_until_when() {
         "encrypted",
         "deleted after the move",
         &config::format_time(b.expires_at),
-        "autocomplete=\"off\"",
         "<label for=\"password\"",
         "<label for=\"password_confirm\"",
         "How do you read your email today?",
@@ -399,6 +427,15 @@ async fn the_page_says_who_asks_why_and_until_when() {
         assert!(body.contains(needle), "missing {needle:?}");
     }
     assert!(!body.contains("<script"));
+    // Both password inputs, not just the form, ask not to be remembered.
+    for input in body
+        .split("<input")
+        .skip(1)
+        .filter(|i| i.contains("type=\"password\""))
+    {
+        assert!(input.contains("autocomplete=\"off\""), "{input}");
+    }
+    assert_eq!(body.matches("type=\"password\"").count(), 2);
     assert!(!body.contains("style="));
     app.stop().await;
 }
@@ -461,8 +498,14 @@ async fn a_422_keeps_the_chosen_answer_and_points_at_the_error() {
         .unwrap();
     assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
-    assert!(body.contains("aria-invalid=\"true\""));
-    assert!(body.contains("role=\"alert\""));
+    // A mismatch marks both fields, and each points at a message that exists.
+    assert_eq!(body.matches("aria-invalid=\"true\"").count(), 2, "{body}");
+    assert_eq!(
+        body.matches("aria-describedby=\"password-error\"").count(),
+        2
+    );
+    assert!(body.contains("id=\"password-error\" role=\"alert\""));
+    assert!(body.contains("do not match"));
     assert!(body.contains("value=\"webmail\" checked"), "{body}");
     app.stop().await;
 }
@@ -536,8 +579,15 @@ async fn too_many_refused_submissions_lock_the_link_until_reissued() {
 }
 
 #[tokio::test]
-async fn forwarded_headers_count_only_with_trust_proxy() {
-    for trust_proxy in [false, true] {
+async fn forwarded_headers_count_only_with_trust_proxy_and_only_the_proxys_entry() {
+    // (trust_proxy, X-Forwarded-For for request i, expect distinct clients)
+    let cases: [(bool, fn(usize) -> String, bool); 3] = [
+        (false, |i| format!("198.51.100.{i}"), false),
+        (true, |i| format!("198.51.100.{i}"), true),
+        // A client cannot escape the limit by writing its own leftmost entries.
+        (true, |i| format!("198.51.100.{i}, 203.0.113.7"), false),
+    ];
+    for (trust_proxy, forwarded, distinct) in cases {
         let app = TestApp::spawn_with(|c| {
             c.rate_limit = 3;
             c.trust_proxy = trust_proxy;
@@ -550,18 +600,45 @@ async fn forwarded_headers_count_only_with_trust_proxy() {
             let r = app
                 .client
                 .get(&url)
-                .header("x-forwarded-for", format!("198.51.100.{i}"))
+                .header("x-forwarded-for", forwarded(i))
                 .send()
                 .await
                 .unwrap();
             statuses.push(r.status().as_u16());
         }
-        if trust_proxy {
+        if distinct {
             assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
         } else {
-            assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
-            assert_eq!(&statuses[3..], &[429, 429, 429], "{statuses:?}");
+            assert_eq!(statuses, [200, 200, 200, 429, 429, 429], "{trust_proxy}");
         }
         app.stop().await;
     }
+}
+
+#[tokio::test]
+async fn a_chunked_oversized_body_is_refused_too() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = TestApp::spawn().await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    let path = url.trim_start_matches(&app.address);
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let chunk = format!("password={}", "x".repeat(9000));
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(
+        text.starts_with("HTTP/1.1 413"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert_eq!(app.get(&url).await.status(), 200);
+    app.stop().await;
 }
