@@ -580,8 +580,9 @@ async fn too_many_refused_submissions_lock_the_link_until_reissued() {
 
 #[tokio::test]
 async fn forwarded_headers_count_only_with_trust_proxy_and_only_the_proxys_entry() {
-    // (trust_proxy, X-Forwarded-For for request i, expect distinct clients)
-    let cases: [(bool, fn(usize) -> String, bool); 3] = [
+    /// (trust_proxy, X-Forwarded-For for request i, expect distinct clients)
+    type Case = (bool, fn(usize) -> String, bool);
+    let cases: [Case; 3] = [
         (false, |i| format!("198.51.100.{i}"), false),
         (true, |i| format!("198.51.100.{i}"), true),
         // A client cannot escape the limit by writing its own leftmost entries.
