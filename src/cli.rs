@@ -383,9 +383,9 @@ async fn serve(
     let state = web::AppState {
         store: store.clone(),
         config: Arc::new(web::ServerConfig {
-            public_url,
             rate_limit: args.rate_limit,
             trust_proxy: args.trust_proxy,
+            ..web::ServerConfig::new(public_url)
         }),
     };
     web::serve_on(listener, state, web::shutdown_signal())

@@ -643,3 +643,34 @@ async fn a_chunked_oversized_body_is_refused_too() {
     assert_eq!(app.get(&url).await.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app =
+        TestApp::spawn_with(|c| c.header_read_timeout = std::time::Duration::from_secs(1)).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    stream
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(
+        read.is_ok(),
+        "the server kept a half-sent request open for 10 s"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The server still serves everyone else.
+    assert_eq!(
+        app.get(&format!("{}/healthz", app.address)).await.status(),
+        200
+    );
+    app.stop().await;
+}
