@@ -244,33 +244,32 @@ fn public_url(cli_value: Option<&str>, listen: SocketAddr) -> Result<PublicUrl, 
 async fn dispatch(cli: Cli) -> CliResult {
     let url = public_url(cli.public_url.as_deref(), cli.listen)?;
     let data_dir = cli.data_dir;
-    match cli.command {
+    let store = open_store(&data_dir).await?;
+    let result = match cli.command {
         Command::Serve(args) => {
-            serve(
-                &data_dir,
-                cli.listen,
-                cli.public_url.is_some().then_some(url),
-                args,
-            )
-            .await
+            let public_url = cli.public_url.is_some().then_some(url);
+            serve(&store, &data_dir, cli.listen, public_url, args).await
         }
         Command::Admin(AdminCommand::Init { passphrase_file }) => {
-            admin_init(&data_dir, passphrase_file.as_deref()).await
+            admin_init(&store, &data_dir, passphrase_file.as_deref()).await
         }
-        Command::Batch(BatchCommand::Create(args)) => batch_create(&data_dir, &url, args).await,
-        Command::Batch(BatchCommand::List) => batch_list(&data_dir).await,
-        Command::Batch(BatchCommand::Status { batch }) => batch_status(&data_dir, &batch).await,
+        Command::Batch(BatchCommand::Create(args)) => batch_create(&store, &url, args).await,
+        Command::Batch(BatchCommand::List) => batch_list(&store).await,
+        Command::Batch(BatchCommand::Status { batch }) => batch_status(&store, &batch).await,
         Command::Link(LinkCommand::Reissue {
             batch,
             email,
             links_out,
-        }) => link_reissue(&data_dir, &url, &batch, &email, links_out.as_deref()).await,
+        }) => link_reissue(&store, &url, &batch, &email, links_out.as_deref()).await,
         Command::Link(LinkCommand::Revoke { batch, email }) => {
-            link_revoke(&data_dir, &batch, &email).await
+            link_revoke(&store, &batch, &email).await
         }
-        Command::Export(args) => export(&data_dir, args).await,
-        Command::Purge(args) => purge(&data_dir, args).await,
-    }
+        Command::Export(args) => export(&store, args).await,
+        Command::Purge(args) => purge(&store, args).await,
+    };
+    // Closing checkpoints the WAL into the database file and removes it.
+    store.close().await;
+    result
 }
 
 async fn open_store(data_dir: &Path) -> Result<Store, Failure> {
@@ -356,12 +355,12 @@ impl Output {
 }
 
 async fn serve(
+    store: &Store,
     data_dir: &Path,
     listen: SocketAddr,
     public_url: Option<PublicUrl>,
     args: ServeArgs,
 ) -> CliResult {
-    let store = open_store(data_dir).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("could not listen on {listen}"))?;
@@ -397,8 +396,7 @@ async fn serve(
     Ok(())
 }
 
-async fn admin_init(data_dir: &Path, passphrase_file: Option<&Path>) -> CliResult {
-    let store = open_store(data_dir).await?;
+async fn admin_init(store: &Store, data_dir: &Path, passphrase_file: Option<&Path>) -> CliResult {
     if store.admin_exists().await? {
         return Err(anyhow::anyhow!(
             "an admin already exists in {}; nothing was changed",
@@ -407,7 +405,7 @@ async fn admin_init(data_dir: &Path, passphrase_file: Option<&Path>) -> CliResul
         .into());
     }
     let passphrase = read_passphrase(passphrase_file, true)?;
-    batch::init_admin(&store, passphrase, KdfParams::DEFAULT).await?;
+    batch::init_admin(store, passphrase, KdfParams::DEFAULT).await?;
     eprintln!("Admin created in {}.", data_dir.display());
     eprintln!(
         "Keep the passphrase safe: it is the only way to open the collected passwords, and it \
@@ -427,7 +425,7 @@ fn read_roster(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("could not read the roster {}", path.display()))
 }
 
-async fn batch_create(data_dir: &Path, url: &PublicUrl, args: CreateArgs) -> CliResult {
+async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
     let lifetime = config::parse_link_lifetime(&args.expires_in).map_err(Failure::Usage)?;
     if let Some(imap) = &args.verify_imap {
         return Err(Failure::Usage(format!(
@@ -437,9 +435,8 @@ async fn batch_create(data_dir: &Path, url: &PublicUrl, args: CreateArgs) -> Cli
     }
     let roster = parse_roster(&read_roster(&args.roster)?)?;
     let output = Output::open(args.links_out.as_deref())?;
-    let store = open_store(data_dir).await?;
     let (created, links) = batch::create(
-        &store,
+        store,
         url,
         NewBatch {
             name: args.name,
@@ -454,7 +451,7 @@ async fn batch_create(data_dir: &Path, url: &PublicUrl, args: CreateArgs) -> Cli
     .await?;
     if let Err(e) = output.finish(&batch::links_csv(&links)) {
         // Links that never reached anyone are useless; undo the batch.
-        let _ = batch::purge(&store, &created, config::now()).await;
+        let _ = batch::purge(store, &created, config::now()).await;
         eprintln!("the batch was not kept because its links could not be written");
         return Err(e);
     }
@@ -474,8 +471,7 @@ async fn batch_create(data_dir: &Path, url: &PublicUrl, args: CreateArgs) -> Cli
     Ok(())
 }
 
-async fn batch_list(data_dir: &Path) -> CliResult {
-    let store = open_store(data_dir).await?;
+async fn batch_list(store: &Store) -> CliResult {
     let batches = store.list_batches().await?;
     let tombstones = store.list_tombstones().await?;
     if batches.is_empty() && tombstones.is_empty() {
@@ -519,9 +515,8 @@ async fn batch_list(data_dir: &Path) -> CliResult {
     Ok(())
 }
 
-async fn batch_status(data_dir: &Path, id_or_name: &str) -> CliResult {
-    let store = open_store(data_dir).await?;
-    let b = batch::find(&store, id_or_name).await?;
+async fn batch_status(store: &Store, id_or_name: &str) -> CliResult {
+    let b = batch::find(store, id_or_name).await?;
     let statuses = store.recipient_statuses(&b.id).await?;
     let now = config::now();
     println!(
@@ -597,16 +592,15 @@ async fn batch_status(data_dir: &Path, id_or_name: &str) -> CliResult {
 }
 
 async fn link_reissue(
-    data_dir: &Path,
+    store: &Store,
     url: &PublicUrl,
     id_or_name: &str,
     email: &str,
     links_out: Option<&Path>,
 ) -> CliResult {
     let output = Output::open(links_out)?;
-    let store = open_store(data_dir).await?;
-    let b = batch::find(&store, id_or_name).await?;
-    let link = batch::reissue(&store, url, &b, email, config::now()).await?;
+    let b = batch::find(store, id_or_name).await?;
+    let link = batch::reissue(store, url, &b, email, config::now()).await?;
     output.finish(&batch::links_csv(std::slice::from_ref(&link)))?;
     eprintln!(
         "Issued a new link for {}; the previous one no longer works.",
@@ -615,22 +609,20 @@ async fn link_reissue(
     Ok(())
 }
 
-async fn link_revoke(data_dir: &Path, id_or_name: &str, email: &str) -> CliResult {
-    let store = open_store(data_dir).await?;
-    let b = batch::find(&store, id_or_name).await?;
-    batch::revoke(&store, &b, email).await?;
+async fn link_revoke(store: &Store, id_or_name: &str, email: &str) -> CliResult {
+    let b = batch::find(store, id_or_name).await?;
+    batch::revoke(store, &b, email).await?;
     eprintln!("Revoked the link of {email} in batch {:?}.", b.name);
     Ok(())
 }
 
-async fn export(data_dir: &Path, args: ExportArgs) -> CliResult {
+async fn export(store: &Store, args: ExportArgs) -> CliResult {
     let ExportFormat::M365 = args.format;
     let output = Output::open(args.out.as_deref())?;
-    let store = open_store(data_dir).await?;
-    let b = batch::find(&store, &args.batch).await?;
+    let b = batch::find(store, &args.batch).await?;
     let passphrase = read_passphrase(args.passphrase_file.as_deref(), false)?;
-    let admin = batch::unlock_admin(&store, passphrase).await?;
-    let exported = batch::export_m365(&store, &b, &admin, config::now()).await?;
+    let admin = batch::unlock_admin(store, passphrase).await?;
+    let exported = batch::export_m365(store, &b, &admin, config::now()).await?;
     drop(admin);
     output.finish(&exported.csv)?;
     match &args.out {
@@ -647,7 +639,7 @@ async fn export(data_dir: &Path, args: ExportArgs) -> CliResult {
         );
     }
     if args.purge {
-        let t = batch::purge(&store, &b, config::now()).await?;
+        let t = batch::purge(store, &b, config::now()).await?;
         eprintln!(
             "Purged batch {:?}: keys, passwords, links and roster are deleted.",
             t.name
@@ -656,9 +648,8 @@ async fn export(data_dir: &Path, args: ExportArgs) -> CliResult {
     Ok(())
 }
 
-async fn purge(data_dir: &Path, args: PurgeArgs) -> CliResult {
-    let store = open_store(data_dir).await?;
-    let b = batch::find(&store, &args.batch).await?;
+async fn purge(store: &Store, args: PurgeArgs) -> CliResult {
+    let b = batch::find(store, &args.batch).await?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Failure::Usage(
@@ -679,7 +670,7 @@ async fn purge(data_dir: &Path, args: PurgeArgs) -> CliResult {
             return Err(anyhow::anyhow!("the name did not match; nothing was purged").into());
         }
     }
-    let t = batch::purge(&store, &b, config::now()).await?;
+    let t = batch::purge(store, &b, config::now()).await?;
     eprintln!(
         "Purged batch {:?} ({} users, {} had submitted): keys, passwords, links and roster are deleted.",
         t.name, t.recipients, t.submitted
