@@ -250,6 +250,7 @@ pub async fn create(
     let mut links = Vec::with_capacity(request.roster.entries.len());
     for entry in request.roster.entries {
         let token = LinkToken::generate()?;
+        let sealed_token = crypto::seal_token(&batch.public_key, &batch.id, &entry.email, &token)?;
         links.push(IssuedLink {
             email: entry.email.clone(),
             display_name: entry.display_name.clone(),
@@ -263,6 +264,7 @@ pub async fn create(
             alternate_email: entry.alternate_email,
             user_root: entry.user_root,
             token_hash: token.hash(),
+            sealed_token,
         });
     }
     store.create_batch(&batch, &sealed_key, &recipients).await?;
@@ -283,14 +285,57 @@ pub async fn reissue(
 ) -> BatchResult<IssuedLink> {
     let token = LinkToken::generate()?;
     let expires_at = now.saturating_add(batch.link_lifetime_secs);
+    let recipient = store.recipient(batch, email).await?;
+    let sealed_token = crypto::seal_token(&batch.public_key, &batch.id, &recipient.email, &token)?;
     let recipient = store
-        .reissue_link(batch, email, &token.hash(), now, expires_at)
+        .reissue_link(
+            batch,
+            &recipient.email,
+            &token.hash(),
+            &sealed_token,
+            now,
+            expires_at,
+        )
         .await?;
     Ok(IssuedLink {
         email: recipient.email,
         display_name: recipient.display_name,
         link: SecretString::from(public_url.link_for(token.expose())),
     })
+}
+
+/// Recovers every live link of a batch with the unlocked admin key (the console's
+/// "links again" download and mailto page), in roster order.
+pub fn open_live_links(
+    public_url: &PublicUrl,
+    batch: &Batch,
+    batch_key: &crypto::BatchKey,
+    sealed: &[(crate::storage::Recipient, crypto::SealedToken)],
+) -> BatchResult<Vec<IssuedLink>> {
+    sealed
+        .iter()
+        .map(|(recipient, token)| {
+            let token = crypto::open_token(batch_key, &batch.id, &recipient.email, token)?;
+            Ok(IssuedLink {
+                email: recipient.email.clone(),
+                display_name: recipient.display_name.clone(),
+                link: SecretString::from(public_url.link_for(token.expose())),
+            })
+        })
+        .collect()
+}
+
+/// Opens a batch's private key with the unlocked admin key.
+pub async fn open_batch_key(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+) -> BatchResult<crypto::BatchKey> {
+    let sealed_key = store
+        .sealed_batch_key(&batch.id)
+        .await?
+        .ok_or_else(|| StoreError::NoSuchBatch(batch.name.clone()))?;
+    Ok(crypto::open_batch_key(admin, &sealed_key, &batch.id)?)
 }
 
 /// Revokes one recipient's live link.
@@ -530,11 +575,7 @@ pub async fn export_m365(
     admin: &AdminKey,
     now: i64,
 ) -> BatchResult<M365Export> {
-    let sealed_key = store
-        .sealed_batch_key(&batch.id)
-        .await?
-        .ok_or_else(|| StoreError::NoSuchBatch(batch.name.clone()))?;
-    let batch_key = crypto::open_batch_key(admin, &sealed_key, &batch.id)?;
+    let batch_key = open_batch_key(store, batch, admin).await?;
     let submissions = store.submissions(&batch.id).await?;
     let mut passwords = Vec::with_capacity(submissions.len());
     for s in &submissions {
@@ -570,7 +611,7 @@ pub async fn export_m365(
         .filter(|r| r.submitted_at.is_none())
         .map(|r| r.recipient.email)
         .collect();
-    store.mark_exported(&batch.id, now).await?;
+    store.mark_exported(&batch.id, rows.len(), now).await?;
     Ok(M365Export {
         csv,
         rows: rows.len(),

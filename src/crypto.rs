@@ -29,6 +29,8 @@ type HpkeAead = hpke::aead::ChaCha20Poly1305;
 const SUBMISSION_INFO: &[u8] = b"passdrop/submission/v1";
 /// HPKE `info` for a batch private key sealed to the admin.
 const BATCH_KEY_INFO: &[u8] = b"passdrop/batch-key/v1";
+/// HPKE `info` for a link token kept (sealed) so the admin can fetch links again.
+const LINK_TOKEN_INFO: &[u8] = b"passdrop/link-token/v1";
 /// Domain separation for the admin key wrap's AAD.
 const ADMIN_WRAP_LABEL: &[u8] = b"passdrop/admin-key/v1";
 
@@ -417,6 +419,67 @@ pub fn open_password(
     Ok(SecretBox::from(plaintext.into_boxed_slice()))
 }
 
+/// A link token sealed to its batch key, as stored: only the admin passphrase can
+/// recover the link from it (so the console can offer the links again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedToken {
+    /// HPKE encapsulated key.
+    pub enc: Vec<u8>,
+    /// HPKE ciphertext of the token text.
+    pub ciphertext: Vec<u8>,
+}
+
+fn token_aad(batch_id: &str, email: &str) -> Vec<u8> {
+    length_prefixed(&[LINK_TOKEN_INFO, batch_id.as_bytes(), email.as_bytes()])
+}
+
+/// Seals a link token to the batch public key, bound to its batch and recipient's
+/// address (unique within a batch, and known before the recipient row exists).
+pub fn seal_token(
+    batch_public_key: &[u8],
+    batch_id: &str,
+    email: &str,
+    token: &LinkToken,
+) -> Result<SealedToken, CryptoError> {
+    let public = public_key_from_bytes(batch_public_key)?;
+    let (enc, ciphertext) = hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(
+        &OpModeS::Base,
+        &public,
+        LINK_TOKEN_INFO,
+        token.expose().as_bytes(),
+        &token_aad(batch_id, email),
+    )
+    .map_err(|_| CryptoError::SealFailed)?;
+    Ok(SealedToken {
+        enc: enc.to_bytes().to_vec(),
+        ciphertext,
+    })
+}
+
+/// Opens a sealed link token; fails unless batch and recipient are the sealed ones.
+pub fn open_token(
+    batch: &BatchKey,
+    batch_id: &str,
+    email: &str,
+    sealed: &SealedToken,
+) -> Result<LinkToken, CryptoError> {
+    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
+        .map_err(|_| CryptoError::OpenFailed)?;
+    let plaintext = Zeroizing::new(
+        hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
+            &OpModeR::Base,
+            &batch.private,
+            &enc,
+            LINK_TOKEN_INFO,
+            &sealed.ciphertext,
+            &token_aad(batch_id, email),
+        )
+        .map_err(|_| CryptoError::OpenFailed)?,
+    );
+    let text = std::str::from_utf8(&plaintext).map_err(|_| CryptoError::Malformed)?;
+    LinkToken::parse(text).ok_or(CryptoError::Malformed)
+}
+
 /// Constant-time equality of two secret strings (lengths may leak, contents do not).
 pub fn secrets_equal(a: &SecretString, b: &SecretString) -> bool {
     bool::from(subtle::ConstantTimeEq::ct_eq(
@@ -581,6 +644,17 @@ mod tests {
         let (_, sealed) = create_batch_key(&wrapped.public_key, "b1").unwrap();
         assert!(open_batch_key(&admin, &sealed, "b2").is_err());
         assert!(open_batch_key(&admin, &sealed, "b1").is_ok());
+    }
+
+    #[test]
+    fn a_sealed_token_opens_only_for_its_own_recipient() {
+        let f = fixture();
+        let token = LinkToken::generate().unwrap();
+        let sealed = seal_token(&f.batch_public, "b1", "a@x.example", &token).unwrap();
+        let opened = open_token(&f.batch, "b1", "a@x.example", &sealed).unwrap();
+        assert_eq!(opened.hash(), token.hash());
+        assert!(open_token(&f.batch, "b1", "b@x.example", &sealed).is_err());
+        assert!(open_token(&f.batch, "b2", "a@x.example", &sealed).is_err());
     }
 
     #[test]

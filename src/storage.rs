@@ -17,7 +17,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions as _, Row as _};
 use tracing::instrument;
 
-use crate::crypto::{KdfParams, SealedBatchKey, SealedPassword, WrappedAdminKey};
+use crate::crypto::{KdfParams, SealedBatchKey, SealedPassword, SealedToken, WrappedAdminKey};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "passdrop.sqlite3";
@@ -139,6 +139,8 @@ pub struct NewRecipient {
     pub user_root: Option<String>,
     /// SHA-256 of the first link's token.
     pub token_hash: [u8; 32],
+    /// The token sealed to the batch key, so the admin can fetch the link again.
+    pub sealed_token: SealedToken,
 }
 
 /// A recipient as stored.
@@ -220,6 +222,19 @@ pub struct RecipientStatus {
     pub submitted_at: Option<i64>,
     /// Their answer to the email-reading question, if asked and answered.
     pub mail_client: Option<String>,
+    /// When the newest link was first opened, if it was.
+    pub opened_at: Option<i64>,
+}
+
+/// One entry of a batch's audit trail: what happened and when, never to whom.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditEvent {
+    /// When.
+    pub at: i64,
+    /// What: `created`, `reissued`, `revoked`, `submitted`, `exported`, `purged`.
+    pub kind: String,
+    /// How many (links created, rows exported...).
+    pub count: i64,
 }
 
 /// A submission ready to be opened for export.
@@ -407,6 +422,21 @@ impl Store {
     /// Stores the admin key; fails with `AdminExists` if one is already there.
     #[instrument(skip_all)]
     pub async fn insert_admin_key(&self, key: &WrappedAdminKey, now: i64) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let inserted = Self::insert_admin_key_in(&mut tx, key, now).await?;
+        tx.commit().await?;
+        if inserted {
+            Ok(())
+        } else {
+            Err(StoreError::AdminExists)
+        }
+    }
+
+    async fn insert_admin_key_in(
+        tx: &mut sqlx::SqliteConnection,
+        key: &WrappedAdminKey,
+        now: i64,
+    ) -> StoreResult<bool> {
         let result = sqlx::query(
             "INSERT INTO admin (id, public_key, kdf_salt, kdf_m_cost, kdf_t_cost, kdf_p_cost, \
              wrap_nonce, wrapped_private_key, created_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -420,13 +450,9 @@ impl Store {
         .bind(&key.nonce)
         .bind(&key.ciphertext)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        if result.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::AdminExists)
-        }
+        Ok(result.rows_affected() == 1)
     }
 
     /// Creates a batch, its sealed key, its recipients and their first links in one
@@ -480,16 +506,26 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query(
-                "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at) \
-                 VALUES (?, ?, 'live', ?, ?)",
+                "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at, \
+                 sealed_token_enc, sealed_token) VALUES (?, ?, 'live', ?, ?, ?, ?)",
             )
             .bind(r.token_hash.as_slice())
             .bind(id)
             .bind(batch.created_at)
             .bind(batch.expires_at)
+            .bind(&r.sealed_token.enc)
+            .bind(&r.sealed_token.ciphertext)
             .execute(&mut *tx)
             .await?;
         }
+        Self::record_event_in(
+            &mut tx,
+            &batch.id,
+            "created",
+            recipients.len(),
+            batch.created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -567,7 +603,7 @@ impl Store {
     pub async fn recipient_statuses(&self, batch_id: &str) -> StoreResult<Vec<RecipientStatus>> {
         let rows = sqlx::query(constant_sql(format!(
             "SELECT {RECIPIENT_COLUMNS}, l.state, l.expires_at AS link_expires_at, s.submitted_at, \
-             s.mail_client \
+             s.mail_client, l.opened_at \
              FROM recipients r \
              JOIN links l ON l.id = (SELECT MAX(id) FROM links WHERE recipient_id = r.id) \
              LEFT JOIN submissions s ON s.recipient_id = r.id \
@@ -585,6 +621,7 @@ impl Store {
                     link_expires_at: row.try_get("link_expires_at")?,
                     submitted_at: row.try_get("submitted_at")?,
                     mail_client: row.try_get("mail_client")?,
+                    opened_at: row.try_get("opened_at")?,
                 })
             })
             .collect()
@@ -654,6 +691,14 @@ impl Store {
         .bind(mail_client)
         .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO audit_events (batch_id, at, kind, count) \
+             SELECT batch_id, ?, 'submitted', 1 FROM recipients WHERE id = ?",
+        )
+        .bind(now)
+        .bind(recipient_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -676,6 +721,13 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(state.map(|s| s == "locked"))
+    }
+
+    /// A recipient of a batch, by address (case-insensitive).
+    #[instrument(skip_all)]
+    pub async fn recipient(&self, batch: &Batch, email: &str) -> StoreResult<Recipient> {
+        let mut conn = self.pool.acquire().await?;
+        Self::recipient_by_email(&mut conn, batch, email).await
     }
 
     async fn recipient_by_email(
@@ -707,6 +759,7 @@ impl Store {
         batch: &Batch,
         email: &str,
         token_hash: &[u8; 32],
+        sealed_token: &SealedToken,
         now: i64,
         expires_at: i64,
     ) -> StoreResult<Recipient> {
@@ -719,15 +772,18 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at) \
-             VALUES (?, ?, 'live', ?, ?)",
+            "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at, \
+             sealed_token_enc, sealed_token) VALUES (?, ?, 'live', ?, ?, ?, ?)",
         )
         .bind(token_hash.as_slice())
         .bind(recipient.id)
         .bind(now)
         .bind(expires_at)
+        .bind(&sealed_token.enc)
+        .bind(&sealed_token.ciphertext)
         .execute(&mut *tx)
         .await?;
+        Self::record_event_in(&mut tx, &batch.id, "reissued", 1, now).await?;
         tx.commit().await?;
         Ok(recipient)
     }
@@ -743,6 +799,9 @@ impl Store {
         .bind(recipient.id)
         .execute(&mut *tx)
         .await?;
+        if revoked.rows_affected() > 0 {
+            Self::record_event_in(&mut tx, &batch.id, "revoked", 1, crate::config::now()).await?;
+        }
         tx.commit().await?;
         Ok(revoked.rows_affected() > 0)
     }
@@ -786,14 +845,198 @@ impl Store {
 
     /// Records the first export time of a batch (later exports keep the first).
     #[instrument(skip_all)]
-    pub async fn mark_exported(&self, batch_id: &str, now: i64) -> StoreResult<()> {
+    pub async fn mark_exported(&self, batch_id: &str, rows: usize, now: i64) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE batches SET first_exported_at = COALESCE(first_exported_at, ?) WHERE id = ?",
         )
         .bind(now)
         .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
+        Self::record_event_in(&mut tx, batch_id, "exported", rows, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_event_in(
+        tx: &mut sqlx::SqliteConnection,
+        batch_id: &str,
+        kind: &str,
+        count: usize,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit_events (batch_id, at, kind, count) VALUES (?, ?, ?, ?)")
+            .bind(batch_id)
+            .bind(now)
+            .bind(kind)
+            .bind(i64::try_from(count).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A batch's audit trail, oldest first (kept after purge).
+    #[instrument(skip_all)]
+    pub async fn audit_trail(&self, batch_id: &str) -> StoreResult<Vec<AuditEvent>> {
+        Ok(sqlx::query_as(
+            "SELECT at, kind, count FROM audit_events WHERE batch_id = ? ORDER BY at, id",
+        )
+        .bind(batch_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Notes the first time a live link was opened (a GET never burns a link; this only
+    /// tells the admin the message arrived).
+    #[instrument(skip_all)]
+    pub async fn mark_opened(&self, token_hash: &[u8; 32], now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE links SET opened_at = ? WHERE token_hash = ? AND state = 'live' \
+             AND opened_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_hash.as_slice())
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// The sealed tokens of every recipient's live link, in roster order.
+    #[instrument(skip_all)]
+    pub async fn live_sealed_tokens(
+        &self,
+        batch_id: &str,
+    ) -> StoreResult<Vec<(Recipient, SealedToken)>> {
+        let rows = sqlx::query(constant_sql(format!(
+            "SELECT {RECIPIENT_COLUMNS}, l.sealed_token_enc, l.sealed_token FROM links l \
+             JOIN recipients r ON r.id = l.recipient_id \
+             WHERE r.batch_id = ? AND l.state = 'live' AND l.sealed_token IS NOT NULL \
+             ORDER BY r.roster_line"
+        )))
+        .bind(batch_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row_to_recipient(row)?,
+                    SealedToken {
+                        enc: row.try_get("sealed_token_enc")?,
+                        ciphertext: row.try_get("sealed_token")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Stores a new admin session (by hash).
+    #[instrument(skip_all)]
+    pub async fn create_session(&self, token_hash: &[u8; 32], now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO admin_sessions (token_hash, created_at, last_seen_at) VALUES (?, ?, ?)",
+        )
+        .bind(token_hash.as_slice())
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a session is valid (seen within `idle` seconds, created within `absolute`);
+    /// a valid one is touched, an expired one deleted.
+    #[instrument(skip_all)]
+    pub async fn touch_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: i64,
+        idle: i64,
+        absolute: i64,
+    ) -> StoreResult<bool> {
+        let touched = sqlx::query(
+            "UPDATE admin_sessions SET last_seen_at = ?1 WHERE token_hash = ?2 \
+             AND last_seen_at + ?3 > ?1 AND created_at + ?4 > ?1",
+        )
+        .bind(now)
+        .bind(token_hash.as_slice())
+        .bind(idle)
+        .bind(absolute)
+        .execute(&self.pool)
+        .await?;
+        if touched.rows_affected() == 1 {
+            return Ok(true);
+        }
+        self.delete_session(token_hash).await?;
+        Ok(false)
+    }
+
+    /// Ends a session.
+    #[instrument(skip_all)]
+    pub async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM admin_sessions WHERE token_hash = ?")
+            .bind(token_hash.as_slice())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a one-time setup token (by hash), replacing any earlier one.
+    #[instrument(skip_all)]
+    pub async fn replace_setup_token(
+        &self,
+        token_hash: &[u8; 32],
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM setup_tokens")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO setup_tokens (token_hash, expires_at) VALUES (?, ?)")
+            .bind(token_hash.as_slice())
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a setup token is known and unexpired.
+    #[instrument(skip_all)]
+    pub async fn setup_token_valid(&self, token_hash: &[u8; 32], now: i64) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM setup_tokens WHERE token_hash = ? AND expires_at > ?",
+        )
+        .bind(token_hash.as_slice())
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Uses up a setup token and stores the admin key in one transaction: fails with
+    /// `AdminExists` if an admin appeared meanwhile, or `LinkNotLive` if the token is
+    /// unknown, used or expired.
+    #[instrument(skip_all)]
+    pub async fn insert_admin_key_with_setup_token(
+        &self,
+        token_hash: &[u8; 32],
+        key: &WrappedAdminKey,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let used = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = ? AND expires_at > ?")
+            .bind(token_hash.as_slice())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if used.rows_affected() != 1 {
+            return Err(StoreError::LinkNotLive);
+        }
+        if !Self::insert_admin_key_in(&mut tx, key, now).await? {
+            return Err(StoreError::AdminExists);
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -861,6 +1104,7 @@ impl Store {
         sqlx::query("INSERT OR IGNORE INTO pending_compaction (id) VALUES (1)")
             .execute(&mut *tx)
             .await?;
+        Self::record_event_in(&mut tx, batch_id, "purged", 1, now).await?;
         tx.commit().await?;
         Ok(tombstone)
     }

@@ -157,7 +157,7 @@ async fn batches_past_retention_are_purged_automatically() {
         batch::automatic_purge_at(&old),
         old.expires_at + batch::RETAIN_AFTER_EXPIRY_SECS
     );
-    app.store.mark_exported(&exported.id, now).await.unwrap();
+    app.store.mark_exported(&exported.id, 0, now).await.unwrap();
 
     // Nothing is due yet.
     assert!(
