@@ -101,6 +101,26 @@ pub async fn init_admin(
     Ok(())
 }
 
+/// Creates the admin key from the one-time setup link's form, using the link up in the
+/// same transaction (Argon2 runs on a blocking thread).
+pub async fn init_admin_with_setup_token(
+    store: &Store,
+    setup_token: &LinkToken,
+    passphrase: SecretString,
+    kdf: KdfParams,
+) -> BatchResult<()> {
+    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(BatchError::WeakPassphrase);
+    }
+    let wrapped = tokio::task::spawn_blocking(move || crypto::create_admin_key(&passphrase, kdf))
+        .await
+        .map_err(anyhow::Error::new)??;
+    store
+        .insert_admin_key_with_setup_token(&setup_token.hash(), &wrapped, crate::config::now())
+        .await?;
+    Ok(())
+}
+
 /// Unlocks the admin key with the passphrase (Argon2 runs on a blocking thread).
 pub async fn unlock_admin(store: &Store, passphrase: SecretString) -> BatchResult<AdminKey> {
     let wrapped = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;

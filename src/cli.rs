@@ -5,7 +5,6 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -370,23 +369,28 @@ async fn serve(
     let public_url = public_url.unwrap_or_else(|| PublicUrl::from_listen(local));
     eprintln!("passdrop is listening on http://{local} (public URL {public_url})");
     eprintln!("data directory: {}", data_dir.display());
-    if !store.admin_exists().await? {
-        eprintln!();
-        eprintln!("No admin exists yet. In another terminal, choose the admin passphrase with:");
-        eprintln!("    passdrop admin init --data-dir {}", data_dir.display());
-        eprintln!(
-            "then create a batch from a roster with `passdrop batch create` (see the README)."
-        );
-    }
     let maintenance = tokio::spawn(batch::maintenance_loop(store.clone()));
-    let state = web::AppState {
-        store: store.clone(),
-        config: Arc::new(web::ServerConfig {
+    let state = web::AppState::new(
+        store.clone(),
+        web::ServerConfig {
             rate_limit: args.rate_limit,
             trust_proxy: args.trust_proxy,
             ..web::ServerConfig::new(public_url)
-        }),
-    };
+        },
+    );
+    if !store.admin_exists().await? {
+        let setup_url = state.setup_url().await?;
+        eprintln!();
+        eprintln!("No admin exists yet. Choose the admin passphrase in your browser (this link");
+        eprintln!("works once, for one hour; restarting passdrop prints a new one):");
+        eprintln!();
+        eprintln!("    {setup_url}");
+        eprintln!();
+        eprintln!(
+            "or on the command line: passdrop admin init --data-dir {}",
+            data_dir.display()
+        );
+    }
     web::serve_on(listener, state, web::shutdown_signal())
         .await
         .context("the server stopped with an error")?;

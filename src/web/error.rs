@@ -16,6 +16,9 @@ pub enum AppError {
     /// The link exists but can no longer take a password.
     #[error("link no longer usable: {0:?}")]
     LinkGone(LinkStatus),
+    /// Something that existed is gone for good (title, explanation).
+    #[error("gone: {0}")]
+    Gone(&'static str, &'static str),
     /// Anything unexpected; the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -39,6 +42,9 @@ impl IntoResponse for AppError {
             Self::UnknownLink => (StatusCode::NOT_FOUND, templates::unknown_link()).into_response(),
             Self::LinkGone(status) => {
                 (StatusCode::GONE, templates::link_gone(status)).into_response()
+            }
+            Self::Gone(title, text) => {
+                (StatusCode::GONE, templates::message_page(title, text)).into_response()
             }
             Self::Internal(cause) => {
                 // Causes never carry tokens or passwords: the layers below do not put

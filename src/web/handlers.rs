@@ -90,7 +90,9 @@ pub async fn show_collection_form(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
-    let (_, view) = usable_link(&state, token).await?;
+    let (token, view) = usable_link(&state, token).await?;
+    // Tells the admin the message arrived; it does not use the link up.
+    state.store.mark_opened(&token.hash(), now()).await?;
     Ok(form_page(&view, None, None).into_response())
 }
 

@@ -1,10 +1,13 @@
 //! The HTTP server: the route table, shared state, security middleware and launch.
 
+mod admin;
+mod admin_pages;
 pub mod assets;
 mod error;
 mod form;
 mod handlers;
 mod rate_limit;
+mod session;
 mod templates;
 
 use std::future::Future;
@@ -13,11 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -29,6 +33,8 @@ use crate::storage::Store;
 
 pub use error::AppError;
 
+/// Largest roster upload accepted by the console.
+const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
 /// Largest body accepted on the collection form.
 pub const FORM_BODY_LIMIT: usize = 8 * 1024;
 /// Longest a request may take end to end.
@@ -43,6 +49,25 @@ pub struct AppState {
     pub store: Store,
     /// Settings the server needs.
     pub config: Arc<ServerConfig>,
+    /// Failed admin logins per client IP.
+    pub login_throttle: Arc<session::LoginThrottle>,
+}
+
+impl AppState {
+    /// State for a server over `store` with `config`.
+    pub fn new(store: Store, config: ServerConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+            login_throttle: Arc::default(),
+        }
+    }
+
+    /// Creates a one-time setup URL (valid one hour, replacing any earlier one) for
+    /// choosing the admin passphrase in the browser.
+    pub async fn setup_url(&self) -> Result<String, crate::storage::StoreError> {
+        admin::issue_setup_url(self).await
+    }
 }
 
 /// Default per-IP limit, in requests per minute: enough for a whole office behind one
@@ -89,11 +114,43 @@ pub fn router(state: AppState) -> Router {
         .add_trusted_origin(state.config.public_url.origin())
         .unwrap_or_else(|_| CsrfLayer::new())
         .with_rejection_response(handlers::cross_site_rejection);
-    let collection = rate_limit::apply(collection.layer(csrf), &state.config);
+    let collection = rate_limit::apply(collection.layer(csrf.clone()), &state.config);
+    let console = Router::new()
+        .route("/admin", get(admin::home))
+        .route(
+            "/admin/setup/{token}",
+            get(admin::setup_form).post(admin::setup_submit),
+        )
+        .route(
+            "/admin/login",
+            get(admin::login_form).post(admin::login_submit),
+        )
+        .route("/admin/logout", post(admin::logout))
+        .route(
+            "/admin/batches",
+            get(admin::list_batches).post(admin::create_batch),
+        )
+        .route("/admin/batches/new", get(admin::new_batch_form))
+        .route("/admin/batches/{id}", get(admin::show_batch))
+        .route("/admin/batches/{id}/reissue", post(admin::reissue))
+        .route("/admin/batches/{id}/revoke", post(admin::revoke))
+        .route(
+            "/admin/batches/{id}/links",
+            get(admin::links_form).post(admin::links_submit),
+        )
+        .route(
+            "/admin/batches/{id}/export",
+            get(admin::export_form).post(admin::export_submit),
+        )
+        .route("/admin/batches/{id}/purge", post(admin::purge))
+        // A 50,000-row roster upload is a few megabytes.
+        .layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT));
+    let console = rate_limit::apply(console.layer(csrf), &state.config);
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/assets/{name}", get(assets::serve_asset))
         .merge(collection)
+        .merge(console)
         .fallback(handlers::not_found)
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         // A handler that takes too long is the server's fault: 503, not 408.

@@ -24,31 +24,36 @@ pub struct ClientIp {
     trust_proxy: bool,
 }
 
-fn peer_ip<T>(req: &Request<T>) -> Option<IpAddr> {
-    req.extensions()
+fn peer_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip())
 }
 
 /// The rightmost address of the last `X-Forwarded-For` header.
-fn forwarded_ip<T>(req: &Request<T>) -> Option<IpAddr> {
-    let last = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .next_back()?;
+fn forwarded_ip(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
     let entry = last.to_str().ok()?.rsplit(',').next()?.trim();
     entry.parse().ok()
 }
 
-fn real_ip<T>(req: &Request<T>) -> Option<IpAddr> {
-    req.headers()
-        .get("x-real-ip")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+fn real_ip(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    headers.get("x-real-ip")?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The client's IP as `ClientIp` sees it (before folding IPv6 into its /64).
+pub fn client_ip(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_proxy: bool,
+) -> Option<IpAddr> {
+    if trust_proxy {
+        forwarded_ip(headers)
+            .or_else(|| real_ip(headers))
+            .or_else(|| peer_ip(extensions))
+    } else {
+        peer_ip(extensions)
+    }
 }
 
 /// Folds addresses that belong to one client together.
@@ -77,13 +82,7 @@ impl KeyExtractor for ClientIp {
     }
 
     fn extract<T>(&self, req: &Request<T>) -> Result<Self::Key, GovernorError> {
-        let ip = if self.trust_proxy {
-            forwarded_ip(req)
-                .or_else(|| real_ip(req))
-                .or_else(|| peer_ip(req))
-        } else {
-            peer_ip(req)
-        };
+        let ip = client_ip(req.headers(), req.extensions(), self.trust_proxy);
         ip.map(rate_limit_key)
             .ok_or(GovernorError::UnableToExtractKey)
     }

@@ -1,7 +1,6 @@
 //! Shared test setup: a real server on 127.0.0.1:0 over a fresh data directory.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use passdrop::batch::{self, IssuedLink, NewBatch};
 use passdrop::config::{self, PublicUrl};
@@ -59,10 +58,7 @@ impl TestApp {
         let public_url = PublicUrl::from_listen(local);
         let mut config = ServerConfig::new(public_url.clone());
         adjust(&mut config);
-        let state = AppState {
-            store: store.clone(),
-            config: Arc::new(config),
-        };
+        let state = AppState::new(store.clone(), config);
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             web::serve_on(listener, state, async {

@@ -1,0 +1,561 @@
+//! The admin console's handlers: set up, log in, create batches, watch progress,
+//! reissue and revoke, fetch links, export and purge. Thin: parse, call `batch`, render.
+
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::admin_pages::{self as pages, Filter, NewBatchForm};
+use super::session::{self, AdminSession};
+use super::{AppError, AppState};
+use crate::batch::{self, BatchError, NewBatch};
+use crate::config::{self, now};
+use crate::crypto::{KdfParams, LinkToken};
+use crate::roster::parse_roster;
+use crate::storage::{Batch, StoreError};
+
+/// How long a setup link printed by `serve` stays valid.
+pub const SETUP_TOKEN_LIFETIME_SECS: i64 = 3600;
+/// Pause after a wrong passphrase, on top of Argon2's own cost.
+const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(500);
+
+/// The fields of the passphrase forms. Values are moved into secret types at once.
+#[derive(Deserialize)]
+pub struct PassphraseForm {
+    passphrase: String,
+    #[serde(default)]
+    passphrase_confirm: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `?show=` on the batch page.
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    show: Option<String>,
+}
+
+/// The recipient a reissue or revoke is about.
+#[derive(Deserialize)]
+pub struct RecipientForm {
+    email: String,
+}
+
+/// The purge confirmation.
+#[derive(Deserialize)]
+pub struct PurgeForm {
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+fn https(state: &AppState) -> bool {
+    state.config.public_url.is_https()
+}
+
+/// Creates a one-time setup token (valid one hour) and returns the URL to print.
+pub async fn issue_setup_url(state: &AppState) -> Result<String, StoreError> {
+    let token = LinkToken::generate().map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
+    state
+        .store
+        .replace_setup_token(&token.hash(), now() + SETUP_TOKEN_LIFETIME_SECS)
+        .await?;
+    Ok(format!(
+        "{}/admin/setup/{}",
+        state.config.public_url,
+        token.expose()
+    ))
+}
+
+async fn start_session(state: &AppState, location: &str) -> Result<Response, AppError> {
+    let token = LinkToken::generate().map_err(anyhow::Error::new)?;
+    state.store.create_session(&token.hash(), now()).await?;
+    let mut response = Redirect::to(location).into_response();
+    if let Some(cookie) = session::session_cookie(&token, https(state)) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// `GET /admin`: the batches page (or the login page when logged out).
+pub async fn home(_session: AdminSession) -> Redirect {
+    Redirect::to("/admin/batches")
+}
+
+async fn setup_token_ok(state: &AppState, token: &str) -> Result<LinkToken, AppError> {
+    if state.store.admin_exists().await? {
+        return Err(AppError::Gone(
+            "Already set up",
+            "An admin passphrase has already been chosen. Log in at /admin/login.",
+        ));
+    }
+    let token = LinkToken::parse(token).ok_or(AppError::UnknownLink)?;
+    if !state.store.setup_token_valid(&token.hash(), now()).await? {
+        return Err(AppError::Gone(
+            "Setup link expired",
+            "This setup link has expired or was already used. Restart passdrop to print a new \
+             one, or run `passdrop admin init`.",
+        ));
+    }
+    Ok(token)
+}
+
+/// `GET /admin/setup/{token}`: choose the passphrase.
+pub async fn setup_form(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    setup_token_ok(&state, &token).await?;
+    Ok(pages::setup(None).into_response())
+}
+
+/// `POST /admin/setup/{token}`: create the admin key, use up the link, log in.
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Form(form): Form<PassphraseForm>,
+) -> Result<Response, AppError> {
+    let token = setup_token_ok(&state, &token).await?;
+    let passphrase = SecretString::from(form.passphrase);
+    let confirm = SecretString::from(form.passphrase_confirm.unwrap_or_default());
+    let refuse = |message: &str| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::setup(Some(message)),
+        )
+            .into_response()
+    };
+    if !crate::crypto::secrets_equal(&passphrase, &confirm) {
+        return Ok(refuse(
+            "The two passphrases differ; please type them again.",
+        ));
+    }
+    match batch::init_admin_with_setup_token(&state.store, &token, passphrase, KdfParams::DEFAULT)
+        .await
+    {
+        Ok(()) => start_session(&state, "/admin/batches").await,
+        Err(BatchError::WeakPassphrase) => Ok(refuse(&BatchError::WeakPassphrase.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /admin/login`.
+pub async fn login_form() -> Response {
+    pages::login(None).into_response()
+}
+
+/// `POST /admin/login`: check the passphrase (Argon2, off the runtime), throttled per IP.
+pub async fn login_submit(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<PassphraseForm>,
+) -> Result<Response, AppError> {
+    let mut extensions = axum::http::Extensions::new();
+    if let Some(Extension(c)) = connect {
+        extensions.insert(c);
+    }
+    let ip = super::rate_limit::client_ip(&headers, &extensions, state.config.trust_proxy)
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    if let Some(wait) = state.login_throttle.blocked_for(ip) {
+        let mut response = (
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::login(Some(&format!(
+                "Too many wrong passphrases. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            ))),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(response);
+    }
+    match batch::unlock_admin(&state.store, SecretString::from(form.passphrase)).await {
+        Ok(_admin_key) => {
+            state.login_throttle.succeeded(ip);
+            start_session(&state, "/admin/batches").await
+        }
+        Err(BatchError::WrongPassphrase | BatchError::NoAdmin) => {
+            state.login_throttle.failed(ip);
+            tracing::warn!("failed admin login");
+            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
+            Ok((
+                StatusCode::UNAUTHORIZED,
+                pages::login(Some("That passphrase is not right.")),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/logout`.
+pub async fn logout(
+    State(state): State<AppState>,
+    session: AdminSession,
+) -> Result<Response, AppError> {
+    state.store.delete_session(&session.token_hash).await?;
+    let mut response = Redirect::to("/admin/login").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session::clearing_cookie(https(&state)));
+    Ok(response)
+}
+
+/// `GET /admin/batches`.
+pub async fn list_batches(
+    State(state): State<AppState>,
+    _session: AdminSession,
+) -> Result<Response, AppError> {
+    let list = state.store.list_batches().await?;
+    let tombstones = state.store.list_tombstones().await?;
+    Ok(pages::batches(&list, &tombstones, now()).into_response())
+}
+
+/// `GET /admin/batches/new`.
+pub async fn new_batch_form(_session: AdminSession) -> Response {
+    let form = NewBatchForm {
+        expires_in: config::DEFAULT_EXPIRES_IN.to_owned(),
+        ask_mail_client: true,
+        ..NewBatchForm::default()
+    };
+    pages::new_batch(&form, &[]).into_response()
+}
+
+async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u8>), String> {
+    let mut form = NewBatchForm::default();
+    let mut file = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| format!("the form could not be read: {e}"))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| format!("the form could not be read: {e}"))?;
+        let text = || String::from_utf8_lossy(&bytes).into_owned();
+        match name.as_str() {
+            "name" => form.name = text(),
+            "org" => form.org = text(),
+            "expires_in" => form.expires_in = text(),
+            "next_steps" => form.next_steps = text(),
+            "ask_mail_client" => form.ask_mail_client = true,
+            "roster_text" => form.roster_text = text(),
+            // The file is parsed as bytes, so encoding problems get their line numbers.
+            "roster_file" => file = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    Ok((form, file))
+}
+
+/// `POST /admin/batches`: create a batch from an uploaded or pasted roster. Every
+/// problem is listed and nothing is created when there is any.
+pub async fn create_batch(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let (form, file) = match read_new_batch(multipart).await {
+        Ok(read) => read,
+        Err(problem) => {
+            let form = NewBatchForm {
+                ask_mail_client: true,
+                ..NewBatchForm::default()
+            };
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                pages::new_batch(&form, &[problem]),
+            )
+                .into_response());
+        }
+    };
+    let refuse = |form: &NewBatchForm, problems: &[String]| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::new_batch(form, problems),
+        )
+            .into_response()
+    };
+    let mut problems = Vec::new();
+    let lifetime = config::parse_link_lifetime(&form.expires_in)
+        .map_err(|e| problems.push(format!("Links expire after: {e}")))
+        .ok();
+    let roster_bytes = match (file.is_empty(), form.roster_text.trim().is_empty()) {
+        (false, true) => Some(file.as_slice()),
+        (true, false) => Some(form.roster_text.as_bytes()),
+        (false, false) => {
+            problems.push("Give the roster either as a file or pasted, not both.".to_owned());
+            None
+        }
+        (true, true) => {
+            problems.push("The roster is missing: upload a CSV file or paste its rows.".to_owned());
+            None
+        }
+    };
+    let roster = roster_bytes.and_then(|bytes| {
+        parse_roster(bytes)
+            .map_err(|e| problems.extend(e.problems.iter().map(|p| format!("Roster {p}"))))
+            .ok()
+    });
+    let (Some(lifetime), Some(roster)) = (lifetime, roster) else {
+        return Ok(refuse(&form, &problems));
+    };
+    if !problems.is_empty() {
+        return Ok(refuse(&form, &problems));
+    }
+    let request = NewBatch {
+        name: form.name.clone(),
+        org_name: Some(form.org.clone()),
+        link_lifetime: lifetime,
+        next_steps: Some(form.next_steps.clone()),
+        ask_mail_client: form.ask_mail_client,
+        roster,
+    };
+    match batch::create(&state.store, &state.config.public_url, request, now()).await {
+        Ok((created, _links)) => {
+            Ok(Redirect::to(&format!("/admin/batches/{}", created.id)).into_response())
+        }
+        Err(
+            e @ (BatchError::InvalidName(_) | BatchError::Store(StoreError::DuplicateBatchName(_))),
+        ) => Ok(refuse(&form, &[e.to_string()])),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn live_batch(state: &AppState, id: &str) -> Result<Batch, AppError> {
+    match batch::find(&state.store, id).await {
+        Ok(b) => Ok(b),
+        Err(BatchError::Purged { .. } | BatchError::Store(StoreError::NoSuchBatch(_))) => {
+            Err(AppError::Gone(
+                "No such batch",
+                "This batch does not exist or has been purged.",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn render_batch_page(
+    state: &AppState,
+    b: &Batch,
+    filter: Filter,
+    notice: Option<maud::Markup>,
+) -> Result<Response, AppError> {
+    let statuses = state.store.recipient_statuses(&b.id).await?;
+    let audit = state.store.audit_trail(&b.id).await?;
+    Ok(pages::batch_page(b, &statuses, &audit, filter, notice, now()).into_response())
+}
+
+/// `GET /admin/batches/{id}`.
+pub async fn show_batch(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    Query(query): Query<ShowQuery>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    render_batch_page(&state, &b, Filter::parse(query.show.as_deref()), None).await
+}
+
+/// `POST /admin/batches/{id}/reissue`: a new link, shown once on the batch page.
+pub async fn reissue(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    Form(form): Form<RecipientForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let link = batch::reissue(
+        &state.store,
+        &state.config.public_url,
+        &b,
+        &form.email,
+        now(),
+    )
+    .await?;
+    let expires_at = now() + b.link_lifetime_secs;
+    let notice = pages::reissued_notice(&link, b.org_name.as_deref(), expires_at);
+    render_batch_page(&state, &b, Filter::All, Some(notice)).await
+}
+
+/// `POST /admin/batches/{id}/revoke`.
+pub async fn revoke(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    Form(form): Form<RecipientForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let notice = match batch::revoke(&state.store, &b, &form.email).await {
+        Ok(()) => format!("The link of {} is revoked.", form.email),
+        Err(e @ BatchError::NothingToRevoke(_)) => e.to_string(),
+        Err(e) => return Err(e.into()),
+    };
+    render_batch_page(
+        &state,
+        &b,
+        Filter::All,
+        Some(maud::html! { p { (notice) } }),
+    )
+    .await
+}
+
+/// `GET /admin/batches/{id}/links`.
+pub async fn links_form(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    Ok(pages::links_form(&b, None).into_response())
+}
+
+/// A CSV attachment. The body owns the zeroize-on-drop buffer, so the file's bytes are
+/// wiped once sent.
+fn csv_download(bytes: zeroize::Zeroizing<Vec<u8>>, file_name: &str) -> Response {
+    let safe: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut response = axum::body::Body::from(axum::body::Bytes::from_owner(ZeroizingBytes(bytes)))
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.csv\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// Owns a zeroize-on-drop buffer for a response body.
+struct ZeroizingBytes(zeroize::Zeroizing<Vec<u8>>);
+
+impl AsRef<[u8]> for ZeroizingBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+/// `POST /admin/batches/{id}/links`: the passphrase unlocks the live links, as a
+/// mail-merge CSV or a page of `mailto:` links.
+pub async fn links_submit(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    Form(form): Form<PassphraseForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let admin = match batch::unlock_admin(&state.store, SecretString::from(form.passphrase)).await {
+        Ok(key) => key,
+        Err(BatchError::WrongPassphrase) => {
+            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
+            return Ok((
+                StatusCode::UNAUTHORIZED,
+                pages::links_form(&b, Some("That passphrase is not right.")),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let batch_key = batch::open_batch_key(&state.store, &b, &admin).await?;
+    drop(admin);
+    let sealed = state.store.live_sealed_tokens(&b.id).await?;
+    let links = batch::open_live_links(&state.config.public_url, &b, &batch_key, &sealed)?;
+    if form.format.as_deref() == Some("mailto") {
+        return Ok(pages::mailto_page(&b, &links).into_response());
+    }
+    let csv = batch::links_csv(&links);
+    Ok(csv_download(csv, &format!("passdrop-{}-links", b.name)))
+}
+
+/// `GET /admin/batches/{id}/export`.
+pub async fn export_form(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let missing = missing_count(&state, &b).await?;
+    Ok(pages::export_page(&b, missing, None).into_response())
+}
+
+async fn missing_count(state: &AppState, b: &Batch) -> Result<usize, AppError> {
+    Ok(state
+        .store
+        .recipient_statuses(&b.id)
+        .await?
+        .iter()
+        .filter(|s| s.submitted_at.is_none())
+        .count())
+}
+
+/// `POST /admin/batches/{id}/export`: the Microsoft 365 CSV as a download; nothing is
+/// stored on the server.
+pub async fn export_submit(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    Form(form): Form<PassphraseForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let admin = match batch::unlock_admin(&state.store, SecretString::from(form.passphrase)).await {
+        Ok(key) => key,
+        Err(BatchError::WrongPassphrase) => {
+            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
+            let missing = missing_count(&state, &b).await?;
+            return Ok((
+                StatusCode::UNAUTHORIZED,
+                pages::export_page(&b, missing, Some("That passphrase is not right.")),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let exported = batch::export_m365(&state.store, &b, &admin, now()).await?;
+    drop(admin);
+    Ok(csv_download(
+        exported.csv,
+        &format!("passdrop-{}-m365", b.name),
+    ))
+}
+
+/// `POST /admin/batches/{id}/purge`: after the "I have saved the file" confirmation.
+pub async fn purge(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    Form(form): Form<PurgeForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    if form.confirm.as_deref() != Some("yes") {
+        let missing = missing_count(&state, &b).await?;
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::export_page(
+                &b,
+                missing,
+                Some("Tick the box to confirm the file is saved."),
+            ),
+        )
+            .into_response());
+    }
+    batch::purge(&state.store, &b, now()).await?;
+    Ok(Redirect::to("/admin/batches").into_response())
+}

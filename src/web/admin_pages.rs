@@ -1,0 +1,546 @@
+//! The admin console's pages, as plain maud functions. User data is always escaped.
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::assets;
+use crate::batch::{self, IssuedLink, MailClient};
+use crate::config::format_time;
+use crate::storage::{AuditEvent, Batch, BatchSummary, LinkState, RecipientStatus, Tombstone};
+use secrecy::ExposeSecret as _;
+
+/// The frame of every console page; `logged_in` adds the navigation.
+pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                meta name="robots" content="noindex, nofollow";
+                title { (title) " · passdrop admin" }
+                link rel="stylesheet" href=(assets::STYLESHEET.url());
+                link rel="icon" type="image/svg+xml" href=(assets::ICON.url());
+            }
+            body.admin {
+                header.site {
+                    img src=(assets::ICON.url()) alt="" width="28" height="28";
+                    span { "passdrop admin" }
+                    @if logged_in {
+                        nav {
+                            a href="/admin/batches" { "Batches" }
+                            a href="/admin/batches/new" { "New batch" }
+                            form method="post" action="/admin/logout" {
+                                button.link type="submit" { "Log out" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+fn error_box(error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(e) = error {
+            p.error role="alert" id="form-error" { span.sr-only { "Error: " } (e) }
+        }
+    }
+}
+
+/// The one-time setup page: choose the admin passphrase.
+pub fn setup(error: Option<&str>) -> Markup {
+    admin_layout(
+        "Set up",
+        false,
+        html! {
+            h1 { "Choose the admin passphrase" }
+            p { "This passphrase is the only key to the passwords your users will send. "
+                strong { "It cannot be recovered" }
+                ": if it is lost, the collected passwords are lost too, and you would have to \
+                 collect them again." }
+            ul.facts {
+                li { "Use at least " (batch::MIN_PASSPHRASE_CHARS) " characters; four or five \
+                      unrelated words are strong and easy to type." }
+                li { "Store it in your password manager now." }
+            }
+            form method="post" {
+                (error_box(error))
+                div.field {
+                    label for="passphrase" { "Passphrase" }
+                    input type="password" id="passphrase" name="passphrase" required
+                        autocomplete="new-password" minlength=(batch::MIN_PASSPHRASE_CHARS)
+                        aria-describedby="passphrase-hint" autofocus;
+                    p.small id="passphrase-hint" { "At least " (batch::MIN_PASSPHRASE_CHARS)
+                        " characters. Longer is stronger." }
+                }
+                div.field {
+                    label for="passphrase_confirm" { "Type it again" }
+                    input type="password" id="passphrase_confirm" name="passphrase_confirm"
+                        required autocomplete="new-password";
+                }
+                button type="submit" { "Set passphrase and continue" }
+            }
+        },
+    )
+}
+
+/// The login page.
+pub fn login(error: Option<&str>) -> Markup {
+    admin_layout(
+        "Log in",
+        false,
+        html! {
+            h1 { "Log in" }
+            form method="post" action="/admin/login" {
+                (error_box(error))
+                div.field {
+                    label for="passphrase" { "Admin passphrase" }
+                    input type="password" id="passphrase" name="passphrase" required
+                        autocomplete="current-password" autofocus
+                        aria-describedby=[error.map(|_| "form-error")];
+                }
+                button type="submit" { "Log in" }
+            }
+        },
+    )
+}
+
+/// Every batch, with progress, and the tombstones of purged ones.
+pub fn batches(list: &[BatchSummary], tombstones: &[Tombstone], now: i64) -> Markup {
+    admin_layout(
+        "Batches",
+        true,
+        html! {
+            h1 { "Batches" }
+            @if list.is_empty() {
+                p { "No batches yet. " a href="/admin/batches/new" { "Create the first one" } "." }
+            } @else {
+                table {
+                    thead { tr { th { "Name" } th { "Links valid until" } th { "Progress" } th { "Purged automatically" } } }
+                    tbody {
+                        @for s in list {
+                            tr {
+                                td { a href={ "/admin/batches/" (s.batch.id) } { (s.batch.name) } }
+                                td {
+                                    (format_time(s.batch.expires_at))
+                                    @if s.batch.expires_at <= now { " " span.badge { "expired" } }
+                                }
+                                td {
+                                    progress value=(s.submitted) max=(s.recipients.max(1)) {
+                                        (s.submitted) " of " (s.recipients)
+                                    }
+                                    " " (s.submitted) " / " (s.recipients)
+                                }
+                                td { (format_time(batch::automatic_purge_at(&s.batch))) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !tombstones.is_empty() {
+                h2 { "Purged" }
+                table {
+                    thead { tr { th { "Name" } th { "Created" } th { "Purged" } th { "Submitted" } } }
+                    tbody {
+                        @for t in tombstones {
+                            tr {
+                                td { (t.name) }
+                                td { (format_time(t.created_at)) }
+                                td { (format_time(t.purged_at)) }
+                                td { (t.submitted) " of " (t.recipients) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// What the new-batch form shows again after a refusal.
+#[derive(Default)]
+pub struct NewBatchForm {
+    /// Name typed.
+    pub name: String,
+    /// Organisation typed.
+    pub org: String,
+    /// Link lifetime typed.
+    pub expires_in: String,
+    /// Next steps typed.
+    pub next_steps: String,
+    /// Whether the question is on.
+    pub ask_mail_client: bool,
+    /// Pasted roster.
+    pub roster_text: String,
+}
+
+/// The new-batch form, with every problem listed.
+pub fn new_batch(form: &NewBatchForm, problems: &[String]) -> Markup {
+    admin_layout(
+        "New batch",
+        true,
+        html! {
+            h1 { "New batch" }
+            @if !problems.is_empty() {
+                div.error role="alert" id="form-error" {
+                    p { strong { "Nothing was created. Please fix:" } }
+                    ul { @for p in problems { li { (p) } } }
+                }
+            }
+            form method="post" action="/admin/batches" enctype="multipart/form-data" {
+                div.field {
+                    label for="name" { "Batch name" }
+                    input type="text" id="name" name="name" required maxlength="100" value=(form.name);
+                }
+                div.field {
+                    label for="org" { "Organisation name shown to users" }
+                    input type="text" id="org" name="org" maxlength="100" value=(form.org)
+                        placeholder="Example Ltd";
+                }
+                div.field {
+                    label for="expires_in" { "Links expire after" }
+                    input type="text" id="expires_in" name="expires_in" required value=(form.expires_in)
+                        aria-describedby="expires-hint";
+                    p.small id="expires-hint" { "For example 7d, 48h or 2w (10 minutes to 90 days)." }
+                }
+                div.field {
+                    label for="next_steps" { "What happens next (shown after a user submits)" }
+                    textarea id="next_steps" name="next_steps" rows="3" { (form.next_steps) }
+                }
+                label.choice {
+                    input type="checkbox" name="ask_mail_client" value="on" checked[form.ask_mail_client];
+                    " Ask users how they read their email (spots POP users)"
+                }
+                fieldset.question {
+                    legend { "Roster" }
+                    p.small { "A CSV with a header row: EmailAddress (required), UserName, DisplayName, \
+                               AlternateEmail, UserRoot. Microsoft's migration template with an empty \
+                               Password column works as is. Upload a file or paste the rows." }
+                    div.field {
+                        label for="roster_file" { "Roster file" }
+                        input type="file" id="roster_file" name="roster_file" accept=".csv,text/csv";
+                    }
+                    div.field {
+                        label for="roster_text" { "…or paste it here" }
+                        textarea id="roster_text" name="roster_text" rows="6"
+                            placeholder="EmailAddress,DisplayName\nann@example.org,Ann Lee" { (form.roster_text) }
+                    }
+                }
+                button type="submit" { "Create batch" }
+            }
+        },
+    )
+}
+
+/// Which users the batch page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Everyone.
+    All,
+    /// Not submitted yet (pending, opened, expired, revoked, locked).
+    Waiting,
+    /// Submitted.
+    Submitted,
+    /// Flagged as possibly keeping mail in one program (POP).
+    PopRisk,
+}
+
+impl Filter {
+    /// Parses `?show=`.
+    pub fn parse(value: Option<&str>) -> Self {
+        match value {
+            Some("waiting") => Self::Waiting,
+            Some("submitted") => Self::Submitted,
+            Some("pop") => Self::PopRisk,
+            _ => Self::All,
+        }
+    }
+
+    fn keeps(self, s: &RecipientStatus) -> bool {
+        match self {
+            Self::All => true,
+            Self::Waiting => s.submitted_at.is_none(),
+            Self::Submitted => s.submitted_at.is_some(),
+            Self::PopRisk => mail_client(s).is_some_and(MailClient::pop_risk),
+        }
+    }
+}
+
+fn mail_client(s: &RecipientStatus) -> Option<MailClient> {
+    s.mail_client.as_deref().and_then(MailClient::parse)
+}
+
+/// A user's status in words, for the batch page.
+pub fn status_word(s: &RecipientStatus, now: i64) -> &'static str {
+    match (s.submitted_at, s.link_state) {
+        (Some(_), _) => "submitted",
+        (None, LinkState::Live) if s.link_expires_at <= now => "expired",
+        (None, LinkState::Live) if s.opened_at.is_some() => "opened",
+        (None, LinkState::Live) => "pending",
+        (None, LinkState::Revoked) => "revoked",
+        (None, LinkState::Locked) => "locked",
+        (None, LinkState::Used | LinkState::Replaced) => "pending",
+    }
+}
+
+/// A batch's page: counts, filters, per-user status and actions, audit trail.
+pub fn batch_page(
+    b: &Batch,
+    statuses: &[RecipientStatus],
+    audit: &[AuditEvent],
+    filter: Filter,
+    notice: Option<Markup>,
+    now: i64,
+) -> Markup {
+    let submitted = statuses.iter().filter(|s| s.submitted_at.is_some()).count();
+    let pop = statuses
+        .iter()
+        .filter(|s| mail_client(s).is_some_and(MailClient::pop_risk))
+        .count();
+    let base = format!("/admin/batches/{}", b.id);
+    admin_layout(
+        &b.name,
+        true,
+        html! {
+            h1 { (b.name) }
+            @if let Some(n) = notice { div.notice role="status" { (n) } }
+            p {
+                progress value=(submitted) max=(statuses.len().max(1)) { (submitted) " of " (statuses.len()) }
+                " " strong { (submitted) " of " (statuses.len()) } " have submitted."
+            }
+            p.small {
+                "Links valid until " (format_time(b.expires_at)) ". "
+                "Purged automatically on " strong { (format_time(batch::automatic_purge_at(b))) }
+                " unless you purge it sooner."
+            }
+            p.actions {
+                a.button href={ (base) "/links" } { "Get the links (CSV or email)" }
+                " "
+                a.button href={ (base) "/export" } { "Export and purge" }
+            }
+            @if pop > 0 {
+                div.notice {
+                    p { strong { (pop) " users" } " read their mail in one program on one computer, \
+                        or are not sure. If that program uses POP, their folders and older mail may \
+                        live only on that computer and will not come across in a server-to-server \
+                        move. Check with them; if so, export their mail from the program to a PST \
+                        file and import it into Microsoft 365 (Outlook: File › Open & Export)." }
+                }
+            }
+            nav.filters aria-label="Show" {
+                @for (label, key, f) in [("All", "all", Filter::All), ("Waiting", "waiting", Filter::Waiting),
+                                         ("Submitted", "submitted", Filter::Submitted), ("POP risk", "pop", Filter::PopRisk)] {
+                    @if f == filter {
+                        strong aria-current="page" { (label) }
+                    } @else {
+                        a href={ (base) "?show=" (key) } { (label) }
+                    }
+                }
+            }
+            table {
+                thead { tr { th { "Email" } th { "Status" } th { "Reads mail" } th { "When" } th { "Actions" } } }
+                tbody {
+                    @for s in statuses.iter().filter(|s| filter.keeps(s)) {
+                        @let word = status_word(s, now);
+                        tr {
+                            td { (s.recipient.email)
+                                @if let Some(d) = &s.recipient.display_name { br; span.small { (d) } } }
+                            td { span class={ "badge " (word) } { (word) } }
+                            td {
+                                @match mail_client(s) {
+                                    Some(c) if c.pop_risk() => { span.badge.warn { (c.label()) } }
+                                    Some(c) => { (c.label()) }
+                                    None => { "–" }
+                                }
+                            }
+                            td.small {
+                                @if let Some(at) = s.submitted_at { "submitted " (format_time(at)) }
+                                @else if let Some(at) = s.opened_at { "opened " (format_time(at)) }
+                                @else { "link until " (format_time(s.link_expires_at)) }
+                            }
+                            td.actions {
+                                form method="post" action={ (base) "/reissue" } {
+                                    input type="hidden" name="email" value=(s.recipient.email);
+                                    button.small type="submit" { "Reissue" }
+                                }
+                                @if s.link_state == LinkState::Live && s.submitted_at.is_none() {
+                                    form method="post" action={ (base) "/revoke" } {
+                                        input type="hidden" name="email" value=(s.recipient.email);
+                                        button.small.secondary type="submit" { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Audit trail" }
+            p.small { "What happened to this batch, without any user's data. It stays after purge." }
+            ul.audit {
+                @for e in audit {
+                    li { (format_time(e.at)) " — " (audit_words(e)) }
+                }
+            }
+        },
+    )
+}
+
+/// An audit event in words.
+pub fn audit_words(e: &AuditEvent) -> String {
+    match e.kind.as_str() {
+        "created" => format!("created with {} links", e.count),
+        "reissued" => "a link was reissued".to_owned(),
+        "revoked" => "a link was revoked".to_owned(),
+        "submitted" => "a password was submitted".to_owned(),
+        "exported" => format!("exported ({} rows)", e.count),
+        "purged" => "purged".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// Shown after a reissue: the new link, once.
+pub fn reissued_notice(link: &IssuedLink, org: Option<&str>, expires_at: i64) -> Markup {
+    html! {
+        p { "New link for " strong { (link.email) } " (the old one no longer works):" }
+        p { code.link { (link.link.expose_secret()) } }
+        p { a href=(mailto(link, org, expires_at)) { "Email it to " (link.email) } }
+    }
+}
+
+/// A passphrase form (links and export pages share it).
+fn passphrase_form(action: &str, error: Option<&str>, buttons: Markup) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            (error_box(error))
+            div.field {
+                label for="passphrase" { "Admin passphrase" }
+                input type="password" id="passphrase" name="passphrase" required
+                    autocomplete="current-password" autofocus
+                    aria-describedby=[error.map(|_| "form-error")];
+            }
+            (buttons)
+        }
+    }
+}
+
+/// The links page: the passphrase unlocks the links again.
+pub fn links_form(b: &Batch, error: Option<&str>) -> Markup {
+    admin_layout(
+        "Links",
+        true,
+        html! {
+            h1 { "Links for " (b.name) }
+            p { "Links are stored encrypted, like the passwords: your passphrase unlocks them. \
+                 Each link is a key to one mailbox's form, so send each only to its user." }
+            (passphrase_form(&format!("/admin/batches/{}/links", b.id), error, html! {
+                button type="submit" name="format" value="csv" { "Download mail-merge CSV" }
+                " "
+                button.secondary type="submit" name="format" value="mailto" { "Show email links" }
+            }))
+            p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
+        },
+    )
+}
+
+/// Subject and body of the message that carries a link.
+pub fn message_text(link: &IssuedLink, org: Option<&str>, expires_at: i64) -> (String, String) {
+    let org = org.unwrap_or("IT");
+    let greeting = link
+        .display_name
+        .as_deref()
+        .map_or("Hello,".to_owned(), |n| format!("Hello {n},"));
+    let body = format!(
+        "{greeting}\n\n{org} is moving your mailbox {email} to Microsoft 365. To copy your \
+         existing mail across, we need your current email password once. Please enter it on \
+         this page (the link works once, until {until}):\n\n{link}\n\nIt is encrypted as soon \
+         as you send it and deleted after the move. We will never ask for your password any \
+         other way.\n",
+        email = link.email,
+        until = format_time(expires_at),
+        link = link.link.expose_secret(),
+    );
+    (format!("{org}: your mailbox is moving"), body)
+}
+
+fn mailto_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A `mailto:` URL with a ready subject and body.
+pub fn mailto(link: &IssuedLink, org: Option<&str>, expires_at: i64) -> String {
+    let (subject, body) = message_text(link, org, expires_at);
+    let to = link.email.replace('?', "%3F");
+    format!(
+        "mailto:{to}?subject={}&body={}",
+        mailto_escape(&subject),
+        mailto_escape(&body.replace('\n', "\r\n"))
+    )
+}
+
+/// The per-user email links.
+pub fn mailto_page(b: &Batch, links: &[IssuedLink]) -> Markup {
+    admin_layout(
+        "Email links",
+        true,
+        html! {
+            h1 { "Email links for " (b.name) }
+            p { "Each link opens a ready message in your mail program. Close this page when done." }
+            table {
+                thead { tr { th { "Email" } th { "Message" } } }
+                tbody {
+                    @for l in links {
+                        tr {
+                            td { (l.email) }
+                            td { a href=(mailto(l, b.org_name.as_deref(), b.expires_at)) { "Write to " (l.email) } }
+                        }
+                    }
+                }
+            }
+            p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
+        },
+    )
+}
+
+/// The export page: passphrase for the download, then the purge confirmation.
+pub fn export_page(b: &Batch, missing: usize, error: Option<&str>) -> Markup {
+    admin_layout(
+        "Export",
+        true,
+        html! {
+            h1 { "Export " (b.name) }
+            @if missing > 0 {
+                p.notice { strong { (missing) " users" } " have not submitted yet; they will not be in the file." }
+            }
+            h2 { "1. Download the Microsoft 365 CSV" }
+            p { "The file (EmailAddress, UserName, Password) is made now and sent only to your \
+                 browser; it is never stored on the server. Keep it safe and delete it after \
+                 the migration." }
+            (passphrase_form(&format!("/admin/batches/{}/export", b.id), error, html! {
+                button type="submit" { "Download CSV" }
+            }))
+            h2 { "2. Purge the batch" }
+            p { "Once the file is saved, purge: the batch key, every password, link and roster \
+                 row are deleted for good. If you do nothing, the batch is purged on "
+                strong { (format_time(batch::automatic_purge_at(b))) } "." }
+            form method="post" action={ "/admin/batches/" (b.id) "/purge" } {
+                label.choice {
+                    input type="checkbox" name="confirm" value="yes" required;
+                    " I have saved the CSV file"
+                }
+                button.danger type="submit" { "Purge now" }
+            }
+            p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
+        },
+    )
+}
