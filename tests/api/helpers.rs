@@ -32,6 +32,7 @@ pub struct TestApp {
     pub public_url: PublicUrl,
     pub data_dir: tempfile::TempDir,
     pub client: reqwest::Client,
+    setup_state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -48,16 +49,28 @@ impl TestApp {
 
     /// Starts the server with its settings adjusted by `adjust`.
     pub async fn spawn_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::start(adjust, true).await
+    }
+
+    /// Starts the server on a fresh data directory with no admin yet.
+    pub async fn spawn_without_admin() -> Self {
+        Self::start(|_| {}, false).await
+    }
+
+    async fn start(adjust: impl FnOnce(&mut ServerConfig), with_admin: bool) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
         let store = Store::open(data_dir.path()).await.unwrap();
-        batch::init_admin(&store, secret(PASSPHRASE), CHEAP_KDF)
-            .await
-            .unwrap();
+        if with_admin {
+            batch::init_admin(&store, secret(PASSPHRASE), CHEAP_KDF)
+                .await
+                .unwrap();
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let local = listener.local_addr().unwrap();
         let public_url = PublicUrl::from_listen(local);
         let mut config = ServerConfig::new(public_url.clone());
         adjust(&mut config);
+        let setup_state = AppState::new(store.clone(), config.clone());
         let state = AppState::new(store.clone(), config);
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -77,6 +90,7 @@ impl TestApp {
             public_url,
             data_dir,
             client,
+            setup_state,
             shutdown: Some(tx),
             server: Some(server),
         }
@@ -99,6 +113,24 @@ impl TestApp {
         )
         .await
         .unwrap()
+    }
+
+    /// A fresh one-time setup URL, as `serve` prints it.
+    pub async fn setup_url(&self) -> String {
+        self.setup_state.setup_url().await.unwrap()
+    }
+
+    /// Logs in with the test passphrase and returns the `Cookie` header value.
+    pub async fn login(&self) -> String {
+        let r = self
+            .client
+            .post(format!("{}/admin/login", self.address))
+            .form(&[("passphrase", PASSPHRASE)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "login failed");
+        cookie_of(&r)
     }
 
     pub async fn get(&self, url: &str) -> reqwest::Response {
@@ -190,4 +222,15 @@ pub fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
         .records()
         .map(|r| r.unwrap().iter().map(str::to_owned).collect())
         .collect()
+}
+
+/// The `name=value` part of a response's `Set-Cookie`.
+pub fn cookie_of(r: &reqwest::Response) -> String {
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
 }

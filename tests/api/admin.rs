@@ -1,0 +1,476 @@
+//! The admin console over real HTTP: setup, login, sessions, CSRF, and the journey.
+
+use passdrop::config;
+
+use crate::helpers::{PASSPHRASE, TestApp, canaries_found, cookie_of, link, parse_csv};
+
+const ROSTER: &str = "EmailAddress,DisplayName\nann@example.com,Ann Lee\nbob@example.com,Bob Ray\n";
+
+#[tokio::test]
+async fn the_setup_link_works_once_and_logs_the_admin_in() {
+    let app = TestApp::spawn_without_admin().await;
+    let url = app.setup_url().await;
+    assert_eq!(app.get(&url).await.status(), 200);
+
+    let post = |pass: &'static str, confirm: &'static str| {
+        app.client
+            .post(&url)
+            .form(&[("passphrase", pass), ("passphrase_confirm", confirm)])
+            .send()
+    };
+    let r = post("short", "short").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("at least 12"));
+    assert_eq!(
+        post("long enough passphrase", "different passphrase")
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert!(!app.store.admin_exists().await.unwrap());
+
+    let r = post("long enough passphrase", "long enough passphrase")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/batches");
+    let cookie = cookie_of(&r);
+    assert!(app.store.admin_exists().await.unwrap());
+    let page = app
+        .client
+        .get(format!("{}/admin/batches", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    // Used up: the same link, and any other, now answer 410.
+    assert_eq!(app.get(&url).await.status(), 410);
+    assert_eq!(
+        post("another long passphrase", "another long passphrase")
+            .await
+            .unwrap()
+            .status(),
+        410
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_or_unknown_setup_link_is_refused() {
+    let app = TestApp::spawn_without_admin().await;
+    let url = app.setup_url().await;
+    let token = passdrop::crypto::LinkToken::parse(url.rsplit('/').next().unwrap()).unwrap();
+    app.store
+        .replace_setup_token(&token.hash(), config::now() - 1)
+        .await
+        .unwrap();
+    assert_eq!(app.get(&url).await.status(), 410);
+    let unknown = format!("{}/admin/setup/{}", app.address, "A".repeat(43));
+    assert_eq!(app.get(&unknown).await.status(), 410);
+    assert_eq!(
+        app.get(&format!("{}/admin/setup/short", app.address))
+            .await
+            .status(),
+        404
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_cookie_and_wrong_passphrases_lock_out() {
+    let app = TestApp::spawn().await;
+    let login = |pass: &'static str| {
+        app.client
+            .post(format!("{}/admin/login", app.address))
+            .form(&[("passphrase", pass)])
+            .send()
+    };
+    let ok = login(PASSPHRASE).await.unwrap();
+    assert_eq!(ok.status(), 303);
+    let set_cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.starts_with("passdrop_session="), "{set_cookie}");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{attr} missing: {set_cookie}");
+    }
+    // The cookie is stored only as a hash.
+    let token = cookie_of(&ok).split('=').nth(1).unwrap().to_owned();
+    assert!(canaries_found(app.data_dir.path(), &[&token]).is_empty());
+
+    for _ in 0..5 {
+        assert_eq!(login("wrong passphrase!").await.unwrap().status(), 401);
+    }
+    let blocked = login(PASSPHRASE).await.unwrap();
+    assert_eq!(blocked.status(), 429);
+    assert!(blocked.headers().contains_key("retry-after"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn on_https_the_cookie_is_host_prefixed_and_secure() {
+    let app = TestApp::spawn_with(|c| {
+        c.public_url = config::PublicUrl::parse("https://pw.example.org").unwrap();
+    })
+    .await;
+    let r = app
+        .client
+        .post(format!("{}/admin/login", app.address))
+        .form(&[("passphrase", PASSPHRASE)])
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        set_cookie.starts_with("__Host-passdrop_session="),
+        "{set_cookie}"
+    );
+    assert!(set_cookie.contains("; Secure"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_expire_and_logout_ends_them() {
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let batches = format!("{}/admin/batches", app.address);
+    let get = |c: String| app.client.get(&batches).header("cookie", c).send();
+    assert_eq!(get(cookie.clone()).await.unwrap().status(), 200);
+
+    // Idle for longer than 30 minutes: the store refuses (and forgets) the session.
+    let token = passdrop::crypto::LinkToken::parse(cookie.split('=').nth(1).unwrap()).unwrap();
+    let later = config::now() + 31 * 60;
+    assert!(
+        !app.store
+            .touch_session(&token.hash(), later, 30 * 60, 12 * 3600)
+            .await
+            .unwrap()
+    );
+    assert_eq!(get(cookie).await.unwrap().status(), 303);
+
+    let cookie = app.login().await;
+    let r = app
+        .client
+        .post(format!("{}/admin/logout", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(get(cookie).await.unwrap().status(), 303);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_admin_route_refuses_an_anonymous_request() {
+    let app = TestApp::spawn().await;
+    let (b, _) = app.create_batch("b", ROSTER).await;
+    let id = &b.id;
+    let gets = [
+        "/admin".to_owned(),
+        "/admin/batches".to_owned(),
+        "/admin/batches/new".to_owned(),
+        format!("/admin/batches/{id}"),
+        format!("/admin/batches/{id}/links"),
+        format!("/admin/batches/{id}/export"),
+    ];
+    for path in &gets {
+        let r = app.get(&format!("{}{path}", app.address)).await;
+        assert_eq!(r.status(), 303, "GET {path}");
+        assert_eq!(r.headers()["location"], "/admin/login", "GET {path}");
+    }
+    let posts = [
+        "/admin/logout".to_owned(),
+        "/admin/batches".to_owned(),
+        format!("/admin/batches/{id}/reissue"),
+        format!("/admin/batches/{id}/revoke"),
+        format!("/admin/batches/{id}/links"),
+        format!("/admin/batches/{id}/export"),
+        format!("/admin/batches/{id}/purge"),
+    ];
+    for path in &posts {
+        let r = app
+            .client
+            .post(format!("{}{path}", app.address))
+            .form(&[
+                ("email", "ann@example.com"),
+                ("passphrase", PASSPHRASE),
+                ("confirm", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "POST {path}");
+        assert_eq!(r.headers()["location"], "/admin/login", "POST {path}");
+    }
+    // Nothing changed: the batch is still there with its links live.
+    let statuses = app.store.recipient_statuses(&b.id).await.unwrap();
+    assert_eq!(statuses.len(), 2);
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s.link_state == passdrop::storage::LinkState::Live)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cross_site_post_to_the_console_is_refused() {
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let (b, _) = app.create_batch("b", ROSTER).await;
+    let r = app
+        .client
+        .post(format!("{}/admin/batches/{}/purge", app.address, b.id))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(app.store.find_batch(&b.id).await.unwrap().is_some());
+    let r = app
+        .client
+        .post(format!("{}/admin/login", app.address))
+        .header("origin", "https://evil.example")
+        .form(&[("passphrase", PASSPHRASE)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}
+
+fn new_batch_form(name: &str, roster: &str) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("name", name.to_owned())
+        .text("org", "Example Ltd")
+        .text("expires_in", "7d")
+        .text("next_steps", "We move on Friday.")
+        .text("ask_mail_client", "on")
+        .text("roster_text", "")
+        .part(
+            "roster_file",
+            reqwest::multipart::Part::bytes(roster.as_bytes().to_vec()).file_name("roster.csv"),
+        )
+}
+
+#[tokio::test]
+async fn a_bad_roster_in_the_console_lists_every_line_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let r = app
+        .client
+        .post(format!("{}/admin/batches", app.address))
+        .header("cookie", &cookie)
+        .multipart(new_batch_form(
+            "bad",
+            "EmailAddress\nno-at\nann@example.com\nann@example.com\n",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("line 2:") && body.contains("line 4:"),
+        "{body}"
+    );
+    assert!(body.contains("Nothing was created"));
+    assert!(app.store.list_batches().await.unwrap().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_whole_journey_works_in_the_console() {
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let admin_get = |path: String| {
+        app.client
+            .get(format!("{}{path}", app.address))
+            .header("cookie", &cookie)
+            .send()
+    };
+    let admin_post = |path: String, form: Vec<(&'static str, String)>| {
+        app.client
+            .post(format!("{}{path}", app.address))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+    };
+
+    // Create a batch from an uploaded roster.
+    let r = app
+        .client
+        .post(format!("{}/admin/batches", app.address))
+        .header("cookie", &cookie)
+        .multipart(new_batch_form("Console move", ROSTER))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let batch_path = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = admin_get(batch_path.clone())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("0 of 2"), "{page}");
+    assert!(page.contains("ann@example.com") && page.contains("pending"));
+
+    // The links again, with the passphrase: wrong one refused, right one a CSV.
+    let wrong = admin_post(
+        format!("{batch_path}/links"),
+        vec![
+            ("passphrase", "nope nope nope".into()),
+            ("format", "csv".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let csv = admin_post(
+        format!("{batch_path}/links"),
+        vec![("passphrase", PASSPHRASE.into()), ("format", "csv".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let rows = parse_csv(&csv.bytes().await.unwrap());
+    assert_eq!(rows[0], ["EmailAddress", "DisplayName", "Link"]);
+    let ann_link = rows[1][2].clone();
+    let mailto = admin_post(
+        format!("{batch_path}/links"),
+        vec![
+            ("passphrase", PASSPHRASE.into()),
+            ("format", "mailto".into()),
+        ],
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        mailto.contains("mailto:ann@example.com?subject="),
+        "{mailto}"
+    );
+
+    // Ann opens her link (the console shows "opened"), then submits.
+    assert_eq!(app.get(&ann_link).await.status(), 200);
+    let page = admin_get(batch_path.clone())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("opened"));
+    let r = app
+        .client
+        .post(&ann_link)
+        .form(&[
+            ("password", "Ann's pw, \"quoted\""),
+            ("password_confirm", "Ann's pw, \"quoted\""),
+            ("mail_client", "one-computer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = admin_get(batch_path.clone())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("1 of 2"));
+    assert!(page.contains("PST"), "the POP note is shown");
+    let waiting = admin_get(format!("{batch_path}?show=waiting"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(waiting.contains("bob@example.com") && !waiting.contains(">ann@example.com"));
+
+    // Reissue Bob's link: the new one is shown once; revoke Ann's (already used: refused).
+    let r = admin_post(
+        format!("{batch_path}/reissue"),
+        vec![("email", "bob@example.com".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("New link for"));
+
+    // Export with the passphrase: the download is the Microsoft file.
+    let export = admin_post(
+        format!("{batch_path}/export"),
+        vec![("passphrase", PASSPHRASE.into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(export.status(), 200);
+    assert_eq!(export.headers()["cache-control"], "no-store");
+    let rows = parse_csv(&export.bytes().await.unwrap());
+    assert_eq!(rows[0], ["EmailAddress", "UserName", "Password"]);
+    assert_eq!(
+        rows[1],
+        ["ann@example.com", "ann@example.com", "Ann's pw, \"quoted\""]
+    );
+
+    // Purge needs the confirmation box, then leaves a tombstone and an audit trail.
+    let r = admin_post(format!("{batch_path}/purge"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = admin_post(
+        format!("{batch_path}/purge"),
+        vec![("confirm", "yes".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let list = admin_get("/admin/batches".into())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Purged") && list.contains("Console move"));
+    assert_eq!(admin_get(batch_path.clone()).await.unwrap().status(), 410);
+    let id = batch_path.rsplit('/').next().unwrap();
+    let audit: Vec<String> = app
+        .store
+        .audit_trail(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    for kind in ["created", "submitted", "reissued", "exported", "purged"] {
+        assert!(
+            audit.iter().any(|k| k == kind),
+            "{kind} missing from {audit:?}"
+        );
+    }
+    let dir = app.stop().await;
+    let found = canaries_found(dir.path(), &["ann@example.com", "Ann's pw", "Ann Lee"]);
+    assert!(found.is_empty(), "{found:?}");
+    let _ = link;
+}
