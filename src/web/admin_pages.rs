@@ -323,7 +323,7 @@ pub fn batch_page(
             }
             @if pop > 0 {
                 div.notice {
-                    p { strong { (pop) " users" } " read their mail in one program on one computer, \
+                    p { strong { (pop) @if pop == 1 { " user" } @else { " users" } } " read their mail in one program on one computer, \
                         or are not sure. If that program uses POP, their folders and older mail may \
                         live only on that computer and will not come across in a server-to-server \
                         move. Check with them; if so, export their mail from the program to a PST \
@@ -361,18 +361,18 @@ pub fn batch_page(
                                 @else if let Some(at) = s.opened_at { "opened " (format_time(at)) }
                                 @else { "link until " (format_time(s.link_expires_at)) }
                             }
-                            td.actions {
+                            td { div.row-actions {
                                 form method="post" action={ (base) "/reissue" } {
                                     input type="hidden" name="email" value=(s.recipient.email);
-                                    button.small type="submit" { "Reissue" }
+                                    button.compact type="submit" { "Reissue" }
                                 }
                                 @if s.link_state == LinkState::Live && s.submitted_at.is_none() {
                                     form method="post" action={ (base) "/revoke" } {
                                         input type="hidden" name="email" value=(s.recipient.email);
-                                        button.small.secondary type="submit" { "Revoke" }
+                                        button.compact.secondary type="submit" { "Revoke" }
                                     }
                                 }
-                            }
+                            } }
                         }
                     }
                 }
@@ -520,7 +520,7 @@ pub fn export_page(b: &Batch, missing: usize, error: Option<&str>) -> Markup {
         html! {
             h1 { "Export " (b.name) }
             @if missing > 0 {
-                p.notice { strong { (missing) " users" } " have not submitted yet; they will not be in the file." }
+                p.notice { strong { (missing) @if missing == 1 { " user has" } @else { " users have" } } " not submitted yet; they will not be in the file." }
             }
             h2 { "1. Download the Microsoft 365 CSV" }
             p { "The file (EmailAddress, UserName, Password) is made now and sent only to your \

@@ -16,7 +16,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// `true` when the browser is there; otherwise prints SKIPPED, or fails when
 /// PASSDROP_REQUIRE_EXTERNAL=1 (as in CI).
-fn browser_available() -> bool {
+pub fn browser_available() -> bool {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
         return true;
     }
@@ -29,14 +29,13 @@ fn browser_available() -> bool {
     false
 }
 
-struct Driver {
+pub struct Driver {
     child: Child,
     port: u16,
-    profile: tempfile::TempDir,
 }
 
 impl Driver {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -53,14 +52,14 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self {
-            child,
-            port,
-            profile: tempfile::tempdir().unwrap(),
-        }
+        Self { child, port }
     }
 
-    async fn client(&self) -> Client {
+    /// A browser session with its own profile (so its own cookies); downloads land in
+    /// `profile/downloads`.
+    pub async fn client(&self, profile: &Path) -> Client {
+        let downloads = profile.join("downloads");
+        std::fs::create_dir_all(&downloads).unwrap();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),
@@ -70,8 +69,12 @@ impl Driver {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-                    format!("--user-data-dir={}", self.profile.path().display()),
+                    format!("--user-data-dir={}", profile.join("chrome").display()),
                 ],
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                },
             }),
         );
         ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -95,14 +98,14 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-async fn save_screenshot(client: &Client, name: &str) {
+pub async fn save_screenshot(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
     std::fs::write(screenshot_dir().join(name), png).unwrap();
 }
 
 /// Waits (up to 10 s) until the page's heading is `expected`, as after a navigation.
-async fn wait_for_heading(client: &Client, expected: &str) {
+pub async fn wait_for_heading(client: &Client, expected: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut last = String::new();
     while Instant::now() < deadline {
@@ -130,7 +133,8 @@ async fn a_person_submits_with_the_keyboard_and_sees_each_page() {
         )
         .await;
     let driver = Driver::start();
-    let client = driver.client().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = driver.client(profile.path()).await;
 
     // Desktop: the form, then a mismatched confirmation, then a good submission.
     client.set_window_size(1280, 1350).await.unwrap();
