@@ -16,10 +16,14 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// Longest password accepted on the collection form, in bytes.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
-/// A batch nobody purges is purged this long after its links expire...
-pub const RETAIN_AFTER_EXPIRY_SECS: i64 = 7 * 86_400;
+/// By default a batch nobody purges is purged this long after its links expire...
+pub const DEFAULT_RETAIN_AFTER_EXPIRY: &str = "7d";
 /// ...or this long after its first export, whichever comes first.
-pub const RETAIN_AFTER_EXPORT_SECS: i64 = 86_400;
+pub const DEFAULT_RETAIN_AFTER_EXPORT: &str = "24h";
+/// Longest retention either way.
+const MAX_RETENTION: Duration = Duration::from_secs(90 * 86_400);
+/// Shortest retention after an export (time to check the file landed).
+const MIN_RETAIN_AFTER_EXPORT: Duration = Duration::from_secs(10 * 60);
 /// How often the server looks for purges to finish and batches past retention.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 /// Longest batch or organisation name.
@@ -177,6 +181,45 @@ pub fn links_csv(links: &[IssuedLink]) -> Zeroizing<Vec<u8>> {
     export::render_links_csv(&rows)
 }
 
+/// When a batch nobody purges is purged automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// This long after its links expire...
+    pub after_expiry: Duration,
+    /// ...or this long after its first export, whichever comes first.
+    pub after_export: Duration,
+}
+
+impl Retention {
+    /// Parses the two durations (`7d`, `24h`...) and checks their bounds.
+    pub fn parse(after_expiry: &str, after_export: &str) -> Result<Self, String> {
+        let after_expiry = crate::config::parse_duration(after_expiry)?;
+        let after_export = crate::config::parse_duration(after_export)?;
+        if after_expiry > MAX_RETENTION {
+            return Err("a batch cannot be kept more than 90 days after it expires".to_owned());
+        }
+        if after_export < MIN_RETAIN_AFTER_EXPORT || after_export > MAX_RETENTION {
+            return Err(
+                "the purge after an export must come between 10 minutes and 90 days later"
+                    .to_owned(),
+            );
+        }
+        Ok(Self {
+            after_expiry,
+            after_export,
+        })
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            after_expiry: Duration::from_secs(7 * 86_400),
+            after_export: Duration::from_secs(86_400),
+        }
+    }
+}
+
 /// What the admin asks for when creating a batch.
 #[derive(Debug)]
 pub struct NewBatch {
@@ -190,6 +233,8 @@ pub struct NewBatch {
     pub next_steps: Option<String>,
     /// Whether to ask users how they read their email (on by default).
     pub ask_mail_client: bool,
+    /// When a batch nobody purges is purged.
+    pub retention: Retention,
     /// The validated roster.
     pub roster: Roster,
 }
@@ -263,6 +308,8 @@ pub async fn create(
         has_user_root: request.roster.has_user_root(),
         next_steps,
         ask_mail_client: request.ask_mail_client,
+        retain_after_expiry_secs: secs(request.retention.after_expiry),
+        retain_after_export_secs: secs(request.retention.after_export),
         public_key,
         first_exported_at: None,
     };
@@ -646,9 +693,11 @@ pub async fn purge(store: &Store, batch: &Batch, now: i64) -> BatchResult<Tombst
 
 /// When a batch will be purged automatically if nobody purges it first.
 pub fn automatic_purge_at(batch: &Batch) -> i64 {
-    let after_expiry = batch.expires_at.saturating_add(RETAIN_AFTER_EXPIRY_SECS);
+    let after_expiry = batch
+        .expires_at
+        .saturating_add(batch.retain_after_expiry_secs);
     batch.first_exported_at.map_or(after_expiry, |t| {
-        after_expiry.min(t.saturating_add(RETAIN_AFTER_EXPORT_SECS))
+        after_expiry.min(t.saturating_add(batch.retain_after_export_secs))
     })
 }
 
@@ -656,9 +705,7 @@ pub fn automatic_purge_at(batch: &Batch) -> i64 {
 /// tombstones of the batches it purged.
 pub async fn purge_past_retention(store: &Store, now: i64) -> BatchResult<Vec<Tombstone>> {
     store.finish_interrupted_purges().await?;
-    let due = store
-        .batches_due_for_purge(now, RETAIN_AFTER_EXPIRY_SECS, RETAIN_AFTER_EXPORT_SECS)
-        .await?;
+    let due = store.batches_due_for_purge(now).await?;
     let mut purged = Vec::with_capacity(due.len());
     for b in due {
         tracing::info!(batch_id = %b.id, "purging a batch past its retention period");

@@ -116,6 +116,12 @@ pub struct CreateArgs {
     /// Do not ask users how they read their email (asked by default, to spot POP users).
     #[arg(long, env = "PASSDROP_NO_MAIL_QUESTION")]
     pub no_mail_question: bool,
+    /// Purge the batch automatically this long after its links expire (0 to 90d).
+    #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPIRY", default_value = batch::DEFAULT_RETAIN_AFTER_EXPIRY)]
+    pub retain_after_expiry: String,
+    /// ...or this long after its first export, whichever comes first (10m to 90d).
+    #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPORT", default_value = batch::DEFAULT_RETAIN_AFTER_EXPORT)]
+    pub retain_after_export: String,
     /// Check passwords against the old IMAP server (imaps://host[:993] or imap://host[:143]).
     #[arg(long, env = "PASSDROP_VERIFY_IMAP")]
     pub verify_imap: Option<String>,
@@ -431,6 +437,8 @@ fn read_roster(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
     let lifetime = config::parse_link_lifetime(&args.expires_in).map_err(Failure::Usage)?;
+    let retention = batch::Retention::parse(&args.retain_after_expiry, &args.retain_after_export)
+        .map_err(Failure::Usage)?;
     if let Some(imap) = &args.verify_imap {
         return Err(Failure::Usage(format!(
             "--verify-imap {imap:?}: checking passwords against IMAP is not available in this \
@@ -448,6 +456,7 @@ async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliRe
             link_lifetime: lifetime,
             next_steps: args.next_steps,
             ask_mail_client: !args.no_mail_question,
+            retention,
             roster,
         },
         config::now(),

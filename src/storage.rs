@@ -90,6 +90,10 @@ pub struct Batch {
     pub public_key: Vec<u8>,
     /// When the batch was first exported.
     pub first_exported_at: Option<i64>,
+    /// Purged automatically this long after the links expire...
+    pub retain_after_expiry_secs: i64,
+    /// ...or this long after the first export, whichever comes first.
+    pub retain_after_export_secs: i64,
 }
 
 /// A batch with its progress counts.
@@ -282,6 +286,8 @@ fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx::Error> {
         ask_mail_client: row.try_get("ask_mail_client")?,
         public_key: row.try_get("public_key")?,
         first_exported_at: row.try_get("first_exported_at")?,
+        retain_after_expiry_secs: row.try_get("retain_after_expiry_secs")?,
+        retain_after_export_secs: row.try_get("retain_after_export_secs")?,
     })
 }
 
@@ -308,7 +314,7 @@ const RECIPIENT_COLUMNS: &str = "r.id AS r_id, r.batch_id AS r_batch_id, r.roste
      r.user_name, r.display_name, r.alternate_email, r.user_root";
 const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_at, \
      b.link_lifetime_secs, b.has_user_root, b.next_steps, b.ask_mail_client, b.public_key, \
-     b.first_exported_at";
+     b.first_exported_at, b.retain_after_expiry_secs, b.retain_after_export_secs";
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir`, applies migrations, and
@@ -467,8 +473,9 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
-             has_user_root, next_steps, ask_mail_client, public_key) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             has_user_root, next_steps, ask_mail_client, public_key, retain_after_expiry_secs, \
+             retain_after_export_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(&batch.id)
         .bind(&batch.name)
@@ -480,6 +487,8 @@ impl Store {
         .bind(&batch.next_steps)
         .bind(batch.ask_mail_client)
         .bind(&batch.public_key)
+        .bind(batch.retain_after_expiry_secs)
+        .bind(batch.retain_after_export_secs)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() != 1 {
@@ -1162,23 +1171,18 @@ impl Store {
         Ok(orphans.len())
     }
 
-    /// Batches whose retention has run out: `after_expiry` seconds past their expiry, or
-    /// `after_export` seconds past their first export, whichever comes first.
+    /// Batches whose retention has run out: their own `retain_after_expiry_secs` past
+    /// their expiry, or `retain_after_export_secs` past their first export, whichever
+    /// comes first.
     #[instrument(skip_all)]
-    pub async fn batches_due_for_purge(
-        &self,
-        now: i64,
-        after_expiry: i64,
-        after_export: i64,
-    ) -> StoreResult<Vec<Batch>> {
+    pub async fn batches_due_for_purge(&self, now: i64) -> StoreResult<Vec<Batch>> {
         let rows = sqlx::query(constant_sql(format!(
             "SELECT {BATCH_COLUMNS} FROM batches b JOIN batch_keys k ON k.batch_id = b.id \
-             WHERE b.expires_at + ?2 <= ?1 \
-                OR (b.first_exported_at IS NOT NULL AND b.first_exported_at + ?3 <= ?1)"
+             WHERE b.expires_at + b.retain_after_expiry_secs <= ?1 \
+                OR (b.first_exported_at IS NOT NULL \
+                    AND b.first_exported_at + b.retain_after_export_secs <= ?1)"
         )))
         .bind(now)
-        .bind(after_expiry)
-        .bind(after_export)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(row_to_batch).collect::<Result<_, _>>()?)

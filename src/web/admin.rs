@@ -221,6 +221,8 @@ pub async fn list_batches(
 pub async fn new_batch_form(_session: AdminSession) -> Response {
     let form = NewBatchForm {
         expires_in: config::DEFAULT_EXPIRES_IN.to_owned(),
+        retain_after_expiry: batch::DEFAULT_RETAIN_AFTER_EXPIRY.to_owned(),
+        retain_after_export: batch::DEFAULT_RETAIN_AFTER_EXPORT.to_owned(),
         ask_mail_client: true,
         ..NewBatchForm::default()
     };
@@ -228,7 +230,12 @@ pub async fn new_batch_form(_session: AdminSession) -> Response {
 }
 
 async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u8>), String> {
-    let mut form = NewBatchForm::default();
+    // Fields a script may leave out take their defaults.
+    let mut form = NewBatchForm {
+        retain_after_expiry: batch::DEFAULT_RETAIN_AFTER_EXPIRY.to_owned(),
+        retain_after_export: batch::DEFAULT_RETAIN_AFTER_EXPORT.to_owned(),
+        ..NewBatchForm::default()
+    };
     let mut file = Vec::new();
     while let Some(field) = multipart
         .next_field()
@@ -246,6 +253,8 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
             "org" => form.org = text(),
             "expires_in" => form.expires_in = text(),
             "next_steps" => form.next_steps = text(),
+            "retain_after_expiry" => form.retain_after_expiry = text(),
+            "retain_after_export" => form.retain_after_export = text(),
             "ask_mail_client" => form.ask_mail_client = true,
             "roster_text" => form.roster_text = text(),
             // The file is parsed as bytes, so encoding problems get their line numbers.
@@ -288,6 +297,9 @@ pub async fn create_batch(
     let lifetime = config::parse_link_lifetime(&form.expires_in)
         .map_err(|e| problems.push(format!("Links expire after: {e}")))
         .ok();
+    let retention = batch::Retention::parse(&form.retain_after_expiry, &form.retain_after_export)
+        .map_err(|e| problems.push(format!("Automatic purge: {e}")))
+        .ok();
     let roster_bytes = match (file.is_empty(), form.roster_text.trim().is_empty()) {
         (false, true) => Some(file.as_slice()),
         (true, false) => Some(form.roster_text.as_bytes()),
@@ -305,7 +317,7 @@ pub async fn create_batch(
             .map_err(|e| problems.extend(e.problems.iter().map(|p| format!("Roster {p}"))))
             .ok()
     });
-    let (Some(lifetime), Some(roster)) = (lifetime, roster) else {
+    let (Some(lifetime), Some(retention), Some(roster)) = (lifetime, retention, roster) else {
         return Ok(refuse(&form, &problems));
     };
     if !problems.is_empty() {
@@ -317,6 +329,7 @@ pub async fn create_batch(
         link_lifetime: lifetime,
         next_steps: Some(form.next_steps.clone()),
         ask_mail_client: form.ask_mail_client,
+        retention,
         roster,
     };
     match batch::create(&state.store, &state.config.public_url, request, now()).await {

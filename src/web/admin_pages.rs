@@ -173,6 +173,10 @@ pub struct NewBatchForm {
     pub next_steps: String,
     /// Whether the question is on.
     pub ask_mail_client: bool,
+    /// Retention after expiry typed.
+    pub retain_after_expiry: String,
+    /// Retention after the first export typed.
+    pub retain_after_export: String,
     /// Pasted roster.
     pub roster_text: String,
 }
@@ -209,6 +213,19 @@ pub fn new_batch(form: &NewBatchForm, problems: &[String]) -> Markup {
                 div.field {
                     label for="next_steps" { "What happens next (shown after a user submits)" }
                     textarea id="next_steps" name="next_steps" rows="3" { (form.next_steps) }
+                }
+                fieldset.question {
+                    legend { "Automatic purge (if you do not purge it yourself)" }
+                    div.field {
+                        label for="retain_after_expiry" { "This long after the links expire" }
+                        input type="text" id="retain_after_expiry" name="retain_after_expiry"
+                            required value=(form.retain_after_expiry);
+                    }
+                    div.field {
+                        label for="retain_after_export" { "…or this long after the first export" }
+                        input type="text" id="retain_after_export" name="retain_after_export"
+                            required value=(form.retain_after_export);
+                    }
                 }
                 label.choice {
                     input type="checkbox" name="ask_mail_client" value="on" checked[form.ask_mail_client];

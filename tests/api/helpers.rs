@@ -107,6 +107,7 @@ impl TestApp {
                 link_lifetime: std::time::Duration::from_secs(7 * 86_400),
                 next_steps: Some(NEXT_STEPS.to_owned()),
                 ask_mail_client: true,
+                retention: batch::Retention::default(),
                 roster: parse_roster(roster.as_bytes()).unwrap(),
             },
             config::now(),

@@ -155,7 +155,7 @@ async fn batches_past_retention_are_purged_automatically() {
     let now = config::now();
     assert_eq!(
         batch::automatic_purge_at(&old),
-        old.expires_at + batch::RETAIN_AFTER_EXPIRY_SECS
+        old.expires_at + old.retain_after_expiry_secs
     );
     app.store.mark_exported(&exported.id, 0, now).await.unwrap();
 
@@ -168,7 +168,7 @@ async fn batches_past_retention_are_purged_automatically() {
     );
 
     // A day and a bit later, the exported batch is due; the others are not.
-    let later = now + batch::RETAIN_AFTER_EXPORT_SECS + 1;
+    let later = now + exported.retain_after_export_secs + 1;
     let purged = batch::purge_past_retention(&app.store, later)
         .await
         .unwrap();
@@ -178,7 +178,7 @@ async fn batches_past_retention_are_purged_automatically() {
     );
 
     // A week after expiry, the rest are due.
-    let much_later = old.expires_at.max(fresh.expires_at) + batch::RETAIN_AFTER_EXPIRY_SECS;
+    let much_later = old.expires_at.max(fresh.expires_at) + old.retain_after_expiry_secs;
     let purged = batch::purge_past_retention(&app.store, much_later)
         .await
         .unwrap();
