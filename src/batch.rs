@@ -84,6 +84,35 @@ impl From<CryptoError> for BatchError {
 
 type BatchResult<T> = Result<T, BatchError>;
 
+/// Longest admin passphrase accepted (Argon2 hashes it whole).
+pub const MAX_PASSPHRASE_BYTES: usize = 1024;
+/// Argon2 runs at once, at most: each takes 64 MiB, so parallel login attempts cannot
+/// exhaust memory.
+const ARGON2_AT_ONCE: usize = 2;
+static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ARGON2_AT_ONCE);
+
+/// Runs an Argon2-bound closure on a blocking thread, at most `ARGON2_AT_ONCE` at a time.
+async fn run_argon2<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CryptoError> + Send + 'static,
+) -> BatchResult<T> {
+    let _slot = ARGON2_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| BatchError::Other(anyhow::Error::new(e)))?;
+    Ok(tokio::task::spawn_blocking(work)
+        .await
+        .map_err(anyhow::Error::new)??)
+}
+
+fn check_passphrase_length(passphrase: &SecretString) -> BatchResult<()> {
+    if passphrase.expose_secret().len() > MAX_PASSPHRASE_BYTES {
+        return Err(BatchError::InvalidName(format!(
+            "the passphrase must be at most {MAX_PASSPHRASE_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// Creates the admin key from a passphrase (Argon2 runs on a blocking thread).
 pub async fn init_admin(
     store: &Store,
@@ -96,9 +125,8 @@ pub async fn init_admin(
     if store.admin_exists().await? {
         return Err(StoreError::AdminExists.into());
     }
-    let wrapped = tokio::task::spawn_blocking(move || crypto::create_admin_key(&passphrase, kdf))
-        .await
-        .map_err(anyhow::Error::new)??;
+    check_passphrase_length(&passphrase)?;
+    let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
     store
         .insert_admin_key(&wrapped, crate::config::now())
         .await?;
@@ -116,9 +144,8 @@ pub async fn init_admin_with_setup_token(
     if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(BatchError::WeakPassphrase);
     }
-    let wrapped = tokio::task::spawn_blocking(move || crypto::create_admin_key(&passphrase, kdf))
-        .await
-        .map_err(anyhow::Error::new)??;
+    check_passphrase_length(&passphrase)?;
+    let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
     store
         .insert_admin_key_with_setup_token(&setup_token.hash(), &wrapped, crate::config::now())
         .await?;
@@ -128,11 +155,10 @@ pub async fn init_admin_with_setup_token(
 /// Unlocks the admin key with the passphrase (Argon2 runs on a blocking thread).
 pub async fn unlock_admin(store: &Store, passphrase: SecretString) -> BatchResult<AdminKey> {
     let wrapped = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
-    Ok(
-        tokio::task::spawn_blocking(move || crypto::unlock_admin_key(&wrapped, &passphrase))
-            .await
-            .map_err(anyhow::Error::new)??,
-    )
+    if passphrase.expose_secret().len() > MAX_PASSPHRASE_BYTES {
+        return Err(BatchError::WrongPassphrase);
+    }
+    run_argon2(move || crypto::unlock_admin_key(&wrapped, &passphrase)).await
 }
 
 /// Finds a batch by id or name; a purged one is reported as such.
@@ -157,6 +183,8 @@ pub struct IssuedLink {
     pub display_name: Option<String>,
     /// The full link.
     pub link: SecretString,
+    /// When the link expires.
+    pub expires_at: i64,
 }
 
 impl std::fmt::Debug for IssuedLink {
@@ -322,6 +350,7 @@ pub async fn create(
             email: entry.email.clone(),
             display_name: entry.display_name.clone(),
             link: SecretString::from(public_url.link_for(token.expose())),
+            expires_at: batch.expires_at,
         });
         recipients.push(NewRecipient {
             roster_line: i64::try_from(entry.line).unwrap_or(i64::MAX),
@@ -368,6 +397,7 @@ pub async fn reissue(
         email: recipient.email,
         display_name: recipient.display_name,
         link: SecretString::from(public_url.link_for(token.expose())),
+        expires_at,
     })
 }
 
@@ -377,16 +407,17 @@ pub fn open_live_links(
     public_url: &PublicUrl,
     batch: &Batch,
     batch_key: &crypto::BatchKey,
-    sealed: &[(crate::storage::Recipient, crypto::SealedToken)],
+    sealed: &[(crate::storage::Recipient, crypto::SealedToken, i64)],
 ) -> BatchResult<Vec<IssuedLink>> {
     sealed
         .iter()
-        .map(|(recipient, token)| {
+        .map(|(recipient, token, expires_at)| {
             let token = crypto::open_token(batch_key, &batch.id, &recipient.email, token)?;
             Ok(IssuedLink {
                 email: recipient.email.clone(),
                 display_name: recipient.display_name.clone(),
                 link: SecretString::from(public_url.link_for(token.expose())),
+                expires_at: *expires_at,
             })
         })
         .collect()
@@ -654,8 +685,10 @@ pub async fn export_m365(
         };
         let password = crypto::open_password(&batch_key, binding, &s.sealed).map_err(|e| {
             BatchError::Other(anyhow::anyhow!(
-                "the stored password of {} does not open ({e}); the database may be damaged",
-                s.recipient.email
+                "the stored password of recipient {} (roster line {}) does not open ({e}); \
+                 the database may be damaged",
+                s.recipient.id,
+                s.recipient.roster_line
             ))
         })?;
         passwords.push(password);

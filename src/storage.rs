@@ -868,6 +868,19 @@ impl Store {
         Ok(())
     }
 
+    /// Adds an entry to a batch's audit trail.
+    #[instrument(skip_all)]
+    pub async fn record_event(
+        &self,
+        batch_id: &str,
+        kind: &str,
+        count: usize,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        Self::record_event_in(&mut conn, batch_id, kind, count, now).await
+    }
+
     async fn record_event_in(
         tx: &mut sqlx::SqliteConnection,
         batch_id: &str,
@@ -911,19 +924,23 @@ impl Store {
         Ok(())
     }
 
-    /// The sealed tokens of every recipient's live link, in roster order.
+    /// The sealed tokens of every recipient's live, unexpired link, with its expiry, in
+    /// roster order.
     #[instrument(skip_all)]
     pub async fn live_sealed_tokens(
         &self,
         batch_id: &str,
-    ) -> StoreResult<Vec<(Recipient, SealedToken)>> {
+        now: i64,
+    ) -> StoreResult<Vec<(Recipient, SealedToken, i64)>> {
         let rows = sqlx::query(constant_sql(format!(
-            "SELECT {RECIPIENT_COLUMNS}, l.sealed_token_enc, l.sealed_token FROM links l \
+            "SELECT {RECIPIENT_COLUMNS}, l.sealed_token_enc, l.sealed_token, \
+             l.expires_at AS link_expires_at FROM links l \
              JOIN recipients r ON r.id = l.recipient_id \
-             WHERE r.batch_id = ? AND l.state = 'live' AND l.sealed_token IS NOT NULL \
-             ORDER BY r.roster_line"
+             WHERE r.batch_id = ? AND l.state = 'live' AND l.expires_at > ? \
+             AND l.sealed_token IS NOT NULL ORDER BY r.roster_line"
         )))
         .bind(batch_id)
+        .bind(now)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -934,6 +951,7 @@ impl Store {
                         enc: row.try_get("sealed_token_enc")?,
                         ciphertext: row.try_get("sealed_token")?,
                     },
+                    row.try_get("link_expires_at")?,
                 ))
             })
             .collect()

@@ -138,7 +138,91 @@ pub async fn setup_submit(
         .await
     {
         Ok(()) => start_session(&state, "/admin/batches").await,
-        Err(BatchError::WeakPassphrase) => Ok(refuse(&BatchError::WeakPassphrase.to_string())),
+        Err(e @ (BatchError::WeakPassphrase | BatchError::InvalidName(_))) => {
+            Ok(refuse(&e.to_string()))
+        }
+        // Another request used the link (or set up an admin) first.
+        Err(BatchError::Store(StoreError::LinkNotLive | StoreError::AdminExists)) => {
+            Err(AppError::Gone(
+                "Already set up",
+                "This setup link was just used. Log in at /admin/login.",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The client as the login throttle counts it (IPv6 folded into its /64).
+fn client_key(
+    state: &AppState,
+    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
+    let mut extensions = axum::http::Extensions::new();
+    if let Some(Extension(c)) = connect {
+        extensions.insert(c);
+    }
+    super::rate_limit::client_ip(headers, &extensions, state.config.trust_proxy).map_or(
+        std::net::IpAddr::from([0, 0, 0, 0]),
+        super::rate_limit::rate_limit_key,
+    )
+}
+
+/// Why the passphrase did not unlock the admin key.
+enum Refusal {
+    /// Too many wrong passphrases from this client lately.
+    Blocked(Duration),
+    /// Wrong passphrase.
+    Wrong,
+}
+
+impl Refusal {
+    fn message(&self) -> String {
+        match self {
+            Self::Blocked(wait) => format!(
+                "Too many wrong passphrases. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
+            Self::Wrong => "That passphrase is not right.".to_owned(),
+        }
+    }
+
+    /// The page, with 429 (and Retry-After) or 401.
+    fn respond(&self, page: maud::Markup) -> Response {
+        match self {
+            Self::Blocked(wait) => {
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
+                if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                response
+            }
+            Self::Wrong => (StatusCode::UNAUTHORIZED, page).into_response(),
+        }
+    }
+}
+
+/// Checks the passphrase, throttled per client: the attempt is counted before Argon2
+/// runs (so parallel guesses are all counted) and forgiven on success.
+async fn unlock_throttled(
+    state: &AppState,
+    client: std::net::IpAddr,
+    passphrase: String,
+) -> Result<Result<crate::crypto::AdminKey, Refusal>, AppError> {
+    if let Some(wait) = state.login_throttle.blocked_for(client) {
+        return Ok(Err(Refusal::Blocked(wait)));
+    }
+    state.login_throttle.failed(client);
+    match batch::unlock_admin(&state.store, SecretString::from(passphrase)).await {
+        Ok(key) => {
+            state.login_throttle.succeeded(client);
+            Ok(Ok(key))
+        }
+        Err(BatchError::WrongPassphrase | BatchError::NoAdmin) => {
+            tracing::warn!("wrong admin passphrase");
+            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
+            Ok(Err(Refusal::Wrong))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -155,42 +239,10 @@ pub async fn login_submit(
     headers: HeaderMap,
     Form(form): Form<PassphraseForm>,
 ) -> Result<Response, AppError> {
-    let mut extensions = axum::http::Extensions::new();
-    if let Some(Extension(c)) = connect {
-        extensions.insert(c);
-    }
-    let ip = super::rate_limit::client_ip(&headers, &extensions, state.config.trust_proxy)
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    if let Some(wait) = state.login_throttle.blocked_for(ip) {
-        let mut response = (
-            StatusCode::TOO_MANY_REQUESTS,
-            pages::login(Some(&format!(
-                "Too many wrong passphrases. Try again in {} seconds.",
-                wait.as_secs().max(1)
-            ))),
-        )
-            .into_response();
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(response);
-    }
-    match batch::unlock_admin(&state.store, SecretString::from(form.passphrase)).await {
-        Ok(_admin_key) => {
-            state.login_throttle.succeeded(ip);
-            start_session(&state, "/admin/batches").await
-        }
-        Err(BatchError::WrongPassphrase | BatchError::NoAdmin) => {
-            state.login_throttle.failed(ip);
-            tracing::warn!("failed admin login");
-            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
-            Ok((
-                StatusCode::UNAUTHORIZED,
-                pages::login(Some("That passphrase is not right.")),
-            )
-                .into_response())
-        }
-        Err(e) => Err(e.into()),
+    let client = client_key(&state, connect, &headers);
+    match unlock_throttled(&state, client, form.passphrase).await? {
+        Ok(_admin_key) => start_session(&state, "/admin/batches").await,
+        Err(refusal) => Ok(refusal.respond(pages::login(Some(&refusal.message())))),
     }
 }
 
@@ -386,17 +438,29 @@ pub async fn reissue(
     Form(form): Form<RecipientForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
-    let link = batch::reissue(
+    let link = match batch::reissue(
         &state.store,
         &state.config.public_url,
         &b,
         &form.email,
         now(),
     )
-    .await?;
-    let expires_at = now() + b.link_lifetime_secs;
-    let notice = pages::reissued_notice(&link, b.org_name.as_deref(), expires_at);
+    .await
+    {
+        Ok(link) => link,
+        Err(BatchError::Store(StoreError::NoSuchRecipient { .. })) => {
+            return no_such_recipient(&state, &b).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let notice = pages::reissued_notice(&link, b.org_name.as_deref());
     render_batch_page(&state, &b, Filter::All, Some(notice)).await
+}
+
+async fn no_such_recipient(state: &AppState, b: &Batch) -> Result<Response, AppError> {
+    let notice = maud::html! { p { "That address is not in this batch; nothing was changed." } };
+    let page = render_batch_page(state, b, Filter::All, Some(notice)).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 /// `POST /admin/batches/{id}/revoke`.
@@ -410,6 +474,9 @@ pub async fn revoke(
     let notice = match batch::revoke(&state.store, &b, &form.email).await {
         Ok(()) => format!("The link of {} is revoked.", form.email),
         Err(e @ BatchError::NothingToRevoke(_)) => e.to_string(),
+        Err(BatchError::Store(StoreError::NoSuchRecipient { .. })) => {
+            return no_such_recipient(&state, &b).await;
+        }
         Err(e) => return Err(e.into()),
     };
     render_batch_page(
@@ -472,25 +539,26 @@ pub async fn links_submit(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
+    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     Form(form): Form<PassphraseForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
-    let admin = match batch::unlock_admin(&state.store, SecretString::from(form.passphrase)).await {
+    let client = client_key(&state, connect, &headers);
+    let admin = match unlock_throttled(&state, client, form.passphrase).await? {
         Ok(key) => key,
-        Err(BatchError::WrongPassphrase) => {
-            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
-            return Ok((
-                StatusCode::UNAUTHORIZED,
-                pages::links_form(&b, Some("That passphrase is not right.")),
-            )
-                .into_response());
+        Err(refusal) => {
+            return Ok(refusal.respond(pages::links_form(&b, Some(&refusal.message()))));
         }
-        Err(e) => return Err(e.into()),
     };
     let batch_key = batch::open_batch_key(&state.store, &b, &admin).await?;
     drop(admin);
-    let sealed = state.store.live_sealed_tokens(&b.id).await?;
+    let sealed = state.store.live_sealed_tokens(&b.id, now()).await?;
     let links = batch::open_live_links(&state.config.public_url, &b, &batch_key, &sealed)?;
+    state
+        .store
+        .record_event(&b.id, "links_viewed", links.len(), now())
+        .await?;
     if form.format.as_deref() == Some("mailto") {
         return Ok(pages::mailto_page(&b, &links).into_response());
     }
@@ -525,21 +593,19 @@ pub async fn export_submit(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
+    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     Form(form): Form<PassphraseForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
-    let admin = match batch::unlock_admin(&state.store, SecretString::from(form.passphrase)).await {
+    let client = client_key(&state, connect, &headers);
+    let admin = match unlock_throttled(&state, client, form.passphrase).await? {
         Ok(key) => key,
-        Err(BatchError::WrongPassphrase) => {
-            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
+        Err(refusal) => {
             let missing = missing_count(&state, &b).await?;
-            return Ok((
-                StatusCode::UNAUTHORIZED,
-                pages::export_page(&b, missing, Some("That passphrase is not right.")),
-            )
-                .into_response());
+            let page = pages::export_page(&b, missing, Some(&refusal.message()));
+            return Ok(refusal.respond(page));
         }
-        Err(e) => return Err(e.into()),
     };
     let exported = batch::export_m365(&state.store, &b, &admin, now()).await?;
     drop(admin);
@@ -571,4 +637,21 @@ pub async fn purge(
     }
     batch::purge(&state.store, &b, now()).await?;
     Ok(Redirect::to("/admin/batches").into_response())
+}
+
+/// `GET /admin/purged/{id}`: what remains of a purged batch: its tombstone and audit
+/// trail, no user data.
+pub async fn show_tombstone(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(tombstone) = state.store.find_tombstone(&id).await? else {
+        return Err(AppError::Gone(
+            "No such batch",
+            "No purged batch has this id.",
+        ));
+    };
+    let audit = state.store.audit_trail(&tombstone.batch_id).await?;
+    Ok(pages::tombstone_page(&tombstone, &audit).into_response())
 }

@@ -147,7 +147,7 @@ pub fn batches(list: &[BatchSummary], tombstones: &[Tombstone], now: i64) -> Mar
                     tbody {
                         @for t in tombstones {
                             tr {
-                                td { (t.name) }
+                                td { a href={ "/admin/purged/" (t.batch_id) } { (t.name) } }
                                 td { (format_time(t.created_at)) }
                                 td { (format_time(t.purged_at)) }
                                 td { (t.submitted) " of " (t.recipients) }
@@ -414,16 +414,34 @@ pub fn audit_words(e: &AuditEvent) -> String {
         "submitted" => "a password was submitted".to_owned(),
         "exported" => format!("exported ({} rows)", e.count),
         "purged" => "purged".to_owned(),
+        "links_viewed" => format!("the links were fetched again ({} links)", e.count),
         other => other.to_owned(),
     }
 }
 
+/// What remains of a purged batch.
+pub fn tombstone_page(t: &Tombstone, audit: &[AuditEvent]) -> Markup {
+    admin_layout(
+        &t.name,
+        true,
+        html! {
+            h1 { (t.name) " (purged)" }
+            p { "Created " (format_time(t.created_at)) ", purged " (format_time(t.purged_at))
+                ". " (t.submitted) " of " (t.recipients) " users had submitted." }
+            p.small { "No password, link, address or name of its users remains." }
+            h2 { "Audit trail" }
+            ul.audit { @for e in audit { li { (format_time(e.at)) " — " (audit_words(e)) } } }
+            p { a href="/admin/batches" { "Back to the batches" } }
+        },
+    )
+}
+
 /// Shown after a reissue: the new link, once.
-pub fn reissued_notice(link: &IssuedLink, org: Option<&str>, expires_at: i64) -> Markup {
+pub fn reissued_notice(link: &IssuedLink, org: Option<&str>) -> Markup {
     html! {
         p { "New link for " strong { (link.email) } " (the old one no longer works):" }
         p { code.link { (link.link.expose_secret()) } }
-        p { a href=(mailto(link, org, expires_at)) { "Email it to " (link.email) } }
+        p { a href=(mailto(link, org)) { "Email it to " (link.email) } }
     }
 }
 
@@ -463,7 +481,7 @@ pub fn links_form(b: &Batch, error: Option<&str>) -> Markup {
 }
 
 /// Subject and body of the message that carries a link.
-pub fn message_text(link: &IssuedLink, org: Option<&str>, expires_at: i64) -> (String, String) {
+pub fn message_text(link: &IssuedLink, org: Option<&str>) -> (String, String) {
     let org = org.unwrap_or("IT");
     let greeting = link
         .display_name
@@ -476,7 +494,7 @@ pub fn message_text(link: &IssuedLink, org: Option<&str>, expires_at: i64) -> (S
          as you send it and deleted after the move. We will never ask for your password any \
          other way.\n",
         email = link.email,
-        until = format_time(expires_at),
+        until = format_time(link.expires_at),
         link = link.link.expose_secret(),
     );
     (format!("{org}: your mailbox is moving"), body)
@@ -495,9 +513,15 @@ fn mailto_escape(text: &str) -> String {
 }
 
 /// A `mailto:` URL with a ready subject and body.
-pub fn mailto(link: &IssuedLink, org: Option<&str>, expires_at: i64) -> String {
-    let (subject, body) = message_text(link, org, expires_at);
-    let to = link.email.replace('?', "%3F");
+pub fn mailto(link: &IssuedLink, org: Option<&str>) -> String {
+    let (subject, body) = message_text(link, org);
+    // RFC 6068: everything but unreserved characters is escaped on both sides of '@'.
+    let to: String = link
+        .email
+        .split('@')
+        .map(mailto_escape)
+        .collect::<Vec<_>>()
+        .join("@");
     format!(
         "mailto:{to}?subject={}&body={}",
         mailto_escape(&subject),
@@ -519,7 +543,7 @@ pub fn mailto_page(b: &Batch, links: &[IssuedLink]) -> Markup {
                     @for l in links {
                         tr {
                             td { (l.email) }
-                            td { a href=(mailto(l, b.org_name.as_deref(), b.expires_at)) { "Write to " (l.email) } }
+                            td { a href=(mailto(l, b.org_name.as_deref())) { "Write to " (l.email) } }
                         }
                     }
                 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
+use axum::handler::Handler as _;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -35,6 +36,8 @@ pub use error::AppError;
 
 /// Largest roster upload accepted by the console.
 const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
+/// Largest body of any other console form (a passphrase, an address).
+const CONSOLE_FORM_LIMIT: usize = 16 * 1024;
 /// Largest body accepted on the collection form.
 pub const FORM_BODY_LIMIT: usize = 8 * 1024;
 /// Longest a request may take end to end.
@@ -128,7 +131,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/logout", post(admin::logout))
         .route(
             "/admin/batches",
-            get(admin::list_batches).post(admin::create_batch),
+            // A 50,000-row roster upload is a few megabytes; nothing else is big.
+            get(admin::list_batches)
+                .post(admin::create_batch.layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT))),
         )
         .route("/admin/batches/new", get(admin::new_batch_form))
         .route("/admin/batches/{id}", get(admin::show_batch))
@@ -143,8 +148,8 @@ pub fn router(state: AppState) -> Router {
             get(admin::export_form).post(admin::export_submit),
         )
         .route("/admin/batches/{id}/purge", post(admin::purge))
-        // A 50,000-row roster upload is a few megabytes.
-        .layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT));
+        .route("/admin/purged/{id}", get(admin::show_tombstone))
+        .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT));
     let console = rate_limit::apply(console.layer(csrf), &state.config);
     Router::new()
         .route("/healthz", get(handlers::healthz))
