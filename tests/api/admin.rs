@@ -46,7 +46,14 @@ async fn the_setup_link_works_once_and_logs_the_admin_in() {
         .unwrap();
     assert_eq!(page.status(), 200);
 
-    // Used up: the same link, and any other, now answer 410.
+    // Used up: the token itself is gone, and the link answers 410.
+    let token = passdrop::crypto::LinkToken::parse(url.rsplit('/').next().unwrap()).unwrap();
+    assert!(
+        !app.store
+            .setup_token_valid(&token.hash(), config::now())
+            .await
+            .unwrap()
+    );
     assert_eq!(app.get(&url).await.status(), 410);
     assert_eq!(
         post("another long passphrase", "another long passphrase")
@@ -138,16 +145,19 @@ async fn sessions_expire_and_logout_ends_them() {
     let get = |c: String| app.client.get(&batches).header("cookie", c).send();
     assert_eq!(get(cookie.clone()).await.unwrap().status(), 200);
 
-    // Idle for longer than 30 minutes: the store refuses (and forgets) the session.
-    let token = passdrop::crypto::LinkToken::parse(cookie.split('=').nth(1).unwrap()).unwrap();
-    let later = config::now() + 31 * 60;
-    assert!(
-        !app.store
-            .touch_session(&token.hash(), later, 30 * 60, 12 * 3600)
-            .await
-            .unwrap()
-    );
+    // Idle for 31 minutes: the server refuses the session.
+    backdate_sessions(&app, "last_seen_at", 31 * 60).await;
     assert_eq!(get(cookie).await.unwrap().status(), 303);
+
+    // Active all along but logged in 12 hours ago: refused too.
+    let cookie = app.login().await;
+    assert_eq!(get(cookie.clone()).await.unwrap().status(), 200);
+    backdate_sessions(&app, "created_at", 12 * 3600 + 1).await;
+    assert_eq!(get(cookie).await.unwrap().status(), 303);
+
+    // A made-up cookie of the right shape gets nowhere.
+    let forged = format!("passdrop_session={}", "A".repeat(43));
+    assert_eq!(get(forged).await.unwrap().status(), 303);
 
     let cookie = app.login().await;
     let r = app
@@ -166,6 +176,21 @@ async fn sessions_expire_and_logout_ends_them() {
     );
     assert_eq!(get(cookie).await.unwrap().status(), 303);
     app.stop().await;
+}
+
+/// Moves every session's `column` back by `seconds`, as if that much time had passed.
+async fn backdate_sessions(app: &TestApp, column: &str, seconds: i64) {
+    use sqlx::ConnectOptions as _;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.store.database_path())
+        .connect()
+        .await
+        .unwrap();
+    let sql = format!("UPDATE admin_sessions SET {column} = {column} - {seconds}");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -408,7 +433,7 @@ async fn the_whole_journey_works_in_the_console() {
         .unwrap();
     assert!(waiting.contains("bob@example.com") && !waiting.contains(">ann@example.com"));
 
-    // Reissue Bob's link: the new one is shown once; revoke Ann's (already used: refused).
+    // Reissue Bob's link: the new one is shown once. Then revoke it.
     let r = admin_post(
         format!("{batch_path}/reissue"),
         vec![("email", "bob@example.com".into())],
@@ -416,7 +441,30 @@ async fn the_whole_journey_works_in_the_console() {
     .await
     .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("New link for"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("New link for"));
+    let bob_link = page
+        .split("<code class=\"link\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.get(&bob_link).await.status(), 200);
+    let r = admin_post(
+        format!("{batch_path}/revoke"),
+        vec![("email", "bob@example.com".into())],
+    )
+    .await
+    .unwrap();
+    assert!(r.text().await.unwrap().contains("is revoked"));
+    assert_eq!(app.get(&bob_link).await.status(), 410);
+    let r = admin_post(
+        format!("{batch_path}/revoke"),
+        vec![("email", "nobody@example.com".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
 
     // Export with the passphrase: the download is the Microsoft file.
     let export = admin_post(
@@ -463,14 +511,85 @@ async fn the_whole_journey_works_in_the_console() {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    for kind in ["created", "submitted", "reissued", "exported", "purged"] {
+    for kind in [
+        "created",
+        "links_viewed",
+        "submitted",
+        "reissued",
+        "revoked",
+        "exported",
+        "purged",
+    ] {
         assert!(
             audit.iter().any(|k| k == kind),
             "{kind} missing from {audit:?}"
         );
     }
     let dir = app.stop().await;
-    let found = canaries_found(dir.path(), &["ann@example.com", "Ann's pw", "Ann Lee"]);
+    let tokens: Vec<String> = [&ann_link, &bob_link]
+        .iter()
+        .map(|l| l.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    let found = canaries_found(
+        dir.path(),
+        &[
+            "ann@example.com",
+            "Ann's pw",
+            "Ann Lee",
+            "bob@example.com",
+            "Bob Ray",
+            &tokens[0],
+            &tokens[1],
+        ],
+    );
     assert!(found.is_empty(), "{found:?}");
     let _ = link;
+}
+
+#[tokio::test]
+async fn two_setups_racing_make_exactly_one_admin() {
+    let app = TestApp::spawn_without_admin().await;
+    let url = app.setup_url().await;
+    let post = |pass: &'static str| {
+        app.client
+            .post(&url)
+            .form(&[("passphrase", pass), ("passphrase_confirm", pass)])
+            .send()
+    };
+    let (a, b) = tokio::join!(
+        post("first long passphrase"),
+        post("second long passphrase")
+    );
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [303, 410]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_fifty_thousand_row_roster_can_be_uploaded() {
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let mut roster = String::from("EmailAddress,DisplayName\n");
+    for i in 0..50_000 {
+        roster.push_str(&format!(
+            "user{i}@example.com,User number {i} of the big office\n"
+        ));
+    }
+    assert!(
+        roster.len() > 2 * 1024 * 1024,
+        "bigger than axum's default body limit"
+    );
+    let r = app
+        .client
+        .post(format!("{}/admin/batches", app.address))
+        .header("cookie", &cookie)
+        .multipart(new_batch_form("big", &roster))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let list = app.store.list_batches().await.unwrap();
+    assert_eq!(list[0].recipients, 50_000);
+    app.stop().await;
 }

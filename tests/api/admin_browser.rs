@@ -67,6 +67,14 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
     click(&admin, "button[type=submit]").await;
     wait_for_heading(&admin, "Batches").await;
 
+    // Log out and back in through the login page.
+    click(&admin, "header form button").await;
+    wait_for_heading(&admin, "Log in").await;
+    save_screenshot(&admin, "admin-login.png").await;
+    fill(&admin, "passphrase", PASSPHRASE).await;
+    click(&admin, "main form button[type=submit]").await;
+    wait_for_heading(&admin, "Batches").await;
+
     // Create a batch from an uploaded roster file.
     let roster = admin_profile.path().join("roster.csv");
     std::fs::write(
