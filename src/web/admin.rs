@@ -241,7 +241,13 @@ pub async fn login_submit(
 ) -> Result<Response, AppError> {
     let client = client_key(&state, connect, &headers);
     match unlock_throttled(&state, client, form.passphrase).await? {
-        Ok(_admin_key) => start_session(&state, "/admin/batches").await,
+        Ok(_admin_key) => {
+            // A login always starts a new session; any session presented ends here.
+            if let Some(old) = session::session_token(&headers, https(&state)) {
+                state.store.delete_session(&old.hash()).await?;
+            }
+            start_session(&state, "/admin/batches").await
+        }
         Err(refusal) => Ok(refusal.respond(pages::login(Some(&refusal.message())))),
     }
 }

@@ -56,10 +56,9 @@ pub fn clearing_cookie(https: bool) -> HeaderValue {
 }
 
 /// The session token a request carries, if any.
-pub fn session_token(parts: &Parts, https: bool) -> Option<LinkToken> {
+pub fn session_token(headers: &axum::http::HeaderMap, https: bool) -> Option<LinkToken> {
     let name = cookie_name(https);
-    parts
-        .headers
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -82,7 +81,7 @@ impl FromRequestParts<AppState> for AdminSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let https = state.config.public_url.is_https();
         let to_login = || Redirect::to("/admin/login").into_response();
-        let Some(token) = session_token(parts, https) else {
+        let Some(token) = session_token(&parts.headers, https) else {
             return Err(to_login());
         };
         let hash = token.hash();

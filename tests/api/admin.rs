@@ -97,6 +97,24 @@ async fn login_sets_a_strict_cookie_and_wrong_passphrases_lock_out() {
     };
     let ok = login(PASSPHRASE).await.unwrap();
     assert_eq!(ok.status(), 303);
+    // Logging in again with the first session ends it (no session fixation).
+    let again = app
+        .client
+        .post(format!("{}/admin/login", app.address))
+        .header("cookie", cookie_of(&ok))
+        .form(&[("passphrase", PASSPHRASE)])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(cookie_of(&again), cookie_of(&ok));
+    let old = app
+        .client
+        .get(format!("{}/admin/batches", app.address))
+        .header("cookie", cookie_of(&ok))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 303);
     let set_cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(set_cookie.starts_with("passdrop_session="), "{set_cookie}");
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
