@@ -2,7 +2,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use super::assets;
+use super::{assets, templates};
 use crate::batch::{self, IssuedLink, MailClient};
 use crate::config::format_time;
 use crate::storage::{AuditEvent, Batch, BatchSummary, LinkState, RecipientStatus, Tombstone};
@@ -13,15 +13,7 @@ pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                meta name="robots" content="noindex, nofollow";
-                title { (title) " · passdrop admin" }
-                link rel="stylesheet" href=(assets::STYLESHEET.url());
-                link rel="icon" type="image/svg+xml" href=(assets::ICON.url());
-            }
+            (templates::head(&format!("{title} · passdrop admin")))
             body.admin {
                 header.site {
                     img src=(assets::ICON.url()) alt="" width="28" height="28";

@@ -7,20 +7,27 @@ use super::assets;
 use crate::batch::{LinkStatus, MailClient};
 use crate::config::format_time;
 
-/// The frame every page shares.
+/// The `<head>` every page shares: no external resource, no script.
+pub fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="referrer" content="no-referrer";
+            meta name="robots" content="noindex, nofollow";
+            title { (title) }
+            link rel="stylesheet" href=(assets::STYLESHEET.url());
+            link rel="icon" type="image/svg+xml" href=(assets::ICON.url());
+        }
+    }
+}
+
+/// The frame every collection page shares.
 pub fn layout(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                meta name="robots" content="noindex, nofollow";
-                title { (title) }
-                link rel="stylesheet" href=(assets::STYLESHEET.url());
-                link rel="icon" type="image/svg+xml" href=(assets::ICON.url());
-            }
+            (head(title))
             body {
                 header.site {
                     img src=(assets::ICON.url()) alt="" width="28" height="28";
