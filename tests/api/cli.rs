@@ -111,6 +111,29 @@ async fn serve_on_a_fresh_data_dir_says_what_to_do_next() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "ok");
+    // The printed one-time setup link opens the passphrase page.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let printed = loop {
+        let printed = server.log.lock().unwrap().clone();
+        if printed.contains("/admin/setup/") || Instant::now() > deadline {
+            break printed;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let setup = printed
+        .split_whitespace()
+        .find(|w| w.contains("/admin/setup/"))
+        .unwrap_or_else(|| panic!("no setup link printed:\n{printed}"))
+        .to_owned();
+    assert!(setup.starts_with(&server.address), "{setup}");
+    let r = reqwest::get(&setup).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Choose the admin passphrase")
+    );
     let log = server.stop();
     assert!(log.contains("No admin exists yet"), "{log}");
     assert!(log.contains("passdrop admin init"), "{log}");
