@@ -674,7 +674,7 @@ pub async fn export_m365(
     now: i64,
 ) -> BatchResult<M365Export> {
     let batch_key = open_batch_key(store, batch, admin).await?;
-    let submissions = store.submissions(&batch.id).await?;
+    let (submissions, missing) = store.submissions_and_missing(&batch.id).await?;
     let mut passwords = Vec::with_capacity(submissions.len());
     for s in &submissions {
         let binding = SubmissionBinding {
@@ -704,13 +704,7 @@ pub async fn export_m365(
         })
         .collect();
     let csv = export::render_m365_csv(&rows, batch.has_user_root)?;
-    let missing = store
-        .recipient_statuses(&batch.id)
-        .await?
-        .into_iter()
-        .filter(|r| r.submitted_at.is_none())
-        .map(|r| r.recipient.email)
-        .collect();
+
     store.mark_exported(&batch.id, rows.len(), now).await?;
     Ok(M365Export {
         csv,

@@ -829,17 +829,32 @@ impl Store {
         }))
     }
 
-    /// Every sealed password of a batch, in roster order.
+    /// Every sealed password of a batch, and the addresses of those who have not
+    /// submitted, both in roster order and read from one snapshot (so a submission
+    /// landing meanwhile is in exactly one of the two).
     #[instrument(skip_all)]
-    pub async fn submissions(&self, batch_id: &str) -> StoreResult<Vec<StoredSubmission>> {
+    pub async fn submissions_and_missing(
+        &self,
+        batch_id: &str,
+    ) -> StoreResult<(Vec<StoredSubmission>, Vec<String>)> {
+        let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(constant_sql(format!(
             "SELECT {RECIPIENT_COLUMNS}, s.enc, s.ciphertext FROM submissions s \
              JOIN recipients r ON r.id = s.recipient_id WHERE r.batch_id = ? ORDER BY r.roster_line"
         )))
         .bind(batch_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter()
+        let missing: Vec<String> = sqlx::query_scalar(
+            "SELECT r.email FROM recipients r WHERE r.batch_id = ? AND NOT EXISTS \
+             (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id) ORDER BY r.roster_line",
+        )
+        .bind(batch_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let submissions = rows
+            .iter()
             .map(|row| {
                 Ok(StoredSubmission {
                     recipient: row_to_recipient(row)?,
@@ -849,7 +864,8 @@ impl Store {
                     },
                 })
             })
-            .collect()
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((submissions, missing))
     }
 
     /// Records the first export time of a batch (later exports keep the first).
