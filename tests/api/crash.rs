@@ -209,7 +209,7 @@ async fn submissions_survive_sigkill_at_random_moments() {
             "{email}: acknowledged but not exported"
         );
     }
-    let attempted = attempted.lock().unwrap();
+    let attempted = attempted.lock().unwrap().clone();
     for (email, password) in &exported {
         assert!(
             attempted.get(email).is_some_and(|a| a.contains(password)),
