@@ -4,7 +4,7 @@ mod admin;
 mod admin_pages;
 pub mod assets;
 mod error;
-mod form;
+pub mod form;
 mod handlers;
 mod rate_limit;
 mod session;
