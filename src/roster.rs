@@ -197,6 +197,50 @@ fn field_problem(column: &str, value: &str) -> Option<String> {
     None
 }
 
+/// Turns byte offsets into line numbers. The csv crate's own line numbers lag behind on
+/// files with CRLF line ends (what Excel writes), so lines are counted here; offsets
+/// only grow, so counting is incremental.
+struct LineCounter<'a> {
+    input: &'a [u8],
+    counted_to: usize,
+    newlines: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        Self {
+            input,
+            counted_to: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The line on which the record csv reports at `byte` starts. For CRLF files and
+    /// after blank lines csv points at a line end before the record, so line ends are
+    /// skipped first.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.input.len());
+        while self
+            .input
+            .get(start)
+            .is_some_and(|b| *b == b'\r' || *b == b'\n')
+        {
+            start += 1;
+        }
+        if start > self.counted_to {
+            let newlines = self.input[self.counted_to..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.newlines += u64::try_from(newlines).unwrap_or(u64::MAX);
+            self.counted_to = start;
+        }
+        self.newlines + 1
+    }
+}
+
 /// Parses and validates a roster. Either every row is valid and the roster is returned,
 /// or every problem found is returned with its line number.
 pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
@@ -229,7 +273,8 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
             return Err(problems.into_error());
         }
     };
-    let header_line = header.position().map_or(1, csv::Position::line);
+    let mut lines = LineCounter::new(input);
+    let header_line = header.position().map_or(1, |p| lines.line_at(p.byte()));
     let mut columns: HashMap<Column, usize> = HashMap::new();
     for (index, raw) in header.iter().enumerate() {
         let Ok(name) = std::str::from_utf8(raw) else {
@@ -271,7 +316,7 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(csv::Position::line);
+                let line = e.position().map(|p| lines.line_at(p.byte()));
                 problems.add(
                     line,
                     format!("this row could not be read as CSV: {}", e.kind_summary()),
@@ -280,7 +325,7 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
                 break;
             }
         };
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         if record.iter().all(<[u8]>::is_empty) {
             continue; // a row of empty cells, as spreadsheets export at the end
         }
@@ -476,6 +521,18 @@ mod tests {
         assert_eq!(e.alternate_email.as_deref(), Some("ann@home.example"));
         assert_eq!(e.user_root.as_deref(), Some("/users/ann"));
         assert!(r.has_user_root());
+    }
+
+    #[test]
+    fn line_numbers_are_right_with_crlf_line_ends() {
+        let p = problems("EmailAddress\r\nann@example.com\r\nbad\r\n\r\nalso-bad\r\n");
+        assert!(p[0].starts_with("line 3:"), "{p:?}");
+        assert!(p[1].starts_with("line 5:"), "{p:?}");
+        let p = problems("EmailAddress\nann@example.com\nbad\n\nalso-bad\n");
+        assert!(
+            p[0].starts_with("line 3:") && p[1].starts_with("line 5:"),
+            "{p:?}"
+        );
     }
 
     #[test]

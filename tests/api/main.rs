@@ -7,6 +7,7 @@ mod admin_browser;
 mod browser;
 mod cli;
 mod collection;
+mod corpus;
 mod crash;
 mod envelope;
 mod golden;
