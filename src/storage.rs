@@ -207,6 +207,8 @@ pub struct LinkView {
     pub state: LinkState,
     /// When the link expires.
     pub expires_at: i64,
+    /// When the link was first opened, if it was.
+    pub opened_at: Option<i64>,
     /// Whom the link is for.
     pub recipient: Recipient,
     /// The batch it belongs to.
@@ -641,7 +643,8 @@ impl Store {
     #[instrument(skip_all)]
     pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
         let row = sqlx::query(constant_sql(format!(
-            "SELECT l.state, l.expires_at AS link_expires_at, {RECIPIENT_COLUMNS}, {BATCH_COLUMNS} \
+            "SELECT l.state, l.expires_at AS link_expires_at, l.opened_at, {RECIPIENT_COLUMNS}, \
+             {BATCH_COLUMNS} \
              FROM links l JOIN recipients r ON r.id = l.recipient_id \
              JOIN batches b ON b.id = r.batch_id JOIN batch_keys k ON k.batch_id = b.id \
              WHERE l.token_hash = ?"
@@ -654,6 +657,7 @@ impl Store {
         Ok(Some(LinkView {
             state: LinkState::parse(&state)?,
             expires_at: row.try_get("link_expires_at")?,
+            opened_at: row.try_get("opened_at")?,
             recipient: row_to_recipient(&row)?,
             batch: row_to_batch(&row)?,
         }))

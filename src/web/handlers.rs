@@ -91,8 +91,11 @@ pub async fn show_collection_form(
     token: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     let (token, view) = usable_link(&state, token).await?;
-    // Tells the admin the message arrived; it does not use the link up.
-    state.store.mark_opened(&token.hash(), now()).await?;
+    // Tells the admin the message arrived; it does not use the link up. Only the first
+    // visit writes.
+    if view.opened_at.is_none() {
+        state.store.mark_opened(&token.hash(), now()).await?;
+    }
     Ok(form_page(&view, None, None).into_response())
 }
 
