@@ -86,16 +86,7 @@ pub fn login(error: Option<&str>) -> Markup {
         false,
         html! {
             h1 { "Log in" }
-            form method="post" action="/admin/login" {
-                (error_box(error))
-                div.field {
-                    label for="passphrase" { "Admin passphrase" }
-                    input type="password" id="passphrase" name="passphrase" required
-                        autocomplete="current-password" autofocus
-                        aria-describedby=[error.map(|_| "form-error")];
-                }
-                button type="submit" { "Log in" }
-            }
+            (passphrase_form("/admin/login", error, html! { button type="submit" { "Log in" } }))
         },
     )
 }
@@ -437,7 +428,7 @@ pub fn reissued_notice(link: &IssuedLink, org: Option<&str>) -> Markup {
     }
 }
 
-/// A passphrase form (links and export pages share it).
+/// A passphrase form (login, links and export pages share it).
 fn passphrase_form(action: &str, error: Option<&str>, buttons: Markup) -> Markup {
     html! {
         form method="post" action=(action) {
