@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 use crate::config::PublicUrl;
 use crate::crypto::{self, AdminKey, CryptoError, KdfParams, LinkToken, SubmissionBinding};
 use crate::export::{self, ExportError, LinkRow, M365Row};
+use crate::imap::{self, ImapSettings};
 use crate::roster::Roster;
 use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError, Tombstone};
 
@@ -68,6 +69,9 @@ pub enum BatchError {
     /// Cryptography failed (a damaged record, or the random generator).
     #[error(transparent)]
     Crypto(CryptoError),
+    /// The IMAP server given to check passwords against cannot be used.
+    #[error("passwords cannot be checked against {}: {}", .0.server, .0.problem.as_ref().map_or_else(String::new, ToString::to_string))]
+    ImapUnusable(Box<imap::ConnectionReport>),
     /// Something else.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -265,6 +269,9 @@ pub struct NewBatch {
     pub retention: Retention,
     /// The validated roster.
     pub roster: Roster,
+    /// The old IMAP server to check each password against, if any. Its connection is
+    /// tested before the batch is created.
+    pub imap: Option<ImapSettings>,
 }
 
 fn check_name(label: &str, value: &str) -> BatchResult<()> {
@@ -323,6 +330,9 @@ pub async fn create(
         }
     }
     let admin = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
+    if let Some(settings) = &request.imap {
+        require_usable_imap(settings).await?;
+    }
     let id = hex(&crypto::random_bytes::<8>()?);
     let (public_key, sealed_key) = crypto::create_batch_key(&admin.public_key, &id)?;
     let lifetime = secs(request.link_lifetime);
@@ -340,6 +350,7 @@ pub async fn create(
         retain_after_export_secs: secs(request.retention.after_export),
         public_key,
         first_exported_at: None,
+        imap: request.imap,
     };
     // Drawing and sealing 50,000 tokens is CPU work (one X25519 exchange each): it runs
     // off the async runtime, spread over the machine's cores.
@@ -617,6 +628,52 @@ impl MailClient {
     }
 }
 
+/// Tests the connection to an IMAP server (no password) and fails, with the full report,
+/// unless passwords can be checked against it.
+pub async fn require_usable_imap(settings: &ImapSettings) -> BatchResult<imap::ConnectionReport> {
+    let report = imap::check_connection(settings).await;
+    if report.ok() {
+        Ok(report)
+    } else {
+        Err(BatchError::ImapUnusable(Box::new(report)))
+    }
+}
+
+/// Sets, changes or (with `None`) removes the IMAP server a batch checks passwords
+/// against. A server is tested first and stored only if passwords can be checked with
+/// it; the test's report is returned.
+pub async fn set_imap(
+    store: &Store,
+    batch: &Batch,
+    settings: Option<ImapSettings>,
+) -> BatchResult<Option<imap::ConnectionReport>> {
+    let report = match &settings {
+        Some(s) => Some(require_usable_imap(s).await?),
+        None => None,
+    };
+    store.set_batch_imap(&batch.id, settings.as_ref()).await?;
+    Ok(report)
+}
+
+/// What the old IMAP server said about a password that was then accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImapCheck {
+    /// The server accepted it.
+    Verified,
+    /// The server could not be asked, and the batch accepts such passwords.
+    Unverified,
+}
+
+impl ImapCheck {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Unverified => "unverified",
+        }
+    }
+}
+
 /// Outcome of trying to submit on a link.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SubmitOutcome {
@@ -633,6 +690,7 @@ pub async fn submit(
     view: &LinkView,
     password: &SecretString,
     mail_client: Option<MailClient>,
+    imap_check: Option<ImapCheck>,
     now: i64,
 ) -> BatchResult<SubmitOutcome> {
     let status = LinkStatus::of(view, now);
@@ -652,6 +710,7 @@ pub async fn submit(
             view.recipient.id,
             &sealed,
             mail_client.map(MailClient::as_str),
+            imap_check.map(ImapCheck::as_str),
             now,
         )
         .await

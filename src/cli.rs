@@ -1,7 +1,7 @@
 //! The command line: argument definitions (every option also read from `PASSDROP_*`) and
 //! one function per command. Exit status: 0 success, 1 error, 2 bad usage.
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::{IsTerminal as _, Read as _, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,10 +11,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use crate::batch::{self, NewBatch};
+use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, PublicUrl, format_time};
 use crate::crypto::KdfParams;
 use crate::export::SecretFile;
+use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::{LinkState, Store};
 use crate::web;
@@ -93,6 +94,51 @@ pub enum BatchCommand {
         /// Batch id or name.
         batch: String,
     },
+    /// Test the connection to a batch's IMAP server (TLS, certificate, capabilities)
+    /// without any password.
+    CheckImap {
+        /// Batch id or name.
+        batch: String,
+    },
+    /// Set, change or remove the IMAP server a batch checks passwords against (tested
+    /// first; kept only if passwords can be checked with it).
+    SetImap(SetImapArgs),
+}
+
+/// Where and how passwords are checked against the old IMAP server.
+#[derive(Debug, Args)]
+pub struct ImapArgs {
+    /// Check passwords against the old IMAP server (imaps://host[:993] or imap://host[:143]).
+    #[arg(long, env = "PASSDROP_VERIFY_IMAP")]
+    pub verify_imap: Option<String>,
+    /// Trust the IMAP server's certificate if one of these authorities (PEM) issued it.
+    #[arg(long, env = "PASSDROP_IMAP_CA_FILE", requires = "verify_imap")]
+    pub imap_ca_file: Option<PathBuf>,
+    /// Trust exactly the IMAP server certificate with this SHA-256 fingerprint (shown by
+    /// `batch check-imap`), whatever name or issuer it has.
+    #[arg(
+        long,
+        env = "PASSDROP_IMAP_CERT_SHA256",
+        requires = "verify_imap",
+        conflicts_with = "imap_ca_file"
+    )]
+    pub imap_cert_sha256: Option<String>,
+    /// When the IMAP server cannot be reached: `retry` (ask the user to try again later)
+    /// or `accept` (accept the password, marked not verified).
+    #[arg(long, env = "PASSDROP_IMAP_WHEN_UNREACHABLE", default_value = "retry")]
+    pub imap_when_unreachable: String,
+}
+
+/// `passdrop batch set-imap` options.
+#[derive(Debug, Args)]
+pub struct SetImapArgs {
+    /// Batch id or name.
+    pub batch: String,
+    #[command(flatten)]
+    pub imap: ImapArgs,
+    /// Stop checking passwords against any IMAP server.
+    #[arg(long, conflicts_with = "verify_imap")]
+    pub off: bool,
 }
 
 /// `passdrop batch create` options.
@@ -122,9 +168,8 @@ pub struct CreateArgs {
     /// ...or this long after its first export, whichever comes first (10m to 90d).
     #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPORT", default_value = batch::DEFAULT_RETAIN_AFTER_EXPORT)]
     pub retain_after_export: String,
-    /// Check passwords against the old IMAP server (imaps://host[:993] or imap://host[:143]).
-    #[arg(long, env = "PASSDROP_VERIFY_IMAP")]
-    pub verify_imap: Option<String>,
+    #[command(flatten)]
+    pub imap: ImapArgs,
     /// Write the links CSV here (created 0600, never overwritten) instead of stdout.
     #[arg(long, env = "PASSDROP_LINKS_OUT")]
     pub links_out: Option<PathBuf>,
@@ -208,12 +253,12 @@ type CliResult = Result<(), Failure>;
 /// Sets up logging to stderr, filtered by `PASSDROP_LOG` (default `info`).
 ///
 /// Some libraries log a request's full URI at trace level, which would put a link token
-/// in the log; their targets are capped whatever `PASSDROP_LOG` says (a target-specific
+/// in the log (and async-imap logs every command it sends, LOGIN included); their targets are capped whatever `PASSDROP_LOG` says (a target-specific
 /// directive beats a general one).
 pub fn init_logging() {
     let mut filter = tracing_subscriber::EnvFilter::try_from_env("PASSDROP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    for directive in ["tower_http::csrf=warn"] {
+    for directive in ["tower_http::csrf=warn", "async_imap=warn", "rustls=warn"] {
         if let Ok(d) = directive.parse() {
             filter = filter.add_directive(d);
         }
@@ -261,6 +306,8 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Batch(BatchCommand::Create(args)) => batch_create(&store, &url, args).await,
         Command::Batch(BatchCommand::List) => batch_list(&store).await,
         Command::Batch(BatchCommand::Status { batch }) => batch_status(&store, &batch).await,
+        Command::Batch(BatchCommand::CheckImap { batch }) => batch_check_imap(&store, &batch).await,
+        Command::Batch(BatchCommand::SetImap(args)) => batch_set_imap(&store, args).await,
         Command::Link(LinkCommand::Reissue {
             batch,
             email,
@@ -439,15 +486,10 @@ async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliRe
     let lifetime = config::parse_link_lifetime(&args.expires_in).map_err(Failure::Usage)?;
     let retention = batch::Retention::parse(&args.retain_after_expiry, &args.retain_after_export)
         .map_err(Failure::Usage)?;
-    if let Some(imap) = &args.verify_imap {
-        return Err(Failure::Usage(format!(
-            "--verify-imap {imap:?}: checking passwords against IMAP is not available in this \
-             version yet; create the batch without it"
-        )));
-    }
+    let imap = imap_settings(&args.imap)?;
     let roster = parse_roster(&read_roster(&args.roster)?)?;
     let output = Output::open(args.links_out.as_deref())?;
-    let (created, links) = batch::create(
+    let created = batch::create(
         store,
         url,
         NewBatch {
@@ -458,10 +500,21 @@ async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliRe
             ask_mail_client: !args.no_mail_question,
             retention,
             roster,
+            imap,
         },
         config::now(),
     )
-    .await?;
+    .await;
+    let (created, links) = match created {
+        Err(BatchError::ImapUnusable(report)) => {
+            print_imap_report(&mut std::io::stderr(), &report);
+            return Err(Failure::Error(anyhow::anyhow!(
+                "the batch was not created: passwords cannot be checked against {}",
+                report.server
+            )));
+        }
+        other => other?,
+    };
     if let Err(e) = output.finish(&batch::links_csv(&links)) {
         // Links that never reached anyone are useless; undo the batch.
         let _ = batch::purge(store, &created, config::now()).await;
@@ -482,6 +535,97 @@ async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliRe
         );
     }
     Ok(())
+}
+
+/// Reads the IMAP options; `None` when no server is given.
+fn imap_settings(args: &ImapArgs) -> Result<Option<ImapSettings>, Failure> {
+    let when = WhenUnreachable::parse(&args.imap_when_unreachable)
+        .map_err(|e| Failure::Usage(format!("--imap-when-unreachable: {e}")))?;
+    let Some(url) = &args.verify_imap else {
+        return Ok(None);
+    };
+    let server =
+        ImapServer::parse(url).map_err(|e| Failure::Usage(format!("--verify-imap: {e}")))?;
+    let trust = match (&args.imap_ca_file, &args.imap_cert_sha256) {
+        (Some(path), _) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("could not read the CA file {}", path.display()))?;
+            CertTrust::ca_file(&pem)
+                .map_err(|e| Failure::Usage(format!("--imap-ca-file {}: {e}", path.display())))?
+        }
+        (None, Some(pin)) => {
+            CertTrust::pin(pin).map_err(|e| Failure::Usage(format!("--imap-cert-sha256: {e}")))?
+        }
+        (None, None) => CertTrust::PublicAuthorities,
+    };
+    Ok(Some(ImapSettings {
+        server,
+        trust,
+        when_unreachable: when,
+    }))
+}
+
+fn print_imap_report(out: &mut dyn Write, report: &imap::ConnectionReport) {
+    for (label, value) in report.lines() {
+        let _ = writeln!(out, "{:<20} {value}", format!("{label}:"));
+    }
+}
+
+async fn batch_check_imap(store: &Store, id_or_name: &str) -> CliResult {
+    let b = batch::find(store, id_or_name).await?;
+    let Some(settings) = &b.imap else {
+        return Err(Failure::Error(anyhow::anyhow!(
+            "batch {:?} does not check passwords against an IMAP server; give it one with \
+             `passdrop batch set-imap {} --verify-imap imaps://HOST`",
+            b.name,
+            b.name
+        )));
+    };
+    let report = imap::check_connection(settings).await;
+    print_imap_report(&mut std::io::stdout(), &report);
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(Failure::Error(anyhow::anyhow!(
+            "passwords cannot be checked against {} until this is fixed",
+            report.server
+        )))
+    }
+}
+
+async fn batch_set_imap(store: &Store, args: SetImapArgs) -> CliResult {
+    let settings = imap_settings(&args.imap)?;
+    if settings.is_none() && !args.off {
+        return Err(Failure::Usage(
+            "give the server with --verify-imap URL, or --off to stop checking passwords".into(),
+        ));
+    }
+    let b = batch::find(store, &args.batch).await?;
+    match batch::set_imap(store, &b, settings).await {
+        Ok(Some(report)) => {
+            print_imap_report(&mut std::io::stdout(), &report);
+            println!(
+                "Batch {:?} now checks every password against {}.",
+                b.name, report.server
+            );
+            Ok(())
+        }
+        Ok(None) => {
+            println!(
+                "Batch {:?} no longer checks passwords against an IMAP server.",
+                b.name
+            );
+            Ok(())
+        }
+        Err(BatchError::ImapUnusable(report)) => {
+            print_imap_report(&mut std::io::stdout(), &report);
+            Err(Failure::Error(anyhow::anyhow!(
+                "nothing was changed: passwords cannot be checked against {}",
+                report.server
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn batch_list(store: &Store) -> CliResult {
@@ -543,6 +687,17 @@ async fn batch_status(store: &Store, id_or_name: &str) -> CliResult {
         "Purged automatically on {} unless you purge it sooner.",
         format_time(batch::automatic_purge_at(&b))
     );
+    if let Some(imap) = &b.imap {
+        println!(
+            "Passwords are checked against {} ({}; when it cannot be reached: {}).",
+            imap.server,
+            imap.trust.describe(),
+            match imap.when_unreachable {
+                WhenUnreachable::AskToRetry => "users are asked to try again later",
+                WhenUnreachable::AcceptUnverified => "passwords are accepted, marked not verified",
+            }
+        );
+    }
     println!(
         "{:<36}  {:<12}  {:<16}  DETAIL",
         "EMAIL", "STATUS", "READS MAIL"
@@ -569,6 +724,11 @@ async fn batch_status(store: &Store, id_or_name: &str) -> CliResult {
                 "too many refused attempts; reissue the link".to_owned(),
             ),
             (None, LinkState::Used | LinkState::Replaced) => ("pending", String::new()),
+        };
+        let detail = match s.imap_check.as_deref() {
+            Some("verified") => format!("{detail} (password checked with the IMAP server)"),
+            Some(_) => format!("{detail} (NOT checked: the IMAP server could not be reached)"),
+            None => detail,
         };
         if s.submitted_at.is_some() {
             submitted += 1;

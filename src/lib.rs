@@ -13,6 +13,8 @@ pub mod config;
 pub mod crypto;
 /// CSV out: the Microsoft 365 migration file and the links file.
 pub mod export;
+/// Checking passwords against the old IMAP server.
+pub mod imap;
 /// CSV in: roster parsing and validation.
 pub mod roster;
 /// The SQLite store; all SQL lives here.

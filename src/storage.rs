@@ -18,6 +18,7 @@ use sqlx::{ConnectOptions as _, Row as _};
 use tracing::instrument;
 
 use crate::crypto::{KdfParams, SealedBatchKey, SealedPassword, SealedToken, WrappedAdminKey};
+use crate::imap::ImapSettings;
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "passdrop.sqlite3";
@@ -94,6 +95,8 @@ pub struct Batch {
     pub retain_after_expiry_secs: i64,
     /// ...or this long after the first export, whichever comes first.
     pub retain_after_export_secs: i64,
+    /// The old IMAP server each password is checked against, if any.
+    pub imap: Option<ImapSettings>,
 }
 
 /// A batch with its progress counts.
@@ -230,6 +233,8 @@ pub struct RecipientStatus {
     pub mail_client: Option<String>,
     /// When the newest link was first opened, if it was.
     pub opened_at: Option<i64>,
+    /// What the IMAP check said: `verified`, `unverified`, or nothing (no check).
+    pub imap_check: Option<String>,
 }
 
 /// One entry of a batch's audit trail: what happened and when, never to whom.
@@ -290,7 +295,20 @@ fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx::Error> {
         first_exported_at: row.try_get("first_exported_at")?,
         retain_after_expiry_secs: row.try_get("retain_after_expiry_secs")?,
         retain_after_export_secs: row.try_get("retain_after_export_secs")?,
+        imap: row_to_imap(row)?,
     })
+}
+
+fn row_to_imap(row: &sqlx::sqlite::SqliteRow) -> Result<Option<ImapSettings>, sqlx::Error> {
+    let Some(url) = row.try_get::<Option<String>, _>("imap_url")? else {
+        return Ok(None);
+    };
+    let ca: Option<String> = row.try_get("imap_ca_pem")?;
+    let pin: Option<String> = row.try_get("imap_cert_sha256")?;
+    let when: String = row.try_get("imap_when_unreachable")?;
+    ImapSettings::from_stored(&url, ca.as_deref(), pin.as_deref(), &when)
+        .map(Some)
+        .map_err(|e| sqlx::Error::Decode(format!("stored IMAP settings: {e}").into()))
 }
 
 fn row_to_recipient(row: &sqlx::sqlite::SqliteRow) -> Result<Recipient, sqlx::Error> {
@@ -316,7 +334,8 @@ const RECIPIENT_COLUMNS: &str = "r.id AS r_id, r.batch_id AS r_batch_id, r.roste
      r.user_name, r.display_name, r.alternate_email, r.user_root";
 const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_at, \
      b.link_lifetime_secs, b.has_user_root, b.next_steps, b.ask_mail_client, b.public_key, \
-     b.first_exported_at, b.retain_after_expiry_secs, b.retain_after_export_secs";
+     b.first_exported_at, b.retain_after_expiry_secs, b.retain_after_export_secs, \
+     b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable";
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir`, applies migrations, and
@@ -476,7 +495,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
              has_user_root, next_steps, ask_mail_client, public_key, retain_after_expiry_secs, \
-             retain_after_export_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             retain_after_export_secs, imap_url, imap_ca_pem, imap_cert_sha256, \
+             imap_when_unreachable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&batch.id)
@@ -491,6 +511,20 @@ impl Store {
         .bind(&batch.public_key)
         .bind(batch.retain_after_expiry_secs)
         .bind(batch.retain_after_export_secs)
+        .bind(batch.imap.as_ref().map(|i| i.server.to_string()))
+        .bind(
+            batch
+                .imap
+                .as_ref()
+                .and_then(|i| i.ca_pem().map(str::to_owned)),
+        )
+        .bind(batch.imap.as_ref().and_then(ImapSettings::pin_hex))
+        .bind(
+            batch
+                .imap
+                .as_ref()
+                .map_or("retry", |i| i.when_unreachable.as_str()),
+        )
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() != 1 {
@@ -614,7 +648,7 @@ impl Store {
     pub async fn recipient_statuses(&self, batch_id: &str) -> StoreResult<Vec<RecipientStatus>> {
         let rows = sqlx::query(constant_sql(format!(
             "SELECT {RECIPIENT_COLUMNS}, l.state, l.expires_at AS link_expires_at, s.submitted_at, \
-             s.mail_client, l.opened_at \
+             s.mail_client, s.imap_check, l.opened_at \
              FROM recipients r \
              JOIN links l ON l.id = (SELECT MAX(id) FROM links WHERE recipient_id = r.id) \
              LEFT JOIN submissions s ON s.recipient_id = r.id \
@@ -633,6 +667,7 @@ impl Store {
                     submitted_at: row.try_get("submitted_at")?,
                     mail_client: row.try_get("mail_client")?,
                     opened_at: row.try_get("opened_at")?,
+                    imap_check: row.try_get("imap_check")?,
                 })
             })
             .collect()
@@ -673,6 +708,7 @@ impl Store {
         recipient_id: i64,
         sealed: &SealedPassword,
         mail_client: Option<&str>,
+        imap_check: Option<&str>,
         now: i64,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
@@ -692,16 +728,18 @@ impl Store {
             return Err(StoreError::LinkNotLive);
         }
         sqlx::query(
-            "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at, mail_client) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (recipient_id) DO UPDATE SET \
+            "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at, mail_client, \
+             imap_check) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recipient_id) DO UPDATE SET \
              enc = excluded.enc, ciphertext = excluded.ciphertext, \
-             submitted_at = excluded.submitted_at, mail_client = excluded.mail_client",
+             submitted_at = excluded.submitted_at, mail_client = excluded.mail_client, \
+             imap_check = excluded.imap_check",
         )
         .bind(recipient_id)
         .bind(&sealed.enc)
         .bind(&sealed.ciphertext)
         .bind(now)
         .bind(mail_client)
+        .bind(imap_check)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -870,6 +908,34 @@ impl Store {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok((submissions, missing))
+    }
+
+    /// Sets (or with `None` removes) the IMAP server a batch checks passwords against.
+    #[instrument(skip_all)]
+    pub async fn set_batch_imap(
+        &self,
+        batch_id: &str,
+        imap: Option<&ImapSettings>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE batches SET imap_url = ?, imap_ca_pem = ?, imap_cert_sha256 = ?, \
+             imap_when_unreachable = ? WHERE id = ? \
+             AND EXISTS (SELECT 1 FROM batch_keys k WHERE k.batch_id = batches.id)",
+        )
+        .bind(imap.map(|i| i.server.to_string()))
+        .bind(imap.and_then(|i| i.ca_pem().map(str::to_owned)))
+        .bind(imap.and_then(ImapSettings::pin_hex))
+        .bind(imap.map_or("retry", |i| i.when_unreachable.as_str()))
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Err(StoreError::NoSuchBatch(batch_id.to_owned()));
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records the first export time of a batch (later exports keep the first).

@@ -16,6 +16,7 @@ use super::{AppError, AppState};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, now};
 use crate::crypto::{KdfParams, LinkToken};
+use crate::imap::{self, ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::{Batch, StoreError};
 
@@ -282,6 +283,7 @@ pub async fn new_batch_form(_session: AdminSession) -> Response {
         retain_after_expiry: batch::DEFAULT_RETAIN_AFTER_EXPIRY.to_owned(),
         retain_after_export: batch::DEFAULT_RETAIN_AFTER_EXPORT.to_owned(),
         ask_mail_client: true,
+        imap_when_unreachable: WhenUnreachable::AskToRetry.as_str().to_owned(),
         ..NewBatchForm::default()
     };
     pages::new_batch(&form, &[]).into_response()
@@ -292,6 +294,7 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
     let mut form = NewBatchForm {
         retain_after_expiry: batch::DEFAULT_RETAIN_AFTER_EXPIRY.to_owned(),
         retain_after_export: batch::DEFAULT_RETAIN_AFTER_EXPORT.to_owned(),
+        imap_when_unreachable: WhenUnreachable::AskToRetry.as_str().to_owned(),
         ..NewBatchForm::default()
     };
     let mut file = Vec::new();
@@ -315,6 +318,10 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
             "retain_after_export" => form.retain_after_export = text(),
             "ask_mail_client" => form.ask_mail_client = true,
             "roster_text" => form.roster_text = text(),
+            "imap_url" => form.imap_url = text(),
+            "imap_cert_sha256" => form.imap_cert_sha256 = text(),
+            "imap_ca_pem" => form.imap_ca_pem = text(),
+            "imap_when_unreachable" => form.imap_when_unreachable = text(),
             // The file is parsed as bytes, so encoding problems get their line numbers.
             "roster_file" => file = bytes.to_vec(),
             _ => {}
@@ -370,12 +377,22 @@ pub async fn create_batch(
             None
         }
     };
+    let imap = ImapSettings::from_fields(
+        &form.imap_url,
+        &form.imap_cert_sha256,
+        &form.imap_ca_pem,
+        &form.imap_when_unreachable,
+    )
+    .map_err(|e| problems.push(format!("Old mail server: {e}")))
+    .ok();
     let roster = roster_bytes.and_then(|bytes| {
         parse_roster(bytes)
             .map_err(|e| problems.extend(e.problems.iter().map(|p| format!("Roster {p}"))))
             .ok()
     });
-    let (Some(lifetime), Some(retention), Some(roster)) = (lifetime, retention, roster) else {
+    let (Some(lifetime), Some(retention), Some(roster), Some(imap)) =
+        (lifetime, retention, roster, imap)
+    else {
         return Ok(refuse(&form, &problems));
     };
     if !problems.is_empty() {
@@ -389,6 +406,7 @@ pub async fn create_batch(
         ask_mail_client: form.ask_mail_client,
         retention,
         roster,
+        imap,
     };
     match batch::create(&state.store, &state.config.public_url, request, now()).await {
         Ok((created, _links)) => {
@@ -397,6 +415,139 @@ pub async fn create_batch(
         Err(
             e @ (BatchError::InvalidName(_) | BatchError::Store(StoreError::DuplicateBatchName(_))),
         ) => Ok(refuse(&form, &[e.to_string()])),
+        Err(BatchError::ImapUnusable(report)) => {
+            let mut problems = vec![format!(
+                "Old mail server: passwords cannot be checked against {}.",
+                report.server
+            )];
+            problems.extend(
+                report
+                    .lines()
+                    .into_iter()
+                    .skip(1)
+                    .map(|(label, value)| format!("{label}: {value}")),
+            );
+            Ok(refuse(&form, &problems))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The old-mail-server form on the batch page.
+#[derive(Debug, Deserialize)]
+pub struct ImapForm {
+    #[serde(default)]
+    imap_url: String,
+    #[serde(default)]
+    imap_cert_sha256: String,
+    #[serde(default)]
+    imap_ca_pem: String,
+    #[serde(default)]
+    imap_when_unreachable: String,
+    #[serde(default)]
+    off: Option<String>,
+}
+
+/// The batch page with a notice, as a 422: nothing was changed.
+async fn refused(state: &AppState, b: &Batch, notice: maud::Markup) -> Result<Response, AppError> {
+    let page = render_batch_page(state, b, Filter::All, Some(notice)).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// `POST /admin/batches/{id}/imap/test`: test the connection, without any password.
+pub async fn test_imap(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let notice = match &b.imap {
+        None => maud::html! { p { "This batch does not check passwords against a mail server." } },
+        Some(settings) => {
+            let report = imap::check_connection(settings).await;
+            maud::html! {
+                p { strong { @if report.ok() { "The connection works." } @else { "The connection test failed." } } }
+                (pages::imap_report(&report))
+                (pages::pin_offer(&b, &report))
+            }
+        }
+    };
+    render_batch_page(&state, &b, Filter::All, Some(notice)).await
+}
+
+/// `POST /admin/batches/{id}/imap`: set, change or remove the old mail server. A server
+/// is tested first and saved only if passwords can be checked with it.
+pub async fn set_imap(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    Form(form): Form<ImapForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let settings = if form.off.is_some() {
+        Ok(None)
+    } else {
+        let when = if form.imap_when_unreachable.is_empty() {
+            WhenUnreachable::AskToRetry.as_str()
+        } else {
+            &form.imap_when_unreachable
+        };
+        ImapSettings::from_fields(
+            &form.imap_url,
+            &form.imap_cert_sha256,
+            &form.imap_ca_pem,
+            when,
+        )
+    };
+    let settings = match settings {
+        Ok(s) => s,
+        Err(problem) => {
+            return refused(
+                &state,
+                &b,
+                maud::html! {
+                    p { strong { "Nothing was changed." } " Old mail server: " (problem) }
+                },
+            )
+            .await;
+        }
+    };
+    match batch::set_imap(&state.store, &b, settings).await {
+        Ok(report) => {
+            let b = live_batch(&state, &id).await?;
+            let notice = match report {
+                Some(report) => maud::html! {
+                    p { strong { "Saved." } " Every password will now be checked against "
+                        (report.server) " before it is accepted." }
+                    (pages::imap_report(&report))
+                },
+                None => {
+                    maud::html! { p { strong { "Saved." } " Passwords are no longer checked against a mail server." } }
+                }
+            };
+            render_batch_page(&state, &b, Filter::All, Some(notice)).await
+        }
+        Err(BatchError::ImapUnusable(report)) => {
+            let offer = {
+                // Offer the pin for the server that was tried, not the one stored.
+                let mut tried = b.clone();
+                tried.imap = ImapSettings::from_fields(&form.imap_url, "", "", "retry")
+                    .ok()
+                    .flatten();
+                pages::pin_offer(&tried, &report)
+            };
+            refused(
+                &state,
+                &b,
+                maud::html! {
+                    p { strong { "Nothing was changed:" } " passwords cannot be checked against "
+                        (report.server) "." }
+                    (pages::imap_report(&report))
+                    (offer)
+                },
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -5,6 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::{assets, templates};
 use crate::batch::{self, IssuedLink, MailClient};
 use crate::config::format_time;
+use crate::imap::{self, WhenUnreachable};
 use crate::storage::{AuditEvent, Batch, BatchSummary, LinkState, RecipientStatus, Tombstone};
 use secrecy::ExposeSecret as _;
 
@@ -162,6 +163,65 @@ pub struct NewBatchForm {
     pub retain_after_export: String,
     /// Pasted roster.
     pub roster_text: String,
+    /// IMAP server to check passwords against (empty: none).
+    pub imap_url: String,
+    /// Certificate fingerprint to pin.
+    pub imap_cert_sha256: String,
+    /// Certificate authority (PEM) to trust.
+    pub imap_ca_pem: String,
+    /// `retry` or `accept`.
+    pub imap_when_unreachable: String,
+}
+
+/// The IMAP fields, shared by the new-batch form and the batch page.
+fn imap_fields(url: &str, pin: &str, ca_pem: &str, when: &str) -> Markup {
+    let accept = when == WhenUnreachable::AcceptUnverified.as_str();
+    html! {
+        div.field {
+            label for="imap_url" { "Old mail server" }
+            input type="text" id="imap_url" name="imap_url" value=(url)
+                placeholder="imaps://mail.example.com" aria-describedby="imap-url-hint";
+            p.small id="imap-url-hint" {
+                "imaps://host (TLS, port 993) or imap://host (STARTTLS, port 143; never                  unencrypted). Leave empty to accept passwords without checking them."
+            }
+        }
+        div.field {
+            label for="imap_cert_sha256" { "Trust exactly this certificate (SHA-256, optional)" }
+            input type="text" id="imap_cert_sha256" name="imap_cert_sha256" value=(pin)
+                aria-describedby="imap-pin-hint";
+            p.small id="imap-pin-hint" {
+                "For a server whose certificate is made out to another name (common at web                  hosts). Test the connection to see the fingerprint the server presents."
+            }
+        }
+        div.field {
+            label for="imap_ca_pem" { "…or trust this certificate authority (PEM, optional)" }
+            textarea id="imap_ca_pem" name="imap_ca_pem" rows="3"
+                placeholder="-----BEGIN CERTIFICATE-----" { (ca_pem) }
+        }
+        fieldset {
+            legend { "When the server cannot be reached" }
+            label.choice {
+                input type="radio" name="imap_when_unreachable" value="retry" checked[!accept];
+                " Ask the user to try again later (nothing is saved)"
+            }
+            label.choice {
+                input type="radio" name="imap_when_unreachable" value="accept" checked[accept];
+                " Accept the password, marked \"not verified\""
+            }
+        }
+    }
+}
+
+/// A connection test's report as a definition list.
+pub fn imap_report(report: &imap::ConnectionReport) -> Markup {
+    html! {
+        dl.report {
+            @for (label, value) in report.lines() {
+                dt { (label) }
+                dd { (value) }
+            }
+        }
+    }
 }
 
 /// The new-batch form, with every problem listed.
@@ -213,6 +273,11 @@ pub fn new_batch(form: &NewBatchForm, problems: &[String]) -> Markup {
                 label.choice {
                     input type="checkbox" name="ask_mail_client" value="on" checked[form.ask_mail_client];
                     " Ask users how they read their email (spots POP users)"
+                }
+                fieldset.question {
+                    legend { "Check each password with the old mail server (optional)" }
+                    (imap_fields(&form.imap_url, &form.imap_cert_sha256, &form.imap_ca_pem,
+                                 &form.imap_when_unreachable))
                 }
                 fieldset.question {
                     legend { "Roster" }
@@ -321,6 +386,7 @@ pub fn batch_page(
                 " "
                 a.button href={ (base) "/export" } { "Export and purge" }
             }
+            (imap_section(b, &base))
             @if pop > 0 {
                 div.notice {
                     p { strong { (pop) @if pop == 1 { " user" } @else { " users" } } " read their mail in one program on one computer, \
@@ -348,7 +414,13 @@ pub fn batch_page(
                         tr {
                             td { (s.recipient.email)
                                 @if let Some(d) = &s.recipient.display_name { br; span.small { (d) } } }
-                            td { span class={ "badge " (word) } { (word) } }
+                            td { span class={ "badge " (word) } { (word) }
+                @match s.imap_check.as_deref() {
+                    Some("verified") => { br; span.small { "checked with the server" } }
+                    Some(_) => { br; span.badge.warn { "not verified" } }
+                    None => {}
+                }
+            }
                             td {
                                 @match mail_client(s) {
                                     Some(c) if c.pop_risk() => { span.badge.warn { (c.label()) } }
@@ -386,6 +458,76 @@ pub fn batch_page(
             }
         },
     )
+}
+
+/// The batch page's section on the old mail server: what is set, a test button, and a
+/// form to change it.
+fn imap_section(b: &Batch, base: &str) -> Markup {
+    let (url, pin, ca, when) = match &b.imap {
+        Some(i) => (
+            i.server.to_string(),
+            i.pin_hex().unwrap_or_default(),
+            i.ca_pem().unwrap_or_default().to_owned(),
+            i.when_unreachable.as_str(),
+        ),
+        None => (String::new(), String::new(), String::new(), "retry"),
+    };
+    html! {
+        section.imap {
+            h2 { "Old mail server" }
+            @match &b.imap {
+                Some(i) => {
+                    p {
+                        "Each password is checked against " strong { (i.server) }
+                        " (trusting " (i.trust.describe()) ") before it is accepted. "
+                        @match i.when_unreachable {
+                            WhenUnreachable::AskToRetry => "If the server cannot be reached, users are asked to try again later.",
+                            WhenUnreachable::AcceptUnverified => "If the server cannot be reached, passwords are accepted and marked \"not verified\".",
+                        }
+                    }
+                    form method="post" action={ (base) "/imap/test" } {
+                        button.secondary type="submit" { "Test the connection" }
+                    }
+                }
+                None => {
+                    p { "Passwords are accepted without checking them against the old mail server." }
+                }
+            }
+            details {
+                summary { "Change the old mail server" }
+                form method="post" action={ (base) "/imap" } {
+                    (imap_fields(&url, &pin, &ca, when))
+                    button type="submit" { "Test and save" }
+                    @if b.imap.is_some() {
+                        " "
+                        button.secondary type="submit" name="off" value="1" { "Stop checking passwords" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// After a failed test, an offer to pin the certificate the server presented.
+pub fn pin_offer(b: &Batch, report: &imap::ConnectionReport) -> Markup {
+    let Some(fp) = report.certificate_sha256 else {
+        return html! {};
+    };
+    let Some(i) = &b.imap else { return html! {} };
+    if !matches!(report.problem, Some(imap::ImapProblem::Certificate(_))) {
+        return html! {};
+    }
+    html! {
+        form method="post" action={ "/admin/batches/" (b.id) "/imap" } {
+            input type="hidden" name="imap_url" value=(i.server.to_string());
+            input type="hidden" name="imap_cert_sha256" value=(imap::fingerprint_hex(&fp));
+            input type="hidden" name="imap_when_unreachable" value=(i.when_unreachable.as_str());
+            p.small {
+                "If you are sure this is your old mail server (ask the web host for the                  fingerprint if in doubt), you can trust exactly this certificate."
+            }
+            button type="submit" { "Trust this certificate" }
+        }
+    }
 }
 
 /// An audit event in words.

@@ -10,8 +10,9 @@ use zeroize::Zeroizing;
 pub struct CollectionForm {
     /// `password`.
     pub password: SecretString,
-    /// `password_confirm`.
-    pub password_confirm: SecretString,
+    /// `password_confirm` (absent on the form of a batch that checks passwords with the
+    /// old IMAP server, where the server's answer replaces typing it twice).
+    pub password_confirm: Option<SecretString>,
     /// `mail_client`, the optional answer to the email-reading question (not secret).
     pub mail_client: Option<String>,
 }
@@ -100,13 +101,13 @@ pub fn parse_collection_form(body: &[u8]) -> Result<CollectionForm, FormError> {
         }
         *slot = Some(into_secret(decode_component(value)?)?);
     }
-    match (password, confirm) {
-        (Some(password), Some(password_confirm)) => Ok(CollectionForm {
+    match password {
+        Some(password) => Ok(CollectionForm {
             password,
-            password_confirm,
+            password_confirm: confirm,
             mail_client,
         }),
-        _ => Err(FormError::MissingField),
+        None => Err(FormError::MissingField),
     }
 }
 
@@ -123,7 +124,7 @@ mod tests {
         .unwrap();
         assert_eq!(f.mail_client.as_deref(), Some("webmail"));
         assert_eq!(f.password.expose_secret(), "a b+=\"é");
-        assert_eq!(f.password_confirm.expose_secret(), "x");
+        assert_eq!(f.password_confirm.unwrap().expose_secret(), "x");
     }
 
     #[test]
@@ -141,8 +142,14 @@ mod tests {
             Some(FormError::RepeatedField)
         );
         assert_eq!(
-            parse_collection_form(b"password=a").err(),
+            parse_collection_form(b"password_confirm=a").err(),
             Some(FormError::MissingField)
+        );
+        assert!(
+            parse_collection_form(b"password=a")
+                .unwrap()
+                .password_confirm
+                .is_none()
         );
         assert_eq!(
             parse_collection_form(b"").err(),

@@ -9,9 +9,12 @@ use axum::response::{IntoResponse, Response};
 use super::form::parse_collection_form;
 use super::templates::{self, ErrorField, FormError, FormPage};
 use super::{AppError, AppState};
-use crate::batch::{self, FailedAttempt, LinkStatus, MailClient, PasswordProblem, SubmitOutcome};
+use crate::batch::{
+    self, FailedAttempt, ImapCheck, LinkStatus, MailClient, PasswordProblem, SubmitOutcome,
+};
 use crate::config::now;
 use crate::crypto::LinkToken;
+use crate::imap::{self, Verdict, WhenUnreachable};
 use crate::storage::LinkView;
 
 /// `GET /healthz`: the process is up and the database answers.
@@ -80,6 +83,7 @@ fn form_page(
         email: &view.recipient.email,
         expires_at: view.expires_at,
         ask_mail_client: view.batch.ask_mail_client,
+        checked_with: view.batch.imap.as_ref().map(|i| i.server.host.as_str()),
         mail_client,
         error,
     })
@@ -163,7 +167,21 @@ pub async fn submit_collection_form(
             }
         },
     };
-    if let Err(problem) = batch::check_password(&form.password, &form.password_confirm) {
+    // A batch that checks passwords with the old server asks for the password once: the
+    // server's answer replaces typing it twice.
+    let confirm = match (&view.batch.imap, &form.password_confirm) {
+        (Some(_), _) => &form.password,
+        (None, Some(confirm)) => confirm,
+        (None, None) => {
+            let message = super::form::FormError::MissingField.to_string();
+            let error = FormError {
+                field: ErrorField::Form,
+                message: &message,
+            };
+            return refuse(&state, &token, &view, mail_client, error).await;
+        }
+    };
+    if let Err(problem) = batch::check_password(&form.password, confirm) {
         let message = problem.to_string();
         let field = match problem {
             PasswordProblem::Mismatch => ErrorField::BothPasswords,
@@ -175,18 +193,94 @@ pub async fn submit_collection_form(
         };
         return refuse(&state, &token, &view, mail_client, error).await;
     }
+    let imap_check = match &view.batch.imap {
+        None => None,
+        Some(settings) => {
+            let Some(_pass) = state.imap_gate.enter(token.hash()).await else {
+                return Ok(form_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &view,
+                    mail_client,
+                    FormError {
+                        field: ErrorField::Form,
+                        message: "This password is already being checked with your mail \
+                                  server. Please wait a few seconds, then try again.",
+                    },
+                ));
+            };
+            let verdict =
+                imap::verify_password(settings, &view.recipient.user_name, &form.password).await;
+            match verdict {
+                Verdict::Accepted => Some(ImapCheck::Verified),
+                Verdict::Rejected => {
+                    tracing::info!(
+                        batch_id = %view.batch.id,
+                        recipient_id = view.recipient.id,
+                        "the IMAP server refused a submitted password"
+                    );
+                    let message = format!(
+                        "Your current mail server ({}) did not accept this password for {}. \
+                         Check it and type it again, exactly as your email app uses it.",
+                        settings.server.host, view.recipient.email
+                    );
+                    let error = FormError {
+                        field: ErrorField::Password,
+                        message: &message,
+                    };
+                    return refuse(&state, &token, &view, mail_client, error).await;
+                }
+                Verdict::CouldNotCheck(problem) => {
+                    tracing::warn!(
+                        batch_id = %view.batch.id,
+                        recipient_id = view.recipient.id,
+                        server = %settings.server,
+                        problem = %problem,
+                        "could not check a submitted password with the IMAP server"
+                    );
+                    match settings.when_unreachable {
+                        WhenUnreachable::AcceptUnverified => Some(ImapCheck::Unverified),
+                        WhenUnreachable::AskToRetry => {
+                            let mut response = form_response(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                &view,
+                                mail_client,
+                                FormError {
+                                    field: ErrorField::Form,
+                                    message: "Your password could not be checked with your \
+                                              current mail server just now, so nothing was \
+                                              saved. Please try again in a few minutes; this \
+                                              link still works.",
+                                },
+                            );
+                            response.headers_mut().insert(
+                                header::RETRY_AFTER,
+                                header::HeaderValue::from_static("120"),
+                            );
+                            return Ok(response);
+                        }
+                    }
+                }
+            }
+        }
+    };
     match batch::submit(
         &state.store,
         &token,
         &view,
         &form.password,
         mail_client,
+        imap_check,
         now(),
     )
     .await?
     {
         SubmitOutcome::Accepted => {
-            tracing::info!(batch_id = %view.batch.id, recipient_id = view.recipient.id, "password submitted");
+            tracing::info!(
+                batch_id = %view.batch.id,
+                recipient_id = view.recipient.id,
+                imap_check = imap_check.map_or("none", ImapCheck::as_str),
+                "password submitted"
+            );
             Ok(
                 templates::submitted(&view.recipient.email, view.batch.next_steps.as_deref())
                     .into_response(),
@@ -218,9 +312,20 @@ async fn refuse(
         // Another request used the link (or the admin acted) meanwhile.
         FailedAttempt::NoLongerLive(status) => return Err(AppError::LinkGone(status)),
     }
-    Ok((
+    Ok(form_response(
         StatusCode::UNPROCESSABLE_ENTITY,
-        form_page(view, mail_client, Some(error)),
-    )
-        .into_response())
+        view,
+        mail_client,
+        error,
+    ))
+}
+
+/// The form again with a problem, without counting it against the link.
+fn form_response(
+    status: StatusCode,
+    view: &LinkView,
+    mail_client: Option<MailClient>,
+    error: FormError<'_>,
+) -> Response {
+    (status, form_page(view, mail_client, Some(error))).into_response()
 }

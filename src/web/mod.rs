@@ -54,6 +54,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Failed admin logins per client IP.
     pub login_throttle: Arc<session::LoginThrottle>,
+    /// Admits password checks against IMAP servers.
+    pub imap_gate: Arc<crate::imap::CheckGate>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             login_throttle: Arc::default(),
+            imap_gate: Arc::default(),
         }
     }
 
@@ -148,6 +151,8 @@ pub fn router(state: AppState) -> Router {
             get(admin::export_form).post(admin::export_submit),
         )
         .route("/admin/batches/{id}/purge", post(admin::purge))
+        .route("/admin/batches/{id}/imap", post(admin::set_imap))
+        .route("/admin/batches/{id}/imap/test", post(admin::test_imap))
         .route("/admin/purged/{id}", get(admin::show_tombstone))
         .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT));
     let console = rate_limit::apply(console.layer(csrf), &state.config);

@@ -54,6 +54,9 @@ pub struct FormPage<'a> {
     pub expires_at: i64,
     /// Whether to ask how the user reads their email.
     pub ask_mail_client: bool,
+    /// The old IMAP server's host, when the password is checked with it before it is
+    /// accepted (then it is asked for once, not twice).
+    pub checked_with: Option<&'a str>,
     /// The answer chosen on a previous attempt, kept on a 422.
     pub mail_client: Option<MailClient>,
     /// A problem with the last attempt, shown next to the field it concerns.
@@ -124,13 +127,21 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
                         aria-invalid=[password_invalid.then_some("true")]
                         aria-describedby=[password_described.then_some("password-error")];
                 }
-                div.field {
-                    label for="password_confirm" { "Type the same password again" }
-                    input type="password" id="password_confirm" name="password_confirm" required
-                        autocomplete="off" autocapitalize="off" spellcheck="false"
-                        data-1p-ignore data-lpignore="true" data-bwignore="true"
-                        aria-invalid=[confirm_invalid.then_some("true")]
-                        aria-describedby=[confirm_invalid.then_some("password-error")];
+                @if let Some(host) = page.checked_with {
+                    p.hint id="password-hint" {
+                        "Type it exactly as your email app uses it. Before saving it, we check "
+                        "it with your current mail server (" (host) "), so a typing mistake is "
+                        "caught now rather than on moving day."
+                    }
+                } @else {
+                    div.field {
+                        label for="password_confirm" { "Type the same password again" }
+                        input type="password" id="password_confirm" name="password_confirm" required
+                            autocomplete="off" autocapitalize="off" spellcheck="false"
+                            data-1p-ignore data-lpignore="true" data-bwignore="true"
+                            aria-invalid=[confirm_invalid.then_some("true")]
+                            aria-describedby=[confirm_invalid.then_some("password-error")];
+                    }
                 }
                 @if page.ask_mail_client {
                     fieldset.question

@@ -98,6 +98,18 @@ impl TestApp {
 
     /// Creates a batch from roster text; returns it and its links.
     pub async fn create_batch(&self, name: &str, roster: &str) -> (Batch, Vec<IssuedLink>) {
+        self.create_batch_checked_with(name, roster, None)
+            .await
+            .unwrap()
+    }
+
+    /// Creates a batch that checks passwords against an IMAP server (or not).
+    pub async fn create_batch_checked_with(
+        &self,
+        name: &str,
+        roster: &str,
+        imap: Option<passdrop::imap::ImapSettings>,
+    ) -> Result<(Batch, Vec<IssuedLink>), batch::BatchError> {
         batch::create(
             &self.store,
             &self.public_url,
@@ -109,11 +121,11 @@ impl TestApp {
                 ask_mail_client: true,
                 retention: batch::Retention::default(),
                 roster: parse_roster(roster.as_bytes()).unwrap(),
+                imap,
             },
             config::now(),
         )
         .await
-        .unwrap()
     }
 
     /// A fresh one-time setup URL, as `serve` prints it.

@@ -66,9 +66,17 @@ async fn check_round(app: &TestApp, round: u32, passwords: &[String]) -> Result<
             .ok_or("link")?;
         let password = secret(pw);
         batch::check_password(&password, &password).map_err(|e| e.to_string())?;
-        let outcome = batch::submit(&app.store, &token, &view, &password, None, config::now())
-            .await
-            .map_err(|e| e.to_string())?;
+        let outcome = batch::submit(
+            &app.store,
+            &token,
+            &view,
+            &password,
+            None,
+            None,
+            config::now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         if outcome != SubmitOutcome::Accepted {
             return Err(format!("{outcome:?}"));
         }
