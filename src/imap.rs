@@ -37,11 +37,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const TLS_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for the greeting, CAPABILITY, STARTTLS and LOGOUT answers.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long to wait for the answer to a login (servers delay failures on purpose).
-const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long to wait for the answer to a login. Servers delay answers on purpose after
+/// failures from the same address (Dovecot: up to 15 s), and passdrop is one address.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(18);
 /// The most a whole check may take, so that a user's submission (and its HTTP request,
 /// which times out at 30 s) always gets an answer.
-pub const CHECK_DEADLINE: Duration = Duration::from_secs(22);
+pub const CHECK_DEADLINE: Duration = Duration::from_secs(25);
 /// The largest CA file accepted.
 const MAX_CA_FILE_BYTES: usize = 1024 * 1024;
 
@@ -558,13 +559,25 @@ pub async fn verify_password(
     user: &str,
     password: &SecretString,
 ) -> Verdict {
+    verify_password_using(settings, user, password, None).await
+}
+
+/// Like `verify_password`, but with `method` when the server allows it. (Servers that
+/// accept LOGIN also offer AUTHENTICATE PLAIN, which passdrop prefers; the tests use
+/// this to exercise LOGIN against them.)
+pub async fn verify_password_using(
+    settings: &ImapSettings,
+    user: &str,
+    password: &SecretString,
+    method: Option<LoginMethod>,
+) -> Verdict {
     let mut report = ConnectionReport::default();
     let check = async {
         let session = match connect(settings, &mut report).await {
             Ok(s) => s,
             Err(problem) => return Verdict::CouldNotCheck(problem),
         };
-        session.log_in(user, password).await
+        session.log_in(user, password, method).await
     };
     tokio::time::timeout(CHECK_DEADLINE, check)
         .await
@@ -602,8 +615,17 @@ impl Connected {
         .await;
     }
 
-    async fn log_in(self, user: &str, password: &SecretString) -> Verdict {
-        let Some(method) = self.login_method() else {
+    async fn log_in(
+        self,
+        user: &str,
+        password: &SecretString,
+        prefer: Option<LoginMethod>,
+    ) -> Verdict {
+        let method = match prefer {
+            Some(LoginMethod::Login) if !self.has("LOGINDISABLED") => Some(LoginMethod::Login),
+            _ => self.login_method(),
+        };
+        let Some(method) = method else {
             self.logout().await;
             return Verdict::CouldNotCheck(ImapProblem::NoLogin);
         };
@@ -615,7 +637,7 @@ impl Connected {
                 let auth = PlainAuth::new(user, pass);
                 tokio::time::timeout(AUTH_TIMEOUT, client.authenticate("PLAIN", auth))
                     .await
-                    .map(|r| r.map(|session| Authenticated::Session(Box::new(session))))
+                    .map(LoginResult::from_session)
             }
             LoginMethod::Login if literal_plus && !(user.is_ascii() && pass.is_ascii()) => {
                 // Quoted strings are 7-bit: send 8-bit values as non-synchronising
@@ -628,23 +650,23 @@ impl Connected {
                 let mut client = client;
                 tokio::time::timeout(AUTH_TIMEOUT, async {
                     match client.run_command_and_check_ok(&command, None).await {
-                        Ok(()) => Ok(Authenticated::Client(Box::new(client))),
-                        Err(e) => Err((e, client)),
+                        Ok(()) => LoginResult::LoggedIn(Authenticated::Client(Box::new(client))),
+                        Err(e) => LoginResult::Refused(e, Box::new(client)),
                     }
                 })
                 .await
             }
             LoginMethod::Login => tokio::time::timeout(AUTH_TIMEOUT, client.login(user, pass))
                 .await
-                .map(|r| r.map(|session| Authenticated::Session(Box::new(session)))),
+                .map(LoginResult::from_session),
         };
         match result {
             Err(_) => Verdict::CouldNotCheck(ImapProblem::Timeout("logging in")),
-            Ok(Ok(authenticated)) => {
+            Ok(LoginResult::LoggedIn(authenticated)) => {
                 authenticated.logout().await;
                 Verdict::Accepted
             }
-            Ok(Err((error, mut client))) => {
+            Ok(LoginResult::Refused(error, mut client)) => {
                 let verdict = match error {
                     ImapError::No(text) if is_temporary(&text) => {
                         Verdict::CouldNotCheck(ImapProblem::Temporary(server_text(&text)))
@@ -664,6 +686,24 @@ impl Connected {
 }
 
 type Tls = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// How a login attempt ended (async-imap hands the client back on failure).
+enum LoginResult {
+    LoggedIn(Authenticated),
+    Refused(ImapError, Box<async_imap::Client<Tls>>),
+}
+
+impl LoginResult {
+    #[allow(clippy::result_large_err)] // async-imap's own signature
+    fn from_session(
+        r: Result<async_imap::Session<Tls>, (ImapError, async_imap::Client<Tls>)>,
+    ) -> Self {
+        match r {
+            Ok(session) => Self::LoggedIn(Authenticated::Session(Box::new(session))),
+            Err((e, client)) => Self::Refused(e, Box::new(client)),
+        }
+    }
+}
 
 enum Authenticated {
     Session(Box<async_imap::Session<Tls>>),
@@ -902,7 +942,11 @@ fn tls_problem(error: &std::io::Error, host: &str) -> ImapProblem {
                 if presented.is_empty() {
                     "no name".to_owned()
                 } else {
-                    presented.join(", ")
+                    presented
+                        .iter()
+                        .map(|p| plain_name(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ),
             CertificateError::NotValidForName => {
@@ -927,6 +971,14 @@ fn tls_problem(error: &std::io::Error, host: &str) -> ImapProblem {
         }),
         other => ImapProblem::Tls(other.to_string()),
     }
+}
+
+/// `DnsName("mail.example.com")` (rustls's wording) as `mail.example.com`.
+fn plain_name(presented: &str) -> &str {
+    presented
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .map_or(presented, |inner| inner.trim_matches('"'))
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -1205,6 +1257,16 @@ mod tests {
         drop(a);
         assert!(gate.enter([1; 32]).await.is_some());
         drop(b);
+    }
+
+    #[test]
+    fn presented_names_are_shown_plainly() {
+        assert_eq!(
+            plain_name("DnsName(\"mail.example.com\")"),
+            "mail.example.com"
+        );
+        assert_eq!(plain_name("IpAddress(127.0.0.1)"), "127.0.0.1");
+        assert_eq!(plain_name("odd"), "odd");
     }
 
     #[test]

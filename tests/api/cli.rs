@@ -29,14 +29,14 @@ fn stderr(o: &Output) -> String {
 }
 
 /// A `passdrop serve` child process whose stderr is captured.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    address: String,
+    pub(crate) address: String,
     log: Arc<Mutex<String>>,
 }
 
 impl Server {
-    fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Self {
         let mut cmd = passdrop(data_dir);
         cmd.args(["serve", "--listen", "127.0.0.1:0"])
             .stderr(Stdio::piped());
@@ -74,7 +74,7 @@ impl Server {
     }
 
     /// Stops with SIGTERM (graceful) and returns everything it logged.
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();

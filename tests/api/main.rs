@@ -12,6 +12,7 @@ mod crash;
 mod envelope;
 mod golden;
 mod helpers;
+mod imap;
 mod journey;
 mod property;
 mod races;

@@ -1,0 +1,724 @@
+//! Checking passwords against a real Dovecot (Debian's `dovecot-imapd`), started by each
+//! test with its own configuration, users and certificates on 127.0.0.1 high ports.
+//!
+//! Dovecot slows repeated failed logins from one address (about 4 s each after the
+//! first), so each test runs its own instance and makes few failed logins.
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use passdrop::batch::{self, BatchError};
+use passdrop::imap::{self, CertTrust, ImapProblem, ImapServer, ImapSettings, WhenUnreachable};
+use secrecy::ExposeSecret as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::helpers::{TestApp, parse_csv};
+
+const DOVECOT: &str = "/usr/sbin/dovecot";
+
+/// `true` when Dovecot can run here; otherwise prints SKIPPED, or fails when
+/// PASSDROP_REQUIRE_EXTERNAL=1 (as in CI).
+pub fn dovecot_available() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let why = if !Path::new(DOVECOT).exists() {
+        "dovecot not installed (apt-get install dovecot-imapd)"
+    } else if !root {
+        "dovecot tests run as root (Dovecot drops privileges to its own users)"
+    } else {
+        return true;
+    };
+    assert!(
+        std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
+        "Dovecot is required (PASSDROP_REQUIRE_EXTERNAL=1): {why}"
+    );
+    println!("SKIPPED: {why}");
+    false
+}
+
+/// A test certificate authority and a server certificate it issued.
+pub struct Pki {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub fingerprint: [u8; 32],
+}
+
+impl Pki {
+    /// A CA and a server certificate for `names` (DNS names or IP addresses).
+    pub fn new(names: &[&str]) -> Self {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "passdrop test CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let cert = params.signed_by(&key, &ca).unwrap();
+        Self {
+            ca_pem: ca.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            fingerprint: Sha256::digest(cert.der().as_ref()).into(),
+        }
+    }
+}
+
+/// How a test Dovecot is set up.
+pub struct DovecotSetup<'a> {
+    /// Users and their passwords.
+    pub users: &'a [(&'a str, &'a str)],
+    /// `auth_mechanisms`: "plain login", or "login" to force the LOGIN command.
+    pub mechanisms: &'a str,
+    /// Whether TLS is on (STARTTLS on the imap port, and the imaps port).
+    pub tls: bool,
+    /// Its certificate.
+    pub pki: &'a Pki,
+}
+
+/// A running Dovecot; stopped when dropped.
+pub struct Dovecot {
+    dir: tempfile::TempDir,
+    child: Child,
+    config: PathBuf,
+    /// STARTTLS port.
+    pub imap_port: u16,
+    /// Implicit-TLS port.
+    pub imaps_port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Dovecot {
+    pub fn start(setup: &DovecotSetup<'_>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // Dovecot's unprivileged processes must reach their sockets under this directory.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let d = dir.path().display().to_string();
+        std::fs::write(dir.path().join("cert.pem"), &setup.pki.cert_pem).unwrap();
+        std::fs::write(dir.path().join("key.pem"), &setup.pki.key_pem).unwrap();
+        let mut users = std::fs::File::create(dir.path().join("users")).unwrap();
+        for (user, password) in setup.users {
+            // Base64, so that any character (':' included) survives the file format.
+            let b64 = base64::engine::general_purpose::STANDARD.encode(password);
+            writeln!(users, "{user}:{{PLAIN.B64}}{b64}").unwrap();
+        }
+        drop(users);
+        let (imap_port, imaps_port) = (free_port(), free_port());
+        let (ssl, imaps) = if setup.tls {
+            (
+                "yes",
+                format!(
+                    "inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps_port}\n    ssl = yes\n  }}"
+                ),
+            )
+        } else {
+            ("no", "inet_listener imaps {\n    port = 0\n  }".to_owned())
+        };
+        let config = format!(
+            "base_dir = {d}/run\n\
+             state_dir = {d}/state\n\
+             log_path = {d}/dovecot.log\n\
+             protocols = imap\n\
+             listen = 127.0.0.1\n\
+             ssl = {ssl}\n\
+             ssl_cert = <{d}/cert.pem\n\
+             ssl_key = <{d}/key.pem\n\
+             disable_plaintext_auth = yes\n\
+             auth_mechanisms = {mech}\n\
+             auth_failure_delay = 0\n\
+             default_internal_user = dovecot\n\
+             default_login_user = dovenull\n\
+             passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/users\n}}\n\
+             userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/home/%u\n}}\n\
+             mail_location = maildir:{d}/home/%u/Maildir\n\
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {imap_port}\n  }}\n  {imaps}\n}}\n\
+             service anvil {{\n  chroot =\n}}\n",
+            mech = setup.mechanisms,
+        );
+        let config_path = dir.path().join("dovecot.conf");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new(DOVECOT)
+            .arg("-F")
+            .arg("-c")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let dovecot = Self {
+            dir,
+            child,
+            config: config_path,
+            imap_port,
+            imaps_port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let ports: &[u16] = if setup.tls {
+            &[imap_port, imaps_port]
+        } else {
+            &[imap_port]
+        };
+        for port in ports {
+            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "Dovecot did not start: {}",
+                    dovecot.log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        dovecot
+    }
+
+    /// Dovecot's own log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
+    }
+
+    pub fn imaps_url(&self) -> String {
+        format!("imaps://127.0.0.1:{}", self.imaps_port)
+    }
+
+    pub fn starttls_url(&self) -> String {
+        format!("imap://127.0.0.1:{}", self.imap_port)
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = Command::new(DOVECOT)
+            .arg("-c")
+            .arg(&self.config)
+            .arg("stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn settings(url: &str, trust: CertTrust, when: WhenUnreachable) -> ImapSettings {
+    ImapSettings {
+        server: ImapServer::parse(url).unwrap(),
+        trust,
+        when_unreachable: when,
+    }
+}
+
+async fn submit_once(app: &TestApp, link: &str, password: &str) -> (u16, String) {
+    let r = app
+        .client
+        .post(link)
+        .form(&[("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
+async fn imap_checks(app: &TestApp, batch_id: &str) -> Vec<Option<String>> {
+    app.store
+        .recipient_statuses(batch_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.imap_check)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn implicit_tls_accepts_only_the_right_password() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1", "localhost"]);
+    let dovecot = Dovecot::start(&DovecotSetup {
+        users: &[("ann", "Right horse 1")],
+        mechanisms: "plain login",
+        tls: true,
+        pki: &pki,
+    });
+    let app = TestApp::spawn().await;
+    let trust = CertTrust::ca_file(&pki.ca_pem).unwrap();
+    let (b, links) = app
+        .create_batch_checked_with(
+            "imaps",
+            "EmailAddress,UserName\nann@example.org,ann\n",
+            Some(settings(
+                &dovecot.imaps_url(),
+                trust,
+                WhenUnreachable::AskToRetry,
+            )),
+        )
+        .await
+        .unwrap();
+    let link = links[0].link.expose_secret();
+
+    // The form asks once (the server's answer replaces typing it twice) and says why.
+    let page = app.get(link).await.text().await.unwrap();
+    assert!(!page.contains("password_confirm"), "{page}");
+    assert!(page.contains("current mail server (127.0.0.1)"), "{page}");
+
+    let (status, page) = submit_once(&app, link, "wrong horse").await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("did not accept this password for ann@example.org"),
+        "{page}"
+    );
+    assert_eq!(app.get(link).await.status(), 200, "the link stays usable");
+
+    let (status, page) = submit_once(&app, link, "Right horse 1").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        imap_checks(&app, &b.id).await,
+        [Some("verified".to_owned())]
+    );
+    let (csv, _) = app.export(&b).await;
+    assert_eq!(
+        parse_csv(&csv)[1],
+        ["ann@example.org", "ann", "Right horse 1"]
+    );
+    let log = dovecot.log();
+    assert!(log.contains("method=PLAIN"), "{log}");
+    assert!(log.contains("Logged out"), "passdrop logs out: {log}");
+}
+
+const TRICKY: [(&str, &str); 5] = [
+    ("quote", "say \"hello\""),
+    ("backslash", "back\\slash\\"),
+    ("space", " spaces  inside and out "),
+    ("unicode", "pässwörd-ñ-日本-✓"),
+    ("symbols", "{5}:%*()[]~'`"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starttls_checks_tricky_passwords_with_plain_and_with_login() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1"]);
+    let users = TRICKY.to_vec();
+    let dovecot = Dovecot::start(&DovecotSetup {
+        users: &users,
+        mechanisms: "plain login",
+        tls: true,
+        pki: &pki,
+    });
+    let s = settings(
+        &dovecot.starttls_url(),
+        CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        WhenUnreachable::AskToRetry,
+    );
+    let report = imap::check_connection(&s).await;
+    assert!(report.ok(), "{:?}", report.lines());
+    assert_eq!(
+        report.login_method,
+        Some(imap::LoginMethod::AuthenticatePlain)
+    );
+    assert!(
+        report.capabilities.iter().all(|c| c != "STARTTLS"),
+        "capabilities are read again after STARTTLS: {:?}",
+        report.capabilities
+    );
+    // AUTHENTICATE PLAIN (preferred), then the LOGIN command with quoted strings, and
+    // literals for 8-bit values. (Dovecot offers LOGIN only alongside AUTH=PLAIN, so the
+    // LOGIN path is chosen explicitly here.)
+    for method in [
+        imap::LoginMethod::AuthenticatePlain,
+        imap::LoginMethod::Login,
+    ] {
+        for (user, password) in &users {
+            let verdict =
+                imap::verify_password_using(&s, user, &secret(password), Some(method)).await;
+            assert_eq!(verdict, imap::Verdict::Accepted, "{method}: {user}");
+        }
+    }
+    let log = dovecot.log();
+    assert_eq!(
+        log.matches("method=PLAIN").count(),
+        2 * users.len(),
+        "{log}"
+    );
+    // One refusal only: Dovecot slows every further failure from the same address.
+    let verdict = imap::verify_password(&s, "quote", &secret("say \"hello")).await;
+    assert_eq!(verdict, imap::Verdict::Rejected);
+}
+
+fn secret(s: &str) -> secrecy::SecretString {
+    secrecy::SecretString::from(s.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_for_another_name_is_refused_unless_pinned() {
+    if !dovecot_available() {
+        return;
+    }
+    // Old web hosts often present their own shared name, not the customer's.
+    let pki = Pki::new(&["mail.webhost.example"]);
+    let dovecot = Dovecot::start(&DovecotSetup {
+        users: &[("ann", "Right horse 1")],
+        mechanisms: "plain login",
+        tls: true,
+        pki: &pki,
+    });
+    let app = TestApp::spawn().await;
+    let roster = "EmailAddress,UserName\nann@example.org,ann\n";
+
+    for (trust, expected) in [
+        (CertTrust::PublicAuthorities, "not signed by an authority"),
+        (
+            CertTrust::ca_file(&pki.ca_pem).unwrap(),
+            "made out to mail.webhost.example rather than to 127.0.0.1",
+        ),
+        (CertTrust::Pin([7; 32]), "not the pinned certificate"),
+    ] {
+        let s = settings(&dovecot.imaps_url(), trust, WhenUnreachable::AskToRetry);
+        let report = imap::check_connection(&s).await;
+        match &report.problem {
+            Some(ImapProblem::Certificate(why)) => assert!(why.contains(expected), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // The admin is shown what the server presented, so that it can be pinned.
+        assert_eq!(report.certificate_sha256, Some(pki.fingerprint));
+        let text = format!("{:?}", report.lines());
+        assert!(
+            text.contains(&imap::fingerprint_hex(&pki.fingerprint)),
+            "{text}"
+        );
+        // Nothing is created with a server that cannot be used.
+        let e = app
+            .create_batch_checked_with("refused", roster, Some(s))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, BatchError::ImapUnusable(_)), "{e}");
+        assert!(app.store.find_batch("refused").await.unwrap().is_none());
+    }
+
+    let pinned = settings(
+        &dovecot.imaps_url(),
+        CertTrust::Pin(pki.fingerprint),
+        WhenUnreachable::AskToRetry,
+    );
+    let (b, links) = app
+        .create_batch_checked_with("pinned", roster, Some(pinned))
+        .await
+        .unwrap();
+    let (status, page) = submit_once(&app, links[0].link.expose_secret(), "Right horse 1").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        imap_checks(&app, &b.id).await,
+        [Some("verified".to_owned())]
+    );
+
+    // The command line shows the same test in plain words.
+    let out = Command::new(env!("CARGO_BIN_EXE_passdrop"))
+        .env_clear()
+        .env("PASSDROP_DATA_DIR", app.data_dir.path())
+        .args(["batch", "check-imap", "pinned"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Encryption:          TLS 1.3"), "{text}");
+    assert!(text.contains("trusted (the pinned certificate"), "{text}");
+    assert!(
+        text.contains("Passwords sent with: AUTHENTICATE PLAIN"),
+        "{text}"
+    );
+    assert!(text.contains("Result:              OK"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starttls_is_required_never_plaintext() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1"]);
+    let dovecot = Dovecot::start(&DovecotSetup {
+        users: &[("ann", "Right horse 1")],
+        mechanisms: "plain login",
+        tls: false,
+        pki: &pki,
+    });
+    let s = settings(
+        &dovecot.starttls_url(),
+        CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        WhenUnreachable::AskToRetry,
+    );
+    let report = imap::check_connection(&s).await;
+    assert_eq!(report.problem, Some(ImapProblem::NoStartTls));
+    let verdict = imap::verify_password(&s, "ann", &secret("Right horse 1")).await;
+    assert_eq!(
+        verdict,
+        imap::Verdict::CouldNotCheck(ImapProblem::NoStartTls)
+    );
+    let log = dovecot.log();
+    assert!(!log.contains("user=<ann>"), "no login was tried: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_server_asks_to_retry_or_accepts_unverified() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1"]);
+    let dovecot = Dovecot::start(&DovecotSetup {
+        users: &[("ann", "Right horse 1")],
+        mechanisms: "plain login",
+        tls: true,
+        pki: &pki,
+    });
+    let app = TestApp::spawn().await;
+    let roster = "EmailAddress,UserName\nann@example.org,ann\n";
+    let trust = CertTrust::ca_file(&pki.ca_pem).unwrap();
+    let url = dovecot.imaps_url();
+    let (retry, retry_links) = app
+        .create_batch_checked_with(
+            "retry",
+            roster,
+            Some(settings(&url, trust.clone(), WhenUnreachable::AskToRetry)),
+        )
+        .await
+        .unwrap();
+    let (accept, accept_links) = app
+        .create_batch_checked_with(
+            "accept",
+            roster,
+            Some(settings(
+                &url,
+                trust.clone(),
+                WhenUnreachable::AcceptUnverified,
+            )),
+        )
+        .await
+        .unwrap();
+    drop(dovecot);
+
+    // More tries than the lockout cap: none counts, the link stays usable.
+    let link = retry_links[0].link.expose_secret();
+    for _ in 0..=batch::MAX_FAILED_ATTEMPTS {
+        let r = app
+            .client
+            .post(link)
+            .form(&[("password", "Right horse 1")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()["retry-after"], "120");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("could not be checked"), "{page}");
+    }
+    assert_eq!(app.get(link).await.status(), 200);
+    assert_eq!(imap_checks(&app, &retry.id).await, [None]);
+
+    let (status, page) =
+        submit_once(&app, accept_links[0].link.expose_secret(), "Right horse 1").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        imap_checks(&app, &accept.id).await,
+        [Some("unverified".to_owned())]
+    );
+
+    // A server that cannot be reached is not accepted for a new batch or a change.
+    let e = app
+        .create_batch_checked_with(
+            "new",
+            roster,
+            Some(settings(&url, trust.clone(), WhenUnreachable::AskToRetry)),
+        )
+        .await
+        .unwrap_err();
+    match e {
+        BatchError::ImapUnusable(report) => {
+            assert!(
+                matches!(report.problem, Some(ImapProblem::Connect(_))),
+                "{:?}",
+                report.problem
+            );
+        }
+        other => panic!("{other}"),
+    }
+    let before = app.store.require_batch("retry").await.unwrap().imap;
+    let e = batch::set_imap(&app.store, &retry, None).await;
+    assert!(e.is_ok());
+    assert!(
+        app.store
+            .require_batch("retry")
+            .await
+            .unwrap()
+            .imap
+            .is_none()
+    );
+    let e = batch::set_imap(&app.store, &retry, before.clone()).await;
+    assert!(matches!(e, Err(BatchError::ImapUnusable(_))));
+    assert!(
+        app.store
+            .require_batch("retry")
+            .await
+            .unwrap()
+            .imap
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_passwords_count_toward_the_lockout() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1"]);
+    let dovecot = Dovecot::start(&DovecotSetup {
+        users: &[("ann", "Right horse 1")],
+        mechanisms: "plain login",
+        tls: true,
+        pki: &pki,
+    });
+    let app = TestApp::spawn().await;
+    let (_b, links) = app
+        .create_batch_checked_with(
+            "lockout",
+            "EmailAddress,UserName\nann@example.org,ann\n",
+            Some(settings(
+                &dovecot.imaps_url(),
+                CertTrust::ca_file(&pki.ca_pem).unwrap(),
+                WhenUnreachable::AskToRetry,
+            )),
+        )
+        .await
+        .unwrap();
+    let link = links[0].link.expose_secret();
+    // Wrong passwords (checked with the server) and empty ones (refused at once) share the
+    // per-link count; only a few go to the server, because Dovecot slows each failure.
+    let started = Instant::now();
+    for i in 1..batch::MAX_FAILED_ATTEMPTS {
+        let password = if i <= 2 { "wrong horse" } else { "" };
+        let (status, page) = submit_once(&app, link, password).await;
+        assert_eq!(status, 422, "attempt {i}: {page}");
+    }
+    let (status, page) = submit_once(&app, link, "wrong again").await;
+    assert_eq!(status, 410, "{page}");
+    assert!(page.contains("locked"), "{page}");
+    let (status, _) = submit_once(&app, link, "Right horse 1").await;
+    assert_eq!(
+        status, 410,
+        "a locked link takes nothing, even the right password"
+    );
+    println!("lockout reached in {:?}", started.elapsed());
+    let log = dovecot.log();
+    assert_eq!(
+        log.matches("auth failed").count(),
+        3,
+        "three wrong passwords reached the server: {log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_and_tokens_stay_out_of_a_trace_log_with_imap() {
+    if !dovecot_available() {
+        return;
+    }
+    let right = "ImapRightCanary\"1";
+    let wrong = "ImapWrongCanary\\2";
+    let pki = Pki::new(&["127.0.0.1"]);
+    let dovecot = Dovecot::start(&DovecotSetup {
+        users: &[("ann", right)],
+        mechanisms: "plain login",
+        tls: true,
+        pki: &pki,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_passdrop"))
+            .env_clear()
+            .env("PASSDROP_DATA_DIR", &data)
+            .env("PASSDROP_PASSPHRASE", "imap canary passphrase")
+            .env("PASSDROP_LOG", "trace")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let server = crate::cli::Server::start(&data, &[("PASSDROP_LOG", "trace")]);
+    let o = run(&["admin", "init"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(&roster, "EmailAddress,UserName\nann@example.org,ann\n").unwrap();
+    let url = dovecot.starttls_url();
+    let o = run(&[
+        "batch",
+        "create",
+        "--name",
+        "canary",
+        "--roster",
+        roster.to_str().unwrap(),
+        "--verify-imap",
+        &url,
+        "--imap-ca-file",
+        ca.to_str().unwrap(),
+        "--public-url",
+        &server.address,
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    let link = parse_csv(&o.stdout)[1][2].clone();
+    let client = reqwest::Client::new();
+    for (password, status) in [(wrong, 422), (right, 200)] {
+        let r = client
+            .post(&link)
+            .form(&[("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status);
+    }
+    let log = server.stop();
+    assert!(log.contains("password submitted"), "{log}");
+    assert!(log.contains("\"verified\""), "{log}");
+    let token = link.rsplit('/').next().unwrap();
+    for canary in [right, wrong, token, "SW1hcFJpZ2h0Q2FuYXJ5"] {
+        assert!(!log.contains(canary), "{canary:?} is in the log:\n{log}");
+        assert!(
+            !stderr.contains(canary),
+            "{canary:?} is in the CLI's output"
+        );
+    }
+}
+
+#[test]
+fn test_certificates_have_the_names_asked_for() {
+    let pki = Pki::new(&["127.0.0.1"]);
+    assert!(CertTrust::ca_file(&pki.ca_pem).is_ok());
+    assert!(pki.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+}
