@@ -95,6 +95,12 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
     );
     let confirm_invalid = field == Some(ErrorField::BothPasswords);
     let password_described = password_invalid || field == Some(ErrorField::Form);
+    let described_by = match (password_described, page.checked_with.is_some()) {
+        (true, true) => Some("password-error password-hint"),
+        (true, false) => Some("password-error"),
+        (false, true) => Some("password-hint"),
+        (false, false) => None,
+    };
     let mail_client_error = page.error.filter(|e| e.field == ErrorField::MailClient);
     layout(
         "Your email is moving",
@@ -125,7 +131,7 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
                         autocomplete="off" autocapitalize="off" spellcheck="false"
                         data-1p-ignore data-lpignore="true" data-bwignore="true" autofocus
                         aria-invalid=[password_invalid.then_some("true")]
-                        aria-describedby=[password_described.then_some("password-error")];
+                        aria-describedby=[described_by];
                 }
                 @if let Some(host) = page.checked_with {
                     p.hint id="password-hint" {

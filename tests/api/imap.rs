@@ -722,3 +722,145 @@ fn test_certificates_have_the_names_asked_for() {
     assert!(CertTrust::ca_file(&pki.ca_pem).is_ok());
     assert!(pki.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_tests_pins_and_changes_the_server() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["mail.webhost.example"]);
+    let dovecot = Dovecot::start(&DovecotSetup {
+        users: &[("ann", "Right horse 1")],
+        mechanisms: "plain login",
+        tls: true,
+        pki: &pki,
+    });
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let (b, links) = app
+        .create_batch("console", "EmailAddress,UserName\nann@example.org,ann\n")
+        .await;
+    let page_url = format!("{}/admin/batches/{}", app.address, b.id);
+    let post = |path: &str, form: Vec<(&'static str, String)>| {
+        app.client
+            .post(format!("{page_url}{path}"))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+    };
+
+    // Not checked yet: the page says so and offers the form.
+    let page = app
+        .client
+        .get(&page_url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("accepted without checking them"), "{page}");
+
+    // A server whose certificate is for another name: refused, nothing changes, the
+    // fingerprint is shown with an offer to trust exactly that certificate.
+    let url = dovecot.imaps_url();
+    let r = post(
+        "/imap",
+        vec![
+            ("imap_url", url.clone()),
+            ("imap_when_unreachable", "retry".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    let fp = imap::fingerprint_hex(&pki.fingerprint);
+    assert!(page.contains("Nothing was changed"), "{page}");
+    assert!(page.contains(&fp), "{page}");
+    assert!(page.contains("Trust this certificate"), "{page}");
+    assert!(app.store.require_batch("console").await.unwrap().imap.is_none());
+
+    // Bad input is named and changes nothing.
+    for (form, expected) in [
+        (
+            vec![("imap_url", "https://mail.example".to_owned())],
+            "is not an IMAP server address",
+        ),
+        (
+            vec![
+                ("imap_url", url.clone()),
+                ("imap_cert_sha256", "abc".into()),
+            ],
+            "is not a SHA-256 fingerprint",
+        ),
+        (
+            vec![
+                ("imap_url", url.clone()),
+                ("imap_cert_sha256", fp.clone()),
+                ("imap_ca_pem", pki.ca_pem.clone()),
+            ],
+            "not both",
+        ),
+    ] {
+        let r = post("/imap", form).await.unwrap();
+        assert_eq!(r.status(), 422);
+        let page = r.text().await.unwrap();
+        assert!(page.contains(expected), "{expected}: {page}");
+    }
+
+    // "Trust this certificate" posts the pin; the server is tested and saved.
+    let r = post(
+        "/imap",
+        vec![
+            ("imap_url", url.clone()),
+            ("imap_cert_sha256", fp.clone()),
+            ("imap_when_unreachable", "accept".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Saved."), "{page}");
+    assert!(page.contains("marked \"not verified\"") || page.contains("not verified"));
+    let saved = app.store.require_batch("console").await.unwrap().imap.unwrap();
+    assert_eq!(saved.trust, CertTrust::Pin(pki.fingerprint));
+    assert_eq!(saved.when_unreachable, WhenUnreachable::AcceptUnverified);
+
+    let r = post("/imap/test", vec![]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("The connection works."), "{page}");
+    assert!(page.contains("AUTHENTICATE PLAIN"), "{page}");
+
+    // The user's submission is now checked, and the console shows it.
+    let (status, _) = submit_once(&app, links[0].link.expose_secret(), "Right horse 1").await;
+    assert_eq!(status, 200);
+    let page = app
+        .client
+        .get(&page_url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("checked with the server"), "{page}");
+
+    // Stop checking.
+    let r = post("/imap", vec![("off", "1".into())]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(app.store.require_batch("console").await.unwrap().imap.is_none());
+
+    // Anonymous requests change nothing.
+    let r = app
+        .client
+        .post(format!("{page_url}/imap/test"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status() == 303 || r.status() == 401, "{}", r.status());
+}
