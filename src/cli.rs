@@ -252,23 +252,37 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 type CliResult = Result<(), Failure>;
 
-/// Sets up logging to stderr, filtered by `PASSDROP_LOG` (default `info`).
-///
-/// Some libraries log a request's full URI at trace level, which would put a link token
-/// in the log (and async-imap logs every command it sends, LOGIN included); their targets are capped whatever `PASSDROP_LOG` says (a target-specific
-/// directive beats a general one).
+/// Libraries whose detailed logs would carry secrets: tower-http's CSRF layer logs full
+/// URIs (a link token) at trace level, and async-imap logs every command it sends (the
+/// LOGIN line, the AUTHENTICATE PLAIN message). Only their warnings and errors are kept.
+const CAPPED_TARGETS: [&str; 3] = ["tower_http::csrf", "async_imap", "rustls"];
+
+/// Whether an event from `target` at `level` may be logged at all.
+fn allowed(target: &str, level: tracing::Level) -> bool {
+    let capped = CAPPED_TARGETS.iter().any(|c| {
+        target
+            .strip_prefix(c)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    });
+    !capped || level <= tracing::Level::WARN
+}
+
+/// Sets up logging to stderr, filtered by `PASSDROP_LOG` (default `info`). The targets
+/// in `CAPPED_TARGETS` are capped at warnings by a second filter that no `PASSDROP_LOG`
+/// directive can loosen.
 pub fn init_logging() {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("PASSDROP_LOG")
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::FilterExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let env = tracing_subscriber::EnvFilter::try_from_env("PASSDROP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    for directive in ["tower_http::csrf=warn", "async_imap=warn", "rustls=warn"] {
-        if let Ok(d) = directive.parse() {
-            filter = filter.add_directive(d);
-        }
-    }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let capped =
+        tracing_subscriber::filter::filter_fn(|meta| allowed(meta.target(), *meta.level()));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_filter(env.and(capped));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 /// Runs a parsed command line and returns the process exit status.
@@ -851,4 +865,21 @@ async fn purge(store: &Store, args: PurgeArgs) -> CliResult {
         t.name, t.recipients, t.submitted
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_bearing_targets_keep_only_warnings() {
+        use tracing::Level;
+        assert!(!allowed("async_imap::imap_stream", Level::TRACE));
+        assert!(!allowed("async_imap", Level::DEBUG));
+        assert!(allowed("async_imap", Level::WARN));
+        assert!(!allowed("tower_http::csrf", Level::TRACE));
+        assert!(allowed("tower_http::trace", Level::TRACE));
+        assert!(allowed("async_imapx", Level::TRACE));
+        assert!(allowed("passdrop::web", Level::TRACE));
+    }
 }

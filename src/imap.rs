@@ -39,9 +39,13 @@ const TLS_TIMEOUT: Duration = Duration::from_secs(5);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for the answer to a login. Servers delay answers on purpose after
 /// failures from the same address (Dovecot: up to 15 s), and passdrop is one address.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(18);
-/// The most a whole check may take, so that a user's submission (and its HTTP request,
-/// which times out at 30 s) always gets an answer.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long to wait for the answer to LOGOUT.
+const LOGOUT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The most connecting may take (address, TLS, greeting, STARTTLS, capabilities).
+const CONNECT_BUDGET: Duration = Duration::from_secs(8);
+/// The most a whole check may take (connecting, logging in, logging out), so that a
+/// user's submission (and its HTTP request, which times out at 30 s) gets an answer.
 pub const CHECK_DEADLINE: Duration = Duration::from_secs(25);
 /// The largest CA file accepted.
 const MAX_CA_FILE_BYTES: usize = 1024 * 1024;
@@ -114,6 +118,7 @@ impl ImapServer {
                 None => (rest.to_owned(), None),
             }
         };
+        let host = host.strip_suffix('.').map(str::to_owned).unwrap_or(host);
         let port = match port {
             None => default_port,
             Some(p) => match p.parse::<u16>() {
@@ -196,7 +201,9 @@ impl CertTrust {
 
     /// Parses a SHA-256 fingerprint: 64 hexadecimal digits, colons allowed.
     pub fn pin(text: &str) -> Result<Self, String> {
-        let digits: String = text
+        // `openssl x509 -fingerprint` prints `sha256 Fingerprint=AB:CD:...`.
+        let value = text.rsplit_once('=').map_or(text, |(_, v)| v);
+        let digits: String = value
             .trim()
             .chars()
             .filter(|c| *c != ':' && !c.is_whitespace())
@@ -428,10 +435,18 @@ impl fmt::Display for ImapProblem {
 pub enum Verdict {
     /// The server accepted the login.
     Accepted,
-    /// The server refused the login: wrong password (or user name).
+    /// The server refused the login as a wrong password (`[AUTHENTICATIONFAILED]`, or a
+    /// NO without a reason code).
     Rejected,
-    /// The server could not be asked.
+    /// The server refused the login for another reason it stated (an expired password,
+    /// a disabled account...): its words, shortened.
+    RefusedOther(String),
+    /// The server could not be asked; the password was never sent.
     CouldNotCheck(ImapProblem),
+    /// The password was sent but no clear answer came back (a timeout, a lost
+    /// connection, "try later"). It counts as a try, so that cutting answers short
+    /// cannot be used to guess without limit.
+    NoAnswer(ImapProblem),
 }
 
 /// How passdrop logs in.
@@ -537,7 +552,7 @@ pub async fn check_connection(settings: &ImapSettings) -> ConnectionReport {
         server: settings.server.to_string(),
         ..ConnectionReport::default()
     };
-    let outcome = tokio::time::timeout(CHECK_DEADLINE, connect(settings, &mut report)).await;
+    let outcome = tokio::time::timeout(CONNECT_BUDGET, connect(settings, &mut report)).await;
     match outcome {
         Err(_) => report.problem = Some(ImapProblem::Timeout("the whole test")),
         Ok(Err(problem)) => report.problem = Some(problem),
@@ -572,18 +587,13 @@ pub async fn verify_password_using(
     method: Option<LoginMethod>,
 ) -> Verdict {
     let mut report = ConnectionReport::default();
-    let check = async {
-        let session = match connect(settings, &mut report).await {
-            Ok(s) => s,
-            Err(problem) => return Verdict::CouldNotCheck(problem),
-        };
-        session.log_in(user, password, method).await
+    // Until the password is sent, a failure means the server could not be asked.
+    let session = match tokio::time::timeout(CONNECT_BUDGET, connect(settings, &mut report)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(problem)) => return Verdict::CouldNotCheck(problem),
+        Err(_) => return Verdict::CouldNotCheck(ImapProblem::Timeout("connecting")),
     };
-    tokio::time::timeout(CHECK_DEADLINE, check)
-        .await
-        .unwrap_or(Verdict::CouldNotCheck(ImapProblem::Timeout(
-            "the whole check",
-        )))
+    session.log_in(user, password, method).await
 }
 
 /// A connection after the greeting, TLS and a fresh CAPABILITY, before any login.
@@ -609,7 +619,7 @@ impl Connected {
 
     async fn logout(mut self) {
         let _ = tokio::time::timeout(
-            COMMAND_TIMEOUT,
+            LOGOUT_TIMEOUT,
             self.client.run_command_and_check_ok("LOGOUT", None),
         )
         .await;
@@ -661,21 +671,18 @@ impl Connected {
                 .map(LoginResult::from_session),
         };
         match result {
-            Err(_) => Verdict::CouldNotCheck(ImapProblem::Timeout("logging in")),
+            Err(_) => Verdict::NoAnswer(ImapProblem::Timeout("logging in")),
             Ok(LoginResult::LoggedIn(authenticated)) => {
                 authenticated.logout().await;
                 Verdict::Accepted
             }
             Ok(LoginResult::Refused(error, mut client)) => {
                 let verdict = match error {
-                    ImapError::No(text) if is_temporary(&text) => {
-                        Verdict::CouldNotCheck(ImapProblem::Temporary(server_text(&text)))
-                    }
-                    ImapError::No(_) => Verdict::Rejected,
-                    other => Verdict::CouldNotCheck(protocol_problem(&other)),
+                    ImapError::No(text) => classify_no(&text),
+                    other => Verdict::NoAnswer(protocol_problem(&other)),
                 };
                 let _ = tokio::time::timeout(
-                    COMMAND_TIMEOUT,
+                    LOGOUT_TIMEOUT,
                     client.run_command_and_check_ok("LOGOUT", None),
                 )
                 .await;
@@ -712,7 +719,7 @@ enum Authenticated {
 
 impl Authenticated {
     async fn logout(self) {
-        let _ = tokio::time::timeout(COMMAND_TIMEOUT, async {
+        let _ = tokio::time::timeout(LOGOUT_TIMEOUT, async {
             match self {
                 Self::Session(mut s) => s.logout().await,
                 Self::Client(mut c) => c.run_command_and_check_ok("LOGOUT", None).await,
@@ -730,11 +737,42 @@ fn is_temporary(text: &str) -> bool {
         .any(|code| text.contains(code))
 }
 
-/// The human part of a NO answer as async-imap reports it (`code: .., info: Some(..)`).
+/// What a NO to a login means: a wrong password only with `[AUTHENTICATIONFAILED]` or
+/// no reason code at all; "not now" codes are no answer; any other code (an expired
+/// password, `[CONTACTADMIN]`, `[PRIVACYREQUIRED]`...) is a refusal for that reason.
+fn classify_no(text: &str) -> Verdict {
+    let info = server_text(text);
+    if is_temporary(&info) {
+        return Verdict::NoAnswer(ImapProblem::Temporary(info));
+    }
+    match info.trim_start().strip_prefix('[') {
+        Some(rest) if !rest.starts_with("AUTHENTICATIONFAILED]") => Verdict::RefusedOther(info),
+        _ => Verdict::Rejected,
+    }
+}
+
+/// The human part of a NO answer as async-imap reports it (`code: .., info: Some(..)`),
+/// made safe to show.
 fn server_text(text: &str) -> String {
-    text.split_once("info: Some(\"")
+    let info = text
+        .split_once("info: Some(\"")
         .and_then(|(_, rest)| rest.rsplit_once("\")"))
-        .map_or_else(|| text.to_owned(), |(info, _)| info.to_owned())
+        .map_or(text, |(info, _)| info);
+    printable(info)
+}
+
+/// Server-sent text as it may be shown or logged: control characters replaced, cut to
+/// 200 characters.
+fn printable(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    out
 }
 
 fn protocol_problem(error: &ImapError) -> ImapProblem {
@@ -742,14 +780,14 @@ fn protocol_problem(error: &ImapError) -> ImapProblem {
         ImapError::ConnectionLost => {
             ImapProblem::Protocol("the server closed the connection".into())
         }
-        ImapError::Io(e) => ImapProblem::Protocol(e.to_string()),
+        ImapError::Io(e) => ImapProblem::Protocol(printable(&e.to_string())),
         ImapError::Bad(text) => {
             ImapProblem::Protocol(format!("the server answered BAD: {}", server_text(text)))
         }
         ImapError::No(text) => {
             ImapProblem::Protocol(format!("the server answered NO: {}", server_text(text)))
         }
-        other => ImapProblem::Protocol(other.to_string()),
+        other => ImapProblem::Protocol(printable(&other.to_string())),
     }
 }
 
@@ -793,22 +831,30 @@ async fn connect(
     report: &mut ConnectionReport,
 ) -> Result<Connected, ImapProblem> {
     let server = &settings.server;
-    let tcp = with_timeout(CONNECT_TIMEOUT, "connecting", async {
-        let addrs = tokio::net::lookup_host((server.host.as_str(), server.port))
+    let addrs = with_timeout(CONNECT_TIMEOUT, "looking up its name", async {
+        tokio::net::lookup_host((server.host.as_str(), server.port))
             .await
-            .map_err(|e| ImapProblem::Resolve(e.to_string()))?;
-        let mut last = None;
-        for addr in addrs {
-            match TcpStream::connect(addr).await {
-                Ok(s) => return Ok(s),
-                Err(e) => last = Some(format!("{addr}: {e}")),
-            }
-        }
-        Err(ImapProblem::Connect(last.unwrap_or_else(|| {
-            format!("{} has no address", server.host)
-        })))
+            .map(Iterator::collect::<Vec<_>>)
+            .map_err(|e| ImapProblem::Resolve(e.to_string()))
     })
     .await?;
+    // Each address gets its own timeout, so that one that never answers (often IPv6)
+    // does not use up the time of the next.
+    let mut last = None;
+    let mut connected = None;
+    for addr in addrs {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
+                connected = Some(s);
+                break;
+            }
+            Ok(Err(e)) => last = Some(format!("{addr}: {e}")),
+            Err(_) => last = Some(format!("{addr}: no answer within {CONNECT_TIMEOUT:?}")),
+        }
+    }
+    let tcp = connected.ok_or_else(|| {
+        ImapProblem::Connect(last.unwrap_or_else(|| format!("{} has no address", server.host)))
+    })?;
     report.address = tcp.peer_addr().ok();
     let _ = tcp.set_nodelay(true);
 
@@ -1096,47 +1142,68 @@ impl ServerCertVerifier for RecordingVerifier {
 /// submissions does not look like an attack to the old server.
 pub const MAX_CONCURRENT_CHECKS: usize = 8;
 
+/// How long a check waits for a free slot before the user is asked to try again.
+const SLOT_WAIT: Duration = Duration::from_secs(5);
+
 /// Admits password checks: one at a time per link (so that parallel requests cannot
-/// guess more passwords than the per-link cap allows before it is counted) and at most
-/// `MAX_CONCURRENT_CHECKS` overall.
+/// guess more passwords than the per-link cap allows before each is counted) and at
+/// most `MAX_CONCURRENT_CHECKS` overall.
 #[derive(Debug)]
 pub struct CheckGate {
     in_flight: Mutex<std::collections::HashSet<[u8; 32]>>,
-    slots: tokio::sync::Semaphore,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for CheckGate {
     fn default() -> Self {
         Self {
             in_flight: Mutex::default(),
-            slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_CHECKS),
+            slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CHECKS)),
         }
     }
 }
 
+/// Whether a check may run now.
+#[derive(Debug)]
+pub enum Entry {
+    /// Yes; the link is free again when the pass is dropped.
+    Admitted(CheckPass),
+    /// A check for the same link is already running.
+    AlreadyChecking,
+    /// Every slot stayed busy for `SLOT_WAIT`.
+    Busy,
+}
+
 /// Permission to run one check; the link is free again when it is dropped.
 #[derive(Debug)]
-pub struct CheckPass<'a> {
-    gate: &'a CheckGate,
+pub struct CheckPass {
+    gate: Arc<CheckGate>,
     key: [u8; 32],
-    _slot: tokio::sync::SemaphorePermit<'a>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl CheckGate {
-    /// Waits for a free slot and claims `key` (a link's token hash), or returns `None`
-    /// at once if a check for the same link is already running.
-    pub async fn enter(&self, key: [u8; 32]) -> Option<CheckPass<'_>> {
+    /// Claims `key` (a link's token hash) and waits (a few seconds at most) for a slot.
+    pub async fn enter(self: &Arc<Self>, key: [u8; 32]) -> Entry {
         {
-            let mut set = self.in_flight.lock().ok()?;
+            let Ok(mut set) = self.in_flight.lock() else {
+                return Entry::Busy;
+            };
             if !set.insert(key) {
-                return None;
+                return Entry::AlreadyChecking;
             }
         }
-        let release = Release { gate: self, key };
-        let slot = self.slots.acquire().await.ok()?;
+        let release = Release {
+            gate: Arc::clone(self),
+            key,
+        };
+        let slot = tokio::time::timeout(SLOT_WAIT, Arc::clone(&self.slots).acquire_owned()).await;
+        let Ok(Ok(slot)) = slot else {
+            return Entry::Busy;
+        };
         std::mem::forget(release);
-        Some(CheckPass {
-            gate: self,
+        Entry::Admitted(CheckPass {
+            gate: Arc::clone(self),
             key,
             _slot: slot,
         })
@@ -1149,19 +1216,19 @@ impl CheckGate {
     }
 }
 
-/// Frees the link if the wait for a slot is abandoned (the request was dropped).
-struct Release<'a> {
-    gate: &'a CheckGate,
+/// Frees the link if the wait for a slot ends without one (or the request is dropped).
+struct Release {
+    gate: Arc<CheckGate>,
     key: [u8; 32],
 }
 
-impl Drop for Release<'_> {
+impl Drop for Release {
     fn drop(&mut self) {
         self.gate.release(&self.key);
     }
 }
 
-impl Drop for CheckPass<'_> {
+impl Drop for CheckPass {
     fn drop(&mut self) {
         self.gate.release(&self.key);
     }
@@ -1186,6 +1253,12 @@ mod tests {
         assert_eq!(
             ImapServer::parse("imaps://127.0.0.1").unwrap().host,
             "127.0.0.1"
+        );
+        assert_eq!(
+            ImapServer::parse("imaps://mail.example.com.:993")
+                .unwrap()
+                .host,
+            "mail.example.com"
         );
     }
 
@@ -1224,6 +1297,11 @@ mod tests {
         assert!(CertTrust::pin(&"zz".repeat(32)).is_err());
         assert!(CertTrust::pin(&"é".repeat(32)).is_err());
         assert_eq!(fingerprint_hex(&[0xab; 32]), colons);
+        let openssl = format!("sha256 Fingerprint={colons}");
+        assert_eq!(
+            CertTrust::pin(&openssl).unwrap(),
+            CertTrust::Pin([0xab; 32])
+        );
     }
 
     #[test]
@@ -1250,23 +1328,52 @@ mod tests {
 
     #[tokio::test]
     async fn the_gate_admits_one_check_per_link() {
-        let gate = CheckGate::default();
-        let a = gate.enter([1; 32]).await.unwrap();
-        assert!(gate.enter([1; 32]).await.is_none());
-        let b = gate.enter([2; 32]).await.unwrap();
+        let gate = Arc::new(CheckGate::default());
+        let Entry::Admitted(a) = gate.enter([1; 32]).await else {
+            panic!()
+        };
+        assert!(matches!(gate.enter([1; 32]).await, Entry::AlreadyChecking));
+        let Entry::Admitted(b) = gate.enter([2; 32]).await else {
+            panic!()
+        };
         drop(a);
-        assert!(gate.enter([1; 32]).await.is_some());
+        assert!(matches!(gate.enter([1; 32]).await, Entry::Admitted(_)));
         drop(b);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_full_gate_says_busy_and_frees_the_link() {
+        let gate = Arc::new(CheckGate::default());
+        let mut passes = Vec::new();
+        for i in 0..MAX_CONCURRENT_CHECKS {
+            let Entry::Admitted(p) = gate.enter([i as u8; 32]).await else {
+                panic!()
+            };
+            passes.push(p);
+        }
+        assert!(matches!(gate.enter([99; 32]).await, Entry::Busy));
+        drop(passes.pop());
+        assert!(matches!(gate.enter([99; 32]).await, Entry::Admitted(_)));
+    }
+
     #[test]
-    fn presented_names_are_shown_plainly() {
+    fn only_authentication_failures_are_wrong_passwords() {
+        let no = |info: &str| format!("code: None, info: Some(\"{info}\")");
         assert_eq!(
-            plain_name("DnsName(\"mail.example.com\")"),
-            "mail.example.com"
+            classify_no(&no("[AUTHENTICATIONFAILED] Authentication failed.")),
+            Verdict::Rejected
         );
-        assert_eq!(plain_name("IpAddress(127.0.0.1)"), "127.0.0.1");
-        assert_eq!(plain_name("odd"), "odd");
+        assert_eq!(classify_no(&no("Login failed.")), Verdict::Rejected);
+        assert_eq!(
+            classify_no(&no("[EXPIRED] Password expired.")),
+            Verdict::RefusedOther("[EXPIRED] Password expired.".into())
+        );
+        assert!(matches!(
+            classify_no(&no("[UNAVAILABLE] Try later.")),
+            Verdict::NoAnswer(ImapProblem::Temporary(_))
+        ));
+        assert_eq!(printable("a\u{7}b"), "a b");
+        assert_eq!(printable(&"x".repeat(300)).chars().count(), 201);
     }
 
     #[test]

@@ -446,6 +446,8 @@ pub struct ImapForm {
     imap_when_unreachable: String,
     #[serde(default)]
     off: Option<String>,
+    #[serde(default)]
+    passphrase: String,
 }
 
 /// The batch page with a notice, as a 422: nothing was changed.
@@ -481,9 +483,22 @@ pub async fn set_imap(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
+    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     Form(form): Form<ImapForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
+    // Every later password goes to this server: choosing it takes the passphrase, not
+    // just a session (which a stolen cookie would give). Turning checks off does not.
+    if form.off.is_none() {
+        let client = client_key(&state, connect, &headers);
+        if let Err(refusal) = unlock_throttled(&state, client, form.passphrase.clone()).await? {
+            let notice = maud::html! {
+                p { strong { "Nothing was changed." } " " (refusal.message()) }
+            };
+            return refused(&state, &b, notice).await;
+        }
+    }
     let settings = if form.off.is_some() {
         Ok(None)
     } else {
@@ -514,6 +529,10 @@ pub async fn set_imap(
     };
     match batch::set_imap(&state.store, &b, settings).await {
         Ok(report) => {
+            state
+                .store
+                .record_event(&b.id, "imap_changed", 1, now())
+                .await?;
             let b = live_batch(&state, &id).await?;
             let notice = match report {
                 Some(report) => maud::html! {
@@ -531,9 +550,18 @@ pub async fn set_imap(
             let offer = {
                 // Offer the pin for the server that was tried, not the one stored.
                 let mut tried = b.clone();
-                tried.imap = ImapSettings::from_fields(&form.imap_url, "", "", "retry")
-                    .ok()
-                    .flatten();
+                tried.imap = ImapSettings::from_fields(
+                    &form.imap_url,
+                    "",
+                    "",
+                    if form.imap_when_unreachable.is_empty() {
+                        "retry"
+                    } else {
+                        &form.imap_when_unreachable
+                    },
+                )
+                .ok()
+                .flatten();
                 pages::pin_offer(&tried, &report)
             };
             refused(

@@ -495,8 +495,9 @@ fn imap_section(b: &Batch, base: &str) -> Markup {
             }
             details {
                 summary { "Change the old mail server" }
-                form method="post" action={ (base) "/imap" } {
+                                form method="post" action={ (base) "/imap" } {
                     (imap_fields(&url, &pin, &ca, when))
+                    (passphrase_field("imap-passphrase"))
                     button type="submit" { "Test and save" }
                     @if b.imap.is_some() {
                         " "
@@ -504,6 +505,16 @@ fn imap_section(b: &Batch, base: &str) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The passphrase, asked again before the old mail server is set or changed.
+fn passphrase_field(id: &str) -> Markup {
+    html! {
+        div.field {
+            label for=(id) { "Admin passphrase (every later password will go to this server)" }
+            input type="password" id=(id) name="passphrase" autocomplete="current-password";
         }
     }
 }
@@ -521,7 +532,8 @@ pub fn pin_offer(b: &Batch, report: &imap::ConnectionReport) -> Markup {
         form method="post" action={ "/admin/batches/" (b.id) "/imap" } {
             input type="hidden" name="imap_url" value=(i.server.to_string());
             input type="hidden" name="imap_cert_sha256" value=(imap::fingerprint_hex(&fp));
-            input type="hidden" name="imap_when_unreachable" value=(i.when_unreachable.as_str());
+                        input type="hidden" name="imap_when_unreachable" value=(i.when_unreachable.as_str());
+            (passphrase_field("pin-passphrase"))
             p.small {
                 "If you are sure this is your old mail server (ask the web host for the                  fingerprint if in doubt), you can trust exactly this certificate."
             }
@@ -539,6 +551,7 @@ pub fn audit_words(e: &AuditEvent) -> String {
         "submitted" => "a password was submitted".to_owned(),
         "exported" => format!("exported ({} rows)", e.count),
         "purged" => "purged".to_owned(),
+        "imap_changed" => "the old mail server setting was changed".to_owned(),
         "links_viewed" => format!("the links were fetched again ({} links)", e.count),
         other => other.to_owned(),
     }

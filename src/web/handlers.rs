@@ -14,8 +14,9 @@ use crate::batch::{
 };
 use crate::config::now;
 use crate::crypto::LinkToken;
-use crate::imap::{self, Verdict, WhenUnreachable};
+use crate::imap::{self, Entry, Verdict, WhenUnreachable};
 use crate::storage::LinkView;
+use secrecy::SecretString;
 
 /// `GET /healthz`: the process is up and the database answers.
 pub async fn healthz(State(state): State<AppState>) -> Response {
@@ -173,12 +174,19 @@ pub async fn submit_collection_form(
         (Some(_), _) => &form.password,
         (None, Some(confirm)) => confirm,
         (None, None) => {
+            // Not counted: the batch may have stopped checking passwords while the
+            // one-field form was open.
             let message = super::form::FormError::MissingField.to_string();
             let error = FormError {
                 field: ErrorField::Form,
                 message: &message,
             };
-            return refuse(&state, &token, &view, mail_client, error).await;
+            return Ok(form_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &view,
+                mail_client,
+                error,
+            ));
         }
     };
     if let Err(problem) = batch::check_password(&form.password, confirm) {
@@ -193,81 +201,162 @@ pub async fn submit_collection_form(
         };
         return refuse(&state, &token, &view, mail_client, error).await;
     }
-    let imap_check = match &view.batch.imap {
-        None => None,
-        Some(settings) => {
-            let Some(_pass) = state.imap_gate.enter(token.hash()).await else {
-                return Ok(form_response(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &view,
-                    mail_client,
-                    FormError {
-                        field: ErrorField::Form,
-                        message: "This password is already being checked with your mail \
-                                  server. Please wait a few seconds, then try again.",
-                    },
-                ));
+    if view.batch.imap.is_none() {
+        return accept(&state, &token, &view, &form.password, mail_client, None).await;
+    }
+    // The check, and what follows from it, runs in a task of its own: a client that
+    // hangs up (or the request timeout) cannot cancel it once the password is on its
+    // way, so every try is counted.
+    let task = tokio::spawn(checked_submit(
+        state.clone(),
+        token,
+        form.password,
+        mail_client,
+    ));
+    task.await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("password check task failed: {e}")))?
+}
+
+/// Checks a password with the batch's old IMAP server, then accepts it, refuses it
+/// (counted toward the link's cap), or asks the user to try again later.
+async fn checked_submit(
+    state: AppState,
+    token: LinkToken,
+    password: SecretString,
+    mail_client: Option<MailClient>,
+) -> Result<Response, AppError> {
+    let entry = state.imap_gate.enter(token.hash()).await;
+    // The link (or its batch's settings) may have changed while this request waited.
+    let view = state
+        .store
+        .link_by_token_hash(&token.hash())
+        .await?
+        .ok_or(AppError::UnknownLink)?;
+    match LinkStatus::of(&view, now()) {
+        LinkStatus::Usable => {}
+        other => return Err(AppError::LinkGone(other)),
+    }
+    let _pass = match entry {
+        Entry::Admitted(pass) => pass,
+        Entry::AlreadyChecking => {
+            return Ok(form_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                &view,
+                mail_client,
+                FormError {
+                    field: ErrorField::Form,
+                    message: "A password for this link is already being checked with your \
+                              mail server. Please wait a few seconds, then try again.",
+                },
+            ));
+        }
+        Entry::Busy => return Ok(try_again_later(&view, mail_client)),
+    };
+    let Some(settings) = view.batch.imap.clone() else {
+        return accept(&state, &token, &view, &password, mail_client, None).await;
+    };
+    let verdict = imap::verify_password(&settings, &view.recipient.user_name, &password).await;
+    let (batch_id, recipient_id) = (&view.batch.id, view.recipient.id);
+    match verdict {
+        Verdict::Accepted => {
+            accept(
+                &state,
+                &token,
+                &view,
+                &password,
+                mail_client,
+                Some(ImapCheck::Verified),
+            )
+            .await
+        }
+        Verdict::Rejected => {
+            tracing::info!(%batch_id, recipient_id, "the IMAP server refused a submitted password");
+            let message = format!(
+                "Your current mail server ({}) did not accept this password for {}. Check it \
+                 and type it again, exactly as your email app uses it.",
+                settings.server.host, view.recipient.email
+            );
+            let error = FormError {
+                field: ErrorField::Password,
+                message: &message,
             };
-            let verdict =
-                imap::verify_password(settings, &view.recipient.user_name, &form.password).await;
-            match verdict {
-                Verdict::Accepted => Some(ImapCheck::Verified),
-                Verdict::Rejected => {
-                    tracing::info!(
-                        batch_id = %view.batch.id,
-                        recipient_id = view.recipient.id,
-                        "the IMAP server refused a submitted password"
-                    );
-                    let message = format!(
-                        "Your current mail server ({}) did not accept this password for {}. \
-                         Check it and type it again, exactly as your email app uses it.",
-                        settings.server.host, view.recipient.email
-                    );
-                    let error = FormError {
-                        field: ErrorField::Password,
-                        message: &message,
-                    };
-                    return refuse(&state, &token, &view, mail_client, error).await;
+            refuse(&state, &token, &view, mail_client, error).await
+        }
+        Verdict::RefusedOther(reason) => {
+            tracing::warn!(%batch_id, recipient_id, %reason, "the IMAP server refused a login for a stated reason");
+            let message = format!(
+                "Your current mail server ({}) refused this login: \u{201c}{reason}\u{201d}. \
+                 This is usually not a typing mistake; please tell whoever sent you this link.",
+                settings.server.host
+            );
+            let error = FormError {
+                field: ErrorField::Password,
+                message: &message,
+            };
+            refuse(&state, &token, &view, mail_client, error).await
+        }
+        Verdict::CouldNotCheck(problem) => {
+            tracing::warn!(%batch_id, recipient_id, server = %settings.server, %problem, "could not reach the IMAP server to check a password");
+            match settings.when_unreachable {
+                WhenUnreachable::AcceptUnverified => {
+                    accept(
+                        &state,
+                        &token,
+                        &view,
+                        &password,
+                        mail_client,
+                        Some(ImapCheck::Unverified),
+                    )
+                    .await
                 }
-                Verdict::CouldNotCheck(problem) => {
-                    tracing::warn!(
-                        batch_id = %view.batch.id,
-                        recipient_id = view.recipient.id,
-                        server = %settings.server,
-                        problem = %problem,
-                        "could not check a submitted password with the IMAP server"
-                    );
-                    match settings.when_unreachable {
-                        WhenUnreachable::AcceptUnverified => Some(ImapCheck::Unverified),
-                        WhenUnreachable::AskToRetry => {
-                            let mut response = form_response(
-                                StatusCode::SERVICE_UNAVAILABLE,
-                                &view,
-                                mail_client,
-                                FormError {
-                                    field: ErrorField::Form,
-                                    message: "Your password could not be checked with your \
-                                              current mail server just now, so nothing was \
-                                              saved. Please try again in a few minutes; this \
-                                              link still works.",
-                                },
-                            );
-                            response.headers_mut().insert(
-                                header::RETRY_AFTER,
-                                header::HeaderValue::from_static("120"),
-                            );
-                            return Ok(response);
-                        }
-                    }
-                }
+                WhenUnreachable::AskToRetry => Ok(try_again_later(&view, mail_client)),
             }
         }
-    };
+        Verdict::NoAnswer(problem) => {
+            // The password reached the server: this try counts, whatever the policy.
+            tracing::warn!(%batch_id, recipient_id, server = %settings.server, %problem, "the IMAP server gave no clear answer to a password check");
+            match batch::record_failed_attempt(&state.store, &token, now()).await? {
+                FailedAttempt::Counted => Ok(try_again_later(&view, mail_client)),
+                FailedAttempt::Locked => Err(AppError::LinkGone(LinkStatus::Locked)),
+                FailedAttempt::NoLongerLive(status) => Err(AppError::LinkGone(status)),
+            }
+        }
+    }
+}
+
+/// 503 with the form: the password could not be checked now; the link still works.
+fn try_again_later(view: &LinkView, mail_client: Option<MailClient>) -> Response {
+    let mut response = form_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        view,
+        mail_client,
+        FormError {
+            field: ErrorField::Form,
+            message: "Your password could not be checked with your current mail server just \
+                      now, so nothing was saved. Please try again in a few minutes; this link \
+                      still works.",
+        },
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("120"));
+    response
+}
+
+/// Seals the password and burns the link.
+async fn accept(
+    state: &AppState,
+    token: &LinkToken,
+    view: &LinkView,
+    password: &SecretString,
+    mail_client: Option<MailClient>,
+    imap_check: Option<ImapCheck>,
+) -> Result<Response, AppError> {
     match batch::submit(
         &state.store,
-        &token,
-        &view,
-        &form.password,
+        token,
+        view,
+        password,
         mail_client,
         imap_check,
         now(),

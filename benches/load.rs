@@ -1,0 +1,712 @@
+//! The load benchmark: passdrop side by side with the framework's ceiling (a no-op axum
+//! server built with the same profile) and SnapPass (a peer), on loopback only, bounded
+//! in count and time. Run with `cargo bench --bench load` (see the README's
+//! Performance section; `scripts/bench-setup.sh` installs SnapPass and Redis).
+//!
+//! Settings (environment): `PASSDROP_BENCH_LINKS` (default 50000),
+//! `PASSDROP_BENCH_CLIENTS` (64), `PASSDROP_BENCH_SECS` (10, each timed GET/POST phase).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+const PASSPHRASE: &str = "benchmark passphrase, not secret";
+/// No phase may run longer than this, whatever the settings.
+const HARD_LIMIT: Duration = Duration::from_secs(300);
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--ceiling-server") {
+        ceiling_server();
+        return;
+    }
+    // `cargo test --benches` runs benches in test mode: do nothing then.
+    if args.iter().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+/// The ceiling: the least an axum server can do per request on this machine.
+fn ceiling_server() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(|| async { "ok" })
+                .post(|_body: Bytes| async { axum::http::StatusCode::NO_CONTENT }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        std::io::stdout().flush().unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+/// A measured phase of load.
+#[derive(Default, Clone)]
+struct Load {
+    ok: usize,
+    failed: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Load {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let mut l = self.latencies.clone();
+        l.sort();
+        let i = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
+        l[i].as_secs_f64() * 1000.0
+    }
+}
+
+/// One request to make: method, URL, form body (POST) or none (GET).
+#[derive(Clone)]
+struct Req {
+    uri: String,
+    body: Option<Bytes>,
+    accept_json: bool,
+}
+
+/// Sends `requests` with `clients` concurrent connections. With `cycle`, requests are
+/// repeated until `limit` passes; otherwise each is sent once (stopping at `limit`).
+async fn load(
+    client: &HttpClient,
+    requests: Arc<Vec<Req>>,
+    clients: usize,
+    cycle: bool,
+    limit: Duration,
+    ok_status: u16,
+) -> Load {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + limit.min(HARD_LIMIT);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (client, requests, next) = (client.clone(), requests.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Load::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if (!cycle && i >= requests.len()) || Instant::now() >= deadline {
+                    break;
+                }
+                let r = &requests[i % requests.len()];
+                let mut builder = hyper::Request::builder().uri(&r.uri);
+                if r.accept_json {
+                    builder = builder.header("accept", "application/json");
+                }
+                let request = match &r.body {
+                    Some(body) => builder
+                        .method("POST")
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(Full::new(body.clone())),
+                    None => builder.method("GET").body(Full::new(Bytes::new())),
+                }
+                .unwrap();
+                let t = Instant::now();
+                let status = match client.request(request).await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let _ = response.into_body().collect().await;
+                        status
+                    }
+                    Err(_) => 0,
+                };
+                if status == ok_status {
+                    out.ok += 1;
+                    out.latencies.push(t.elapsed());
+                } else {
+                    out.failed += 1;
+                }
+            }
+            out
+        }));
+    }
+    let mut total = Load::default();
+    for t in tasks {
+        let l = t.await.unwrap();
+        total.ok += l.ok;
+        total.failed += l.failed;
+        total.latencies.extend(l.latencies);
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+fn http_client(clients: usize) -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(clients)
+        .build(connector)
+}
+
+/// `VmRSS` and `VmHWM` (peak) of a process, in MB.
+fn memory(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.0.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn passdrop(data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_passdrop"));
+    cmd.env("PASSDROP_DATA_DIR", data)
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE)
+        .env("PASSDROP_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn timed(cmd: &mut Command) -> Duration {
+    let t = Instant::now();
+    let out = cmd.output().unwrap();
+    let elapsed = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elapsed
+}
+
+/// Waits for the first `200` on `url`, polling every millisecond.
+async fn wait_ready(client: &HttpClient, url: &str, started: Instant) -> Duration {
+    loop {
+        let request = hyper::Request::get(url)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        if let Ok(r) = client.request(request).await
+            && r.status() == 200
+        {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{url} never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Figures for one server.
+#[derive(Default)]
+struct Figures {
+    ready_ms: Option<f64>,
+    idle_rss: Option<f64>,
+    peak_rss: Option<f64>,
+    create_s: Option<f64>,
+    gets: Option<Load>,
+    posts: Option<Load>,
+    export_s: Option<f64>,
+}
+
+async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut f = Figures::default();
+    timed(passdrop(&data).args(["admin", "init"]));
+
+    let client = http_client(clients);
+    let started = Instant::now();
+    let mut child = passdrop(&data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let pid = child.id();
+    let server = Process(child);
+    let mut lines = stderr.lines();
+    let address = loop {
+        let line = lines.next().expect("passdrop did not start").unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let base = format!("http://{address}");
+    f.ready_ms = Some(
+        wait_ready(&client, &format!("{base}/healthz"), started)
+            .await
+            .as_secs_f64()
+            * 1000.0,
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    f.idle_rss = Some(memory(pid).0);
+
+    let roster = dir.path().join("roster.csv");
+    let mut text = String::from("EmailAddress,DisplayName\n");
+    for i in 0..links {
+        text.push_str(&format!("user{i}@bench.example,User {i}\n"));
+    }
+    std::fs::write(&roster, text).unwrap();
+    let links_csv = dir.path().join("links.csv");
+    f.create_s = Some(
+        timed(
+            passdrop(&data)
+                .args(["batch", "create", "--name", "bench", "--public-url", &base])
+                .arg("--roster")
+                .arg(&roster)
+                .arg("--links-out")
+                .arg(&links_csv),
+        )
+        .as_secs_f64(),
+    );
+    let mut reader = csv::Reader::from_path(&links_csv).unwrap();
+    let urls: Vec<String> = reader.records().map(|r| r.unwrap()[2].to_owned()).collect();
+    assert_eq!(urls.len(), links);
+
+    let gets: Vec<Req> = urls
+        .iter()
+        .map(|u| Req {
+            uri: u.clone(),
+            body: None,
+            accept_json: false,
+        })
+        .collect();
+    f.gets = Some(
+        load(
+            &client,
+            Arc::new(gets),
+            clients,
+            true,
+            Duration::from_secs(secs),
+            200,
+        )
+        .await,
+    );
+
+    let posts: Vec<Req> = urls
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let pw = format!("Bench+password+{i}");
+            Req {
+                uri: u.clone(),
+                body: Some(Bytes::from(format!("password={pw}&password_confirm={pw}"))),
+                accept_json: false,
+            }
+        })
+        .collect();
+    f.posts = Some(load(&client, Arc::new(posts), clients, false, HARD_LIMIT, 200).await);
+    f.peak_rss = Some(memory(pid).1);
+
+    let out = dir.path().join("m365.csv");
+    f.export_s =
+        Some(timed(passdrop(&data).args(["export", "bench", "--out"]).arg(&out)).as_secs_f64());
+    let rows = std::fs::read_to_string(&out).unwrap().lines().count() - 1;
+    assert_eq!(
+        rows,
+        f.posts.as_ref().unwrap().ok,
+        "every acknowledged submission is exported"
+    );
+    drop(server);
+    f
+}
+
+async fn bench_ceiling(links: usize, clients: usize, secs: u64) -> Figures {
+    let mut f = Figures::default();
+    let client = http_client(clients);
+    let started = Instant::now();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--ceiling-server")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid = child.id();
+    let _server = Process(child);
+    let base = format!("http://{}/", line.trim());
+    f.ready_ms = Some(wait_ready(&client, &base, started).await.as_secs_f64() * 1000.0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    f.idle_rss = Some(memory(pid).0);
+    let get = vec![Req {
+        uri: base.clone(),
+        body: None,
+        accept_json: false,
+    }];
+    f.gets = Some(
+        load(
+            &client,
+            Arc::new(get),
+            clients,
+            true,
+            Duration::from_secs(secs),
+            200,
+        )
+        .await,
+    );
+    let posts: Vec<Req> = (0..links)
+        .map(|i| Req {
+            uri: base.clone(),
+            body: Some(Bytes::from(format!("password=Bench+password+{i}"))),
+            accept_json: false,
+        })
+        .collect();
+    f.posts = Some(load(&client, Arc::new(posts), clients, false, HARD_LIMIT, 204).await);
+    f.peak_rss = Some(memory(pid).1);
+    f
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.exists())
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// SnapPass as usually deployed: gunicorn with one worker per core, Redis on loopback.
+async fn bench_snappass(links: usize, clients: usize, secs: u64) -> Option<Figures> {
+    let redis = on_path("redis-server").or_else(|| {
+        Path::new("/usr/bin/redis-server")
+            .exists()
+            .then(|| PathBuf::from("/usr/bin/redis-server"))
+    });
+    let gunicorn = on_path("gunicorn");
+    let (Some(redis), Some(gunicorn)) = (redis, gunicorn) else {
+        println!(
+            "SnapPass: not installed, column left empty (run scripts/bench-setup.sh: \
+             apt-get install redis-server; pip install snappass gunicorn)"
+        );
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let redis_port = free_port();
+    let _redis = Process(
+        Command::new(redis)
+            .args(["--bind", "127.0.0.1", "--port", &redis_port.to_string()])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let port = free_port();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let client = http_client(clients);
+    let started = Instant::now();
+    let child = Command::new(gunicorn)
+        .args([
+            "-w",
+            &workers.to_string(),
+            "-b",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("snappass.main:app")
+        .env("REDIS_PORT", redis_port.to_string())
+        .env("NO_SSL", "True")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let _server = Process(child);
+    let base = format!("http://127.0.0.1:{port}/");
+    let mut f = Figures {
+        ready_ms: Some(wait_ready(&client, &base, started).await.as_secs_f64() * 1000.0),
+        ..Figures::default()
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // gunicorn's master plus its workers.
+    let tree_rss = |peak: bool| {
+        let mut total = 0.0;
+        for p in std::iter::once(pid).chain(children(pid)) {
+            let (rss, hwm) = memory(p);
+            total += if peak { hwm } else { rss };
+        }
+        total
+    };
+    f.idle_rss = Some(tree_rss(false));
+    let get = vec![Req {
+        uri: base.clone(),
+        body: None,
+        accept_json: false,
+    }];
+    f.gets = Some(
+        load(
+            &client,
+            Arc::new(get),
+            clients,
+            true,
+            Duration::from_secs(secs),
+            200,
+        )
+        .await,
+    );
+    let posts: Vec<Req> = (0..links)
+        .map(|i| Req {
+            uri: base.clone(),
+            body: Some(Bytes::from(format!("password=Bench+password+{i}&ttl=week"))),
+            accept_json: true,
+        })
+        .collect();
+    f.posts = Some(
+        load(
+            &client,
+            Arc::new(posts),
+            clients,
+            false,
+            Duration::from_secs(secs.max(30)),
+            200,
+        )
+        .await,
+    );
+    f.peak_rss = Some(tree_rss(true));
+    Some(f)
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or_else(|| "unknown CPU".to_owned(), |m| m.trim().to_owned())
+}
+
+fn cell(v: Option<f64>, decimals: usize) -> String {
+    v.filter(|v| v.is_finite())
+        .map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 && a.is_finite() && b.is_finite() => format!("{:.2}x", a / b),
+        _ => "-".to_owned(),
+    }
+}
+
+async fn run() {
+    let links = setting("PASSDROP_BENCH_LINKS", 50_000);
+    let clients = setting("PASSDROP_BENCH_CLIENTS", 64);
+    let secs = setting("PASSDROP_BENCH_SECS", 10) as u64;
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "passdrop load benchmark: {links} links, {clients} clients, {secs} s per timed phase; \
+         {cores} cores ({}), loopback only",
+        cpu_model()
+    );
+    println!("running the ceiling (no-op axum server)...");
+    let ceiling = bench_ceiling(links, clients, secs).await;
+    println!("running SnapPass...");
+    let snappass = bench_snappass(links, clients, secs).await;
+    println!("running passdrop...");
+    let pd = bench_passdrop(links, clients, secs).await;
+    let binary = std::fs::metadata(env!("CARGO_BIN_EXE_passdrop"))
+        .map(|m| m.len() as f64 / 1e6)
+        .ok();
+
+    let sp = snappass.as_ref();
+    let rate = |f: Option<&Figures>, get: bool| {
+        f.and_then(|f| {
+            if get {
+                f.gets.as_ref()
+            } else {
+                f.posts.as_ref()
+            }
+        })
+        .map(Load::rate)
+    };
+    let pct =
+        |f: Option<&Figures>, p: f64| f.and_then(|f| f.posts.as_ref()).map(|l| l.percentile(p));
+    type Row = (
+        &'static str,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        usize,
+        &'static str,
+    );
+    let rows: Vec<Row> = vec![
+        (
+            "start to ready, ms",
+            pd.ready_ms,
+            ceiling.ready_ms,
+            sp.and_then(|f| f.ready_ms),
+            1,
+            "<= 100",
+        ),
+        (
+            "idle RSS, MB",
+            pd.idle_rss,
+            ceiling.idle_rss,
+            sp.and_then(|f| f.idle_rss),
+            1,
+            "<= 20",
+        ),
+        (
+            "peak RSS under load, MB",
+            pd.peak_rss,
+            ceiling.peak_rss,
+            sp.and_then(|f| f.peak_rss),
+            1,
+            "<= 64",
+        ),
+        (
+            "form GETs, req/s",
+            rate(Some(&pd), true),
+            rate(Some(&ceiling), true),
+            rate(sp, true),
+            0,
+            ">= 60% of ceiling",
+        ),
+        (
+            "stores (durable submissions), req/s",
+            rate(Some(&pd), false),
+            rate(Some(&ceiling), false),
+            rate(sp, false),
+            0,
+            ">= 25% of ceiling, >= 10x SnapPass",
+        ),
+        (
+            "store latency p50, ms",
+            pct(Some(&pd), 0.50),
+            pct(Some(&ceiling), 0.50),
+            pct(sp, 0.50),
+            1,
+            "",
+        ),
+        (
+            "store latency p95, ms",
+            pct(Some(&pd), 0.95),
+            pct(Some(&ceiling), 0.95),
+            pct(sp, 0.95),
+            1,
+            "",
+        ),
+        (
+            "store latency p99, ms",
+            pct(Some(&pd), 0.99),
+            pct(Some(&ceiling), 0.99),
+            pct(sp, 0.99),
+            1,
+            "<= 25",
+        ),
+        ("batch creation, s", pd.create_s, None, None, 2, "<= 5"),
+        (
+            "export with passphrase, s",
+            pd.export_s,
+            None,
+            None,
+            2,
+            "<= 3",
+        ),
+        ("release binary, MB", binary, None, None, 1, "<= 20"),
+    ];
+    println!();
+    println!(
+        "| figure | passdrop | ceiling | SnapPass | passdrop/ceiling | passdrop/SnapPass | goal |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+    for (name, p, c, s, d, goal) in rows {
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {goal} |",
+            cell(p, d),
+            cell(c, d),
+            cell(s, d),
+            ratio(p, c),
+            ratio(p, s)
+        );
+    }
+    let failed = |f: Option<&Figures>| {
+        f.map_or(0, |f| {
+            f.gets.as_ref().map_or(0, |l| l.failed) + f.posts.as_ref().map_or(0, |l| l.failed)
+        })
+    };
+    println!();
+    println!(
+        "requests not answered as expected: passdrop {}, ceiling {}, SnapPass {}",
+        failed(Some(&pd)),
+        failed(Some(&ceiling)),
+        failed(sp)
+    );
+    if let Some(p) = &pd.posts {
+        println!(
+            "passdrop stored {} of {links} submissions in {:.1} s",
+            p.ok,
+            p.elapsed.as_secs_f64()
+        );
+    }
+}
