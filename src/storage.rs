@@ -64,6 +64,8 @@ type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
+    /// Submissions waiting for the group commit (see `submission_writer`).
+    submissions: tokio::sync::mpsc::Sender<SubmissionJob>,
 }
 
 /// A batch as stored (no secrets: the public key is public).
@@ -337,6 +339,128 @@ const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_a
      b.first_exported_at, b.retain_after_expiry_secs, b.retain_after_export_secs, \
      b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable";
 
+/// Rows per multi-row INSERT when a batch is created (7 values each, well under
+/// SQLite's limit on bound parameters).
+const INSERT_ROWS: usize = 500;
+
+/// How many submissions may wait for the writer before senders wait too.
+const GROUP_COMMIT_QUEUE: usize = 1024;
+/// The most submissions committed in one transaction.
+const GROUP_COMMIT_MAX: usize = 256;
+
+/// A write waiting for the group commit, with where to send its outcome.
+#[derive(Debug)]
+struct SubmissionJob {
+    /// `true`: only note that the link was opened (the rest is unused).
+    open_only: bool,
+    token_hash: [u8; 32],
+    recipient_id: i64,
+    enc: Vec<u8>,
+    ciphertext: Vec<u8>,
+    mail_client: Option<String>,
+    imap_check: Option<String>,
+    now: i64,
+    done: tokio::sync::oneshot::Sender<StoreResult<()>>,
+}
+
+/// Commits submissions in groups: it takes every submission waiting (up to
+/// `GROUP_COMMIT_MAX`), burns and stores them all in one `BEGIN IMMEDIATE`
+/// transaction, and answers each only after the commit (`synchronous=FULL`: durable).
+/// While one group commits, the next one gathers, so under load one fsync
+/// acknowledges many submissions; alone, a submission is committed at once.
+async fn submission_writer(pool: SqlitePool, mut jobs: tokio::sync::mpsc::Receiver<SubmissionJob>) {
+    let mut group = Vec::with_capacity(GROUP_COMMIT_MAX);
+    while jobs.recv_many(&mut group, GROUP_COMMIT_MAX).await > 0 {
+        match commit_submissions(&pool, &group).await {
+            Ok(burned) => {
+                for (job, burned) in group.drain(..).zip(burned) {
+                    let outcome = if burned {
+                        Ok(())
+                    } else {
+                        Err(StoreError::LinkNotLive)
+                    };
+                    let _ = job.done.send(outcome);
+                }
+            }
+            Err(e) => {
+                // Nothing of the group was committed; each submitter gets the error.
+                let message = format!("{e:#}");
+                tracing::error!(error = %message, "a group of submissions could not be committed");
+                for job in group.drain(..) {
+                    let _ = job.done.send(Err(StoreError::Other(anyhow::anyhow!(
+                        "database error: {message}"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for a group of submissions; returns which links were burned (a
+/// link that is no longer live, or was burned earlier in the same group, is not).
+async fn commit_submissions(
+    pool: &SqlitePool,
+    jobs: &[SubmissionJob],
+) -> Result<Vec<bool>, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut burned = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        if job.open_only {
+            sqlx::query(
+                "UPDATE links SET opened_at = ? WHERE token_hash = ? AND state = 'live' \
+                 AND opened_at IS NULL",
+            )
+            .bind(job.now)
+            .bind(job.token_hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
+            burned.push(true);
+            continue;
+        }
+        let updated = sqlx::query(
+            "UPDATE links SET state = 'used', used_at = ?1 \
+             WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' AND expires_at > ?1 \
+             AND EXISTS (SELECT 1 FROM recipients r JOIN batch_keys k ON k.batch_id = r.batch_id \
+                         WHERE r.id = ?3)",
+        )
+        .bind(job.now)
+        .bind(job.token_hash.as_slice())
+        .bind(job.recipient_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            burned.push(false);
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at, mail_client, \
+             imap_check) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recipient_id) DO UPDATE SET \
+             enc = excluded.enc, ciphertext = excluded.ciphertext, \
+             submitted_at = excluded.submitted_at, mail_client = excluded.mail_client, \
+             imap_check = excluded.imap_check",
+        )
+        .bind(job.recipient_id)
+        .bind(&job.enc)
+        .bind(&job.ciphertext)
+        .bind(job.now)
+        .bind(&job.mail_client)
+        .bind(&job.imap_check)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO audit_events (batch_id, at, kind, count) \
+             SELECT batch_id, ?, 'submitted', 1 FROM recipients WHERE id = ?",
+        )
+        .bind(job.now)
+        .bind(job.recipient_id)
+        .execute(&mut *tx)
+        .await?;
+        burned.push(true);
+    }
+    tx.commit().await?;
+    Ok(burned)
+}
+
 impl Store {
     /// Opens (creating if needed) the database in `data_dir`, applies migrations, and
     /// finishes any purge that a crash interrupted.
@@ -374,7 +498,15 @@ impl Store {
             .run(&pool)
             .await
             .context("could not apply database migrations")?;
-        let store = Self { pool, path };
+        // The group-commit writer holds its own handle on the pool; it stops when the
+        // last clone of the store (and so of the sender) is gone.
+        let (submissions, jobs) = tokio::sync::mpsc::channel(GROUP_COMMIT_QUEUE);
+        tokio::spawn(submission_writer(pool.clone(), jobs));
+        let store = Self {
+            pool,
+            path,
+            submissions,
+        };
         store.tighten_file_modes()?;
         store.finish_interrupted_purges().await?;
         Ok(store)
@@ -536,32 +668,56 @@ impl Store {
             .bind(&sealed_key.ciphertext)
             .execute(&mut *tx)
             .await?;
-        for r in recipients {
-            let id: i64 = sqlx::query_scalar(
+        // Many rows per statement: 50,000 single-row inserts cost more in statement
+        // overhead than in SQLite's own work.
+        for chunk in recipients.chunks(INSERT_ROWS) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO recipients (batch_id, roster_line, email, user_name, display_name, \
-                 alternate_email, user_root) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&batch.id)
-            .bind(r.roster_line)
-            .bind(&r.email)
-            .bind(&r.user_name)
-            .bind(&r.display_name)
-            .bind(&r.alternate_email)
-            .bind(&r.user_root)
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
+                 alternate_email, user_root) ",
+            );
+            insert.push_values(chunk, |mut row, r| {
+                row.push_bind(&batch.id)
+                    .push_bind(r.roster_line)
+                    .push_bind(&r.email)
+                    .push_bind(&r.user_name)
+                    .push_bind(&r.display_name)
+                    .push_bind(&r.alternate_email)
+                    .push_bind(&r.user_root);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        let ids: std::collections::HashMap<i64, i64> =
+            sqlx::query_as("SELECT roster_line, id FROM recipients WHERE batch_id = ?")
+                .bind(&batch.id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        for chunk in recipients.chunks(INSERT_ROWS) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at, \
-                 sealed_token_enc, sealed_token) VALUES (?, ?, 'live', ?, ?, ?, ?)",
-            )
-            .bind(r.token_hash.as_slice())
-            .bind(id)
-            .bind(batch.created_at)
-            .bind(batch.expires_at)
-            .bind(&r.sealed_token.enc)
-            .bind(&r.sealed_token.ciphertext)
-            .execute(&mut *tx)
-            .await?;
+                 sealed_token_enc, sealed_token) ",
+            );
+            let mut missing = None;
+            insert.push_values(chunk, |mut row, r| {
+                let id = ids.get(&r.roster_line).copied();
+                if id.is_none() {
+                    missing = Some(r.roster_line);
+                }
+                row.push_bind(r.token_hash.as_slice())
+                    .push_bind(id.unwrap_or_default())
+                    .push_bind("live")
+                    .push_bind(batch.created_at)
+                    .push_bind(batch.expires_at)
+                    .push_bind(&r.sealed_token.enc)
+                    .push_bind(&r.sealed_token.ciphertext);
+            });
+            if let Some(line) = missing {
+                return Err(StoreError::Other(anyhow::anyhow!(
+                    "roster line {line} was not stored; nothing was created"
+                )));
+            }
+            insert.build().execute(&mut *tx).await?;
         }
         Self::record_event_in(
             &mut tx,
@@ -701,6 +857,9 @@ impl Store {
     /// Burns a live, unexpired link and stores its sealed password, in one transaction.
     /// Fails with `LinkNotLive` (changing nothing) if the link was used, revoked,
     /// replaced or expired in the meantime, or its batch is being purged.
+    ///
+    /// Submissions arriving together share one transaction and one fsync (group
+    /// commit); each is answered only once that transaction is durable.
     #[instrument(skip_all)]
     pub async fn burn_link_with_submission(
         &self,
@@ -711,47 +870,27 @@ impl Store {
         imap_check: Option<&str>,
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let burned = sqlx::query(
-            "UPDATE links SET state = 'used', used_at = ?1 \
-             WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' AND expires_at > ?1 \
-             AND EXISTS (SELECT 1 FROM recipients r JOIN batch_keys k ON k.batch_id = r.batch_id \
-                         WHERE r.id = ?3)",
-        )
-        .bind(now)
-        .bind(token_hash.as_slice())
-        .bind(recipient_id)
-        .execute(&mut *tx)
-        .await?;
-        if burned.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Err(StoreError::LinkNotLive);
-        }
-        sqlx::query(
-            "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at, mail_client, \
-             imap_check) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recipient_id) DO UPDATE SET \
-             enc = excluded.enc, ciphertext = excluded.ciphertext, \
-             submitted_at = excluded.submitted_at, mail_client = excluded.mail_client, \
-             imap_check = excluded.imap_check",
-        )
-        .bind(recipient_id)
-        .bind(&sealed.enc)
-        .bind(&sealed.ciphertext)
-        .bind(now)
-        .bind(mail_client)
-        .bind(imap_check)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO audit_events (batch_id, at, kind, count) \
-             SELECT batch_id, ?, 'submitted', 1 FROM recipients WHERE id = ?",
-        )
-        .bind(now)
-        .bind(recipient_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job = SubmissionJob {
+            open_only: false,
+            token_hash: *token_hash,
+            recipient_id,
+            enc: sealed.enc.clone(),
+            ciphertext: sealed.ciphertext.clone(),
+            mail_client: mail_client.map(str::to_owned),
+            imap_check: imap_check.map(str::to_owned),
+            now,
+            done,
+        };
+        self.submissions
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Other(anyhow::anyhow!("the submission writer has stopped")))?;
+        answer.await.map_err(|_| {
+            StoreError::Other(anyhow::anyhow!(
+                "the submission writer stopped before answering"
+            ))
+        })?
     }
 
     /// Counts a failed attempt on a live link and locks it once `cap` is reached.
@@ -998,16 +1137,31 @@ impl Store {
     /// Notes the first time a live link was opened (a GET never burns a link; this only
     /// tells the admin the message arrived).
     #[instrument(skip_all)]
+    ///
+    /// Goes through the group commit: when a whole company opens its links at once, one
+    /// fsync notes many of them.
     pub async fn mark_opened(&self, token_hash: &[u8; 32], now: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE links SET opened_at = ? WHERE token_hash = ? AND state = 'live' \
-             AND opened_at IS NULL",
-        )
-        .bind(now)
-        .bind(token_hash.as_slice())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job = SubmissionJob {
+            open_only: true,
+            token_hash: *token_hash,
+            recipient_id: 0,
+            enc: Vec::new(),
+            ciphertext: Vec::new(),
+            mail_client: None,
+            imap_check: None,
+            now,
+            done,
+        };
+        self.submissions
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Other(anyhow::anyhow!("the database writer has stopped")))?;
+        answer.await.map_err(|_| {
+            StoreError::Other(anyhow::anyhow!(
+                "the database writer stopped before answering"
+            ))
+        })?
     }
 
     /// The sealed tokens of every recipient's live, unexpired link, with its expiry, in
