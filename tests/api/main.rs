@@ -5,6 +5,7 @@
 mod admin;
 mod admin_browser;
 mod browser;
+mod caddy;
 mod cli;
 mod collection;
 mod corpus;
