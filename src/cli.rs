@@ -34,6 +34,15 @@ pub struct Cli {
     /// Address the server listens on (also the default public URL's host).
     #[arg(long, env = "PASSDROP_LISTEN", default_value = config::DEFAULT_LISTEN, global = true)]
     pub listen: SocketAddr,
+    /// Log lines as `human` text or `json` objects (stderr; level set by PASSDROP_LOG).
+    #[arg(
+        long,
+        env = "PASSDROP_LOG_FORMAT",
+        value_enum,
+        default_value = "human",
+        global = true
+    )]
+    pub log_format: LogFormat,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -71,6 +80,19 @@ pub struct ServeArgs {
     /// reverse proxy that sets them; otherwise clients could pick their own IP.
     #[arg(long, env = "PASSDROP_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// Serve Prometheus metrics (`GET /metrics`: counts and latencies only) on this
+    /// separate address, e.g. 127.0.0.1:9180. Off when not given.
+    #[arg(long, env = "PASSDROP_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// `passdrop admin ...`
@@ -270,7 +292,7 @@ fn allowed(target: &str, level: tracing::Level) -> bool {
 /// Sets up logging to stderr, filtered by `PASSDROP_LOG` (default `info`). The targets
 /// in `CAPPED_TARGETS` are capped at warnings by a second filter that no `PASSDROP_LOG`
 /// directive can loosen.
-pub fn init_logging() {
+pub fn init_logging(format: LogFormat) {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::filter::FilterExt as _;
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -279,9 +301,12 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let capped =
         tracing_subscriber::filter::filter_fn(|meta| allowed(meta.target(), *meta.level()));
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(env.and(capped));
+    let filter = env.and(capped);
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = match format {
+        LogFormat::Human => layer.with_filter(filter).boxed(),
+        LogFormat::Json => layer.json().with_filter(filter).boxed(),
+    };
     let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
@@ -439,6 +464,19 @@ async fn serve(
     eprintln!("passdrop is listening on http://{local} (public URL {public_url})");
     eprintln!("data directory: {}", data_dir.display());
     let maintenance = tokio::spawn(batch::maintenance_loop(store.clone()));
+    let metrics_listener = match args.metrics_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("could not listen on {addr} for metrics"))?;
+            eprintln!(
+                "metrics on http://{}/metrics",
+                l.local_addr().context("reading the metrics address")?
+            );
+            Some(l)
+        }
+        None => None,
+    };
     let state = web::AppState::new(
         store.clone(),
         web::ServerConfig {
@@ -447,6 +485,14 @@ async fn serve(
             ..web::ServerConfig::new(public_url)
         },
     );
+    let metrics_server = metrics_listener.map(|l| {
+        let router = web::metrics::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        })
+    });
     if !store.admin_exists().await? {
         let setup_url = state.setup_url().await?;
         eprintln!();
@@ -464,6 +510,9 @@ async fn serve(
         .await
         .context("the server stopped with an error")?;
     maintenance.abort();
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
     store.close().await;
     eprintln!("passdrop stopped");
     Ok(())

@@ -256,6 +256,13 @@ async fn checked_submit(
         return accept(&state, &token, &view, &password, mail_client, None).await;
     };
     let verdict = imap::verify_password(&settings, &view.recipient.user_name, &password).await;
+    state.metrics.imap_check(match &verdict {
+        Verdict::Accepted => "accepted",
+        Verdict::Rejected => "rejected",
+        Verdict::RefusedOther(_) => "refused_other",
+        Verdict::CouldNotCheck(_) => "could_not_check",
+        Verdict::NoAnswer(_) => "no_answer",
+    });
     let (batch_id, recipient_id) = (&view.batch.id, view.recipient.id);
     match verdict {
         Verdict::Accepted => {
@@ -309,14 +316,20 @@ async fn checked_submit(
                     )
                     .await
                 }
-                WhenUnreachable::AskToRetry => Ok(try_again_later(&view, mail_client)),
+                WhenUnreachable::AskToRetry => {
+                    state.metrics.submission("try_later");
+                    Ok(try_again_later(&view, mail_client))
+                }
             }
         }
         Verdict::NoAnswer(problem) => {
             // The password reached the server: this try counts, whatever the policy.
             tracing::warn!(%batch_id, recipient_id, server = %settings.server, %problem, "the IMAP server gave no clear answer to a password check");
             match batch::record_failed_attempt(&state.store, &token, now()).await? {
-                FailedAttempt::Counted => Ok(try_again_later(&view, mail_client)),
+                FailedAttempt::Counted => {
+                    state.metrics.submission("try_later");
+                    Ok(try_again_later(&view, mail_client))
+                }
                 FailedAttempt::Locked => Err(AppError::LinkGone(LinkStatus::Locked)),
                 FailedAttempt::NoLongerLive(status) => Err(AppError::LinkGone(status)),
             }
@@ -364,6 +377,7 @@ async fn accept(
     .await?
     {
         SubmitOutcome::Accepted => {
+            state.metrics.submission("accepted");
             tracing::info!(
                 batch_id = %view.batch.id,
                 recipient_id = view.recipient.id,
@@ -375,7 +389,10 @@ async fn accept(
                     .into_response(),
             )
         }
-        SubmitOutcome::Refused(status) => Err(AppError::LinkGone(status)),
+        SubmitOutcome::Refused(status) => {
+            state.metrics.submission("gone");
+            Err(AppError::LinkGone(status))
+        }
     }
 }
 
@@ -388,6 +405,7 @@ async fn refuse(
     mail_client: Option<MailClient>,
     error: FormError<'_>,
 ) -> Result<Response, AppError> {
+    state.metrics.submission("refused");
     match batch::record_failed_attempt(&state.store, token, now()).await? {
         FailedAttempt::Counted => {}
         FailedAttempt::Locked => {

@@ -6,6 +6,8 @@ pub mod assets;
 mod error;
 pub mod form;
 mod handlers;
+/// `/metrics`: counts and latencies in Prometheus' format, on their own listener.
+pub mod metrics;
 mod rate_limit;
 mod session;
 mod templates;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub login_throttle: Arc<session::LoginThrottle>,
     /// Admits password checks against IMAP servers.
     pub imap_gate: Arc<crate::imap::CheckGate>,
+    /// Counts and latencies for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -66,6 +70,7 @@ impl AppState {
             config: Arc::new(config),
             login_throttle: Arc::default(),
             imap_gate: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -175,6 +180,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
         ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(

@@ -46,17 +46,18 @@ fn free_port() -> u16 {
 }
 
 /// GET or POST through Caddy with curl from `source`; returns (status, headers, body).
-fn curl(
-    ca: &Path,
-    source: &str,
-    url: &str,
-    form: &[(&str, &str)],
-) -> (u16, String, String) {
+fn curl(ca: &Path, source: &str, url: &str, form: &[(&str, &str)]) -> (u16, String, String) {
     let mut cmd = Command::new(CURL);
-    cmd.args(["--silent", "--show-error", "--include", "--interface", source])
-        .arg("--cacert")
-        .arg(ca)
-        .arg(url);
+    cmd.args([
+        "--silent",
+        "--show-error",
+        "--include",
+        "--interface",
+        source,
+    ])
+    .arg("--cacert")
+    .arg(ca)
+    .arg(url);
     for (name, value) in form {
         cmd.arg("--data-urlencode").arg(format!("{name}={value}"));
     }
@@ -92,24 +93,26 @@ async fn the_shipped_caddyfile_serves_passdrop_over_https() {
     })
     .await;
     let (_b, links) = app
-        .create_batch(
-            "caddy",
-            "EmailAddress\nann@example.org\nbob@example.org\n",
-        )
+        .create_batch("caddy", "EmailAddress\nann@example.org\nbob@example.org\n")
         .await;
     let upstream = app.address.trim_start_matches("http://").to_owned();
 
     // The shipped file, adapted to loopback: the site address, the upstream, the log
     // path, and global options for a test (internal CA, no admin API, own ports).
     let access_log = dir.path().join("access.log");
-    let shipped = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/Caddyfile"),
-    )
-    .unwrap();
+    let shipped =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/Caddyfile"))
+            .unwrap();
     assert!(shipped.contains("passdrop.example.org {"));
     let site = shipped
-        .replace("passdrop.example.org {", &format!("localhost:{https_port} {{"))
-        .replace("reverse_proxy 127.0.0.1:8080", &format!("reverse_proxy {upstream}"))
+        .replace(
+            "passdrop.example.org {",
+            &format!("localhost:{https_port} {{"),
+        )
+        .replace(
+            "reverse_proxy 127.0.0.1:8080",
+            &format!("reverse_proxy {upstream}"),
+        )
         .replace(
             "/var/log/caddy/passdrop-access.log",
             access_log.to_str().unwrap(),
@@ -132,9 +135,7 @@ async fn the_shipped_caddyfile_serves_passdrop_over_https() {
         .spawn()
         .unwrap();
     let _caddy = Caddy { child };
-    let ca = dir
-        .path()
-        .join("data/caddy/pki/authorities/local/root.crt");
+    let ca = dir.path().join("data/caddy/pki/authorities/local/root.crt");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !(ca.exists() && std::net::TcpStream::connect(("127.0.0.1", https_port)).is_ok()) {
         assert!(Instant::now() < deadline, "Caddy did not start");
@@ -147,7 +148,10 @@ async fn the_shipped_caddyfile_serves_passdrop_over_https() {
     let (status, head, body) = curl(&ca, "127.0.0.1", &url, &[]);
     assert_eq!(status, 200, "{head}{body}");
     assert!(body.contains("Your email is moving"), "{body}");
-    assert!(head.contains("strict-transport-security: max-age="), "{head}");
+    assert!(
+        head.contains("strict-transport-security: max-age="),
+        "{head}"
+    );
 
     // passdrop rate-limits the real client, not Caddy: 127.0.0.1 uses up its three
     // requests a minute, and 127.0.0.2 is still served.
@@ -184,7 +188,13 @@ async fn the_shipped_caddyfile_serves_passdrop_over_https() {
         &token_of(links[1].link.expose_secret()),
         password,
     ] {
-        assert!(!log.contains(secret), "{secret:?} in Caddy's access log:\n{log}");
-        assert!(!errors.contains(secret), "{secret:?} in Caddy's log:\n{errors}");
+        assert!(
+            !log.contains(secret),
+            "{secret:?} in Caddy's access log:\n{log}"
+        );
+        assert!(
+            !errors.contains(secret),
+            "{secret:?} in Caddy's log:\n{errors}"
+        );
     }
 }

@@ -479,3 +479,82 @@ fn purge_asks_for_yes_when_not_interactive() {
         Some(1)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_served_apart_and_logs_can_be_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{port}");
+    let server = Server::start(
+        &data,
+        &[
+            ("PASSDROP_METRICS_LISTEN", metrics_addr.as_str()),
+            ("PASSDROP_LOG_FORMAT", "json"),
+            ("PASSDROP_LOG", "debug"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let token = format!("MetricsCanaryToken{}", "Q".repeat(25));
+    let r = client
+        .get(format!("{}/s/{token}", server.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        client
+            .get(format!("{}/healthz", server.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Not on the public listener.
+    let r = client
+        .get(format!("{}/metrics", server.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("passdrop_http_requests_total{route=\"collection\",status=\"4xx\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("passdrop_http_requests_total{route=\"health\",status=\"2xx\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE passdrop_http_request_duration_seconds histogram"));
+    assert!(!text.contains(&token), "{text}");
+
+    let log = server.stop();
+    let events: Vec<&str> = log.lines().filter(|l| l.starts_with('{')).collect();
+    assert!(!events.is_empty(), "no JSON log lines:\n{log}");
+    for line in &events {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            v.get("level").is_some() && v.get("fields").is_some(),
+            "{line}"
+        );
+    }
+    assert!(!log.contains(&token), "the token reached the log:\n{log}");
+}
