@@ -558,3 +558,103 @@ async fn metrics_are_served_apart_and_logs_can_be_json() {
     }
     assert!(!log.contains(&token), "the token reached the log:\n{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_doctor_names_each_problem_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let doctor = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = passdrop(&data);
+        cmd.args(["doctor", "--offline"]).args(extra);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let o = run(&mut cmd);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+
+    // A fresh directory: no admin, no public URL.
+    let (code, text) = doctor(&[], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("PROBLEM  no admin exists yet"), "{text}");
+    assert!(text.contains("fix: run `passdrop admin init`"), "{text}");
+    assert!(text.contains("WARNING  no public URL is set"), "{text}");
+
+    // Set up an admin and a batch whose retention has passed, then look again.
+    {
+        let store = passdrop::storage::Store::open(&data).await.unwrap();
+        passdrop::batch::init_admin(
+            &store,
+            crate::helpers::secret("doctor test passphrase"),
+            crate::helpers::CHEAP_KDF,
+        )
+        .await
+        .unwrap();
+        let long_ago = passdrop::config::now() - 30 * 86_400;
+        passdrop::batch::create(
+            &store,
+            &passdrop::config::PublicUrl::parse("https://passdrop.example.org").unwrap(),
+            passdrop::batch::NewBatch {
+                name: "old move".into(),
+                org_name: None,
+                link_lifetime: Duration::from_secs(86_400),
+                next_steps: None,
+                ask_mail_client: true,
+                retention: passdrop::batch::Retention::default(),
+                roster: passdrop::roster::parse_roster(b"EmailAddress\nann@example.org\n").unwrap(),
+                imap: None,
+            },
+            long_ago,
+        )
+        .await
+        .unwrap();
+        store.close().await;
+    }
+    let (code, text) = doctor(&["--public-url", "http://passdrop.example.org"], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("ok       an admin passphrase is set"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PROBLEM  the public URL http://passdrop.example.org"),
+        "{text}"
+    );
+    assert!(
+        text.contains("WARNING  1 batch(es) past retention are not purged yet: old move"),
+        "{text}"
+    );
+
+    // Trusting proxy headers on a public address.
+    let (_, text) = doctor(
+        &[
+            "--public-url",
+            "https://passdrop.example.org",
+            "--listen",
+            "0.0.0.0:8080",
+        ],
+        &[("PASSDROP_TRUST_PROXY", "true")],
+    );
+    assert!(
+        text.contains("PROBLEM  proxy headers are trusted"),
+        "{text}"
+    );
+    assert!(text.contains("fix: listen on 127.0.0.1"), "{text}");
+    assert!(
+        text.contains("ok       the public URL https://passdrop.example.org"),
+        "{text}"
+    );
+
+    // Files opened up to other users are named with the command that fixes them.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, text) = doctor(&["--public-url", "https://passdrop.example.org"], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("is open to other users (mode 755)"), "{text}");
+    assert!(
+        text.contains(&format!("fix: chmod 700 {}", data.display())),
+        "{text}"
+    );
+}
