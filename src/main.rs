@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let cli = passdrop::cli::Cli::parse();
+    let cli = passdrop::cli::parse_args();
     passdrop::cli::init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

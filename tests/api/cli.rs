@@ -658,3 +658,98 @@ async fn the_doctor_names_each_problem_with_its_fix() {
         "{text}"
     );
 }
+
+#[test]
+fn a_config_file_fills_in_below_variables_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("passdrop.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\npublic_url = \"https://file.example\"\ntrust-proxy = true\n\
+             rate_limit = 5\nexpires_in = \"3d\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let doctor = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_passdrop"));
+        cmd.env_clear()
+            .args(["doctor", "--offline", "--config"])
+            .arg(&config)
+            .args(extra);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let o = run(&mut cmd);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // The file alone: its public URL and data directory, its proxy trust (a
+    // `batch create` setting such as expires_in is ignored by `doctor`).
+    let text = doctor(&[], &[]);
+    assert!(
+        text.contains("the public URL https://file.example is https"),
+        "{text}"
+    );
+    assert!(text.contains(&data.display().to_string()), "{text}");
+    assert!(text.contains("proxy header trust matches"), "{text}");
+    // A variable beats the file; a flag beats both.
+    let text = doctor(&[], &[("PASSDROP_PUBLIC_URL", "https://env.example")]);
+    assert!(text.contains("https://env.example is https"), "{text}");
+    let text = doctor(
+        &["--public-url", "https://flag.example"],
+        &[("PASSDROP_PUBLIC_URL", "https://env.example")],
+    );
+    assert!(text.contains("https://flag.example is https"), "{text}");
+
+    // Mistakes in the file are named, and nothing runs.
+    for (content, expected) in [
+        (
+            "public_urll = \"x\"\n",
+            "\"public_urll\" is not a passdrop setting",
+        ),
+        (
+            "rate_limit = [1]\n",
+            "must be a string, a number or true/false",
+        ),
+        ("public_url = \n", "is not valid TOML"),
+        ("rate_limit = \"many\"\n", "invalid value 'many'"),
+    ] {
+        std::fs::write(&config, content).unwrap();
+        let o = run(Command::new(env!("CARGO_BIN_EXE_passdrop"))
+            .env_clear()
+            .env("PASSDROP_DATA_DIR", &data)
+            .args(["serve", "--config"])
+            .arg(&config));
+        assert_eq!(o.status.code(), Some(2), "{content}");
+        assert!(stderr(&o).contains(expected), "{content}: {}", stderr(&o));
+    }
+}
+
+/// Every option's variable is in the README's configuration table, so the table cannot
+/// fall behind the code.
+#[test]
+fn the_readme_lists_every_setting() {
+    use clap::CommandFactory as _;
+    fn walk(cmd: &clap::Command, out: &mut Vec<(String, String)>) {
+        for a in cmd.get_arguments() {
+            if let (Some(long), Some(env)) = (a.get_long(), a.get_env()) {
+                out.push((long.to_owned(), env.to_string_lossy().into_owned()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut settings = Vec::new();
+    walk(&passdrop::cli::Cli::command(), &mut settings);
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let missing: Vec<String> = settings
+        .iter()
+        .filter(|(long, env)| !readme.contains(&format!("| `--{long}` | `{env}` |")))
+        .map(|(long, env)| format!("--{long} / {env}"))
+        .collect();
+    assert!(missing.is_empty(), "not in the README's table: {missing:?}");
+}
