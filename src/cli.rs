@@ -421,11 +421,12 @@ pub fn parse_args_from(mut args: Vec<std::ffi::OsString>) -> Result<Cli, ArgsErr
         let given = [&matches, leaf].iter().any(|m| {
             m.ids().any(|i| i.as_str() == id)
                 && matches!(
-                m.value_source(&id),
-                Some(
-                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
+                    m.value_source(&id),
+                    Some(
+                        clap::parser::ValueSource::CommandLine
+                            | clap::parser::ValueSource::EnvVariable
+                    )
                 )
-            )
         });
         if given {
             continue;

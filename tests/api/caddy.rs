@@ -10,7 +10,7 @@ use secrecy::ExposeSecret as _;
 use crate::helpers::{TestApp, token_of};
 
 const CADDY: &str = "/usr/bin/caddy";
-const CURL: &str = "/usr/bin/curl";
+pub const CURL: &str = "/usr/bin/curl";
 
 /// `true` when Caddy and curl are there; otherwise prints SKIPPED, or fails when
 /// PASSDROP_REQUIRE_EXTERNAL=1 (as in CI).
@@ -37,7 +37,7 @@ impl Drop for Caddy {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -45,8 +45,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// GET or POST through Caddy with curl from `source`; returns (status, headers, body).
-fn curl(ca: &Path, source: &str, url: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+/// GET or POST through a proxy with curl from `source`; returns (status, headers, body).
+pub fn curl(ca: &Path, source: &str, url: &str, form: &[(&str, &str)]) -> (u16, String, String) {
     let mut cmd = Command::new(CURL);
     cmd.args([
         "--silent",

@@ -15,5 +15,6 @@ mod golden;
 mod helpers;
 mod imap;
 mod journey;
+mod nginx;
 mod property;
 mod races;
