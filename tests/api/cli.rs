@@ -753,3 +753,42 @@ fn the_readme_lists_every_setting() {
         .collect();
     assert!(missing.is_empty(), "not in the README's table: {missing:?}");
 }
+
+/// The shipped systemd unit passes `systemd-analyze verify` (with ExecStart pointed at
+/// the binary under test).
+#[test]
+fn the_systemd_unit_verifies() {
+    let analyze = Path::new("/usr/bin/systemd-analyze");
+    if !analyze.exists() {
+        assert!(
+            std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
+            "systemd-analyze is required (PASSDROP_REQUIRE_EXTERNAL=1): apt-get install systemd"
+        );
+        println!("SKIPPED: systemd-analyze not installed (apt-get install systemd)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/passdrop.service"),
+    )
+    .unwrap();
+    for required in [
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "MemoryDenyWriteExecute=yes",
+        "StateDirectoryMode=0700",
+        "User=passdrop",
+    ] {
+        assert!(unit.contains(required), "{required} missing from the unit");
+    }
+    let path = dir.path().join("passdrop.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/local/bin/passdrop", env!("CARGO_BIN_EXE_passdrop")),
+    )
+    .unwrap();
+    let o = run(Command::new(analyze).arg("verify").arg(&path));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).trim().is_empty(), "warnings: {}", stderr(&o));
+}
