@@ -436,7 +436,12 @@ async fn bench_snappass(links: usize, clients: usize, secs: u64) -> Option<Figur
             .exists()
             .then(|| PathBuf::from("/usr/bin/redis-server"))
     });
-    let gunicorn = on_path("gunicorn");
+    // scripts/bench-setup.sh installs SnapPass in a virtual environment.
+    let venv = PathBuf::from("/opt/passdrop-bench/bin/gunicorn");
+    let gunicorn = venv
+        .exists()
+        .then_some(venv)
+        .or_else(|| on_path("gunicorn"));
     let (Some(redis), Some(gunicorn)) = (redis, gunicorn) else {
         println!(
             "SnapPass: not installed, column left empty (run scripts/bench-setup.sh: \

@@ -96,7 +96,7 @@ pub struct ServeArgs {
     /// Requests per minute per client IP on public pages (0 turns the limit off).
     #[arg(long, env = "PASSDROP_RATE_LIMIT", default_value_t = web::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
-    /// Trust X-Forwarded-For / X-Real-IP / Forwarded for the client IP. Only behind a
+    /// Trust the rightmost X-Forwarded-For entry (else X-Real-IP) for the client IP. Only behind a
     /// reverse proxy that sets them; otherwise clients could pick their own IP.
     #[arg(long, env = "PASSDROP_TRUST_PROXY")]
     pub trust_proxy: bool,
@@ -1260,7 +1260,7 @@ mod doctor {
                 Level::Warning,
                 "passdrop listens on loopback behind what looks like a proxy, but does not trust \
                  its headers: every user would share the proxy's rate limit",
-                "pass --trust-proxy (PASSDROP_TRUST_PROXY=1) if a proxy on this machine sets \
+                "pass --trust-proxy (PASSDROP_TRUST_PROXY=true) if a proxy on this machine sets \
                  X-Forwarded-For",
             ));
         } else {
