@@ -5,10 +5,11 @@ use std::io::{IsTerminal as _, Read as _, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
 use crate::batch::{self, BatchError, NewBatch};
@@ -74,6 +75,78 @@ pub enum Command {
     Purge(PurgeArgs),
     /// Check the configuration and the machine, and say what to fix.
     Doctor(DoctorArgs),
+    /// Email each user their link through an SMTP relay (the passphrase opens the links).
+    Send(SendArgs),
+    /// The SMTP relay.
+    #[command(subcommand)]
+    Smtp(SmtpCommand),
+}
+
+/// `passdrop smtp ...`
+#[derive(Debug, Subcommand)]
+pub enum SmtpCommand {
+    /// Send a test message and show the relay's answer.
+    Test {
+        /// Where to send it.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        smtp: SmtpArgs,
+    },
+}
+
+/// The SMTP relay's settings.
+#[derive(Debug, Args)]
+pub struct SmtpArgs {
+    /// Relay host name.
+    #[arg(long, env = "PASSDROP_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// Relay port [default: 465 for tls, 587 for starttls, 25 for none].
+    #[arg(long, env = "PASSDROP_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// `tls` (implicit), `starttls` (required), or `none` (a relay on this machine only).
+    #[arg(long, env = "PASSDROP_SMTP_SECURITY", default_value = "starttls")]
+    pub smtp_security: String,
+    /// Login name, if the relay wants one (the password comes from PASSDROP_SMTP_PASSWORD
+    /// or --smtp-password-file, never from a flag).
+    #[arg(long, env = "PASSDROP_SMTP_USER")]
+    pub smtp_user: Option<String>,
+    /// File holding the SMTP password.
+    #[arg(long, env = "PASSDROP_SMTP_PASSWORD_FILE")]
+    pub smtp_password_file: Option<PathBuf>,
+    /// Sender address, e.g. "IT team <it@example.org>".
+    #[arg(long, env = "PASSDROP_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Where replies go, if not to the sender.
+    #[arg(long, env = "PASSDROP_SMTP_REPLY_TO")]
+    pub smtp_reply_to: Option<String>,
+    /// Also trust this authority (PEM) for the relay's certificate.
+    #[arg(long, env = "PASSDROP_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
+}
+
+/// `passdrop send` options.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Batch id or name.
+    pub batch: String,
+    /// A reminder: every user who has not submitted, even if already emailed.
+    #[arg(long, conflicts_with = "to")]
+    pub pending: bool,
+    /// Only this user (by EmailAddress).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Messages per second at most.
+    #[arg(long, env = "PASSDROP_SEND_RATE", default_value_t = 2.0)]
+    pub send_rate: f64,
+    /// Wait this long before retrying a temporary failure (doubling each time; 3 tries).
+    #[arg(long, env = "PASSDROP_SEND_RETRY_WAIT", default_value = "30s")]
+    pub send_retry_wait: String,
+    /// Read the passphrase from this file instead of PASSDROP_PASSPHRASE or a prompt.
+    #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
 }
 
 /// `passdrop doctor` options: the settings `serve` would run with.
@@ -85,9 +158,11 @@ pub struct DoctorArgs {
     /// As for `serve`: the metrics address, if any.
     #[arg(long, env = "PASSDROP_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
-    /// Do not connect to the batches' IMAP servers.
+    /// Do not connect to the batches' IMAP servers or the SMTP relay.
     #[arg(long)]
     pub offline: bool,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
 }
 
 /// `passdrop serve` options.
@@ -504,6 +579,8 @@ async fn dispatch(cli: Cli) -> CliResult {
         }
         Command::Export(args) => export(&store, args).await,
         Command::Purge(args) => purge(&store, args).await,
+        Command::Send(args) => send(&store, &url, args).await,
+        Command::Smtp(SmtpCommand::Test { to, smtp }) => smtp_test(&to, &smtp).await,
         Command::Doctor(args) => {
             let report = doctor::examine(
                 &store,
@@ -857,6 +934,255 @@ async fn batch_set_imap(store: &Store, args: SetImapArgs) -> CliResult {
     }
 }
 
+/// Reads the SMTP options.
+fn smtp_settings(args: &SmtpArgs) -> Result<crate::mail::SmtpSettings, Failure> {
+    use crate::mail::{SmtpSecurity, SmtpSettings};
+    let security = SmtpSecurity::parse(&args.smtp_security)
+        .map_err(|e| Failure::Usage(format!("--smtp-security: {e}")))?;
+    let host = args.smtp_host.clone().ok_or_else(|| {
+        Failure::Usage("give the relay with --smtp-host (PASSDROP_SMTP_HOST)".into())
+    })?;
+    let from = args
+        .smtp_from
+        .as_deref()
+        .ok_or_else(|| {
+            Failure::Usage("give the sender with --smtp-from (PASSDROP_SMTP_FROM)".into())
+        })?
+        .parse()
+        .map_err(|e| Failure::Usage(format!("--smtp-from: not an email address ({e})")))?;
+    let reply_to =
+        match &args.smtp_reply_to {
+            Some(r) => Some(r.parse().map_err(|e| {
+                Failure::Usage(format!("--smtp-reply-to: not an email address ({e})"))
+            })?),
+            None => None,
+        };
+    let password = match (
+        &args.smtp_password_file,
+        std::env::var("PASSDROP_SMTP_PASSWORD"),
+    ) {
+        (Some(path), _) => {
+            let raw = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+                format!("could not read the SMTP password file {}", path.display())
+            })?);
+            let text = raw.strip_suffix('\n').unwrap_or(&raw);
+            Some(SecretString::from(text.to_owned()))
+        }
+        (None, Ok(p)) => Some(SecretString::from(p)),
+        (None, Err(_)) => None,
+    };
+    let credentials = match (&args.smtp_user, password) {
+        (Some(user), Some(p)) => Some((user.clone(), p)),
+        (Some(_), None) => {
+            return Err(Failure::Usage(
+                "--smtp-user needs a password: PASSDROP_SMTP_PASSWORD or --smtp-password-file"
+                    .into(),
+            ));
+        }
+        (None, _) => None,
+    };
+    let ca_pem = match &args.smtp_ca_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("could not read the SMTP CA file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let settings = SmtpSettings {
+        host,
+        port: args.smtp_port.unwrap_or(match security {
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::None => 25,
+        }),
+        security,
+        credentials,
+        from,
+        reply_to,
+        ca_pem,
+    };
+    settings.check().map_err(Failure::Usage)?;
+    Ok(settings)
+}
+
+async fn smtp_test(to: &str, args: &SmtpArgs) -> CliResult {
+    let settings = smtp_settings(args)?;
+    let to = to
+        .parse()
+        .map_err(|e| Failure::Usage(format!("--to: not an email address ({e})")))?;
+    let message = settings.test_message(to).map_err(Failure::Usage)?;
+    match settings.send(message).await {
+        Ok(answer) => {
+            println!(
+                "The relay {}:{} accepted the test message: {answer}",
+                settings.host, settings.port
+            );
+            Ok(())
+        }
+        Err(f) => Err(Failure::Error(anyhow::anyhow!(
+            "the relay {}:{} did not accept the test message ({}): {}",
+            settings.host,
+            settings.port,
+            if f.permanent {
+                "refused"
+            } else {
+                "temporary failure or no connection"
+            },
+            f.reason
+        ))),
+    }
+}
+
+async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
+    let settings = smtp_settings(&args.smtp)?;
+    if !(args.send_rate > 0.0 && args.send_rate <= 100.0) {
+        return Err(Failure::Usage(
+            "--send-rate must be between 0 and 100 messages per second".into(),
+        ));
+    }
+    let retry_wait = config::parse_duration(&args.send_retry_wait)
+        .map_err(|e| Failure::Usage(format!("--send-retry-wait: {e}")))?;
+    let b = batch::find(store, &args.batch).await?;
+    let passphrase = read_passphrase(args.passphrase_file.as_deref(), false)?;
+    let admin = batch::unlock_admin(store, passphrase).await?;
+    let batch_key = batch::open_batch_key(store, &b, &admin).await?;
+    drop(admin);
+    let now = config::now();
+    let sealed = store.live_sealed_tokens(&b.id, now).await?;
+    let links = batch::open_live_links(url, &b, &batch_key, &sealed)?;
+    drop(batch_key);
+    let statuses = store.recipient_statuses(&b.id).await?;
+    let deliveries = store.deliveries(&b.id).await?;
+    let submitted: std::collections::HashSet<i64> = statuses
+        .iter()
+        .filter(|s| s.submitted_at.is_some())
+        .map(|s| s.recipient.id)
+        .collect();
+    if let Some(to) = &args.to
+        && !sealed
+            .iter()
+            .any(|(r, _, _)| r.email.eq_ignore_ascii_case(to))
+    {
+        return Err(Failure::Error(anyhow::anyhow!(
+            "{to} has no open link in batch {:?} (not in the roster, already submitted, revoked, \
+             locked or expired); nothing was sent",
+            b.name
+        )));
+    }
+    let mut targets = Vec::new();
+    let mut skipped_unknown = Vec::new();
+    for ((recipient, _, _), link) in sealed.iter().zip(&links) {
+        let delivery = deliveries.get(&recipient.id);
+        let state = delivery.map(|d| d.state.as_str());
+        let chosen = match &args.to {
+            Some(to) => recipient.email.eq_ignore_ascii_case(to),
+            None if submitted.contains(&recipient.id) => false,
+            // A message whose outcome was never recorded (a crash mid-send) is not sent
+            // again automatically: it may have arrived.
+            None if state == Some("sending") => {
+                skipped_unknown.push(recipient.email.clone());
+                false
+            }
+            None if args.pending => true,
+            None => state.is_none() || state == Some("failed"),
+        };
+        if chosen {
+            targets.push((recipient, link));
+        }
+    }
+    let org = b.org_name.as_deref().unwrap_or("Your IT team");
+    let pause = Duration::from_secs_f64(1.0 / args.send_rate);
+    let (mut sent, mut failed) = (0usize, Vec::new());
+    let total = targets.len();
+    for (n, (recipient, link)) in targets.into_iter().enumerate() {
+        let address = recipient
+            .alternate_email
+            .as_deref()
+            .unwrap_or(&recipient.email);
+        let to = match address.parse() {
+            Ok(to) => to,
+            Err(e) => {
+                eprintln!(
+                    "[{}/{total}] {}: not sent, {address:?} is not an address ({e})",
+                    n + 1,
+                    recipient.email
+                );
+                failed.push(recipient.email.clone());
+                continue;
+            }
+        };
+        let expires = format_time(link.expires_at);
+        let fields = crate::mail::LinkFields {
+            name: recipient.display_name.as_deref(),
+            org,
+            mailbox: &recipient.email,
+            link: link.link.expose_secret(),
+            expires: &expires,
+        };
+        let message = settings
+            .link_message(to, &fields)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        store
+            .mark_delivery_sending(recipient.id, config::now())
+            .await?;
+        let (attempts, result) = settings.send_with_retries(&message, 3, retry_wait).await;
+        drop(message);
+        let reminder = deliveries
+            .get(&recipient.id)
+            .is_some_and(|d| d.sent_at.is_some());
+        match result {
+            Ok(answer) => {
+                store
+                    .mark_delivery_done(recipient.id, attempts, None, reminder, config::now())
+                    .await?;
+                sent += 1;
+                eprintln!(
+                    "[{}/{total}] {}: sent to {address} ({answer})",
+                    n + 1,
+                    recipient.email
+                );
+            }
+            Err(f) => {
+                store
+                    .mark_delivery_done(
+                        recipient.id,
+                        attempts,
+                        Some(&f.reason),
+                        reminder,
+                        config::now(),
+                    )
+                    .await?;
+                eprintln!(
+                    "[{}/{total}] {}: FAILED after {attempts} tries: {}",
+                    n + 1,
+                    recipient.email,
+                    f.reason
+                );
+                failed.push(recipient.email.clone());
+            }
+        }
+        if n + 1 < total {
+            tokio::time::sleep(pause).await;
+        }
+    }
+    eprintln!("{sent} sent, {} failed, of {total}.", failed.len());
+    if !skipped_unknown.is_empty() {
+        eprintln!(
+            "Not sent again (an earlier run stopped while sending, so they may have it): {}. \
+             Use --to EMAIL to send one anyway.",
+            skipped_unknown.join(", ")
+        );
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Error(anyhow::anyhow!(
+            "not sent to: {} (see the reasons above; run the same command again to retry them)",
+            failed.join(", ")
+        )))
+    }
+}
+
 async fn batch_list(store: &Store) -> CliResult {
     let batches = store.list_batches().await?;
     let tombstones = store.list_tombstones().await?;
@@ -904,6 +1230,7 @@ async fn batch_list(store: &Store) -> CliResult {
 async fn batch_status(store: &Store, id_or_name: &str) -> CliResult {
     let b = batch::find(store, id_or_name).await?;
     let statuses = store.recipient_statuses(&b.id).await?;
+    let deliveries = store.deliveries(&b.id).await?;
     let now = config::now();
     println!(
         "Batch {:?} (id {}), created {}, links valid until {}",
@@ -953,6 +1280,23 @@ async fn batch_status(store: &Store, id_or_name: &str) -> CliResult {
                 "too many refused attempts; reissue the link".to_owned(),
             ),
             (None, LinkState::Used | LinkState::Replaced) => ("pending", String::new()),
+        };
+        let detail = match deliveries.get(&s.recipient.id) {
+            Some(d) if d.state == "sent" => format!(
+                "{detail}{}emailed {}",
+                if detail.is_empty() { "" } else { "; " },
+                d.sent_at.map(format_time).unwrap_or_default()
+            ),
+            Some(d) if d.state == "failed" => format!(
+                "{detail}{}email failed: {}",
+                if detail.is_empty() { "" } else { "; " },
+                d.last_error.as_deref().unwrap_or("")
+            ),
+            Some(_) => format!(
+                "{detail}{}email outcome unknown (a run stopped while sending)",
+                if detail.is_empty() { "" } else { "; " }
+            ),
+            None => detail,
         };
         let detail = match s.imap_check.as_deref() {
             Some("verified") => format!("{detail} (password checked with the IMAP server)"),
@@ -1343,9 +1687,33 @@ mod doctor {
                 )),
             }
         }
-        out.push(ok(
-            "sending links by email is not part of this version, so there is no SMTP to check",
-        ));
+        match &args.smtp.smtp_host {
+            None => out.push(ok(
+                "no SMTP relay is set (it is needed only to email the links with `passdrop send`)",
+            )),
+            Some(host) => match super::smtp_settings(&args.smtp) {
+                Err(f) => {
+                    let e = match f {
+                        super::Failure::Usage(m) => m,
+                        super::Failure::Error(e) => format!("{e:#}"),
+                    };
+                    out.push(finding(
+                        Level::Problem,
+                        format!("the SMTP settings: {e}"),
+                        "fix the --smtp-* settings (PASSDROP_SMTP_*)",
+                    ));
+                }
+                Ok(_) if args.offline => {}
+                Ok(settings) => match settings.test_connection().await {
+                    Ok(()) => out.push(ok(format!("the SMTP relay {host} answers"))),
+                    Err(e) => out.push(finding(
+                        Level::Problem,
+                        format!("the SMTP relay {host} cannot be used: {e}"),
+                        "check the host, port and --smtp-security, then `passdrop smtp test --to YOU`",
+                    )),
+                },
+            },
+        }
         match free_bytes(dir) {
             Some(free) if free < LOW_DISK_BYTES => out.push(finding(
                 Level::Warning,

@@ -15,6 +15,8 @@ pub mod crypto;
 pub mod export;
 /// Checking passwords against the old IMAP server.
 pub mod imap;
+/// Sending the links by email through an SMTP relay.
+pub mod mail;
 /// CSV in: roster parsing and validation.
 pub mod roster;
 /// The SQLite store; all SQL lives here.

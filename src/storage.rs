@@ -239,6 +239,21 @@ pub struct RecipientStatus {
     pub imap_check: Option<String>,
 }
 
+/// Where a recipient's emailed link stands.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `sending`, `sent` or `failed`.
+    pub state: String,
+    /// SMTP attempts so far.
+    pub attempts: i64,
+    /// The relay's reason for the last failure.
+    pub last_error: Option<String>,
+    /// When the last message was accepted by the relay.
+    pub sent_at: Option<i64>,
+    /// Reminders sent after the first message.
+    pub reminders: i64,
+}
+
 /// One entry of a batch's audit trail: what happened and when, never to whom.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditEvent {
@@ -1195,6 +1210,80 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    /// Each recipient's delivery state in a batch, by recipient id.
+    #[instrument(skip_all)]
+    pub async fn deliveries(
+        &self,
+        batch_id: &str,
+    ) -> StoreResult<std::collections::HashMap<i64, Delivery>> {
+        type Row = (i64, String, i64, Option<String>, Option<i64>, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT d.recipient_id, d.state, d.attempts, d.last_error, d.sent_at, d.reminders \
+             FROM deliveries d JOIN recipients r ON r.id = d.recipient_id WHERE r.batch_id = ?",
+        )
+        .bind(batch_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, state, attempts, last_error, sent_at, reminders)| {
+                (
+                    id,
+                    Delivery {
+                        state,
+                        attempts,
+                        last_error,
+                        sent_at,
+                        reminders,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Records that a message is being handed to the relay. Committed before the SMTP
+    /// conversation starts, so that a crash in between is never taken for "not sent".
+    #[instrument(skip_all)]
+    pub async fn mark_delivery_sending(&self, recipient_id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO deliveries (recipient_id, state, updated_at) VALUES (?1, 'sending', ?2) \
+             ON CONFLICT (recipient_id) DO UPDATE SET state = 'sending', updated_at = ?2",
+        )
+        .bind(recipient_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the relay's final answer for a message.
+    #[instrument(skip_all)]
+    pub async fn mark_delivery_done(
+        &self,
+        recipient_id: i64,
+        attempts: u32,
+        error: Option<&str>,
+        reminder: bool,
+        now: i64,
+    ) -> StoreResult<()> {
+        let state = if error.is_some() { "failed" } else { "sent" };
+        sqlx::query(
+            "UPDATE deliveries SET state = ?2, attempts = attempts + ?3, last_error = ?4, \
+             sent_at = CASE WHEN ?4 IS NULL THEN ?5 ELSE sent_at END, \
+             reminders = reminders + CASE WHEN ?4 IS NULL AND ?6 THEN 1 ELSE 0 END, \
+             updated_at = ?5 WHERE recipient_id = ?1",
+        )
+        .bind(recipient_id)
+        .bind(state)
+        .bind(i64::from(attempts))
+        .bind(error)
+        .bind(now)
+        .bind(reminder)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Stores a new admin session (by hash).

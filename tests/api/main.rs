@@ -18,3 +18,4 @@ mod journey;
 mod nginx;
 mod property;
 mod races;
+mod smtp;
