@@ -319,7 +319,10 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
     // The doctor reaches the relay with the same settings.
     let o = cli(&["doctor", "--public-url", "https://pass.example.org"]);
     let report = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(report.contains("ok       the SMTP relay 127.0.0.1 answers"), "{report}");
+    assert!(
+        report.contains("ok       the SMTP relay 127.0.0.1 answers"),
+        "{report}"
+    );
 
     // `batch status` shows where each message stands.
     let o = cli(&["batch", "status", "mailing"]);
