@@ -372,7 +372,7 @@ type CliResult = Result<(), Failure>;
 /// Libraries whose detailed logs would carry secrets: tower-http's CSRF layer logs full
 /// URIs (a link token) at trace level, and async-imap logs every command it sends (the
 /// LOGIN line, the AUTHENTICATE PLAIN message). Only their warnings and errors are kept.
-const CAPPED_TARGETS: [&str; 3] = ["tower_http::csrf", "async_imap", "rustls"];
+const CAPPED_TARGETS: [&str; 4] = ["tower_http::csrf", "async_imap", "rustls", "lettre"];
 
 /// Whether an event from `target` at `level` may be logged at all.
 fn allowed(target: &str, level: tracing::Level) -> bool {
@@ -965,7 +965,10 @@ fn smtp_settings(args: &SmtpArgs) -> Result<crate::mail::SmtpSettings, Failure> 
             let raw = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
                 format!("could not read the SMTP password file {}", path.display())
             })?);
-            let text = raw.strip_suffix('\n').unwrap_or(&raw);
+            let text = raw
+                .strip_suffix("\r\n")
+                .or_else(|| raw.strip_suffix('\n'))
+                .unwrap_or(&raw);
             Some(SecretString::from(text.to_owned()))
         }
         (None, Ok(p)) => Some(SecretString::from(p)),
@@ -1090,6 +1093,27 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
             targets.push((recipient, link));
         }
     }
+    let unreachable = statuses
+        .iter()
+        .filter(|s| {
+            s.submitted_at.is_none()
+                && args.to.is_none()
+                && !sealed.iter().any(|(r, _, _)| r.id == s.recipient.id)
+        })
+        .count();
+    if unreachable > 0 {
+        eprintln!(
+            "{unreachable} users who have not submitted have no open link to email (expired, \
+             revoked or locked, or from a batch made before links were kept): reissue theirs \
+             with `passdrop link reissue`."
+        );
+    }
+    if !targets.is_empty() {
+        settings
+            .test_connection()
+            .await
+            .map_err(|e| anyhow::anyhow!("the relay cannot be used, so nothing was sent: {e}"))?;
+    }
     let org = b.org_name.as_deref().unwrap_or("Your IT team");
     let pause = Duration::from_secs_f64(1.0 / args.send_rate);
     let (mut sent, mut failed) = (0usize, Vec::new());
@@ -1099,9 +1123,38 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
             .alternate_email
             .as_deref()
             .unwrap_or(&recipient.email);
+        let token_hash = link
+            .link
+            .expose_secret()
+            .rsplit('/')
+            .next()
+            .and_then(crate::crypto::LinkToken::parse)
+            .map(|t| t.hash())
+            .ok_or_else(|| anyhow::anyhow!("an opened link does not hold a token"))?;
+        if !store
+            .claim_delivery(recipient.id, &token_hash, args.to.is_some(), config::now())
+            .await?
+        {
+            eprintln!(
+                "[{}/{total}] {}: skipped (the link was used, revoked or replaced meanwhile, or \
+                 another run is sending to them)",
+                n + 1,
+                recipient.email
+            );
+            continue;
+        }
         let to = match address.parse() {
             Ok(to) => to,
             Err(e) => {
+                store
+                    .mark_delivery_done(
+                        recipient.id,
+                        0,
+                        Some(&format!("{address:?} is not an address")),
+                        false,
+                        config::now(),
+                    )
+                    .await?;
                 eprintln!(
                     "[{}/{total}] {}: not sent, {address:?} is not an address ({e})",
                     n + 1,
@@ -1122,10 +1175,12 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
         let message = settings
             .link_message(to, &fields)
             .map_err(|e| anyhow::anyhow!(e))?;
-        store
-            .mark_delivery_sending(recipient.id, config::now())
-            .await?;
         let (attempts, result) = settings.send_with_retries(&message, 3, retry_wait).await;
+        // A relay's refusal may quote the message; the link must not be kept or shown.
+        let result = result.map_err(|mut f| {
+            f.reason = f.reason.replace(link.link.expose_secret(), "[link]");
+            f
+        });
         drop(message);
         let reminder = deliveries
             .get(&recipient.id)

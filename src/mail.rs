@@ -71,7 +71,9 @@ impl std::fmt::Debug for SmtpSettings {
 /// Why a message was not sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendFailure {
-    /// The relay refused for good (5xx), rather than "try later" or a network problem.
+    /// Anything but a "try later" (4xx) answer: a refusal, or a connection, TLS or
+    /// login problem, which a retry would not fix, or after which the message may have
+    /// arrived (so it is not sent again).
     pub permanent: bool,
     /// The relay's answer or the problem, for the admin.
     pub reason: String,
@@ -151,7 +153,7 @@ impl SmtpSettings {
                 response.message().collect::<Vec<_>>().join(" ")
             )),
             Err(e) => Err(SendFailure {
-                permanent: e.is_permanent(),
+                permanent: !e.is_transient(),
                 reason: e.to_string(),
             }),
         }

@@ -976,6 +976,11 @@ impl Store {
         .bind(recipient.id)
         .execute(&mut *tx)
         .await?;
+        // The new link has not been emailed: a plain `send` picks it up.
+        sqlx::query("DELETE FROM deliveries WHERE recipient_id = ?")
+            .bind(recipient.id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at, \
              sealed_token_enc, sealed_token) VALUES (?, ?, 'live', ?, ?, ?, ?)",
@@ -1243,19 +1248,32 @@ impl Store {
             .collect())
     }
 
-    /// Records that a message is being handed to the relay. Committed before the SMTP
-    /// conversation starts, so that a crash in between is never taken for "not sent".
+    /// Claims a recipient's message before it is handed to the relay: committed before
+    /// the SMTP conversation starts, so that a crash in between is never taken for "not
+    /// sent". Returns `false` (claiming nothing) if the link with `token_hash` is no
+    /// longer live and unexpired, or if another run is sending to them (unless `force`).
     #[instrument(skip_all)]
-    pub async fn mark_delivery_sending(&self, recipient_id: i64, now: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO deliveries (recipient_id, state, updated_at) VALUES (?1, 'sending', ?2) \
-             ON CONFLICT (recipient_id) DO UPDATE SET state = 'sending', updated_at = ?2",
+    pub async fn claim_delivery(
+        &self,
+        recipient_id: i64,
+        token_hash: &[u8; 32],
+        force: bool,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let claimed = sqlx::query(
+            "INSERT INTO deliveries (recipient_id, state, updated_at) \
+             SELECT ?1, 'sending', ?2 WHERE EXISTS (SELECT 1 FROM links WHERE recipient_id = ?1 \
+               AND token_hash = ?3 AND state = 'live' AND expires_at > ?2) \
+             ON CONFLICT (recipient_id) DO UPDATE SET state = 'sending', updated_at = ?2 \
+             WHERE deliveries.state <> 'sending' OR ?4",
         )
         .bind(recipient_id)
         .bind(now)
+        .bind(token_hash.as_slice())
+        .bind(force)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(claimed.rows_affected() == 1)
     }
 
     /// Records the relay's final answer for a message.

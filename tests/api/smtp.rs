@@ -223,6 +223,24 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
         String::from_utf8_lossy(&o.stdout)
     );
 
+    // A relay whose certificate is not trusted is refused before anything is sent.
+    let o = Command::new(env!("CARGO_BIN_EXE_passdrop"))
+        .env_clear()
+        .env("PASSDROP_DATA_DIR", &data)
+        .env("PASSDROP_SMTP_HOST", "127.0.0.1")
+        .env("PASSDROP_SMTP_PORT", relay.port.to_string())
+        .env("PASSDROP_SMTP_FROM", "it@example.org")
+        .args(["smtp", "test", "--to", "admin@example.org"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).to_lowercase().contains("certificate"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(relay.messages().len(), 1);
+
     // Everyone pending gets one message; the temporary failure is retried; the
     // permanent one is reported with the relay's reason.
     let args = ["send", "mailing", "--public-url", &server.address];
@@ -304,10 +322,24 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
         let store = passdrop::storage::Store::open(&data).await.unwrap();
         let b = store.require_batch("mailing").await.unwrap();
         let bounce = store.recipient(&b, "bounce@example.org").await.unwrap();
-        store
-            .mark_delivery_sending(bounce.id, passdrop::config::now())
-            .await
-            .unwrap();
+        let links =
+            crate::helpers::parse_csv(&std::fs::read(dir.path().join("links.csv")).unwrap());
+        let bounce_link = &links.iter().find(|r| r[0] == "bounce@example.org").unwrap()[2];
+        let token =
+            passdrop::crypto::LinkToken::parse(bounce_link.rsplit('/').next().unwrap()).unwrap();
+        assert!(
+            store
+                .claim_delivery(bounce.id, &token.hash(), false, passdrop::config::now())
+                .await
+                .unwrap()
+        );
+        // A second run cannot claim the same message while it is being sent.
+        assert!(
+            !store
+                .claim_delivery(bounce.id, &token.hash(), false, passdrop::config::now())
+                .await
+                .unwrap()
+        );
         store.close().await;
     }
     let before = relay.messages().len();
