@@ -461,24 +461,29 @@ pub async fn reissue(
     })
 }
 
-/// Recovers every live link of a batch with the unlocked admin key (the console's
-/// "links again" download and mailto page), in roster order.
-pub fn open_live_links(
+/// Recovers every live, unexpired link of a batch with the unlocked admin key, each
+/// with its recipient, in roster order (the console's "links again" download and mailto
+/// page, and `passdrop send`).
+pub async fn open_live_links(
+    store: &Store,
     public_url: &PublicUrl,
     batch: &Batch,
-    batch_key: &crypto::BatchKey,
-    sealed: &[(crate::storage::Recipient, crypto::SealedToken, i64)],
-) -> BatchResult<Vec<IssuedLink>> {
+    admin: &AdminKey,
+    now: i64,
+) -> BatchResult<Vec<(crate::storage::Recipient, IssuedLink)>> {
+    let batch_key = open_batch_key(store, batch, admin).await?;
+    let sealed = store.live_sealed_tokens(&batch.id, now).await?;
     sealed
-        .iter()
+        .into_iter()
         .map(|(recipient, token, expires_at)| {
-            let token = crypto::open_token(batch_key, &batch.id, &recipient.email, token)?;
-            Ok(IssuedLink {
+            let token = crypto::open_token(&batch_key, &batch.id, &recipient.email, &token)?;
+            let link = IssuedLink {
                 email: recipient.email.clone(),
                 display_name: recipient.display_name.clone(),
                 link: SecretString::from(public_url.link_for(token.expose())),
-                expires_at: *expires_at,
-            })
+                expires_at,
+            };
+            Ok((recipient, link))
         })
         .collect()
 }

@@ -1048,12 +1048,8 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
     let b = batch::find(store, &args.batch).await?;
     let passphrase = read_passphrase(args.passphrase_file.as_deref(), false)?;
     let admin = batch::unlock_admin(store, passphrase).await?;
-    let batch_key = batch::open_batch_key(store, &b, &admin).await?;
+    let links = batch::open_live_links(store, url, &b, &admin, config::now()).await?;
     drop(admin);
-    let now = config::now();
-    let sealed = store.live_sealed_tokens(&b.id, now).await?;
-    let links = batch::open_live_links(url, &b, &batch_key, &sealed)?;
-    drop(batch_key);
     let statuses = store.recipient_statuses(&b.id).await?;
     let deliveries = store.deliveries(&b.id).await?;
     let submitted: std::collections::HashSet<i64> = statuses
@@ -1062,9 +1058,7 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
         .map(|s| s.recipient.id)
         .collect();
     if let Some(to) = &args.to
-        && !sealed
-            .iter()
-            .any(|(r, _, _)| r.email.eq_ignore_ascii_case(to))
+        && !links.iter().any(|(r, _)| r.email.eq_ignore_ascii_case(to))
     {
         return Err(Failure::Error(anyhow::anyhow!(
             "{to} has no open link in batch {:?} (not in the roster, already submitted, revoked, \
@@ -1074,7 +1068,7 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
     }
     let mut targets = Vec::new();
     let mut skipped_unknown = Vec::new();
-    for ((recipient, _, _), link) in sealed.iter().zip(&links) {
+    for (recipient, link) in &links {
         let delivery = deliveries.get(&recipient.id);
         let state = delivery.map(|d| d.state.as_str());
         let chosen = match &args.to {
@@ -1098,7 +1092,7 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
         .filter(|s| {
             s.submitted_at.is_none()
                 && args.to.is_none()
-                && !sealed.iter().any(|(r, _, _)| r.id == s.recipient.id)
+                && !links.iter().any(|(r, _)| r.id == s.recipient.id)
         })
         .count();
     if unreachable > 0 {

@@ -736,10 +736,13 @@ pub async fn links_submit(
             return Ok(refusal.respond(pages::links_form(&b, Some(&refusal.message()))));
         }
     };
-    let batch_key = batch::open_batch_key(&state.store, &b, &admin).await?;
+    let links: Vec<_> =
+        batch::open_live_links(&state.store, &state.config.public_url, &b, &admin, now())
+            .await?
+            .into_iter()
+            .map(|(_, link)| link)
+            .collect();
     drop(admin);
-    let sealed = state.store.live_sealed_tokens(&b.id, now()).await?;
-    let links = batch::open_live_links(&state.config.public_url, &b, &batch_key, &sealed)?;
     state
         .store
         .record_event(&b.id, "links_viewed", links.len(), now())

@@ -17,16 +17,11 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// `true` when the browser is there; otherwise prints SKIPPED, or fails when
 /// PASSDROP_REQUIRE_EXTERNAL=1 (as in CI).
 pub fn browser_available() -> bool {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
-        return true;
-    }
-    assert!(
-        std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
-        "Chromium is required (PASSDROP_REQUIRE_EXTERNAL=1) but not installed: \
-         apt-get install chromium chromium-driver"
-    );
-    println!("SKIPPED: chromium not installed (apt-get install chromium chromium-driver)");
-    false
+    crate::helpers::external_available(
+        Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
+        "chromium",
+        "chromium chromium-driver",
+    )
 }
 
 pub struct Driver {
@@ -36,11 +31,7 @@ pub struct Driver {
 
 impl Driver {
     pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::helpers::free_port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -7,23 +7,19 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret as _;
 
-use crate::helpers::{TestApp, token_of};
+use passdrop::batch::IssuedLink;
+
+use crate::helpers::{TestApp, free_port, token_of};
 
 const CADDY: &str = "/usr/bin/caddy";
 pub const CURL: &str = "/usr/bin/curl";
 
-/// `true` when Caddy and curl are there; otherwise prints SKIPPED, or fails when
-/// PASSDROP_REQUIRE_EXTERNAL=1 (as in CI).
 fn caddy_available() -> bool {
-    if Path::new(CADDY).exists() && Path::new(CURL).exists() {
-        return true;
-    }
-    assert!(
-        std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
-        "Caddy and curl are required (PASSDROP_REQUIRE_EXTERNAL=1): apt-get install caddy curl"
-    );
-    println!("SKIPPED: caddy or curl not installed (apt-get install caddy curl)");
-    false
+    crate::helpers::external_available(
+        Path::new(CADDY).exists() && Path::new(CURL).exists(),
+        "caddy or curl",
+        "caddy curl",
+    )
 }
 
 struct Caddy {
@@ -35,14 +31,6 @@ impl Drop for Caddy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// GET or POST through a proxy with curl from `source`; returns (status, headers, body).
@@ -84,17 +72,7 @@ async fn the_shipped_caddyfile_serves_passdrop_over_https() {
     }
     let dir = tempfile::tempdir().unwrap();
     let https_port = free_port();
-    let public = format!("https://localhost:{https_port}");
-    let public_url = passdrop::config::PublicUrl::parse(&public).unwrap();
-    let app = TestApp::spawn_with(|c| {
-        c.public_url = public_url;
-        c.trust_proxy = true;
-        c.rate_limit = 3;
-    })
-    .await;
-    let (_b, links) = app
-        .create_batch("caddy", "EmailAddress\nann@example.org\nbob@example.org\n")
-        .await;
+    let (app, links, public) = proxied_app(https_port).await;
     let upstream = app.address.trim_start_matches("http://").to_owned();
 
     // The shipped file, adapted to loopback: the site address, the upstream, the log
@@ -142,10 +120,53 @@ async fn the_shipped_caddyfile_serves_passdrop_over_https() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    check_through_proxy(
+        &public,
+        &ca,
+        &links,
+        "CaddyCanaryPassword-9",
+        &access_log,
+        &dir.path().join("caddy.log"),
+    )
+    .await;
+}
+
+/// passdrop as it runs behind a proxy on this machine: its public URL is
+/// `https://localhost:<https_port>`, it trusts proxy headers, and each client may make
+/// three requests a minute. Returns it, the links of a two-user batch, and the URL.
+pub async fn proxied_app(https_port: u16) -> (TestApp, Vec<IssuedLink>, String) {
+    let public = format!("https://localhost:{https_port}");
+    let public_url = passdrop::config::PublicUrl::parse(&public).unwrap();
+    let app = TestApp::spawn_with(|c| {
+        c.public_url = public_url;
+        c.trust_proxy = true;
+        c.rate_limit = 3;
+    })
+    .await;
+    let (_b, links) = app
+        .create_batch(
+            "proxied",
+            "EmailAddress\nann@example.org\nbob@example.org\n",
+        )
+        .await;
+    (app, links, public)
+}
+
+/// Through the proxy serving `public` (its certificate trusted through `ca`): the page
+/// loads with HSTS, passdrop rate-limits the real client rather than the proxy, and a
+/// password is accepted; then the proxy's access log shows `/s/[token]`, and neither of
+/// its logs holds a token or the password.
+pub async fn check_through_proxy(
+    public: &str,
+    ca: &Path,
+    links: &[IssuedLink],
+    password: &str,
+    access_log: &Path,
+    error_log: &Path,
+) {
     let token = token_of(links[0].link.expose_secret());
     let url = format!("{public}/s/{token}");
-    // The page loads over real HTTPS, with HSTS (the public URL is https).
-    let (status, head, body) = curl(&ca, "127.0.0.1", &url, &[]);
+    let (status, head, body) = curl(ca, "127.0.0.1", &url, &[]);
     assert_eq!(status, 200, "{head}{body}");
     assert!(body.contains("Your email is moving"), "{body}");
     assert!(
@@ -153,28 +174,25 @@ async fn the_shipped_caddyfile_serves_passdrop_over_https() {
         "{head}"
     );
 
-    // passdrop rate-limits the real client, not Caddy: 127.0.0.1 uses up its three
-    // requests a minute, and 127.0.0.2 is still served.
+    // 127.0.0.1 uses up its three requests a minute, and 127.0.0.2 is still served.
     let mut statuses = vec![];
     for _ in 0..3 {
-        statuses.push(curl(&ca, "127.0.0.1", &url, &[]).0);
+        statuses.push(curl(ca, "127.0.0.1", &url, &[]).0);
     }
     assert_eq!(statuses, [200, 200, 429], "one request was already made");
-    let other = format!("{public}/s/{}", token_of(links[1].link.expose_secret()));
-    let password = "CaddyCanaryPassword-9";
+    let other_token = token_of(links[1].link.expose_secret());
     let (status, _, body) = curl(
-        &ca,
+        ca,
         "127.0.0.2",
-        &other,
+        &format!("{public}/s/{other_token}"),
         &[("password", password), ("password_confirm", password)],
     );
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Thank you"), "{body}");
 
-    // Caddy logged the requests, with the tokens replaced.
     let deadline = Instant::now() + Duration::from_secs(10);
     let log = loop {
-        let log = std::fs::read_to_string(&access_log).unwrap_or_default();
+        let log = std::fs::read_to_string(access_log).unwrap_or_default();
         if log.lines().count() >= 5 || Instant::now() > deadline {
             break log;
         }
@@ -182,19 +200,15 @@ async fn the_shipped_caddyfile_serves_passdrop_over_https() {
     };
     assert!(log.lines().count() >= 5, "{log}");
     assert!(log.contains("/s/[token]"), "{log}");
-    let errors = std::fs::read_to_string(dir.path().join("caddy.log")).unwrap_or_default();
-    for secret in [
-        token.as_str(),
-        &token_of(links[1].link.expose_secret()),
-        password,
-    ] {
+    let errors = std::fs::read_to_string(error_log).unwrap_or_default();
+    for secret in [token.as_str(), other_token.as_str(), password] {
         assert!(
             !log.contains(secret),
-            "{secret:?} in Caddy's access log:\n{log}"
+            "{secret:?} in the access log:\n{log}"
         );
         assert!(
             !errors.contains(secret),
-            "{secret:?} in Caddy's log:\n{errors}"
+            "{secret:?} in the error log:\n{errors}"
         );
     }
 }

@@ -484,11 +484,7 @@ fn purge_asks_for_yes_when_not_interactive() {
 async fn metrics_are_served_apart_and_logs_can_be_json() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let metrics_addr = format!("127.0.0.1:{port}");
     let server = Server::start(
         &data,
@@ -759,12 +755,7 @@ fn the_readme_lists_every_setting() {
 #[test]
 fn the_systemd_unit_verifies() {
     let analyze = Path::new("/usr/bin/systemd-analyze");
-    if !analyze.exists() {
-        assert!(
-            std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
-            "systemd-analyze is required (PASSDROP_REQUIRE_EXTERNAL=1): apt-get install systemd"
-        );
-        println!("SKIPPED: systemd-analyze not installed (apt-get install systemd)");
+    if !crate::helpers::external_available(analyze.exists(), "systemd-analyze", "systemd") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -247,3 +247,28 @@ pub fn cookie_of(r: &reqwest::Response) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// A free TCP port on 127.0.0.1, for an outside program a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether an outside program a test needs is `present`. If not, prints
+/// `SKIPPED: <what> not installed (apt-get install <packages>)` and returns `false`, or
+/// fails when PASSDROP_REQUIRE_EXTERNAL=1 (as in CI).
+pub fn external_available(present: bool, what: &str, packages: &str) -> bool {
+    if present {
+        return true;
+    }
+    assert!(
+        std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
+        "{what} is required (PASSDROP_REQUIRE_EXTERNAL=1) but not installed: \
+         apt-get install {packages}"
+    );
+    println!("SKIPPED: {what} not installed (apt-get install {packages})");
+    false
+}

@@ -16,7 +16,7 @@ use passdrop::imap::{self, CertTrust, ImapProblem, ImapServer, ImapSettings, Whe
 use secrecy::ExposeSecret as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::helpers::{TestApp, parse_csv};
+use crate::helpers::{TestApp, free_port, parse_csv};
 
 const DOVECOT: &str = "/usr/sbin/dovecot";
 
@@ -96,14 +96,6 @@ pub struct Dovecot {
     pub imap_port: u16,
     /// Implicit-TLS port.
     pub imaps_port: u16,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Dovecot {
@@ -189,6 +181,16 @@ impl Dovecot {
         dovecot
     }
 
+    /// A Dovecot with TLS and one user, `ann`, whose password is `Right horse 1`.
+    pub fn with_ann(pki: &Pki) -> Self {
+        Self::start(&DovecotSetup {
+            users: &[("ann", "Right horse 1")],
+            mechanisms: "plain login",
+            tls: true,
+            pki,
+        })
+    }
+
     /// Dovecot's own log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
@@ -260,12 +262,7 @@ async fn implicit_tls_accepts_only_the_right_password() {
         return;
     }
     let pki = Pki::new(&["127.0.0.1", "localhost"]);
-    let dovecot = Dovecot::start(&DovecotSetup {
-        users: &[("ann", "Right horse 1")],
-        mechanisms: "plain login",
-        tls: true,
-        pki: &pki,
-    });
+    let dovecot = Dovecot::with_ann(&pki);
     let app = TestApp::spawn().await;
     let trust = CertTrust::ca_file(&pki.ca_pem).unwrap();
     let (b, links) = app
@@ -383,12 +380,7 @@ async fn a_certificate_for_another_name_is_refused_unless_pinned() {
     }
     // Old web hosts often present their own shared name, not the customer's.
     let pki = Pki::new(&["mail.webhost.example"]);
-    let dovecot = Dovecot::start(&DovecotSetup {
-        users: &[("ann", "Right horse 1")],
-        mechanisms: "plain login",
-        tls: true,
-        pki: &pki,
-    });
+    let dovecot = Dovecot::with_ann(&pki);
     let app = TestApp::spawn().await;
     let roster = "EmailAddress,UserName\nann@example.org,ann\n";
 
@@ -491,12 +483,7 @@ async fn an_unreachable_server_asks_to_retry_or_accepts_unverified() {
         return;
     }
     let pki = Pki::new(&["127.0.0.1"]);
-    let dovecot = Dovecot::start(&DovecotSetup {
-        users: &[("ann", "Right horse 1")],
-        mechanisms: "plain login",
-        tls: true,
-        pki: &pki,
-    });
+    let dovecot = Dovecot::with_ann(&pki);
     let app = TestApp::spawn().await;
     let roster = "EmailAddress,UserName\nann@example.org,ann\n";
     let trust = CertTrust::ca_file(&pki.ca_pem).unwrap();
@@ -597,12 +584,7 @@ async fn refused_passwords_count_toward_the_lockout() {
         return;
     }
     let pki = Pki::new(&["127.0.0.1"]);
-    let dovecot = Dovecot::start(&DovecotSetup {
-        users: &[("ann", "Right horse 1")],
-        mechanisms: "plain login",
-        tls: true,
-        pki: &pki,
-    });
+    let dovecot = Dovecot::with_ann(&pki);
     let app = TestApp::spawn().await;
     let (_b, links) = app
         .create_batch_checked_with(
@@ -756,12 +738,7 @@ async fn the_console_tests_pins_and_changes_the_server() {
         return;
     }
     let pki = Pki::new(&["mail.webhost.example"]);
-    let dovecot = Dovecot::start(&DovecotSetup {
-        users: &[("ann", "Right horse 1")],
-        mechanisms: "plain login",
-        tls: true,
-        pki: &pki,
-    });
+    let dovecot = Dovecot::with_ann(&pki);
     let app = TestApp::spawn().await;
     let cookie = app.login().await;
     let (b, links) = app

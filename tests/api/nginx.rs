@@ -5,24 +5,18 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use secrecy::ExposeSecret as _;
-
-use crate::caddy::{curl, free_port};
-use crate::helpers::{TestApp, token_of};
+use crate::caddy::{check_through_proxy, proxied_app};
+use crate::helpers::free_port;
 use crate::imap::Pki;
 
 const NGINX: &str = "/usr/sbin/nginx";
 
 fn nginx_available() -> bool {
-    if Path::new(NGINX).exists() && Path::new(crate::caddy::CURL).exists() {
-        return true;
-    }
-    assert!(
-        std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
-        "nginx and curl are required (PASSDROP_REQUIRE_EXTERNAL=1): apt-get install nginx-light curl"
-    );
-    println!("SKIPPED: nginx or curl not installed (apt-get install nginx-light curl)");
-    false
+    crate::helpers::external_available(
+        Path::new(NGINX).exists() && Path::new(crate::caddy::CURL).exists(),
+        "nginx or curl",
+        "nginx-light curl",
+    )
 }
 
 struct Nginx(Child);
@@ -42,17 +36,7 @@ async fn the_shipped_nginx_site_serves_passdrop_over_https() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let https_port = free_port();
-    let public = format!("https://localhost:{https_port}");
-    let public_url = passdrop::config::PublicUrl::parse(&public).unwrap();
-    let app = TestApp::spawn_with(|c| {
-        c.public_url = public_url;
-        c.trust_proxy = true;
-        c.rate_limit = 3;
-    })
-    .await;
-    let (_b, links) = app
-        .create_batch("nginx", "EmailAddress\nann@example.org\nbob@example.org\n")
-        .await;
+    let (app, links, public) = proxied_app(https_port).await;
     let upstream = app.address.clone();
 
     let pki = Pki::new(&["localhost", "127.0.0.1"]);
@@ -122,41 +106,13 @@ async fn the_shipped_nginx_site_serves_passdrop_over_https() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let token = token_of(links[0].link.expose_secret());
-    let url = format!("{public}/s/{token}");
-    let (status, head, body) = curl(&ca, "127.0.0.1", &url, &[]);
-    assert_eq!(status, 200, "{head}{body}");
-    assert!(
-        head.contains("strict-transport-security: max-age="),
-        "{head}"
-    );
-    let mut statuses = vec![];
-    for _ in 0..3 {
-        statuses.push(curl(&ca, "127.0.0.1", &url, &[]).0);
-    }
-    assert_eq!(statuses, [200, 200, 429], "one request was already made");
-    let other_token = token_of(links[1].link.expose_secret());
-    let password = "NginxCanaryPassword-7";
-    let (status, _, body) = curl(
+    check_through_proxy(
+        &public,
         &ca,
-        "127.0.0.2",
-        &format!("{public}/s/{other_token}"),
-        &[("password", password), ("password_confirm", password)],
-    );
-    assert_eq!(status, 200, "{body}");
-
-    let access = std::fs::read_to_string(d.join("passdrop-access.log")).unwrap_or_default();
-    assert!(access.lines().count() >= 5, "{access}");
-    assert!(access.contains("/s/[token]"), "{access}");
-    let errors = std::fs::read_to_string(d.join("passdrop-error.log")).unwrap_or_default();
-    for secret in [token.as_str(), other_token.as_str(), password] {
-        assert!(
-            !access.contains(secret),
-            "{secret:?} in the access log:\n{access}"
-        );
-        assert!(
-            !errors.contains(secret),
-            "{secret:?} in the error log:\n{errors}"
-        );
-    }
+        &links,
+        "NginxCanaryPassword-7",
+        &d.join("passdrop-access.log"),
+        &d.join("passdrop-error.log"),
+    )
+    .await;
 }

@@ -5,27 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::caddy::free_port;
 use crate::cli::Server;
+use crate::helpers::free_port;
 use crate::imap::Pki;
 
 const PYTHON: &str = "/usr/bin/python3";
 
 fn aiosmtpd_available() -> bool {
-    let ok = Command::new(PYTHON)
+    let present = Command::new(PYTHON)
         .args(["-c", "import aiosmtpd"])
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    assert!(
-        std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
-        "aiosmtpd is required (PASSDROP_REQUIRE_EXTERNAL=1): apt-get install python3-aiosmtpd"
-    );
-    println!("SKIPPED: aiosmtpd not installed (apt-get install python3-aiosmtpd)");
-    false
+    crate::helpers::external_available(present, "aiosmtpd", "python3-aiosmtpd")
 }
 
 /// The relay: accepts everything, except `temp@...` once (451) and `bounce@...` (550);
