@@ -351,6 +351,7 @@ pub async fn create(
         public_key,
         first_exported_at: None,
         imap: request.imap,
+        message: None,
     };
     // Drawing and sealing 50,000 tokens is CPU work (one X25519 exchange each): it runs
     // off the async runtime, spread over the machine's cores.

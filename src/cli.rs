@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use crate::batch::{self, BatchError, NewBatch};
@@ -17,6 +17,7 @@ use crate::config::{self, PublicUrl, format_time};
 use crate::crypto::KdfParams;
 use crate::export::SecretFile;
 use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
+use crate::outbox;
 use crate::roster::parse_roster;
 use crate::storage::{LinkState, Store};
 use crate::web;
@@ -90,9 +91,20 @@ pub enum SmtpCommand {
         /// Where to send it.
         #[arg(long)]
         to: String,
+        /// For a relay saved with a password: read the passphrase from this file.
+        #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
+        passphrase_file: Option<PathBuf>,
         #[command(flatten)]
         smtp: SmtpArgs,
     },
+    /// Test the relay given by the --smtp-* options and save it for the console and
+    /// `passdrop send` (its password sealed: only the passphrase opens it).
+    Save {
+        #[command(flatten)]
+        smtp: SmtpArgs,
+    },
+    /// Forget the saved relay.
+    Forget,
 }
 
 /// The SMTP relay's settings.
@@ -222,6 +234,25 @@ pub enum BatchCommand {
     /// Set, change or remove the IMAP server a batch checks passwords against (tested
     /// first; kept only if passwords can be checked with it).
     SetImap(SetImapArgs),
+    /// Set the message that emails a batch's links (subject and a plain-text body with
+    /// placeholders {name} {email} {org} {link} {expires}), or print it.
+    Message(MessageArgs),
+}
+
+/// `passdrop batch message` options.
+#[derive(Debug, Args)]
+pub struct MessageArgs {
+    /// Batch id or name.
+    pub batch: String,
+    /// The new subject.
+    #[arg(long, requires = "body_file")]
+    pub subject: Option<String>,
+    /// A file holding the new body (UTF-8 text; must contain {link}).
+    #[arg(long, requires = "subject")]
+    pub body_file: Option<PathBuf>,
+    /// Go back to the default message.
+    #[arg(long, conflicts_with_all = ["subject", "body_file"])]
+    pub default: bool,
 }
 
 /// Where and how passwords are checked against the old IMAP server.
@@ -306,6 +337,15 @@ pub enum LinkCommand {
         /// Write the links CSV here (created 0600, never overwritten) instead of stdout.
         #[arg(long, env = "PASSDROP_LINKS_OUT")]
         links_out: Option<PathBuf>,
+        /// Email the new link at once (through the relay of the --smtp-* options, or
+        /// the saved one) instead of printing it.
+        #[arg(long)]
+        send: bool,
+        /// For a relay saved with a password: read the passphrase from this file.
+        #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
+        passphrase_file: Option<PathBuf>,
+        #[command(flatten)]
+        smtp: Box<SmtpArgs>,
     },
     /// Withdraw one user's link.
     Revoke {
@@ -569,18 +609,38 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Batch(BatchCommand::Status { batch }) => batch_status(&store, &batch).await,
         Command::Batch(BatchCommand::CheckImap { batch }) => batch_check_imap(&store, &batch).await,
         Command::Batch(BatchCommand::SetImap(args)) => batch_set_imap(&store, args).await,
+        Command::Batch(BatchCommand::Message(args)) => batch_message(&store, &args).await,
         Command::Link(LinkCommand::Reissue {
             batch,
             email,
             links_out,
-        }) => link_reissue(&store, &url, &batch, &email, links_out.as_deref()).await,
+            send,
+            passphrase_file,
+            smtp,
+        }) => {
+            if send {
+                link_reissue_and_send(&store, &url, &batch, &email, &smtp, passphrase_file).await
+            } else {
+                link_reissue(&store, &url, &batch, &email, links_out.as_deref()).await
+            }
+        }
         Command::Link(LinkCommand::Revoke { batch, email }) => {
             link_revoke(&store, &batch, &email).await
         }
         Command::Export(args) => export(&store, args).await,
         Command::Purge(args) => purge(&store, args).await,
         Command::Send(args) => send(&store, &url, args).await,
-        Command::Smtp(SmtpCommand::Test { to, smtp }) => smtp_test(&to, &smtp).await,
+        Command::Smtp(SmtpCommand::Test {
+            to,
+            smtp,
+            passphrase_file,
+        }) => smtp_test(&store, &to, &smtp, passphrase_file.as_deref()).await,
+        Command::Smtp(SmtpCommand::Save { smtp }) => smtp_save(&store, &smtp).await,
+        Command::Smtp(SmtpCommand::Forget) => {
+            store.delete_smtp_settings().await?;
+            eprintln!("The saved relay is forgotten.");
+            Ok(())
+        }
         Command::Doctor(args) => {
             let report = doctor::examine(
                 &store,
@@ -935,13 +995,26 @@ async fn batch_set_imap(store: &Store, args: SetImapArgs) -> CliResult {
 }
 
 /// Reads the SMTP options.
-fn smtp_settings(args: &SmtpArgs) -> Result<crate::mail::SmtpSettings, Failure> {
+fn smtp_settings(args: &SmtpArgs) -> Result<Option<crate::mail::SmtpSettings>, Failure> {
     use crate::mail::{SmtpSecurity, SmtpSettings};
     let security = SmtpSecurity::parse(&args.smtp_security)
         .map_err(|e| Failure::Usage(format!("--smtp-security: {e}")))?;
-    let host = args.smtp_host.clone().ok_or_else(|| {
-        Failure::Usage("give the relay with --smtp-host (PASSDROP_SMTP_HOST)".into())
-    })?;
+    let Some(host) = args.smtp_host.clone() else {
+        let stray = [
+            (args.smtp_port.is_some(), "--smtp-port"),
+            (args.smtp_user.is_some(), "--smtp-user"),
+            (args.smtp_password_file.is_some(), "--smtp-password-file"),
+            (args.smtp_from.is_some(), "--smtp-from"),
+            (args.smtp_reply_to.is_some(), "--smtp-reply-to"),
+            (args.smtp_ca_file.is_some(), "--smtp-ca-file"),
+        ];
+        if let Some((_, flag)) = stray.iter().find(|(given, _)| *given) {
+            return Err(Failure::Usage(format!(
+                "{flag} is given without --smtp-host (PASSDROP_SMTP_HOST)"
+            )));
+        }
+        return Ok(None);
+    };
     let from = args
         .smtp_from
         .as_deref()
@@ -993,11 +1066,7 @@ fn smtp_settings(args: &SmtpArgs) -> Result<crate::mail::SmtpSettings, Failure> 
     };
     let settings = SmtpSettings {
         host,
-        port: args.smtp_port.unwrap_or(match security {
-            SmtpSecurity::Tls => 465,
-            SmtpSecurity::StartTls => 587,
-            SmtpSecurity::None => 25,
-        }),
+        port: args.smtp_port.unwrap_or(security.default_port()),
         security,
         credentials,
         from,
@@ -1005,11 +1074,24 @@ fn smtp_settings(args: &SmtpArgs) -> Result<crate::mail::SmtpSettings, Failure> 
         ca_pem,
     };
     settings.check().map_err(Failure::Usage)?;
-    Ok(settings)
+    Ok(Some(settings))
 }
 
-async fn smtp_test(to: &str, args: &SmtpArgs) -> CliResult {
-    let settings = smtp_settings(args)?;
+async fn smtp_test(
+    store: &Store,
+    to: &str,
+    args: &SmtpArgs,
+    passphrase_file: Option<&Path>,
+) -> CliResult {
+    let configured = smtp_settings(args)?;
+    let admin = if relay_needs_passphrase(store, configured.as_ref()).await? {
+        let passphrase = read_passphrase(passphrase_file, false)?;
+        Some(batch::unlock_admin(store, passphrase).await?)
+    } else {
+        None
+    };
+    let settings = relay(store, configured, admin.as_ref()).await?;
+    drop(admin);
     let to = to
         .parse()
         .map_err(|e| Failure::Usage(format!("--to: not an email address ({e})")))?;
@@ -1036,190 +1118,171 @@ async fn smtp_test(to: &str, args: &SmtpArgs) -> CliResult {
     }
 }
 
-async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
-    let settings = smtp_settings(&args.smtp)?;
+/// The progress of a sending run on stderr: a line per message, and on a terminal a
+/// bar redrawn in place.
+struct Progress {
+    total: usize,
+    done: usize,
+    sent: usize,
+    failed: Vec<String>,
+    bar: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        let progress = Self {
+            total,
+            done: 0,
+            sent: 0,
+            failed: Vec::new(),
+            bar: std::io::stderr().is_terminal(),
+        };
+        progress.draw();
+        progress
+    }
+
+    fn draw(&self) {
+        if self.bar && self.total > 0 {
+            const WIDTH: usize = 30;
+            let filled = WIDTH * self.done / self.total;
+            eprint!(
+                "\r\x1b[2K[{}{}] {}/{} sent {} failed {}",
+                "#".repeat(filled),
+                "-".repeat(WIDTH - filled),
+                self.done,
+                self.total,
+                self.sent,
+                self.failed.len()
+            );
+        }
+    }
+
+    fn say(&self, line: &str) {
+        if self.bar {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!("[{}/{}] {line}", self.done, self.total);
+        self.draw();
+    }
+
+    fn event(&mut self, event: outbox::Event) {
+        match event {
+            outbox::Event::Sent {
+                email,
+                address,
+                answer,
+            } => {
+                self.done += 1;
+                self.sent += 1;
+                self.say(&format!("{email}: sent to {address} ({answer})"));
+            }
+            outbox::Event::Retrying { email, reason, at } => self.say(&format!(
+                "{email}: temporary failure ({reason}); trying again at {}",
+                format_time(at)
+            )),
+            outbox::Event::Failed {
+                email,
+                attempts,
+                reason,
+            } => {
+                self.done += 1;
+                self.say(&format!("{email}: FAILED after {attempts} tries: {reason}"));
+                self.failed.push(email);
+            }
+            outbox::Event::Skipped { email } => {
+                self.done += 1;
+                self.say(&format!(
+                    "{email}: skipped (the link was used, revoked or replaced meanwhile, or \
+                     another run is sending to them)"
+                ));
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if self.bar && self.total > 0 {
+            eprintln!();
+        }
+        eprintln!(
+            "{} sent, {} failed, of {}.",
+            self.sent,
+            self.failed.len(),
+            self.total
+        );
+    }
+}
+
+/// Sends every queued message of `job`'s batch, showing progress; fails if any was
+/// refused.
+async fn run_sending(
+    store: &Store,
+    batch_id: &str,
+    job: &outbox::Job,
+    rate: f64,
+    retry_wait: Duration,
+) -> Result<Vec<String>, Failure> {
+    let total = store.queued_deliveries(batch_id).await?.len();
+    let mut progress = Progress::new(total);
+    let pacer = outbox::Pacer::new(rate);
+    let policy = outbox::RetryPolicy::new(retry_wait);
+    outbox::drain(store, job, &pacer, policy, &mut |e| progress.event(e)).await?;
+    progress.finish();
+    Ok(progress.failed)
+}
+
+fn sending_options(args: &SendArgs) -> Result<Duration, Failure> {
     if !(args.send_rate > 0.0 && args.send_rate <= 100.0) {
         return Err(Failure::Usage(
             "--send-rate must be between 0 and 100 messages per second".into(),
         ));
     }
-    let retry_wait = config::parse_duration(&args.send_retry_wait)
-        .map_err(|e| Failure::Usage(format!("--send-retry-wait: {e}")))?;
+    config::parse_duration(&args.send_retry_wait)
+        .map_err(|e| Failure::Usage(format!("--send-retry-wait: {e}")))
+}
+
+async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
+    let retry_wait = sending_options(&args)?;
+    let configured = smtp_settings(&args.smtp)?;
     let b = batch::find(store, &args.batch).await?;
     let passphrase = read_passphrase(args.passphrase_file.as_deref(), false)?;
     let admin = batch::unlock_admin(store, passphrase).await?;
-    let links = batch::open_live_links(store, url, &b, &admin, config::now()).await?;
+    let settings = relay(store, configured, Some(&admin)).await?;
+    let letters: Vec<outbox::Letter> =
+        batch::open_live_links(store, url, &b, &admin, config::now())
+            .await?
+            .into_iter()
+            .map(|(recipient, link)| outbox::Letter { recipient, link })
+            .collect();
     drop(admin);
-    let statuses = store.recipient_statuses(&b.id).await?;
-    let deliveries = store.deliveries(&b.id).await?;
-    let submitted: std::collections::HashSet<i64> = statuses
-        .iter()
-        .filter(|s| s.submitted_at.is_some())
-        .map(|s| s.recipient.id)
-        .collect();
-    if let Some(to) = &args.to
-        && !links.iter().any(|(r, _)| r.email.eq_ignore_ascii_case(to))
-    {
-        return Err(Failure::Error(anyhow::anyhow!(
-            "{to} has no open link in batch {:?} (not in the roster, already submitted, revoked, \
-             locked or expired); nothing was sent",
-            b.name
-        )));
-    }
-    let mut targets = Vec::new();
-    let mut skipped_unknown = Vec::new();
-    for (recipient, link) in &links {
-        let delivery = deliveries.get(&recipient.id);
-        let state = delivery.map(|d| d.state.as_str());
-        let chosen = match &args.to {
-            Some(to) => recipient.email.eq_ignore_ascii_case(to),
-            None if submitted.contains(&recipient.id) => false,
-            // A message whose outcome was never recorded (a crash mid-send) is not sent
-            // again automatically: it may have arrived.
-            None if state == Some("sending") => {
-                skipped_unknown.push(recipient.email.clone());
-                false
-            }
-            None if args.pending => true,
-            None => state.is_none() || state == Some("failed"),
-        };
-        if chosen {
-            targets.push((recipient, link));
-        }
-    }
-    let unreachable = statuses
-        .iter()
-        .filter(|s| {
-            s.submitted_at.is_none()
-                && args.to.is_none()
-                && !links.iter().any(|(r, _)| r.id == s.recipient.id)
-        })
-        .count();
-    if unreachable > 0 {
+    let selection = match (&args.to, args.pending) {
+        (Some(to), _) => outbox::Selection::One(to.clone()),
+        (None, true) => outbox::Selection::Reminder,
+        (None, false) => outbox::Selection::Unsent,
+    };
+    settings
+        .test_connection()
+        .await
+        .map_err(|e| anyhow::anyhow!("the relay cannot be used, so nothing was sent: {e}"))?;
+    let plan = outbox::enqueue(store, &b, &letters, &selection, config::now())
+        .await
+        .map_err(|e| match e {
+            outbox::OutboxError::Store(e) => Failure::Error(e.into()),
+            e => Failure::Error(anyhow::anyhow!("{e}")),
+        })?;
+    if plan.unreachable > 0 && args.to.is_none() {
         eprintln!(
-            "{unreachable} users who have not submitted have no open link to email (expired, \
-             revoked or locked, or from a batch made before links were kept): reissue theirs \
-             with `passdrop link reissue`."
+            "{} users who have not submitted have no open link to email (expired, revoked or \
+             locked): reissue theirs with `passdrop link reissue BATCH EMAIL --send`.",
+            plan.unreachable
         );
     }
-    if !targets.is_empty() {
-        settings
-            .test_connection()
-            .await
-            .map_err(|e| anyhow::anyhow!("the relay cannot be used, so nothing was sent: {e}"))?;
-    }
-    let org = b.org_name.as_deref().unwrap_or("Your IT team");
-    let pause = Duration::from_secs_f64(1.0 / args.send_rate);
-    let (mut sent, mut failed) = (0usize, Vec::new());
-    let total = targets.len();
-    for (n, (recipient, link)) in targets.into_iter().enumerate() {
-        let address = recipient
-            .alternate_email
-            .as_deref()
-            .unwrap_or(&recipient.email);
-        let token_hash = link
-            .link
-            .expose_secret()
-            .rsplit('/')
-            .next()
-            .and_then(crate::crypto::LinkToken::parse)
-            .map(|t| t.hash())
-            .ok_or_else(|| anyhow::anyhow!("an opened link does not hold a token"))?;
-        if !store
-            .claim_delivery(recipient.id, &token_hash, args.to.is_some(), config::now())
-            .await?
-        {
-            eprintln!(
-                "[{}/{total}] {}: skipped (the link was used, revoked or replaced meanwhile, or \
-                 another run is sending to them)",
-                n + 1,
-                recipient.email
-            );
-            continue;
-        }
-        let to = match address.parse() {
-            Ok(to) => to,
-            Err(e) => {
-                store
-                    .mark_delivery_done(
-                        recipient.id,
-                        0,
-                        Some(&format!("{address:?} is not an address")),
-                        false,
-                        config::now(),
-                    )
-                    .await?;
-                eprintln!(
-                    "[{}/{total}] {}: not sent, {address:?} is not an address ({e})",
-                    n + 1,
-                    recipient.email
-                );
-                failed.push(recipient.email.clone());
-                continue;
-            }
-        };
-        let expires = format_time(link.expires_at);
-        let fields = crate::mail::LinkFields {
-            name: recipient.display_name.as_deref(),
-            org,
-            mailbox: &recipient.email,
-            link: link.link.expose_secret(),
-            expires: &expires,
-        };
-        let message = settings
-            .link_message(to, &fields)
-            .map_err(|e| anyhow::anyhow!(e))?;
-        let (attempts, result) = settings.send_with_retries(&message, 3, retry_wait).await;
-        // A relay's refusal may quote the message; the link must not be kept or shown.
-        let result = result.map_err(|mut f| {
-            f.reason = f.reason.replace(link.link.expose_secret(), "[link]");
-            f
-        });
-        drop(message);
-        let reminder = deliveries
-            .get(&recipient.id)
-            .is_some_and(|d| d.sent_at.is_some());
-        match result {
-            Ok(answer) => {
-                store
-                    .mark_delivery_done(recipient.id, attempts, None, reminder, config::now())
-                    .await?;
-                sent += 1;
-                eprintln!(
-                    "[{}/{total}] {}: sent to {address} ({answer})",
-                    n + 1,
-                    recipient.email
-                );
-            }
-            Err(f) => {
-                store
-                    .mark_delivery_done(
-                        recipient.id,
-                        attempts,
-                        Some(&f.reason),
-                        reminder,
-                        config::now(),
-                    )
-                    .await?;
-                eprintln!(
-                    "[{}/{total}] {}: FAILED after {attempts} tries: {}",
-                    n + 1,
-                    recipient.email,
-                    f.reason
-                );
-                failed.push(recipient.email.clone());
-            }
-        }
-        if n + 1 < total {
-            tokio::time::sleep(pause).await;
-        }
-    }
-    eprintln!("{sent} sent, {} failed, of {total}.", failed.len());
-    if !skipped_unknown.is_empty() {
+    let job = outbox::Job::new(&b.id, settings, letters);
+    let failed = run_sending(store, &b.id, &job, args.send_rate, retry_wait).await?;
+    if !plan.unknown.is_empty() {
         eprintln!(
             "Not sent again (an earlier run stopped while sending, so they may have it): {}. \
              Use --to EMAIL to send one anyway.",
-            skipped_unknown.join(", ")
+            plan.unknown.join(", ")
         );
     }
     if failed.is_empty() {
@@ -1230,6 +1293,156 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
             failed.join(", ")
         )))
     }
+}
+
+/// The relay to use: the one given by options or the environment, else the one saved
+/// in the console (whose password, if any, needs the unlocked admin key).
+async fn relay(
+    store: &Store,
+    configured: Option<crate::mail::SmtpSettings>,
+    admin: Option<&crate::crypto::AdminKey>,
+) -> Result<crate::mail::SmtpSettings, Failure> {
+    if let Some(settings) = configured {
+        return Ok(settings);
+    }
+    let stored = store.smtp_settings().await?.ok_or_else(|| {
+        Failure::Usage(
+            "no SMTP relay is set: give --smtp-host and --smtp-from (PASSDROP_SMTP_HOST, \
+             PASSDROP_SMTP_FROM), save one with `passdrop smtp save`, or in the console"
+                .into(),
+        )
+    })?;
+    crate::mail::SmtpSettings::from_stored(&stored, admin)
+        .map_err(|e| Failure::Error(anyhow::anyhow!(e)))
+}
+
+/// Whether using the relay needs the passphrase (a saved relay with a password).
+async fn relay_needs_passphrase(
+    store: &Store,
+    configured: Option<&crate::mail::SmtpSettings>,
+) -> Result<bool, Failure> {
+    Ok(configured.is_none()
+        && store
+            .smtp_settings()
+            .await?
+            .is_some_and(|s| s.password.is_some()))
+}
+
+/// Reissues one user's link and emails it at once (the link is not printed).
+async fn link_reissue_and_send(
+    store: &Store,
+    url: &PublicUrl,
+    id_or_name: &str,
+    email: &str,
+    smtp: &SmtpArgs,
+    passphrase_file: Option<PathBuf>,
+) -> CliResult {
+    let configured = smtp_settings(smtp)?;
+    let b = batch::find(store, id_or_name).await?;
+    store.recipient(&b, email).await?;
+    let admin = if relay_needs_passphrase(store, configured.as_ref()).await? {
+        let passphrase = read_passphrase(passphrase_file.as_deref(), false)?;
+        Some(batch::unlock_admin(store, passphrase).await?)
+    } else {
+        None
+    };
+    let settings = relay(store, configured, admin.as_ref()).await?;
+    drop(admin);
+    settings
+        .test_connection()
+        .await
+        .map_err(|e| anyhow::anyhow!("the relay cannot be used, so no link was reissued: {e}"))?;
+    let link = batch::reissue(store, url, &b, email, config::now()).await?;
+    let recipient = store.recipient(&b, email).await?;
+    eprintln!(
+        "Issued a new link for {}; the previous one no longer works.",
+        link.email
+    );
+    let letters = vec![outbox::Letter { recipient, link }];
+    let selection = outbox::Selection::One(email.to_owned());
+    outbox::enqueue(store, &b, &letters, &selection, config::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let job = outbox::Job::new(&b.id, settings, letters);
+    let retry_wait = config::parse_duration("30s").map_err(|e| anyhow::anyhow!(e))?;
+    let failed = run_sending(store, &b.id, &job, 1.0, retry_wait).await?;
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Error(anyhow::anyhow!(
+            "the new link was not emailed; send it again with `passdrop send {} --to {email}`",
+            b.name
+        )))
+    }
+}
+
+async fn batch_message(store: &Store, args: &MessageArgs) -> CliResult {
+    let b = batch::find(store, &args.batch).await?;
+    if args.default {
+        store.set_batch_message(&b.id, None).await?;
+        eprintln!("Batch {:?} now sends the default message.", b.name);
+        return Ok(());
+    }
+    if let (Some(subject), Some(path)) = (&args.subject, &args.body_file) {
+        let body = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read the body file {}", path.display()))?;
+        let template = crate::mail::Template::new(subject, &body)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        store
+            .set_batch_message(&b.id, Some((template.subject(), template.body())))
+            .await?;
+        eprintln!("Batch {:?} now sends this message.", b.name);
+        return Ok(());
+    }
+    let template = crate::mail::Template::of(b.message.as_ref());
+    println!("Subject: {}\n\n{}", template.subject(), template.body());
+    eprintln!(
+        "({}; placeholders: {})",
+        if template.is_default() {
+            "the default message"
+        } else {
+            "this batch's own message"
+        },
+        crate::mail::PLACEHOLDERS
+            .iter()
+            .map(|(n, what)| format!("{{{n}}} {what}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    Ok(())
+}
+
+async fn smtp_save(store: &Store, args: &SmtpArgs) -> CliResult {
+    let settings = smtp_settings(args)?.ok_or_else(|| {
+        Failure::Usage("give the relay to save with --smtp-host and --smtp-from".into())
+    })?;
+    let admin = store
+        .admin_key()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{}", batch::BatchError::NoAdmin))?;
+    settings.test_connection().await.map_err(|e| {
+        anyhow::anyhow!(
+            "the relay {}:{} cannot be used, so nothing was saved: {e}",
+            settings.host,
+            settings.port
+        )
+    })?;
+    let stored = settings
+        .to_stored(&admin.public_key, config::now())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    store.save_smtp_settings(&stored).await?;
+    eprintln!(
+        "Saved the relay {}:{} ({}); the console and `passdrop send` use it when no \
+         --smtp-host is given.",
+        settings.host,
+        settings.port,
+        if stored.password.is_some() {
+            "its password sealed to the admin key"
+        } else {
+            "no login"
+        }
+    );
+    Ok(())
 }
 
 async fn batch_list(store: &Store) -> CliResult {
@@ -1736,11 +1949,16 @@ mod doctor {
                 )),
             }
         }
-        match &args.smtp.smtp_host {
-            None => out.push(ok(
+        let saved = store.smtp_settings().await?;
+        match (&args.smtp.smtp_host, saved) {
+            (None, None) => out.push(ok(
                 "no SMTP relay is set (it is needed only to email the links with `passdrop send`)",
             )),
-            Some(host) => match super::smtp_settings(&args.smtp) {
+            (None, Some(saved)) => out.push(ok(format!(
+                "the SMTP relay saved in the console: {}:{} ({}); tested when sending",
+                saved.host, saved.port, saved.security
+            ))),
+            (Some(host), _) => match super::smtp_settings(&args.smtp) {
                 Err(f) => {
                     let e = match f {
                         super::Failure::Usage(m) => m,
@@ -1753,7 +1971,8 @@ mod doctor {
                     ));
                 }
                 Ok(_) if args.offline => {}
-                Ok(settings) => match settings.test_connection().await {
+                Ok(None) => {}
+                Ok(Some(settings)) => match settings.test_connection().await {
                     Ok(()) => out.push(ok(format!("the SMTP relay {host} answers"))),
                     Err(e) => out.push(finding(
                         Level::Problem,

@@ -31,6 +31,8 @@ const SUBMISSION_INFO: &[u8] = b"passdrop/submission/v1";
 const BATCH_KEY_INFO: &[u8] = b"passdrop/batch-key/v1";
 /// HPKE `info` for a link token kept (sealed) so the admin can fetch links again.
 const LINK_TOKEN_INFO: &[u8] = b"passdrop/link-token/v1";
+/// HPKE `info` for the SMTP password sealed to the admin.
+const SMTP_PASSWORD_INFO: &[u8] = b"passdrop/smtp-password/v1";
 /// Domain separation for the admin key wrap's AAD.
 const ADMIN_WRAP_LABEL: &[u8] = b"passdrop/admin-key/v1";
 
@@ -480,6 +482,66 @@ pub fn open_token(
     LinkToken::parse(text).ok_or(CryptoError::Malformed)
 }
 
+/// A secret sealed with HPKE to the admin public key, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    /// HPKE encapsulated key.
+    pub enc: Vec<u8>,
+    /// HPKE ciphertext.
+    pub ciphertext: Vec<u8>,
+}
+
+fn smtp_password_aad(host: &str, user: &str) -> Vec<u8> {
+    length_prefixed(&[SMTP_PASSWORD_INFO, host.as_bytes(), user.as_bytes()])
+}
+
+/// Seals the SMTP relay's password to the admin public key, bound to the relay's host
+/// and the user name: moved to another host in the database, it no longer opens.
+pub fn seal_smtp_password(
+    admin_public_key: &[u8],
+    host: &str,
+    user: &str,
+    password: &SecretString,
+) -> Result<SealedSecret, CryptoError> {
+    let public = public_key_from_bytes(admin_public_key)?;
+    let (enc, ciphertext) = hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(
+        &OpModeS::Base,
+        &public,
+        SMTP_PASSWORD_INFO,
+        password.expose_secret().as_bytes(),
+        &smtp_password_aad(host, user),
+    )
+    .map_err(|_| CryptoError::SealFailed)?;
+    Ok(SealedSecret {
+        enc: enc.to_bytes().to_vec(),
+        ciphertext,
+    })
+}
+
+/// Opens the SMTP password with the unlocked admin key.
+pub fn open_smtp_password(
+    admin: &AdminKey,
+    host: &str,
+    user: &str,
+    sealed: &SealedSecret,
+) -> Result<SecretString, CryptoError> {
+    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
+        .map_err(|_| CryptoError::OpenFailed)?;
+    let plaintext = Zeroizing::new(
+        hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
+            &OpModeR::Base,
+            &admin.private,
+            &enc,
+            SMTP_PASSWORD_INFO,
+            &sealed.ciphertext,
+            &smtp_password_aad(host, user),
+        )
+        .map_err(|_| CryptoError::OpenFailed)?,
+    );
+    let text = std::str::from_utf8(&plaintext).map_err(|_| CryptoError::Malformed)?;
+    Ok(SecretString::from(text.to_owned()))
+}
+
 /// Constant-time equality of two secret strings (lengths may leak, contents do not).
 pub fn secrets_equal(a: &SecretString, b: &SecretString) -> bool {
     bool::from(subtle::ConstantTimeEq::ct_eq(
@@ -564,6 +626,23 @@ mod tests {
     fn token_debug_does_not_reveal_the_token() {
         let token = LinkToken::generate().unwrap();
         assert!(!format!("{token:?}").contains(token.expose()));
+    }
+
+    #[test]
+    fn the_smtp_password_opens_only_for_its_host_and_user() {
+        let wrapped = create_admin_key(&secret("correct horse battery"), TEST_KDF).unwrap();
+        let admin = unlock_admin_key(&wrapped, &secret("correct horse battery")).unwrap();
+        let sealed = seal_smtp_password(
+            &wrapped.public_key,
+            "smtp.example.org",
+            "it",
+            &secret("s3cret"),
+        )
+        .unwrap();
+        let opened = open_smtp_password(&admin, "smtp.example.org", "it", &sealed).unwrap();
+        assert_eq!(opened.expose_secret(), "s3cret");
+        assert!(open_smtp_password(&admin, "evil.example.net", "it", &sealed).is_err());
+        assert!(open_smtp_password(&admin, "smtp.example.org", "other", &sealed).is_err());
     }
 
     #[test]

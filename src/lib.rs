@@ -17,6 +17,8 @@ pub mod export;
 pub mod imap;
 /// Sending the links by email through an SMTP relay.
 pub mod mail;
+/// The send queue and the loop that emails the links.
+pub mod outbox;
 /// CSV in: roster parsing and validation.
 pub mod roster;
 /// The SQLite store; all SQL lives here.

@@ -23,6 +23,24 @@ pub enum SmtpSecurity {
 }
 
 impl SmtpSecurity {
+    /// The name `parse` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tls => "tls",
+            Self::StartTls => "starttls",
+            Self::None => "none",
+        }
+    }
+
+    /// The usual port for this mode.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Tls => 465,
+            Self::StartTls => 587,
+            Self::None => 25,
+        }
+    }
+
     /// Parses `tls`, `starttls` or `none`.
     pub fn parse(value: &str) -> Result<Self, String> {
         match value.trim().to_ascii_lowercase().as_str() {
@@ -159,27 +177,72 @@ impl SmtpSettings {
         }
     }
 
-    /// Sends with up to `tries` attempts, waiting longer after each temporary failure
-    /// (`backoff`, then twice that, ...). A permanent refusal is not retried.
-    pub async fn send_with_retries(
-        &self,
-        message: &Message,
-        tries: u32,
-        backoff: Duration,
-    ) -> (u32, Result<String, SendFailure>) {
-        let mut wait = backoff;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = self.send(message.clone()).await;
-            match result {
-                Err(ref f) if !f.permanent && attempt < tries => {
-                    tokio::time::sleep(wait).await;
-                    wait = wait.saturating_mul(2);
-                }
-                other => return (attempt, other),
+    /// The relay saved in the console. Its password (if any) is opened with `admin`;
+    /// without the admin key, settings with a password cannot be used.
+    pub fn from_stored(
+        stored: &crate::storage::StoredSmtp,
+        admin: Option<&crate::crypto::AdminKey>,
+    ) -> Result<Self, String> {
+        let security = SmtpSecurity::parse(&stored.security)?;
+        let credentials = match (&stored.username, &stored.password) {
+            (Some(user), Some(sealed)) => {
+                let admin = admin.ok_or("the saved SMTP password needs the passphrase")?;
+                let password = crate::crypto::open_smtp_password(admin, &stored.host, user, sealed)
+                    .map_err(|_| {
+                        "the saved SMTP password cannot be opened (saved under another \
+                             admin key?): save the relay again"
+                            .to_owned()
+                    })?;
+                Some((user.clone(), password))
             }
-        }
+            _ => None,
+        };
+        let settings = Self {
+            host: stored.host.clone(),
+            port: stored.port,
+            security,
+            credentials,
+            from: stored
+                .from
+                .parse()
+                .map_err(|e| format!("the saved sender: {e}"))?,
+            reply_to: match &stored.reply_to {
+                Some(r) => Some(r.parse().map_err(|e| format!("the saved Reply-To: {e}"))?),
+                None => None,
+            },
+            ca_pem: stored.ca_pem.clone(),
+        };
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// These settings as saved, the password sealed to the admin public key.
+    pub fn to_stored(
+        &self,
+        admin_public_key: &[u8],
+        now: i64,
+    ) -> Result<crate::storage::StoredSmtp, String> {
+        let (username, password) = match &self.credentials {
+            Some((user, password)) => (
+                Some(user.clone()),
+                Some(
+                    crate::crypto::seal_smtp_password(admin_public_key, &self.host, user, password)
+                        .map_err(|e| e.to_string())?,
+                ),
+            ),
+            None => (None, None),
+        };
+        Ok(crate::storage::StoredSmtp {
+            host: self.host.clone(),
+            port: self.port,
+            security: self.security.as_str().to_owned(),
+            username,
+            password,
+            from: self.from.to_string(),
+            reply_to: self.reply_to.as_ref().map(ToString::to_string),
+            ca_pem: self.ca_pem.clone(),
+            updated_at: now,
+        })
     }
 
     /// A short test message to `to`.
@@ -203,8 +266,13 @@ impl SmtpSettings {
     }
 
     /// The message that carries one user's link: plain text and simple HTML.
-    pub fn link_message(&self, to: Mailbox, fields: &LinkFields<'_>) -> Result<Message, String> {
-        let (subject, text, html) = default_template(fields);
+    pub fn link_message(
+        &self,
+        to: Mailbox,
+        template: &Template,
+        fields: &LinkFields<'_>,
+    ) -> Result<Message, String> {
+        let (subject, text, html) = template.render(fields);
         self.envelope(to)
             .subject(subject)
             .multipart(
@@ -239,41 +307,239 @@ pub struct LinkFields<'a> {
     pub expires: &'a str,
 }
 
-/// The default message: what is asked, why, until when, and that IT never asks for a
+/// The default subject.
+pub const DEFAULT_SUBJECT: &str = "Action needed: your email {email} is moving";
+
+/// The default body: what is asked, why, until when, and that IT never asks for a
 /// password any other way.
-pub fn default_template(f: &LinkFields<'_>) -> (String, String, String) {
-    let greeting = f
-        .name
-        .map_or_else(|| "Hello,".to_owned(), |n| format!("Hello {n},"));
-    let subject = format!("Action needed: your email {} is moving", f.mailbox);
-    let text = format!(
-        "{greeting}\n\n\
-         {org} is moving your mailbox {mailbox} to Microsoft 365. To copy the mail you \
-         already have, the move needs your current email password, once.\n\n\
-         Open this link and type it there (the link works once, until {expires}):\n\n\
-         {link}\n\n\
-         It is encrypted the moment you send it, used only to copy your mail, and deleted \
-         after the move.\n\n\
-         {org} will never ask for your password by email, chat or phone: only through this \
-         link. If you did not expect this message, do not open the link; ask your IT \
-         contact.\n",
-        org = f.org,
-        mailbox = f.mailbox,
-        expires = f.expires,
-        link = f.link,
-    );
-    let html = maud::html! {
-        p { (greeting) }
-        p { (f.org) " is moving your mailbox " strong { (f.mailbox) } " to Microsoft 365. To copy \
-            the mail you already have, the move needs your " em { "current" } " email password, once." }
-        p { "Open this link and type it there (the link works once, until " (f.expires) "):" }
-        p { a href=(f.link) { (f.link) } }
-        p { "It is encrypted the moment you send it, used only to copy your mail, and deleted after the move." }
-        p { strong { (f.org) " will never ask for your password by email, chat or phone" } ": only \
-            through this link. If you did not expect this message, do not open the link; ask your IT contact." }
+pub const DEFAULT_BODY: &str = "Hello {name},
+
+{org} is moving your mailbox {email} to Microsoft 365. To copy the mail you already \
+have, the move needs your current email password, once.
+
+Open this link and type it there (the link works once, until {expires}):
+
+{link}
+
+It is encrypted the moment you send it, used only to copy your mail, and deleted after \
+the move.
+
+{org} will never ask for your password by email, chat or phone: only through this \
+link. If you did not expect this message, do not open the link; ask your IT contact.
+";
+
+/// The placeholders a message may use, with what each stands for.
+pub const PLACEHOLDERS: [(&str, &str); 5] = [
+    (
+        "name",
+        "the user's DisplayName (their address if the roster has none)",
+    ),
+    ("email", "the mailbox being moved (EmailAddress)"),
+    ("org", "the organisation named for the batch"),
+    ("link", "the user's own link (the body must contain it)"),
+    ("expires", "when the link expires"),
+];
+
+/// Longest subject, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+/// Longest body, in characters.
+pub const MAX_BODY_CHARS: usize = 8000;
+
+/// Stands for the link while the HTML part is escaped (a private-use character, removed
+/// from every value first).
+const LINK_MARK: char = '\u{E000}';
+
+/// A batch's message: subject and plain-text body with `{placeholders}`. `{{` and `}}`
+/// stand for braces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    subject: String,
+    body: String,
+}
+
+impl Default for Template {
+    fn default() -> Self {
+        Self {
+            subject: DEFAULT_SUBJECT.to_owned(),
+            body: DEFAULT_BODY.to_owned(),
+        }
     }
-    .into_string();
-    (subject, text, html)
+}
+
+/// Fills `{placeholders}` in `text` with `value(name)`; refuses an unknown or unclosed
+/// one, naming it and its line.
+fn fill(
+    text: &str,
+    what: &str,
+    mut value: impl FnMut(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().is_some_and(|&(_, n)| n == '{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek().is_some_and(|&(_, n)| n == '}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let line = text[..i].matches('\n').count() + 1;
+                let rest = &text[i + 1..];
+                let Some(end) = rest.find('}') else {
+                    return Err(format!(
+                        "{what}, line {line}: a {{ is not closed (write {{{{ for a brace)"
+                    ));
+                };
+                let name = &rest[..end];
+                let filled = value(name.trim()).ok_or_else(|| {
+                    let known: Vec<String> = PLACEHOLDERS
+                        .iter()
+                        .map(|(n, _)| format!("{{{n}}}"))
+                        .collect();
+                    format!(
+                        "{what}, line {line}: {{{name}}} is not a placeholder (use {})",
+                        known.join(", ")
+                    )
+                })?;
+                out.push_str(&filled);
+                for _ in 0..=end {
+                    chars.next();
+                }
+            }
+            '}' => {
+                let line = text[..i].matches('\n').count() + 1;
+                return Err(format!(
+                    "{what}, line {line}: a }} without its {{ (write }}}} for a brace)"
+                ));
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+impl Template {
+    /// Checks a subject and body: known placeholders only, the link in the body (and
+    /// not in the subject), one line of subject, sizes within bounds.
+    pub fn new(subject: &str, body: &str) -> Result<Self, String> {
+        let subject = subject.trim();
+        let body = body.replace("\r\n", "\n");
+        if subject.is_empty() {
+            return Err("the subject is empty".into());
+        }
+        if subject.contains(['\r', '\n']) {
+            return Err("the subject must be one line".into());
+        }
+        if subject.chars().count() > MAX_SUBJECT_CHARS {
+            return Err(format!(
+                "the subject is longer than {MAX_SUBJECT_CHARS} characters"
+            ));
+        }
+        if body.chars().count() > MAX_BODY_CHARS {
+            return Err(format!(
+                "the body is longer than {MAX_BODY_CHARS} characters"
+            ));
+        }
+        if let Some(c) = subject
+            .chars()
+            .chain(body.chars())
+            .find(|&c| (c.is_control() && c != '\n' && c != '\t') || c == LINK_MARK)
+        {
+            return Err(format!(
+                "the message contains the control character U+{:04X}",
+                u32::from(c)
+            ));
+        }
+        let probe = |name: &str| {
+            PLACEHOLDERS
+                .iter()
+                .any(|(n, _)| *n == name)
+                .then(String::new)
+        };
+        fill(subject, "the subject", probe)?;
+        let mut links = 0;
+        fill(&body, "the body", |name| {
+            links += usize::from(name == "link");
+            probe(name)
+        })?;
+        let mut subject_link = false;
+        fill(subject, "the subject", |name| {
+            subject_link |= name == "link";
+            Some(String::new())
+        })?;
+        if subject_link {
+            return Err("the subject must not contain {link}: previews and lists show it".into());
+        }
+        if links == 0 {
+            return Err("the body must contain {link}, or the user has nothing to open".into());
+        }
+        Ok(Self {
+            subject: subject.to_owned(),
+            body,
+        })
+    }
+
+    /// The template stored for a batch, or the default.
+    pub fn of(stored: Option<&(String, String)>) -> Self {
+        stored
+            .and_then(|(subject, body)| Self::new(subject, body).ok())
+            .unwrap_or_default()
+    }
+
+    /// Whether this is the default message.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The subject with its placeholders.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The body with its placeholders.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// Fills the template for one user: (subject, plain text, HTML).
+    pub fn render(&self, f: &LinkFields<'_>) -> (String, String, String) {
+        let clean = |v: &str| v.replace(LINK_MARK, "");
+        let name = f.name.unwrap_or(f.mailbox);
+        let value = |key: &str, link: &str| -> Option<String> {
+            Some(match key {
+                "name" => clean(name),
+                "email" => clean(f.mailbox),
+                "org" => clean(f.org),
+                "expires" => clean(f.expires),
+                "link" => link.to_owned(),
+                _ => return None,
+            })
+        };
+        // Checked in `new`: filling cannot fail; fall back to the raw text if it did.
+        let subject = fill(&self.subject, "", |k| value(k, ""))
+            .unwrap_or_else(|_| self.subject.clone())
+            .replace(['\r', '\n'], " ");
+        let text = fill(&self.body, "", |k| value(k, f.link)).unwrap_or_else(|_| self.body.clone());
+        let marked = fill(&self.body, "", |k| value(k, &LINK_MARK.to_string()))
+            .unwrap_or_else(|_| self.body.clone());
+        let mut html = String::from("<!DOCTYPE html><html><body>");
+        for paragraph in marked
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let escaped = maud::html! { (paragraph) }.into_string();
+            let anchor = maud::html! { a href=(f.link) { (f.link) } }.into_string();
+            html.push_str("<p>");
+            html.push_str(&escaped.replace('\n', "<br>").replace(LINK_MARK, &anchor));
+            html.push_str("</p>");
+        }
+        html.push_str("</body></html>");
+        (subject, text, html)
+    }
 }
 
 #[cfg(test)]
@@ -289,13 +555,57 @@ mod tests {
             link: "https://pass.example.org/s/TOKEN",
             expires: "2026-12-03 09:00 UTC",
         };
-        let (subject, text, html) = default_template(&f);
-        assert!(subject.contains("ann@example.org"));
-        assert!(text.contains("https://pass.example.org/s/TOKEN"));
+        let (subject, text, html) = Template::default().render(&f);
+        assert_eq!(
+            subject,
+            "Action needed: your email ann@example.org is moving"
+        );
+        assert!(
+            text.starts_with("Hello Ann <Lee>,\n\nExample & Co is moving"),
+            "{text}"
+        );
+        assert!(text.contains("\nhttps://pass.example.org/s/TOKEN\n"));
         assert!(text.contains("will never ask for your password"));
         assert!(text.contains("until 2026-12-03 09:00 UTC"));
         assert!(html.contains("Ann &lt;Lee&gt;"), "{html}");
         assert!(html.contains("Example &amp; Co"), "{html}");
+        assert!(
+            html.contains(r#"<p><a href="https://pass.example.org/s/TOKEN">"#),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_template_is_checked_and_filled() {
+        let f = LinkFields {
+            name: None,
+            org: "Org",
+            mailbox: "bob@example.org",
+            link: "https://p/s/T",
+            expires: "soon",
+        };
+        let t = Template::new("Hi {name}", "Go: {link}\r\nBraces: {{x}} line\nbreak").unwrap();
+        let (subject, text, html) = t.render(&f);
+        assert_eq!(subject, "Hi bob@example.org");
+        assert_eq!(text, "Go: https://p/s/T\nBraces: {x} line\nbreak");
+        assert!(html.contains("Braces: {x} line<br>break"), "{html}");
+        for (subject, body, says) in [
+            ("Hi", "no link here", "must contain {link}"),
+            ("{link}", "{link}", "must not contain {link}"),
+            (
+                "Hi",
+                "{link} {password}",
+                "line 1: {password} is not a placeholder",
+            ),
+            ("Hi", "{link}\n\n{oops", "line 3: a { is not closed"),
+            ("Hi", "{link} }", "without its {"),
+            ("", "{link}", "subject is empty"),
+            ("Hi", "{link}\u{7}", "control character"),
+        ] {
+            let e = Template::new(subject, body).unwrap_err();
+            assert!(e.contains(says), "{subject:?} {body:?}: {e}");
+        }
+        assert!(Template::of(None).is_default());
     }
 
     #[test]

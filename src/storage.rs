@@ -99,6 +99,9 @@ pub struct Batch {
     pub retain_after_export_secs: i64,
     /// The old IMAP server each password is checked against, if any.
     pub imap: Option<ImapSettings>,
+    /// The emailed message's subject and body (placeholders unfilled), if not the
+    /// default.
+    pub message: Option<(String, String)>,
 }
 
 /// A batch with its progress counts.
@@ -239,10 +242,55 @@ pub struct RecipientStatus {
     pub imap_check: Option<String>,
 }
 
+/// What became of a message handed to the relay.
+#[derive(Debug, Clone, Copy)]
+pub enum DeliveryOutcome<'a> {
+    /// The relay accepted it.
+    Sent,
+    /// A temporary failure: queued again, not before `at`.
+    Retry {
+        /// The relay's answer.
+        reason: &'a str,
+        /// When to try again.
+        at: i64,
+    },
+    /// Refused, or temporary failures too many times.
+    Failed {
+        /// The relay's answer or the problem.
+        reason: &'a str,
+    },
+}
+
+/// The SMTP relay as saved in the console.
+pub use crate::crypto::SealedSecret;
+
+/// The SMTP relay as saved in the console.
+#[derive(Debug, Clone)]
+pub struct StoredSmtp {
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `tls`, `starttls` or `none`.
+    pub security: String,
+    /// Login name, if any.
+    pub username: Option<String>,
+    /// The password, sealed to the admin public key (present exactly when a user is).
+    pub password: Option<SealedSecret>,
+    /// Sender.
+    pub from: String,
+    /// Reply-To.
+    pub reply_to: Option<String>,
+    /// Extra authority (PEM).
+    pub ca_pem: Option<String>,
+    /// When saved.
+    pub updated_at: i64,
+}
+
 /// Where a recipient's emailed link stands.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    /// `sending`, `sent` or `failed`.
+    /// `queued`, `sending`, `sent` or `failed`.
     pub state: String,
     /// SMTP attempts so far.
     pub attempts: i64,
@@ -252,6 +300,8 @@ pub struct Delivery {
     pub sent_at: Option<i64>,
     /// Reminders sent after the first message.
     pub reminders: i64,
+    /// For a queued message: not before this time.
+    pub next_attempt_at: Option<i64>,
 }
 
 /// One entry of a batch's audit trail: what happened and when, never to whom.
@@ -313,6 +363,13 @@ fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx::Error> {
         retain_after_expiry_secs: row.try_get("retain_after_expiry_secs")?,
         retain_after_export_secs: row.try_get("retain_after_export_secs")?,
         imap: row_to_imap(row)?,
+        message: match (
+            row.try_get::<Option<String>, _>("mail_subject")?,
+            row.try_get::<Option<String>, _>("mail_body")?,
+        ) {
+            (Some(subject), Some(body)) => Some((subject, body)),
+            _ => None,
+        },
     })
 }
 
@@ -352,7 +409,8 @@ const RECIPIENT_COLUMNS: &str = "r.id AS r_id, r.batch_id AS r_batch_id, r.roste
 const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_at, \
      b.link_lifetime_secs, b.has_user_root, b.next_steps, b.ask_mail_client, b.public_key, \
      b.first_exported_at, b.retain_after_expiry_secs, b.retain_after_export_secs, \
-     b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable";
+     b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
+     b.mail_body";
 
 /// Rows per multi-row INSERT when a batch is created (7 values each, well under
 /// SQLite's limit on bound parameters).
@@ -1223,9 +1281,18 @@ impl Store {
         &self,
         batch_id: &str,
     ) -> StoreResult<std::collections::HashMap<i64, Delivery>> {
-        type Row = (i64, String, i64, Option<String>, Option<i64>, i64);
+        type Row = (
+            i64,
+            String,
+            i64,
+            Option<String>,
+            Option<i64>,
+            i64,
+            Option<i64>,
+        );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT d.recipient_id, d.state, d.attempts, d.last_error, d.sent_at, d.reminders \
+            "SELECT d.recipient_id, d.state, d.attempts, d.last_error, d.sent_at, d.reminders, \
+             d.next_attempt_at \
              FROM deliveries d JOIN recipients r ON r.id = d.recipient_id WHERE r.batch_id = ?",
         )
         .bind(batch_id)
@@ -1233,74 +1300,233 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, state, attempts, last_error, sent_at, reminders)| {
-                (
-                    id,
-                    Delivery {
-                        state,
-                        attempts,
-                        last_error,
-                        sent_at,
-                        reminders,
-                    },
-                )
-            })
+            .map(
+                |(id, state, attempts, last_error, sent_at, reminders, next_attempt_at)| {
+                    (
+                        id,
+                        Delivery {
+                            state,
+                            attempts,
+                            last_error,
+                            sent_at,
+                            reminders,
+                            next_attempt_at,
+                        },
+                    )
+                },
+            )
             .collect())
     }
 
-    /// Claims a recipient's message before it is handed to the relay: committed before
-    /// the SMTP conversation starts, so that a crash in between is never taken for "not
-    /// sent". Returns `false` (claiming nothing) if the link with `token_hash` is no
-    /// longer live and unexpired, or if another run is sending to them (unless `force`).
+    /// Queues a message for each of `recipient_ids` (a first message or a reminder),
+    /// to be tried from `now`. A message being handed to the relay, or whose outcome
+    /// was never recorded, is left alone unless `force`. Returns how many were queued.
+    #[instrument(skip_all)]
+    pub async fn enqueue_deliveries(
+        &self,
+        recipient_ids: &[i64],
+        force: bool,
+        now: i64,
+    ) -> StoreResult<usize> {
+        let mut tx = self.begin_write().await?;
+        let mut queued = 0;
+        for id in recipient_ids {
+            let done = sqlx::query(
+                "INSERT INTO deliveries (recipient_id, state, next_attempt_at, updated_at) \
+                 VALUES (?1, 'queued', ?2, ?2) \
+                 ON CONFLICT (recipient_id) DO UPDATE SET state = 'queued', attempts = 0, \
+                   last_error = NULL, next_attempt_at = ?2, updated_at = ?2 \
+                 WHERE deliveries.state <> 'sending' OR ?3",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(force)
+            .execute(&mut *tx)
+            .await?;
+            queued += usize::try_from(done.rows_affected()).unwrap_or(0);
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    /// The queued messages of a batch, `(recipient id, not before)`, soonest first.
+    #[instrument(skip_all)]
+    pub async fn queued_deliveries(&self, batch_id: &str) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT d.recipient_id, COALESCE(d.next_attempt_at, 0) FROM deliveries d \
+             JOIN recipients r ON r.id = d.recipient_id \
+             WHERE r.batch_id = ? AND d.state = 'queued' \
+             ORDER BY d.next_attempt_at, r.roster_line",
+        )
+        .bind(batch_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Claims a queued message before it is handed to the relay: committed before the
+    /// SMTP conversation starts, so that a crash in between is never taken for "not
+    /// sent". Returns the try it is (1 for the first), or `None` if another sender took
+    /// it, or if the link with `token_hash` is no longer live and unexpired (used,
+    /// revoked, replaced, expired); the message is then dropped from the queue.
     #[instrument(skip_all)]
     pub async fn claim_delivery(
         &self,
         recipient_id: i64,
         token_hash: &[u8; 32],
-        force: bool,
         now: i64,
-    ) -> StoreResult<bool> {
-        let claimed = sqlx::query(
-            "INSERT INTO deliveries (recipient_id, state, updated_at) \
-             SELECT ?1, 'sending', ?2 WHERE EXISTS (SELECT 1 FROM links WHERE recipient_id = ?1 \
-               AND token_hash = ?3 AND state = 'live' AND expires_at > ?2) \
-             ON CONFLICT (recipient_id) DO UPDATE SET state = 'sending', updated_at = ?2 \
-             WHERE deliveries.state <> 'sending' OR ?4",
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = self.begin_write().await?;
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?2 \
+             WHERE recipient_id = ?1 AND state = 'queued' AND EXISTS (SELECT 1 FROM links \
+               WHERE recipient_id = ?1 AND token_hash = ?3 AND state = 'live' \
+               AND expires_at > ?2) RETURNING attempts",
         )
         .bind(recipient_id)
         .bind(now)
         .bind(token_hash.as_slice())
-        .bind(force)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(claimed.rows_affected() == 1)
+        if claimed.is_none() {
+            // The link can no longer be used: a reminder falls back to "sent", a first
+            // message is forgotten.
+            sqlx::query(
+                "DELETE FROM deliveries WHERE recipient_id = ? AND state = 'queued' \
+                 AND sent_at IS NULL",
+            )
+            .bind(recipient_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE deliveries SET state = 'sent', last_error = NULL, \
+                 next_attempt_at = NULL, updated_at = ?2 WHERE recipient_id = ?1 \
+                 AND state = 'queued'",
+            )
+            .bind(recipient_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
     }
 
-    /// Records the relay's final answer for a message.
+    /// Records what became of a claimed message.
     #[instrument(skip_all)]
-    pub async fn mark_delivery_done(
+    pub async fn finish_delivery(
         &self,
         recipient_id: i64,
-        attempts: u32,
-        error: Option<&str>,
-        reminder: bool,
+        outcome: DeliveryOutcome<'_>,
         now: i64,
     ) -> StoreResult<()> {
-        let state = if error.is_some() { "failed" } else { "sent" };
-        sqlx::query(
-            "UPDATE deliveries SET state = ?2, attempts = attempts + ?3, last_error = ?4, \
-             sent_at = CASE WHEN ?4 IS NULL THEN ?5 ELSE sent_at END, \
-             reminders = reminders + CASE WHEN ?4 IS NULL AND ?6 THEN 1 ELSE 0 END, \
-             updated_at = ?5 WHERE recipient_id = ?1",
+        let query = match outcome {
+            DeliveryOutcome::Sent => sqlx::query(
+                "UPDATE deliveries SET state = 'sent', last_error = NULL, \
+                 reminders = reminders + (sent_at IS NOT NULL), sent_at = ?2, \
+                 next_attempt_at = NULL, updated_at = ?2 \
+                 WHERE recipient_id = ?1 AND state = 'sending'",
+            )
+            .bind(recipient_id)
+            .bind(now),
+            DeliveryOutcome::Retry { reason, at } => sqlx::query(
+                "UPDATE deliveries SET state = 'queued', last_error = ?3, next_attempt_at = ?4, \
+                 updated_at = ?2 WHERE recipient_id = ?1 AND state = 'sending'",
+            )
+            .bind(recipient_id)
+            .bind(now)
+            .bind(reason)
+            .bind(at),
+            DeliveryOutcome::Failed { reason } => sqlx::query(
+                "UPDATE deliveries SET state = 'failed', last_error = ?3, next_attempt_at = NULL, \
+                 updated_at = ?2 WHERE recipient_id = ?1 AND state = 'sending'",
+            )
+            .bind(recipient_id)
+            .bind(now)
+            .bind(reason),
+        };
+        query.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The relay saved in the console, if any.
+    #[instrument(skip_all)]
+    pub async fn smtp_settings(&self) -> StoreResult<Option<StoredSmtp>> {
+        let row = sqlx::query(
+            "SELECT host, port, security, username, password_enc, password_sealed, from_addr, \
+             reply_to, ca_pem, updated_at FROM smtp_settings WHERE id = 1",
         )
-        .bind(recipient_id)
-        .bind(state)
-        .bind(i64::from(attempts))
-        .bind(error)
-        .bind(now)
-        .bind(reminder)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let enc: Option<Vec<u8>> = row.try_get("password_enc")?;
+            let sealed: Option<Vec<u8>> = row.try_get("password_sealed")?;
+            Ok::<_, sqlx::Error>(StoredSmtp {
+                host: row.try_get("host")?,
+                port: u16::try_from(row.try_get::<i64, _>("port")?)
+                    .map_err(|e| sqlx::Error::Decode(e.into()))?,
+                security: row.try_get("security")?,
+                username: row.try_get("username")?,
+                password: enc
+                    .zip(sealed)
+                    .map(|(enc, ciphertext)| SealedSecret { enc, ciphertext }),
+                from: row.try_get("from_addr")?,
+                reply_to: row.try_get("reply_to")?,
+                ca_pem: row.try_get("ca_pem")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+        .map_err(StoreError::from)
+    }
+
+    /// Saves the relay (replacing what was saved).
+    #[instrument(skip_all)]
+    pub async fn save_smtp_settings(&self, s: &StoredSmtp) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO smtp_settings (id, host, port, security, username, \
+             password_enc, password_sealed, from_addr, reply_to, ca_pem, updated_at) \
+             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.host)
+        .bind(i64::from(s.port))
+        .bind(&s.security)
+        .bind(&s.username)
+        .bind(s.password.as_ref().map(|p| p.enc.as_slice()))
+        .bind(s.password.as_ref().map(|p| p.ciphertext.as_slice()))
+        .bind(&s.from)
+        .bind(&s.reply_to)
+        .bind(&s.ca_pem)
+        .bind(s.updated_at)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Forgets the saved relay.
+    #[instrument(skip_all)]
+    pub async fn delete_smtp_settings(&self) -> StoreResult<()> {
+        sqlx::query("DELETE FROM smtp_settings")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets a batch's message (`None`: back to the default).
+    #[instrument(skip_all)]
+    pub async fn set_batch_message(
+        &self,
+        batch_id: &str,
+        message: Option<(&str, &str)>,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE batches SET mail_subject = ?, mail_body = ? WHERE id = ?")
+            .bind(message.map(|m| m.0))
+            .bind(message.map(|m| m.1))
+            .bind(batch_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NoSuchBatch(batch_id.to_owned()));
+        }
         Ok(())
     }
 

@@ -319,18 +319,32 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
         let bounce_link = &links.iter().find(|r| r[0] == "bounce@example.org").unwrap()[2];
         let token =
             passdrop::crypto::LinkToken::parse(bounce_link.rsplit('/').next().unwrap()).unwrap();
-        assert!(
+        let now = passdrop::config::now();
+        store
+            .enqueue_deliveries(&[bounce.id], true, now)
+            .await
+            .unwrap();
+        assert_eq!(
             store
-                .claim_delivery(bounce.id, &token.hash(), false, passdrop::config::now())
+                .claim_delivery(bounce.id, &token.hash(), now)
                 .await
-                .unwrap()
+                .unwrap(),
+            Some(1)
         );
         // A second run cannot claim the same message while it is being sent.
-        assert!(
-            !store
-                .claim_delivery(bounce.id, &token.hash(), false, passdrop::config::now())
+        assert_eq!(
+            store
+                .claim_delivery(bounce.id, &token.hash(), now)
                 .await
-                .unwrap()
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .enqueue_deliveries(&[bounce.id], false, now)
+                .await
+                .unwrap(),
+            0
         );
         store.close().await;
     }

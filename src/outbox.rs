@@ -1,0 +1,485 @@
+//! The send queue: which users a sending run emails, and the loop that emails them.
+//!
+//! The queue lives in the database (`deliveries`, state `queued`), so a restart loses
+//! nothing; the links it needs live only in memory, opened with the passphrase, so a
+//! copy of the disk holds no usable link. A message is claimed (`sending`) before the
+//! relay is contacted: one whose answer was never recorded (a crash mid-send) is never
+//! sent again automatically. The command line (`passdrop send`) and the server's
+//! background sender run the same loop; claims make them safe to run together.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::ExposeSecret as _;
+use tracing::{info, warn};
+
+use crate::batch::IssuedLink;
+use crate::config::{format_time, now};
+use crate::mail::{LinkFields, SmtpSettings, Template};
+use crate::storage::{Batch, DeliveryOutcome, Recipient, Store, StoreError};
+
+/// Who a sending run emails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Everyone who has not submitted and was not emailed yet (or whose message
+    /// failed).
+    Unsent,
+    /// A reminder: everyone who has not submitted, emailed before or not.
+    Reminder,
+    /// One user (by EmailAddress), even if a message to them is in an unknown state.
+    One(String),
+    /// Nothing new: only the messages already queued (after a restart).
+    Queued,
+}
+
+/// One user's link, ready to be emailed.
+pub struct Letter {
+    /// The user.
+    pub recipient: Recipient,
+    /// Their live link.
+    pub link: IssuedLink,
+}
+
+impl Letter {
+    /// Where the message goes: the AlternateEmail when the roster has one (the work
+    /// mailbox may be mid-move), else the EmailAddress.
+    pub fn address(&self) -> &str {
+        self.recipient
+            .alternate_email
+            .as_deref()
+            .unwrap_or(&self.recipient.email)
+    }
+
+    fn token_hash(&self) -> Option<[u8; 32]> {
+        self.link
+            .link
+            .expose_secret()
+            .rsplit('/')
+            .next()
+            .and_then(crate::crypto::LinkToken::parse)
+            .map(|t| t.hash())
+    }
+}
+
+/// What queueing found.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Messages now queued by this run.
+    pub queued: usize,
+    /// Users whose earlier message has an unknown outcome (a run stopped while
+    /// sending): not queued again, except by [`Selection::One`].
+    pub unknown: Vec<String>,
+    /// Users who have not submitted but have no open link to email.
+    pub unreachable: usize,
+}
+
+/// Why nothing was queued.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// The one user asked for has no open link.
+    #[error(
+        "{0} has no open link in this batch (not in the roster, already submitted, revoked, \
+         locked or expired); nothing was sent"
+    )]
+    NoOpenLink(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Queues the messages `selection` asks for, given the batch's live links.
+pub async fn enqueue(
+    store: &Store,
+    batch: &Batch,
+    letters: &[Letter],
+    selection: &Selection,
+    now: i64,
+) -> Result<Plan, OutboxError> {
+    let statuses = store.recipient_statuses(&batch.id).await?;
+    let deliveries = store.deliveries(&batch.id).await?;
+    let submitted: HashSet<i64> = statuses
+        .iter()
+        .filter(|s| s.submitted_at.is_some())
+        .map(|s| s.recipient.id)
+        .collect();
+    let mut plan = Plan::default();
+    if let Selection::One(email) = selection {
+        let Some(letter) = letters
+            .iter()
+            .find(|l| l.recipient.email.eq_ignore_ascii_case(email))
+        else {
+            return Err(OutboxError::NoOpenLink(email.clone()));
+        };
+        plan.queued = store
+            .enqueue_deliveries(&[letter.recipient.id], true, now)
+            .await?;
+        return Ok(plan);
+    }
+    let mut ids = Vec::new();
+    for letter in letters {
+        let id = letter.recipient.id;
+        let state = deliveries.get(&id).map(|d| d.state.as_str());
+        if submitted.contains(&id) || state == Some("queued") {
+            continue;
+        }
+        if state == Some("sending") {
+            plan.unknown.push(letter.recipient.email.clone());
+            continue;
+        }
+        let wanted = match selection {
+            Selection::Unsent => state.is_none() || state == Some("failed"),
+            Selection::Reminder => true,
+            Selection::One(_) | Selection::Queued => false,
+        };
+        if wanted {
+            ids.push(id);
+        }
+    }
+    let open: HashSet<i64> = letters.iter().map(|l| l.recipient.id).collect();
+    plan.unreachable = statuses
+        .iter()
+        .filter(|s| s.submitted_at.is_none() && !open.contains(&s.recipient.id))
+        .count();
+    plan.queued = store.enqueue_deliveries(&ids, false, now).await?;
+    Ok(plan)
+}
+
+/// Spaces messages out: at most one per `gap`, across every batch being sent.
+#[derive(Debug)]
+pub struct Pacer {
+    gap: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    /// At most `per_second` messages a second.
+    pub fn new(per_second: f64) -> Self {
+        Self {
+            gap: Duration::from_secs_f64(1.0 / per_second.clamp(0.01, 1000.0)),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    async fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let at = (*next).max(tokio::time::Instant::now());
+            *next = at + self.gap;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// How temporary failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub tries: u32,
+    /// The wait after the first temporary failure; it doubles after each.
+    pub wait: Duration,
+}
+
+impl RetryPolicy {
+    /// Four tries: waits of `wait`, twice and four times that.
+    pub fn new(wait: Duration) -> Self {
+        Self { tries: 4, wait }
+    }
+}
+
+/// What became of one message, as it happens.
+#[derive(Debug)]
+pub enum Event {
+    /// The relay accepted it.
+    Sent {
+        /// EmailAddress.
+        email: String,
+        /// Where it went.
+        address: String,
+        /// The relay's answer.
+        answer: String,
+    },
+    /// A temporary failure; tried again later.
+    Retrying {
+        /// EmailAddress.
+        email: String,
+        /// The relay's answer.
+        reason: String,
+        /// When it will be tried again.
+        at: i64,
+    },
+    /// Refused, or given up after temporary failures.
+    Failed {
+        /// EmailAddress.
+        email: String,
+        /// Tries made.
+        attempts: i64,
+        /// The relay's answer or the problem.
+        reason: String,
+    },
+    /// Not sent: the link was used, revoked or replaced, or another sender took it.
+    Skipped {
+        /// EmailAddress.
+        email: String,
+    },
+}
+
+/// The links a sending run holds, by recipient id, and the relay it uses.
+pub struct Job {
+    batch_id: String,
+    letters: Mutex<HashMap<i64, Arc<Letter>>>,
+    settings: Mutex<Arc<SmtpSettings>>,
+}
+
+impl Job {
+    /// A run for one batch.
+    pub fn new(batch_id: &str, settings: SmtpSettings, letters: Vec<Letter>) -> Self {
+        let job = Self {
+            batch_id: batch_id.to_owned(),
+            letters: Mutex::default(),
+            settings: Mutex::new(Arc::new(settings)),
+        };
+        job.add(letters, None);
+        job
+    }
+
+    fn add(&self, letters: Vec<Letter>, settings: Option<SmtpSettings>) {
+        if let Ok(mut held) = self.letters.lock() {
+            for letter in letters {
+                held.insert(letter.recipient.id, Arc::new(letter));
+            }
+        }
+        if let (Some(s), Ok(mut held)) = (settings, self.settings.lock()) {
+            *held = Arc::new(s);
+        }
+    }
+
+    fn letter(&self, recipient_id: i64) -> Option<Arc<Letter>> {
+        self.letters
+            .lock()
+            .ok()
+            .and_then(|l| l.get(&recipient_id).cloned())
+    }
+
+    fn settings(&self) -> Option<Arc<SmtpSettings>> {
+        self.settings.lock().ok().map(|s| Arc::clone(&s))
+    }
+
+    /// Keeps only the letters of users whose message is still queued.
+    fn keep_only(&self, queued: &HashSet<i64>) {
+        if let Ok(mut held) = self.letters.lock() {
+            held.retain(|id, _| queued.contains(id));
+        }
+    }
+
+    /// The next queued message this run holds a link for, and when it is due.
+    async fn next(&self, store: &Store) -> Result<Option<(i64, i64)>, StoreError> {
+        let queued = store.queued_deliveries(&self.batch_id).await?;
+        let ids: HashSet<i64> = queued.iter().map(|(id, _)| *id).collect();
+        self.keep_only(&ids);
+        Ok(queued
+            .into_iter()
+            .find(|(id, _)| self.letter(*id).is_some()))
+    }
+}
+
+/// Emails every queued message of the job's batch that it holds a link for, waiting
+/// for retries, until none is left. The batch is read again before each message, so
+/// an edited message is used at once and a purge stops the run.
+pub async fn drain(
+    store: &Store,
+    job: &Job,
+    pacer: &Pacer,
+    policy: RetryPolicy,
+    on_event: &mut (dyn FnMut(Event) + Send),
+) -> Result<(), StoreError> {
+    while let Some((id, due)) = job.next(store).await? {
+        let wait = due.saturating_sub(now());
+        if wait > 0 {
+            let secs = u64::try_from(wait.min(60)).unwrap_or(60);
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            continue;
+        }
+        let (Some(letter), Some(settings)) = (job.letter(id), job.settings()) else {
+            continue;
+        };
+        let Some(batch) = store.find_batch(&job.batch_id).await? else {
+            return Ok(());
+        };
+        pacer.wait().await;
+        let email = letter.recipient.email.clone();
+        let Some(hash) = letter.token_hash() else {
+            continue;
+        };
+        let Some(attempts) = store.claim_delivery(id, &hash, now()).await? else {
+            on_event(Event::Skipped { email });
+            continue;
+        };
+        let result = send_one(&settings, &batch, &letter).await;
+        let at = now();
+        match result {
+            Ok(answer) => {
+                store.finish_delivery(id, DeliveryOutcome::Sent, at).await?;
+                on_event(Event::Sent {
+                    email,
+                    address: letter.address().to_owned(),
+                    answer,
+                });
+            }
+            Err((false, reason)) if attempts < i64::from(policy.tries) => {
+                let factor = 1u32 << u32::try_from(attempts.clamp(1, 16) - 1).unwrap_or(0);
+                let wait = policy.wait.saturating_mul(factor);
+                let retry_at = at.saturating_add(i64::try_from(wait.as_secs()).unwrap_or(0));
+                store
+                    .finish_delivery(
+                        id,
+                        DeliveryOutcome::Retry {
+                            reason: &reason,
+                            at: retry_at,
+                        },
+                        at,
+                    )
+                    .await?;
+                on_event(Event::Retrying {
+                    email,
+                    reason,
+                    at: retry_at,
+                });
+            }
+            Err((_, reason)) => {
+                store
+                    .finish_delivery(id, DeliveryOutcome::Failed { reason: &reason }, at)
+                    .await?;
+                on_event(Event::Failed {
+                    email,
+                    attempts,
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds and sends one message; on failure, whether it was permanent and why (with
+/// the link cut out of a refusal that quotes it).
+async fn send_one(
+    settings: &SmtpSettings,
+    batch: &Batch,
+    letter: &Letter,
+) -> Result<String, (bool, String)> {
+    let to = letter.address().parse().map_err(|e| {
+        (
+            true,
+            format!("{:?} is not an address ({e})", letter.address()),
+        )
+    })?;
+    let expires = format_time(letter.link.expires_at);
+    let fields = LinkFields {
+        name: letter.recipient.display_name.as_deref(),
+        org: batch.org_name.as_deref().unwrap_or("Your IT team"),
+        mailbox: &letter.recipient.email,
+        link: letter.link.link.expose_secret(),
+        expires: &expires,
+    };
+    let template = Template::of(batch.message.as_ref());
+    let message = settings
+        .link_message(to, &template, &fields)
+        .map_err(|e| (true, e))?;
+    settings.send(message).await.map_err(|f| {
+        (
+            f.permanent,
+            f.reason.replace(letter.link.link.expose_secret(), "[link]"),
+        )
+    })
+}
+
+/// The server's background sender: one task per batch being sent, sharing one pacer.
+pub struct Outbox {
+    store: Store,
+    pacer: Pacer,
+    policy: RetryPolicy,
+    jobs: tokio::sync::Mutex<HashMap<String, Arc<Job>>>,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox").finish_non_exhaustive()
+    }
+}
+
+impl Outbox {
+    /// A sender over `store`, at most `per_second` messages a second.
+    pub fn new(store: Store, per_second: f64, policy: RetryPolicy) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            pacer: Pacer::new(per_second),
+            policy,
+            jobs: tokio::sync::Mutex::default(),
+        })
+    }
+
+    /// Queues what `selection` asks for and sends it in the background with `letters`
+    /// (the batch's live links) and `settings`, joining a run already going.
+    pub async fn send(
+        self: &Arc<Self>,
+        batch: &Batch,
+        settings: SmtpSettings,
+        letters: Vec<Letter>,
+        selection: &Selection,
+    ) -> Result<Plan, OutboxError> {
+        let mut jobs = self.jobs.lock().await;
+        let plan = enqueue(&self.store, batch, &letters, selection, now()).await?;
+        let queued: HashSet<i64> = self
+            .store
+            .queued_deliveries(&batch.id)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let letters: Vec<Letter> = letters
+            .into_iter()
+            .filter(|l| queued.contains(&l.recipient.id))
+            .collect();
+        if let Some(job) = jobs.get(&batch.id) {
+            job.add(letters, Some(settings));
+        } else if !letters.is_empty() {
+            let job = Arc::new(Job::new(&batch.id, settings, letters));
+            jobs.insert(batch.id.clone(), Arc::clone(&job));
+            let outbox = Arc::clone(self);
+            tokio::spawn(async move { outbox.run(job).await });
+        }
+        Ok(plan)
+    }
+
+    /// Whether a run for the batch is going.
+    pub async fn is_sending(&self, batch_id: &str) -> bool {
+        self.jobs.lock().await.contains_key(batch_id)
+    }
+
+    async fn run(self: Arc<Self>, job: Arc<Job>) {
+        info!(batch = %job.batch_id, "sending started");
+        let mut on_event = |event: Event| match event {
+            Event::Failed { attempts, .. } => warn!(attempts, "a message was not sent"),
+            Event::Retrying { .. } => info!("a message will be tried again"),
+            Event::Sent { .. } | Event::Skipped { .. } => {}
+        };
+        loop {
+            let result = drain(&self.store, &job, &self.pacer, self.policy, &mut on_event).await;
+            let mut jobs = self.jobs.lock().await;
+            let more = match result {
+                Ok(()) => job.next(&self.store).await.ok().flatten().is_some(),
+                Err(e) => {
+                    warn!(error = %e, "sending stopped: the database failed");
+                    false
+                }
+            };
+            if !more {
+                jobs.remove(&job.batch_id);
+                info!(batch = %job.batch_id, "sending finished");
+                return;
+            }
+        }
+    }
+}
