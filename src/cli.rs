@@ -151,7 +151,7 @@ pub struct SendArgs {
     /// Messages per second at most.
     #[arg(long, env = "PASSDROP_SEND_RATE", default_value_t = 2.0)]
     pub send_rate: f64,
-    /// Wait this long before retrying a temporary failure (doubling each time; 3 tries).
+    /// Wait this long before retrying a temporary failure (doubling each time; 4 tries).
     #[arg(long, env = "PASSDROP_SEND_RETRY_WAIT", default_value = "30s")]
     pub send_retry_wait: String,
     /// Read the passphrase from this file instead of PASSDROP_PASSPHRASE or a prompt.
@@ -191,6 +191,15 @@ pub struct ServeArgs {
     /// separate address, e.g. 127.0.0.1:9180. Off when not given.
     #[arg(long, env = "PASSDROP_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Messages per second at most when the console sends links.
+    #[arg(long, env = "PASSDROP_SEND_RATE", default_value_t = web::DEFAULT_SEND_RATE)]
+    pub send_rate: f64,
+    /// Wait this long before retrying a temporary sending failure (doubling each time;
+    /// 4 tries).
+    #[arg(long, env = "PASSDROP_SEND_RETRY_WAIT", default_value = "30s")]
+    pub send_retry_wait: String,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
 }
 
 /// How log lines are written.
@@ -755,6 +764,8 @@ async fn serve(
     public_url: Option<PublicUrl>,
     args: ServeArgs,
 ) -> CliResult {
+    let send_retry_wait = sending_options(args.send_rate, &args.send_retry_wait)?;
+    let smtp = smtp_settings(&args.smtp)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("could not listen on {listen}"))?;
@@ -783,6 +794,9 @@ async fn serve(
         web::ServerConfig {
             rate_limit: args.rate_limit,
             trust_proxy: args.trust_proxy,
+            smtp,
+            send_rate: args.send_rate,
+            send_retry_wait,
             ..web::ServerConfig::new(public_url)
         },
     );
@@ -1230,18 +1244,19 @@ async fn run_sending(
     Ok(progress.failed)
 }
 
-fn sending_options(args: &SendArgs) -> Result<Duration, Failure> {
-    if !(args.send_rate > 0.0 && args.send_rate <= 100.0) {
+/// Checks `--send-rate` and reads `--send-retry-wait`.
+fn sending_options(rate: f64, retry_wait: &str) -> Result<Duration, Failure> {
+    if !(rate > 0.0 && rate <= 100.0) {
         return Err(Failure::Usage(
-            "--send-rate must be between 0 and 100 messages per second".into(),
+            "--send-rate must be more than 0 and at most 100 messages per second".into(),
         ));
     }
-    config::parse_duration(&args.send_retry_wait)
+    config::parse_duration(retry_wait)
         .map_err(|e| Failure::Usage(format!("--send-retry-wait: {e}")))
 }
 
 async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
-    let retry_wait = sending_options(&args)?;
+    let retry_wait = sending_options(args.send_rate, &args.send_retry_wait)?;
     let configured = smtp_settings(&args.smtp)?;
     let b = batch::find(store, &args.batch).await?;
     let passphrase = read_passphrase(args.passphrase_file.as_deref(), false)?;

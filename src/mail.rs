@@ -10,6 +10,13 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use secrecy::{ExposeSecret as _, SecretString};
 
+/// The longest a connection test may take (it runs inside a console request).
+const TEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// The longest one message may take, connection included.
+const SEND_TIMEOUT: Duration = Duration::from_secs(90);
+/// Each step of the conversation (connect, each command).
+const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// How the connection to the relay is encrypted. There is no plaintext mode except
 /// `None`, which is for a relay on the same machine (127.0.0.1) only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +132,7 @@ impl SmtpSettings {
         let mut builder =
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(self.host.clone())
                 .port(self.port)
-                .timeout(Some(Duration::from_secs(30)));
+                .timeout(Some(STEP_TIMEOUT));
         if self.security != SmtpSecurity::None {
             let mut tls = TlsParameters::builder(self.host.clone());
             if let Some(pem) = &self.ca_pem {
@@ -151,10 +158,14 @@ impl SmtpSettings {
     /// Connects, encrypts and greets the relay (logging in if set up), sending nothing.
     pub async fn test_connection(&self) -> Result<(), String> {
         let transport = self.transport()?;
-        match transport.test_connection().await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err("the relay did not answer as an SMTP server".into()),
-            Err(e) => Err(e.to_string()),
+        match tokio::time::timeout(TEST_TIMEOUT, transport.test_connection()).await {
+            Err(_) => Err(format!(
+                "the relay did not finish greeting, encrypting and logging in within {} seconds",
+                TEST_TIMEOUT.as_secs()
+            )),
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err("the relay did not answer as an SMTP server".into()),
+            Ok(Err(e)) => Err(e.to_string()),
         }
     }
 
@@ -164,7 +175,17 @@ impl SmtpSettings {
             permanent: true,
             reason,
         })?;
-        match transport.send(message).await {
+        let Ok(result) = tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await else {
+            // The message may have been accepted: it is not sent again automatically.
+            return Err(SendFailure {
+                permanent: true,
+                reason: format!(
+                    "the relay did not answer within {} seconds; the message may have arrived",
+                    SEND_TIMEOUT.as_secs()
+                ),
+            });
+        };
+        match result {
             Ok(response) => Ok(format!(
                 "{} {}",
                 response.code(),

@@ -154,7 +154,7 @@ pub async fn setup_submit(
 }
 
 /// The client as the login throttle counts it (IPv6 folded into its /64).
-fn client_key(
+pub(super) fn client_key(
     state: &AppState,
     connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: &HeaderMap,
@@ -170,7 +170,7 @@ fn client_key(
 }
 
 /// Why the passphrase did not unlock the admin key.
-enum Refusal {
+pub(super) enum Refusal {
     /// Too many wrong passphrases from this client lately.
     Blocked(Duration),
     /// Wrong passphrase.
@@ -178,7 +178,7 @@ enum Refusal {
 }
 
 impl Refusal {
-    fn message(&self) -> String {
+    pub(super) fn message(&self) -> String {
         match self {
             Self::Blocked(wait) => format!(
                 "Too many wrong passphrases. Try again in {} seconds.",
@@ -189,7 +189,7 @@ impl Refusal {
     }
 
     /// The page, with 429 (and Retry-After) or 401.
-    fn respond(&self, page: maud::Markup) -> Response {
+    pub(super) fn respond(&self, page: maud::Markup) -> Response {
         match self {
             Self::Blocked(wait) => {
                 let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
@@ -205,7 +205,7 @@ impl Refusal {
 
 /// Checks the passphrase, throttled per client: the attempt is counted before Argon2
 /// runs (so parallel guesses are all counted) and forgiven on success.
-async fn unlock_throttled(
+pub(super) async fn unlock_throttled(
     state: &AppState,
     client: std::net::IpAddr,
     passphrase: String,
@@ -451,7 +451,11 @@ pub struct ImapForm {
 }
 
 /// The batch page with a notice, as a 422: nothing was changed.
-async fn refused(state: &AppState, b: &Batch, notice: maud::Markup) -> Result<Response, AppError> {
+pub(super) async fn refused(
+    state: &AppState,
+    b: &Batch,
+    notice: maud::Markup,
+) -> Result<Response, AppError> {
     let page = render_batch_page(state, b, Filter::All, Some(notice)).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
@@ -580,7 +584,7 @@ pub async fn set_imap(
     }
 }
 
-async fn live_batch(state: &AppState, id: &str) -> Result<Batch, AppError> {
+pub(super) async fn live_batch(state: &AppState, id: &str) -> Result<Batch, AppError> {
     match batch::find(&state.store, id).await {
         Ok(b) => Ok(b),
         Err(BatchError::Purged { .. } | BatchError::Store(StoreError::NoSuchBatch(_))) => {
@@ -593,7 +597,7 @@ async fn live_batch(state: &AppState, id: &str) -> Result<Batch, AppError> {
     }
 }
 
-async fn render_batch_page(
+pub(super) async fn render_batch_page(
     state: &AppState,
     b: &Batch,
     filter: Filter,
@@ -601,7 +605,8 @@ async fn render_batch_page(
 ) -> Result<Response, AppError> {
     let statuses = state.store.recipient_statuses(&b.id).await?;
     let audit = state.store.audit_trail(&b.id).await?;
-    Ok(pages::batch_page(b, &statuses, &audit, filter, notice, now()).into_response())
+    let email = super::admin_mail::email_view(state, b).await?;
+    Ok(pages::batch_page(b, &statuses, &audit, filter, notice, &email, now()).into_response())
 }
 
 /// `GET /admin/batches/{id}`.
@@ -638,7 +643,15 @@ pub async fn reissue(
         }
         Err(e) => return Err(e.into()),
     };
-    let notice = pages::reissued_notice(&link, b.org_name.as_deref());
+    let relay = super::admin_mail::relay_description(&state).await?;
+    let base = format!("/admin/batches/{}", b.id);
+    let notice = maud::html! {
+        (pages::reissued_notice(&link, &b))
+        @if relay.is_some() {
+            h3 { "Email the new link now" }
+            (super::mail_pages::one_user_form(&base, &link.email))
+        }
+    };
     render_batch_page(&state, &b, Filter::All, Some(notice)).await
 }
 

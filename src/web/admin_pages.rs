@@ -2,6 +2,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
+use super::mail_pages::{self, EmailView};
 use super::{assets, templates};
 use crate::batch::{self, IssuedLink, MailClient};
 use crate::config::format_time;
@@ -23,6 +24,7 @@ pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
                         nav {
                             a href="/admin/batches" { "Batches" }
                             a href="/admin/batches/new" { "New batch" }
+                            a href="/admin/smtp" { "Email settings" }
                             form method="post" action="/admin/logout" {
                                 button.link type="submit" { "Log out" }
                             }
@@ -358,6 +360,7 @@ pub fn batch_page(
     audit: &[AuditEvent],
     filter: Filter,
     notice: Option<Markup>,
+    email: &EmailView,
     now: i64,
 ) -> Markup {
     let submitted = statuses.iter().filter(|s| s.submitted_at.is_some()).count();
@@ -386,6 +389,7 @@ pub fn batch_page(
                 " "
                 a.button href={ (base) "/export" } { "Export and purge" }
             }
+            (mail_pages::email_section(b, statuses, email, &base))
             (imap_section(b, &base))
             @if pop > 0 {
                 div.notice {
@@ -407,7 +411,7 @@ pub fn batch_page(
                 }
             }
             table {
-                thead { tr { th { "Email" } th { "Status" } th { "Reads mail" } th { "When" } th { "Actions" } } }
+                thead { tr { th { "Email" } th { "Status" } th { "Reads mail" } th { "When" } th { "Link emailed" } th { "Actions" } } }
                 tbody {
                     @for s in statuses.iter().filter(|s| filter.keeps(s)) {
                         @let word = status_word(s, now);
@@ -433,6 +437,7 @@ pub fn batch_page(
                                 @else if let Some(at) = s.opened_at { "opened " (format_time(at)) }
                                 @else { "link until " (format_time(s.link_expires_at)) }
                             }
+                            td { (mail_pages::delivery_cell(email.deliveries.get(&s.recipient.id), email.sending)) }
                             td { div.row-actions {
                                 form method="post" action={ (base) "/reissue" } {
                                     input type="hidden" name="email" value=(s.recipient.email);
@@ -553,6 +558,8 @@ pub fn audit_words(e: &AuditEvent) -> String {
         "purged" => "purged".to_owned(),
         "imap_changed" => "the old mail server setting was changed".to_owned(),
         "links_viewed" => format!("the links were fetched again ({} links)", e.count),
+        "emails_queued" => format!("{} link emails were queued", e.count),
+        "message_changed" => "the emailed message was changed".to_owned(),
         other => other.to_owned(),
     }
 }
@@ -575,11 +582,11 @@ pub fn tombstone_page(t: &Tombstone, audit: &[AuditEvent]) -> Markup {
 }
 
 /// Shown after a reissue: the new link, once.
-pub fn reissued_notice(link: &IssuedLink, org: Option<&str>) -> Markup {
+pub fn reissued_notice(link: &IssuedLink, b: &Batch) -> Markup {
     html! {
         p { "New link for " strong { (link.email) } " (the old one no longer works):" }
         p { code.link { (link.link.expose_secret()) } }
-        p { a href=(mailto(link, org)) { "Email it to " (link.email) } }
+        p { a href=(mailto(link, b)) { "Email it to " (link.email) } }
     }
 }
 
@@ -618,24 +625,19 @@ pub fn links_form(b: &Batch, error: Option<&str>) -> Markup {
     )
 }
 
-/// Subject and body of the message that carries a link.
-pub fn message_text(link: &IssuedLink, org: Option<&str>) -> (String, String) {
-    let org = org.unwrap_or("IT");
-    let greeting = link
-        .display_name
-        .as_deref()
-        .map_or("Hello,".to_owned(), |n| format!("Hello {n},"));
-    let body = format!(
-        "{greeting}\n\n{org} is moving your mailbox {email} to Microsoft 365. To copy your \
-         existing mail across, we need your current email password once. Please enter it on \
-         this page (the link works once, until {until}):\n\n{link}\n\nIt is encrypted as soon \
-         as you send it and deleted after the move. We will never ask for your password any \
-         other way.\n",
-        email = link.email,
-        until = format_time(link.expires_at),
-        link = link.link.expose_secret(),
-    );
-    (format!("{org}: your mailbox is moving"), body)
+/// Subject and body of the message that carries a link: the batch's message, as
+/// `passdrop send` would send it.
+pub fn message_text(link: &IssuedLink, b: &Batch) -> (String, String) {
+    let expires = format_time(link.expires_at);
+    let fields = crate::mail::LinkFields {
+        name: link.display_name.as_deref(),
+        org: b.org_name.as_deref().unwrap_or("Your IT team"),
+        mailbox: &link.email,
+        link: link.link.expose_secret(),
+        expires: &expires,
+    };
+    let (subject, text, _) = crate::mail::Template::of(b.message.as_ref()).render(&fields);
+    (subject, text)
 }
 
 fn mailto_escape(text: &str) -> String {
@@ -651,8 +653,8 @@ fn mailto_escape(text: &str) -> String {
 }
 
 /// A `mailto:` URL with a ready subject and body.
-pub fn mailto(link: &IssuedLink, org: Option<&str>) -> String {
-    let (subject, body) = message_text(link, org);
+pub fn mailto(link: &IssuedLink, b: &Batch) -> String {
+    let (subject, body) = message_text(link, b);
     // RFC 6068: everything but unreserved characters is escaped on both sides of '@'.
     let to: String = link
         .email
@@ -681,7 +683,7 @@ pub fn mailto_page(b: &Batch, links: &[IssuedLink]) -> Markup {
                     @for l in links {
                         tr {
                             td { (l.email) }
-                            td { a href=(mailto(l, b.org_name.as_deref())) { "Write to " (l.email) } }
+                            td { a href=(mailto(l, b)) { "Write to " (l.email) } }
                         }
                     }
                 }

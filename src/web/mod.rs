@@ -1,11 +1,13 @@
 //! The HTTP server: the route table, shared state, security middleware and launch.
 
 mod admin;
+mod admin_mail;
 mod admin_pages;
 pub mod assets;
 mod error;
 pub mod form;
 mod handlers;
+mod mail_pages;
 /// `/metrics`: counts and latencies in Prometheus' format, on their own listener.
 pub mod metrics;
 mod rate_limit;
@@ -60,12 +62,20 @@ pub struct AppState {
     pub imap_gate: Arc<crate::imap::CheckGate>,
     /// Counts and latencies for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Sends the links in the background.
+    pub outbox: Arc<crate::outbox::Outbox>,
 }
 
 impl AppState {
     /// State for a server over `store` with `config`.
     pub fn new(store: Store, config: ServerConfig) -> Self {
+        let outbox = crate::outbox::Outbox::new(
+            store.clone(),
+            config.send_rate,
+            crate::outbox::RetryPolicy::new(config.send_retry_wait),
+        );
         Self {
+            outbox,
             store,
             config: Arc::new(config),
             login_throttle: Arc::default(),
@@ -84,6 +94,10 @@ impl AppState {
 /// Default per-IP limit, in requests per minute: enough for a whole office behind one
 /// NAT opening its links after one email (each visit is two or three requests).
 pub const DEFAULT_RATE_LIMIT: u32 = 600;
+/// Messages per second when sending links, unless set.
+pub const DEFAULT_SEND_RATE: f64 = 2.0;
+/// The first wait after a temporary sending failure, unless set.
+pub const DEFAULT_SEND_RETRY_WAIT: Duration = Duration::from_secs(30);
 
 /// Settings of the running server.
 #[derive(Debug, Clone)]
@@ -97,6 +111,13 @@ pub struct ServerConfig {
     pub trust_proxy: bool,
     /// Longest a client may take to send a request's headers.
     pub header_read_timeout: Duration,
+    /// The SMTP relay given by options or the environment (it takes precedence over
+    /// the one saved in the console).
+    pub smtp: Option<crate::mail::SmtpSettings>,
+    /// Messages per second at most.
+    pub send_rate: f64,
+    /// The wait after a temporary sending failure (doubling each time).
+    pub send_retry_wait: Duration,
 }
 
 impl ServerConfig {
@@ -107,6 +128,9 @@ impl ServerConfig {
             rate_limit: DEFAULT_RATE_LIMIT,
             trust_proxy: false,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            smtp: None,
+            send_rate: DEFAULT_SEND_RATE,
+            send_retry_wait: DEFAULT_SEND_RETRY_WAIT,
         }
     }
 }
@@ -158,6 +182,16 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/batches/{id}/purge", post(admin::purge))
         .route("/admin/batches/{id}/imap", post(admin::set_imap))
         .route("/admin/batches/{id}/imap/test", post(admin::test_imap))
+        .route("/admin/batches/{id}/send", post(admin_mail::send))
+        .route(
+            "/admin/batches/{id}/message",
+            get(admin_mail::message_form).post(admin_mail::message_submit),
+        )
+        .route(
+            "/admin/smtp",
+            get(admin_mail::smtp_form).post(admin_mail::smtp_submit),
+        )
+        .route("/admin/smtp/test", post(admin_mail::smtp_test))
         .route("/admin/purged/{id}", get(admin::show_tombstone))
         .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT));
     let console = rate_limit::apply(console.layer(csrf), &state.config);

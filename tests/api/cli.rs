@@ -35,6 +35,14 @@ pub(crate) struct Server {
     log: Arc<Mutex<String>>,
 }
 
+impl Drop for Server {
+    /// A test that fails midway still stops its server.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Server {
     pub(crate) fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Self {
         let mut cmd = passdrop(data_dir);
@@ -71,6 +79,14 @@ impl Server {
             address: format!("http://{address}"),
             log,
         }
+    }
+
+    /// Stops at once with SIGKILL (a crash) and returns everything it logged.
+    pub(crate) fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
     }
 
     /// Stops with SIGTERM (graceful) and returns everything it logged.

@@ -20,13 +20,25 @@ fn aiosmtpd_available() -> bool {
     crate::helpers::external_available(present, "aiosmtpd", "python3-aiosmtpd")
 }
 
+/// The relay's login (optional: without it, mail is accepted too). A wrong password is
+/// refused with 535.
+const RELAY_USER: &str = "relay-user";
+const RELAY_PASSWORD: &str = "relay-pass-CANARY-7f3a";
+
 /// The relay: accepts everything, except `temp@...` once (451) and `bounce@...` (550);
-/// writes each message to a file.
+/// writes each message to a file. A message to `slow@...` marks `slow-started` in the
+/// directory, then takes 3 seconds. A message sent after a login gets `.auth` appended
+/// to its file name.
 const RELAY: &str = r#"
-import os, signal, ssl, sys
+import asyncio, os, signal, ssl, sys
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 port, outdir, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 seen = {}
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b'relay-user' \
+        and auth_data.password == b'relay-pass-CANARY-7f3a'
+    return AuthResult(success=ok, handled=False)
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith('temp@'):
@@ -38,15 +50,20 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return '250 OK'
     async def handle_DATA(self, server, session, envelope):
-        n = len(os.listdir(outdir))
-        path = os.path.join(outdir, '%05d-%s.eml' % (n, envelope.rcpt_tos[0]))
+        if envelope.rcpt_tos[0].startswith('slow@'):
+            open(os.path.join(os.path.dirname(outdir), 'slow-started'), 'w').close()
+            await asyncio.sleep(3)
+        n = len([f for f in os.listdir(outdir) if not f.endswith('.tmp')])
+        auth = '.auth' if session.authenticated else ''
+        path = os.path.join(outdir, '%05d-%s%s.eml' % (n, envelope.rcpt_tos[0], auth))
         with open(path + '.tmp', 'wb') as f:
             f.write(envelope.original_content or envelope.content)
         os.rename(path + '.tmp', path)
         return '250 2.0.0 Queued as test-%d' % n
 ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 ctx.load_cert_chain(cert, key)
-c = Controller(Handler(), hostname='127.0.0.1', port=port, tls_context=ctx, require_starttls=True)
+c = Controller(Handler(), hostname='127.0.0.1', port=port, tls_context=ctx, require_starttls=True,
+               authenticator=authenticator, auth_require_tls=True, auth_required=False)
 c.start()
 print('ready', flush=True)
 signal.sigwait([signal.SIGTERM, signal.SIGINT])
@@ -100,6 +117,15 @@ impl Relay {
         }
     }
 
+    /// How many messages came after a login.
+    fn authenticated(&self) -> usize {
+        std::fs::read_dir(&self.outdir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".auth.eml"))
+            .count()
+    }
+
     /// Messages received so far: (recipient, raw text with soft line breaks undone).
     fn messages(&self) -> Vec<(String, String)> {
         let mut names: Vec<_> = std::fs::read_dir(&self.outdir)
@@ -113,7 +139,7 @@ impl Relay {
             .into_iter()
             .map(|n| {
                 let text = std::fs::read_to_string(self.outdir.join(&n)).unwrap();
-                let rcpt = n[6..n.len() - 4].to_owned();
+                let rcpt = n[6..n.len() - 4].trim_end_matches(".auth").to_owned();
                 (rcpt, text.replace("=\r\n", "").replace("=\n", ""))
             })
             .collect()
@@ -371,6 +397,305 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
         for link in links_in(&message, "/s/") {
             let token = link.rsplit('/').next().unwrap();
             assert!(!log.contains(token), "a token reached the log");
+        }
+    }
+}
+
+/// Logs in to the console of `server`; returns the cookie header value.
+async fn console_login(client: &reqwest::Client, address: &str, passphrase: &str) -> String {
+    let r = client
+        .post(format!("{address}/admin/login"))
+        .form(&[("passphrase", passphrase)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "login failed");
+    crate::helpers::cookie_of(&r)
+}
+
+async fn console_post(
+    client: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let r = client
+        .post(url)
+        .header("Cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    let data = dir.path().join("data");
+    let passphrase = "console smtp passphrase";
+    let init = Command::new(env!("CARGO_BIN_EXE_passdrop"))
+        .env_clear()
+        .env("PASSDROP_DATA_DIR", &data)
+        .env("PASSDROP_PASSPHRASE", passphrase)
+        .args(["admin", "init"])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let env = [
+        ("PASSDROP_SEND_RATE", "4"),
+        ("PASSDROP_SEND_RETRY_WAIT", "1s"),
+    ];
+    let server = Server::start(&data, &env);
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "EmailAddress,DisplayName\n\
+         a1@example.org,Ann One\n\
+         a2@example.org,Al Two\n\
+         slow@example.org,Sam Slow\n\
+         temp@example.org,Tim Temp\n\
+         bounce@example.org,Bea Bounce\n\
+         b1@example.org,Bo One\n\
+         b2@example.org,Bea Two\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_passdrop"))
+        .env_clear()
+        .env("PASSDROP_DATA_DIR", &data)
+        .args([
+            "batch",
+            "create",
+            "--name",
+            "console-mail",
+            "--org",
+            "Example Ltd",
+        ])
+        .arg("--roster")
+        .arg(&roster)
+        .arg("--links-out")
+        .arg(dir.path().join("links.csv"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let batch_id = {
+        let store = passdrop::storage::Store::open(&data).await.unwrap();
+        let id = store.require_batch("console-mail").await.unwrap().id;
+        store.close().await;
+        id
+    };
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = console_login(&client, &server.address, passphrase).await;
+    let base = format!("{}/admin/batches/{batch_id}", server.address);
+
+    // The relay is saved in the console: tested (with its login) before it is kept; a
+    // wrong passphrase or a wrong relay password saves nothing.
+    let port = relay.port.to_string();
+    let ca = std::fs::read_to_string(&relay.ca).unwrap();
+    let smtp_form = |password: &'static str, pass: &'static str| {
+        vec![
+            ("host", "127.0.0.1".to_owned()),
+            ("port", port.clone()),
+            ("security", "starttls".to_owned()),
+            ("user", RELAY_USER.to_owned()),
+            ("password", password.to_owned()),
+            ("from", "IT team <it@example.org>".to_owned()),
+            ("reply_to", "help@example.org".to_owned()),
+            ("ca_pem", ca.clone()),
+            ("passphrase", pass.to_owned()),
+            ("action", "save".to_owned()),
+        ]
+    };
+    let post_smtp = |form: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let cookie = cookie.clone();
+        let url = format!("{}/admin/smtp", server.address);
+        async move {
+            let r = client
+                .post(url)
+                .header("Cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = post_smtp(smtp_form(RELAY_PASSWORD, "wrong passphrase!!")).await;
+    assert_eq!(status, 401, "{page}");
+    let (status, page) = post_smtp(smtp_form("not-the-password", passphrase)).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Nothing was saved"), "{page}");
+    let (status, page) = post_smtp(smtp_form(RELAY_PASSWORD, passphrase)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Saved."), "{page}");
+    assert!(!page.contains(RELAY_PASSWORD));
+    assert!(page.contains("a password is saved"), "{page}");
+
+    // A test message goes through the saved relay, logged in.
+    let (status, page) = console_post(
+        &client,
+        &format!("{}/admin/smtp/test", server.address),
+        &cookie,
+        &[("to", "admin@example.org"), ("passphrase", passphrase)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("accepted the test message"), "{page}");
+    assert_eq!(relay.authenticated(), 1);
+
+    // The batch's own message, checked before it is saved.
+    let (status, page) = console_post(
+        &client,
+        &format!("{base}/message"),
+        &cookie,
+        &[
+            ("subject", "Your mailbox {email} moves"),
+            ("body", "Dear {name}, please use {linc}."),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("{linc} is not a placeholder"), "{page}");
+    let (status, page) = console_post(
+        &client,
+        &format!("{base}/message"),
+        &cookie,
+        &[
+            ("subject", "Your mailbox {email} moves"),
+            (
+                "body",
+                "Dear {name},\n\nopen {link} before {expires}.\n\nIT never asks for passwords any other way.",
+            ),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Dear Ann One,"), "the preview: {page}");
+
+    // Send to everyone; the server is killed while a message is mid-conversation.
+    let (status, page) = console_post(
+        &client,
+        &format!("{base}/send"),
+        &cookie,
+        &[("who", "unsent"), ("passphrase", passphrase)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("7 messages queued"), "{page}");
+    wait_for("the slow message", Duration::from_secs(20), || {
+        dir.path().join("slow-started").exists()
+    });
+    let log1 = server.kill();
+    let before: Vec<String> = relay.messages().into_iter().map(|(r, _)| r).collect();
+    assert!(before.len() <= 4, "{before:?}");
+
+    // After the restart the queue is still there, waiting for the passphrase; the
+    // message whose outcome is unknown is not sent again.
+    let server = Server::start(&data, &env);
+    let cookie = console_login(&client, &server.address, passphrase).await;
+    let base = format!("{}/admin/batches/{batch_id}", server.address);
+    let page = client
+        .get(&base)
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("outcome unknown"), "{page}");
+    assert!(page.contains("messages wait in the queue"), "{page}");
+    let (status, page) = console_post(
+        &client,
+        &format!("{base}/send"),
+        &cookie,
+        &[("who", "queued"), ("passphrase", passphrase)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let rcpts = || -> Vec<String> { relay.messages().into_iter().map(|(r, _)| r).collect() };
+    wait_for("the queue to drain", Duration::from_secs(30), || {
+        let got = rcpts();
+        ["temp@", "b1@", "b2@"]
+            .iter()
+            .all(|p| got.iter().any(|r| r.starts_with(p)))
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let got = rcpts();
+    let count = |p: &str| got.iter().filter(|r| r.starts_with(p)).count();
+    for who in ["a1@", "a2@", "temp@", "b1@", "b2@"] {
+        assert_eq!(count(who), 1, "{who}: {got:?}");
+    }
+    assert!(count("slow@") <= 1, "{got:?}");
+    assert_eq!(count("bounce@"), 0);
+    assert_eq!(relay.authenticated(), got.len(), "every message logged in");
+
+    // The console shows each user's state, with the refusal's reason.
+    let page = client
+        .get(&base)
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No such user here"), "{page}");
+    assert!(page.contains("emailed "), "{page}");
+    assert!(page.contains("outcome unknown"), "{page}");
+
+    // The messages carry the batch's own text and a working link on the new server.
+    let client2 = reqwest::Client::new();
+    for (rcpt, message) in relay.messages().iter().skip(1) {
+        assert!(message.contains("Your mailbox"), "{rcpt}: {message}");
+        assert!(message.contains("Dear "), "{rcpt}: {message}");
+        let links = links_in(message, "/s/");
+        assert!(!links.is_empty(), "{rcpt}");
+        let token = links[0].rsplit('/').next().unwrap();
+        let r = client2
+            .get(format!("{}/s/{token}", server.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{rcpt}");
+    }
+    let log2 = server.stop();
+
+    // The relay's password is sealed: not in the database files, not in the logs.
+    for file in crate::helpers::files_under(&data) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes
+                .windows(RELAY_PASSWORD.len())
+                .any(|w| w == RELAY_PASSWORD.as_bytes()),
+            "the SMTP password is readable in {}",
+            file.display()
+        );
+    }
+    for log in [&log1, &log2] {
+        assert!(!log.contains(RELAY_PASSWORD));
+        for (_, message) in relay.messages() {
+            for link in links_in(&message, "/s/") {
+                assert!(!log.contains(link.rsplit('/').next().unwrap()));
+            }
         }
     }
 }
