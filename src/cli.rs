@@ -800,6 +800,13 @@ async fn serve(
             ..web::ServerConfig::new(public_url)
         },
     );
+    let waiting = store.queued_delivery_count().await?;
+    if waiting > 0 {
+        eprintln!(
+            "{waiting} link emails wait in the send queue: resume them on their batch page \
+             (the passphrase reopens the links) or with `passdrop send`."
+        );
+    }
     let metrics_server = metrics_listener.map(|l| {
         let router = web::metrics::router(state.clone());
         tokio::spawn(async move {
@@ -1558,21 +1565,25 @@ async fn batch_status(store: &Store, id_or_name: &str) -> CliResult {
             ),
             (None, LinkState::Used | LinkState::Replaced) => ("pending", String::new()),
         };
-        let detail = match deliveries.get(&s.recipient.id) {
-            Some(d) if d.state == "sent" => format!(
-                "{detail}{}emailed {}",
-                if detail.is_empty() { "" } else { "; " },
-                d.sent_at.map(format_time).unwrap_or_default()
-            ),
-            Some(d) if d.state == "failed" => format!(
-                "{detail}{}email failed: {}",
-                if detail.is_empty() { "" } else { "; " },
-                d.last_error.as_deref().unwrap_or("")
-            ),
-            Some(_) => format!(
-                "{detail}{}email outcome unknown (a run stopped while sending)",
-                if detail.is_empty() { "" } else { "; " }
-            ),
+        let email = deliveries
+            .get(&s.recipient.id)
+            .map(|d| match d.state.as_str() {
+                "sent" if d.reminders > 0 => format!(
+                    "emailed {} (reminded {}x)",
+                    d.sent_at.map(format_time).unwrap_or_default(),
+                    d.reminders
+                ),
+                "sent" => format!("emailed {}", d.sent_at.map(format_time).unwrap_or_default()),
+                "failed" => format!("email failed: {}", d.last_error.as_deref().unwrap_or("")),
+                "queued" => match &d.last_error {
+                    Some(e) => format!("email queued, retrying ({e})"),
+                    None => "email queued".to_owned(),
+                },
+                _ => "email outcome unknown (sending stopped mid-message)".to_owned(),
+            });
+        let detail = match email {
+            Some(e) if detail.is_empty() => e,
+            Some(e) => format!("{detail}; {e}"),
             None => detail,
         };
         let detail = match s.imap_check.as_deref() {

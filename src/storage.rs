@@ -1349,6 +1349,16 @@ impl Store {
         Ok(queued)
     }
 
+    /// How many messages wait in the queue, in all batches.
+    #[instrument(skip_all)]
+    pub async fn queued_delivery_count(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE state = 'queued'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// The queued messages of a batch, `(recipient id, not before)`, soonest first.
     #[instrument(skip_all)]
     pub async fn queued_deliveries(&self, batch_id: &str) -> StoreResult<Vec<(i64, i64)>> {

@@ -411,6 +411,8 @@ pub struct MessageForm {
     subject: String,
     #[serde(default)]
     body: String,
+    #[serde(default)]
+    passphrase: String,
     action: String,
 }
 
@@ -442,10 +444,28 @@ pub async fn message_submit(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
+    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     Form(form): Form<MessageForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     let statuses = state.store.recipient_statuses(&b.id).await?;
+    // What users are told is a phishing target: changing it takes the passphrase, not
+    // just a session.
+    if form.action == "save" || form.action == "default" {
+        let client = client_key(&state, connect, &headers);
+        if let Err(refusal) = unlock_throttled(&state, client, form.passphrase.clone()).await? {
+            let page = pages::message_page(
+                &b,
+                &form.subject,
+                &form.body,
+                None,
+                None,
+                Some(&format!("Not saved. {}", refusal.message())),
+            );
+            return Ok(refusal.respond(page));
+        }
+    }
     if form.action == "default" {
         state.store.set_batch_message(&b.id, None).await?;
         state

@@ -340,6 +340,10 @@ pub fn message_page(
                         code { "{" (name) "}" } " " (what)
                     }
                     ". Write " code { "{{" } " and " code { "}}" } " for braces." }
+                div.field {
+                    label for="message-passphrase" { "Admin passphrase (to save)" }
+                    input type="password" id="message-passphrase" name="passphrase" autocomplete="current-password";
+                }
                 button type="submit" name="action" value="save" { "Save" }
                 " "
                 button.secondary type="submit" name="action" value="preview" { "Preview" }

@@ -392,6 +392,77 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
     let o = cli(&["batch", "status", "mailing"]);
     let status = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(status.contains("emailed"), "{status}");
+    assert!(status.contains("reminded 1x"), "{status}");
+
+    // The batch's own message: checked, saved, printed, and used by a reissue sent at
+    // once.
+    let body = dir.path().join("body.txt");
+    std::fs::write(&body, "Hello {name}, no link here.\n").unwrap();
+    let b = body.to_str().unwrap();
+    let o = cli(&[
+        "batch",
+        "message",
+        "mailing",
+        "--subject",
+        "Hi {name}",
+        "--body-file",
+        b,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("must contain {link}"), "{}", err(&o));
+    std::fs::write(&body, "Hello {name},\n\nyour link: {link}\n").unwrap();
+    let o = cli(&[
+        "batch",
+        "message",
+        "mailing",
+        "--subject",
+        "Hi {name}",
+        "--body-file",
+        b,
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = cli(&["batch", "message", "mailing"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with("Subject: Hi {name}\n\nHello {name},"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let before = relay.messages().len();
+    let o = cli(&[
+        "link",
+        "reissue",
+        "mailing",
+        "bob@example.org",
+        "--send",
+        "--public-url",
+        &server.address,
+    ]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(o.stdout.is_empty(), "a link sent by email is not printed");
+    let got = relay.messages();
+    assert_eq!(got.len(), before + 1);
+    let (rcpt, message) = got.last().unwrap();
+    assert_eq!(rcpt, "bob@example.org");
+    assert!(message.contains("Subject: Hi Bob Stone"), "{message}");
+    let links = links_in(message, &format!("{}/s/", server.address));
+    assert_eq!(client.get(&links[0]).send().await.unwrap().status(), 200);
+
+    // A relay saved once is used when no --smtp-host is given; forgotten, none is.
+    assert!(cli(&["smtp", "save"]).status.success());
+    let bare = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_passdrop"))
+            .env_clear()
+            .env("PASSDROP_DATA_DIR", &data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = bare(&["smtp", "test", "--to", "admin@example.org"]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(bare(&["smtp", "forget"]).status.success());
+    let o = bare(&["smtp", "test", "--to", "admin@example.org"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("no SMTP relay is set"), "{}", err(&o));
     let log = server.stop();
     for (_, message) in relay.messages() {
         for link in links_in(&message, "/s/") {
@@ -567,6 +638,7 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
         &[
             ("subject", "Your mailbox {email} moves"),
             ("body", "Dear {name}, please use {linc}."),
+            ("passphrase", passphrase),
             ("action", "save"),
         ],
     )
@@ -578,11 +650,30 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
         &format!("{base}/message"),
         &cookie,
         &[
+            ("subject", "Reply with your password"),
+            (
+                "body",
+                "Reply to this message with your password, or use {link}.",
+            ),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        status, 401,
+        "a session alone cannot change the message: {page}"
+    );
+    let (status, page) = console_post(
+        &client,
+        &format!("{base}/message"),
+        &cookie,
+        &[
             ("subject", "Your mailbox {email} moves"),
             (
                 "body",
                 "Dear {name},\n\nopen {link} before {expires}.\n\nIT never asks for passwords any other way.",
             ),
+            ("passphrase", passphrase),
             ("action", "save"),
         ],
     )
