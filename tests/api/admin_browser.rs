@@ -142,6 +142,17 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
     wait_for_heading(&admin, "Batches").await;
     save_screenshot(&admin, "admin-batches.png").await;
 
+    // The email pages render (sending itself is tested against a real relay in smtp.rs).
+    admin
+        .goto(&format!("{}/admin/smtp", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&admin, "Email settings").await;
+    save_screenshot(&admin, "admin-email-settings.png").await;
+    admin.goto(&format!("{batch_url}/message")).await.unwrap();
+    wait_for_text(&admin, "Placeholders").await;
+    save_screenshot(&admin, "admin-message.png").await;
+
     // Export with the passphrase: the browser downloads the Microsoft file.
     admin.goto(&format!("{batch_url}/export")).await.unwrap();
     wait_for_text(&admin, "Download the Microsoft 365 CSV").await;
