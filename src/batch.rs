@@ -474,19 +474,26 @@ pub async fn open_live_links(
 ) -> BatchResult<Vec<(crate::storage::Recipient, IssuedLink)>> {
     let batch_key = open_batch_key(store, batch, admin).await?;
     let sealed = store.live_sealed_tokens(&batch.id, now).await?;
-    sealed
-        .into_iter()
-        .map(|(recipient, token, expires_at)| {
-            let token = crypto::open_token(&batch_key, &batch.id, &recipient.email, &token)?;
-            let link = IssuedLink {
-                email: recipient.email.clone(),
-                display_name: recipient.display_name.clone(),
-                link: SecretString::from(public_url.link_for(token.expose())),
-                expires_at,
-            };
-            Ok((recipient, link))
-        })
-        .collect()
+    let batch_id = batch.id.clone();
+    let public_url = public_url.clone();
+    // One X25519 exchange per link: tens of thousands take seconds, so off the runtime.
+    tokio::task::spawn_blocking(move || {
+        sealed
+            .into_iter()
+            .map(|(recipient, token, expires_at)| {
+                let token = crypto::open_token(&batch_key, &batch_id, &recipient.email, &token)?;
+                let link = IssuedLink {
+                    email: recipient.email.clone(),
+                    display_name: recipient.display_name.clone(),
+                    link: SecretString::from(public_url.link_for(token.expose())),
+                    expires_at,
+                };
+                Ok((recipient, link))
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| BatchError::Other(anyhow::anyhow!("opening the links stopped: {e}")))?
 }
 
 /// Opens a batch's private key with the unlocked admin key.

@@ -1129,10 +1129,10 @@ async fn smtp_test(
             "the relay {}:{} did not accept the test message ({}): {}",
             settings.host,
             settings.port,
-            if f.permanent {
-                "refused"
-            } else {
-                "temporary failure or no connection"
+            match f.kind {
+                crate::mail::FailureKind::Refused => "refused",
+                crate::mail::FailureKind::Temporary => "temporary failure or no connection",
+                crate::mail::FailureKind::Unknown => "no clear answer",
             },
             f.reason
         ))),
@@ -1142,6 +1142,8 @@ async fn smtp_test(
 /// The progress of a sending run on stderr: a line per message, and on a terminal a
 /// bar redrawn in place.
 struct Progress {
+    /// A skipped message counts as failed (when one user was asked for).
+    skipped_fails: bool,
     total: usize,
     done: usize,
     sent: usize,
@@ -1152,6 +1154,7 @@ struct Progress {
 impl Progress {
     fn new(total: usize) -> Self {
         let progress = Self {
+            skipped_fails: false,
             total,
             done: 0,
             sent: 0,
@@ -1210,12 +1213,23 @@ impl Progress {
                 self.say(&format!("{email}: FAILED after {attempts} tries: {reason}"));
                 self.failed.push(email);
             }
+            outbox::Event::Unknown { email, reason } => {
+                self.done += 1;
+                self.say(&format!(
+                    "{email}: NO CLEAR ANSWER ({reason}); it may have arrived, so it is not sent \
+                     again unless you use --to"
+                ));
+                self.failed.push(email);
+            }
             outbox::Event::Skipped { email } => {
                 self.done += 1;
                 self.say(&format!(
                     "{email}: skipped (the link was used, revoked or replaced meanwhile, or \
                      another run is sending to them)"
                 ));
+                if self.skipped_fails {
+                    self.failed.push(email);
+                }
             }
         }
     }
@@ -1241,9 +1255,13 @@ async fn run_sending(
     job: &outbox::Job,
     rate: f64,
     retry_wait: Duration,
+    skipped_fails: bool,
 ) -> Result<Vec<String>, Failure> {
-    let total = store.queued_deliveries(batch_id).await?.len();
+    let total = job
+        .held()
+        .min(store.queued_deliveries(batch_id).await?.len());
     let mut progress = Progress::new(total);
+    progress.skipped_fails = skipped_fails;
     let pacer = outbox::Pacer::new(rate);
     let policy = outbox::RetryPolicy::new(retry_wait);
     outbox::drain(store, job, &pacer, policy, &mut |e| progress.event(e)).await?;
@@ -1298,8 +1316,10 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
             plan.unreachable
         );
     }
+    let letters = outbox::letters_to_hold(store, &b.id, letters, &selection).await?;
     let job = outbox::Job::new(&b.id, settings, letters);
-    let failed = run_sending(store, &b.id, &job, args.send_rate, retry_wait).await?;
+    let strict = matches!(selection, outbox::Selection::One(_));
+    let failed = run_sending(store, &b.id, &job, args.send_rate, retry_wait, strict).await?;
     if !plan.unknown.is_empty() {
         eprintln!(
             "Not sent again (an earlier run stopped while sending, so they may have it): {}. \
@@ -1387,7 +1407,7 @@ async fn link_reissue_and_send(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let job = outbox::Job::new(&b.id, settings, letters);
     let retry_wait = config::parse_duration("30s").map_err(|e| anyhow::anyhow!(e))?;
-    let failed = run_sending(store, &b.id, &job, 1.0, retry_wait).await?;
+    let failed = run_sending(store, &b.id, &job, 1.0, retry_wait, true).await?;
     if failed.is_empty() {
         Ok(())
     } else {
@@ -1579,7 +1599,10 @@ async fn batch_status(store: &Store, id_or_name: &str) -> CliResult {
                     Some(e) => format!("email queued, retrying ({e})"),
                     None => "email queued".to_owned(),
                 },
-                _ => "email outcome unknown (sending stopped mid-message)".to_owned(),
+                _ => match &d.last_error {
+                    Some(e) => format!("email outcome unknown ({e}; it may have arrived)"),
+                    None => "email outcome unknown (sending stopped mid-message)".to_owned(),
+                },
             });
         let detail = match email {
             Some(e) if detail.is_empty() => e,

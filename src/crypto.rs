@@ -491,16 +491,39 @@ pub struct SealedSecret {
     pub ciphertext: Vec<u8>,
 }
 
-fn smtp_password_aad(host: &str, user: &str) -> Vec<u8> {
-    length_prefixed(&[SMTP_PASSWORD_INFO, host.as_bytes(), user.as_bytes()])
+/// Where an SMTP password may be used: the relay as saved, all of whose fields bind the
+/// sealed password.
+#[derive(Debug, Clone, Copy)]
+pub struct SmtpBinding<'a> {
+    /// Host.
+    pub host: &'a str,
+    /// Port.
+    pub port: u16,
+    /// `tls`, `starttls` or `none`.
+    pub security: &'a str,
+    /// Login name.
+    pub user: &'a str,
+    /// Extra authority trusted (PEM), if any.
+    pub ca_pem: Option<&'a str>,
 }
 
-/// Seals the SMTP relay's password to the admin public key, bound to the relay's host
-/// and the user name: moved to another host in the database, it no longer opens.
+fn smtp_password_aad(b: SmtpBinding<'_>) -> Vec<u8> {
+    length_prefixed(&[
+        SMTP_PASSWORD_INFO,
+        b.host.as_bytes(),
+        &b.port.to_be_bytes(),
+        b.security.as_bytes(),
+        b.user.as_bytes(),
+        b.ca_pem.unwrap_or_default().as_bytes(),
+    ])
+}
+
+/// Seals the SMTP relay's password to the admin public key, bound to the relay's host,
+/// port, encryption, user name and trusted authority: with any of them changed in the
+/// database, it no longer opens.
 pub fn seal_smtp_password(
     admin_public_key: &[u8],
-    host: &str,
-    user: &str,
+    binding: SmtpBinding<'_>,
     password: &SecretString,
 ) -> Result<SealedSecret, CryptoError> {
     let public = public_key_from_bytes(admin_public_key)?;
@@ -509,7 +532,7 @@ pub fn seal_smtp_password(
         &public,
         SMTP_PASSWORD_INFO,
         password.expose_secret().as_bytes(),
-        &smtp_password_aad(host, user),
+        &smtp_password_aad(binding),
     )
     .map_err(|_| CryptoError::SealFailed)?;
     Ok(SealedSecret {
@@ -521,8 +544,7 @@ pub fn seal_smtp_password(
 /// Opens the SMTP password with the unlocked admin key.
 pub fn open_smtp_password(
     admin: &AdminKey,
-    host: &str,
-    user: &str,
+    binding: SmtpBinding<'_>,
     sealed: &SealedSecret,
 ) -> Result<SecretString, CryptoError> {
     let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
@@ -534,7 +556,7 @@ pub fn open_smtp_password(
             &enc,
             SMTP_PASSWORD_INFO,
             &sealed.ciphertext,
-            &smtp_password_aad(host, user),
+            &smtp_password_aad(binding),
         )
         .map_err(|_| CryptoError::OpenFailed)?,
     );
@@ -632,17 +654,37 @@ mod tests {
     fn the_smtp_password_opens_only_for_its_host_and_user() {
         let wrapped = create_admin_key(&secret("correct horse battery"), TEST_KDF).unwrap();
         let admin = unlock_admin_key(&wrapped, &secret("correct horse battery")).unwrap();
-        let sealed = seal_smtp_password(
-            &wrapped.public_key,
-            "smtp.example.org",
-            "it",
-            &secret("s3cret"),
-        )
-        .unwrap();
-        let opened = open_smtp_password(&admin, "smtp.example.org", "it", &sealed).unwrap();
+        let b = SmtpBinding {
+            host: "smtp.example.org",
+            port: 587,
+            security: "starttls",
+            user: "it",
+            ca_pem: None,
+        };
+        let sealed = seal_smtp_password(&wrapped.public_key, b, &secret("s3cret")).unwrap();
+        let opened = open_smtp_password(&admin, b, &sealed).unwrap();
         assert_eq!(opened.expose_secret(), "s3cret");
-        assert!(open_smtp_password(&admin, "evil.example.net", "it", &sealed).is_err());
-        assert!(open_smtp_password(&admin, "smtp.example.org", "other", &sealed).is_err());
+        for other in [
+            SmtpBinding {
+                host: "evil.example.net",
+                ..b
+            },
+            SmtpBinding { port: 2525, ..b },
+            SmtpBinding {
+                security: "none",
+                ..b
+            },
+            SmtpBinding { user: "other", ..b },
+            SmtpBinding {
+                ca_pem: Some("-----BEGIN CERTIFICATE-----"),
+                ..b
+            },
+        ] {
+            assert!(
+                open_smtp_password(&admin, other, &sealed).is_err(),
+                "{other:?}"
+            );
+        }
     }
 
     #[test]

@@ -93,15 +93,41 @@ impl std::fmt::Debug for SmtpSettings {
     }
 }
 
+/// What a failed send means for the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Not delivered, and worth trying later: a "try later" (4xx) answer, or no
+    /// connection to the relay.
+    Temporary,
+    /// Not delivered, and a retry would not help: a refusal (5xx), a TLS or login
+    /// problem, a bad message.
+    Refused,
+    /// No clear answer once the conversation had started (a timeout, a lost
+    /// connection, a garbled reply): the message may have arrived.
+    Unknown,
+}
+
 /// Why a message was not sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendFailure {
-    /// Anything but a "try later" (4xx) answer: a refusal, or a connection, TLS or
-    /// login problem, which a retry would not fix, or after which the message may have
-    /// arrived (so it is not sent again).
-    pub permanent: bool,
+    /// What it means for the message.
+    pub kind: FailureKind,
     /// The relay's answer or the problem, for the admin.
     pub reason: String,
+}
+
+impl SendFailure {
+    fn of(e: &lettre::transport::smtp::Error) -> Self {
+        let text = e.to_string();
+        let kind = if e.is_transient() || text.starts_with("Connection error") {
+            FailureKind::Temporary
+        } else if e.is_permanent() || e.is_tls() || e.is_client() {
+            FailureKind::Refused
+        } else {
+            FailureKind::Unknown
+        };
+        Self { kind, reason: text }
+    }
 }
 
 impl SmtpSettings {
@@ -172,13 +198,13 @@ impl SmtpSettings {
     /// Sends one message; on success returns the relay's answer.
     pub async fn send(&self, message: Message) -> Result<String, SendFailure> {
         let transport = self.transport().map_err(|reason| SendFailure {
-            permanent: true,
+            kind: FailureKind::Refused,
             reason,
         })?;
         let Ok(result) = tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await else {
             // The message may have been accepted: it is not sent again automatically.
             return Err(SendFailure {
-                permanent: true,
+                kind: FailureKind::Unknown,
                 reason: format!(
                     "the relay did not answer within {} seconds; the message may have arrived",
                     SEND_TIMEOUT.as_secs()
@@ -191,10 +217,7 @@ impl SmtpSettings {
                 response.code(),
                 response.message().collect::<Vec<_>>().join(" ")
             )),
-            Err(e) => Err(SendFailure {
-                permanent: !e.is_transient(),
-                reason: e.to_string(),
-            }),
+            Err(e) => Err(SendFailure::of(&e)),
         }
     }
 
@@ -208,8 +231,15 @@ impl SmtpSettings {
         let credentials = match (&stored.username, &stored.password) {
             (Some(user), Some(sealed)) => {
                 let admin = admin.ok_or("the saved SMTP password needs the passphrase")?;
-                let password = crate::crypto::open_smtp_password(admin, &stored.host, user, sealed)
-                    .map_err(|_| {
+                let binding = crate::crypto::SmtpBinding {
+                    host: &stored.host,
+                    port: stored.port,
+                    security: &stored.security,
+                    user,
+                    ca_pem: stored.ca_pem.as_deref(),
+                };
+                let password =
+                    crate::crypto::open_smtp_password(admin, binding, sealed).map_err(|_| {
                         "the saved SMTP password cannot be opened (saved under another \
                              admin key?): save the relay again"
                             .to_owned()
@@ -247,8 +277,18 @@ impl SmtpSettings {
             Some((user, password)) => (
                 Some(user.clone()),
                 Some(
-                    crate::crypto::seal_smtp_password(admin_public_key, &self.host, user, password)
-                        .map_err(|e| e.to_string())?,
+                    crate::crypto::seal_smtp_password(
+                        admin_public_key,
+                        crate::crypto::SmtpBinding {
+                            host: &self.host,
+                            port: self.port,
+                            security: self.security.as_str(),
+                            user,
+                            ca_pem: self.ca_pem.as_deref(),
+                        },
+                        password,
+                    )
+                    .map_err(|e| e.to_string())?,
                 ),
             ),
             None => (None, None),
@@ -426,9 +466,10 @@ fn fill(
                     )
                 })?;
                 out.push_str(&filled);
-                for _ in 0..=end {
-                    chars.next();
-                }
+                // Past the closing brace, by position (the name may hold multi-byte
+                // characters).
+                let close = i + 1 + end;
+                while chars.next_if(|&(j, _)| j <= close).is_some() {}
             }
             '}' => {
                 let line = text[..i].matches('\n').count() + 1;
@@ -622,6 +663,7 @@ mod tests {
             ("Hi", "{link} }", "without its {"),
             ("", "{link}", "subject is empty"),
             ("Hi", "{link}\u{7}", "control character"),
+            ("Hi", "{link} {\u{a0}link\u{e9}} x", "is not a placeholder"),
         ] {
             let e = Template::new(subject, body).unwrap_err();
             assert!(e.contains(says), "{subject:?} {body:?}: {e}");

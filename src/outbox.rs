@@ -16,8 +16,9 @@ use tracing::{info, warn};
 
 use crate::batch::IssuedLink;
 use crate::config::{format_time, now};
+use crate::mail::FailureKind;
 use crate::mail::{LinkFields, SmtpSettings, Template};
-use crate::storage::{Batch, DeliveryOutcome, Recipient, Store, StoreError};
+use crate::storage::{Batch, DeliveryOutcome, Recipient, Requeue, Store, StoreError};
 
 /// Who a sending run emails.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +84,9 @@ pub enum OutboxError {
          locked or expired); nothing was sent"
     )]
     NoOpenLink(String),
+    /// A message to that user is being handed to the relay right now.
+    #[error("a message to {0} is being sent right now; nothing more was queued")]
+    InFlight(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -112,8 +116,15 @@ pub async fn enqueue(
             return Err(OutboxError::NoOpenLink(email.clone()));
         };
         plan.queued = store
-            .enqueue_deliveries(&[letter.recipient.id], true, now)
+            .enqueue_deliveries(&[letter.recipient.id], Requeue::Any, now)
             .await?;
+        if plan.queued == 0
+            && deliveries
+                .get(&letter.recipient.id)
+                .is_some_and(|d| d.state == "sending")
+        {
+            return Err(OutboxError::InFlight(email.clone()));
+        }
         return Ok(plan);
     }
     let mut ids = Vec::new();
@@ -123,7 +134,7 @@ pub async fn enqueue(
         if submitted.contains(&id) || state == Some("queued") {
             continue;
         }
-        if state == Some("sending") {
+        if matches!(state, Some("sending" | "unknown")) {
             plan.unknown.push(letter.recipient.email.clone());
             continue;
         }
@@ -141,8 +152,36 @@ pub async fn enqueue(
         .iter()
         .filter(|s| s.submitted_at.is_none() && !open.contains(&s.recipient.id))
         .count();
-    plan.queued = store.enqueue_deliveries(&ids, false, now).await?;
+    let requeue = match selection {
+        Selection::Reminder => Requeue::Answered,
+        _ => Requeue::Failed,
+    };
+    plan.queued = store.enqueue_deliveries(&ids, requeue, now).await?;
     Ok(plan)
+}
+
+/// The letters a run needs: the one user's for [`Selection::One`], else those whose
+/// message is queued.
+pub async fn letters_to_hold(
+    store: &Store,
+    batch_id: &str,
+    letters: Vec<Letter>,
+    selection: &Selection,
+) -> Result<Vec<Letter>, StoreError> {
+    let queued: HashSet<i64> = store
+        .queued_deliveries(batch_id)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    Ok(letters
+        .into_iter()
+        .filter(|l| queued.contains(&l.recipient.id))
+        .filter(|l| match selection {
+            Selection::One(email) => l.recipient.email.eq_ignore_ascii_case(email),
+            _ => true,
+        })
+        .collect())
 }
 
 /// Spaces messages out: at most one per `gap`, across every batch being sent.
@@ -218,6 +257,14 @@ pub enum Event {
         /// The relay's answer or the problem.
         reason: String,
     },
+    /// No clear answer once the message was handed over: it may have arrived, and is
+    /// not sent again automatically.
+    Unknown {
+        /// EmailAddress.
+        email: String,
+        /// What happened.
+        reason: String,
+    },
     /// Not sent: the link was used, revoked or replaced, or another sender took it.
     Skipped {
         /// EmailAddress.
@@ -252,6 +299,18 @@ impl Job {
         }
         if let (Some(s), Ok(mut held)) = (settings, self.settings.lock()) {
             *held = Arc::new(s);
+        }
+    }
+
+    /// How many letters it holds.
+    pub fn held(&self) -> usize {
+        self.letters.lock().map_or(0, |l| l.len())
+    }
+
+    /// Drops a letter that can no longer be sent (its link was replaced or is gone).
+    fn forget(&self, recipient_id: i64) {
+        if let Ok(mut held) = self.letters.lock() {
+            held.remove(&recipient_id);
         }
     }
 
@@ -301,18 +360,24 @@ pub async fn drain(
             tokio::time::sleep(Duration::from_secs(secs)).await;
             continue;
         }
-        let (Some(letter), Some(settings)) = (job.letter(id), job.settings()) else {
+        let Some(letter) = job.letter(id) else {
             continue;
+        };
+        let Some(settings) = job.settings() else {
+            return Ok(());
         };
         let Some(batch) = store.find_batch(&job.batch_id).await? else {
             return Ok(());
         };
         pacer.wait().await;
         let email = letter.recipient.email.clone();
-        let Some(hash) = letter.token_hash() else {
-            continue;
+        let claimed = match letter.token_hash() {
+            Some(hash) => store.claim_delivery(id, &hash, now()).await?,
+            None => None,
         };
-        let Some(attempts) = store.claim_delivery(id, &hash, now()).await? else {
+        let Some(attempts) = claimed else {
+            // Used, revoked, replaced or expired meanwhile, or another sender took it.
+            job.forget(id);
             on_event(Event::Skipped { email });
             continue;
         };
@@ -327,7 +392,7 @@ pub async fn drain(
                     answer,
                 });
             }
-            Err((false, reason)) if attempts < i64::from(policy.tries) => {
+            Err((FailureKind::Temporary, reason)) if attempts < i64::from(policy.tries) => {
                 let factor = 1u32 << u32::try_from(attempts.clamp(1, 16) - 1).unwrap_or(0);
                 let wait = policy.wait.saturating_mul(factor);
                 let retry_at = at.saturating_add(i64::try_from(wait.as_secs()).unwrap_or(0));
@@ -347,6 +412,12 @@ pub async fn drain(
                     at: retry_at,
                 });
             }
+            Err((FailureKind::Unknown, reason)) => {
+                store
+                    .finish_delivery(id, DeliveryOutcome::Unknown { reason: &reason }, at)
+                    .await?;
+                on_event(Event::Unknown { email, reason });
+            }
             Err((_, reason)) => {
                 store
                     .finish_delivery(id, DeliveryOutcome::Failed { reason: &reason }, at)
@@ -362,16 +433,19 @@ pub async fn drain(
     Ok(())
 }
 
-/// Builds and sends one message; on failure, whether it was permanent and why (with
-/// the link cut out of a refusal that quotes it).
+/// The longest relay answer kept, in characters.
+const MAX_REASON_CHARS: usize = 300;
+
+/// Builds and sends one message; on failure, what it means and why (with the link and
+/// its token cut out of an answer that quotes them, and cut short).
 async fn send_one(
     settings: &SmtpSettings,
     batch: &Batch,
     letter: &Letter,
-) -> Result<String, (bool, String)> {
+) -> Result<String, (FailureKind, String)> {
     let to = letter.address().parse().map_err(|e| {
         (
-            true,
+            FailureKind::Refused,
             format!("{:?} is not an address ({e})", letter.address()),
         )
     })?;
@@ -386,12 +460,19 @@ async fn send_one(
     let template = Template::of(batch.message.as_ref());
     let message = settings
         .link_message(to, &template, &fields)
-        .map_err(|e| (true, e))?;
+        .map_err(|e| (FailureKind::Refused, e))?;
     settings.send(message).await.map_err(|f| {
-        (
-            f.permanent,
-            f.reason.replace(letter.link.link.expose_secret(), "[link]"),
-        )
+        let link = letter.link.link.expose_secret();
+        let token = link.rsplit('/').next().unwrap_or(link);
+        let reason: String = f
+            .reason
+            .replace(link, "[link]")
+            .replace(token, "[link]")
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(MAX_REASON_CHARS)
+            .collect();
+        (f.kind, reason)
     })
 }
 
@@ -429,19 +510,11 @@ impl Outbox {
         letters: Vec<Letter>,
         selection: &Selection,
     ) -> Result<Plan, OutboxError> {
-        let mut jobs = self.jobs.lock().await;
+        // Queued before the lock is taken: a run ending meanwhile finds the new rows
+        // without letters and stops, and the letters below then start a new one.
         let plan = enqueue(&self.store, batch, &letters, selection, now()).await?;
-        let queued: HashSet<i64> = self
-            .store
-            .queued_deliveries(&batch.id)
-            .await?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        let letters: Vec<Letter> = letters
-            .into_iter()
-            .filter(|l| queued.contains(&l.recipient.id))
-            .collect();
+        let letters = letters_to_hold(&self.store, &batch.id, letters, selection).await?;
+        let mut jobs = self.jobs.lock().await;
         if let Some(job) = jobs.get(&batch.id) {
             job.add(letters, Some(settings));
         } else if !letters.is_empty() {
@@ -461,20 +534,24 @@ impl Outbox {
     async fn run(self: Arc<Self>, job: Arc<Job>) {
         info!(batch = %job.batch_id, "sending started");
         let mut on_event = |event: Event| match event {
-            Event::Failed { attempts, .. } => warn!(attempts, "a message was not sent"),
+            Event::Failed { attempts, .. } => warn!(attempts, "a message was refused"),
+            Event::Unknown { .. } => warn!("a message got no clear answer; it may have arrived"),
             Event::Retrying { .. } => info!("a message will be tried again"),
             Event::Sent { .. } | Event::Skipped { .. } => {}
         };
+        let mut errors = 0;
         loop {
             let result = drain(&self.store, &job, &self.pacer, self.policy, &mut on_event).await;
-            let mut jobs = self.jobs.lock().await;
-            let more = match result {
-                Ok(()) => job.next(&self.store).await.ok().flatten().is_some(),
-                Err(e) => {
-                    warn!(error = %e, "sending stopped: the database failed");
-                    false
+            if let Err(e) = &result {
+                errors += 1;
+                warn!(error = %e, errors, "sending paused: the database failed");
+                if errors < MAX_STORE_ERRORS {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
                 }
-            };
+            }
+            let mut jobs = self.jobs.lock().await;
+            let more = result.is_ok() && matches!(job.next(&self.store).await, Ok(Some(_)));
             if !more {
                 jobs.remove(&job.batch_id);
                 info!(batch = %job.batch_id, "sending finished");
@@ -483,3 +560,7 @@ impl Outbox {
         }
     }
 }
+
+/// Database failures in a row after which a background run gives up (its messages
+/// stay queued, to be resumed).
+const MAX_STORE_ERRORS: u32 = 10;

@@ -254,6 +254,12 @@ pub enum DeliveryOutcome<'a> {
         /// When to try again.
         at: i64,
     },
+    /// No clear answer after the message was handed over (a timeout, a lost
+    /// connection): it may have arrived, so it is not sent again automatically.
+    Unknown {
+        /// What happened.
+        reason: &'a str,
+    },
     /// Refused, or temporary failures too many times.
     Failed {
         /// The relay's answer or the problem.
@@ -261,7 +267,17 @@ pub enum DeliveryOutcome<'a> {
     },
 }
 
-/// The SMTP relay as saved in the console.
+/// Which earlier messages a new one may replace in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requeue {
+    /// Only a failed one (a first message).
+    Failed,
+    /// A sent or failed one (a reminder).
+    Answered,
+    /// Any but one being handed to the relay right now (one user, on request).
+    Any,
+}
+
 pub use crate::crypto::SealedSecret;
 
 /// The SMTP relay as saved in the console.
@@ -290,7 +306,7 @@ pub struct StoredSmtp {
 /// Where a recipient's emailed link stands.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    /// `queued`, `sending`, `sent` or `failed`.
+    /// `queued`, `sending`, `unknown`, `sent` or `failed`.
     pub state: String,
     /// SMTP attempts so far.
     pub attempts: i64,
@@ -1318,31 +1334,42 @@ impl Store {
             .collect())
     }
 
-    /// Queues a message for each of `recipient_ids` (a first message or a reminder),
-    /// to be tried from `now`. A message being handed to the relay, or whose outcome
-    /// was never recorded, is left alone unless `force`. Returns how many were queued.
+    /// Queues a message for each of `recipient_ids`, to be tried from `now`, where
+    /// `requeue` allows it (a recipient never emailed is always queued; one already
+    /// queued stays as it is). Returns how many were queued. The allowance is checked in
+    /// the same statement as the write, so a message sent meanwhile is not queued again.
     #[instrument(skip_all)]
     pub async fn enqueue_deliveries(
         &self,
         recipient_ids: &[i64],
-        force: bool,
+        requeue: Requeue,
         now: i64,
     ) -> StoreResult<usize> {
+        let allowed = match requeue {
+            Requeue::Failed => "deliveries.state = 'failed'",
+            Requeue::Answered => "deliveries.state IN ('sent', 'failed')",
+            // Not a message being handed to the relay right now (a 'sending' row is
+            // taken for a crash's leftover only once no send could still be running).
+            Requeue::Any => {
+                "deliveries.state IN ('sent', 'failed', 'unknown') OR (deliveries.state = \
+                 'sending' AND deliveries.updated_at < ?2 - 300)"
+            }
+        };
+        let sql = constant_sql(format!(
+            "INSERT INTO deliveries (recipient_id, state, next_attempt_at, updated_at) \
+             VALUES (?1, 'queued', ?2, ?2) \
+             ON CONFLICT (recipient_id) DO UPDATE SET state = 'queued', attempts = 0, \
+               last_error = NULL, next_attempt_at = ?2, updated_at = ?2 \
+             WHERE {allowed}"
+        ));
         let mut tx = self.begin_write().await?;
         let mut queued = 0;
         for id in recipient_ids {
-            let done = sqlx::query(
-                "INSERT INTO deliveries (recipient_id, state, next_attempt_at, updated_at) \
-                 VALUES (?1, 'queued', ?2, ?2) \
-                 ON CONFLICT (recipient_id) DO UPDATE SET state = 'queued', attempts = 0, \
-                   last_error = NULL, next_attempt_at = ?2, updated_at = ?2 \
-                 WHERE deliveries.state <> 'sending' OR ?3",
-            )
-            .bind(id)
-            .bind(now)
-            .bind(force)
-            .execute(&mut *tx)
-            .await?;
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql.0.as_str()))
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             queued += usize::try_from(done.rows_affected()).unwrap_or(0);
         }
         tx.commit().await?;
@@ -1397,21 +1424,25 @@ impl Store {
         .bind(token_hash.as_slice())
         .fetch_optional(&mut *tx)
         .await?;
+        // The user has no usable link any more (submitted, revoked, locked, expired): a
+        // reminder falls back to "sent", a first message is forgotten. A link replaced
+        // by a newer live one leaves the message queued for a sender holding that one.
+        const NO_LIVE_LINK: &str = "NOT EXISTS (SELECT 1 FROM links WHERE recipient_id = ?1 \
+             AND state = 'live' AND expires_at > ?2)";
         if claimed.is_none() {
-            // The link can no longer be used: a reminder falls back to "sent", a first
-            // message is forgotten.
-            sqlx::query(
-                "DELETE FROM deliveries WHERE recipient_id = ? AND state = 'queued' \
-                 AND sent_at IS NULL",
-            )
+            sqlx::query(constant_sql(format!(
+                "DELETE FROM deliveries WHERE recipient_id = ?1 AND state = 'queued' \
+                 AND sent_at IS NULL AND {NO_LIVE_LINK}"
+            )))
             .bind(recipient_id)
+            .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
+            sqlx::query(constant_sql(format!(
                 "UPDATE deliveries SET state = 'sent', last_error = NULL, \
                  next_attempt_at = NULL, updated_at = ?2 WHERE recipient_id = ?1 \
-                 AND state = 'queued'",
-            )
+                 AND state = 'queued' AND {NO_LIVE_LINK}"
+            )))
             .bind(recipient_id)
             .bind(now)
             .execute(&mut *tx)
@@ -1446,6 +1477,14 @@ impl Store {
             .bind(now)
             .bind(reason)
             .bind(at),
+            DeliveryOutcome::Unknown { reason } => sqlx::query(
+                "UPDATE deliveries SET state = 'unknown', last_error = ?3, \
+                 next_attempt_at = NULL, updated_at = ?2 \
+                 WHERE recipient_id = ?1 AND state = 'sending'",
+            )
+            .bind(recipient_id)
+            .bind(now)
+            .bind(reason),
             DeliveryOutcome::Failed { reason } => sqlx::query(
                 "UPDATE deliveries SET state = 'failed', last_error = ?3, next_attempt_at = NULL, \
                  updated_at = ?2 WHERE recipient_id = ?1 AND state = 'sending'",

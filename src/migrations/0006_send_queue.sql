@@ -4,10 +4,11 @@
 CREATE TABLE deliveries_new (
     recipient_id    INTEGER PRIMARY KEY REFERENCES recipients(id) ON DELETE CASCADE,
     -- 'queued' (waiting; tried again after a temporary failure), 'sending' (handed to
-    -- the server, answer not yet recorded: never sent again automatically), 'sent', or
-    -- 'failed' (with the server's reason).
+    -- the server, answer not yet recorded), 'unknown' (no clear answer: the message may
+    -- have arrived), 'sent', or 'failed' (refused, with the server's reason). A message
+    -- left 'sending' by a crash, or 'unknown', is never sent again automatically.
     state           TEXT    NOT NULL
-                    CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+                    CHECK (state IN ('queued', 'sending', 'unknown', 'sent', 'failed')),
     -- Tries of the current message (a temporary failure is retried a few times).
     attempts        INTEGER NOT NULL DEFAULT 0,
     last_error      TEXT,

@@ -110,7 +110,7 @@ pub async fn send(
     }
     let plan = match state.outbox.send(&b, settings, letters, &selection).await {
         Ok(plan) => plan,
-        Err(e @ OutboxError::NoOpenLink(_)) => {
+        Err(e @ (OutboxError::NoOpenLink(_) | OutboxError::InFlight(_))) => {
             return refused(&state, &b, nothing(e.to_string())).await;
         }
         Err(OutboxError::Store(e)) => return Err(e.into()),
@@ -273,7 +273,7 @@ pub async fn smtp_submit(
     _session: AdminSession,
     connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
-    Form(form): Form<SmtpForm>,
+    Form(mut form): Form<SmtpForm>,
 ) -> Result<Response, AppError> {
     // What the admin typed is shown again on a refusal (never the password).
     let typed = RelayShown::Saved {
@@ -306,7 +306,8 @@ pub async fn smtp_submit(
         ));
     }
     let client = client_key(&state, connect, &headers);
-    let admin = match unlock_throttled(&state, client, form.passphrase.clone()).await? {
+    let admin = match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await?
+    {
         Ok(admin) => admin,
         Err(refusal) => {
             let page = pages::smtp_page(
@@ -383,9 +384,10 @@ pub async fn smtp_test(
             .parse()
             .map_err(|e| format!("To: not an email address ({e})"))?;
         let message = settings.test_message(to)?;
-        settings
-            .send(message)
+        // Well inside the request's own time limit.
+        tokio::time::timeout(std::time::Duration::from_secs(20), settings.send(message))
             .await
+            .map_err(|_| "the relay did not answer within 20 seconds".to_owned())?
             .map(|answer| (settings.host.clone(), answer))
             .map_err(|f| format!("the relay did not accept the test message: {}", f.reason))
     }
@@ -446,7 +448,7 @@ pub async fn message_submit(
     Path(id): Path<String>,
     connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
-    Form(form): Form<MessageForm>,
+    Form(mut form): Form<MessageForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     let statuses = state.store.recipient_statuses(&b.id).await?;
@@ -454,7 +456,8 @@ pub async fn message_submit(
     // just a session.
     if form.action == "save" || form.action == "default" {
         let client = client_key(&state, connect, &headers);
-        if let Err(refusal) = unlock_throttled(&state, client, form.passphrase.clone()).await? {
+        let passphrase = std::mem::take(&mut form.passphrase);
+        if let Err(refusal) = unlock_throttled(&state, client, passphrase).await? {
             let page = pages::message_page(
                 &b,
                 &form.subject,

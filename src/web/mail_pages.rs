@@ -26,6 +26,7 @@ struct Counts {
     sent: usize,
     queued: usize,
     sending: usize,
+    unknown: usize,
     failed: usize,
 }
 
@@ -35,7 +36,8 @@ fn counts(v: &EmailView) -> Counts {
         match d.state.as_str() {
             "sent" => c.sent += 1,
             "queued" => c.queued += 1,
-            "sending" => c.sending += 1,
+            "sending" if v.sending => c.sending += 1,
+            "sending" | "unknown" => c.unknown += 1,
             _ => c.failed += 1,
         }
     }
@@ -55,7 +57,7 @@ fn passphrase(id: &str, label: &str) -> Markup {
 /// The batch page's section on emailing the links.
 pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, base: &str) -> Markup {
     let c = counts(v);
-    let total = c.sent + c.queued + c.sending + c.failed;
+    let total = c.sent + c.queued + c.sending + c.unknown + c.failed;
     let waiting = statuses.iter().filter(|s| s.submitted_at.is_none()).count();
     let template = Template::of(b.message.as_ref());
     html! {
@@ -71,10 +73,11 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
                         "Subject: “" (template.subject()) "” (" a href={ (base) "/message" } { "view or edit the message" } ")." }
                     @if total > 0 {
                         p {
-                            progress value=(c.sent + c.failed) max=(total) { (c.sent) " of " (total) }
+                            progress value=(c.sent + c.failed + c.unknown) max=(total) { (c.sent) " of " (total) }
                             " " strong { (c.sent) " emailed" } ", " (c.queued) " queued, " (c.failed) " failed"
-                            @if c.sending > 0 {
-                                ", " (c.sending) @if v.sending { " sending now" } @else { " with an unknown outcome (sending stopped mid-message; not sent again unless you email that user)" }
+                            @if c.sending > 0 { ", " (c.sending) " sending now" }
+                            @if c.unknown > 0 {
+                                ", " (c.unknown) " with an unknown outcome (they may have arrived; not sent again unless you email that user)"
                             }
                             "."
                         }
@@ -140,9 +143,10 @@ pub fn delivery_cell(d: Option<&Delivery>, sending: bool) -> Markup {
                         (d.next_attempt_at.map(format_time).unwrap_or_default()) }
                 }
             }
-            "sending" => {
-                @if sending { span.badge { "sending" } }
-                @else { span.badge.warn { "outcome unknown" } br; span.small { "sending stopped mid-message" } }
+            "sending" if sending => { span.badge { "sending" } }
+            "sending" | "unknown" => {
+                span.badge.warn { "outcome unknown" } br;
+                span.small { (d.last_error.as_deref().unwrap_or("sending stopped mid-message")) "; it may have arrived" }
             }
             _ => {
                 span.badge.warn { "failed" }

@@ -347,7 +347,7 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
             passdrop::crypto::LinkToken::parse(bounce_link.rsplit('/').next().unwrap()).unwrap();
         let now = passdrop::config::now();
         store
-            .enqueue_deliveries(&[bounce.id], true, now)
+            .enqueue_deliveries(&[bounce.id], passdrop::storage::Requeue::Any, now)
             .await
             .unwrap();
         assert_eq!(
@@ -365,9 +365,10 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
                 .unwrap(),
             None
         );
+        // Not even on request while it may still be in the relay's hands.
         assert_eq!(
             store
-                .enqueue_deliveries(&[bounce.id], false, now)
+                .enqueue_deliveries(&[bounce.id], passdrop::storage::Requeue::Any, now)
                 .await
                 .unwrap(),
             0
@@ -379,6 +380,16 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
     assert!(o.status.success(), "{}", err(&o));
     assert!(err(&o).contains("Not sent again"), "{}", err(&o));
     assert_eq!(relay.messages().len(), before);
+    let o = cli(&[
+        "send",
+        "mailing",
+        "--to",
+        "bounce@example.org",
+        "--public-url",
+        &server.address,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("being sent right now"), "{}", err(&o));
 
     // The doctor reaches the relay with the same settings.
     let o = cli(&["doctor", "--public-url", "https://pass.example.org"]);
@@ -789,4 +800,56 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn a_stale_link_never_drops_a_message_queued_for_the_new_one() {
+    use passdrop::storage::Requeue;
+    let app = crate::helpers::TestApp::spawn().await;
+    let (b, links) = app
+        .create_batch("queue", "EmailAddress\nann@example.org\n")
+        .await;
+    let old = passdrop::crypto::LinkToken::parse(&crate::helpers::token_of(&crate::helpers::link(
+        &links[0],
+    )))
+    .unwrap();
+    let ann = app.store.recipient(&b, "ann@example.org").await.unwrap();
+    let now = passdrop::config::now();
+    let new_link =
+        passdrop::batch::reissue(&app.store, &app.public_url, &b, "ann@example.org", now)
+            .await
+            .unwrap();
+    let new = passdrop::crypto::LinkToken::parse(&crate::helpers::token_of(&crate::helpers::link(
+        &new_link,
+    )))
+    .unwrap();
+    assert_eq!(
+        app.store
+            .enqueue_deliveries(&[ann.id], Requeue::Failed, now)
+            .await
+            .unwrap(),
+        1
+    );
+    // A sender still holding the replaced link cannot claim it, and leaves it queued.
+    assert_eq!(
+        app.store
+            .claim_delivery(ann.id, &old.hash(), now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(app.store.queued_deliveries(&b.id).await.unwrap().len(), 1);
+    // Once no live link is left (revoked), the queued message is dropped.
+    passdrop::batch::revoke(&app.store, &b, "ann@example.org")
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store
+            .claim_delivery(ann.id, &new.hash(), now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(app.store.queued_deliveries(&b.id).await.unwrap().is_empty());
+    app.stop().await;
 }
