@@ -149,7 +149,7 @@ pub struct SendArgs {
     #[arg(long)]
     pub to: Option<String>,
     /// Messages per second at most.
-    #[arg(long, env = "PASSDROP_SEND_RATE", default_value_t = 2.0)]
+    #[arg(long, env = "PASSDROP_SEND_RATE", default_value_t = web::DEFAULT_SEND_RATE)]
     pub send_rate: f64,
     /// Wait this long before retrying a temporary failure (doubling each time; 4 tries).
     #[arg(long, env = "PASSDROP_SEND_RETRY_WAIT", default_value = "30s")]

@@ -764,6 +764,26 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
     assert!(page.contains("emailed "), "{page}");
     assert!(page.contains("outcome unknown"), "{page}");
 
+    // "Email one user" sends again on request, to that user only.
+    let (status, page) = console_post(
+        &client,
+        &format!("{base}/send"),
+        &cookie,
+        &[
+            ("who", "one"),
+            ("email", "a2@example.org"),
+            ("passphrase", passphrase),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("1 message queued"), "{page}");
+    wait_for("the one message", Duration::from_secs(20), || {
+        rcpts().iter().filter(|r| r.starts_with("a2@")).count() == 2
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rcpts().len(), got.len() + 1, "only a2 got another message");
+
     // The messages carry the batch's own text and a working link on the new server.
     let client2 = reqwest::Client::new();
     for (rcpt, message) in relay.messages().iter().skip(1) {
