@@ -495,11 +495,22 @@ async fn console_login(client: &reqwest::Client, address: &str, passphrase: &str
     crate::helpers::cookie_of(&r)
 }
 
+async fn console_get(client: &reqwest::Client, url: &str, cookie: &str) -> String {
+    let r = client
+        .get(url)
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
 async fn console_post(
     client: &reqwest::Client,
     url: &str,
     cookie: &str,
-    form: &[(&str, &str)],
+    form: &(impl serde::Serialize + ?Sized),
 ) -> (u16, String) {
     let r = client
         .post(url)
@@ -603,20 +614,10 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
             ("action", "save".to_owned()),
         ]
     };
+    let smtp_url = format!("{}/admin/smtp", server.address);
     let post_smtp = |form: Vec<(&'static str, String)>| {
-        let client = client.clone();
-        let cookie = cookie.clone();
-        let url = format!("{}/admin/smtp", server.address);
-        async move {
-            let r = client
-                .post(url)
-                .header("Cookie", cookie)
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
+        let (client, cookie, url) = (client.clone(), cookie.clone(), smtp_url.clone());
+        async move { console_post(&client, &url, &cookie, &form).await }
     };
     let (status, page) = post_smtp(smtp_form(RELAY_PASSWORD, "wrong passphrase!!")).await;
     assert_eq!(status, 401, "{page}");
@@ -714,15 +715,7 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
     let server = Server::start(&data, &env);
     let cookie = console_login(&client, &server.address, passphrase).await;
     let base = format!("{}/admin/batches/{batch_id}", server.address);
-    let page = client
-        .get(&base)
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console_get(&client, &base, &cookie).await;
     assert!(page.contains("outcome unknown"), "{page}");
     assert!(page.contains("messages wait in the queue"), "{page}");
     let (status, page) = console_post(
@@ -751,15 +744,7 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
     assert_eq!(relay.authenticated(), got.len(), "every message logged in");
 
     // The console shows each user's state, with the refusal's reason.
-    let page = client
-        .get(&base)
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console_get(&client, &base, &cookie).await;
     assert!(page.contains("No such user here"), "{page}");
     assert!(page.contains("emailed "), "{page}");
     assert!(page.contains("outcome unknown"), "{page}");
