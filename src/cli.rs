@@ -446,7 +446,10 @@ pub fn init_logging(format: LogFormat) {
     let capped =
         tracing_subscriber::filter::filter_fn(|meta| allowed(meta.target(), *meta.level()));
     let filter = env.and(capped);
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only on a terminal, never in a log file.
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let layer = match format {
         LogFormat::Human => layer.with_filter(filter).boxed(),
         LogFormat::Json => layer.json().with_filter(filter).boxed(),
@@ -628,6 +631,7 @@ async fn dispatch(cli: Cli) -> CliResult {
             smtp,
         }) => {
             if send {
+                require_public_url(cli.public_url.is_some())?;
                 link_reissue_and_send(&store, &url, &batch, &email, &smtp, passphrase_file).await
             } else {
                 link_reissue(&store, &url, &batch, &email, links_out.as_deref()).await
@@ -638,7 +642,10 @@ async fn dispatch(cli: Cli) -> CliResult {
         }
         Command::Export(args) => export(&store, args).await,
         Command::Purge(args) => purge(&store, args).await,
-        Command::Send(args) => send(&store, &url, args).await,
+        Command::Send(args) => {
+            require_public_url(cli.public_url.is_some())?;
+            send(&store, &url, args).await
+        }
         Command::Smtp(SmtpCommand::Test {
             to,
             smtp,
@@ -1235,7 +1242,14 @@ impl Progress {
     }
 
     fn finish(&self) {
-        if self.bar && self.total > 0 {
+        if self.total == 0 {
+            eprintln!(
+                "Nobody to email: everyone chosen has submitted, was emailed already, or has no \
+                 open link."
+            );
+            return;
+        }
+        if self.bar {
             eprintln!();
         }
         eprintln!(
@@ -1309,6 +1323,11 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
             outbox::OutboxError::Store(e) => Failure::Error(e.into()),
             e => Failure::Error(anyhow::anyhow!("{e}")),
         })?;
+    if plan.queued > 0 {
+        store
+            .record_event(&b.id, "emails_queued", plan.queued, config::now())
+            .await?;
+    }
     if plan.unreachable > 0 && args.to.is_none() {
         eprintln!(
             "{} users who have not submitted have no open link to email (expired, revoked or \
@@ -1334,6 +1353,20 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
             "not sent to: {} (see the reasons above; run the same command again to retry them)",
             failed.join(", ")
         )))
+    }
+}
+
+/// Links that are emailed must point where users reach the server, which the listen
+/// address (the default public URL) almost never is.
+fn require_public_url(given: bool) -> CliResult {
+    if given {
+        Ok(())
+    } else {
+        Err(Failure::Usage(
+            "give the address users open the links at with --public-url (PASSDROP_PUBLIC_URL), \
+             the same as the server's: emailed links are built from it"
+                .into(),
+        ))
     }
 }
 
@@ -1402,9 +1435,12 @@ async fn link_reissue_and_send(
     );
     let letters = vec![outbox::Letter { recipient, link }];
     let selection = outbox::Selection::One(email.to_owned());
-    outbox::enqueue(store, &b, &letters, &selection, config::now())
+    let plan = outbox::enqueue(store, &b, &letters, &selection, config::now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .record_event(&b.id, "emails_queued", plan.queued, config::now())
+        .await?;
     let job = outbox::Job::new(&b.id, settings, letters);
     let retry_wait = config::parse_duration("30s").map_err(|e| anyhow::anyhow!(e))?;
     let failed = run_sending(store, &b.id, &job, 1.0, retry_wait, true).await?;
@@ -1428,8 +1464,14 @@ async fn batch_message(store: &Store, args: &MessageArgs) -> CliResult {
     if let (Some(subject), Some(path)) = (&args.subject, &args.body_file) {
         let body = std::fs::read_to_string(path)
             .with_context(|| format!("could not read the body file {}", path.display()))?;
-        let template = crate::mail::Template::new(subject, &body)
-            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+        let template = crate::mail::Template::new(subject, &body).map_err(|e| {
+            let e = if e.starts_with("the subject") {
+                e
+            } else {
+                format!("{}: {e}", path.display())
+            };
+            anyhow::anyhow!("the message was not saved: {e}")
+        })?;
         store
             .set_batch_message(&b.id, Some((template.subject(), template.body())))
             .await?;

@@ -141,8 +141,8 @@ impl SmtpSettings {
                     .is_ok_and(|ip| ip.is_loopback());
             if !loopback {
                 return Err(format!(
-                    "--smtp-security none sends links unencrypted, so it is only allowed for a \
-                     relay on this machine, not {}",
+                    "no encryption (security \"none\") would send the links in the clear, so it \
+                     is only allowed for a relay on this machine, not {}",
                     self.host
                 ));
             }
@@ -319,7 +319,11 @@ impl SmtpSettings {
     }
 
     fn envelope(&self, to: Mailbox) -> lettre::message::MessageBuilder {
-        let mut b = Message::builder().from(self.from.clone()).to(to);
+        // A Message-ID (spam filters look for one); lettre adds the Date.
+        let mut b = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .message_id(None);
         if let Some(r) = &self.reply_to {
             b = b.reply_to(r.clone());
         }

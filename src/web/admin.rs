@@ -645,8 +645,10 @@ pub async fn reissue(
     };
     let relay = super::admin_mail::relay_description(&state).await?;
     let base = format!("/admin/batches/{}", b.id);
+    let recipient = state.store.recipient(&b, &link.email).await?;
+    let to = recipient.alternate_email.unwrap_or(recipient.email);
     let notice = maud::html! {
-        (pages::reissued_notice(&link, &b))
+        (pages::reissued_notice(&link, &to, &b))
         @if relay.is_some() {
             h3 { "Email the new link now" }
             (super::mail_pages::one_user_form(&base, &link.email))
@@ -749,20 +751,17 @@ pub async fn links_submit(
             return Ok(refusal.respond(pages::links_form(&b, Some(&refusal.message()))));
         }
     };
-    let links: Vec<_> =
-        batch::open_live_links(&state.store, &state.config.public_url, &b, &admin, now())
-            .await?
-            .into_iter()
-            .map(|(_, link)| link)
-            .collect();
+    let opened =
+        batch::open_live_links(&state.store, &state.config.public_url, &b, &admin, now()).await?;
     drop(admin);
     state
         .store
-        .record_event(&b.id, "links_viewed", links.len(), now())
+        .record_event(&b.id, "links_viewed", opened.len(), now())
         .await?;
     if form.format.as_deref() == Some("mailto") {
-        return Ok(pages::mailto_page(&b, &links).into_response());
+        return Ok(pages::mailto_page(&b, &opened).into_response());
     }
+    let links: Vec<_> = opened.into_iter().map(|(_, link)| link).collect();
     let csv = batch::links_csv(&links);
     Ok(csv_download(csv, &format!("passdrop-{}-links", b.name)))
 }

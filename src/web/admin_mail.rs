@@ -111,7 +111,7 @@ pub async fn send(
     let plan = match state.outbox.send(&b, settings, letters, &selection).await {
         Ok(plan) => plan,
         Err(e @ (OutboxError::NoOpenLink(_) | OutboxError::InFlight(_))) => {
-            return refused(&state, &b, nothing(e.to_string())).await;
+            return refused(&state, &b, html! { p { (e.to_string()) "." } }).await;
         }
         Err(OutboxError::Store(e)) => return Err(e.into()),
     };
@@ -121,13 +121,16 @@ pub async fn send(
             .record_event(&b.id, "emails_queued", plan.queued, now())
             .await?;
     }
+    let waiting = state.store.queued_deliveries(&b.id).await?.len();
     let notice = html! {
         p {
             @if plan.queued > 0 {
                 strong { (plan.queued) @if plan.queued == 1 { " message" } @else { " messages" } " queued" }
                 "; they are sent in the background, at most " (state.config.send_rate) " a second."
+            } @else if selection == Selection::Queued && waiting > 0 {
+                "Sending resumed: " (waiting) " queued messages."
             } @else if selection == Selection::Queued {
-                "Sending resumed."
+                "Nothing waits in the queue."
             } @else {
                 "No one to email: everyone chosen has submitted, was emailed already, or is queued."
             }
@@ -419,12 +422,14 @@ pub struct MessageForm {
 }
 
 fn preview(
+    state: &AppState,
     b: &Batch,
     first: Option<&crate::storage::RecipientStatus>,
     t: &Template,
 ) -> (String, String) {
     let expires = format_time(b.expires_at);
-    let (subject, text, _) = t.render(&pages::preview_fields(b, first, &expires));
+    let link = state.config.public_url.link_for("THEIR-OWN-LINK");
+    let (subject, text, _) = t.render(&pages::preview_fields(b, first, &expires, &link));
     (subject, text)
 }
 
@@ -437,7 +442,7 @@ pub async fn message_form(
     let b = live_batch(&state, &id).await?;
     let statuses = state.store.recipient_statuses(&b.id).await?;
     let t = Template::of(b.message.as_ref());
-    let shown = preview(&b, statuses.first(), &t);
+    let shown = preview(&state, &b, statuses.first(), &t);
     Ok(pages::message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response())
 }
 
@@ -476,7 +481,7 @@ pub async fn message_submit(
             .record_event(&b.id, "message_changed", 1, now())
             .await?;
         let t = Template::default();
-        let shown = preview(&b, statuses.first(), &t);
+        let shown = preview(&state, &b, statuses.first(), &t);
         return Ok(pages::message_page(
             &b,
             t.subject(),
@@ -501,7 +506,7 @@ pub async fn message_submit(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let shown = preview(&b, statuses.first(), &t);
+    let shown = preview(&state, &b, statuses.first(), &t);
     if form.action != "save" {
         return Ok(
             pages::message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response(),

@@ -7,7 +7,9 @@ use super::{assets, templates};
 use crate::batch::{self, IssuedLink, MailClient};
 use crate::config::format_time;
 use crate::imap::{self, WhenUnreachable};
-use crate::storage::{AuditEvent, Batch, BatchSummary, LinkState, RecipientStatus, Tombstone};
+use crate::storage::{
+    AuditEvent, Batch, BatchSummary, LinkState, Recipient, RecipientStatus, Tombstone,
+};
 use secrecy::ExposeSecret as _;
 
 /// The frame of every console page; `logged_in` adds the navigation.
@@ -558,6 +560,7 @@ pub fn audit_words(e: &AuditEvent) -> String {
         "purged" => "purged".to_owned(),
         "imap_changed" => "the old mail server setting was changed".to_owned(),
         "links_viewed" => format!("the links were fetched again ({} links)", e.count),
+        "emails_queued" if e.count == 1 => "a link email was queued".to_owned(),
         "emails_queued" => format!("{} link emails were queued", e.count),
         "message_changed" => "the emailed message was changed".to_owned(),
         other => other.to_owned(),
@@ -582,11 +585,11 @@ pub fn tombstone_page(t: &Tombstone, audit: &[AuditEvent]) -> Markup {
 }
 
 /// Shown after a reissue: the new link, once.
-pub fn reissued_notice(link: &IssuedLink, b: &Batch) -> Markup {
+pub fn reissued_notice(link: &IssuedLink, to: &str, b: &Batch) -> Markup {
     html! {
         p { "New link for " strong { (link.email) } " (the old one no longer works):" }
         p { code.link { (link.link.expose_secret()) } }
-        p { a href=(mailto(link, b)) { "Email it to " (link.email) } }
+        p { a href=(mailto(to, link, b)) { "Write it to " (to) " yourself" } }
     }
 }
 
@@ -653,11 +656,12 @@ fn mailto_escape(text: &str) -> String {
 }
 
 /// A `mailto:` URL with a ready subject and body.
-pub fn mailto(link: &IssuedLink, b: &Batch) -> String {
+/// A `mailto:` URL to `to` (the user's AlternateEmail when the roster has one, as
+/// passdrop's own emails use) with a ready subject and body.
+pub fn mailto(to: &str, link: &IssuedLink, b: &Batch) -> String {
     let (subject, body) = message_text(link, b);
     // RFC 6068: everything but unreserved characters is escaped on both sides of '@'.
-    let to: String = link
-        .email
+    let to: String = to
         .split('@')
         .map(mailto_escape)
         .collect::<Vec<_>>()
@@ -670,7 +674,7 @@ pub fn mailto(link: &IssuedLink, b: &Batch) -> String {
 }
 
 /// The per-user email links.
-pub fn mailto_page(b: &Batch, links: &[IssuedLink]) -> Markup {
+pub fn mailto_page(b: &Batch, links: &[(Recipient, IssuedLink)]) -> Markup {
     admin_layout(
         "Email links",
         true,
@@ -680,10 +684,11 @@ pub fn mailto_page(b: &Batch, links: &[IssuedLink]) -> Markup {
             table {
                 thead { tr { th { "Email" } th { "Message" } } }
                 tbody {
-                    @for l in links {
+                    @for (r, l) in links {
+                        @let to = r.alternate_email.as_deref().unwrap_or(&r.email);
                         tr {
                             td { (l.email) }
-                            td { a href=(mailto(l, b)) { "Write to " (l.email) } }
+                            td { a href=(mailto(to, l, b)) { "Write to " (to) } }
                         }
                     }
                 }

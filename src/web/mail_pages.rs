@@ -59,6 +59,10 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
     let c = counts(v);
     let total = c.sent + c.queued + c.sending + c.unknown + c.failed;
     let waiting = statuses.iter().filter(|s| s.submitted_at.is_none()).count();
+    let never = statuses
+        .iter()
+        .filter(|s| s.submitted_at.is_none() && !v.deliveries.contains_key(&s.recipient.id))
+        .count();
     let template = Template::of(b.message.as_ref());
     html! {
         section.email {
@@ -80,6 +84,7 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
                                 ", " (c.unknown) " with an unknown outcome (they may have arrived; not sent again unless you email that user)"
                             }
                             "."
+                            @if never > 0 { " " (never) " waiting users have not been emailed yet." }
                         }
                     }
                     @if v.sending {
@@ -300,12 +305,13 @@ pub fn preview_fields<'a>(
     b: &'a Batch,
     first: Option<&'a RecipientStatus>,
     expires: &'a str,
+    link: &'a str,
 ) -> LinkFields<'a> {
     LinkFields {
         name: first.and_then(|s| s.recipient.display_name.as_deref()),
         org: b.org_name.as_deref().unwrap_or("Your IT team"),
         mailbox: first.map_or("user@example.org", |s| s.recipient.email.as_str()),
-        link: "https://passdrop.example/s/THEIR-OWN-LINK",
+        link,
         expires,
     }
 }

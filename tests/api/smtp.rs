@@ -259,6 +259,12 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
     );
     assert_eq!(relay.messages().len(), 1);
 
+    // Emailed links are built from the public URL: without it, nothing is sent.
+    let o = cli(&["send", "mailing"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("--public-url"), "{}", err(&o));
+    assert_eq!(relay.messages().len(), 1);
+
     // Everyone pending gets one message; the temporary failure is retried; the
     // permanent one is reported with the relay's reason.
     let args = ["send", "mailing", "--public-url", &server.address];
@@ -419,7 +425,7 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
         "--body-file",
         b,
     ]);
-    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).contains("must contain {link}"), "{}", err(&o));
     std::fs::write(&body, "Hello {name},\n\nyour link: {link}\n").unwrap();
     let o = cli(&[
