@@ -835,9 +835,12 @@ async fn serve(
             data_dir.display()
         );
     }
+    let outbox = std::sync::Arc::clone(&state.outbox);
     web::serve_on(listener, state, web::shutdown_signal())
         .await
         .context("the server stopped with an error")?;
+    // A message being handed to the relay is finished, so it is not left "unknown".
+    outbox.stop(Duration::from_secs(20)).await;
     maintenance.abort();
     if let Some(m) = metrics_server {
         m.abort();

@@ -8,6 +8,7 @@
 //! background sender run the same loop; claims make them safe to run together.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -277,6 +278,26 @@ pub struct Job {
     batch_id: String,
     letters: Mutex<HashMap<i64, Arc<Letter>>>,
     settings: Mutex<Arc<SmtpSettings>>,
+    /// Take no further message (the server is stopping).
+    stop: AtomicBool,
+    /// A message is between its claim and its recorded outcome.
+    busy: AtomicBool,
+}
+
+/// Marks a job busy while it lives.
+struct Busy<'a>(&'a AtomicBool);
+
+impl<'a> Busy<'a> {
+    fn new(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::SeqCst);
+        Self(flag)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Job {
@@ -286,6 +307,8 @@ impl Job {
             batch_id: batch_id.to_owned(),
             letters: Mutex::default(),
             settings: Mutex::new(Arc::new(settings)),
+            stop: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
         };
         job.add(letters, None);
         job
@@ -354,6 +377,9 @@ pub async fn drain(
     on_event: &mut (dyn FnMut(Event) + Send),
 ) -> Result<(), StoreError> {
     while let Some((id, due)) = job.next(store).await? {
+        if job.stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let wait = due.saturating_sub(now());
         if wait > 0 {
             let secs = u64::try_from(wait.min(60)).unwrap_or(60);
@@ -370,6 +396,10 @@ pub async fn drain(
             return Ok(());
         };
         pacer.wait().await;
+        if job.stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let _busy = Busy::new(&job.busy);
         let email = letter.recipient.email.clone();
         let claimed = match letter.token_hash() {
             Some(hash) => store.claim_delivery(id, &hash, now()).await?,
@@ -526,6 +556,27 @@ impl Outbox {
         Ok(plan)
     }
 
+    /// Stops taking messages and waits (at most `within`) for those being handed to the
+    /// relay, so that a restart leaves them sent or queued, not of unknown outcome.
+    pub async fn stop(&self, within: Duration) {
+        let jobs: Vec<Arc<Job>> = self.jobs.lock().await.values().cloned().collect();
+        for job in &jobs {
+            job.stop.store(true, Ordering::SeqCst);
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        while jobs.iter().any(|j| j.busy.load(Ordering::SeqCst))
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if !jobs.is_empty() {
+            info!(
+                runs = jobs.len(),
+                "sending stopped; queued messages wait for a resume after the restart"
+            );
+        }
+    }
+
     /// Whether a run for the batch is going.
     pub async fn is_sending(&self, batch_id: &str) -> bool {
         self.jobs.lock().await.contains_key(batch_id)
@@ -542,6 +593,9 @@ impl Outbox {
         let mut errors = 0;
         loop {
             let result = drain(&self.store, &job, &self.pacer, self.policy, &mut on_event).await;
+            if result.is_ok() {
+                errors = 0;
+            }
             if let Err(e) = &result {
                 errors += 1;
                 warn!(error = %e, errors, "sending paused: the database failed");
@@ -551,7 +605,9 @@ impl Outbox {
                 }
             }
             let mut jobs = self.jobs.lock().await;
-            let more = result.is_ok() && matches!(job.next(&self.store).await, Ok(Some(_)));
+            let more = result.is_ok()
+                && !job.stop.load(Ordering::SeqCst)
+                && matches!(job.next(&self.store).await, Ok(Some(_)));
             if !more {
                 jobs.remove(&job.batch_id);
                 info!(batch = %job.batch_id, "sending finished");

@@ -26,7 +26,7 @@ const RELAY_USER: &str = "relay-user";
 const RELAY_PASSWORD: &str = "relay-pass-CANARY-7f3a";
 
 /// The relay: accepts everything, except `temp@...` once (451) and `bounce@...` (550);
-/// writes each message to a file. A message to `slow@...` marks `slow-started` in the
+/// writes each message to a file. A message to `slow...@...` marks `slow-started` in the
 /// directory, then takes 3 seconds. A message sent after a login gets `.auth` appended
 /// to its file name.
 const RELAY: &str = r#"
@@ -50,7 +50,7 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return '250 OK'
     async def handle_DATA(self, server, session, envelope):
-        if envelope.rcpt_tos[0].startswith('slow@'):
+        if envelope.rcpt_tos[0].startswith('slow'):
             open(os.path.join(os.path.dirname(outdir), 'slow-started'), 'w').close()
             await asyncio.sleep(3)
         n = len([f for f in os.listdir(outdir) if not f.endswith('.tmp')])
@@ -568,7 +568,8 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
          temp@example.org,Tim Temp\n\
          bounce@example.org,Bea Bounce\n\
          b1@example.org,Bo One\n\
-         b2@example.org,Bea Two\n",
+         b2@example.org,Bea Two\n\
+         slow2@example.org,Sue Slow\n",
     )
     .unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_passdrop"))
@@ -708,7 +709,7 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
     )
     .await;
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("7 messages queued"), "{page}");
+    assert!(page.contains("8 messages queued"), "{page}");
     wait_for("the slow message", Duration::from_secs(20), || {
         dir.path().join("slow-started").exists()
     });
@@ -735,14 +736,14 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
     let rcpts = || -> Vec<String> { relay.messages().into_iter().map(|(r, _)| r).collect() };
     wait_for("the queue to drain", Duration::from_secs(30), || {
         let got = rcpts();
-        ["temp@", "b1@", "b2@"]
+        ["temp@", "b1@", "b2@", "slow2@"]
             .iter()
             .all(|p| got.iter().any(|r| r.starts_with(p)))
     });
     std::thread::sleep(Duration::from_millis(1500));
     let got = rcpts();
     let count = |p: &str| got.iter().filter(|r| r.starts_with(p)).count();
-    for who in ["a1@", "a2@", "temp@", "b1@", "b2@"] {
+    for who in ["a1@", "a2@", "temp@", "b1@", "b2@", "slow2@"] {
         assert_eq!(count(who), 1, "{who}: {got:?}");
     }
     assert!(count("slow@") <= 1, "{got:?}");
@@ -790,7 +791,33 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
             .unwrap();
         assert_eq!(r.status(), 200, "{rcpt}");
     }
+    // A graceful stop (SIGTERM) lets the message being handed over finish: it is
+    // recorded as sent, not left with an unknown outcome.
+    std::fs::remove_file(dir.path().join("slow-started")).unwrap();
+    let (status, page) = console_post(
+        &client,
+        &format!("{base}/send"),
+        &cookie,
+        &[
+            ("who", "one"),
+            ("email", "slow2@example.org"),
+            ("passphrase", passphrase),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    wait_for("the slow message again", Duration::from_secs(20), || {
+        dir.path().join("slow-started").exists()
+    });
     let log2 = server.stop();
+    {
+        let store = passdrop::storage::Store::open(&data).await.unwrap();
+        let b = store.require_batch("console-mail").await.unwrap();
+        let slow = store.recipient(&b, "slow2@example.org").await.unwrap();
+        let deliveries = store.deliveries(&b.id).await.unwrap();
+        assert_eq!(deliveries[&slow.id].state, "sent", "{log2}");
+        store.close().await;
+    }
 
     // The relay's password is sealed: not in the database files, not in the logs.
     for file in crate::helpers::files_under(&data) {
