@@ -836,11 +836,17 @@ async fn serve(
         );
     }
     let outbox = std::sync::Arc::clone(&state.outbox);
-    web::serve_on(listener, state, web::shutdown_signal())
+    let signalled = std::sync::Arc::clone(&outbox);
+    let shutdown = async move {
+        web::shutdown_signal().await;
+        // No new message from now on, while open requests finish.
+        signalled.begin_stop().await;
+    };
+    web::serve_on(listener, state, shutdown)
         .await
         .context("the server stopped with an error")?;
     // A message being handed to the relay is finished, so it is not left "unknown".
-    outbox.stop(Duration::from_secs(20)).await;
+    outbox.stop(Duration::from_secs(30)).await;
     maintenance.abort();
     if let Some(m) = metrics_server {
         m.abort();
@@ -1430,8 +1436,8 @@ async fn link_reissue_and_send(
         .test_connection()
         .await
         .map_err(|e| anyhow::anyhow!("the relay cannot be used, so no link was reissued: {e}"))?;
-    let link = batch::reissue(store, url, &b, email, config::now()).await?;
     let recipient = store.recipient(&b, email).await?;
+    let link = batch::reissue(store, url, &b, email, config::now()).await?;
     eprintln!(
         "Issued a new link for {}; the previous one no longer works.",
         link.email
@@ -1441,9 +1447,11 @@ async fn link_reissue_and_send(
     let plan = outbox::enqueue(store, &b, &letters, &selection, config::now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    store
-        .record_event(&b.id, "emails_queued", plan.queued, config::now())
-        .await?;
+    if plan.queued > 0 {
+        store
+            .record_event(&b.id, "emails_queued", plan.queued, config::now())
+            .await?;
+    }
     let job = outbox::Job::new(&b.id, settings, letters);
     let retry_wait = config::parse_duration("30s").map_err(|e| anyhow::anyhow!(e))?;
     let failed = run_sending(store, &b.id, &job, 1.0, retry_wait, true).await?;

@@ -319,11 +319,13 @@ impl SmtpSettings {
     }
 
     fn envelope(&self, to: Mailbox) -> lettre::message::MessageBuilder {
-        // A Message-ID (spam filters look for one); lettre adds the Date.
-        let mut b = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .message_id(None);
+        // A Message-ID (spam filters look for one) in the sender's domain, not this
+        // machine's host name; lettre adds the Date.
+        let mut b = Message::builder().from(self.from.clone()).to(to);
+        if let Ok(random) = crate::crypto::random_bytes::<16>() {
+            let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
+            b = b.message_id(Some(format!("<{id}@{}>", self.from.email.domain())));
+        }
         if let Some(r) = &self.reply_to {
             b = b.reply_to(r.clone());
         }

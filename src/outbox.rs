@@ -85,6 +85,9 @@ pub enum OutboxError {
          locked or expired); nothing was sent"
     )]
     NoOpenLink(String),
+    /// The server is stopping: what was queued waits for a resume after the restart.
+    #[error("the server is stopping: the messages are queued and will be sent after a resume")]
+    Stopping,
     /// A message to that user is being handed to the relay right now.
     #[error("a message to {0} is being sent right now; nothing more was queued")]
     InFlight(String),
@@ -396,10 +399,11 @@ pub async fn drain(
             return Ok(());
         };
         pacer.wait().await;
+        // Busy before the stop check: a stop that sees "not busy" has already been seen.
+        let _busy = Busy::new(&job.busy);
         if job.stop.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let _busy = Busy::new(&job.busy);
         let email = letter.recipient.email.clone();
         let claimed = match letter.token_hash() {
             Some(hash) => store.claim_delivery(id, &hash, now()).await?,
@@ -512,6 +516,8 @@ pub struct Outbox {
     pacer: Pacer,
     policy: RetryPolicy,
     jobs: tokio::sync::Mutex<HashMap<String, Arc<Job>>>,
+    /// The server is stopping: no run starts or takes new letters.
+    stopping: AtomicBool,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -528,6 +534,7 @@ impl Outbox {
             pacer: Pacer::new(per_second),
             policy,
             jobs: tokio::sync::Mutex::default(),
+            stopping: AtomicBool::new(false),
         })
     }
 
@@ -545,6 +552,9 @@ impl Outbox {
         let plan = enqueue(&self.store, batch, &letters, selection, now()).await?;
         let letters = letters_to_hold(&self.store, &batch.id, letters, selection).await?;
         let mut jobs = self.jobs.lock().await;
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(OutboxError::Stopping);
+        }
         if let Some(job) = jobs.get(&batch.id) {
             job.add(letters, Some(settings));
         } else if !letters.is_empty() {
@@ -559,15 +569,18 @@ impl Outbox {
     /// Stops taking messages and waits (at most `within`) for those being handed to the
     /// relay, so that a restart leaves them sent or queued, not of unknown outcome.
     pub async fn stop(&self, within: Duration) {
-        let jobs: Vec<Arc<Job>> = self.jobs.lock().await.values().cloned().collect();
-        for job in &jobs {
-            job.stop.store(true, Ordering::SeqCst);
-        }
+        let jobs = self.begin_stop().await;
         let deadline = tokio::time::Instant::now() + within;
         while jobs.iter().any(|j| j.busy.load(Ordering::SeqCst))
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for job in jobs.iter().filter(|j| j.busy.load(Ordering::SeqCst)) {
+            warn!(
+                batch = %job.batch_id,
+                "a message was still being handed to the relay; its outcome will show as unknown"
+            );
         }
         if !jobs.is_empty() {
             info!(
@@ -575,6 +588,17 @@ impl Outbox {
                 "sending stopped; queued messages wait for a resume after the restart"
             );
         }
+    }
+
+    /// Stops taking messages at once (on the shutdown signal, before the HTTP grace
+    /// period); returns the runs that were going.
+    pub async fn begin_stop(&self) -> Vec<Arc<Job>> {
+        let jobs = self.jobs.lock().await;
+        self.stopping.store(true, Ordering::SeqCst);
+        for job in jobs.values() {
+            job.stop.store(true, Ordering::SeqCst);
+        }
+        jobs.values().cloned().collect()
     }
 
     /// Whether a run for the batch is going.

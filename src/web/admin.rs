@@ -628,6 +628,13 @@ pub async fn reissue(
     Form(form): Form<RecipientForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
+    // Read before the reissue: after it, the new link is shown once and must not be
+    // lost to a later error.
+    let to = match state.store.recipient(&b, &form.email).await {
+        Ok(r) => r.alternate_email.unwrap_or(r.email),
+        Err(StoreError::NoSuchRecipient { .. }) => return no_such_recipient(&state, &b).await,
+        Err(e) => return Err(e.into()),
+    };
     let link = match batch::reissue(
         &state.store,
         &state.config.public_url,
@@ -645,8 +652,6 @@ pub async fn reissue(
     };
     let relay = super::admin_mail::relay_description(&state).await?;
     let base = format!("/admin/batches/{}", b.id);
-    let recipient = state.store.recipient(&b, &link.email).await?;
-    let to = recipient.alternate_email.unwrap_or(recipient.email);
     let notice = maud::html! {
         (pages::reissued_notice(&link, &to, &b))
         @if relay.is_some() {

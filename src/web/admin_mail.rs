@@ -110,7 +110,9 @@ pub async fn send(
     }
     let plan = match state.outbox.send(&b, settings, letters, &selection).await {
         Ok(plan) => plan,
-        Err(e @ (OutboxError::NoOpenLink(_) | OutboxError::InFlight(_))) => {
+        Err(
+            e @ (OutboxError::NoOpenLink(_) | OutboxError::InFlight(_) | OutboxError::Stopping),
+        ) => {
             return refused(&state, &b, html! { p { (e.to_string()) "." } }).await;
         }
         Err(OutboxError::Store(e)) => return Err(e.into()),
@@ -122,13 +124,16 @@ pub async fn send(
             .await?;
     }
     let waiting = state.store.queued_deliveries(&b.id).await?.len();
+    let sending = state.outbox.is_sending(&b.id).await;
     let notice = html! {
         p {
             @if plan.queued > 0 {
                 strong { (plan.queued) @if plan.queued == 1 { " message" } @else { " messages" } " queued" }
                 "; they are sent in the background, at most " (state.config.send_rate) " a second."
+            } @else if selection == Selection::Queued && sending {
+                "Sending resumed: " (waiting) @if waiting == 1 { " queued message." } @else { " queued messages." }
             } @else if selection == Selection::Queued && waiting > 0 {
-                "Sending resumed: " (waiting) " queued messages."
+                (waiting) " queued messages have no open link any more (used, revoked or expired); nothing to send."
             } @else if selection == Selection::Queued {
                 "Nothing waits in the queue."
             } @else {

@@ -296,6 +296,13 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
             "{message}"
         );
         assert!(
+            message.lines().any(|l| {
+                let l = l.trim_end();
+                l.starts_with("Message-ID: <") && l.ends_with("@example.org>")
+            }),
+            "a Message-ID in the sender's domain: {message}"
+        );
+        assert!(
             message.contains("will never ask for your password"),
             "{message}"
         );
