@@ -1033,10 +1033,9 @@ async fn batch_set_imap(store: &Store, args: SetImapArgs) -> CliResult {
 
 /// Reads the SMTP options.
 fn smtp_settings(args: &SmtpArgs) -> Result<Option<crate::mail::SmtpSettings>, Failure> {
-    use crate::mail::{SmtpSecurity, SmtpSettings};
-    let security = SmtpSecurity::parse(&args.smtp_security)
+    crate::mail::SmtpSecurity::parse(&args.smtp_security)
         .map_err(|e| Failure::Usage(format!("--smtp-security: {e}")))?;
-    let Some(host) = args.smtp_host.clone() else {
+    let Some(host) = args.smtp_host.as_deref() else {
         let stray = [
             (args.smtp_port.is_some(), "--smtp-port"),
             (args.smtp_user.is_some(), "--smtp-user"),
@@ -1052,21 +1051,9 @@ fn smtp_settings(args: &SmtpArgs) -> Result<Option<crate::mail::SmtpSettings>, F
         }
         return Ok(None);
     };
-    let from = args
-        .smtp_from
-        .as_deref()
-        .ok_or_else(|| {
-            Failure::Usage("give the sender with --smtp-from (PASSDROP_SMTP_FROM)".into())
-        })?
-        .parse()
-        .map_err(|e| Failure::Usage(format!("--smtp-from: not an email address ({e})")))?;
-    let reply_to =
-        match &args.smtp_reply_to {
-            Some(r) => Some(r.parse().map_err(|e| {
-                Failure::Usage(format!("--smtp-reply-to: not an email address ({e})"))
-            })?),
-            None => None,
-        };
+    let from = args.smtp_from.as_deref().ok_or_else(|| {
+        Failure::Usage("give the sender with --smtp-from (PASSDROP_SMTP_FROM)".into())
+    })?;
     let password = match (
         &args.smtp_password_file,
         std::env::var("PASSDROP_SMTP_PASSWORD"),
@@ -1101,17 +1088,17 @@ fn smtp_settings(args: &SmtpArgs) -> Result<Option<crate::mail::SmtpSettings>, F
         ),
         None => None,
     };
-    let settings = SmtpSettings {
+    crate::mail::SmtpSettings::from_fields(crate::mail::RelayFields {
         host,
-        port: args.smtp_port.unwrap_or(security.default_port()),
-        security,
+        port: args.smtp_port,
+        security: &args.smtp_security,
         credentials,
         from,
-        reply_to,
+        reply_to: args.smtp_reply_to.as_deref(),
         ca_pem,
-    };
-    settings.check().map_err(Failure::Usage)?;
-    Ok(Some(settings))
+    })
+    .map(Some)
+    .map_err(|e| Failure::Usage(format!("the --smtp-* settings: {e}")))
 }
 
 async fn smtp_test(
@@ -1120,15 +1107,7 @@ async fn smtp_test(
     args: &SmtpArgs,
     passphrase_file: Option<&Path>,
 ) -> CliResult {
-    let configured = smtp_settings(args)?;
-    let admin = if relay_needs_passphrase(store, configured.as_ref()).await? {
-        let passphrase = read_passphrase(passphrase_file, false)?;
-        Some(batch::unlock_admin(store, passphrase).await?)
-    } else {
-        None
-    };
-    let settings = relay(store, configured, admin.as_ref()).await?;
-    drop(admin);
+    let settings = relay_unlocking(store, smtp_settings(args)?, passphrase_file).await?;
     let to = to
         .parse()
         .map_err(|e| Failure::Usage(format!("--to: not an email address ({e})")))?;
@@ -1386,30 +1365,37 @@ async fn relay(
     configured: Option<crate::mail::SmtpSettings>,
     admin: Option<&crate::crypto::AdminKey>,
 ) -> Result<crate::mail::SmtpSettings, Failure> {
-    if let Some(settings) = configured {
-        return Ok(settings);
-    }
-    let stored = store.smtp_settings().await?.ok_or_else(|| {
-        Failure::Usage(
-            "no SMTP relay is set: give --smtp-host and --smtp-from (PASSDROP_SMTP_HOST, \
-             PASSDROP_SMTP_FROM), save one with `passdrop smtp save`, or in the console"
-                .into(),
-        )
-    })?;
-    crate::mail::SmtpSettings::from_stored(&stored, admin)
-        .map_err(|e| Failure::Error(anyhow::anyhow!(e)))
+    crate::mail::effective_relay(store, configured.as_ref(), admin)
+        .await
+        .map_err(|e| Failure::Error(anyhow::anyhow!(e)))?
+        .ok_or_else(|| {
+            Failure::Usage(
+                "no SMTP relay is set: give --smtp-host and --smtp-from (PASSDROP_SMTP_HOST, \
+                 PASSDROP_SMTP_FROM), save one with `passdrop smtp save`, or in the console"
+                    .into(),
+            )
+        })
 }
 
-/// Whether using the relay needs the passphrase (a saved relay with a password).
-async fn relay_needs_passphrase(
+/// The relay to use where the links themselves are not needed: the passphrase is asked
+/// only for a saved relay with a password.
+async fn relay_unlocking(
     store: &Store,
-    configured: Option<&crate::mail::SmtpSettings>,
-) -> Result<bool, Failure> {
-    Ok(configured.is_none()
+    configured: Option<crate::mail::SmtpSettings>,
+    passphrase_file: Option<&Path>,
+) -> Result<crate::mail::SmtpSettings, Failure> {
+    let saved_password = configured.is_none()
         && store
             .smtp_settings()
             .await?
-            .is_some_and(|s| s.password.is_some()))
+            .is_some_and(|s| s.password.is_some());
+    let admin = if saved_password {
+        let passphrase = read_passphrase(passphrase_file, false)?;
+        Some(batch::unlock_admin(store, passphrase).await?)
+    } else {
+        None
+    };
+    relay(store, configured, admin.as_ref()).await
 }
 
 /// Reissues one user's link and emails it at once (the link is not printed).
@@ -1424,14 +1410,7 @@ async fn link_reissue_and_send(
     let configured = smtp_settings(smtp)?;
     let b = batch::find(store, id_or_name).await?;
     store.recipient(&b, email).await?;
-    let admin = if relay_needs_passphrase(store, configured.as_ref()).await? {
-        let passphrase = read_passphrase(passphrase_file.as_deref(), false)?;
-        Some(batch::unlock_admin(store, passphrase).await?)
-    } else {
-        None
-    };
-    let settings = relay(store, configured, admin.as_ref()).await?;
-    drop(admin);
+    let settings = relay_unlocking(store, configured, passphrase_file.as_deref()).await?;
     settings
         .test_connection()
         .await

@@ -331,6 +331,42 @@ pub fn unlock_admin_key(
     Ok(AdminKey { private })
 }
 
+/// HPKE base-mode single-shot seal (the suite above) to `public`: the encapsulated key
+/// and the ciphertext.
+fn hpke_seal(
+    public: &<Kem as hpke::Kem>::PublicKey,
+    info: &[u8],
+    plaintext: &[u8],
+    aad: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+    let (enc, ciphertext) =
+        hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(&OpModeS::Base, public, info, plaintext, aad)
+            .map_err(|_| CryptoError::SealFailed)?;
+    Ok((enc.to_bytes().to_vec(), ciphertext))
+}
+
+/// Opens what [`hpke_seal`] sealed; fails unless `info` and `aad` are the sealed ones.
+/// The caller wraps the plaintext for zeroizing as it needs.
+fn hpke_open(
+    private: &<Kem as hpke::Kem>::PrivateKey,
+    info: &[u8],
+    enc: &[u8],
+    ciphertext: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let enc =
+        <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| CryptoError::OpenFailed)?;
+    hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
+        &OpModeR::Base,
+        private,
+        &enc,
+        info,
+        ciphertext,
+        aad,
+    )
+    .map_err(|_| CryptoError::OpenFailed)
+}
+
 /// Creates a batch keypair; returns its public key and its private key sealed to the admin.
 pub fn create_batch_key(
     admin_public_key: &[u8],
@@ -339,20 +375,15 @@ pub fn create_batch_key(
     let admin_public = public_key_from_bytes(admin_public_key)?;
     let (private, public) = Kem::gen_keypair();
     let private_bytes = Zeroizing::new(private.to_bytes().to_vec());
-    let (enc, ciphertext) = hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(
-        &OpModeS::Base,
+    let (enc, ciphertext) = hpke_seal(
         &admin_public,
         BATCH_KEY_INFO,
         &private_bytes,
         &batch_key_aad(batch_id),
-    )
-    .map_err(|_| CryptoError::SealFailed)?;
+    )?;
     Ok((
         public.to_bytes().to_vec(),
-        SealedBatchKey {
-            enc: enc.to_bytes().to_vec(),
-            ciphertext,
-        },
+        SealedBatchKey { enc, ciphertext },
     ))
 }
 
@@ -362,19 +393,13 @@ pub fn open_batch_key(
     sealed: &SealedBatchKey,
     batch_id: &str,
 ) -> Result<BatchKey, CryptoError> {
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
-        .map_err(|_| CryptoError::OpenFailed)?;
-    let private_bytes = Zeroizing::new(
-        hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
-            &OpModeR::Base,
-            &admin.private,
-            &enc,
-            BATCH_KEY_INFO,
-            &sealed.ciphertext,
-            &batch_key_aad(batch_id),
-        )
-        .map_err(|_| CryptoError::OpenFailed)?,
-    );
+    let private_bytes = Zeroizing::new(hpke_open(
+        &admin.private,
+        BATCH_KEY_INFO,
+        &sealed.enc,
+        &sealed.ciphertext,
+        &batch_key_aad(batch_id),
+    )?);
     Ok(BatchKey {
         private: private_key_from_bytes(&private_bytes)?,
     })
@@ -387,18 +412,13 @@ pub fn seal_password(
     password: &SecretString,
 ) -> Result<SealedPassword, CryptoError> {
     let public = public_key_from_bytes(batch_public_key)?;
-    let (enc, ciphertext) = hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(
-        &OpModeS::Base,
+    let (enc, ciphertext) = hpke_seal(
         &public,
         SUBMISSION_INFO,
         password.expose_secret().as_bytes(),
         &binding.aad(),
-    )
-    .map_err(|_| CryptoError::SealFailed)?;
-    Ok(SealedPassword {
-        enc: enc.to_bytes().to_vec(),
-        ciphertext,
-    })
+    )?;
+    Ok(SealedPassword { enc, ciphertext })
 }
 
 /// Opens a sealed password; fails unless `binding` is exactly the one it was sealed with.
@@ -407,17 +427,13 @@ pub fn open_password(
     binding: SubmissionBinding<'_>,
     sealed: &SealedPassword,
 ) -> Result<SecretBox<[u8]>, CryptoError> {
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
-        .map_err(|_| CryptoError::OpenFailed)?;
-    let plaintext = hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
-        &OpModeR::Base,
+    let plaintext = hpke_open(
         &batch.private,
-        &enc,
         SUBMISSION_INFO,
+        &sealed.enc,
         &sealed.ciphertext,
         &binding.aad(),
-    )
-    .map_err(|_| CryptoError::OpenFailed)?;
+    )?;
     Ok(SecretBox::from(plaintext.into_boxed_slice()))
 }
 
@@ -444,18 +460,13 @@ pub fn seal_token(
     token: &LinkToken,
 ) -> Result<SealedToken, CryptoError> {
     let public = public_key_from_bytes(batch_public_key)?;
-    let (enc, ciphertext) = hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(
-        &OpModeS::Base,
+    let (enc, ciphertext) = hpke_seal(
         &public,
         LINK_TOKEN_INFO,
         token.expose().as_bytes(),
         &token_aad(batch_id, email),
-    )
-    .map_err(|_| CryptoError::SealFailed)?;
-    Ok(SealedToken {
-        enc: enc.to_bytes().to_vec(),
-        ciphertext,
-    })
+    )?;
+    Ok(SealedToken { enc, ciphertext })
 }
 
 /// Opens a sealed link token; fails unless batch and recipient are the sealed ones.
@@ -465,19 +476,13 @@ pub fn open_token(
     email: &str,
     sealed: &SealedToken,
 ) -> Result<LinkToken, CryptoError> {
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
-        .map_err(|_| CryptoError::OpenFailed)?;
-    let plaintext = Zeroizing::new(
-        hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
-            &OpModeR::Base,
-            &batch.private,
-            &enc,
-            LINK_TOKEN_INFO,
-            &sealed.ciphertext,
-            &token_aad(batch_id, email),
-        )
-        .map_err(|_| CryptoError::OpenFailed)?,
-    );
+    let plaintext = Zeroizing::new(hpke_open(
+        &batch.private,
+        LINK_TOKEN_INFO,
+        &sealed.enc,
+        &sealed.ciphertext,
+        &token_aad(batch_id, email),
+    )?);
     let text = std::str::from_utf8(&plaintext).map_err(|_| CryptoError::Malformed)?;
     LinkToken::parse(text).ok_or(CryptoError::Malformed)
 }
@@ -527,18 +532,13 @@ pub fn seal_smtp_password(
     password: &SecretString,
 ) -> Result<SealedSecret, CryptoError> {
     let public = public_key_from_bytes(admin_public_key)?;
-    let (enc, ciphertext) = hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(
-        &OpModeS::Base,
+    let (enc, ciphertext) = hpke_seal(
         &public,
         SMTP_PASSWORD_INFO,
         password.expose_secret().as_bytes(),
         &smtp_password_aad(binding),
-    )
-    .map_err(|_| CryptoError::SealFailed)?;
-    Ok(SealedSecret {
-        enc: enc.to_bytes().to_vec(),
-        ciphertext,
-    })
+    )?;
+    Ok(SealedSecret { enc, ciphertext })
 }
 
 /// Opens the SMTP password with the unlocked admin key.
@@ -547,19 +547,13 @@ pub fn open_smtp_password(
     binding: SmtpBinding<'_>,
     sealed: &SealedSecret,
 ) -> Result<SecretString, CryptoError> {
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
-        .map_err(|_| CryptoError::OpenFailed)?;
-    let plaintext = Zeroizing::new(
-        hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
-            &OpModeR::Base,
-            &admin.private,
-            &enc,
-            SMTP_PASSWORD_INFO,
-            &sealed.ciphertext,
-            &smtp_password_aad(binding),
-        )
-        .map_err(|_| CryptoError::OpenFailed)?,
-    );
+    let plaintext = Zeroizing::new(hpke_open(
+        &admin.private,
+        SMTP_PASSWORD_INFO,
+        &sealed.enc,
+        &sealed.ciphertext,
+        &smtp_password_aad(binding),
+    )?);
     let text = std::str::from_utf8(&plaintext).map_err(|_| CryptoError::Malformed)?;
     Ok(SecretString::from(text.to_owned()))
 }

@@ -107,6 +107,41 @@ pub enum FailureKind {
     Unknown,
 }
 
+/// A relay's settings as text, before they are checked.
+#[derive(Debug)]
+pub struct RelayFields<'a> {
+    /// Host.
+    pub host: &'a str,
+    /// Port, if not the mode's usual one.
+    pub port: Option<u16>,
+    /// `tls`, `starttls` or `none`.
+    pub security: &'a str,
+    /// Login.
+    pub credentials: Option<(String, SecretString)>,
+    /// Sender.
+    pub from: &'a str,
+    /// Reply-To.
+    pub reply_to: Option<&'a str>,
+    /// Extra authority (PEM).
+    pub ca_pem: Option<String>,
+}
+
+/// The relay to use: the configured one (options or environment), else the one saved
+/// in the console, its password opened with `admin`. `None` when neither is set.
+pub async fn effective_relay(
+    store: &crate::storage::Store,
+    configured: Option<&SmtpSettings>,
+    admin: Option<&crate::crypto::AdminKey>,
+) -> Result<Option<SmtpSettings>, String> {
+    if let Some(s) = configured {
+        return Ok(Some(s.clone()));
+    }
+    match store.smtp_settings().await.map_err(|e| e.to_string())? {
+        Some(stored) => SmtpSettings::from_stored(&stored, admin).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Why a message was not sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendFailure {
@@ -227,7 +262,6 @@ impl SmtpSettings {
         stored: &crate::storage::StoredSmtp,
         admin: Option<&crate::crypto::AdminKey>,
     ) -> Result<Self, String> {
-        let security = SmtpSecurity::parse(&stored.security)?;
         let credentials = match (&stored.username, &stored.password) {
             (Some(user), Some(sealed)) => {
                 let admin = admin.ok_or("the saved SMTP password needs the passphrase")?;
@@ -248,20 +282,42 @@ impl SmtpSettings {
             }
             _ => None,
         };
-        let settings = Self {
-            host: stored.host.clone(),
-            port: stored.port,
-            security,
+        Self::from_fields(RelayFields {
+            host: &stored.host,
+            port: Some(stored.port),
+            security: &stored.security,
             credentials,
-            from: stored
-                .from
-                .parse()
-                .map_err(|e| format!("the saved sender: {e}"))?,
-            reply_to: match &stored.reply_to {
-                Some(r) => Some(r.parse().map_err(|e| format!("the saved Reply-To: {e}"))?),
-                None => None,
-            },
+            from: &stored.from,
+            reply_to: stored.reply_to.as_deref(),
             ca_pem: stored.ca_pem.clone(),
+        })
+    }
+
+    /// Settings from their text (the options, the console's form, or the saved row),
+    /// checked: the addresses parse, the port defaults to the mode's usual one, and
+    /// plaintext is for loopback only.
+    pub fn from_fields(f: RelayFields<'_>) -> Result<Self, String> {
+        let security = SmtpSecurity::parse(f.security)?;
+        let from = f
+            .from
+            .trim()
+            .parse()
+            .map_err(|e| format!("From: not an email address ({e})"))?;
+        let reply_to = match f.reply_to.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => Some(
+                r.parse()
+                    .map_err(|e| format!("Reply-To: not an email address ({e})"))?,
+            ),
+            None => None,
+        };
+        let settings = Self {
+            host: f.host.to_owned(),
+            port: f.port.unwrap_or(security.default_port()),
+            security,
+            credentials: f.credentials,
+            from,
+            reply_to,
+            ca_pem: f.ca_pem,
         };
         settings.check()?;
         Ok(settings)

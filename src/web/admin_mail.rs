@@ -17,7 +17,7 @@ use super::{AppError, AppState};
 use crate::batch;
 use crate::config::{format_time, now};
 use crate::crypto::AdminKey;
-use crate::mail::{SmtpSecurity, SmtpSettings, Template};
+use crate::mail::{RelayFields, SmtpSettings, Template};
 use crate::outbox::{Letter, OutboxError, Selection};
 use crate::storage::Batch;
 
@@ -45,16 +45,9 @@ pub(super) async fn relay_description(state: &AppState) -> Result<Option<String>
 /// The relay to send with: the configured one, else the saved one (its password opened
 /// with the admin key).
 async fn relay(state: &AppState, admin: &AdminKey) -> Result<SmtpSettings, String> {
-    if let Some(s) = &state.config.smtp {
-        return Ok(s.clone());
-    }
-    let stored = state
-        .store
-        .smtp_settings()
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no SMTP relay is set up: see Email settings")?;
-    SmtpSettings::from_stored(&stored, Some(admin))
+    crate::mail::effective_relay(&state.store, state.config.smtp.as_ref(), Some(admin))
+        .await?
+        .ok_or_else(|| "no SMTP relay is set up: see Email settings".to_owned())
 }
 
 /// The send form.
@@ -209,29 +202,18 @@ async fn settings_from_form(
     if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/') {
         return Err("SMTP server: give a host name, such as smtp.office365.com".into());
     }
-    let security = SmtpSecurity::parse(if form.security.is_empty() {
+    let security = if form.security.is_empty() {
         "starttls"
     } else {
         &form.security
-    })?;
-    let port = match form.port.trim() {
-        "" => security.default_port(),
-        p => p
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| format!("Port: {p:?} is not a port number"))?,
     };
-    let from = form
-        .from
-        .trim()
-        .parse()
-        .map_err(|e| format!("From: not an email address ({e})"))?;
-    let reply_to = match form.reply_to.trim() {
+    let port = match form.port.trim() {
         "" => None,
-        r => Some(
-            r.parse()
-                .map_err(|e| format!("Reply-To: not an email address ({e})"))?,
+        p => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("Port: {p:?} is not a port number"))?,
         ),
     };
     let user = form.user.trim();
@@ -262,17 +244,15 @@ async fn settings_from_form(
             Some(pem.to_owned())
         }
     };
-    let settings = SmtpSettings {
-        host: host.to_owned(),
+    SmtpSettings::from_fields(RelayFields {
+        host,
         port,
         security,
         credentials,
-        from,
-        reply_to,
+        from: &form.from,
+        reply_to: Some(&form.reply_to),
         ca_pem,
-    };
-    settings.check()?;
-    Ok(settings)
+    })
 }
 
 /// `POST /admin/smtp`: test and save the relay, or forget it.
