@@ -1,0 +1,302 @@
+//! Recipients and their links: token lookups, burning a link with its submission (through
+//! the group commit), failed attempts, reissue, revoke, and the sealed data an export or a
+//! send needs.
+
+use super::*;
+
+impl Store {
+    /// Each recipient of a batch with the state of their newest link, in roster order.
+    #[instrument(skip_all)]
+    pub async fn recipient_statuses(&self, batch_id: &str) -> StoreResult<Vec<RecipientStatus>> {
+        let rows = sqlx::query(constant_sql(format!(
+            "SELECT {RECIPIENT_COLUMNS}, l.state, l.expires_at AS link_expires_at, s.submitted_at, \
+             s.mail_client, s.imap_check, l.opened_at \
+             FROM recipients r \
+             JOIN links l ON l.id = (SELECT MAX(id) FROM links WHERE recipient_id = r.id) \
+             LEFT JOIN submissions s ON s.recipient_id = r.id \
+             WHERE r.batch_id = ? ORDER BY r.roster_line"
+        )))
+        .bind(batch_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state")?;
+                Ok(RecipientStatus {
+                    recipient: row_to_recipient(row)?,
+                    link_state: LinkState::parse(&state)?,
+                    link_expires_at: row.try_get("link_expires_at")?,
+                    submitted_at: row.try_get("submitted_at")?,
+                    mail_client: row.try_get("mail_client")?,
+                    opened_at: row.try_get("opened_at")?,
+                    imap_check: row.try_get("imap_check")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The link a token hash names, with its recipient and batch; `None` if unknown or
+    /// its batch is purged or being purged.
+    #[instrument(skip_all)]
+    pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
+        let row = sqlx::query(constant_sql(format!(
+            "SELECT l.state, l.expires_at AS link_expires_at, l.opened_at, {RECIPIENT_COLUMNS}, \
+             {BATCH_COLUMNS} \
+             FROM links l JOIN recipients r ON r.id = l.recipient_id \
+             JOIN batches b ON b.id = r.batch_id JOIN batch_keys k ON k.batch_id = b.id \
+             WHERE l.token_hash = ?"
+        )))
+        .bind(token_hash.as_slice())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let state: String = row.try_get("state")?;
+        Ok(Some(LinkView {
+            state: LinkState::parse(&state)?,
+            expires_at: row.try_get("link_expires_at")?,
+            opened_at: row.try_get("opened_at")?,
+            recipient: row_to_recipient(&row)?,
+            batch: row_to_batch(&row)?,
+        }))
+    }
+
+    /// Burns a live, unexpired link and stores its sealed password, in one transaction.
+    /// Fails with `LinkNotLive` (changing nothing) if the link was used, revoked,
+    /// replaced or expired in the meantime, or its batch is being purged.
+    ///
+    /// Submissions arriving together share one transaction and one fsync (group
+    /// commit); each is answered only once that transaction is durable.
+    #[instrument(skip_all)]
+    pub async fn burn_link_with_submission(
+        &self,
+        token_hash: &[u8; 32],
+        recipient_id: i64,
+        sealed: &SealedPassword,
+        mail_client: Option<&str>,
+        imap_check: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job = WriteJob::Submit {
+            token_hash: *token_hash,
+            recipient_id,
+            enc: sealed.enc.clone(),
+            ciphertext: sealed.ciphertext.clone(),
+            mail_client: mail_client.map(str::to_owned),
+            imap_check: imap_check.map(str::to_owned),
+            now,
+            done,
+        };
+        self.through_writer(job, answer).await
+    }
+
+    /// Counts a failed attempt on a live link and locks it once `cap` is reached.
+    /// Returns whether the link is now locked, or `None` if it was no longer live.
+    #[instrument(skip_all)]
+    pub async fn record_failed_attempt(
+        &self,
+        token_hash: &[u8; 32],
+        cap: i64,
+    ) -> StoreResult<Option<bool>> {
+        let state: Option<String> = sqlx::query_scalar(
+            "UPDATE links SET failed_attempts = failed_attempts + 1, \
+               state = CASE WHEN failed_attempts + 1 >= ?2 THEN 'locked' ELSE state END \
+             WHERE token_hash = ?1 AND state = 'live' RETURNING state",
+        )
+        .bind(token_hash.as_slice())
+        .bind(cap)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(state.map(|s| s == "locked"))
+    }
+
+    /// A recipient of a batch, by address (case-insensitive).
+    #[instrument(skip_all)]
+    pub async fn recipient(&self, batch: &Batch, email: &str) -> StoreResult<Recipient> {
+        let mut conn = self.pool.acquire().await?;
+        Self::recipient_by_email(&mut conn, batch, email).await
+    }
+
+    pub(super) async fn recipient_by_email(
+        tx: &mut sqlx::SqliteConnection,
+        batch: &Batch,
+        email: &str,
+    ) -> StoreResult<Recipient> {
+        let row = sqlx::query(constant_sql(format!(
+            "SELECT {RECIPIENT_COLUMNS} FROM recipients r WHERE r.batch_id = ? AND r.email = ?"
+        )))
+        .bind(&batch.id)
+        .bind(email.trim())
+        .fetch_optional(&mut *tx)
+        .await?;
+        match row {
+            Some(row) => Ok(row_to_recipient(&row)?),
+            None => Err(StoreError::NoSuchRecipient {
+                batch: batch.name.clone(),
+                email: email.to_owned(),
+            }),
+        }
+    }
+
+    /// Replaces a recipient's live link (if any) with a new one. A password already
+    /// submitted stays until a new one arrives through the new link.
+    #[instrument(skip_all)]
+    pub async fn reissue_link(
+        &self,
+        batch: &Batch,
+        email: &str,
+        token_hash: &[u8; 32],
+        sealed_token: &SealedToken,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<Recipient> {
+        let mut tx = self.begin_write().await?;
+        let recipient = Self::recipient_by_email(&mut tx, batch, email).await?;
+        sqlx::query(
+            "UPDATE links SET state = 'replaced' WHERE recipient_id = ? AND state = 'live'",
+        )
+        .bind(recipient.id)
+        .execute(&mut *tx)
+        .await?;
+        // The new link has not been emailed: a plain `send` picks it up.
+        sqlx::query("DELETE FROM deliveries WHERE recipient_id = ?")
+            .bind(recipient.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at, \
+             sealed_token_enc, sealed_token) VALUES (?, ?, 'live', ?, ?, ?, ?)",
+        )
+        .bind(token_hash.as_slice())
+        .bind(recipient.id)
+        .bind(now)
+        .bind(expires_at)
+        .bind(&sealed_token.enc)
+        .bind(&sealed_token.ciphertext)
+        .execute(&mut *tx)
+        .await?;
+        Self::record_event_in(&mut tx, &batch.id, "reissued", 1, now).await?;
+        tx.commit().await?;
+        Ok(recipient)
+    }
+
+    /// Revokes a recipient's live link. Returns `false` if they had none to revoke.
+    #[instrument(skip_all)]
+    pub async fn revoke_link(&self, batch: &Batch, email: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let recipient = Self::recipient_by_email(&mut tx, batch, email).await?;
+        let revoked = sqlx::query(
+            "UPDATE links SET state = 'revoked' WHERE recipient_id = ? AND state = 'live'",
+        )
+        .bind(recipient.id)
+        .execute(&mut *tx)
+        .await?;
+        if revoked.rows_affected() > 0 {
+            Self::record_event_in(&mut tx, &batch.id, "revoked", 1, crate::config::now()).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked.rows_affected() > 0)
+    }
+
+    /// The batch's private key sealed to the admin; `None` once purge has begun.
+    #[instrument(skip_all)]
+    pub async fn sealed_batch_key(&self, batch_id: &str) -> StoreResult<Option<SealedBatchKey>> {
+        let row = sqlx::query("SELECT enc, sealed_private_key FROM batch_keys WHERE batch_id = ?")
+            .bind(batch_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SealedBatchKey {
+            enc: row.try_get("enc")?,
+            ciphertext: row.try_get("sealed_private_key")?,
+        }))
+    }
+
+    /// Every sealed password of a batch, and the addresses of those who have not
+    /// submitted, both in roster order and read from one snapshot (so a submission
+    /// landing meanwhile is in exactly one of the two).
+    #[instrument(skip_all)]
+    pub async fn submissions_and_missing(
+        &self,
+        batch_id: &str,
+    ) -> StoreResult<(Vec<StoredSubmission>, Vec<String>)> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(constant_sql(format!(
+            "SELECT {RECIPIENT_COLUMNS}, s.enc, s.ciphertext FROM submissions s \
+             JOIN recipients r ON r.id = s.recipient_id WHERE r.batch_id = ? ORDER BY r.roster_line"
+        )))
+        .bind(batch_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let missing: Vec<String> = sqlx::query_scalar(
+            "SELECT r.email FROM recipients r WHERE r.batch_id = ? AND NOT EXISTS \
+             (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id) ORDER BY r.roster_line",
+        )
+        .bind(batch_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let submissions = rows
+            .iter()
+            .map(|row| {
+                Ok(StoredSubmission {
+                    recipient: row_to_recipient(row)?,
+                    sealed: SealedPassword {
+                        enc: row.try_get("enc")?,
+                        ciphertext: row.try_get("ciphertext")?,
+                    },
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((submissions, missing))
+    }
+
+    /// Notes the first time a live link was opened (a GET never burns a link; this only
+    /// tells the admin the message arrived).
+    ///
+    /// Goes through the group commit: when a whole company opens its links at once, one
+    /// fsync notes many of them.
+    #[instrument(skip_all)]
+    pub async fn mark_opened(&self, token_hash: &[u8; 32], now: i64) -> StoreResult<()> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job = WriteJob::Opened {
+            token_hash: *token_hash,
+            now,
+            done,
+        };
+        self.through_writer(job, answer).await
+    }
+
+    /// The sealed tokens of every recipient's live, unexpired link, with its expiry, in
+    /// roster order.
+    #[instrument(skip_all)]
+    pub async fn live_sealed_tokens(
+        &self,
+        batch_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(Recipient, SealedToken, i64)>> {
+        let rows = sqlx::query(constant_sql(format!(
+            "SELECT {RECIPIENT_COLUMNS}, l.sealed_token_enc, l.sealed_token, \
+             l.expires_at AS link_expires_at FROM links l \
+             JOIN recipients r ON r.id = l.recipient_id \
+             WHERE r.batch_id = ? AND l.state = 'live' AND l.expires_at > ? \
+             AND l.sealed_token IS NOT NULL ORDER BY r.roster_line"
+        )))
+        .bind(batch_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row_to_recipient(row)?,
+                    SealedToken {
+                        enc: row.try_get("sealed_token_enc")?,
+                        ciphertext: row.try_get("sealed_token")?,
+                    },
+                    row.try_get("link_expires_at")?,
+                ))
+            })
+            .collect()
+    }
+}

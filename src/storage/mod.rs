@@ -1,0 +1,183 @@
+//! The embedded SQLite store. All SQL lives here, one method per question the app asks.
+//!
+//! Every connection sets `journal_mode=WAL`, `synchronous=FULL`, `foreign_keys=ON`,
+//! `secure_delete=ON`, `temp_store=MEMORY` and a busy timeout; the data directory is 0700
+//! and the database files 0600.
+
+use std::fs;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions as _, Row as _};
+use tracing::instrument;
+
+use crate::crypto::{KdfParams, SealedBatchKey, SealedPassword, SealedToken, WrappedAdminKey};
+use crate::imap::ImapSettings;
+
+mod admin;
+mod audit;
+mod batches;
+mod deliveries;
+mod files;
+mod links;
+mod models;
+mod purge;
+mod relay;
+mod rows;
+mod writer;
+
+use files::{prepare_data_dir, set_mode};
+pub use models::*;
+use rows::{row_to_batch, row_to_recipient};
+use writer::{GROUP_COMMIT_QUEUE, WriteJob, submission_writer};
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "passdrop.sqlite3";
+
+/// Failures a caller branches on; anything else is an `Other` with its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `admin init` ran twice.
+    #[error("an admin already exists for this data directory")]
+    AdminExists,
+    /// A batch name is taken.
+    #[error("a batch named {0:?} already exists")]
+    DuplicateBatchName(String),
+    /// No such batch.
+    #[error("no batch has the id or name {0:?}")]
+    NoSuchBatch(String),
+    /// No such recipient in the batch.
+    #[error("batch {batch:?} has no recipient {email:?}")]
+    NoSuchRecipient {
+        /// The batch.
+        batch: String,
+        /// The address asked for.
+        email: String,
+    },
+    /// The link could not be burned because it is no longer live.
+    #[error("the link is no longer usable")]
+    LinkNotLive,
+    /// Anything unexpected from SQLite or the file system.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Other(anyhow::Error::new(e).context("database error"))
+    }
+}
+
+type StoreResult<T> = Result<T, StoreError>;
+
+/// The store: a pool of SQLite connections to one database file.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+    /// Submissions waiting for the group commit (see `submission_writer`).
+    submissions: tokio::sync::mpsc::Sender<WriteJob>,
+}
+
+/// Marks SQL assembled only from this module's constant fragments (column lists), never
+/// from input: every value is bound as a parameter.
+fn constant_sql(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}
+
+const RECIPIENT_COLUMNS: &str = "r.id AS r_id, r.batch_id AS r_batch_id, r.roster_line, r.email, \
+     r.user_name, r.display_name, r.alternate_email, r.user_root";
+const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_at, \
+     b.link_lifetime_secs, b.has_user_root, b.next_steps, b.ask_mail_client, b.public_key, \
+     b.first_exported_at, b.retain_after_expiry_secs, b.retain_after_export_secs, \
+     b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
+     b.mail_body";
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir`, applies migrations, and
+    /// finishes any purge that a crash interrupted.
+    pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        prepare_data_dir(data_dir)?;
+        let path = data_dir.join(DATABASE_FILE);
+        if !path.exists() {
+            // Create the file 0600 ourselves: SQLite gives the WAL and SHM files the
+            // database file's mode.
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("could not create {}", path.display()))?;
+        }
+        set_mode(&path, 0o600)?;
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .context("building SQLite options")?
+            .filename(&path)
+            .create_if_missing(false)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("secure_delete", "ON")
+            .pragma("temp_store", "MEMORY")
+            .disable_statement_logging();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("could not open the database {}", path.display()))?;
+        sqlx::migrate!("src/migrations")
+            .run(&pool)
+            .await
+            .context("could not apply database migrations")?;
+        // The group-commit writer holds its own handle on the pool; it stops when the
+        // last clone of the store (and so of the sender) is gone.
+        let (submissions, jobs) = tokio::sync::mpsc::channel(GROUP_COMMIT_QUEUE);
+        tokio::spawn(submission_writer(pool.clone(), jobs));
+        let store = Self {
+            pool,
+            path,
+            submissions,
+        };
+        store.tighten_file_modes()?;
+        store.finish_interrupted_purges().await?;
+        Ok(store)
+    }
+
+    /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a deferred one that reads first could fail to upgrade under WAL when another
+    /// connection commits in between, and the busy timeout would not help.
+    pub(super) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// Path of the database file.
+    pub fn database_path(&self) -> &Path {
+        &self.path
+    }
+
+    fn tighten_file_modes(&self) -> anyhow::Result<()> {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.path.clone().into_os_string();
+            name.push(suffix);
+            let p = PathBuf::from(name);
+            if p.exists() {
+                set_mode(&p, 0o600)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

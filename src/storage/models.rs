@@ -1,0 +1,275 @@
+//! The rows the store hands out and the states stored with them.
+
+use super::*;
+
+/// A batch as stored (no secrets: the public key is public).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Batch {
+    /// Random id, 16 hex characters.
+    pub id: String,
+    /// Unique name chosen by the admin.
+    pub name: String,
+    /// Organisation name shown to users.
+    pub org_name: Option<String>,
+    /// Creation time.
+    pub created_at: i64,
+    /// When the links issued at creation expire.
+    pub expires_at: i64,
+    /// How long each link lives, for reissues.
+    pub link_lifetime_secs: i64,
+    /// Whether the roster had UserRoot values (the export then has a UserRoot column).
+    pub has_user_root: bool,
+    /// Text shown to users after they submit (plain text).
+    pub next_steps: Option<String>,
+    /// Whether the form asks how the user reads their email.
+    pub ask_mail_client: bool,
+    /// The batch's HPKE public key.
+    pub public_key: Vec<u8>,
+    /// When the batch was first exported.
+    pub first_exported_at: Option<i64>,
+    /// Purged automatically this long after the links expire...
+    pub retain_after_expiry_secs: i64,
+    /// ...or this long after the first export, whichever comes first.
+    pub retain_after_export_secs: i64,
+    /// The old IMAP server each password is checked against, if any.
+    pub imap: Option<ImapSettings>,
+    /// The emailed message's subject and body (placeholders unfilled), if not the
+    /// default.
+    pub message: Option<(String, String)>,
+}
+
+/// A batch with its progress counts.
+#[derive(Debug, Clone)]
+pub struct BatchSummary {
+    /// The batch.
+    pub batch: Batch,
+    /// Recipients in the roster.
+    pub recipients: i64,
+    /// Recipients who have submitted.
+    pub submitted: i64,
+}
+
+/// What remains of a purged batch.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Tombstone {
+    /// The purged batch's id.
+    pub batch_id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: i64,
+    /// When it was purged.
+    pub purged_at: i64,
+    /// How many recipients it had.
+    pub recipients: i64,
+    /// How many had submitted.
+    pub submitted: i64,
+    /// When it was first exported, if ever.
+    pub first_exported_at: Option<i64>,
+}
+
+/// A recipient to insert, with the hash of their first link's token.
+#[derive(Debug, Clone)]
+pub struct NewRecipient {
+    /// Line of the roster the row came from.
+    pub roster_line: i64,
+    /// EmailAddress.
+    pub email: String,
+    /// UserName.
+    pub user_name: String,
+    /// DisplayName.
+    pub display_name: Option<String>,
+    /// AlternateEmail.
+    pub alternate_email: Option<String>,
+    /// UserRoot.
+    pub user_root: Option<String>,
+    /// SHA-256 of the first link's token.
+    pub token_hash: [u8; 32],
+    /// The token sealed to the batch key, so the admin can fetch the link again.
+    pub sealed_token: SealedToken,
+}
+
+/// A recipient as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Recipient {
+    /// Row id (part of the sealing binding).
+    pub id: i64,
+    /// The batch.
+    pub batch_id: String,
+    /// Roster line.
+    pub roster_line: i64,
+    /// EmailAddress.
+    pub email: String,
+    /// UserName.
+    pub user_name: String,
+    /// DisplayName.
+    pub display_name: Option<String>,
+    /// AlternateEmail.
+    pub alternate_email: Option<String>,
+    /// UserRoot.
+    pub user_root: Option<String>,
+}
+
+/// State of one link row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Usable until it expires.
+    Live,
+    /// A password was submitted with it.
+    Used,
+    /// The admin revoked it.
+    Revoked,
+    /// The admin issued a newer link for the same recipient.
+    Replaced,
+    /// Too many failed attempts; only a reissue helps.
+    Locked,
+}
+
+impl LinkState {
+    pub(super) fn parse(s: &str) -> StoreResult<Self> {
+        Ok(match s {
+            "live" => Self::Live,
+            "used" => Self::Used,
+            "revoked" => Self::Revoked,
+            "replaced" => Self::Replaced,
+            "locked" => Self::Locked,
+            other => {
+                return Err(StoreError::Other(anyhow::anyhow!(
+                    "unknown link state {other:?} in the database"
+                )));
+            }
+        })
+    }
+}
+
+/// Everything the collection page needs about the link a token names.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    /// The link's state as stored (expiry is judged by the caller against the clock).
+    pub state: LinkState,
+    /// When the link expires.
+    pub expires_at: i64,
+    /// When the link was first opened, if it was.
+    pub opened_at: Option<i64>,
+    /// Whom the link is for.
+    pub recipient: Recipient,
+    /// The batch it belongs to.
+    pub batch: Batch,
+}
+
+/// One recipient's progress, for `batch status` and the console.
+#[derive(Debug, Clone)]
+pub struct RecipientStatus {
+    /// The recipient.
+    pub recipient: Recipient,
+    /// State of the newest link.
+    pub link_state: LinkState,
+    /// When the newest link expires.
+    pub link_expires_at: i64,
+    /// When they submitted, if they did.
+    pub submitted_at: Option<i64>,
+    /// Their answer to the email-reading question, if asked and answered.
+    pub mail_client: Option<String>,
+    /// When the newest link was first opened, if it was.
+    pub opened_at: Option<i64>,
+    /// What the IMAP check said: `verified`, `unverified`, or nothing (no check).
+    pub imap_check: Option<String>,
+}
+
+/// What became of a message handed to the relay.
+#[derive(Debug, Clone, Copy)]
+pub enum DeliveryOutcome<'a> {
+    /// The relay accepted it.
+    Sent,
+    /// A temporary failure: queued again, not before `at`.
+    Retry {
+        /// The relay's answer.
+        reason: &'a str,
+        /// When to try again.
+        at: i64,
+    },
+    /// No clear answer after the message was handed over (a timeout, a lost
+    /// connection): it may have arrived, so it is not sent again automatically.
+    Unknown {
+        /// What happened.
+        reason: &'a str,
+    },
+    /// Refused, or temporary failures too many times.
+    Failed {
+        /// The relay's answer or the problem.
+        reason: &'a str,
+    },
+}
+
+/// Which earlier messages a new one may replace in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requeue {
+    /// Only a failed one (a first message).
+    Failed,
+    /// A sent or failed one (a reminder).
+    Answered,
+    /// Any but one being handed to the relay right now (one user, on request).
+    Any,
+}
+
+pub use crate::crypto::SealedSecret;
+
+/// The SMTP relay as saved in the console.
+#[derive(Debug, Clone)]
+pub struct StoredSmtp {
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `tls`, `starttls` or `none`.
+    pub security: String,
+    /// Login name, if any.
+    pub username: Option<String>,
+    /// The password, sealed to the admin public key (present exactly when a user is).
+    pub password: Option<SealedSecret>,
+    /// Sender.
+    pub from: String,
+    /// Reply-To.
+    pub reply_to: Option<String>,
+    /// Extra authority (PEM).
+    pub ca_pem: Option<String>,
+    /// When saved.
+    pub updated_at: i64,
+}
+
+/// Where a recipient's emailed link stands.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `queued`, `sending`, `unknown`, `sent` or `failed`.
+    pub state: String,
+    /// SMTP attempts so far.
+    pub attempts: i64,
+    /// The relay's reason for the last failure.
+    pub last_error: Option<String>,
+    /// When the last message was accepted by the relay.
+    pub sent_at: Option<i64>,
+    /// Reminders sent after the first message.
+    pub reminders: i64,
+    /// For a queued message: not before this time.
+    pub next_attempt_at: Option<i64>,
+}
+
+/// One entry of a batch's audit trail: what happened and when, never to whom.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditEvent {
+    /// When.
+    pub at: i64,
+    /// What: `created`, `reissued`, `revoked`, `submitted`, `exported`, `purged`.
+    pub kind: String,
+    /// How many (links created, rows exported...).
+    pub count: i64,
+}
+
+/// A submission ready to be opened for export.
+#[derive(Debug, Clone)]
+pub struct StoredSubmission {
+    /// Whose it is.
+    pub recipient: Recipient,
+    /// The sealed password.
+    pub sealed: SealedPassword,
+}

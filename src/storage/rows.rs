@@ -1,0 +1,56 @@
+//! Decoding rows into the store's types.
+
+use super::*;
+
+pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx::Error> {
+    Ok(Batch {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        org_name: row.try_get("org_name")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        link_lifetime_secs: row.try_get("link_lifetime_secs")?,
+        has_user_root: row.try_get("has_user_root")?,
+        next_steps: row.try_get("next_steps")?,
+        ask_mail_client: row.try_get("ask_mail_client")?,
+        public_key: row.try_get("public_key")?,
+        first_exported_at: row.try_get("first_exported_at")?,
+        retain_after_expiry_secs: row.try_get("retain_after_expiry_secs")?,
+        retain_after_export_secs: row.try_get("retain_after_export_secs")?,
+        imap: row_to_imap(row)?,
+        message: match (
+            row.try_get::<Option<String>, _>("mail_subject")?,
+            row.try_get::<Option<String>, _>("mail_body")?,
+        ) {
+            (Some(subject), Some(body)) => Some((subject, body)),
+            _ => None,
+        },
+    })
+}
+
+pub(super) fn row_to_imap(
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<Option<ImapSettings>, sqlx::Error> {
+    let Some(url) = row.try_get::<Option<String>, _>("imap_url")? else {
+        return Ok(None);
+    };
+    let ca: Option<String> = row.try_get("imap_ca_pem")?;
+    let pin: Option<String> = row.try_get("imap_cert_sha256")?;
+    let when: String = row.try_get("imap_when_unreachable")?;
+    ImapSettings::from_stored(&url, ca.as_deref(), pin.as_deref(), &when)
+        .map(Some)
+        .map_err(|e| sqlx::Error::Decode(format!("stored IMAP settings: {e}").into()))
+}
+
+pub(super) fn row_to_recipient(row: &sqlx::sqlite::SqliteRow) -> Result<Recipient, sqlx::Error> {
+    Ok(Recipient {
+        id: row.try_get("r_id")?,
+        batch_id: row.try_get("r_batch_id")?,
+        roster_line: row.try_get("roster_line")?,
+        email: row.try_get("email")?,
+        user_name: row.try_get("user_name")?,
+        display_name: row.try_get("display_name")?,
+        alternate_email: row.try_get("alternate_email")?,
+        user_root: row.try_get("user_root")?,
+    })
+}
