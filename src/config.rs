@@ -2,7 +2,6 @@
 //! public URL links are built from. Also the small parsers for durations and URLs.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// Default data directory, relative to the working directory.
@@ -15,15 +14,18 @@ pub const DEFAULT_EXPIRES_IN: &str = "7d";
 pub const MIN_LINK_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Longest link lifetime accepted.
 pub const MAX_LINK_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
-
-/// Settings common to every command.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The data directory (created 0700 on first use).
-    pub data_dir: PathBuf,
-    /// The base URL users reach the server at, without a trailing slash.
-    pub public_url: PublicUrl,
-}
+/// By default a batch nobody purges is purged this long after its links expire...
+pub const DEFAULT_RETAIN_AFTER_EXPIRY: &str = "7d";
+/// ...or this long after its first export, whichever comes first.
+pub const DEFAULT_RETAIN_AFTER_EXPORT: &str = "24h";
+/// Default per-IP limit, in requests per minute: enough for a whole office behind one
+/// NAT opening its links after one email (each visit is two or three requests).
+pub const DEFAULT_RATE_LIMIT: u32 = 600;
+/// Messages per second when sending links, unless set: 30 a minute, Microsoft 365's
+/// limit for one mailbox.
+pub const DEFAULT_SEND_RATE: f64 = 0.5;
+/// The first wait after a temporary sending failure, unless set.
+pub const DEFAULT_SEND_RETRY_WAIT: Duration = Duration::from_secs(30);
 
 /// A validated public base URL such as `https://passdrop.example.org`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,26 +13,32 @@ use crate::imap::{self, ImapSettings};
 use crate::roster::Roster;
 use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError, Tombstone};
 
-/// Shortest admin passphrase accepted.
-pub const MIN_PASSPHRASE_CHARS: usize = 12;
-/// Longest password accepted on the collection form, in bytes.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+mod admin_key;
+mod submission;
+
+pub use admin_key::*;
+pub use submission::*;
+
 /// By default a batch nobody purges is purged this long after its links expire...
 pub const DEFAULT_RETAIN_AFTER_EXPIRY: &str = "7d";
+
 /// ...or this long after its first export, whichever comes first.
 pub const DEFAULT_RETAIN_AFTER_EXPORT: &str = "24h";
+
 /// Longest retention either way.
 const MAX_RETENTION: Duration = Duration::from_secs(90 * 86_400);
+
 /// Shortest retention after an export (time to check the file landed).
 const MIN_RETAIN_AFTER_EXPORT: Duration = Duration::from_secs(10 * 60);
+
 /// How often the server looks for purges to finish and batches past retention.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Longest batch or organisation name.
 const MAX_NAME_CHARS: usize = 100;
+
 /// Longest "next steps" text shown after a submission.
 pub const MAX_NEXT_STEPS_CHARS: usize = 2000;
-/// Refused submissions a link takes before it locks (only a reissue helps then).
-pub const MAX_FAILED_ATTEMPTS: i64 = 10;
 
 /// Errors of the batch lifecycle. Each message is a sentence a user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -87,83 +93,6 @@ impl From<CryptoError> for BatchError {
 }
 
 type BatchResult<T> = Result<T, BatchError>;
-
-/// Longest admin passphrase accepted (Argon2 hashes it whole).
-pub const MAX_PASSPHRASE_BYTES: usize = 1024;
-/// Argon2 runs at once, at most: each takes 64 MiB, so parallel login attempts cannot
-/// exhaust memory.
-const ARGON2_AT_ONCE: usize = 2;
-static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ARGON2_AT_ONCE);
-
-/// Runs an Argon2-bound closure on a blocking thread, at most `ARGON2_AT_ONCE` at a time.
-async fn run_argon2<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, CryptoError> + Send + 'static,
-) -> BatchResult<T> {
-    let _slot = ARGON2_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| BatchError::Other(anyhow::Error::new(e)))?;
-    Ok(tokio::task::spawn_blocking(work)
-        .await
-        .map_err(anyhow::Error::new)??)
-}
-
-fn check_passphrase_length(passphrase: &SecretString) -> BatchResult<()> {
-    if passphrase.expose_secret().len() > MAX_PASSPHRASE_BYTES {
-        return Err(BatchError::InvalidName(format!(
-            "the passphrase must be at most {MAX_PASSPHRASE_BYTES} bytes"
-        )));
-    }
-    Ok(())
-}
-
-/// Creates the admin key from a passphrase (Argon2 runs on a blocking thread).
-pub async fn init_admin(
-    store: &Store,
-    passphrase: SecretString,
-    kdf: KdfParams,
-) -> BatchResult<()> {
-    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(BatchError::WeakPassphrase);
-    }
-    if store.admin_exists().await? {
-        return Err(StoreError::AdminExists.into());
-    }
-    check_passphrase_length(&passphrase)?;
-    let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
-    store
-        .insert_admin_key(&wrapped, crate::config::now())
-        .await?;
-    Ok(())
-}
-
-/// Creates the admin key from the one-time setup link's form, using the link up in the
-/// same transaction (Argon2 runs on a blocking thread).
-pub async fn init_admin_with_setup_token(
-    store: &Store,
-    setup_token: &LinkToken,
-    passphrase: SecretString,
-    kdf: KdfParams,
-) -> BatchResult<()> {
-    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(BatchError::WeakPassphrase);
-    }
-    check_passphrase_length(&passphrase)?;
-    let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
-    store
-        .insert_admin_key_with_setup_token(&setup_token.hash(), &wrapped, crate::config::now())
-        .await?;
-    Ok(())
-}
-
-/// Unlocks the admin key with the passphrase (Argon2 runs on a blocking thread).
-pub async fn unlock_admin(store: &Store, passphrase: SecretString) -> BatchResult<AdminKey> {
-    let wrapped = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
-    if passphrase.expose_secret().len() > MAX_PASSPHRASE_BYTES {
-        return Err(BatchError::WrongPassphrase);
-    }
-    run_argon2(move || crypto::unlock_admin_key(&wrapped, &passphrase)).await
-}
 
 /// Finds a batch by id or name; a purged one is reported as such.
 pub async fn find(store: &Store, id_or_name: &str) -> BatchResult<Batch> {
@@ -333,7 +262,7 @@ pub async fn create(
     if let Some(settings) = &request.imap {
         require_usable_imap(settings).await?;
     }
-    let id = hex(&crypto::random_bytes::<8>()?);
+    let id = hex::encode(crypto::random_bytes::<8>()?);
     let (public_key, sealed_key) = crypto::create_batch_key(&admin.public_key, &id)?;
     let lifetime = secs(request.link_lifetime);
     let batch = Batch {
@@ -428,10 +357,6 @@ fn issue_first_links(
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Issues a new link for one recipient; their previous link stops working.
 pub async fn reissue(
     store: &Store,
@@ -518,129 +443,6 @@ pub async fn revoke(store: &Store, batch: &Batch, email: &str) -> BatchResult<()
     }
 }
 
-/// Where a link stands, judged against the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkStatus {
-    /// It can be used.
-    Usable,
-    /// A password was already submitted with it.
-    Used,
-    /// The admin revoked it.
-    Revoked,
-    /// A newer link was issued.
-    Replaced,
-    /// Its time ran out.
-    Expired,
-    /// Too many failed attempts.
-    Locked,
-}
-
-impl LinkStatus {
-    /// The status of a stored link at `now`.
-    pub fn of(view: &LinkView, now: i64) -> Self {
-        match view.state {
-            LinkState::Used => Self::Used,
-            LinkState::Revoked => Self::Revoked,
-            LinkState::Replaced => Self::Replaced,
-            LinkState::Locked => Self::Locked,
-            LinkState::Live if view.expires_at <= now => Self::Expired,
-            LinkState::Live => Self::Usable,
-        }
-    }
-}
-
-/// Why a password typed on the form was refused. The link is untouched in every case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PasswordProblem {
-    /// Nothing typed.
-    #[error("Please type your current email password.")]
-    Empty,
-    /// Over 1024 bytes.
-    #[error("That password is longer than 1024 bytes; please check it.")]
-    TooLong,
-    /// NUL, CR or LF.
-    #[error("A password cannot contain line breaks or NUL characters; please type it again.")]
-    ForbiddenCharacter,
-    /// The two fields differ.
-    #[error("The two passwords do not match; please type them again.")]
-    Mismatch,
-}
-
-/// Checks a password and its confirmation as typed on the collection form.
-pub fn check_password(
-    password: &SecretString,
-    confirm: &SecretString,
-) -> Result<(), PasswordProblem> {
-    let p = password.expose_secret();
-    if p.is_empty() {
-        return Err(PasswordProblem::Empty);
-    }
-    if p.len() > MAX_PASSWORD_BYTES {
-        return Err(PasswordProblem::TooLong);
-    }
-    if p.contains(['\0', '\r', '\n']) {
-        return Err(PasswordProblem::ForbiddenCharacter);
-    }
-    if !crypto::secrets_equal(password, confirm) {
-        return Err(PasswordProblem::Mismatch);
-    }
-    Ok(())
-}
-
-/// The answer to "How do you read your email today?". Not secret: it tells the admin
-/// who may keep mail only on one computer (POP), which a server-to-server move misses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailClient {
-    /// In a web browser.
-    Webmail,
-    /// An app on several devices (IMAP).
-    SeveralDevices,
-    /// Outlook or another program on one computer only (possibly POP).
-    OneComputer,
-    /// Not sure.
-    NotSure,
-}
-
-impl MailClient {
-    /// Every answer, in the order the form lists them.
-    pub const ALL: [Self; 4] = [
-        Self::Webmail,
-        Self::SeveralDevices,
-        Self::OneComputer,
-        Self::NotSure,
-    ];
-
-    /// The form value and stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Webmail => "webmail",
-            Self::SeveralDevices => "several-devices",
-            Self::OneComputer => "one-computer",
-            Self::NotSure => "not-sure",
-        }
-    }
-
-    /// Parses a form or stored value.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == value)
-    }
-
-    /// The label users see.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Webmail => "In a web browser (webmail)",
-            Self::SeveralDevices => "In an app on several devices (for example phone and laptop)",
-            Self::OneComputer => "In Outlook or another program on one computer only",
-            Self::NotSure => "Not sure",
-        }
-    }
-
-    /// Whether mail may live only on the user's computer (POP), so the admin should check.
-    pub fn pop_risk(self) -> bool {
-        matches!(self, Self::OneComputer | Self::NotSure)
-    }
-}
-
 /// Tests the connection to an IMAP server (no password) and fails, with the full report,
 /// unless passwords can be checked against it.
 pub async fn require_usable_imap(settings: &ImapSettings) -> BatchResult<imap::ConnectionReport> {
@@ -666,114 +468,6 @@ pub async fn set_imap(
     };
     store.set_batch_imap(&batch.id, settings.as_ref()).await?;
     Ok(report)
-}
-
-/// What the old IMAP server said about a password that was then accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImapCheck {
-    /// The server accepted it.
-    Verified,
-    /// The server could not be asked, and the batch accepts such passwords.
-    Unverified,
-}
-
-impl ImapCheck {
-    /// The stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Verified => "verified",
-            Self::Unverified => "unverified",
-        }
-    }
-}
-
-/// Outcome of trying to submit on a link.
-#[derive(Debug, PartialEq, Eq)]
-pub enum SubmitOutcome {
-    /// Sealed and stored; the link is burned.
-    Accepted,
-    /// The link could not take a password (used, revoked, replaced, expired).
-    Refused(LinkStatus),
-}
-
-/// Seals a (checked) password to the batch key and burns the link, atomically.
-pub async fn submit(
-    store: &Store,
-    token: &LinkToken,
-    view: &LinkView,
-    password: &SecretString,
-    mail_client: Option<MailClient>,
-    imap_check: Option<ImapCheck>,
-    now: i64,
-) -> BatchResult<SubmitOutcome> {
-    let status = LinkStatus::of(view, now);
-    if status != LinkStatus::Usable {
-        return Ok(SubmitOutcome::Refused(status));
-    }
-    let binding = SubmissionBinding {
-        batch_id: &view.batch.id,
-        recipient_id: view.recipient.id,
-        email: &view.recipient.email,
-        user_name: &view.recipient.user_name,
-    };
-    let sealed = crypto::seal_password(&view.batch.public_key, binding, password)?;
-    match store
-        .burn_link_with_submission(
-            &token.hash(),
-            view.recipient.id,
-            &sealed,
-            mail_client.map(MailClient::as_str),
-            imap_check.map(ImapCheck::as_str),
-            now,
-        )
-        .await
-    {
-        Ok(()) => Ok(SubmitOutcome::Accepted),
-        Err(StoreError::LinkNotLive) => {
-            // Someone else won the race, or the admin acted meanwhile: report what it is now.
-            let current = store.link_by_token_hash(&token.hash()).await?;
-            Ok(SubmitOutcome::Refused(current.map_or(
-                LinkStatus::Revoked,
-                |v| match LinkStatus::of(&v, now) {
-                    LinkStatus::Usable => LinkStatus::Used,
-                    other => other,
-                },
-            )))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// What counting a refused submission did to its link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailedAttempt {
-    /// Counted; the link stays usable.
-    Counted,
-    /// That was one too many: the link is locked until reissued.
-    Locked,
-    /// The link stopped being usable meanwhile (used, revoked, expired...).
-    NoLongerLive(LinkStatus),
-}
-
-/// Counts a refused submission against a link, locking it at `MAX_FAILED_ATTEMPTS`.
-pub async fn record_failed_attempt(
-    store: &Store,
-    token: &LinkToken,
-    now: i64,
-) -> BatchResult<FailedAttempt> {
-    match store
-        .record_failed_attempt(&token.hash(), MAX_FAILED_ATTEMPTS)
-        .await?
-    {
-        Some(true) => Ok(FailedAttempt::Locked),
-        Some(false) => Ok(FailedAttempt::Counted),
-        None => {
-            let current = store.link_by_token_hash(&token.hash()).await?;
-            Ok(FailedAttempt::NoLongerLive(
-                current.map_or(LinkStatus::Revoked, |v| LinkStatus::of(&v, now)),
-            ))
-        }
-    }
 }
 
 /// A finished Microsoft 365 export, held in memory until written.

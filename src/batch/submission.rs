@@ -1,0 +1,241 @@
+//! What a person with a link does: the link's status, the password rules, the optional
+//! old-server check, the submission that burns the link, and failed attempts.
+
+use super::*;
+
+/// Longest password accepted on the collection form, in bytes.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Refused submissions a link takes before it locks (only a reissue helps then).
+pub const MAX_FAILED_ATTEMPTS: i64 = 10;
+
+/// Where a link stands, judged against the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// It can be used.
+    Usable,
+    /// A password was already submitted with it.
+    Used,
+    /// The admin revoked it.
+    Revoked,
+    /// A newer link was issued.
+    Replaced,
+    /// Its time ran out.
+    Expired,
+    /// Too many failed attempts.
+    Locked,
+}
+
+impl LinkStatus {
+    /// The status of a stored link at `now`.
+    pub fn of(view: &LinkView, now: i64) -> Self {
+        match view.state {
+            LinkState::Used => Self::Used,
+            LinkState::Revoked => Self::Revoked,
+            LinkState::Replaced => Self::Replaced,
+            LinkState::Locked => Self::Locked,
+            LinkState::Live if view.expires_at <= now => Self::Expired,
+            LinkState::Live => Self::Usable,
+        }
+    }
+}
+
+/// Why a password typed on the form was refused. The link is untouched in every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordProblem {
+    /// Nothing typed.
+    #[error("Please type your current email password.")]
+    Empty,
+    /// Over 1024 bytes.
+    #[error("That password is longer than 1024 bytes; please check it.")]
+    TooLong,
+    /// NUL, CR or LF.
+    #[error("A password cannot contain line breaks or NUL characters; please type it again.")]
+    ForbiddenCharacter,
+    /// The two fields differ.
+    #[error("The two passwords do not match; please type them again.")]
+    Mismatch,
+}
+
+/// Checks a password and its confirmation as typed on the collection form.
+pub fn check_password(
+    password: &SecretString,
+    confirm: &SecretString,
+) -> Result<(), PasswordProblem> {
+    let p = password.expose_secret();
+    if p.is_empty() {
+        return Err(PasswordProblem::Empty);
+    }
+    if p.len() > MAX_PASSWORD_BYTES {
+        return Err(PasswordProblem::TooLong);
+    }
+    if p.contains(['\0', '\r', '\n']) {
+        return Err(PasswordProblem::ForbiddenCharacter);
+    }
+    if !crypto::secrets_equal(password, confirm) {
+        return Err(PasswordProblem::Mismatch);
+    }
+    Ok(())
+}
+
+/// The answer to "How do you read your email today?". Not secret: it tells the admin
+/// who may keep mail only on one computer (POP), which a server-to-server move misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailClient {
+    /// In a web browser.
+    Webmail,
+    /// An app on several devices (IMAP).
+    SeveralDevices,
+    /// Outlook or another program on one computer only (possibly POP).
+    OneComputer,
+    /// Not sure.
+    NotSure,
+}
+
+impl MailClient {
+    /// Every answer, in the order the form lists them.
+    pub const ALL: [Self; 4] = [
+        Self::Webmail,
+        Self::SeveralDevices,
+        Self::OneComputer,
+        Self::NotSure,
+    ];
+
+    /// The form value and stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webmail => "webmail",
+            Self::SeveralDevices => "several-devices",
+            Self::OneComputer => "one-computer",
+            Self::NotSure => "not-sure",
+        }
+    }
+
+    /// Parses a form or stored value.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+
+    /// The label users see.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Webmail => "In a web browser (webmail)",
+            Self::SeveralDevices => "In an app on several devices (for example phone and laptop)",
+            Self::OneComputer => "In Outlook or another program on one computer only",
+            Self::NotSure => "Not sure",
+        }
+    }
+
+    /// Whether mail may live only on the user's computer (POP), so the admin should check.
+    pub fn pop_risk(self) -> bool {
+        matches!(self, Self::OneComputer | Self::NotSure)
+    }
+}
+
+/// What the old IMAP server said about a password that was then accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImapCheck {
+    /// The server accepted it.
+    Verified,
+    /// The server could not be asked, and the batch accepts such passwords.
+    Unverified,
+}
+
+impl ImapCheck {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Unverified => "unverified",
+        }
+    }
+}
+
+/// Outcome of trying to submit on a link.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// Sealed and stored; the link is burned.
+    Accepted,
+    /// The link could not take a password (used, revoked, replaced, expired).
+    Refused(LinkStatus),
+}
+
+/// Seals a (checked) password to the batch key and burns the link, atomically.
+pub async fn submit(
+    store: &Store,
+    token: &LinkToken,
+    view: &LinkView,
+    password: &SecretString,
+    mail_client: Option<MailClient>,
+    imap_check: Option<ImapCheck>,
+    now: i64,
+) -> BatchResult<SubmitOutcome> {
+    let status = LinkStatus::of(view, now);
+    if status != LinkStatus::Usable {
+        return Ok(SubmitOutcome::Refused(status));
+    }
+    let binding = SubmissionBinding {
+        batch_id: &view.batch.id,
+        recipient_id: view.recipient.id,
+        email: &view.recipient.email,
+        user_name: &view.recipient.user_name,
+    };
+    let sealed = crypto::seal_password(&view.batch.public_key, binding, password)?;
+    match store
+        .burn_link_with_submission(
+            &token.hash(),
+            view.recipient.id,
+            &sealed,
+            mail_client.map(MailClient::as_str),
+            imap_check.map(ImapCheck::as_str),
+            now,
+        )
+        .await
+    {
+        Ok(()) => Ok(SubmitOutcome::Accepted),
+        Err(StoreError::LinkNotLive) => {
+            // Someone else won the race, or the admin acted meanwhile: report what it is now.
+            let current = store.link_by_token_hash(&token.hash()).await?;
+            Ok(SubmitOutcome::Refused(current.map_or(
+                LinkStatus::Revoked,
+                |v| match LinkStatus::of(&v, now) {
+                    LinkStatus::Usable => LinkStatus::Used,
+                    other => other,
+                },
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What counting a refused submission did to its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedAttempt {
+    /// Counted; the link stays usable.
+    Counted,
+    /// That was one too many: the link is locked until reissued.
+    Locked,
+    /// The link stopped being usable meanwhile (used, revoked, expired...).
+    NoLongerLive(LinkStatus),
+}
+
+/// Counts a refused submission against a link, locking it at `MAX_FAILED_ATTEMPTS`.
+pub async fn record_failed_attempt(
+    store: &Store,
+    token: &LinkToken,
+    now: i64,
+) -> BatchResult<FailedAttempt> {
+    match store
+        .record_failed_attempt(&token.hash(), MAX_FAILED_ATTEMPTS)
+        .await?
+    {
+        Some(true) => Ok(FailedAttempt::Locked),
+        Some(false) => Ok(FailedAttempt::Counted),
+        None => {
+            let current = store.link_by_token_hash(&token.hash()).await?;
+            Ok(FailedAttempt::NoLongerLive(
+                current.map_or(LinkStatus::Revoked, |v| LinkStatus::of(&v, now)),
+            ))
+        }
+    }
+}
