@@ -6,25 +6,19 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::helpers::parse_csv;
+use crate::helpers::{parse_csv, passdrop};
 
 const PASSPHRASE: &str = "crash test passphrase 2026";
-const LINKS: usize = 400;
-const ROUNDS: u64 = 4;
-const CLIENTS: usize = 16;
 
-fn passdrop(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_passdrop"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PASSDROP_DATA_DIR", data)
-        .stdin(Stdio::null());
-    cmd
-}
+const LINKS: usize = 400;
+
+const ROUNDS: u64 = 4;
+
+const CLIENTS: usize = 16;
 
 /// Starts `serve` on a free port; returns the child and its address.
 fn start(data: &Path) -> (Child, String) {

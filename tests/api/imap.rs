@@ -4,227 +4,14 @@
 //! Dovecot slows repeated failed logins from one address (about 4 s each after the
 //! first), so each test runs its own instance and makes few failed logins.
 
-use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use passdrop::batch::{self, BatchError};
 use passdrop::imap::{self, CertTrust, ImapProblem, ImapServer, ImapSettings, WhenUnreachable};
 use secrecy::ExposeSecret as _;
-use sha2::{Digest as _, Sha256};
 
-use crate::helpers::{TestApp, free_port, parse_csv};
-
-const DOVECOT: &str = "/usr/sbin/dovecot";
-
-/// `true` when Dovecot can run here; otherwise prints SKIPPED, or fails when
-/// PASSDROP_REQUIRE_EXTERNAL=1 (as in CI).
-pub fn dovecot_available() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let why = if !Path::new(DOVECOT).exists() {
-        "dovecot not installed (apt-get install dovecot-imapd)"
-    } else if !root {
-        "dovecot tests run as root (Dovecot drops privileges to its own users)"
-    } else {
-        return true;
-    };
-    assert!(
-        std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
-        "Dovecot is required (PASSDROP_REQUIRE_EXTERNAL=1): {why}"
-    );
-    println!("SKIPPED: {why}");
-    false
-}
-
-/// A test certificate authority and a server certificate it issued.
-pub struct Pki {
-    pub ca_pem: String,
-    pub cert_pem: String,
-    pub key_pem: String,
-    pub fingerprint: [u8; 32],
-}
-
-impl Pki {
-    /// A CA and a server certificate for `names` (DNS names or IP addresses).
-    pub fn new(names: &[&str]) -> Self {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "passdrop test CA");
-        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-        let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(
-            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
-        )
-        .unwrap();
-        let cert = params.signed_by(&key, &ca).unwrap();
-        Self {
-            ca_pem: ca.pem(),
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            fingerprint: Sha256::digest(cert.der().as_ref()).into(),
-        }
-    }
-}
-
-/// How a test Dovecot is set up.
-pub struct DovecotSetup<'a> {
-    /// Users and their passwords.
-    pub users: &'a [(&'a str, &'a str)],
-    /// `auth_mechanisms`: "plain login", or "login" to force the LOGIN command.
-    pub mechanisms: &'a str,
-    /// Whether TLS is on (STARTTLS on the imap port, and the imaps port).
-    pub tls: bool,
-    /// Its certificate.
-    pub pki: &'a Pki,
-}
-
-/// A running Dovecot; stopped when dropped.
-pub struct Dovecot {
-    dir: tempfile::TempDir,
-    child: Child,
-    config: PathBuf,
-    /// STARTTLS port.
-    pub imap_port: u16,
-    /// Implicit-TLS port.
-    pub imaps_port: u16,
-}
-
-impl Dovecot {
-    pub fn start(setup: &DovecotSetup<'_>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        // Dovecot's unprivileged processes must reach their sockets under this directory.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let d = dir.path().display().to_string();
-        std::fs::write(dir.path().join("cert.pem"), &setup.pki.cert_pem).unwrap();
-        std::fs::write(dir.path().join("key.pem"), &setup.pki.key_pem).unwrap();
-        let mut users = std::fs::File::create(dir.path().join("users")).unwrap();
-        for (user, password) in setup.users {
-            // Base64, so that any character (':' included) survives the file format.
-            let b64 = base64::engine::general_purpose::STANDARD.encode(password);
-            writeln!(users, "{user}:{{PLAIN.B64}}{b64}").unwrap();
-        }
-        drop(users);
-        let (imap_port, imaps_port) = (free_port(), free_port());
-        let (ssl, imaps) = if setup.tls {
-            (
-                "yes",
-                format!(
-                    "inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps_port}\n    ssl = yes\n  }}"
-                ),
-            )
-        } else {
-            ("no", "inet_listener imaps {\n    port = 0\n  }".to_owned())
-        };
-        let config = format!(
-            "base_dir = {d}/run\n\
-             state_dir = {d}/state\n\
-             log_path = {d}/dovecot.log\n\
-             protocols = imap\n\
-             listen = 127.0.0.1\n\
-             ssl = {ssl}\n\
-             ssl_cert = <{d}/cert.pem\n\
-             ssl_key = <{d}/key.pem\n\
-             disable_plaintext_auth = yes\n\
-             auth_mechanisms = {mech}\n\
-             auth_failure_delay = 0\n\
-             default_internal_user = dovecot\n\
-             default_login_user = dovenull\n\
-             passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/users\n}}\n\
-             userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/home/%u\n}}\n\
-             mail_location = maildir:{d}/home/%u/Maildir\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {imap_port}\n  }}\n  {imaps}\n}}\n\
-             service anvil {{\n  chroot =\n}}\n",
-            mech = setup.mechanisms,
-        );
-        let config_path = dir.path().join("dovecot.conf");
-        std::fs::write(&config_path, config).unwrap();
-        let child = Command::new(DOVECOT)
-            .arg("-F")
-            .arg("-c")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let dovecot = Self {
-            dir,
-            child,
-            config: config_path,
-            imap_port,
-            imaps_port,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let ports: &[u16] = if setup.tls {
-            &[imap_port, imaps_port]
-        } else {
-            &[imap_port]
-        };
-        for port in ports {
-            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
-                assert!(
-                    Instant::now() < deadline,
-                    "Dovecot did not start: {}",
-                    dovecot.log()
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        dovecot
-    }
-
-    /// A Dovecot with TLS and one user, `ann`, whose password is `Right horse 1`.
-    pub fn with_ann(pki: &Pki) -> Self {
-        Self::start(&DovecotSetup {
-            users: &[("ann", "Right horse 1")],
-            mechanisms: "plain login",
-            tls: true,
-            pki,
-        })
-    }
-
-    /// Dovecot's own log.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
-    }
-
-    pub fn imaps_url(&self) -> String {
-        format!("imaps://127.0.0.1:{}", self.imaps_port)
-    }
-
-    pub fn starttls_url(&self) -> String {
-        format!("imap://127.0.0.1:{}", self.imap_port)
-    }
-}
-
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        let _ = Command::new(DOVECOT)
-            .arg("-c")
-            .arg(&self.config)
-            .arg("stop")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::helpers::{Dovecot, DovecotSetup, Pki, TestApp, dovecot_available, parse_csv, secret};
 
 pub fn settings(url: &str, trust: CertTrust, when: WhenUnreachable) -> ImapSettings {
     ImapSettings {
@@ -367,10 +154,6 @@ async fn starttls_checks_tricky_passwords_with_plain_and_with_login() {
     // One refusal only: Dovecot slows every further failure from the same address.
     let verdict = imap::verify_password(&s, "quote", &secret("say \"hello")).await;
     assert_eq!(verdict, imap::Verdict::Rejected);
-}
-
-fn secret(s: &str) -> secrecy::SecretString {
-    secrecy::SecretString::from(s.to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -673,7 +456,7 @@ async fn passwords_and_tokens_stay_out_of_a_trace_log_with_imap() {
             .unwrap()
     };
     // No directive can loosen the cap on the libraries that would log secrets.
-    let server = crate::cli::Server::start(
+    let server = crate::helpers::Server::start(
         &data,
         &[(
             "PASSDROP_LOG",

@@ -6,8 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::caddy::{check_through_proxy, proxied_app};
+use crate::helpers::Pki;
 use crate::helpers::free_port;
-use crate::imap::Pki;
 
 const NGINX: &str = "/usr/sbin/nginx";
 

@@ -1,7 +1,5 @@
 //! Shared test setup: a real server on 127.0.0.1:0 over a fresh data directory.
 
-use std::path::{Path, PathBuf};
-
 use passdrop::batch::{self, IssuedLink, NewBatch};
 use passdrop::config::{self, PublicUrl};
 use passdrop::crypto::KdfParams;
@@ -10,6 +8,16 @@ use passdrop::storage::{Batch, Store};
 use passdrop::web::{self, AppState, ServerConfig};
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::oneshot;
+
+mod binary;
+mod console;
+mod external;
+mod files;
+
+pub use binary::*;
+pub use console::*;
+pub use external::*;
+pub use files::*;
 
 /// The admin passphrase every test app uses.
 pub const PASSPHRASE: &str = "test passphrase, long enough";
@@ -191,84 +199,4 @@ pub fn link(l: &IssuedLink) -> String {
 /// The token part of a link.
 pub fn token_of(link: &str) -> String {
     link.rsplit('/').next().unwrap().to_owned()
-}
-
-/// Every file under `dir`, recursively.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
-fn utf16le(s: &str) -> Vec<u8> {
-    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
-}
-
-/// Which canaries appear anywhere in the files under `dir`, in UTF-8 or UTF-16LE.
-pub fn canaries_found(dir: &Path, canaries: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    for file in files_under(dir) {
-        let bytes = std::fs::read(&file).unwrap();
-        for canary in canaries {
-            for needle in [canary.as_bytes().to_vec(), utf16le(canary)] {
-                if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
-                    found.push(format!("{canary:?} in {}", file.display()));
-                }
-            }
-        }
-    }
-    found
-}
-
-/// Parses CSV bytes with a standard reader into rows of strings.
-pub fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(bytes)
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect()
-}
-
-/// The `name=value` part of a response's `Set-Cookie`.
-pub fn cookie_of(r: &reqwest::Response) -> String {
-    r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-/// A free TCP port on 127.0.0.1, for an outside program a test starts.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Whether an outside program a test needs is `present`. If not, prints
-/// `SKIPPED: <what> not installed (apt-get install <packages>)` and returns `false`, or
-/// fails when PASSDROP_REQUIRE_EXTERNAL=1 (as in CI).
-pub fn external_available(present: bool, what: &str, packages: &str) -> bool {
-    if present {
-        return true;
-    }
-    assert!(
-        std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
-        "{what} is required (PASSDROP_REQUIRE_EXTERNAL=1) but not installed: \
-         apt-get install {packages}"
-    );
-    println!("SKIPPED: {what} not installed (apt-get install {packages})");
-    false
 }
