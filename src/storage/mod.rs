@@ -11,10 +11,11 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions as _, Row as _};
+use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 use tracing::instrument;
 
 use crate::crypto::{KdfParams, SealedBatchKey, SealedPassword, SealedToken, WrappedAdminKey};
@@ -99,6 +100,26 @@ const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_a
      b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
      b.mail_body";
 
+/// Whether a pooled connection may be handed out again: not if it is still inside a
+/// transaction. When a commit fails because the disk is full (or on an I/O error), SQLite
+/// may already have rolled the transaction back itself; the rollback sqlx then queues
+/// fails, and sqlx would count the connection as inside a transaction for ever, so every
+/// later `BEGIN` on it would fail. Such a connection is closed and replaced instead, and
+/// the store recovers by itself once the disk has room again.
+async fn discard_if_stuck_in_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A dropped transaction's rollback may still be queued on the connection's worker:
+    // a ping is answered only after it has run.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("a database connection was left inside a failed transaction; replacing it");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 impl Store {
     /// Opens (creating if needed) the database in `data_dir`, applies migrations, and
     /// finishes any purge that a crash interrupted.
@@ -129,6 +150,7 @@ impl Store {
             .disable_statement_logging();
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .before_acquire(|conn, _| Box::pin(discard_if_stuck_in_transaction(conn)))
             .connect_with(options)
             .await
             .with_context(|| format!("could not open the database {}", path.display()))?;

@@ -10,6 +10,7 @@ mod cli;
 mod collection;
 mod corpus;
 mod crash;
+mod disk_full;
 mod envelope;
 mod golden;
 mod helpers;

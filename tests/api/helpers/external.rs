@@ -398,3 +398,49 @@ impl Drop for Relay {
         let _ = self.child.wait();
     }
 }
+
+/// A small tmpfs mounted for one test (root only), unmounted when dropped.
+pub struct SmallDisk {
+    pub dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `mib` MiB; `None` (after SKIPPED, or a failure when
+    /// PASSDROP_REQUIRE_EXTERNAL=1) where this machine cannot mount one.
+    pub fn mount(mib: u32) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={mib}m,mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        external_available(mounted, "mounting a tmpfs (needs root)", "mount, as root")
+            .then_some(Self { dir })
+    }
+
+    /// Fills the file system: a file grows until the disk refuses more.
+    pub fn fill(&self) -> PathBuf {
+        let path = self.dir.path().join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 4096];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}

@@ -6,6 +6,8 @@ use passdrop::crypto::KdfParams;
 use passdrop::roster::parse_roster;
 use passdrop::storage::{Batch, Store};
 use passdrop::web::{self, AppState, ServerConfig};
+use std::path::Path;
+
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::oneshot;
 
@@ -62,11 +64,28 @@ impl TestApp {
 
     /// Starts the server on a fresh data directory with no admin yet.
     pub async fn spawn_without_admin() -> Self {
-        Self::start(|_| {}, false).await
+        Self::start_in(None, |_| {}, false).await
+    }
+
+    /// Starts the server (admin set up) with its data directory inside `parent`, e.g. a
+    /// small file system a test fills.
+    pub async fn spawn_in(parent: &Path) -> Self {
+        Self::start_in(Some(parent), |_| {}, true).await
     }
 
     async fn start(adjust: impl FnOnce(&mut ServerConfig), with_admin: bool) -> Self {
-        let data_dir = tempfile::tempdir().unwrap();
+        Self::start_in(None, adjust, with_admin).await
+    }
+
+    async fn start_in(
+        parent: Option<&Path>,
+        adjust: impl FnOnce(&mut ServerConfig),
+        with_admin: bool,
+    ) -> Self {
+        let data_dir = match parent {
+            Some(parent) => tempfile::tempdir_in(parent).unwrap(),
+            None => tempfile::tempdir().unwrap(),
+        };
         let store = Store::open(data_dir.path()).await.unwrap();
         if with_admin {
             batch::init_admin(&store, secret(PASSPHRASE), CHEAP_KDF)

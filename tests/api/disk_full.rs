@@ -1,0 +1,94 @@
+//! A full disk: submissions fail cleanly while it is full, and the server recovers by
+//! itself once there is room again (no restart), with exactly the acknowledged
+//! passwords kept. Runs on a small tmpfs the test mounts (root only).
+
+use std::sync::Arc;
+
+use crate::helpers::{SmallDisk, TestApp, link, parse_csv};
+
+const USERS: usize = 40;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_a_full_disk_every_refused_user_can_submit_without_a_restart() {
+    let Some(disk) = SmallDisk::mount(16) else {
+        return;
+    };
+    let app = Arc::new(TestApp::spawn_in(disk.dir.path()).await);
+    let roster: String = std::iter::once("EmailAddress".to_owned())
+        .chain((0..USERS).map(|i| format!("user{i}@example.org")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (b, links) = app.create_batch("full disk", &roster).await;
+    let links: Vec<String> = links.iter().map(link).collect();
+
+    // A few go through before the disk fills.
+    for (i, l) in links.iter().take(5).enumerate() {
+        let r = app
+            .submit(l, &format!("before-{i}"), &format!("before-{i}"))
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+
+    let filler = disk.fill();
+    // Many clients at once while the disk is full.
+    let mut tasks = Vec::new();
+    for (i, l) in links.iter().enumerate().skip(5) {
+        let (app, l) = (Arc::clone(&app), l.clone());
+        tasks.push(tokio::spawn(async move {
+            let p = format!("while-full-{i}");
+            (i, app.submit(&l, &p, &p).await.status().as_u16())
+        }));
+    }
+    let mut acknowledged: Vec<usize> = (0..5).collect();
+    let mut refused = Vec::new();
+    for t in tasks {
+        let (i, status) = t.await.unwrap();
+        match status {
+            200 => acknowledged.push(i),
+            500 | 503 => refused.push(i),
+            other => panic!("unexpected status {other} while the disk was full"),
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "the disk was full, yet every submission was accepted: the test checked nothing"
+    );
+
+    std::fs::remove_file(filler).unwrap();
+    // Room again: everyone refused submits now, on the same server.
+    for &i in &refused {
+        let p = format!("after-{i}");
+        let r = app.submit(&links[i], &p, &p).await;
+        assert_eq!(
+            r.status(),
+            200,
+            "user {i} could not submit after space was freed"
+        );
+        acknowledged.push(i);
+    }
+    assert_eq!(app.store.integrity_check().await.unwrap(), "ok");
+
+    let (csv, missing) = app.export(&b).await;
+    assert!(missing.is_empty(), "missing after recovery: {missing:?}");
+    let rows = parse_csv(&csv);
+    assert_eq!(
+        rows.len() - 1,
+        USERS,
+        "one row per user, no ghost, none lost"
+    );
+    for row in &rows[1..] {
+        let i: usize = row[0]
+            .trim_start_matches("user")
+            .trim_end_matches("@example.org")
+            .parse()
+            .unwrap();
+        let expected = if i < 5 {
+            format!("before-{i}")
+        } else if refused.contains(&i) {
+            format!("after-{i}")
+        } else {
+            format!("while-full-{i}")
+        };
+        assert_eq!(row[2], expected, "user {i}");
+    }
+}
