@@ -22,6 +22,13 @@ use crate::roster::parse_roster;
 use crate::storage::{LinkState, Store};
 use crate::web;
 
+mod args;
+
+pub use args::{
+    BatchArg, DEFAULT_SEND_RETRY_WAIT, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs,
+    SendingArgs, SmtpArgs,
+};
+
 /// passdrop: collect mailbox passwords once, for an email migration, then forget them.
 #[derive(Debug, Parser)]
 #[command(name = "passdrop", version, about, propagate_version = true)]
@@ -87,89 +94,57 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum SmtpCommand {
     /// Send a test message and show the relay's answer.
-    Test {
-        /// Where to send it.
-        #[arg(long)]
-        to: String,
-        /// For a relay saved with a password: read the passphrase from this file.
-        #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
-        passphrase_file: Option<PathBuf>,
-        #[command(flatten)]
-        smtp: SmtpArgs,
-    },
+    Test(SmtpTestArgs),
     /// Test the relay given by the --smtp-* options and save it for the console and
     /// `passdrop send` (its password sealed: only the passphrase opens it).
-    Save {
-        #[command(flatten)]
-        smtp: SmtpArgs,
-    },
+    Save(SmtpArgs),
     /// Forget the saved relay.
     Forget,
 }
 
-/// The SMTP relay's settings.
+/// `passdrop smtp test` options.
 #[derive(Debug, Args)]
-pub struct SmtpArgs {
-    /// Relay host name.
-    #[arg(long, env = "PASSDROP_SMTP_HOST")]
-    pub smtp_host: Option<String>,
-    /// Relay port [default: 465 for tls, 587 for starttls, 25 for none].
-    #[arg(long, env = "PASSDROP_SMTP_PORT")]
-    pub smtp_port: Option<u16>,
-    /// `tls` (implicit), `starttls` (required), or `none` (a relay on this machine only).
-    #[arg(long, env = "PASSDROP_SMTP_SECURITY", default_value = "starttls")]
-    pub smtp_security: String,
-    /// Login name, if the relay wants one (the password comes from PASSDROP_SMTP_PASSWORD
-    /// or --smtp-password-file, never from a flag).
-    #[arg(long, env = "PASSDROP_SMTP_USER")]
-    pub smtp_user: Option<String>,
-    /// File holding the SMTP password.
-    #[arg(long, env = "PASSDROP_SMTP_PASSWORD_FILE")]
-    pub smtp_password_file: Option<PathBuf>,
-    /// Sender address, e.g. "IT team <it@example.org>".
-    #[arg(long, env = "PASSDROP_SMTP_FROM")]
-    pub smtp_from: Option<String>,
-    /// Where replies go, if not to the sender.
-    #[arg(long, env = "PASSDROP_SMTP_REPLY_TO")]
-    pub smtp_reply_to: Option<String>,
-    /// Also trust this authority (PEM) for the relay's certificate.
-    #[arg(long, env = "PASSDROP_SMTP_CA_FILE")]
-    pub smtp_ca_file: Option<PathBuf>,
+#[command(mut_arg("passphrase_file", |a| a.help(
+    "For a relay saved with a password: read the passphrase from this file"
+)))]
+pub struct SmtpTestArgs {
+    /// Where to send it.
+    #[arg(long)]
+    pub to: String,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
 }
 
 /// `passdrop send` options.
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// Batch id or name.
-    pub batch: String,
+    #[command(flatten)]
+    pub batch: BatchArg,
     /// A reminder: every user who has not submitted, even if already emailed.
     #[arg(long, conflicts_with = "to")]
     pub pending: bool,
     /// Only this user (by EmailAddress).
     #[arg(long)]
     pub to: Option<String>,
-    /// Messages per second at most.
-    #[arg(long, env = "PASSDROP_SEND_RATE", default_value_t = web::DEFAULT_SEND_RATE)]
-    pub send_rate: f64,
-    /// Wait this long before retrying a temporary failure (doubling each time; 4 tries).
-    #[arg(long, env = "PASSDROP_SEND_RETRY_WAIT", default_value = "30s")]
-    pub send_retry_wait: String,
-    /// Read the passphrase from this file instead of PASSDROP_PASSPHRASE or a prompt.
-    #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub sending: SendingArgs,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
     #[command(flatten)]
     pub smtp: SmtpArgs,
 }
 
 /// `passdrop doctor` options: the settings `serve` would run with.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("trust_proxy", |a| a.help("As for `serve`: whether proxy headers are trusted")),
+    mut_arg("metrics_listen", |a| a.help("As for `serve`: the metrics address, if any"))
+)]
 pub struct DoctorArgs {
-    /// As for `serve`: whether proxy headers are trusted.
-    #[arg(long, env = "PASSDROP_TRUST_PROXY")]
-    pub trust_proxy: bool,
-    /// As for `serve`: the metrics address, if any.
-    #[arg(long, env = "PASSDROP_METRICS_LISTEN")]
-    pub metrics_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
     /// Do not connect to the batches' IMAP servers or the SMTP relay.
     #[arg(long)]
     pub offline: bool,
@@ -179,25 +154,20 @@ pub struct DoctorArgs {
 
 /// `passdrop serve` options.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("send_rate", |a| a.help("Messages per second at most when the console sends links")),
+    mut_arg("send_retry_wait", |a| a.help(
+        "Wait this long before retrying a temporary sending failure (doubling each time; 4 tries)"
+    ))
+)]
 pub struct ServeArgs {
     /// Requests per minute per client IP on public pages (0 turns the limit off).
     #[arg(long, env = "PASSDROP_RATE_LIMIT", default_value_t = web::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
-    /// Trust the rightmost X-Forwarded-For entry (else X-Real-IP) for the client IP. Only behind a
-    /// reverse proxy that sets them; otherwise clients could pick their own IP.
-    #[arg(long, env = "PASSDROP_TRUST_PROXY")]
-    pub trust_proxy: bool,
-    /// Serve Prometheus metrics (`GET /metrics`: counts and latencies only) on this
-    /// separate address, e.g. 127.0.0.1:9180. Off when not given.
-    #[arg(long, env = "PASSDROP_METRICS_LISTEN")]
-    pub metrics_listen: Option<SocketAddr>,
-    /// Messages per second at most when the console sends links.
-    #[arg(long, env = "PASSDROP_SEND_RATE", default_value_t = web::DEFAULT_SEND_RATE)]
-    pub send_rate: f64,
-    /// Wait this long before retrying a temporary sending failure (doubling each time;
-    /// 4 tries).
-    #[arg(long, env = "PASSDROP_SEND_RETRY_WAIT", default_value = "30s")]
-    pub send_retry_wait: String,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    #[command(flatten)]
+    pub sending: SendingArgs,
     #[command(flatten)]
     pub smtp: SmtpArgs,
 }
@@ -215,11 +185,14 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Choose the admin passphrase (once per data directory).
-    Init {
-        /// Read the passphrase from this file instead of PASSDROP_PASSPHRASE or a prompt.
-        #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
-        passphrase_file: Option<PathBuf>,
-    },
+    Init(InitArgs),
+}
+
+/// `passdrop admin init` options.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 /// `passdrop batch ...`
@@ -230,16 +203,10 @@ pub enum BatchCommand {
     /// List batches (and purged ones).
     List,
     /// Show each user's progress in a batch.
-    Status {
-        /// Batch id or name.
-        batch: String,
-    },
+    Status(BatchArg),
     /// Test the connection to a batch's IMAP server (TLS, certificate, capabilities)
     /// without any password.
-    CheckImap {
-        /// Batch id or name.
-        batch: String,
-    },
+    CheckImap(BatchArg),
     /// Set, change or remove the IMAP server a batch checks passwords against (tested
     /// first; kept only if passwords can be checked with it).
     SetImap(SetImapArgs),
@@ -251,8 +218,8 @@ pub enum BatchCommand {
 /// `passdrop batch message` options.
 #[derive(Debug, Args)]
 pub struct MessageArgs {
-    /// Batch id or name.
-    pub batch: String,
+    #[command(flatten)]
+    pub batch: BatchArg,
     /// The new subject.
     #[arg(long, requires = "body_file")]
     pub subject: Option<String>,
@@ -264,35 +231,11 @@ pub struct MessageArgs {
     pub default: bool,
 }
 
-/// Where and how passwords are checked against the old IMAP server.
-#[derive(Debug, Args)]
-pub struct ImapArgs {
-    /// Check passwords against the old IMAP server (imaps://host[:993] or imap://host[:143]).
-    #[arg(long, env = "PASSDROP_VERIFY_IMAP")]
-    pub verify_imap: Option<String>,
-    /// Trust the IMAP server's certificate if one of these authorities (PEM) issued it.
-    #[arg(long, env = "PASSDROP_IMAP_CA_FILE", requires = "verify_imap")]
-    pub imap_ca_file: Option<PathBuf>,
-    /// Trust exactly the IMAP server certificate with this SHA-256 fingerprint (shown by
-    /// `batch check-imap`), whatever name or issuer it has.
-    #[arg(
-        long,
-        env = "PASSDROP_IMAP_CERT_SHA256",
-        requires = "verify_imap",
-        conflicts_with = "imap_ca_file"
-    )]
-    pub imap_cert_sha256: Option<String>,
-    /// When the IMAP server cannot be reached: `retry` (ask the user to try again later)
-    /// or `accept` (accept the password, marked not verified).
-    #[arg(long, env = "PASSDROP_IMAP_WHEN_UNREACHABLE", default_value = "retry")]
-    pub imap_when_unreachable: String,
-}
-
 /// `passdrop batch set-imap` options.
 #[derive(Debug, Args)]
 pub struct SetImapArgs {
-    /// Batch id or name.
-    pub batch: String,
+    #[command(flatten)]
+    pub batch: BatchArg,
     #[command(flatten)]
     pub imap: ImapArgs,
     /// Stop checking passwords against any IMAP server.
@@ -329,40 +272,50 @@ pub struct CreateArgs {
     pub retain_after_export: String,
     #[command(flatten)]
     pub imap: ImapArgs,
-    /// Write the links CSV here (created 0600, never overwritten) instead of stdout.
-    #[arg(long, env = "PASSDROP_LINKS_OUT")]
-    pub links_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub links_out: LinksOutArg,
 }
 
 /// `passdrop link ...`
 #[derive(Debug, Subcommand)]
+// Parsed once per run; boxing the larger argument set would gain nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum LinkCommand {
     /// Issue a new link for one user; their old link stops working.
-    Reissue {
-        /// Batch id or name.
-        batch: String,
-        /// The user's EmailAddress.
-        email: String,
-        /// Write the links CSV here (created 0600, never overwritten) instead of stdout.
-        #[arg(long, env = "PASSDROP_LINKS_OUT")]
-        links_out: Option<PathBuf>,
-        /// Email the new link at once (through the relay of the --smtp-* options, or
-        /// the saved one) instead of printing it.
-        #[arg(long)]
-        send: bool,
-        /// For a relay saved with a password: read the passphrase from this file.
-        #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
-        passphrase_file: Option<PathBuf>,
-        #[command(flatten)]
-        smtp: Box<SmtpArgs>,
-    },
+    Reissue(ReissueArgs),
     /// Withdraw one user's link.
-    Revoke {
-        /// Batch id or name.
-        batch: String,
-        /// The user's EmailAddress.
-        email: String,
-    },
+    Revoke(RevokeArgs),
+}
+
+/// `passdrop link reissue` options.
+#[derive(Debug, Args)]
+#[command(mut_arg("passphrase_file", |a| a.help(
+    "For a relay saved with a password: read the passphrase from this file"
+)))]
+pub struct ReissueArgs {
+    #[command(flatten)]
+    pub batch: BatchArg,
+    /// The user's EmailAddress.
+    pub email: String,
+    #[command(flatten)]
+    pub links_out: LinksOutArg,
+    /// Email the new link at once (through the relay of the --smtp-* options, or
+    /// the saved one) instead of printing it.
+    #[arg(long)]
+    pub send: bool,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+}
+
+/// `passdrop link revoke` options.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    pub batch: BatchArg,
+    /// The user's EmailAddress.
+    pub email: String,
 }
 
 /// Export formats.
@@ -375,17 +328,16 @@ pub enum ExportFormat {
 /// `passdrop export` options.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Batch id or name.
-    pub batch: String,
+    #[command(flatten)]
+    pub batch: BatchArg,
     /// Output format.
     #[arg(long, env = "PASSDROP_FORMAT", value_enum, default_value = "m365")]
     pub format: ExportFormat,
     /// Write here (created 0600, never overwritten) instead of stdout.
     #[arg(long, env = "PASSDROP_OUT")]
     pub out: Option<PathBuf>,
-    /// Read the passphrase from this file instead of PASSDROP_PASSPHRASE or a prompt.
-    #[arg(long, env = "PASSDROP_PASSPHRASE_FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
     /// Purge the batch once the file is written.
     #[arg(long, env = "PASSDROP_PURGE")]
     pub purge: bool,
@@ -394,8 +346,8 @@ pub struct ExportArgs {
 /// `passdrop purge` options.
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    /// Batch id or name.
-    pub batch: String,
+    #[command(flatten)]
+    pub batch: BatchArg,
     /// Do not ask for confirmation.
     #[arg(long, env = "PASSDROP_YES")]
     pub yes: bool,
@@ -613,45 +565,30 @@ async fn dispatch(cli: Cli) -> CliResult {
             let public_url = cli.public_url.is_some().then_some(url);
             serve(&store, &data_dir, cli.listen, public_url, args).await
         }
-        Command::Admin(AdminCommand::Init { passphrase_file }) => {
-            admin_init(&store, &data_dir, passphrase_file.as_deref()).await
-        }
+        Command::Admin(AdminCommand::Init(args)) => admin_init(&store, &data_dir, &args).await,
         Command::Batch(BatchCommand::Create(args)) => batch_create(&store, &url, args).await,
         Command::Batch(BatchCommand::List) => batch_list(&store).await,
-        Command::Batch(BatchCommand::Status { batch }) => batch_status(&store, &batch).await,
-        Command::Batch(BatchCommand::CheckImap { batch }) => batch_check_imap(&store, &batch).await,
+        Command::Batch(BatchCommand::Status(batch)) => batch_status(&store, &batch).await,
+        Command::Batch(BatchCommand::CheckImap(batch)) => batch_check_imap(&store, &batch).await,
         Command::Batch(BatchCommand::SetImap(args)) => batch_set_imap(&store, args).await,
         Command::Batch(BatchCommand::Message(args)) => batch_message(&store, &args).await,
-        Command::Link(LinkCommand::Reissue {
-            batch,
-            email,
-            links_out,
-            send,
-            passphrase_file,
-            smtp,
-        }) => {
-            if send {
+        Command::Link(LinkCommand::Reissue(args)) => {
+            if args.send {
                 require_public_url(cli.public_url.is_some())?;
-                link_reissue_and_send(&store, &url, &batch, &email, &smtp, passphrase_file).await
+                link_reissue_and_send(&store, &url, &args).await
             } else {
-                link_reissue(&store, &url, &batch, &email, links_out.as_deref()).await
+                link_reissue(&store, &url, &args).await
             }
         }
-        Command::Link(LinkCommand::Revoke { batch, email }) => {
-            link_revoke(&store, &batch, &email).await
-        }
+        Command::Link(LinkCommand::Revoke(args)) => link_revoke(&store, &args).await,
         Command::Export(args) => export(&store, args).await,
         Command::Purge(args) => purge(&store, args).await,
         Command::Send(args) => {
             require_public_url(cli.public_url.is_some())?;
             send(&store, &url, args).await
         }
-        Command::Smtp(SmtpCommand::Test {
-            to,
-            smtp,
-            passphrase_file,
-        }) => smtp_test(&store, &to, &smtp, passphrase_file.as_deref()).await,
-        Command::Smtp(SmtpCommand::Save { smtp }) => smtp_save(&store, &smtp).await,
+        Command::Smtp(SmtpCommand::Test(args)) => smtp_test(&store, &args).await,
+        Command::Smtp(SmtpCommand::Save(smtp)) => smtp_save(&store, &smtp).await,
         Command::Smtp(SmtpCommand::Forget) => {
             store.delete_smtp_settings().await?;
             eprintln!("The saved relay is forgotten.");
@@ -771,7 +708,7 @@ async fn serve(
     public_url: Option<PublicUrl>,
     args: ServeArgs,
 ) -> CliResult {
-    let send_retry_wait = sending_options(args.send_rate, &args.send_retry_wait)?;
+    let send_retry_wait = args.sending.retry_wait()?;
     let smtp = smtp_settings(&args.smtp)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -783,7 +720,7 @@ async fn serve(
     eprintln!("passdrop is listening on http://{local} (public URL {public_url})");
     eprintln!("data directory: {}", data_dir.display());
     let maintenance = tokio::spawn(batch::maintenance_loop(store.clone()));
-    let metrics_listener = match args.metrics_listen {
+    let metrics_listener = match args.proxy.metrics_listen {
         Some(addr) => {
             let l = tokio::net::TcpListener::bind(addr)
                 .await
@@ -800,9 +737,9 @@ async fn serve(
         store.clone(),
         web::ServerConfig {
             rate_limit: args.rate_limit,
-            trust_proxy: args.trust_proxy,
+            trust_proxy: args.proxy.trust_proxy,
             smtp,
-            send_rate: args.send_rate,
+            send_rate: args.sending.send_rate,
             send_retry_wait,
             ..web::ServerConfig::new(public_url)
         },
@@ -856,7 +793,7 @@ async fn serve(
     Ok(())
 }
 
-async fn admin_init(store: &Store, data_dir: &Path, passphrase_file: Option<&Path>) -> CliResult {
+async fn admin_init(store: &Store, data_dir: &Path, args: &InitArgs) -> CliResult {
     if store.admin_exists().await? {
         return Err(anyhow::anyhow!(
             "an admin already exists in {}; nothing was changed",
@@ -864,7 +801,7 @@ async fn admin_init(store: &Store, data_dir: &Path, passphrase_file: Option<&Pat
         )
         .into());
     }
-    let passphrase = read_passphrase(passphrase_file, true)?;
+    let passphrase = args.passphrase.read(true)?;
     batch::init_admin(store, passphrase, KdfParams::DEFAULT).await?;
     eprintln!("Admin created in {}.", data_dir.display());
     eprintln!(
@@ -891,7 +828,7 @@ async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliRe
         .map_err(Failure::Usage)?;
     let imap = imap_settings(&args.imap)?;
     let roster = parse_roster(&read_roster(&args.roster)?)?;
-    let output = Output::open(args.links_out.as_deref())?;
+    let output = Output::open(args.links_out.links_out.as_deref())?;
     let created = batch::create(
         store,
         url,
@@ -931,7 +868,7 @@ async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliRe
         links.len(),
         format_time(created.expires_at)
     );
-    if let Some(out) = &args.links_out {
+    if let Some(out) = &args.links_out.links_out {
         eprintln!(
             "Links written to {} (keep it private: each link is a key).",
             out.display()
@@ -974,8 +911,8 @@ fn print_imap_report(out: &mut dyn Write, report: &imap::ConnectionReport) {
     }
 }
 
-async fn batch_check_imap(store: &Store, id_or_name: &str) -> CliResult {
-    let b = batch::find(store, id_or_name).await?;
+async fn batch_check_imap(store: &Store, batch: &BatchArg) -> CliResult {
+    let b = batch.find(store).await?;
     let Some(settings) = &b.imap else {
         return Err(Failure::Error(anyhow::anyhow!(
             "batch {:?} does not check passwords against an IMAP server; give it one with \
@@ -1003,7 +940,7 @@ async fn batch_set_imap(store: &Store, args: SetImapArgs) -> CliResult {
             "give the server with --verify-imap URL, or --off to stop checking passwords".into(),
         ));
     }
-    let b = batch::find(store, &args.batch).await?;
+    let b = args.batch.find(store).await?;
     match batch::set_imap(store, &b, settings).await {
         Ok(Some(report)) => {
             print_imap_report(&mut std::io::stdout(), &report);
@@ -1101,14 +1038,10 @@ fn smtp_settings(args: &SmtpArgs) -> Result<Option<crate::mail::SmtpSettings>, F
     .map_err(|e| Failure::Usage(format!("the --smtp-* settings: {e}")))
 }
 
-async fn smtp_test(
-    store: &Store,
-    to: &str,
-    args: &SmtpArgs,
-    passphrase_file: Option<&Path>,
-) -> CliResult {
-    let settings = relay_unlocking(store, smtp_settings(args)?, passphrase_file).await?;
-    let to = to
+async fn smtp_test(store: &Store, args: &SmtpTestArgs) -> CliResult {
+    let settings = relay_unlocking(store, smtp_settings(&args.smtp)?, &args.passphrase).await?;
+    let to = args
+        .to
         .parse()
         .map_err(|e| Failure::Usage(format!("--to: not an email address ({e})")))?;
     let message = settings.test_message(to).map_err(Failure::Usage)?;
@@ -1271,22 +1204,11 @@ async fn run_sending(
     Ok(progress.failed)
 }
 
-/// Checks `--send-rate` and reads `--send-retry-wait`.
-fn sending_options(rate: f64, retry_wait: &str) -> Result<Duration, Failure> {
-    if !(rate > 0.0 && rate <= 100.0) {
-        return Err(Failure::Usage(
-            "--send-rate must be more than 0 and at most 100 messages per second".into(),
-        ));
-    }
-    config::parse_duration(retry_wait)
-        .map_err(|e| Failure::Usage(format!("--send-retry-wait: {e}")))
-}
-
 async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
-    let retry_wait = sending_options(args.send_rate, &args.send_retry_wait)?;
+    let retry_wait = args.sending.retry_wait()?;
     let configured = smtp_settings(&args.smtp)?;
-    let b = batch::find(store, &args.batch).await?;
-    let passphrase = read_passphrase(args.passphrase_file.as_deref(), false)?;
+    let b = args.batch.find(store).await?;
+    let passphrase = args.passphrase.read(false)?;
     let admin = batch::unlock_admin(store, passphrase).await?;
     let settings = relay(store, configured, Some(&admin)).await?;
     let letters: Vec<outbox::Letter> =
@@ -1326,7 +1248,15 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
     let letters = outbox::letters_to_hold(store, &b.id, letters, &selection).await?;
     let job = outbox::Job::new(&b.id, settings, letters);
     let strict = matches!(selection, outbox::Selection::One(_));
-    let failed = run_sending(store, &b.id, &job, args.send_rate, retry_wait, strict).await?;
+    let failed = run_sending(
+        store,
+        &b.id,
+        &job,
+        args.sending.send_rate,
+        retry_wait,
+        strict,
+    )
+    .await?;
     if !plan.unknown.is_empty() {
         eprintln!(
             "Not sent again (an earlier run stopped while sending, so they may have it): {}. \
@@ -1382,7 +1312,7 @@ async fn relay(
 async fn relay_unlocking(
     store: &Store,
     configured: Option<crate::mail::SmtpSettings>,
-    passphrase_file: Option<&Path>,
+    passphrase: &PassphraseArgs,
 ) -> Result<crate::mail::SmtpSettings, Failure> {
     let saved_password = configured.is_none()
         && store
@@ -1390,7 +1320,7 @@ async fn relay_unlocking(
             .await?
             .is_some_and(|s| s.password.is_some());
     let admin = if saved_password {
-        let passphrase = read_passphrase(passphrase_file, false)?;
+        let passphrase = passphrase.read(false)?;
         Some(batch::unlock_admin(store, passphrase).await?)
     } else {
         None
@@ -1399,18 +1329,12 @@ async fn relay_unlocking(
 }
 
 /// Reissues one user's link and emails it at once (the link is not printed).
-async fn link_reissue_and_send(
-    store: &Store,
-    url: &PublicUrl,
-    id_or_name: &str,
-    email: &str,
-    smtp: &SmtpArgs,
-    passphrase_file: Option<PathBuf>,
-) -> CliResult {
-    let configured = smtp_settings(smtp)?;
-    let b = batch::find(store, id_or_name).await?;
+async fn link_reissue_and_send(store: &Store, url: &PublicUrl, args: &ReissueArgs) -> CliResult {
+    let email = args.email.as_str();
+    let configured = smtp_settings(&args.smtp)?;
+    let b = args.batch.find(store).await?;
     store.recipient(&b, email).await?;
-    let settings = relay_unlocking(store, configured, passphrase_file.as_deref()).await?;
+    let settings = relay_unlocking(store, configured, &args.passphrase).await?;
     settings
         .test_connection()
         .await
@@ -1432,8 +1356,7 @@ async fn link_reissue_and_send(
             .await?;
     }
     let job = outbox::Job::new(&b.id, settings, letters);
-    let retry_wait = config::parse_duration("30s").map_err(|e| anyhow::anyhow!(e))?;
-    let failed = run_sending(store, &b.id, &job, 1.0, retry_wait, true).await?;
+    let failed = run_sending(store, &b.id, &job, 1.0, web::DEFAULT_SEND_RETRY_WAIT, true).await?;
     if failed.is_empty() {
         Ok(())
     } else {
@@ -1445,7 +1368,7 @@ async fn link_reissue_and_send(
 }
 
 async fn batch_message(store: &Store, args: &MessageArgs) -> CliResult {
-    let b = batch::find(store, &args.batch).await?;
+    let b = args.batch.find(store).await?;
     if args.default {
         store.set_batch_message(&b.id, None).await?;
         eprintln!("Batch {:?} now sends the default message.", b.name);
@@ -1563,8 +1486,8 @@ async fn batch_list(store: &Store) -> CliResult {
     Ok(())
 }
 
-async fn batch_status(store: &Store, id_or_name: &str) -> CliResult {
-    let b = batch::find(store, id_or_name).await?;
+async fn batch_status(store: &Store, batch: &BatchArg) -> CliResult {
+    let b = batch.find(store).await?;
     let statuses = store.recipient_statuses(&b.id).await?;
     let deliveries = store.deliveries(&b.id).await?;
     let now = config::now();
@@ -1680,16 +1603,10 @@ async fn batch_status(store: &Store, id_or_name: &str) -> CliResult {
     Ok(())
 }
 
-async fn link_reissue(
-    store: &Store,
-    url: &PublicUrl,
-    id_or_name: &str,
-    email: &str,
-    links_out: Option<&Path>,
-) -> CliResult {
-    let output = Output::open(links_out)?;
-    let b = batch::find(store, id_or_name).await?;
-    let link = batch::reissue(store, url, &b, email, config::now()).await?;
+async fn link_reissue(store: &Store, url: &PublicUrl, args: &ReissueArgs) -> CliResult {
+    let output = Output::open(args.links_out.links_out.as_deref())?;
+    let b = args.batch.find(store).await?;
+    let link = batch::reissue(store, url, &b, &args.email, config::now()).await?;
     output.finish(&batch::links_csv(std::slice::from_ref(&link)))?;
     eprintln!(
         "Issued a new link for {}; the previous one no longer works.",
@@ -1698,18 +1615,18 @@ async fn link_reissue(
     Ok(())
 }
 
-async fn link_revoke(store: &Store, id_or_name: &str, email: &str) -> CliResult {
-    let b = batch::find(store, id_or_name).await?;
-    batch::revoke(store, &b, email).await?;
-    eprintln!("Revoked the link of {email} in batch {:?}.", b.name);
+async fn link_revoke(store: &Store, args: &RevokeArgs) -> CliResult {
+    let b = args.batch.find(store).await?;
+    batch::revoke(store, &b, &args.email).await?;
+    eprintln!("Revoked the link of {} in batch {:?}.", args.email, b.name);
     Ok(())
 }
 
 async fn export(store: &Store, args: ExportArgs) -> CliResult {
     let ExportFormat::M365 = args.format;
     let output = Output::open(args.out.as_deref())?;
-    let b = batch::find(store, &args.batch).await?;
-    let passphrase = read_passphrase(args.passphrase_file.as_deref(), false)?;
+    let b = args.batch.find(store).await?;
+    let passphrase = args.passphrase.read(false)?;
     let admin = batch::unlock_admin(store, passphrase).await?;
     let exported = batch::export_m365(store, &b, &admin, config::now()).await?;
     drop(admin);
@@ -1738,7 +1655,7 @@ async fn export(store: &Store, args: ExportArgs) -> CliResult {
 }
 
 async fn purge(store: &Store, args: PurgeArgs) -> CliResult {
-    let b = batch::find(store, &args.batch).await?;
+    let b = args.batch.find(store).await?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Failure::Usage(
@@ -1932,7 +1849,7 @@ mod doctor {
             )),
             Some(url) => out.push(ok(format!("the public URL {url} is https"))),
         }
-        if args.trust_proxy && !loopback {
+        if args.proxy.trust_proxy && !loopback {
             out.push(finding(
                 Level::Problem,
                 format!(
@@ -1942,7 +1859,8 @@ mod doctor {
                 ),
                 "listen on 127.0.0.1 behind the proxy (--listen 127.0.0.1:8080), or drop --trust-proxy",
             ));
-        } else if !args.trust_proxy && loopback && public_url.is_some_and(PublicUrl::is_https) {
+        } else if !args.proxy.trust_proxy && loopback && public_url.is_some_and(PublicUrl::is_https)
+        {
             out.push(finding(
                 Level::Warning,
                 "passdrop listens on loopback behind what looks like a proxy, but does not trust \
@@ -1953,7 +1871,7 @@ mod doctor {
         } else {
             out.push(ok("proxy header trust matches the listen address"));
         }
-        if let Some(m) = args.metrics_listen
+        if let Some(m) = args.proxy.metrics_listen
             && !m.ip().is_loopback()
         {
             out.push(finding(
