@@ -10,7 +10,8 @@ use std::time::Duration;
 use clap::Args;
 use secrecy::SecretString;
 
-use super::{Failure, read_passphrase};
+use super::Failure;
+use super::io::read_passphrase;
 use crate::batch::{self, BatchError};
 use crate::config;
 use crate::storage::{Batch, Store};

@@ -1,7 +1,7 @@
 //! The command line: argument definitions (every option also read from `PASSDROP_*`) and
 //! one function per command. Exit status: 0 success, 1 error, 2 bad usage.
 
-use std::io::{IsTerminal as _, Read as _, Write};
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,7 +15,6 @@ use zeroize::Zeroizing;
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, PublicUrl, format_time};
 use crate::crypto::KdfParams;
-use crate::export::SecretFile;
 use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
 use crate::outbox;
 use crate::roster::parse_roster;
@@ -23,11 +22,17 @@ use crate::storage::{LinkState, Store};
 use crate::web;
 
 mod args;
+mod io;
+mod logging;
+mod settings_file;
 
 pub use args::{
     BatchArg, DEFAULT_SEND_RETRY_WAIT, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs,
     SendingArgs, SmtpArgs,
 };
+use io::{Output, print_imap_report, read_roster};
+pub use logging::{LogFormat, init_logging};
+pub use settings_file::{ArgsError, parse_args, parse_args_from};
 
 /// passdrop: collect mailbox passwords once, for an email migration, then forget them.
 #[derive(Debug, Parser)]
@@ -170,15 +175,6 @@ pub struct ServeArgs {
     pub sending: SendingArgs,
     #[command(flatten)]
     pub smtp: SmtpArgs,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// One readable line per event.
-    Human,
-    /// One JSON object per line, for log collectors.
-    Json,
 }
 
 /// `passdrop admin ...`
@@ -370,165 +366,6 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 type CliResult = Result<(), Failure>;
 
-/// Libraries whose detailed logs would carry secrets: tower-http's CSRF layer logs full
-/// URIs (a link token) at trace level, and async-imap logs every command it sends (the
-/// LOGIN line, the AUTHENTICATE PLAIN message). Only their warnings and errors are kept.
-const CAPPED_TARGETS: [&str; 4] = ["tower_http::csrf", "async_imap", "rustls", "lettre"];
-
-/// Whether an event from `target` at `level` may be logged at all.
-fn allowed(target: &str, level: tracing::Level) -> bool {
-    let capped = CAPPED_TARGETS.iter().any(|c| {
-        target
-            .strip_prefix(c)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-    });
-    !capped || level <= tracing::Level::WARN
-}
-
-/// Sets up logging to stderr, filtered by `PASSDROP_LOG` (default `info`). The targets
-/// in `CAPPED_TARGETS` are capped at warnings by a second filter that no `PASSDROP_LOG`
-/// directive can loosen.
-pub fn init_logging(format: LogFormat) {
-    use tracing_subscriber::Layer as _;
-    use tracing_subscriber::filter::FilterExt as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let env = tracing_subscriber::EnvFilter::try_from_env("PASSDROP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let capped =
-        tracing_subscriber::filter::filter_fn(|meta| allowed(meta.target(), *meta.level()));
-    let filter = env.and(capped);
-    // Colours only on a terminal, never in a log file.
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    let layer = match format {
-        LogFormat::Human => layer.with_filter(filter).boxed(),
-        LogFormat::Json => layer.json().with_filter(filter).boxed(),
-    };
-    let _ = tracing_subscriber::registry().with(layer).try_init();
-}
-
-/// Parses the command line, with the settings of `--config FILE` (or
-/// `PASSDROP_CONFIG`) filling in what neither a flag nor a variable gave. On bad usage
-/// it prints clap's message (or the file's problem) and exits with status 2.
-pub fn parse_args() -> Cli {
-    match parse_args_from(std::env::args_os().collect()) {
-        Ok(cli) => cli,
-        Err(ArgsError::Clap(e)) => e.exit(),
-        Err(ArgsError::Config(message)) => {
-            eprintln!("error: {message}");
-            std::process::exit(2);
-        }
-    }
-}
-
-/// Why the command line could not be parsed.
-#[derive(Debug)]
-pub enum ArgsError {
-    /// clap's own error (also `--help` and `--version`).
-    Clap(clap::Error),
-    /// A problem in the configuration file.
-    Config(String),
-}
-
-/// Parses `args` (the program name first) as `parse_args` does.
-pub fn parse_args_from(mut args: Vec<std::ffi::OsString>) -> Result<Cli, ArgsError> {
-    use clap::{CommandFactory as _, FromArgMatches as _};
-    let command = Cli::command();
-    let matches = command
-        .clone()
-        .try_get_matches_from(&args)
-        .map_err(ArgsError::Clap)?;
-    let Some(path) = matches.get_one::<PathBuf>("config").cloned() else {
-        return Cli::from_arg_matches(&matches).map_err(ArgsError::Clap);
-    };
-    let shown = path.display();
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        ArgsError::Config(format!(
-            "could not read the configuration file {shown}: {e}"
-        ))
-    })?;
-    let table: toml::Table = text.parse().map_err(|e| {
-        ArgsError::Config(format!(
-            "the configuration file {shown} is not valid TOML: {e}"
-        ))
-    })?;
-    // Every option any command has, and the ones the command being run accepts.
-    fn all_options(cmd: &clap::Command, out: &mut Vec<(String, String)>) {
-        for a in cmd.get_arguments() {
-            if let Some(long) = a.get_long() {
-                out.push((a.get_id().to_string(), long.to_owned()));
-            }
-        }
-        for sub in cmd.get_subcommands() {
-            all_options(sub, out);
-        }
-    }
-    let mut known = Vec::new();
-    all_options(&command, &mut known);
-    let mut leaf_cmd = &command;
-    let mut leaf = &matches;
-    let mut accepted: Vec<String> = command
-        .get_arguments()
-        .map(|a| a.get_id().to_string())
-        .collect();
-    while let Some((name, sub)) = leaf.subcommand() {
-        let Some(next) = leaf_cmd.find_subcommand(name) else {
-            break;
-        };
-        leaf_cmd = next;
-        leaf = sub;
-        accepted.extend(leaf_cmd.get_arguments().map(|a| a.get_id().to_string()));
-    }
-    for (key, value) in &table {
-        let id = key.replace('-', "_");
-        if id == "config" {
-            return Err(ArgsError::Config(format!(
-                "{shown}: a configuration file cannot name another one"
-            )));
-        }
-        let Some((_, long)) = known.iter().find(|(k, _)| *k == id) else {
-            return Err(ArgsError::Config(format!(
-                "{shown}: {key:?} is not a passdrop setting (settings are the long option \
-                 names, e.g. public_url or rate_limit)"
-            )));
-        };
-        if !accepted.contains(&id) {
-            continue; // another command's setting
-        }
-        let given = [&matches, leaf].iter().any(|m| {
-            m.ids().any(|i| i.as_str() == id)
-                && matches!(
-                    m.value_source(&id),
-                    Some(
-                        clap::parser::ValueSource::CommandLine
-                            | clap::parser::ValueSource::EnvVariable
-                    )
-                )
-        });
-        if given {
-            continue;
-        }
-        match value {
-            toml::Value::Boolean(true) => args.push(format!("--{long}").into()),
-            toml::Value::Boolean(false) => {}
-            toml::Value::String(s) => args.push(format!("--{long}={s}").into()),
-            toml::Value::Integer(n) => args.push(format!("--{long}={n}").into()),
-            other => {
-                return Err(ArgsError::Config(format!(
-                    "{shown}: {key} must be a string, a number or true/false, not {}",
-                    other.type_str()
-                )));
-            }
-        }
-    }
-    let matches = command
-        .try_get_matches_from(&args)
-        .map_err(ArgsError::Clap)?;
-    Cli::from_arg_matches(&matches).map_err(ArgsError::Clap)
-}
-
 /// Runs a parsed command line and returns the process exit status.
 pub async fn run(cli: Cli) -> ExitCode {
     match dispatch(cli).await {
@@ -621,84 +458,6 @@ async fn dispatch(cli: Cli) -> CliResult {
 
 async fn open_store(data_dir: &Path) -> Result<Store, Failure> {
     Ok(Store::open(data_dir).await?)
-}
-
-/// Reads the passphrase from a file, `PASSDROP_PASSPHRASE`, or a terminal prompt.
-fn read_passphrase(file: Option<&Path>, confirm: bool) -> Result<SecretString, Failure> {
-    if let Some(path) = file {
-        let raw =
-            Zeroizing::new(std::fs::read(path).with_context(|| {
-                format!("could not read the passphrase file {}", path.display())
-            })?);
-        let text = std::str::from_utf8(&raw)
-            .map_err(|_| anyhow::anyhow!("the passphrase file {} is not UTF-8", path.display()))?;
-        // One trailing line end is the file's, not the passphrase's.
-        let text = text
-            .strip_suffix("\r\n")
-            .or_else(|| text.strip_suffix('\n'))
-            .unwrap_or(text);
-        if text.is_empty() {
-            return Err(Failure::Usage(format!(
-                "the passphrase file {} is empty",
-                path.display()
-            )));
-        }
-        return Ok(SecretString::from(text.to_owned()));
-    }
-    if let Ok(value) = std::env::var("PASSDROP_PASSPHRASE") {
-        return Ok(SecretString::from(value));
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::Usage(
-            "no passphrase given: use --passphrase-file FILE or PASSDROP_PASSPHRASE, or run in a terminal"
-                .to_owned(),
-        ));
-    }
-    let first = SecretString::from(
-        rpassword::prompt_password("Admin passphrase: ")
-            .context("could not read the passphrase")?,
-    );
-    if confirm {
-        let second = SecretString::from(
-            rpassword::prompt_password("Type it again: ")
-                .context("could not read the passphrase")?,
-        );
-        if !crate::crypto::secrets_equal(&first, &second) {
-            return Err(Failure::Usage(
-                "the two passphrases differ; nothing was changed".to_owned(),
-            ));
-        }
-    }
-    Ok(first)
-}
-
-/// Where secret output goes: a new 0600 file (created before any work, removed again if
-/// the command fails) or stdout.
-enum Output {
-    File(SecretFile),
-    Stdout,
-}
-
-impl Output {
-    fn open(path: Option<&Path>) -> Result<Self, Failure> {
-        Ok(match path {
-            Some(path) => Self::File(SecretFile::create(path)?),
-            None => Self::Stdout,
-        })
-    }
-
-    fn finish(self, bytes: &[u8]) -> CliResult {
-        match self {
-            Self::File(file) => file.finish(bytes)?,
-            Self::Stdout => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(bytes)
-                    .and_then(|()| out.flush())
-                    .context("could not write to stdout")?;
-            }
-        }
-        Ok(())
-    }
 }
 
 async fn serve(
@@ -811,17 +570,6 @@ async fn admin_init(store: &Store, data_dir: &Path, args: &InitArgs) -> CliResul
     Ok(())
 }
 
-fn read_roster(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("could not read the roster from stdin")?;
-        return Ok(buf);
-    }
-    std::fs::read(path).with_context(|| format!("could not read the roster {}", path.display()))
-}
-
 async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
     let lifetime = config::parse_link_lifetime(&args.expires_in).map_err(Failure::Usage)?;
     let retention = batch::Retention::parse(&args.retain_after_expiry, &args.retain_after_export)
@@ -903,12 +651,6 @@ fn imap_settings(args: &ImapArgs) -> Result<Option<ImapSettings>, Failure> {
         trust,
         when_unreachable: when,
     }))
-}
-
-fn print_imap_report(out: &mut dyn Write, report: &imap::ConnectionReport) {
-    for (label, value) in report.lines() {
-        let _ = writeln!(out, "{:<20} {value}", format!("{label}:"));
-    }
 }
 
 async fn batch_check_imap(store: &Store, batch: &BatchArg) -> CliResult {
@@ -2015,22 +1757,5 @@ mod doctor {
                 println!("         fix: {fix}");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_bearing_targets_keep_only_warnings() {
-        use tracing::Level;
-        assert!(!allowed("async_imap::imap_stream", Level::TRACE));
-        assert!(!allowed("async_imap", Level::DEBUG));
-        assert!(allowed("async_imap", Level::WARN));
-        assert!(!allowed("tower_http::csrf", Level::TRACE));
-        assert!(allowed("tower_http::trace", Level::TRACE));
-        assert!(allowed("async_imapx", Level::TRACE));
-        assert!(allowed("passdrop::web", Level::TRACE));
     }
 }
