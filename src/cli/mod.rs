@@ -22,6 +22,7 @@ use crate::storage::{LinkState, Store};
 use crate::web;
 
 mod args;
+mod doctor;
 mod io;
 mod logging;
 mod settings_file;
@@ -30,6 +31,7 @@ pub use args::{
     BatchArg, DEFAULT_SEND_RETRY_WAIT, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs,
     SendingArgs, SmtpArgs,
 };
+pub use doctor::DoctorArgs;
 use io::{Output, print_imap_report, read_roster};
 pub use logging::{LogFormat, init_logging};
 pub use settings_file::{ArgsError, parse_args, parse_args_from};
@@ -137,22 +139,6 @@ pub struct SendArgs {
     pub sending: SendingArgs,
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
-    #[command(flatten)]
-    pub smtp: SmtpArgs,
-}
-
-/// `passdrop doctor` options: the settings `serve` would run with.
-#[derive(Debug, Args)]
-#[command(
-    mut_arg("trust_proxy", |a| a.help("As for `serve`: whether proxy headers are trusted")),
-    mut_arg("metrics_listen", |a| a.help("As for `serve`: the metrics address, if any"))
-)]
-pub struct DoctorArgs {
-    #[command(flatten)]
-    pub proxy: ProxyArgs,
-    /// Do not connect to the batches' IMAP servers or the SMTP relay.
-    #[arg(long)]
-    pub offline: bool,
     #[command(flatten)]
     pub smtp: SmtpArgs,
 }
@@ -364,23 +350,75 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    /// The message alone (an error with its causes), as `run` prints it after "error: ".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Usage(message) => f.write_str(message),
+            Self::Error(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl Failure {
+    /// The process exit status: 2 for bad usage, 1 for an error.
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Usage(_) => ExitCode::from(2),
+            Self::Error(_) => ExitCode::from(1),
+        }
+    }
+}
+
+/// What a command returns: nothing, or its failure.
 type CliResult = Result<(), Failure>;
+
+/// What every command works with: the opened store and the global options.
+struct Context {
+    /// The store in `--data-dir`.
+    store: Store,
+    /// `--data-dir`.
+    data_dir: PathBuf,
+    /// `--listen`.
+    listen: SocketAddr,
+    /// The base URL links are built from: `--public-url`, else `http://LISTEN`.
+    url: PublicUrl,
+    /// Whether `--public-url` was given (by a flag, the environment or the file).
+    url_given: bool,
+}
+
+impl Context {
+    /// `--public-url`, if it was given.
+    fn given_url(&self) -> Option<&PublicUrl> {
+        self.url_given.then_some(&self.url)
+    }
+
+    /// The URL emailed links are built from. It must be given: emailed links must point
+    /// where users reach the server, which the listen address (the default public URL)
+    /// almost never is.
+    fn url_for_email(&self) -> Result<&PublicUrl, Failure> {
+        self.given_url().ok_or_else(|| {
+            Failure::Usage(
+                "give the address users open the links at with --public-url (PASSDROP_PUBLIC_URL), \
+                 the same as the server's: emailed links are built from it"
+                    .into(),
+            )
+        })
+    }
+}
 
 /// Runs a parsed command line and returns the process exit status.
 pub async fn run(cli: Cli) -> ExitCode {
     match dispatch(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Error(e)) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            failure.exit_code()
         }
     }
 }
 
+/// `--public-url` checked, else the URL of the listen address.
 fn public_url(cli_value: Option<&str>, listen: SocketAddr) -> Result<PublicUrl, Failure> {
     match cli_value {
         Some(url) => PublicUrl::parse(url).map_err(Failure::Usage),
@@ -388,85 +426,63 @@ fn public_url(cli_value: Option<&str>, listen: SocketAddr) -> Result<PublicUrl, 
     }
 }
 
+/// Opens the store, runs the command, and closes the store again.
 async fn dispatch(cli: Cli) -> CliResult {
     let url = public_url(cli.public_url.as_deref(), cli.listen)?;
-    let data_dir = cli.data_dir;
     // Opening the store repairs file modes, so the doctor looks at them first.
     let modes = match &cli.command {
-        Command::Doctor(_) => Some(doctor::data_dir_findings(&data_dir)),
-        _ => None,
+        Command::Doctor(_) => doctor::data_dir_findings(&cli.data_dir),
+        _ => Vec::new(),
     };
-    let store = open_store(&data_dir).await?;
+    let ctx = Context {
+        store: Store::open(&cli.data_dir).await?,
+        data_dir: cli.data_dir,
+        listen: cli.listen,
+        url,
+        url_given: cli.public_url.is_some(),
+    };
+    let store = &ctx.store;
     let result = match cli.command {
-        Command::Serve(args) => {
-            let public_url = cli.public_url.is_some().then_some(url);
-            serve(&store, &data_dir, cli.listen, public_url, args).await
-        }
-        Command::Admin(AdminCommand::Init(args)) => admin_init(&store, &data_dir, &args).await,
-        Command::Batch(BatchCommand::Create(args)) => batch_create(&store, &url, args).await,
-        Command::Batch(BatchCommand::List) => batch_list(&store).await,
-        Command::Batch(BatchCommand::Status(batch)) => batch_status(&store, &batch).await,
-        Command::Batch(BatchCommand::CheckImap(batch)) => batch_check_imap(&store, &batch).await,
-        Command::Batch(BatchCommand::SetImap(args)) => batch_set_imap(&store, args).await,
-        Command::Batch(BatchCommand::Message(args)) => batch_message(&store, &args).await,
+        Command::Serve(args) => serve(&ctx, args).await,
+        Command::Admin(AdminCommand::Init(args)) => admin_init(store, &ctx.data_dir, &args).await,
+        Command::Batch(BatchCommand::Create(args)) => batch_create(store, &ctx.url, args).await,
+        Command::Batch(BatchCommand::List) => batch_list(store).await,
+        Command::Batch(BatchCommand::Status(batch)) => batch_status(store, &batch).await,
+        Command::Batch(BatchCommand::CheckImap(batch)) => batch_check_imap(store, &batch).await,
+        Command::Batch(BatchCommand::SetImap(args)) => batch_set_imap(store, args).await,
+        Command::Batch(BatchCommand::Message(args)) => batch_message(store, &args).await,
         Command::Link(LinkCommand::Reissue(args)) => {
             if args.send {
-                require_public_url(cli.public_url.is_some())?;
-                link_reissue_and_send(&store, &url, &args).await
+                let url = ctx.url_for_email()?;
+                link_reissue_and_send(store, url, &args).await
             } else {
-                link_reissue(&store, &url, &args).await
+                link_reissue(store, &ctx.url, &args).await
             }
         }
-        Command::Link(LinkCommand::Revoke(args)) => link_revoke(&store, &args).await,
-        Command::Export(args) => export(&store, args).await,
-        Command::Purge(args) => purge(&store, args).await,
+        Command::Link(LinkCommand::Revoke(args)) => link_revoke(store, &args).await,
+        Command::Export(args) => export(store, args).await,
+        Command::Purge(args) => purge(store, args).await,
         Command::Send(args) => {
-            require_public_url(cli.public_url.is_some())?;
-            send(&store, &url, args).await
+            let url = ctx.url_for_email()?;
+            send(store, url, args).await
         }
-        Command::Smtp(SmtpCommand::Test(args)) => smtp_test(&store, &args).await,
-        Command::Smtp(SmtpCommand::Save(smtp)) => smtp_save(&store, &smtp).await,
+        Command::Smtp(SmtpCommand::Test(args)) => smtp_test(store, &args).await,
+        Command::Smtp(SmtpCommand::Save(smtp)) => smtp_save(store, &smtp).await,
         Command::Smtp(SmtpCommand::Forget) => {
             store.delete_smtp_settings().await?;
             eprintln!("The saved relay is forgotten.");
             Ok(())
         }
-        Command::Doctor(args) => {
-            let report = doctor::examine(
-                &store,
-                &data_dir,
-                cli.listen,
-                cli.public_url.is_some().then_some(&url),
-                &args,
-                modes.unwrap_or_default(),
-            )
-            .await?;
-            doctor::print(&report);
-            if report.iter().any(|f| f.level == doctor::Level::Problem) {
-                Err(Failure::Error(anyhow::anyhow!(
-                    "the doctor found problems; each has its fix above"
-                )))
-            } else {
-                Ok(())
-            }
-        }
+        Command::Doctor(args) => args.run(&ctx, modes).await,
     };
     // Closing checkpoints the WAL into the database file and removes it.
-    store.close().await;
+    ctx.store.close().await;
     result
 }
 
-async fn open_store(data_dir: &Path) -> Result<Store, Failure> {
-    Ok(Store::open(data_dir).await?)
-}
-
-async fn serve(
-    store: &Store,
-    data_dir: &Path,
-    listen: SocketAddr,
-    public_url: Option<PublicUrl>,
-    args: ServeArgs,
-) -> CliResult {
+async fn serve(ctx: &Context, args: ServeArgs) -> CliResult {
+    let (store, data_dir, listen) = (&ctx.store, &ctx.data_dir, ctx.listen);
+    let public_url = ctx.given_url().cloned();
     let send_retry_wait = args.sending.retry_wait()?;
     let smtp = smtp_settings(&args.smtp)?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -1016,20 +1032,6 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
     }
 }
 
-/// Links that are emailed must point where users reach the server, which the listen
-/// address (the default public URL) almost never is.
-fn require_public_url(given: bool) -> CliResult {
-    if given {
-        Ok(())
-    } else {
-        Err(Failure::Usage(
-            "give the address users open the links at with --public-url (PASSDROP_PUBLIC_URL), \
-             the same as the server's: emailed links are built from it"
-                .into(),
-        ))
-    }
-}
-
 /// The relay to use: the one given by options or the environment, else the one saved
 /// in the console (whose password, if any, needs the unlocked admin key).
 async fn relay(
@@ -1424,338 +1426,4 @@ async fn purge(store: &Store, args: PurgeArgs) -> CliResult {
         t.name, t.recipients, t.submitted
     );
     Ok(())
-}
-
-mod doctor {
-    //! `passdrop doctor`: plain-words findings, each with its fix.
-
-    use std::net::SocketAddr;
-    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-    use std::path::Path;
-
-    use crate::config::{self, PublicUrl, format_time};
-    use crate::imap;
-    use crate::storage::Store;
-
-    /// How serious a finding is.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Level {
-        /// Fine.
-        Ok,
-        /// Worth a look; passdrop works.
-        Warning,
-        /// Puts users or data at risk, or stops passdrop from working.
-        Problem,
-    }
-
-    /// One finding.
-    #[derive(Debug, Clone)]
-    pub struct Finding {
-        pub level: Level,
-        pub what: String,
-        pub fix: Option<String>,
-    }
-
-    fn ok(what: impl Into<String>) -> Finding {
-        Finding {
-            level: Level::Ok,
-            what: what.into(),
-            fix: None,
-        }
-    }
-
-    fn finding(level: Level, what: impl Into<String>, fix: impl Into<String>) -> Finding {
-        Finding {
-            level,
-            what: what.into(),
-            fix: Some(fix.into()),
-        }
-    }
-
-    /// This process's effective user id, from /proc (no libc needed).
-    fn euid() -> Option<u32> {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()?
-            .lines()
-            .find(|l| l.starts_with("Uid:"))?
-            .split_whitespace()
-            .nth(2)?
-            .parse()
-            .ok()
-    }
-
-    /// The data directory's and its files' modes and owner, before anything opens them.
-    pub fn data_dir_findings(dir: &Path) -> Vec<Finding> {
-        let Ok(meta) = std::fs::metadata(dir) else {
-            return vec![finding(
-                Level::Warning,
-                format!("the data directory {} does not exist yet", dir.display()),
-                "it is created (0700) on first use; check that this is the directory you meant \
-                 (--data-dir or PASSDROP_DATA_DIR)",
-            )];
-        };
-        let mut out = Vec::new();
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            out.push(finding(
-                Level::Problem,
-                format!(
-                    "the data directory {} is open to other users (mode {mode:o})",
-                    dir.display()
-                ),
-                format!("chmod 700 {}", dir.display()),
-            ));
-        }
-        if let Some(uid) = euid()
-            && meta.uid() != uid
-        {
-            out.push(finding(
-                Level::Warning,
-                format!(
-                    "the data directory belongs to user id {}, not to the user running this \
-                     (id {uid})",
-                    meta.uid()
-                ),
-                "run passdrop's commands as the user that runs the server (for example \
-                 sudo -u passdrop passdrop ...)",
-            ));
-        }
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for entry in entries.flatten() {
-                let Ok(m) = entry.metadata() else { continue };
-                let mode = m.permissions().mode() & 0o777;
-                if m.is_file() && mode & 0o077 != 0 {
-                    out.push(finding(
-                        Level::Problem,
-                        format!(
-                            "{} is readable by other users (mode {mode:o})",
-                            entry.path().display()
-                        ),
-                        format!("chmod 600 {}", entry.path().display()),
-                    ));
-                }
-            }
-        }
-        if out.is_empty() {
-            out.push(ok(format!(
-                "the data directory {} and its files are private",
-                dir.display()
-            )));
-        }
-        out
-    }
-
-    /// Free space on the file system holding `dir`, in bytes (from `df`).
-    fn free_bytes(dir: &Path) -> Option<u64> {
-        let out = std::process::Command::new("df")
-            .args(["-Pk"])
-            .arg(dir)
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let kb: u64 = text
-            .lines()
-            .nth(1)?
-            .split_whitespace()
-            .nth(3)?
-            .parse()
-            .ok()?;
-        Some(kb * 1024)
-    }
-
-    /// Below this much free space, SQLite's VACUUM (which rewrites the file) at purge
-    /// time, and the WAL, may not fit.
-    pub const LOW_DISK_BYTES: u64 = 500 * 1024 * 1024;
-
-    /// Everything else: settings, the database, the IMAP servers, the disk.
-    pub async fn examine(
-        store: &Store,
-        dir: &Path,
-        listen: SocketAddr,
-        public_url: Option<&PublicUrl>,
-        args: &super::DoctorArgs,
-        mut out: Vec<Finding>,
-    ) -> anyhow::Result<Vec<Finding>> {
-        let loopback = listen.ip().is_loopback();
-        match public_url {
-            None => out.push(finding(
-                if loopback { Level::Warning } else { Level::Problem },
-                format!("no public URL is set: links will read http://{listen}/..."),
-                "set --public-url https://your.host (PASSDROP_PUBLIC_URL), the address users \
-                 reach through your TLS proxy",
-            )),
-            Some(url) if !url.is_https() => out.push(finding(
-                Level::Problem,
-                format!("the public URL {url} is not https: passwords would cross the network unencrypted"),
-                "put passdrop behind a TLS proxy (deploy/Caddyfile) and set --public-url https://...",
-            )),
-            Some(url) => out.push(ok(format!("the public URL {url} is https"))),
-        }
-        if args.proxy.trust_proxy && !loopback {
-            out.push(finding(
-                Level::Problem,
-                format!(
-                    "proxy headers are trusted (--trust-proxy) while passdrop listens on {listen}, \
-                     which is not loopback: clients that reach it directly can choose the \
-                     address rate limits count"
-                ),
-                "listen on 127.0.0.1 behind the proxy (--listen 127.0.0.1:8080), or drop --trust-proxy",
-            ));
-        } else if !args.proxy.trust_proxy && loopback && public_url.is_some_and(PublicUrl::is_https)
-        {
-            out.push(finding(
-                Level::Warning,
-                "passdrop listens on loopback behind what looks like a proxy, but does not trust \
-                 its headers: every user would share the proxy's rate limit",
-                "pass --trust-proxy (PASSDROP_TRUST_PROXY=true) if a proxy on this machine sets \
-                 X-Forwarded-For",
-            ));
-        } else {
-            out.push(ok("proxy header trust matches the listen address"));
-        }
-        if let Some(m) = args.proxy.metrics_listen
-            && !m.ip().is_loopback()
-        {
-            out.push(finding(
-                Level::Warning,
-                format!("metrics are served on {m}, which is not loopback"),
-                "bind metrics to 127.0.0.1 (or a private network) and scrape from there",
-            ));
-        }
-        if store.admin_exists().await? {
-            out.push(ok("an admin passphrase is set"));
-        } else {
-            out.push(finding(
-                Level::Problem,
-                "no admin exists yet: nothing can be collected",
-                "run `passdrop admin init`, or open the setup link `passdrop serve` prints",
-            ));
-        }
-        let now = config::now();
-        let batches = store.list_batches().await?;
-        let latest = batches.iter().map(|b| b.batch.created_at).max();
-        match latest {
-            Some(t) if t > now + 300 => out.push(finding(
-                Level::Problem,
-                format!(
-                    "this machine's clock ({}) is behind a batch created at {}: links would \
-                     expire at the wrong time",
-                    format_time(now),
-                    format_time(t)
-                ),
-                "set the clock right (for example with systemd-timesyncd or chrony)",
-            )),
-            _ => out.push(ok(format!("the clock reads {}", format_time(now)))),
-        }
-        let due = store.batches_due_for_purge(now).await?;
-        if due.is_empty() {
-            out.push(ok("no batch is past its retention period"));
-        } else {
-            let names: Vec<&str> = due.iter().map(|b| b.name.as_str()).collect();
-            out.push(finding(
-                Level::Warning,
-                format!(
-                    "{} batch(es) past retention are not purged yet: {}",
-                    due.len(),
-                    names.join(", ")
-                ),
-                "`passdrop serve` purges them within a minute of starting; or run `passdrop \
-                 purge BATCH`",
-            ));
-        }
-        for s in &batches {
-            let Some(settings) = &s.batch.imap else {
-                continue;
-            };
-            if args.offline {
-                continue;
-            }
-            let report = imap::check_connection(settings).await;
-            match &report.problem {
-                None => out.push(ok(format!(
-                    "batch {:?}: passwords can be checked against {}",
-                    s.batch.name, settings.server
-                ))),
-                Some(p) => out.push(finding(
-                    Level::Problem,
-                    format!(
-                        "batch {:?}: passwords cannot be checked against {}: {p}",
-                        s.batch.name, settings.server
-                    ),
-                    format!(
-                        "run `passdrop batch check-imap {:?}` for details, then fix the server or \
-                         `passdrop batch set-imap`",
-                        s.batch.name
-                    ),
-                )),
-            }
-        }
-        let saved = store.smtp_settings().await?;
-        match (&args.smtp.smtp_host, saved) {
-            (None, None) => out.push(ok(
-                "no SMTP relay is set (it is needed only to email the links with `passdrop send`)",
-            )),
-            (None, Some(saved)) => out.push(ok(format!(
-                "the SMTP relay saved in the console: {}:{} ({}); tested when sending",
-                saved.host, saved.port, saved.security
-            ))),
-            (Some(host), _) => match super::smtp_settings(&args.smtp) {
-                Err(f) => {
-                    let e = match f {
-                        super::Failure::Usage(m) => m,
-                        super::Failure::Error(e) => format!("{e:#}"),
-                    };
-                    out.push(finding(
-                        Level::Problem,
-                        format!("the SMTP settings: {e}"),
-                        "fix the --smtp-* settings (PASSDROP_SMTP_*)",
-                    ));
-                }
-                Ok(_) if args.offline => {}
-                Ok(None) => {}
-                Ok(Some(settings)) => match settings.test_connection().await {
-                    Ok(()) => out.push(ok(format!("the SMTP relay {host} answers"))),
-                    Err(e) => out.push(finding(
-                        Level::Problem,
-                        format!("the SMTP relay {host} cannot be used: {e}"),
-                        "check the host, port and --smtp-security, then `passdrop smtp test --to YOU`",
-                    )),
-                },
-            },
-        }
-        match free_bytes(dir) {
-            Some(free) if free < LOW_DISK_BYTES => out.push(finding(
-                Level::Warning,
-                format!(
-                    "only {} MB free where the data directory is",
-                    free / (1024 * 1024)
-                ),
-                "free some space: purging rewrites the database file and needs room for a copy",
-            )),
-            Some(free) => out.push(ok(format!("{} MB free", free / (1024 * 1024)))),
-            None => {}
-        }
-        Ok(out)
-    }
-
-    /// Prints the findings, problems first.
-    pub fn print(findings: &[Finding]) {
-        let mut sorted: Vec<&Finding> = findings.iter().collect();
-        sorted.sort_by_key(|f| match f.level {
-            Level::Problem => 0,
-            Level::Warning => 1,
-            Level::Ok => 2,
-        });
-        for f in sorted {
-            let tag = match f.level {
-                Level::Ok => "ok     ",
-                Level::Warning => "WARNING",
-                Level::Problem => "PROBLEM",
-            };
-            println!("{tag}  {}", f.what);
-            if let Some(fix) = &f.fix {
-                println!("         fix: {fix}");
-            }
-        }
-    }
 }
