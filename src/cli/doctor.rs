@@ -8,7 +8,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::smtp_settings;
+use super::smtp::smtp_settings;
 use super::{CliResult, Context, Failure, ProxyArgs, SmtpArgs};
 use crate::config::{self, PublicUrl, format_time};
 use crate::imap;

@@ -3,30 +3,31 @@
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use secrecy::SecretString;
-use zeroize::Zeroizing;
 
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, PublicUrl, format_time};
-use crate::crypto::KdfParams;
 use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
 use crate::outbox;
 use crate::roster::parse_roster;
 use crate::storage::{LinkState, Store};
 use crate::web;
 
+mod admin;
 mod args;
 mod doctor;
 mod io;
 mod logging;
+mod serve;
 mod settings_file;
+mod smtp;
 
+pub use admin::{AdminCommand, InitArgs};
 pub use args::{
     BatchArg, DEFAULT_SEND_RETRY_WAIT, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs,
     SendingArgs, SmtpArgs,
@@ -34,7 +35,10 @@ pub use args::{
 pub use doctor::DoctorArgs;
 use io::{Output, print_imap_report, read_roster};
 pub use logging::{LogFormat, init_logging};
+pub use serve::ServeArgs;
 pub use settings_file::{ArgsError, parse_args, parse_args_from};
+pub use smtp::{SmtpCommand, SmtpTestArgs};
+use smtp::{relay, relay_unlocking, smtp_settings};
 
 /// passdrop: collect mailbox passwords once, for an email migration, then forget them.
 #[derive(Debug, Parser)]
@@ -97,33 +101,6 @@ pub enum Command {
     Smtp(SmtpCommand),
 }
 
-/// `passdrop smtp ...`
-#[derive(Debug, Subcommand)]
-pub enum SmtpCommand {
-    /// Send a test message and show the relay's answer.
-    Test(SmtpTestArgs),
-    /// Test the relay given by the --smtp-* options and save it for the console and
-    /// `passdrop send` (its password sealed: only the passphrase opens it).
-    Save(SmtpArgs),
-    /// Forget the saved relay.
-    Forget,
-}
-
-/// `passdrop smtp test` options.
-#[derive(Debug, Args)]
-#[command(mut_arg("passphrase_file", |a| a.help(
-    "For a relay saved with a password: read the passphrase from this file"
-)))]
-pub struct SmtpTestArgs {
-    /// Where to send it.
-    #[arg(long)]
-    pub to: String,
-    #[command(flatten)]
-    pub passphrase: PassphraseArgs,
-    #[command(flatten)]
-    pub smtp: SmtpArgs,
-}
-
 /// `passdrop send` options.
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -141,40 +118,6 @@ pub struct SendArgs {
     pub passphrase: PassphraseArgs,
     #[command(flatten)]
     pub smtp: SmtpArgs,
-}
-
-/// `passdrop serve` options.
-#[derive(Debug, Args)]
-#[command(
-    mut_arg("send_rate", |a| a.help("Messages per second at most when the console sends links")),
-    mut_arg("send_retry_wait", |a| a.help(
-        "Wait this long before retrying a temporary sending failure (doubling each time; 4 tries)"
-    ))
-)]
-pub struct ServeArgs {
-    /// Requests per minute per client IP on public pages (0 turns the limit off).
-    #[arg(long, env = "PASSDROP_RATE_LIMIT", default_value_t = web::DEFAULT_RATE_LIMIT)]
-    pub rate_limit: u32,
-    #[command(flatten)]
-    pub proxy: ProxyArgs,
-    #[command(flatten)]
-    pub sending: SendingArgs,
-    #[command(flatten)]
-    pub smtp: SmtpArgs,
-}
-
-/// `passdrop admin ...`
-#[derive(Debug, Subcommand)]
-pub enum AdminCommand {
-    /// Choose the admin passphrase (once per data directory).
-    Init(InitArgs),
-}
-
-/// `passdrop admin init` options.
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    #[command(flatten)]
-    pub passphrase: PassphraseArgs,
 }
 
 /// `passdrop batch ...`
@@ -443,8 +386,8 @@ async fn dispatch(cli: Cli) -> CliResult {
     };
     let store = &ctx.store;
     let result = match cli.command {
-        Command::Serve(args) => serve(&ctx, args).await,
-        Command::Admin(AdminCommand::Init(args)) => admin_init(store, &ctx.data_dir, &args).await,
+        Command::Serve(args) => args.run(&ctx).await,
+        Command::Admin(command) => command.run(&ctx).await,
         Command::Batch(BatchCommand::Create(args)) => batch_create(store, &ctx.url, args).await,
         Command::Batch(BatchCommand::List) => batch_list(store).await,
         Command::Batch(BatchCommand::Status(batch)) => batch_status(store, &batch).await,
@@ -466,124 +409,12 @@ async fn dispatch(cli: Cli) -> CliResult {
             let url = ctx.url_for_email()?;
             send(store, url, args).await
         }
-        Command::Smtp(SmtpCommand::Test(args)) => smtp_test(store, &args).await,
-        Command::Smtp(SmtpCommand::Save(smtp)) => smtp_save(store, &smtp).await,
-        Command::Smtp(SmtpCommand::Forget) => {
-            store.delete_smtp_settings().await?;
-            eprintln!("The saved relay is forgotten.");
-            Ok(())
-        }
+        Command::Smtp(command) => command.run(&ctx).await,
         Command::Doctor(args) => args.run(&ctx, modes).await,
     };
     // Closing checkpoints the WAL into the database file and removes it.
     ctx.store.close().await;
     result
-}
-
-async fn serve(ctx: &Context, args: ServeArgs) -> CliResult {
-    let (store, data_dir, listen) = (&ctx.store, &ctx.data_dir, ctx.listen);
-    let public_url = ctx.given_url().cloned();
-    let send_retry_wait = args.sending.retry_wait()?;
-    let smtp = smtp_settings(&args.smtp)?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("could not listen on {listen}"))?;
-    let local = listener
-        .local_addr()
-        .context("reading the listen address")?;
-    let public_url = public_url.unwrap_or_else(|| PublicUrl::from_listen(local));
-    eprintln!("passdrop is listening on http://{local} (public URL {public_url})");
-    eprintln!("data directory: {}", data_dir.display());
-    let maintenance = tokio::spawn(batch::maintenance_loop(store.clone()));
-    let metrics_listener = match args.proxy.metrics_listen {
-        Some(addr) => {
-            let l = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("could not listen on {addr} for metrics"))?;
-            eprintln!(
-                "metrics on http://{}/metrics",
-                l.local_addr().context("reading the metrics address")?
-            );
-            Some(l)
-        }
-        None => None,
-    };
-    let state = web::AppState::new(
-        store.clone(),
-        web::ServerConfig {
-            rate_limit: args.rate_limit,
-            trust_proxy: args.proxy.trust_proxy,
-            smtp,
-            send_rate: args.sending.send_rate,
-            send_retry_wait,
-            ..web::ServerConfig::new(public_url)
-        },
-    );
-    let waiting = store.queued_delivery_count().await?;
-    if waiting > 0 {
-        eprintln!(
-            "{waiting} link emails wait in the send queue: resume them on their batch page \
-             (the passphrase reopens the links) or with `passdrop send`."
-        );
-    }
-    let metrics_server = metrics_listener.map(|l| {
-        let router = web::metrics::router(state.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(l, router).await {
-                tracing::error!(error = %e, "the metrics listener stopped");
-            }
-        })
-    });
-    if !store.admin_exists().await? {
-        let setup_url = state.setup_url().await?;
-        eprintln!();
-        eprintln!("No admin exists yet. Choose the admin passphrase in your browser (this link");
-        eprintln!("works once, for one hour; restarting passdrop prints a new one):");
-        eprintln!();
-        eprintln!("    {setup_url}");
-        eprintln!();
-        eprintln!(
-            "or on the command line: passdrop admin init --data-dir {}",
-            data_dir.display()
-        );
-    }
-    let outbox = std::sync::Arc::clone(&state.outbox);
-    let signalled = std::sync::Arc::clone(&outbox);
-    let shutdown = async move {
-        web::shutdown_signal().await;
-        // No new message from now on, while open requests finish.
-        signalled.begin_stop().await;
-    };
-    web::serve_on(listener, state, shutdown)
-        .await
-        .context("the server stopped with an error")?;
-    // A message being handed to the relay is finished, so it is not left "unknown".
-    outbox.stop(Duration::from_secs(30)).await;
-    maintenance.abort();
-    if let Some(m) = metrics_server {
-        m.abort();
-    }
-    store.close().await;
-    eprintln!("passdrop stopped");
-    Ok(())
-}
-
-async fn admin_init(store: &Store, data_dir: &Path, args: &InitArgs) -> CliResult {
-    if store.admin_exists().await? {
-        return Err(anyhow::anyhow!(
-            "an admin already exists in {}; nothing was changed",
-            data_dir.display()
-        )
-        .into());
-    }
-    let passphrase = args.passphrase.read(true)?;
-    batch::init_admin(store, passphrase, KdfParams::DEFAULT).await?;
-    eprintln!("Admin created in {}.", data_dir.display());
-    eprintln!(
-        "Keep the passphrase safe: it is the only way to open the collected passwords, and it \
-         cannot be recovered."
-    );
-    Ok(())
 }
 
 async fn batch_create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
@@ -723,105 +554,6 @@ async fn batch_set_imap(store: &Store, args: SetImapArgs) -> CliResult {
             )))
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// Reads the SMTP options.
-fn smtp_settings(args: &SmtpArgs) -> Result<Option<crate::mail::SmtpSettings>, Failure> {
-    crate::mail::SmtpSecurity::parse(&args.smtp_security)
-        .map_err(|e| Failure::Usage(format!("--smtp-security: {e}")))?;
-    let Some(host) = args.smtp_host.as_deref() else {
-        let stray = [
-            (args.smtp_port.is_some(), "--smtp-port"),
-            (args.smtp_user.is_some(), "--smtp-user"),
-            (args.smtp_password_file.is_some(), "--smtp-password-file"),
-            (args.smtp_from.is_some(), "--smtp-from"),
-            (args.smtp_reply_to.is_some(), "--smtp-reply-to"),
-            (args.smtp_ca_file.is_some(), "--smtp-ca-file"),
-        ];
-        if let Some((_, flag)) = stray.iter().find(|(given, _)| *given) {
-            return Err(Failure::Usage(format!(
-                "{flag} is given without --smtp-host (PASSDROP_SMTP_HOST)"
-            )));
-        }
-        return Ok(None);
-    };
-    let from = args.smtp_from.as_deref().ok_or_else(|| {
-        Failure::Usage("give the sender with --smtp-from (PASSDROP_SMTP_FROM)".into())
-    })?;
-    let password = match (
-        &args.smtp_password_file,
-        std::env::var("PASSDROP_SMTP_PASSWORD"),
-    ) {
-        (Some(path), _) => {
-            let raw = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
-                format!("could not read the SMTP password file {}", path.display())
-            })?);
-            let text = raw
-                .strip_suffix("\r\n")
-                .or_else(|| raw.strip_suffix('\n'))
-                .unwrap_or(&raw);
-            Some(SecretString::from(text.to_owned()))
-        }
-        (None, Ok(p)) => Some(SecretString::from(p)),
-        (None, Err(_)) => None,
-    };
-    let credentials = match (&args.smtp_user, password) {
-        (Some(user), Some(p)) => Some((user.clone(), p)),
-        (Some(_), None) => {
-            return Err(Failure::Usage(
-                "--smtp-user needs a password: PASSDROP_SMTP_PASSWORD or --smtp-password-file"
-                    .into(),
-            ));
-        }
-        (None, _) => None,
-    };
-    let ca_pem = match &args.smtp_ca_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("could not read the SMTP CA file {}", path.display()))?,
-        ),
-        None => None,
-    };
-    crate::mail::SmtpSettings::from_fields(crate::mail::RelayFields {
-        host,
-        port: args.smtp_port,
-        security: &args.smtp_security,
-        credentials,
-        from,
-        reply_to: args.smtp_reply_to.as_deref(),
-        ca_pem,
-    })
-    .map(Some)
-    .map_err(|e| Failure::Usage(format!("the --smtp-* settings: {e}")))
-}
-
-async fn smtp_test(store: &Store, args: &SmtpTestArgs) -> CliResult {
-    let settings = relay_unlocking(store, smtp_settings(&args.smtp)?, &args.passphrase).await?;
-    let to = args
-        .to
-        .parse()
-        .map_err(|e| Failure::Usage(format!("--to: not an email address ({e})")))?;
-    let message = settings.test_message(to).map_err(Failure::Usage)?;
-    match settings.send(message).await {
-        Ok(answer) => {
-            println!(
-                "The relay {}:{} accepted the test message: {answer}",
-                settings.host, settings.port
-            );
-            Ok(())
-        }
-        Err(f) => Err(Failure::Error(anyhow::anyhow!(
-            "the relay {}:{} did not accept the test message ({}): {}",
-            settings.host,
-            settings.port,
-            match f.kind {
-                crate::mail::FailureKind::Refused => "refused",
-                crate::mail::FailureKind::Temporary => "temporary failure or no connection",
-                crate::mail::FailureKind::Unknown => "no clear answer",
-            },
-            f.reason
-        ))),
     }
 }
 
@@ -1032,46 +764,6 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
     }
 }
 
-/// The relay to use: the one given by options or the environment, else the one saved
-/// in the console (whose password, if any, needs the unlocked admin key).
-async fn relay(
-    store: &Store,
-    configured: Option<crate::mail::SmtpSettings>,
-    admin: Option<&crate::crypto::AdminKey>,
-) -> Result<crate::mail::SmtpSettings, Failure> {
-    crate::mail::effective_relay(store, configured.as_ref(), admin)
-        .await
-        .map_err(|e| Failure::Error(anyhow::anyhow!(e)))?
-        .ok_or_else(|| {
-            Failure::Usage(
-                "no SMTP relay is set: give --smtp-host and --smtp-from (PASSDROP_SMTP_HOST, \
-                 PASSDROP_SMTP_FROM), save one with `passdrop smtp save`, or in the console"
-                    .into(),
-            )
-        })
-}
-
-/// The relay to use where the links themselves are not needed: the passphrase is asked
-/// only for a saved relay with a password.
-async fn relay_unlocking(
-    store: &Store,
-    configured: Option<crate::mail::SmtpSettings>,
-    passphrase: &PassphraseArgs,
-) -> Result<crate::mail::SmtpSettings, Failure> {
-    let saved_password = configured.is_none()
-        && store
-            .smtp_settings()
-            .await?
-            .is_some_and(|s| s.password.is_some());
-    let admin = if saved_password {
-        let passphrase = passphrase.read(false)?;
-        Some(batch::unlock_admin(store, passphrase).await?)
-    } else {
-        None
-    };
-    relay(store, configured, admin.as_ref()).await
-}
-
 /// Reissues one user's link and emails it at once (the link is not printed).
 async fn link_reissue_and_send(store: &Store, url: &PublicUrl, args: &ReissueArgs) -> CliResult {
     let email = args.email.as_str();
@@ -1149,39 +841,6 @@ async fn batch_message(store: &Store, args: &MessageArgs) -> CliResult {
             .map(|(n, what)| format!("{{{n}}} {what}"))
             .collect::<Vec<_>>()
             .join("; ")
-    );
-    Ok(())
-}
-
-async fn smtp_save(store: &Store, args: &SmtpArgs) -> CliResult {
-    let settings = smtp_settings(args)?.ok_or_else(|| {
-        Failure::Usage("give the relay to save with --smtp-host and --smtp-from".into())
-    })?;
-    let admin = store
-        .admin_key()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("{}", batch::BatchError::NoAdmin))?;
-    settings.test_connection().await.map_err(|e| {
-        anyhow::anyhow!(
-            "the relay {}:{} cannot be used, so nothing was saved: {e}",
-            settings.host,
-            settings.port
-        )
-    })?;
-    let stored = settings
-        .to_stored(&admin.public_key, config::now())
-        .map_err(|e| anyhow::anyhow!(e))?;
-    store.save_smtp_settings(&stored).await?;
-    eprintln!(
-        "Saved the relay {}:{} ({}); the console and `passdrop send` use it when no \
-         --smtp-host is given.",
-        settings.host,
-        settings.port,
-        if stored.password.is_some() {
-            "its password sealed to the admin key"
-        } else {
-            "no login"
-        }
     );
     Ok(())
 }
