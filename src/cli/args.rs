@@ -43,6 +43,10 @@ pub struct PassphraseArgs {
     pub passphrase_file: Option<PathBuf>,
 }
 
+/// `--passphrase-file`'s help where only a saved relay's password needs the passphrase.
+pub(super) const RELAY_PASSPHRASE_HELP: &str =
+    "For a relay saved with a password: read the passphrase from this file";
+
 impl PassphraseArgs {
     /// Reads the passphrase from the file, `PASSDROP_PASSPHRASE`, or a terminal prompt
     /// (asked twice when `confirm`).

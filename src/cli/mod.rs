@@ -5,7 +5,6 @@ use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -13,16 +12,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, PublicUrl, format_time};
 use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
-use crate::outbox;
 use crate::roster::parse_roster;
 use crate::storage::{LinkState, Store};
-use crate::web;
 
 mod admin;
 mod args;
 mod doctor;
 mod io;
+mod link;
 mod logging;
+mod send;
 mod serve;
 mod settings_file;
 mod smtp;
@@ -34,11 +33,12 @@ pub use args::{
 };
 pub use doctor::DoctorArgs;
 use io::{Output, print_imap_report, read_roster};
+pub use link::{LinkCommand, ReissueArgs, RevokeArgs};
 pub use logging::{LogFormat, init_logging};
+pub use send::SendArgs;
 pub use serve::ServeArgs;
 pub use settings_file::{ArgsError, parse_args, parse_args_from};
 pub use smtp::{SmtpCommand, SmtpTestArgs};
-use smtp::{relay, relay_unlocking, smtp_settings};
 
 /// passdrop: collect mailbox passwords once, for an email migration, then forget them.
 #[derive(Debug, Parser)]
@@ -99,25 +99,6 @@ pub enum Command {
     /// The SMTP relay.
     #[command(subcommand)]
     Smtp(SmtpCommand),
-}
-
-/// `passdrop send` options.
-#[derive(Debug, Args)]
-pub struct SendArgs {
-    #[command(flatten)]
-    pub batch: BatchArg,
-    /// A reminder: every user who has not submitted, even if already emailed.
-    #[arg(long, conflicts_with = "to")]
-    pub pending: bool,
-    /// Only this user (by EmailAddress).
-    #[arg(long)]
-    pub to: Option<String>,
-    #[command(flatten)]
-    pub sending: SendingArgs,
-    #[command(flatten)]
-    pub passphrase: PassphraseArgs,
-    #[command(flatten)]
-    pub smtp: SmtpArgs,
 }
 
 /// `passdrop batch ...`
@@ -199,48 +180,6 @@ pub struct CreateArgs {
     pub imap: ImapArgs,
     #[command(flatten)]
     pub links_out: LinksOutArg,
-}
-
-/// `passdrop link ...`
-#[derive(Debug, Subcommand)]
-// Parsed once per run; boxing the larger argument set would gain nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum LinkCommand {
-    /// Issue a new link for one user; their old link stops working.
-    Reissue(ReissueArgs),
-    /// Withdraw one user's link.
-    Revoke(RevokeArgs),
-}
-
-/// `passdrop link reissue` options.
-#[derive(Debug, Args)]
-#[command(mut_arg("passphrase_file", |a| a.help(
-    "For a relay saved with a password: read the passphrase from this file"
-)))]
-pub struct ReissueArgs {
-    #[command(flatten)]
-    pub batch: BatchArg,
-    /// The user's EmailAddress.
-    pub email: String,
-    #[command(flatten)]
-    pub links_out: LinksOutArg,
-    /// Email the new link at once (through the relay of the --smtp-* options, or
-    /// the saved one) instead of printing it.
-    #[arg(long)]
-    pub send: bool,
-    #[command(flatten)]
-    pub passphrase: PassphraseArgs,
-    #[command(flatten)]
-    pub smtp: SmtpArgs,
-}
-
-/// `passdrop link revoke` options.
-#[derive(Debug, Args)]
-pub struct RevokeArgs {
-    #[command(flatten)]
-    pub batch: BatchArg,
-    /// The user's EmailAddress.
-    pub email: String,
 }
 
 /// Export formats.
@@ -394,21 +333,10 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Batch(BatchCommand::CheckImap(batch)) => batch_check_imap(store, &batch).await,
         Command::Batch(BatchCommand::SetImap(args)) => batch_set_imap(store, args).await,
         Command::Batch(BatchCommand::Message(args)) => batch_message(store, &args).await,
-        Command::Link(LinkCommand::Reissue(args)) => {
-            if args.send {
-                let url = ctx.url_for_email()?;
-                link_reissue_and_send(store, url, &args).await
-            } else {
-                link_reissue(store, &ctx.url, &args).await
-            }
-        }
-        Command::Link(LinkCommand::Revoke(args)) => link_revoke(store, &args).await,
+        Command::Link(command) => command.run(&ctx).await,
         Command::Export(args) => export(store, args).await,
         Command::Purge(args) => purge(store, args).await,
-        Command::Send(args) => {
-            let url = ctx.url_for_email()?;
-            send(store, url, args).await
-        }
+        Command::Send(args) => args.run(&ctx).await,
         Command::Smtp(command) => command.run(&ctx).await,
         Command::Doctor(args) => args.run(&ctx, modes).await,
     };
@@ -554,252 +482,6 @@ async fn batch_set_imap(store: &Store, args: SetImapArgs) -> CliResult {
             )))
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// The progress of a sending run on stderr: a line per message, and on a terminal a
-/// bar redrawn in place.
-struct Progress {
-    /// A skipped message counts as failed (when one user was asked for).
-    skipped_fails: bool,
-    total: usize,
-    done: usize,
-    sent: usize,
-    failed: Vec<String>,
-    bar: bool,
-}
-
-impl Progress {
-    fn new(total: usize) -> Self {
-        let progress = Self {
-            skipped_fails: false,
-            total,
-            done: 0,
-            sent: 0,
-            failed: Vec::new(),
-            bar: std::io::stderr().is_terminal(),
-        };
-        progress.draw();
-        progress
-    }
-
-    fn draw(&self) {
-        if self.bar && self.total > 0 {
-            const WIDTH: usize = 30;
-            let filled = WIDTH * self.done / self.total;
-            eprint!(
-                "\r\x1b[2K[{}{}] {}/{} sent {} failed {}",
-                "#".repeat(filled),
-                "-".repeat(WIDTH - filled),
-                self.done,
-                self.total,
-                self.sent,
-                self.failed.len()
-            );
-        }
-    }
-
-    fn say(&self, line: &str) {
-        if self.bar {
-            eprint!("\r\x1b[2K");
-        }
-        eprintln!("[{}/{}] {line}", self.done, self.total);
-        self.draw();
-    }
-
-    fn event(&mut self, event: outbox::Event) {
-        match event {
-            outbox::Event::Sent {
-                email,
-                address,
-                answer,
-            } => {
-                self.done += 1;
-                self.sent += 1;
-                self.say(&format!("{email}: sent to {address} ({answer})"));
-            }
-            outbox::Event::Retrying { email, reason, at } => self.say(&format!(
-                "{email}: temporary failure ({reason}); trying again at {}",
-                format_time(at)
-            )),
-            outbox::Event::Failed {
-                email,
-                attempts,
-                reason,
-            } => {
-                self.done += 1;
-                self.say(&format!("{email}: FAILED after {attempts} tries: {reason}"));
-                self.failed.push(email);
-            }
-            outbox::Event::Unknown { email, reason } => {
-                self.done += 1;
-                self.say(&format!(
-                    "{email}: NO CLEAR ANSWER ({reason}); it may have arrived, so it is not sent \
-                     again unless you use --to"
-                ));
-                self.failed.push(email);
-            }
-            outbox::Event::Skipped { email } => {
-                self.done += 1;
-                self.say(&format!(
-                    "{email}: skipped (the link was used, revoked or replaced meanwhile, or \
-                     another run is sending to them)"
-                ));
-                if self.skipped_fails {
-                    self.failed.push(email);
-                }
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if self.total == 0 {
-            eprintln!(
-                "Nobody to email: everyone chosen has submitted, was emailed already, or has no \
-                 open link."
-            );
-            return;
-        }
-        if self.bar {
-            eprintln!();
-        }
-        eprintln!(
-            "{} sent, {} failed, of {}.",
-            self.sent,
-            self.failed.len(),
-            self.total
-        );
-    }
-}
-
-/// Sends every queued message of `job`'s batch, showing progress; fails if any was
-/// refused.
-async fn run_sending(
-    store: &Store,
-    batch_id: &str,
-    job: &outbox::Job,
-    rate: f64,
-    retry_wait: Duration,
-    skipped_fails: bool,
-) -> Result<Vec<String>, Failure> {
-    let total = job
-        .held()
-        .min(store.queued_deliveries(batch_id).await?.len());
-    let mut progress = Progress::new(total);
-    progress.skipped_fails = skipped_fails;
-    let pacer = outbox::Pacer::new(rate);
-    let policy = outbox::RetryPolicy::new(retry_wait);
-    outbox::drain(store, job, &pacer, policy, &mut |e| progress.event(e)).await?;
-    progress.finish();
-    Ok(progress.failed)
-}
-
-async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
-    let retry_wait = args.sending.retry_wait()?;
-    let configured = smtp_settings(&args.smtp)?;
-    let b = args.batch.find(store).await?;
-    let passphrase = args.passphrase.read(false)?;
-    let admin = batch::unlock_admin(store, passphrase).await?;
-    let settings = relay(store, configured, Some(&admin)).await?;
-    let letters: Vec<outbox::Letter> =
-        batch::open_live_links(store, url, &b, &admin, config::now())
-            .await?
-            .into_iter()
-            .map(|(recipient, link)| outbox::Letter { recipient, link })
-            .collect();
-    drop(admin);
-    let selection = match (&args.to, args.pending) {
-        (Some(to), _) => outbox::Selection::One(to.clone()),
-        (None, true) => outbox::Selection::Reminder,
-        (None, false) => outbox::Selection::Unsent,
-    };
-    settings
-        .test_connection()
-        .await
-        .map_err(|e| anyhow::anyhow!("the relay cannot be used, so nothing was sent: {e}"))?;
-    let plan = outbox::enqueue(store, &b, &letters, &selection, config::now())
-        .await
-        .map_err(|e| match e {
-            outbox::OutboxError::Store(e) => Failure::Error(e.into()),
-            e => Failure::Error(anyhow::anyhow!("{e}")),
-        })?;
-    if plan.queued > 0 {
-        store
-            .record_event(&b.id, "emails_queued", plan.queued, config::now())
-            .await?;
-    }
-    if plan.unreachable > 0 && args.to.is_none() {
-        eprintln!(
-            "{} users who have not submitted have no open link to email (expired, revoked or \
-             locked): reissue theirs with `passdrop link reissue BATCH EMAIL --send`.",
-            plan.unreachable
-        );
-    }
-    let letters = outbox::letters_to_hold(store, &b.id, letters, &selection).await?;
-    let job = outbox::Job::new(&b.id, settings, letters);
-    let strict = matches!(selection, outbox::Selection::One(_));
-    let failed = run_sending(
-        store,
-        &b.id,
-        &job,
-        args.sending.send_rate,
-        retry_wait,
-        strict,
-    )
-    .await?;
-    if !plan.unknown.is_empty() {
-        eprintln!(
-            "Not sent again (an earlier run stopped while sending, so they may have it): {}. \
-             Use --to EMAIL to send one anyway.",
-            plan.unknown.join(", ")
-        );
-    }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Error(anyhow::anyhow!(
-            "not sent to: {} (see the reasons above; run the same command again to retry them)",
-            failed.join(", ")
-        )))
-    }
-}
-
-/// Reissues one user's link and emails it at once (the link is not printed).
-async fn link_reissue_and_send(store: &Store, url: &PublicUrl, args: &ReissueArgs) -> CliResult {
-    let email = args.email.as_str();
-    let configured = smtp_settings(&args.smtp)?;
-    let b = args.batch.find(store).await?;
-    store.recipient(&b, email).await?;
-    let settings = relay_unlocking(store, configured, &args.passphrase).await?;
-    settings
-        .test_connection()
-        .await
-        .map_err(|e| anyhow::anyhow!("the relay cannot be used, so no link was reissued: {e}"))?;
-    let recipient = store.recipient(&b, email).await?;
-    let link = batch::reissue(store, url, &b, email, config::now()).await?;
-    eprintln!(
-        "Issued a new link for {}; the previous one no longer works.",
-        link.email
-    );
-    let letters = vec![outbox::Letter { recipient, link }];
-    let selection = outbox::Selection::One(email.to_owned());
-    let plan = outbox::enqueue(store, &b, &letters, &selection, config::now())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if plan.queued > 0 {
-        store
-            .record_event(&b.id, "emails_queued", plan.queued, config::now())
-            .await?;
-    }
-    let job = outbox::Job::new(&b.id, settings, letters);
-    let failed = run_sending(store, &b.id, &job, 1.0, web::DEFAULT_SEND_RETRY_WAIT, true).await?;
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Error(anyhow::anyhow!(
-            "the new link was not emailed; send it again with `passdrop send {} --to {email}`",
-            b.name
-        )))
     }
 }
 
@@ -1003,25 +685,6 @@ async fn batch_status(store: &Store, batch: &BatchArg) -> CliResult {
              their mail to a PST file and import it into Microsoft 365."
         );
     }
-    Ok(())
-}
-
-async fn link_reissue(store: &Store, url: &PublicUrl, args: &ReissueArgs) -> CliResult {
-    let output = Output::open(args.links_out.links_out.as_deref())?;
-    let b = args.batch.find(store).await?;
-    let link = batch::reissue(store, url, &b, &args.email, config::now()).await?;
-    output.finish(&batch::links_csv(std::slice::from_ref(&link)))?;
-    eprintln!(
-        "Issued a new link for {}; the previous one no longer works.",
-        link.email
-    );
-    Ok(())
-}
-
-async fn link_revoke(store: &Store, args: &RevokeArgs) -> CliResult {
-    let b = args.batch.find(store).await?;
-    batch::revoke(store, &b, &args.email).await?;
-    eprintln!("Revoked the link of {} in batch {:?}.", args.email, b.name);
     Ok(())
 }
 

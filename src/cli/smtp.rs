@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
+use super::args::RELAY_PASSPHRASE_HELP;
 use super::{CliResult, Context, Failure, PassphraseArgs, SmtpArgs};
 use crate::batch;
 use crate::config;
@@ -36,9 +37,7 @@ impl SmtpCommand {
 
 /// `passdrop smtp test` options.
 #[derive(Debug, Args)]
-#[command(mut_arg("passphrase_file", |a| a.help(
-    "For a relay saved with a password: read the passphrase from this file"
-)))]
+#[command(mut_arg("passphrase_file", |a| a.help(RELAY_PASSPHRASE_HELP)))]
 pub struct SmtpTestArgs {
     /// Where to send it.
     #[arg(long)]
