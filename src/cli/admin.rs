@@ -28,6 +28,7 @@ impl AdminCommand {
 /// `passdrop admin init` options.
 #[derive(Debug, Args)]
 pub struct InitArgs {
+    /// Where the passphrase comes from.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
 }

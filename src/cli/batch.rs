@@ -6,10 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
-use super::{
-    BatchArg, CliResult, Context, Failure, ImapArgs, LinksOutArg, Output, print_imap_report,
-    read_roster,
-};
+use super::io::{Output, print_imap_report, read_roster};
+use super::{BatchArg, CliResult, Context, Failure, ImapArgs, LinksOutArg};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, PublicUrl, format_time};
 use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
@@ -54,6 +52,7 @@ impl BatchCommand {
 /// `passdrop batch message` options.
 #[derive(Debug, Args)]
 pub struct MessageArgs {
+    /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
     /// The new subject.
@@ -70,8 +69,10 @@ pub struct MessageArgs {
 /// `passdrop batch set-imap` options.
 #[derive(Debug, Args)]
 pub struct SetImapArgs {
+    /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
+    /// The IMAP server passwords are checked against.
     #[command(flatten)]
     pub imap: ImapArgs,
     /// Stop checking passwords against any IMAP server.
@@ -106,8 +107,10 @@ pub struct CreateArgs {
     /// ...or this long after its first export, whichever comes first (10m to 90d).
     #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPORT", default_value = batch::DEFAULT_RETAIN_AFTER_EXPORT)]
     pub retain_after_export: String,
+    /// The IMAP server passwords are checked against.
     #[command(flatten)]
     pub imap: ImapArgs,
+    /// Where the links go.
     #[command(flatten)]
     pub links_out: LinksOutArg,
 }

@@ -21,11 +21,13 @@ use crate::storage::Store;
     mut_arg("metrics_listen", |a| a.help("As for `serve`: the metrics address, if any"))
 )]
 pub struct DoctorArgs {
+    /// The reverse proxy and metrics settings.
     #[command(flatten)]
     pub proxy: ProxyArgs,
     /// Do not connect to the batches' IMAP servers or the SMTP relay.
     #[arg(long)]
     pub offline: bool,
+    /// The SMTP relay's settings.
     #[command(flatten)]
     pub smtp: SmtpArgs,
 }

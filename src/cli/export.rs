@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use super::{BatchArg, CliResult, Context, Failure, Output, PassphraseArgs};
+use super::io::Output;
+use super::{BatchArg, CliResult, Context, Failure, PassphraseArgs};
 use crate::batch;
 use crate::config;
 use crate::storage::Store;
@@ -22,6 +23,7 @@ pub enum ExportFormat {
 /// `passdrop export` options.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
     /// Output format.
@@ -30,6 +32,7 @@ pub struct ExportArgs {
     /// Write here (created 0600, never overwritten) instead of stdout.
     #[arg(long, env = "PASSDROP_OUT")]
     pub out: Option<PathBuf>,
+    /// Where the passphrase comes from.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
     /// Purge the batch once the file is written.
@@ -47,6 +50,7 @@ impl ExportArgs {
 /// `passdrop purge` options.
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
+    /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
     /// Do not ask for confirmation.

@@ -3,9 +3,10 @@
 use clap::{Args, Subcommand};
 
 use super::args::RELAY_PASSPHRASE_HELP;
+use super::io::Output;
 use super::send::run_sending;
 use super::smtp::{relay_unlocking, smtp_settings};
-use super::{BatchArg, CliResult, Context, Failure, LinksOutArg, Output, PassphraseArgs, SmtpArgs};
+use super::{BatchArg, CliResult, Context, Failure, LinksOutArg, PassphraseArgs, SmtpArgs};
 use crate::batch;
 use crate::config::{self, PublicUrl};
 use crate::outbox;
@@ -41,18 +42,22 @@ impl LinkCommand {
 #[derive(Debug, Args)]
 #[command(mut_arg("passphrase_file", |a| a.help(RELAY_PASSPHRASE_HELP)))]
 pub struct ReissueArgs {
+    /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
     /// The user's EmailAddress.
     pub email: String,
+    /// Where the links go.
     #[command(flatten)]
     pub links_out: LinksOutArg,
     /// Email the new link at once (through the relay of the --smtp-* options, or
     /// the saved one) instead of printing it.
     #[arg(long)]
     pub send: bool,
+    /// Where the passphrase comes from.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+    /// The SMTP relay's settings.
     #[command(flatten)]
     pub smtp: SmtpArgs,
 }
@@ -60,6 +65,7 @@ pub struct ReissueArgs {
 /// `passdrop link revoke` options.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
+    /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
     /// The user's EmailAddress.

@@ -1,5 +1,12 @@
-//! The command line: argument definitions (every option also read from `PASSDROP_*`) and
-//! one function per command. Exit status: 0 success, 1 error, 2 bad usage.
+//! The command line: `Cli` and `Command`, and `run`, which opens the store, hands it to
+//! the command in a `Context` and maps the outcome to the exit status: 0 success, 1
+//! error, 2 bad usage. Every option is also read from a `PASSDROP_*` variable and from
+//! the `--config` file (`settings_file`).
+//!
+//! Each command group is one file that owns its arguments and its `run`: `serve`,
+//! `admin`, `batch`, `link`, `export` (with purge), `send`, `smtp` and `doctor`. Options
+//! several commands take are declared once in `args`; `io` reads the passphrase and the
+//! roster and writes secret output; `logging` sets up stderr logging.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,7 +38,6 @@ pub use args::{
 pub use batch::{BatchCommand, CreateArgs, MessageArgs, SetImapArgs};
 pub use doctor::DoctorArgs;
 pub use export::{ExportArgs, ExportFormat, PurgeArgs};
-use io::{Output, print_imap_report, read_roster};
 pub use link::{LinkCommand, ReissueArgs, RevokeArgs};
 pub use logging::{LogFormat, init_logging};
 pub use send::SendArgs;

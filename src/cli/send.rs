@@ -16,6 +16,7 @@ use crate::storage::Store;
 /// `passdrop send` options.
 #[derive(Debug, Args)]
 pub struct SendArgs {
+    /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
     /// A reminder: every user who has not submitted, even if already emailed.
@@ -24,10 +25,13 @@ pub struct SendArgs {
     /// Only this user (by EmailAddress).
     #[arg(long)]
     pub to: Option<String>,
+    /// The sending rate and retry wait.
     #[command(flatten)]
     pub sending: SendingArgs,
+    /// Where the passphrase comes from.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+    /// The SMTP relay's settings.
     #[command(flatten)]
     pub smtp: SmtpArgs,
 }

@@ -24,10 +24,13 @@ pub struct ServeArgs {
     /// Requests per minute per client IP on public pages (0 turns the limit off).
     #[arg(long, env = "PASSDROP_RATE_LIMIT", default_value_t = web::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
+    /// The reverse proxy and metrics settings.
     #[command(flatten)]
     pub proxy: ProxyArgs,
+    /// The sending rate and retry wait.
     #[command(flatten)]
     pub sending: SendingArgs,
+    /// The SMTP relay's settings.
     #[command(flatten)]
     pub smtp: SmtpArgs,
 }

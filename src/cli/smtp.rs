@@ -42,8 +42,10 @@ pub struct SmtpTestArgs {
     /// Where to send it.
     #[arg(long)]
     pub to: String,
+    /// Where the passphrase comes from.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+    /// The SMTP relay's settings.
     #[command(flatten)]
     pub smtp: SmtpArgs,
 }
