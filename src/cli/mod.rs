@@ -79,8 +79,6 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-// Parsed once per run; boxing the larger argument sets would gain nothing.
-#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the web server (collection pages).
     Serve(ServeArgs),
