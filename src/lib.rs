@@ -5,7 +5,7 @@
 
 /// The batch lifecycle: create, reissue, revoke, submit, export, purge.
 pub mod batch;
-/// The command line: argument definitions and one function per command.
+/// The command line: one file per command group, owning its arguments and its `run`.
 pub mod cli;
 /// Settings, durations and the public URL.
 pub mod config;

@@ -1,0 +1,467 @@
+//! `passdrop batch create | list | status | check-imap | set-imap | message`: creating
+//! batches and looking after them.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+
+use super::io::{Output, print_imap_report, read_roster};
+use super::{BatchArg, CliResult, Context, Failure, ImapArgs, LinksOutArg};
+use crate::batch::{self, BatchError, NewBatch};
+use crate::config::{self, PublicUrl, format_time};
+use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
+use crate::roster::parse_roster;
+use crate::storage::{LinkState, Store};
+
+/// `passdrop batch ...`
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Create a batch from a roster CSV and print one link per user.
+    Create(CreateArgs),
+    /// List batches (and purged ones).
+    List,
+    /// Show each user's progress in a batch.
+    Status(BatchArg),
+    /// Test the connection to a batch's IMAP server (TLS, certificate, capabilities)
+    /// without any password.
+    CheckImap(BatchArg),
+    /// Set, change or remove the IMAP server a batch checks passwords against (tested
+    /// first; kept only if passwords can be checked with it).
+    SetImap(SetImapArgs),
+    /// Set the message that emails a batch's links (subject and a plain-text body with
+    /// placeholders {name} {email} {org} {link} {expires}), or print it.
+    Message(MessageArgs),
+}
+
+impl BatchCommand {
+    /// Runs the `batch` command chosen.
+    pub(super) async fn run(self, ctx: &Context) -> CliResult {
+        let store = &ctx.store;
+        match self {
+            Self::Create(args) => create(store, &ctx.url, args).await,
+            Self::List => list(store).await,
+            Self::Status(batch) => status(store, &batch).await,
+            Self::CheckImap(batch) => check_imap(store, &batch).await,
+            Self::SetImap(args) => set_imap(store, args).await,
+            Self::Message(args) => message(store, &args).await,
+        }
+    }
+}
+
+/// `passdrop batch message` options.
+#[derive(Debug, Args)]
+pub struct MessageArgs {
+    /// The batch.
+    #[command(flatten)]
+    pub batch: BatchArg,
+    /// The new subject.
+    #[arg(long, requires = "body_file")]
+    pub subject: Option<String>,
+    /// A file holding the new body (UTF-8 text; must contain {link}).
+    #[arg(long, requires = "subject")]
+    pub body_file: Option<PathBuf>,
+    /// Go back to the default message.
+    #[arg(long, conflicts_with_all = ["subject", "body_file"])]
+    pub default: bool,
+}
+
+/// `passdrop batch set-imap` options.
+#[derive(Debug, Args)]
+pub struct SetImapArgs {
+    /// The batch.
+    #[command(flatten)]
+    pub batch: BatchArg,
+    /// The IMAP server passwords are checked against.
+    #[command(flatten)]
+    pub imap: ImapArgs,
+    /// Stop checking passwords against any IMAP server.
+    #[arg(long, conflicts_with = "verify_imap")]
+    pub off: bool,
+}
+
+/// `passdrop batch create` options.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Unique batch name.
+    #[arg(long, env = "PASSDROP_NAME")]
+    pub name: String,
+    /// Roster CSV file (`-` for standard input).
+    #[arg(long, env = "PASSDROP_ROSTER")]
+    pub roster: PathBuf,
+    /// How long links stay valid: 10m to 90d, e.g. 7d, 48h.
+    #[arg(long, env = "PASSDROP_EXPIRES_IN", default_value = config::DEFAULT_EXPIRES_IN)]
+    pub expires_in: String,
+    /// Organisation name shown to users on the collection page.
+    #[arg(long, env = "PASSDROP_ORG")]
+    pub org: Option<String>,
+    /// Plain text shown to users after they submit ("What happens next").
+    #[arg(long, env = "PASSDROP_NEXT_STEPS")]
+    pub next_steps: Option<String>,
+    /// Do not ask users how they read their email (asked by default, to spot POP users).
+    #[arg(long, env = "PASSDROP_NO_MAIL_QUESTION")]
+    pub no_mail_question: bool,
+    /// Purge the batch automatically this long after its links expire (0 to 90d).
+    #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPIRY", default_value = batch::DEFAULT_RETAIN_AFTER_EXPIRY)]
+    pub retain_after_expiry: String,
+    /// ...or this long after its first export, whichever comes first (10m to 90d).
+    #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPORT", default_value = batch::DEFAULT_RETAIN_AFTER_EXPORT)]
+    pub retain_after_export: String,
+    /// The IMAP server passwords are checked against.
+    #[command(flatten)]
+    pub imap: ImapArgs,
+    /// Where the links go.
+    #[command(flatten)]
+    pub links_out: LinksOutArg,
+}
+
+/// Creates a batch from a roster and writes its links; nothing is kept if they cannot
+/// be written.
+async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
+    let lifetime = config::parse_link_lifetime(&args.expires_in).map_err(Failure::Usage)?;
+    let retention = batch::Retention::parse(&args.retain_after_expiry, &args.retain_after_export)
+        .map_err(Failure::Usage)?;
+    let imap = imap_settings(&args.imap)?;
+    let roster = parse_roster(&read_roster(&args.roster)?)?;
+    let output = Output::open(args.links_out.links_out.as_deref())?;
+    let created = batch::create(
+        store,
+        url,
+        NewBatch {
+            name: args.name,
+            org_name: args.org,
+            link_lifetime: lifetime,
+            next_steps: args.next_steps,
+            ask_mail_client: !args.no_mail_question,
+            retention,
+            roster,
+            imap,
+        },
+        config::now(),
+    )
+    .await;
+    let (created, links) = match created {
+        Err(BatchError::ImapUnusable(report)) => {
+            print_imap_report(&mut std::io::stderr(), &report);
+            return Err(Failure::Error(anyhow::anyhow!(
+                "the batch was not created: passwords cannot be checked against {}",
+                report.server
+            )));
+        }
+        other => other?,
+    };
+    if let Err(e) = output.finish(&batch::links_csv(&links)) {
+        // Links that never reached anyone are useless; undo the batch.
+        let _ = batch::purge(store, &created, config::now()).await;
+        eprintln!("the batch was not kept because its links could not be written");
+        return Err(e);
+    }
+    eprintln!(
+        "Created batch {:?} (id {}) with {} links, valid until {}.",
+        created.name,
+        created.id,
+        links.len(),
+        format_time(created.expires_at)
+    );
+    if let Some(out) = &args.links_out.links_out {
+        eprintln!(
+            "Links written to {} (keep it private: each link is a key).",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Reads the IMAP options; `None` when no server is given.
+fn imap_settings(args: &ImapArgs) -> Result<Option<ImapSettings>, Failure> {
+    let when = WhenUnreachable::parse(&args.imap_when_unreachable)
+        .map_err(|e| Failure::Usage(format!("--imap-when-unreachable: {e}")))?;
+    let Some(url) = &args.verify_imap else {
+        return Ok(None);
+    };
+    let server =
+        ImapServer::parse(url).map_err(|e| Failure::Usage(format!("--verify-imap: {e}")))?;
+    let trust = match (&args.imap_ca_file, &args.imap_cert_sha256) {
+        (Some(path), _) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("could not read the CA file {}", path.display()))?;
+            CertTrust::ca_file(&pem)
+                .map_err(|e| Failure::Usage(format!("--imap-ca-file {}: {e}", path.display())))?
+        }
+        (None, Some(pin)) => {
+            CertTrust::pin(pin).map_err(|e| Failure::Usage(format!("--imap-cert-sha256: {e}")))?
+        }
+        (None, None) => CertTrust::PublicAuthorities,
+    };
+    Ok(Some(ImapSettings {
+        server,
+        trust,
+        when_unreachable: when,
+    }))
+}
+
+/// Lists the batches, then the purged ones.
+async fn list(store: &Store) -> CliResult {
+    let batches = store.list_batches().await?;
+    let tombstones = store.list_tombstones().await?;
+    if batches.is_empty() && tombstones.is_empty() {
+        println!(
+            "No batches yet. Create one with `passdrop batch create --name NAME --roster FILE`."
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<16}  {:<24}  {:>9}  {:<20}  STATE",
+        "ID", "NAME", "SUBMITTED", "EXPIRES"
+    );
+    let now = config::now();
+    for s in &batches {
+        let state = if s.batch.expires_at <= now {
+            "expired"
+        } else {
+            "collecting"
+        };
+        println!(
+            "{:<16}  {:<24}  {:>4}/{:<4}  {:<20}  {}",
+            s.batch.id,
+            s.batch.name,
+            s.submitted,
+            s.recipients,
+            format_time(s.batch.expires_at),
+            state
+        );
+    }
+    for t in &tombstones {
+        println!(
+            "{:<16}  {:<24}  {:>4}/{:<4}  {:<20}  purged {}",
+            t.batch_id,
+            t.name,
+            t.submitted,
+            t.recipients,
+            "-",
+            format_time(t.purged_at)
+        );
+    }
+    Ok(())
+}
+
+/// Prints each user's progress in a batch, and what to check with them.
+async fn status(store: &Store, batch: &BatchArg) -> CliResult {
+    let b = batch.find(store).await?;
+    let statuses = store.recipient_statuses(&b.id).await?;
+    let deliveries = store.deliveries(&b.id).await?;
+    let now = config::now();
+    println!(
+        "Batch {:?} (id {}), created {}, links valid until {}",
+        b.name,
+        b.id,
+        format_time(b.created_at),
+        format_time(b.expires_at)
+    );
+    println!(
+        "Purged automatically on {} unless you purge it sooner.",
+        format_time(batch::automatic_purge_at(&b))
+    );
+    if let Some(imap) = &b.imap {
+        println!(
+            "Passwords are checked against {} ({}; when it cannot be reached: {}).",
+            imap.server,
+            imap.trust.describe(),
+            match imap.when_unreachable {
+                WhenUnreachable::AskToRetry => "users are asked to try again later",
+                WhenUnreachable::AcceptUnverified => "passwords are accepted, marked not verified",
+            }
+        );
+    }
+    println!(
+        "{:<36}  {:<12}  {:<16}  DETAIL",
+        "EMAIL", "STATUS", "READS MAIL"
+    );
+    let (mut submitted, mut pending, mut pop_risk) = (0, 0, 0);
+    for s in &statuses {
+        let (status, detail) = match (s.submitted_at, s.link_state) {
+            (Some(at), LinkState::Live) if s.link_expires_at > now => (
+                "submitted",
+                format!("{}; a reissued link is still open", format_time(at)),
+            ),
+            (Some(at), _) => ("submitted", format_time(at)),
+            (None, LinkState::Live) if s.link_expires_at <= now => (
+                "expired",
+                format!("since {}", format_time(s.link_expires_at)),
+            ),
+            (None, LinkState::Live) => (
+                "pending",
+                format!("link valid until {}", format_time(s.link_expires_at)),
+            ),
+            (None, LinkState::Revoked) => ("revoked", String::new()),
+            (None, LinkState::Locked) => (
+                "locked",
+                "too many refused attempts; reissue the link".to_owned(),
+            ),
+            (None, LinkState::Used | LinkState::Replaced) => ("pending", String::new()),
+        };
+        let email = deliveries
+            .get(&s.recipient.id)
+            .map(|d| match d.state.as_str() {
+                "sent" if d.reminders > 0 => format!(
+                    "emailed {} (reminded {}x)",
+                    d.sent_at.map(format_time).unwrap_or_default(),
+                    d.reminders
+                ),
+                "sent" => format!("emailed {}", d.sent_at.map(format_time).unwrap_or_default()),
+                "failed" => format!("email failed: {}", d.last_error.as_deref().unwrap_or("")),
+                "queued" => match &d.last_error {
+                    Some(e) => format!("email queued, retrying ({e})"),
+                    None => "email queued".to_owned(),
+                },
+                _ => match &d.last_error {
+                    Some(e) => format!("email outcome unknown ({e}; it may have arrived)"),
+                    None => "email outcome unknown (sending stopped mid-message)".to_owned(),
+                },
+            });
+        let detail = match email {
+            Some(e) if detail.is_empty() => e,
+            Some(e) => format!("{detail}; {e}"),
+            None => detail,
+        };
+        let detail = match s.imap_check.as_deref() {
+            Some("verified") => format!("{detail} (password checked with the IMAP server)"),
+            Some(_) => format!("{detail} (NOT checked: the IMAP server could not be reached)"),
+            None => detail,
+        };
+        if s.submitted_at.is_some() {
+            submitted += 1;
+        } else {
+            pending += 1;
+        }
+        let client = s.mail_client.as_deref().and_then(batch::MailClient::parse);
+        if client.is_some_and(batch::MailClient::pop_risk) {
+            pop_risk += 1;
+        }
+        let client_text = match client {
+            Some(c) if c.pop_risk() => format!("{} (!)", c.as_str()),
+            Some(c) => c.as_str().to_owned(),
+            None => "-".to_owned(),
+        };
+        println!(
+            "{:<36}  {:<12}  {:<16}  {}",
+            s.recipient.email, status, client_text, detail
+        );
+    }
+    println!(
+        "{submitted} submitted, {pending} not yet, {} in all",
+        statuses.len()
+    );
+    if pop_risk > 0 {
+        println!(
+            "(!) {pop_risk} users read mail in one program on one computer, or are not sure: \
+             if that program uses POP, their folders and old mail may live only on that \
+             computer and will not move with the server. Check with them; if so, export \
+             their mail to a PST file and import it into Microsoft 365."
+        );
+    }
+    Ok(())
+}
+
+/// Tests the connection to a batch's IMAP server and prints what it found.
+async fn check_imap(store: &Store, batch: &BatchArg) -> CliResult {
+    let b = batch.find(store).await?;
+    let Some(settings) = &b.imap else {
+        return Err(Failure::Error(anyhow::anyhow!(
+            "batch {:?} does not check passwords against an IMAP server; give it one with \
+             `passdrop batch set-imap {} --verify-imap imaps://HOST`",
+            b.name,
+            b.name
+        )));
+    };
+    let report = imap::check_connection(settings).await;
+    print_imap_report(&mut std::io::stdout(), &report);
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(Failure::Error(anyhow::anyhow!(
+            "passwords cannot be checked against {} until this is fixed",
+            report.server
+        )))
+    }
+}
+
+/// Sets, changes or removes a batch's IMAP server (kept only if passwords can be
+/// checked with it).
+async fn set_imap(store: &Store, args: SetImapArgs) -> CliResult {
+    let settings = imap_settings(&args.imap)?;
+    if settings.is_none() && !args.off {
+        return Err(Failure::Usage(
+            "give the server with --verify-imap URL, or --off to stop checking passwords".into(),
+        ));
+    }
+    let b = args.batch.find(store).await?;
+    match batch::set_imap(store, &b, settings).await {
+        Ok(Some(report)) => {
+            print_imap_report(&mut std::io::stdout(), &report);
+            println!(
+                "Batch {:?} now checks every password against {}.",
+                b.name, report.server
+            );
+            Ok(())
+        }
+        Ok(None) => {
+            println!(
+                "Batch {:?} no longer checks passwords against an IMAP server.",
+                b.name
+            );
+            Ok(())
+        }
+        Err(BatchError::ImapUnusable(report)) => {
+            print_imap_report(&mut std::io::stdout(), &report);
+            Err(Failure::Error(anyhow::anyhow!(
+                "nothing was changed: passwords cannot be checked against {}",
+                report.server
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets a batch's message, goes back to the default one, or prints it.
+async fn message(store: &Store, args: &MessageArgs) -> CliResult {
+    let b = args.batch.find(store).await?;
+    if args.default {
+        store.set_batch_message(&b.id, None).await?;
+        eprintln!("Batch {:?} now sends the default message.", b.name);
+        return Ok(());
+    }
+    if let (Some(subject), Some(path)) = (&args.subject, &args.body_file) {
+        let body = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read the body file {}", path.display()))?;
+        let template = crate::mail::Template::new(subject, &body).map_err(|e| {
+            let e = if e.starts_with("the subject") {
+                e
+            } else {
+                format!("{}: {e}", path.display())
+            };
+            anyhow::anyhow!("the message was not saved: {e}")
+        })?;
+        store
+            .set_batch_message(&b.id, Some((template.subject(), template.body())))
+            .await?;
+        eprintln!("Batch {:?} now sends this message.", b.name);
+        return Ok(());
+    }
+    let template = crate::mail::Template::of(b.message.as_ref());
+    println!("Subject: {}\n\n{}", template.subject(), template.body());
+    eprintln!(
+        "({}; placeholders: {})",
+        if template.is_default() {
+            "the default message"
+        } else {
+            "this batch's own message"
+        },
+        crate::mail::PLACEHOLDERS
+            .iter()
+            .map(|(n, what)| format!("{{{n}}} {what}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    Ok(())
+}

@@ -1,0 +1,385 @@
+//! `passdrop doctor`: checks the settings `serve` would run with, the data directory,
+//! the database, the batches' IMAP servers, the SMTP relay and the disk, and prints
+//! plain-words findings, each with its fix. It exits 1 if any is a problem.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
+
+use clap::Args;
+
+use super::smtp::smtp_settings;
+use super::{CliResult, Context, Failure, ProxyArgs, SmtpArgs};
+use crate::config::{self, PublicUrl, format_time};
+use crate::imap;
+use crate::storage::Store;
+
+/// `passdrop doctor` options: the settings `serve` would run with.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("trust_proxy", |a| a.help("As for `serve`: whether proxy headers are trusted")),
+    mut_arg("metrics_listen", |a| a.help("As for `serve`: the metrics address, if any"))
+)]
+pub struct DoctorArgs {
+    /// The reverse proxy and metrics settings.
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    /// Do not connect to the batches' IMAP servers or the SMTP relay.
+    #[arg(long)]
+    pub offline: bool,
+    /// The SMTP relay's settings.
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+}
+
+impl DoctorArgs {
+    /// Examines everything, prints the findings and fails if any is a problem. `modes`
+    /// are the data directory's findings, taken before the store was opened (opening it
+    /// repairs file modes).
+    pub(super) async fn run(self, ctx: &Context, modes: Vec<Finding>) -> CliResult {
+        let report = examine(
+            &ctx.store,
+            &ctx.data_dir,
+            ctx.listen,
+            ctx.given_url(),
+            &self,
+            modes,
+        )
+        .await?;
+        print(&report);
+        if report.iter().any(|f| f.level == Level::Problem) {
+            Err(Failure::Error(anyhow::anyhow!(
+                "the doctor found problems; each has its fix above"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Level {
+    /// Fine.
+    Ok,
+    /// Worth a look; passdrop works.
+    Warning,
+    /// Puts users or data at risk, or stops passdrop from working.
+    Problem,
+}
+
+/// One finding.
+#[derive(Debug, Clone)]
+pub(super) struct Finding {
+    /// How serious it is.
+    level: Level,
+    /// What was found, in plain words.
+    what: String,
+    /// What to do about it; `None` when it is fine.
+    fix: Option<String>,
+}
+
+fn ok(what: impl Into<String>) -> Finding {
+    Finding {
+        level: Level::Ok,
+        what: what.into(),
+        fix: None,
+    }
+}
+
+fn finding(level: Level, what: impl Into<String>, fix: impl Into<String>) -> Finding {
+    Finding {
+        level,
+        what: what.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+/// This process's effective user id, from /proc (no libc needed).
+fn euid() -> Option<u32> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("Uid:"))?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+/// The data directory's and its files' modes and owner, before anything opens them.
+pub(super) fn data_dir_findings(dir: &Path) -> Vec<Finding> {
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return vec![finding(
+            Level::Warning,
+            format!("the data directory {} does not exist yet", dir.display()),
+            "it is created (0700) on first use; check that this is the directory you meant \
+             (--data-dir or PASSDROP_DATA_DIR)",
+        )];
+    };
+    let mut out = Vec::new();
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        out.push(finding(
+            Level::Problem,
+            format!(
+                "the data directory {} is open to other users (mode {mode:o})",
+                dir.display()
+            ),
+            format!("chmod 700 {}", dir.display()),
+        ));
+    }
+    if let Some(uid) = euid()
+        && meta.uid() != uid
+    {
+        out.push(finding(
+            Level::Warning,
+            format!(
+                "the data directory belongs to user id {}, not to the user running this \
+                 (id {uid})",
+                meta.uid()
+            ),
+            "run passdrop's commands as the user that runs the server (for example \
+             sudo -u passdrop passdrop ...)",
+        ));
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let Ok(m) = entry.metadata() else { continue };
+            let mode = m.permissions().mode() & 0o777;
+            if m.is_file() && mode & 0o077 != 0 {
+                out.push(finding(
+                    Level::Problem,
+                    format!(
+                        "{} is readable by other users (mode {mode:o})",
+                        entry.path().display()
+                    ),
+                    format!("chmod 600 {}", entry.path().display()),
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(ok(format!(
+            "the data directory {} and its files are private",
+            dir.display()
+        )));
+    }
+    out
+}
+
+/// Free space on the file system holding `dir`, in bytes (from `df`).
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = std::process::Command::new("df")
+        .args(["-Pk"])
+        .arg(dir)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kb: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// Below this much free space, SQLite's VACUUM (which rewrites the file) at purge
+/// time, and the WAL, may not fit.
+const LOW_DISK_BYTES: u64 = 500 * 1024 * 1024;
+
+/// Everything else: settings, the database, the IMAP servers, the disk.
+async fn examine(
+    store: &Store,
+    dir: &Path,
+    listen: SocketAddr,
+    public_url: Option<&PublicUrl>,
+    args: &DoctorArgs,
+    mut out: Vec<Finding>,
+) -> anyhow::Result<Vec<Finding>> {
+    let loopback = listen.ip().is_loopback();
+    match public_url {
+        None => out.push(finding(
+            if loopback {
+                Level::Warning
+            } else {
+                Level::Problem
+            },
+            format!("no public URL is set: links will read http://{listen}/..."),
+            "set --public-url https://your.host (PASSDROP_PUBLIC_URL), the address users \
+             reach through your TLS proxy",
+        )),
+        Some(url) if !url.is_https() => out.push(finding(
+            Level::Problem,
+            format!(
+                "the public URL {url} is not https: passwords would cross the network unencrypted"
+            ),
+            "put passdrop behind a TLS proxy (deploy/Caddyfile) and set --public-url https://...",
+        )),
+        Some(url) => out.push(ok(format!("the public URL {url} is https"))),
+    }
+    if args.proxy.trust_proxy && !loopback {
+        out.push(finding(
+            Level::Problem,
+            format!(
+                "proxy headers are trusted (--trust-proxy) while passdrop listens on {listen}, \
+                 which is not loopback: clients that reach it directly can choose the \
+                 address rate limits count"
+            ),
+            "listen on 127.0.0.1 behind the proxy (--listen 127.0.0.1:8080), or drop --trust-proxy",
+        ));
+    } else if !args.proxy.trust_proxy && loopback && public_url.is_some_and(PublicUrl::is_https) {
+        out.push(finding(
+            Level::Warning,
+            "passdrop listens on loopback behind what looks like a proxy, but does not trust \
+             its headers: every user would share the proxy's rate limit",
+            "pass --trust-proxy (PASSDROP_TRUST_PROXY=true) if a proxy on this machine sets \
+             X-Forwarded-For",
+        ));
+    } else {
+        out.push(ok("proxy header trust matches the listen address"));
+    }
+    if let Some(m) = args.proxy.metrics_listen
+        && !m.ip().is_loopback()
+    {
+        out.push(finding(
+            Level::Warning,
+            format!("metrics are served on {m}, which is not loopback"),
+            "bind metrics to 127.0.0.1 (or a private network) and scrape from there",
+        ));
+    }
+    if store.admin_exists().await? {
+        out.push(ok("an admin passphrase is set"));
+    } else {
+        out.push(finding(
+            Level::Problem,
+            "no admin exists yet: nothing can be collected",
+            "run `passdrop admin init`, or open the setup link `passdrop serve` prints",
+        ));
+    }
+    let now = config::now();
+    let batches = store.list_batches().await?;
+    let latest = batches.iter().map(|b| b.batch.created_at).max();
+    match latest {
+        Some(t) if t > now + 300 => out.push(finding(
+            Level::Problem,
+            format!(
+                "this machine's clock ({}) is behind a batch created at {}: links would \
+                 expire at the wrong time",
+                format_time(now),
+                format_time(t)
+            ),
+            "set the clock right (for example with systemd-timesyncd or chrony)",
+        )),
+        _ => out.push(ok(format!("the clock reads {}", format_time(now)))),
+    }
+    let due = store.batches_due_for_purge(now).await?;
+    if due.is_empty() {
+        out.push(ok("no batch is past its retention period"));
+    } else {
+        let names: Vec<&str> = due.iter().map(|b| b.name.as_str()).collect();
+        out.push(finding(
+            Level::Warning,
+            format!(
+                "{} batch(es) past retention are not purged yet: {}",
+                due.len(),
+                names.join(", ")
+            ),
+            "`passdrop serve` purges them within a minute of starting; or run `passdrop \
+             purge BATCH`",
+        ));
+    }
+    for s in &batches {
+        let Some(settings) = &s.batch.imap else {
+            continue;
+        };
+        if args.offline {
+            continue;
+        }
+        let report = imap::check_connection(settings).await;
+        match &report.problem {
+            None => out.push(ok(format!(
+                "batch {:?}: passwords can be checked against {}",
+                s.batch.name, settings.server
+            ))),
+            Some(p) => out.push(finding(
+                Level::Problem,
+                format!(
+                    "batch {:?}: passwords cannot be checked against {}: {p}",
+                    s.batch.name, settings.server
+                ),
+                format!(
+                    "run `passdrop batch check-imap {:?}` for details, then fix the server or \
+                     `passdrop batch set-imap`",
+                    s.batch.name
+                ),
+            )),
+        }
+    }
+    let saved = store.smtp_settings().await?;
+    match (&args.smtp.smtp_host, saved) {
+        (None, None) => out.push(ok(
+            "no SMTP relay is set (it is needed only to email the links with `passdrop send`)",
+        )),
+        (None, Some(saved)) => out.push(ok(format!(
+            "the SMTP relay saved in the console: {}:{} ({}); tested when sending",
+            saved.host, saved.port, saved.security
+        ))),
+        (Some(host), _) => match smtp_settings(&args.smtp) {
+            Err(f) => {
+                let e = f.to_string();
+                out.push(finding(
+                    Level::Problem,
+                    format!("the SMTP settings: {e}"),
+                    "fix the --smtp-* settings (PASSDROP_SMTP_*)",
+                ));
+            }
+            Ok(_) if args.offline => {}
+            Ok(None) => {}
+            Ok(Some(settings)) => match settings.test_connection().await {
+                Ok(()) => out.push(ok(format!("the SMTP relay {host} answers"))),
+                Err(e) => out.push(finding(
+                    Level::Problem,
+                    format!("the SMTP relay {host} cannot be used: {e}"),
+                    "check the host, port and --smtp-security, then `passdrop smtp test --to YOU`",
+                )),
+            },
+        },
+    }
+    match free_bytes(dir) {
+        Some(free) if free < LOW_DISK_BYTES => out.push(finding(
+            Level::Warning,
+            format!(
+                "only {} MB free where the data directory is",
+                free / (1024 * 1024)
+            ),
+            "free some space: purging rewrites the database file and needs room for a copy",
+        )),
+        Some(free) => out.push(ok(format!("{} MB free", free / (1024 * 1024)))),
+        None => {}
+    }
+    Ok(out)
+}
+
+/// Prints the findings, problems first.
+fn print(findings: &[Finding]) {
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| match f.level {
+        Level::Problem => 0,
+        Level::Warning => 1,
+        Level::Ok => 2,
+    });
+    for f in sorted {
+        let tag = match f.level {
+            Level::Ok => "ok     ",
+            Level::Warning => "WARNING",
+            Level::Problem => "PROBLEM",
+        };
+        println!("{tag}  {}", f.what);
+        if let Some(fix) = &f.fix {
+            println!("         fix: {fix}");
+        }
+    }
+}

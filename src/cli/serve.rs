@@ -1,0 +1,129 @@
+//! `passdrop serve`: the web server, with the maintenance loop (automatic purges), the
+//! optional metrics listener and the console's sender, stopped in order on a signal.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::smtp::smtp_settings;
+use super::{CliResult, Context, ProxyArgs, SendingArgs, SmtpArgs};
+use crate::batch;
+use crate::config::PublicUrl;
+use crate::web;
+
+/// `passdrop serve` options.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("send_rate", |a| a.help("Messages per second at most when the console sends links")),
+    mut_arg("send_retry_wait", |a| a.help(
+        "Wait this long before retrying a temporary sending failure (doubling each time; 4 tries)"
+    ))
+)]
+pub struct ServeArgs {
+    /// Requests per minute per client IP on public pages (0 turns the limit off).
+    #[arg(long, env = "PASSDROP_RATE_LIMIT", default_value_t = web::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+    /// The reverse proxy and metrics settings.
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+    /// The sending rate and retry wait.
+    #[command(flatten)]
+    pub sending: SendingArgs,
+    /// The SMTP relay's settings.
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+}
+
+impl ServeArgs {
+    /// Serves until a shutdown signal, then lets a message in flight finish.
+    pub(super) async fn run(self, ctx: &Context) -> CliResult {
+        let (store, data_dir, listen) = (&ctx.store, &ctx.data_dir, ctx.listen);
+        let public_url = ctx.given_url().cloned();
+        let send_retry_wait = self.sending.retry_wait()?;
+        let smtp = smtp_settings(&self.smtp)?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("could not listen on {listen}"))?;
+        let local = listener
+            .local_addr()
+            .context("reading the listen address")?;
+        let public_url = public_url.unwrap_or_else(|| PublicUrl::from_listen(local));
+        eprintln!("passdrop is listening on http://{local} (public URL {public_url})");
+        eprintln!("data directory: {}", data_dir.display());
+        let maintenance = tokio::spawn(batch::maintenance_loop(store.clone()));
+        let metrics_listener = match self.proxy.metrics_listen {
+            Some(addr) => {
+                let l = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("could not listen on {addr} for metrics"))?;
+                eprintln!(
+                    "metrics on http://{}/metrics",
+                    l.local_addr().context("reading the metrics address")?
+                );
+                Some(l)
+            }
+            None => None,
+        };
+        let state = web::AppState::new(
+            store.clone(),
+            web::ServerConfig {
+                rate_limit: self.rate_limit,
+                trust_proxy: self.proxy.trust_proxy,
+                smtp,
+                send_rate: self.sending.send_rate,
+                send_retry_wait,
+                ..web::ServerConfig::new(public_url)
+            },
+        );
+        let waiting = store.queued_delivery_count().await?;
+        if waiting > 0 {
+            eprintln!(
+                "{waiting} link emails wait in the send queue: resume them on their batch page \
+                 (the passphrase reopens the links) or with `passdrop send`."
+            );
+        }
+        let metrics_server = metrics_listener.map(|l| {
+            let router = web::metrics::router(state.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
+        if !store.admin_exists().await? {
+            let setup_url = state.setup_url().await?;
+            eprintln!();
+            eprintln!(
+                "No admin exists yet. Choose the admin passphrase in your browser (this link"
+            );
+            eprintln!("works once, for one hour; restarting passdrop prints a new one):");
+            eprintln!();
+            eprintln!("    {setup_url}");
+            eprintln!();
+            eprintln!(
+                "or on the command line: passdrop admin init --data-dir {}",
+                data_dir.display()
+            );
+        }
+        let outbox = std::sync::Arc::clone(&state.outbox);
+        let signalled = std::sync::Arc::clone(&outbox);
+        let shutdown = async move {
+            web::shutdown_signal().await;
+            // No new message from now on, while open requests finish.
+            signalled.begin_stop().await;
+        };
+        web::serve_on(listener, state, shutdown)
+            .await
+            .context("the server stopped with an error")?;
+        // A message being handed to the relay is finished, so it is not left "unknown".
+        outbox.stop(Duration::from_secs(30)).await;
+        maintenance.abort();
+        if let Some(m) = metrics_server {
+            m.abort();
+        }
+        store.close().await;
+        eprintln!("passdrop stopped");
+        Ok(())
+    }
+}
