@@ -3,7 +3,7 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::mail_pages::{self, EmailView};
-use super::{assets, templates};
+use super::{assets, layout};
 use crate::batch::{self, IssuedLink, MailClient};
 use crate::config::format_time;
 use crate::imap::{self, WhenUnreachable};
@@ -17,7 +17,7 @@ pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            (templates::head(&format!("{title} · passdrop admin")))
+            (layout::head(&format!("{title} · passdrop admin")))
             body.admin {
                 header.site {
                     img src=(assets::ICON.url()) alt="" width="28" height="28";

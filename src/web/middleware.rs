@@ -7,7 +7,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{AppState, templates};
+use super::AppState;
+use super::layout::message_page;
 
 /// The path as it may be logged: the segment after `s` (a link token) and any long
 /// segment (which might be a token sent to the wrong place) are replaced. Query strings
@@ -80,7 +81,7 @@ pub(super) async fn designed_error_pages(request: Request, next: Next) -> Respon
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    let page = templates::message_page(title, text).into_string();
+    let page = message_page(title, text).into_string();
     Response::from_parts(parts, axum::body::Body::from(page))
 }
 

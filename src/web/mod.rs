@@ -5,21 +5,21 @@ mod admin_mail;
 mod admin_pages;
 pub mod assets;
 mod error;
-pub mod form;
-mod handlers;
+mod layout;
 mod mail_pages;
 /// `/metrics`: counts and latencies in Prometheus' format, on their own listener.
 pub mod metrics;
 mod middleware;
+mod public;
 mod rate_limit;
 mod router;
 mod server;
 mod session;
 mod state;
-mod templates;
 
 pub use error::AppError;
 pub use middleware::redact_path;
+pub use public::form;
 pub use router::{FORM_BODY_LIMIT, router};
 pub use server::{serve_on, shutdown_signal};
 pub use state::{

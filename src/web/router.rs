@@ -15,7 +15,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use super::middleware::{designed_error_pages, redact_path, security_headers};
-use super::{AppState, admin, admin_mail, assets, handlers, metrics, rate_limit};
+use super::{AppState, admin, admin_mail, assets, metrics, public, rate_limit};
 
 /// Largest roster upload accepted by the console.
 const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
@@ -33,7 +33,7 @@ pub fn router(state: AppState) -> Router {
     let collection = Router::new()
         .route(
             "/s/{token}",
-            get(handlers::show_collection_form).post(handlers::submit_collection_form),
+            get(public::collect::show).post(public::collect::submit),
         )
         .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
     // POSTs must come from our own pages (Sec-Fetch-Site / Origin); GETs never change
@@ -41,7 +41,7 @@ pub fn router(state: AppState) -> Router {
     let csrf = CsrfLayer::new()
         .add_trusted_origin(state.config.public_url.origin())
         .unwrap_or_else(|_| CsrfLayer::new())
-        .with_rejection_response(handlers::cross_site_rejection);
+        .with_rejection_response(public::cross_site_rejection);
     let collection = rate_limit::apply(collection.layer(csrf.clone()), &state.config);
     let console = Router::new()
         .route("/admin", get(admin::home))
@@ -89,11 +89,11 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT));
     let console = rate_limit::apply(console.layer(csrf), &state.config);
     Router::new()
-        .route("/healthz", get(handlers::healthz))
+        .route("/healthz", get(public::healthz))
         .route("/assets/{name}", get(assets::serve_asset))
         .merge(collection)
         .merge(console)
-        .fallback(handlers::not_found)
+        .fallback(public::not_found)
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         // A handler that takes too long is the server's fault: 503, not 408.
         .layer(TimeoutLayer::with_status_code(
