@@ -1,12 +1,9 @@
 //! The HTTP server: the route table, shared state, security middleware and launch.
 
-mod admin;
-mod admin_mail;
-mod admin_pages;
 pub mod assets;
+mod console;
 mod error;
 mod layout;
-mod mail_pages;
 /// `/metrics`: counts and latencies in Prometheus' format, on their own listener.
 pub mod metrics;
 mod middleware;
@@ -14,7 +11,6 @@ mod public;
 mod rate_limit;
 mod router;
 mod server;
-mod session;
 mod state;
 
 pub use error::AppError;

@@ -15,7 +15,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use super::middleware::{designed_error_pages, redact_path, security_headers};
-use super::{AppState, admin, admin_mail, assets, metrics, public, rate_limit};
+use super::{AppState, assets, console, metrics, public, rate_limit};
 
 /// Largest roster upload accepted by the console.
 const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
@@ -44,48 +44,55 @@ pub fn router(state: AppState) -> Router {
         .with_rejection_response(public::cross_site_rejection);
     let collection = rate_limit::apply(collection.layer(csrf.clone()), &state.config);
     let console = Router::new()
-        .route("/admin", get(admin::home))
+        .route("/admin", get(console::batches::home))
         .route(
             "/admin/setup/{token}",
-            get(admin::setup_form).post(admin::setup_submit),
+            get(console::batches::setup_form).post(console::batches::setup_submit),
         )
         .route(
             "/admin/login",
-            get(admin::login_form).post(admin::login_submit),
+            get(console::batches::login_form).post(console::batches::login_submit),
         )
-        .route("/admin/logout", post(admin::logout))
+        .route("/admin/logout", post(console::batches::logout))
         .route(
             "/admin/batches",
             // A 50,000-row roster upload is a few megabytes; nothing else is big.
-            get(admin::list_batches)
-                .post(admin::create_batch.layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT))),
+            get(console::batches::list_batches).post(
+                console::batches::create_batch.layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT)),
+            ),
         )
-        .route("/admin/batches/new", get(admin::new_batch_form))
-        .route("/admin/batches/{id}", get(admin::show_batch))
-        .route("/admin/batches/{id}/reissue", post(admin::reissue))
-        .route("/admin/batches/{id}/revoke", post(admin::revoke))
+        .route("/admin/batches/new", get(console::batches::new_batch_form))
+        .route("/admin/batches/{id}", get(console::batches::show_batch))
+        .route(
+            "/admin/batches/{id}/reissue",
+            post(console::batches::reissue),
+        )
+        .route("/admin/batches/{id}/revoke", post(console::batches::revoke))
         .route(
             "/admin/batches/{id}/links",
-            get(admin::links_form).post(admin::links_submit),
+            get(console::batches::links_form).post(console::batches::links_submit),
         )
         .route(
             "/admin/batches/{id}/export",
-            get(admin::export_form).post(admin::export_submit),
+            get(console::batches::export_form).post(console::batches::export_submit),
         )
-        .route("/admin/batches/{id}/purge", post(admin::purge))
-        .route("/admin/batches/{id}/imap", post(admin::set_imap))
-        .route("/admin/batches/{id}/imap/test", post(admin::test_imap))
-        .route("/admin/batches/{id}/send", post(admin_mail::send))
+        .route("/admin/batches/{id}/purge", post(console::batches::purge))
+        .route("/admin/batches/{id}/imap", post(console::batches::set_imap))
+        .route(
+            "/admin/batches/{id}/imap/test",
+            post(console::batches::test_imap),
+        )
+        .route("/admin/batches/{id}/send", post(console::smtp::send))
         .route(
             "/admin/batches/{id}/message",
-            get(admin_mail::message_form).post(admin_mail::message_submit),
+            get(console::smtp::message_form).post(console::smtp::message_submit),
         )
         .route(
             "/admin/smtp",
-            get(admin_mail::smtp_form).post(admin_mail::smtp_submit),
+            get(console::smtp::smtp_form).post(console::smtp::smtp_submit),
         )
-        .route("/admin/smtp/test", post(admin_mail::smtp_test))
-        .route("/admin/purged/{id}", get(admin::show_tombstone))
+        .route("/admin/smtp/test", post(console::smtp::smtp_test))
+        .route("/admin/purged/{id}", get(console::batches::show_tombstone))
         .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT));
     let console = rate_limit::apply(console.layer(csrf), &state.config);
     Router::new()

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::console::session::LoginThrottle;
 use super::metrics::Metrics;
-use super::session::LoginThrottle;
 use crate::config::PublicUrl;
 use crate::storage::Store;
 
@@ -47,7 +47,7 @@ impl AppState {
     /// Creates a one-time setup URL (valid one hour, replacing any earlier one) for
     /// choosing the admin passphrase in the browser.
     pub async fn setup_url(&self) -> Result<String, crate::storage::StoreError> {
-        super::admin::issue_setup_url(self).await
+        super::console::batches::issue_setup_url(self).await
     }
 }
 

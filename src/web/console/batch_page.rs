@@ -2,14 +2,14 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use super::mail_pages::{self, EmailView};
-use super::{assets, layout};
+use super::message::{self as mail_pages, EmailView};
 use crate::batch::{self, IssuedLink, MailClient};
 use crate::config::format_time;
 use crate::imap::{self, WhenUnreachable};
 use crate::storage::{
     AuditEvent, Batch, BatchSummary, LinkState, Recipient, RecipientStatus, Tombstone,
 };
+use crate::web::{assets, layout};
 use secrecy::ExposeSecret as _;
 
 /// The frame of every console page; `logged_in` adds the navigation.

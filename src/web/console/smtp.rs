@@ -9,17 +9,17 @@ use axum::{Extension, Form};
 use maud::html;
 use serde::Deserialize;
 
-use super::admin::{client_key, live_batch, refused, render_batch_page, unlock_throttled};
-use super::admin_pages::Filter;
-use super::mail_pages::{self as pages, EmailView, RelayShown, SmtpFields};
+use super::batch_page::Filter;
+use super::batches::{client_key, live_batch, refused, render_batch_page, unlock_throttled};
+use super::message::{self as pages, EmailView, RelayShown, SmtpFields};
 use super::session::AdminSession;
-use super::{AppError, AppState};
 use crate::batch;
 use crate::config::{format_time, now};
 use crate::crypto::AdminKey;
 use crate::mail::{RelayFields, SmtpSettings, Template};
 use crate::outbox::{Letter, OutboxError, Selection};
 use crate::storage::Batch;
+use crate::web::{AppError, AppState};
 
 /// What the batch page shows about email.
 pub(super) async fn email_view(state: &AppState, b: &Batch) -> Result<EmailView, AppError> {

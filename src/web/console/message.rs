@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 
-use super::admin_pages::admin_layout;
+use super::batch_page::admin_layout;
 use crate::config::format_time;
 use crate::mail::{LinkFields, PLACEHOLDERS, Template};
 use crate::storage::{Batch, Delivery, RecipientStatus, StoredSmtp};

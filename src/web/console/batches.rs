@@ -10,15 +10,15 @@ use axum::{Extension, Form};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::admin_pages::{self as pages, Filter, NewBatchForm};
+use super::batch_page::{self as pages, Filter, NewBatchForm};
 use super::session::{self, AdminSession};
-use super::{AppError, AppState};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, now};
 use crate::crypto::{KdfParams, LinkToken};
 use crate::imap::{self, ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::{Batch, StoreError};
+use crate::web::{AppError, AppState};
 
 /// How long a setup link printed by `serve` stays valid.
 pub const SETUP_TOKEN_LIFETIME_SECS: i64 = 3600;
@@ -163,9 +163,9 @@ pub(super) fn client_key(
     if let Some(Extension(c)) = connect {
         extensions.insert(c);
     }
-    super::rate_limit::client_ip(headers, &extensions, state.config.trust_proxy).map_or(
+    crate::web::rate_limit::client_ip(headers, &extensions, state.config.trust_proxy).map_or(
         std::net::IpAddr::from([0, 0, 0, 0]),
-        super::rate_limit::rate_limit_key,
+        crate::web::rate_limit::rate_limit_key,
     )
 }
 
@@ -605,7 +605,7 @@ pub(super) async fn render_batch_page(
 ) -> Result<Response, AppError> {
     let statuses = state.store.recipient_statuses(&b.id).await?;
     let audit = state.store.audit_trail(&b.id).await?;
-    let email = super::admin_mail::email_view(state, b).await?;
+    let email = super::smtp::email_view(state, b).await?;
     Ok(pages::batch_page(b, &statuses, &audit, filter, notice, &email, now()).into_response())
 }
 
@@ -650,13 +650,13 @@ pub async fn reissue(
         }
         Err(e) => return Err(e.into()),
     };
-    let relay = super::admin_mail::relay_description(&state).await?;
+    let relay = super::smtp::relay_description(&state).await?;
     let base = format!("/admin/batches/{}", b.id);
     let notice = maud::html! {
         (pages::reissued_notice(&link, &to, &b))
         @if relay.is_some() {
             h3 { "Email the new link now" }
-            (super::mail_pages::one_user_form(&base, &link.email))
+            (super::message::one_user_form(&base, &link.email))
         }
     };
     render_batch_page(&state, &b, Filter::All, Some(notice)).await
