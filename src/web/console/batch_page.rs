@@ -9,7 +9,7 @@ use crate::imap::{self, WhenUnreachable};
 use crate::storage::{
     AuditEvent, Batch, BatchSummary, LinkState, Recipient, RecipientStatus, Tombstone,
 };
-use crate::web::{assets, layout};
+use crate::web::{AppError, AppState, assets, layout};
 use secrecy::ExposeSecret as _;
 
 /// The frame of every console page; `logged_in` adds the navigation.
@@ -353,6 +353,27 @@ pub fn status_word(s: &RecipientStatus, now: i64) -> &'static str {
         (None, LinkState::Locked) => "locked",
         (None, LinkState::Used | LinkState::Replaced) => "pending",
     }
+}
+
+/// The batch page of `b`, listing the users `filter` keeps, with `notice` on top.
+pub(super) async fn render(
+    state: &AppState,
+    b: &Batch,
+    filter: Filter,
+    notice: Option<Markup>,
+) -> Result<Markup, AppError> {
+    let statuses = state.store.recipient_statuses(&b.id).await?;
+    let audit = state.store.audit_trail(&b.id).await?;
+    let email = super::smtp::email_view(state, b).await?;
+    Ok(batch_page(
+        b,
+        &statuses,
+        &audit,
+        filter,
+        notice,
+        &email,
+        crate::config::now(),
+    ))
 }
 
 /// A batch's page: counts, filters, per-user status and actions, audit trail.

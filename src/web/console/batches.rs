@@ -1,17 +1,19 @@
 //! The admin console's handlers: set up, log in, create batches, watch progress,
 //! reissue and revoke, fetch links, export and purge. Thin: parse, call `batch`, render.
 
-use std::time::Duration;
-
-use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::Form;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::batch_page::{self as pages, Filter, NewBatchForm};
 use super::session::{self, AdminSession};
+use super::{
+    ClientKey, PassphraseForm, Refusal, Refused, https, live_batch, refused, render_batch_page,
+    unlock_throttled,
+};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, now};
 use crate::crypto::{KdfParams, LinkToken};
@@ -22,18 +24,6 @@ use crate::web::{AppError, AppState};
 
 /// How long a setup link printed by `serve` stays valid.
 pub const SETUP_TOKEN_LIFETIME_SECS: i64 = 3600;
-/// Pause after a wrong passphrase, on top of Argon2's own cost.
-const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(500);
-
-/// The fields of the passphrase forms. Values are moved into secret types at once.
-#[derive(Deserialize)]
-pub struct PassphraseForm {
-    passphrase: String,
-    #[serde(default)]
-    passphrase_confirm: Option<String>,
-    #[serde(default)]
-    format: Option<String>,
-}
 
 /// `?show=` on the batch page.
 #[derive(Deserialize)]
@@ -52,10 +42,6 @@ pub struct RecipientForm {
 pub struct PurgeForm {
     #[serde(default)]
     confirm: Option<String>,
-}
-
-fn https(state: &AppState) -> bool {
-    state.config.public_url.is_https()
 }
 
 /// Creates a one-time setup token (valid one hour) and returns the URL to print.
@@ -123,13 +109,8 @@ pub async fn setup_submit(
     let token = setup_token_ok(&state, &token).await?;
     let passphrase = SecretString::from(form.passphrase);
     let confirm = SecretString::from(form.passphrase_confirm.unwrap_or_default());
-    let refuse = |message: &str| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            pages::setup(Some(message)),
-        )
-            .into_response()
-    };
+    let refuse =
+        |message: &str| Refused::unprocessable(pages::setup(Some(message))).into_response();
     if !crate::crypto::secrets_equal(&passphrase, &confirm) {
         return Ok(refuse(
             "The two passphrases differ; please type them again.",
@@ -153,81 +134,6 @@ pub async fn setup_submit(
     }
 }
 
-/// The client as the login throttle counts it (IPv6 folded into its /64).
-pub(super) fn client_key(
-    state: &AppState,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    headers: &HeaderMap,
-) -> std::net::IpAddr {
-    let mut extensions = axum::http::Extensions::new();
-    if let Some(Extension(c)) = connect {
-        extensions.insert(c);
-    }
-    crate::web::rate_limit::client_ip(headers, &extensions, state.config.trust_proxy).map_or(
-        std::net::IpAddr::from([0, 0, 0, 0]),
-        crate::web::rate_limit::rate_limit_key,
-    )
-}
-
-/// Why the passphrase did not unlock the admin key.
-pub(super) enum Refusal {
-    /// Too many wrong passphrases from this client lately.
-    Blocked(Duration),
-    /// Wrong passphrase.
-    Wrong,
-}
-
-impl Refusal {
-    pub(super) fn message(&self) -> String {
-        match self {
-            Self::Blocked(wait) => format!(
-                "Too many wrong passphrases. Try again in {} seconds.",
-                wait.as_secs().max(1)
-            ),
-            Self::Wrong => "That passphrase is not right.".to_owned(),
-        }
-    }
-
-    /// The page, with 429 (and Retry-After) or 401.
-    pub(super) fn respond(&self, page: maud::Markup) -> Response {
-        match self {
-            Self::Blocked(wait) => {
-                let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
-                if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                response
-            }
-            Self::Wrong => (StatusCode::UNAUTHORIZED, page).into_response(),
-        }
-    }
-}
-
-/// Checks the passphrase, throttled per client: the attempt is counted before Argon2
-/// runs (so parallel guesses are all counted) and forgiven on success.
-pub(super) async fn unlock_throttled(
-    state: &AppState,
-    client: std::net::IpAddr,
-    passphrase: String,
-) -> Result<Result<crate::crypto::AdminKey, Refusal>, AppError> {
-    if let Some(wait) = state.login_throttle.blocked_for(client) {
-        return Ok(Err(Refusal::Blocked(wait)));
-    }
-    state.login_throttle.failed(client);
-    match batch::unlock_admin(&state.store, SecretString::from(passphrase)).await {
-        Ok(key) => {
-            state.login_throttle.succeeded(client);
-            Ok(Ok(key))
-        }
-        Err(BatchError::WrongPassphrase | BatchError::NoAdmin) => {
-            tracing::warn!("wrong admin passphrase");
-            tokio::time::sleep(FAILED_LOGIN_DELAY).await;
-            Ok(Err(Refusal::Wrong))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// `GET /admin/login`.
 pub async fn login_form() -> Response {
     pages::login(None).into_response()
@@ -236,12 +142,11 @@ pub async fn login_form() -> Response {
 /// `POST /admin/login`: check the passphrase (Argon2, off the runtime), throttled per IP.
 pub async fn login_submit(
     State(state): State<AppState>,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    client: ClientKey,
     headers: HeaderMap,
     Form(form): Form<PassphraseForm>,
 ) -> Result<Response, AppError> {
-    let client = client_key(&state, connect, &headers);
-    match unlock_throttled(&state, client, form.passphrase).await? {
+    match unlock_throttled(&state, client, form.passphrase).await {
         Ok(_admin_key) => {
             // A login always starts a new session; any session presented ends here.
             if let Some(old) = session::session_token(&headers, https(&state)) {
@@ -249,7 +154,7 @@ pub async fn login_submit(
             }
             start_session(&state, "/admin/batches").await
         }
-        Err(refusal) => Ok(refusal.respond(pages::login(Some(&refusal.message())))),
+        Err(refusal) => refusal.respond(|why| pages::login(Some(why))),
     }
 }
 
@@ -344,19 +249,11 @@ pub async fn create_batch(
                 ask_mail_client: true,
                 ..NewBatchForm::default()
             };
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                pages::new_batch(&form, &[problem]),
-            )
-                .into_response());
+            return Ok(Refused::unprocessable(pages::new_batch(&form, &[problem])).into_response());
         }
     };
     let refuse = |form: &NewBatchForm, problems: &[String]| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            pages::new_batch(form, problems),
-        )
-            .into_response()
+        Refused::unprocessable(pages::new_batch(form, problems)).into_response()
     };
     let mut problems = Vec::new();
     let lifetime = config::parse_link_lifetime(&form.expires_in)
@@ -450,16 +347,6 @@ pub struct ImapForm {
     passphrase: String,
 }
 
-/// The batch page with a notice, as a 422: nothing was changed.
-pub(super) async fn refused(
-    state: &AppState,
-    b: &Batch,
-    notice: maud::Markup,
-) -> Result<Response, AppError> {
-    let page = render_batch_page(state, b, Filter::All, Some(notice)).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-}
-
 /// `POST /admin/batches/{id}/imap/test`: test the connection, without any password.
 pub async fn test_imap(
     State(state): State<AppState>,
@@ -487,21 +374,20 @@ pub async fn set_imap(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    headers: HeaderMap,
+    client: ClientKey,
     Form(form): Form<ImapForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     // Every later password goes to this server: choosing it takes the passphrase, not
     // just a session (which a stolen cookie would give). Turning checks off does not.
-    if form.off.is_none() {
-        let client = client_key(&state, connect, &headers);
-        if let Err(refusal) = unlock_throttled(&state, client, form.passphrase.clone()).await? {
-            let notice = maud::html! {
-                p { strong { "Nothing was changed." } " " (refusal.message()) }
-            };
-            return refused(&state, &b, notice).await;
-        }
+    if form.off.is_none()
+        && let Err(refusal) = unlock_throttled(&state, client, form.passphrase.clone()).await
+    {
+        let why = refusal.reason()?;
+        let notice = maud::html! {
+            p { strong { "Nothing was changed." } " " (why) }
+        };
+        return refused(&state, &b, notice).await;
     }
     let settings = if form.off.is_some() {
         Ok(None)
@@ -584,31 +470,6 @@ pub async fn set_imap(
     }
 }
 
-pub(super) async fn live_batch(state: &AppState, id: &str) -> Result<Batch, AppError> {
-    match batch::find(&state.store, id).await {
-        Ok(b) => Ok(b),
-        Err(BatchError::Purged { .. } | BatchError::Store(StoreError::NoSuchBatch(_))) => {
-            Err(AppError::Gone(
-                "No such batch",
-                "This batch does not exist or has been purged.",
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub(super) async fn render_batch_page(
-    state: &AppState,
-    b: &Batch,
-    filter: Filter,
-    notice: Option<maud::Markup>,
-) -> Result<Response, AppError> {
-    let statuses = state.store.recipient_statuses(&b.id).await?;
-    let audit = state.store.audit_trail(&b.id).await?;
-    let email = super::smtp::email_view(state, b).await?;
-    Ok(pages::batch_page(b, &statuses, &audit, filter, notice, &email, now()).into_response())
-}
-
 /// `GET /admin/batches/{id}`.
 pub async fn show_batch(
     State(state): State<AppState>,
@@ -632,7 +493,9 @@ pub async fn reissue(
     // lost to a later error.
     let to = match state.store.recipient(&b, &form.email).await {
         Ok(r) => r.alternate_email.unwrap_or(r.email),
-        Err(StoreError::NoSuchRecipient { .. }) => return no_such_recipient(&state, &b).await,
+        Err(StoreError::NoSuchRecipient { .. }) => {
+            return refused(&state, &b, no_such_recipient()).await;
+        }
         Err(e) => return Err(e.into()),
     };
     let link = match batch::reissue(
@@ -646,7 +509,7 @@ pub async fn reissue(
     {
         Ok(link) => link,
         Err(BatchError::Store(StoreError::NoSuchRecipient { .. })) => {
-            return no_such_recipient(&state, &b).await;
+            return refused(&state, &b, no_such_recipient()).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -662,10 +525,9 @@ pub async fn reissue(
     render_batch_page(&state, &b, Filter::All, Some(notice)).await
 }
 
-async fn no_such_recipient(state: &AppState, b: &Batch) -> Result<Response, AppError> {
-    let notice = maud::html! { p { "That address is not in this batch; nothing was changed." } };
-    let page = render_batch_page(state, b, Filter::All, Some(notice)).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+/// The notice when a reissue or revoke names someone not in the batch.
+fn no_such_recipient() -> maud::Markup {
+    maud::html! { p { "That address is not in this batch; nothing was changed." } }
 }
 
 /// `POST /admin/batches/{id}/revoke`.
@@ -680,7 +542,7 @@ pub async fn revoke(
         Ok(()) => format!("The link of {} is revoked.", form.email),
         Err(e @ BatchError::NothingToRevoke(_)) => e.to_string(),
         Err(BatchError::Store(StoreError::NoSuchRecipient { .. })) => {
-            return no_such_recipient(&state, &b).await;
+            return refused(&state, &b, no_such_recipient()).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -744,17 +606,13 @@ pub async fn links_submit(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    headers: HeaderMap,
+    client: ClientKey,
     Form(form): Form<PassphraseForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
-    let client = client_key(&state, connect, &headers);
-    let admin = match unlock_throttled(&state, client, form.passphrase).await? {
+    let admin = match unlock_throttled(&state, client, form.passphrase).await {
         Ok(key) => key,
-        Err(refusal) => {
-            return Ok(refusal.respond(pages::links_form(&b, Some(&refusal.message()))));
-        }
+        Err(refusal) => return refusal.respond(|why| pages::links_form(&b, Some(why))),
     };
     let opened =
         batch::open_live_links(&state.store, &state.config.public_url, &b, &admin, now()).await?;
@@ -798,18 +656,16 @@ pub async fn export_submit(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    headers: HeaderMap,
+    client: ClientKey,
     Form(form): Form<PassphraseForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
-    let client = client_key(&state, connect, &headers);
-    let admin = match unlock_throttled(&state, client, form.passphrase).await? {
+    let admin = match unlock_throttled(&state, client, form.passphrase).await {
         Ok(key) => key,
+        Err(Refusal::Internal(e)) => return Err(e),
         Err(refusal) => {
             let missing = missing_count(&state, &b).await?;
-            let page = pages::export_page(&b, missing, Some(&refusal.message()));
-            return Ok(refusal.respond(page));
+            return refusal.respond(|why| pages::export_page(&b, missing, Some(why)));
         }
     };
     let exported = batch::export_m365(&state.store, &b, &admin, now()).await?;
@@ -830,15 +686,12 @@ pub async fn purge(
     let b = live_batch(&state, &id).await?;
     if form.confirm.as_deref() != Some("yes") {
         let missing = missing_count(&state, &b).await?;
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            pages::export_page(
-                &b,
-                missing,
-                Some("Tick the box to confirm the file is saved."),
-            ),
-        )
-            .into_response());
+        let page = pages::export_page(
+            &b,
+            missing,
+            Some("Tick the box to confirm the file is saved."),
+        );
+        return Ok(Refused::unprocessable(page).into_response());
     }
     batch::purge(&state.store, &b, now()).await?;
     Ok(Redirect::to("/admin/batches").into_response())

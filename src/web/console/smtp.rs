@@ -2,17 +2,17 @@
 //! message editor. Every action that sends or changes where mail goes takes the
 //! passphrase again (a stolen session cookie alone cannot send the links anywhere).
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Form};
 use maud::html;
 use serde::Deserialize;
 
 use super::batch_page::Filter;
-use super::batches::{client_key, live_batch, refused, render_batch_page, unlock_throttled};
 use super::message::{self as pages, EmailView, RelayShown, SmtpFields};
 use super::session::AdminSession;
+use super::{ClientKey, Refused, live_batch, refused, render_batch_page, unlock_throttled};
 use crate::batch;
 use crate::config::{format_time, now};
 use crate::crypto::AdminKey;
@@ -64,8 +64,7 @@ pub async fn send(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    headers: HeaderMap,
+    client: ClientKey,
     Form(form): Form<SendForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
@@ -78,10 +77,9 @@ pub async fn send(
         "one" => return refused(&state, &b, nothing("Give the user's EmailAddress.".into())).await,
         _ => return refused(&state, &b, nothing("Choose whom to email.".into())).await,
     };
-    let client = client_key(&state, connect, &headers);
-    let admin = match unlock_throttled(&state, client, form.passphrase).await? {
+    let admin = match unlock_throttled(&state, client, form.passphrase).await {
         Ok(admin) => admin,
-        Err(refusal) => return refused(&state, &b, nothing(refusal.message())).await,
+        Err(refusal) => return refused(&state, &b, nothing(refusal.reason()?)).await,
     };
     let settings = match relay(&state, &admin).await {
         Ok(s) => s,
@@ -259,8 +257,7 @@ async fn settings_from_form(
 pub async fn smtp_submit(
     State(state): State<AppState>,
     _session: AdminSession,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    headers: HeaderMap,
+    client: ClientKey,
     Form(mut form): Form<SmtpForm>,
 ) -> Result<Response, AppError> {
     // What the admin typed is shown again on a refusal (never the password).
@@ -281,30 +278,17 @@ pub async fn smtp_submit(
             .is_some_and(|s| s.password.is_some()),
         saved_at: None,
     };
-    let refuse = |shown: &RelayShown<'_>, status: StatusCode, why: String| {
-        let why = format!("Nothing was saved. {why}");
-        (status, pages::smtp_page(shown, None, Some(&why))).into_response()
+    let not_saved = |shown: &RelayShown<'_>, why: &str| {
+        pages::smtp_page(shown, None, Some(&format!("Nothing was saved. {why}")))
     };
     if state.config.smtp.is_some() {
         let shown = smtp_page(&state).await?;
-        return Ok(refuse(
-            &shown,
-            StatusCode::CONFLICT,
-            "The relay is set by the server's configuration.".into(),
-        ));
+        let page = not_saved(&shown, "The relay is set by the server's configuration.");
+        return Ok(Refused::new(StatusCode::CONFLICT, page).into_response());
     }
-    let client = client_key(&state, connect, &headers);
-    let admin = match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await?
-    {
+    let admin = match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await {
         Ok(admin) => admin,
-        Err(refusal) => {
-            let page = pages::smtp_page(
-                &typed,
-                None,
-                Some(&format!("Nothing was saved. {}", refusal.message())),
-            );
-            return Ok(refusal.respond(page));
-        }
+        Err(refusal) => return refusal.respond(|why| not_saved(&typed, why)),
     };
     if form.action == "forget" {
         state.store.delete_smtp_settings().await?;
@@ -315,14 +299,14 @@ pub async fn smtp_submit(
     }
     let settings = match settings_from_form(&state, &form, &admin).await {
         Ok(s) => s,
-        Err(e) => return Ok(refuse(&typed, StatusCode::UNPROCESSABLE_ENTITY, e)),
+        Err(e) => return Ok(Refused::unprocessable(not_saved(&typed, &e)).into_response()),
     };
     if let Err(e) = settings.test_connection().await {
         let why = format!(
             "The relay {}:{} cannot be used: {e}",
             settings.host, settings.port
         );
-        return Ok(refuse(&typed, StatusCode::UNPROCESSABLE_ENTITY, why));
+        return Ok(Refused::unprocessable(not_saved(&typed, &why)).into_response());
     }
     let admin_public = state
         .store
@@ -352,17 +336,13 @@ pub struct TestForm {
 pub async fn smtp_test(
     State(state): State<AppState>,
     _session: AdminSession,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    headers: HeaderMap,
+    client: ClientKey,
     Form(form): Form<TestForm>,
 ) -> Result<Response, AppError> {
     let shown = smtp_page(&state).await?;
-    let client = client_key(&state, connect, &headers);
-    let admin = match unlock_throttled(&state, client, form.passphrase).await? {
+    let admin = match unlock_throttled(&state, client, form.passphrase).await {
         Ok(admin) => admin,
-        Err(refusal) => {
-            return Ok(refusal.respond(pages::smtp_page(&shown, None, Some(&refusal.message()))));
-        }
+        Err(refusal) => return refusal.respond(|why| pages::smtp_page(&shown, None, Some(why))),
     };
     let result = async {
         let settings = relay(&state, &admin).await?;
@@ -386,11 +366,7 @@ pub async fn smtp_test(
             let notice = html! { p { "The relay " (host) " accepted the test message: " code { (answer) } } };
             pages::smtp_page(&shown, Some(notice), None).into_response()
         }
-        Err(e) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            pages::smtp_page(&shown, None, Some(&e)),
-        )
-            .into_response(),
+        Err(e) => Refused::unprocessable(pages::smtp_page(&shown, None, Some(&e))).into_response(),
     })
 }
 
@@ -436,8 +412,7 @@ pub async fn message_submit(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
-    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
-    headers: HeaderMap,
+    client: ClientKey,
     Form(mut form): Form<MessageForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
@@ -445,18 +420,12 @@ pub async fn message_submit(
     // What users are told is a phishing target: changing it takes the passphrase, not
     // just a session.
     if form.action == "save" || form.action == "default" {
-        let client = client_key(&state, connect, &headers);
         let passphrase = std::mem::take(&mut form.passphrase);
-        if let Err(refusal) = unlock_throttled(&state, client, passphrase).await? {
-            let page = pages::message_page(
-                &b,
-                &form.subject,
-                &form.body,
-                None,
-                None,
-                Some(&format!("Not saved. {}", refusal.message())),
-            );
-            return Ok(refusal.respond(page));
+        if let Err(refusal) = unlock_throttled(&state, client, passphrase).await {
+            return refusal.respond(|why| {
+                let error = format!("Not saved. {why}");
+                pages::message_page(&b, &form.subject, &form.body, None, None, Some(&error))
+            });
         }
     }
     if form.action == "default" {
@@ -488,7 +457,7 @@ pub async fn message_submit(
                 None,
                 Some(&format!("Not saved: {e}.")),
             );
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            return Ok(Refused::unprocessable(page).into_response());
         }
     };
     let shown = preview(&state, &b, statuses.first(), &t);
