@@ -47,13 +47,13 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(console::batches::home))
         .route(
             "/admin/setup/{token}",
-            get(console::batches::setup_form).post(console::batches::setup_submit),
+            get(console::auth::setup_form).post(console::auth::setup_submit),
         )
         .route(
             "/admin/login",
-            get(console::batches::login_form).post(console::batches::login_submit),
+            get(console::auth::login_form).post(console::auth::login_submit),
         )
-        .route("/admin/logout", post(console::batches::logout))
+        .route("/admin/logout", post(console::auth::logout))
         .route(
             "/admin/batches",
             // A 50,000-row roster upload is a few megabytes; nothing else is big.

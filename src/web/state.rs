@@ -47,7 +47,7 @@ impl AppState {
     /// Creates a one-time setup URL (valid one hour, replacing any earlier one) for
     /// choosing the admin passphrase in the browser.
     pub async fn setup_url(&self) -> Result<String, crate::storage::StoreError> {
-        super::console::batches::issue_setup_url(self).await
+        super::console::auth::issue_setup_url(self).await
     }
 }
 

@@ -1,100 +1,22 @@
 //! The admin console's pages, as plain maud functions. User data is always escaped.
 
-use maud::{DOCTYPE, Markup, html};
+use std::collections::HashMap;
 
-use super::message::{self as mail_pages, EmailView};
+use maud::{Markup, html};
+
+use super::layout::{
+    admin_layout, notice as notice_box, optional_passphrase_field, passphrase_field,
+    passphrase_form,
+};
 use crate::batch::{self, IssuedLink, MailClient};
 use crate::config::format_time;
 use crate::imap::{self, WhenUnreachable};
+use crate::mail::Template;
 use crate::storage::{
-    AuditEvent, Batch, BatchSummary, LinkState, Recipient, RecipientStatus, Tombstone,
+    AuditEvent, Batch, BatchSummary, Delivery, LinkState, Recipient, RecipientStatus, Tombstone,
 };
-use crate::web::{AppError, AppState, assets, layout};
+use crate::web::{AppError, AppState};
 use secrecy::ExposeSecret as _;
-
-/// The frame of every console page; `logged_in` adds the navigation.
-pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            (layout::head(&format!("{title} · passdrop admin")))
-            body.admin {
-                header.site {
-                    img src=(assets::ICON.url()) alt="" width="28" height="28";
-                    span { "passdrop admin" }
-                    @if logged_in {
-                        nav {
-                            a href="/admin/batches" { "Batches" }
-                            a href="/admin/batches/new" { "New batch" }
-                            a href="/admin/smtp" { "Email settings" }
-                            form method="post" action="/admin/logout" {
-                                button.link type="submit" { "Log out" }
-                            }
-                        }
-                    }
-                }
-                main { (body) }
-            }
-        }
-    }
-}
-
-fn error_box(error: Option<&str>) -> Markup {
-    html! {
-        @if let Some(e) = error {
-            p.error role="alert" id="form-error" { span.sr-only { "Error: " } (e) }
-        }
-    }
-}
-
-/// The one-time setup page: choose the admin passphrase.
-pub fn setup(error: Option<&str>) -> Markup {
-    admin_layout(
-        "Set up",
-        false,
-        html! {
-            h1 { "Choose the admin passphrase" }
-            p { "This passphrase is the only key to the passwords your users will send. "
-                strong { "It cannot be recovered" }
-                ": if it is lost, the collected passwords are lost too, and you would have to \
-                 collect them again." }
-            ul.facts {
-                li { "Use at least " (batch::MIN_PASSPHRASE_CHARS) " characters; four or five \
-                      unrelated words are strong and easy to type." }
-                li { "Store it in your password manager now." }
-            }
-            form method="post" {
-                (error_box(error))
-                div.field {
-                    label for="passphrase" { "Passphrase" }
-                    input type="password" id="passphrase" name="passphrase" required
-                        autocomplete="new-password" minlength=(batch::MIN_PASSPHRASE_CHARS)
-                        aria-describedby="passphrase-hint" autofocus;
-                    p.small id="passphrase-hint" { "At least " (batch::MIN_PASSPHRASE_CHARS)
-                        " characters. Longer is stronger." }
-                }
-                div.field {
-                    label for="passphrase_confirm" { "Type it again" }
-                    input type="password" id="passphrase_confirm" name="passphrase_confirm"
-                        required autocomplete="new-password";
-                }
-                button type="submit" { "Set passphrase and continue" }
-            }
-        },
-    )
-}
-
-/// The login page.
-pub fn login(error: Option<&str>) -> Markup {
-    admin_layout(
-        "Log in",
-        false,
-        html! {
-            h1 { "Log in" }
-            (passphrase_form("/admin/login", error, html! { button type="submit" { "Log in" } }))
-        },
-    )
-}
 
 /// Every batch, with progress, and the tombstones of purged ones.
 pub fn batches(list: &[BatchSummary], tombstones: &[Tombstone], now: i64) -> Markup {
@@ -364,7 +286,7 @@ pub(super) async fn render(
 ) -> Result<Markup, AppError> {
     let statuses = state.store.recipient_statuses(&b.id).await?;
     let audit = state.store.audit_trail(&b.id).await?;
-    let email = super::smtp::email_view(state, b).await?;
+    let email = email_view(state, b).await?;
     Ok(batch_page(
         b,
         &statuses,
@@ -397,7 +319,7 @@ pub fn batch_page(
         true,
         html! {
             h1 { (b.name) }
-            @if let Some(n) = notice { div.notice role="status" { (n) } }
+            (notice_box(notice))
             p {
                 progress value=(submitted) max=(statuses.len().max(1)) { (submitted) " of " (statuses.len()) }
                 " " strong { (submitted) " of " (statuses.len()) } " have submitted."
@@ -412,7 +334,7 @@ pub fn batch_page(
                 " "
                 a.button href={ (base) "/export" } { "Export and purge" }
             }
-            (mail_pages::email_section(b, statuses, email, &base))
+            (email_section(b, statuses, email, &base))
             (imap_section(b, &base))
             @if pop > 0 {
                 div.notice {
@@ -460,7 +382,7 @@ pub fn batch_page(
                                 @else if let Some(at) = s.opened_at { "opened " (format_time(at)) }
                                 @else { "link until " (format_time(s.link_expires_at)) }
                             }
-                            td { (mail_pages::delivery_cell(email.deliveries.get(&s.recipient.id), email.sending)) }
+                            td { (delivery_cell(email.deliveries.get(&s.recipient.id), email.sending)) }
                             td { div.row-actions {
                                 form method="post" action={ (base) "/reissue" } {
                                     input type="hidden" name="email" value=(s.recipient.email);
@@ -486,6 +408,168 @@ pub fn batch_page(
             }
         },
     )
+}
+
+/// What the batch page shows about email.
+pub struct EmailView {
+    /// Each recipient's delivery, by recipient id.
+    pub deliveries: HashMap<i64, Delivery>,
+    /// Whether the background sender is working on this batch now.
+    pub sending: bool,
+    /// The relay in use, described; `None` when none is set up.
+    pub relay: Option<String>,
+}
+
+/// What the batch page shows about email.
+async fn email_view(state: &AppState, b: &Batch) -> Result<EmailView, AppError> {
+    Ok(EmailView {
+        deliveries: state.store.deliveries(&b.id).await?,
+        sending: state.outbox.is_sending(&b.id).await,
+        relay: relay_description(state).await?,
+    })
+}
+
+/// The relay in use, in words; `None` when none is set up.
+pub(super) async fn relay_description(state: &AppState) -> Result<Option<String>, AppError> {
+    if let Some(s) = &state.config.smtp {
+        return Ok(Some(format!("{}:{}", s.host, s.port)));
+    }
+    Ok(state
+        .store
+        .smtp_settings()
+        .await?
+        .map(|s| format!("{}:{}", s.host, s.port)))
+}
+
+/// Counts of where a batch's messages stand.
+#[derive(Debug, Default)]
+struct Counts {
+    sent: usize,
+    queued: usize,
+    sending: usize,
+    unknown: usize,
+    failed: usize,
+}
+
+fn counts(v: &EmailView) -> Counts {
+    let mut c = Counts::default();
+    for d in v.deliveries.values() {
+        match d.state.as_str() {
+            "sent" => c.sent += 1,
+            "queued" => c.queued += 1,
+            "sending" if v.sending => c.sending += 1,
+            "sending" | "unknown" => c.unknown += 1,
+            _ => c.failed += 1,
+        }
+    }
+    c
+}
+
+/// The batch page's section on emailing the links.
+pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, base: &str) -> Markup {
+    let c = counts(v);
+    let total = c.sent + c.queued + c.sending + c.unknown + c.failed;
+    let waiting = statuses.iter().filter(|s| s.submitted_at.is_none()).count();
+    let never = statuses
+        .iter()
+        .filter(|s| s.submitted_at.is_none() && !v.deliveries.contains_key(&s.recipient.id))
+        .count();
+    let template = Template::of(b.message.as_ref());
+    html! {
+        section.email {
+            h2 { "Email the links" }
+            @match &v.relay {
+                None => {
+                    p { "No SMTP relay is set up. " a href="/admin/smtp" { "Set up email sending" }
+                        " to have passdrop email each user their own link, or send the mail-merge CSV yourself." }
+                }
+                Some(relay) => {
+                    p { "Sent through " strong { (relay) } " (" a href="/admin/smtp" { "email settings" } "). "
+                        "Subject: “" (template.subject()) "” (" a href={ (base) "/message" } { "view or edit the message" } ")." }
+                    @if total > 0 {
+                        p {
+                            progress value=(c.sent + c.failed + c.unknown) max=(total) { (c.sent) " of " (total) }
+                            " " strong { (c.sent) " emailed" } ", " (c.queued) " queued, " (c.failed) " failed"
+                            @if c.sending > 0 { ", " (c.sending) " sending now" }
+                            @if c.unknown > 0 {
+                                ", " (c.unknown) " with an unknown outcome (they may have arrived; not sent again unless you email that user)"
+                            }
+                            "."
+                            @if never > 0 { " " (never) " waiting users have not been emailed yet." }
+                        }
+                    }
+                    @if v.sending {
+                        p.notice role="status" { "Sending in the background. " a href=(base) { "Refresh" } " to see the progress." }
+                    } @else if c.queued > 0 {
+                        p.notice role="status" { (c.queued) " messages wait in the queue: sending stopped (for instance, the server restarted). "
+                            "Its links are opened only with the passphrase: enter it below and choose " strong { "Resume" } "." }
+                    }
+                    form method="post" action={ (base) "/send" } {
+                        (passphrase_field("send-passphrase", "Admin passphrase (it opens the links to send)"))
+                        button type="submit" name="who" value="unsent" { "Email everyone not yet emailed" }
+                        @if waiting > 0 {
+                            " "
+                            button.secondary type="submit" name="who" value="reminder" { "Remind all " (waiting) " still waiting" }
+                        }
+                        @if c.queued > 0 && !v.sending {
+                            " "
+                            button.secondary type="submit" name="who" value="queued" { "Resume" }
+                        }
+                    }
+                    details {
+                        summary { "Email one user" }
+                        (one_user_form(base, ""))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A form that emails one user their current link.
+pub fn one_user_form(base: &str, email: &str) -> Markup {
+    html! {
+        form method="post" action={ (base) "/send" } {
+            input type="hidden" name="who" value="one";
+            div.field {
+                label for="one-email" { "EmailAddress" }
+                input type="email" id="one-email" name="email" value=(email) required;
+            }
+            (passphrase_field("one-passphrase", "Admin passphrase"))
+            button type="submit" { "Email this user their link" }
+        }
+    }
+}
+
+/// One user's message state, for the batch table.
+pub fn delivery_cell(d: Option<&Delivery>, sending: bool) -> Markup {
+    let Some(d) = d else {
+        return html! { span.small { "not emailed" } };
+    };
+    html! {
+        @match d.state.as_str() {
+            "sent" => {
+                span.small { "emailed " (d.sent_at.map(format_time).unwrap_or_default()) }
+                @if d.reminders > 0 { br; span.small { "reminded " (d.reminders) "×" } }
+            }
+            "queued" => {
+                span.badge { @if d.sent_at.is_some() { "reminder queued" } @else { "queued" } }
+                @if let Some(e) = &d.last_error {
+                    br; span.small { "temporary failure (" (e) "); next try "
+                        (d.next_attempt_at.map(format_time).unwrap_or_default()) }
+                }
+            }
+            "sending" if sending => { span.badge { "sending" } }
+            "sending" | "unknown" => {
+                span.badge.warn { "outcome unknown" } br;
+                span.small { (d.last_error.as_deref().unwrap_or("sending stopped mid-message")) "; it may have arrived" }
+            }
+            _ => {
+                span.badge.warn { "failed" }
+                @if let Some(e) = &d.last_error { br; span.small { (e) } }
+            }
+        }
+    }
 }
 
 /// The batch page's section on the old mail server: what is set, a test button, and a
@@ -525,7 +609,7 @@ fn imap_section(b: &Batch, base: &str) -> Markup {
                 summary { "Change the old mail server" }
                                 form method="post" action={ (base) "/imap" } {
                     (imap_fields(&url, &pin, &ca, when))
-                    (passphrase_field("imap-passphrase"))
+                    (imap_passphrase("imap-passphrase"))
                     button type="submit" { "Test and save" }
                     @if b.imap.is_some() {
                         " "
@@ -538,13 +622,11 @@ fn imap_section(b: &Batch, base: &str) -> Markup {
 }
 
 /// The passphrase, asked again before the old mail server is set or changed.
-fn passphrase_field(id: &str) -> Markup {
-    html! {
-        div.field {
-            label for=(id) { "Admin passphrase (every later password will go to this server)" }
-            input type="password" id=(id) name="passphrase" autocomplete="current-password";
-        }
-    }
+fn imap_passphrase(id: &str) -> Markup {
+    optional_passphrase_field(
+        id,
+        "Admin passphrase (every later password will go to this server)",
+    )
 }
 
 /// After a failed test, an offer to pin the certificate the server presented.
@@ -561,7 +643,7 @@ pub fn pin_offer(b: &Batch, report: &imap::ConnectionReport) -> Markup {
             input type="hidden" name="imap_url" value=(i.server.to_string());
             input type="hidden" name="imap_cert_sha256" value=(imap::fingerprint_hex(&fp));
                         input type="hidden" name="imap_when_unreachable" value=(i.when_unreachable.as_str());
-            (passphrase_field("pin-passphrase"))
+            (imap_passphrase("pin-passphrase"))
             p.small {
                 "If you are sure this is your old mail server (ask the web host for the                  fingerprint if in doubt), you can trust exactly this certificate."
             }
@@ -611,22 +693,6 @@ pub fn reissued_notice(link: &IssuedLink, to: &str, b: &Batch) -> Markup {
         p { "New link for " strong { (link.email) } " (the old one no longer works):" }
         p { code.link { (link.link.expose_secret()) } }
         p { a href=(mailto(to, link, b)) { "Write it to " (to) " yourself" } }
-    }
-}
-
-/// A passphrase form (login, links and export pages share it).
-fn passphrase_form(action: &str, error: Option<&str>, buttons: Markup) -> Markup {
-    html! {
-        form method="post" action=(action) {
-            (error_box(error))
-            div.field {
-                label for="passphrase" { "Admin passphrase" }
-                input type="password" id="passphrase" name="passphrase" required
-                    autocomplete="current-password" autofocus
-                    aria-describedby=[error.map(|_| "form-error")];
-            }
-            (buttons)
-        }
     }
 }
 

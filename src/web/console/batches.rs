@@ -1,29 +1,23 @@
-//! The admin console's handlers: set up, log in, create batches, watch progress,
-//! reissue and revoke, fetch links, export and purge. Thin: parse, call `batch`, render.
+//! The admin console's handlers: create batches, watch progress, reissue and revoke,
+//! fetch links, export and purge. Thin: parse, call `batch`, render.
 
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::batch_page::{self as pages, Filter, NewBatchForm};
-use super::session::{self, AdminSession};
 use super::{
-    ClientKey, PassphraseForm, Refusal, Refused, https, live_batch, refused, render_batch_page,
-    unlock_throttled,
+    AdminSession, ClientKey, PassphraseForm, Refusal, Refused, live_batch, refused,
+    render_batch_page, unlock_throttled,
 };
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, now};
-use crate::crypto::{KdfParams, LinkToken};
 use crate::imap::{self, ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::{Batch, StoreError};
 use crate::web::{AppError, AppState};
-
-/// How long a setup link printed by `serve` stays valid.
-pub const SETUP_TOKEN_LIFETIME_SECS: i64 = 3600;
 
 /// `?show=` on the batch page.
 #[derive(Deserialize)]
@@ -44,131 +38,9 @@ pub struct PurgeForm {
     confirm: Option<String>,
 }
 
-/// Creates a one-time setup token (valid one hour) and returns the URL to print.
-pub async fn issue_setup_url(state: &AppState) -> Result<String, StoreError> {
-    let token = LinkToken::generate().map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
-    state
-        .store
-        .replace_setup_token(&token.hash(), now() + SETUP_TOKEN_LIFETIME_SECS)
-        .await?;
-    Ok(format!(
-        "{}/admin/setup/{}",
-        state.config.public_url,
-        token.expose()
-    ))
-}
-
-async fn start_session(state: &AppState, location: &str) -> Result<Response, AppError> {
-    let token = LinkToken::generate().map_err(anyhow::Error::new)?;
-    state.store.create_session(&token.hash(), now()).await?;
-    let mut response = Redirect::to(location).into_response();
-    if let Some(cookie) = session::session_cookie(&token, https(state)) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
-}
-
 /// `GET /admin`: the batches page (or the login page when logged out).
 pub async fn home(_session: AdminSession) -> Redirect {
     Redirect::to("/admin/batches")
-}
-
-async fn setup_token_ok(state: &AppState, token: &str) -> Result<LinkToken, AppError> {
-    if state.store.admin_exists().await? {
-        return Err(AppError::Gone(
-            "Already set up",
-            "An admin passphrase has already been chosen. Log in at /admin/login.",
-        ));
-    }
-    let token = LinkToken::parse(token).ok_or(AppError::UnknownLink)?;
-    if !state.store.setup_token_valid(&token.hash(), now()).await? {
-        return Err(AppError::Gone(
-            "Setup link expired",
-            "This setup link has expired or was already used. Restart passdrop to print a new \
-             one, or run `passdrop admin init`.",
-        ));
-    }
-    Ok(token)
-}
-
-/// `GET /admin/setup/{token}`: choose the passphrase.
-pub async fn setup_form(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> Result<Response, AppError> {
-    setup_token_ok(&state, &token).await?;
-    Ok(pages::setup(None).into_response())
-}
-
-/// `POST /admin/setup/{token}`: create the admin key, use up the link, log in.
-pub async fn setup_submit(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    Form(form): Form<PassphraseForm>,
-) -> Result<Response, AppError> {
-    let token = setup_token_ok(&state, &token).await?;
-    let passphrase = SecretString::from(form.passphrase);
-    let confirm = SecretString::from(form.passphrase_confirm.unwrap_or_default());
-    let refuse =
-        |message: &str| Refused::unprocessable(pages::setup(Some(message))).into_response();
-    if !crate::crypto::secrets_equal(&passphrase, &confirm) {
-        return Ok(refuse(
-            "The two passphrases differ; please type them again.",
-        ));
-    }
-    match batch::init_admin_with_setup_token(&state.store, &token, passphrase, KdfParams::DEFAULT)
-        .await
-    {
-        Ok(()) => start_session(&state, "/admin/batches").await,
-        Err(e @ (BatchError::WeakPassphrase | BatchError::InvalidName(_))) => {
-            Ok(refuse(&e.to_string()))
-        }
-        // Another request used the link (or set up an admin) first.
-        Err(BatchError::Store(StoreError::LinkNotLive | StoreError::AdminExists)) => {
-            Err(AppError::Gone(
-                "Already set up",
-                "This setup link was just used. Log in at /admin/login.",
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `GET /admin/login`.
-pub async fn login_form() -> Response {
-    pages::login(None).into_response()
-}
-
-/// `POST /admin/login`: check the passphrase (Argon2, off the runtime), throttled per IP.
-pub async fn login_submit(
-    State(state): State<AppState>,
-    client: ClientKey,
-    headers: HeaderMap,
-    Form(form): Form<PassphraseForm>,
-) -> Result<Response, AppError> {
-    match unlock_throttled(&state, client, form.passphrase).await {
-        Ok(_admin_key) => {
-            // A login always starts a new session; any session presented ends here.
-            if let Some(old) = session::session_token(&headers, https(&state)) {
-                state.store.delete_session(&old.hash()).await?;
-            }
-            start_session(&state, "/admin/batches").await
-        }
-        Err(refusal) => refusal.respond(|why| pages::login(Some(why))),
-    }
-}
-
-/// `POST /admin/logout`.
-pub async fn logout(
-    State(state): State<AppState>,
-    session: AdminSession,
-) -> Result<Response, AppError> {
-    state.store.delete_session(&session.token_hash).await?;
-    let mut response = Redirect::to("/admin/login").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session::clearing_cookie(https(&state)));
-    Ok(response)
 }
 
 /// `GET /admin/batches`.
@@ -513,13 +385,13 @@ pub async fn reissue(
         }
         Err(e) => return Err(e.into()),
     };
-    let relay = super::smtp::relay_description(&state).await?;
+    let relay = pages::relay_description(&state).await?;
     let base = format!("/admin/batches/{}", b.id);
     let notice = maud::html! {
         (pages::reissued_notice(&link, &to, &b))
         @if relay.is_some() {
             h3 { "Email the new link now" }
-            (super::message::one_user_form(&base, &link.email))
+            (pages::one_user_form(&base, &link.email))
         }
     };
     render_batch_page(&state, &b, Filter::All, Some(notice)).await

@@ -1,165 +1,14 @@
 //! The console's email pages: the batch page's sending section and per-user state, the
 //! relay settings, and the message editor.
 
-use std::collections::HashMap;
-
 use maud::{Markup, html};
 
-use super::batch_page::admin_layout;
+use super::layout::{
+    admin_layout, error_box, notice as notice_box, optional_passphrase_field, passphrase_field,
+};
 use crate::config::format_time;
-use crate::mail::{LinkFields, PLACEHOLDERS, Template};
-use crate::storage::{Batch, Delivery, RecipientStatus, StoredSmtp};
-
-/// What the batch page shows about email.
-pub struct EmailView {
-    /// Each recipient's delivery, by recipient id.
-    pub deliveries: HashMap<i64, Delivery>,
-    /// Whether the background sender is working on this batch now.
-    pub sending: bool,
-    /// The relay in use, described; `None` when none is set up.
-    pub relay: Option<String>,
-}
-
-/// Counts of where a batch's messages stand.
-#[derive(Debug, Default)]
-struct Counts {
-    sent: usize,
-    queued: usize,
-    sending: usize,
-    unknown: usize,
-    failed: usize,
-}
-
-fn counts(v: &EmailView) -> Counts {
-    let mut c = Counts::default();
-    for d in v.deliveries.values() {
-        match d.state.as_str() {
-            "sent" => c.sent += 1,
-            "queued" => c.queued += 1,
-            "sending" if v.sending => c.sending += 1,
-            "sending" | "unknown" => c.unknown += 1,
-            _ => c.failed += 1,
-        }
-    }
-    c
-}
-
-/// A passphrase field with its own id.
-fn passphrase(id: &str, label: &str) -> Markup {
-    html! {
-        div.field {
-            label for=(id) { (label) }
-            input type="password" id=(id) name="passphrase" required autocomplete="current-password";
-        }
-    }
-}
-
-/// The batch page's section on emailing the links.
-pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, base: &str) -> Markup {
-    let c = counts(v);
-    let total = c.sent + c.queued + c.sending + c.unknown + c.failed;
-    let waiting = statuses.iter().filter(|s| s.submitted_at.is_none()).count();
-    let never = statuses
-        .iter()
-        .filter(|s| s.submitted_at.is_none() && !v.deliveries.contains_key(&s.recipient.id))
-        .count();
-    let template = Template::of(b.message.as_ref());
-    html! {
-        section.email {
-            h2 { "Email the links" }
-            @match &v.relay {
-                None => {
-                    p { "No SMTP relay is set up. " a href="/admin/smtp" { "Set up email sending" }
-                        " to have passdrop email each user their own link, or send the mail-merge CSV yourself." }
-                }
-                Some(relay) => {
-                    p { "Sent through " strong { (relay) } " (" a href="/admin/smtp" { "email settings" } "). "
-                        "Subject: “" (template.subject()) "” (" a href={ (base) "/message" } { "view or edit the message" } ")." }
-                    @if total > 0 {
-                        p {
-                            progress value=(c.sent + c.failed + c.unknown) max=(total) { (c.sent) " of " (total) }
-                            " " strong { (c.sent) " emailed" } ", " (c.queued) " queued, " (c.failed) " failed"
-                            @if c.sending > 0 { ", " (c.sending) " sending now" }
-                            @if c.unknown > 0 {
-                                ", " (c.unknown) " with an unknown outcome (they may have arrived; not sent again unless you email that user)"
-                            }
-                            "."
-                            @if never > 0 { " " (never) " waiting users have not been emailed yet." }
-                        }
-                    }
-                    @if v.sending {
-                        p.notice role="status" { "Sending in the background. " a href=(base) { "Refresh" } " to see the progress." }
-                    } @else if c.queued > 0 {
-                        p.notice role="status" { (c.queued) " messages wait in the queue: sending stopped (for instance, the server restarted). "
-                            "Its links are opened only with the passphrase: enter it below and choose " strong { "Resume" } "." }
-                    }
-                    form method="post" action={ (base) "/send" } {
-                        (passphrase("send-passphrase", "Admin passphrase (it opens the links to send)"))
-                        button type="submit" name="who" value="unsent" { "Email everyone not yet emailed" }
-                        @if waiting > 0 {
-                            " "
-                            button.secondary type="submit" name="who" value="reminder" { "Remind all " (waiting) " still waiting" }
-                        }
-                        @if c.queued > 0 && !v.sending {
-                            " "
-                            button.secondary type="submit" name="who" value="queued" { "Resume" }
-                        }
-                    }
-                    details {
-                        summary { "Email one user" }
-                        (one_user_form(base, ""))
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A form that emails one user their current link.
-pub fn one_user_form(base: &str, email: &str) -> Markup {
-    html! {
-        form method="post" action={ (base) "/send" } {
-            input type="hidden" name="who" value="one";
-            div.field {
-                label for="one-email" { "EmailAddress" }
-                input type="email" id="one-email" name="email" value=(email) required;
-            }
-            (passphrase("one-passphrase", "Admin passphrase"))
-            button type="submit" { "Email this user their link" }
-        }
-    }
-}
-
-/// One user's message state, for the batch table.
-pub fn delivery_cell(d: Option<&Delivery>, sending: bool) -> Markup {
-    let Some(d) = d else {
-        return html! { span.small { "not emailed" } };
-    };
-    html! {
-        @match d.state.as_str() {
-            "sent" => {
-                span.small { "emailed " (d.sent_at.map(format_time).unwrap_or_default()) }
-                @if d.reminders > 0 { br; span.small { "reminded " (d.reminders) "×" } }
-            }
-            "queued" => {
-                span.badge { @if d.sent_at.is_some() { "reminder queued" } @else { "queued" } }
-                @if let Some(e) = &d.last_error {
-                    br; span.small { "temporary failure (" (e) "); next try "
-                        (d.next_attempt_at.map(format_time).unwrap_or_default()) }
-                }
-            }
-            "sending" if sending => { span.badge { "sending" } }
-            "sending" | "unknown" => {
-                span.badge.warn { "outcome unknown" } br;
-                span.small { (d.last_error.as_deref().unwrap_or("sending stopped mid-message")) "; it may have arrived" }
-            }
-            _ => {
-                span.badge.warn { "failed" }
-                @if let Some(e) = &d.last_error { br; span.small { (e) } }
-            }
-        }
-    }
-}
+use crate::mail::{LinkFields, PLACEHOLDERS};
+use crate::storage::{Batch, RecipientStatus, StoredSmtp};
 
 /// The relay settings form's values.
 #[derive(Debug, Default, Clone)]
@@ -217,7 +66,7 @@ pub fn smtp_page(shown: &RelayShown<'_>, notice: Option<Markup>, error: Option<&
         true,
         html! {
             h1 { "Email settings" }
-            @if let Some(n) = notice { div.notice role="status" { (n) } }
+            (notice_box(notice))
             @if let Some(e) = error { p.error role="alert" { span.sr-only { "Error: " } (e) } }
             p { "passdrop emails each user their link through your organisation's SMTP relay: "
                 "Microsoft 365 (smtp.office365.com, port 587, STARTTLS, a licensed mailbox with SMTP AUTH on), "
@@ -277,7 +126,7 @@ pub fn smtp_page(shown: &RelayShown<'_>, notice: Option<Markup>, error: Option<&
                             label for="smtp_ca" { "Also trust this certificate authority (PEM, optional, for a relay with a private certificate)" }
                             textarea id="smtp_ca" name="ca_pem" rows="3" { (fields.ca_pem) }
                         }
-                        (passphrase("smtp-passphrase", "Admin passphrase (the SMTP password is sealed with your admin key)"))
+                        (passphrase_field("smtp-passphrase", "Admin passphrase (the SMTP password is sealed with your admin key)"))
                         button type="submit" name="action" value="save" { "Test and save" }
                         @if saved_at.is_some() {
                             " "
@@ -292,7 +141,7 @@ pub fn smtp_page(shown: &RelayShown<'_>, notice: Option<Markup>, error: Option<&
                     label for="test_to" { "To" }
                     input type="email" id="test_to" name="to" required;
                 }
-                (passphrase("test-passphrase", "Admin passphrase"))
+                (passphrase_field("test-passphrase", "Admin passphrase"))
                 button.secondary type="submit" { "Send a test message" }
             }
             p { a href="/admin/batches" { "Back to the batches" } }
@@ -331,8 +180,8 @@ pub fn message_page(
         true,
         html! {
             h1 { "The message for " (b.name) }
-            @if let Some(n) = notice { div.notice role="status" { p { (n) } } }
-            @if let Some(e) = error { p.error role="alert" id="form-error" { span.sr-only { "Error: " } (e) } }
+            (notice_box(notice.map(|n| html! { p { (n) } })))
+            (error_box(error))
             p { "Each user gets this message with their own link, as plain text and simple HTML. "
                 "Keep the warning that IT never asks for a password any other way: it is what tells a real request from phishing." }
             form method="post" action={ (base) "/message" } {
@@ -350,10 +199,7 @@ pub fn message_page(
                         code { "{" (name) "}" } " " (what)
                     }
                     ". Write " code { "{{" } " and " code { "}}" } " for braces." }
-                div.field {
-                    label for="message-passphrase" { "Admin passphrase (to save)" }
-                    input type="password" id="message-passphrase" name="passphrase" autocomplete="current-password";
-                }
+                (optional_passphrase_field("message-passphrase", "Admin passphrase (to save)"))
                 button type="submit" name="action" value="save" { "Save" }
                 " "
                 button.secondary type="submit" name="action" value="preview" { "Preview" }

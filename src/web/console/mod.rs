@@ -5,8 +5,10 @@
 //! throttle ([`ClientKey`]), the throttled passphrase check ([`unlock_throttled`]), the
 //! batch a URL names ([`live_batch`]), and one way to refuse ([`Refused`]).
 
+pub(super) mod auth;
 pub(super) mod batch_page;
 pub(super) mod batches;
+pub(super) mod layout;
 pub(super) mod message;
 pub(super) mod session;
 pub(super) mod smtp;
@@ -24,6 +26,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use self::batch_page::Filter;
+use self::session::AdminSession;
 use crate::batch::{self, BatchError};
 use crate::crypto::AdminKey;
 use crate::storage::{Batch, StoreError};

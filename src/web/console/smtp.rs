@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::batch_page::Filter;
-use super::message::{self as pages, EmailView, RelayShown, SmtpFields};
+use super::message::{self as pages, RelayShown, SmtpFields};
 use super::session::AdminSession;
 use super::{ClientKey, Refused, live_batch, refused, render_batch_page, unlock_throttled};
 use crate::batch;
@@ -20,27 +20,6 @@ use crate::mail::{RelayFields, SmtpSettings, Template};
 use crate::outbox::{Letter, OutboxError, Selection};
 use crate::storage::Batch;
 use crate::web::{AppError, AppState};
-
-/// What the batch page shows about email.
-pub(super) async fn email_view(state: &AppState, b: &Batch) -> Result<EmailView, AppError> {
-    Ok(EmailView {
-        deliveries: state.store.deliveries(&b.id).await?,
-        sending: state.outbox.is_sending(&b.id).await,
-        relay: relay_description(state).await?,
-    })
-}
-
-/// The relay in use, in words; `None` when none is set up.
-pub(super) async fn relay_description(state: &AppState) -> Result<Option<String>, AppError> {
-    if let Some(s) = &state.config.smtp {
-        return Ok(Some(format!("{}:{}", s.host, s.port)));
-    }
-    Ok(state
-        .store
-        .smtp_settings()
-        .await?
-        .map(|s| format!("{}:{}", s.host, s.port)))
-}
 
 /// The relay to send with: the configured one, else the saved one (its password opened
 /// with the admin key).
