@@ -70,13 +70,13 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/batches/{id}/revoke", post(console::batches::revoke))
         .route(
             "/admin/batches/{id}/links",
-            get(console::batches::links_form).post(console::batches::links_submit),
+            get(console::links::form).post(console::links::submit),
         )
         .route(
             "/admin/batches/{id}/export",
-            get(console::batches::export_form).post(console::batches::export_submit),
+            get(console::export::form).post(console::export::submit),
         )
-        .route("/admin/batches/{id}/purge", post(console::batches::purge))
+        .route("/admin/batches/{id}/purge", post(console::export::purge))
         .route("/admin/batches/{id}/imap", post(console::batches::set_imap))
         .route(
             "/admin/batches/{id}/imap/test",
@@ -92,7 +92,7 @@ pub fn router(state: AppState) -> Router {
             get(console::smtp::smtp_form).post(console::smtp::smtp_submit),
         )
         .route("/admin/smtp/test", post(console::smtp::smtp_test))
-        .route("/admin/purged/{id}", get(console::batches::show_tombstone))
+        .route("/admin/purged/{id}", get(console::export::tombstone))
         .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT));
     let console = rate_limit::apply(console.layer(csrf), &state.config);
     Router::new()

@@ -6,17 +6,15 @@ use maud::{Markup, html};
 
 use super::layout::{
     admin_layout, notice as notice_box, optional_passphrase_field, passphrase_field,
-    passphrase_form,
 };
-use crate::batch::{self, IssuedLink, MailClient};
+use crate::batch::{self, MailClient};
 use crate::config::format_time;
 use crate::imap::{self, WhenUnreachable};
 use crate::mail::Template;
 use crate::storage::{
-    AuditEvent, Batch, BatchSummary, Delivery, LinkState, Recipient, RecipientStatus, Tombstone,
+    AuditEvent, Batch, BatchSummary, Delivery, LinkState, RecipientStatus, Tombstone,
 };
 use crate::web::{AppError, AppState};
-use secrecy::ExposeSecret as _;
 
 /// Every batch, with progress, and the tombstones of purged ones.
 pub fn batches(list: &[BatchSummary], tombstones: &[Tombstone], now: i64) -> Markup {
@@ -668,152 +666,4 @@ pub fn audit_words(e: &AuditEvent) -> String {
         "message_changed" => "the emailed message was changed".to_owned(),
         other => other.to_owned(),
     }
-}
-
-/// What remains of a purged batch.
-pub fn tombstone_page(t: &Tombstone, audit: &[AuditEvent]) -> Markup {
-    admin_layout(
-        &t.name,
-        true,
-        html! {
-            h1 { (t.name) " (purged)" }
-            p { "Created " (format_time(t.created_at)) ", purged " (format_time(t.purged_at))
-                ". " (t.submitted) " of " (t.recipients) " users had submitted." }
-            p.small { "No password, link, address or name of its users remains." }
-            h2 { "Audit trail" }
-            ul.audit { @for e in audit { li { (format_time(e.at)) " — " (audit_words(e)) } } }
-            p { a href="/admin/batches" { "Back to the batches" } }
-        },
-    )
-}
-
-/// Shown after a reissue: the new link, once.
-pub fn reissued_notice(link: &IssuedLink, to: &str, b: &Batch) -> Markup {
-    html! {
-        p { "New link for " strong { (link.email) } " (the old one no longer works):" }
-        p { code.link { (link.link.expose_secret()) } }
-        p { a href=(mailto(to, link, b)) { "Write it to " (to) " yourself" } }
-    }
-}
-
-/// The links page: the passphrase unlocks the links again.
-pub fn links_form(b: &Batch, error: Option<&str>) -> Markup {
-    admin_layout(
-        "Links",
-        true,
-        html! {
-            h1 { "Links for " (b.name) }
-            p { "Links are stored encrypted, like the passwords: your passphrase unlocks them. \
-                 Each link is a key to one mailbox's form, so send each only to its user." }
-            (passphrase_form(&format!("/admin/batches/{}/links", b.id), error, html! {
-                button type="submit" name="format" value="csv" { "Download mail-merge CSV" }
-                " "
-                button.secondary type="submit" name="format" value="mailto" { "Show email links" }
-            }))
-            p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
-        },
-    )
-}
-
-/// Subject and body of the message that carries a link: the batch's message, as
-/// `passdrop send` would send it.
-pub fn message_text(link: &IssuedLink, b: &Batch) -> (String, String) {
-    let expires = format_time(link.expires_at);
-    let fields = crate::mail::LinkFields {
-        name: link.display_name.as_deref(),
-        org: b.org_name.as_deref().unwrap_or("Your IT team"),
-        mailbox: &link.email,
-        link: link.link.expose_secret(),
-        expires: &expires,
-    };
-    let (subject, text, _) = crate::mail::Template::of(b.message.as_ref()).render(&fields);
-    (subject, text)
-}
-
-fn mailto_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A `mailto:` URL with a ready subject and body.
-/// A `mailto:` URL to `to` (the user's AlternateEmail when the roster has one, as
-/// passdrop's own emails use) with a ready subject and body.
-pub fn mailto(to: &str, link: &IssuedLink, b: &Batch) -> String {
-    let (subject, body) = message_text(link, b);
-    // RFC 6068: everything but unreserved characters is escaped on both sides of '@'.
-    let to: String = to
-        .split('@')
-        .map(mailto_escape)
-        .collect::<Vec<_>>()
-        .join("@");
-    format!(
-        "mailto:{to}?subject={}&body={}",
-        mailto_escape(&subject),
-        mailto_escape(&body.replace('\n', "\r\n"))
-    )
-}
-
-/// The per-user email links.
-pub fn mailto_page(b: &Batch, links: &[(Recipient, IssuedLink)]) -> Markup {
-    admin_layout(
-        "Email links",
-        true,
-        html! {
-            h1 { "Email links for " (b.name) }
-            p { "Each link opens a ready message in your mail program. Close this page when done." }
-            table {
-                thead { tr { th { "Email" } th { "Message" } } }
-                tbody {
-                    @for (r, l) in links {
-                        @let to = r.alternate_email.as_deref().unwrap_or(&r.email);
-                        tr {
-                            td { (l.email) }
-                            td { a href=(mailto(to, l, b)) { "Write to " (to) } }
-                        }
-                    }
-                }
-            }
-            p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
-        },
-    )
-}
-
-/// The export page: passphrase for the download, then the purge confirmation.
-pub fn export_page(b: &Batch, missing: usize, error: Option<&str>) -> Markup {
-    admin_layout(
-        "Export",
-        true,
-        html! {
-            h1 { "Export " (b.name) }
-            @if missing > 0 {
-                p.notice { strong { (missing) @if missing == 1 { " user has" } @else { " users have" } } " not submitted yet; they will not be in the file." }
-            }
-            h2 { "1. Download the Microsoft 365 CSV" }
-            p { "The file (EmailAddress, UserName, Password) is made now and sent only to your \
-                 browser; it is never stored on the server. Keep it safe and delete it after \
-                 the migration." }
-            (passphrase_form(&format!("/admin/batches/{}/export", b.id), error, html! {
-                button type="submit" { "Download CSV" }
-            }))
-            h2 { "2. Purge the batch" }
-            p { "Once the file is saved, purge: the batch key, every password, link and roster \
-                 row are deleted for good. If you do nothing, the batch is purged on "
-                strong { (format_time(batch::automatic_purge_at(b))) } "." }
-            form method="post" action={ "/admin/batches/" (b.id) "/purge" } {
-                label.choice {
-                    input type="checkbox" name="confirm" value="yes" required;
-                    " I have saved the CSV file"
-                }
-                button.danger type="submit" { "Purge now" }
-            }
-            p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
-        },
-    )
 }

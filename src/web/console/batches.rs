@@ -3,21 +3,22 @@
 
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::batch_page::{self as pages, Filter, NewBatchForm};
 use super::{
-    AdminSession, ClientKey, PassphraseForm, Refusal, Refused, live_batch, refused,
-    render_batch_page, unlock_throttled,
+    AdminSession, ClientKey, Refused, live_batch, mailto, refused, render_batch_page,
+    unlock_throttled,
 };
-use crate::batch::{self, BatchError, NewBatch};
+use crate::batch::{self, BatchError, IssuedLink, NewBatch};
 use crate::config::{self, now};
 use crate::imap::{self, ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::{Batch, StoreError};
 use crate::web::{AppError, AppState};
+use secrecy::ExposeSecret as _;
 
 /// `?show=` on the batch page.
 #[derive(Deserialize)]
@@ -29,13 +30,6 @@ pub struct ShowQuery {
 #[derive(Deserialize)]
 pub struct RecipientForm {
     email: String,
-}
-
-/// The purge confirmation.
-#[derive(Deserialize)]
-pub struct PurgeForm {
-    #[serde(default)]
-    confirm: Option<String>,
 }
 
 /// `GET /admin`: the batches page (or the login page when logged out).
@@ -388,7 +382,7 @@ pub async fn reissue(
     let relay = pages::relay_description(&state).await?;
     let base = format!("/admin/batches/{}", b.id);
     let notice = maud::html! {
-        (pages::reissued_notice(&link, &to, &b))
+        (reissued_notice(&link, &to, &b))
         @if relay.is_some() {
             h3 { "Email the new link now" }
             (pages::one_user_form(&base, &link.email))
@@ -427,161 +421,11 @@ pub async fn revoke(
     .await
 }
 
-/// `GET /admin/batches/{id}/links`.
-pub async fn links_form(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    Ok(pages::links_form(&b, None).into_response())
-}
-
-/// A CSV attachment. The body owns the zeroize-on-drop buffer, so the file's bytes are
-/// wiped once sent.
-fn csv_download(bytes: zeroize::Zeroizing<Vec<u8>>, file_name: &str) -> Response {
-    let safe: String = file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let mut response = axum::body::Body::from(axum::body::Bytes::from_owner(ZeroizingBytes(bytes)))
-        .into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.csv\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
+/// Shown after a reissue: the new link, once.
+fn reissued_notice(link: &IssuedLink, to: &str, b: &Batch) -> Markup {
+    html! {
+        p { "New link for " strong { (link.email) } " (the old one no longer works):" }
+        p { code.link { (link.link.expose_secret()) } }
+        p { a href=(mailto(to, link, b)) { "Write it to " (to) " yourself" } }
     }
-    response
-}
-
-/// Owns a zeroize-on-drop buffer for a response body.
-struct ZeroizingBytes(zeroize::Zeroizing<Vec<u8>>);
-
-impl AsRef<[u8]> for ZeroizingBytes {
-    fn as_ref(&self) -> &[u8] {
-        self.0.as_slice()
-    }
-}
-
-/// `POST /admin/batches/{id}/links`: the passphrase unlocks the live links, as a
-/// mail-merge CSV or a page of `mailto:` links.
-pub async fn links_submit(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-    client: ClientKey,
-    Form(form): Form<PassphraseForm>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    let admin = match unlock_throttled(&state, client, form.passphrase).await {
-        Ok(key) => key,
-        Err(refusal) => return refusal.respond(|why| pages::links_form(&b, Some(why))),
-    };
-    let opened =
-        batch::open_live_links(&state.store, &state.config.public_url, &b, &admin, now()).await?;
-    drop(admin);
-    state
-        .store
-        .record_event(&b.id, "links_viewed", opened.len(), now())
-        .await?;
-    if form.format.as_deref() == Some("mailto") {
-        return Ok(pages::mailto_page(&b, &opened).into_response());
-    }
-    let links: Vec<_> = opened.into_iter().map(|(_, link)| link).collect();
-    let csv = batch::links_csv(&links);
-    Ok(csv_download(csv, &format!("passdrop-{}-links", b.name)))
-}
-
-/// `GET /admin/batches/{id}/export`.
-pub async fn export_form(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    let missing = missing_count(&state, &b).await?;
-    Ok(pages::export_page(&b, missing, None).into_response())
-}
-
-async fn missing_count(state: &AppState, b: &Batch) -> Result<usize, AppError> {
-    Ok(state
-        .store
-        .recipient_statuses(&b.id)
-        .await?
-        .iter()
-        .filter(|s| s.submitted_at.is_none())
-        .count())
-}
-
-/// `POST /admin/batches/{id}/export`: the Microsoft 365 CSV as a download; nothing is
-/// stored on the server.
-pub async fn export_submit(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-    client: ClientKey,
-    Form(form): Form<PassphraseForm>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    let admin = match unlock_throttled(&state, client, form.passphrase).await {
-        Ok(key) => key,
-        Err(Refusal::Internal(e)) => return Err(e),
-        Err(refusal) => {
-            let missing = missing_count(&state, &b).await?;
-            return refusal.respond(|why| pages::export_page(&b, missing, Some(why)));
-        }
-    };
-    let exported = batch::export_m365(&state.store, &b, &admin, now()).await?;
-    drop(admin);
-    Ok(csv_download(
-        exported.csv,
-        &format!("passdrop-{}-m365", b.name),
-    ))
-}
-
-/// `POST /admin/batches/{id}/purge`: after the "I have saved the file" confirmation.
-pub async fn purge(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-    Form(form): Form<PurgeForm>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    if form.confirm.as_deref() != Some("yes") {
-        let missing = missing_count(&state, &b).await?;
-        let page = pages::export_page(
-            &b,
-            missing,
-            Some("Tick the box to confirm the file is saved."),
-        );
-        return Ok(Refused::unprocessable(page).into_response());
-    }
-    batch::purge(&state.store, &b, now()).await?;
-    Ok(Redirect::to("/admin/batches").into_response())
-}
-
-/// `GET /admin/purged/{id}`: what remains of a purged batch: its tombstone and audit
-/// trail, no user data.
-pub async fn show_tombstone(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let Some(tombstone) = state.store.find_tombstone(&id).await? else {
-        return Err(AppError::Gone(
-            "No such batch",
-            "No purged batch has this id.",
-        ));
-    };
-    let audit = state.store.audit_trail(&tombstone.batch_id).await?;
-    Ok(pages::tombstone_page(&tombstone, &audit).into_response())
 }

@@ -8,7 +8,9 @@
 pub(super) mod auth;
 pub(super) mod batch_page;
 pub(super) mod batches;
+pub(super) mod export;
 pub(super) mod layout;
+pub(super) mod links;
 pub(super) mod message;
 pub(super) mod session;
 pub(super) mod smtp;
@@ -22,12 +24,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::Markup;
+use secrecy::ExposeSecret as _;
 use secrecy::SecretString;
 use serde::Deserialize;
 
 use self::batch_page::Filter;
 use self::session::AdminSession;
-use crate::batch::{self, BatchError};
+use crate::batch::{self, BatchError, IssuedLink};
+use crate::config::format_time;
 use crate::crypto::AdminKey;
 use crate::storage::{Batch, StoreError};
 use crate::web::rate_limit::{client_ip, rate_limit_key};
@@ -206,4 +210,84 @@ pub(super) async fn refused(
 ) -> Result<Response, AppError> {
     let page = batch_page::render(state, b, Filter::All, Some(notice)).await?;
     Ok(Refused::unprocessable(page).into_response())
+}
+
+/// A CSV attachment. The body owns the zeroize-on-drop buffer, so the file's bytes are
+/// wiped once sent.
+pub(super) fn csv_download(bytes: zeroize::Zeroizing<Vec<u8>>, file_name: &str) -> Response {
+    let safe: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut response = axum::body::Body::from(axum::body::Bytes::from_owner(ZeroizingBytes(bytes)))
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.csv\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// Owns a zeroize-on-drop buffer for a response body.
+struct ZeroizingBytes(zeroize::Zeroizing<Vec<u8>>);
+
+impl AsRef<[u8]> for ZeroizingBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+/// Subject and body of the message that carries a link: the batch's message, as
+/// `passdrop send` would send it.
+pub fn message_text(link: &IssuedLink, b: &Batch) -> (String, String) {
+    let expires = format_time(link.expires_at);
+    let fields = crate::mail::LinkFields {
+        name: link.display_name.as_deref(),
+        org: b.org_name.as_deref().unwrap_or("Your IT team"),
+        mailbox: &link.email,
+        link: link.link.expose_secret(),
+        expires: &expires,
+    };
+    let (subject, text, _) = crate::mail::Template::of(b.message.as_ref()).render(&fields);
+    (subject, text)
+}
+
+/// Percent-escapes everything but RFC 3986's unreserved characters.
+fn mailto_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A `mailto:` URL to `to` (the user's AlternateEmail when the roster has one, as
+/// passdrop's own emails use) with a ready subject and body.
+pub fn mailto(to: &str, link: &IssuedLink, b: &Batch) -> String {
+    let (subject, body) = message_text(link, b);
+    // RFC 6068: everything but unreserved characters is escaped on both sides of '@'.
+    let to: String = to
+        .split('@')
+        .map(mailto_escape)
+        .collect::<Vec<_>>()
+        .join("@");
+    format!(
+        "mailto:{to}?subject={}&body={}",
+        mailto_escape(&subject),
+        mailto_escape(&body.replace('\n', "\r\n"))
+    )
 }
