@@ -77,11 +77,8 @@ pub fn router(state: AppState) -> Router {
             get(console::export::form).post(console::export::submit),
         )
         .route("/admin/batches/{id}/purge", post(console::export::purge))
-        .route("/admin/batches/{id}/imap", post(console::batches::set_imap))
-        .route(
-            "/admin/batches/{id}/imap/test",
-            post(console::batches::test_imap),
-        )
+        .route("/admin/batches/{id}/imap", post(console::imap::set))
+        .route("/admin/batches/{id}/imap/test", post(console::imap::test))
         .route("/admin/batches/{id}/send", post(console::smtp::send))
         .route(
             "/admin/batches/{id}/message",

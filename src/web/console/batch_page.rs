@@ -9,7 +9,7 @@ use super::layout::{
 };
 use crate::batch::{self, MailClient};
 use crate::config::format_time;
-use crate::imap::{self, WhenUnreachable};
+use crate::imap::WhenUnreachable;
 use crate::mail::Template;
 use crate::storage::{
     AuditEvent, Batch, BatchSummary, Delivery, LinkState, RecipientStatus, Tombstone,
@@ -131,18 +131,6 @@ fn imap_fields(url: &str, pin: &str, ca_pem: &str, when: &str) -> Markup {
             label.choice {
                 input type="radio" name="imap_when_unreachable" value="accept" checked[accept];
                 " Accept the password, marked \"not verified\""
-            }
-        }
-    }
-}
-
-/// A connection test's report as a definition list.
-pub fn imap_report(report: &imap::ConnectionReport) -> Markup {
-    html! {
-        dl.report {
-            @for (label, value) in report.lines() {
-                dt { (label) }
-                dd { (value) }
             }
         }
     }
@@ -620,34 +608,11 @@ fn imap_section(b: &Batch, base: &str) -> Markup {
 }
 
 /// The passphrase, asked again before the old mail server is set or changed.
-fn imap_passphrase(id: &str) -> Markup {
+pub(super) fn imap_passphrase(id: &str) -> Markup {
     optional_passphrase_field(
         id,
         "Admin passphrase (every later password will go to this server)",
     )
-}
-
-/// After a failed test, an offer to pin the certificate the server presented.
-pub fn pin_offer(b: &Batch, report: &imap::ConnectionReport) -> Markup {
-    let Some(fp) = report.certificate_sha256 else {
-        return html! {};
-    };
-    let Some(i) = &b.imap else { return html! {} };
-    if !matches!(report.problem, Some(imap::ImapProblem::Certificate(_))) {
-        return html! {};
-    }
-    html! {
-        form method="post" action={ "/admin/batches/" (b.id) "/imap" } {
-            input type="hidden" name="imap_url" value=(i.server.to_string());
-            input type="hidden" name="imap_cert_sha256" value=(imap::fingerprint_hex(&fp));
-                        input type="hidden" name="imap_when_unreachable" value=(i.when_unreachable.as_str());
-            (imap_passphrase("pin-passphrase"))
-            p.small {
-                "If you are sure this is your old mail server (ask the web host for the                  fingerprint if in doubt), you can trust exactly this certificate."
-            }
-            button type="submit" { "Trust this certificate" }
-        }
-    }
 }
 
 /// An audit event in words.

@@ -8,13 +8,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::batch_page::{self as pages, Filter, NewBatchForm};
-use super::{
-    AdminSession, ClientKey, Refused, live_batch, mailto, refused, render_batch_page,
-    unlock_throttled,
-};
+use super::{AdminSession, Refused, live_batch, mailto, refused, render_batch_page};
 use crate::batch::{self, BatchError, IssuedLink, NewBatch};
 use crate::config::{self, now};
-use crate::imap::{self, ImapSettings, WhenUnreachable};
+use crate::imap::{ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::{Batch, StoreError};
 use crate::web::{AppError, AppState};
@@ -191,146 +188,6 @@ pub async fn create_batch(
                     .map(|(label, value)| format!("{label}: {value}")),
             );
             Ok(refuse(&form, &problems))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The old-mail-server form on the batch page.
-#[derive(Debug, Deserialize)]
-pub struct ImapForm {
-    #[serde(default)]
-    imap_url: String,
-    #[serde(default)]
-    imap_cert_sha256: String,
-    #[serde(default)]
-    imap_ca_pem: String,
-    #[serde(default)]
-    imap_when_unreachable: String,
-    #[serde(default)]
-    off: Option<String>,
-    #[serde(default)]
-    passphrase: String,
-}
-
-/// `POST /admin/batches/{id}/imap/test`: test the connection, without any password.
-pub async fn test_imap(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    let notice = match &b.imap {
-        None => maud::html! { p { "This batch does not check passwords against a mail server." } },
-        Some(settings) => {
-            let report = imap::check_connection(settings).await;
-            maud::html! {
-                p { strong { @if report.ok() { "The connection works." } @else { "The connection test failed." } } }
-                (pages::imap_report(&report))
-                (pages::pin_offer(&b, &report))
-            }
-        }
-    };
-    render_batch_page(&state, &b, Filter::All, Some(notice)).await
-}
-
-/// `POST /admin/batches/{id}/imap`: set, change or remove the old mail server. A server
-/// is tested first and saved only if passwords can be checked with it.
-pub async fn set_imap(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-    client: ClientKey,
-    Form(form): Form<ImapForm>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    // Every later password goes to this server: choosing it takes the passphrase, not
-    // just a session (which a stolen cookie would give). Turning checks off does not.
-    if form.off.is_none()
-        && let Err(refusal) = unlock_throttled(&state, client, form.passphrase.clone()).await
-    {
-        let why = refusal.reason()?;
-        let notice = maud::html! {
-            p { strong { "Nothing was changed." } " " (why) }
-        };
-        return refused(&state, &b, notice).await;
-    }
-    let settings = if form.off.is_some() {
-        Ok(None)
-    } else {
-        let when = if form.imap_when_unreachable.is_empty() {
-            WhenUnreachable::AskToRetry.as_str()
-        } else {
-            &form.imap_when_unreachable
-        };
-        ImapSettings::from_fields(
-            &form.imap_url,
-            &form.imap_cert_sha256,
-            &form.imap_ca_pem,
-            when,
-        )
-    };
-    let settings = match settings {
-        Ok(s) => s,
-        Err(problem) => {
-            return refused(
-                &state,
-                &b,
-                maud::html! {
-                    p { strong { "Nothing was changed." } " Old mail server: " (problem) }
-                },
-            )
-            .await;
-        }
-    };
-    match batch::set_imap(&state.store, &b, settings).await {
-        Ok(report) => {
-            state
-                .store
-                .record_event(&b.id, "imap_changed", 1, now())
-                .await?;
-            let b = live_batch(&state, &id).await?;
-            let notice = match report {
-                Some(report) => maud::html! {
-                    p { strong { "Saved." } " Every password will now be checked against "
-                        (report.server) " before it is accepted." }
-                    (pages::imap_report(&report))
-                },
-                None => {
-                    maud::html! { p { strong { "Saved." } " Passwords are no longer checked against a mail server." } }
-                }
-            };
-            render_batch_page(&state, &b, Filter::All, Some(notice)).await
-        }
-        Err(BatchError::ImapUnusable(report)) => {
-            let offer = {
-                // Offer the pin for the server that was tried, not the one stored.
-                let mut tried = b.clone();
-                tried.imap = ImapSettings::from_fields(
-                    &form.imap_url,
-                    "",
-                    "",
-                    if form.imap_when_unreachable.is_empty() {
-                        "retry"
-                    } else {
-                        &form.imap_when_unreachable
-                    },
-                )
-                .ok()
-                .flatten();
-                pages::pin_offer(&tried, &report)
-            };
-            refused(
-                &state,
-                &b,
-                maud::html! {
-                    p { strong { "Nothing was changed:" } " passwords cannot be checked against "
-                        (report.server) "." }
-                    (pages::imap_report(&report))
-                    (offer)
-                },
-            )
-            .await
         }
         Err(e) => Err(e.into()),
     }

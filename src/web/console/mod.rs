@@ -9,6 +9,7 @@ pub(super) mod auth;
 pub(super) mod batch_page;
 pub(super) mod batches;
 pub(super) mod export;
+pub(super) mod imap;
 pub(super) mod layout;
 pub(super) mod links;
 pub(super) mod message;
