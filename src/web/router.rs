@@ -79,16 +79,16 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/batches/{id}/purge", post(console::export::purge))
         .route("/admin/batches/{id}/imap", post(console::imap::set))
         .route("/admin/batches/{id}/imap/test", post(console::imap::test))
-        .route("/admin/batches/{id}/send", post(console::smtp::send))
+        .route("/admin/batches/{id}/send", post(console::sending::send))
         .route(
             "/admin/batches/{id}/message",
-            get(console::smtp::message_form).post(console::smtp::message_submit),
+            get(console::message::form).post(console::message::submit),
         )
         .route(
             "/admin/smtp",
-            get(console::smtp::smtp_form).post(console::smtp::smtp_submit),
+            get(console::smtp::form).post(console::smtp::submit),
         )
-        .route("/admin/smtp/test", post(console::smtp::smtp_test))
+        .route("/admin/smtp/test", post(console::smtp::test))
         .route("/admin/purged/{id}", get(console::export::tombstone))
         .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT));
     let console = rate_limit::apply(console.layer(csrf), &state.config);

@@ -1,156 +1,142 @@
-//! The console's email pages: the batch page's sending section and per-user state, the
-//! relay settings, and the message editor.
+//! The message each user is emailed with their link: the editor (subject and body with
+//! placeholders), its preview, saving it for a batch or going back to the default.
+//! Saving takes the passphrase again: what users are told is a phishing target.
 
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use serde::Deserialize;
 
-use super::layout::{
-    admin_layout, error_box, notice as notice_box, optional_passphrase_field, passphrase_field,
-};
-use crate::config::format_time;
-use crate::mail::{LinkFields, PLACEHOLDERS};
-use crate::storage::{Batch, RecipientStatus, StoredSmtp};
+use super::layout::{admin_layout, error_box, notice as notice_box, optional_passphrase_field};
+use super::{AdminSession, ClientKey, Refused, live_batch, unlock_throttled};
+use crate::config::{format_time, now};
+use crate::mail::{LinkFields, PLACEHOLDERS, Template};
+use crate::storage::{Batch, RecipientStatus};
+use crate::web::{AppError, AppState};
 
-/// The relay settings form's values.
-#[derive(Debug, Default, Clone)]
-pub struct SmtpFields {
-    /// Host.
-    pub host: String,
-    /// Port (empty: the mode's usual one).
-    pub port: String,
-    /// `tls`, `starttls` or `none`.
-    pub security: String,
-    /// Login name.
-    pub user: String,
-    /// Sender.
-    pub from: String,
-    /// Reply-To.
-    pub reply_to: String,
-    /// Extra authority, PEM.
-    pub ca_pem: String,
+/// The message form.
+#[derive(Deserialize)]
+pub struct MessageForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    passphrase: String,
+    action: String,
 }
 
-impl SmtpFields {
-    /// The fields of a saved relay (never its password).
-    pub fn of(s: &StoredSmtp) -> Self {
-        Self {
-            host: s.host.clone(),
-            port: s.port.to_string(),
-            security: s.security.clone(),
-            user: s.username.clone().unwrap_or_default(),
-            from: s.from.clone(),
-            reply_to: s.reply_to.clone().unwrap_or_default(),
-            ca_pem: s.ca_pem.clone().unwrap_or_default(),
+/// The message `t` as the first user of `b` would get it, with a stand-in link.
+fn preview(
+    state: &AppState,
+    b: &Batch,
+    first: Option<&crate::storage::RecipientStatus>,
+    t: &Template,
+) -> (String, String) {
+    let expires = format_time(b.expires_at);
+    let link = state.config.public_url.link_for("THEIR-OWN-LINK");
+    let (subject, text, _) = t.render(&preview_fields(b, first, &expires, &link));
+    (subject, text)
+}
+
+/// `GET /admin/batches/{id}/message`.
+pub async fn form(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let statuses = state.store.recipient_statuses(&b.id).await?;
+    let t = Template::of(b.message.as_ref());
+    let shown = preview(&state, &b, statuses.first(), &t);
+    Ok(message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response())
+}
+
+/// `POST /admin/batches/{id}/message`: preview, save, or go back to the default.
+pub async fn submit(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    client: ClientKey,
+    Form(mut form): Form<MessageForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let statuses = state.store.recipient_statuses(&b.id).await?;
+    // What users are told is a phishing target: changing it takes the passphrase, not
+    // just a session.
+    if form.action == "save" || form.action == "default" {
+        let passphrase = std::mem::take(&mut form.passphrase);
+        if let Err(refusal) = unlock_throttled(&state, client, passphrase).await {
+            return refusal.respond(|why| {
+                let error = format!("Not saved. {why}");
+                message_page(&b, &form.subject, &form.body, None, None, Some(&error))
+            });
         }
     }
-}
-
-/// What the relay page shows.
-pub enum RelayShown<'a> {
-    /// Set by the server's options or environment: shown, not editable.
-    Configured(&'a crate::mail::SmtpSettings),
-    /// Saved in the console (or nothing yet): editable.
-    Saved {
-        /// The form's values.
-        fields: SmtpFields,
-        /// Whether a password is saved.
-        has_password: bool,
-        /// When saved, if it was.
-        saved_at: Option<i64>,
-    },
-}
-
-/// The email settings page.
-pub fn smtp_page(shown: &RelayShown<'_>, notice: Option<Markup>, error: Option<&str>) -> Markup {
-    admin_layout(
-        "Email settings",
-        true,
-        html! {
-            h1 { "Email settings" }
-            (notice_box(notice))
-            @if let Some(e) = error { p.error role="alert" { span.sr-only { "Error: " } (e) } }
-            p { "passdrop emails each user their link through your organisation's SMTP relay: "
-                "Microsoft 365 (smtp.office365.com, port 587, STARTTLS, a licensed mailbox with SMTP AUTH on), "
-                "your web host's SMTP server, or a relay on this machine." }
-            @match shown {
-                RelayShown::Configured(s) => {
-                    p { "The relay is set by the server's configuration (the "
-                        code { "--smtp-*" } " options or " code { "PASSDROP_SMTP_*" } " variables), which take precedence: change it there." }
-                    dl {
-                        dt { "Server" } dd { (s.host) ":" (s.port) " (" (s.security.as_str()) ")" }
-                        dt { "Login" } dd { (s.credentials.as_ref().map_or("none", |(u, _)| u.as_str())) }
-                        dt { "From" } dd { (s.from.to_string()) }
-                    }
-                }
-                RelayShown::Saved { fields, has_password, saved_at } => {
-                    @if let Some(at) = saved_at { p.small { "Saved " (format_time(*at)) "." } }
-                    form method="post" action="/admin/smtp" {
-                        div.field {
-                            label for="smtp_host" { "SMTP server" }
-                            input type="text" id="smtp_host" name="host" value=(fields.host) required
-                                placeholder="smtp.office365.com";
-                        }
-                        div.field {
-                            label for="smtp_security" { "Encryption" }
-                            select id="smtp_security" name="security" {
-                                @for (value, label) in [("starttls", "STARTTLS, required (port 587)"),
-                                                        ("tls", "TLS from the start (port 465)"),
-                                                        ("none", "None: a relay on this machine only (port 25)")] {
-                                    option value=(value) selected[fields.security == value] { (label) }
-                                }
-                            }
-                        }
-                        div.field {
-                            label for="smtp_port" { "Port (empty: the usual one)" }
-                            input type="text" id="smtp_port" name="port" value=(fields.port) inputmode="numeric";
-                        }
-                        div.field {
-                            label for="smtp_user" { "Login name (empty: no login)" }
-                            input type="text" id="smtp_user" name="user" value=(fields.user) autocomplete="off";
-                        }
-                        div.field {
-                            label for="smtp_password" {
-                                "SMTP password"
-                                @if *has_password { " (a password is saved; leave empty to keep it)" }
-                            }
-                            input type="password" id="smtp_password" name="password" autocomplete="new-password";
-                        }
-                        div.field {
-                            label for="smtp_from" { "From, e.g. IT team <it@example.org>" }
-                            input type="text" id="smtp_from" name="from" value=(fields.from) required;
-                        }
-                        div.field {
-                            label for="smtp_reply_to" { "Reply-To (optional)" }
-                            input type="text" id="smtp_reply_to" name="reply_to" value=(fields.reply_to);
-                        }
-                        div.field {
-                            label for="smtp_ca" { "Also trust this certificate authority (PEM, optional, for a relay with a private certificate)" }
-                            textarea id="smtp_ca" name="ca_pem" rows="3" { (fields.ca_pem) }
-                        }
-                        (passphrase_field("smtp-passphrase", "Admin passphrase (the SMTP password is sealed with your admin key)"))
-                        button type="submit" name="action" value="save" { "Test and save" }
-                        @if saved_at.is_some() {
-                            " "
-                            button.secondary type="submit" name="action" value="forget" formnovalidate { "Forget the saved relay" }
-                        }
-                    }
-                }
-            }
-            h2 { "Send a test message" }
-            form method="post" action="/admin/smtp/test" {
-                div.field {
-                    label for="test_to" { "To" }
-                    input type="email" id="test_to" name="to" required;
-                }
-                (passphrase_field("test-passphrase", "Admin passphrase"))
-                button.secondary type="submit" { "Send a test message" }
-            }
-            p { a href="/admin/batches" { "Back to the batches" } }
-        },
+    if form.action == "default" {
+        state.store.set_batch_message(&b.id, None).await?;
+        state
+            .store
+            .record_event(&b.id, "message_changed", 1, now())
+            .await?;
+        let t = Template::default();
+        let shown = preview(&state, &b, statuses.first(), &t);
+        return Ok(message_page(
+            &b,
+            t.subject(),
+            t.body(),
+            Some(shown),
+            Some("Saved: this batch sends the default message."),
+            None,
+        )
+        .into_response());
+    }
+    let t = match Template::new(&form.subject, &form.body) {
+        Ok(t) => t,
+        Err(e) => {
+            let page = message_page(
+                &b,
+                &form.subject,
+                &form.body,
+                None,
+                None,
+                Some(&format!("Not saved: {e}.")),
+            );
+            return Ok(Refused::unprocessable(page).into_response());
+        }
+    };
+    let shown = preview(&state, &b, statuses.first(), &t);
+    if form.action != "save" {
+        return Ok(
+            message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response(),
+        );
+    }
+    if t.is_default() {
+        state.store.set_batch_message(&b.id, None).await?;
+    } else {
+        state
+            .store
+            .set_batch_message(&b.id, Some((t.subject(), t.body())))
+            .await?;
+    }
+    state
+        .store
+        .record_event(&b.id, "message_changed", 1, now())
+        .await?;
+    Ok(message_page(
+        &b,
+        t.subject(),
+        t.body(),
+        Some(shown),
+        Some("Saved: messages sent from now on use it."),
+        None,
     )
+    .into_response())
 }
 
 /// Example values for the message preview.
-pub fn preview_fields<'a>(
+fn preview_fields<'a>(
     b: &'a Batch,
     first: Option<&'a RecipientStatus>,
     expires: &'a str,
@@ -166,7 +152,7 @@ pub fn preview_fields<'a>(
 }
 
 /// The message editor: subject and body with placeholders, and a preview.
-pub fn message_page(
+fn message_page(
     b: &Batch,
     subject: &str,
     body: &str,

@@ -13,6 +13,7 @@ pub(super) mod imap;
 pub(super) mod layout;
 pub(super) mod links;
 pub(super) mod message;
+pub(super) mod sending;
 pub(super) mod session;
 pub(super) mod smtp;
 
@@ -34,6 +35,7 @@ use self::session::AdminSession;
 use crate::batch::{self, BatchError, IssuedLink};
 use crate::config::format_time;
 use crate::crypto::AdminKey;
+use crate::mail::SmtpSettings;
 use crate::storage::{Batch, StoreError};
 use crate::web::rate_limit::{client_ip, rate_limit_key};
 use crate::web::{AppError, AppState};
@@ -291,4 +293,12 @@ pub fn mailto(to: &str, link: &IssuedLink, b: &Batch) -> String {
         mailto_escape(&subject),
         mailto_escape(&body.replace('\n', "\r\n"))
     )
+}
+
+/// The relay to send with: the configured one, else the saved one (its password opened
+/// with the admin key).
+pub(super) async fn relay(state: &AppState, admin: &AdminKey) -> Result<SmtpSettings, String> {
+    crate::mail::effective_relay(&state.store, state.config.smtp.as_ref(), Some(admin))
+        .await?
+        .ok_or_else(|| "no SMTP relay is set up: see Email settings".to_owned())
 }

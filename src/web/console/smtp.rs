@@ -1,125 +1,22 @@
-//! The console's email handlers: send, remind and resume; the relay settings; the
-//! message editor. Every action that sends or changes where mail goes takes the
-//! passphrase again (a stolen session cookie alone cannot send the links anywhere).
+//! The email settings: the SMTP relay (set by the server's options, or saved here with
+//! its password sealed with the admin key) and a test message through it. Saving or
+//! testing takes the passphrase again (a stolen session cookie alone cannot send the
+//! links anywhere).
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::batch_page::Filter;
-use super::message::{self as pages, RelayShown, SmtpFields};
-use super::session::AdminSession;
-use super::{ClientKey, Refused, live_batch, refused, render_batch_page, unlock_throttled};
-use crate::batch;
+use super::layout::{admin_layout, notice as notice_box, passphrase_field};
+use super::{AdminSession, ClientKey, Refused, relay, unlock_throttled};
 use crate::config::{format_time, now};
 use crate::crypto::AdminKey;
-use crate::mail::{RelayFields, SmtpSettings, Template};
-use crate::outbox::{Letter, OutboxError, Selection};
-use crate::storage::Batch;
+use crate::mail::{RelayFields, SmtpSettings};
+use crate::storage::StoredSmtp;
 use crate::web::{AppError, AppState};
-
-/// The relay to send with: the configured one, else the saved one (its password opened
-/// with the admin key).
-async fn relay(state: &AppState, admin: &AdminKey) -> Result<SmtpSettings, String> {
-    crate::mail::effective_relay(&state.store, state.config.smtp.as_ref(), Some(admin))
-        .await?
-        .ok_or_else(|| "no SMTP relay is set up: see Email settings".to_owned())
-}
-
-/// The send form.
-#[derive(Deserialize)]
-pub struct SendForm {
-    who: String,
-    #[serde(default)]
-    email: String,
-    passphrase: String,
-}
-
-/// `POST /admin/batches/{id}/send`: queue messages and send them in the background.
-pub async fn send(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-    client: ClientKey,
-    Form(form): Form<SendForm>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    let nothing = |why: String| html! { p { strong { "Nothing was sent." } " " (why) } };
-    let selection = match form.who.as_str() {
-        "unsent" => Selection::Unsent,
-        "reminder" => Selection::Reminder,
-        "queued" => Selection::Queued,
-        "one" if form.email.trim().contains('@') => Selection::One(form.email.trim().to_owned()),
-        "one" => return refused(&state, &b, nothing("Give the user's EmailAddress.".into())).await,
-        _ => return refused(&state, &b, nothing("Choose whom to email.".into())).await,
-    };
-    let admin = match unlock_throttled(&state, client, form.passphrase).await {
-        Ok(admin) => admin,
-        Err(refusal) => return refused(&state, &b, nothing(refusal.reason()?)).await,
-    };
-    let settings = match relay(&state, &admin).await {
-        Ok(s) => s,
-        Err(e) => return refused(&state, &b, nothing(e)).await,
-    };
-    let letters: Vec<Letter> =
-        batch::open_live_links(&state.store, &state.config.public_url, &b, &admin, now())
-            .await?
-            .into_iter()
-            .map(|(recipient, link)| Letter { recipient, link })
-            .collect();
-    drop(admin);
-    if let Err(e) = settings.test_connection().await {
-        let why = format!(
-            "The relay {}:{} cannot be used: {e}",
-            settings.host, settings.port
-        );
-        return refused(&state, &b, nothing(why)).await;
-    }
-    let plan = match state.outbox.send(&b, settings, letters, &selection).await {
-        Ok(plan) => plan,
-        Err(
-            e @ (OutboxError::NoOpenLink(_) | OutboxError::InFlight(_) | OutboxError::Stopping),
-        ) => {
-            return refused(&state, &b, html! { p { (e.to_string()) "." } }).await;
-        }
-        Err(OutboxError::Store(e)) => return Err(e.into()),
-    };
-    if plan.queued > 0 {
-        state
-            .store
-            .record_event(&b.id, "emails_queued", plan.queued, now())
-            .await?;
-    }
-    let waiting = state.store.queued_deliveries(&b.id).await?.len();
-    let sending = state.outbox.is_sending(&b.id).await;
-    let notice = html! {
-        p {
-            @if plan.queued > 0 {
-                strong { (plan.queued) @if plan.queued == 1 { " message" } @else { " messages" } " queued" }
-                "; they are sent in the background, at most " (state.config.send_rate) " a second."
-            } @else if selection == Selection::Queued && sending {
-                "Sending resumed: " (waiting) @if waiting == 1 { " queued message." } @else { " queued messages." }
-            } @else if selection == Selection::Queued && waiting > 0 {
-                (waiting) " queued messages have no open link any more (used, revoked or expired); nothing to send."
-            } @else if selection == Selection::Queued {
-                "Nothing waits in the queue."
-            } @else {
-                "No one to email: everyone chosen has submitted, was emailed already, or is queued."
-            }
-        }
-        @if !plan.unknown.is_empty() {
-            p { "Not emailed again, because an earlier message to them may have arrived (sending stopped mid-message): "
-                (plan.unknown.join(", ")) ". Use “Email one user” to send one anyway." }
-        }
-        @if plan.unreachable > 0 {
-            p { (plan.unreachable) " users who have not submitted have no open link (expired, revoked or locked): reissue theirs." }
-        }
-    };
-    render_batch_page(&state, &b, Filter::All, Some(notice)).await
-}
 
 /// The relay settings form.
 #[derive(Deserialize)]
@@ -144,6 +41,7 @@ pub struct SmtpForm {
     action: String,
 }
 
+/// The saved relay (or an empty form), never its password.
 async fn shown_saved(state: &AppState) -> Result<RelayShown<'_>, AppError> {
     let saved = state.store.smtp_settings().await?;
     Ok(RelayShown::Saved {
@@ -153,7 +51,8 @@ async fn shown_saved(state: &AppState) -> Result<RelayShown<'_>, AppError> {
     })
 }
 
-async fn smtp_page(state: &AppState) -> Result<RelayShown<'_>, AppError> {
+/// What the relay page shows: the configured relay, else the saved one.
+async fn relay_shown(state: &AppState) -> Result<RelayShown<'_>, AppError> {
     match &state.config.smtp {
         Some(s) => Ok(RelayShown::Configured(s)),
         None => shown_saved(state).await,
@@ -161,11 +60,11 @@ async fn smtp_page(state: &AppState) -> Result<RelayShown<'_>, AppError> {
 }
 
 /// `GET /admin/smtp`.
-pub async fn smtp_form(
+pub async fn form(
     State(state): State<AppState>,
     _session: AdminSession,
 ) -> Result<Response, AppError> {
-    Ok(pages::smtp_page(&smtp_page(&state).await?, None, None).into_response())
+    Ok(smtp_page(&relay_shown(&state).await?, None, None).into_response())
 }
 
 /// Reads the form into settings; an empty password keeps the saved one when the host
@@ -233,7 +132,7 @@ async fn settings_from_form(
 }
 
 /// `POST /admin/smtp`: test and save the relay, or forget it.
-pub async fn smtp_submit(
+pub async fn submit(
     State(state): State<AppState>,
     _session: AdminSession,
     client: ClientKey,
@@ -258,10 +157,10 @@ pub async fn smtp_submit(
         saved_at: None,
     };
     let not_saved = |shown: &RelayShown<'_>, why: &str| {
-        pages::smtp_page(shown, None, Some(&format!("Nothing was saved. {why}")))
+        smtp_page(shown, None, Some(&format!("Nothing was saved. {why}")))
     };
     if state.config.smtp.is_some() {
-        let shown = smtp_page(&state).await?;
+        let shown = relay_shown(&state).await?;
         let page = not_saved(&shown, "The relay is set by the server's configuration.");
         return Ok(Refused::new(StatusCode::CONFLICT, page).into_response());
     }
@@ -274,7 +173,7 @@ pub async fn smtp_submit(
         tracing::info!("the saved SMTP relay was forgotten");
         let shown = shown_saved(&state).await?;
         let notice = html! { p { "The saved relay is forgotten." } };
-        return Ok(pages::smtp_page(&shown, Some(notice), None).into_response());
+        return Ok(smtp_page(&shown, Some(notice), None).into_response());
     }
     let settings = match settings_from_form(&state, &form, &admin).await {
         Ok(s) => s,
@@ -301,7 +200,7 @@ pub async fn smtp_submit(
     let shown = shown_saved(&state).await?;
     let notice = html! { p { strong { "Saved." } " The relay " (settings.host) ":" (settings.port) " answered"
     @if settings.credentials.is_some() { " and accepted the login; its password is sealed with your admin key" } "." } };
-    Ok(pages::smtp_page(&shown, Some(notice), None).into_response())
+    Ok(smtp_page(&shown, Some(notice), None).into_response())
 }
 
 /// The test message form.
@@ -312,16 +211,16 @@ pub struct TestForm {
 }
 
 /// `POST /admin/smtp/test`: send a test message and show the relay's answer.
-pub async fn smtp_test(
+pub async fn test(
     State(state): State<AppState>,
     _session: AdminSession,
     client: ClientKey,
     Form(form): Form<TestForm>,
 ) -> Result<Response, AppError> {
-    let shown = smtp_page(&state).await?;
+    let shown = relay_shown(&state).await?;
     let admin = match unlock_throttled(&state, client, form.passphrase).await {
         Ok(admin) => admin,
-        Err(refusal) => return refusal.respond(|why| pages::smtp_page(&shown, None, Some(why))),
+        Err(refusal) => return refusal.respond(|why| smtp_page(&shown, None, Some(why))),
     };
     let result = async {
         let settings = relay(&state, &admin).await?;
@@ -343,127 +242,147 @@ pub async fn smtp_test(
     Ok(match result {
         Ok((host, answer)) => {
             let notice = html! { p { "The relay " (host) " accepted the test message: " code { (answer) } } };
-            pages::smtp_page(&shown, Some(notice), None).into_response()
+            smtp_page(&shown, Some(notice), None).into_response()
         }
-        Err(e) => Refused::unprocessable(pages::smtp_page(&shown, None, Some(&e))).into_response(),
+        Err(e) => Refused::unprocessable(smtp_page(&shown, None, Some(&e))).into_response(),
     })
 }
 
-/// The message form.
-#[derive(Deserialize)]
-pub struct MessageForm {
-    #[serde(default)]
-    subject: String,
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    passphrase: String,
-    action: String,
+/// The relay settings form's values.
+#[derive(Debug, Default, Clone)]
+pub struct SmtpFields {
+    /// Host.
+    pub host: String,
+    /// Port (empty: the mode's usual one).
+    pub port: String,
+    /// `tls`, `starttls` or `none`.
+    pub security: String,
+    /// Login name.
+    pub user: String,
+    /// Sender.
+    pub from: String,
+    /// Reply-To.
+    pub reply_to: String,
+    /// Extra authority, PEM.
+    pub ca_pem: String,
 }
 
-fn preview(
-    state: &AppState,
-    b: &Batch,
-    first: Option<&crate::storage::RecipientStatus>,
-    t: &Template,
-) -> (String, String) {
-    let expires = format_time(b.expires_at);
-    let link = state.config.public_url.link_for("THEIR-OWN-LINK");
-    let (subject, text, _) = t.render(&pages::preview_fields(b, first, &expires, &link));
-    (subject, text)
-}
-
-/// `GET /admin/batches/{id}/message`.
-pub async fn message_form(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    let statuses = state.store.recipient_statuses(&b.id).await?;
-    let t = Template::of(b.message.as_ref());
-    let shown = preview(&state, &b, statuses.first(), &t);
-    Ok(pages::message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response())
-}
-
-/// `POST /admin/batches/{id}/message`: preview, save, or go back to the default.
-pub async fn message_submit(
-    State(state): State<AppState>,
-    _session: AdminSession,
-    Path(id): Path<String>,
-    client: ClientKey,
-    Form(mut form): Form<MessageForm>,
-) -> Result<Response, AppError> {
-    let b = live_batch(&state, &id).await?;
-    let statuses = state.store.recipient_statuses(&b.id).await?;
-    // What users are told is a phishing target: changing it takes the passphrase, not
-    // just a session.
-    if form.action == "save" || form.action == "default" {
-        let passphrase = std::mem::take(&mut form.passphrase);
-        if let Err(refusal) = unlock_throttled(&state, client, passphrase).await {
-            return refusal.respond(|why| {
-                let error = format!("Not saved. {why}");
-                pages::message_page(&b, &form.subject, &form.body, None, None, Some(&error))
-            });
+impl SmtpFields {
+    /// The fields of a saved relay (never its password).
+    pub fn of(s: &StoredSmtp) -> Self {
+        Self {
+            host: s.host.clone(),
+            port: s.port.to_string(),
+            security: s.security.clone(),
+            user: s.username.clone().unwrap_or_default(),
+            from: s.from.clone(),
+            reply_to: s.reply_to.clone().unwrap_or_default(),
+            ca_pem: s.ca_pem.clone().unwrap_or_default(),
         }
     }
-    if form.action == "default" {
-        state.store.set_batch_message(&b.id, None).await?;
-        state
-            .store
-            .record_event(&b.id, "message_changed", 1, now())
-            .await?;
-        let t = Template::default();
-        let shown = preview(&state, &b, statuses.first(), &t);
-        return Ok(pages::message_page(
-            &b,
-            t.subject(),
-            t.body(),
-            Some(shown),
-            Some("Saved: this batch sends the default message."),
-            None,
-        )
-        .into_response());
-    }
-    let t = match Template::new(&form.subject, &form.body) {
-        Ok(t) => t,
-        Err(e) => {
-            let page = pages::message_page(
-                &b,
-                &form.subject,
-                &form.body,
-                None,
-                None,
-                Some(&format!("Not saved: {e}.")),
-            );
-            return Ok(Refused::unprocessable(page).into_response());
-        }
-    };
-    let shown = preview(&state, &b, statuses.first(), &t);
-    if form.action != "save" {
-        return Ok(
-            pages::message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response(),
-        );
-    }
-    if t.is_default() {
-        state.store.set_batch_message(&b.id, None).await?;
-    } else {
-        state
-            .store
-            .set_batch_message(&b.id, Some((t.subject(), t.body())))
-            .await?;
-    }
-    state
-        .store
-        .record_event(&b.id, "message_changed", 1, now())
-        .await?;
-    Ok(pages::message_page(
-        &b,
-        t.subject(),
-        t.body(),
-        Some(shown),
-        Some("Saved: messages sent from now on use it."),
-        None,
+}
+
+/// What the relay page shows.
+pub enum RelayShown<'a> {
+    /// Set by the server's options or environment: shown, not editable.
+    Configured(&'a crate::mail::SmtpSettings),
+    /// Saved in the console (or nothing yet): editable.
+    Saved {
+        /// The form's values.
+        fields: SmtpFields,
+        /// Whether a password is saved.
+        has_password: bool,
+        /// When saved, if it was.
+        saved_at: Option<i64>,
+    },
+}
+
+/// The email settings page.
+fn smtp_page(shown: &RelayShown<'_>, notice: Option<Markup>, error: Option<&str>) -> Markup {
+    admin_layout(
+        "Email settings",
+        true,
+        html! {
+            h1 { "Email settings" }
+            (notice_box(notice))
+            @if let Some(e) = error { p.error role="alert" { span.sr-only { "Error: " } (e) } }
+            p { "passdrop emails each user their link through your organisation's SMTP relay: "
+                "Microsoft 365 (smtp.office365.com, port 587, STARTTLS, a licensed mailbox with SMTP AUTH on), "
+                "your web host's SMTP server, or a relay on this machine." }
+            @match shown {
+                RelayShown::Configured(s) => {
+                    p { "The relay is set by the server's configuration (the "
+                        code { "--smtp-*" } " options or " code { "PASSDROP_SMTP_*" } " variables), which take precedence: change it there." }
+                    dl {
+                        dt { "Server" } dd { (s.host) ":" (s.port) " (" (s.security.as_str()) ")" }
+                        dt { "Login" } dd { (s.credentials.as_ref().map_or("none", |(u, _)| u.as_str())) }
+                        dt { "From" } dd { (s.from.to_string()) }
+                    }
+                }
+                RelayShown::Saved { fields, has_password, saved_at } => {
+                    @if let Some(at) = saved_at { p.small { "Saved " (format_time(*at)) "." } }
+                    form method="post" action="/admin/smtp" {
+                        div.field {
+                            label for="smtp_host" { "SMTP server" }
+                            input type="text" id="smtp_host" name="host" value=(fields.host) required
+                                placeholder="smtp.office365.com";
+                        }
+                        div.field {
+                            label for="smtp_security" { "Encryption" }
+                            select id="smtp_security" name="security" {
+                                @for (value, label) in [("starttls", "STARTTLS, required (port 587)"),
+                                                        ("tls", "TLS from the start (port 465)"),
+                                                        ("none", "None: a relay on this machine only (port 25)")] {
+                                    option value=(value) selected[fields.security == value] { (label) }
+                                }
+                            }
+                        }
+                        div.field {
+                            label for="smtp_port" { "Port (empty: the usual one)" }
+                            input type="text" id="smtp_port" name="port" value=(fields.port) inputmode="numeric";
+                        }
+                        div.field {
+                            label for="smtp_user" { "Login name (empty: no login)" }
+                            input type="text" id="smtp_user" name="user" value=(fields.user) autocomplete="off";
+                        }
+                        div.field {
+                            label for="smtp_password" {
+                                "SMTP password"
+                                @if *has_password { " (a password is saved; leave empty to keep it)" }
+                            }
+                            input type="password" id="smtp_password" name="password" autocomplete="new-password";
+                        }
+                        div.field {
+                            label for="smtp_from" { "From, e.g. IT team <it@example.org>" }
+                            input type="text" id="smtp_from" name="from" value=(fields.from) required;
+                        }
+                        div.field {
+                            label for="smtp_reply_to" { "Reply-To (optional)" }
+                            input type="text" id="smtp_reply_to" name="reply_to" value=(fields.reply_to);
+                        }
+                        div.field {
+                            label for="smtp_ca" { "Also trust this certificate authority (PEM, optional, for a relay with a private certificate)" }
+                            textarea id="smtp_ca" name="ca_pem" rows="3" { (fields.ca_pem) }
+                        }
+                        (passphrase_field("smtp-passphrase", "Admin passphrase (the SMTP password is sealed with your admin key)"))
+                        button type="submit" name="action" value="save" { "Test and save" }
+                        @if saved_at.is_some() {
+                            " "
+                            button.secondary type="submit" name="action" value="forget" formnovalidate { "Forget the saved relay" }
+                        }
+                    }
+                }
+            }
+            h2 { "Send a test message" }
+            form method="post" action="/admin/smtp/test" {
+                div.field {
+                    label for="test_to" { "To" }
+                    input type="email" id="test_to" name="to" required;
+                }
+                (passphrase_field("test-passphrase", "Admin passphrase"))
+                button.secondary type="submit" { "Send a test message" }
+            }
+            p { a href="/admin/batches" { "Back to the batches" } }
+        },
     )
-    .into_response())
 }
