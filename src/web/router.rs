@@ -57,12 +57,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/batches",
             // A 50,000-row roster upload is a few megabytes; nothing else is big.
-            get(console::batches::list_batches).post(
-                console::batches::create_batch.layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT)),
-            ),
+            get(console::batches::list)
+                .post(console::batches::create.layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT))),
         )
-        .route("/admin/batches/new", get(console::batches::new_batch_form))
-        .route("/admin/batches/{id}", get(console::batches::show_batch))
+        .route("/admin/batches/new", get(console::batches::new))
+        .route("/admin/batches/{id}", get(console::batches::show))
         .route(
             "/admin/batches/{id}/reissue",
             post(console::batches::reissue),

@@ -1,4 +1,6 @@
-//! The admin console's pages, as plain maud functions. User data is always escaped.
+//! The batch page, which most console actions answer with: counts, filters, each user's
+//! status and message, the email and old-mail-server sections, and the audit trail.
+//! Plain maud functions; user data is always escaped.
 
 use std::collections::HashMap;
 
@@ -8,209 +10,11 @@ use super::layout::{
     admin_layout, notice as notice_box, optional_passphrase_field, passphrase_field,
 };
 use crate::batch::{self, MailClient};
-use crate::config::format_time;
+use crate::config::{format_time, now};
 use crate::imap::WhenUnreachable;
 use crate::mail::Template;
-use crate::storage::{
-    AuditEvent, Batch, BatchSummary, Delivery, LinkState, RecipientStatus, Tombstone,
-};
+use crate::storage::{AuditEvent, Batch, Delivery, LinkState, RecipientStatus};
 use crate::web::{AppError, AppState};
-
-/// Every batch, with progress, and the tombstones of purged ones.
-pub fn batches(list: &[BatchSummary], tombstones: &[Tombstone], now: i64) -> Markup {
-    admin_layout(
-        "Batches",
-        true,
-        html! {
-            h1 { "Batches" }
-            @if list.is_empty() {
-                p { "No batches yet. " a href="/admin/batches/new" { "Create the first one" } "." }
-            } @else {
-                table {
-                    thead { tr { th { "Name" } th { "Links valid until" } th { "Progress" } th { "Purged automatically" } } }
-                    tbody {
-                        @for s in list {
-                            tr {
-                                td { a href={ "/admin/batches/" (s.batch.id) } { (s.batch.name) } }
-                                td {
-                                    (format_time(s.batch.expires_at))
-                                    @if s.batch.expires_at <= now { " " span.badge { "expired" } }
-                                }
-                                td {
-                                    progress value=(s.submitted) max=(s.recipients.max(1)) {
-                                        (s.submitted) " of " (s.recipients)
-                                    }
-                                    " " (s.submitted) " / " (s.recipients)
-                                }
-                                td { (format_time(batch::automatic_purge_at(&s.batch))) }
-                            }
-                        }
-                    }
-                }
-            }
-            @if !tombstones.is_empty() {
-                h2 { "Purged" }
-                table {
-                    thead { tr { th { "Name" } th { "Created" } th { "Purged" } th { "Submitted" } } }
-                    tbody {
-                        @for t in tombstones {
-                            tr {
-                                td { a href={ "/admin/purged/" (t.batch_id) } { (t.name) } }
-                                td { (format_time(t.created_at)) }
-                                td { (format_time(t.purged_at)) }
-                                td { (t.submitted) " of " (t.recipients) }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    )
-}
-
-/// What the new-batch form shows again after a refusal.
-#[derive(Default)]
-pub struct NewBatchForm {
-    /// Name typed.
-    pub name: String,
-    /// Organisation typed.
-    pub org: String,
-    /// Link lifetime typed.
-    pub expires_in: String,
-    /// Next steps typed.
-    pub next_steps: String,
-    /// Whether the question is on.
-    pub ask_mail_client: bool,
-    /// Retention after expiry typed.
-    pub retain_after_expiry: String,
-    /// Retention after the first export typed.
-    pub retain_after_export: String,
-    /// Pasted roster.
-    pub roster_text: String,
-    /// IMAP server to check passwords against (empty: none).
-    pub imap_url: String,
-    /// Certificate fingerprint to pin.
-    pub imap_cert_sha256: String,
-    /// Certificate authority (PEM) to trust.
-    pub imap_ca_pem: String,
-    /// `retry` or `accept`.
-    pub imap_when_unreachable: String,
-}
-
-/// The IMAP fields, shared by the new-batch form and the batch page.
-fn imap_fields(url: &str, pin: &str, ca_pem: &str, when: &str) -> Markup {
-    let accept = when == WhenUnreachable::AcceptUnverified.as_str();
-    html! {
-        div.field {
-            label for="imap_url" { "Old mail server" }
-            input type="text" id="imap_url" name="imap_url" value=(url)
-                placeholder="imaps://mail.example.com" aria-describedby="imap-url-hint";
-            p.small id="imap-url-hint" {
-                "imaps://host (TLS, port 993) or imap://host (STARTTLS, port 143; never                  unencrypted). Leave empty to accept passwords without checking them."
-            }
-        }
-        div.field {
-            label for="imap_cert_sha256" { "Trust exactly this certificate (SHA-256, optional)" }
-            input type="text" id="imap_cert_sha256" name="imap_cert_sha256" value=(pin)
-                aria-describedby="imap-pin-hint";
-            p.small id="imap-pin-hint" {
-                "For a server whose certificate is made out to another name (common at web                  hosts). Test the connection to see the fingerprint the server presents."
-            }
-        }
-        div.field {
-            label for="imap_ca_pem" { "…or trust this certificate authority (PEM, optional)" }
-            textarea id="imap_ca_pem" name="imap_ca_pem" rows="3"
-                placeholder="-----BEGIN CERTIFICATE-----" { (ca_pem) }
-        }
-        fieldset {
-            legend { "When the server cannot be reached" }
-            label.choice {
-                input type="radio" name="imap_when_unreachable" value="retry" checked[!accept];
-                " Ask the user to try again later (nothing is saved)"
-            }
-            label.choice {
-                input type="radio" name="imap_when_unreachable" value="accept" checked[accept];
-                " Accept the password, marked \"not verified\""
-            }
-        }
-    }
-}
-
-/// The new-batch form, with every problem listed.
-pub fn new_batch(form: &NewBatchForm, problems: &[String]) -> Markup {
-    admin_layout(
-        "New batch",
-        true,
-        html! {
-            h1 { "New batch" }
-            @if !problems.is_empty() {
-                div.error role="alert" id="form-error" {
-                    p { strong { "Nothing was created. Please fix:" } }
-                    ul { @for p in problems { li { (p) } } }
-                }
-            }
-            form method="post" action="/admin/batches" enctype="multipart/form-data" {
-                div.field {
-                    label for="name" { "Batch name" }
-                    input type="text" id="name" name="name" required maxlength="100" value=(form.name);
-                }
-                div.field {
-                    label for="org" { "Organisation name shown to users" }
-                    input type="text" id="org" name="org" maxlength="100" value=(form.org)
-                        placeholder="Example Ltd";
-                }
-                div.field {
-                    label for="expires_in" { "Links expire after" }
-                    input type="text" id="expires_in" name="expires_in" required value=(form.expires_in)
-                        aria-describedby="expires-hint";
-                    p.small id="expires-hint" { "For example 7d, 48h or 2w (10 minutes to 90 days)." }
-                }
-                div.field {
-                    label for="next_steps" { "What happens next (shown after a user submits)" }
-                    textarea id="next_steps" name="next_steps" rows="3" { (form.next_steps) }
-                }
-                fieldset.question {
-                    legend { "Automatic purge (if you do not purge it yourself)" }
-                    div.field {
-                        label for="retain_after_expiry" { "This long after the links expire" }
-                        input type="text" id="retain_after_expiry" name="retain_after_expiry"
-                            required value=(form.retain_after_expiry);
-                    }
-                    div.field {
-                        label for="retain_after_export" { "…or this long after the first export" }
-                        input type="text" id="retain_after_export" name="retain_after_export"
-                            required value=(form.retain_after_export);
-                    }
-                }
-                label.choice {
-                    input type="checkbox" name="ask_mail_client" value="on" checked[form.ask_mail_client];
-                    " Ask users how they read their email (spots POP users)"
-                }
-                fieldset.question {
-                    legend { "Check each password with the old mail server (optional)" }
-                    (imap_fields(&form.imap_url, &form.imap_cert_sha256, &form.imap_ca_pem,
-                                 &form.imap_when_unreachable))
-                }
-                fieldset.question {
-                    legend { "Roster" }
-                    p.small { "A CSV with a header row: EmailAddress (required), UserName, DisplayName, \
-                               AlternateEmail, UserRoot. Microsoft's migration template with an empty \
-                               Password column works as is. Upload a file or paste the rows." }
-                    div.field {
-                        label for="roster_file" { "Roster file" }
-                        input type="file" id="roster_file" name="roster_file" accept=".csv,text/csv";
-                    }
-                    div.field {
-                        label for="roster_text" { "…or paste it here" }
-                        textarea id="roster_text" name="roster_text" rows="6"
-                            placeholder="EmailAddress,DisplayName\nann@example.org,Ann Lee" { (form.roster_text) }
-                    }
-                }
-                button type="submit" { "Create batch" }
-            }
-        },
-    )
-}
 
 /// Which users the batch page lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,7 +84,7 @@ pub(super) async fn render(
         filter,
         notice,
         &email,
-        crate::config::now(),
+        now(),
     ))
 }
 
@@ -406,7 +210,7 @@ pub struct EmailView {
     pub relay: Option<String>,
 }
 
-/// What the batch page shows about email.
+/// Loads what the batch page shows about email.
 async fn email_view(state: &AppState, b: &Batch) -> Result<EmailView, AppError> {
     Ok(EmailView {
         deliveries: state.store.deliveries(&b.id).await?,
@@ -602,6 +406,45 @@ fn imap_section(b: &Batch, base: &str) -> Markup {
                         button.secondary type="submit" name="off" value="1" { "Stop checking passwords" }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The IMAP fields, shared by the new-batch form and the batch page.
+pub(super) fn imap_fields(url: &str, pin: &str, ca_pem: &str, when: &str) -> Markup {
+    let accept = when == WhenUnreachable::AcceptUnverified.as_str();
+    html! {
+        div.field {
+            label for="imap_url" { "Old mail server" }
+            input type="text" id="imap_url" name="imap_url" value=(url)
+                placeholder="imaps://mail.example.com" aria-describedby="imap-url-hint";
+            p.small id="imap-url-hint" {
+                "imaps://host (TLS, port 993) or imap://host (STARTTLS, port 143; never                  unencrypted). Leave empty to accept passwords without checking them."
+            }
+        }
+        div.field {
+            label for="imap_cert_sha256" { "Trust exactly this certificate (SHA-256, optional)" }
+            input type="text" id="imap_cert_sha256" name="imap_cert_sha256" value=(pin)
+                aria-describedby="imap-pin-hint";
+            p.small id="imap-pin-hint" {
+                "For a server whose certificate is made out to another name (common at web                  hosts). Test the connection to see the fingerprint the server presents."
+            }
+        }
+        div.field {
+            label for="imap_ca_pem" { "…or trust this certificate authority (PEM, optional)" }
+            textarea id="imap_ca_pem" name="imap_ca_pem" rows="3"
+                placeholder="-----BEGIN CERTIFICATE-----" { (ca_pem) }
+        }
+        fieldset {
+            legend { "When the server cannot be reached" }
+            label.choice {
+                input type="radio" name="imap_when_unreachable" value="retry" checked[!accept];
+                " Ask the user to try again later (nothing is saved)"
+            }
+            label.choice {
+                input type="radio" name="imap_when_unreachable" value="accept" checked[accept];
+                " Accept the password, marked \"not verified\""
             }
         }
     }

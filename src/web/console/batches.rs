@@ -1,5 +1,6 @@
-//! The admin console's handlers: create batches, watch progress, reissue and revoke,
-//! fetch links, export and purge. Thin: parse, call `batch`, render.
+//! Batches: the list, the new-batch form and its roster upload, each batch's page, and
+//! the two per-user actions on it (reissue a link, revoke one). Thin: parse, call
+//! `batch`, render.
 
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
@@ -7,13 +8,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::batch_page::{self as pages, Filter, NewBatchForm};
+use super::batch_page::{self as pages, Filter};
+use super::layout::admin_layout;
 use super::{AdminSession, Refused, live_batch, mailto, refused, render_batch_page};
 use crate::batch::{self, BatchError, IssuedLink, NewBatch};
-use crate::config::{self, now};
+use crate::config::{self, format_time, now};
 use crate::imap::{ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
-use crate::storage::{Batch, StoreError};
+use crate::storage::{Batch, BatchSummary, StoreError, Tombstone};
 use crate::web::{AppError, AppState};
 use secrecy::ExposeSecret as _;
 
@@ -35,17 +37,17 @@ pub async fn home(_session: AdminSession) -> Redirect {
 }
 
 /// `GET /admin/batches`.
-pub async fn list_batches(
+pub async fn list(
     State(state): State<AppState>,
     _session: AdminSession,
 ) -> Result<Response, AppError> {
     let list = state.store.list_batches().await?;
     let tombstones = state.store.list_tombstones().await?;
-    Ok(pages::batches(&list, &tombstones, now()).into_response())
+    Ok(list_page(&list, &tombstones, now()).into_response())
 }
 
 /// `GET /admin/batches/new`.
-pub async fn new_batch_form(_session: AdminSession) -> Response {
+pub async fn new(_session: AdminSession) -> Response {
     let form = NewBatchForm {
         expires_in: config::DEFAULT_EXPIRES_IN.to_owned(),
         retain_after_expiry: batch::DEFAULT_RETAIN_AFTER_EXPIRY.to_owned(),
@@ -54,9 +56,39 @@ pub async fn new_batch_form(_session: AdminSession) -> Response {
         imap_when_unreachable: WhenUnreachable::AskToRetry.as_str().to_owned(),
         ..NewBatchForm::default()
     };
-    pages::new_batch(&form, &[]).into_response()
+    new_batch_page(&form, &[]).into_response()
 }
 
+/// What the new-batch form shows again after a refusal.
+#[derive(Default)]
+struct NewBatchForm {
+    /// Name typed.
+    name: String,
+    /// Organisation typed.
+    org: String,
+    /// Link lifetime typed.
+    expires_in: String,
+    /// Next steps typed.
+    next_steps: String,
+    /// Whether the question is on.
+    ask_mail_client: bool,
+    /// Retention after expiry typed.
+    retain_after_expiry: String,
+    /// Retention after the first export typed.
+    retain_after_export: String,
+    /// Pasted roster.
+    roster_text: String,
+    /// IMAP server to check passwords against (empty: none).
+    imap_url: String,
+    /// Certificate fingerprint to pin.
+    imap_cert_sha256: String,
+    /// Certificate authority (PEM) to trust.
+    imap_ca_pem: String,
+    /// `retry` or `accept`.
+    imap_when_unreachable: String,
+}
+
+/// Reads the new-batch form: its fields, and the roster file's bytes.
 async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u8>), String> {
     // Fields a script may leave out take their defaults.
     let mut form = NewBatchForm {
@@ -100,7 +132,7 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
 
 /// `POST /admin/batches`: create a batch from an uploaded or pasted roster. Every
 /// problem is listed and nothing is created when there is any.
-pub async fn create_batch(
+pub async fn create(
     State(state): State<AppState>,
     _session: AdminSession,
     multipart: Multipart,
@@ -112,11 +144,11 @@ pub async fn create_batch(
                 ask_mail_client: true,
                 ..NewBatchForm::default()
             };
-            return Ok(Refused::unprocessable(pages::new_batch(&form, &[problem])).into_response());
+            return Ok(Refused::unprocessable(new_batch_page(&form, &[problem])).into_response());
         }
     };
     let refuse = |form: &NewBatchForm, problems: &[String]| {
-        Refused::unprocessable(pages::new_batch(form, problems)).into_response()
+        Refused::unprocessable(new_batch_page(form, problems)).into_response()
     };
     let mut problems = Vec::new();
     let lifetime = config::parse_link_lifetime(&form.expires_in)
@@ -194,7 +226,7 @@ pub async fn create_batch(
 }
 
 /// `GET /admin/batches/{id}`.
-pub async fn show_batch(
+pub async fn show(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
@@ -285,4 +317,132 @@ fn reissued_notice(link: &IssuedLink, to: &str, b: &Batch) -> Markup {
         p { code.link { (link.link.expose_secret()) } }
         p { a href=(mailto(to, link, b)) { "Write it to " (to) " yourself" } }
     }
+}
+
+/// Every batch, with progress, and the tombstones of purged ones.
+fn list_page(list: &[BatchSummary], tombstones: &[Tombstone], now: i64) -> Markup {
+    admin_layout(
+        "Batches",
+        true,
+        html! {
+            h1 { "Batches" }
+            @if list.is_empty() {
+                p { "No batches yet. " a href="/admin/batches/new" { "Create the first one" } "." }
+            } @else {
+                table {
+                    thead { tr { th { "Name" } th { "Links valid until" } th { "Progress" } th { "Purged automatically" } } }
+                    tbody {
+                        @for s in list {
+                            tr {
+                                td { a href={ "/admin/batches/" (s.batch.id) } { (s.batch.name) } }
+                                td {
+                                    (format_time(s.batch.expires_at))
+                                    @if s.batch.expires_at <= now { " " span.badge { "expired" } }
+                                }
+                                td {
+                                    progress value=(s.submitted) max=(s.recipients.max(1)) {
+                                        (s.submitted) " of " (s.recipients)
+                                    }
+                                    " " (s.submitted) " / " (s.recipients)
+                                }
+                                td { (format_time(batch::automatic_purge_at(&s.batch))) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !tombstones.is_empty() {
+                h2 { "Purged" }
+                table {
+                    thead { tr { th { "Name" } th { "Created" } th { "Purged" } th { "Submitted" } } }
+                    tbody {
+                        @for t in tombstones {
+                            tr {
+                                td { a href={ "/admin/purged/" (t.batch_id) } { (t.name) } }
+                                td { (format_time(t.created_at)) }
+                                td { (format_time(t.purged_at)) }
+                                td { (t.submitted) " of " (t.recipients) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The new-batch form, with every problem listed.
+fn new_batch_page(form: &NewBatchForm, problems: &[String]) -> Markup {
+    admin_layout(
+        "New batch",
+        true,
+        html! {
+            h1 { "New batch" }
+            @if !problems.is_empty() {
+                div.error role="alert" id="form-error" {
+                    p { strong { "Nothing was created. Please fix:" } }
+                    ul { @for p in problems { li { (p) } } }
+                }
+            }
+            form method="post" action="/admin/batches" enctype="multipart/form-data" {
+                div.field {
+                    label for="name" { "Batch name" }
+                    input type="text" id="name" name="name" required maxlength="100" value=(form.name);
+                }
+                div.field {
+                    label for="org" { "Organisation name shown to users" }
+                    input type="text" id="org" name="org" maxlength="100" value=(form.org)
+                        placeholder="Example Ltd";
+                }
+                div.field {
+                    label for="expires_in" { "Links expire after" }
+                    input type="text" id="expires_in" name="expires_in" required value=(form.expires_in)
+                        aria-describedby="expires-hint";
+                    p.small id="expires-hint" { "For example 7d, 48h or 2w (10 minutes to 90 days)." }
+                }
+                div.field {
+                    label for="next_steps" { "What happens next (shown after a user submits)" }
+                    textarea id="next_steps" name="next_steps" rows="3" { (form.next_steps) }
+                }
+                fieldset.question {
+                    legend { "Automatic purge (if you do not purge it yourself)" }
+                    div.field {
+                        label for="retain_after_expiry" { "This long after the links expire" }
+                        input type="text" id="retain_after_expiry" name="retain_after_expiry"
+                            required value=(form.retain_after_expiry);
+                    }
+                    div.field {
+                        label for="retain_after_export" { "…or this long after the first export" }
+                        input type="text" id="retain_after_export" name="retain_after_export"
+                            required value=(form.retain_after_export);
+                    }
+                }
+                label.choice {
+                    input type="checkbox" name="ask_mail_client" value="on" checked[form.ask_mail_client];
+                    " Ask users how they read their email (spots POP users)"
+                }
+                fieldset.question {
+                    legend { "Check each password with the old mail server (optional)" }
+                    (pages::imap_fields(&form.imap_url, &form.imap_cert_sha256, &form.imap_ca_pem,
+                                 &form.imap_when_unreachable))
+                }
+                fieldset.question {
+                    legend { "Roster" }
+                    p.small { "A CSV with a header row: EmailAddress (required), UserName, DisplayName, \
+                               AlternateEmail, UserRoot. Microsoft's migration template with an empty \
+                               Password column works as is. Upload a file or paste the rows." }
+                    div.field {
+                        label for="roster_file" { "Roster file" }
+                        input type="file" id="roster_file" name="roster_file" accept=".csv,text/csv";
+                    }
+                    div.field {
+                        label for="roster_text" { "…or paste it here" }
+                        textarea id="roster_text" name="roster_text" rows="6"
+                            placeholder="EmailAddress,DisplayName\nann@example.org,Ann Lee" { (form.roster_text) }
+                    }
+                }
+                button type="submit" { "Create batch" }
+            }
+        },
+    )
 }
