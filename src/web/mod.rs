@@ -1,4 +1,13 @@
-//! The HTTP server: the route table, shared state, security middleware and launch.
+//! The HTTP server. Two sides behind one listener, and they never import each other:
+//!
+//! - `public`: what a person with a link sees (`/s/{token}`): no session, and every
+//!   input is hostile.
+//! - `console`: the admin console (`/admin/**`): a session for every page, and the
+//!   passphrase again for anything that opens secrets.
+//!
+//! Around them: the shared state (`AppState`, `ServerConfig`), the route table
+//! (`router`), the listener (`serve_on`), the security middleware, the frame every
+//! page shares, the error page, the rate limit and `/metrics`.
 
 pub mod assets;
 mod console;

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use super::layout::{admin_layout, error_box, passphrase_form};
 use super::session;
-use super::{AdminSession, ClientKey, PassphraseForm, Refused, https, unlock_throttled};
+use super::{AdminSession, ClientKey, PassphraseForm, Refused, unlock_throttled};
 use crate::batch::{self, BatchError};
 use crate::config::now;
 use crate::crypto::{KdfParams, LinkToken};
@@ -20,6 +20,11 @@ use crate::web::{AppError, AppState};
 
 /// How long a setup link printed by `serve` stays valid.
 pub const SETUP_TOKEN_LIFETIME_SECS: i64 = 3600;
+
+/// Whether the public URL is https (the session cookie's name and `Secure` follow it).
+fn https(state: &AppState) -> bool {
+    state.config.public_url.is_https()
+}
 
 /// Creates a one-time setup token (valid one hour) and returns the URL to print.
 pub async fn issue_setup_url(state: &AppState) -> Result<String, StoreError> {

@@ -6,9 +6,7 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 
-use super::layout::{
-    admin_layout, notice as notice_box, optional_passphrase_field, passphrase_field,
-};
+use super::layout::{admin_layout, notice_box, optional_passphrase_field, passphrase_field};
 use crate::batch::{self, MailClient};
 use crate::config::{format_time, now};
 use crate::imap::WhenUnreachable;
@@ -154,12 +152,12 @@ pub fn batch_page(
                             td { (s.recipient.email)
                                 @if let Some(d) = &s.recipient.display_name { br; span.small { (d) } } }
                             td { span class={ "badge " (word) } { (word) }
-                @match s.imap_check.as_deref() {
-                    Some("verified") => { br; span.small { "checked with the server" } }
-                    Some(_) => { br; span.badge.warn { "not verified" } }
-                    None => {}
-                }
-            }
+                                @match s.imap_check.as_deref() {
+                                    Some("verified") => { br; span.small { "checked with the server" } }
+                                    Some(_) => { br; span.badge.warn { "not verified" } }
+                                    None => {}
+                                }
+                            }
                             td {
                                 @match mail_client(s) {
                                     Some(c) if c.pop_risk() => { span.badge.warn { (c.label()) } }
@@ -397,7 +395,7 @@ fn imap_section(b: &Batch, base: &str) -> Markup {
             }
             details {
                 summary { "Change the old mail server" }
-                                form method="post" action={ (base) "/imap" } {
+                form method="post" action={ (base) "/imap" } {
                     (imap_fields(&url, &pin, &ca, when))
                     (imap_passphrase("imap-passphrase"))
                     button type="submit" { "Test and save" }

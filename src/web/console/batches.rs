@@ -270,7 +270,7 @@ pub async fn reissue(
     };
     let relay = pages::relay_description(&state).await?;
     let base = format!("/admin/batches/{}", b.id);
-    let notice = maud::html! {
+    let notice = html! {
         (reissued_notice(&link, &to, &b))
         @if relay.is_some() {
             h3 { "Email the new link now" }
@@ -281,8 +281,8 @@ pub async fn reissue(
 }
 
 /// The notice when a reissue or revoke names someone not in the batch.
-fn no_such_recipient() -> maud::Markup {
-    maud::html! { p { "That address is not in this batch; nothing was changed." } }
+fn no_such_recipient() -> Markup {
+    html! { p { "That address is not in this batch; nothing was changed." } }
 }
 
 /// `POST /admin/batches/{id}/revoke`.
@@ -301,13 +301,7 @@ pub async fn revoke(
         }
         Err(e) => return Err(e.into()),
     };
-    render_batch_page(
-        &state,
-        &b,
-        Filter::All,
-        Some(maud::html! { p { (notice) } }),
-    )
-    .await
+    render_batch_page(&state, &b, Filter::All, Some(html! { p { (notice) } })).await
 }
 
 /// Shown after a reissue: the new link, once.

@@ -181,7 +181,7 @@ fn pin_offer(b: &Batch, report: &imap::ConnectionReport) -> Markup {
         form method="post" action={ "/admin/batches/" (b.id) "/imap" } {
             input type="hidden" name="imap_url" value=(i.server.to_string());
             input type="hidden" name="imap_cert_sha256" value=(imap::fingerprint_hex(&fp));
-                        input type="hidden" name="imap_when_unreachable" value=(i.when_unreachable.as_str());
+            input type="hidden" name="imap_when_unreachable" value=(i.when_unreachable.as_str());
             (imap_passphrase("pin-passphrase"))
             p.small {
                 "If you are sure this is your old mail server (ask the web host for the                  fingerprint if in doubt), you can trust exactly this certificate."

@@ -43,7 +43,7 @@ pub fn error_box(error: Option<&str>) -> Markup {
 }
 
 /// What happened, on top of a page, if anything did.
-pub fn notice(notice: Option<Markup>) -> Markup {
+pub fn notice_box(notice: Option<Markup>) -> Markup {
     html! {
         @if let Some(n) = notice { div.notice role="status" { (n) } }
     }
@@ -61,6 +61,7 @@ pub fn optional_passphrase_field(id: &str, label: &str) -> Markup {
     passphrase_input(id, label, false)
 }
 
+/// The one copy of the passphrase field's markup.
 fn passphrase_input(id: &str, label: &str, required: bool) -> Markup {
     html! {
         div.field {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{admin_layout, error_box, notice as notice_box, optional_passphrase_field};
+use super::layout::{admin_layout, error_box, notice_box, optional_passphrase_field};
 use super::{AdminSession, ClientKey, Refused, live_batch, unlock_throttled};
 use crate::config::{format_time, now};
 use crate::mail::{LinkFields, PLACEHOLDERS, Template};

@@ -1,9 +1,15 @@
 //! The admin console, `/admin/**`: a session for every page, and the passphrase again
 //! for anything that opens secrets or changes where they go.
 //!
-//! Here is the plumbing the console's handlers share: who the client is for the login
-//! throttle ([`ClientKey`]), the throttled passphrase check ([`unlock_throttled`]), the
-//! batch a URL names ([`live_batch`]), and one way to refuse ([`Refused`]).
+//! One file per resource, each with its handlers and their pages (`auth`, `batches`,
+//! `imap`, `links`, `export`, `sending`, `smtp`, `message`). They import only this
+//! module, `layout` (the frame and the widgets) and `batch_page` (the page most actions
+//! answer with), never each other; `auth` also uses `session`'s cookies.
+//!
+//! Here is the plumbing they share: who the client is for the login throttle
+//! ([`ClientKey`]), the throttled passphrase check ([`unlock_throttled`]), the batch a
+//! URL names ([`live_batch`]), one way to refuse ([`Refused`]), the CSV download, the
+//! `mailto:` link for one user, and the relay to send with.
 
 pub(super) mod auth;
 pub(super) mod batch_page;
@@ -26,8 +32,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::Markup;
-use secrecy::ExposeSecret as _;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 use self::batch_page::Filter;
@@ -51,11 +56,6 @@ pub struct PassphraseForm {
     passphrase_confirm: Option<String>,
     #[serde(default)]
     format: Option<String>,
-}
-
-/// Whether the public URL is https (the session cookie's name and `Secure` follow it).
-fn https(state: &AppState) -> bool {
-    state.config.public_url.is_https()
 }
 
 /// The client as the login throttle counts it: the peer's IP, or with `--trust-proxy`
@@ -141,6 +141,7 @@ impl Refusal {
     pub(super) fn respond(self, page: impl FnOnce(&str) -> Markup) -> Result<Response, AppError> {
         let (status, retry_after) = match &self {
             Self::Blocked(wait) => (StatusCode::TOO_MANY_REQUESTS, Some(*wait)),
+            // An internal error goes no further than `reason()` below.
             Self::Wrong | Self::Internal(_) => (StatusCode::UNAUTHORIZED, None),
         };
         let page = page(&self.reason()?);

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{admin_layout, notice as notice_box, passphrase_field};
+use super::layout::{admin_layout, notice_box, passphrase_field};
 use super::{AdminSession, ClientKey, Refused, relay, unlock_throttled};
 use crate::config::{format_time, now};
 use crate::crypto::AdminKey;
