@@ -3,7 +3,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::templates;
+use super::layout::message_page;
+use super::public::pages::{link_gone, unknown_link};
 use crate::batch::{BatchError, LinkStatus};
 use crate::storage::StoreError;
 
@@ -39,12 +40,10 @@ impl From<BatchError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            Self::UnknownLink => (StatusCode::NOT_FOUND, templates::unknown_link()).into_response(),
-            Self::LinkGone(status) => {
-                (StatusCode::GONE, templates::link_gone(status)).into_response()
-            }
+            Self::UnknownLink => (StatusCode::NOT_FOUND, unknown_link()).into_response(),
+            Self::LinkGone(status) => (StatusCode::GONE, link_gone(status)).into_response(),
             Self::Gone(title, text) => {
-                (StatusCode::GONE, templates::message_page(title, text)).into_response()
+                (StatusCode::GONE, message_page(title, text)).into_response()
             }
             Self::Internal(cause) => {
                 // Causes never carry tokens or passwords: the layers below do not put
@@ -52,7 +51,7 @@ impl IntoResponse for AppError {
                 tracing::error!(error = %format!("{cause:#}"), "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    templates::message_page(
+                    message_page(
                         "Something went wrong",
                         "passdrop could not finish this request. Nothing was saved; please try \
                          again in a minute. If it keeps happening, tell whoever sent you the link.",

@@ -13,7 +13,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::KeyExtractor;
 
 use super::ServerConfig;
-use super::templates;
+use super::layout::message_page;
 
 /// The client's IP: the peer address, or, with `--trust-proxy`, the address our proxy
 /// put last in `X-Forwarded-For` (the rightmost entry: everything left of it came from
@@ -93,7 +93,7 @@ fn rejection(error: GovernorError) -> Response<Body> {
         GovernorError::TooManyRequests { wait_time, .. } => {
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
-                templates::message_page(
+                message_page(
                     "Too many requests",
                     "Too many requests came from your network in a short time. Please wait a \
                      minute and try again; nothing you sent was lost or used.",
@@ -109,7 +109,7 @@ fn rejection(error: GovernorError) -> Response<Body> {
             tracing::error!(error = %other, "rate limiter could not identify the client");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                templates::message_page("Something went wrong", "Please try again in a minute."),
+                message_page("Something went wrong", "Please try again in a minute."),
             )
                 .into_response()
         }

@@ -1,48 +1,13 @@
-//! Pages, as plain maud functions: `layout` plus one function per page. User data is
-//! always escaped (never `PreEscaped`); there is no script and no inline style.
+//! The pages a person with a link sees, as plain maud functions in the shared
+//! `layout`: the collection form, the thank-you page, and why a link does not work.
+//! User data is always escaped (never `PreEscaped`); there is no script and no inline
+//! style.
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
-use super::assets;
 use crate::batch::{LinkStatus, MailClient};
 use crate::config::format_time;
-
-/// The `<head>` every page shares: no external resource, no script.
-pub fn head(title: &str) -> Markup {
-    html! {
-        head {
-            meta charset="utf-8";
-            meta name="viewport" content="width=device-width, initial-scale=1";
-            meta name="referrer" content="no-referrer";
-            meta name="robots" content="noindex, nofollow";
-            title { (title) }
-            link rel="stylesheet" href=(assets::STYLESHEET.url());
-            link rel="icon" type="image/svg+xml" href=(assets::ICON.url());
-        }
-    }
-}
-
-/// The frame every collection page shares.
-pub fn layout(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            (head(title))
-            body {
-                header.site {
-                    img src=(assets::ICON.url()) alt="" width="28" height="28";
-                    span { "Secure password collection" }
-                }
-                main {
-                    (body)
-                }
-                footer {
-                    "This page stores nothing in your browser and uses no cookies or trackers."
-                }
-            }
-        }
-    }
-}
+use crate::web::layout::{layout, message_page};
 
 /// What the collection form shows.
 pub struct FormPage<'a> {
@@ -238,15 +203,4 @@ pub fn link_gone(status: LinkStatus) -> Markup {
         ),
     };
     message_page(title, text)
-}
-
-/// A page with a heading and one paragraph.
-pub fn message_page(title: &str, text: &str) -> Markup {
-    layout(
-        title,
-        html! {
-            h1 { (title) }
-            p { (text) }
-        },
-    )
 }

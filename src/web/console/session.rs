@@ -11,8 +11,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::AppState;
 use crate::crypto::LinkToken;
+use crate::web::AppState;
 
 /// A session ends after this long without a request.
 pub const IDLE_TIMEOUT_SECS: i64 = 30 * 60;
@@ -99,7 +99,7 @@ impl FromRequestParts<AppState> for AdminSession {
             Ok(false) => Err(to_login()),
             Err(e) => {
                 tracing::error!(error = %e, "session check failed");
-                Err(super::AppError::Internal(anyhow::Error::new(e)).into_response())
+                Err(crate::web::AppError::Internal(anyhow::Error::new(e)).into_response())
             }
         }
     }

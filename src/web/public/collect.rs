@@ -1,4 +1,5 @@
-//! Request handlers: parse, call the domain, render. Nothing here touches SQL or keys.
+//! `GET` and `POST /s/{token}`: the collection form, and sealing the password it sends.
+//! Parse, call the domain, render; nothing here touches SQL or keys.
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -7,8 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::form::parse_collection_form;
-use super::templates::{self, ErrorField, FormError, FormPage};
-use super::{AppError, AppState};
+use super::pages::{self, ErrorField, FormError, FormPage};
 use crate::batch::{
     self, FailedAttempt, ImapCheck, LinkStatus, MailClient, PasswordProblem, SubmitOutcome,
 };
@@ -16,42 +16,8 @@ use crate::config::now;
 use crate::crypto::LinkToken;
 use crate::imap::{self, Entry, Verdict, WhenUnreachable};
 use crate::storage::LinkView;
+use crate::web::{AppError, AppState};
 use secrecy::SecretString;
-
-/// `GET /healthz`: the process is up and the database answers.
-pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.admin_exists().await {
-        Ok(_) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-    }
-}
-
-/// The answer to a POST that did not come from our own page (403; nothing changes).
-pub fn cross_site_rejection(
-    _error: tower_http::csrf::ProtectionError,
-) -> axum::http::Response<axum::body::Body> {
-    (
-        StatusCode::FORBIDDEN,
-        templates::message_page(
-            "Request refused",
-            "This form can only be sent from its own page. Please open your link again and \
-             send the form from there; nothing was changed.",
-        ),
-    )
-        .into_response()
-}
-
-/// Any other path.
-pub async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        templates::message_page("Page not found", "There is nothing at this address."),
-    )
-        .into_response()
-}
 
 /// Looks up a token from the URL; unknown and malformed tokens look the same.
 /// A path segment that cannot even be decoded is an unknown link too.
@@ -79,7 +45,7 @@ fn form_page(
     mail_client: Option<MailClient>,
     error: Option<FormError<'_>>,
 ) -> maud::Markup {
-    templates::collection_form(&FormPage {
+    pages::collection_form(&FormPage {
         org_name: view.batch.org_name.as_deref(),
         email: &view.recipient.email,
         expires_at: view.expires_at,
@@ -91,7 +57,7 @@ fn form_page(
 }
 
 /// `GET /s/{token}`: the collection form. Never changes the link.
-pub async fn show_collection_form(
+pub async fn show(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
@@ -117,7 +83,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 
 /// `POST /s/{token}`: seal the password and burn the link, or explain what is wrong
 /// (422 with the form again; the link stays usable until too many refusals lock it).
-pub async fn submit_collection_form(
+pub async fn submit(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
@@ -385,7 +351,7 @@ async fn accept(
                 "password submitted"
             );
             Ok(
-                templates::submitted(&view.recipient.email, view.batch.next_steps.as_deref())
+                pages::submitted(&view.recipient.email, view.batch.next_steps.as_deref())
                     .into_response(),
             )
         }

@@ -1,0 +1,199 @@
+//! Setting up, logging in and out: the one-time setup link that chooses the admin
+//! passphrase, the login (throttled per client, Argon2 off the runtime) that starts a
+//! session, and the logout that ends it.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use secrecy::SecretString;
+
+use super::layout::{admin_layout, error_box, passphrase_form};
+use super::session;
+use super::{AdminSession, ClientKey, PassphraseForm, Refused, unlock_throttled};
+use crate::batch::{self, BatchError};
+use crate::config::now;
+use crate::crypto::{KdfParams, LinkToken};
+use crate::storage::StoreError;
+use crate::web::{AppError, AppState};
+
+/// How long a setup link printed by `serve` stays valid.
+pub const SETUP_TOKEN_LIFETIME_SECS: i64 = 3600;
+
+/// Whether the public URL is https (the session cookie's name and `Secure` follow it).
+fn https(state: &AppState) -> bool {
+    state.config.public_url.is_https()
+}
+
+/// Creates a one-time setup token (valid one hour) and returns the URL to print.
+pub async fn issue_setup_url(state: &AppState) -> Result<String, StoreError> {
+    let token = LinkToken::generate().map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
+    state
+        .store
+        .replace_setup_token(&token.hash(), now() + SETUP_TOKEN_LIFETIME_SECS)
+        .await?;
+    Ok(format!(
+        "{}/admin/setup/{}",
+        state.config.public_url,
+        token.expose()
+    ))
+}
+
+/// Starts a session and redirects to `location` with its cookie.
+async fn start_session(state: &AppState, location: &str) -> Result<Response, AppError> {
+    let token = LinkToken::generate().map_err(anyhow::Error::new)?;
+    state.store.create_session(&token.hash(), now()).await?;
+    let mut response = Redirect::to(location).into_response();
+    if let Some(cookie) = session::session_cookie(&token, https(state)) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// The setup token from the URL, if it may still be used (and no admin exists yet).
+async fn setup_token_ok(state: &AppState, token: &str) -> Result<LinkToken, AppError> {
+    if state.store.admin_exists().await? {
+        return Err(AppError::Gone(
+            "Already set up",
+            "An admin passphrase has already been chosen. Log in at /admin/login.",
+        ));
+    }
+    let token = LinkToken::parse(token).ok_or(AppError::UnknownLink)?;
+    if !state.store.setup_token_valid(&token.hash(), now()).await? {
+        return Err(AppError::Gone(
+            "Setup link expired",
+            "This setup link has expired or was already used. Restart passdrop to print a new \
+             one, or run `passdrop admin init`.",
+        ));
+    }
+    Ok(token)
+}
+
+/// `GET /admin/setup/{token}`: choose the passphrase.
+pub async fn setup_form(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    setup_token_ok(&state, &token).await?;
+    Ok(setup_page(None).into_response())
+}
+
+/// `POST /admin/setup/{token}`: create the admin key, use up the link, log in.
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Form(form): Form<PassphraseForm>,
+) -> Result<Response, AppError> {
+    let token = setup_token_ok(&state, &token).await?;
+    let passphrase = SecretString::from(form.passphrase);
+    let confirm = SecretString::from(form.passphrase_confirm.unwrap_or_default());
+    let refuse = |message: &str| Refused::unprocessable(setup_page(Some(message))).into_response();
+    if !crate::crypto::secrets_equal(&passphrase, &confirm) {
+        return Ok(refuse(
+            "The two passphrases differ; please type them again.",
+        ));
+    }
+    match batch::init_admin_with_setup_token(&state.store, &token, passphrase, KdfParams::DEFAULT)
+        .await
+    {
+        Ok(()) => start_session(&state, "/admin/batches").await,
+        Err(e @ (BatchError::WeakPassphrase | BatchError::InvalidName(_))) => {
+            Ok(refuse(&e.to_string()))
+        }
+        // Another request used the link (or set up an admin) first.
+        Err(BatchError::Store(StoreError::LinkNotLive | StoreError::AdminExists)) => {
+            Err(AppError::Gone(
+                "Already set up",
+                "This setup link was just used. Log in at /admin/login.",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /admin/login`.
+pub async fn login_form() -> Response {
+    login_page(None).into_response()
+}
+
+/// `POST /admin/login`: check the passphrase (Argon2, off the runtime), throttled per IP.
+pub async fn login_submit(
+    State(state): State<AppState>,
+    client: ClientKey,
+    headers: HeaderMap,
+    Form(form): Form<PassphraseForm>,
+) -> Result<Response, AppError> {
+    match unlock_throttled(&state, client, form.passphrase).await {
+        Ok(_admin_key) => {
+            // A login always starts a new session; any session presented ends here.
+            if let Some(old) = session::session_token(&headers, https(&state)) {
+                state.store.delete_session(&old.hash()).await?;
+            }
+            start_session(&state, "/admin/batches").await
+        }
+        Err(refusal) => refusal.respond(|why| login_page(Some(why))),
+    }
+}
+
+/// `POST /admin/logout`.
+pub async fn logout(
+    State(state): State<AppState>,
+    session: AdminSession,
+) -> Result<Response, AppError> {
+    state.store.delete_session(&session.token_hash).await?;
+    let mut response = Redirect::to("/admin/login").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session::clearing_cookie(https(&state)));
+    Ok(response)
+}
+
+/// The one-time setup page: choose the admin passphrase.
+fn setup_page(error: Option<&str>) -> Markup {
+    admin_layout(
+        "Set up",
+        false,
+        html! {
+            h1 { "Choose the admin passphrase" }
+            p { "This passphrase is the only key to the passwords your users will send. "
+                strong { "It cannot be recovered" }
+                ": if it is lost, the collected passwords are lost too, and you would have to \
+                 collect them again." }
+            ul.facts {
+                li { "Use at least " (batch::MIN_PASSPHRASE_CHARS) " characters; four or five \
+                      unrelated words are strong and easy to type." }
+                li { "Store it in your password manager now." }
+            }
+            form method="post" {
+                (error_box(error))
+                div.field {
+                    label for="passphrase" { "Passphrase" }
+                    input type="password" id="passphrase" name="passphrase" required
+                        autocomplete="new-password" minlength=(batch::MIN_PASSPHRASE_CHARS)
+                        aria-describedby="passphrase-hint" autofocus;
+                    p.small id="passphrase-hint" { "At least " (batch::MIN_PASSPHRASE_CHARS)
+                        " characters. Longer is stronger." }
+                }
+                div.field {
+                    label for="passphrase_confirm" { "Type it again" }
+                    input type="password" id="passphrase_confirm" name="passphrase_confirm"
+                        required autocomplete="new-password";
+                }
+                button type="submit" { "Set passphrase and continue" }
+            }
+        },
+    )
+}
+
+/// The login page.
+fn login_page(error: Option<&str>) -> Markup {
+    admin_layout(
+        "Log in",
+        false,
+        html! {
+            h1 { "Log in" }
+            (passphrase_form("/admin/login", error, html! { button type="submit" { "Log in" } }))
+        },
+    )
+}

@@ -1,0 +1,475 @@
+//! The batch page, which most console actions answer with: counts, filters, each user's
+//! status and message, the email and old-mail-server sections, and the audit trail.
+//! Plain maud functions; user data is always escaped.
+
+use std::collections::HashMap;
+
+use maud::{Markup, html};
+
+use super::layout::{admin_layout, notice_box, optional_passphrase_field, passphrase_field};
+use crate::batch::{self, MailClient};
+use crate::config::{format_time, now};
+use crate::imap::WhenUnreachable;
+use crate::mail::Template;
+use crate::storage::{AuditEvent, Batch, Delivery, LinkState, RecipientStatus};
+use crate::web::{AppError, AppState};
+
+/// Which users the batch page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Everyone.
+    All,
+    /// Not submitted yet (pending, opened, expired, revoked, locked).
+    Waiting,
+    /// Submitted.
+    Submitted,
+    /// Flagged as possibly keeping mail in one program (POP).
+    PopRisk,
+}
+
+impl Filter {
+    /// Parses `?show=`.
+    pub fn parse(value: Option<&str>) -> Self {
+        match value {
+            Some("waiting") => Self::Waiting,
+            Some("submitted") => Self::Submitted,
+            Some("pop") => Self::PopRisk,
+            _ => Self::All,
+        }
+    }
+
+    fn keeps(self, s: &RecipientStatus) -> bool {
+        match self {
+            Self::All => true,
+            Self::Waiting => s.submitted_at.is_none(),
+            Self::Submitted => s.submitted_at.is_some(),
+            Self::PopRisk => mail_client(s).is_some_and(MailClient::pop_risk),
+        }
+    }
+}
+
+fn mail_client(s: &RecipientStatus) -> Option<MailClient> {
+    s.mail_client.as_deref().and_then(MailClient::parse)
+}
+
+/// A user's status in words, for the batch page.
+pub fn status_word(s: &RecipientStatus, now: i64) -> &'static str {
+    match (s.submitted_at, s.link_state) {
+        (Some(_), _) => "submitted",
+        (None, LinkState::Live) if s.link_expires_at <= now => "expired",
+        (None, LinkState::Live) if s.opened_at.is_some() => "opened",
+        (None, LinkState::Live) => "pending",
+        (None, LinkState::Revoked) => "revoked",
+        (None, LinkState::Locked) => "locked",
+        (None, LinkState::Used | LinkState::Replaced) => "pending",
+    }
+}
+
+/// The batch page of `b`, listing the users `filter` keeps, with `notice` on top.
+pub(super) async fn render(
+    state: &AppState,
+    b: &Batch,
+    filter: Filter,
+    notice: Option<Markup>,
+) -> Result<Markup, AppError> {
+    let statuses = state.store.recipient_statuses(&b.id).await?;
+    let audit = state.store.audit_trail(&b.id).await?;
+    let email = email_view(state, b).await?;
+    Ok(batch_page(
+        b,
+        &statuses,
+        &audit,
+        filter,
+        notice,
+        &email,
+        now(),
+    ))
+}
+
+/// A batch's page: counts, filters, per-user status and actions, audit trail.
+pub fn batch_page(
+    b: &Batch,
+    statuses: &[RecipientStatus],
+    audit: &[AuditEvent],
+    filter: Filter,
+    notice: Option<Markup>,
+    email: &EmailView,
+    now: i64,
+) -> Markup {
+    let submitted = statuses.iter().filter(|s| s.submitted_at.is_some()).count();
+    let pop = statuses
+        .iter()
+        .filter(|s| mail_client(s).is_some_and(MailClient::pop_risk))
+        .count();
+    let base = format!("/admin/batches/{}", b.id);
+    admin_layout(
+        &b.name,
+        true,
+        html! {
+            h1 { (b.name) }
+            (notice_box(notice))
+            p {
+                progress value=(submitted) max=(statuses.len().max(1)) { (submitted) " of " (statuses.len()) }
+                " " strong { (submitted) " of " (statuses.len()) } " have submitted."
+            }
+            p.small {
+                "Links valid until " (format_time(b.expires_at)) ". "
+                "Purged automatically on " strong { (format_time(batch::automatic_purge_at(b))) }
+                " unless you purge it sooner."
+            }
+            p.actions {
+                a.button href={ (base) "/links" } { "Get the links (CSV or email)" }
+                " "
+                a.button href={ (base) "/export" } { "Export and purge" }
+            }
+            (email_section(b, statuses, email, &base))
+            (imap_section(b, &base))
+            @if pop > 0 {
+                div.notice {
+                    p { strong { (pop) @if pop == 1 { " user" } @else { " users" } } " read their mail in one program on one computer, \
+                        or are not sure. If that program uses POP, their folders and older mail may \
+                        live only on that computer and will not come across in a server-to-server \
+                        move. Check with them; if so, export their mail from the program to a PST \
+                        file and import it into Microsoft 365 (Outlook: File › Open & Export)." }
+                }
+            }
+            nav.filters aria-label="Show" {
+                @for (label, key, f) in [("All", "all", Filter::All), ("Waiting", "waiting", Filter::Waiting),
+                                         ("Submitted", "submitted", Filter::Submitted), ("POP risk", "pop", Filter::PopRisk)] {
+                    @if f == filter {
+                        strong aria-current="page" { (label) }
+                    } @else {
+                        a href={ (base) "?show=" (key) } { (label) }
+                    }
+                }
+            }
+            table {
+                thead { tr { th { "Email" } th { "Status" } th { "Reads mail" } th { "When" } th { "Link emailed" } th { "Actions" } } }
+                tbody {
+                    @for s in statuses.iter().filter(|s| filter.keeps(s)) {
+                        @let word = status_word(s, now);
+                        tr {
+                            td { (s.recipient.email)
+                                @if let Some(d) = &s.recipient.display_name { br; span.small { (d) } } }
+                            td { span class={ "badge " (word) } { (word) }
+                                @match s.imap_check.as_deref() {
+                                    Some("verified") => { br; span.small { "checked with the server" } }
+                                    Some(_) => { br; span.badge.warn { "not verified" } }
+                                    None => {}
+                                }
+                            }
+                            td {
+                                @match mail_client(s) {
+                                    Some(c) if c.pop_risk() => { span.badge.warn { (c.label()) } }
+                                    Some(c) => { (c.label()) }
+                                    None => { "–" }
+                                }
+                            }
+                            td.small {
+                                @if let Some(at) = s.submitted_at { "submitted " (format_time(at)) }
+                                @else if let Some(at) = s.opened_at { "opened " (format_time(at)) }
+                                @else { "link until " (format_time(s.link_expires_at)) }
+                            }
+                            td { (delivery_cell(email.deliveries.get(&s.recipient.id), email.sending)) }
+                            td { div.row-actions {
+                                form method="post" action={ (base) "/reissue" } {
+                                    input type="hidden" name="email" value=(s.recipient.email);
+                                    button.compact type="submit" { "Reissue" }
+                                }
+                                @if s.link_state == LinkState::Live && s.submitted_at.is_none() {
+                                    form method="post" action={ (base) "/revoke" } {
+                                        input type="hidden" name="email" value=(s.recipient.email);
+                                        button.compact.secondary type="submit" { "Revoke" }
+                                    }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+            h2 { "Audit trail" }
+            p.small { "What happened to this batch, without any user's data. It stays after purge." }
+            ul.audit {
+                @for e in audit {
+                    li { (format_time(e.at)) " — " (audit_words(e)) }
+                }
+            }
+        },
+    )
+}
+
+/// What the batch page shows about email.
+pub struct EmailView {
+    /// Each recipient's delivery, by recipient id.
+    pub deliveries: HashMap<i64, Delivery>,
+    /// Whether the background sender is working on this batch now.
+    pub sending: bool,
+    /// The relay in use, described; `None` when none is set up.
+    pub relay: Option<String>,
+}
+
+/// Loads what the batch page shows about email.
+async fn email_view(state: &AppState, b: &Batch) -> Result<EmailView, AppError> {
+    Ok(EmailView {
+        deliveries: state.store.deliveries(&b.id).await?,
+        sending: state.outbox.is_sending(&b.id).await,
+        relay: relay_description(state).await?,
+    })
+}
+
+/// The relay in use, in words; `None` when none is set up.
+pub(super) async fn relay_description(state: &AppState) -> Result<Option<String>, AppError> {
+    if let Some(s) = &state.config.smtp {
+        return Ok(Some(format!("{}:{}", s.host, s.port)));
+    }
+    Ok(state
+        .store
+        .smtp_settings()
+        .await?
+        .map(|s| format!("{}:{}", s.host, s.port)))
+}
+
+/// Counts of where a batch's messages stand.
+#[derive(Debug, Default)]
+struct Counts {
+    sent: usize,
+    queued: usize,
+    sending: usize,
+    unknown: usize,
+    failed: usize,
+}
+
+fn counts(v: &EmailView) -> Counts {
+    let mut c = Counts::default();
+    for d in v.deliveries.values() {
+        match d.state.as_str() {
+            "sent" => c.sent += 1,
+            "queued" => c.queued += 1,
+            "sending" if v.sending => c.sending += 1,
+            "sending" | "unknown" => c.unknown += 1,
+            _ => c.failed += 1,
+        }
+    }
+    c
+}
+
+/// The batch page's section on emailing the links.
+pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, base: &str) -> Markup {
+    let c = counts(v);
+    let total = c.sent + c.queued + c.sending + c.unknown + c.failed;
+    let waiting = statuses.iter().filter(|s| s.submitted_at.is_none()).count();
+    let never = statuses
+        .iter()
+        .filter(|s| s.submitted_at.is_none() && !v.deliveries.contains_key(&s.recipient.id))
+        .count();
+    let template = Template::of(b.message.as_ref());
+    html! {
+        section.email {
+            h2 { "Email the links" }
+            @match &v.relay {
+                None => {
+                    p { "No SMTP relay is set up. " a href="/admin/smtp" { "Set up email sending" }
+                        " to have passdrop email each user their own link, or send the mail-merge CSV yourself." }
+                }
+                Some(relay) => {
+                    p { "Sent through " strong { (relay) } " (" a href="/admin/smtp" { "email settings" } "). "
+                        "Subject: “" (template.subject()) "” (" a href={ (base) "/message" } { "view or edit the message" } ")." }
+                    @if total > 0 {
+                        p {
+                            progress value=(c.sent + c.failed + c.unknown) max=(total) { (c.sent) " of " (total) }
+                            " " strong { (c.sent) " emailed" } ", " (c.queued) " queued, " (c.failed) " failed"
+                            @if c.sending > 0 { ", " (c.sending) " sending now" }
+                            @if c.unknown > 0 {
+                                ", " (c.unknown) " with an unknown outcome (they may have arrived; not sent again unless you email that user)"
+                            }
+                            "."
+                            @if never > 0 { " " (never) " waiting users have not been emailed yet." }
+                        }
+                    }
+                    @if v.sending {
+                        p.notice role="status" { "Sending in the background. " a href=(base) { "Refresh" } " to see the progress." }
+                    } @else if c.queued > 0 {
+                        p.notice role="status" { (c.queued) " messages wait in the queue: sending stopped (for instance, the server restarted). "
+                            "Its links are opened only with the passphrase: enter it below and choose " strong { "Resume" } "." }
+                    }
+                    form method="post" action={ (base) "/send" } {
+                        (passphrase_field("send-passphrase", "Admin passphrase (it opens the links to send)"))
+                        button type="submit" name="who" value="unsent" { "Email everyone not yet emailed" }
+                        @if waiting > 0 {
+                            " "
+                            button.secondary type="submit" name="who" value="reminder" { "Remind all " (waiting) " still waiting" }
+                        }
+                        @if c.queued > 0 && !v.sending {
+                            " "
+                            button.secondary type="submit" name="who" value="queued" { "Resume" }
+                        }
+                    }
+                    details {
+                        summary { "Email one user" }
+                        (one_user_form(base, ""))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A form that emails one user their current link.
+pub fn one_user_form(base: &str, email: &str) -> Markup {
+    html! {
+        form method="post" action={ (base) "/send" } {
+            input type="hidden" name="who" value="one";
+            div.field {
+                label for="one-email" { "EmailAddress" }
+                input type="email" id="one-email" name="email" value=(email) required;
+            }
+            (passphrase_field("one-passphrase", "Admin passphrase"))
+            button type="submit" { "Email this user their link" }
+        }
+    }
+}
+
+/// One user's message state, for the batch table.
+pub fn delivery_cell(d: Option<&Delivery>, sending: bool) -> Markup {
+    let Some(d) = d else {
+        return html! { span.small { "not emailed" } };
+    };
+    html! {
+        @match d.state.as_str() {
+            "sent" => {
+                span.small { "emailed " (d.sent_at.map(format_time).unwrap_or_default()) }
+                @if d.reminders > 0 { br; span.small { "reminded " (d.reminders) "×" } }
+            }
+            "queued" => {
+                span.badge { @if d.sent_at.is_some() { "reminder queued" } @else { "queued" } }
+                @if let Some(e) = &d.last_error {
+                    br; span.small { "temporary failure (" (e) "); next try "
+                        (d.next_attempt_at.map(format_time).unwrap_or_default()) }
+                }
+            }
+            "sending" if sending => { span.badge { "sending" } }
+            "sending" | "unknown" => {
+                span.badge.warn { "outcome unknown" } br;
+                span.small { (d.last_error.as_deref().unwrap_or("sending stopped mid-message")) "; it may have arrived" }
+            }
+            _ => {
+                span.badge.warn { "failed" }
+                @if let Some(e) = &d.last_error { br; span.small { (e) } }
+            }
+        }
+    }
+}
+
+/// The batch page's section on the old mail server: what is set, a test button, and a
+/// form to change it.
+fn imap_section(b: &Batch, base: &str) -> Markup {
+    let (url, pin, ca, when) = match &b.imap {
+        Some(i) => (
+            i.server.to_string(),
+            i.pin_hex().unwrap_or_default(),
+            i.ca_pem().unwrap_or_default().to_owned(),
+            i.when_unreachable.as_str(),
+        ),
+        None => (String::new(), String::new(), String::new(), "retry"),
+    };
+    html! {
+        section.imap {
+            h2 { "Old mail server" }
+            @match &b.imap {
+                Some(i) => {
+                    p {
+                        "Each password is checked against " strong { (i.server) }
+                        " (trusting " (i.trust.describe()) ") before it is accepted. "
+                        @match i.when_unreachable {
+                            WhenUnreachable::AskToRetry => "If the server cannot be reached, users are asked to try again later.",
+                            WhenUnreachable::AcceptUnverified => "If the server cannot be reached, passwords are accepted and marked \"not verified\".",
+                        }
+                    }
+                    form method="post" action={ (base) "/imap/test" } {
+                        button.secondary type="submit" { "Test the connection" }
+                    }
+                }
+                None => {
+                    p { "Passwords are accepted without checking them against the old mail server." }
+                }
+            }
+            details {
+                summary { "Change the old mail server" }
+                form method="post" action={ (base) "/imap" } {
+                    (imap_fields(&url, &pin, &ca, when))
+                    (imap_passphrase("imap-passphrase"))
+                    button type="submit" { "Test and save" }
+                    @if b.imap.is_some() {
+                        " "
+                        button.secondary type="submit" name="off" value="1" { "Stop checking passwords" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The IMAP fields, shared by the new-batch form and the batch page.
+pub(super) fn imap_fields(url: &str, pin: &str, ca_pem: &str, when: &str) -> Markup {
+    let accept = when == WhenUnreachable::AcceptUnverified.as_str();
+    html! {
+        div.field {
+            label for="imap_url" { "Old mail server" }
+            input type="text" id="imap_url" name="imap_url" value=(url)
+                placeholder="imaps://mail.example.com" aria-describedby="imap-url-hint";
+            p.small id="imap-url-hint" {
+                "imaps://host (TLS, port 993) or imap://host (STARTTLS, port 143; never                  unencrypted). Leave empty to accept passwords without checking them."
+            }
+        }
+        div.field {
+            label for="imap_cert_sha256" { "Trust exactly this certificate (SHA-256, optional)" }
+            input type="text" id="imap_cert_sha256" name="imap_cert_sha256" value=(pin)
+                aria-describedby="imap-pin-hint";
+            p.small id="imap-pin-hint" {
+                "For a server whose certificate is made out to another name (common at web                  hosts). Test the connection to see the fingerprint the server presents."
+            }
+        }
+        div.field {
+            label for="imap_ca_pem" { "…or trust this certificate authority (PEM, optional)" }
+            textarea id="imap_ca_pem" name="imap_ca_pem" rows="3"
+                placeholder="-----BEGIN CERTIFICATE-----" { (ca_pem) }
+        }
+        fieldset {
+            legend { "When the server cannot be reached" }
+            label.choice {
+                input type="radio" name="imap_when_unreachable" value="retry" checked[!accept];
+                " Ask the user to try again later (nothing is saved)"
+            }
+            label.choice {
+                input type="radio" name="imap_when_unreachable" value="accept" checked[accept];
+                " Accept the password, marked \"not verified\""
+            }
+        }
+    }
+}
+
+/// The passphrase, asked again before the old mail server is set or changed.
+pub(super) fn imap_passphrase(id: &str) -> Markup {
+    optional_passphrase_field(
+        id,
+        "Admin passphrase (every later password will go to this server)",
+    )
+}
+
+/// An audit event in words.
+pub fn audit_words(e: &AuditEvent) -> String {
+    match e.kind.as_str() {
+        "created" => format!("created with {} links", e.count),
+        "reissued" => "a link was reissued".to_owned(),
+        "revoked" => "a link was revoked".to_owned(),
+        "submitted" => "a password was submitted".to_owned(),
+        "exported" => format!("exported ({} rows)", e.count),
+        "purged" => "purged".to_owned(),
+        "imap_changed" => "the old mail server setting was changed".to_owned(),
+        "links_viewed" => format!("the links were fetched again ({} links)", e.count),
+        "emails_queued" if e.count == 1 => "a link email was queued".to_owned(),
+        "emails_queued" => format!("{} link emails were queued", e.count),
+        "message_changed" => "the emailed message was changed".to_owned(),
+        other => other.to_owned(),
+    }
+}

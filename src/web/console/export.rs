@@ -1,0 +1,162 @@
+//! The end of a batch: the Microsoft 365 CSV (made on request, never stored), the purge
+//! after it, and the tombstone that remains.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::batch_page::audit_words;
+use super::layout::{admin_layout, passphrase_form};
+use super::{
+    AdminSession, ClientKey, PassphraseForm, Refusal, Refused, csv_download, live_batch,
+    unlock_throttled,
+};
+use crate::batch;
+use crate::config::{format_time, now};
+use crate::storage::{AuditEvent, Batch, Tombstone};
+use crate::web::{AppError, AppState};
+
+/// The purge confirmation.
+#[derive(Deserialize)]
+pub struct PurgeForm {
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// `GET /admin/batches/{id}/export`.
+pub async fn form(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let missing = missing_count(&state, &b).await?;
+    Ok(export_page(&b, missing, None).into_response())
+}
+
+/// How many users of `b` have not submitted (they are not in the file).
+async fn missing_count(state: &AppState, b: &Batch) -> Result<usize, AppError> {
+    Ok(state
+        .store
+        .recipient_statuses(&b.id)
+        .await?
+        .iter()
+        .filter(|s| s.submitted_at.is_none())
+        .count())
+}
+
+/// `POST /admin/batches/{id}/export`: the Microsoft 365 CSV as a download; nothing is
+/// stored on the server.
+pub async fn submit(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    client: ClientKey,
+    Form(form): Form<PassphraseForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let admin = match unlock_throttled(&state, client, form.passphrase).await {
+        Ok(key) => key,
+        Err(Refusal::Internal(e)) => return Err(e),
+        Err(refusal) => {
+            let missing = missing_count(&state, &b).await?;
+            return refusal.respond(|why| export_page(&b, missing, Some(why)));
+        }
+    };
+    let exported = batch::export_m365(&state.store, &b, &admin, now()).await?;
+    drop(admin);
+    Ok(csv_download(
+        exported.csv,
+        &format!("passdrop-{}-m365", b.name),
+    ))
+}
+
+/// `POST /admin/batches/{id}/purge`: after the "I have saved the file" confirmation.
+pub async fn purge(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    Form(form): Form<PurgeForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    if form.confirm.as_deref() != Some("yes") {
+        let missing = missing_count(&state, &b).await?;
+        let page = export_page(
+            &b,
+            missing,
+            Some("Tick the box to confirm the file is saved."),
+        );
+        return Ok(Refused::unprocessable(page).into_response());
+    }
+    batch::purge(&state.store, &b, now()).await?;
+    Ok(Redirect::to("/admin/batches").into_response())
+}
+
+/// `GET /admin/purged/{id}`: what remains of a purged batch: its tombstone and audit
+/// trail, no user data.
+pub async fn tombstone(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(tombstone) = state.store.find_tombstone(&id).await? else {
+        return Err(AppError::Gone(
+            "No such batch",
+            "No purged batch has this id.",
+        ));
+    };
+    let audit = state.store.audit_trail(&tombstone.batch_id).await?;
+    Ok(tombstone_page(&tombstone, &audit).into_response())
+}
+
+/// The export page: passphrase for the download, then the purge confirmation.
+fn export_page(b: &Batch, missing: usize, error: Option<&str>) -> Markup {
+    admin_layout(
+        "Export",
+        true,
+        html! {
+            h1 { "Export " (b.name) }
+            @if missing > 0 {
+                p.notice { strong { (missing) @if missing == 1 { " user has" } @else { " users have" } } " not submitted yet; they will not be in the file." }
+            }
+            h2 { "1. Download the Microsoft 365 CSV" }
+            p { "The file (EmailAddress, UserName, Password) is made now and sent only to your \
+                 browser; it is never stored on the server. Keep it safe and delete it after \
+                 the migration." }
+            (passphrase_form(&format!("/admin/batches/{}/export", b.id), error, html! {
+                button type="submit" { "Download CSV" }
+            }))
+            h2 { "2. Purge the batch" }
+            p { "Once the file is saved, purge: the batch key, every password, link and roster \
+                 row are deleted for good. If you do nothing, the batch is purged on "
+                strong { (format_time(batch::automatic_purge_at(b))) } "." }
+            form method="post" action={ "/admin/batches/" (b.id) "/purge" } {
+                label.choice {
+                    input type="checkbox" name="confirm" value="yes" required;
+                    " I have saved the CSV file"
+                }
+                button.danger type="submit" { "Purge now" }
+            }
+            p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
+        },
+    )
+}
+
+/// What remains of a purged batch.
+fn tombstone_page(t: &Tombstone, audit: &[AuditEvent]) -> Markup {
+    admin_layout(
+        &t.name,
+        true,
+        html! {
+            h1 { (t.name) " (purged)" }
+            p { "Created " (format_time(t.created_at)) ", purged " (format_time(t.purged_at))
+                ". " (t.submitted) " of " (t.recipients) " users had submitted." }
+            p.small { "No password, link, address or name of its users remains." }
+            h2 { "Audit trail" }
+            ul.audit { @for e in audit { li { (format_time(e.at)) " — " (audit_words(e)) } } }
+            p { a href="/admin/batches" { "Back to the batches" } }
+        },
+    )
+}

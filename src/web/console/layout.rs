@@ -1,0 +1,88 @@
+//! The console's frame and the widgets its pages share, one copy of each: the layout
+//! with the navigation, the error box, the passphrase field and form, and the notice.
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::web::{assets, layout};
+
+/// The frame of every console page; `logged_in` adds the navigation.
+pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (layout::head(&format!("{title} · passdrop admin")))
+            body.admin {
+                header.site {
+                    img src=(assets::ICON.url()) alt="" width="28" height="28";
+                    span { "passdrop admin" }
+                    @if logged_in {
+                        nav {
+                            a href="/admin/batches" { "Batches" }
+                            a href="/admin/batches/new" { "New batch" }
+                            a href="/admin/smtp" { "Email settings" }
+                            form method="post" action="/admin/logout" {
+                                button.link type="submit" { "Log out" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The problem with the last attempt, if any, announced to screen readers; a field can
+/// point at it with `aria-describedby="form-error"`.
+pub fn error_box(error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(e) = error {
+            p.error role="alert" id="form-error" { span.sr-only { "Error: " } (e) }
+        }
+    }
+}
+
+/// What happened, on top of a page, if anything did.
+pub fn notice_box(notice: Option<Markup>) -> Markup {
+    html! {
+        @if let Some(n) = notice { div.notice role="status" { (n) } }
+    }
+}
+
+/// The admin passphrase, asked again inside a form that opens secrets; the browser
+/// will not send the form without it.
+pub fn passphrase_field(id: &str, label: &str) -> Markup {
+    passphrase_input(id, label, true)
+}
+
+/// The admin passphrase inside a form where some buttons do not need it (the server
+/// asks for it when one that does is pressed).
+pub fn optional_passphrase_field(id: &str, label: &str) -> Markup {
+    passphrase_input(id, label, false)
+}
+
+/// The one copy of the passphrase field's markup.
+fn passphrase_input(id: &str, label: &str, required: bool) -> Markup {
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            input type="password" id=(id) name="passphrase" required[required] autocomplete="current-password";
+        }
+    }
+}
+
+/// A form that asks only for the passphrase (the login, links and export pages).
+pub fn passphrase_form(action: &str, error: Option<&str>, buttons: Markup) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            (error_box(error))
+            div.field {
+                label for="passphrase" { "Admin passphrase" }
+                input type="password" id="passphrase" name="passphrase" required
+                    autocomplete="current-password" autofocus
+                    aria-describedby=[error.map(|_| "form-error")];
+            }
+            (buttons)
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The message each user is emailed with their link: the editor (subject and body with
+//! placeholders), its preview, saving it for a batch or going back to the default.
+//! Saving takes the passphrase again: what users are told is a phishing target.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::layout::{admin_layout, error_box, notice_box, optional_passphrase_field};
+use super::{AdminSession, ClientKey, Refused, live_batch, unlock_throttled};
+use crate::config::{format_time, now};
+use crate::mail::{LinkFields, PLACEHOLDERS, Template};
+use crate::storage::{Batch, RecipientStatus};
+use crate::web::{AppError, AppState};
+
+/// The message form.
+#[derive(Deserialize)]
+pub struct MessageForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    passphrase: String,
+    action: String,
+}
+
+/// The message `t` as the first user of `b` would get it, with a stand-in link.
+fn preview(
+    state: &AppState,
+    b: &Batch,
+    first: Option<&crate::storage::RecipientStatus>,
+    t: &Template,
+) -> (String, String) {
+    let expires = format_time(b.expires_at);
+    let link = state.config.public_url.link_for("THEIR-OWN-LINK");
+    let (subject, text, _) = t.render(&preview_fields(b, first, &expires, &link));
+    (subject, text)
+}
+
+/// `GET /admin/batches/{id}/message`.
+pub async fn form(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let statuses = state.store.recipient_statuses(&b.id).await?;
+    let t = Template::of(b.message.as_ref());
+    let shown = preview(&state, &b, statuses.first(), &t);
+    Ok(message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response())
+}
+
+/// `POST /admin/batches/{id}/message`: preview, save, or go back to the default.
+pub async fn submit(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    client: ClientKey,
+    Form(mut form): Form<MessageForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let statuses = state.store.recipient_statuses(&b.id).await?;
+    // What users are told is a phishing target: changing it takes the passphrase, not
+    // just a session.
+    if form.action == "save" || form.action == "default" {
+        let passphrase = std::mem::take(&mut form.passphrase);
+        if let Err(refusal) = unlock_throttled(&state, client, passphrase).await {
+            return refusal.respond(|why| {
+                let error = format!("Not saved. {why}");
+                message_page(&b, &form.subject, &form.body, None, None, Some(&error))
+            });
+        }
+    }
+    if form.action == "default" {
+        state.store.set_batch_message(&b.id, None).await?;
+        state
+            .store
+            .record_event(&b.id, "message_changed", 1, now())
+            .await?;
+        let t = Template::default();
+        let shown = preview(&state, &b, statuses.first(), &t);
+        return Ok(message_page(
+            &b,
+            t.subject(),
+            t.body(),
+            Some(shown),
+            Some("Saved: this batch sends the default message."),
+            None,
+        )
+        .into_response());
+    }
+    let t = match Template::new(&form.subject, &form.body) {
+        Ok(t) => t,
+        Err(e) => {
+            let page = message_page(
+                &b,
+                &form.subject,
+                &form.body,
+                None,
+                None,
+                Some(&format!("Not saved: {e}.")),
+            );
+            return Ok(Refused::unprocessable(page).into_response());
+        }
+    };
+    let shown = preview(&state, &b, statuses.first(), &t);
+    if form.action != "save" {
+        return Ok(
+            message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response(),
+        );
+    }
+    if t.is_default() {
+        state.store.set_batch_message(&b.id, None).await?;
+    } else {
+        state
+            .store
+            .set_batch_message(&b.id, Some((t.subject(), t.body())))
+            .await?;
+    }
+    state
+        .store
+        .record_event(&b.id, "message_changed", 1, now())
+        .await?;
+    Ok(message_page(
+        &b,
+        t.subject(),
+        t.body(),
+        Some(shown),
+        Some("Saved: messages sent from now on use it."),
+        None,
+    )
+    .into_response())
+}
+
+/// Example values for the message preview.
+fn preview_fields<'a>(
+    b: &'a Batch,
+    first: Option<&'a RecipientStatus>,
+    expires: &'a str,
+    link: &'a str,
+) -> LinkFields<'a> {
+    LinkFields {
+        name: first.and_then(|s| s.recipient.display_name.as_deref()),
+        org: b.org_name.as_deref().unwrap_or("Your IT team"),
+        mailbox: first.map_or("user@example.org", |s| s.recipient.email.as_str()),
+        link,
+        expires,
+    }
+}
+
+/// The message editor: subject and body with placeholders, and a preview.
+fn message_page(
+    b: &Batch,
+    subject: &str,
+    body: &str,
+    preview: Option<(String, String)>,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
+    let base = format!("/admin/batches/{}", b.id);
+    admin_layout(
+        "Message",
+        true,
+        html! {
+            h1 { "The message for " (b.name) }
+            (notice_box(notice.map(|n| html! { p { (n) } })))
+            (error_box(error))
+            p { "Each user gets this message with their own link, as plain text and simple HTML. "
+                "Keep the warning that IT never asks for a password any other way: it is what tells a real request from phishing." }
+            form method="post" action={ (base) "/message" } {
+                div.field {
+                    label for="subject" { "Subject" }
+                    input type="text" id="subject" name="subject" value=(subject) required maxlength="200";
+                }
+                div.field {
+                    label for="body" { "Body (plain text; a blank line starts a paragraph)" }
+                    textarea id="body" name="body" rows="16" { (body) }
+                }
+                p.small { "Placeholders: "
+                    @for (i, (name, what)) in PLACEHOLDERS.iter().enumerate() {
+                        @if i > 0 { "; " }
+                        code { "{" (name) "}" } " " (what)
+                    }
+                    ". Write " code { "{{" } " and " code { "}}" } " for braces." }
+                (optional_passphrase_field("message-passphrase", "Admin passphrase (to save)"))
+                button type="submit" name="action" value="save" { "Save" }
+                " "
+                button.secondary type="submit" name="action" value="preview" { "Preview" }
+                " "
+                button.secondary type="submit" name="action" value="default" formnovalidate { "Back to the default message" }
+            }
+            @if let Some((subject, text)) = preview {
+                h2 { "Preview" }
+                p { strong { "Subject: " } (subject) }
+                pre.preview { (text) }
+            }
+            p { a href=(base) { "Back to the batch" } }
+        },
+    )
+}

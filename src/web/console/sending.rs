@@ -1,0 +1,110 @@
+//! `POST /admin/batches/{id}/send`: email the links (everyone not yet emailed, a
+//! reminder to all still waiting, one user, or resume the queue) through the relay, in
+//! the background. It takes the passphrase again, which opens the links.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use maud::html;
+use serde::Deserialize;
+
+use super::batch_page::Filter;
+use super::{
+    AdminSession, ClientKey, live_batch, refused, relay, render_batch_page, unlock_throttled,
+};
+use crate::batch;
+use crate::config::now;
+use crate::outbox::{Letter, OutboxError, Selection};
+use crate::web::{AppError, AppState};
+
+/// The send form.
+#[derive(Deserialize)]
+pub struct SendForm {
+    who: String,
+    #[serde(default)]
+    email: String,
+    passphrase: String,
+}
+
+/// `POST /admin/batches/{id}/send`: queue messages and send them in the background.
+pub async fn send(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    client: ClientKey,
+    Form(form): Form<SendForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let nothing = |why: String| html! { p { strong { "Nothing was sent." } " " (why) } };
+    let selection = match form.who.as_str() {
+        "unsent" => Selection::Unsent,
+        "reminder" => Selection::Reminder,
+        "queued" => Selection::Queued,
+        "one" if form.email.trim().contains('@') => Selection::One(form.email.trim().to_owned()),
+        "one" => return refused(&state, &b, nothing("Give the user's EmailAddress.".into())).await,
+        _ => return refused(&state, &b, nothing("Choose whom to email.".into())).await,
+    };
+    let admin = match unlock_throttled(&state, client, form.passphrase).await {
+        Ok(admin) => admin,
+        Err(refusal) => return refused(&state, &b, nothing(refusal.reason()?)).await,
+    };
+    let settings = match relay(&state, &admin).await {
+        Ok(s) => s,
+        Err(e) => return refused(&state, &b, nothing(e)).await,
+    };
+    let letters: Vec<Letter> =
+        batch::open_live_links(&state.store, &state.config.public_url, &b, &admin, now())
+            .await?
+            .into_iter()
+            .map(|(recipient, link)| Letter { recipient, link })
+            .collect();
+    drop(admin);
+    if let Err(e) = settings.test_connection().await {
+        let why = format!(
+            "The relay {}:{} cannot be used: {e}",
+            settings.host, settings.port
+        );
+        return refused(&state, &b, nothing(why)).await;
+    }
+    let plan = match state.outbox.send(&b, settings, letters, &selection).await {
+        Ok(plan) => plan,
+        Err(
+            e @ (OutboxError::NoOpenLink(_) | OutboxError::InFlight(_) | OutboxError::Stopping),
+        ) => {
+            return refused(&state, &b, html! { p { (e.to_string()) "." } }).await;
+        }
+        Err(OutboxError::Store(e)) => return Err(e.into()),
+    };
+    if plan.queued > 0 {
+        state
+            .store
+            .record_event(&b.id, "emails_queued", plan.queued, now())
+            .await?;
+    }
+    let waiting = state.store.queued_deliveries(&b.id).await?.len();
+    let sending = state.outbox.is_sending(&b.id).await;
+    let notice = html! {
+        p {
+            @if plan.queued > 0 {
+                strong { (plan.queued) @if plan.queued == 1 { " message" } @else { " messages" } " queued" }
+                "; they are sent in the background, at most " (state.config.send_rate) " a second."
+            } @else if selection == Selection::Queued && sending {
+                "Sending resumed: " (waiting) @if waiting == 1 { " queued message." } @else { " queued messages." }
+            } @else if selection == Selection::Queued && waiting > 0 {
+                (waiting) " queued messages have no open link any more (used, revoked or expired); nothing to send."
+            } @else if selection == Selection::Queued {
+                "Nothing waits in the queue."
+            } @else {
+                "No one to email: everyone chosen has submitted, was emailed already, or is queued."
+            }
+        }
+        @if !plan.unknown.is_empty() {
+            p { "Not emailed again, because an earlier message to them may have arrived (sending stopped mid-message): "
+                (plan.unknown.join(", ")) ". Use “Email one user” to send one anyway." }
+        }
+        @if plan.unreachable > 0 {
+            p { (plan.unreachable) " users who have not submitted have no open link (expired, revoked or locked): reissue theirs." }
+        }
+    };
+    render_batch_page(&state, &b, Filter::All, Some(notice)).await
+}

@@ -1,0 +1,150 @@
+//! The middleware around every route: security headers on every response, designed
+//! pages for the plain-text refusals of library layers, and the path as it may be
+//! logged.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::AppState;
+use super::layout::message_page;
+
+/// The path as it may be logged: the segment after `s` (a link token) and any long
+/// segment (which might be a token sent to the wrong place) are replaced. Query strings
+/// never reach here: the caller passes only the path.
+pub fn redact_path(path: &str) -> String {
+    let mut out = Vec::new();
+    let mut after_s = false;
+    for segment in path.split('/').take(8) {
+        if after_s && !segment.is_empty() {
+            out.push("[token]");
+        } else if segment.len() > 24 {
+            out.push("[redacted]");
+        } else {
+            out.push(segment);
+        }
+        after_s = segment.eq_ignore_ascii_case("s");
+    }
+    out.join("/")
+}
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
+     magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()";
+
+/// Replaces the plain-text (or empty) body of an error response from a library layer
+/// (413, 408, 405, 400, ...) with a page that says what happened and what to do.
+pub(super) async fn designed_error_pages(request: Request, next: Next) -> Response {
+    let machine_route = request.uri().path() == "/healthz";
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if machine_route || is_html || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (title, text) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "Too much data",
+            "What was sent is larger than this form accepts (a password can be at most 1024 \
+             bytes). Nothing was saved and your link still works; please go back and try again.",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "That took too long",
+            "Your browser took too long to send the form. Nothing was saved and your link \
+             still works; please try again.",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "Not possible here",
+            "This address does not accept that kind of request. Please open your link again.",
+        ),
+        StatusCode::NOT_FOUND => ("Page not found", "There is nothing at this address."),
+        s if s.is_client_error() => (
+            "Request not understood",
+            "passdrop could not understand that request. Nothing was changed; please open \
+             your link again.",
+        ),
+        _ => (
+            "Something went wrong",
+            "passdrop could not finish this request. Nothing was saved; please try again in a \
+             minute.",
+        ),
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    let page = message_page(title, text).into_string();
+    Response::from_parts(parts, axum::body::Body::from(page))
+}
+
+/// Adds DESIGN.md's security headers to every response, error pages included.
+pub(super) async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let fixed: [(HeaderName, &'static str); 8] = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            PERMISSIONS_POLICY,
+        ),
+        (HeaderName::from_static("x-robots-tag"), "noindex"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    // Only embedded assets set their own (long) cache lifetime; nothing else is stored.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    if state.config.public_url.is_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    headers.remove(header::SERVER);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_reach_a_logged_path() {
+        assert_eq!(
+            redact_path("/s/abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq"),
+            "/s/[token]"
+        );
+        assert_eq!(redact_path("//s/abc"), "//s/[token]");
+        assert_eq!(
+            redact_path("/x/abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq"),
+            "/x/[redacted]"
+        );
+        assert_eq!(redact_path("/healthz"), "/healthz");
+    }
+}

@@ -1,0 +1,126 @@
+//! The whole route table, with the body limits of each side and the order of the layers
+//! around it.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::Handler as _;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{get, post};
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::trace::TraceLayer;
+
+use super::middleware::{designed_error_pages, redact_path, security_headers};
+use super::{AppState, assets, console, metrics, public, rate_limit};
+
+/// Largest roster upload accepted by the console.
+const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
+/// Largest body of any other console form (a passphrase, an address).
+const CONSOLE_FORM_LIMIT: usize = 16 * 1024;
+/// Largest body accepted on the collection form.
+pub const FORM_BODY_LIMIT: usize = 8 * 1024;
+/// Longest a request may take end to end.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a client may take to send a request body.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The whole route table.
+pub fn router(state: AppState) -> Router {
+    let collection = Router::new()
+        .route(
+            "/s/{token}",
+            get(public::collect::show).post(public::collect::submit),
+        )
+        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
+    // POSTs must come from our own pages (Sec-Fetch-Site / Origin); GETs never change
+    // anything.
+    let csrf = CsrfLayer::new()
+        .add_trusted_origin(state.config.public_url.origin())
+        .unwrap_or_else(|_| CsrfLayer::new())
+        .with_rejection_response(public::cross_site_rejection);
+    let collection = rate_limit::apply(collection.layer(csrf.clone()), &state.config);
+    let console = Router::new()
+        .route("/admin", get(console::batches::home))
+        .route(
+            "/admin/setup/{token}",
+            get(console::auth::setup_form).post(console::auth::setup_submit),
+        )
+        .route(
+            "/admin/login",
+            get(console::auth::login_form).post(console::auth::login_submit),
+        )
+        .route("/admin/logout", post(console::auth::logout))
+        .route(
+            "/admin/batches",
+            // A 50,000-row roster upload is a few megabytes; nothing else is big.
+            get(console::batches::list)
+                .post(console::batches::create.layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT))),
+        )
+        .route("/admin/batches/new", get(console::batches::new))
+        .route("/admin/batches/{id}", get(console::batches::show))
+        .route(
+            "/admin/batches/{id}/reissue",
+            post(console::batches::reissue),
+        )
+        .route("/admin/batches/{id}/revoke", post(console::batches::revoke))
+        .route(
+            "/admin/batches/{id}/links",
+            get(console::links::form).post(console::links::submit),
+        )
+        .route(
+            "/admin/batches/{id}/export",
+            get(console::export::form).post(console::export::submit),
+        )
+        .route("/admin/batches/{id}/purge", post(console::export::purge))
+        .route("/admin/batches/{id}/imap", post(console::imap::set))
+        .route("/admin/batches/{id}/imap/test", post(console::imap::test))
+        .route("/admin/batches/{id}/send", post(console::sending::send))
+        .route(
+            "/admin/batches/{id}/message",
+            get(console::message::form).post(console::message::submit),
+        )
+        .route(
+            "/admin/smtp",
+            get(console::smtp::form).post(console::smtp::submit),
+        )
+        .route("/admin/smtp/test", post(console::smtp::test))
+        .route("/admin/purged/{id}", get(console::export::tombstone))
+        .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT));
+    let console = rate_limit::apply(console.layer(csrf), &state.config);
+    Router::new()
+        .route("/healthz", get(public::healthz))
+        .route("/assets/{name}", get(assets::serve_asset))
+        .merge(collection)
+        .merge(console)
+        .fallback(public::not_found)
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+        // A handler that takes too long is the server's fault: 503, not 408.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        // Outside the layers that answer on their own (limits, timeouts, CSRF), so that
+        // their plain-text refusals become designed pages.
+        .layer(middleware::from_fn(designed_error_pages))
+        // Outside the timeouts, so that their responses carry the headers too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %redact_path(req.uri().path()),
+            )
+        }))
+        .with_state(state)
+}

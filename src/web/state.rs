@@ -1,0 +1,100 @@
+//! What every handler can reach ([`AppState`]) and the settings of the running server
+//! ([`ServerConfig`]), with their defaults.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::console::session::LoginThrottle;
+use super::metrics::Metrics;
+use crate::config::PublicUrl;
+use crate::storage::Store;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Settings the server needs.
+    pub config: Arc<ServerConfig>,
+    /// Failed admin logins per client IP.
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Admits password checks against IMAP servers.
+    pub imap_gate: Arc<crate::imap::CheckGate>,
+    /// Counts and latencies for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Sends the links in the background.
+    pub outbox: Arc<crate::outbox::Outbox>,
+}
+
+impl AppState {
+    /// State for a server over `store` with `config`.
+    pub fn new(store: Store, config: ServerConfig) -> Self {
+        let outbox = crate::outbox::Outbox::new(
+            store.clone(),
+            config.send_rate,
+            crate::outbox::RetryPolicy::new(config.send_retry_wait),
+        );
+        Self {
+            outbox,
+            store,
+            config: Arc::new(config),
+            login_throttle: Arc::default(),
+            imap_gate: Arc::default(),
+            metrics: Arc::default(),
+        }
+    }
+
+    /// Creates a one-time setup URL (valid one hour, replacing any earlier one) for
+    /// choosing the admin passphrase in the browser.
+    pub async fn setup_url(&self) -> Result<String, crate::storage::StoreError> {
+        super::console::auth::issue_setup_url(self).await
+    }
+}
+
+/// Default per-IP limit, in requests per minute: enough for a whole office behind one
+/// NAT opening its links after one email (each visit is two or three requests).
+pub const DEFAULT_RATE_LIMIT: u32 = 600;
+/// Messages per second when sending links, unless set: 30 a minute, Microsoft 365's
+/// limit for one mailbox.
+pub const DEFAULT_SEND_RATE: f64 = 0.5;
+/// The first wait after a temporary sending failure, unless set.
+pub const DEFAULT_SEND_RETRY_WAIT: Duration = Duration::from_secs(30);
+/// Default for how long a client may take to send a request's headers (slow-header
+/// attacks).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Settings of the running server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The public base URL (decides HSTS and the trusted origin for POSTs).
+    pub public_url: PublicUrl,
+    /// Requests per minute per client IP on public pages; 0 turns the limit off.
+    pub rate_limit: u32,
+    /// Take the client IP from `X-Forwarded-For`/`X-Real-IP`/`Forwarded` (only behind a
+    /// proxy that sets them).
+    pub trust_proxy: bool,
+    /// Longest a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// The SMTP relay given by options or the environment (it takes precedence over
+    /// the one saved in the console).
+    pub smtp: Option<crate::mail::SmtpSettings>,
+    /// Messages per second at most.
+    pub send_rate: f64,
+    /// The wait after a temporary sending failure (doubling each time).
+    pub send_retry_wait: Duration,
+}
+
+impl ServerConfig {
+    /// Settings with the defaults for everything but the public URL.
+    pub fn new(public_url: PublicUrl) -> Self {
+        Self {
+            public_url,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            trust_proxy: false,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            smtp: None,
+            send_rate: DEFAULT_SEND_RATE,
+            send_retry_wait: DEFAULT_SEND_RETRY_WAIT,
+        }
+    }
+}
