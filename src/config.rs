@@ -26,6 +26,9 @@ pub const DEFAULT_RATE_LIMIT: u32 = 600;
 pub const DEFAULT_SEND_RATE: f64 = 0.5;
 /// The first wait after a temporary sending failure, unless set.
 pub const DEFAULT_SEND_RETRY_WAIT: Duration = Duration::from_secs(30);
+/// [`DEFAULT_SEND_RETRY_WAIT`] written the way the option is, for `--help` (a test
+/// checks the two agree).
+pub const DEFAULT_SEND_RETRY_WAIT_TEXT: &str = "30s";
 
 /// A validated public base URL such as `https://passdrop.example.org`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,11 +15,14 @@ use std::time::Duration;
 use secrecy::ExposeSecret as _;
 use tracing::{info, warn};
 
-use crate::batch::IssuedLink;
-use crate::config::{format_time, now};
+use crate::batch::{self, BatchResult, IssuedLink};
+use crate::config::{PublicUrl, format_time, now};
+use crate::crypto::AdminKey;
 use crate::mail::FailureKind;
 use crate::mail::{LinkFields, SmtpSettings, Template};
-use crate::storage::{Batch, DeliveryOutcome, Recipient, Requeue, Store, StoreError};
+use crate::storage::{
+    AuditKind, Batch, DeliveryOutcome, DeliveryState, Recipient, Requeue, Store, StoreError,
+};
 
 /// Who a sending run emails.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,8 +99,41 @@ pub enum OutboxError {
     Store(#[from] StoreError),
 }
 
-/// Queues the messages `selection` asks for, given the batch's live links.
+/// Queues the messages `selection` asks for, given the batch's live links, and notes
+/// how many in the audit trail (`emails_queued`), whichever front end asked.
 pub async fn enqueue(
+    store: &Store,
+    batch: &Batch,
+    letters: &[Letter],
+    selection: &Selection,
+    now: i64,
+) -> Result<Plan, OutboxError> {
+    let plan = plan_and_queue(store, batch, letters, selection, now).await?;
+    if plan.queued > 0 {
+        store
+            .record_event(&batch.id, AuditKind::EmailsQueued, plan.queued, now)
+            .await?;
+    }
+    Ok(plan)
+}
+
+/// One letter for each live, unexpired link of a batch: the links are opened with the
+/// admin key (they are stored sealed), so only a passphrase can start a send.
+pub async fn letters_from_live_links(
+    store: &Store,
+    public_url: &PublicUrl,
+    batch: &Batch,
+    admin: &AdminKey,
+    now: i64,
+) -> BatchResult<Vec<Letter>> {
+    Ok(batch::open_live_links(store, public_url, batch, admin, now)
+        .await?
+        .into_iter()
+        .map(|(recipient, link)| Letter { recipient, link })
+        .collect())
+}
+
+async fn plan_and_queue(
     store: &Store,
     batch: &Batch,
     letters: &[Letter],
@@ -125,7 +161,7 @@ pub async fn enqueue(
         if plan.queued == 0
             && deliveries
                 .get(&letter.recipient.id)
-                .is_some_and(|d| d.state == "sending")
+                .is_some_and(|d| d.state == DeliveryState::Sending)
         {
             return Err(OutboxError::InFlight(email.clone()));
         }
@@ -134,16 +170,16 @@ pub async fn enqueue(
     let mut ids = Vec::new();
     for letter in letters {
         let id = letter.recipient.id;
-        let state = deliveries.get(&id).map(|d| d.state.as_str());
-        if submitted.contains(&id) || state == Some("queued") {
+        let state = deliveries.get(&id).map(|d| d.state);
+        if submitted.contains(&id) || state == Some(DeliveryState::Queued) {
             continue;
         }
-        if matches!(state, Some("sending" | "unknown")) {
+        if matches!(state, Some(DeliveryState::Sending | DeliveryState::Unknown)) {
             plan.unknown.push(letter.recipient.email.clone());
             continue;
         }
         let wanted = match selection {
-            Selection::Unsent => state.is_none() || state == Some("failed"),
+            Selection::Unsent => state.is_none() || state == Some(DeliveryState::Failed),
             Selection::Reminder => true,
             Selection::One(_) | Selection::Queued => false,
         };

@@ -16,6 +16,7 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 mod admin_key;
 mod submission;
 
+pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
 pub use submission::*;
 
@@ -92,7 +93,8 @@ impl From<CryptoError> for BatchError {
     }
 }
 
-type BatchResult<T> = Result<T, BatchError>;
+/// A batch operation's result.
+pub type BatchResult<T> = Result<T, BatchError>;
 
 /// Finds a batch by id or name; a purged one is reported as such.
 pub async fn find(store: &Store, id_or_name: &str) -> BatchResult<Batch> {

@@ -78,79 +78,6 @@ pub fn check_password(
     Ok(())
 }
 
-/// The answer to "How do you read your email today?". Not secret: it tells the admin
-/// who may keep mail only on one computer (POP), which a server-to-server move misses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailClient {
-    /// In a web browser.
-    Webmail,
-    /// An app on several devices (IMAP).
-    SeveralDevices,
-    /// Outlook or another program on one computer only (possibly POP).
-    OneComputer,
-    /// Not sure.
-    NotSure,
-}
-
-impl MailClient {
-    /// Every answer, in the order the form lists them.
-    pub const ALL: [Self; 4] = [
-        Self::Webmail,
-        Self::SeveralDevices,
-        Self::OneComputer,
-        Self::NotSure,
-    ];
-
-    /// The form value and stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Webmail => "webmail",
-            Self::SeveralDevices => "several-devices",
-            Self::OneComputer => "one-computer",
-            Self::NotSure => "not-sure",
-        }
-    }
-
-    /// Parses a form or stored value.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == value)
-    }
-
-    /// The label users see.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Webmail => "In a web browser (webmail)",
-            Self::SeveralDevices => "In an app on several devices (for example phone and laptop)",
-            Self::OneComputer => "In Outlook or another program on one computer only",
-            Self::NotSure => "Not sure",
-        }
-    }
-
-    /// Whether mail may live only on the user's computer (POP), so the admin should check.
-    pub fn pop_risk(self) -> bool {
-        matches!(self, Self::OneComputer | Self::NotSure)
-    }
-}
-
-/// What the old IMAP server said about a password that was then accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImapCheck {
-    /// The server accepted it.
-    Verified,
-    /// The server could not be asked, and the batch accepts such passwords.
-    Unverified,
-}
-
-impl ImapCheck {
-    /// The stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Verified => "verified",
-            Self::Unverified => "unverified",
-        }
-    }
-}
-
 /// Outcome of trying to submit on a link.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SubmitOutcome {
@@ -186,8 +113,8 @@ pub async fn submit(
             &token.hash(),
             view.recipient.id,
             &sealed,
-            mail_client.map(MailClient::as_str),
-            imap_check.map(ImapCheck::as_str),
+            mail_client,
+            imap_check,
             now,
         )
         .await

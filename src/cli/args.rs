@@ -15,11 +15,8 @@ use super::io::read_passphrase;
 use crate::batch::{self, BatchError};
 use crate::config;
 use crate::storage::{Batch, Store};
-use crate::web;
 
-/// `--send-retry-wait`'s default as clap shows it: `web::DEFAULT_SEND_RETRY_WAIT` written
-/// the way the option is (a test checks the two agree).
-pub const DEFAULT_SEND_RETRY_WAIT: &str = "30s";
+use crate::config::DEFAULT_SEND_RETRY_WAIT_TEXT;
 
 /// The batch a command works on.
 #[derive(Debug, Args)]
@@ -121,10 +118,10 @@ pub struct ImapArgs {
 #[derive(Debug, Args)]
 pub struct SendingArgs {
     /// Messages per second at most.
-    #[arg(long, env = "PASSDROP_SEND_RATE", default_value_t = web::DEFAULT_SEND_RATE)]
+    #[arg(long, env = "PASSDROP_SEND_RATE", default_value_t = config::DEFAULT_SEND_RATE)]
     pub send_rate: f64,
     /// Wait this long before retrying a temporary failure (doubling each time; 4 tries).
-    #[arg(long, env = "PASSDROP_SEND_RETRY_WAIT", default_value = DEFAULT_SEND_RETRY_WAIT)]
+    #[arg(long, env = "PASSDROP_SEND_RETRY_WAIT", default_value = DEFAULT_SEND_RETRY_WAIT_TEXT)]
     pub send_retry_wait: String,
 }
 
@@ -161,8 +158,8 @@ mod tests {
     #[test]
     fn the_retry_wait_default_is_the_servers() {
         assert_eq!(
-            config::parse_duration(DEFAULT_SEND_RETRY_WAIT),
-            Ok(web::DEFAULT_SEND_RETRY_WAIT)
+            config::parse_duration(DEFAULT_SEND_RETRY_WAIT_TEXT),
+            Ok(config::DEFAULT_SEND_RETRY_WAIT)
         );
     }
 }

@@ -12,7 +12,7 @@ use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, PublicUrl, format_time};
 use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
-use crate::storage::{LinkState, Store};
+use crate::storage::{ImapCheck, LinkState, Store};
 
 /// `passdrop batch ...`
 #[derive(Debug, Subcommand)]
@@ -324,9 +324,13 @@ async fn status(store: &Store, batch: &BatchArg) -> CliResult {
             Some(e) => format!("{detail}; {e}"),
             None => detail,
         };
-        let detail = match s.imap_check.as_deref() {
-            Some("verified") => format!("{detail} (password checked with the IMAP server)"),
-            Some(_) => format!("{detail} (NOT checked: the IMAP server could not be reached)"),
+        let detail = match s.imap_check {
+            Some(ImapCheck::Verified) => {
+                format!("{detail} (password checked with the IMAP server)")
+            }
+            Some(ImapCheck::Unverified) => {
+                format!("{detail} (NOT checked: the IMAP server could not be reached)")
+            }
             None => detail,
         };
         if s.submitted_at.is_some() {
@@ -334,7 +338,7 @@ async fn status(store: &Store, batch: &BatchArg) -> CliResult {
         } else {
             pending += 1;
         }
-        let client = s.mail_client.as_deref().and_then(batch::MailClient::parse);
+        let client = s.mail_client;
         if client.is_some_and(batch::MailClient::pop_risk) {
             pop_risk += 1;
         }

@@ -11,7 +11,6 @@ use crate::batch;
 use crate::config::{self, PublicUrl};
 use crate::outbox;
 use crate::storage::Store;
-use crate::web;
 
 /// `passdrop link ...`
 #[derive(Debug, Subcommand)]
@@ -91,16 +90,19 @@ async fn reissue_and_send(store: &Store, url: &PublicUrl, args: &ReissueArgs) ->
     );
     let letters = vec![outbox::Letter { recipient, link }];
     let selection = outbox::Selection::One(email.to_owned());
-    let plan = outbox::enqueue(store, &b, &letters, &selection, config::now())
+    outbox::enqueue(store, &b, &letters, &selection, config::now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if plan.queued > 0 {
-        store
-            .record_event(&b.id, "emails_queued", plan.queued, config::now())
-            .await?;
-    }
     let job = outbox::Job::new(&b.id, settings, letters);
-    let failed = run_sending(store, &b.id, &job, 1.0, web::DEFAULT_SEND_RETRY_WAIT, true).await?;
+    let failed = run_sending(
+        store,
+        &b.id,
+        &job,
+        1.0,
+        config::DEFAULT_SEND_RETRY_WAIT,
+        true,
+    )
+    .await?;
     if failed.is_empty() {
         Ok(())
     } else {

@@ -31,10 +31,7 @@ mod settings_file;
 mod smtp;
 
 pub use admin::{AdminCommand, InitArgs};
-pub use args::{
-    BatchArg, DEFAULT_SEND_RETRY_WAIT, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs,
-    SendingArgs, SmtpArgs,
-};
+pub use args::{BatchArg, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs, SendingArgs, SmtpArgs};
 pub use batch::{BatchCommand, CreateArgs, MessageArgs, SetImapArgs};
 pub use doctor::DoctorArgs;
 pub use export::{ExportArgs, ExportFormat, PurgeArgs};

@@ -53,12 +53,7 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
     let passphrase = args.passphrase.read(false)?;
     let admin = batch::unlock_admin(store, passphrase).await?;
     let settings = relay(store, configured, Some(&admin)).await?;
-    let letters: Vec<outbox::Letter> =
-        batch::open_live_links(store, url, &b, &admin, config::now())
-            .await?
-            .into_iter()
-            .map(|(recipient, link)| outbox::Letter { recipient, link })
-            .collect();
+    let letters = outbox::letters_from_live_links(store, url, &b, &admin, config::now()).await?;
     drop(admin);
     let selection = match (&args.to, args.pending) {
         (Some(to), _) => outbox::Selection::One(to.clone()),
@@ -75,11 +70,6 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
             outbox::OutboxError::Store(e) => Failure::Error(e.into()),
             e => Failure::Error(anyhow::anyhow!("{e}")),
         })?;
-    if plan.queued > 0 {
-        store
-            .record_event(&b.id, "emails_queued", plan.queued, config::now())
-            .await?;
-    }
     if plan.unreachable > 0 && args.to.is_none() {
         eprintln!(
             "{} users who have not submitted have no open link to email (expired, revoked or \

@@ -8,7 +8,7 @@ impl Store {
     pub async fn record_event(
         &self,
         batch_id: &str,
-        kind: &str,
+        kind: AuditKind,
         count: usize,
         now: i64,
     ) -> StoreResult<()> {
@@ -19,14 +19,14 @@ impl Store {
     pub(super) async fn record_event_in(
         tx: &mut sqlx::SqliteConnection,
         batch_id: &str,
-        kind: &str,
+        kind: AuditKind,
         count: usize,
         now: i64,
     ) -> StoreResult<()> {
         sqlx::query("INSERT INTO audit_events (batch_id, at, kind, count) VALUES (?, ?, ?, ?)")
             .bind(batch_id)
             .bind(now)
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(i64::try_from(count).unwrap_or(i64::MAX))
             .execute(&mut *tx)
             .await?;

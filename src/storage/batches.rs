@@ -116,7 +116,7 @@ impl Store {
         Self::record_event_in(
             &mut tx,
             &batch.id,
-            "created",
+            AuditKind::Created,
             recipients.len(),
             batch.created_at,
         )
@@ -232,7 +232,7 @@ impl Store {
         .bind(batch_id)
         .execute(&mut *tx)
         .await?;
-        Self::record_event_in(&mut tx, batch_id, "exported", rows, now).await?;
+        Self::record_event_in(&mut tx, batch_id, AuditKind::Exported, rows, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -27,24 +27,23 @@ impl Store {
         .bind(batch_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
                 |(id, state, attempts, last_error, sent_at, reminders, next_attempt_at)| {
-                    (
+                    Ok((
                         id,
                         Delivery {
-                            state,
+                            state: DeliveryState::parse(&state)?,
                             attempts,
                             last_error,
                             sent_at,
                             reminders,
                             next_attempt_at,
                         },
-                    )
+                    ))
                 },
             )
-            .collect())
+            .collect()
     }
 
     /// Queues a message for each of `recipient_ids`, to be tried from `now`, where

@@ -27,9 +27,16 @@ impl Store {
                     link_state: LinkState::parse(&state)?,
                     link_expires_at: row.try_get("link_expires_at")?,
                     submitted_at: row.try_get("submitted_at")?,
-                    mail_client: row.try_get("mail_client")?,
+                    mail_client: row
+                        .try_get::<Option<String>, _>("mail_client")?
+                        .as_deref()
+                        .and_then(MailClient::parse),
                     opened_at: row.try_get("opened_at")?,
-                    imap_check: row.try_get("imap_check")?,
+                    imap_check: row
+                        .try_get::<Option<String>, _>("imap_check")?
+                        .as_deref()
+                        .map(ImapCheck::parse)
+                        .transpose()?,
                 })
             })
             .collect()
@@ -72,8 +79,8 @@ impl Store {
         token_hash: &[u8; 32],
         recipient_id: i64,
         sealed: &SealedPassword,
-        mail_client: Option<&str>,
-        imap_check: Option<&str>,
+        mail_client: Option<MailClient>,
+        imap_check: Option<ImapCheck>,
         now: i64,
     ) -> StoreResult<()> {
         let (done, answer) = tokio::sync::oneshot::channel();
@@ -82,8 +89,8 @@ impl Store {
             recipient_id,
             enc: sealed.enc.clone(),
             ciphertext: sealed.ciphertext.clone(),
-            mail_client: mail_client.map(str::to_owned),
-            imap_check: imap_check.map(str::to_owned),
+            mail_client,
+            imap_check,
             now,
             done,
         };
@@ -175,7 +182,7 @@ impl Store {
         .bind(&sealed_token.ciphertext)
         .execute(&mut *tx)
         .await?;
-        Self::record_event_in(&mut tx, &batch.id, "reissued", 1, now).await?;
+        Self::record_event_in(&mut tx, &batch.id, AuditKind::Reissued, 1, now).await?;
         tx.commit().await?;
         Ok(recipient)
     }
@@ -192,7 +199,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if revoked.rows_affected() > 0 {
-            Self::record_event_in(&mut tx, &batch.id, "revoked", 1, crate::config::now()).await?;
+            Self::record_event_in(
+                &mut tx,
+                &batch.id,
+                AuditKind::Revoked,
+                1,
+                crate::config::now(),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(revoked.rows_affected() > 0)

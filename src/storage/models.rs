@@ -142,6 +142,203 @@ impl LinkState {
     }
 }
 
+/// The answer to "How do you read your email today?". Not secret: it tells the admin
+/// who may keep mail only on one computer (POP), which a server-to-server move misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailClient {
+    /// In a web browser.
+    Webmail,
+    /// An app on several devices (IMAP).
+    SeveralDevices,
+    /// Outlook or another program on one computer only (possibly POP).
+    OneComputer,
+    /// Not sure.
+    NotSure,
+}
+
+impl MailClient {
+    /// Every answer, in the order the form lists them.
+    pub const ALL: [Self; 4] = [
+        Self::Webmail,
+        Self::SeveralDevices,
+        Self::OneComputer,
+        Self::NotSure,
+    ];
+
+    /// The form value and stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webmail => "webmail",
+            Self::SeveralDevices => "several-devices",
+            Self::OneComputer => "one-computer",
+            Self::NotSure => "not-sure",
+        }
+    }
+
+    /// Parses a form or stored value.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+
+    /// The label users see.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Webmail => "In a web browser (webmail)",
+            Self::SeveralDevices => "In an app on several devices (for example phone and laptop)",
+            Self::OneComputer => "In Outlook or another program on one computer only",
+            Self::NotSure => "Not sure",
+        }
+    }
+
+    /// Whether mail may live only on the user's computer (POP), so the admin should check.
+    pub fn pop_risk(self) -> bool {
+        matches!(self, Self::OneComputer | Self::NotSure)
+    }
+}
+
+/// What the old IMAP server said about a password that was then accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImapCheck {
+    /// The server accepted it.
+    Verified,
+    /// The server could not be asked, and the batch accepts such passwords.
+    Unverified,
+}
+
+impl ImapCheck {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Unverified => "unverified",
+        }
+    }
+
+    /// Decodes a stored value strictly (the column has a CHECK constraint).
+    pub(super) fn parse(s: &str) -> StoreResult<Self> {
+        match s {
+            "verified" => Ok(Self::Verified),
+            "unverified" => Ok(Self::Unverified),
+            other => Err(StoreError::Other(anyhow::anyhow!(
+                "unknown IMAP check {other:?} in the database"
+            ))),
+        }
+    }
+}
+
+/// Where a recipient's emailed link stands in the send queue (`deliveries.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting to be sent (a first message, a reminder or a retry).
+    Queued,
+    /// Claimed by a sender and being handed to the relay.
+    Sending,
+    /// No clear answer after the hand-over: it may have arrived; never re-sent by itself.
+    Unknown,
+    /// Accepted by the relay.
+    Sent,
+    /// Refused, or temporary failures too many times.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::Unknown => "unknown",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Decodes a stored value strictly (the column has a CHECK constraint).
+    pub(super) fn parse(s: &str) -> StoreResult<Self> {
+        Ok(match s {
+            "queued" => Self::Queued,
+            "sending" => Self::Sending,
+            "unknown" => Self::Unknown,
+            "sent" => Self::Sent,
+            "failed" => Self::Failed,
+            other => {
+                return Err(StoreError::Other(anyhow::anyhow!(
+                    "unknown delivery state {other:?} in the database"
+                )));
+            }
+        })
+    }
+}
+
+/// What an audit entry records (`audit_events.kind`). The column has no CHECK, so a
+/// value this version does not know is kept as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditKind {
+    /// The batch was created (count: links issued).
+    Created,
+    /// A link was reissued.
+    Reissued,
+    /// A link was revoked.
+    Revoked,
+    /// A password was submitted.
+    Submitted,
+    /// The batch was exported (count: rows).
+    Exported,
+    /// The batch was purged.
+    Purged,
+    /// The old mail server setting was changed.
+    ImapChanged,
+    /// The links were fetched again (count: links).
+    LinksViewed,
+    /// Link emails were queued (count: messages).
+    EmailsQueued,
+    /// The emailed message was changed.
+    MessageChanged,
+    /// A kind this version does not know.
+    Other(String),
+}
+
+impl AuditKind {
+    const KNOWN: [Self; 10] = [
+        Self::Created,
+        Self::Reissued,
+        Self::Revoked,
+        Self::Submitted,
+        Self::Exported,
+        Self::Purged,
+        Self::ImapChanged,
+        Self::LinksViewed,
+        Self::EmailsQueued,
+        Self::MessageChanged,
+    ];
+
+    /// The stored value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Created => "created",
+            Self::Reissued => "reissued",
+            Self::Revoked => "revoked",
+            Self::Submitted => "submitted",
+            Self::Exported => "exported",
+            Self::Purged => "purged",
+            Self::ImapChanged => "imap_changed",
+            Self::LinksViewed => "links_viewed",
+            Self::EmailsQueued => "emails_queued",
+            Self::MessageChanged => "message_changed",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl From<String> for AuditKind {
+    fn from(stored: String) -> Self {
+        Self::KNOWN
+            .into_iter()
+            .find(|k| k.as_str() == stored)
+            .unwrap_or(Self::Other(stored))
+    }
+}
+
 /// Everything the collection page needs about the link a token names.
 #[derive(Debug, Clone)]
 pub struct LinkView {
@@ -168,12 +365,13 @@ pub struct RecipientStatus {
     pub link_expires_at: i64,
     /// When they submitted, if they did.
     pub submitted_at: Option<i64>,
-    /// Their answer to the email-reading question, if asked and answered.
-    pub mail_client: Option<String>,
+    /// Their answer to the email-reading question, if asked and answered (a value this
+    /// version does not know reads as no answer).
+    pub mail_client: Option<MailClient>,
     /// When the newest link was first opened, if it was.
     pub opened_at: Option<i64>,
-    /// What the IMAP check said: `verified`, `unverified`, or nothing (no check).
-    pub imap_check: Option<String>,
+    /// What the old-server check said, or nothing (no check).
+    pub imap_check: Option<ImapCheck>,
 }
 
 /// What became of a message handed to the relay.
@@ -240,8 +438,8 @@ pub struct StoredSmtp {
 /// Where a recipient's emailed link stands.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    /// `queued`, `sending`, `unknown`, `sent` or `failed`.
-    pub state: String,
+    /// Where the message stands.
+    pub state: DeliveryState,
     /// SMTP attempts so far.
     pub attempts: i64,
     /// The relay's reason for the last failure.
@@ -259,8 +457,9 @@ pub struct Delivery {
 pub struct AuditEvent {
     /// When.
     pub at: i64,
-    /// What: `created`, `reissued`, `revoked`, `submitted`, `exported`, `purged`.
-    pub kind: String,
+    /// What.
+    #[sqlx(try_from = "String")]
+    pub kind: AuditKind,
     /// How many (links created, rows exported...).
     pub count: i64,
 }

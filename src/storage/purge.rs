@@ -72,7 +72,7 @@ impl Store {
         sqlx::query("INSERT OR IGNORE INTO pending_compaction (id) VALUES (1)")
             .execute(&mut *tx)
             .await?;
-        Self::record_event_in(&mut tx, batch_id, "purged", 1, now).await?;
+        Self::record_event_in(&mut tx, batch_id, AuditKind::Purged, 1, now).await?;
         tx.commit().await?;
         Ok(tombstone)
     }

@@ -25,9 +25,9 @@ pub(super) enum WriteJob {
         /// The sealed password.
         ciphertext: Vec<u8>,
         /// How the user reads their mail, if asked.
-        mail_client: Option<String>,
+        mail_client: Option<MailClient>,
         /// The outcome of the old-server check, if any.
-        imap_check: Option<String>,
+        imap_check: Option<ImapCheck>,
         /// The time of the submission.
         now: i64,
         /// The outcome: `LinkNotLive` when the link could not be burned.
@@ -176,15 +176,16 @@ async fn commit_submissions(
         .bind(enc)
         .bind(ciphertext)
         .bind(now)
-        .bind(mail_client)
-        .bind(imap_check)
+        .bind(mail_client.map(MailClient::as_str))
+        .bind(imap_check.map(ImapCheck::as_str))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
             "INSERT INTO audit_events (batch_id, at, kind, count) \
-             SELECT batch_id, ?, 'submitted', 1 FROM recipients WHERE id = ?",
+             SELECT batch_id, ?, ?, 1 FROM recipients WHERE id = ?",
         )
         .bind(now)
+        .bind(AuditKind::Submitted.as_str())
         .bind(recipient_id)
         .execute(&mut *tx)
         .await?;

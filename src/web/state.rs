@@ -51,14 +51,7 @@ impl AppState {
     }
 }
 
-/// Default per-IP limit, in requests per minute: enough for a whole office behind one
-/// NAT opening its links after one email (each visit is two or three requests).
-pub const DEFAULT_RATE_LIMIT: u32 = 600;
-/// Messages per second when sending links, unless set: 30 a minute, Microsoft 365's
-/// limit for one mailbox.
-pub const DEFAULT_SEND_RATE: f64 = 0.5;
-/// The first wait after a temporary sending failure, unless set.
-pub const DEFAULT_SEND_RETRY_WAIT: Duration = Duration::from_secs(30);
+pub use crate::config::{DEFAULT_RATE_LIMIT, DEFAULT_SEND_RATE, DEFAULT_SEND_RETRY_WAIT};
 /// Default for how long a client may take to send a request's headers (slow-header
 /// attacks).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);

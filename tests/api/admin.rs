@@ -527,7 +527,7 @@ async fn the_whole_journey_works_in_the_console() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.as_str().to_owned())
         .collect();
     for kind in [
         "created",

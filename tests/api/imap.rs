@@ -39,7 +39,7 @@ async fn imap_checks(app: &TestApp, batch_id: &str) -> Vec<Option<String>> {
         .await
         .unwrap()
         .into_iter()
-        .map(|s| s.imap_check)
+        .map(|s| s.imap_check.map(|c| c.as_str().to_owned()))
         .collect()
 }
 

@@ -629,7 +629,7 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
         let b = store.require_batch("console-mail").await.unwrap();
         let slow = store.recipient(&b, "slow2@example.org").await.unwrap();
         let deliveries = store.deliveries(&b.id).await.unwrap();
-        assert_eq!(deliveries[&slow.id].state, "sent", "{log2}");
+        assert_eq!(deliveries[&slow.id].state.as_str(), "sent", "{log2}");
         store.close().await;
     }
 

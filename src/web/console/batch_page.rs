@@ -11,7 +11,9 @@ use crate::batch::{self, MailClient};
 use crate::config::{format_time, now};
 use crate::imap::WhenUnreachable;
 use crate::mail::Template;
-use crate::storage::{AuditEvent, Batch, Delivery, LinkState, RecipientStatus};
+use crate::storage::{
+    AuditEvent, AuditKind, Batch, Delivery, DeliveryState, ImapCheck, LinkState, RecipientStatus,
+};
 use crate::web::{AppError, AppState};
 
 /// Which users the batch page lists.
@@ -49,7 +51,7 @@ impl Filter {
 }
 
 fn mail_client(s: &RecipientStatus) -> Option<MailClient> {
-    s.mail_client.as_deref().and_then(MailClient::parse)
+    s.mail_client
 }
 
 /// A user's status in words, for the batch page.
@@ -152,9 +154,9 @@ pub fn batch_page(
                             td { (s.recipient.email)
                                 @if let Some(d) = &s.recipient.display_name { br; span.small { (d) } } }
                             td { span class={ "badge " (word) } { (word) }
-                                @match s.imap_check.as_deref() {
-                                    Some("verified") => { br; span.small { "checked with the server" } }
-                                    Some(_) => { br; span.badge.warn { "not verified" } }
+                                @match s.imap_check {
+                                    Some(ImapCheck::Verified) => { br; span.small { "checked with the server" } }
+                                    Some(ImapCheck::Unverified) => { br; span.badge.warn { "not verified" } }
                                     None => {}
                                 }
                             }
@@ -242,12 +244,12 @@ struct Counts {
 fn counts(v: &EmailView) -> Counts {
     let mut c = Counts::default();
     for d in v.deliveries.values() {
-        match d.state.as_str() {
-            "sent" => c.sent += 1,
-            "queued" => c.queued += 1,
-            "sending" if v.sending => c.sending += 1,
-            "sending" | "unknown" => c.unknown += 1,
-            _ => c.failed += 1,
+        match d.state {
+            DeliveryState::Sent => c.sent += 1,
+            DeliveryState::Queued => c.queued += 1,
+            DeliveryState::Sending if v.sending => c.sending += 1,
+            DeliveryState::Sending | DeliveryState::Unknown => c.unknown += 1,
+            DeliveryState::Failed => c.failed += 1,
         }
     }
     c
@@ -335,24 +337,24 @@ pub fn delivery_cell(d: Option<&Delivery>, sending: bool) -> Markup {
         return html! { span.small { "not emailed" } };
     };
     html! {
-        @match d.state.as_str() {
-            "sent" => {
+        @match d.state {
+            DeliveryState::Sent => {
                 span.small { "emailed " (d.sent_at.map(format_time).unwrap_or_default()) }
                 @if d.reminders > 0 { br; span.small { "reminded " (d.reminders) "×" } }
             }
-            "queued" => {
+            DeliveryState::Queued => {
                 span.badge { @if d.sent_at.is_some() { "reminder queued" } @else { "queued" } }
                 @if let Some(e) = &d.last_error {
                     br; span.small { "temporary failure (" (e) "); next try "
                         (d.next_attempt_at.map(format_time).unwrap_or_default()) }
                 }
             }
-            "sending" if sending => { span.badge { "sending" } }
-            "sending" | "unknown" => {
+            DeliveryState::Sending if sending => { span.badge { "sending" } }
+            DeliveryState::Sending | DeliveryState::Unknown => {
                 span.badge.warn { "outcome unknown" } br;
                 span.small { (d.last_error.as_deref().unwrap_or("sending stopped mid-message")) "; it may have arrived" }
             }
-            _ => {
+            DeliveryState::Failed => {
                 span.badge.warn { "failed" }
                 @if let Some(e) = &d.last_error { br; span.small { (e) } }
             }
@@ -458,18 +460,18 @@ pub(super) fn imap_passphrase(id: &str) -> Markup {
 
 /// An audit event in words.
 pub fn audit_words(e: &AuditEvent) -> String {
-    match e.kind.as_str() {
-        "created" => format!("created with {} links", e.count),
-        "reissued" => "a link was reissued".to_owned(),
-        "revoked" => "a link was revoked".to_owned(),
-        "submitted" => "a password was submitted".to_owned(),
-        "exported" => format!("exported ({} rows)", e.count),
-        "purged" => "purged".to_owned(),
-        "imap_changed" => "the old mail server setting was changed".to_owned(),
-        "links_viewed" => format!("the links were fetched again ({} links)", e.count),
-        "emails_queued" if e.count == 1 => "a link email was queued".to_owned(),
-        "emails_queued" => format!("{} link emails were queued", e.count),
-        "message_changed" => "the emailed message was changed".to_owned(),
-        other => other.to_owned(),
+    match &e.kind {
+        AuditKind::Created => format!("created with {} links", e.count),
+        AuditKind::Reissued => "a link was reissued".to_owned(),
+        AuditKind::Revoked => "a link was revoked".to_owned(),
+        AuditKind::Submitted => "a password was submitted".to_owned(),
+        AuditKind::Exported => format!("exported ({} rows)", e.count),
+        AuditKind::Purged => "purged".to_owned(),
+        AuditKind::ImapChanged => "the old mail server setting was changed".to_owned(),
+        AuditKind::LinksViewed => format!("the links were fetched again ({} links)", e.count),
+        AuditKind::EmailsQueued if e.count == 1 => "a link email was queued".to_owned(),
+        AuditKind::EmailsQueued => format!("{} link emails were queued", e.count),
+        AuditKind::MessageChanged => "the emailed message was changed".to_owned(),
+        AuditKind::Other(other) => other.clone(),
     }
 }

@@ -13,7 +13,7 @@ use super::{AdminSession, ClientKey, live_batch, refused, render_batch_page, unl
 use crate::batch::{self, BatchError};
 use crate::config::now;
 use crate::imap::{self, ImapSettings, WhenUnreachable};
-use crate::storage::Batch;
+use crate::storage::{AuditKind, Batch};
 use crate::web::{AppError, AppState};
 
 /// The old-mail-server form on the batch page.
@@ -107,7 +107,7 @@ pub async fn set(
         Ok(report) => {
             state
                 .store
-                .record_event(&b.id, "imap_changed", 1, now())
+                .record_event(&b.id, AuditKind::ImapChanged, 1, now())
                 .await?;
             let b = live_batch(&state, &id).await?;
             let notice = match report {

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::batch::{self, IssuedLink};
 use crate::config::now;
-use crate::storage::{Batch, Recipient};
+use crate::storage::{AuditKind, Batch, Recipient};
 use crate::web::{AppError, AppState};
 
 /// `GET /admin/batches/{id}/links`.
@@ -44,7 +44,7 @@ pub async fn submit(
     drop(admin);
     state
         .store
-        .record_event(&b.id, "links_viewed", opened.len(), now())
+        .record_event(&b.id, AuditKind::LinksViewed, opened.len(), now())
         .await?;
     if form.format.as_deref() == Some("mailto") {
         return Ok(mailto_page(&b, &opened).into_response());

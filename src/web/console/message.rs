@@ -12,7 +12,7 @@ use super::layout::{admin_layout, error_box, notice_box, optional_passphrase_fie
 use super::{AdminSession, ClientKey, Refused, live_batch, unlock_throttled};
 use crate::config::{format_time, now};
 use crate::mail::{LinkFields, PLACEHOLDERS, Template};
-use crate::storage::{Batch, RecipientStatus};
+use crate::storage::{AuditKind, Batch, RecipientStatus};
 use crate::web::{AppError, AppState};
 
 /// The message form.
@@ -78,7 +78,7 @@ pub async fn submit(
         state.store.set_batch_message(&b.id, None).await?;
         state
             .store
-            .record_event(&b.id, "message_changed", 1, now())
+            .record_event(&b.id, AuditKind::MessageChanged, 1, now())
             .await?;
         let t = Template::default();
         let shown = preview(&state, &b, statuses.first(), &t);
@@ -122,7 +122,7 @@ pub async fn submit(
     }
     state
         .store
-        .record_event(&b.id, "message_changed", 1, now())
+        .record_event(&b.id, AuditKind::MessageChanged, 1, now())
         .await?;
     Ok(message_page(
         &b,

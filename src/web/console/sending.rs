@@ -12,9 +12,9 @@ use super::batch_page::Filter;
 use super::{
     AdminSession, ClientKey, live_batch, refused, relay, render_batch_page, unlock_throttled,
 };
-use crate::batch;
+
 use crate::config::now;
-use crate::outbox::{Letter, OutboxError, Selection};
+use crate::outbox::{self, OutboxError, Selection};
 use crate::web::{AppError, AppState};
 
 /// The send form.
@@ -52,12 +52,9 @@ pub async fn send(
         Ok(s) => s,
         Err(e) => return refused(&state, &b, nothing(e)).await,
     };
-    let letters: Vec<Letter> =
-        batch::open_live_links(&state.store, &state.config.public_url, &b, &admin, now())
-            .await?
-            .into_iter()
-            .map(|(recipient, link)| Letter { recipient, link })
-            .collect();
+    let letters =
+        outbox::letters_from_live_links(&state.store, &state.config.public_url, &b, &admin, now())
+            .await?;
     drop(admin);
     if let Err(e) = settings.test_connection().await {
         let why = format!(
@@ -75,12 +72,6 @@ pub async fn send(
         }
         Err(OutboxError::Store(e)) => return Err(e.into()),
     };
-    if plan.queued > 0 {
-        state
-            .store
-            .record_event(&b.id, "emails_queued", plan.queued, now())
-            .await?;
-    }
     let waiting = state.store.queued_deliveries(&b.id).await?.len();
     let sending = state.outbox.is_sending(&b.id).await;
     let notice = html! {
