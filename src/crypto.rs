@@ -1,5 +1,6 @@
 //! The key hierarchy and every sealing operation, built only from `hpke`, `argon2` and
-//! `chacha20poly1305` as DESIGN.md prescribes; nothing here invents a construction.
+//! `chacha20poly1305` (SECURITY.md's cryptography inventory); nothing here invents a
+//! construction.
 //!
 //! - Link tokens: 32 bytes from the OS CSPRNG, base64url without padding; only
 //!   SHA-256(token) is stored.
@@ -134,7 +135,7 @@ pub struct KdfParams {
 }
 
 impl KdfParams {
-    /// DESIGN.md's parameters: m=64 MiB, t=3, p=1.
+    /// The parameters SECURITY.md states: m=64 MiB, t=3, p=1.
     pub const DEFAULT: Self = Self {
         m_cost: 64 * 1024,
         t_cost: 3,

@@ -7,7 +7,7 @@
 pub mod batch;
 /// The command line: one file per command group, owning its arguments and its `run`.
 pub mod cli;
-/// Settings, durations and the public URL.
+/// The public URL, durations, the clock, and every default value.
 pub mod config;
 /// Tokens and the key hierarchy (HPKE, Argon2id, ChaCha20-Poly1305).
 pub mod crypto;
@@ -23,5 +23,5 @@ pub mod outbox;
 pub mod roster;
 /// The SQLite store; all SQL lives here.
 pub mod storage;
-/// The HTTP server: routes, handlers, pages, security headers.
+/// The HTTP server: the public collection page and the admin console, apart.
 pub mod web;

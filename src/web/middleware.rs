@@ -85,7 +85,8 @@ pub(super) async fn designed_error_pages(request: Request, next: Next) -> Respon
     Response::from_parts(parts, axum::body::Body::from(page))
 }
 
-/// Adds DESIGN.md's security headers to every response, error pages included.
+/// Adds the security headers (ARCHITECTURE.md, "Stable surfaces") to every response,
+/// error pages included.
 pub(super) async fn security_headers(
     State(state): State<AppState>,
     request: Request,

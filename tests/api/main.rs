@@ -4,6 +4,7 @@
 
 mod admin;
 mod admin_browser;
+mod architecture;
 mod browser;
 mod caddy;
 mod cli;
