@@ -19,6 +19,7 @@ use crate::storage::Store;
 
 mod admin;
 mod args;
+mod backup;
 mod batch;
 mod doctor;
 mod export;
@@ -32,6 +33,7 @@ mod smtp;
 
 pub use admin::{AdminCommand, InitArgs};
 pub use args::{BatchArg, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs, SendingArgs, SmtpArgs};
+pub use backup::{BackupArgs, RestoreArgs};
 pub use batch::{BatchCommand, CreateArgs, MessageArgs, SetImapArgs};
 pub use doctor::DoctorArgs;
 pub use export::{ExportArgs, ExportFormat, PurgeArgs};
@@ -99,6 +101,10 @@ pub enum Command {
     /// The SMTP relay.
     #[command(subcommand)]
     Smtp(SmtpCommand),
+    /// Write a consistent copy of the database while the server runs.
+    Backup(BackupArgs),
+    /// Put a backup into a new, empty data directory.
+    Restore(RestoreArgs),
 }
 
 /// A command's failure, with the exit status it maps to.
@@ -195,8 +201,13 @@ fn public_url(cli_value: Option<&str>, listen: SocketAddr) -> Result<PublicUrl, 
 /// Opens the store, runs the command, and closes the store again.
 async fn dispatch(cli: Cli) -> CliResult {
     let url = public_url(cli.public_url.as_deref(), cli.listen)?;
+    // A restore writes the database itself: nothing may open (and so create) it first.
+    let command = match cli.command {
+        Command::Restore(args) => return args.run(&cli.data_dir).await,
+        command => command,
+    };
     // Opening the store repairs file modes, so the doctor looks at them first.
-    let modes = match &cli.command {
+    let modes = match &command {
         Command::Doctor(_) => doctor::data_dir_findings(&cli.data_dir),
         _ => Vec::new(),
     };
@@ -207,7 +218,7 @@ async fn dispatch(cli: Cli) -> CliResult {
         url,
         url_given: cli.public_url.is_some(),
     };
-    let result = match cli.command {
+    let result = match command {
         Command::Serve(args) => args.run(&ctx).await,
         Command::Admin(command) => command.run(&ctx).await,
         Command::Batch(command) => command.run(&ctx).await,
@@ -217,6 +228,8 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Send(args) => args.run(&ctx).await,
         Command::Smtp(command) => command.run(&ctx).await,
         Command::Doctor(args) => args.run(&ctx, modes).await,
+        Command::Backup(args) => args.run(&ctx).await,
+        Command::Restore(_) => Ok(()),
     };
     // Closing checkpoints the WAL into the database file and removes it.
     ctx.store.close().await;

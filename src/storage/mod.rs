@@ -23,6 +23,7 @@ use crate::imap::ImapSettings;
 
 mod admin;
 mod audit;
+mod backup;
 mod batches;
 mod deliveries;
 mod files;
@@ -33,6 +34,7 @@ mod relay;
 mod rows;
 mod writer;
 
+pub use backup::{BackupSummary, restore_into, summarize};
 use files::{prepare_data_dir, set_mode};
 pub use models::*;
 use rows::{row_to_batch, row_to_recipient};

@@ -5,6 +5,7 @@
 mod admin;
 mod admin_browser;
 mod architecture;
+mod backup;
 mod browser;
 mod caddy;
 mod cli;
