@@ -348,6 +348,14 @@ async fn examine(
             },
         },
     }
+    if let Err(reason) = store.can_write().await {
+        out.push(finding(
+            Level::Problem,
+            format!("nothing can be saved: {reason}"),
+            "free space on that disk (or repair it): meanwhile users who submit are told to \
+             try again later, their links stay usable, and passdrop recovers by itself",
+        ));
+    }
     match free_bytes(dir) {
         Some(free) if free < LOW_DISK_BYTES => out.push(finding(
             Level::Warning,

@@ -109,7 +109,26 @@ impl Store {
         .bind(idle)
         .bind(absolute)
         .execute(&self.pool)
-        .await?;
+        .await;
+        let touched = match touched {
+            Ok(done) => done,
+            Err(e) if cannot_write(&e).is_some() => {
+                // Nothing can be saved (a full disk): a valid session still lets the admin
+                // look, and see why; it is only not extended.
+                let valid: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM admin_sessions WHERE token_hash = ?2 \
+                     AND last_seen_at + ?3 > ?1 AND created_at + ?4 > ?1",
+                )
+                .bind(now)
+                .bind(token_hash.as_slice())
+                .bind(idle)
+                .bind(absolute)
+                .fetch_optional(&self.pool)
+                .await?;
+                return Ok(valid.is_some());
+            }
+            Err(e) => return Err(e.into()),
+        };
         if touched.rows_affected() == 1 {
             return Ok(true);
         }

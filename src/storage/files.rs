@@ -24,3 +24,63 @@ pub(super) fn prepare_data_dir(data_dir: &Path) -> anyhow::Result<()> {
     }
     set_mode(data_dir, 0o700)
 }
+
+/// How long a write probe's answer is reused: `/healthz` may be asked often.
+const PROBE_REUSE: Duration = Duration::from_secs(5);
+/// What a write probe writes: more than a group commit's WAL frames usually take.
+const PROBE_BYTES: usize = 64 * 1024;
+
+/// A write probe's answer and when it was found.
+#[derive(Debug, Clone)]
+pub(super) struct ProbeAnswer {
+    at: std::time::Instant,
+    outcome: Result<(), String>,
+}
+
+impl Store {
+    /// Whether the data directory can take a write now: a small file is written,
+    /// synced to disk and removed (the answer is reused for a few seconds). `Err` says
+    /// why not in one line, e.g. that the disk is full.
+    pub async fn can_write(&self) -> Result<(), String> {
+        if let Ok(last) = self.write_probe.lock()
+            && let Some(answer) = last.as_ref().filter(|a| a.at.elapsed() < PROBE_REUSE)
+        {
+            return answer.outcome.clone();
+        }
+        let dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let outcome = tokio::task::spawn_blocking(move || probe(&dir))
+            .await
+            .unwrap_or_else(|e| Err(format!("the write probe failed: {e}")));
+        if let Ok(mut last) = self.write_probe.lock() {
+            *last = Some(ProbeAnswer {
+                at: std::time::Instant::now(),
+                outcome: outcome.clone(),
+            });
+        }
+        outcome
+    }
+}
+
+fn probe(dir: &Path) -> Result<(), String> {
+    use std::io::Write as _;
+    let path = dir.join(".write-probe");
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| {
+            f.write_all(&[0u8; PROBE_BYTES])?;
+            f.sync_all()
+        });
+    let _ = fs::remove_file(&path);
+    written.map_err(|e| match e.raw_os_error() {
+        Some(28) => "the disk holding the data directory is full".to_owned(),
+        _ => format!("the data directory cannot be written: {e}"),
+    })
+}

@@ -66,6 +66,18 @@ pub enum StoreError {
     /// The link could not be burned because it is no longer live.
     #[error("the link is no longer usable")]
     LinkNotLive,
+    /// Nothing can be saved right now (the disk is full, an I/O error, the database is
+    /// busy); nothing was changed, and the same request may succeed later.
+    #[error("the database cannot save anything right now: {0}")]
+    CannotWrite(&'static str),
+    /// A purge destroyed the batch's key (nothing of it can be read any more) but could
+    /// not delete its rows yet; the maintenance loop or the next start finishes it.
+    #[error(
+        "the batch's key is destroyed, so nothing of it can be read any more, but its rows \
+         could not be deleted yet ({0}); passdrop finishes the purge by itself once it can \
+         write again (within a minute, or at its next start)"
+    )]
+    PurgeUnfinished(&'static str),
     /// Anything unexpected from SQLite or the file system.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -73,7 +85,35 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Other(anyhow::Error::new(e).context("database error"))
+        match cannot_write(&e) {
+            Some(reason) => {
+                tracing::warn!(error = %e, "the database cannot save anything right now");
+                Self::CannotWrite(reason)
+            }
+            None => Self::Other(anyhow::Error::new(e).context("database error")),
+        }
+    }
+}
+
+/// Why a failure is a passing condition of the machine rather than a fault of the
+/// request or the data: a full disk, an I/O error, a lock held too long.
+pub(crate) fn cannot_write(e: &sqlx::Error) -> Option<&'static str> {
+    const ENOSPC: i32 = 28;
+    match e {
+        sqlx::Error::Database(db) => {
+            // SQLite's extended result code; the primary code is its low byte.
+            let code: i32 = db.code()?.parse().ok()?;
+            match code & 0xff {
+                13 => Some("the disk is full"),
+                10 => Some("the disk reported an input/output error"),
+                5 | 6 => Some("the database is busy"),
+                8 => Some("the database file is read-only"),
+                _ => None,
+            }
+        }
+        sqlx::Error::Io(io) if io.raw_os_error() == Some(ENOSPC) => Some("the disk is full"),
+        sqlx::Error::PoolTimedOut => Some("the database is busy"),
+        _ => None,
     }
 }
 
@@ -86,6 +126,8 @@ pub struct Store {
     path: PathBuf,
     /// Submissions waiting for the group commit (see `submission_writer`).
     submissions: tokio::sync::mpsc::Sender<WriteJob>,
+    /// The last answer of the write probe, reused for a few seconds.
+    write_probe: std::sync::Arc<std::sync::Mutex<Option<files::ProbeAnswer>>>,
 }
 
 /// Marks SQL assembled only from this module's constant fragments (column lists), never
@@ -168,6 +210,7 @@ impl Store {
             pool,
             path,
             submissions,
+            write_probe: std::sync::Arc::default(),
         };
         store.tighten_file_modes()?;
         store.finish_interrupted_purges().await?;

@@ -13,9 +13,17 @@ impl Store {
             .bind(batch_id)
             .execute(&self.pool)
             .await?;
-        let tombstone = self.delete_batch_rows(batch_id, now).await?;
-        self.compact().await?;
-        Ok(tombstone)
+        // The key is gone: nothing of the batch can be read any more. If the rest fails
+        // now (a full disk), the maintenance loop and the next start finish it.
+        let rest = async {
+            let tombstone = self.delete_batch_rows(batch_id, now).await?;
+            self.compact().await?;
+            Ok(tombstone)
+        };
+        rest.await.map_err(|e| match e {
+            StoreError::CannotWrite(reason) => StoreError::PurgeUnfinished(reason),
+            e => e,
+        })
     }
 
     pub(super) async fn delete_batch_rows(

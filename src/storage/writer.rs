@@ -97,10 +97,12 @@ pub(super) async fn submission_writer(
                 // Nothing of the group was committed; each submitter gets the error.
                 let message = format!("{e:#}");
                 tracing::error!(error = %message, "a group of submissions could not be committed");
+                let passing = cannot_write(&e);
                 for job in group.drain(..) {
-                    job.answer(Err(StoreError::Other(anyhow::anyhow!(
-                        "database error: {message}"
-                    ))));
+                    job.answer(Err(match passing {
+                        Some(reason) => StoreError::CannotWrite(reason),
+                        None => StoreError::Other(anyhow::anyhow!("database error: {message}")),
+                    }));
                 }
             }
         }

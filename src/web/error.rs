@@ -20,6 +20,13 @@ pub enum AppError {
     /// Something that existed is gone for good (title, explanation).
     #[error("gone: {0}")]
     Gone(&'static str, &'static str),
+    /// Nothing can be saved right now (a full disk, an I/O error, a busy database);
+    /// nothing was changed, so the same request can be made again later.
+    #[error("cannot save now: {0}")]
+    CannotSave(&'static str),
+    /// A purge destroyed the key but could not delete the rows yet.
+    #[error("purge unfinished: {0}")]
+    PurgeUnfinished(&'static str),
     /// Anything unexpected; the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -27,15 +34,25 @@ pub enum AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(anyhow::Error::new(e))
+        match e {
+            StoreError::CannotWrite(reason) => Self::CannotSave(reason),
+            StoreError::PurgeUnfinished(reason) => Self::PurgeUnfinished(reason),
+            e => Self::Internal(anyhow::Error::new(e)),
+        }
     }
 }
 
 impl From<BatchError> for AppError {
     fn from(e: BatchError) -> Self {
-        Self::Internal(anyhow::Error::new(e))
+        match e {
+            BatchError::Store(e) => e.into(),
+            e => Self::Internal(anyhow::Error::new(e)),
+        }
     }
 }
+
+/// How long to suggest waiting before trying again after a refusal to save.
+const RETRY_AFTER_SECS: &str = "120";
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
@@ -44,6 +61,37 @@ impl IntoResponse for AppError {
             Self::LinkGone(status) => (StatusCode::GONE, link_gone(status)).into_response(),
             Self::Gone(title, text) => {
                 (StatusCode::GONE, message_page(title, text)).into_response()
+            }
+            Self::CannotSave(reason) => {
+                tracing::error!(reason, "a request could not be saved");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS)],
+                    message_page(
+                        "We could not save it",
+                        "Nothing was changed and nothing was used up: a link still works, and \
+                         nothing you sent was kept. The server cannot save anything for the \
+                         moment; please try again in a few minutes.",
+                    ),
+                )
+                    .into_response()
+            }
+            Self::PurgeUnfinished(reason) => {
+                tracing::error!(
+                    reason,
+                    "a purge could not finish; it will be finished later"
+                );
+                let text = format!(
+                    "The batch's key is destroyed, so none of its passwords or links can be \
+                     read any more. Its rows could not be deleted yet ({reason}); passdrop \
+                     finishes the purge by itself once it can write again (within a minute, \
+                     or at its next start)."
+                );
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    message_page("Purged in part", &text),
+                )
+                    .into_response()
             }
             Self::Internal(cause) => {
                 // Causes never carry tokens or passwords: the layers below do not put

@@ -5,7 +5,7 @@
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 
 use super::AppState;
 use super::layout::message_page;
@@ -129,6 +129,51 @@ pub(super) async fn security_headers(
     }
     headers.remove(header::SERVER);
     response
+}
+
+/// On console pages, a banner while nothing can be saved (a full disk, say), so the admin
+/// hears of it before the users do. Only GET pages get it: they never carry a link or a
+/// password, so re-reading their body copies no secret.
+pub(super) async fn cannot_save_banner(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_get = request.method() == axum::http::Method::GET;
+    let response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !is_get || !is_html {
+        return response;
+    }
+    let Err(reason) = state.store.can_write().await else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let page = String::from_utf8_lossy(&bytes);
+    let banner = maud::html! {
+        div.error role="alert" {
+            strong { "Nothing can be saved right now: " (reason) "." }
+            " Users who submit are told to try again in a few minutes; their links stay usable. \
+             Free space on the server: passdrop recovers by itself, without a restart."
+        }
+    }
+    .into_string();
+    let page = match page.find("<main>") {
+        Some(i) => {
+            let at = i + "<main>".len();
+            format!("{}{banner}{}", &page[..at], &page[at..])
+        }
+        None => page.into_owned(),
+    };
+    let mut parts = parts;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(page))
 }
 
 #[cfg(test)]

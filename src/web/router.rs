@@ -14,7 +14,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
-use super::middleware::{designed_error_pages, redact_path, security_headers};
+use super::middleware::{cannot_save_banner, designed_error_pages, redact_path, security_headers};
 use super::{AppState, assets, console, metrics, public, rate_limit};
 
 /// Largest roster upload accepted by the console.
@@ -89,7 +89,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/smtp/test", post(console::smtp::test))
         .route("/admin/purged/{id}", get(console::export::tombstone))
-        .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT));
+        .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cannot_save_banner,
+        ));
     let console = rate_limit::apply(console.layer(csrf), &state.config);
     Router::new()
         .route("/healthz", get(public::healthz))

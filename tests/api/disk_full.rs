@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::helpers::{SmallDisk, TestApp, link, parse_csv};
+use crate::helpers::{SmallDisk, TestApp, console_get, link, parse_csv, passdrop, run, stderr};
 
 const USERS: usize = 40;
 
@@ -29,24 +29,58 @@ async fn after_a_full_disk_every_refused_user_can_submit_without_a_restart() {
         assert_eq!(r.status(), 200);
     }
 
+    let cookie = app.login().await;
     let filler = disk.fill();
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 503);
+    let said = health.text().await.unwrap();
+    assert!(said.contains("disk") && !said.contains('\n'), "{said}");
+    let page = console_get(
+        &app.client,
+        &format!("{}/admin/batches", app.address),
+        &cookie,
+    )
+    .await;
+    assert!(
+        page.contains("Nothing can be saved right now"),
+        "no banner:\n{page}"
+    );
+    // The doctor names it too.
+    let o = run(passdrop(app.data_dir.path()).arg("doctor").arg("--offline"));
+    assert!(
+        stderr(&o).contains("nothing can be saved")
+            || String::from_utf8_lossy(&o.stdout).contains("nothing can be saved"),
+        "{}",
+        stderr(&o)
+    );
     // Many clients at once while the disk is full.
     let mut tasks = Vec::new();
     for (i, l) in links.iter().enumerate().skip(5) {
         let (app, l) = (Arc::clone(&app), l.clone());
         tasks.push(tokio::spawn(async move {
             let p = format!("while-full-{i}");
-            (i, app.submit(&l, &p, &p).await.status().as_u16())
+            let r = app.submit(&l, &p, &p).await;
+            let status = r.status().as_u16();
+            let page = r.text().await.unwrap();
+            (i, status, page)
         }));
     }
     let mut acknowledged: Vec<usize> = (0..5).collect();
     let mut refused = Vec::new();
     for t in tasks {
-        let (i, status) = t.await.unwrap();
+        let (i, status, page) = t.await.unwrap();
         match status {
             200 => acknowledged.push(i),
-            500 | 503 => refused.push(i),
-            other => panic!("unexpected status {other} while the disk was full"),
+            503 => {
+                assert!(page.contains("nothing was used up"), "{page}");
+                refused.push(i);
+            }
+            other => panic!("unexpected status {other} while the disk was full:\n{page}"),
         }
     }
     assert!(
@@ -55,6 +89,22 @@ async fn after_a_full_disk_every_refused_user_can_submit_without_a_restart() {
     );
 
     std::fs::remove_file(filler).unwrap();
+    // The probe's answer is reused for a few seconds.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let page = console_get(
+        &app.client,
+        &format!("{}/admin/batches", app.address),
+        &cookie,
+    )
+    .await;
+    assert!(!page.contains("Nothing can be saved"), "the banner stayed");
     // Room again: everyone refused submits now, on the same server.
     for &i in &refused {
         let p = format!("after-{i}");

@@ -13,13 +13,22 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::layout::message_page;
 
-/// `GET /healthz`: the process is up and the database answers.
+/// `GET /healthz`: 200 `ok` when the process is up, the database answers and the data
+/// directory takes a write; otherwise 503 with the reason on one line.
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.admin_exists().await {
-        Ok(_) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    if let Err(e) = state.store.admin_exists().await {
+        tracing::error!(error = %e, "health check failed");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+    }
+    match state.store.can_write().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(reason) => {
+            tracing::error!(reason = %reason, "health check: nothing can be saved");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot save: {reason}"),
+            )
+                .into_response()
         }
     }
 }
