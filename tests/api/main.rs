@@ -19,3 +19,4 @@ mod nginx;
 mod property;
 mod races;
 mod smtp;
+mod upgrade;
