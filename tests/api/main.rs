@@ -22,3 +22,4 @@ mod nginx;
 mod property;
 mod races;
 mod smtp;
+mod upgrade;
