@@ -27,29 +27,36 @@ impl Store {
     /// overwriting a file; runs while other connections read and write.
     #[instrument(skip_all)]
     pub async fn backup_to(&self, out: &Path) -> anyhow::Result<BackupSummary> {
-        // An empty file of our own, 0600, is what VACUUM INTO may write into; creating
-        // it with create_new refuses any existing file.
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(out)
-            .with_context(|| format!("could not create {} (it must not exist)", out.display()))?;
-        let target = out
-            .to_str()
-            .with_context(|| format!("{} is not valid UTF-8, which SQLite needs", out.display()))?;
-        let copied = sqlx::query("VACUUM INTO ?")
-            .bind(target)
-            .execute(&self.pool)
-            .await;
-        if let Err(e) = copied {
-            // Leave no half-written copy behind.
-            let _ = fs::remove_file(out);
-            return Err(anyhow::Error::new(e).context("the backup could not be written"));
-        }
+        vacuum_into(&self.pool, out).await?;
         set_mode(out, 0o600)?;
         summarize(out).await
     }
+}
+
+/// Writes a consistent copy of the database into `out`, a file created 0600 that must
+/// not exist; removes it again if the copy fails.
+pub(super) async fn vacuum_into(pool: &SqlitePool, out: &Path) -> anyhow::Result<()> {
+    // An empty file of our own, 0600, is what VACUUM INTO may write into; creating it
+    // with create_new refuses any existing file.
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("could not create {} (it must not exist)", out.display()))?;
+    let target = out
+        .to_str()
+        .with_context(|| format!("{} is not valid UTF-8, which SQLite needs", out.display()))?;
+    let copied = sqlx::query("VACUUM INTO ?")
+        .bind(target)
+        .execute(pool)
+        .await;
+    if let Err(e) = copied {
+        // Leave no half-written copy behind.
+        let _ = fs::remove_file(out);
+        return Err(anyhow::Error::new(e).context("the copy could not be written"));
+    }
+    Ok(())
 }
 
 /// Counts what a database file holds, opening it read-only.

@@ -84,3 +84,62 @@ fn probe(dir: &Path) -> Result<(), String> {
         _ => format!("the data directory cannot be written: {e}"),
     })
 }
+
+/// Where the database is copied before an upgrade migrates it.
+pub(super) fn pre_upgrade_copy(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".pre-upgrade");
+    PathBuf::from(name)
+}
+
+/// After a failed (or interrupted) upgrade, puts the copy taken before it back in place
+/// of the database, with no WAL or index beside it; does nothing when there is no copy.
+/// Only called while no connection is open on the database.
+pub(super) fn finish_failed_upgrade(db: &Path) -> anyhow::Result<()> {
+    let copy = pre_upgrade_copy(db);
+    if !copy.exists() {
+        return Ok(());
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        match fs::remove_file(PathBuf::from(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).context("could not remove the half-upgraded database's WAL"),
+        }
+    }
+    fs::rename(&copy, db).with_context(|| {
+        format!(
+            "could not put back the copy taken before the upgrade ({} is the database as it \
+             was: move it to {} by hand)",
+            copy.display(),
+            db.display()
+        )
+    })?;
+    tracing::warn!("the upgrade did not finish; the database is back as it was before it");
+    Ok(())
+}
+
+/// Copies the database file, byte for byte, to `copy` (created 0600, never over a file).
+pub(super) fn copy_aside(db: &Path, copy: &Path) -> anyhow::Result<()> {
+    let mut from = fs::File::open(db)?;
+    let mut to = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(copy)
+        .with_context(|| format!("could not create {}", copy.display()))?;
+    let copied = std::io::copy(&mut from, &mut to).and_then(|_| to.sync_all());
+    if let Err(e) = copied {
+        let _ = fs::remove_file(copy);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Removes the copy taken before a successful upgrade.
+pub(super) fn forget_pre_upgrade_copy(db: &Path) -> anyhow::Result<()> {
+    fs::remove_file(pre_upgrade_copy(db))
+        .context("could not remove the copy taken before the upgrade")
+}

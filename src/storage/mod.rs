@@ -144,6 +144,50 @@ const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_a
      b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
      b.mail_body";
 
+/// Applies the migrations this binary has and the database lacks. An upgrade (a database
+/// that already has some) first copies the database aside, so that a migration that fails
+/// leaves it exactly as it was: sqlx commits each migration on its own, so two pending
+/// migrations, the second failing, would otherwise leave it half migrated.
+async fn migrate(pool: &SqlitePool, path: &Path) -> anyhow::Result<()> {
+    let migrator = sqlx::migrate!("src/migrations");
+    // A copy left by an upgrade that was interrupted is the database before it.
+    files::finish_failed_upgrade(path)?;
+    let has_table: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    let applied: Vec<i64> = if has_table.is_some() {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+            .fetch_all(pool)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let pending = migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+        .count();
+    let upgrade = !applied.is_empty() && pending > 0;
+    if upgrade {
+        // Everything into the main file first, so a byte copy of it is the whole database.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(pool)
+            .await?;
+        files::copy_aside(path, &files::pre_upgrade_copy(path))
+            .context("could not copy the database aside before upgrading it")?;
+    }
+    // The error's own text names the migration and SQLite's reason, once.
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("could not apply database migrations: {e}"))?;
+    if upgrade {
+        files::forget_pre_upgrade_copy(path)?;
+    }
+    Ok(())
+}
+
 /// Whether a pooled connection may be handed out again: not if it is still inside a
 /// transaction. When a commit fails because the disk is full (or on an I/O error), SQLite
 /// may already have rolled the transaction back itself; the rollback sqlx then queues
@@ -198,10 +242,15 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("could not open the database {}", path.display()))?;
-        sqlx::migrate!("src/migrations")
-            .run(&pool)
-            .await
-            .context("could not apply database migrations")?;
+        if let Err(e) = migrate(&pool, &path).await {
+            // Closed before returning, so no WAL or index file is left beside the
+            // (untouched) database.
+            pool.close().await;
+            if let Err(restore) = files::finish_failed_upgrade(&path) {
+                return Err(e.context(format!("{restore:#}")));
+            }
+            return Err(e);
+        }
         // The group-commit writer holds its own handle on the pool; it stops when the
         // last clone of the store (and so of the sender) is gone.
         let (submissions, jobs) = tokio::sync::mpsc::channel(GROUP_COMMIT_QUEUE);
