@@ -58,6 +58,28 @@ async fn after_a_full_disk_every_refused_user_can_submit_without_a_restart() {
         "{}",
         stderr(&o)
     );
+    // A batch created now is refused whole: nothing half-created.
+    let big: String = std::iter::once("EmailAddress".to_owned())
+        .chain((0..2000).map(|i| format!("someone{i}@example.org")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let created = app
+        .create_batch_checked_with("while full", &big, None)
+        .await;
+    assert!(
+        matches!(
+            created,
+            Err(passdrop::batch::BatchError::Store(
+                passdrop::storage::StoreError::CannotWrite(_)
+            ))
+        ),
+        "{created:?}"
+    );
+    assert!(
+        passdrop::batch::find(&app.store, "while full")
+            .await
+            .is_err()
+    );
     // Many clients at once while the disk is full.
     let mut tasks = Vec::new();
     for (i, l) in links.iter().enumerate().skip(5) {
