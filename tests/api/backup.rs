@@ -8,7 +8,9 @@ use passdrop::batch;
 use passdrop::config;
 use passdrop::storage::Store;
 
-use crate::helpers::{PASSPHRASE, Server, TestApp, link, parse_csv, passdrop, run, secret, stderr};
+use crate::helpers::{
+    PASSPHRASE, Server, TestApp, link, parse_csv, passdrop, roster_of, run, secret, stderr,
+};
 
 const USERS: usize = 60;
 const BEFORE: usize = 20;
@@ -16,10 +18,7 @@ const BEFORE: usize = 20;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_under_load_restores_every_acknowledged_password() {
     let app = Arc::new(TestApp::spawn().await);
-    let roster: String = std::iter::once("EmailAddress".to_owned())
-        .chain((0..USERS).map(|i| format!("user{i}@example.org")))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let roster = roster_of("user", USERS);
     let (_, links) = app.create_batch("backed up", &roster).await;
     let links: Vec<String> = links.iter().map(link).collect();
     for (i, l) in links.iter().take(BEFORE).enumerate() {

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::helpers::{SmallDisk, TestApp, console_get, link, parse_csv, passdrop, run, stderr};
+use crate::helpers::{
+    SmallDisk, TestApp, console_get, link, parse_csv, passdrop, roster_of, run, stderr,
+};
 
 const USERS: usize = 40;
 
@@ -14,10 +16,7 @@ async fn after_a_full_disk_every_refused_user_can_submit_without_a_restart() {
         return;
     };
     let app = Arc::new(TestApp::spawn_in(disk.dir.path()).await);
-    let roster: String = std::iter::once("EmailAddress".to_owned())
-        .chain((0..USERS).map(|i| format!("user{i}@example.org")))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let roster = roster_of("user", USERS);
     let (b, links) = app.create_batch("full disk", &roster).await;
     let links: Vec<String> = links.iter().map(link).collect();
 
@@ -59,10 +58,7 @@ async fn after_a_full_disk_every_refused_user_can_submit_without_a_restart() {
         stderr(&o)
     );
     // A batch created now is refused whole: nothing half-created.
-    let big: String = std::iter::once("EmailAddress".to_owned())
-        .chain((0..2000).map(|i| format!("someone{i}@example.org")))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let big = roster_of("someone", 2000);
     let created = app
         .create_batch_checked_with("while full", &big, None)
         .await;

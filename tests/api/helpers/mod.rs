@@ -215,6 +215,14 @@ pub fn link(l: &IssuedLink) -> String {
     l.link.expose_secret().to_owned()
 }
 
+/// A roster of `n` users, `{prefix}{i}@example.org` for i from 0.
+pub fn roster_of(prefix: &str, n: usize) -> String {
+    std::iter::once("EmailAddress".to_owned())
+        .chain((0..n).map(|i| format!("{prefix}{i}@example.org")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The token part of a link.
 pub fn token_of(link: &str) -> String {
     link.rsplit('/').next().unwrap().to_owned()
