@@ -5,6 +5,7 @@
 mod admin;
 mod admin_browser;
 mod architecture;
+mod authority;
 mod backup;
 mod browser;
 mod caddy;

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::batch_page::audit_words;
-use super::layout::{admin_layout, passphrase_form};
+use super::layout::{admin_layout, error_box, passphrase_field, passphrase_form};
 use super::{
     AdminSession, ClientKey, PassphraseForm, Refusal, Refused, csv_download, live_batch,
     unlock_throttled,
@@ -18,11 +18,13 @@ use crate::config::{format_time, now};
 use crate::storage::{AuditEvent, Batch, Tombstone};
 use crate::web::{AppError, AppState};
 
-/// The purge confirmation.
+/// The purge confirmation and the passphrase.
 #[derive(Deserialize)]
 pub struct PurgeForm {
     #[serde(default)]
     confirm: Option<String>,
+    #[serde(default)]
+    passphrase: String,
 }
 
 /// `GET /admin/batches/{id}/export`.
@@ -33,7 +35,7 @@ pub async fn form(
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     let missing = missing_count(&state, &b).await?;
-    Ok(export_page(&b, missing, None).into_response())
+    Ok(export_page(&b, missing, None, None).into_response())
 }
 
 /// How many users of `b` have not submitted (they are not in the file).
@@ -62,7 +64,7 @@ pub async fn submit(
         Err(Refusal::Internal(e)) => return Err(e),
         Err(refusal) => {
             let missing = missing_count(&state, &b).await?;
-            return refusal.respond(|why| export_page(&b, missing, Some(why)));
+            return refusal.respond(|why| export_page(&b, missing, Some(why), None));
         }
     };
     let exported = batch::export_m365(&state.store, &b, &admin, now()).await?;
@@ -73,12 +75,15 @@ pub async fn submit(
     ))
 }
 
-/// `POST /admin/batches/{id}/purge`: after the "I have saved the file" confirmation.
+/// `POST /admin/batches/{id}/purge`: after the "I have saved the file" confirmation,
+/// and with the passphrase: a purge destroys every collected password, so a session
+/// alone must not be enough.
 pub async fn purge(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
-    Form(form): Form<PurgeForm>,
+    client: ClientKey,
+    Form(mut form): Form<PurgeForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     if form.confirm.as_deref() != Some("yes") {
@@ -86,9 +91,18 @@ pub async fn purge(
         let page = export_page(
             &b,
             missing,
+            None,
             Some("Tick the box to confirm the file is saved."),
         );
         return Ok(Refused::unprocessable(page).into_response());
+    }
+    match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await {
+        Ok(admin) => drop(admin),
+        Err(Refusal::Internal(e)) => return Err(e),
+        Err(refusal) => {
+            let missing = missing_count(&state, &b).await?;
+            return refusal.respond(|why| export_page(&b, missing, None, Some(why)));
+        }
     }
     batch::purge(&state.store, &b, now()).await?;
     Ok(Redirect::to("/admin/batches").into_response())
@@ -111,8 +125,14 @@ pub async fn tombstone(
     Ok(tombstone_page(&tombstone, &audit).into_response())
 }
 
-/// The export page: passphrase for the download, then the purge confirmation.
-fn export_page(b: &Batch, missing: usize, error: Option<&str>) -> Markup {
+/// The export page: passphrase for the download, then the purge confirmation and the
+/// passphrase again; each form with its own problem, if any.
+fn export_page(
+    b: &Batch,
+    missing: usize,
+    error: Option<&str>,
+    purge_error: Option<&str>,
+) -> Markup {
     admin_layout(
         "Export",
         true,
@@ -133,10 +153,12 @@ fn export_page(b: &Batch, missing: usize, error: Option<&str>) -> Markup {
                  row are deleted for good. If you do nothing, the batch is purged on "
                 strong { (format_time(batch::automatic_purge_at(b))) } "." }
             form method="post" action={ "/admin/batches/" (b.id) "/purge" } {
+                (error_box(purge_error))
                 label.choice {
                     input type="checkbox" name="confirm" value="yes" required;
                     " I have saved the CSV file"
                 }
+                (passphrase_field("purge-passphrase", "Admin passphrase"))
                 button.danger type="submit" { "Purge now" }
             }
             p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
