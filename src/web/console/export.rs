@@ -10,13 +10,21 @@ use serde::Deserialize;
 use super::batch_page::audit_words;
 use super::layout::{admin_layout, error_box, passphrase_field, passphrase_form};
 use super::{
-    AdminSession, ClientKey, PassphraseForm, Refusal, Refused, csv_download, live_batch,
-    unlock_throttled,
+    AdminSession, ClientKey, Refusal, Refused, csv_download, live_batch, unlock_throttled,
 };
 use crate::batch;
 use crate::config::{format_time, now};
 use crate::storage::{AuditEvent, Batch, Tombstone};
 use crate::web::{AppError, AppState};
+
+/// The export form: the passphrase, and whether the admin has seen the warning about
+/// passwords that look like spreadsheet formulas.
+#[derive(Deserialize)]
+pub struct ExportForm {
+    passphrase: String,
+    #[serde(default)]
+    formula_ok: Option<String>,
+}
 
 /// The purge confirmation and the passphrase.
 #[derive(Deserialize)]
@@ -50,13 +58,15 @@ async fn missing_count(state: &AppState, b: &Batch) -> Result<usize, AppError> {
 }
 
 /// `POST /admin/batches/{id}/export`: the Microsoft 365 CSV as a download; nothing is
-/// stored on the server.
+/// stored on the server. When passwords look like spreadsheet formulas, a page naming
+/// their users comes first (a download cannot carry a warning), and the file only
+/// after the admin has read it.
 pub async fn submit(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
     client: ClientKey,
-    Form(form): Form<PassphraseForm>,
+    Form(form): Form<ExportForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     let admin = match unlock_throttled(&state, client, form.passphrase).await {
@@ -67,8 +77,15 @@ pub async fn submit(
             return refusal.respond(|why| export_page(&b, missing, Some(why), None));
         }
     };
-    let exported = batch::export_m365(&state.store, &b, &admin, now()).await?;
+    let exported = batch::prepare_m365(&state.store, &b, &admin).await?;
     drop(admin);
+    if !exported.formula_risk.is_empty() && form.formula_ok.as_deref() != Some("yes") {
+        return Ok(formula_page(&b, &exported.formula_risk).into_response());
+    }
+    state
+        .store
+        .mark_exported(&b.id, exported.rows, now())
+        .await?;
     Ok(csv_download(
         exported.csv,
         &format!("passdrop-{}-m365", b.name),
@@ -145,6 +162,7 @@ fn export_page(
             p { "The file (EmailAddress, UserName, Password) is made now and sent only to your \
                  browser; it is never stored on the server. Keep it safe and delete it after \
                  the migration." }
+            (formula_note())
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), error, html! {
                 button type="submit" { "Download CSV" }
             }))
@@ -162,6 +180,45 @@ fn export_page(
                 button.danger type="submit" { "Purge now" }
             }
             p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
+        },
+    )
+}
+
+/// Why the file must not be opened in a spreadsheet, on the export page.
+fn formula_note() -> Markup {
+    html! {
+        p.notice {
+            strong { "Never open the file in a spreadsheet program" }
+            " (Excel, LibreOffice, Numbers), and never save it from one: a user can type a \
+             password that starts with =, +, - or @, which a spreadsheet runs as a formula, \
+             and saving would change the passwords. Upload it to Microsoft as it is. passdrop \
+             names such users before the download."
+        }
+    }
+}
+
+/// Before a download whose passwords look like formulas: who, and the download again.
+fn formula_page(b: &Batch, emails: &[String]) -> Markup {
+    admin_layout(
+        "Before you download",
+        true,
+        html! {
+            h1 { "Before you download " (b.name) }
+            div.notice role="alert" {
+                p { strong { (emails.len()) @if emails.len() == 1 { " password starts" } @else { " passwords start" } }
+                    " with =, +, -, @, a tab or a carriage return, which a spreadsheet runs as a \
+                     formula (and which may be an attack on whoever opens the file). The file \
+                     keeps every password exactly as typed, as Microsoft needs. Their users:" }
+                ul { @for e in emails { li { (e) } } }
+                p { strong { "Never open this file in Excel, LibreOffice or another spreadsheet \
+                              program" } ", and never save it from one: upload it to Microsoft as \
+                              it is. Check these users' passwords with them if in doubt." }
+            }
+            (passphrase_form(&format!("/admin/batches/{}/export", b.id), None, html! {
+                input type="hidden" name="formula_ok" value="yes";
+                button type="submit" { "Download the CSV; I will not open it in a spreadsheet" }
+            }))
+            p { a href={ "/admin/batches/" (b.id) "/export" } { "Back to the export page" } }
         },
     )
 }
