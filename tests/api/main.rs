@@ -22,6 +22,7 @@ mod imap;
 mod journey;
 mod nginx;
 mod property;
+mod purge_reader;
 mod races;
 mod smtp;
 mod upgrade;
