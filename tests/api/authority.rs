@@ -237,6 +237,23 @@ async fn a_stolen_session_cannot_reissue_purge_or_stop_the_checks() {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("is revoked"), "{page}");
 
+    // Setting a server takes the passphrase before any connection; a refusal keeps what
+    // was typed.
+    let attacker = FakeService::start("* OK IMAP4rev1 ready\r\n".to_owned());
+    let url = format!("imaps://127.0.0.1:{}", attacker.port);
+    let (status, page) = post(
+        &app,
+        &cookie,
+        &format!("{base}/imap"),
+        &[("imap_url", &url), ("imap_when_unreachable", "retry")],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Nothing was changed"), "{page}");
+    assert!(page.contains(&format!("value=\"{url}\"")), "{page}");
+    assert_eq!(attacker.connections(), 0);
+    assert!(app.store.require_batch(&b.id).await.unwrap().imap.is_none());
+
     // Turning the IMAP check off takes the passphrase too.
     let settings = ImapSettings {
         server: ImapServer::parse("imaps://127.0.0.1:1").unwrap(),
@@ -250,6 +267,10 @@ async fn a_stolen_session_cannot_reissue_purge_or_stop_the_checks() {
     let (status, page) = post(&app, &cookie, &format!("{base}/imap"), &[("off", "1")]).await;
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("Nothing was changed"), "{page}");
+    assert!(
+        page.contains("You asked to stop checking passwords"),
+        "{page}"
+    );
     assert!(app.store.require_batch(&b.id).await.unwrap().imap.is_some());
     let (status, page) = post(
         &app,

@@ -73,6 +73,7 @@ pub async fn set(
         let why = refusal.reason()?;
         let notice = html! {
             p { strong { "Nothing was changed." } " " (why) }
+            (typed_again(&b, &form))
         };
         return refused(&state, &b, notice).await;
     }
@@ -154,6 +155,29 @@ pub async fn set(
             .await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// After a refused passphrase: what the admin asked for, kept (never the passphrase),
+/// ready to send again with the passphrase.
+fn typed_again(b: &Batch, form: &ImapForm) -> Markup {
+    html! {
+        form method="post" action={ "/admin/batches/" (b.id) "/imap" } {
+            p {
+                @if form.off.is_some() {
+                    "You asked to stop checking passwords."
+                    input type="hidden" name="off" value="1";
+                } @else {
+                    "You asked to check passwords against " code { (form.imap_url) } "."
+                }
+            }
+            input type="hidden" name="imap_url" value=(form.imap_url);
+            input type="hidden" name="imap_cert_sha256" value=(form.imap_cert_sha256);
+            input type="hidden" name="imap_ca_pem" value=(form.imap_ca_pem);
+            input type="hidden" name="imap_when_unreachable" value=(form.imap_when_unreachable);
+            (imap_passphrase("again-passphrase"))
+            button type="submit" { "Try again" }
+        }
     }
 }
 
