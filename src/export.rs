@@ -120,6 +120,34 @@ pub fn render_m365_csv(
     Ok(buf)
 }
 
+/// The first characters that make a spreadsheet read a cell as a formula (OWASP's CSV
+/// injection list): `=`, `+`, `-`, `@`, tab and carriage return.
+pub const FORMULA_STARTS: [u8; 6] = [b'=', b'+', b'-', b'@', b'\t', b'\r'];
+
+/// Whether a spreadsheet opening the file would run this value as a formula. The export
+/// keeps every password byte-exact (Microsoft needs it so), so passdrop warns instead of
+/// changing it; this is the one place that decides what needs the warning.
+pub fn formula_risk(value: &[u8]) -> bool {
+    value.first().is_some_and(|b| FORMULA_STARTS.contains(b))
+}
+
+/// The warning for the admin when passwords of these users (their EmailAddress, never
+/// the password) look like formulas.
+pub fn formula_warning(emails: &[String]) -> String {
+    format!(
+        "WARNING: {} {} with =, +, -, @, a tab or a carriage return, which a spreadsheet \
+         runs as a formula: {}. Never open this file in Excel, LibreOffice or another \
+         spreadsheet program (and never save it from one); upload it to Microsoft as it is.",
+        emails.len(),
+        if emails.len() == 1 {
+            "password starts"
+        } else {
+            "passwords start"
+        },
+        emails.join(", ")
+    )
+}
+
 /// One row of the mail-merge links CSV.
 pub struct LinkRow<'a> {
     /// EmailAddress.
@@ -256,6 +284,27 @@ mod tests {
         let out = render_m365_csv(&rows, false).unwrap();
         assert!(out.ends_with(b"a@x.example,a, =SUM(A1) \r\n"));
         assert!(!out.starts_with(b"\xEF\xBB\xBF"));
+    }
+
+    #[test]
+    fn formula_risk_is_the_owasp_list_of_first_characters() {
+        for risky in [
+            "=1+1",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "=WEBSERVICE(\"x\")",
+        ] {
+            assert!(formula_risk(risky.as_bytes()), "{risky:?}");
+        }
+        for safe in ["", "pass=word", " =SUM(A1)", "x-1", "é=", "1+1"] {
+            assert!(!formula_risk(safe.as_bytes()), "{safe:?}");
+        }
+        let warning = formula_warning(&["ann@x.example".to_owned()]);
+        assert!(warning.contains("1 password starts"), "{warning}");
+        assert!(warning.contains("ann@x.example"), "{warning}");
     }
 
     #[test]

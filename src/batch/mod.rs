@@ -480,6 +480,9 @@ pub struct M365Export {
     pub rows: usize,
     /// Email addresses of recipients who have not submitted, in roster order.
     pub missing: Vec<String>,
+    /// Email addresses of the rows whose password a spreadsheet would run as a formula
+    /// (`export::formula_risk`), in file order: the admin is warned, naming them.
+    pub formula_risk: Vec<String>,
 }
 
 /// Opens every password of a batch with the unlocked admin key and renders the
@@ -489,6 +492,18 @@ pub async fn export_m365(
     batch: &Batch,
     admin: &AdminKey,
     now: i64,
+) -> BatchResult<M365Export> {
+    let exported = prepare_m365(store, batch, admin).await?;
+    store.mark_exported(&batch.id, exported.rows, now).await?;
+    Ok(exported)
+}
+
+/// Like `export_m365`, but without recording the export (for a caller that may still
+/// not hand the file over).
+pub async fn prepare_m365(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
 ) -> BatchResult<M365Export> {
     let batch_key = open_batch_key(store, batch, admin).await?;
     let (submissions, missing) = store.submissions_and_missing(&batch.id).await?;
@@ -512,12 +527,16 @@ pub async fn export_m365(
         })
         .collect();
     let csv = export::render_m365_csv(&rows, batch.has_user_root)?;
-
-    store.mark_exported(&batch.id, rows.len(), now).await?;
+    let formula_risk = rows
+        .iter()
+        .filter(|r| export::formula_risk(r.password.expose_secret()))
+        .map(|r| r.email.to_owned())
+        .collect();
     Ok(M365Export {
         csv,
         rows: rows.len(),
         missing,
+        formula_risk,
     })
 }
 
@@ -585,7 +604,14 @@ pub async fn purge_past_retention(store: &Store, now: i64) -> BatchResult<Vec<To
     let mut purged = Vec::with_capacity(due.len());
     for b in due {
         tracing::info!(batch_id = %b.id, "purging a batch past its retention period");
-        purged.push(purge(store, &b, now).await?);
+        match purge(store, &b, now).await {
+            Ok(t) => purged.push(t),
+            // Purged; its old pages are wiped on a later round.
+            Err(BatchError::Store(StoreError::WipePending { tombstone, .. })) => {
+                purged.push(*tombstone);
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(purged)
 }

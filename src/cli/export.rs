@@ -79,6 +79,9 @@ async fn export(store: &Store, args: ExportArgs) -> CliResult {
         Some(out) => eprintln!("Wrote {} rows to {}.", exported.rows, out.display()),
         None => eprintln!("Wrote {} rows.", exported.rows),
     }
+    if !exported.formula_risk.is_empty() {
+        eprintln!("{}", crate::export::formula_warning(&exported.formula_risk));
+    }
     if exported.missing.is_empty() {
         eprintln!("Every user has submitted.");
     } else {

@@ -473,6 +473,29 @@ mod tests {
     }
 
     #[test]
+    fn problems_never_quote_what_the_server_sent() {
+        let canary = "CANARY-7d1e banner";
+        let sent = [
+            ImapError::Io(std::io::Error::other(format!(
+                "Error(..) during parsing of \"SSH-2.0-{canary}\\r\\n\""
+            ))),
+            ImapError::Bad(canary.into()),
+            ImapError::No(canary.into()),
+            ImapError::Parse(async_imap::error::ParseError::Unexpected(canary.into())),
+        ];
+        for error in &sent {
+            let problem = protocol_problem(error);
+            assert!(!problem.to_string().contains("CANARY"), "{problem}");
+        }
+        assert_eq!(protocol_problem(&sent[0]), ImapProblem::NotImap);
+        assert!(
+            ImapProblem::NotImap
+                .to_string()
+                .starts_with("not an IMAP server")
+        );
+    }
+
+    #[test]
     fn unreachable_policy_round_trips() {
         for p in [
             WhenUnreachable::AskToRetry,

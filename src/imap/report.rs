@@ -18,13 +18,18 @@ pub enum ImapProblem {
     Tls(String),
     /// `imap://` but the server will not start TLS.
     NoStartTls,
-    /// The server refused the connection or greeted oddly.
+    /// The server refused the connection or greeted oddly. The words are passdrop's,
+    /// never the server's.
     Greeting(String),
+    /// Something answered that does not speak IMAP. What it sent is never shown, so that
+    /// a connection test cannot be used to read other services.
+    NotImap,
     /// The server offers no login passdrop may use.
     NoLogin,
     /// The server said it cannot check passwords now.
     Temporary(String),
-    /// The server broke the protocol or closed the connection.
+    /// The server broke the protocol or closed the connection. The words are passdrop's,
+    /// never the server's.
     Protocol(String),
 }
 
@@ -41,6 +46,10 @@ impl fmt::Display for ImapProblem {
                  password unencrypted; use imaps:// (port 993) if the server has it",
             ),
             Self::Greeting(text) => write!(f, "the server refused the connection: {text}"),
+            Self::NotImap => f.write_str(
+                "not an IMAP server: something answered on this port, but not in IMAP (check \
+                 the host and port)",
+            ),
             Self::NoLogin => f.write_str(
                 "the server offers no login passdrop can use (it announces LOGINDISABLED and \
                  no AUTH=PLAIN)",
@@ -214,17 +223,28 @@ pub(super) fn printable(text: &str) -> String {
 }
 
 pub(super) fn protocol_problem(error: &ImapError) -> ImapProblem {
+    // Nothing the server sent goes into the problem: a connection test must not print
+    // another service's answer (async-imap puts the unparsed bytes into its errors).
     match error {
         ImapError::ConnectionLost => {
             ImapProblem::Protocol("the server closed the connection".into())
         }
-        ImapError::Io(e) => ImapProblem::Protocol(printable(&e.to_string())),
-        ImapError::Bad(text) => {
-            ImapProblem::Protocol(format!("the server answered BAD: {}", server_text(text)))
+        ImapError::Io(e) => io_problem(e),
+        ImapError::Bad(_) => ImapProblem::Protocol("the server answered BAD".into()),
+        ImapError::No(_) => ImapProblem::Protocol("the server answered NO".into()),
+        ImapError::Parse(_) => ImapProblem::NotImap,
+        _ => ImapProblem::Protocol("the server's answer was not understood".into()),
+    }
+}
+
+/// A failed read in plain words, without the bytes read: async-imap reports an answer it
+/// cannot parse as an `Other` error quoting it.
+pub(super) fn io_problem(error: &std::io::Error) -> ImapProblem {
+    match error.kind() {
+        std::io::ErrorKind::Other => ImapProblem::NotImap,
+        std::io::ErrorKind::UnexpectedEof => {
+            ImapProblem::Protocol("the server closed the connection".into())
         }
-        ImapError::No(text) => {
-            ImapProblem::Protocol(format!("the server answered NO: {}", server_text(text)))
-        }
-        other => ImapProblem::Protocol(printable(&other.to_string())),
+        kind => ImapProblem::Protocol(format!("the connection failed ({kind})")),
     }
 }

@@ -281,10 +281,11 @@ where
         let greeting = client
             .read_response()
             .await
-            .map_err(|e| ImapProblem::Protocol(e.to_string()))?
+            .map_err(|e| io_problem(&e))?
             .ok_or_else(|| {
                 ImapProblem::Protocol("the server closed the connection before greeting".into())
             })?;
+        // The greeting's text is never shown: only its status, in passdrop's words.
         match greeting.parsed() {
             Response::Data {
                 status: Status::Ok, ..
@@ -295,13 +296,17 @@ where
             } => Err(ImapProblem::Greeting(
                 "it logged in without a password (PREAUTH), so it cannot check one".into(),
             )),
-            Response::Data { status, outcome } => Err(ImapProblem::Greeting(format!(
-                "{status:?} {}",
-                outcome.information.as_deref().unwrap_or("")
-            ))),
-            _ => Err(ImapProblem::Protocol(
-                "the greeting was not an IMAP greeting".into(),
+            Response::Data {
+                status: Status::Bye,
+                ..
+            } => Err(ImapProblem::Greeting(
+                "it said BYE at once (busy, or not taking connections from this machine)".into(),
             )),
+            Response::Data { status, .. } => Err(ImapProblem::Greeting(format!(
+                "it greeted with {} instead of OK",
+                format!("{status:?}").to_ascii_uppercase()
+            ))),
+            _ => Err(ImapProblem::NotImap),
         }
     })
     .await

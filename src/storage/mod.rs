@@ -78,6 +78,23 @@ pub enum StoreError {
          write again (within a minute, or at its next start)"
     )]
     PurgeUnfinished(&'static str),
+    /// A purge destroyed the batch's key and deleted its rows, but could not yet wipe the
+    /// old copies of its pages from the database files (another connection was still
+    /// reading an older snapshot); the maintenance loop or the next start finishes it.
+    #[error(
+        "batch {:?} is purged: its key is destroyed and its rows are deleted, so nothing of \
+         it can be read any more through passdrop; but old copies of its pages are still in \
+         the database files, because {}. passdrop wipes them once that is over: a running \
+         server within a minute, or any passdrop command when it starts",
+        .tombstone.name,
+        .reason
+    )]
+    WipePending {
+        /// What remains of the batch, as a finished purge returns it.
+        tombstone: Box<Tombstone>,
+        /// Why the wipe could not finish, in words.
+        reason: &'static str,
+    },
     /// Anything unexpected from SQLite or the file system.
     #[error(transparent)]
     Other(#[from] anyhow::Error),

@@ -1,12 +1,29 @@
 //! Purge and compaction: crypto-shredding first, then rows, then `VACUUM` and a WAL
 //! truncation; interrupted purges finished at start; the integrity check.
 
+use std::time::Instant;
+
 use super::*;
+
+/// How long a purge waits for other readers of the database (another program, a long
+/// export) to move past the old pages before it says the wipe is still pending. Well
+/// inside a console request's 30 s.
+const WIPE_WAIT: Duration = Duration::from_secs(10);
+
+/// How long the start and the maintenance loop wait for readers before leaving the wipe
+/// to their next round.
+const WIPE_RETRY_WAIT: Duration = Duration::from_secs(2);
+
+/// Why a wipe could not finish, when another connection keeps old pages in use.
+const READER_HOLDS_PAGES: &str =
+    "another program or connection is still reading an older state of the database";
 
 impl Store {
     /// Purges a batch: deletes its key first (crypto-shredding, committed on its own),
     /// then writes a tombstone and deletes every row of the batch, then `VACUUM`s and
-    /// truncates the WAL so no freed page keeps the data.
+    /// truncates the WAL so no freed page keeps the data. A reader holding an older
+    /// snapshot keeps the old pages in use: the purge waits for it (`WIPE_WAIT`), then
+    /// answers `WipePending`, and the maintenance loop or the next start finishes.
     #[instrument(skip_all)]
     pub async fn purge_batch(&self, batch_id: &str, now: i64) -> StoreResult<Tombstone> {
         sqlx::query("DELETE FROM batch_keys WHERE batch_id = ?")
@@ -15,14 +32,31 @@ impl Store {
             .await?;
         // The key is gone: nothing of the batch can be read any more. If the rest fails
         // now (a full disk), the maintenance loop and the next start finish it.
-        let rest = async {
-            let tombstone = self.delete_batch_rows(batch_id, now).await?;
-            self.compact().await?;
-            Ok(tombstone)
+        let tombstone = self
+            .delete_batch_rows(batch_id, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::CannotWrite(reason) => StoreError::PurgeUnfinished(reason),
+                e => e,
+            })?;
+        // The rows are deleted: whatever happens now, the answer must say so.
+        let reason = match self.compact(WIPE_WAIT).await {
+            Ok(true) => return Ok(tombstone),
+            Ok(false) => READER_HOLDS_PAGES,
+            Err(StoreError::CannotWrite(reason)) => reason,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "the wipe after a purge failed");
+                "the database reported an error (see passdrop's log)"
+            }
         };
-        rest.await.map_err(|e| match e {
-            StoreError::CannotWrite(reason) => StoreError::PurgeUnfinished(reason),
-            e => e,
+        tracing::warn!(
+            batch_id,
+            reason,
+            "a purged batch's old pages are not wiped yet"
+        );
+        Err(StoreError::WipePending {
+            tombstone: Box::new(tombstone),
+            reason,
         })
     }
 
@@ -86,33 +120,65 @@ impl Store {
     }
 
     /// Rewrites the database file and empties the WAL, so deleted rows leave no trace.
-    /// Fails (and the purge is reported as incomplete) if a reader keeps the WAL busy.
-    pub(super) async fn compact(&self) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
+    /// Returns `false`, having changed nothing that matters, when readers kept old pages
+    /// in use for longer than `wait`; the pending mark stays for the next try.
+    pub(super) async fn compact(&self, wait: Duration) -> StoreResult<bool> {
+        let deadline = Instant::now() + wait;
+        // A connection of its own, so that its short busy timeout never reaches the pool.
+        let mut conn = (*self.pool.connect_options()).clone().connect().await?;
+        let done = Self::compact_on(&mut conn, deadline).await;
+        let _ = conn.close().await;
+        done
+    }
+
+    async fn compact_on(conn: &mut SqliteConnection, deadline: Instant) -> StoreResult<bool> {
+        // First let every reader move past the old pages: VACUUM again each minute while
+        // a reader stays would only grow the WAL.
+        if !Self::truncate_wal(conn, deadline).await? {
+            return Ok(false);
+        }
         sqlx::query("VACUUM").execute(&mut *conn).await?;
-        for attempt in 0..100u32 {
-            let (busy, log, checkpointed): (i64, i64, i64) =
+        if !Self::truncate_wal(conn, deadline).await? {
+            return Ok(false);
+        }
+        // Cleared only now; the deletion leaves a few bytes in the WAL again, which hold
+        // no user data.
+        sqlx::query("DELETE FROM pending_compaction")
+            .execute(&mut *conn)
+            .await?;
+        Self::truncate_wal(conn, deadline).await?;
+        Ok(true)
+    }
+
+    /// Copies the WAL into the database file and empties it, trying until `deadline`
+    /// while a reader still uses older frames; `false` if it never could.
+    async fn truncate_wal(conn: &mut SqliteConnection, deadline: Instant) -> StoreResult<bool> {
+        // Each checkpoint waits for readers (SQLite's busy handler) for a quarter of a
+        // second at most, so that `deadline` is kept.
+        sqlx::query("PRAGMA busy_timeout = 250")
+            .execute(&mut *conn)
+            .await?;
+        let done = loop {
+            let answer: Result<(i64, i64, i64), _> =
                 sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
                     .fetch_one(&mut *conn)
-                    .await?;
-            if busy == 0 && log == checkpointed {
-                // Cleared only now; the deletion leaves a few bytes in the WAL again,
-                // which holds no user data.
-                sqlx::query("DELETE FROM pending_compaction")
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&mut *conn)
-                    .await?;
-                return Ok(());
+                    .await;
+            match answer {
+                Ok((0, log, checkpointed)) if log == checkpointed => break true,
+                Ok(_) => {}
+                Err(e) if cannot_write(&e) == Some("the database is busy") => {}
+                Err(e) => return Err(e.into()),
             }
-            // A reader still uses old WAL frames; wait for it to finish.
-            tokio::time::sleep(Duration::from_millis(20 + 10 * u64::from(attempt))).await;
-        }
-        Err(StoreError::Other(anyhow::anyhow!(
-            "the database's write-ahead log could not be emptied because it stayed busy; \
-             run the purge again"
-        )))
+            if Instant::now() >= deadline {
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        // Back to the store's own timeout (`open`) for the statements that follow (VACUUM).
+        sqlx::query("PRAGMA busy_timeout = 10000")
+            .execute(&mut *conn)
+            .await?;
+        Ok(done)
     }
 
     /// Completes purges that were interrupted after the batch key was deleted, and any
@@ -132,8 +198,12 @@ impl Store {
         let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_compaction")
             .fetch_one(&self.pool)
             .await?;
-        if pending > 0 {
-            self.compact().await?;
+        if pending > 0 && !self.compact(WIPE_RETRY_WAIT).await? {
+            // Not an error: the start goes on, and the maintenance loop tries again.
+            tracing::warn!(
+                reason = READER_HOLDS_PAGES,
+                "old pages of a purged batch are not wiped yet; trying again in a minute"
+            );
         }
         Ok(orphans.len())
     }

@@ -27,6 +27,9 @@ pub enum AppError {
     /// A purge destroyed the key but could not delete the rows yet.
     #[error("purge unfinished: {0}")]
     PurgeUnfinished(&'static str),
+    /// A purge destroyed the key and deleted the rows, but old pages are not wiped yet.
+    #[error("purged, wipe pending: {0}")]
+    WipePending(&'static str),
     /// Anything unexpected; the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -37,6 +40,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::CannotWrite(reason) => Self::CannotSave(reason),
             StoreError::PurgeUnfinished(reason) => Self::PurgeUnfinished(reason),
+            StoreError::WipePending { reason, .. } => Self::WipePending(reason),
             e => Self::Internal(anyhow::Error::new(e)),
         }
     }
@@ -90,6 +94,20 @@ impl IntoResponse for AppError {
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     message_page("Purged in part", &text),
+                )
+                    .into_response()
+            }
+            Self::WipePending(reason) => {
+                // Done as far as anyone can read: 202, the rest is under way.
+                let text = format!(
+                    "The batch's key is destroyed and its rows are deleted, so none of its \
+                     passwords or links can be read any more. Old copies of its pages are \
+                     still in the database files, because {reason}; passdrop wipes them as \
+                     soon as that is over (it checks every minute)."
+                );
+                (
+                    StatusCode::ACCEPTED,
+                    message_page("Purged; the wipe is not finished", &text),
                 )
                     .into_response()
             }

@@ -64,7 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/batches/{id}", get(console::batches::show))
         .route(
             "/admin/batches/{id}/reissue",
-            post(console::batches::reissue),
+            get(console::batches::reissue_form).post(console::batches::reissue),
         )
         .route("/admin/batches/{id}/revoke", post(console::batches::revoke))
         .route(

@@ -223,6 +223,7 @@ async fn every_admin_route_refuses_an_anonymous_request() {
         format!("/admin/batches/{id}"),
         format!("/admin/batches/{id}/links"),
         format!("/admin/batches/{id}/export"),
+        format!("/admin/batches/{id}/reissue?email=ann@example.com"),
     ];
     for path in &gets {
         let r = app.get(&format!("{}{path}", app.address)).await;
@@ -454,7 +455,10 @@ async fn the_whole_journey_works_in_the_console() {
     // Reissue Bob's link: the new one is shown once. Then revoke it.
     let r = admin_post(
         format!("{batch_path}/reissue"),
-        vec![("email", "bob@example.com".into())],
+        vec![
+            ("email", "bob@example.com".into()),
+            ("passphrase", PASSPHRASE.into()),
+        ],
     )
     .await
     .unwrap();
@@ -507,7 +511,7 @@ async fn the_whole_journey_works_in_the_console() {
     assert_eq!(r.status(), 422);
     let r = admin_post(
         format!("{batch_path}/purge"),
-        vec![("confirm", "yes".into())],
+        vec![("confirm", "yes".into()), ("passphrase", PASSPHRASE.into())],
     )
     .await
     .unwrap();

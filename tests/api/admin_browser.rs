@@ -107,12 +107,16 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
     wait_for_heading(&admin, "Move to Microsoft 365").await;
     let batch_url = admin.current_url().await.unwrap().to_string();
 
-    // A reissue shows Ann's new link once; a user opens it in another browser.
+    // A reissue asks for the passphrase, then shows Ann's new link once; a user opens it
+    // in another browser.
     let reissue = admin
         .find(Locator::Css("form[action$='/reissue'] button"))
         .await
         .unwrap();
     reissue.click().await.unwrap();
+    wait_for_heading(&admin, "Reissue the link of ann.lee@example.com").await;
+    fill(&admin, "passphrase", PASSPHRASE).await;
+    click(&admin, "form[action$='/reissue'] button").await;
     let page = wait_for_text(&admin, "New link for").await;
     let link = page
         .split("<code class=\"link\">")
@@ -187,6 +191,7 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
 
     // Confirm the file is saved, purge, and see the tombstone.
     click(&admin, "input[name=confirm]").await;
+    fill(&admin, "purge-passphrase", PASSPHRASE).await;
     click(&admin, "button.danger").await;
     wait_for_heading(&admin, "Batches").await;
     let page = wait_for_text(&admin, "Purged").await;

@@ -529,7 +529,7 @@ async fn the_console_tests_pins_and_changes_the_server() {
         .await;
     let page_url = format!("{}/admin/batches/{}", app.address, b.id);
     let post = |path: &str, mut form: Vec<(&'static str, String)>| {
-        if !form.iter().any(|(k, _)| *k == "passphrase" || *k == "off") {
+        if !form.iter().any(|(k, _)| *k == "passphrase") {
             form.push(("passphrase", crate::helpers::PASSPHRASE.to_owned()));
         }
         app.client

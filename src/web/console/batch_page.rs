@@ -174,7 +174,8 @@ pub fn batch_page(
                             }
                             td { (delivery_cell(email.deliveries.get(&s.recipient.id), email.sending)) }
                             td { div.row-actions {
-                                form method="post" action={ (base) "/reissue" } {
+                                // A page that asks for the passphrase, then reissues.
+                                form method="get" action={ (base) "/reissue" } {
                                     input type="hidden" name="email" value=(s.recipient.email);
                                     button.compact type="submit" { "Reissue" }
                                 }
@@ -450,11 +451,11 @@ pub(super) fn imap_fields(url: &str, pin: &str, ca_pem: &str, when: &str) -> Mar
     }
 }
 
-/// The passphrase, asked again before the old mail server is set or changed.
+/// The passphrase, asked again before the old mail server is set, changed or removed.
 pub(super) fn imap_passphrase(id: &str) -> Markup {
     optional_passphrase_field(
         id,
-        "Admin passphrase (every later password will go to this server)",
+        "Admin passphrase (to set, change or stop a server: it decides where passwords go)",
     )
 }
 

@@ -1,6 +1,10 @@
 //! Batches: the list, the new-batch form and its roster upload, each batch's page, and
 //! the two per-user actions on it (reissue a link, revoke one). Thin: parse, call
 //! `batch`, render.
+//!
+//! A batch that checks passwords against a mail server, and a reissue (it shows a new
+//! link), take the passphrase in the same request; see SECURITY.md, "Session versus
+//! authority". A revoke does not: it only stops a link that has taken nothing yet.
 
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
@@ -9,8 +13,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::batch_page::{self as pages, Filter};
-use super::layout::admin_layout;
-use super::{AdminSession, Refused, live_batch, mailto, refused, render_batch_page};
+use super::layout::{admin_layout, passphrase_form};
+use super::{
+    AdminSession, ClientKey, Refused, live_batch, mailto, refused, render_batch_page,
+    unlock_throttled,
+};
 use crate::batch::{self, BatchError, IssuedLink, NewBatch};
 use crate::config::{self, format_time, now};
 use crate::imap::{ImapSettings, WhenUnreachable};
@@ -25,10 +32,12 @@ pub struct ShowQuery {
     show: Option<String>,
 }
 
-/// The recipient a reissue or revoke is about.
+/// The recipient a reissue or revoke is about (a reissue also takes the passphrase).
 #[derive(Deserialize)]
 pub struct RecipientForm {
     email: String,
+    #[serde(default)]
+    passphrase: String,
 }
 
 /// `GET /admin`: the batches page (or the login page when logged out).
@@ -86,6 +95,8 @@ struct NewBatchForm {
     imap_ca_pem: String,
     /// `retry` or `accept`.
     imap_when_unreachable: String,
+    /// The admin passphrase, needed with a mail server; never shown again.
+    passphrase: String,
 }
 
 /// Reads the new-batch form: its fields, and the roster file's bytes.
@@ -122,6 +133,7 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
             "imap_cert_sha256" => form.imap_cert_sha256 = text(),
             "imap_ca_pem" => form.imap_ca_pem = text(),
             "imap_when_unreachable" => form.imap_when_unreachable = text(),
+            "passphrase" => form.passphrase = text(),
             // The file is parsed as bytes, so encoding problems get their line numbers.
             "roster_file" => file = bytes.to_vec(),
             _ => {}
@@ -131,13 +143,16 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
 }
 
 /// `POST /admin/batches`: create a batch from an uploaded or pasted roster. Every
-/// problem is listed and nothing is created when there is any.
+/// problem is listed and nothing is created when there is any. With a mail server to
+/// check passwords against, the passphrase is required too: every password of the
+/// batch will go to that server, so a session alone must not choose it.
 pub async fn create(
     State(state): State<AppState>,
     _session: AdminSession,
+    client: ClientKey,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let (form, file) = match read_new_batch(multipart).await {
+    let (mut form, file) = match read_new_batch(multipart).await {
         Ok(read) => read,
         Err(problem) => {
             let form = NewBatchForm {
@@ -190,6 +205,18 @@ pub async fn create(
     if !problems.is_empty() {
         return Ok(refuse(&form, &problems));
     }
+    // Before the server is even tested: the test itself connects where the form says.
+    let passphrase = std::mem::take(&mut form.passphrase);
+    if imap.is_some() {
+        match unlock_throttled(&state, client, passphrase).await {
+            Ok(admin) => drop(admin),
+            Err(refusal) => {
+                return refusal.respond(|why| {
+                    new_batch_page(&form, &[format!("Admin passphrase: {why} {IMAP_NEEDS_IT}")])
+                });
+            }
+        }
+    }
     let request = NewBatch {
         name: form.name.clone(),
         org_name: Some(form.org.clone()),
@@ -236,14 +263,36 @@ pub async fn show(
     render_batch_page(&state, &b, Filter::parse(query.show.as_deref()), None).await
 }
 
-/// `POST /admin/batches/{id}/reissue`: a new link, shown once on the batch page.
+/// Why a batch with a mail server asks for the passphrase.
+const IMAP_NEEDS_IT: &str = "It is needed to check passwords against a mail server, because \
+                             every password of the batch will go to that server.";
+
+/// `GET /admin/batches/{id}/reissue?email=`: what a reissue does, and the passphrase.
+pub async fn reissue_form(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+    Query(form): Query<RecipientForm>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    Ok(reissue_page(&b, &form.email, None).into_response())
+}
+
+/// `POST /admin/batches/{id}/reissue`: a new link, shown once on the batch page. It
+/// takes the passphrase: the new link opens the user's form (and replaces what they
+/// may have submitted), so a stolen session must not be enough to get one.
 pub async fn reissue(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
-    Form(form): Form<RecipientForm>,
+    client: ClientKey,
+    Form(mut form): Form<RecipientForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
+    match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await {
+        Ok(admin) => drop(admin),
+        Err(refusal) => return refusal.respond(|why| reissue_page(&b, &form.email, Some(why))),
+    }
     // Read before the reissue: after it, the new link is shown once and must not be
     // lost to a later error.
     let to = match state.store.recipient(&b, &form.email).await {
@@ -302,6 +351,26 @@ pub async fn revoke(
         Err(e) => return Err(e.into()),
     };
     render_batch_page(&state, &b, Filter::All, Some(html! { p { (notice) } })).await
+}
+
+/// Before a reissue: what it does, and the passphrase.
+fn reissue_page(b: &Batch, email: &str, error: Option<&str>) -> Markup {
+    let base = format!("/admin/batches/{}", b.id);
+    admin_layout(
+        "Reissue a link",
+        true,
+        html! {
+            h1 { "Reissue the link of " (email) }
+            p { "The current link stops working at once. The new one is shown once, on the \
+                 next page, ready to send. Your passphrase is asked again because the new \
+                 link opens this user's form." }
+            (passphrase_form(&format!("{base}/reissue"), error, html! {
+                input type="hidden" name="email" value=(email);
+                button type="submit" { "Reissue the link" }
+            }))
+            p { a href=(base) { "Back to the batch" } }
+        },
+    )
 }
 
 /// Shown after a reissue: the new link, once.
@@ -419,6 +488,7 @@ fn new_batch_page(form: &NewBatchForm, problems: &[String]) -> Markup {
                     legend { "Check each password with the old mail server (optional)" }
                     (pages::imap_fields(&form.imap_url, &form.imap_cert_sha256, &form.imap_ca_pem,
                                  &form.imap_when_unreachable))
+                    (pages::imap_passphrase("new-imap-passphrase"))
                 }
                 fieldset.question {
                     legend { "Roster" }

@@ -1,6 +1,8 @@
 //! The old mail server a batch checks passwords against: test the connection, and set,
-//! change or remove it. Choosing a server takes the passphrase, since every later
-//! password goes to it.
+//! change or remove it. Setting, changing or removing it takes the passphrase, since it
+//! decides where every later password goes. The test needs only the session: it tries
+//! the saved server (which only the passphrase can set), and its report never quotes
+//! what the server sent.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -33,7 +35,8 @@ pub struct ImapForm {
     passphrase: String,
 }
 
-/// `POST /admin/batches/{id}/imap/test`: test the connection, without any password.
+/// `POST /admin/batches/{id}/imap/test`: test the connection to the saved server,
+/// without any password.
 pub async fn test(
     State(state): State<AppState>,
     _session: AdminSession,
@@ -64,14 +67,13 @@ pub async fn set(
     Form(form): Form<ImapForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
-    // Every later password goes to this server: choosing it takes the passphrase, not
-    // just a session (which a stolen cookie would give). Turning checks off does not.
-    if form.off.is_none()
-        && let Err(refusal) = unlock_throttled(&state, client, form.passphrase.clone()).await
-    {
+    // Every later password goes to this server: choosing it, or turning checks off,
+    // takes the passphrase, not just a session (which a stolen cookie would give).
+    if let Err(refusal) = unlock_throttled(&state, client, form.passphrase.clone()).await {
         let why = refusal.reason()?;
         let notice = html! {
             p { strong { "Nothing was changed." } " " (why) }
+            (typed_again(&b, &form))
         };
         return refused(&state, &b, notice).await;
     }
@@ -153,6 +155,29 @@ pub async fn set(
             .await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// After a refused passphrase: what the admin asked for, kept (never the passphrase),
+/// ready to send again with the passphrase.
+fn typed_again(b: &Batch, form: &ImapForm) -> Markup {
+    html! {
+        form method="post" action={ "/admin/batches/" (b.id) "/imap" } {
+            p {
+                @if form.off.is_some() {
+                    "You asked to stop checking passwords."
+                    input type="hidden" name="off" value="1";
+                } @else {
+                    "You asked to check passwords against " code { (form.imap_url) } "."
+                }
+            }
+            input type="hidden" name="imap_url" value=(form.imap_url);
+            input type="hidden" name="imap_cert_sha256" value=(form.imap_cert_sha256);
+            input type="hidden" name="imap_ca_pem" value=(form.imap_ca_pem);
+            input type="hidden" name="imap_when_unreachable" value=(form.imap_when_unreachable);
+            (imap_passphrase("again-passphrase"))
+            button type="submit" { "Try again" }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! The admin console, `/admin/**`: a session for every page, and the passphrase again
-//! for anything that opens secrets or changes where they go.
+//! The admin console, `/admin/**`: a session for every page, and the passphrase again,
+//! in the same request, for anything that decides where passwords go, replaces or
+//! destroys collected data, or reveals links (SECURITY.md, "Session versus authority").
 //!
 //! One file per resource, each with its handlers and their pages (`auth`, `batches`,
 //! `imap`, `links`, `export`, `sending`, `smtp`, `message`). They import only this
