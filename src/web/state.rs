@@ -63,8 +63,8 @@ pub struct ServerConfig {
     pub public_url: PublicUrl,
     /// Requests per minute per client IP on public pages; 0 turns the limit off.
     pub rate_limit: u32,
-    /// Take the client IP from `X-Forwarded-For`/`X-Real-IP`/`Forwarded` (only behind a
-    /// proxy that sets them).
+    /// Take the client IP from `X-Forwarded-For` (else `X-Real-IP`; see
+    /// `rate_limit::ClientIp`), only behind a proxy that sets them.
     pub trust_proxy: bool,
     /// Longest a client may take to send a request's headers.
     pub header_read_timeout: Duration,

@@ -620,6 +620,52 @@ async fn forwarded_headers_count_only_with_trust_proxy_and_only_the_proxys_entry
 }
 
 #[tokio::test]
+async fn an_unreadable_forwarded_for_counts_as_the_proxy_not_as_x_real_ip() {
+    // Behind a trusted proxy, a client sends a non-ASCII X-Forwarded-For (which a proxy
+    // that appends passes on as the only entry, or left of its own) and a fresh X-Real-IP
+    // each time: it must still be one client, the proxy's peer address.
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit = 3;
+        c.trust_proxy = true;
+    })
+    .await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let forwarded =
+            reqwest::header::HeaderValue::from_bytes(format!("caf\u{e9}-{i}").as_bytes()).unwrap();
+        let r = app
+            .client
+            .get(&url)
+            .header("x-forwarded-for", forwarded)
+            .header("x-real-ip", format!("198.51.100.{i}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429, 429]);
+    // The proxy's own rightmost entry still counts when a client wrote bytes before it.
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let forwarded =
+            reqwest::header::HeaderValue::from_bytes(format!("\u{e9}, 203.0.113.{i}").as_bytes())
+                .unwrap();
+        let r = app
+            .client
+            .get(&url)
+            .header("x-forwarded-for", forwarded)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200]);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_chunked_oversized_body_is_refused_too() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let app = TestApp::spawn().await;
