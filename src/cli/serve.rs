@@ -84,9 +84,9 @@ impl ServeArgs {
             );
         }
         let metrics_server = metrics_listener.map(|l| {
-            let router = web::metrics::router(state.clone());
+            let state = state.clone();
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(l, router).await {
+                if let Err(e) = web::serve_metrics(l, state, std::future::pending()).await {
                     tracing::error!(error = %e, "the metrics listener stopped");
                 }
             })

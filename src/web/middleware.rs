@@ -1,14 +1,28 @@
 //! The middleware around every route: security headers on every response, designed
-//! pages for the plain-text refusals of library layers, and the path as it may be
-//! logged.
+//! pages for the plain-text refusals of library layers, the time a body may take, and the
+//! path as it may be logged.
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
 use super::AppState;
 use super::layout::message_page;
+
+/// Longest a client may take to send a request body, all of it, counted from the end of
+/// its headers (not reset by each piece that arrives).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The exception: a roster upload in the console (`POST /admin/batches`, up to 16 MiB,
+/// read only after the session is checked) may take the whole request time.
+pub const UPLOAD_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The path as it may be logged: the segment after `s` (a link token) and any long
 /// segment (which might be a token sent to the wrong place) are replaced. Query strings
@@ -129,6 +143,89 @@ pub(super) async fn security_headers(
     }
     headers.remove(header::SERVER);
     response
+}
+
+/// Gives a request body `BODY_READ_TIMEOUT` in all (`UPLOAD_READ_TIMEOUT` for a roster
+/// upload); a body still arriving then is cut off and the request answered 408, on a
+/// connection that is then closed.
+pub(super) async fn body_deadline(request: Request, next: Next) -> Response {
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let limit = if request.method() == Method::POST && request.uri().path() == "/admin/batches" {
+        UPLOAD_READ_TIMEOUT
+    } else {
+        BODY_READ_TIMEOUT
+    };
+    let http1 = request.version() < Version::HTTP_2;
+    let expired = Arc::new(AtomicBool::new(false));
+    let request = request.map(|inner| {
+        Body::new(DeadlineBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(limit)),
+            expired: Arc::clone(&expired),
+        })
+    });
+    let response = next.run(request).await;
+    if !expired.load(Ordering::Relaxed) {
+        return response;
+    }
+    // Whatever the handler made of the cut-off body, the answer is a 408 (its page comes
+    // from `designed_error_pages`).
+    let mut response = StatusCode::REQUEST_TIMEOUT.into_response();
+    if http1 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// A request body that fails once its deadline has passed.
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+}
+
+/// The error a body past its deadline yields.
+#[derive(Debug)]
+struct BodyTooSlow;
+
+impl std::fmt::Display for BodyTooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body took too long to arrive")
+    }
+}
+
+impl std::error::Error for BodyTooSlow {}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            this.expired.store(true, Ordering::Relaxed);
+            return Poll::Ready(Some(Err(axum::Error::new(BodyTooSlow))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// On console pages, a banner while nothing can be saved (a full disk, say), so the admin

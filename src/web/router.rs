@@ -1,6 +1,7 @@
 //! The whole route table, with the body limits of each side and the order of the layers
 //! around it.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -11,10 +12,12 @@ use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use super::middleware::{cannot_save_banner, designed_error_pages, redact_path, security_headers};
+use super::middleware::{
+    body_deadline, cannot_save_banner, designed_error_pages, redact_path, security_headers,
+};
 use super::{AppState, assets, console, metrics, public, rate_limit};
 
 /// Largest roster upload accepted by the console.
@@ -23,13 +26,13 @@ const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
 const CONSOLE_FORM_LIMIT: usize = 16 * 1024;
 /// Largest body accepted on the collection form.
 pub const FORM_BODY_LIMIT: usize = 8 * 1024;
-/// Longest a request may take end to end.
+/// Longest a request may take end to end. (A body gets 10 s of it: see
+/// `middleware::BODY_READ_TIMEOUT`.)
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest a client may take to send a request body.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The whole route table.
-pub fn router(state: AppState) -> Router {
+/// The whole route table, for a server listening on `listen` (which, with the public
+/// URL, decides the Host names served).
+pub fn router(state: AppState, _listen: SocketAddr) -> Router {
     let collection = Router::new()
         .route(
             "/s/{token}",
@@ -101,7 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(collection)
         .merge(console)
         .fallback(public::not_found)
-        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+        .layer(middleware::from_fn(body_deadline))
         // A handler that takes too long is the server's fault: 503, not 408.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

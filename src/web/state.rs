@@ -68,6 +68,9 @@ pub struct ServerConfig {
     pub trust_proxy: bool,
     /// Longest a client may take to send a request's headers.
     pub header_read_timeout: Duration,
+    /// A connection with no request in flight this long is closed (behind a trusted
+    /// proxy, at least 150 s: see `web::server`).
+    pub idle_timeout: Duration,
     /// The SMTP relay given by options or the environment (it takes precedence over
     /// the one saved in the console).
     pub smtp: Option<crate::mail::SmtpSettings>,
@@ -85,6 +88,7 @@ impl ServerConfig {
             rate_limit: DEFAULT_RATE_LIMIT,
             trust_proxy: false,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            idle_timeout: super::server::IDLE_TIMEOUT,
             smtp: None,
             send_rate: DEFAULT_SEND_RATE,
             send_retry_wait: DEFAULT_SEND_RETRY_WAIT,

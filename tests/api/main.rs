@@ -14,6 +14,7 @@ mod corpus;
 mod crash;
 mod disk_full;
 mod envelope;
+mod floods;
 mod golden;
 mod helpers;
 mod imap;
