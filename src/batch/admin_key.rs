@@ -85,3 +85,23 @@ pub async fn unlock_admin(store: &Store, passphrase: SecretString) -> BatchResul
     }
     run_argon2(move || crypto::unlock_admin_key(&wrapped, &passphrase)).await
 }
+
+/// How long a one-time setup link stays valid.
+pub const SETUP_LINK_LIFETIME_SECS: i64 = 3600;
+
+/// Creates a one-time setup link (valid one hour) for choosing the admin passphrase in a
+/// browser, replacing any earlier one, which stops working. Refused once an admin exists.
+/// The link is a secret until used: print it to the person who asked, never to a log.
+pub async fn issue_setup_link(store: &Store, public_url: &PublicUrl) -> BatchResult<String> {
+    if store.admin_exists().await? {
+        return Err(StoreError::AdminExists.into());
+    }
+    let token = LinkToken::generate()?;
+    store
+        .replace_setup_token(
+            &token.hash(),
+            crate::config::now() + SETUP_LINK_LIFETIME_SECS,
+        )
+        .await?;
+    Ok(format!("{public_url}/admin/setup/{}", token.expose()))
+}

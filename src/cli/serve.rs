@@ -92,17 +92,19 @@ impl ServeArgs {
             })
         });
         if !store.admin_exists().await? {
-            let setup_url = state.setup_url().await?;
+            // No setup link here: this output often lands in a journal that outlives it.
+            eprintln!();
+            eprintln!("No admin exists yet. To choose the admin passphrase in your browser, run");
             eprintln!();
             eprintln!(
-                "No admin exists yet. Choose the admin passphrase in your browser (this link"
+                "    passdrop admin setup-link --data-dir {} --public-url {}",
+                data_dir.display(),
+                state.config.public_url
             );
-            eprintln!("works once, for one hour; restarting passdrop prints a new one):");
-            eprintln!();
-            eprintln!("    {setup_url}");
             eprintln!();
             eprintln!(
-                "or on the command line: passdrop admin init --data-dir {}",
+                "(it prints a one-time link, valid for one hour), or on the command line: \
+                 passdrop admin init --data-dir {}",
                 data_dir.display()
             );
         }

@@ -152,21 +152,42 @@ fn rejection(error: GovernorError) -> Response<Body> {
     }
 }
 
+/// How many times the pages' limit `/healthz` and `/assets` get (their own count).
+pub const GENEROUS_FACTOR: u32 = 4;
+
 /// Applies the limit of `config` to `router`; a limit of 0 leaves it unlimited (for
 /// benchmarks).
 pub fn apply<S: Clone + Send + Sync + 'static>(
     router: axum::Router<S>,
     config: &ServerConfig,
 ) -> axum::Router<S> {
-    if config.rate_limit == 0 {
+    apply_per_minute(router, config.rate_limit, config)
+}
+
+/// Applies `GENEROUS_FACTOR` times the limit of `config`, counted on its own, to
+/// `router` (health checks and assets); a limit of 0 leaves it unlimited.
+pub fn apply_generous<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    config: &ServerConfig,
+) -> axum::Router<S> {
+    let per_minute = config.rate_limit.saturating_mul(GENEROUS_FACTOR);
+    apply_per_minute(router, per_minute, config)
+}
+
+fn apply_per_minute<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    per_minute: u32,
+    config: &ServerConfig,
+) -> axum::Router<S> {
+    if per_minute == 0 {
         return router;
     }
     // One request's allowance comes back every 60 s / N; a full minute's worth may
     // arrive at once.
-    let period = Duration::from_secs(60) / config.rate_limit;
+    let period = Duration::from_secs(60) / per_minute;
     let Some(governor) = GovernorConfigBuilder::default()
         .period(period.max(Duration::from_micros(1)))
-        .burst_size(config.rate_limit)
+        .burst_size(per_minute)
         .key_extractor(ClientIp {
             trust_proxy: config.trust_proxy,
         })

@@ -2,6 +2,7 @@
 //! around it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,7 +17,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use super::middleware::{
-    body_deadline, cannot_save_banner, designed_error_pages, redact_path, security_headers,
+    AllowedHosts, body_deadline, cannot_save_banner, check_host, designed_error_pages, redact_path,
+    security_headers,
 };
 use super::{AppState, assets, console, metrics, public, rate_limit};
 
@@ -32,7 +34,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The whole route table, for a server listening on `listen` (which, with the public
 /// URL, decides the Host names served).
-pub fn router(state: AppState, _listen: SocketAddr) -> Router {
+pub fn router(state: AppState, listen: SocketAddr) -> Router {
     let collection = Router::new()
         .route(
             "/s/{token}",
@@ -98,9 +100,14 @@ pub fn router(state: AppState, _listen: SocketAddr) -> Router {
             cannot_save_banner,
         ));
     let console = rate_limit::apply(console.layer(csrf), &state.config);
-    Router::new()
+    // Health checks and the stylesheet and icon: limited too, but generously.
+    let machine = Router::new()
         .route("/healthz", get(public::healthz))
-        .route("/assets/{name}", get(assets::serve_asset))
+        .route("/assets/{name}", get(assets::serve_asset));
+    let machine = rate_limit::apply_generous(machine, &state.config);
+    let hosts = Arc::new(AllowedHosts::new(&state.config.public_url, listen));
+    Router::new()
+        .merge(machine)
         .merge(collection)
         .merge(console)
         .fallback(public::not_found)
@@ -110,6 +117,9 @@ pub fn router(state: AppState, _listen: SocketAddr) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        // Before the rate limits, so a request for another host name costs nobody's
+        // allowance.
+        .layer(middleware::from_fn_with_state(hosts, check_host))
         // Outside the layers that answer on their own (limits, timeouts, CSRF), so that
         // their plain-text refusals become designed pages.
         .layer(middleware::from_fn(designed_error_pages))

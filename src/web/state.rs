@@ -45,9 +45,9 @@ impl AppState {
     }
 
     /// Creates a one-time setup URL (valid one hour, replacing any earlier one) for
-    /// choosing the admin passphrase in the browser.
-    pub async fn setup_url(&self) -> Result<String, crate::storage::StoreError> {
-        super::console::auth::issue_setup_url(self).await
+    /// choosing the admin passphrase in the browser, as `passdrop admin setup-link` does.
+    pub async fn setup_url(&self) -> Result<String, crate::batch::BatchError> {
+        crate::batch::issue_setup_link(&self.store, &self.config.public_url).await
     }
 }
 

@@ -192,6 +192,11 @@ async fn sessions_expire_and_logout_ends_them() {
             .unwrap()
             .contains("Max-Age=0")
     );
+    // The browser is told to forget everything of this origin.
+    assert_eq!(
+        r.headers()["clear-site-data"],
+        "\"cache\", \"cookies\", \"storage\""
+    );
     assert_eq!(get(cookie).await.unwrap().status(), 303);
     app.stop().await;
 }

@@ -18,26 +18,9 @@ use crate::crypto::{KdfParams, LinkToken};
 use crate::storage::StoreError;
 use crate::web::{AppError, AppState};
 
-/// How long a setup link printed by `serve` stays valid.
-pub const SETUP_TOKEN_LIFETIME_SECS: i64 = 3600;
-
 /// Whether the public URL is https (the session cookie's name and `Secure` follow it).
 fn https(state: &AppState) -> bool {
     state.config.public_url.is_https()
-}
-
-/// Creates a one-time setup token (valid one hour) and returns the URL to print.
-pub async fn issue_setup_url(state: &AppState) -> Result<String, StoreError> {
-    let token = LinkToken::generate().map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
-    state
-        .store
-        .replace_setup_token(&token.hash(), now() + SETUP_TOKEN_LIFETIME_SECS)
-        .await?;
-    Ok(format!(
-        "{}/admin/setup/{}",
-        state.config.public_url,
-        token.expose()
-    ))
 }
 
 /// Starts a session and redirects to `location` with its cookie.
@@ -63,8 +46,9 @@ async fn setup_token_ok(state: &AppState, token: &str) -> Result<LinkToken, AppE
     if !state.store.setup_token_valid(&token.hash(), now()).await? {
         return Err(AppError::Gone(
             "Setup link expired",
-            "This setup link has expired or was already used. Restart passdrop to print a new \
-             one, or run `passdrop admin init`.",
+            "This setup link has expired, was replaced by a newer one, or was already used. \
+             On the server, `passdrop admin setup-link` prints a new one (or choose the \
+             passphrase there with `passdrop admin init`).",
         ));
     }
     Ok(token)
@@ -143,9 +127,13 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     state.store.delete_session(&session.token_hash).await?;
     let mut response = Redirect::to("/admin/login").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session::clearing_cookie(https(&state)));
+    let headers = response.headers_mut();
+    headers.insert(header::SET_COOKIE, session::clearing_cookie(https(&state)));
+    // The browser forgets this origin's cache, cookies and storage too.
+    headers.insert(
+        header::HeaderName::from_static("clear-site-data"),
+        header::HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""),
+    );
     Ok(response)
 }
 
