@@ -13,20 +13,34 @@ pub const MAX_PASSPHRASE_BYTES: usize = 1024;
 /// exhaust memory.
 pub(super) const ARGON2_AT_ONCE: usize = 2;
 
+/// Longest a passphrase check waits for a free Argon2 slot before it is refused as
+/// [`BatchError::Busy`] (nothing was checked, so nothing is counted).
+pub const ARGON2_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(super) static ARGON2_SLOTS: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(ARGON2_AT_ONCE);
 
 /// Runs an Argon2-bound closure on a blocking thread, at most `ARGON2_AT_ONCE` at a time.
+///
+/// The slot moves into the blocking task and is freed only when the hash is done: a
+/// caller that goes away (a client hanging up) does not stop a running hash, so it must
+/// not free the slot either, or hung-up logins would run any number of 64 MiB hashes at
+/// once.
 pub(super) async fn run_argon2<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, CryptoError> + Send + 'static,
 ) -> BatchResult<T> {
-    let _slot = ARGON2_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| BatchError::Other(anyhow::Error::new(e)))?;
-    Ok(tokio::task::spawn_blocking(work)
-        .await
-        .map_err(anyhow::Error::new)??)
+    let slot = match tokio::time::timeout(ARGON2_MAX_WAIT, ARGON2_SLOTS.acquire()).await {
+        Ok(Ok(slot)) => slot,
+        Ok(Err(e)) => return Err(BatchError::Other(anyhow::Error::new(e))),
+        Err(_) => return Err(BatchError::Busy),
+    };
+    Ok(tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(slot);
+        result
+    })
+    .await
+    .map_err(anyhow::Error::new)??)
 }
 
 pub(super) fn check_passphrase_length(passphrase: &SecretString) -> BatchResult<()> {

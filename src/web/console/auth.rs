@@ -101,7 +101,9 @@ pub async fn login_form() -> Response {
     login_page(None).into_response()
 }
 
-/// `POST /admin/login`: check the passphrase (Argon2, off the runtime), throttled per IP.
+/// `POST /admin/login`: check the passphrase (Argon2, off the runtime), throttled per IP
+/// and by the server-wide budget; a login also marks the browser as known, which lets it
+/// past that budget next time (a fresh known-browser token each login).
 pub async fn login_submit(
     State(state): State<AppState>,
     client: ClientKey,
@@ -114,21 +116,38 @@ pub async fn login_submit(
             if let Some(old) = session::session_token(&headers, https(&state)) {
                 state.store.delete_session(&old.hash()).await?;
             }
-            start_session(&state, "/admin/batches").await
+            let mut response = start_session(&state, "/admin/batches").await?;
+            if let Some(old) = client.browser() {
+                state.login_throttle.forget(&old);
+            }
+            let token = LinkToken::generate().map_err(anyhow::Error::new)?;
+            if let Some(cookie) = session::browser_cookie(&token, https(&state)) {
+                state.login_throttle.remember(token.hash());
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            Ok(response)
         }
         Err(refusal) => refusal.respond(|why| login_page(Some(why))),
     }
 }
 
-/// `POST /admin/logout`.
+/// `POST /admin/logout`: ends the session and forgets the browser.
 pub async fn logout(
     State(state): State<AppState>,
     session: AdminSession,
+    client: ClientKey,
 ) -> Result<Response, AppError> {
     state.store.delete_session(&session.token_hash).await?;
+    if let Some(browser) = client.browser() {
+        state.login_throttle.forget(&browser);
+    }
     let mut response = Redirect::to("/admin/login").into_response();
     let headers = response.headers_mut();
     headers.insert(header::SET_COOKIE, session::clearing_cookie(https(&state)));
+    headers.append(
+        header::SET_COOKIE,
+        session::clearing_browser_cookie(https(&state)),
+    );
     // The browser forgets this origin's cache, cookies and storage too.
     headers.insert(
         header::HeaderName::from_static("clear-site-data"),
