@@ -163,7 +163,12 @@ async fn the_metrics_listener_caps_connections_per_address() {
         &dir.path().join("data"),
         &[("PASSDROP_METRICS_LISTEN", metrics.to_string().as_str())],
     );
-    let _ = &server;
+    // The metrics listener starts just after the main one.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log.lock().unwrap().contains("metrics on http://") {
+        assert!(Instant::now() < deadline, "no metrics listener");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Twenty idle connections from 127.0.0.1: a few are kept, the rest closed at once.
     let mut idle = Vec::new();
     for _ in 0..20 {
