@@ -21,7 +21,8 @@ use crate::web;
     ))
 )]
 pub struct ServeArgs {
-    /// Requests per minute per client IP on public pages (0 turns the limit off).
+    /// Requests per minute per client IP on public pages (0 turns the limit off, and the
+    /// cap on connections per address).
     #[arg(long, env = "PASSDROP_RATE_LIMIT", default_value_t = web::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
     /// The reverse proxy and metrics settings.

@@ -22,8 +22,9 @@ use super::{AppState, metrics, router};
 /// Most connections served at once; further ones wait in the kernel's accept queue.
 pub const MAX_CONNECTIONS: usize = 1024;
 /// Most connections served at once to one client address (an IPv6 /64 counts as one);
-/// a further one is closed at once. Not applied with `--trust-proxy`: there every peer
-/// is the proxy, and its clients are told apart by the rate limits instead.
+/// a further one is closed at once. Not applied with `--trust-proxy`, where every peer
+/// is the proxy and its clients are told apart by the rate limits instead, nor with
+/// `--rate-limit 0` (benchmarks), which turns every per-client limit off.
 pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 /// A connection with no request in flight this long is closed (see `ServerConfig`).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -74,7 +75,8 @@ pub async fn serve_on(
     let config = &state.config;
     let limits = Limits {
         total: MAX_CONNECTIONS,
-        per_address: (!config.trust_proxy).then_some(MAX_CONNECTIONS_PER_ADDRESS),
+        per_address: (!config.trust_proxy && config.rate_limit > 0)
+            .then_some(MAX_CONNECTIONS_PER_ADDRESS),
         idle: if config.trust_proxy {
             config.idle_timeout.max(PROXIED_IDLE_TIMEOUT)
         } else {
