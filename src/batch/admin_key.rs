@@ -13,20 +13,34 @@ pub const MAX_PASSPHRASE_BYTES: usize = 1024;
 /// exhaust memory.
 pub(super) const ARGON2_AT_ONCE: usize = 2;
 
+/// Longest a passphrase check waits for a free Argon2 slot before it is refused as
+/// [`BatchError::Busy`] (nothing was checked, so nothing is counted).
+pub const ARGON2_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(super) static ARGON2_SLOTS: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(ARGON2_AT_ONCE);
 
 /// Runs an Argon2-bound closure on a blocking thread, at most `ARGON2_AT_ONCE` at a time.
+///
+/// The slot moves into the blocking task and is freed only when the hash is done: a
+/// caller that goes away (a client hanging up) does not stop a running hash, so it must
+/// not free the slot either, or hung-up logins would run any number of 64 MiB hashes at
+/// once.
 pub(super) async fn run_argon2<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, CryptoError> + Send + 'static,
 ) -> BatchResult<T> {
-    let _slot = ARGON2_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| BatchError::Other(anyhow::Error::new(e)))?;
-    Ok(tokio::task::spawn_blocking(work)
-        .await
-        .map_err(anyhow::Error::new)??)
+    let slot = match tokio::time::timeout(ARGON2_MAX_WAIT, ARGON2_SLOTS.acquire()).await {
+        Ok(Ok(slot)) => slot,
+        Ok(Err(e)) => return Err(BatchError::Other(anyhow::Error::new(e))),
+        Err(_) => return Err(BatchError::Busy),
+    };
+    Ok(tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(slot);
+        result
+    })
+    .await
+    .map_err(anyhow::Error::new)??)
 }
 
 pub(super) fn check_passphrase_length(passphrase: &SecretString) -> BatchResult<()> {
@@ -84,4 +98,24 @@ pub async fn unlock_admin(store: &Store, passphrase: SecretString) -> BatchResul
         return Err(BatchError::WrongPassphrase);
     }
     run_argon2(move || crypto::unlock_admin_key(&wrapped, &passphrase)).await
+}
+
+/// How long a one-time setup link stays valid.
+pub const SETUP_LINK_LIFETIME_SECS: i64 = 3600;
+
+/// Creates a one-time setup link (valid one hour) for choosing the admin passphrase in a
+/// browser, replacing any earlier one, which stops working. Refused once an admin exists.
+/// The link is a secret until used: print it to the person who asked, never to a log.
+pub async fn issue_setup_link(store: &Store, public_url: &PublicUrl) -> BatchResult<String> {
+    if store.admin_exists().await? {
+        return Err(StoreError::AdminExists.into());
+    }
+    let token = LinkToken::generate()?;
+    store
+        .replace_setup_token(
+            &token.hash(),
+            crate::config::now() + SETUP_LINK_LIFETIME_SECS,
+        )
+        .await?;
+    Ok(format!("{public_url}/admin/setup/{}", token.expose()))
 }

@@ -56,6 +56,9 @@ pub enum BatchError {
     /// The passphrase did not unlock the admin key.
     #[error("wrong passphrase")]
     WrongPassphrase,
+    /// Too many passphrase checks are running; this one was not made.
+    #[error("the server is busy checking other passphrases; try again in a few seconds")]
+    Busy,
     /// The batch has been purged.
     #[error("batch {name:?} was purged on {when}")]
     Purged {

@@ -1,4 +1,5 @@
-//! `passdrop admin init`: choosing the admin passphrase, once per data directory.
+//! `passdrop admin init`: choosing the admin passphrase, once per data directory; and
+//! `passdrop admin setup-link`: a one-time link to choose it in a browser instead.
 
 use std::path::Path;
 
@@ -14,6 +15,9 @@ use crate::storage::Store;
 pub enum AdminCommand {
     /// Choose the admin passphrase (once per data directory).
     Init(InitArgs),
+    /// Print a one-time link (valid one hour) to choose the admin passphrase in a
+    /// browser; an earlier link stops working.
+    SetupLink,
 }
 
 impl AdminCommand {
@@ -21,8 +25,35 @@ impl AdminCommand {
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
         match self {
             Self::Init(args) => init(&ctx.store, &ctx.data_dir, &args).await,
+            Self::SetupLink => setup_link(ctx).await,
         }
     }
+}
+
+/// Prints a fresh one-time setup link on stdout (only there: it is a key until used),
+/// replacing any earlier one.
+async fn setup_link(ctx: &Context) -> CliResult {
+    if ctx.store.admin_exists().await? {
+        return Err(anyhow::anyhow!(
+            "an admin already exists in {}; log in at /admin/login (nothing was changed)",
+            ctx.data_dir.display()
+        )
+        .into());
+    }
+    let url = batch::issue_setup_link(&ctx.store, &ctx.url).await?;
+    if ctx.given_url().is_none() {
+        eprintln!(
+            "(No --public-url given: the link uses the listen address {}. Give the server's \
+             --public-url if it is reached at another address.)",
+            ctx.listen
+        );
+    }
+    eprintln!(
+        "Open this link in your browser to choose the admin passphrase. It works once, for \
+         one hour; running this command again replaces it."
+    );
+    println!("{url}");
+    Ok(())
 }
 
 /// `passdrop admin init` options.

@@ -141,8 +141,9 @@ impl SendingArgs {
 /// How the server sits behind a reverse proxy, and where it serves metrics.
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
-    /// Trust the rightmost X-Forwarded-For entry (else X-Real-IP) for the client IP. Only behind a
-    /// reverse proxy that sets them; otherwise clients could pick their own IP.
+    /// Trust the rightmost X-Forwarded-For entry (X-Real-IP only when there is no
+    /// X-Forwarded-For; an unreadable header means the proxy's address) for the client IP.
+    /// Only behind a reverse proxy that sets them; otherwise clients could pick their own IP.
     #[arg(long, env = "PASSDROP_TRUST_PROXY")]
     pub trust_proxy: bool,
     /// Serve Prometheus metrics (`GET /metrics`: counts and latencies only) on this

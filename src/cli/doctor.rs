@@ -256,7 +256,8 @@ async fn examine(
         out.push(finding(
             Level::Problem,
             "no admin exists yet: nothing can be collected",
-            "run `passdrop admin init`, or open the setup link `passdrop serve` prints",
+            "run `passdrop admin init`, or `passdrop admin setup-link` for a one-time link to \
+             choose it in a browser",
         ));
     }
     let now = config::now();

@@ -21,7 +21,8 @@ use crate::web;
     ))
 )]
 pub struct ServeArgs {
-    /// Requests per minute per client IP on public pages (0 turns the limit off).
+    /// Requests per minute per client IP on public pages (0 turns the limit off, and the
+    /// cap on connections per address).
     #[arg(long, env = "PASSDROP_RATE_LIMIT", default_value_t = web::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
     /// The reverse proxy and metrics settings.
@@ -84,25 +85,27 @@ impl ServeArgs {
             );
         }
         let metrics_server = metrics_listener.map(|l| {
-            let router = web::metrics::router(state.clone());
+            let state = state.clone();
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(l, router).await {
+                if let Err(e) = web::serve_metrics(l, state, std::future::pending()).await {
                     tracing::error!(error = %e, "the metrics listener stopped");
                 }
             })
         });
         if !store.admin_exists().await? {
-            let setup_url = state.setup_url().await?;
+            // No setup link here: this output often lands in a journal that outlives it.
+            eprintln!();
+            eprintln!("No admin exists yet. To choose the admin passphrase in your browser, run");
             eprintln!();
             eprintln!(
-                "No admin exists yet. Choose the admin passphrase in your browser (this link"
+                "    passdrop admin setup-link --data-dir {} --public-url {}",
+                data_dir.display(),
+                state.config.public_url
             );
-            eprintln!("works once, for one hour; restarting passdrop prints a new one):");
-            eprintln!();
-            eprintln!("    {setup_url}");
             eprintln!();
             eprintln!(
-                "or on the command line: passdrop admin init --data-dir {}",
+                "(it prints a one-time link, valid for one hour), or on the command line: \
+                 passdrop admin init --data-dir {}",
                 data_dir.display()
             );
         }

@@ -1,14 +1,30 @@
 //! The middleware around every route: security headers on every response, designed
-//! pages for the plain-text refusals of library layers, and the path as it may be
-//! logged.
+//! pages for the plain-text refusals of library layers, the Host names served, the time
+//! a body may take, and the path as it may be logged.
 
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
 use super::AppState;
 use super::layout::message_page;
+use crate::config::PublicUrl;
+
+/// Longest a client may take to send a request body, all of it, counted from the end of
+/// its headers (not reset by each piece that arrives).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The exception: a roster upload in the console (`POST /admin/batches`, up to 16 MiB,
+/// read only after the session is checked) may take the whole request time.
+pub const UPLOAD_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The path as it may be logged: the segment after `s` (a link token) and any long
 /// segment (which might be a token sent to the wrong place) are replaced. Query strings
@@ -94,7 +110,7 @@ pub(super) async fn security_headers(
 ) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 8] = [
+    let fixed: [(HeaderName, &'static str); 10] = [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -106,6 +122,14 @@ pub(super) async fn security_headers(
         (
             HeaderName::from_static("cross-origin-resource-policy"),
             "same-origin",
+        ),
+        (
+            HeaderName::from_static("cross-origin-embedder-policy"),
+            "require-corp",
+        ),
+        (
+            HeaderName::from_static("x-permitted-cross-domain-policies"),
+            "none",
         ),
         (
             HeaderName::from_static("permissions-policy"),
@@ -129,6 +153,176 @@ pub(super) async fn security_headers(
     }
     headers.remove(header::SERVER);
     response
+}
+
+/// The Host names this server answers for: the public URL's, and the listen address's
+/// (with `localhost` and the loopback addresses when it listens on loopback, and any IP
+/// address when it listens on all of them). Ports are not compared: a proxy may pass the
+/// name without one (nginx's `$host`).
+#[derive(Debug, Clone)]
+pub(super) struct AllowedHosts {
+    names: Vec<String>,
+    any_ip: bool,
+}
+
+/// The host name of an authority (`Host` header or URI), lower-cased, without port,
+/// brackets or a trailing dot; `None` if it is malformed.
+fn host_name(authority: &str) -> Option<String> {
+    let authority = authority.trim();
+    let host = if let Some(rest) = authority.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        if !(after.is_empty() || after.starts_with(':')) {
+            return None;
+        }
+        inside
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            Some(_) => return None,
+            None => authority,
+        }
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+impl AllowedHosts {
+    /// The names for a server reached at `public_url` and listening on `listen`.
+    pub(super) fn new(public_url: &PublicUrl, listen: SocketAddr) -> Self {
+        let origin = public_url.origin();
+        let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
+        let mut names: Vec<String> = host_name(authority).into_iter().collect();
+        let ip = listen.ip();
+        if ip.is_loopback() || ip.is_unspecified() {
+            names.extend(["localhost", "127.0.0.1", "::1"].map(str::to_owned));
+        }
+        if !ip.is_unspecified() {
+            names.push(ip.to_string());
+        }
+        Self {
+            names,
+            any_ip: ip.is_unspecified(),
+        }
+    }
+
+    /// Whether a request for `authority` is for this server.
+    fn allows(&self, authority: &str) -> bool {
+        host_name(authority).is_some_and(|name| {
+            self.names.contains(&name) || (self.any_ip && name.parse::<IpAddr>().is_ok())
+        })
+    }
+}
+
+/// Answers 421 (with a page) to a request for a host name this server does not serve
+/// (DNS rebinding, a stray virtual host), before anything else looks at it.
+pub(super) async fn check_host(
+    State(hosts): State<Arc<AllowedHosts>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let allowed = match request.uri().authority() {
+        Some(authority) => hosts.allows(authority.as_str()),
+        None => request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|host| hosts.allows(host)),
+    };
+    if allowed {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        message_page(
+            "Wrong address",
+            "This server does not answer for the name in that address. Open your link \
+             exactly as you received it; nothing was changed.",
+        ),
+    )
+        .into_response()
+}
+
+/// Gives a request body `BODY_READ_TIMEOUT` in all (`UPLOAD_READ_TIMEOUT` for a roster
+/// upload); a body still arriving then is cut off and the request answered 408, on a
+/// connection that is then closed.
+pub(super) async fn body_deadline(request: Request, next: Next) -> Response {
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let limit = if request.method() == Method::POST && request.uri().path() == "/admin/batches" {
+        UPLOAD_READ_TIMEOUT
+    } else {
+        BODY_READ_TIMEOUT
+    };
+    let http1 = request.version() < Version::HTTP_2;
+    let expired = Arc::new(AtomicBool::new(false));
+    let request = request.map(|inner| {
+        Body::new(DeadlineBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(limit)),
+            expired: Arc::clone(&expired),
+        })
+    });
+    let response = next.run(request).await;
+    if !expired.load(Ordering::Relaxed) {
+        return response;
+    }
+    // Whatever the handler made of the cut-off body, the answer is a 408 (its page comes
+    // from `designed_error_pages`).
+    let mut response = StatusCode::REQUEST_TIMEOUT.into_response();
+    if http1 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// A request body that fails once its deadline has passed.
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+}
+
+/// The error a body past its deadline yields.
+#[derive(Debug)]
+struct BodyTooSlow;
+
+impl std::fmt::Display for BodyTooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body took too long to arrive")
+    }
+}
+
+impl std::error::Error for BodyTooSlow {}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            this.expired.store(true, Ordering::Relaxed);
+            return Poll::Ready(Some(Err(axum::Error::new(BodyTooSlow))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// On console pages, a banner while nothing can be saved (a full disk, say), so the admin
@@ -192,5 +386,37 @@ mod tests {
             "/x/[redacted]"
         );
         assert_eq!(redact_path("/healthz"), "/healthz");
+    }
+
+    #[test]
+    fn only_the_public_and_listen_host_names_are_served() {
+        let public = PublicUrl::parse("https://Pass.Example.org").unwrap();
+        let hosts = AllowedHosts::new(&public, "127.0.0.1:8080".parse().unwrap());
+        for ok in [
+            "pass.example.org",
+            "PASS.example.org:443",
+            "pass.example.org.",
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "[::1]:8080",
+        ] {
+            assert!(hosts.allows(ok), "{ok}");
+        }
+        for refused in [
+            "evil.example",
+            "pass.example.org.evil.example",
+            "10.0.0.1:8080",
+            "",
+            ":8080",
+            "[::1]x",
+            "pass.example.org:x",
+        ] {
+            assert!(!hosts.allows(refused), "{refused}");
+        }
+        let specific = AllowedHosts::new(&public, "192.0.2.7:8080".parse().unwrap());
+        assert!(specific.allows("192.0.2.7:8080") && !specific.allows("localhost:8080"));
+        let all = AllowedHosts::new(&public, "0.0.0.0:8080".parse().unwrap());
+        assert!(all.allows("10.1.2.3:8080") && all.allows("[fd00::1]:8080"));
+        assert!(!all.allows("evil.example"));
     }
 }

@@ -26,7 +26,10 @@ pub use error::AppError;
 pub use middleware::redact_path;
 pub use public::form;
 pub use router::{FORM_BODY_LIMIT, router};
-pub use server::{serve_on, shutdown_signal};
+pub use server::{
+    IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, serve_metrics, serve_on,
+    shutdown_signal,
+};
 pub use state::{
     AppState, DEFAULT_RATE_LIMIT, DEFAULT_SEND_RATE, DEFAULT_SEND_RETRY_WAIT, ServerConfig,
 };

@@ -17,8 +17,10 @@ use super::layout::message_page;
 
 /// The client's IP: the peer address, or, with `--trust-proxy`, the address our proxy
 /// put last in `X-Forwarded-For` (the rightmost entry: everything left of it came from
-/// the client and may be forged), else `X-Real-IP`. IPv6 addresses are keyed by their
-/// /64, since one client commonly holds a whole /64.
+/// the client and may be forged), or `X-Real-IP` when there is no `X-Forwarded-For` at
+/// all. A header that is there but cannot be read means the peer address, never the next
+/// header: the client may have written that one. IPv6 addresses are keyed by their /64,
+/// since one client commonly holds a whole /64.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp {
     trust_proxy: bool,
@@ -30,15 +32,45 @@ fn peer_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-/// The rightmost address of the last `X-Forwarded-For` header.
-fn forwarded_ip(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
-    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
-    let entry = last.to_str().ok()?.rsplit(',').next()?.trim();
-    entry.parse().ok()
+/// What a proxy header says about the client.
+#[derive(Debug, PartialEq, Eq)]
+enum Reported {
+    /// The header is not there.
+    Absent,
+    /// The header is there but holds no address we can read (non-ASCII bytes, an empty
+    /// or garbled entry).
+    Unreadable,
+    /// The address the proxy reported.
+    Ip(IpAddr),
 }
 
-fn real_ip(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
-    headers.get("x-real-ip")?.to_str().ok()?.trim().parse().ok()
+/// Parses one address entry, read as bytes: surrounding spaces are dropped.
+fn parse_entry(entry: &[u8]) -> Reported {
+    std::str::from_utf8(entry)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .map_or(Reported::Unreadable, Reported::Ip)
+}
+
+/// The rightmost entry of the last `X-Forwarded-For` header. Read byte-wise, so bytes a
+/// client put further left cannot make the proxy's own entry unreadable.
+fn forwarded_ip(headers: &axum::http::HeaderMap) -> Reported {
+    let Some(last) = headers.get_all("x-forwarded-for").iter().next_back() else {
+        return Reported::Absent;
+    };
+    let bytes = last.as_bytes();
+    let entry = bytes
+        .iter()
+        .rposition(|b| *b == b',')
+        .map_or(bytes, |i| &bytes[i + 1..]);
+    parse_entry(entry)
+}
+
+fn real_ip(headers: &axum::http::HeaderMap) -> Reported {
+    match headers.get("x-real-ip") {
+        Some(v) => parse_entry(v.as_bytes()),
+        None => Reported::Absent,
+    }
 }
 
 /// The client's IP as `ClientIp` sees it (before folding IPv6 into its /64).
@@ -47,12 +79,16 @@ pub fn client_ip(
     extensions: &axum::http::Extensions,
     trust_proxy: bool,
 ) -> Option<IpAddr> {
-    if trust_proxy {
-        forwarded_ip(headers)
-            .or_else(|| real_ip(headers))
-            .or_else(|| peer_ip(extensions))
-    } else {
-        peer_ip(extensions)
+    if !trust_proxy {
+        return peer_ip(extensions);
+    }
+    let reported = match forwarded_ip(headers) {
+        Reported::Absent => real_ip(headers),
+        present => present,
+    };
+    match reported {
+        Reported::Ip(ip) => Some(ip),
+        Reported::Absent | Reported::Unreadable => peer_ip(extensions),
     }
 }
 
@@ -116,21 +152,42 @@ fn rejection(error: GovernorError) -> Response<Body> {
     }
 }
 
+/// How many times the pages' limit `/healthz` and `/assets` get (their own count).
+pub const GENEROUS_FACTOR: u32 = 4;
+
 /// Applies the limit of `config` to `router`; a limit of 0 leaves it unlimited (for
 /// benchmarks).
 pub fn apply<S: Clone + Send + Sync + 'static>(
     router: axum::Router<S>,
     config: &ServerConfig,
 ) -> axum::Router<S> {
-    if config.rate_limit == 0 {
+    apply_per_minute(router, config.rate_limit, config)
+}
+
+/// Applies `GENEROUS_FACTOR` times the limit of `config`, counted on its own, to
+/// `router` (health checks and assets); a limit of 0 leaves it unlimited.
+pub fn apply_generous<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    config: &ServerConfig,
+) -> axum::Router<S> {
+    let per_minute = config.rate_limit.saturating_mul(GENEROUS_FACTOR);
+    apply_per_minute(router, per_minute, config)
+}
+
+fn apply_per_minute<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    per_minute: u32,
+    config: &ServerConfig,
+) -> axum::Router<S> {
+    if per_minute == 0 {
         return router;
     }
     // One request's allowance comes back every 60 s / N; a full minute's worth may
     // arrive at once.
-    let period = Duration::from_secs(60) / config.rate_limit;
+    let period = Duration::from_secs(60) / per_minute;
     let Some(governor) = GovernorConfigBuilder::default()
         .period(period.max(Duration::from_micros(1)))
-        .burst_size(config.rate_limit)
+        .burst_size(per_minute)
         .key_extractor(ClientIp {
             trust_proxy: config.trust_proxy,
         })
@@ -191,6 +248,36 @@ mod tests {
         let ip = key(true, &[("x-real-ip", "203.0.113.8")]);
         assert_eq!(ip.to_string(), "203.0.113.8");
         assert_eq!(key(true, &[]).to_string(), "127.0.0.1");
+    }
+
+    #[test]
+    fn with_trust_proxy_an_unreadable_header_means_the_peer_never_the_next_header() {
+        // Bytes a client wrote left of the proxy's entry do not hide that entry.
+        let mut req = request(&[("x-real-ip", "203.0.113.8")]);
+        req.headers_mut().insert(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.4").unwrap(),
+        );
+        let key = |req: &Request<()>| ClientIp { trust_proxy: true }.extract(req).unwrap();
+        assert_eq!(key(&req).to_string(), "198.51.100.4");
+        // An X-Forwarded-For nobody can read: the peer, not the client's X-Real-IP.
+        for bad in [
+            &b"\xff\xfe"[..],
+            b"",
+            b"198.51.100.4, \xc3\xa9",
+            b"unknown",
+            b" , ",
+        ] {
+            let mut req = request(&[("x-real-ip", "203.0.113.8")]);
+            req.headers_mut()
+                .insert("x-forwarded-for", HeaderValue::from_bytes(bad).unwrap());
+            assert_eq!(key(&req).to_string(), "127.0.0.1", "{bad:?}");
+        }
+        // An unreadable X-Real-IP (and no X-Forwarded-For): the peer too.
+        let mut req = request(&[]);
+        req.headers_mut()
+            .insert("x-real-ip", HeaderValue::from_bytes(b"\xff").unwrap());
+        assert_eq!(key(&req).to_string(), "127.0.0.1");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The whole route table, with the body limits of each side and the order of the layers
 //! around it.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -11,10 +13,13 @@ use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use super::middleware::{cannot_save_banner, designed_error_pages, redact_path, security_headers};
+use super::middleware::{
+    AllowedHosts, body_deadline, cannot_save_banner, check_host, designed_error_pages, redact_path,
+    security_headers,
+};
 use super::{AppState, assets, console, metrics, public, rate_limit};
 
 /// Largest roster upload accepted by the console.
@@ -23,13 +28,13 @@ const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
 const CONSOLE_FORM_LIMIT: usize = 16 * 1024;
 /// Largest body accepted on the collection form.
 pub const FORM_BODY_LIMIT: usize = 8 * 1024;
-/// Longest a request may take end to end.
+/// Longest a request may take end to end. (A body gets 10 s of it: see
+/// `middleware::BODY_READ_TIMEOUT`.)
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest a client may take to send a request body.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The whole route table.
-pub fn router(state: AppState) -> Router {
+/// The whole route table, for a server listening on `listen` (which, with the public
+/// URL, decides the Host names served).
+pub fn router(state: AppState, listen: SocketAddr) -> Router {
     let collection = Router::new()
         .route(
             "/s/{token}",
@@ -95,18 +100,26 @@ pub fn router(state: AppState) -> Router {
             cannot_save_banner,
         ));
     let console = rate_limit::apply(console.layer(csrf), &state.config);
-    Router::new()
+    // Health checks and the stylesheet and icon: limited too, but generously.
+    let machine = Router::new()
         .route("/healthz", get(public::healthz))
-        .route("/assets/{name}", get(assets::serve_asset))
+        .route("/assets/{name}", get(assets::serve_asset));
+    let machine = rate_limit::apply_generous(machine, &state.config);
+    let hosts = Arc::new(AllowedHosts::new(&state.config.public_url, listen));
+    Router::new()
+        .merge(machine)
         .merge(collection)
         .merge(console)
         .fallback(public::not_found)
-        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+        .layer(middleware::from_fn(body_deadline))
         // A handler that takes too long is the server's fault: 503, not 408.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        // Before the rate limits, so a request for another host name costs nobody's
+        // allowance.
+        .layer(middleware::from_fn_with_state(hosts, check_host))
         // Outside the layers that answer on their own (limits, timeouts, CSRF), so that
         // their plain-text refusals become designed pages.
         .layer(middleware::from_fn(designed_error_pages))

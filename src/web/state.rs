@@ -45,9 +45,9 @@ impl AppState {
     }
 
     /// Creates a one-time setup URL (valid one hour, replacing any earlier one) for
-    /// choosing the admin passphrase in the browser.
-    pub async fn setup_url(&self) -> Result<String, crate::storage::StoreError> {
-        super::console::auth::issue_setup_url(self).await
+    /// choosing the admin passphrase in the browser, as `passdrop admin setup-link` does.
+    pub async fn setup_url(&self) -> Result<String, crate::batch::BatchError> {
+        crate::batch::issue_setup_link(&self.store, &self.config.public_url).await
     }
 }
 
@@ -63,11 +63,14 @@ pub struct ServerConfig {
     pub public_url: PublicUrl,
     /// Requests per minute per client IP on public pages; 0 turns the limit off.
     pub rate_limit: u32,
-    /// Take the client IP from `X-Forwarded-For`/`X-Real-IP`/`Forwarded` (only behind a
-    /// proxy that sets them).
+    /// Take the client IP from `X-Forwarded-For` (else `X-Real-IP`; see
+    /// `rate_limit::ClientIp`), only behind a proxy that sets them.
     pub trust_proxy: bool,
     /// Longest a client may take to send a request's headers.
     pub header_read_timeout: Duration,
+    /// A connection with no request in flight this long is closed (behind a trusted
+    /// proxy, at least 150 s: see `web::server`).
+    pub idle_timeout: Duration,
     /// The SMTP relay given by options or the environment (it takes precedence over
     /// the one saved in the console).
     pub smtp: Option<crate::mail::SmtpSettings>,
@@ -85,6 +88,7 @@ impl ServerConfig {
             rate_limit: DEFAULT_RATE_LIMIT,
             trust_proxy: false,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            idle_timeout: super::server::IDLE_TIMEOUT,
             smtp: None,
             send_rate: DEFAULT_SEND_RATE,
             send_retry_wait: DEFAULT_SEND_RETRY_WAIT,

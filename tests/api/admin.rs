@@ -134,6 +134,133 @@ async fn login_sets_a_strict_cookie_and_wrong_passphrases_lock_out() {
 }
 
 #[tokio::test]
+async fn a_login_flood_holds_up_new_browsers_but_not_the_admins() {
+    // Behind a proxy, so that each request can come from its own address and the
+    // per-address throttle never starts: only the server-wide budget stops them.
+    let app = TestApp::spawn_with(|c| c.trust_proxy = true).await;
+    let login_url = format!("{}/admin/login", app.address);
+    let login = |from: String, cookie: String, pass: &'static str| {
+        app.client
+            .post(&login_url)
+            .header("x-forwarded-for", from)
+            .header("cookie", cookie)
+            .form(&[("passphrase", pass)])
+            .send()
+    };
+    // The admin logged in from this browser before.
+    let ok = login("192.0.2.1".into(), String::new(), PASSPHRASE)
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+    let known: Vec<String> = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let browser = known
+        .iter()
+        .find(|c| c.starts_with("passdrop_browser="))
+        .expect("no known-browser cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=2592000"] {
+        assert!(browser.contains(attr), "{attr} missing: {browser}");
+    }
+    let browser = browser.split(';').next().unwrap().to_owned();
+    // Stored nowhere on disk.
+    let token = browser.split('=').nth(1).unwrap();
+    assert!(canaries_found(app.data_dir.path(), &[token]).is_empty());
+
+    // A flood of wrong passphrases, each from its own address, spends the budget.
+    let mut flood = Vec::new();
+    for i in 0..40 {
+        flood.push(tokio::spawn(login(
+            format!("198.51.100.{i}"),
+            String::new(),
+            "wrong passphrase!",
+        )));
+    }
+    let mut statuses = Vec::new();
+    for task in flood {
+        statuses.push(task.await.unwrap().unwrap().status().as_u16());
+    }
+    assert!(
+        statuses.iter().all(|s| [401, 429].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // The budget refills one check every 2 s: spend what came back just before each
+    // check below, so a slow machine cannot make them flaky.
+    let mut next = 100;
+    let mut spend = async || {
+        for _ in 0..40 {
+            next += 1;
+            let r = login(format!("198.51.100.{next}"), String::new(), "wrong again!")
+                .await
+                .unwrap();
+            if r.status() == 429 {
+                return;
+            }
+        }
+        panic!("the budget never ran out");
+    };
+    spend().await;
+    // A new browser is told to wait, even with the right passphrase...
+    let held_up = login("203.0.113.1".into(), String::new(), PASSPHRASE)
+        .await
+        .unwrap();
+    assert_eq!(held_up.status(), 429);
+    assert!(held_up.headers().contains_key("retry-after"));
+    assert!(
+        held_up
+            .text()
+            .await
+            .unwrap()
+            .contains("A browser you logged in with before is not held up")
+    );
+    // ...and the admin's known browser gets in.
+    let admin = login("203.0.113.2".into(), browser.clone(), PASSPHRASE)
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 303);
+    let session = cookie_of(&admin);
+    let renewed = admin
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("passdrop_browser="))
+        .unwrap();
+    // The old known-browser token was replaced by a new one.
+    assert_ne!(renewed, browser);
+    spend().await;
+    let stale = login("203.0.113.3".into(), browser, PASSPHRASE)
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 429);
+    // Logging out forgets the browser.
+    let out = app
+        .client
+        .post(format!("{}/admin/logout", app.address))
+        .header("cookie", format!("{session}; {renewed}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert!(
+        out.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("passdrop_browser=;"))
+    );
+    spend().await;
+    let forgotten = login("203.0.113.4".into(), renewed, PASSPHRASE)
+        .await
+        .unwrap();
+    assert_eq!(forgotten.status(), 429);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn on_https_the_cookie_is_host_prefixed_and_secure() {
     let app = TestApp::spawn_with(|c| {
         c.public_url = config::PublicUrl::parse("https://pw.example.org").unwrap();
@@ -191,6 +318,11 @@ async fn sessions_expire_and_logout_ends_them() {
             .to_str()
             .unwrap()
             .contains("Max-Age=0")
+    );
+    // The browser is told to forget everything of this origin.
+    assert_eq!(
+        r.headers()["clear-site-data"],
+        "\"cache\", \"cookies\", \"storage\""
     );
     assert_eq!(get(cookie).await.unwrap().status(), 303);
     app.stop().await;

@@ -28,21 +28,36 @@ async fn serve_on_a_fresh_data_dir_says_what_to_do_next() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "ok");
-    // The printed one-time setup link opens the passphrase page.
+    // The server prints no setup link (its output may go to a journal that outlives the
+    // link); it names the command that prints one.
     let deadline = Instant::now() + Duration::from_secs(10);
     let printed = loop {
         let printed = server.log.lock().unwrap().clone();
-        if printed.contains("/admin/setup/") || Instant::now() > deadline {
+        if printed.contains("passdrop admin init") || Instant::now() > deadline {
             break printed;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let setup = printed
-        .split_whitespace()
-        .find(|w| w.contains("/admin/setup/"))
-        .unwrap_or_else(|| panic!("no setup link printed:\n{printed}"))
-        .to_owned();
+    assert!(
+        printed.contains("passdrop admin setup-link"),
+        "no command named:\n{printed}"
+    );
+    assert!(!printed.contains("/admin/setup/"), "{printed}");
+    // The command prints a fresh link on stdout, and only the newest one works.
+    let setup_link = || {
+        let o = run(passdrop(&data)
+            .args(["admin", "setup-link", "--public-url"])
+            .arg(&server.address));
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(!stderr(&o).contains("/admin/setup/"), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap().trim().to_owned()
+    };
+    let first = setup_link();
+    let setup = setup_link();
     assert!(setup.starts_with(&server.address), "{setup}");
+    assert!(setup.contains("/admin/setup/"), "{setup}");
+    assert_ne!(first, setup);
+    assert_eq!(reqwest::get(&first).await.unwrap().status(), 410);
     let r = reqwest::get(&setup).await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(
@@ -54,6 +69,7 @@ async fn serve_on_a_fresh_data_dir_says_what_to_do_next() {
     let log = server.stop();
     assert!(log.contains("No admin exists yet"), "{log}");
     assert!(log.contains("passdrop admin init"), "{log}");
+    assert!(!log.contains(&setup), "{log}");
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("passdrop.sqlite3")), 0o600);
 }
@@ -75,6 +91,16 @@ async fn the_readme_journey_works_from_the_command_line() {
         .arg(&pass_file));
     assert_eq!(again.status.code(), Some(1));
     assert!(stderr(&again).contains("already exists"));
+
+    // Once an admin exists, no setup link is made.
+    let o = run(passdrop(&data).args(["admin", "setup-link"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("an admin already exists"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
 
     // The server runs at the most verbose level so the log can be checked for canaries.
     let server = Server::start(&data, &[("PASSDROP_LOG", "trace")]);

@@ -21,11 +21,15 @@ async fn healthz_answers_ok_with_security_headers() {
         "x-frame-options",
         "cross-origin-opener-policy",
         "cross-origin-resource-policy",
+        "cross-origin-embedder-policy",
+        "x-permitted-cross-domain-policies",
         "permissions-policy",
         "x-robots-tag",
     ] {
         assert!(h.contains_key(name), "missing {name}");
     }
+    assert_eq!(h["cross-origin-embedder-policy"], "require-corp");
+    assert_eq!(h["x-permitted-cross-domain-policies"], "none");
     assert_eq!(h["cache-control"], "no-store");
     assert_eq!(
         h["content-security-policy"],
@@ -266,7 +270,7 @@ async fn the_stylesheet_is_served_with_its_content_type() {
     app.stop().await;
 }
 
-const SECURITY_HEADERS: [&str; 9] = [
+const SECURITY_HEADERS: [&str; 11] = [
     "content-security-policy",
     "referrer-policy",
     "cache-control",
@@ -274,6 +278,8 @@ const SECURITY_HEADERS: [&str; 9] = [
     "x-frame-options",
     "cross-origin-opener-policy",
     "cross-origin-resource-policy",
+    "cross-origin-embedder-policy",
+    "x-permitted-cross-domain-policies",
     "permissions-policy",
     "x-robots-tag",
 ];
@@ -282,6 +288,16 @@ fn assert_security_headers(r: &reqwest::Response, what: &str) {
     for name in SECURITY_HEADERS {
         assert!(r.headers().contains_key(name), "{what}: missing {name}");
     }
+    assert_eq!(
+        r.headers()["cross-origin-embedder-policy"],
+        "require-corp",
+        "{what}"
+    );
+    assert_eq!(
+        r.headers()["x-permitted-cross-domain-policies"],
+        "none",
+        "{what}"
+    );
     assert!(!r.headers().contains_key("server"), "{what}: Server header");
     assert_eq!(r.headers()["x-frame-options"], "DENY", "{what}");
     assert_eq!(r.headers()["referrer-policy"], "no-referrer", "{what}");
@@ -617,6 +633,131 @@ async fn forwarded_headers_count_only_with_trust_proxy_and_only_the_proxys_entry
         }
         app.stop().await;
     }
+}
+
+#[tokio::test]
+async fn only_the_public_and_listen_host_names_are_answered() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = TestApp::spawn_with(|c| {
+        c.public_url = PublicUrl::parse("https://pass.example.org").unwrap();
+    })
+    .await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let token = token_of(&link(&links[0]));
+    let server = app.address.trim_start_matches("http://").to_owned();
+    let port = server.rsplit(':').next().unwrap().to_owned();
+    let ask = |host: String, path: String| {
+        let server = server.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(&server).await.unwrap();
+            let request =
+                format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.unwrap();
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    };
+    let form = format!("/s/{token}");
+    for host in [
+        "pass.example.org".to_owned(),
+        "PASS.example.org:443".to_owned(),
+        server.clone(),
+        format!("localhost:{port}"),
+    ] {
+        let answer = ask(host.clone(), form.clone()).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
+    }
+    for host in [
+        "evil.example".to_owned(),
+        format!("rebind.evil.example:{port}"),
+        "pass.example.org.evil.example".to_owned(),
+    ] {
+        for path in [form.as_str(), "/healthz", "/admin/login"] {
+            let answer = ask(host.clone(), path.to_owned()).await;
+            assert!(answer.starts_with("HTTP/1.1 421"), "{host}{path}: {answer}");
+            assert!(answer.contains("Wrong address"), "{answer}");
+            assert!(answer.contains("x-frame-options: DENY"), "{answer}");
+            assert!(!answer.contains("ann@example.com"), "{answer}");
+        }
+    }
+    // A request without a Host is refused too.
+    let answer = ask(String::new(), "/healthz".to_owned()).await;
+    assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The link was never used up or noted as opened by a refused request.
+    assert_eq!(app.get(&link(&links[0])).await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_checks_and_assets_are_rate_limited_generously() {
+    let app = TestApp::spawn_with(|c| c.rate_limit = 3).await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    // Four times the pages' limit, counted apart from them.
+    for path in ["/healthz", "/assets/icon.svg"] {
+        for _ in 0..6 {
+            let r = app.get(&format!("{}{path}", app.address)).await;
+            assert_eq!(r.status(), 200, "{path}");
+        }
+    }
+    let limited = app.get(&format!("{}/healthz", app.address)).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(
+        app.get(&format!("{}/assets/style.css", app.address))
+            .await
+            .status(),
+        429
+    );
+    // The pages keep their own allowance.
+    assert_eq!(app.get(&link(&links[0])).await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreadable_forwarded_for_counts_as_the_proxy_not_as_x_real_ip() {
+    // Behind a trusted proxy, a client sends a non-ASCII X-Forwarded-For (which a proxy
+    // that appends passes on as the only entry, or left of its own) and a fresh X-Real-IP
+    // each time: it must still be one client, the proxy's peer address.
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit = 3;
+        c.trust_proxy = true;
+    })
+    .await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let forwarded =
+            reqwest::header::HeaderValue::from_bytes(format!("caf\u{e9}-{i}").as_bytes()).unwrap();
+        let r = app
+            .client
+            .get(&url)
+            .header("x-forwarded-for", forwarded)
+            .header("x-real-ip", format!("198.51.100.{i}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429, 429]);
+    // The proxy's own rightmost entry still counts when a client wrote bytes before it.
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let forwarded =
+            reqwest::header::HeaderValue::from_bytes(format!("\u{e9}, 203.0.113.{i}").as_bytes())
+                .unwrap();
+        let r = app
+            .client
+            .get(&url)
+            .header("x-forwarded-for", forwarded)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200]);
+    app.stop().await;
 }
 
 #[tokio::test]

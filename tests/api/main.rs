@@ -15,6 +15,7 @@ mod corpus;
 mod crash;
 mod disk_full;
 mod envelope;
+mod floods;
 mod formula;
 mod golden;
 mod helpers;

@@ -18,26 +18,9 @@ use crate::crypto::{KdfParams, LinkToken};
 use crate::storage::StoreError;
 use crate::web::{AppError, AppState};
 
-/// How long a setup link printed by `serve` stays valid.
-pub const SETUP_TOKEN_LIFETIME_SECS: i64 = 3600;
-
 /// Whether the public URL is https (the session cookie's name and `Secure` follow it).
 fn https(state: &AppState) -> bool {
     state.config.public_url.is_https()
-}
-
-/// Creates a one-time setup token (valid one hour) and returns the URL to print.
-pub async fn issue_setup_url(state: &AppState) -> Result<String, StoreError> {
-    let token = LinkToken::generate().map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
-    state
-        .store
-        .replace_setup_token(&token.hash(), now() + SETUP_TOKEN_LIFETIME_SECS)
-        .await?;
-    Ok(format!(
-        "{}/admin/setup/{}",
-        state.config.public_url,
-        token.expose()
-    ))
 }
 
 /// Starts a session and redirects to `location` with its cookie.
@@ -63,8 +46,9 @@ async fn setup_token_ok(state: &AppState, token: &str) -> Result<LinkToken, AppE
     if !state.store.setup_token_valid(&token.hash(), now()).await? {
         return Err(AppError::Gone(
             "Setup link expired",
-            "This setup link has expired or was already used. Restart passdrop to print a new \
-             one, or run `passdrop admin init`.",
+            "This setup link has expired, was replaced by a newer one, or was already used. \
+             On the server, `passdrop admin setup-link` prints a new one (or choose the \
+             passphrase there with `passdrop admin init`).",
         ));
     }
     Ok(token)
@@ -117,7 +101,9 @@ pub async fn login_form() -> Response {
     login_page(None).into_response()
 }
 
-/// `POST /admin/login`: check the passphrase (Argon2, off the runtime), throttled per IP.
+/// `POST /admin/login`: check the passphrase (Argon2, off the runtime), throttled per IP
+/// and by the server-wide budget; a login also marks the browser as known, which lets it
+/// past that budget next time (a fresh known-browser token each login).
 pub async fn login_submit(
     State(state): State<AppState>,
     client: ClientKey,
@@ -130,22 +116,43 @@ pub async fn login_submit(
             if let Some(old) = session::session_token(&headers, https(&state)) {
                 state.store.delete_session(&old.hash()).await?;
             }
-            start_session(&state, "/admin/batches").await
+            let mut response = start_session(&state, "/admin/batches").await?;
+            if let Some(old) = client.browser() {
+                state.login_throttle.forget(&old);
+            }
+            let token = LinkToken::generate().map_err(anyhow::Error::new)?;
+            if let Some(cookie) = session::browser_cookie(&token, https(&state)) {
+                state.login_throttle.remember(token.hash());
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            Ok(response)
         }
         Err(refusal) => refusal.respond(|why| login_page(Some(why))),
     }
 }
 
-/// `POST /admin/logout`.
+/// `POST /admin/logout`: ends the session and forgets the browser.
 pub async fn logout(
     State(state): State<AppState>,
     session: AdminSession,
+    client: ClientKey,
 ) -> Result<Response, AppError> {
     state.store.delete_session(&session.token_hash).await?;
+    if let Some(browser) = client.browser() {
+        state.login_throttle.forget(&browser);
+    }
     let mut response = Redirect::to("/admin/login").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session::clearing_cookie(https(&state)));
+    let headers = response.headers_mut();
+    headers.insert(header::SET_COOKIE, session::clearing_cookie(https(&state)));
+    headers.append(
+        header::SET_COOKIE,
+        session::clearing_browser_cookie(https(&state)),
+    );
+    // The browser forgets this origin's cache, cookies and storage too.
+    headers.insert(
+        header::HeaderName::from_static("clear-site-data"),
+        header::HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""),
+    );
     Ok(response)
 }
 

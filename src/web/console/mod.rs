@@ -48,6 +48,8 @@ use crate::web::{AppError, AppState};
 
 /// Pause after a wrong passphrase, on top of Argon2's own cost.
 const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(500);
+/// The wait suggested when every Argon2 slot stayed busy.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The fields of the passphrase forms. Values are moved into secret types at once.
 #[derive(Deserialize)]
@@ -60,10 +62,21 @@ pub struct PassphraseForm {
 }
 
 /// The client as the login throttle counts it: the peer's IP, or with `--trust-proxy`
-/// the one the proxy reports, IPv6 folded into its /64. Never fails: a request without
-/// either counts as 0.0.0.0.
+/// the one the proxy reports, IPv6 folded into its /64; and the hash of the
+/// known-browser cookie it sent, if any (`session::browser_cookie`). Never fails: a
+/// request without an IP counts as 0.0.0.0.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct ClientKey(IpAddr);
+pub(super) struct ClientKey {
+    ip: IpAddr,
+    browser: Option<[u8; 32]>,
+}
+
+impl ClientKey {
+    /// The known-browser token's hash the request carried (known or not).
+    pub(super) fn browser(&self) -> Option<[u8; 32]> {
+        self.browser
+    }
+}
 
 impl FromRequestParts<AppState> for ClientKey {
     type Rejection = Infallible;
@@ -71,7 +84,11 @@ impl FromRequestParts<AppState> for ClientKey {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         let ip = client_ip(&parts.headers, &parts.extensions, state.config.trust_proxy)
             .map_or(IpAddr::from([0, 0, 0, 0]), rate_limit_key);
-        Ok(Self(ip))
+        let https = state.config.public_url.is_https();
+        Ok(Self {
+            ip,
+            browser: session::browser_token_hash(&parts.headers, https),
+        })
     }
 }
 
@@ -118,6 +135,11 @@ impl IntoResponse for Refused {
 pub(super) enum Refusal {
     /// Too many wrong passphrases from this client lately.
     Blocked(Duration),
+    /// Too many passphrase checks from unknown browsers on the whole server lately (a
+    /// flood); nothing was checked.
+    Flood(Duration),
+    /// Every Argon2 slot stayed busy; nothing was checked.
+    Busy,
     /// Wrong passphrase.
     Wrong,
     /// The check itself failed (the database, say): a 500, not a refusal.
@@ -132,6 +154,16 @@ impl Refusal {
                 "Too many wrong passphrases. Try again in {} seconds.",
                 wait.as_secs().max(1)
             )),
+            Self::Flood(wait) => Ok(format!(
+                "This server has had too many failed logins in the last minute, from \
+                 anywhere, so it is not checking passphrases from new browsers for now. Try \
+                 again in {} seconds. A browser you logged in with before is not held up.",
+                wait.as_secs().max(1)
+            )),
+            Self::Busy => Ok(format!(
+                "The server is busy checking other passphrases. Try again in {} seconds.",
+                BUSY_RETRY_AFTER.as_secs()
+            )),
             Self::Wrong => Ok("That passphrase is not right.".to_owned()),
             Self::Internal(e) => Err(e),
         }
@@ -141,7 +173,8 @@ impl Refusal {
     /// passed on instead.
     pub(super) fn respond(self, page: impl FnOnce(&str) -> Markup) -> Result<Response, AppError> {
         let (status, retry_after) = match &self {
-            Self::Blocked(wait) => (StatusCode::TOO_MANY_REQUESTS, Some(*wait)),
+            Self::Blocked(wait) | Self::Flood(wait) => (StatusCode::TOO_MANY_REQUESTS, Some(*wait)),
+            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, Some(BUSY_RETRY_AFTER)),
             // An internal error goes no further than `reason()` below.
             Self::Wrong | Self::Internal(_) => (StatusCode::UNAUTHORIZED, None),
         };
@@ -155,27 +188,50 @@ impl Refusal {
     }
 }
 
-/// Checks the passphrase, throttled per client: the attempt is counted before Argon2
-/// runs (so parallel guesses are all counted) and forgiven on success.
+/// Checks the passphrase, throttled per client and, for browsers the admin has not
+/// logged in from lately, by the server-wide budget: the attempt is counted before
+/// Argon2 runs (so parallel guesses, and guesses whose client hangs up, are all counted)
+/// and forgiven on success or when it could not be checked.
 pub(super) async fn unlock_throttled(
     state: &AppState,
     client: ClientKey,
     passphrase: String,
 ) -> Result<AdminKey, Refusal> {
-    let ClientKey(client) = client;
-    if let Some(wait) = state.login_throttle.blocked_for(client) {
+    let throttle = &state.login_throttle;
+    let ClientKey { ip, browser } = client;
+    if let Some(wait) = throttle.blocked_for(ip) {
         return Err(Refusal::Blocked(wait));
     }
-    state.login_throttle.failed(client);
+    let known = browser.filter(|hash| throttle.is_known(hash));
+    if known.is_none()
+        && let Err(wait) = throttle.take_budget()
+    {
+        return Err(Refusal::Flood(wait));
+    }
+    throttle.failed(ip);
     match batch::unlock_admin(&state.store, SecretString::from(passphrase)).await {
         Ok(key) => {
-            state.login_throttle.succeeded(client);
+            throttle.succeeded(ip);
+            if known.is_none() {
+                throttle.refund_budget();
+            }
             Ok(key)
         }
         Err(BatchError::WrongPassphrase | BatchError::NoAdmin) => {
+            if let Some(hash) = known {
+                throttle.known_failed(&hash);
+            }
             tracing::warn!("wrong admin passphrase");
             tokio::time::sleep(FAILED_LOGIN_DELAY).await;
             Err(Refusal::Wrong)
+        }
+        Err(BatchError::Busy) => {
+            throttle.forgive(ip);
+            if known.is_none() {
+                throttle.refund_budget();
+            }
+            tracing::warn!("a passphrase check waited too long for a free Argon2 slot");
+            Err(Refusal::Busy)
         }
         Err(e) => Err(Refusal::Internal(e.into())),
     }
