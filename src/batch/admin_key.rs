@@ -38,19 +38,17 @@ pub(super) fn check_passphrase_length(passphrase: &SecretString) -> BatchResult<
     Ok(())
 }
 
-/// Creates the admin key from a passphrase (Argon2 runs on a blocking thread).
+/// Creates the admin key from a passphrase, refused unless strong enough
+/// ([`check_new_passphrase`]; Argon2 runs on a blocking thread).
 pub async fn init_admin(
     store: &Store,
     passphrase: SecretString,
     kdf: KdfParams,
 ) -> BatchResult<()> {
-    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(BatchError::WeakPassphrase);
-    }
+    check_new_passphrase(&passphrase)?;
     if store.admin_exists().await? {
         return Err(StoreError::AdminExists.into());
     }
-    check_passphrase_length(&passphrase)?;
     let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
     store
         .insert_admin_key(&wrapped, crate::config::now())
@@ -59,17 +57,15 @@ pub async fn init_admin(
 }
 
 /// Creates the admin key from the one-time setup link's form, using the link up in the
-/// same transaction (Argon2 runs on a blocking thread).
+/// same transaction; the passphrase is refused unless strong enough (Argon2 runs on a
+/// blocking thread).
 pub async fn init_admin_with_setup_token(
     store: &Store,
     setup_token: &LinkToken,
     passphrase: SecretString,
     kdf: KdfParams,
 ) -> BatchResult<()> {
-    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(BatchError::WeakPassphrase);
-    }
-    check_passphrase_length(&passphrase)?;
+    check_new_passphrase(&passphrase)?;
     let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
     store
         .insert_admin_key_with_setup_token(&setup_token.hash(), &wrapped, crate::config::now())

@@ -19,6 +19,7 @@ mod helpers;
 mod imap;
 mod journey;
 mod nginx;
+mod passphrase;
 mod property;
 mod races;
 mod smtp;

@@ -180,6 +180,19 @@ pub(super) async fn unlock_throttled(
     }
 }
 
+/// An error message as a sentence: capital first letter, final full stop.
+pub(super) fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with(['.', ')']) {
+        out.push('.');
+    }
+    out
+}
+
 /// The batch a URL names; 410 when it does not exist or has been purged.
 pub(super) async fn live_batch(state: &AppState, id: &str) -> Result<Batch, AppError> {
     match batch::find(&state.store, id).await {
