@@ -81,3 +81,43 @@ pub async fn unlock_admin(store: &Store, passphrase: SecretString) -> BatchResul
     }
     run_argon2(move || crypto::unlock_admin_key(&wrapped, &passphrase)).await
 }
+
+/// Changes the admin passphrase. The unlocked `admin` key is wrapped again under `new`
+/// with `kdf` (the stored key's parameters when `None`), a fresh salt and nonce, checked
+/// to unlock, and stored in place of the old wrap in one transaction that also ends every
+/// admin session but `keep_session`. `new` is refused unless strong enough. The keypair
+/// stays the same, so the batch keys and the saved SMTP password, sealed to its public
+/// half, still open and need nothing. Returns the parameters the key is now wrapped with.
+pub async fn change_admin_passphrase(
+    store: &Store,
+    admin: AdminKey,
+    new: SecretString,
+    kdf: Option<KdfParams>,
+    keep_session: Option<&[u8; 32]>,
+) -> BatchResult<KdfParams> {
+    check_new_passphrase(&new)?;
+    let current = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
+    if crypto::admin_public_key(&admin) != current.public_key {
+        return Err(BatchError::WrongPassphrase);
+    }
+    let kdf = kdf.unwrap_or(current.kdf);
+    let rewrapped = run_argon2(move || {
+        let rewrapped = crypto::rewrap_admin_key(&admin, &new, kdf)?;
+        // Before the old wrap is replaced: the new one opens to this very key.
+        let reopened = crypto::unlock_admin_key(&rewrapped, &new)?;
+        if crypto::admin_public_key(&reopened) != rewrapped.public_key {
+            return Err(CryptoError::WrongPassphrase);
+        }
+        Ok(rewrapped)
+    })
+    .await?;
+    store
+        .replace_admin_key(&current, &rewrapped, keep_session)
+        .await?;
+    tracing::info!(
+        m_cost_kib = kdf.m_cost,
+        t_cost = kdf.t_cost,
+        "the admin passphrase was changed"
+    );
+    Ok(kdf)
+}

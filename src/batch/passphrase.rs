@@ -6,7 +6,7 @@
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::{BatchError, BatchResult, MIN_PASSPHRASE_CHARS};
-use crate::crypto::{self, CryptoError};
+use crate::crypto::{self, CryptoError, KdfParams};
 
 /// The fewest guesses (as a power of ten) zxcvbn must estimate for a new passphrase: a
 /// trillion. At about a thousand Argon2id (64 MiB, t=3) guesses a second per GPU, that
@@ -15,6 +15,26 @@ pub const MIN_GUESSES_LOG10: f64 = 12.0;
 
 /// Words in a generated passphrase: 6 × log2(7,776) ≈ 77.5 bits.
 pub const GENERATED_WORDS: usize = 6;
+
+/// Argon2id memory (MiB) a changed passphrase may wrap the admin key with: from the
+/// default 64 MiB up to 512 MiB. Every login and export then takes that much per hash,
+/// with at most two hashes at once (1 GiB at the top).
+pub const KDF_MEMORY_MIB: std::ops::RangeInclusive<u32> = 64..=512;
+
+/// `base` with `memory_mib` of memory, refused outside [`KDF_MEMORY_MIB`].
+pub fn kdf_with_memory(base: KdfParams, memory_mib: u32) -> BatchResult<KdfParams> {
+    if !KDF_MEMORY_MIB.contains(&memory_mib) {
+        return Err(BatchError::InvalidName(format!(
+            "the Argon2 memory must be from {} to {} MiB",
+            KDF_MEMORY_MIB.start(),
+            KDF_MEMORY_MIB.end()
+        )));
+    }
+    Ok(KdfParams {
+        m_cost: memory_mib * 1024,
+        ..base
+    })
+}
 
 /// Words zxcvbn treats as known to an attacker, on top of its dictionaries.
 const KNOWN_WORDS: &[&str] = &["passdrop"];

@@ -1,13 +1,14 @@
 //! `passdrop admin init`: choosing the admin passphrase, once per data directory (or
-//! taking a generated one).
+//! taking a generated one); `passdrop admin change-passphrase`: choosing another.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret as _, SecretString};
 
+use super::io::read_new_passphrase;
 use super::{CliResult, Context, Failure, PassphraseArgs};
 use crate::batch::{self, BatchError};
 use crate::crypto::KdfParams;
@@ -18,6 +19,8 @@ use crate::storage::Store;
 pub enum AdminCommand {
     /// Choose the admin passphrase (once per data directory).
     Init(InitArgs),
+    /// Replace the admin passphrase (the key stays the same: nothing else changes).
+    ChangePassphrase(ChangePassphraseArgs),
 }
 
 impl AdminCommand {
@@ -25,6 +28,7 @@ impl AdminCommand {
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
         match self {
             Self::Init(args) => init(&ctx.store, &ctx.data_dir, &args).await,
+            Self::ChangePassphrase(args) => change_passphrase(&ctx.store, &args).await,
         }
     }
 }
@@ -68,6 +72,75 @@ async fn init(store: &Store, data_dir: &Path, args: &InitArgs) -> CliResult {
          cannot be recovered."
     );
     Ok(())
+}
+
+/// `passdrop admin change-passphrase` options.
+#[derive(Debug, Args)]
+pub struct ChangePassphraseArgs {
+    /// Where the current passphrase comes from.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// Read the new passphrase from this file instead of PASSDROP_NEW_PASSPHRASE or a
+    /// prompt (asked twice).
+    #[arg(
+        long,
+        env = "PASSDROP_NEW_PASSPHRASE_FILE",
+        conflicts_with = "generate"
+    )]
+    pub new_passphrase_file: Option<PathBuf>,
+    /// Generate the new passphrase (six random words) and print it to stdout, once.
+    #[arg(long)]
+    pub generate: bool,
+    /// Argon2id memory for the new passphrase, in MiB (64 to 512; each login and export
+    /// then takes this much) [default: what the key has now, 64 unless changed]
+    #[arg(long, env = "PASSDROP_KDF_MEMORY_MIB")]
+    pub kdf_memory_mib: Option<u32>,
+}
+
+/// Replaces the admin passphrase: the current one unlocks the key, the new one (checked
+/// for strength first) wraps it again, in one transaction that also ends every console
+/// session.
+async fn change_passphrase(store: &Store, args: &ChangePassphraseArgs) -> CliResult {
+    let current = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
+    let kdf = args
+        .kdf_memory_mib
+        .map(|mib| batch::kdf_with_memory(current.kdf, mib))
+        .transpose()
+        .map_err(|e| Failure::Usage(format!("--kdf-memory-mib: {e}")))?;
+    let old = args.passphrase.read(false)?;
+    let new = if args.generate {
+        batch::generate_passphrase()?
+    } else {
+        read_new_passphrase(args.new_passphrase_file.as_deref())?
+    };
+    batch::check_new_passphrase(&new).map_err(|e| refusal(e, "admin change-passphrase"))?;
+    let admin = batch::unlock_admin(store, old).await.map_err(|e| match e {
+        BatchError::WrongPassphrase => Failure::Error(anyhow::anyhow!(
+            "the current passphrase is wrong; nothing was changed"
+        )),
+        other => other.into(),
+    })?;
+    if args.generate {
+        print_generated(&new)?;
+    }
+    match batch::change_admin_passphrase(store, admin, new, kdf, None).await {
+        Ok(kdf) => {
+            eprintln!(
+                "The admin passphrase was changed (Argon2id {} MiB, t={}). The old one no \
+                 longer opens anything here; backups made before now still open with it. \
+                 Every console session was logged out.",
+                kdf.m_cost / 1024,
+                kdf.t_cost
+            );
+            Ok(())
+        }
+        Err(e) => {
+            if args.generate {
+                eprintln!("The passphrase printed above was not set; the old one still works.");
+            }
+            Err(refusal(e, "admin change-passphrase"))
+        }
+    }
 }
 
 /// A refused new passphrase is bad usage (exit 2), with a hint to generate one; any

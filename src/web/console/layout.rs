@@ -23,6 +23,7 @@ pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
                             a href="/admin/batches" { "Batches" }
                             a href="/admin/batches/new" { "New batch" }
                             a href="/admin/smtp" { "Email settings" }
+                            a href="/admin/passphrase" { "Passphrase" }
                             form method="post" action="/admin/logout" {
                                 button.link type="submit" { "Log out" }
                             }

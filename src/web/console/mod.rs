@@ -2,9 +2,9 @@
 //! for anything that opens secrets or changes where they go.
 //!
 //! One file per resource, each with its handlers and their pages (`auth`, `batches`,
-//! `imap`, `links`, `export`, `sending`, `smtp`, `message`). They import only this
-//! module, `layout` (the frame and the widgets) and `batch_page` (the page most actions
-//! answer with), never each other; `auth` also uses `session`'s cookies.
+//! `imap`, `links`, `export`, `sending`, `smtp`, `message`, `passphrase`). They import
+//! only this module, `layout` (the frame and the widgets) and `batch_page` (the page most
+//! actions answer with), never each other; `auth` also uses `session`'s cookies.
 //!
 //! Here is the plumbing they share: who the client is for the login throttle
 //! ([`ClientKey`]), the throttled passphrase check ([`unlock_throttled`]), the batch a
@@ -19,6 +19,7 @@ pub(super) mod imap;
 pub(super) mod layout;
 pub(super) mod links;
 pub(super) mod message;
+pub(super) mod passphrase;
 pub(super) mod sending;
 pub(super) mod session;
 pub(super) mod smtp;
