@@ -7,8 +7,9 @@
 //! - Admin key: an HPKE X25519 keypair whose private key is wrapped with ChaCha20-Poly1305
 //!   under Argon2id(passphrase).
 //! - Batch key: one HPKE keypair per batch, its private key HPKE-sealed to the admin key.
-//! - Password: HPKE-sealed to the batch key, the AAD binding batch, recipient, EmailAddress
-//!   and UserName.
+//! - Password: padded to 1,024 bytes behind its length, HPKE-sealed to the batch key, the
+//!   AAD binding batch, recipient, EmailAddress and UserName (the SMTP password is padded
+//!   the same way). Records written before padding (format 1) still open.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
@@ -26,14 +27,19 @@ type Kem = hpke::kem::X25519HkdfSha256;
 type Kdf = hpke::kdf::HkdfSha256;
 type HpkeAead = hpke::aead::ChaCha20Poly1305;
 
-/// HPKE `info` for a sealed password.
-const SUBMISSION_INFO: &[u8] = b"passdrop/submission/v1";
+/// HPKE `info` for a sealed password, format 1 (unpadded; still opened, never written).
+const SUBMISSION_INFO_V1: &[u8] = b"passdrop/submission/v1";
+/// HPKE `info` for a sealed password, format 2 (padded, see [`pad_secret`]).
+const SUBMISSION_INFO_V2: &[u8] = b"passdrop/submission/v2";
 /// HPKE `info` for a batch private key sealed to the admin.
 const BATCH_KEY_INFO: &[u8] = b"passdrop/batch-key/v1";
 /// HPKE `info` for a link token kept (sealed) so the admin can fetch links again.
 const LINK_TOKEN_INFO: &[u8] = b"passdrop/link-token/v1";
-/// HPKE `info` for the SMTP password sealed to the admin.
-const SMTP_PASSWORD_INFO: &[u8] = b"passdrop/smtp-password/v1";
+/// HPKE `info` for the SMTP password sealed to the admin, format 1 (unpadded; still
+/// opened, never written).
+const SMTP_PASSWORD_INFO_V1: &[u8] = b"passdrop/smtp-password/v1";
+/// HPKE `info` for the SMTP password sealed to the admin, format 2 (padded).
+const SMTP_PASSWORD_INFO_V2: &[u8] = b"passdrop/smtp-password/v2";
 /// Domain separation for the admin key wrap's AAD.
 const ADMIN_WRAP_LABEL: &[u8] = b"passdrop/admin-key/v1";
 
@@ -43,8 +49,20 @@ pub const TOKEN_BYTES: usize = 32;
 pub const TOKEN_CHARS: usize = 43;
 /// Length of an Argon2 salt.
 pub const SALT_BYTES: usize = 16;
-/// Length of an X25519 public or private key.
+/// Length of an X25519 public or private key (and of an HPKE encapsulated key).
 const X25519_KEY_BYTES: usize = 32;
+
+/// A sealed secret (a password, the SMTP password) is padded to this many bytes of
+/// secret, so that every ciphertext up to it has one length: the longest password a
+/// user may submit (`batch::MAX_PASSWORD_BYTES`). A longer secret takes whole multiples.
+pub const PADDED_SECRET_BYTES: usize = 1024;
+
+/// The padded plaintext starts with the secret's length, as a big-endian `u32`.
+const LENGTH_PREFIX_BYTES: usize = 4;
+
+/// The format byte that starts the stored `enc` of a padded (format 2) record. A format 1
+/// record's `enc` is the bare 32-byte encapsulated key, so the two cannot be confused.
+const FORMAT_V2: u8 = 2;
 
 /// Failures of the cryptographic layer. Messages never contain secret material.
 #[derive(Debug, thiserror::Error)]
@@ -178,11 +196,17 @@ pub struct SealedBatchKey {
 }
 
 /// A password sealed to a batch public key, as stored.
+///
+/// Two formats open: format 2 (written since passwords are padded) stores `enc` as the
+/// format byte 2 followed by the 32-byte HPKE encapsulated key, and seals the padded
+/// password under the `info` `passdrop/submission/v2`; format 1 (earlier releases)
+/// stores the bare 32-byte key and the password unpadded under `passdrop/submission/v1`.
+/// The stored length of `enc` says which: no record is tried both ways.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedPassword {
-    /// HPKE encapsulated key.
+    /// The format byte (format 2) and the HPKE encapsulated key.
     pub enc: Vec<u8>,
-    /// HPKE ciphertext of the password.
+    /// HPKE ciphertext of the (padded) password.
     pub ciphertext: Vec<u8>,
 }
 
@@ -211,10 +235,11 @@ fn length_prefixed(fields: &[&[u8]]) -> Vec<u8> {
 }
 
 impl SubmissionBinding<'_> {
-    fn aad(&self) -> Vec<u8> {
+    /// The AAD, starting with the format's `info`.
+    fn aad(&self, info: &[u8]) -> Vec<u8> {
         let recipient = self.recipient_id.to_string();
         length_prefixed(&[
-            SUBMISSION_INFO,
+            info,
             self.batch_id.as_bytes(),
             recipient.as_bytes(),
             self.email.as_bytes(),
@@ -269,8 +294,33 @@ pub fn create_admin_key(
     passphrase: &SecretString,
     kdf: KdfParams,
 ) -> Result<WrappedAdminKey, CryptoError> {
-    let (private, public) = Kem::gen_keypair();
-    let public_key = public.to_bytes().to_vec();
+    let (private, _) = Kem::gen_keypair();
+    wrap_admin_key(&private, passphrase, kdf)
+}
+
+/// Wraps the unlocked admin key again, under a new passphrase and `kdf`, with a fresh
+/// salt and nonce: the keypair is the same, so everything sealed to its public key (the
+/// batch keys, the SMTP password) still opens. Runs Argon2: call it off the async runtime.
+pub fn rewrap_admin_key(
+    admin: &AdminKey,
+    new_passphrase: &SecretString,
+    kdf: KdfParams,
+) -> Result<WrappedAdminKey, CryptoError> {
+    wrap_admin_key(&admin.private, new_passphrase, kdf)
+}
+
+/// The admin public key that belongs to an unlocked admin key.
+pub fn admin_public_key(admin: &AdminKey) -> Vec<u8> {
+    Kem::sk_to_pk(&admin.private).to_bytes().to_vec()
+}
+
+/// Wraps `private` under Argon2id(`passphrase`, a fresh salt) with a fresh nonce.
+fn wrap_admin_key(
+    private: &<Kem as hpke::Kem>::PrivateKey,
+    passphrase: &SecretString,
+    kdf: KdfParams,
+) -> Result<WrappedAdminKey, CryptoError> {
+    let public_key = Kem::sk_to_pk(private).to_bytes().to_vec();
     let salt = random_bytes::<SALT_BYTES>()?.to_vec();
     let nonce_bytes = random_bytes::<12>()?;
     let wrapping = derive_wrapping_key(passphrase, &salt, kdf)?;
@@ -406,36 +456,128 @@ pub fn open_batch_key(
     })
 }
 
-/// Seals a password to a batch public key, bound to `binding`.
+/// The padded form of `secret`: its length (big-endian `u32`), the secret, then zeros up
+/// to [`PADDED_SECRET_BYTES`] of secret (or the next whole multiple of it, for a longer
+/// one). Every secret up to that size pads to the same length.
+fn pad_secret(secret: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let len = u32::try_from(secret.len()).map_err(|_| CryptoError::SealFailed)?;
+    let block = LENGTH_PREFIX_BYTES + PADDED_SECRET_BYTES;
+    let padded_len = (LENGTH_PREFIX_BYTES + secret.len()).div_ceil(block) * block;
+    let mut out = Zeroizing::new(Vec::with_capacity(padded_len));
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(secret);
+    out.resize(padded_len, 0);
+    Ok(out)
+}
+
+/// The secret inside a padded plaintext; `Malformed` unless the length fits and every
+/// padding byte is zero (a record that opened was sealed by us, so this is a bug check).
+fn unpad_secret(padded: &[u8]) -> Result<&[u8], CryptoError> {
+    let (prefix, rest) = padded
+        .split_first_chunk::<LENGTH_PREFIX_BYTES>()
+        .ok_or(CryptoError::Malformed)?;
+    let len = usize::try_from(u32::from_be_bytes(*prefix)).map_err(|_| CryptoError::Malformed)?;
+    if len > rest.len() {
+        return Err(CryptoError::Malformed);
+    }
+    let (secret, padding) = rest.split_at(len);
+    if padding.iter().any(|&b| b != 0) {
+        return Err(CryptoError::Malformed);
+    }
+    Ok(secret)
+}
+
+/// Seals `secret` padded, as a format 2 record: the format byte, then the encapsulated
+/// key, and the ciphertext of the padded secret.
+fn seal_padded(
+    public: &<Kem as hpke::Kem>::PublicKey,
+    info: &[u8],
+    secret: &[u8],
+    aad: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+    let padded = pad_secret(secret)?;
+    let (enc, ciphertext) = hpke_seal(public, info, &padded, aad)?;
+    let mut versioned = Vec::with_capacity(1 + enc.len());
+    versioned.push(FORMAT_V2);
+    versioned.extend_from_slice(&enc);
+    Ok((versioned, ciphertext))
+}
+
+/// The formats a stored secret may have.
+enum Format {
+    /// Unpadded, `enc` the bare encapsulated key.
+    V1,
+    /// Padded, `enc` the format byte and the encapsulated key.
+    V2,
+}
+
+/// Which format a stored `enc` names, and the encapsulated key inside it.
+fn format_of(enc: &[u8]) -> Result<(Format, &[u8]), CryptoError> {
+    match enc {
+        [FORMAT_V2, key @ ..] if key.len() == X25519_KEY_BYTES => Ok((Format::V2, key)),
+        key if key.len() == X25519_KEY_BYTES => Ok((Format::V1, key)),
+        _ => Err(CryptoError::OpenFailed),
+    }
+}
+
+/// Opens a stored secret of either format: `infos` are the format 1 and 2 `info`s, and
+/// `aad` builds the AAD from the format's `info`.
+fn open_versioned(
+    private: &<Kem as hpke::Kem>::PrivateKey,
+    infos: (&[u8], &[u8]),
+    enc: &[u8],
+    ciphertext: &[u8],
+    aad: impl Fn(&[u8]) -> Vec<u8>,
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let (format, key) = format_of(enc)?;
+    match format {
+        Format::V1 => Ok(Zeroizing::new(hpke_open(
+            private,
+            infos.0,
+            key,
+            ciphertext,
+            &aad(infos.0),
+        )?)),
+        Format::V2 => {
+            let padded =
+                Zeroizing::new(hpke_open(private, infos.1, key, ciphertext, &aad(infos.1))?);
+            Ok(Zeroizing::new(unpad_secret(&padded)?.to_vec()))
+        }
+    }
+}
+
+/// Seals a password to a batch public key, bound to `binding`, padded (format 2) so
+/// that its length does not show.
 pub fn seal_password(
     batch_public_key: &[u8],
     binding: SubmissionBinding<'_>,
     password: &SecretString,
 ) -> Result<SealedPassword, CryptoError> {
     let public = public_key_from_bytes(batch_public_key)?;
-    let (enc, ciphertext) = hpke_seal(
+    let (enc, ciphertext) = seal_padded(
         &public,
-        SUBMISSION_INFO,
+        SUBMISSION_INFO_V2,
         password.expose_secret().as_bytes(),
-        &binding.aad(),
+        &binding.aad(SUBMISSION_INFO_V2),
     )?;
     Ok(SealedPassword { enc, ciphertext })
 }
 
-/// Opens a sealed password; fails unless `binding` is exactly the one it was sealed with.
+/// Opens a sealed password of either format; fails unless `binding` is exactly the one
+/// it was sealed with.
 pub fn open_password(
     batch: &BatchKey,
     binding: SubmissionBinding<'_>,
     sealed: &SealedPassword,
 ) -> Result<SecretBox<[u8]>, CryptoError> {
-    let plaintext = hpke_open(
+    let plaintext = open_versioned(
         &batch.private,
-        SUBMISSION_INFO,
+        (SUBMISSION_INFO_V1, SUBMISSION_INFO_V2),
         &sealed.enc,
         &sealed.ciphertext,
-        &binding.aad(),
+        |info| binding.aad(info),
     )?;
-    Ok(SecretBox::from(plaintext.into_boxed_slice()))
+    Ok(SecretBox::from(Box::<[u8]>::from(plaintext.as_slice())))
 }
 
 /// A link token sealed to its batch key, as stored: only the admin passphrase can
@@ -488,10 +630,11 @@ pub fn open_token(
     LinkToken::parse(text).ok_or(CryptoError::Malformed)
 }
 
-/// A secret sealed with HPKE to the admin public key, as stored.
+/// A secret sealed with HPKE to the admin public key, as stored: format 2 (padded,
+/// `enc` starting with the format byte) or format 1, as for [`SealedPassword`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedSecret {
-    /// HPKE encapsulated key.
+    /// The format byte (format 2) and the HPKE encapsulated key.
     pub enc: Vec<u8>,
     /// HPKE ciphertext.
     pub ciphertext: Vec<u8>,
@@ -513,9 +656,9 @@ pub struct SmtpBinding<'a> {
     pub ca_pem: Option<&'a str>,
 }
 
-fn smtp_password_aad(b: SmtpBinding<'_>) -> Vec<u8> {
+fn smtp_password_aad(info: &[u8], b: SmtpBinding<'_>) -> Vec<u8> {
     length_prefixed(&[
-        SMTP_PASSWORD_INFO,
+        info,
         b.host.as_bytes(),
         &b.port.to_be_bytes(),
         b.security.as_bytes(),
@@ -526,35 +669,35 @@ fn smtp_password_aad(b: SmtpBinding<'_>) -> Vec<u8> {
 
 /// Seals the SMTP relay's password to the admin public key, bound to the relay's host,
 /// port, encryption, user name and trusted authority: with any of them changed in the
-/// database, it no longer opens.
+/// database, it no longer opens. Padded (format 2), so its length does not show.
 pub fn seal_smtp_password(
     admin_public_key: &[u8],
     binding: SmtpBinding<'_>,
     password: &SecretString,
 ) -> Result<SealedSecret, CryptoError> {
     let public = public_key_from_bytes(admin_public_key)?;
-    let (enc, ciphertext) = hpke_seal(
+    let (enc, ciphertext) = seal_padded(
         &public,
-        SMTP_PASSWORD_INFO,
+        SMTP_PASSWORD_INFO_V2,
         password.expose_secret().as_bytes(),
-        &smtp_password_aad(binding),
+        &smtp_password_aad(SMTP_PASSWORD_INFO_V2, binding),
     )?;
     Ok(SealedSecret { enc, ciphertext })
 }
 
-/// Opens the SMTP password with the unlocked admin key.
+/// Opens the SMTP password (either format) with the unlocked admin key.
 pub fn open_smtp_password(
     admin: &AdminKey,
     binding: SmtpBinding<'_>,
     sealed: &SealedSecret,
 ) -> Result<SecretString, CryptoError> {
-    let plaintext = Zeroizing::new(hpke_open(
+    let plaintext = open_versioned(
         &admin.private,
-        SMTP_PASSWORD_INFO,
+        (SMTP_PASSWORD_INFO_V1, SMTP_PASSWORD_INFO_V2),
         &sealed.enc,
         &sealed.ciphertext,
-        &smtp_password_aad(binding),
-    )?);
+        |info| smtp_password_aad(info, binding),
+    )?;
     let text = std::str::from_utf8(&plaintext).map_err(|_| CryptoError::Malformed)?;
     Ok(SecretString::from(text.to_owned()))
 }
@@ -771,6 +914,185 @@ mod tests {
         assert_eq!(opened.hash(), token.hash());
         assert!(open_token(&f.batch, "b1", "b@x.example", &sealed).is_err());
         assert!(open_token(&f.batch, "b2", "a@x.example", &sealed).is_err());
+    }
+
+    #[test]
+    fn every_password_up_to_the_maximum_seals_to_one_length() {
+        let f = fixture();
+        let b = binding("b1", 1, "a@x.example", "a");
+        let lengths: Vec<(usize, usize)> = [1, 2, 17, 1000, PADDED_SECRET_BYTES]
+            .into_iter()
+            .map(|n| {
+                let sealed = seal_password(&f.batch_public, b, &secret(&"x".repeat(n))).unwrap();
+                (sealed.enc.len(), sealed.ciphertext.len())
+            })
+            .collect();
+        assert!(lengths.iter().all(|l| *l == lengths[0]), "{lengths:?}");
+        assert_eq!(lengths[0].0, 1 + X25519_KEY_BYTES);
+        for n in [
+            0,
+            1,
+            1000,
+            PADDED_SECRET_BYTES,
+            PADDED_SECRET_BYTES + 1,
+            5000,
+        ] {
+            let password = "é".repeat(n / 2) + &"y".repeat(n % 2);
+            let sealed = seal_password(&f.batch_public, b, &secret(&password)).unwrap();
+            let opened = open_password(&f.batch, b, &sealed).unwrap();
+            assert_eq!(opened.expose_secret(), password.as_bytes());
+        }
+    }
+
+    #[test]
+    fn the_smtp_password_seals_to_one_length_too() {
+        let wrapped = create_admin_key(&secret("correct horse battery"), TEST_KDF).unwrap();
+        let b = SmtpBinding {
+            host: "smtp.example.org",
+            port: 587,
+            security: "starttls",
+            user: "it",
+            ca_pem: None,
+        };
+        let short = seal_smtp_password(&wrapped.public_key, b, &secret("s")).unwrap();
+        let long = seal_smtp_password(&wrapped.public_key, b, &secret(&"s".repeat(900))).unwrap();
+        assert_eq!(short.ciphertext.len(), long.ciphertext.len());
+        assert_eq!(short.enc.len(), long.enc.len());
+    }
+
+    /// A format 1 record, as earlier releases wrote it: unpadded, the bare key as `enc`.
+    fn seal_v1(public: &[u8], info: &[u8], secret: &[u8], aad: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        hpke_seal(&public_key_from_bytes(public).unwrap(), info, secret, aad).unwrap()
+    }
+
+    #[test]
+    fn format_1_records_still_open() {
+        let f = fixture();
+        let b = binding("b1", 7, "ann@example.com", "ann");
+        let (enc, ciphertext) = seal_v1(
+            &f.batch_public,
+            SUBMISSION_INFO_V1,
+            b"old, unpadded",
+            &b.aad(SUBMISSION_INFO_V1),
+        );
+        let sealed = SealedPassword { enc, ciphertext };
+        let opened = open_password(&f.batch, b, &sealed).unwrap();
+        assert_eq!(opened.expose_secret(), b"old, unpadded");
+        assert!(
+            open_password(
+                &f.batch,
+                binding("b1", 8, "ann@example.com", "ann"),
+                &sealed
+            )
+            .is_err()
+        );
+
+        let wrapped = create_admin_key(&secret("correct horse battery"), TEST_KDF).unwrap();
+        let admin = unlock_admin_key(&wrapped, &secret("correct horse battery")).unwrap();
+        let relay = SmtpBinding {
+            host: "smtp.example.org",
+            port: 465,
+            security: "tls",
+            user: "it",
+            ca_pem: None,
+        };
+        let (enc, ciphertext) = seal_v1(
+            &wrapped.public_key,
+            SMTP_PASSWORD_INFO_V1,
+            b"relay secret",
+            &smtp_password_aad(SMTP_PASSWORD_INFO_V1, relay),
+        );
+        let sealed = SealedSecret { enc, ciphertext };
+        let opened = open_smtp_password(&admin, relay, &sealed).unwrap();
+        assert_eq!(opened.expose_secret(), "relay secret");
+    }
+
+    #[test]
+    fn a_record_does_not_open_as_the_other_format() {
+        let f = fixture();
+        let b = binding("b1", 7, "ann@example.com", "ann");
+        // Format 2 with its format byte stripped is read as format 1: it must not open.
+        let v2 = seal_password(&f.batch_public, b, &secret("padded")).unwrap();
+        let stripped = SealedPassword {
+            enc: v2.enc[1..].to_vec(),
+            ciphertext: v2.ciphertext.clone(),
+        };
+        assert!(open_password(&f.batch, b, &stripped).is_err());
+        // Format 1 given a format byte is read as format 2: it must not open either.
+        let (enc, ciphertext) = seal_v1(
+            &f.batch_public,
+            SUBMISSION_INFO_V1,
+            b"unpadded",
+            &b.aad(SUBMISSION_INFO_V1),
+        );
+        let prefixed = SealedPassword {
+            enc: [&[FORMAT_V2][..], &enc].concat(),
+            ciphertext,
+        };
+        assert!(open_password(&f.batch, b, &prefixed).is_err());
+        // An unknown format byte or an odd length is refused before any HPKE.
+        for enc in [
+            [&[3u8][..], &v2.enc[1..]].concat(),
+            v2.enc[..20].to_vec(),
+            Vec::new(),
+        ] {
+            let bad = SealedPassword {
+                enc,
+                ciphertext: v2.ciphertext.clone(),
+            };
+            assert!(matches!(
+                open_password(&f.batch, b, &bad),
+                Err(CryptoError::OpenFailed)
+            ));
+        }
+    }
+
+    #[test]
+    fn padding_round_trips_and_refuses_malformed_plaintexts() {
+        for n in [
+            0,
+            1,
+            255,
+            PADDED_SECRET_BYTES,
+            PADDED_SECRET_BYTES + 1,
+            3000,
+        ] {
+            let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            let padded = pad_secret(&data).unwrap();
+            assert_eq!(
+                padded.len() % (LENGTH_PREFIX_BYTES + PADDED_SECRET_BYTES),
+                0
+            );
+            assert_eq!(unpad_secret(&padded).unwrap(), data.as_slice());
+        }
+        let good = pad_secret(b"abc").unwrap();
+        let mut nonzero = good.clone();
+        nonzero[10] = 1;
+        let mut too_long = good.clone();
+        too_long[..4].copy_from_slice(&5000u32.to_be_bytes());
+        for bad in [&b""[..], &b"\0\0\0"[..], &nonzero[..], &too_long[..]] {
+            assert!(matches!(unpad_secret(bad), Err(CryptoError::Malformed)));
+        }
+    }
+
+    #[test]
+    fn a_rewrapped_admin_key_is_the_same_key_under_the_new_passphrase() {
+        let old = create_admin_key(&secret("old passphrase"), TEST_KDF).unwrap();
+        let admin = unlock_admin_key(&old, &secret("old passphrase")).unwrap();
+        let (_, sealed_batch) = create_batch_key(&old.public_key, "b1").unwrap();
+        let stronger = KdfParams {
+            m_cost: 128,
+            ..TEST_KDF
+        };
+        let new = rewrap_admin_key(&admin, &secret("new passphrase"), stronger).unwrap();
+        assert_eq!(new.public_key, old.public_key);
+        assert_eq!(admin_public_key(&admin), old.public_key);
+        assert_eq!(new.kdf, stronger);
+        assert_ne!(new.salt, old.salt);
+        assert_ne!(new.nonce, old.nonce);
+        assert!(unlock_admin_key(&new, &secret("old passphrase")).is_err());
+        let again = unlock_admin_key(&new, &secret("new passphrase")).unwrap();
+        assert!(open_batch_key(&again, &sealed_batch, "b1").is_ok());
     }
 
     #[test]

@@ -51,6 +51,19 @@ fuzz_target!(|data: &[u8]| {
         ciphertext: b.to_vec(),
     };
     assert!(crypto::open_password(&k.batch, binding, &sealed).is_err());
+    // Either format of the SMTP password: format 1 (a 32-byte enc) or 2 (the byte 2 first).
+    let relay = crypto::SmtpBinding {
+        host: "smtp.example.org",
+        port: 587,
+        security: "starttls",
+        user: "it",
+        ca_pem: None,
+    };
+    let sealed_secret = crypto::SealedSecret {
+        enc: a.to_vec(),
+        ciphertext: b.to_vec(),
+    };
+    assert!(crypto::open_smtp_password(&k.admin, relay, &sealed_secret).is_err());
     let sealed_key = SealedBatchKey {
         enc: a.to_vec(),
         ciphertext: b.to_vec(),

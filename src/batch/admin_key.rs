@@ -52,19 +52,17 @@ pub(super) fn check_passphrase_length(passphrase: &SecretString) -> BatchResult<
     Ok(())
 }
 
-/// Creates the admin key from a passphrase (Argon2 runs on a blocking thread).
+/// Creates the admin key from a passphrase, refused unless strong enough
+/// ([`check_new_passphrase`]; Argon2 runs on a blocking thread).
 pub async fn init_admin(
     store: &Store,
     passphrase: SecretString,
     kdf: KdfParams,
 ) -> BatchResult<()> {
-    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(BatchError::WeakPassphrase);
-    }
+    check_new_passphrase(&passphrase)?;
     if store.admin_exists().await? {
         return Err(StoreError::AdminExists.into());
     }
-    check_passphrase_length(&passphrase)?;
     let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
     store
         .insert_admin_key(&wrapped, crate::config::now())
@@ -73,17 +71,15 @@ pub async fn init_admin(
 }
 
 /// Creates the admin key from the one-time setup link's form, using the link up in the
-/// same transaction (Argon2 runs on a blocking thread).
+/// same transaction; the passphrase is refused unless strong enough (Argon2 runs on a
+/// blocking thread).
 pub async fn init_admin_with_setup_token(
     store: &Store,
     setup_token: &LinkToken,
     passphrase: SecretString,
     kdf: KdfParams,
 ) -> BatchResult<()> {
-    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(BatchError::WeakPassphrase);
-    }
-    check_passphrase_length(&passphrase)?;
+    check_new_passphrase(&passphrase)?;
     let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
     store
         .insert_admin_key_with_setup_token(&setup_token.hash(), &wrapped, crate::config::now())
@@ -118,4 +114,44 @@ pub async fn issue_setup_link(store: &Store, public_url: &PublicUrl) -> BatchRes
         )
         .await?;
     Ok(format!("{public_url}/admin/setup/{}", token.expose()))
+}
+
+/// Changes the admin passphrase. The unlocked `admin` key is wrapped again under `new`
+/// with `kdf` (the stored key's parameters when `None`), a fresh salt and nonce, checked
+/// to unlock, and stored in place of the old wrap in one transaction that also ends every
+/// admin session but `keep_session`. `new` is refused unless strong enough. The keypair
+/// stays the same, so the batch keys and the saved SMTP password, sealed to its public
+/// half, still open and need nothing. Returns the parameters the key is now wrapped with.
+pub async fn change_admin_passphrase(
+    store: &Store,
+    admin: AdminKey,
+    new: SecretString,
+    kdf: Option<KdfParams>,
+    keep_session: Option<&[u8; 32]>,
+) -> BatchResult<KdfParams> {
+    check_new_passphrase(&new)?;
+    let current = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
+    if crypto::admin_public_key(&admin) != current.public_key {
+        return Err(BatchError::WrongPassphrase);
+    }
+    let kdf = kdf.unwrap_or(current.kdf);
+    let rewrapped = run_argon2(move || {
+        let rewrapped = crypto::rewrap_admin_key(&admin, &new, kdf)?;
+        // Before the old wrap is replaced: the new one opens to this very key.
+        let reopened = crypto::unlock_admin_key(&rewrapped, &new)?;
+        if crypto::admin_public_key(&reopened) != rewrapped.public_key {
+            return Err(CryptoError::WrongPassphrase);
+        }
+        Ok(rewrapped)
+    })
+    .await?;
+    store
+        .replace_admin_key(&current, &rewrapped, keep_session)
+        .await?;
+    tracing::info!(
+        m_cost_kib = kdf.m_cost,
+        t_cost = kdf.t_cost,
+        "the admin passphrase was changed"
+    );
+    Ok(kdf)
 }

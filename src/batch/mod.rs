@@ -14,10 +14,12 @@ use crate::roster::Roster;
 use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError, Tombstone};
 
 mod admin_key;
+mod passphrase;
 mod submission;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
+pub use passphrase::*;
 pub use submission::*;
 
 /// By default a batch nobody purges is purged this long after its links expire...
@@ -47,9 +49,9 @@ pub enum BatchError {
     /// `admin init` has not run.
     #[error("no admin exists yet; run `passdrop admin init` first")]
     NoAdmin,
-    /// A passphrase is too short.
-    #[error("the passphrase must be at least {MIN_PASSPHRASE_CHARS} characters long")]
-    WeakPassphrase,
+    /// A new passphrase is too short or too easy to guess; the text says why.
+    #[error("{0}")]
+    WeakPassphrase(String),
     /// A name is unusable.
     #[error("{0}")]
     InvalidName(String),

@@ -6,6 +6,9 @@ use super::*;
 /// Longest password accepted on the collection form, in bytes.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+// Every password a user may submit pads to one sealed length.
+const _: () = assert!(MAX_PASSWORD_BYTES <= crate::crypto::PADDED_SECRET_BYTES);
+
 /// Refused submissions a link takes before it locks (only a reissue helps then).
 pub const MAX_FAILED_ATTEMPTS: i64 = 10;
 

@@ -14,6 +14,28 @@ use crate::imap;
 
 /// Reads the passphrase from a file, `PASSDROP_PASSPHRASE`, or a terminal prompt.
 pub(super) fn read_passphrase(file: Option<&Path>, confirm: bool) -> Result<SecretString, Failure> {
+    read_secret(file, "PASSDROP_PASSPHRASE", "Admin passphrase: ", confirm)
+}
+
+/// Reads a new admin passphrase (`admin change-passphrase`) from a file,
+/// `PASSDROP_NEW_PASSPHRASE`, or a terminal prompt asked twice.
+pub(super) fn read_new_passphrase(file: Option<&Path>) -> Result<SecretString, Failure> {
+    read_secret(
+        file,
+        "PASSDROP_NEW_PASSPHRASE",
+        "New admin passphrase: ",
+        true,
+    )
+}
+
+/// Reads a passphrase from a file, the variable `env`, or a terminal prompt (asked
+/// twice when `confirm`).
+fn read_secret(
+    file: Option<&Path>,
+    env: &str,
+    prompt: &str,
+    confirm: bool,
+) -> Result<SecretString, Failure> {
     if let Some(path) = file {
         let raw =
             Zeroizing::new(std::fs::read(path).with_context(|| {
@@ -34,18 +56,20 @@ pub(super) fn read_passphrase(file: Option<&Path>, confirm: bool) -> Result<Secr
         }
         return Ok(SecretString::from(text.to_owned()));
     }
-    if let Ok(value) = std::env::var("PASSDROP_PASSPHRASE") {
+    if let Ok(value) = std::env::var(env) {
         return Ok(SecretString::from(value));
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Failure::Usage(
-            "no passphrase given: use --passphrase-file FILE or PASSDROP_PASSPHRASE, or run in a terminal"
-                .to_owned(),
-        ));
+        let option = env
+            .trim_start_matches("PASSDROP_")
+            .to_lowercase()
+            .replace('_', "-");
+        return Err(Failure::Usage(format!(
+            "no passphrase given: use --{option}-file FILE or {env}, or run in a terminal"
+        )));
     }
     let first = SecretString::from(
-        rpassword::prompt_password("Admin passphrase: ")
-            .context("could not read the passphrase")?,
+        rpassword::prompt_password(prompt).context("could not read the passphrase")?,
     );
     if confirm {
         let second = SecretString::from(

@@ -31,7 +31,7 @@ mod serve;
 mod settings_file;
 mod smtp;
 
-pub use admin::{AdminCommand, InitArgs};
+pub use admin::{AdminCommand, ChangePassphraseArgs, InitArgs};
 pub use args::{BatchArg, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs, SendingArgs, SmtpArgs};
 pub use backup::{BackupArgs, RestoreArgs};
 pub use batch::{BatchCommand, CreateArgs, MessageArgs, SetImapArgs};

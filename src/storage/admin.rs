@@ -76,6 +76,53 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Replaces the wrapped admin key `old` with `new` (the same keypair wrapped under
+    /// another passphrase) and ends every admin session but `keep_session`, in one
+    /// transaction: both happen or neither. Fails, changing nothing, unless the stored
+    /// key is still exactly `old` (say, another change came first).
+    #[instrument(skip_all)]
+    pub async fn replace_admin_key(
+        &self,
+        old: &WrappedAdminKey,
+        new: &WrappedAdminKey,
+        keep_session: Option<&[u8; 32]>,
+    ) -> StoreResult<()> {
+        if new.public_key != old.public_key {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "a changed passphrase must wrap the same admin key"
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        let replaced = sqlx::query(
+            "UPDATE admin SET kdf_salt = ?, kdf_m_cost = ?, kdf_t_cost = ?, kdf_p_cost = ?, \
+             wrap_nonce = ?, wrapped_private_key = ? WHERE id = 1 AND public_key = ? \
+             AND kdf_salt = ? AND wrap_nonce = ? AND wrapped_private_key = ?",
+        )
+        .bind(&new.salt)
+        .bind(i64::from(new.kdf.m_cost))
+        .bind(i64::from(new.kdf.t_cost))
+        .bind(i64::from(new.kdf.p_cost))
+        .bind(&new.nonce)
+        .bind(&new.ciphertext)
+        .bind(&old.public_key)
+        .bind(&old.salt)
+        .bind(&old.nonce)
+        .bind(&old.ciphertext)
+        .execute(&mut *tx)
+        .await?;
+        if replaced.rows_affected() != 1 {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "the admin passphrase was changed meanwhile; nothing was changed"
+            )));
+        }
+        sqlx::query("DELETE FROM admin_sessions WHERE ?1 IS NULL OR token_hash <> ?1")
+            .bind(keep_session.map(|h| h.as_slice()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Stores a new admin session (by hash).
     #[instrument(skip_all)]
     pub async fn create_session(&self, token_hash: &[u8; 32], now: i64) -> StoreResult<()> {

@@ -94,6 +94,14 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         )
         .route("/admin/smtp/test", post(console::smtp::test))
         .route("/admin/purged/{id}", get(console::export::tombstone))
+        .route(
+            "/admin/passphrase",
+            get(console::passphrase::form).post(console::passphrase::submit),
+        )
+        .route(
+            "/admin/passphrase/changed",
+            get(console::passphrase::changed),
+        )
         .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -356,6 +356,8 @@ async fn every_admin_route_refuses_an_anonymous_request() {
         format!("/admin/batches/{id}/links"),
         format!("/admin/batches/{id}/export"),
         format!("/admin/batches/{id}/reissue?email=ann@example.com"),
+        "/admin/passphrase".to_owned(),
+        "/admin/passphrase/changed".to_owned(),
     ];
     for path in &gets {
         let r = app.get(&format!("{}{path}", app.address)).await;
@@ -370,6 +372,7 @@ async fn every_admin_route_refuses_an_anonymous_request() {
         format!("/admin/batches/{id}/links"),
         format!("/admin/batches/{id}/export"),
         format!("/admin/batches/{id}/purge"),
+        "/admin/passphrase".to_owned(),
     ];
     for path in &posts {
         let r = app

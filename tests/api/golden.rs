@@ -1,5 +1,7 @@
-//! A sealed record committed to the repository must keep opening: a change to the key
-//! hierarchy, the AAD or the HPKE suite cannot slip by unnoticed.
+//! Sealed records committed to the repository must keep opening: a change to the key
+//! hierarchy, the AAD, the padding or the HPKE suite cannot slip by unnoticed. One record
+//! per format passdrop has written: `golden_v1.txt` (unpadded) and `golden_v2.txt`
+//! (padded).
 
 use std::collections::HashMap;
 
@@ -10,7 +12,8 @@ use secrecy::ExposeSecret as _;
 
 use crate::helpers::secret;
 
-const GOLDEN: &str = include_str!("../fixtures/golden_v1.txt");
+const GOLDEN_V1: &str = include_str!("../fixtures/golden_v1.txt");
+const GOLDEN_V2: &str = include_str!("../fixtures/golden_v2.txt");
 const GOLDEN_PASSPHRASE: &str = "golden fixture passphrase";
 const GOLDEN_PASSWORD: &str = "Golden \"pass\", wörd=1";
 
@@ -32,9 +35,10 @@ const BINDING: SubmissionBinding<'static> = SubmissionBinding {
     user_name: "golden-user",
 };
 
-#[test]
-fn the_committed_golden_record_still_opens() {
-    let f: HashMap<&str, &str> = GOLDEN
+/// Opens a committed record: the admin key with the golden passphrase, the batch key
+/// with it, and the password with the batch key. Returns the stored password record.
+fn open_golden(text: &str) -> SealedPassword {
+    let f: HashMap<&str, &str> = text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| l.split_once('=').unwrap())
@@ -73,10 +77,35 @@ fn the_committed_golden_record_still_opens() {
     let opened = crypto::open_password(&batch_key, BINDING, &sealed).unwrap();
     assert_eq!(opened.expose_secret(), GOLDEN_PASSWORD.as_bytes());
     assert!(crypto::unlock_admin_key(&wrapped, &secret("golden fixture passphrasE")).is_err());
+    sealed
 }
 
-/// Prints a fresh golden record. Run with `cargo test print_golden -- --ignored --nocapture`
-/// only when the format changes on purpose, and say so in the commit.
+/// Format 1: written by releases before padding, unpadded; it must keep opening.
+#[test]
+fn the_committed_golden_record_still_opens() {
+    let sealed = open_golden(GOLDEN_V1);
+    assert_eq!(sealed.enc.len(), 32, "format 1: the bare encapsulated key");
+    assert_eq!(sealed.ciphertext.len(), GOLDEN_PASSWORD.len() + 16);
+}
+
+/// Format 2: the password padded to 1,024 bytes behind its length, `enc` starting with
+/// the format byte.
+#[test]
+fn the_committed_padded_golden_record_still_opens() {
+    let sealed = open_golden(GOLDEN_V2);
+    assert_eq!(sealed.enc.len(), 33);
+    assert_eq!(sealed.enc[0], 2, "the format byte");
+    assert_eq!(
+        sealed.ciphertext.len(),
+        4 + crypto::PADDED_SECRET_BYTES + 16,
+        "the length prefix, the padded password and the tag"
+    );
+}
+
+/// Prints a fresh golden record in the format passdrop writes now (format 2). Run with
+/// `cargo test print_golden -- --ignored --nocapture` only when the format changes on
+/// purpose, into a new `golden_vN.txt` (never over a committed one), and say so in the
+/// commit.
 #[test]
 #[ignore]
 fn print_golden_record() {
@@ -85,7 +114,7 @@ fn print_golden_record() {
         crypto::create_batch_key(&wrapped.public_key, BINDING.batch_id).unwrap();
     let sealed = crypto::seal_password(&batch_public, BINDING, &secret(GOLDEN_PASSWORD)).unwrap();
     println!(
-        "# passdrop golden sealed record, format v1. Passphrase and binding: tests/api/golden.rs"
+        "# passdrop golden sealed record, format v2 (padded). Passphrase and binding: tests/api/golden.rs"
     );
     println!("admin_public_key={}", hex(&wrapped.public_key));
     println!("kdf_salt={}", hex(&wrapped.salt));

@@ -22,6 +22,7 @@ mod helpers;
 mod imap;
 mod journey;
 mod nginx;
+mod passphrase;
 mod property;
 mod purge_reader;
 mod races;

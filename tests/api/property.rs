@@ -94,3 +94,47 @@ async fn check_round(app: &TestApp, round: u32, passwords: &[String]) -> Result<
     }
     Ok(())
 }
+
+/// A copied disk does not tell a 1-byte password from a 1,000-byte one: every stored
+/// record has one length (finding 8), and both still export byte-exact.
+#[tokio::test(flavor = "multi_thread")]
+async fn stored_passwords_all_have_one_length() {
+    let app = TestApp::spawn().await;
+    let passwords = ["x".to_owned(), "é".repeat(500), "=1+2".to_owned()];
+    let roster = "EmailAddress,UserName\na@example.com,a\nb@example.com,b\nc@example.com,c";
+    let (b, links) = app.create_batch("lengths", roster).await;
+    for (l, pw) in links.iter().zip(&passwords) {
+        let token = LinkToken::parse(&token_of(&link(l))).unwrap();
+        let view = app
+            .store
+            .link_by_token_hash(&token.hash())
+            .await
+            .unwrap()
+            .unwrap();
+        let outcome = batch::submit(
+            &app.store,
+            &token,
+            &view,
+            &secret(pw),
+            None,
+            None,
+            config::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(outcome, SubmitOutcome::Accepted);
+    }
+    let (stored, _) = app.store.submissions_and_missing(&b.id).await.unwrap();
+    let lengths: Vec<(usize, usize)> = stored
+        .iter()
+        .map(|s| (s.sealed.enc.len(), s.sealed.ciphertext.len()))
+        .collect();
+    assert_eq!(lengths.len(), 3);
+    assert!(lengths.iter().all(|l| *l == lengths[0]), "{lengths:?}");
+    let (csv, _) = app.export(&b).await;
+    let rows = parse_csv(&csv);
+    for (i, pw) in passwords.iter().enumerate() {
+        assert_eq!(rows[i + 1][2], *pw);
+    }
+    app.stop().await;
+}

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use secrecy::SecretString;
 
-use super::layout::{admin_layout, error_box, passphrase_form};
+use super::layout::{admin_layout, error_box, passphrase_form, strength_hint, suggestion_box};
 use super::session;
-use super::{AdminSession, ClientKey, PassphraseForm, Refused, unlock_throttled};
+use super::{AdminSession, ClientKey, PassphraseForm, Refused, sentence, unlock_throttled};
 use crate::batch::{self, BatchError};
 use crate::config::now;
 use crate::crypto::{KdfParams, LinkToken};
@@ -82,8 +82,8 @@ pub async fn setup_submit(
         .await
     {
         Ok(()) => start_session(&state, "/admin/batches").await,
-        Err(e @ (BatchError::WeakPassphrase | BatchError::InvalidName(_))) => {
-            Ok(refuse(&e.to_string()))
+        Err(e @ (BatchError::WeakPassphrase(_) | BatchError::InvalidName(_))) => {
+            Ok(refuse(&sentence(&e.to_string())))
         }
         // Another request used the link (or set up an admin) first.
         Err(BatchError::Store(StoreError::LinkNotLive | StoreError::AdminExists)) => {
@@ -156,8 +156,10 @@ pub async fn logout(
     Ok(response)
 }
 
-/// The one-time setup page: choose the admin passphrase.
+/// The one-time setup page: choose the admin passphrase, or take the generated one it
+/// suggests (made afresh for each showing, never stored or logged).
 fn setup_page(error: Option<&str>) -> Markup {
+    let suggestion = batch::generate_passphrase().ok();
     admin_layout(
         "Set up",
         false,
@@ -168,8 +170,9 @@ fn setup_page(error: Option<&str>) -> Markup {
                 ": if it is lost, the collected passwords are lost too, and you would have to \
                  collect them again." }
             ul.facts {
-                li { "Use at least " (batch::MIN_PASSPHRASE_CHARS) " characters; four or five \
-                      unrelated words are strong and easy to type." }
+                li { "Anyone who copies this server's disk can try passphrases against it \
+                      without limit, so passdrop refuses one that is easy to guess. Four or \
+                      five unrelated words are strong and easy to type." }
                 li { "Store it in your password manager now." }
             }
             form method="post" {
@@ -179,14 +182,14 @@ fn setup_page(error: Option<&str>) -> Markup {
                     input type="password" id="passphrase" name="passphrase" required
                         autocomplete="new-password" minlength=(batch::MIN_PASSPHRASE_CHARS)
                         aria-describedby="passphrase-hint" autofocus;
-                    p.small id="passphrase-hint" { "At least " (batch::MIN_PASSPHRASE_CHARS)
-                        " characters. Longer is stronger." }
+                    p.small id="passphrase-hint" { (strength_hint()) }
                 }
                 div.field {
                     label for="passphrase_confirm" { "Type it again" }
                     input type="password" id="passphrase_confirm" name="passphrase_confirm"
                         required autocomplete="new-password";
                 }
+                (suggestion_box(suggestion.as_ref()))
                 button type="submit" { "Set passphrase and continue" }
             }
         },

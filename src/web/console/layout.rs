@@ -1,8 +1,11 @@
 //! The console's frame and the widgets its pages share, one copy of each: the layout
-//! with the navigation, the error box, the passphrase field and form, and the notice.
+//! with the navigation, the error box, the passphrase field and form, the notice, and
+//! the new-passphrase hint and generated suggestion (setup and change).
 
 use maud::{DOCTYPE, Markup, html};
+use secrecy::{ExposeSecret as _, SecretString};
 
+use crate::batch;
 use crate::web::{assets, layout};
 
 /// The frame of every console page; `logged_in` adds the navigation.
@@ -20,6 +23,7 @@ pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
                             a href="/admin/batches" { "Batches" }
                             a href="/admin/batches/new" { "New batch" }
                             a href="/admin/smtp" { "Email settings" }
+                            a href="/admin/passphrase" { "Passphrase" }
                             form method="post" action="/admin/logout" {
                                 button.link type="submit" { "Log out" }
                             }
@@ -83,6 +87,32 @@ pub fn passphrase_form(action: &str, error: Option<&str>, buttons: Markup) -> Ma
                     aria-describedby=[error.map(|_| "form-error")];
             }
             (buttons)
+        }
+    }
+}
+
+/// What a new passphrase must be, in words.
+pub fn strength_hint() -> Markup {
+    html! {
+        "At least " (batch::MIN_PASSPHRASE_CHARS) " characters, and hard to guess: passdrop \
+         refuses common passwords, names, dates, keyboard patterns and repeats. Four or five \
+         unrelated words are usually enough."
+    }
+}
+
+/// A generated passphrase the admin may copy: shown on this page only, never stored or
+/// logged.
+pub fn suggestion_box(suggestion: Option<&SecretString>) -> Markup {
+    html! {
+        @if let Some(s) = suggestion {
+            div.field {
+                p { "Or use this one, made just now from " (batch::GENERATED_WORDS)
+                    " random words (about 77 bits):" }
+                p { code.passphrase { (s.expose_secret()) } }
+                p.small { "passdrop does not keep it: copy it into your password manager \
+                           first, then paste it into both fields. Reloading the page shows \
+                           another." }
+            }
         }
     }
 }

@@ -3,9 +3,9 @@
 //! destroys collected data, or reveals links (SECURITY.md, "Session versus authority").
 //!
 //! One file per resource, each with its handlers and their pages (`auth`, `batches`,
-//! `imap`, `links`, `export`, `sending`, `smtp`, `message`). They import only this
-//! module, `layout` (the frame and the widgets) and `batch_page` (the page most actions
-//! answer with), never each other; `auth` also uses `session`'s cookies.
+//! `imap`, `links`, `export`, `sending`, `smtp`, `message`, `passphrase`). They import
+//! only this module, `layout` (the frame and the widgets) and `batch_page` (the page most
+//! actions answer with), never each other; `auth` also uses `session`'s cookies.
 //!
 //! Here is the plumbing they share: who the client is for the login throttle
 //! ([`ClientKey`]), the throttled passphrase check ([`unlock_throttled`]), the batch a
@@ -20,6 +20,7 @@ pub(super) mod imap;
 pub(super) mod layout;
 pub(super) mod links;
 pub(super) mod message;
+pub(super) mod passphrase;
 pub(super) mod sending;
 pub(super) mod session;
 pub(super) mod smtp;
@@ -235,6 +236,19 @@ pub(super) async fn unlock_throttled(
         }
         Err(e) => Err(Refusal::Internal(e.into())),
     }
+}
+
+/// An error message as a sentence: capital first letter, final full stop.
+pub(super) fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with(['.', ')']) {
+        out.push('.');
+    }
+    out
 }
 
 /// The batch a URL names; 410 when it does not exist or has been purged.
