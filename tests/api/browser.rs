@@ -89,10 +89,72 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// Saves a screenshot of the page as it is now under `target/screenshots/`, then checks
+/// the same page state with axe-core (WCAG 2.2 AA and best practice): every page a test
+/// looks at is also checked for accessibility.
 pub async fn save_screenshot(client: &Client, name: &str) {
+    save_screenshot_only(client, name).await;
+    assert_accessible(client, name).await;
+}
+
+/// Saves a screenshot under `target/screenshots/`, without checking the page.
+pub async fn save_screenshot_only(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
     std::fs::write(screenshot_dir().join(name), png).unwrap();
+}
+
+/// axe-core's script, installed by `npm ci --prefix tools/axe` (as `.ci/run` does).
+fn axe_script() -> Option<String> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/axe/node_modules/axe-core/axe.min.js");
+    let script = std::fs::read_to_string(path).ok();
+    if script.is_none() {
+        assert!(
+            std::env::var("PASSDROP_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
+            "axe-core is required (PASSDROP_REQUIRE_EXTERNAL=1) but not installed: \
+             npm ci --prefix tools/axe"
+        );
+        println!("SKIPPED: axe-core not installed (npm ci --prefix tools/axe)");
+    }
+    script
+}
+
+/// The axe-core rule sets every page must pass, none disabled and nothing excluded.
+const AXE_TAGS: &str =
+    r#"["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]"#;
+
+/// Runs axe-core in the page as it is now and fails, naming each rule and element, on
+/// any violation. `label` says which page state this was (the screenshot's name).
+pub async fn assert_accessible(client: &Client, label: &str) {
+    let violations = accessibility_problems(client).await;
+    assert!(
+        violations.is_empty(),
+        "axe-core found {} violation(s) on {label}:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+}
+
+/// axe-core's violations in the page as it is now, one text per rule with the elements
+/// that break it; empty when there are none (or when axe-core is missing outside CI).
+pub async fn accessibility_problems(client: &Client) -> Vec<String> {
+    let Some(axe) = axe_script() else {
+        return Vec::new();
+    };
+    client.execute(&axe, vec![]).await.unwrap();
+    let run = format!(
+        r#"const done = arguments[arguments.length - 1];
+        axe.run(document, {{ runOnly: {{ type: "tag", values: {AXE_TAGS} }},
+                             resultTypes: ["violations"] }})
+          .then(r => done(r.violations.map(v =>
+              v.id + " (" + v.impact + "): " + v.help + "\n" +
+              v.nodes.map(n => "    " + n.target.join(" ") + "\n      " +
+                  (n.failureSummary || "").replace(/\n/g, " ")).join("\n"))))
+          .catch(e => done(["axe failed: " + e]));"#
+    );
+    let result = client.execute_async(&run, vec![]).await.unwrap();
+    serde_json::from_value(result).unwrap()
 }
 
 /// Waits (up to 10 s) until the page's heading is `expected`, as after a navigation.

@@ -11,6 +11,7 @@ mod browser;
 mod caddy;
 mod cli;
 mod collection;
+mod console_pages;
 mod corpus;
 mod crash;
 mod disk_full;

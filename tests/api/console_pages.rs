@@ -1,0 +1,119 @@
+//! Every console page, in real Chromium at desktop and phone sizes (390x844): a
+//! screenshot of each into `target/screenshots/`, axe-core (WCAG 2.2 AA and best
+//! practice) with zero violations, and nothing wider than the screen.
+
+use fantoccini::{Client, Locator};
+
+use crate::browser::{
+    Driver, accessibility_problems, browser_available, save_screenshot_only, wait_for_heading,
+};
+use crate::helpers::{PASSPHRASE, TestApp, link};
+
+/// Says so when the page scrolls sideways at the window's width.
+async fn sideways_scroll(client: &Client) -> Option<String> {
+    let widths = client
+        .execute(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let widths: [u32; 2] = serde_json::from_value(widths).unwrap();
+    (widths[0] > widths[1]).then(|| {
+        format!(
+            "scrolls sideways: content {} px wide in a {} px window",
+            widths[0], widths[1]
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_console_page_is_accessible_on_desktop_and_phone() {
+    if !browser_available() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let (b, links) = app
+        .create_batch(
+            "Move to Microsoft 365",
+            "EmailAddress,DisplayName\nann.lee@example.com,Ann Lee\n\
+             bob.ray@example.com,Bob Ray\ncy.long-address-for-a-phone@example.com,Cy\n",
+        )
+        .await;
+    let response = app
+        .submit(&link(&links[0]), "Ann's password", "Ann's password")
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let admin = driver.client(profile.path()).await;
+    admin.set_window_size(1280, 1000).await.unwrap();
+    admin
+        .goto(&format!("{}/admin/login", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&admin, "Log in").await;
+    admin
+        .find(Locator::Id("passphrase"))
+        .await
+        .unwrap()
+        .send_keys(PASSPHRASE)
+        .await
+        .unwrap();
+    admin
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(&admin, "Batches").await;
+
+    let batch = format!("/admin/batches/{}", b.id);
+    let pages = [
+        ("batches", "/admin/batches".to_owned()),
+        ("new-batch", "/admin/batches/new".to_owned()),
+        ("batch", batch.clone()),
+        (
+            "reissue",
+            format!("{batch}/reissue?email=bob.ray%40example.com"),
+        ),
+        ("links", format!("{batch}/links")),
+        ("message", format!("{batch}/message")),
+        ("export", format!("{batch}/export")),
+        ("email-settings", "/admin/smtp".to_owned()),
+        ("passphrase", "/admin/passphrase".to_owned()),
+    ];
+    // Every page at both sizes is checked before failing, naming every problem found.
+    let mut problems = Vec::new();
+    for (size, (width, height)) in [("desktop", (1280, 1000)), ("phone", (390, 844))] {
+        admin.set_window_size(width, height).await.unwrap();
+        for (name, path) in &pages {
+            admin.goto(&format!("{}{path}", app.address)).await.unwrap();
+            admin.find(Locator::Css("h1")).await.unwrap();
+            let label = format!("console-{name}-{size}.png");
+            save_screenshot_only(&admin, &label).await;
+            let mut found = accessibility_problems(&admin).await;
+            found.extend(sideways_scroll(&admin).await);
+            if !found.is_empty() {
+                problems.push(format!("{label}:\n{}", found.join("\n")));
+            }
+            // The whole page too, for people to look at (same width, so same layout).
+            let full = admin
+                .execute("return document.documentElement.scrollHeight;", vec![])
+                .await
+                .unwrap();
+            let full: u32 = serde_json::from_value(full).unwrap();
+            admin
+                .set_window_size(width, full.max(height))
+                .await
+                .unwrap();
+            save_screenshot_only(&admin, &format!("console-{name}-{size}-full.png")).await;
+            admin.set_window_size(width, height).await.unwrap();
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    admin.close().await.unwrap();
+    app.stop().await;
+}
