@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::io::{Output, print_imap_report, read_roster};
+use super::table::{Align, Table};
 use super::{BatchArg, CliResult, Context, Failure, ImapArgs, LinksOutArg};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, PublicUrl, format_time};
@@ -210,10 +211,13 @@ async fn list(store: &Store) -> CliResult {
         );
         return Ok(());
     }
-    println!(
-        "{:<16}  {:<24}  {:>9}  {:<20}  STATE",
-        "ID", "NAME", "SUBMITTED", "EXPIRES"
-    );
+    let mut table = Table::new(&[
+        ("ID", Align::Left),
+        ("NAME", Align::Left),
+        ("SUBMITTED", Align::Right),
+        ("EXPIRES", Align::Left),
+        ("STATE", Align::Left),
+    ]);
     let now = config::now();
     for s in &batches {
         let state = if s.batch.expires_at <= now {
@@ -221,27 +225,24 @@ async fn list(store: &Store) -> CliResult {
         } else {
             "collecting"
         };
-        println!(
-            "{:<16}  {:<24}  {:>4}/{:<4}  {:<20}  {}",
-            s.batch.id,
-            s.batch.name,
-            s.submitted,
-            s.recipients,
+        table.row(vec![
+            s.batch.id.clone(),
+            s.batch.name.clone(),
+            format!("{}/{}", s.submitted, s.recipients),
             format_time(s.batch.expires_at),
-            state
-        );
+            state.to_owned(),
+        ]);
     }
     for t in &tombstones {
-        println!(
-            "{:<16}  {:<24}  {:>4}/{:<4}  {:<20}  purged {}",
-            t.batch_id,
-            t.name,
-            t.submitted,
-            t.recipients,
-            "-",
-            format_time(t.purged_at)
-        );
+        table.row(vec![
+            t.batch_id.clone(),
+            t.name.clone(),
+            format!("{}/{}", t.submitted, t.recipients),
+            "-".to_owned(),
+            format!("purged {}", format_time(t.purged_at)),
+        ]);
     }
+    print!("{}", table.render());
     Ok(())
 }
 
@@ -273,10 +274,12 @@ async fn status(store: &Store, batch: &BatchArg) -> CliResult {
             }
         );
     }
-    println!(
-        "{:<36}  {:<12}  {:<16}  DETAIL",
-        "EMAIL", "STATUS", "READS MAIL"
-    );
+    let mut table = Table::new(&[
+        ("EMAIL", Align::Left),
+        ("STATUS", Align::Left),
+        ("READS MAIL", Align::Left),
+        ("DETAIL", Align::Left),
+    ]);
     let (mut submitted, mut pending, mut pop_risk) = (0, 0, 0);
     for s in &statuses {
         let (status, detail) = match (s.submitted_at, s.link_state) {
@@ -347,11 +350,14 @@ async fn status(store: &Store, batch: &BatchArg) -> CliResult {
             Some(c) => c.as_str().to_owned(),
             None => "-".to_owned(),
         };
-        println!(
-            "{:<36}  {:<12}  {:<16}  {}",
-            s.recipient.email, status, client_text, detail
-        );
+        table.row(vec![
+            s.recipient.email.clone(),
+            status.to_owned(),
+            client_text,
+            detail,
+        ]);
     }
+    print!("{}", table.render());
     println!(
         "{submitted} submitted, {pending} not yet, {} in all",
         statuses.len()

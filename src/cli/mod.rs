@@ -30,6 +30,7 @@ mod send;
 mod serve;
 mod settings_file;
 mod smtp;
+mod table;
 
 pub use admin::{AdminCommand, ChangePassphraseArgs, InitArgs};
 pub use args::{BatchArg, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs, SendingArgs, SmtpArgs};

@@ -228,8 +228,11 @@ async fn the_readme_journey_works_from_the_command_line() {
     let o = run(passdrop(&data).args(["batch", "status", "Move 2026"]));
     let status = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(status.contains("2 submitted"), "{status}");
+    assert_columns_line_up(&status, "STATUS");
     let o = run(passdrop(&data).args(["batch", "list"]));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("Move 2026"));
+    let list = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(list.contains("Move 2026"));
+    assert_columns_line_up(&list, "SUBMITTED");
 
     // A wrong passphrase writes nothing.
     let out = dir.join("m365.csv");
@@ -725,4 +728,30 @@ fn the_systemd_unit_verifies() {
     let o = run(Command::new(analyze).arg("verify").arg(&path));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).trim().is_empty(), "warnings: {}", stderr(&o));
+}
+
+/// The table under the `heading` row of `output`: each row's second column starts where
+/// its heading does (columns are sized to their longest value).
+fn assert_columns_line_up(output: &str, heading: &str) {
+    let lines: Vec<&str> = output.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains(heading))
+        .unwrap_or_else(|| panic!("no {heading} column:\n{output}"));
+    let header = lines[top];
+    let second = header.find(char::is_whitespace).unwrap();
+    let start = second + header[second..].find(|c: char| !c.is_whitespace()).unwrap();
+    let rows: Vec<&str> = lines[top + 1..]
+        .iter()
+        .take_while(|l| l.contains('@') || l.contains('/'))
+        .copied()
+        .collect();
+    assert!(!rows.is_empty(), "no rows under {heading}:\n{output}");
+    for row in rows {
+        let chars: Vec<char> = row.chars().collect();
+        assert!(
+            chars[start - 2] == ' ' && chars[start - 1] == ' ' && chars[start] != ' ',
+            "the second column does not start at {start}:\n{output}"
+        );
+    }
 }
