@@ -10,6 +10,7 @@ use super::args::RELAY_PASSPHRASE_HELP;
 use super::{CliResult, Context, Failure, PassphraseArgs, SmtpArgs};
 use crate::batch;
 use crate::config;
+use crate::mail;
 use crate::storage::Store;
 
 /// `passdrop smtp ...`
@@ -163,10 +164,7 @@ pub(super) async fn relay_unlocking(
 /// Sends a test message through the relay and shows its answer.
 async fn test_relay(store: &Store, args: &SmtpTestArgs) -> CliResult {
     let settings = relay_unlocking(store, smtp_settings(&args.smtp)?, &args.passphrase).await?;
-    let to = args
-        .to
-        .parse()
-        .map_err(|e| Failure::Usage(format!("--to: not an email address ({e})")))?;
+    let to = mail::parse_mailbox("--to", &args.to).map_err(Failure::Usage)?;
     let message = settings.test_message(to).map_err(Failure::Usage)?;
     match settings.send(message).await {
         Ok(answer) => {

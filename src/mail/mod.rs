@@ -10,9 +10,11 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use secrecy::{ExposeSecret as _, SecretString};
 
+mod address;
 mod relay;
 mod template;
 
+pub use address::parse_mailbox;
 pub use relay::*;
 pub use template::*;
 

@@ -293,16 +293,9 @@ impl SmtpSettings {
     /// plaintext is for loopback only.
     pub fn from_fields(f: RelayFields<'_>) -> Result<Self, String> {
         let security = SmtpSecurity::parse(f.security)?;
-        let from = f
-            .from
-            .trim()
-            .parse()
-            .map_err(|e| format!("From: not an email address ({e})"))?;
+        let from = super::parse_mailbox("From", f.from)?;
         let reply_to = match f.reply_to.map(str::trim).filter(|r| !r.is_empty()) {
-            Some(r) => Some(
-                r.parse()
-                    .map_err(|e| format!("Reply-To: not an email address ({e})"))?,
-            ),
+            Some(r) => Some(super::parse_mailbox("Reply-To", r)?),
             None => None,
         };
         let settings = Self {

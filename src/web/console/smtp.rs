@@ -14,7 +14,7 @@ use super::layout::{admin_layout, notice_box, passphrase_field};
 use super::{AdminSession, ClientKey, Refused, relay, unlock_throttled};
 use crate::config::{format_time, now};
 use crate::crypto::AdminKey;
-use crate::mail::{RelayFields, SmtpSettings};
+use crate::mail::{self, RelayFields, SmtpSettings};
 use crate::storage::StoredSmtp;
 use crate::web::{AppError, AppState};
 
@@ -224,11 +224,7 @@ pub async fn test(
     };
     let result = async {
         let settings = relay(&state, &admin).await?;
-        let to = form
-            .to
-            .trim()
-            .parse()
-            .map_err(|e| format!("To: not an email address ({e})"))?;
+        let to = mail::parse_mailbox("To", &form.to)?;
         let message = settings.test_message(to)?;
         // Well inside the request's own time limit.
         tokio::time::timeout(std::time::Duration::from_secs(20), settings.send(message))
