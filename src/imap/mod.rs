@@ -423,6 +423,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_closed_port_is_explained_with_its_host_and_port() {
+        // A closed port on loopback: bind, note the port, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let settings = ImapSettings {
+            server: ImapServer::parse(&format!("imaps://127.0.0.1:{port}")).unwrap(),
+            trust: CertTrust::PublicAuthorities,
+            when_unreachable: WhenUnreachable::AskToRetry,
+        };
+        let report = check_connection(&settings).await;
+        let problem = report.problem.unwrap();
+        assert_eq!(
+            problem,
+            ImapProblem::Connect {
+                host: "127.0.0.1".into(),
+                port,
+                refused: true
+            }
+        );
+        assert!(
+            problem
+                .to_string()
+                .starts_with(&format!("nothing answers on 127.0.0.1 port {port}: check")),
+            "{problem}"
+        );
+    }
+
+    #[tokio::test]
     async fn the_gate_admits_one_check_per_link() {
         let gate = Arc::new(CheckGate::default());
         let Entry::Admitted(a) = gate.enter([1; 32]).await else {

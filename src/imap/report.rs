@@ -7,9 +7,13 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImapProblem {
     /// The host name does not resolve.
-    Resolve(String),
-    /// No TCP connection.
-    Connect(String),
+    Resolve { host: String },
+    /// No TCP connection: every address refused (`refused`) or some never answered.
+    Connect {
+        host: String,
+        port: u16,
+        refused: bool,
+    },
     /// A step took too long.
     Timeout(&'static str),
     /// The certificate was refused.
@@ -36,9 +40,35 @@ pub enum ImapProblem {
 impl fmt::Display for ImapProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Resolve(e) => write!(f, "the server's name could not be looked up: {e}"),
-            Self::Connect(e) => write!(f, "could not connect: {e}"),
-            Self::Timeout(stage) => write!(f, "the server did not answer in time ({stage})"),
+            Self::Resolve { host } => write!(
+                f,
+                "the name {host} could not be found: check the server name for typos \
+                 (it is usually the one in your users' mail apps, e.g. mail.example.org)"
+            ),
+            Self::Connect {
+                host,
+                port,
+                refused: true,
+            } => write!(
+                f,
+                "nothing answers on {host} port {port}: check the server name and the port \
+                 (993 for imaps://, 143 for imap://)"
+            ),
+            Self::Connect {
+                host,
+                port,
+                refused: false,
+            } => write!(
+                f,
+                "{host} port {port} did not answer: a firewall may be dropping connections \
+                 from this machine, or the name points somewhere else; check the name and \
+                 the port, and ask the host to allow this machine's address"
+            ),
+            Self::Timeout(stage) => write!(
+                f,
+                "the server did not answer in time ({stage}); it may be overloaded or \
+                 slowing down logins from this machine: try again in a few minutes"
+            ),
             Self::Certificate(why) => write!(f, "the server's certificate is not trusted: {why}"),
             Self::Tls(e) => write!(f, "the encrypted connection failed: {e}"),
             Self::NoStartTls => f.write_str(

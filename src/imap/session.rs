@@ -200,26 +200,42 @@ pub(super) async fn connect(
         tokio::net::lookup_host((server.host.as_str(), server.port))
             .await
             .map(Iterator::collect::<Vec<_>>)
-            .map_err(|e| ImapProblem::Resolve(e.to_string()))
+            .map_err(|_| ImapProblem::Resolve {
+                host: server.host.clone(),
+            })
     })
     .await?;
     // Each address gets its own timeout, so that one that never answers (often IPv6)
     // does not use up the time of the next.
-    let mut last = None;
+    let mut refused = true;
+    let mut any = false;
     let mut connected = None;
     for addr in addrs {
+        any = true;
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => {
                 connected = Some(s);
                 break;
             }
-            Ok(Err(e)) => last = Some(format!("{addr}: {e}")),
-            Err(_) => last = Some(format!("{addr}: no answer within {CONNECT_TIMEOUT:?}")),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+            Ok(Err(_)) | Err(_) => refused = false,
         }
     }
-    let tcp = connected.ok_or_else(|| {
-        ImapProblem::Connect(last.unwrap_or_else(|| format!("{} has no address", server.host)))
-    })?;
+    let tcp = match connected {
+        Some(tcp) => tcp,
+        None if !any => {
+            return Err(ImapProblem::Resolve {
+                host: server.host.clone(),
+            });
+        }
+        None => {
+            return Err(ImapProblem::Connect {
+                host: server.host.clone(),
+                port: server.port,
+                refused,
+            });
+        }
+    };
     report.address = tcp.peer_addr().ok();
     let _ = tcp.set_nodelay(true);
 

@@ -331,7 +331,10 @@ async fn an_unreachable_server_asks_to_retry_or_accepts_unverified() {
     match e {
         BatchError::ImapUnusable(report) => {
             assert!(
-                matches!(report.problem, Some(ImapProblem::Connect(_))),
+                matches!(
+                    report.problem,
+                    Some(ImapProblem::Connect { refused: true, .. })
+                ),
                 "{:?}",
                 report.problem
             );
