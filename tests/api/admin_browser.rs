@@ -105,7 +105,11 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
     save_screenshot(&admin, "admin-new-batch.png").await;
     click(&admin, "main form button[type=submit]").await;
     wait_for_heading(&admin, "Move to Microsoft 365").await;
-    let batch_url = admin.current_url().await.unwrap().to_string();
+    // The creation is confirmed once, on the batch page the form was redirected to.
+    wait_for_text(&admin, "Batch created with 3 links").await;
+    let mut batch_url = admin.current_url().await.unwrap();
+    batch_url.set_query(None);
+    let batch_url = batch_url.to_string();
 
     // A reissue asks for the passphrase, then shows Ann's new link once; a user opens it
     // in another browser.
@@ -124,6 +128,26 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
         .and_then(|rest| rest.split('<').next())
         .unwrap()
         .replace("&amp;", "&");
+    // Reloading the page (a phone restoring the tab) neither reissues again nor shows
+    // the link again.
+    let reissues = |app: &TestApp| {
+        let store = app.store.clone();
+        let id = batch_url.rsplit('/').next().unwrap().to_owned();
+        async move {
+            store
+                .audit_trail(&id)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind.as_str() == "reissued")
+                .count()
+        }
+    };
+    assert_eq!(reissues(&app).await, 1);
+    admin.refresh().await.unwrap();
+    let page = wait_for_text(&admin, "shown once and is gone").await;
+    assert!(!page.contains(&link), "the link is not shown again");
+    assert_eq!(reissues(&app).await, 1, "a reload does not reissue");
     let user_profile = tempfile::tempdir().unwrap();
     let user = driver.client(user_profile.path()).await;
     user.goto(&link).await.unwrap();

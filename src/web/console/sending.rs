@@ -1,17 +1,17 @@
 //! `POST /admin/batches/{id}/send`: email the links (everyone not yet emailed, a
 //! reminder to all still waiting, one user, or resume the queue) through the relay, in
-//! the background. It takes the passphrase again, which opens the links.
+//! the background. It takes the passphrase again, which opens the links. Success
+//! answers 303 to the batch page, which shows the summary once; `GET .../progress` is
+//! what the page's script polls while messages are sent.
 
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
 use maud::html;
 use serde::Deserialize;
 
-use super::batch_page::Filter;
-use super::{
-    AdminSession, ClientKey, live_batch, refused, relay, render_batch_page, unlock_throttled,
-};
+use super::batch_page::send_progress;
+use super::{AdminSession, ClientKey, live_batch, refused, relay, see_other, unlock_throttled};
 
 use crate::config::now;
 use crate::outbox::{self, OutboxError, Selection};
@@ -20,16 +20,20 @@ use crate::web::{AppError, AppState};
 /// The send form.
 #[derive(Deserialize)]
 pub struct SendForm {
+    #[serde(default)]
     who: String,
     #[serde(default)]
     email: String,
+    /// Set by the "email the new link" button after a reissue, instead of `who`.
+    #[serde(default)]
+    one: String,
     passphrase: String,
 }
 
 /// `POST /admin/batches/{id}/send`: queue messages and send them in the background.
 pub async fn send(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     client: ClientKey,
     Form(form): Form<SendForm>,
@@ -37,6 +41,7 @@ pub async fn send(
     let b = live_batch(&state, &id).await?;
     let nothing = |why: String| html! { p { strong { "Nothing was sent." } " " (why) } };
     let selection = match form.who.as_str() {
+        _ if form.one.contains('@') => Selection::One(form.one.trim().to_owned()),
         "unsent" => Selection::Unsent,
         "reminder" => Selection::Reminder,
         "queued" => Selection::Queued,
@@ -97,5 +102,21 @@ pub async fn send(
             p { (plan.unreachable) " users who have not submitted have no open link (expired, revoked or locked): reissue theirs." }
         }
     };
-    render_batch_page(&state, &b, Filter::All, Some(notice)).await
+    see_other(
+        &state,
+        &session,
+        &format!("/admin/batches/{}", b.id),
+        notice,
+    )
+}
+
+/// `GET /admin/batches/{id}/progress`: where the batch's messages stand, as JSON, for
+/// the batch page's progress script.
+pub async fn progress(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    Ok(Json(send_progress(&state, &b).await?).into_response())
 }
