@@ -524,6 +524,10 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
     .await;
     assert_eq!(status, 303, "{page}");
     assert!(page.contains("8 messages queued"), "{page}");
+    // While they are sent, the page's script polls the progress (no reload needed).
+    assert!(page.contains("/assets/progress.js"), "{page}");
+    let progress = console_get(&client, &format!("{base}/progress"), &cookie).await;
+    assert!(progress.contains("\"total\":8"), "{progress}");
     wait_for("the slow message", Duration::from_secs(20), || {
         dir.path().join("slow-started").exists()
     });
@@ -612,11 +616,8 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
         &client,
         &format!("{base}/send"),
         &cookie,
-        &[
-            ("who", "one"),
-            ("email", "slow2@example.org"),
-            ("passphrase", passphrase),
-        ],
+        // The button a reissue shows names the user in `one`.
+        &[("one", "slow2@example.org"), ("passphrase", passphrase)],
     )
     .await;
     assert_eq!(status, 303, "{page}");
