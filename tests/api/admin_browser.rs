@@ -225,3 +225,74 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
     assert!(app.store.list_batches().await.unwrap().is_empty());
     app.stop().await;
 }
+
+/// While link emails are sent, the batch page follows the progress by itself: the
+/// console's own script runs under its CSP (`script-src 'self'`), polls, and stops when
+/// sending ends, without a reload.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_batch_page_follows_sending_without_a_reload() {
+    if !browser_available() || !crate::helpers::aiosmtpd_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let relay = crate::helpers::Relay::start(dir.path());
+    let ca = std::fs::read_to_string(&relay.ca).unwrap();
+    let port = relay.port;
+    let app = TestApp::spawn_with(move |c| {
+        let settings = passdrop::mail::SmtpSettings::from_fields(passdrop::mail::RelayFields {
+            host: "127.0.0.1",
+            port: Some(port),
+            security: "starttls",
+            credentials: Some((
+                crate::helpers::RELAY_USER.to_owned(),
+                crate::helpers::secret(crate::helpers::RELAY_PASSWORD),
+            )),
+            from: "IT <it@example.org>",
+            reply_to: None,
+            ca_pem: Some(ca),
+        });
+        c.smtp = Some(settings.unwrap());
+        c.send_rate = 2.0;
+    })
+    .await;
+    let (b, _) = app
+        .create_batch("Progress 2026", &crate::helpers::roster_of("user", 8))
+        .await;
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let admin = driver.client(profile.path()).await;
+    admin
+        .goto(&format!("{}/admin/login", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&admin, "Log in").await;
+    fill(&admin, "passphrase", crate::helpers::PASSPHRASE).await;
+    click(&admin, "main form button[type=submit]").await;
+    wait_for_heading(&admin, "Batches").await;
+    admin
+        .goto(&format!("{}/admin/batches/{}", app.address, b.id))
+        .await
+        .unwrap();
+    wait_for_heading(&admin, "Progress 2026").await;
+    fill(&admin, "send-passphrase", crate::helpers::PASSPHRASE).await;
+    click(&admin, "button[name=who][value=unsent]").await;
+    wait_for_text(&admin, "8 messages queued").await;
+    let page = admin.source().await.unwrap();
+    assert!(page.contains("Sending in the background"), "{page}");
+    let url = admin.current_url().await.unwrap();
+    // No reload: the script's words appear once the queue is done.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let page = loop {
+        let page = admin.source().await.unwrap();
+        if page.contains("Sending has stopped.") {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "the page never followed:\n{page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(page.contains("8 emailed, 0 queued, 0 failed."), "{page}");
+    assert_eq!(admin.current_url().await.unwrap(), url, "no navigation");
+    assert_eq!(relay.messages().len(), 8);
+    admin.close().await.unwrap();
+    app.stop().await;
+}
