@@ -287,7 +287,10 @@ async fn the_batch_page_follows_sending_without_a_reload() {
         if page.contains("Sending has stopped.") {
             break page;
         }
-        assert!(Instant::now() < deadline, "the page never followed:\n{page}");
+        assert!(
+            Instant::now() < deadline,
+            "the page never followed:\n{page}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(page.contains("8 emailed, 0 queued, 0 failed."), "{page}");

@@ -589,11 +589,12 @@ async fn console_pages_may_run_their_own_script_public_pages_none() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_batch_page_has_one_passphrase_field_for_sending() {
-    // A relay, so that the send section shows (never contacted here).
-    let app = TestApp::spawn_with(|c| {
+    // A relay, so that the send section shows (nothing listens there).
+    let port = crate::helpers::free_port();
+    let app = TestApp::spawn_with(move |c| {
         let relay = passdrop::mail::SmtpSettings::from_fields(passdrop::mail::RelayFields {
             host: "127.0.0.1",
-            port: Some(2525),
+            port: Some(port),
             security: "none",
             credentials: None,
             from: "it@example.org",
@@ -623,5 +624,27 @@ async fn the_batch_page_has_one_passphrase_field_for_sending() {
         page.contains("form=\"send-form\""),
         "the new link's email button: {page}"
     );
+
+    // A refused send keeps the address typed (never the passphrase), and sends nothing.
+    let before = state_of(&app, &b.id).await;
+    for passphrase in ["wrong", PASSPHRASE] {
+        let r = post(
+            &app,
+            &cookie,
+            &format!("/admin/batches/{}/send", b.id),
+            &[
+                ("who", "one"),
+                ("email", "bob@example.org"),
+                ("passphrase", passphrase),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 422, "{passphrase}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Nothing was sent"), "{page}");
+        assert!(page.contains("value=\"bob@example.org\""), "{page}");
+        assert!(!page.contains(PASSPHRASE));
+    }
+    assert_eq!(state_of(&app, &b.id).await, before);
     app.stop().await;
 }

@@ -74,9 +74,22 @@ pub(super) async fn render(
     filter: Filter,
     notice: Option<Markup>,
 ) -> Result<Markup, AppError> {
+    render_typed(state, b, filter, notice, "").await
+}
+
+/// The batch page as [`render`] makes it, with `one_email` typed again into "Email one
+/// user" (after a refused send).
+pub(super) async fn render_typed(
+    state: &AppState,
+    b: &Batch,
+    filter: Filter,
+    notice: Option<Markup>,
+    one_email: &str,
+) -> Result<Markup, AppError> {
     let statuses = state.store.recipient_statuses(&b.id).await?;
     let audit = state.store.audit_trail(&b.id).await?;
-    let email = email_view(state, b).await?;
+    let mut email = email_view(state, b).await?;
+    email.one_email = one_email.to_owned();
     Ok(batch_page(
         b,
         &statuses,
@@ -209,6 +222,8 @@ pub struct EmailView {
     pub sending: bool,
     /// The relay in use, described; `None` when none is set up.
     pub relay: Option<String>,
+    /// What "Email one user" shows typed (after a refused send).
+    pub one_email: String,
 }
 
 /// Loads what the batch page shows about email.
@@ -217,6 +232,7 @@ async fn email_view(state: &AppState, b: &Batch) -> Result<EmailView, AppError> 
         deliveries: state.store.deliveries(&b.id).await?,
         sending: state.outbox.is_sending(&b.id).await,
         relay: relay_description(state).await?,
+        one_email: String::new(),
     })
 }
 
@@ -308,11 +324,11 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
                     form id="send-form" method="post" action={ (base) "/send" } {
                         (passphrase_field("send-passphrase", "Admin passphrase (it opens the links to send)"))
                         // First, so that Enter in a field never emails everyone.
-                        details {
+                        details open[!v.one_email.is_empty()] {
                             summary { "Email one user" }
                             div.field {
                                 label for="one-email" { "EmailAddress" }
-                                input type="email" id="one-email" name="email";
+                                input type="email" id="one-email" name="email" value=(v.one_email);
                             }
                             button type="submit" name="who" value="one" { "Email this user their link" }
                         }
@@ -366,6 +382,7 @@ pub(super) async fn send_progress(state: &AppState, b: &Batch) -> Result<SendPro
         deliveries: state.store.deliveries(&b.id).await?,
         sending: state.outbox.is_sending(&b.id).await,
         relay: None,
+        one_email: String::new(),
     };
     let c = counts(&view);
     Ok(SendProgress {

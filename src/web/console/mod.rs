@@ -342,6 +342,18 @@ pub(super) fn shown_once(
     })
 }
 
+/// The batch page with a notice, as a 422, with `one_email` typed again into "Email
+/// one user": a refused send changed nothing.
+pub(super) async fn refused_send(
+    state: &AppState,
+    b: &Batch,
+    one_email: &str,
+    notice: Markup,
+) -> Result<Response, AppError> {
+    let page = batch_page::render_typed(state, b, Filter::All, Some(notice), one_email).await?;
+    Ok(Refused::unprocessable(page).into_response())
+}
+
 /// A CSV attachment. The body owns the zeroize-on-drop buffer, so the file's bytes are
 /// wiped once sent.
 pub(super) fn csv_download(bytes: zeroize::Zeroizing<Vec<u8>>, file_name: &str) -> Response {

@@ -11,7 +11,9 @@ use maud::html;
 use serde::Deserialize;
 
 use super::batch_page::send_progress;
-use super::{AdminSession, ClientKey, live_batch, refused, relay, see_other, unlock_throttled};
+use super::{
+    AdminSession, ClientKey, live_batch, refused_send, relay, see_other, unlock_throttled,
+};
 
 use crate::config::now;
 use crate::outbox::{self, OutboxError, Selection};
@@ -39,6 +41,12 @@ pub async fn send(
     Form(form): Form<SendForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
+    // Kept in "Email one user" if the send is refused (never the passphrase).
+    let typed = if form.one.is_empty() {
+        form.email.trim()
+    } else {
+        form.one.trim()
+    };
     let nothing = |why: String| html! { p { strong { "Nothing was sent." } " " (why) } };
     let selection = match form.who.as_str() {
         _ if form.one.contains('@') => Selection::One(form.one.trim().to_owned()),
@@ -46,16 +54,24 @@ pub async fn send(
         "reminder" => Selection::Reminder,
         "queued" => Selection::Queued,
         "one" if form.email.trim().contains('@') => Selection::One(form.email.trim().to_owned()),
-        "one" => return refused(&state, &b, nothing("Give the user's EmailAddress.".into())).await,
-        _ => return refused(&state, &b, nothing("Choose whom to email.".into())).await,
+        "one" => {
+            return refused_send(
+                &state,
+                &b,
+                typed,
+                nothing("Give the user's EmailAddress.".into()),
+            )
+            .await;
+        }
+        _ => return refused_send(&state, &b, typed, nothing("Choose whom to email.".into())).await,
     };
     let admin = match unlock_throttled(&state, client, form.passphrase).await {
         Ok(admin) => admin,
-        Err(refusal) => return refused(&state, &b, nothing(refusal.reason()?)).await,
+        Err(refusal) => return refused_send(&state, &b, typed, nothing(refusal.reason()?)).await,
     };
     let settings = match relay(&state, &admin).await {
         Ok(s) => s,
-        Err(e) => return refused(&state, &b, nothing(e)).await,
+        Err(e) => return refused_send(&state, &b, typed, nothing(e)).await,
     };
     let letters =
         outbox::letters_from_live_links(&state.store, &state.config.public_url, &b, &admin, now())
@@ -66,14 +82,14 @@ pub async fn send(
             "The relay {}:{} cannot be used: {e}",
             settings.host, settings.port
         );
-        return refused(&state, &b, nothing(why)).await;
+        return refused_send(&state, &b, typed, nothing(why)).await;
     }
     let plan = match state.outbox.send(&b, settings, letters, &selection).await {
         Ok(plan) => plan,
         Err(
             e @ (OutboxError::NoOpenLink(_) | OutboxError::InFlight(_) | OutboxError::Stopping),
         ) => {
-            return refused(&state, &b, html! { p { (e.to_string()) "." } }).await;
+            return refused_send(&state, &b, typed, html! { p { (e.to_string()) "." } }).await;
         }
         Err(OutboxError::Store(e)) => return Err(e.into()),
     };
