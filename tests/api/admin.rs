@@ -357,6 +357,9 @@ async fn every_admin_route_refuses_an_anonymous_request() {
         format!("/admin/batches/{id}/links"),
         format!("/admin/batches/{id}/export"),
         format!("/admin/batches/{id}/reissue?email=ann@example.com"),
+        format!("/admin/batches/{id}/progress"),
+        format!("/admin/batches/{id}/message"),
+        "/admin/smtp".to_owned(),
         "/admin/passphrase".to_owned(),
         "/admin/passphrase/changed".to_owned(),
     ];
@@ -373,6 +376,12 @@ async fn every_admin_route_refuses_an_anonymous_request() {
         format!("/admin/batches/{id}/links"),
         format!("/admin/batches/{id}/export"),
         format!("/admin/batches/{id}/purge"),
+        format!("/admin/batches/{id}/imap"),
+        format!("/admin/batches/{id}/imap/test"),
+        format!("/admin/batches/{id}/send"),
+        format!("/admin/batches/{id}/message"),
+        "/admin/smtp".to_owned(),
+        "/admin/smtp/test".to_owned(),
         "/admin/passphrase".to_owned(),
     ];
     for path in &posts {

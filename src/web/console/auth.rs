@@ -148,13 +148,14 @@ pub async fn login_submit(
     }
 }
 
-/// `POST /admin/logout`: ends the session and forgets the browser.
+/// `POST /admin/logout`: ends the session (and drops its flashes) and forgets the browser.
 pub async fn logout(
     State(state): State<AppState>,
     session: AdminSession,
     client: ClientKey,
 ) -> Result<Response, AppError> {
     state.store.delete_session(&session.token_hash).await?;
+    state.flashes.forget_session(&session.token_hash);
     if let Some(browser) = client.browser() {
         state.login_throttle.forget(&browser);
     }

@@ -105,6 +105,13 @@ impl Flashes {
         (entry.at.elapsed() < self.ttl).then_some(entry.html)
     }
 
+    /// Drops every flash of the session `session` (at logout).
+    pub fn forget_session(&self, session: &[u8; 32]) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, e| !bool::from(e.session.ct_eq(session)));
+        }
+    }
+
     /// How many flashes are held (expired ones included until the next `put`).
     pub fn len(&self) -> usize {
         self.entries.lock().map_or(0, |e| e.len())
@@ -129,6 +136,11 @@ mod tests {
         assert!(flashes.take(&[1; 32], &id).is_none(), "read once");
         assert!(flashes.take(&[1; 32], "not-an-id").is_none());
         assert!(flashes.is_empty());
+        let id = flashes.put([1; 32], "<p>link</p>".to_owned()).unwrap();
+        let other = flashes.put([2; 32], "<p>other</p>".to_owned()).unwrap();
+        flashes.forget_session(&[1; 32]);
+        assert!(flashes.take(&[1; 32], &id).is_none(), "gone at logout");
+        assert!(flashes.take(&[2; 32], &other).is_some(), "others' stay");
     }
 
     #[test]
