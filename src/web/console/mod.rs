@@ -333,7 +333,8 @@ pub(super) fn shown_once(
     let id = query.flash.as_deref()?;
     // The HTML was rendered (and escaped) by maud when the action ran.
     Some(match state.flashes.take(&session.token_hash, id) {
-        Some(html) => PreEscaped(html.as_str().to_owned()),
+        // Moved out, not copied: the page's HTML is the one copy left.
+        Some(mut html) => PreEscaped(std::mem::take(&mut *html)),
         None => html! {
             p { "The confirmation of your last action was shown once and is gone (it is kept \
                  for a minute, for your session only); nothing was done again. If it held a \
