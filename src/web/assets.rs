@@ -1,4 +1,4 @@
-//! CSS and icons, embedded in the binary. Each is linked with a content hash in its URL,
+//! CSS, icons and the console's one script, embedded in the binary. Each is linked with a content hash in its URL,
 //! so it can be cached for a year and still change with the next release.
 
 use axum::extract::Path;
@@ -46,7 +46,11 @@ pub const STYLESHEET: Asset = asset!("style.css", "text/css; charset=utf-8");
 /// The icon (also the favicon).
 pub const ICON: Asset = asset!("icon.svg", "image/svg+xml");
 
-const ALL: [&Asset; 2] = [&STYLESHEET, &ICON];
+/// The console's progress script (the batch page while emails are sent; console pages
+/// allow `script-src 'self'`, public pages no script at all).
+pub const PROGRESS: Asset = asset!("progress.js", "text/javascript; charset=utf-8");
+
+const ALL: [&Asset; 3] = [&STYLESHEET, &ICON, &PROGRESS];
 
 impl Asset {
     /// The URL pages link to.

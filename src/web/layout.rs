@@ -1,7 +1,8 @@
 //! The frame every page shares, public and console alike: the `<head>`, the layout of
 //! a public page, and a page with a heading and one paragraph (error pages use it).
-//! User data is always escaped (never `PreEscaped`); there is no script and no inline
-//! style.
+//! User data is always escaped (never `PreEscaped`); there is no inline script or
+//! style, and no public page has a script (only the console's batch page loads
+//! `/assets/progress.js`, while emails are sent).
 
 use maud::{DOCTYPE, Markup, html};
 

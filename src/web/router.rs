@@ -85,6 +85,10 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         .route("/admin/batches/{id}/imap/test", post(console::imap::test))
         .route("/admin/batches/{id}/send", post(console::sending::send))
         .route(
+            "/admin/batches/{id}/progress",
+            get(console::sending::progress),
+        )
+        .route(
             "/admin/batches/{id}/message",
             get(console::message::form).post(console::message::submit),
         )

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::console::flash::Flashes;
 use super::console::session::LoginThrottle;
 use super::metrics::Metrics;
 use crate::config::PublicUrl;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Sends the links in the background.
     pub outbox: Arc<crate::outbox::Outbox>,
+    /// Confirmations shown once after a console action (in memory only).
+    pub flashes: Arc<Flashes>,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
         );
         Self {
             outbox,
+            flashes: Arc::new(Flashes::new(config.flash_ttl)),
             store,
             config: Arc::new(config),
             login_throttle: Arc::default(),
@@ -78,6 +82,9 @@ pub struct ServerConfig {
     pub send_rate: f64,
     /// The wait after a temporary sending failure (doubling each time).
     pub send_retry_wait: Duration,
+    /// How long a console confirmation shown once (a reissued link, say) waits to be
+    /// read.
+    pub flash_ttl: Duration,
 }
 
 impl ServerConfig {
@@ -92,6 +99,7 @@ impl ServerConfig {
             smtp: None,
             send_rate: DEFAULT_SEND_RATE,
             send_retry_wait: DEFAULT_SEND_RETRY_WAIT,
+            flash_ttl: super::console::flash::FLASH_TTL,
         }
     }
 }

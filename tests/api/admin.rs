@@ -34,7 +34,8 @@ async fn the_setup_link_works_once_and_logs_the_admin_in() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/admin/batches");
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/admin/batches?flash="), "{location}");
     let cookie = cookie_of(&r);
     assert!(app.store.admin_exists().await.unwrap());
     let page = app
@@ -356,6 +357,9 @@ async fn every_admin_route_refuses_an_anonymous_request() {
         format!("/admin/batches/{id}/links"),
         format!("/admin/batches/{id}/export"),
         format!("/admin/batches/{id}/reissue?email=ann@example.com"),
+        format!("/admin/batches/{id}/progress"),
+        format!("/admin/batches/{id}/message"),
+        "/admin/smtp".to_owned(),
         "/admin/passphrase".to_owned(),
         "/admin/passphrase/changed".to_owned(),
     ];
@@ -372,6 +376,12 @@ async fn every_admin_route_refuses_an_anonymous_request() {
         format!("/admin/batches/{id}/links"),
         format!("/admin/batches/{id}/export"),
         format!("/admin/batches/{id}/purge"),
+        format!("/admin/batches/{id}/imap"),
+        format!("/admin/batches/{id}/imap/test"),
+        format!("/admin/batches/{id}/send"),
+        format!("/admin/batches/{id}/message"),
+        "/admin/smtp".to_owned(),
+        "/admin/smtp/test".to_owned(),
         "/admin/passphrase".to_owned(),
     ];
     for path in &posts {
@@ -496,13 +506,15 @@ async fn the_whole_journey_works_in_the_console() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let batch_path = r.headers()["location"].to_str().unwrap().to_owned();
-    let page = admin_get(batch_path.clone())
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = admin_get(location.clone())
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
+    assert!(page.contains("Batch created with 2 links"), "{page}");
+    let batch_path = location.split('?').next().unwrap().to_owned();
     assert!(page.contains("0 of 2"), "{page}");
     assert!(page.contains("ann@example.com") && page.contains("pending"));
 
@@ -533,7 +545,7 @@ async fn the_whole_journey_works_in_the_console() {
     let rows = parse_csv(&csv.bytes().await.unwrap());
     assert_eq!(rows[0], ["EmailAddress", "DisplayName", "Link"]);
     let ann_link = rows[1][2].clone();
-    let mailto = admin_post(
+    let r = admin_post(
         format!("{batch_path}/links"),
         vec![
             ("passphrase", PASSPHRASE.into()),
@@ -541,10 +553,10 @@ async fn the_whole_journey_works_in_the_console() {
         ],
     )
     .await
-    .unwrap()
-    .text()
-    .await
     .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let mailto = admin_get(location).await.unwrap().text().await.unwrap();
     assert!(
         mailto.contains("mailto:ann@example.com?subject="),
         "{mailto}"
@@ -597,8 +609,9 @@ async fn the_whole_journey_works_in_the_console() {
     )
     .await
     .unwrap();
-    assert_eq!(r.status(), 200);
-    let page = r.text().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = admin_get(location).await.unwrap().text().await.unwrap();
     assert!(page.contains("New link for"));
     let bob_link = page
         .split("<code class=\"link\">")
@@ -613,7 +626,10 @@ async fn the_whole_journey_works_in_the_console() {
     )
     .await
     .unwrap();
-    assert!(r.text().await.unwrap().contains("is revoked"));
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = admin_get(location).await.unwrap().text().await.unwrap();
+    assert!(page.contains("is revoked"));
     assert_eq!(app.get(&bob_link).await.status(), 410);
     let r = admin_post(
         format!("{batch_path}/revoke"),

@@ -105,7 +105,11 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
     save_screenshot(&admin, "admin-new-batch.png").await;
     click(&admin, "main form button[type=submit]").await;
     wait_for_heading(&admin, "Move to Microsoft 365").await;
-    let batch_url = admin.current_url().await.unwrap().to_string();
+    // The creation is confirmed once, on the batch page the form was redirected to.
+    wait_for_text(&admin, "Batch created with 3 links").await;
+    let mut batch_url = admin.current_url().await.unwrap();
+    batch_url.set_query(None);
+    let batch_url = batch_url.to_string();
 
     // A reissue asks for the passphrase, then shows Ann's new link once; a user opens it
     // in another browser.
@@ -124,6 +128,26 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
         .and_then(|rest| rest.split('<').next())
         .unwrap()
         .replace("&amp;", "&");
+    // Reloading the page (a phone restoring the tab) neither reissues again nor shows
+    // the link again.
+    let reissues = |app: &TestApp| {
+        let store = app.store.clone();
+        let id = batch_url.rsplit('/').next().unwrap().to_owned();
+        async move {
+            store
+                .audit_trail(&id)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind.as_str() == "reissued")
+                .count()
+        }
+    };
+    assert_eq!(reissues(&app).await, 1);
+    admin.refresh().await.unwrap();
+    let page = wait_for_text(&admin, "shown once and is gone").await;
+    assert!(!page.contains(&link), "the link is not shown again");
+    assert_eq!(reissues(&app).await, 1, "a reload does not reissue");
     let user_profile = tempfile::tempdir().unwrap();
     let user = driver.client(user_profile.path()).await;
     user.goto(&link).await.unwrap();
@@ -199,5 +223,79 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
     save_screenshot(&admin, "admin-purged.png").await;
     admin.close().await.unwrap();
     assert!(app.store.list_batches().await.unwrap().is_empty());
+    app.stop().await;
+}
+
+/// While link emails are sent, the batch page follows the progress by itself: the
+/// console's own script runs under its CSP (`script-src 'self'`), polls, and stops when
+/// sending ends, without a reload.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_batch_page_follows_sending_without_a_reload() {
+    if !browser_available() || !crate::helpers::aiosmtpd_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let relay = crate::helpers::Relay::start(dir.path());
+    let ca = std::fs::read_to_string(&relay.ca).unwrap();
+    let port = relay.port;
+    let app = TestApp::spawn_with(move |c| {
+        let settings = passdrop::mail::SmtpSettings::from_fields(passdrop::mail::RelayFields {
+            host: "127.0.0.1",
+            port: Some(port),
+            security: "starttls",
+            credentials: Some((
+                crate::helpers::RELAY_USER.to_owned(),
+                crate::helpers::secret(crate::helpers::RELAY_PASSWORD),
+            )),
+            from: "IT <it@example.org>",
+            reply_to: None,
+            ca_pem: Some(ca),
+        });
+        c.smtp = Some(settings.unwrap());
+        c.send_rate = 2.0;
+    })
+    .await;
+    let (b, _) = app
+        .create_batch("Progress 2026", &crate::helpers::roster_of("user", 8))
+        .await;
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let admin = driver.client(profile.path()).await;
+    admin
+        .goto(&format!("{}/admin/login", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&admin, "Log in").await;
+    fill(&admin, "passphrase", crate::helpers::PASSPHRASE).await;
+    click(&admin, "main form button[type=submit]").await;
+    wait_for_heading(&admin, "Batches").await;
+    admin
+        .goto(&format!("{}/admin/batches/{}", app.address, b.id))
+        .await
+        .unwrap();
+    wait_for_heading(&admin, "Progress 2026").await;
+    fill(&admin, "send-passphrase", crate::helpers::PASSPHRASE).await;
+    click(&admin, "button[name=who][value=unsent]").await;
+    wait_for_text(&admin, "8 messages queued").await;
+    let page = admin.source().await.unwrap();
+    assert!(page.contains("Sending in the background"), "{page}");
+    let url = admin.current_url().await.unwrap();
+    // No reload: the script's words appear once the queue is done.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let page = loop {
+        let page = admin.source().await.unwrap();
+        if page.contains("Sending has stopped.") {
+            break page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never followed:\n{page}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(page.contains("8 emailed, 0 queued, 0 failed."), "{page}");
+    assert_eq!(admin.current_url().await.unwrap(), url, "no navigation");
+    assert_eq!(relay.messages().len(), 8);
+    admin.close().await.unwrap();
     app.stop().await;
 }

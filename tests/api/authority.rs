@@ -12,7 +12,9 @@ use std::time::Duration;
 use passdrop::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
 use secrecy::ExposeSecret as _;
 
-use crate::helpers::{Dovecot, PASSPHRASE, Pki, TestApp, dovecot_available, parse_csv};
+use crate::helpers::{
+    Dovecot, PASSPHRASE, Pki, TestApp, console_post, dovecot_available, parse_csv,
+};
 
 const ROSTER: &str = "EmailAddress,UserName\nann@example.org,ann\nbob@example.org,bob\n";
 
@@ -95,16 +97,10 @@ async fn post_new_batch(
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// POSTs a console form; a 303 is followed (its page returned with the 303).
 async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let r = app
-        .client
-        .post(format!("{}{path}", app.address))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    let url = format!("{}{path}", app.address);
+    console_post(&app.client, &url, cookie, form).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -221,7 +217,7 @@ async fn a_stolen_session_cannot_reissue_purge_or_stop_the_checks() {
         &[("email", "ann@example.org"), ("passphrase", PASSPHRASE)],
     )
     .await;
-    assert_eq!(status, 200, "{page}");
+    assert_eq!(status, 303, "{page}");
     assert!(page.contains("New link for"), "{page}");
     assert_eq!(app.get(&ann).await.status(), 410);
 
@@ -234,7 +230,7 @@ async fn a_stolen_session_cannot_reissue_purge_or_stop_the_checks() {
         &[("email", "bob@example.org")],
     )
     .await;
-    assert_eq!(status, 200, "{page}");
+    assert_eq!(status, 303, "{page}");
     assert!(page.contains("is revoked"), "{page}");
 
     // Setting a server takes the passphrase before any connection; a refusal keeps what
@@ -279,7 +275,7 @@ async fn a_stolen_session_cannot_reissue_purge_or_stop_the_checks() {
         &[("off", "1"), ("passphrase", PASSPHRASE)],
     )
     .await;
-    assert_eq!(status, 200, "{page}");
+    assert_eq!(status, 303, "{page}");
     assert!(app.store.require_batch(&b.id).await.unwrap().imap.is_none());
 
     // Purge: the confirmation alone is not enough.
@@ -355,7 +351,7 @@ async fn connection_tests_never_repeat_what_another_service_sent() {
         .unwrap();
     let base = format!("/admin/batches/{}", b.id);
     let (status, page) = post(&app, &cookie, &format!("{base}/imap/test"), &[]).await;
-    assert_eq!(status, 200, "{page}");
+    assert_eq!(status, 303, "{page}");
     assert!(page.contains("The connection test failed"), "{page}");
     assert!(page.contains("not an IMAP server"), "{page}");
     assert!(!page.contains(CANARY), "{page}");

@@ -194,7 +194,12 @@ async fn revoked_replaced_and_expired_links_answer_410() {
     .unwrap();
     let r = app.get(&bob).await;
     assert_eq!(r.status(), 410);
-    assert!(r.text().await.unwrap().contains("newer link"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This link was replaced by a newer one")
+    );
     let fresh = link(&fresh);
     assert_eq!(app.get(&fresh).await.status(), 200);
 

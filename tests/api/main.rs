@@ -27,5 +27,6 @@ mod passphrase;
 mod property;
 mod purge_reader;
 mod races;
+mod reload;
 mod smtp;
 mod upgrade;

@@ -11,7 +11,9 @@ use secrecy::SecretString;
 
 use super::layout::{admin_layout, error_box, passphrase_form, strength_hint, suggestion_box};
 use super::session;
-use super::{AdminSession, ClientKey, PassphraseForm, Refused, sentence, unlock_throttled};
+use super::{
+    AdminSession, ClientKey, PassphraseForm, Refused, flash_location, sentence, unlock_throttled,
+};
 use crate::batch::{self, BatchError};
 use crate::config::now;
 use crate::crypto::{KdfParams, LinkToken};
@@ -23,11 +25,20 @@ fn https(state: &AppState) -> bool {
     state.config.public_url.is_https()
 }
 
-/// Starts a session and redirects to `location` with its cookie.
-async fn start_session(state: &AppState, location: &str) -> Result<Response, AppError> {
+/// Starts a session and redirects (303) to `location` with its cookie; `notice`, if
+/// any, is shown there once.
+async fn start_session(
+    state: &AppState,
+    location: &str,
+    notice: Option<Markup>,
+) -> Result<Response, AppError> {
     let token = LinkToken::generate().map_err(anyhow::Error::new)?;
     state.store.create_session(&token.hash(), now()).await?;
-    let mut response = Redirect::to(location).into_response();
+    let location = match notice {
+        Some(notice) => flash_location(state, token.hash(), location, notice)?,
+        None => location.to_owned(),
+    };
+    let mut response = Redirect::to(&location).into_response();
     if let Some(cookie) = session::session_cookie(&token, https(state)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
@@ -81,7 +92,13 @@ pub async fn setup_submit(
     match batch::init_admin_with_setup_token(&state.store, &token, passphrase, KdfParams::DEFAULT)
         .await
     {
-        Ok(()) => start_session(&state, "/admin/batches").await,
+        Ok(()) => {
+            let notice = html! {
+                p { strong { "Passphrase set." } " Keep it in your password manager: it cannot \
+                    be recovered. Next, create a batch." }
+            };
+            start_session(&state, "/admin/batches", Some(notice)).await
+        }
         Err(e @ (BatchError::WeakPassphrase(_) | BatchError::InvalidName(_))) => {
             Ok(refuse(&sentence(&e.to_string())))
         }
@@ -116,7 +133,7 @@ pub async fn login_submit(
             if let Some(old) = session::session_token(&headers, https(&state)) {
                 state.store.delete_session(&old.hash()).await?;
             }
-            let mut response = start_session(&state, "/admin/batches").await?;
+            let mut response = start_session(&state, "/admin/batches", None).await?;
             if let Some(old) = client.browser() {
                 state.login_throttle.forget(&old);
             }
@@ -131,13 +148,14 @@ pub async fn login_submit(
     }
 }
 
-/// `POST /admin/logout`: ends the session and forgets the browser.
+/// `POST /admin/logout`: ends the session (and drops its flashes) and forgets the browser.
 pub async fn logout(
     State(state): State<AppState>,
     session: AdminSession,
     client: ClientKey,
 ) -> Result<Response, AppError> {
     state.store.delete_session(&session.token_hash).await?;
+    state.flashes.forget_session(&session.token_hash);
     if let Some(browser) = client.browser() {
         state.login_throttle.forget(&browser);
     }

@@ -14,7 +14,7 @@ use crate::mail::Template;
 use crate::storage::{
     AuditEvent, AuditKind, Batch, Delivery, DeliveryState, ImapCheck, LinkState, RecipientStatus,
 };
-use crate::web::{AppError, AppState};
+use crate::web::{AppError, AppState, assets};
 
 /// Which users the batch page lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,9 +74,22 @@ pub(super) async fn render(
     filter: Filter,
     notice: Option<Markup>,
 ) -> Result<Markup, AppError> {
+    render_typed(state, b, filter, notice, "").await
+}
+
+/// The batch page as [`render`] makes it, with `one_email` typed again into "Email one
+/// user" (after a refused send).
+pub(super) async fn render_typed(
+    state: &AppState,
+    b: &Batch,
+    filter: Filter,
+    notice: Option<Markup>,
+    one_email: &str,
+) -> Result<Markup, AppError> {
     let statuses = state.store.recipient_statuses(&b.id).await?;
     let audit = state.store.audit_trail(&b.id).await?;
-    let email = email_view(state, b).await?;
+    let mut email = email_view(state, b).await?;
+    email.one_email = one_email.to_owned();
     Ok(batch_page(
         b,
         &statuses,
@@ -209,6 +222,8 @@ pub struct EmailView {
     pub sending: bool,
     /// The relay in use, described; `None` when none is set up.
     pub relay: Option<String>,
+    /// What "Email one user" shows typed (after a refused send).
+    pub one_email: String,
 }
 
 /// Loads what the batch page shows about email.
@@ -217,6 +232,7 @@ async fn email_view(state: &AppState, b: &Batch) -> Result<EmailView, AppError> 
         deliveries: state.store.deliveries(&b.id).await?,
         sending: state.outbox.is_sending(&b.id).await,
         relay: relay_description(state).await?,
+        one_email: String::new(),
     })
 }
 
@@ -279,24 +295,43 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
                         "Subject: “" (template.subject()) "” (" a href={ (base) "/message" } { "view or edit the message" } ")." }
                     @if total > 0 {
                         p {
-                            progress value=(c.sent + c.failed + c.unknown) max=(total) { (c.sent) " of " (total) }
-                            " " strong { (c.sent) " emailed" } ", " (c.queued) " queued, " (c.failed) " failed"
-                            @if c.sending > 0 { ", " (c.sending) " sending now" }
-                            @if c.unknown > 0 {
-                                ", " (c.unknown) " with an unknown outcome (they may have arrived; not sent again unless you email that user)"
+                            progress id="send-bar" value=(c.sent + c.failed + c.unknown) max=(total) { (c.sent) " of " (total) }
+                            " "
+                            span id="send-counts" {
+                                strong { (c.sent) " emailed" } ", " (c.queued) " queued, " (c.failed) " failed"
+                                @if c.sending > 0 { ", " (c.sending) " sending now" }
+                                @if c.unknown > 0 {
+                                    ", " (c.unknown) " with an unknown outcome (they may have arrived; not sent again unless you email that user)"
+                                }
+                                "."
                             }
-                            "."
                             @if never > 0 { " " (never) " waiting users have not been emailed yet." }
                         }
                     }
                     @if v.sending {
-                        p.notice role="status" { "Sending in the background. " a href=(base) { "Refresh" } " to see the progress." }
+                        // Updated by progress.js while sending; without JavaScript, the link.
+                        p.notice role="status" id="send-progress" data-url={ (base) "/progress" } {
+                            span id="send-state" { "Sending in the background." } " "
+                            a href=(base) { "Refresh" } " to see each user's state."
+                        }
+                        script src=(assets::PROGRESS.url()) defer {}
                     } @else if c.queued > 0 {
                         p.notice role="status" { (c.queued) " messages wait in the queue: sending stopped (for instance, the server restarted). "
                             "Its links are opened only with the passphrase: enter it below and choose " strong { "Resume" } "." }
                     }
-                    form method="post" action={ (base) "/send" } {
+                    // One form, one passphrase field, for every send action (and the
+                    // "email the new link" button a reissue shows, through form=).
+                    form id="send-form" method="post" action={ (base) "/send" } {
                         (passphrase_field("send-passphrase", "Admin passphrase (it opens the links to send)"))
+                        // First, so that Enter in a field never emails everyone.
+                        details open[!v.one_email.is_empty()] {
+                            summary { "Email one user" }
+                            div.field {
+                                label for="one-email" { "EmailAddress" }
+                                input type="email" id="one-email" name="email" value=(v.one_email);
+                            }
+                            button type="submit" name="who" value="one" { "Email this user their link" }
+                        }
                         button type="submit" name="who" value="unsent" { "Email everyone not yet emailed" }
                         @if waiting > 0 {
                             " "
@@ -307,29 +342,58 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
                             button.secondary type="submit" name="who" value="queued" { "Resume" }
                         }
                     }
-                    details {
-                        summary { "Email one user" }
-                        (one_user_form(base, ""))
-                    }
                 }
             }
         }
     }
 }
 
-/// A form that emails one user their current link.
-pub fn one_user_form(base: &str, email: &str) -> Markup {
+/// A button that emails `email` their current link through the batch page's send form
+/// (and its one passphrase field).
+pub fn email_one_button(email: &str) -> Markup {
     html! {
-        form method="post" action={ (base) "/send" } {
-            input type="hidden" name="who" value="one";
-            div.field {
-                label for="one-email" { "EmailAddress" }
-                input type="email" id="one-email" name="email" value=(email) required;
-            }
-            (passphrase_field("one-passphrase", "Admin passphrase"))
-            button type="submit" { "Email this user their link" }
-        }
+        "Type your passphrase under “Email the links” below, then: "
+        button type="submit" form="send-form" name="one" value=(email) { "Email " (email) " the new link" }
     }
+}
+
+/// Where a batch's messages stand, for the progress script.
+#[derive(Debug, serde::Serialize)]
+pub struct SendProgress {
+    /// Whether the background sender is working on the batch.
+    pub sending: bool,
+    /// Sent.
+    pub sent: usize,
+    /// Waiting in the queue.
+    pub queued: usize,
+    /// Failed for good.
+    pub failed: usize,
+    /// Outcome unknown.
+    pub unknown: usize,
+    /// Done one way or another (sent, failed, unknown).
+    pub done: usize,
+    /// All messages of the batch.
+    pub total: usize,
+}
+
+/// Where `b`'s messages stand.
+pub(super) async fn send_progress(state: &AppState, b: &Batch) -> Result<SendProgress, AppError> {
+    let view = EmailView {
+        deliveries: state.store.deliveries(&b.id).await?,
+        sending: state.outbox.is_sending(&b.id).await,
+        relay: None,
+        one_email: String::new(),
+    };
+    let c = counts(&view);
+    Ok(SendProgress {
+        sending: view.sending,
+        sent: c.sent,
+        queued: c.queued,
+        failed: c.failed,
+        unknown: c.unknown,
+        done: c.sent + c.failed + c.unknown,
+        total: c.sent + c.queued + c.sending + c.unknown + c.failed,
+    })
 }
 
 /// One user's message state, for the batch table.

@@ -13,10 +13,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::batch_page::{self as pages, Filter};
-use super::layout::{admin_layout, passphrase_form};
+use super::layout::{admin_layout, notice_box, passphrase_form};
 use super::{
-    AdminSession, ClientKey, Refused, live_batch, mailto, refused, render_batch_page,
-    unlock_throttled,
+    AdminSession, ClientKey, FlashQuery, Refused, live_batch, mailto, refused, render_batch_page,
+    see_other, shown_once, unlock_throttled,
 };
 use crate::batch::{self, BatchError, IssuedLink, NewBatch};
 use crate::config::{self, format_time, now};
@@ -45,14 +45,16 @@ pub async fn home(_session: AdminSession) -> Redirect {
     Redirect::to("/admin/batches")
 }
 
-/// `GET /admin/batches`.
+/// `GET /admin/batches` (with `?flash=` after a setup or a purge).
 pub async fn list(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
+    Query(flash): Query<FlashQuery>,
 ) -> Result<Response, AppError> {
     let list = state.store.list_batches().await?;
     let tombstones = state.store.list_tombstones().await?;
-    Ok(list_page(&list, &tombstones, now()).into_response())
+    let notice = shown_once(&state, &session, &flash);
+    Ok(list_page(&list, &tombstones, now(), notice).into_response())
 }
 
 /// `GET /admin/batches/new`.
@@ -148,7 +150,7 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
 /// batch will go to that server, so a session alone must not choose it.
 pub async fn create(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     client: ClientKey,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
@@ -228,8 +230,19 @@ pub async fn create(
         imap,
     };
     match batch::create(&state.store, &state.config.public_url, request, now()).await {
-        Ok((created, _links)) => {
-            Ok(Redirect::to(&format!("/admin/batches/{}", created.id)).into_response())
+        Ok((created, links)) => {
+            let notice = html! {
+                p { strong { "Batch created with " (links.len())
+                    @if links.len() == 1 { " link." } @else { " links." } }
+                    " Nothing has been sent yet: email the links below, or get them as a CSV." }
+            };
+            drop(links);
+            see_other(
+                &state,
+                &session,
+                &format!("/admin/batches/{}", created.id),
+                notice,
+            )
         }
         Err(
             e @ (BatchError::InvalidName(_) | BatchError::Store(StoreError::DuplicateBatchName(_))),
@@ -252,15 +265,17 @@ pub async fn create(
     }
 }
 
-/// `GET /admin/batches/{id}`.
+/// `GET /admin/batches/{id}` (with `?flash=` after an action on the batch).
 pub async fn show(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     Query(query): Query<ShowQuery>,
+    Query(flash): Query<FlashQuery>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
-    render_batch_page(&state, &b, Filter::parse(query.show.as_deref()), None).await
+    let notice = shown_once(&state, &session, &flash);
+    render_batch_page(&state, &b, Filter::parse(query.show.as_deref()), notice).await
 }
 
 /// Why a batch with a mail server asks for the passphrase.
@@ -278,12 +293,13 @@ pub async fn reissue_form(
     Ok(reissue_page(&b, &form.email, None).into_response())
 }
 
-/// `POST /admin/batches/{id}/reissue`: a new link, shown once on the batch page. It
+/// `POST /admin/batches/{id}/reissue`: a new link, then 303 to the batch page, which
+/// shows it once (a flash in memory: reloading that page never reissues again). It
 /// takes the passphrase: the new link opens the user's form (and replaces what they
 /// may have submitted), so a stolen session must not be enough to get one.
 pub async fn reissue(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     client: ClientKey,
     Form(mut form): Form<RecipientForm>,
@@ -302,6 +318,7 @@ pub async fn reissue(
         }
         Err(e) => return Err(e.into()),
     };
+    let relay = pages::relay_description(&state).await?;
     let link = match batch::reissue(
         &state.store,
         &state.config.public_url,
@@ -317,16 +334,19 @@ pub async fn reissue(
         }
         Err(e) => return Err(e.into()),
     };
-    let relay = pages::relay_description(&state).await?;
-    let base = format!("/admin/batches/{}", b.id);
     let notice = html! {
         (reissued_notice(&link, &to, &b))
         @if relay.is_some() {
-            h3 { "Email the new link now" }
-            (pages::one_user_form(&base, &link.email))
+            p { (pages::email_one_button(&link.email)) }
         }
     };
-    render_batch_page(&state, &b, Filter::All, Some(notice)).await
+    drop(link);
+    see_other(
+        &state,
+        &session,
+        &format!("/admin/batches/{}", b.id),
+        notice,
+    )
 }
 
 /// The notice when a reissue or revoke names someone not in the batch.
@@ -334,23 +354,37 @@ fn no_such_recipient() -> Markup {
     html! { p { "That address is not in this batch; nothing was changed." } }
 }
 
-/// `POST /admin/batches/{id}/revoke`.
+/// `POST /admin/batches/{id}/revoke`: 303 to the batch page, which says so once.
 pub async fn revoke(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     Form(form): Form<RecipientForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
-    let notice = match batch::revoke(&state.store, &b, &form.email).await {
-        Ok(()) => format!("The link of {} is revoked.", form.email),
-        Err(e @ BatchError::NothingToRevoke(_)) => e.to_string(),
-        Err(BatchError::Store(StoreError::NoSuchRecipient { .. })) => {
-            return refused(&state, &b, no_such_recipient()).await;
+    match batch::revoke(&state.store, &b, &form.email).await {
+        Ok(()) => {
+            let notice = html! { p { "The link of " (form.email) " is revoked." } };
+            see_other(
+                &state,
+                &session,
+                &format!("/admin/batches/{}", b.id),
+                notice,
+            )
         }
-        Err(e) => return Err(e.into()),
-    };
-    render_batch_page(&state, &b, Filter::All, Some(html! { p { (notice) } })).await
+        Err(e @ BatchError::NothingToRevoke(_)) => {
+            refused(
+                &state,
+                &b,
+                html! { p { (super::sentence(&e.to_string())) " Nothing was changed." } },
+            )
+            .await
+        }
+        Err(BatchError::Store(StoreError::NoSuchRecipient { .. })) => {
+            refused(&state, &b, no_such_recipient()).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Before a reissue: what it does, and the passphrase.
@@ -362,8 +396,9 @@ fn reissue_page(b: &Batch, email: &str, error: Option<&str>) -> Markup {
         html! {
             h1 { "Reissue the link of " (email) }
             p { "The current link stops working at once. The new one is shown once, on the \
-                 next page, ready to send. Your passphrase is asked again because the new \
-                 link opens this user's form." }
+                 next page, ready to send (reloading that page does not reissue again, and \
+                 no longer shows it). Your passphrase is asked again because the new link \
+                 opens this user's form." }
             (passphrase_form(&format!("{base}/reissue"), error, html! {
                 input type="hidden" name="email" value=(email);
                 button type="submit" { "Reissue the link" }
@@ -379,16 +414,24 @@ fn reissued_notice(link: &IssuedLink, to: &str, b: &Batch) -> Markup {
         p { "New link for " strong { (link.email) } " (the old one no longer works):" }
         p { code.link { (link.link.expose_secret()) } }
         p { a href=(mailto(to, link, b)) { "Write it to " (to) " yourself" } }
+        p.small { "This link is shown this once: reloading the page does not show it again \
+                   (and does not reissue). To get another, reissue again." }
     }
 }
 
-/// Every batch, with progress, and the tombstones of purged ones.
-fn list_page(list: &[BatchSummary], tombstones: &[Tombstone], now: i64) -> Markup {
+/// Every batch, with progress, and the tombstones of purged ones; `notice` on top.
+fn list_page(
+    list: &[BatchSummary],
+    tombstones: &[Tombstone],
+    now: i64,
+    notice: Option<Markup>,
+) -> Markup {
     admin_layout(
         "Batches",
         true,
         html! {
             h1 { "Batches" }
+            (notice_box(notice))
             @if list.is_empty() {
                 p { "No batches yet. " a href="/admin/batches/new" { "Create the first one" } "." }
             } @else {

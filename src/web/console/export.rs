@@ -3,14 +3,15 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::batch_page::audit_words;
 use super::layout::{admin_layout, error_box, passphrase_field, passphrase_form};
 use super::{
-    AdminSession, ClientKey, Refusal, Refused, csv_download, live_batch, unlock_throttled,
+    AdminSession, ClientKey, Refusal, Refused, csv_download, live_batch, see_other,
+    unlock_throttled,
 };
 use crate::batch;
 use crate::config::{format_time, now};
@@ -94,10 +95,10 @@ pub async fn submit(
 
 /// `POST /admin/batches/{id}/purge`: after the "I have saved the file" confirmation,
 /// and with the passphrase: a purge destroys every collected password, so a session
-/// alone must not be enough.
+/// alone must not be enough. Then 303 to the batches, which say so once.
 pub async fn purge(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     client: ClientKey,
     Form(mut form): Form<PurgeForm>,
@@ -122,7 +123,8 @@ pub async fn purge(
         }
     }
     batch::purge(&state.store, &b, now()).await?;
-    Ok(Redirect::to("/admin/batches").into_response())
+    let notice = html! { p { strong { "Purged " (b.name) ": nothing readable remains." } } };
+    see_other(&state, &session, "/admin/batches", notice)
 }
 
 /// `GET /admin/purged/{id}`: what remains of a purged batch: its tombstone and audit

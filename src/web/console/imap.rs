@@ -10,8 +10,8 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::batch_page::{Filter, imap_passphrase};
-use super::{AdminSession, ClientKey, live_batch, refused, render_batch_page, unlock_throttled};
+use super::batch_page::imap_passphrase;
+use super::{AdminSession, ClientKey, live_batch, refused, see_other, unlock_throttled};
 use crate::batch::{self, BatchError};
 use crate::config::now;
 use crate::imap::{self, ImapSettings, WhenUnreachable};
@@ -36,10 +36,10 @@ pub struct ImapForm {
 }
 
 /// `POST /admin/batches/{id}/imap/test`: test the connection to the saved server,
-/// without any password.
+/// without any password; 303 to the batch page, which shows the report once.
 pub async fn test(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
@@ -54,14 +54,20 @@ pub async fn test(
             }
         }
     };
-    render_batch_page(&state, &b, Filter::All, Some(notice)).await
+    see_other(
+        &state,
+        &session,
+        &format!("/admin/batches/{}", b.id),
+        notice,
+    )
 }
 
 /// `POST /admin/batches/{id}/imap`: set, change or remove the old mail server. A server
-/// is tested first and saved only if passwords can be checked with it.
+/// is tested first and saved only if passwords can be checked with it; then 303 to the
+/// batch page.
 pub async fn set(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     client: ClientKey,
     Form(form): Form<ImapForm>,
@@ -111,7 +117,6 @@ pub async fn set(
                 .store
                 .record_event(&b.id, AuditKind::ImapChanged, 1, now())
                 .await?;
-            let b = live_batch(&state, &id).await?;
             let notice = match report {
                 Some(report) => html! {
                     p { strong { "Saved." } " Every password will now be checked against "
@@ -122,7 +127,12 @@ pub async fn set(
                     html! { p { strong { "Saved." } " Passwords are no longer checked against a mail server." } }
                 }
             };
-            render_batch_page(&state, &b, Filter::All, Some(notice)).await
+            see_other(
+                &state,
+                &session,
+                &format!("/admin/batches/{}", b.id),
+                notice,
+            )
         }
         Err(BatchError::ImapUnusable(report)) => {
             let offer = {

@@ -1,15 +1,20 @@
 //! The message each user is emailed with their link: the editor (subject and body with
 //! placeholders), its preview, saving it for a batch or going back to the default.
-//! Saving takes the passphrase again: what users are told is a phishing target.
+//! Saving takes the passphrase again: what users are told is a phishing target. A save
+//! answers 303 to the editor, which says "Saved" once; a preview changes nothing and is
+//! the POST's own answer.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::layout::{admin_layout, error_box, notice_box, optional_passphrase_field};
-use super::{AdminSession, ClientKey, Refused, live_batch, unlock_throttled};
+use super::{
+    AdminSession, ClientKey, FlashQuery, Refused, live_batch, see_other, shown_once,
+    unlock_throttled,
+};
 use crate::config::{format_time, now};
 use crate::mail::{LinkFields, PLACEHOLDERS, Template};
 use crate::storage::{AuditKind, Batch, RecipientStatus};
@@ -40,23 +45,25 @@ fn preview(
     (subject, text)
 }
 
-/// `GET /admin/batches/{id}/message`.
+/// `GET /admin/batches/{id}/message` (with `?flash=` after a save).
 pub async fn form(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
+    Query(flash): Query<FlashQuery>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     let statuses = state.store.recipient_statuses(&b.id).await?;
     let t = Template::of(b.message.as_ref());
     let shown = preview(&state, &b, statuses.first(), &t);
-    Ok(message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response())
+    let notice = shown_once(&state, &session, &flash);
+    Ok(message_page(&b, t.subject(), t.body(), Some(shown), notice, None).into_response())
 }
 
 /// `POST /admin/batches/{id}/message`: preview, save, or go back to the default.
 pub async fn submit(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     Path(id): Path<String>,
     client: ClientKey,
     Form(mut form): Form<MessageForm>,
@@ -80,17 +87,13 @@ pub async fn submit(
             .store
             .record_event(&b.id, AuditKind::MessageChanged, 1, now())
             .await?;
-        let t = Template::default();
-        let shown = preview(&state, &b, statuses.first(), &t);
-        return Ok(message_page(
-            &b,
-            t.subject(),
-            t.body(),
-            Some(shown),
-            Some("Saved: this batch sends the default message."),
-            None,
-        )
-        .into_response());
+        let notice = html! { p { "Saved: this batch sends the default message." } };
+        return see_other(
+            &state,
+            &session,
+            &format!("/admin/batches/{}/message", b.id),
+            notice,
+        );
     }
     let t = match Template::new(&form.subject, &form.body) {
         Ok(t) => t,
@@ -106,8 +109,8 @@ pub async fn submit(
             return Ok(Refused::unprocessable(page).into_response());
         }
     };
-    let shown = preview(&state, &b, statuses.first(), &t);
     if form.action != "save" {
+        let shown = preview(&state, &b, statuses.first(), &t);
         return Ok(
             message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response(),
         );
@@ -124,15 +127,13 @@ pub async fn submit(
         .store
         .record_event(&b.id, AuditKind::MessageChanged, 1, now())
         .await?;
-    Ok(message_page(
-        &b,
-        t.subject(),
-        t.body(),
-        Some(shown),
-        Some("Saved: messages sent from now on use it."),
-        None,
+    let notice = html! { p { "Saved: messages sent from now on use it." } };
+    see_other(
+        &state,
+        &session,
+        &format!("/admin/batches/{}/message", b.id),
+        notice,
     )
-    .into_response())
 }
 
 /// Example values for the message preview.
@@ -157,7 +158,7 @@ fn message_page(
     subject: &str,
     body: &str,
     preview: Option<(String, String)>,
-    notice: Option<&str>,
+    notice: Option<Markup>,
     error: Option<&str>,
 ) -> Markup {
     let base = format!("/admin/batches/{}", b.id);
@@ -166,7 +167,7 @@ fn message_page(
         true,
         html! {
             h1 { "The message for " (b.name) }
-            (notice_box(notice.map(|n| html! { p { (n) } })))
+            (notice_box(notice))
             (error_box(error))
             p { "Each user gets this message with their own link, as plain text and simple HTML. "
                 "Keep the warning that IT never asks for a password any other way: it is what tells a real request from phishing." }

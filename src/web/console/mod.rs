@@ -16,6 +16,7 @@ pub(super) mod auth;
 pub(super) mod batch_page;
 pub(super) mod batches;
 pub(super) mod export;
+pub(super) mod flash;
 pub(super) mod imap;
 pub(super) mod layout;
 pub(super) mod links;
@@ -32,8 +33,8 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use maud::Markup;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, PreEscaped, html};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
@@ -284,6 +285,73 @@ pub(super) async fn refused(
     notice: Markup,
 ) -> Result<Response, AppError> {
     let page = batch_page::render(state, b, Filter::All, Some(notice)).await?;
+    Ok(Refused::unprocessable(page).into_response())
+}
+
+/// `?flash=` on the pages a console action redirects to.
+#[derive(Deserialize, Default)]
+pub struct FlashQuery {
+    #[serde(default)]
+    flash: Option<String>,
+}
+
+/// Post/Redirect/Get: keeps `notice` as a flash for the session whose token hashes to
+/// `session` and returns `location` with its id, for a 303.
+pub(super) fn flash_location(
+    state: &AppState,
+    session: [u8; 32],
+    location: &str,
+    notice: Markup,
+) -> Result<String, AppError> {
+    let id = state
+        .flashes
+        .put(session, notice.into_string())
+        .map_err(anyhow::Error::new)?;
+    let separator = if location.contains('?') { '&' } else { '?' };
+    Ok(format!("{location}{separator}flash={id}"))
+}
+
+/// A console action's success: 303 See Other to the GET page `location`, which shows
+/// `notice` once (Post/Redirect/Get: reloading that page never repeats the action).
+pub(super) fn see_other(
+    state: &AppState,
+    session: &AdminSession,
+    location: &str,
+    notice: Markup,
+) -> Result<Response, AppError> {
+    let location = flash_location(state, session.token_hash, location, notice)?;
+    Ok(Redirect::to(&location).into_response())
+}
+
+/// The notice a page shows for `?flash=`: the flash, read once; or, when it was read
+/// already, has expired or belongs to another session, a sentence saying so.
+pub(super) fn shown_once(
+    state: &AppState,
+    session: &AdminSession,
+    query: &FlashQuery,
+) -> Option<Markup> {
+    let id = query.flash.as_deref()?;
+    // The HTML was rendered (and escaped) by maud when the action ran.
+    Some(match state.flashes.take(&session.token_hash, id) {
+        // Moved out, not copied: the page's HTML is the one copy left.
+        Some(mut html) => PreEscaped(std::mem::take(&mut *html)),
+        None => html! {
+            p { "The confirmation of your last action was shown once and is gone (it is kept \
+                 for a minute, for your session only); nothing was done again. If it held a \
+                 new link, reissue that user's link again to get another." }
+        },
+    })
+}
+
+/// The batch page with a notice, as a 422, with `one_email` typed again into "Email
+/// one user": a refused send changed nothing.
+pub(super) async fn refused_send(
+    state: &AppState,
+    b: &Batch,
+    one_email: &str,
+    notice: Markup,
+) -> Result<Response, AppError> {
+    let page = batch_page::render_typed(state, b, Filter::All, Some(notice), one_email).await?;
     Ok(Refused::unprocessable(page).into_response())
 }
 

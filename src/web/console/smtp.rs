@@ -1,17 +1,19 @@
 //! The email settings: the SMTP relay (set by the server's options, or saved here with
 //! its password sealed with the admin key) and a test message through it. Saving or
 //! testing takes the passphrase again (a stolen session cookie alone cannot send the
-//! links anywhere).
+//! links anywhere). Success answers 303 to the settings page, which says so once.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::layout::{admin_layout, notice_box, passphrase_field};
-use super::{AdminSession, ClientKey, Refused, relay, unlock_throttled};
+use super::{
+    AdminSession, ClientKey, FlashQuery, Refused, relay, see_other, shown_once, unlock_throttled,
+};
 use crate::config::{format_time, now};
 use crate::crypto::AdminKey;
 use crate::mail::{self, RelayFields, SmtpSettings};
@@ -59,13 +61,18 @@ async fn relay_shown(state: &AppState) -> Result<RelayShown<'_>, AppError> {
     }
 }
 
-/// `GET /admin/smtp`.
+/// `GET /admin/smtp` (with `?flash=` after a save, a forget or a test message).
 pub async fn form(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
+    Query(flash): Query<FlashQuery>,
 ) -> Result<Response, AppError> {
-    Ok(smtp_page(&relay_shown(&state).await?, None, None).into_response())
+    let notice = shown_once(&state, &session, &flash);
+    Ok(smtp_page(&relay_shown(&state).await?, notice, None, "").into_response())
 }
+
+/// Where the settings page is.
+const SMTP_PATH: &str = "/admin/smtp";
 
 /// Reads the form into settings; an empty password keeps the saved one when the host
 /// and login are unchanged.
@@ -134,7 +141,7 @@ async fn settings_from_form(
 /// `POST /admin/smtp`: test and save the relay, or forget it.
 pub async fn submit(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     client: ClientKey,
     Form(mut form): Form<SmtpForm>,
 ) -> Result<Response, AppError> {
@@ -157,7 +164,7 @@ pub async fn submit(
         saved_at: None,
     };
     let not_saved = |shown: &RelayShown<'_>, why: &str| {
-        smtp_page(shown, None, Some(&format!("Nothing was saved. {why}")))
+        smtp_page(shown, None, Some(&format!("Nothing was saved. {why}")), "")
     };
     if state.config.smtp.is_some() {
         let shown = relay_shown(&state).await?;
@@ -171,9 +178,8 @@ pub async fn submit(
     if form.action == "forget" {
         state.store.delete_smtp_settings().await?;
         tracing::info!("the saved SMTP relay was forgotten");
-        let shown = shown_saved(&state).await?;
         let notice = html! { p { "The saved relay is forgotten." } };
-        return Ok(smtp_page(&shown, Some(notice), None).into_response());
+        return see_other(&state, &session, SMTP_PATH, notice);
     }
     let settings = match settings_from_form(&state, &form, &admin).await {
         Ok(s) => s,
@@ -197,10 +203,9 @@ pub async fn submit(
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     state.store.save_smtp_settings(&stored).await?;
     tracing::info!(host = %settings.host, port = settings.port, "the SMTP relay was saved");
-    let shown = shown_saved(&state).await?;
     let notice = html! { p { strong { "Saved." } " The relay " (settings.host) ":" (settings.port) " answered"
     @if settings.credentials.is_some() { " and accepted the login; its password is sealed with your admin key" } "." } };
-    Ok(smtp_page(&shown, Some(notice), None).into_response())
+    see_other(&state, &session, SMTP_PATH, notice)
 }
 
 /// The test message form.
@@ -213,14 +218,16 @@ pub struct TestForm {
 /// `POST /admin/smtp/test`: send a test message and show the relay's answer.
 pub async fn test(
     State(state): State<AppState>,
-    _session: AdminSession,
+    session: AdminSession,
     client: ClientKey,
     Form(form): Form<TestForm>,
 ) -> Result<Response, AppError> {
     let shown = relay_shown(&state).await?;
     let admin = match unlock_throttled(&state, client, form.passphrase).await {
         Ok(admin) => admin,
-        Err(refusal) => return refusal.respond(|why| smtp_page(&shown, None, Some(why))),
+        Err(refusal) => {
+            return refusal.respond(|why| smtp_page(&shown, None, Some(why), &form.to));
+        }
     };
     let result = async {
         let settings = relay(&state, &admin).await?;
@@ -235,13 +242,16 @@ pub async fn test(
     }
     .await;
     drop(admin);
-    Ok(match result {
+    match result {
         Ok((host, answer)) => {
             let notice = html! { p { "The relay " (host) " accepted the test message: " code { (answer) } } };
-            smtp_page(&shown, Some(notice), None).into_response()
+            see_other(&state, &session, SMTP_PATH, notice)
         }
-        Err(e) => Refused::unprocessable(smtp_page(&shown, None, Some(&e))).into_response(),
-    })
+        Err(e) => {
+            let page = smtp_page(&shown, None, Some(&e), &form.to);
+            Ok(Refused::unprocessable(page).into_response())
+        }
+    }
 }
 
 /// The relay settings form's values.
@@ -293,8 +303,13 @@ pub enum RelayShown<'a> {
     },
 }
 
-/// The email settings page.
-fn smtp_page(shown: &RelayShown<'_>, notice: Option<Markup>, error: Option<&str>) -> Markup {
+/// The email settings page; `test_to` is the test message's address as typed.
+fn smtp_page(
+    shown: &RelayShown<'_>,
+    notice: Option<Markup>,
+    error: Option<&str>,
+    test_to: &str,
+) -> Markup {
     admin_layout(
         "Email settings",
         true,
@@ -373,7 +388,7 @@ fn smtp_page(shown: &RelayShown<'_>, notice: Option<Markup>, error: Option<&str>
             form method="post" action="/admin/smtp/test" {
                 div.field {
                     label for="test_to" { "To" }
-                    input type="email" id="test_to" name="to" required;
+                    input type="email" id="test_to" name="to" required value=(test_to);
                 }
                 (passphrase_field("test-passphrase", "Admin passphrase"))
                 button.secondary type="submit" { "Send a test message" }

@@ -188,9 +188,10 @@ pub fn link_gone(status: LinkStatus) -> Markup {
              send your password.",
         ),
         LinkStatus::Replaced => (
-            "A newer link was sent",
-            "A newer link was sent to you for the same mailbox; please use the most recent \
-             message.",
+            "This link was replaced by a newer one",
+            "This link was replaced by a newer one for the same mailbox, so it no longer works. \
+             If you were given a newer link, use that one; if not, ask whoever sent you this \
+             link for a new one.",
         ),
         LinkStatus::Locked => (
             "Link locked",

@@ -35,6 +35,9 @@ pub async fn console_get(client: &reqwest::Client, url: &str, cookie: &str) -> S
     r.text().await.unwrap()
 }
 
+/// POSTs a console form. A success answers 303 (Post/Redirect/Get): then, as a browser
+/// would, the `Location` is fetched with the same cookie, and its page returned with
+/// the 303.
 pub async fn console_post(
     client: &reqwest::Client,
     url: &str,
@@ -48,5 +51,30 @@ pub async fn console_post(
         .send()
         .await
         .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    follow(client, url, cookie, r).await
+}
+
+/// The page a console response leads to: its own body, or for a 303 the page at its
+/// `Location` (fetched with `cookie`), with the response's status.
+pub async fn follow(
+    client: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    r: reqwest::Response,
+) -> (u16, String) {
+    let status = r.status().as_u16();
+    if status != 303 {
+        return (status, r.text().await.unwrap());
+    }
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with('/'), "{location}");
+    let origin = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    let page = client
+        .get(format!("{origin}{location}"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "GET {location}");
+    (status, page.text().await.unwrap())
 }

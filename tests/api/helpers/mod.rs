@@ -86,6 +86,21 @@ impl TestApp {
             Some(parent) => tempfile::tempdir_in(parent).unwrap(),
             None => tempfile::tempdir().unwrap(),
         };
+        Self::start_on(data_dir, adjust, with_admin).await
+    }
+
+    /// Stops the server and starts a new one (fresh memory, as after a restart) on the
+    /// same data directory; sessions, kept in the database, stay valid.
+    pub async fn restart(self) -> Self {
+        let data_dir = self.stop().await;
+        Self::start_on(data_dir, |_| {}, false).await
+    }
+
+    async fn start_on(
+        data_dir: tempfile::TempDir,
+        adjust: impl FnOnce(&mut ServerConfig),
+        with_admin: bool,
+    ) -> Self {
         let store = Store::open(data_dir.path()).await.unwrap();
         if with_admin {
             batch::init_admin(&store, secret(PASSPHRASE), CHEAP_KDF)
