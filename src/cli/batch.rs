@@ -150,7 +150,7 @@ async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
         }
         other => other?,
     };
-    if let Err(e) = output.finish(&batch::links_csv(&links)) {
+    if let Err(e) = output.finish(&batch::links_csv(&links, args.links_out.excel_bom)) {
         // Links that never reached anyone are useless; undo the batch.
         let _ = batch::purge(store, &created, config::now()).await;
         eprintln!("the batch was not kept because its links could not be written");
