@@ -42,9 +42,10 @@ pub struct ExportArgs {
     /// Partial export, keep collecting: leave the automatic purge date as it is.
     #[arg(long, env = "PASSDROP_KEEP_COLLECTING")]
     pub keep_collecting: bool,
-    /// Let the automatic purge come the retention after export later even if that is
-    /// before the links of users who have not submitted expire. Without it, an export
-    /// never purges before those links expire.
+    /// Deliberately let the automatic purge come the batch's retention after export
+    /// (--retain-after-export) after this export, even before the links of users who
+    /// have not submitted expire. Without it, an export never brings the purge before
+    /// those links expire.
     #[arg(
         long,
         env = "PASSDROP_ALLOW_EARLY_PURGE",
