@@ -27,7 +27,8 @@ pub use submission::*;
 /// By default a batch nobody purges is purged this long after its links expire...
 pub const DEFAULT_RETAIN_AFTER_EXPIRY: &str = "7d";
 
-/// ...or this long after its first export, whichever comes first.
+/// ...or this long after an export, whichever comes first (never before the live links
+/// of users still pending expire, unless the admin chooses it: `purge_plan`).
 pub const DEFAULT_RETAIN_AFTER_EXPORT: &str = "24h";
 
 /// Longest retention either way.
@@ -167,7 +168,7 @@ pub async fn closed_collection(store: &Store, token: &LinkToken) -> BatchResult<
 pub struct Retention {
     /// This long after its links expire...
     pub after_expiry: Duration,
-    /// ...or this long after its first export, whichever comes first.
+    /// ...or this long after an export, whichever comes first (see `purge_plan`).
     pub after_export: Duration,
 }
 

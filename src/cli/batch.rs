@@ -104,7 +104,8 @@ pub struct CreateArgs {
     /// Purge the batch automatically this long after its links expire (0 to 90d).
     #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPIRY", default_value = batch::DEFAULT_RETAIN_AFTER_EXPIRY)]
     pub retain_after_expiry: String,
-    /// ...or this long after its first export, whichever comes first (10m to 90d).
+    /// ...or this long after an export, whichever comes first (10m to 90d); never before
+    /// the links of users still pending expire, unless `export --allow-early-purge`.
     #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPORT", default_value = batch::DEFAULT_RETAIN_AFTER_EXPORT)]
     pub retain_after_export: String,
     /// The IMAP server passwords are checked against.

@@ -226,8 +226,10 @@ fn export_page(
                 (error_box(purge_error))
                 label.choice {
                     input type="checkbox" name="confirm" value="yes" required;
-                    @if live.is_empty() { " I have saved the CSV file" }
-                    @else { " I have saved the CSV file, and the links above stop working now" }
+                    span {
+                        @if live.is_empty() { " I have saved the CSV file" }
+                        @else { " I have saved the CSV file, and the links above stop working now" }
+                    }
                 }
                 (passphrase_field("purge-passphrase", "Admin passphrase"))
                 button.danger type="submit" { "Purge now" }
@@ -284,17 +286,17 @@ fn purge_choices(b: &Batch, outlook: &ExportOutlook) -> Markup {
                 legend { "What the download does to the automatic purge" }
                 label.choice {
                     input type="radio" name="purge" value=(PurgeChoice::KeepCollecting.as_str());
-                    " Partial export, keep collecting: the automatic purge stays on "
-                    strong { (format_time(keep.purge_at)) } "; export again when more users have submitted."
+                    span { " Partial export, keep collecting: the automatic purge stays on "
+                        strong { (format_time(keep.purge_at)) } "; export again when more users have submitted." }
                 }
                 label.choice {
                     input type="radio" name="purge" value=(PurgeChoice::AfterLinksExpire.as_str()) checked;
-                    " " (plan_words(&after))
+                    span { " " (plan_words(&after)) }
                 }
                 @if early.cuts_links_short() {
                     label.choice {
                         input type="radio" name="purge" value=(PurgeChoice::Early.as_str());
-                        " Purge early, on " strong { (format_time(early.purge_at)) } ", before the links expire"
+                        span { " Purge early, on " strong { (format_time(early.purge_at)) } ", before the links expire" }
                     }
                     div.error role="note" {
                         p { strong { "Purging early cuts links short." } " With this choice the batch is \
