@@ -398,3 +398,21 @@ async fn only_the_links_csv_offers_a_bom_for_excel() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(o.stdout.starts_with(b"EmailAddress,UserName,Password\r\n"));
 }
+
+#[tokio::test]
+async fn a_big_batch_names_the_first_pending_users_and_links_to_all() {
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let (b, _) = app.create_batch("big", &roster_of("many", 25)).await;
+    let url = format!("{}/admin/batches/{}/export", app.address, b.id);
+    let page = console_get(&app.client, &url, &cookie).await;
+    assert!(page.contains("Who has not submitted (25)"), "{page}");
+    assert!(page.contains("many19@example.org"));
+    assert!(!page.contains("many20@example.org"), "only the first 20");
+    assert!(page.contains("and 5 more"), "{page}");
+    assert!(page.contains("export?missing=all"), "{page}");
+    let all = console_get(&app.client, &format!("{url}?missing=all"), &cookie).await;
+    assert!(all.contains("many24@example.org"), "{all}");
+    assert!(!all.contains("and 5 more"), "{all}");
+    app.stop().await;
+}
