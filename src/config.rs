@@ -16,7 +16,8 @@ pub const MIN_LINK_LIFETIME: Duration = Duration::from_secs(10 * 60);
 pub const MAX_LINK_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
 /// By default a batch nobody purges is purged this long after its links expire...
 pub const DEFAULT_RETAIN_AFTER_EXPIRY: &str = "7d";
-/// ...or this long after its first export, whichever comes first.
+/// ...or this long after an export, whichever comes first (never before pending users'
+/// links expire unless the admin chooses it).
 pub const DEFAULT_RETAIN_AFTER_EXPORT: &str = "24h";
 /// Default per-IP limit, in requests per minute: enough for a whole office behind one
 /// NAT opening its links after one email (each visit is two or three requests).

@@ -2,8 +2,9 @@
 //! `chacha20poly1305` (SECURITY.md's cryptography inventory); nothing here invents a
 //! construction.
 //!
-//! - Link tokens: 32 bytes from the OS CSPRNG, base64url without padding; only
-//!   SHA-256(token) is stored.
+//! - Link tokens: 32 bytes from the OS CSPRNG, base64url without padding, behind the
+//!   version marker and the batch's link tag (`2.{tag}.{secret}`); only SHA-256 of the
+//!   token text is stored.
 //! - Admin key: an HPKE X25519 keypair whose private key is wrapped with ChaCha20-Poly1305
 //!   under Argon2id(passphrase).
 //! - Batch key: one HPKE keypair per batch, its private key HPKE-sealed to the admin key.
@@ -99,11 +100,55 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     Ok(out)
 }
 
-/// A link token as handed to a user: 43 base64url characters. Secret.
+/// The version marker that starts a format 2 link token (`2.{tag}.{secret}`).
+const LINK_FORMAT_V2: &str = "2";
+/// Random bytes in a batch's link tag.
+pub const LINK_TAG_BYTES: usize = 6;
+/// Characters of a batch's link tag: lowercase hex.
+pub const LINK_TAG_CHARS: usize = 2 * LINK_TAG_BYTES;
+
+/// A batch's link tag: 6 random bytes as 12 lowercase hex digits, drawn when the batch is
+/// created (or by migration 0008 for older batches) and carried in every format 2 link of
+/// the batch. Not secret and not user data: it names the batch, so that after a purge
+/// its tombstone can still tell a link holder the collection has closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkTag(String);
+
+impl LinkTag {
+    /// Draws a fresh tag from the OS CSPRNG.
+    pub fn generate() -> Result<Self, CryptoError> {
+        Ok(Self(hex::encode(random_bytes::<LINK_TAG_BYTES>()?)))
+    }
+
+    /// Parses a tag; `None` unless it is exactly 12 lowercase hex digits.
+    pub fn parse(candidate: &str) -> Option<Self> {
+        (candidate.len() == LINK_TAG_CHARS
+            && candidate
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| Self(candidate.to_owned()))
+    }
+
+    /// The tag's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A link token as handed to a user. Secret. Two formats (ARCHITECTURE.md, "Links"):
+///
+/// - format 1, the bare secret: 43 base64url characters (32 random bytes). Links
+///   emailed before format 2 have it; setup links and session cookies still use it;
+/// - format 2, `2.{tag}.{secret}`: the version marker `2`, the batch's [`LinkTag`] and
+///   the same 43-character secret, separated by dots (outside the base64url alphabet,
+///   so the two formats cannot be confused).
+///
+/// Either way only SHA-256 of the whole text is stored.
 pub struct LinkToken(SecretString);
 
 impl LinkToken {
-    /// Draws a fresh token from the OS CSPRNG.
+    /// Draws a fresh format 1 token (the bare secret) from the OS CSPRNG: setup links
+    /// and sessions. A batch's links are made with [`LinkToken::generate_tagged`].
     pub fn generate() -> Result<Self, CryptoError> {
         let raw = Zeroizing::new(random_bytes::<TOKEN_BYTES>()?);
         Ok(Self(SecretString::from(
@@ -111,17 +156,46 @@ impl LinkToken {
         )))
     }
 
-    /// Parses a token taken from a URL; `None` unless it has exactly the shape we issue.
+    /// Draws a fresh format 2 token for a batch's link: `2.{tag}.{secret}`.
+    pub fn generate_tagged(tag: &LinkTag) -> Result<Self, CryptoError> {
+        let raw = Zeroizing::new(random_bytes::<TOKEN_BYTES>()?);
+        let secret = Zeroizing::new(URL_SAFE_NO_PAD.encode(raw.as_slice()));
+        Ok(Self(SecretString::from(format!(
+            "{LINK_FORMAT_V2}.{}.{}",
+            tag.as_str(),
+            secret.as_str()
+        ))))
+    }
+
+    /// Parses a token taken from a URL; `None` unless it has exactly one of the shapes we
+    /// issue (format 1 or 2), spelt canonically.
     pub fn parse(candidate: &str) -> Option<Self> {
-        if candidate.len() != TOKEN_CHARS {
+        let secret = match candidate.split_once('.') {
+            None => candidate,
+            Some((LINK_FORMAT_V2, rest)) => {
+                let (tag, secret) = rest.split_once('.')?;
+                LinkTag::parse(tag)?;
+                secret
+            }
+            Some(_) => return None,
+        };
+        if secret.len() != TOKEN_CHARS {
             return None;
         }
-        let decoded = Zeroizing::new(URL_SAFE_NO_PAD.decode(candidate).ok()?);
+        let decoded = Zeroizing::new(URL_SAFE_NO_PAD.decode(secret).ok()?);
         // Reject non-canonical encodings (trailing bits set) so one token has one spelling.
-        if decoded.len() != TOKEN_BYTES || URL_SAFE_NO_PAD.encode(decoded.as_slice()) != candidate {
+        if decoded.len() != TOKEN_BYTES || URL_SAFE_NO_PAD.encode(decoded.as_slice()) != secret {
             return None;
         }
         Some(Self(SecretString::from(candidate.to_owned())))
+    }
+
+    /// The batch tag a format 2 token carries; `None` for format 1.
+    pub fn tag(&self) -> Option<LinkTag> {
+        let text = self.0.expose_secret();
+        let rest = text.strip_prefix(LINK_FORMAT_V2)?.strip_prefix('.')?;
+        rest.split_once('.')
+            .and_then(|(tag, _)| LinkTag::parse(tag))
     }
 
     /// The token text, for building a link. Never log it.
@@ -129,7 +203,8 @@ impl LinkToken {
         self.0.expose_secret()
     }
 
-    /// SHA-256 of the token text: the only form that is ever stored.
+    /// SHA-256 of the token text (for format 2, of the whole `2.{tag}.{secret}`): the
+    /// only form that is ever stored.
     pub fn hash(&self) -> [u8; 32] {
         Sha256::digest(self.0.expose_secret().as_bytes()).into()
     }
@@ -783,9 +858,63 @@ mod tests {
     }
 
     #[test]
+    fn tagged_tokens_carry_their_tag_and_parse_back() {
+        let tag = LinkTag::generate().unwrap();
+        assert_eq!(tag.as_str().len(), LINK_TAG_CHARS);
+        let token = LinkToken::generate_tagged(&tag).unwrap();
+        let text = token.expose();
+        assert_eq!(text.len(), 2 + LINK_TAG_CHARS + 1 + TOKEN_CHARS);
+        assert!(text.starts_with(&format!("2.{}.", tag.as_str())));
+        let parsed = LinkToken::parse(text).unwrap();
+        assert_eq!(parsed.hash(), token.hash());
+        assert_eq!(parsed.tag(), Some(tag.clone()));
+        // The hash covers the tag: the same secret under another tag is another link.
+        let secret = &text[2 + LINK_TAG_CHARS + 1..];
+        let other = LinkToken::parse(&format!("2.000000000000.{secret}")).unwrap();
+        assert_ne!(other.hash(), token.hash());
+        // Format 1 has no tag.
+        assert_eq!(LinkToken::parse(secret).unwrap().tag(), None);
+        assert_eq!(LinkToken::generate().unwrap().tag(), None);
+    }
+
+    #[test]
+    fn non_canonical_tagged_tokens_are_refused() {
+        let tag = LinkTag::generate().unwrap();
+        let token = LinkToken::generate_tagged(&tag).unwrap();
+        let text = token.expose();
+        let secret = &text[2 + LINK_TAG_CHARS + 1..];
+        let t = tag.as_str();
+        for bad in [
+            format!("3.{t}.{secret}"),
+            format!("02.{t}.{secret}"),
+            format!(
+                "2.{}.{secret}",
+                t.to_uppercase().replace(char::is_numeric, "A")
+            ),
+            format!("2.{}.{secret}", &t[1..]),
+            format!("2.{t}0.{secret}"),
+            format!("2..{secret}"),
+            format!("2.{t}.{secret}."),
+            format!("2.{t}..{secret}"),
+            format!("2.{t}.{}", &secret[1..]),
+            format!("2.{t}.{secret}A"),
+            format!(".{secret}"),
+            format!("2{t}.{secret}"),
+            format!("2.{t}"),
+        ] {
+            assert!(LinkToken::parse(&bad).is_none(), "{bad}");
+        }
+        assert!(LinkTag::parse("ABCDEF012345").is_none());
+        assert!(LinkTag::parse("abcdef01234g").is_none());
+        assert!(LinkTag::parse("abcdef012345").is_some());
+    }
+
+    #[test]
     fn token_debug_does_not_reveal_the_token() {
         let token = LinkToken::generate().unwrap();
         assert!(!format!("{token:?}").contains(token.expose()));
+        let tagged = LinkToken::generate_tagged(&LinkTag::generate().unwrap()).unwrap();
+        assert!(!format!("{tagged:?}").contains(&tagged.expose()[15..]));
     }
 
     #[test]

@@ -158,14 +158,22 @@ pub struct LinkRow<'a> {
     pub link: &'a str,
 }
 
-/// Renders the links CSV (`EmailAddress,DisplayName,Link`) into a zeroize-on-drop buffer.
-pub fn render_links_csv(rows: &[LinkRow<'_>]) -> Zeroizing<Vec<u8>> {
+/// The UTF-8 byte order mark: offered for the links CSV only (Excel needs it to read
+/// accented names), never written into the Microsoft 365 file.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Renders the links CSV (`EmailAddress,DisplayName,Link`) into a zeroize-on-drop buffer,
+/// starting with a UTF-8 byte order mark when `excel_bom`.
+pub fn render_links_csv(rows: &[LinkRow<'_>], excel_bom: bool) -> Zeroizing<Vec<u8>> {
     let capacity = 64
         + rows
             .iter()
             .map(|r| 2 * (r.email.len() + r.display_name.len() + r.link.len()) + 8)
             .sum::<usize>();
     let mut buf = Zeroizing::new(Vec::with_capacity(capacity));
+    if excel_bom {
+        buf.extend_from_slice(UTF8_BOM);
+    }
     push_record(&mut buf, &[b"EmailAddress", b"DisplayName", b"Link"]);
     for r in rows {
         push_record(
@@ -338,6 +346,20 @@ mod tests {
             render_m365_csv(&rows, false),
             Err(ExportError::TooLarge(_))
         ));
+    }
+
+    #[test]
+    fn the_links_csv_has_a_bom_only_when_asked() {
+        let rows = [LinkRow {
+            email: "zoe@x.example",
+            display_name: "Zoë Ångström",
+            link: "https://p/s/t",
+        }];
+        let plain = render_links_csv(&rows, false);
+        assert!(plain.starts_with(b"EmailAddress,"));
+        let excel = render_links_csv(&rows, true);
+        assert!(excel.starts_with(b"\xEF\xBB\xBFEmailAddress,"));
+        assert_eq!(&excel[3..], plain.as_slice());
     }
 
     #[test]

@@ -8,24 +8,27 @@ use zeroize::Zeroizing;
 
 use crate::config::PublicUrl;
 use crate::crypto::{self, AdminKey, CryptoError, KdfParams, LinkToken, SubmissionBinding};
-use crate::export::{self, ExportError, LinkRow, M365Row};
+use crate::export::{self, ExportError, LinkRow};
 use crate::imap::{self, ImapSettings};
 use crate::roster::Roster;
 use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError, Tombstone};
 
 mod admin_key;
+mod ending;
 mod passphrase;
 mod submission;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
+pub use ending::*;
 pub use passphrase::*;
 pub use submission::*;
 
 /// By default a batch nobody purges is purged this long after its links expire...
 pub const DEFAULT_RETAIN_AFTER_EXPIRY: &str = "7d";
 
-/// ...or this long after its first export, whichever comes first.
+/// ...or this long after an export, whichever comes first (never before the live links
+/// of users still pending expire, unless the admin chooses it: `purge_plan`).
 pub const DEFAULT_RETAIN_AFTER_EXPORT: &str = "24h";
 
 /// Longest retention either way.
@@ -136,8 +139,9 @@ impl std::fmt::Debug for IssuedLink {
     }
 }
 
-/// Renders issued links as the mail-merge CSV (`EmailAddress,DisplayName,Link`).
-pub fn links_csv(links: &[IssuedLink]) -> Zeroizing<Vec<u8>> {
+/// Renders issued links as the mail-merge CSV (`EmailAddress,DisplayName,Link`), with a
+/// UTF-8 byte order mark first when `excel_bom` (Excel then reads accented names right).
+pub fn links_csv(links: &[IssuedLink], excel_bom: bool) -> Zeroizing<Vec<u8>> {
     let rows: Vec<LinkRow<'_>> = links
         .iter()
         .map(|l| LinkRow {
@@ -146,7 +150,17 @@ pub fn links_csv(links: &[IssuedLink]) -> Zeroizing<Vec<u8>> {
             link: l.link.expose_secret(),
         })
         .collect();
-    export::render_links_csv(&rows)
+    export::render_links_csv(&rows, excel_bom)
+}
+
+/// What a link of a purged batch is answered with: the tombstone of the batch its
+/// format 2 token names, if that batch was purged. Format 1 links carry no tag, so
+/// they stay unknown once their batch is gone.
+pub async fn closed_collection(store: &Store, token: &LinkToken) -> BatchResult<Option<Tombstone>> {
+    match token.tag() {
+        Some(tag) => Ok(store.tombstone_by_link_tag(&tag).await?),
+        None => Ok(None),
+    }
 }
 
 /// When a batch nobody purges is purged automatically.
@@ -154,7 +168,7 @@ pub fn links_csv(links: &[IssuedLink]) -> Zeroizing<Vec<u8>> {
 pub struct Retention {
     /// This long after its links expire...
     pub after_expiry: Duration,
-    /// ...or this long after its first export, whichever comes first.
+    /// ...or this long after an export, whichever comes first (see `purge_plan`).
     pub after_export: Duration,
 }
 
@@ -286,17 +300,30 @@ pub async fn create(
         retain_after_export_secs: secs(request.retention.after_export),
         public_key,
         first_exported_at: None,
+        export_purge_at: None,
+        link_tag: crypto::LinkTag::generate()?,
         imap: request.imap,
         message: None,
     };
     // Drawing and sealing 50,000 tokens is CPU work (one X25519 exchange each): it runs
     // off the async runtime, spread over the machine's cores.
-    let (public_key, batch_id, expires_at) =
-        (batch.public_key.clone(), batch.id.clone(), batch.expires_at);
+    let (public_key, batch_id, expires_at, tag) = (
+        batch.public_key.clone(),
+        batch.id.clone(),
+        batch.expires_at,
+        batch.link_tag.clone(),
+    );
     let public_url = public_url.clone();
     let entries = request.roster.entries;
     let issued = tokio::task::spawn_blocking(move || {
-        issue_first_links(entries, &public_key, &batch_id, expires_at, &public_url)
+        issue_first_links(
+            entries,
+            &public_key,
+            &batch_id,
+            &tag,
+            expires_at,
+            &public_url,
+        )
     })
     .await
     .map_err(anyhow::Error::new)??;
@@ -310,11 +337,12 @@ fn issue_first_links(
     entries: Vec<crate::roster::RosterEntry>,
     public_key: &[u8],
     batch_id: &str,
+    tag: &crypto::LinkTag,
     expires_at: i64,
     public_url: &PublicUrl,
 ) -> BatchResult<Vec<(NewRecipient, IssuedLink)>> {
     let issue_one = |entry: crate::roster::RosterEntry| -> BatchResult<(NewRecipient, IssuedLink)> {
-        let token = LinkToken::generate()?;
+        let token = LinkToken::generate_tagged(tag)?;
         let sealed_token = crypto::seal_token(public_key, batch_id, &entry.email, &token)?;
         let link = IssuedLink {
             email: entry.email.clone(),
@@ -372,7 +400,7 @@ pub async fn reissue(
     email: &str,
     now: i64,
 ) -> BatchResult<IssuedLink> {
-    let token = LinkToken::generate()?;
+    let token = LinkToken::generate_tagged(&batch.link_tag)?;
     let expires_at = now.saturating_add(batch.link_lifetime_secs);
     let recipient = store.recipient(batch, email).await?;
     let sealed_token = crypto::seal_token(&batch.public_key, &batch.id, &recipient.email, &token)?;
@@ -475,161 +503,6 @@ pub async fn set_imap(
     };
     store.set_batch_imap(&batch.id, settings.as_ref()).await?;
     Ok(report)
-}
-
-/// A finished Microsoft 365 export, held in memory until written.
-pub struct M365Export {
-    /// The CSV bytes (zeroized on drop).
-    pub csv: Zeroizing<Vec<u8>>,
-    /// Rows written.
-    pub rows: usize,
-    /// Email addresses of recipients who have not submitted, in roster order.
-    pub missing: Vec<String>,
-    /// Email addresses of the rows whose password a spreadsheet would run as a formula
-    /// (`export::formula_risk`), in file order: the admin is warned, naming them.
-    pub formula_risk: Vec<String>,
-}
-
-/// Opens every password of a batch with the unlocked admin key and renders the
-/// Microsoft 365 CSV. Nothing is written anywhere; the export time is recorded.
-pub async fn export_m365(
-    store: &Store,
-    batch: &Batch,
-    admin: &AdminKey,
-    now: i64,
-) -> BatchResult<M365Export> {
-    let exported = prepare_m365(store, batch, admin).await?;
-    store.mark_exported(&batch.id, exported.rows, now).await?;
-    Ok(exported)
-}
-
-/// Like `export_m365`, but without recording the export (for a caller that may still
-/// not hand the file over).
-pub async fn prepare_m365(
-    store: &Store,
-    batch: &Batch,
-    admin: &AdminKey,
-) -> BatchResult<M365Export> {
-    let batch_key = open_batch_key(store, batch, admin).await?;
-    let (submissions, missing) = store.submissions_and_missing(&batch.id).await?;
-    // One X25519 exchange per password: opened off the async runtime, on every core.
-    let batch_id = batch.id.clone();
-    let (submissions, passwords) = tokio::task::spawn_blocking(move || {
-        let passwords = open_passwords(&batch_key, &batch_id, &submissions);
-        (submissions, passwords)
-    })
-    .await
-    .map_err(anyhow::Error::new)?;
-    let passwords = passwords?;
-    let rows: Vec<M365Row<'_>> = submissions
-        .iter()
-        .zip(&passwords)
-        .map(|(s, p)| M365Row {
-            email: &s.recipient.email,
-            user_name: &s.recipient.user_name,
-            password: p,
-            user_root: s.recipient.user_root.as_deref(),
-        })
-        .collect();
-    let csv = export::render_m365_csv(&rows, batch.has_user_root)?;
-    let formula_risk = rows
-        .iter()
-        .filter(|r| export::formula_risk(r.password.expose_secret()))
-        .map(|r| r.email.to_owned())
-        .collect();
-    Ok(M365Export {
-        csv,
-        rows: rows.len(),
-        missing,
-        formula_risk,
-    })
-}
-
-/// Opens every sealed password of a batch, in order, spread over the machine's cores.
-fn open_passwords(
-    batch_key: &crypto::BatchKey,
-    batch_id: &str,
-    submissions: &[crate::storage::StoredSubmission],
-) -> BatchResult<Vec<secrecy::SecretBox<[u8]>>> {
-    let open_one = |s: &crate::storage::StoredSubmission| {
-        let binding = SubmissionBinding {
-            batch_id,
-            recipient_id: s.recipient.id,
-            email: &s.recipient.email,
-            user_name: &s.recipient.user_name,
-        };
-        crypto::open_password(batch_key, binding, &s.sealed).map_err(|e| {
-            BatchError::Other(anyhow::anyhow!(
-                "the stored password of recipient {} (roster line {}) does not open ({e}); \
-                 the database may be damaged",
-                s.recipient.id,
-                s.recipient.roster_line
-            ))
-        })
-    };
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let chunk = submissions.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = submissions
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(open_one).collect::<BatchResult<Vec<_>>>())
-            })
-            .collect();
-        let mut all = Vec::with_capacity(submissions.len());
-        for worker in workers {
-            all.extend(worker.join().map_err(|_| {
-                BatchError::Other(anyhow::anyhow!("a password-opening thread panicked"))
-            })??);
-        }
-        Ok(all)
-    })
-}
-
-/// Purges a batch: key first, then rows, then compaction. Returns its tombstone.
-pub async fn purge(store: &Store, batch: &Batch, now: i64) -> BatchResult<Tombstone> {
-    Ok(store.purge_batch(&batch.id, now).await?)
-}
-
-/// When a batch will be purged automatically if nobody purges it first.
-pub fn automatic_purge_at(batch: &Batch) -> i64 {
-    let after_expiry = batch
-        .expires_at
-        .saturating_add(batch.retain_after_expiry_secs);
-    batch.first_exported_at.map_or(after_expiry, |t| {
-        after_expiry.min(t.saturating_add(batch.retain_after_export_secs))
-    })
-}
-
-/// Finishes interrupted purges and purges every batch past its retention. Returns the
-/// tombstones of the batches it purged.
-pub async fn purge_past_retention(store: &Store, now: i64) -> BatchResult<Vec<Tombstone>> {
-    store.finish_interrupted_purges().await?;
-    let due = store.batches_due_for_purge(now).await?;
-    let mut purged = Vec::with_capacity(due.len());
-    for b in due {
-        tracing::info!(batch_id = %b.id, "purging a batch past its retention period");
-        match purge(store, &b, now).await {
-            Ok(t) => purged.push(t),
-            // Purged; its old pages are wiped on a later round.
-            Err(BatchError::Store(StoreError::WipePending { tombstone, .. })) => {
-                purged.push(*tombstone);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(purged)
-}
-
-/// Runs `purge_past_retention` now and then every `MAINTENANCE_INTERVAL`, forever.
-pub async fn maintenance_loop(store: Store) {
-    let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
-    loop {
-        tick.tick().await;
-        if let Err(e) = purge_past_retention(&store, crate::config::now()).await {
-            tracing::error!(error = %format!("{e:#}"), "automatic purge failed; will retry");
-        }
-    }
 }
 
 #[cfg(test)]

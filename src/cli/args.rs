@@ -58,6 +58,10 @@ pub struct LinksOutArg {
     /// Write the links CSV here (created 0600, never overwritten) instead of stdout.
     #[arg(long, env = "PASSDROP_LINKS_OUT")]
     pub links_out: Option<PathBuf>,
+    /// Start the links CSV with a UTF-8 byte order mark, so Excel shows accented names
+    /// right (never used for the Microsoft 365 export).
+    #[arg(long, env = "PASSDROP_EXCEL_BOM")]
+    pub excel_bom: bool,
 }
 
 /// The SMTP relay's settings.

@@ -105,7 +105,8 @@ pub struct CreateArgs {
     /// Purge the batch automatically this long after its links expire (0 to 90d).
     #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPIRY", default_value = batch::DEFAULT_RETAIN_AFTER_EXPIRY)]
     pub retain_after_expiry: String,
-    /// ...or this long after its first export, whichever comes first (10m to 90d).
+    /// ...or this long after an export, whichever comes first (10m to 90d); never before
+    /// the links of users still pending expire, unless `export --allow-early-purge`.
     #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPORT", default_value = batch::DEFAULT_RETAIN_AFTER_EXPORT)]
     pub retain_after_export: String,
     /// The IMAP server passwords are checked against.
@@ -151,7 +152,7 @@ async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
         }
         other => other?,
     };
-    if let Err(e) = output.finish(&batch::links_csv(&links)) {
+    if let Err(e) = output.finish(&batch::links_csv(&links, args.links_out.excel_bom)) {
         // Links that never reached anyone are useless; undo the batch.
         let _ = batch::purge(store, &created, config::now()).await;
         eprintln!("the batch was not kept because its links could not be written");

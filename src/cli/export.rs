@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 
 use super::io::Output;
 use super::{BatchArg, CliResult, Context, Failure, PassphraseArgs};
-use crate::batch;
-use crate::config;
+use crate::batch::{self, ExportOutlook, PurgeChoice, PurgePlan};
+use crate::config::{self, format_time};
 use crate::storage::Store;
 
 /// Export formats.
@@ -35,9 +35,23 @@ pub struct ExportArgs {
     /// Where the passphrase comes from.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
-    /// Purge the batch once the file is written.
-    #[arg(long, env = "PASSDROP_PURGE")]
+    /// Purge the batch once the file is written (the links of users who have not
+    /// submitted stop working at once; they are named).
+    #[arg(long, env = "PASSDROP_PURGE", conflicts_with = "keep_collecting")]
     pub purge: bool,
+    /// Partial export, keep collecting: leave the automatic purge date as it is.
+    #[arg(long, env = "PASSDROP_KEEP_COLLECTING")]
+    pub keep_collecting: bool,
+    /// Deliberately let the automatic purge come the batch's retention after export
+    /// (--retain-after-export) after this export, even before the links of users who
+    /// have not submitted expire. Without it, an export never brings the purge before
+    /// those links expire.
+    #[arg(
+        long,
+        env = "PASSDROP_ALLOW_EARLY_PURGE",
+        conflicts_with = "keep_collecting"
+    )]
+    pub allow_early_purge: bool,
 }
 
 impl ExportArgs {
@@ -72,7 +86,14 @@ async fn export(store: &Store, args: ExportArgs) -> CliResult {
     let b = args.batch.find(store).await?;
     let passphrase = args.passphrase.read(false)?;
     let admin = batch::unlock_admin(store, passphrase).await?;
-    let exported = batch::export_m365(store, &b, &admin, config::now()).await?;
+    let choice = if args.keep_collecting {
+        PurgeChoice::KeepCollecting
+    } else if args.allow_early_purge {
+        PurgeChoice::Early
+    } else {
+        PurgeChoice::AfterLinksExpire
+    };
+    let (exported, plan) = batch::export_m365(store, &b, &admin, choice, config::now()).await?;
     drop(admin);
     output.finish(&exported.csv)?;
     match &args.out {
@@ -92,18 +113,74 @@ async fn export(store: &Store, args: ExportArgs) -> CliResult {
         );
     }
     if args.purge {
+        let outlook = batch::export_outlook(store, &b, config::now()).await?;
+        eprint!("{}", links_stopped(&outlook));
         let t = batch::purge(store, &b, config::now()).await?;
         eprintln!(
             "Purged batch {:?}: keys, passwords, links and roster are deleted.",
             t.name
         );
+    } else {
+        eprintln!("{}", plan_words(&plan));
     }
     Ok(())
+}
+
+/// What the export did to the automatic purge, in one or two sentences.
+fn plan_words(plan: &PurgePlan) -> String {
+    let when = format_time(plan.purge_at);
+    if plan.purge_at == plan.purge_at_before {
+        return match plan.choice {
+            PurgeChoice::KeepCollecting => {
+                format!("Partial export, collecting goes on: the automatic purge stays on {when}.")
+            }
+            _ => format!("The automatic purge stays on {when}."),
+        };
+    }
+    let moved = format!(
+        "The automatic purge moved from {} to {when}",
+        format_time(plan.purge_at_before)
+    );
+    match plan.links_until {
+        Some(until) if plan.cuts_links_short() => format!(
+            "WARNING: {moved}, before the links of users who have not submitted expire (the \
+             last on {}); after the purge those links only say the collection has closed.",
+            format_time(until)
+        ),
+        Some(_) => format!("{moved}, once the links of users who have not submitted expire."),
+        None => format!("{moved}."),
+    }
+}
+
+/// Before a purge: who has not submitted and whose link stops working now.
+fn links_stopped(outlook: &ExportOutlook) -> String {
+    let live: Vec<&str> = outlook
+        .with_live_links()
+        .map(|p| p.email.as_str())
+        .collect();
+    if live.is_empty() {
+        return String::new();
+    }
+    format!(
+        "{} {} not submitted and {} working link{} that stop{} working now: {}\n",
+        live.len(),
+        if live.len() == 1 {
+            "user has"
+        } else {
+            "users have"
+        },
+        if live.len() == 1 { "has a" } else { "have" },
+        if live.len() == 1 { "" } else { "s" },
+        if live.len() == 1 { "s" } else { "" },
+        live.join(", ")
+    )
 }
 
 /// Asks for confirmation (the batch name, or --yes) and purges the batch.
 async fn purge(store: &Store, args: PurgeArgs) -> CliResult {
     let b = args.batch.find(store).await?;
+    let outlook = batch::export_outlook(store, &b, config::now()).await?;
+    eprint!("{}", links_stopped(&outlook));
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Failure::Usage(

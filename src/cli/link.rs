@@ -118,7 +118,10 @@ async fn reissue(store: &Store, url: &PublicUrl, args: &ReissueArgs) -> CliResul
     let output = Output::open(args.links_out.links_out.as_deref())?;
     let b = args.batch.find(store).await?;
     let link = batch::reissue(store, url, &b, &args.email, config::now()).await?;
-    output.finish(&batch::links_csv(std::slice::from_ref(&link)))?;
+    output.finish(&batch::links_csv(
+        std::slice::from_ref(&link),
+        args.links_out.excel_bom,
+    ))?;
     eprintln!(
         "Issued a new link for {}; the previous one no longer works.",
         link.email

@@ -22,7 +22,8 @@ impl Store {
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
              has_user_root, next_steps, ask_mail_client, public_key, retain_after_expiry_secs, \
              retain_after_export_secs, imap_url, imap_ca_pem, imap_cert_sha256, \
-             imap_when_unreachable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             imap_when_unreachable, link_tag) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&batch.id)
@@ -51,6 +52,7 @@ impl Store {
                 .as_ref()
                 .map_or("retry", |i| i.when_unreachable.as_str()),
         )
+        .bind(batch.link_tag.as_str())
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() != 1 {
@@ -150,10 +152,25 @@ impl Store {
     pub async fn find_tombstone(&self, id_or_name: &str) -> StoreResult<Option<Tombstone>> {
         Ok(sqlx::query_as(
             "SELECT batch_id, name, created_at, purged_at, recipients, submitted, \
-             first_exported_at FROM tombstones WHERE batch_id = ?1 OR name = ?1 \
+             first_exported_at, link_tag, org_name FROM tombstones \
+             WHERE batch_id = ?1 OR name = ?1 \
              ORDER BY purged_at DESC LIMIT 1",
         )
         .bind(id_or_name)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The tombstone of the purged batch whose links carry `tag`, if any: what a format
+    /// 2 link of a purged batch is answered from.
+    #[instrument(skip_all)]
+    pub async fn tombstone_by_link_tag(&self, tag: &LinkTag) -> StoreResult<Option<Tombstone>> {
+        Ok(sqlx::query_as(
+            "SELECT batch_id, name, created_at, purged_at, recipients, submitted, \
+             first_exported_at, link_tag, org_name FROM tombstones WHERE link_tag = ? \
+             ORDER BY purged_at DESC LIMIT 1",
+        )
+        .bind(tag.as_str())
         .fetch_optional(&self.pool)
         .await?)
     }
@@ -187,7 +204,7 @@ impl Store {
     pub async fn list_tombstones(&self) -> StoreResult<Vec<Tombstone>> {
         Ok(sqlx::query_as(
             "SELECT batch_id, name, created_at, purged_at, recipients, submitted, \
-             first_exported_at FROM tombstones ORDER BY purged_at DESC",
+             first_exported_at, link_tag, org_name FROM tombstones ORDER BY purged_at DESC",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -221,14 +238,27 @@ impl Store {
         Ok(())
     }
 
-    /// Records the first export time of a batch (later exports keep the first).
+    /// Records an export: the first export time (later exports keep the first) and, when
+    /// `purge_at` is given, the automatic purge it sets (an export only ever brings that
+    /// date forward; `batch::purge_plan` decides it).
     #[instrument(skip_all)]
-    pub async fn mark_exported(&self, batch_id: &str, rows: usize, now: i64) -> StoreResult<()> {
+    pub async fn mark_exported(
+        &self,
+        batch_id: &str,
+        rows: usize,
+        now: i64,
+        purge_at: Option<i64>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "UPDATE batches SET first_exported_at = COALESCE(first_exported_at, ?) WHERE id = ?",
+            "UPDATE batches SET first_exported_at = COALESCE(first_exported_at, ?1), \
+             export_purge_at = CASE WHEN ?2 IS NULL THEN export_purge_at \
+               WHEN export_purge_at IS NULL OR ?2 < export_purge_at THEN ?2 \
+               ELSE export_purge_at END \
+             WHERE id = ?3",
         )
         .bind(now)
+        .bind(purge_at)
         .bind(batch_id)
         .execute(&mut *tx)
         .await?;
@@ -257,15 +287,13 @@ impl Store {
     }
 
     /// Batches whose retention has run out: their own `retain_after_expiry_secs` past
-    /// their expiry, or `retain_after_export_secs` past their first export, whichever
-    /// comes first.
+    /// their expiry, or the purge date an export set, whichever comes first.
     #[instrument(skip_all)]
     pub async fn batches_due_for_purge(&self, now: i64) -> StoreResult<Vec<Batch>> {
         let rows = sqlx::query(constant_sql(format!(
             "SELECT {BATCH_COLUMNS} FROM batches b JOIN batch_keys k ON k.batch_id = b.id \
              WHERE b.expires_at + b.retain_after_expiry_secs <= ?1 \
-                OR (b.first_exported_at IS NOT NULL \
-                    AND b.first_exported_at + b.retain_after_export_secs <= ?1)"
+                OR b.export_purge_at <= ?1"
         )))
         .bind(now)
         .fetch_all(&self.pool)

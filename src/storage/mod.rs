@@ -18,7 +18,9 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 use tracing::instrument;
 
-use crate::crypto::{KdfParams, SealedBatchKey, SealedPassword, SealedToken, WrappedAdminKey};
+use crate::crypto::{
+    KdfParams, LinkTag, SealedBatchKey, SealedPassword, SealedToken, WrappedAdminKey,
+};
 use crate::imap::ImapSettings;
 
 mod admin;
@@ -157,7 +159,8 @@ const RECIPIENT_COLUMNS: &str = "r.id AS r_id, r.batch_id AS r_batch_id, r.roste
      r.user_name, r.display_name, r.alternate_email, r.user_root";
 const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_at, \
      b.link_lifetime_secs, b.has_user_root, b.next_steps, b.ask_mail_client, b.public_key, \
-     b.first_exported_at, b.retain_after_expiry_secs, b.retain_after_export_secs, \
+     b.first_exported_at, b.export_purge_at, b.link_tag, b.retain_after_expiry_secs, \
+     b.retain_after_export_secs, \
      b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
      b.mail_body";
 

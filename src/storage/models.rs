@@ -27,10 +27,15 @@ pub struct Batch {
     pub public_key: Vec<u8>,
     /// When the batch was first exported.
     pub first_exported_at: Option<i64>,
+    /// The automatic purge an export set (`batch::purge_plan`), if any.
+    pub export_purge_at: Option<i64>,
     /// Purged automatically this long after the links expire...
     pub retain_after_expiry_secs: i64,
-    /// ...or this long after the first export, whichever comes first.
+    /// ...or this long after an export (never before the links expire unless the admin
+    /// chose it), whichever comes first.
     pub retain_after_export_secs: i64,
+    /// The tag every format 2 link of the batch carries (not secret).
+    pub link_tag: LinkTag,
     /// The old IMAP server each password is checked against, if any.
     pub imap: Option<ImapSettings>,
     /// The emailed message's subject and body (placeholders unfilled), if not the
@@ -66,6 +71,10 @@ pub struct Tombstone {
     pub submitted: i64,
     /// When it was first exported, if ever.
     pub first_exported_at: Option<i64>,
+    /// The tag its format 2 links carry (`None` for batches purged before tags).
+    pub link_tag: Option<String>,
+    /// The organisation name its users were shown, if any (the admin's words).
+    pub org_name: Option<String>,
 }
 
 /// A recipient to insert, with the hash of their first link's token.

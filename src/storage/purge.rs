@@ -67,7 +67,7 @@ impl Store {
     ) -> StoreResult<Tombstone> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "SELECT b.name, b.created_at, b.first_exported_at, \
+            "SELECT b.name, b.created_at, b.first_exported_at, b.link_tag, b.org_name, \
                (SELECT COUNT(*) FROM recipients r WHERE r.batch_id = b.id) AS n_recipients, \
                (SELECT COUNT(*) FROM submissions s JOIN recipients r ON r.id = s.recipient_id \
                   WHERE r.batch_id = b.id) AS n_submitted \
@@ -87,10 +87,12 @@ impl Store {
             recipients: row.try_get("n_recipients")?,
             submitted: row.try_get("n_submitted")?,
             first_exported_at: row.try_get("first_exported_at")?,
+            link_tag: row.try_get("link_tag")?,
+            org_name: row.try_get("org_name")?,
         };
         sqlx::query(
             "INSERT INTO tombstones (batch_id, name, created_at, purged_at, recipients, submitted, \
-             first_exported_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             first_exported_at, link_tag, org_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&tombstone.batch_id)
         .bind(&tombstone.name)
@@ -99,6 +101,8 @@ impl Store {
         .bind(tombstone.recipients)
         .bind(tombstone.submitted)
         .bind(tombstone.first_exported_at)
+        .bind(&tombstone.link_tag)
+        .bind(&tombstone.org_name)
         .execute(&mut *tx)
         .await?;
         // Explicit deletes, children first, rather than relying on cascades alone.

@@ -15,6 +15,13 @@ pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx:
         ask_mail_client: row.try_get("ask_mail_client")?,
         public_key: row.try_get("public_key")?,
         first_exported_at: row.try_get("first_exported_at")?,
+        export_purge_at: row.try_get("export_purge_at")?,
+        link_tag: {
+            let tag: String = row.try_get("link_tag")?;
+            LinkTag::parse(&tag).ok_or_else(|| {
+                sqlx::Error::Decode("a batch's stored link tag is malformed".into())
+            })?
+        },
         retain_after_expiry_secs: row.try_get("retain_after_expiry_secs")?,
         retain_after_export_secs: row.try_get("retain_after_export_secs")?,
         imap: row_to_imap(row)?,

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::layout::message_page;
-use super::public::pages::{link_gone, unknown_link};
+use super::public::pages::{collection_closed, link_gone, unknown_link};
 use crate::batch::{BatchError, LinkStatus};
 use crate::storage::StoreError;
 
@@ -14,6 +14,10 @@ pub enum AppError {
     /// No link has this token (or it is malformed, or its batch is purged).
     #[error("unknown link")]
     UnknownLink,
+    /// The link's batch was purged (its tombstone knows the link's tag); the
+    /// organisation name its users were shown, if any.
+    #[error("collection closed")]
+    CollectionClosed(Option<String>),
     /// The link exists but can no longer take a password.
     #[error("link no longer usable: {0:?}")]
     LinkGone(LinkStatus),
@@ -63,6 +67,9 @@ impl IntoResponse for AppError {
         match self {
             Self::UnknownLink => (StatusCode::NOT_FOUND, unknown_link()).into_response(),
             Self::LinkGone(status) => (StatusCode::GONE, link_gone(status)).into_response(),
+            Self::CollectionClosed(org) => {
+                (StatusCode::GONE, collection_closed(org.as_deref())).into_response()
+            }
             Self::Gone(title, text) => {
                 (StatusCode::GONE, message_page(title, text)).into_response()
             }

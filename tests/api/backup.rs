@@ -66,9 +66,15 @@ async fn a_backup_under_load_restores_every_acknowledged_password() {
     let admin = batch::unlock_admin(&store, secret(PASSPHRASE))
         .await
         .unwrap();
-    let e = batch::export_m365(&store, &b, &admin, config::now())
-        .await
-        .unwrap();
+    let (e, _) = batch::export_m365(
+        &store,
+        &b,
+        &admin,
+        batch::PurgeChoice::AfterLinksExpire,
+        config::now(),
+    )
+    .await
+    .unwrap();
     let rows = parse_csv(&e.csv);
     assert_eq!(rows.len() - 1, summary.submissions as usize);
     let mut seen = std::collections::HashSet::new();

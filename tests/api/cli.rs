@@ -280,7 +280,15 @@ async fn the_readme_journey_works_from_the_command_line() {
     let o = run(passdrop(&data).args(["batch", "status", "Move 2026"]));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("was purged"));
-    assert_eq!(client.get(&bob_new).send().await.unwrap().status(), 404);
+    // Bob's link now says the collection has closed (410), from the tombstone.
+    let r = client.get(&bob_new).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This collection has closed")
+    );
 
     let log = server.stop();
     let tokens: Vec<String> = [&ann_link, &bob_link, &bob_new]

@@ -44,8 +44,17 @@ async fn the_journey_ends_with_a_purge_that_leaves_no_trace() {
     let tokens: Vec<String> = links.iter().map(|l| token_of(&link(l))).collect();
     let tombstone = batch::purge(&app.store, &b, config::now()).await.unwrap();
     assert_eq!((tombstone.recipients, tombstone.submitted), (3, 2));
+    // Every link of the purged batch says the collection has closed (from the
+    // tombstone, which holds no user data: the canaries below).
     for l in &links {
-        assert_eq!(app.get(&link(l)).await.status(), 404);
+        let r = app.get(&link(l)).await;
+        assert_eq!(r.status(), 410);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("This collection has closed")
+        );
     }
     assert!(matches!(
         batch::find(&app.store, "journey").await,
@@ -157,7 +166,15 @@ async fn batches_past_retention_are_purged_automatically() {
         batch::automatic_purge_at(&old),
         old.expires_at + old.retain_after_expiry_secs
     );
-    app.store.mark_exported(&exported.id, 0, now).await.unwrap();
+    app.store
+        .mark_exported(
+            &exported.id,
+            0,
+            now,
+            Some(now + exported.retain_after_export_secs),
+        )
+        .await
+        .unwrap();
 
     // Nothing is due yet.
     assert!(
@@ -183,7 +200,7 @@ async fn batches_past_retention_are_purged_automatically() {
         .await
         .unwrap();
     assert_eq!(purged.len(), 2);
-    assert_eq!(app.get(&link(&old_links[0])).await.status(), 404);
+    assert_eq!(app.get(&link(&old_links[0])).await.status(), 410);
     assert!(app.store.list_batches().await.unwrap().is_empty());
     app.stop().await;
 }

@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod caddy;
 mod cli;
+mod closing;
 mod collection;
 mod console_pages;
 mod corpus;

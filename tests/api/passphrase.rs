@@ -54,9 +54,15 @@ async fn every_batch_exports_with(store: &Store, passphrase: &str, made: &[(Batc
         .await
         .unwrap();
     for (b, password) in made {
-        let e = batch::export_m365(store, b, &admin, config::now())
-            .await
-            .unwrap();
+        let (e, _) = batch::export_m365(
+            store,
+            b,
+            &admin,
+            batch::PurgeChoice::AfterLinksExpire,
+            config::now(),
+        )
+        .await
+        .unwrap();
         let rows = parse_csv(&e.csv);
         assert_eq!(rows[1][0], "ann@example.com");
         assert_eq!(rows[1][2], *password, "{}", b.name);

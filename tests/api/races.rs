@@ -128,12 +128,12 @@ async fn a_purge_racing_submissions_leaves_nothing_and_later_submissions_fail_cl
     for s in submitters {
         let status = s.await.unwrap();
         // Before the purge: accepted; during: the link is no longer usable; after:
-        // unknown. Never a server error.
+        // the collection has closed. Never a server error.
         assert!([200, 404, 410].contains(&status), "{status}");
     }
     for url in &urls {
-        assert_eq!(app.get(url).await.status(), 404);
-        assert_eq!(app.submit(url, "late", "late").await.status(), 404);
+        assert_eq!(app.get(url).await.status(), 410);
+        assert_eq!(app.submit(url, "late", "late").await.status(), 410);
     }
     assert!(app.store.list_batches().await.unwrap().is_empty());
     let dir = app.stop().await;

@@ -689,6 +689,73 @@ async fn the_saved_relay_still_sends_with_its_sealed_password() {
     assert_eq!(relay.authenticated_messages(), 1);
 }
 
+/// Migration 0008 on the fixture's rows: every batch gets a link tag of its own, an
+/// exported batch keeps the purge date its export set (first export plus retention after
+/// export), the tombstones of earlier purges have no tag (their links answer 404 as
+/// before), and a link reissued from now on is of format 2, with the batch's tag. (That
+/// the fixture's own links, format 1, still work is checked above.)
+#[tokio::test]
+async fn migration_0008_tags_every_batch_and_keeps_the_purge_dates() {
+    let (_dir, data) = copy_fixture();
+    let mut conn = connect(&data.join(DATABASE)).await;
+    let before: Vec<(String, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT id, first_exported_at, retain_after_export_secs FROM batches ORDER BY id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert!(before.iter().any(|b| b.1.is_some()), "an exported batch");
+
+    ok(&passdrop(&data, &["batch", "list"]));
+    let (_scratch, db) = scratch_copy(&data);
+    let mut conn = connect(&db).await;
+    let after: Vec<(String, String, Option<i64>)> =
+        sqlx::query_as("SELECT id, link_tag, export_purge_at FROM batches ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let tombstones: Vec<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT link_tag, org_name FROM tombstones")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(after.len(), before.len());
+    let mut tags = std::collections::HashSet::new();
+    for ((id, first_export, retain), (id2, tag, export_purge_at)) in before.iter().zip(&after) {
+        assert_eq!(id, id2);
+        assert!(
+            tag.len() == 12
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{id}: {tag}"
+        );
+        assert!(
+            tags.insert(tag.clone()),
+            "{id}: the tag {tag} is not unique"
+        );
+        assert_eq!(*export_purge_at, first_export.map(|t| t + retain), "{id}");
+    }
+    assert!(!tombstones.is_empty());
+    assert!(
+        tombstones.iter().all(|t| *t == (None, None)),
+        "{tombstones:?}"
+    );
+
+    let move_tag = &after
+        .iter()
+        .find(|b| b.0 == expected().batch("Move 2026").id)
+        .unwrap()
+        .1;
+    let csv = ok(&passdrop(
+        &data,
+        &["link", "reissue", "Move 2026", "hal@example.org"],
+    ));
+    assert!(csv.contains(&format!("/s/2.{move_tag}.")), "{csv}");
+}
+
 /// Deletes the row of an applied migration (applying that migration again then fails),
 /// and returns a statement that puts it back.
 async fn forget_migration(db: &Path, version: i64) -> String {

@@ -518,7 +518,7 @@ fn new_batch_page(form: &NewBatchForm, problems: &[String]) -> Markup {
                             required value=(form.retain_after_expiry);
                     }
                     div.field {
-                        label for="retain_after_export" { "…or this long after the first export" }
+                        label for="retain_after_export" { "…or this long after an export (never before the links of users still pending expire, unless you choose so when exporting)" }
                         input type="text" id="retain_after_export" name="retain_after_export"
                             required value=(form.retain_after_export);
                     }

@@ -2,7 +2,7 @@
 //! after it, and the tombstone that remains.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -13,19 +13,32 @@ use super::{
     AdminSession, ClientKey, Refusal, Refused, csv_download, live_batch, see_other,
     unlock_throttled,
 };
-use crate::batch;
+use crate::batch::{self, ExportOutlook, PendingUser, PurgeChoice, PurgePlan};
 use crate::config::{format_time, now};
 use crate::storage::{AuditEvent, Batch, Tombstone};
 use crate::web::{AppError, AppState};
 
-/// The export form: the passphrase, and whether the admin has seen the warning about
-/// passwords that look like spreadsheet formulas.
+/// The export form: the passphrase, whether the admin has seen the warning about
+/// passwords that look like spreadsheet formulas, and what the export does to the
+/// automatic purge (`PurgeChoice`; absent: the default).
 #[derive(Deserialize)]
 pub struct ExportForm {
     passphrase: String,
     #[serde(default)]
     formula_ok: Option<String>,
+    #[serde(default)]
+    purge: Option<String>,
 }
+
+/// `?missing=all` lists every user who has not submitted, not only the first ones.
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    missing: Option<String>,
+}
+
+/// How many users who have not submitted the export page names before "show all".
+const PENDING_SHOWN: usize = 20;
 
 /// The purge confirmation and the passphrase.
 #[derive(Deserialize)]
@@ -41,21 +54,17 @@ pub async fn form(
     State(state): State<AppState>,
     _session: AdminSession,
     Path(id): Path<String>,
+    Query(query): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
-    let missing = missing_count(&state, &b).await?;
-    Ok(export_page(&b, missing, None, None).into_response())
+    let outlook = batch::export_outlook(&state.store, &b, now()).await?;
+    let all = query.missing.as_deref() == Some("all");
+    Ok(export_page(&b, &outlook, all, None, None).into_response())
 }
 
-/// How many users of `b` have not submitted (they are not in the file).
-async fn missing_count(state: &AppState, b: &Batch) -> Result<usize, AppError> {
-    Ok(state
-        .store
-        .recipient_statuses(&b.id)
-        .await?
-        .iter()
-        .filter(|s| s.submitted_at.is_none())
-        .count())
+/// Who has not submitted, the purge date and the last export, for the export page.
+async fn outlook(state: &AppState, b: &Batch) -> Result<ExportOutlook, AppError> {
+    Ok(batch::export_outlook(&state.store, b, now()).await?)
 }
 
 /// `POST /admin/batches/{id}/export`: the Microsoft 365 CSV as a download; nothing is
@@ -70,23 +79,37 @@ pub async fn submit(
     Form(form): Form<ExportForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
+    let choice = match form.purge.as_deref() {
+        None | Some("") => PurgeChoice::AfterLinksExpire,
+        Some(value) => match PurgeChoice::parse(value) {
+            Some(choice) => choice,
+            None => {
+                let outlook = outlook(&state, &b).await?;
+                let page = export_page(
+                    &b,
+                    &outlook,
+                    false,
+                    Some("Choose what the download does to the automatic purge."),
+                    None,
+                );
+                return Ok(Refused::unprocessable(page).into_response());
+            }
+        },
+    };
     let admin = match unlock_throttled(&state, client, form.passphrase).await {
         Ok(key) => key,
         Err(Refusal::Internal(e)) => return Err(e),
         Err(refusal) => {
-            let missing = missing_count(&state, &b).await?;
-            return refusal.respond(|why| export_page(&b, missing, Some(why), None));
+            let outlook = outlook(&state, &b).await?;
+            return refusal.respond(|why| export_page(&b, &outlook, false, Some(why), None));
         }
     };
     let exported = batch::prepare_m365(&state.store, &b, &admin).await?;
     drop(admin);
     if !exported.formula_risk.is_empty() && form.formula_ok.as_deref() != Some("yes") {
-        return Ok(formula_page(&b, &exported.formula_risk).into_response());
+        return Ok(formula_page(&b, &exported.formula_risk, choice).into_response());
     }
-    state
-        .store
-        .mark_exported(&b.id, exported.rows, now())
-        .await?;
+    batch::record_export(&state.store, &b, exported.rows, choice, now()).await?;
     Ok(csv_download(
         exported.csv,
         &format!("passdrop-{}-m365", b.name),
@@ -105,10 +128,11 @@ pub async fn purge(
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     if form.confirm.as_deref() != Some("yes") {
-        let missing = missing_count(&state, &b).await?;
+        let outlook = outlook(&state, &b).await?;
         let page = export_page(
             &b,
-            missing,
+            &outlook,
+            false,
             None,
             Some("Tick the box to confirm the file is saved."),
         );
@@ -118,8 +142,8 @@ pub async fn purge(
         Ok(admin) => drop(admin),
         Err(Refusal::Internal(e)) => return Err(e),
         Err(refusal) => {
-            let missing = missing_count(&state, &b).await?;
-            return refusal.respond(|why| export_page(&b, missing, None, Some(why)));
+            let outlook = outlook(&state, &b).await?;
+            return refusal.respond(|why| export_page(&b, &outlook, false, None, Some(why)));
         }
     }
     batch::purge(&state.store, &b, now()).await?;
@@ -144,21 +168,36 @@ pub async fn tombstone(
     Ok(tombstone_page(&tombstone, &audit).into_response())
 }
 
-/// The export page: passphrase for the download, then the purge confirmation and the
-/// passphrase again; each form with its own problem, if any.
+/// The export page: who has not submitted, the last export, the passphrase for the
+/// download with what it does to the automatic purge, then the purge confirmation
+/// (naming the users whose links it stops) and the passphrase again; each form with its
+/// own problem, if any.
 fn export_page(
     b: &Batch,
-    missing: usize,
+    outlook: &ExportOutlook,
+    show_all: bool,
     error: Option<&str>,
     purge_error: Option<&str>,
 ) -> Markup {
+    let pending = outlook.pending.len();
+    let live: Vec<&PendingUser> = outlook.with_live_links().collect();
     admin_layout(
         "Export",
         true,
         html! {
             h1 { "Export " (b.name) }
-            @if missing > 0 {
-                p.notice { strong { (missing) @if missing == 1 { " user has" } @else { " users have" } } " not submitted yet; they will not be in the file." }
+            @if let Some((rows, at)) = outlook.last_export {
+                p.notice { strong { "Last export: " (rows) @if rows == 1 { " row" } @else { " rows" } }
+                    " written at " (format_time(at)) ". The automatic purge is now on "
+                    strong { (format_time(outlook.purge_at)) } "." }
+            }
+            @if pending > 0 {
+                h2 { "Who has not submitted (" (pending) ")" }
+                p { strong { (pending) @if pending == 1 { " user has" } @else { " users have" } }
+                    " not submitted yet; they will not be in the file." }
+                (pending_list(b, &outlook.pending, show_all))
+            } @else {
+                p { "Every user has submitted." }
             }
             h2 { "1. Download the Microsoft 365 CSV" }
             p { "The file (EmailAddress, UserName, Password) is made now and sent only to your \
@@ -166,17 +205,33 @@ fn export_page(
                  the migration." }
             (formula_note())
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), error, html! {
+                (purge_choices(b, outlook))
                 button type="submit" { "Download CSV" }
             }))
             h2 { "2. Purge the batch" }
             p { "Once the file is saved, purge: the batch key, every password, link and roster \
                  row are deleted for good. If you do nothing, the batch is purged on "
-                strong { (format_time(batch::automatic_purge_at(b))) } "." }
+                strong { (format_time(outlook.purge_at)) } "." }
+            @if !live.is_empty() {
+                div.error role="alert" {
+                    p { strong { (live.len()) @if live.len() == 1 { " user has" } @else { " users have" } }
+                        " not submitted and " @if live.len() == 1 { "their link still works" } @else { "their links still work" }
+                        ". Purging now stops " @if live.len() == 1 { "it" } @else { "them" }
+                        " at once: they will be told the collection has closed." }
+                    ul { @for p in live.iter().take(if show_all { usize::MAX } else { PENDING_SHOWN }) { li { (user_words(p)) } } }
+                    @if live.len() > PENDING_SHOWN && !show_all {
+                        p { "and " (live.len() - PENDING_SHOWN) " more (" a href={ "/admin/batches/" (b.id) "/export?missing=all" } { "show all" } ")." }
+                    }
+                }
+            }
             form method="post" action={ "/admin/batches/" (b.id) "/purge" } {
                 (error_box(purge_error))
                 label.choice {
                     input type="checkbox" name="confirm" value="yes" required;
-                    " I have saved the CSV file"
+                    span {
+                        @if live.is_empty() { " I have saved the CSV file" }
+                        @else { " I have saved the CSV file, and the links above stop working now" }
+                    }
                 }
                 (passphrase_field("purge-passphrase", "Admin passphrase"))
                 button.danger type="submit" { "Purge now" }
@@ -184,6 +239,93 @@ fn export_page(
             p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
         },
     )
+}
+
+/// A pending user in words: name, address, and whether their link still works.
+fn user_words(p: &PendingUser) -> Markup {
+    html! {
+        @if let Some(name) = &p.display_name { (name) " " }
+        "<" (p.email) ">"
+        @match p.live_until {
+            Some(t) => { " — link works until " (format_time(t)) }
+            None => { " — no working link" }
+        }
+    }
+}
+
+/// The users who have not submitted: the first few, and a way to see all.
+fn pending_list(b: &Batch, pending: &[PendingUser], show_all: bool) -> Markup {
+    let shown = if show_all {
+        pending.len()
+    } else {
+        PENDING_SHOWN
+    };
+    html! {
+        ul.pending { @for p in pending.iter().take(shown) { li { (user_words(p)) } } }
+        @if pending.len() > shown {
+            p { "and " (pending.len() - shown) " more: "
+                a href={ "/admin/batches/" (b.id) "/export?missing=all" } { "show all " (pending.len()) } "." }
+        }
+    }
+}
+
+/// What the download does to the automatic purge: with users still pending, the admin
+/// chooses (keep collecting; purge after their links expire, the default; or, behind a
+/// red notice, purge before); otherwise one sentence says it.
+fn purge_choices(b: &Batch, outlook: &ExportOutlook) -> Markup {
+    let t = now();
+    let plan = |choice| batch::purge_plan(b, outlook.live_links_until, choice, t);
+    let (keep, after, early) = (
+        plan(PurgeChoice::KeepCollecting),
+        plan(PurgeChoice::AfterLinksExpire),
+        plan(PurgeChoice::Early),
+    );
+    html! {
+        @if outlook.pending.is_empty() {
+            p { "The download sets the automatic purge to " strong { (format_time(after.purge_at)) } "." }
+        } @else {
+            fieldset.question {
+                legend { "What the download does to the automatic purge" }
+                label.choice {
+                    input type="radio" name="purge" value=(PurgeChoice::KeepCollecting.as_str());
+                    span { " Partial export, keep collecting: the automatic purge stays on "
+                        strong { (format_time(keep.purge_at)) } "; export again when more users have submitted." }
+                }
+                label.choice {
+                    input type="radio" name="purge" value=(PurgeChoice::AfterLinksExpire.as_str()) checked;
+                    span { " " (plan_words(&after)) }
+                }
+                @if early.cuts_links_short() {
+                    label.choice {
+                        input type="radio" name="purge" value=(PurgeChoice::Early.as_str());
+                        span { " Purge early, on " strong { (format_time(early.purge_at)) } ", before the links expire" }
+                    }
+                    div.error role="note" {
+                        p { strong { "Purging early cuts links short." } " With this choice the batch is \
+                            purged on " (format_time(early.purge_at)) ", before the links of the "
+                            (outlook.with_live_links().count()) " users who have not submitted expire (the \
+                            last on " (format_time(early.links_until.unwrap_or(early.purge_at))) "). Their \
+                            emails promised them until then; after the purge their links only say the \
+                            collection has closed. Choose it only on purpose." }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The default choice in words.
+fn plan_words(plan: &PurgePlan) -> Markup {
+    html! {
+        @if plan.purge_at == plan.purge_at_before {
+            "Export; the automatic purge stays on " strong { (format_time(plan.purge_at)) } "."
+        } @else if plan.links_until.is_some_and(|t| plan.purge_at <= t) {
+            "Export and purge automatically on " strong { (format_time(plan.purge_at)) }
+            ", once the links of the users still pending have expired."
+        } @else {
+            "Export and purge automatically on " strong { (format_time(plan.purge_at)) } "."
+        }
+    }
 }
 
 /// Why the file must not be opened in a spreadsheet, on the export page.
@@ -199,8 +341,9 @@ fn formula_note() -> Markup {
     }
 }
 
-/// Before a download whose passwords look like formulas: who, and the download again.
-fn formula_page(b: &Batch, emails: &[String]) -> Markup {
+/// Before a download whose passwords look like formulas: who, and the download again
+/// (with the purge choice already made).
+fn formula_page(b: &Batch, emails: &[String], choice: PurgeChoice) -> Markup {
     admin_layout(
         "Before you download",
         true,
@@ -218,6 +361,7 @@ fn formula_page(b: &Batch, emails: &[String]) -> Markup {
             }
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), None, html! {
                 input type="hidden" name="formula_ok" value="yes";
+                input type="hidden" name="purge" value=(choice.as_str());
                 button type="submit" { "Download the CSV; I will not open it in a spreadsheet" }
             }))
             p { a href={ "/admin/batches/" (b.id) "/export" } { "Back to the export page" } }

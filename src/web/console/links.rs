@@ -10,13 +10,24 @@ use maud::{Markup, html};
 
 use super::layout::{admin_layout, passphrase_form};
 use super::{
-    AdminSession, ClientKey, FlashQuery, PassphraseForm, csv_download, live_batch, mailto,
-    see_other, shown_once, unlock_throttled,
+    AdminSession, ClientKey, FlashQuery, csv_download, live_batch, mailto, see_other, shown_once,
+    unlock_throttled,
 };
 use crate::batch::{self, IssuedLink};
 use crate::config::now;
 use crate::storage::{AuditKind, Batch, Recipient};
 use crate::web::{AppError, AppState};
+
+/// The links form: the passphrase, CSV or `mailto:` links, and whether the CSV starts
+/// with a byte order mark for Excel.
+#[derive(serde::Deserialize)]
+pub struct LinksForm {
+    passphrase: String,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    excel_bom: Option<String>,
+}
 
 /// `GET /admin/batches/{id}/links` (with `?flash=`: the email links, once).
 pub async fn form(
@@ -37,7 +48,7 @@ pub async fn submit(
     session: AdminSession,
     Path(id): Path<String>,
     client: ClientKey,
-    Form(form): Form<PassphraseForm>,
+    Form(form): Form<LinksForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     let admin = match unlock_throttled(&state, client, form.passphrase).await {
@@ -62,7 +73,7 @@ pub async fn submit(
         );
     }
     let links: Vec<_> = opened.into_iter().map(|(_, link)| link).collect();
-    let csv = batch::links_csv(&links);
+    let csv = batch::links_csv(&links, form.excel_bom.as_deref() == Some("yes"));
     Ok(csv_download(csv, &format!("passdrop-{}-links", b.name)))
 }
 
@@ -78,6 +89,11 @@ fn links_page(b: &Batch, error: Option<&str>, shown: Option<Markup>) -> Markup {
             p { "Links are stored encrypted, like the passwords: your passphrase unlocks them. \
                  Each link is a key to one mailbox's form, so send each only to its user." }
             (passphrase_form(&format!("/admin/batches/{}/links", b.id), error, html! {
+                label.choice {
+                    input type="checkbox" name="excel_bom" value="yes";
+                    " For Excel: start the CSV with a byte order mark, so Excel shows accented \
+                     names right (leave it off for other mail-merge tools)"
+                }
                 button type="submit" name="format" value="csv" { "Download mail-merge CSV" }
                 " "
                 button.secondary type="submit" name="format" value="mailto" { "Show email links" }

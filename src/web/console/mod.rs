@@ -59,8 +59,6 @@ pub struct PassphraseForm {
     passphrase: String,
     #[serde(default)]
     passphrase_confirm: Option<String>,
-    #[serde(default)]
-    format: Option<String>,
 }
 
 /// The client as the login throttle counts it: the peer's IP, or with `--trust-proxy`

@@ -20,7 +20,8 @@ use crate::web::{AppError, AppState};
 use secrecy::SecretString;
 
 /// Looks up a token from the URL; unknown and malformed tokens look the same.
-/// A path segment that cannot even be decoded is an unknown link too.
+/// A path segment that cannot even be decoded is an unknown link too. A format 2 link
+/// whose batch was purged is answered from the tombstone: the collection has closed.
 async fn usable_link(
     state: &AppState,
     token: Result<Path<String>, PathRejection>,
@@ -29,14 +30,22 @@ async fn usable_link(
         return Err(AppError::UnknownLink);
     };
     let token = LinkToken::parse(&token).ok_or(AppError::UnknownLink)?;
-    let view = state
-        .store
-        .link_by_token_hash(&token.hash())
-        .await?
-        .ok_or(AppError::UnknownLink)?;
+    let Some(view) = state.store.link_by_token_hash(&token.hash()).await? else {
+        return Err(gone_or_unknown(state, &token).await);
+    };
     match LinkStatus::of(&view, now()) {
         LinkStatus::Usable => Ok((token, view)),
         other => Err(AppError::LinkGone(other)),
+    }
+}
+
+/// Why a token names no link: its batch was purged (410, from the tombstone), or it is
+/// unknown (404).
+async fn gone_or_unknown(state: &AppState, token: &LinkToken) -> AppError {
+    match batch::closed_collection(&state.store, token).await {
+        Ok(Some(tombstone)) => AppError::CollectionClosed(tombstone.org_name),
+        Ok(None) => AppError::UnknownLink,
+        Err(e) => e.into(),
     }
 }
 
@@ -193,11 +202,9 @@ async fn checked_submit(
 ) -> Result<Response, AppError> {
     let entry = state.imap_gate.enter(token.hash()).await;
     // The link (or its batch's settings) may have changed while this request waited.
-    let view = state
-        .store
-        .link_by_token_hash(&token.hash())
-        .await?
-        .ok_or(AppError::UnknownLink)?;
+    let Some(view) = state.store.link_by_token_hash(&token.hash()).await? else {
+        return Err(gone_or_unknown(&state, &token).await);
+    };
     match LinkStatus::of(&view, now()) {
         LinkStatus::Usable => {}
         other => return Err(AppError::LinkGone(other)),

@@ -173,6 +173,23 @@ pub fn unknown_link() -> Markup {
     )
 }
 
+/// The 410 page for a link whose batch was purged: nothing of the user is left to show,
+/// only the organisation the tombstone names.
+pub fn collection_closed(org_name: Option<&str>) -> Markup {
+    let contact = org_name.map_or_else(
+        || "whoever sent you this link".to_owned(),
+        |org| format!("{org} (whoever sent you this link)"),
+    );
+    message_page(
+        "This collection has closed",
+        &format!(
+            "This collection has closed; contact {contact} if you still need to send your \
+             password. This link no longer takes a password, and nothing sent to it now is \
+             kept."
+        ),
+    )
+}
+
 /// The 410 pages for links that can no longer take a password.
 pub fn link_gone(status: LinkStatus) -> Markup {
     let (title, text) = match status {

@@ -207,9 +207,15 @@ impl TestApp {
         let admin = batch::unlock_admin(&self.store, secret(PASSPHRASE))
             .await
             .unwrap();
-        let e = batch::export_m365(&self.store, b, &admin, config::now())
-            .await
-            .unwrap();
+        let (e, _) = batch::export_m365(
+            &self.store,
+            b,
+            &admin,
+            batch::PurgeChoice::AfterLinksExpire,
+            config::now(),
+        )
+        .await
+        .unwrap();
         (e.csv.to_vec(), e.missing)
     }
 

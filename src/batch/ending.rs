@@ -1,0 +1,438 @@
+//! The end of a batch: what an export does to the automatic purge (the rule both front
+//! ends apply), the export itself, the purge, and the retention that purges batches
+//! nobody purged.
+
+use secrecy::ExposeSecret as _;
+use zeroize::Zeroizing;
+
+use super::{BatchError, BatchResult, MAINTENANCE_INTERVAL, open_batch_key};
+use crate::crypto::{self, AdminKey, SubmissionBinding};
+use crate::export::{self, M365Row};
+use crate::storage::{AuditKind, Batch, LinkState, Store, StoreError, Tombstone};
+
+/// What an export does to the automatic purge date. The rule: an export never moves
+/// the purge before the live links of users who have not submitted expire, unless the
+/// admin chooses `Early` (a deliberate choice: a red notice on the console, an explicit
+/// flag on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurgeChoice {
+    /// "Partial export, keep collecting": the purge date stays as it is.
+    KeepCollecting,
+    /// The default: purge the batch's retention-after-export later, but not before the
+    /// live links of the users still pending expire.
+    AfterLinksExpire,
+    /// Purge the batch's retention-after-export later even if that cuts pending users'
+    /// links short.
+    Early,
+}
+
+impl PurgeChoice {
+    /// The value the console's form sends.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeepCollecting => "keep-collecting",
+            Self::AfterLinksExpire => "after-links-expire",
+            Self::Early => "early",
+        }
+    }
+
+    /// Reads a form value; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::KeepCollecting, Self::AfterLinksExpire, Self::Early]
+            .into_iter()
+            .find(|c| c.as_str() == value)
+    }
+}
+
+/// What an export would do to the automatic purge, or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgePlan {
+    /// The choice it follows.
+    pub choice: PurgeChoice,
+    /// The automatic purge before the export.
+    pub purge_at_before: i64,
+    /// The automatic purge after it.
+    pub purge_at: i64,
+    /// When the last live link of a user who has not submitted expires (`None`: no such
+    /// link, so no purge date cuts a link short).
+    pub links_until: Option<i64>,
+    /// The export's purge date to store (`None`: leave it as it is).
+    pub export_purge_at: Option<i64>,
+}
+
+impl PurgePlan {
+    /// Whether the export brings the purge forward to before a pending user's live link
+    /// expires: only ever by the admin's deliberate choice.
+    pub fn cuts_links_short(&self) -> bool {
+        self.purge_at < self.purge_at_before && self.links_until.is_some_and(|t| self.purge_at < t)
+    }
+}
+
+/// When a batch will be purged automatically if nobody purges it first: its retention
+/// after the links expire, or the date an export set, whichever comes first.
+pub fn automatic_purge_at(batch: &Batch) -> i64 {
+    let after_expiry = batch
+        .expires_at
+        .saturating_add(batch.retain_after_expiry_secs);
+    batch
+        .export_purge_at
+        .map_or(after_expiry, |t| after_expiry.min(t))
+}
+
+/// The rule, for both front ends: what an export at `now` with `choice` does to the
+/// automatic purge, given when the last pending user's live link expires. An export only
+/// ever brings the date forward, never before that link's expiry unless the choice is
+/// `Early`; `KeepCollecting` leaves it as it is.
+pub fn purge_plan(
+    batch: &Batch,
+    links_until: Option<i64>,
+    choice: PurgeChoice,
+    now: i64,
+) -> PurgePlan {
+    let purge_at_before = automatic_purge_at(batch);
+    let after_export = now.saturating_add(batch.retain_after_export_secs);
+    let candidate = match choice {
+        PurgeChoice::KeepCollecting => None,
+        PurgeChoice::AfterLinksExpire => {
+            Some(links_until.map_or(after_export, |t| after_export.max(t)))
+        }
+        PurgeChoice::Early => Some(after_export),
+    };
+    let export_purge_at = candidate.map(|c| batch.export_purge_at.map_or(c, |e| e.min(c)));
+    let purge_at = export_purge_at.map_or(purge_at_before, |e| purge_at_before.min(e));
+    PurgePlan {
+        choice,
+        purge_at_before,
+        purge_at,
+        links_until,
+        export_purge_at,
+    }
+}
+
+/// A user who has not submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUser {
+    /// EmailAddress.
+    pub email: String,
+    /// DisplayName, if any.
+    pub display_name: Option<String>,
+    /// When their live link expires; `None` if they have no live link (revoked, locked,
+    /// expired).
+    pub live_until: Option<i64>,
+}
+
+/// What the export and purge pages (and commands) tell the admin before they act.
+#[derive(Debug, Clone)]
+pub struct ExportOutlook {
+    /// Who has not submitted, in roster order.
+    pub pending: Vec<PendingUser>,
+    /// When the last of their live links expires, if any is live.
+    pub live_links_until: Option<i64>,
+    /// The automatic purge as it stands.
+    pub purge_at: i64,
+    /// The last export: rows written and when.
+    pub last_export: Option<(i64, i64)>,
+}
+
+impl ExportOutlook {
+    /// The pending users whose links still work (and stop working at a purge).
+    pub fn with_live_links(&self) -> impl Iterator<Item = &PendingUser> {
+        self.pending.iter().filter(|p| p.live_until.is_some())
+    }
+}
+
+/// Who has not submitted, their links, the purge date and the last export.
+pub async fn export_outlook(store: &Store, batch: &Batch, now: i64) -> BatchResult<ExportOutlook> {
+    let pending: Vec<PendingUser> = store
+        .recipient_statuses(&batch.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.submitted_at.is_none())
+        .map(|s| PendingUser {
+            live_until: (s.link_state == LinkState::Live && s.link_expires_at > now)
+                .then_some(s.link_expires_at),
+            email: s.recipient.email,
+            display_name: s.recipient.display_name,
+        })
+        .collect();
+    let live_links_until = pending.iter().filter_map(|p| p.live_until).max();
+    let last_export = store
+        .audit_trail(&batch.id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|e| e.kind == AuditKind::Exported)
+        .map(|e| (e.count, e.at));
+    Ok(ExportOutlook {
+        pending,
+        live_links_until,
+        purge_at: automatic_purge_at(batch),
+        last_export,
+    })
+}
+
+/// A finished Microsoft 365 export, held in memory until written.
+pub struct M365Export {
+    /// The CSV bytes (zeroized on drop).
+    pub csv: Zeroizing<Vec<u8>>,
+    /// Rows written.
+    pub rows: usize,
+    /// Email addresses of recipients who have not submitted, in roster order.
+    pub missing: Vec<String>,
+    /// Email addresses of the rows whose password a spreadsheet would run as a formula
+    /// (`export::formula_risk`), in file order: the admin is warned, naming them.
+    pub formula_risk: Vec<String>,
+}
+
+/// Opens every password of a batch with the unlocked admin key and renders the
+/// Microsoft 365 CSV. Nothing is written anywhere; the export is recorded, with what
+/// `choice` does to the automatic purge (returned beside the file).
+pub async fn export_m365(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+    choice: PurgeChoice,
+    now: i64,
+) -> BatchResult<(M365Export, PurgePlan)> {
+    let exported = prepare_m365(store, batch, admin).await?;
+    let plan = record_export(store, batch, exported.rows, choice, now).await?;
+    Ok((exported, plan))
+}
+
+/// Records an export of `rows` rows in the audit trail and sets the automatic purge as
+/// `choice` says (`purge_plan`); returns the plan applied.
+pub async fn record_export(
+    store: &Store,
+    batch: &Batch,
+    rows: usize,
+    choice: PurgeChoice,
+    now: i64,
+) -> BatchResult<PurgePlan> {
+    let outlook = export_outlook(store, batch, now).await?;
+    let plan = purge_plan(batch, outlook.live_links_until, choice, now);
+    store
+        .mark_exported(&batch.id, rows, now, plan.export_purge_at)
+        .await?;
+    Ok(plan)
+}
+
+/// Like `export_m365`, but without recording the export (for a caller that may still
+/// not hand the file over).
+pub async fn prepare_m365(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+) -> BatchResult<M365Export> {
+    let batch_key = open_batch_key(store, batch, admin).await?;
+    let (submissions, missing) = store.submissions_and_missing(&batch.id).await?;
+    // One X25519 exchange per password: opened off the async runtime, on every core.
+    let batch_id = batch.id.clone();
+    let (submissions, passwords) = tokio::task::spawn_blocking(move || {
+        let passwords = open_passwords(&batch_key, &batch_id, &submissions);
+        (submissions, passwords)
+    })
+    .await
+    .map_err(anyhow::Error::new)?;
+    let passwords = passwords?;
+    let rows: Vec<M365Row<'_>> = submissions
+        .iter()
+        .zip(&passwords)
+        .map(|(s, p)| M365Row {
+            email: &s.recipient.email,
+            user_name: &s.recipient.user_name,
+            password: p,
+            user_root: s.recipient.user_root.as_deref(),
+        })
+        .collect();
+    let csv = export::render_m365_csv(&rows, batch.has_user_root)?;
+    let formula_risk = rows
+        .iter()
+        .filter(|r| export::formula_risk(r.password.expose_secret()))
+        .map(|r| r.email.to_owned())
+        .collect();
+    Ok(M365Export {
+        csv,
+        rows: rows.len(),
+        missing,
+        formula_risk,
+    })
+}
+
+/// Opens every sealed password of a batch, in order, spread over the machine's cores.
+fn open_passwords(
+    batch_key: &crypto::BatchKey,
+    batch_id: &str,
+    submissions: &[crate::storage::StoredSubmission],
+) -> BatchResult<Vec<secrecy::SecretBox<[u8]>>> {
+    let open_one = |s: &crate::storage::StoredSubmission| {
+        let binding = SubmissionBinding {
+            batch_id,
+            recipient_id: s.recipient.id,
+            email: &s.recipient.email,
+            user_name: &s.recipient.user_name,
+        };
+        crypto::open_password(batch_key, binding, &s.sealed).map_err(|e| {
+            BatchError::Other(anyhow::anyhow!(
+                "the stored password of recipient {} (roster line {}) does not open ({e}); \
+                 the database may be damaged",
+                s.recipient.id,
+                s.recipient.roster_line
+            ))
+        })
+    };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk = submissions.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = submissions
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(open_one).collect::<BatchResult<Vec<_>>>())
+            })
+            .collect();
+        let mut all = Vec::with_capacity(submissions.len());
+        for worker in workers {
+            all.extend(worker.join().map_err(|_| {
+                BatchError::Other(anyhow::anyhow!("a password-opening thread panicked"))
+            })??);
+        }
+        Ok(all)
+    })
+}
+
+/// Purges a batch: key first, then rows, then compaction. Returns its tombstone.
+pub async fn purge(store: &Store, batch: &Batch, now: i64) -> BatchResult<Tombstone> {
+    Ok(store.purge_batch(&batch.id, now).await?)
+}
+
+/// Finishes interrupted purges and purges every batch past its retention. Returns the
+/// tombstones of the batches it purged.
+pub async fn purge_past_retention(store: &Store, now: i64) -> BatchResult<Vec<Tombstone>> {
+    store.finish_interrupted_purges().await?;
+    let due = store.batches_due_for_purge(now).await?;
+    let mut purged = Vec::with_capacity(due.len());
+    for b in due {
+        tracing::info!(batch_id = %b.id, "purging a batch past its retention period");
+        match purge(store, &b, now).await {
+            Ok(t) => purged.push(t),
+            // Purged; its old pages are wiped on a later round.
+            Err(BatchError::Store(StoreError::WipePending { tombstone, .. })) => {
+                purged.push(*tombstone);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(purged)
+}
+
+/// Runs `purge_past_retention` now and then every `MAINTENANCE_INTERVAL`, forever.
+pub async fn maintenance_loop(store: Store) {
+    let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+    loop {
+        tick.tick().await;
+        if let Err(e) = purge_past_retention(&store, crate::config::now()).await {
+            tracing::error!(error = %format!("{e:#}"), "automatic purge failed; will retry");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400;
+
+    fn batch(export_purge_at: Option<i64>) -> Batch {
+        Batch {
+            id: "b".to_owned(),
+            name: "b".to_owned(),
+            org_name: None,
+            created_at: 0,
+            expires_at: 7 * DAY,
+            link_lifetime_secs: 7 * DAY,
+            has_user_root: false,
+            next_steps: None,
+            ask_mail_client: true,
+            public_key: Vec::new(),
+            first_exported_at: export_purge_at.map(|t| t - DAY),
+            export_purge_at,
+            retain_after_expiry_secs: 7 * DAY,
+            retain_after_export_secs: DAY,
+            link_tag: crypto::LinkTag::parse("0123456789ab").unwrap(),
+            imap: None,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn a_partial_export_never_purges_before_the_links_expire_by_default() {
+        let b = batch(None);
+        let plan = purge_plan(&b, Some(7 * DAY), PurgeChoice::AfterLinksExpire, DAY);
+        assert_eq!(plan.purge_at_before, 14 * DAY);
+        assert_eq!(plan.purge_at, 7 * DAY);
+        assert!(!plan.cuts_links_short());
+        // A link reissued later than the batch's own expiry counts too.
+        let plan = purge_plan(&b, Some(9 * DAY), PurgeChoice::AfterLinksExpire, DAY);
+        assert_eq!(plan.purge_at, 9 * DAY);
+    }
+
+    #[test]
+    fn only_the_deliberate_choice_purges_before_the_links_expire() {
+        let b = batch(None);
+        let plan = purge_plan(&b, Some(7 * DAY), PurgeChoice::Early, DAY);
+        assert_eq!(plan.purge_at, 2 * DAY);
+        assert_eq!(plan.export_purge_at, Some(2 * DAY));
+        assert!(plan.cuts_links_short());
+    }
+
+    #[test]
+    fn keep_collecting_leaves_the_purge_date_as_it_is() {
+        for existing in [None, Some(10 * DAY)] {
+            let b = batch(existing);
+            let plan = purge_plan(&b, Some(7 * DAY), PurgeChoice::KeepCollecting, DAY);
+            assert_eq!(plan.purge_at, plan.purge_at_before);
+            assert_eq!(plan.export_purge_at, None);
+            assert!(!plan.cuts_links_short());
+        }
+    }
+
+    #[test]
+    fn with_nobody_pending_the_export_purges_after_the_usual_retention() {
+        let plan = purge_plan(&batch(None), None, PurgeChoice::AfterLinksExpire, DAY);
+        assert_eq!(plan.purge_at, 2 * DAY);
+        assert!(!plan.cuts_links_short());
+    }
+
+    #[test]
+    fn an_export_only_ever_brings_the_purge_forward() {
+        // An earlier deliberate choice stands; a later default export does not undo it.
+        let b = batch(Some(2 * DAY));
+        let plan = purge_plan(&b, Some(7 * DAY), PurgeChoice::AfterLinksExpire, DAY + 60);
+        assert_eq!(plan.purge_at, 2 * DAY);
+        assert_eq!(plan.export_purge_at, Some(2 * DAY));
+        // Everyone has submitted since: the later export brings it forward.
+        let b = batch(Some(7 * DAY));
+        let plan = purge_plan(&b, None, PurgeChoice::AfterLinksExpire, 3 * DAY);
+        assert_eq!(plan.purge_at, 4 * DAY);
+        // Never past the retention after expiry.
+        let plan = purge_plan(
+            &batch(None),
+            Some(20 * DAY),
+            PurgeChoice::AfterLinksExpire,
+            DAY,
+        );
+        assert_eq!(plan.purge_at, 14 * DAY);
+        assert!(!plan.cuts_links_short());
+    }
+
+    #[test]
+    fn choices_read_back_from_their_form_values() {
+        for c in [
+            PurgeChoice::KeepCollecting,
+            PurgeChoice::AfterLinksExpire,
+            PurgeChoice::Early,
+        ] {
+            assert_eq!(PurgeChoice::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(PurgeChoice::parse("Early"), None);
+    }
+}
