@@ -6,6 +6,11 @@ use std::time::Duration;
 
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./passdrop-data";
+/// The configuration file read when neither `--config` nor `PASSDROP_CONFIG` names one,
+/// if it exists: fixed at build time by `PASSDROP_BUILD_DEFAULT_CONFIG` (the Debian
+/// package's build, `scripts/build-deb.sh`, sets `/etc/passdrop/passdrop.toml`); none in
+/// a plain `cargo build`, so tests and hand-built binaries never read a system file.
+pub const BUILT_IN_CONFIG: Option<&str> = option_env!("PASSDROP_BUILD_DEFAULT_CONFIG");
 /// Default listen address: loopback only, so a fresh install is not exposed by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default link lifetime.

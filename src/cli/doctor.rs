@@ -1,6 +1,7 @@
 //! `passdrop doctor`: checks the settings `serve` would run with, the data directory,
 //! the database, the batches' IMAP servers, the SMTP relay and the disk, and prints
-//! plain-words findings, each with its fix. It exits 1 if any is a problem.
+//! plain-words findings, each with its fix. It exits 1 if any is a problem. Before
+//! passdrop is set up (no database yet) it checks what it can and creates nothing.
 
 use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
@@ -46,14 +47,47 @@ impl DoctorArgs {
             modes,
         )
         .await?;
-        print(&report);
-        if report.iter().any(|f| f.level == Level::Problem) {
-            Err(Failure::Error(anyhow::anyhow!(
-                "the doctor found problems; each has its fix above"
-            )))
-        } else {
-            Ok(())
+        conclude(&report)
+    }
+}
+
+impl DoctorArgs {
+    /// Before `admin init` (or `admin setup-link`) there is no database: the doctor then
+    /// checks the settings, the data directory and the disk, says passdrop is not set up
+    /// yet, and creates nothing. A fresh install passes; a real problem still fails.
+    pub(super) fn run_before_setup(
+        self,
+        data_dir: &Path,
+        listen: SocketAddr,
+        public_url: Option<&PublicUrl>,
+    ) -> CliResult {
+        let mut report = data_dir_findings(data_dir);
+        settings_findings(listen, public_url, &self, &mut report);
+        report.push(finding(
+            Level::Warning,
+            format!(
+                "passdrop is not set up yet: there is no database in {}",
+                data_dir.display()
+            ),
+            "as the user the service runs as, run `passdrop admin init` (or `passdrop admin \
+             setup-link` for a one-time link to choose the passphrase in a browser)",
+        ));
+        if data_dir.is_dir() {
+            disk_findings(data_dir, &mut report);
         }
+        conclude(&report)
+    }
+}
+
+/// Prints the findings; an error if any is a problem.
+fn conclude(report: &[Finding]) -> CliResult {
+    print(report);
+    if report.iter().any(|f| f.level == Level::Problem) {
+        Err(Failure::Error(anyhow::anyhow!(
+            "the doctor found problems; each has its fix above"
+        )))
+    } else {
+        Ok(())
     }
 }
 
@@ -190,15 +224,13 @@ fn free_bytes(dir: &Path) -> Option<u64> {
 /// time, and the WAL, may not fit.
 const LOW_DISK_BYTES: u64 = 500 * 1024 * 1024;
 
-/// Everything else: settings, the database, the IMAP servers, the disk.
-async fn examine(
-    store: &Store,
-    dir: &Path,
+/// The settings `serve` would run with: the public URL, proxy trust, metrics.
+fn settings_findings(
     listen: SocketAddr,
     public_url: Option<&PublicUrl>,
     args: &DoctorArgs,
-    mut out: Vec<Finding>,
-) -> anyhow::Result<Vec<Finding>> {
+    out: &mut Vec<Finding>,
+) {
     let loopback = listen.ip().is_loopback();
     match public_url {
         None => out.push(finding(
@@ -250,6 +282,18 @@ async fn examine(
             "bind metrics to 127.0.0.1 (or a private network) and scrape from there",
         ));
     }
+}
+
+/// Everything else: settings, the database, the IMAP servers, the disk.
+async fn examine(
+    store: &Store,
+    dir: &Path,
+    listen: SocketAddr,
+    public_url: Option<&PublicUrl>,
+    args: &DoctorArgs,
+    mut out: Vec<Finding>,
+) -> anyhow::Result<Vec<Finding>> {
+    settings_findings(listen, public_url, args, &mut out);
     if store.admin_exists().await? {
         out.push(ok("an admin passphrase is set"));
     } else {
@@ -357,6 +401,12 @@ async fn examine(
              try again later, their links stay usable, and passdrop recovers by itself",
         ));
     }
+    disk_findings(dir, &mut out);
+    Ok(out)
+}
+
+/// Free space where the data directory is (nothing when it cannot be measured).
+fn disk_findings(dir: &Path, out: &mut Vec<Finding>) {
     match free_bytes(dir) {
         Some(free) if free < LOW_DISK_BYTES => out.push(finding(
             Level::Warning,
@@ -369,7 +419,6 @@ async fn examine(
         Some(free) => out.push(ok(format!("{} MB free", free / (1024 * 1024)))),
         None => {}
     }
-    Ok(out)
 }
 
 /// Prints the findings, problems first.

@@ -4,9 +4,10 @@
 //! the `--config` file (`settings_file`).
 //!
 //! Each command group is one file that owns its arguments and its `run`: `serve`,
-//! `admin`, `batch`, `link`, `export` (with purge), `send`, `smtp` and `doctor`. Options
-//! several commands take are declared once in `args`; `io` reads the passphrase and the
-//! roster and writes secret output; `logging` sets up stderr logging.
+//! `admin`, `batch`, `link`, `export` (with purge), `send`, `smtp`, `doctor` and the
+//! hidden `generate` (man pages and completions). Options several commands take are
+//! declared once in `args`; `io` reads the passphrase and the roster and writes secret
+//! output; `logging` sets up stderr logging.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ mod backup;
 mod batch;
 mod doctor;
 mod export;
+mod generate;
 mod io;
 mod link;
 mod logging;
@@ -38,6 +40,7 @@ pub use backup::{BackupArgs, RestoreArgs};
 pub use batch::{BatchCommand, CreateArgs, MessageArgs, SetImapArgs};
 pub use doctor::DoctorArgs;
 pub use export::{ExportArgs, ExportFormat, PurgeArgs};
+pub use generate::{GenerateCommand, OutDirArg};
 pub use link::{LinkCommand, ReissueArgs, RevokeArgs};
 pub use logging::{LogFormat, init_logging};
 pub use send::SendArgs;
@@ -50,7 +53,8 @@ pub use smtp::{SmtpCommand, SmtpTestArgs};
 #[command(name = "passdrop", version, about, propagate_version = true)]
 pub struct Cli {
     /// A TOML file of settings (`public_url = "https://..."`, `rate_limit = 300`, ...):
-    /// flags beat environment variables, which beat the file, which beats defaults.
+    /// flags beat environment variables, which beat the file, which beats defaults. The
+    /// Debian package's passdrop reads /etc/passdrop/passdrop.toml when neither is given.
     #[arg(long, env = "PASSDROP_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Data directory (created 0700 on first use).
@@ -106,6 +110,9 @@ pub enum Command {
     Backup(BackupArgs),
     /// Put a backup into a new, empty data directory.
     Restore(RestoreArgs),
+    /// Write the man pages or shell completions (for packagers).
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
 }
 
 /// A command's failure, with the exit status it maps to.
@@ -205,6 +212,13 @@ async fn dispatch(cli: Cli) -> CliResult {
     // A restore writes the database itself: nothing may open (and so create) it first.
     let command = match cli.command {
         Command::Restore(args) => return args.run(&cli.data_dir).await,
+        // Generating files needs no store (and must not create one where it runs).
+        Command::Generate(command) => return command.run(),
+        // Before setup the doctor checks what it can without creating the database.
+        Command::Doctor(args) if !cli.data_dir.join(crate::storage::DATABASE_FILE).exists() => {
+            let given = cli.public_url.is_some().then_some(&url);
+            return args.run_before_setup(&cli.data_dir, cli.listen, given);
+        }
         command => command,
     };
     // Opening the store repairs file modes, so the doctor looks at them first.
@@ -230,7 +244,7 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Smtp(command) => command.run(&ctx).await,
         Command::Doctor(args) => args.run(&ctx, modes).await,
         Command::Backup(args) => args.run(&ctx).await,
-        Command::Restore(_) => Ok(()),
+        Command::Restore(_) | Command::Generate(_) => Ok(()),
     };
     // Closing checkpoints the WAL into the database file and removes it.
     ctx.store.close().await;

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use super::Cli;
 
 /// Parses the command line, with the settings of `--config FILE` (or
-/// `PASSDROP_CONFIG`) filling in what neither a flag nor a variable gave. On bad usage
+/// `PASSDROP_CONFIG`, or the build's default file, see `config::BUILT_IN_CONFIG`)
+/// filling in what neither a flag nor a variable gave. On bad usage
 /// it prints clap's message (or the file's problem) and exits with status 2.
 pub fn parse_args() -> Cli {
     match parse_args_from(std::env::args_os().collect()) {
@@ -37,13 +38,29 @@ pub fn parse_args_from(mut args: Vec<std::ffi::OsString>) -> Result<Cli, ArgsErr
         .clone()
         .try_get_matches_from(&args)
         .map_err(ArgsError::Clap)?;
-    let Some(path) = matches.get_one::<PathBuf>("config").cloned() else {
+    let named = matches.get_one::<PathBuf>("config").cloned();
+    // The build's own default (the Debian package's /etc/passdrop/passdrop.toml) counts
+    // unless it is missing (`passdrop generate` runs on a build machine without it); one
+    // this user may not read is an error, not a silent fallback to other settings.
+    let built_in = || {
+        crate::config::BUILT_IN_CONFIG.map(PathBuf::from).filter(
+            |p| !matches!(std::fs::metadata(p), Err(e) if e.kind() == std::io::ErrorKind::NotFound),
+        )
+    };
+    let is_built_in = named.is_none();
+    let Some(path) = named.or_else(built_in) else {
         return Cli::from_arg_matches(&matches).map_err(ArgsError::Clap);
     };
     let shown = path.display();
     let text = std::fs::read_to_string(&path).map_err(|e| {
+        let hint = if is_built_in {
+            " (the default settings file: run passdrop as the passdrop user, e.g. \
+             runuser -u passdrop -- passdrop ..., or name another with --config)"
+        } else {
+            ""
+        };
         ArgsError::Config(format!(
-            "could not read the configuration file {shown}: {e}"
+            "could not read the configuration file {shown}: {e}{hint}"
         ))
     })?;
     let table: toml::Table = text.parse().map_err(|e| {

@@ -526,12 +526,36 @@ async fn the_doctor_names_each_problem_with_its_fix() {
         )
     };
 
-    // A fresh directory: no admin, no public URL.
+    // Before setup (a fresh install): no database, no public URL. That is no problem
+    // yet, it says what to do next, and creates nothing.
+    let (code, text) = doctor(&[], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("WARNING  passdrop is not set up yet"),
+        "{text}"
+    );
+    assert!(text.contains("run `passdrop admin init`"), "{text}");
+    assert!(text.contains("WARNING  no public URL is set"), "{text}");
+    assert!(!data.exists(), "the doctor created {}", data.display());
+    // A real problem still fails before setup.
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, text) = doctor(&[], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("is open to other users (mode 755)"), "{text}");
+    assert!(!data.join("passdrop.sqlite3").exists());
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    // A database without an admin (as `admin setup-link` leaves it) is a problem.
+    passdrop::storage::Store::open(&data)
+        .await
+        .unwrap()
+        .close()
+        .await;
     let (code, text) = doctor(&[], &[]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("PROBLEM  no admin exists yet"), "{text}");
     assert!(text.contains("fix: run `passdrop admin init`"), "{text}");
-    assert!(text.contains("WARNING  no public URL is set"), "{text}");
 
     // Set up an admin and a batch whose retention has passed, then look again.
     {
@@ -730,7 +754,7 @@ fn the_systemd_unit_verifies() {
     let path = dir.path().join("passdrop.service");
     std::fs::write(
         &path,
-        unit.replace("/usr/local/bin/passdrop", env!("CARGO_BIN_EXE_passdrop")),
+        unit.replace("/usr/bin/passdrop", env!("CARGO_BIN_EXE_passdrop")),
     )
     .unwrap();
     let o = run(Command::new(analyze).arg("verify").arg(&path));

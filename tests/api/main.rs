@@ -24,6 +24,7 @@ mod helpers;
 mod imap;
 mod journey;
 mod nginx;
+mod packaging;
 mod passphrase;
 mod property;
 mod purge_reader;
