@@ -126,6 +126,8 @@ pub async fn letters_from_live_links(
     admin: &AdminKey,
     now: i64,
 ) -> BatchResult<Vec<Letter>> {
+    // What users are told must be what the admin signed.
+    batch::require_signed_message(store, admin, batch).await?;
     Ok(batch::open_live_links(store, public_url, batch, admin, now)
         .await?
         .into_iter()

@@ -15,11 +15,13 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 
 mod admin_key;
 mod passphrase;
+mod signed;
 mod submission;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
 pub use passphrase::*;
+pub use signed::*;
 pub use submission::*;
 
 /// By default a batch nobody purges is purged this long after its links expire...
@@ -84,6 +86,9 @@ pub enum BatchError {
     /// The IMAP server given to check passwords against cannot be used.
     #[error("passwords cannot be checked against {}: {}", .0.server, .0.problem.as_ref().map_or_else(String::new, ToString::to_string))]
     ImapUnusable(Box<imap::ConnectionReport>),
+    /// Stored settings failed their signature check (or cannot be checked).
+    #[error(transparent)]
+    Settings(Box<SettingsError>),
     /// Something else.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -231,11 +236,36 @@ fn secs(d: Duration) -> i64 {
 
 /// Creates a batch: a batch keypair sealed to the admin, one recipient and one live link
 /// per roster row, all in one transaction. Returns the batch and its links.
+///
+/// Without the passphrase (`create`), the batch's settings are not signed, so it takes no
+/// password until a passphrase action signs them (`sign_unsigned`); `create_signed` signs
+/// them at once.
 pub async fn create(
     store: &Store,
     public_url: &PublicUrl,
     request: NewBatch,
     now: i64,
+) -> BatchResult<(Batch, Vec<IssuedLink>)> {
+    create_with(store, public_url, request, now, None).await
+}
+
+/// `create`, with the batch's settings and message signed by the unlocked admin key.
+pub async fn create_signed(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    admin: &AdminKey,
+) -> BatchResult<(Batch, Vec<IssuedLink>)> {
+    create_with(store, public_url, request, now, Some(admin)).await
+}
+
+async fn create_with(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    signer: Option<&AdminKey>,
 ) -> BatchResult<(Batch, Vec<IssuedLink>)> {
     let name = request.name.trim().to_owned();
     check_name("batch name", &name)?;
@@ -266,6 +296,7 @@ pub async fn create(
         }
     }
     let admin = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
+    let signer = signer.map(settings_signer).transpose()?;
     if let Some(settings) = &request.imap {
         require_usable_imap(settings).await?;
     }
@@ -288,7 +319,14 @@ pub async fn create(
         first_exported_at: None,
         imap: request.imap,
         message: None,
+        settings_sig: None,
+        message_sig: None,
     };
+    let mut batch = batch;
+    if let Some(signer) = &signer {
+        batch.settings_sig = Some(sign_batch(signer, &batch));
+        batch.message_sig = Some(sign_message(signer, &batch));
+    }
     // Drawing and sealing 50,000 tokens is CPU work (one X25519 exchange each): it runs
     // off the async runtime, spread over the machine's cores.
     let (public_key, batch_id, expires_at) =
@@ -405,6 +443,9 @@ pub async fn open_live_links(
     now: i64,
 ) -> BatchResult<Vec<(crate::storage::Recipient, IssuedLink)>> {
     let batch_key = open_batch_key(store, batch, admin).await?;
+    // The links are about to go out: a batch made without the passphrase is signed now,
+    // as it stands, or its links would take no password.
+    sign_unsigned(store, admin, batch).await?;
     let sealed = store.live_sealed_tokens(&batch.id, now).await?;
     let batch_id = batch.id.clone();
     let public_url = public_url.clone();
@@ -464,17 +505,41 @@ pub async fn require_usable_imap(settings: &ImapSettings) -> BatchResult<imap::C
 /// Sets, changes or (with `None`) removes the IMAP server a batch checks passwords
 /// against. A server is tested first and stored only if passwords can be checked with
 /// it; the test's report is returned.
+/// The new settings are signed with the unlocked admin key.
 pub async fn set_imap(
     store: &Store,
     batch: &Batch,
     settings: Option<ImapSettings>,
+    admin: &AdminKey,
 ) -> BatchResult<Option<imap::ConnectionReport>> {
+    let signer = settings_signer(admin)?;
     let report = match &settings {
         Some(s) => Some(require_usable_imap(s).await?),
         None => None,
     };
-    store.set_batch_imap(&batch.id, settings.as_ref()).await?;
+    let mut changed = batch.clone();
+    changed.imap = settings;
+    let sig = sign_batch(&signer, &changed);
+    store
+        .set_batch_imap(&batch.id, changed.imap.as_ref(), &sig)
+        .await?;
     Ok(report)
+}
+
+/// Sets a batch's message (`None`: back to the default), signed with the unlocked admin
+/// key.
+pub async fn set_message(
+    store: &Store,
+    batch: &Batch,
+    message: Option<(&str, &str)>,
+    admin: &AdminKey,
+) -> BatchResult<()> {
+    let signer = settings_signer(admin)?;
+    let mut changed = batch.clone();
+    changed.message = message.map(|(s, b)| (s.to_owned(), b.to_owned()));
+    let sig = sign_message(&signer, &changed);
+    store.set_batch_message(&batch.id, message, &sig).await?;
+    Ok(())
 }
 
 /// A finished Microsoft 365 export, held in memory until written.

@@ -46,6 +46,8 @@ impl DoctorArgs {
             modes,
         )
         .await?;
+        let mut report = report;
+        report.extend(settings_findings(ctx).await?);
         print(&report);
         if report.iter().any(|f| f.level == Level::Problem) {
             Err(Failure::Error(anyhow::anyhow!(
@@ -93,6 +95,28 @@ fn finding(level: Level, what: impl Into<String>, fix: impl Into<String>) -> Fin
         what: what.into(),
         fix: Some(fix.into()),
     }
+}
+
+/// The settings key file and every stored setting's signature.
+async fn settings_findings(ctx: &Context) -> Result<Vec<Finding>, Failure> {
+    let problems = crate::batch::settings_findings(&ctx.store, &ctx.settings_key).await?;
+    if problems.is_empty() {
+        return Ok(vec![ok(format!(
+            "every stored setting matches its signature under {}",
+            ctx.settings_key.path().display()
+        ))]);
+    }
+    Ok(problems
+        .into_iter()
+        .map(|p| {
+            finding(
+                Level::Problem,
+                p,
+                "until this is fixed no password is taken or sent with these settings; see \
+                 `passdrop admin settings-key` and `passdrop admin sign-settings`",
+            )
+        })
+        .collect())
 }
 
 /// This process's effective user id, from /proc (no libc needed).

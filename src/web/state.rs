@@ -78,6 +78,8 @@ pub struct ServerConfig {
     pub send_rate: f64,
     /// The wait after a temporary sending failure (doubling each time).
     pub send_retry_wait: Duration,
+    /// The settings key file: every stored setting is checked against it before use.
+    pub settings_key: crate::batch::SettingsKeyFile,
 }
 
 impl ServerConfig {
@@ -92,6 +94,9 @@ impl ServerConfig {
             smtp: None,
             send_rate: DEFAULT_SEND_RATE,
             send_retry_wait: DEFAULT_SEND_RETRY_WAIT,
+            settings_key: crate::batch::SettingsKeyFile::beside(std::path::Path::new(
+                crate::config::DEFAULT_DATA_DIR,
+            )),
         }
     }
 }

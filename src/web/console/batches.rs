@@ -207,9 +207,10 @@ pub async fn create(
     }
     // Before the server is even tested: the test itself connects where the form says.
     let passphrase = std::mem::take(&mut form.passphrase);
+    let mut admin = None;
     if imap.is_some() {
         match unlock_throttled(&state, client, passphrase).await {
-            Ok(admin) => drop(admin),
+            Ok(unlocked) => admin = Some(unlocked),
             Err(refusal) => {
                 return refusal.respond(|why| {
                     new_batch_page(&form, &[format!("Admin passphrase: {why} {IMAP_NEEDS_IT}")])
@@ -227,7 +228,22 @@ pub async fn create(
         roster,
         imap,
     };
-    match batch::create(&state.store, &state.config.public_url, request, now()).await {
+    // With the passphrase the batch is signed now; without it, when its links are first
+    // opened (which takes the passphrase).
+    let created = match &admin {
+        Some(admin) => {
+            batch::create_signed(
+                &state.store,
+                &state.config.public_url,
+                request,
+                now(),
+                admin,
+            )
+            .await
+        }
+        None => batch::create(&state.store, &state.config.public_url, request, now()).await,
+    };
+    match created {
         Ok((created, _links)) => {
             Ok(Redirect::to(&format!("/admin/batches/{}", created.id)).into_response())
         }

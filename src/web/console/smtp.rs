@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::layout::{admin_layout, notice_box, passphrase_field};
 use super::{AdminSession, ClientKey, Refused, relay, unlock_throttled};
+use crate::batch;
 use crate::config::{format_time, now};
 use crate::crypto::AdminKey;
 use crate::mail::{RelayFields, SmtpSettings};
@@ -192,9 +193,10 @@ pub async fn submit(
         .await?
         .map(|k| k.public_key)
         .unwrap_or_default();
-    let stored = settings
+    let mut stored = settings
         .to_stored(&admin_public, now())
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    stored.sig = Some(batch::sign_relay(&batch::settings_signer(&admin)?, &stored));
     state.store.save_smtp_settings(&stored).await?;
     tracing::info!(host = %settings.host, port = settings.port, "the SMTP relay was saved");
     let shown = shown_saved(&state).await?;
