@@ -491,57 +491,6 @@ pub async fn revoke(store: &Store, batch: &Batch, email: &str) -> BatchResult<()
     }
 }
 
-/// Tests the connection to an IMAP server (no password) and fails, with the full report,
-/// unless passwords can be checked against it.
-pub async fn require_usable_imap(settings: &ImapSettings) -> BatchResult<imap::ConnectionReport> {
-    let report = imap::check_connection(settings).await;
-    if report.ok() {
-        Ok(report)
-    } else {
-        Err(BatchError::ImapUnusable(Box::new(report)))
-    }
-}
-
-/// Sets, changes or (with `None`) removes the IMAP server a batch checks passwords
-/// against. A server is tested first and stored only if passwords can be checked with
-/// it; the test's report is returned.
-/// The new settings are signed with the unlocked admin key.
-pub async fn set_imap(
-    store: &Store,
-    batch: &Batch,
-    settings: Option<ImapSettings>,
-    admin: &AdminKey,
-) -> BatchResult<Option<imap::ConnectionReport>> {
-    let signer = settings_signer(admin)?;
-    let report = match &settings {
-        Some(s) => Some(require_usable_imap(s).await?),
-        None => None,
-    };
-    let mut changed = batch.clone();
-    changed.imap = settings;
-    let sig = sign_batch(&signer, &changed);
-    store
-        .set_batch_imap(&batch.id, changed.imap.as_ref(), &sig)
-        .await?;
-    Ok(report)
-}
-
-/// Sets a batch's message (`None`: back to the default), signed with the unlocked admin
-/// key.
-pub async fn set_message(
-    store: &Store,
-    batch: &Batch,
-    message: Option<(&str, &str)>,
-    admin: &AdminKey,
-) -> BatchResult<()> {
-    let signer = settings_signer(admin)?;
-    let mut changed = batch.clone();
-    changed.message = message.map(|(s, b)| (s.to_owned(), b.to_owned()));
-    let sig = sign_message(&signer, &changed);
-    store.set_batch_message(&batch.id, message, &sig).await?;
-    Ok(())
-}
-
 /// A finished Microsoft 365 export, held in memory until written.
 pub struct M365Export {
     /// The CSV bytes (zeroized on drop).

@@ -313,6 +313,57 @@ pub fn install_settings_key(
         .map_err(|e| BatchError::Settings(Box::new(e)))
 }
 
+/// Tests the connection to an IMAP server (no password) and fails, with the full report,
+/// unless passwords can be checked against it.
+pub async fn require_usable_imap(settings: &ImapSettings) -> BatchResult<imap::ConnectionReport> {
+    let report = imap::check_connection(settings).await;
+    if report.ok() {
+        Ok(report)
+    } else {
+        Err(BatchError::ImapUnusable(Box::new(report)))
+    }
+}
+
+/// Sets, changes or (with `None`) removes the IMAP server a batch checks passwords
+/// against. A server is tested first and stored only if passwords can be checked with
+/// it; the test's report is returned.
+/// The new settings are signed with the unlocked admin key.
+pub async fn set_imap(
+    store: &Store,
+    batch: &Batch,
+    settings: Option<ImapSettings>,
+    admin: &AdminKey,
+) -> BatchResult<Option<imap::ConnectionReport>> {
+    let signer = settings_signer(admin)?;
+    let report = match &settings {
+        Some(s) => Some(require_usable_imap(s).await?),
+        None => None,
+    };
+    let mut changed = batch.clone();
+    changed.imap = settings;
+    let sig = sign_batch(&signer, &changed);
+    store
+        .set_batch_imap(&batch.id, changed.imap.as_ref(), &sig)
+        .await?;
+    Ok(report)
+}
+
+/// Sets a batch's message (`None`: back to the default), signed with the unlocked admin
+/// key.
+pub async fn set_message(
+    store: &Store,
+    batch: &Batch,
+    message: Option<(&str, &str)>,
+    admin: &AdminKey,
+) -> BatchResult<()> {
+    let signer = settings_signer(admin)?;
+    let mut changed = batch.clone();
+    changed.message = message.map(|(s, b)| (s.to_owned(), b.to_owned()));
+    let sig = sign_message(&signer, &changed);
+    store.set_batch_message(&batch.id, message, &sig).await?;
+    Ok(())
+}
+
 /// Before a submission is checked with the old server or sealed: the batch's settings
 /// must match their signature under the key file's key. A refusal is logged and audited
 /// (at most once a minute per batch) and nothing is used.
@@ -344,6 +395,23 @@ pub async fn require_signed_message(
         return Err(BatchError::Settings(Box::new(problem)));
     }
     Ok(())
+}
+
+/// Before each message of a sending run: the message must match its signature under the
+/// key file's key (it is read again before each message, so it is checked each time).
+pub async fn require_signed_message_file(
+    store: &Store,
+    key_file: &SettingsKeyFile,
+    batch: &Batch,
+) -> BatchResult<()> {
+    let verdict = key_file
+        .load()
+        .and_then(|public| verify_message(&public, batch));
+    let Err(problem) = verdict else {
+        return Ok(());
+    };
+    refused(store, &batch.id, &problem).await;
+    Err(BatchError::Settings(Box::new(problem)))
 }
 
 /// Logs and audits a refusal (the audit at most once a minute per batch, so a flood of

@@ -28,8 +28,9 @@ pub enum AdminCommand {
     /// Write the settings key file (--settings-key-file), or print the line to put in it
     /// when this user cannot write there.
     SettingsKey(SettingsKeyArgs),
-    /// Sign the stored settings that have no signature yet (batches made without the
-    /// passphrase or before signatures), after listing them; check them first.
+    /// List the stored settings that have no signature yet (batches made without the
+    /// passphrase or before signatures, a relay saved before) and, with --yes, sign them
+    /// as they stand (and write the settings key file if it is missing); check them first.
     SignSettings(SignSettingsArgs),
 }
 
@@ -138,6 +139,13 @@ async fn settings_key(ctx: &Context, args: &SettingsKeyArgs) -> CliResult {
 /// `passdrop admin sign-settings`: lists, then (with --yes) signs, what has no signature.
 async fn sign_settings(ctx: &Context, args: &SignSettingsArgs) -> CliResult {
     let admin = batch::unlock_admin(&ctx.store, args.passphrase.read(false)?).await?;
+    if args.yes || ctx.settings_key.load().is_err() {
+        // Without a key file nothing verifies: write it first (never over another key).
+        report_key_file(
+            batch::install_settings_key(&admin, &ctx.settings_key, false)?,
+            ctx,
+        );
+    }
     let unsigned: Vec<_> = ctx
         .store
         .list_batches()

@@ -33,6 +33,7 @@ impl AppState {
             store.clone(),
             config.send_rate,
             crate::outbox::RetryPolicy::new(config.send_retry_wait),
+            config.settings_key.clone(),
         );
         Self {
             outbox,

@@ -389,6 +389,7 @@ async fn connection_tests_never_repeat_what_another_service_sent() {
         Command::new(env!("CARGO_BIN_EXE_passdrop"))
             .env_clear()
             .env("PASSDROP_DATA_DIR", &data)
+            .env("PASSDROP_PASSPHRASE", PASSPHRASE)
             .args(args)
             .output()
             .unwrap()

@@ -127,6 +127,8 @@ async fn the_readme_journey_works_from_the_command_line() {
         .arg(&roster)
         .arg("--links-out")
         .arg(&links_path)
+        .arg("--passphrase-file")
+        .arg(&pass_file)
         .args(["--public-url", &server.address]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 links"), "{}", stderr(&o));
@@ -404,7 +406,9 @@ fn purge_asks_for_yes_when_not_interactive() {
     let o = run(passdrop(&data)
         .args(["batch", "create", "--name", "keep"])
         .arg("--roster")
-        .arg(&roster));
+        .arg(&roster)
+        .arg("--passphrase-file")
+        .arg(&pass));
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(passdrop(&data).args(["purge", "keep"]));
     assert_eq!(o.status.code(), Some(2));

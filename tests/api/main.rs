@@ -26,5 +26,6 @@ mod passphrase;
 mod property;
 mod purge_reader;
 mod races;
+mod signed_settings;
 mod smtp;
 mod upgrade;

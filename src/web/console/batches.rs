@@ -306,7 +306,11 @@ pub async fn reissue(
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await {
-        Ok(admin) => drop(admin),
+        // A batch made without the passphrase is signed now, or the new link would take
+        // no password.
+        Ok(admin) => batch::sign_unsigned(&state.store, &admin, &b)
+            .await
+            .map(drop)?,
         Err(refusal) => return refusal.respond(|why| reissue_page(&b, &form.email, Some(why))),
     }
     // Read before the reissue: after it, the new link is shown once and must not be
