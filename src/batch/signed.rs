@@ -23,8 +23,8 @@ const KEY_FILE_TAG: &str = "passdrop-settings-key-v1";
 pub enum SettingsError {
     /// The key file is not there.
     #[error(
-        "the settings key file {0} does not exist, so no stored setting can be verified; \
-         install it with `passdrop admin settings-key` (it needs the passphrase)"
+        "the settings key file {0} does not exist (or is empty), so no stored setting can be \
+         verified; install it with `passdrop admin settings-key` (it needs the passphrase)"
     )]
     KeyFileMissing(String),
     /// The key file cannot be read or is not a key.
@@ -116,6 +116,9 @@ impl SettingsKeyFile {
     /// Reads the public key.
     pub fn load(&self) -> Result<Vec<u8>, SettingsError> {
         let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) if text.trim().is_empty() => {
+                return Err(SettingsError::KeyFileMissing(self.shown()));
+            }
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(SettingsError::KeyFileMissing(self.shown()));
@@ -429,13 +432,12 @@ async fn refused(store: &Store, batch_id: &str, problem: &SettingsError) {
             true
         }
     });
-    if due {
-        if let Err(e) = store
+    if due
+        && let Err(e) = store
             .record_event(batch_id, AuditKind::SettingsRefused, 1, now)
             .await
-        {
-            tracing::error!(error = %e, "could not audit a settings refusal");
-        }
+    {
+        tracing::error!(error = %e, "could not audit a settings refusal");
     }
 }
 
@@ -484,10 +486,81 @@ pub async fn settings_findings(
             }
         }
     }
-    if let Some(stored) = store.smtp_settings().await? {
-        if let Err(e) = verify_relay(&public, &stored) {
-            out.push(e.to_string());
-        }
+    if let Some(stored) = store.smtp_settings().await?
+        && let Err(e) = verify_relay(&public, &stored)
+    {
+        out.push(e.to_string());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checking_a_batch_before_a_submission_is_cheap() {
+        let passphrase = SecretString::from("signed settings unit test".to_owned());
+        let kdf = KdfParams {
+            m_cost: 1024,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let wrapped = crypto::create_admin_key(&passphrase, kdf).unwrap();
+        let admin = crypto::unlock_admin_key(&wrapped, &passphrase).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = SettingsKeyFile::new(dir.path().join("k.pub"));
+        assert_eq!(
+            install_settings_key(&admin, &key_file, false).unwrap(),
+            KeyFileWrite::Written
+        );
+        assert_eq!(
+            install_settings_key(&admin, &key_file, false).unwrap(),
+            KeyFileWrite::Unchanged
+        );
+        let mut batch = Batch {
+            id: "0123456789abcdef".into(),
+            name: "b".into(),
+            org_name: Some("Example".into()),
+            created_at: 0,
+            expires_at: 1,
+            link_lifetime_secs: 1,
+            has_user_root: false,
+            next_steps: None,
+            ask_mail_client: true,
+            public_key: vec![7; 32],
+            first_exported_at: None,
+            retain_after_expiry_secs: 0,
+            retain_after_export_secs: 0,
+            imap: None,
+            message: None,
+            settings_sig: None,
+            message_sig: None,
+        };
+        let signer = settings_signer(&admin).unwrap();
+        batch.settings_sig = Some(sign_batch(&signer, &batch));
+        let rounds = 500;
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            let public = key_file.load().unwrap();
+            verify_batch(&public, &batch).unwrap();
+        }
+        let each = started.elapsed() / rounds;
+        println!("reading the key file and checking one signature: {each:?}");
+        assert!(each < std::time::Duration::from_millis(5), "{each:?}");
+        // Another admin's key file: refused, and not overwritten without asking.
+        let other = crypto::create_admin_key(&passphrase, kdf).unwrap();
+        let other = crypto::unlock_admin_key(&other, &passphrase).unwrap();
+        assert!(install_settings_key(&other, &key_file, false).is_err());
+        let other_public = settings_signer(&other).unwrap().public_key();
+        assert!(matches!(
+            verify_batch(&other_public, &batch),
+            Err(SettingsError::Mismatch(_))
+        ));
+        batch.settings_sig = None;
+        assert!(matches!(
+            verify_batch(&key_file.load().unwrap(), &batch),
+            Err(SettingsError::Unsigned(_))
+        ));
+    }
 }

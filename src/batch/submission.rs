@@ -91,6 +91,7 @@ pub enum SubmitOutcome {
 }
 
 /// Seals a (checked) password to the batch key and burns the link, atomically.
+#[allow(clippy::too_many_arguments)] // each is one fact of this submission
 pub async fn submit(
     store: &Store,
     key_file: &SettingsKeyFile,

@@ -154,9 +154,6 @@ async fn sign_settings(ctx: &Context, args: &SignSettingsArgs) -> CliResult {
         .map(|s| s.batch)
         .filter(|b| b.settings_sig.is_none() || b.message_sig.is_none())
         .collect();
-    if unsigned.is_empty() {
-        eprintln!("Every batch's settings are signed.");
-    }
     for b in &unsigned {
         println!(
             "batch {:?} ({}): old mail server {}; organisation {:?}; message: {}",
@@ -176,20 +173,25 @@ async fn sign_settings(ctx: &Context, args: &SignSettingsArgs) -> CliResult {
             batch::sign_unsigned(&ctx.store, &admin, b).await?;
         }
     }
-    if !unsigned.is_empty() && !args.yes {
-        eprintln!("Nothing was signed: check the settings above, then run again with --yes.");
-    }
-    if let Some(mut stored) = ctx.store.smtp_settings().await? {
-        if stored.sig.is_none() {
-            println!(
-                "the saved SMTP relay {}:{} from {:?}",
-                stored.host, stored.port, stored.from
-            );
-            if args.yes {
-                stored.sig = Some(batch::sign_relay(&batch::settings_signer(&admin)?, &stored));
-                ctx.store.save_smtp_settings(&stored).await?;
-            }
+    let relay = ctx
+        .store
+        .smtp_settings()
+        .await?
+        .filter(|stored| stored.sig.is_none());
+    if let Some(mut stored) = relay.clone() {
+        println!(
+            "the saved SMTP relay {}:{} ({}, from {:?})",
+            stored.host, stored.port, stored.security, stored.from
+        );
+        if args.yes {
+            stored.sig = Some(batch::sign_relay(&batch::settings_signer(&admin)?, &stored));
+            ctx.store.save_smtp_settings(&stored).await?;
         }
+    }
+    if (!unsigned.is_empty() || relay.is_some()) && !args.yes {
+        eprintln!("Nothing was signed: check the settings above, then run again with --yes.");
+    } else if args.yes {
+        eprintln!("Every stored setting is signed.");
     }
     Ok(())
 }

@@ -570,6 +570,11 @@ async fn the_doctor_names_each_problem_with_its_fix() {
         text.contains("WARNING  1 batch(es) past retention are not purged yet: old move"),
         "{text}"
     );
+    // The admin was made by the library, so no settings key file was written.
+    assert!(
+        text.contains("PROBLEM  the settings key file") && text.contains("does not exist"),
+        "{text}"
+    );
 
     // Trusting proxy headers on a public address.
     let (_, text) = doctor(
