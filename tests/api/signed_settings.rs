@@ -249,3 +249,252 @@ async fn a_tampered_message_or_relay_is_refused_before_sending() {
     );
     app.stop().await;
 }
+
+/// Every column of the `batch` group, changed alone, is refused, and nothing reaches the
+/// (signed) old server's address; untampered, the check does reach it.
+#[tokio::test]
+async fn each_old_server_field_and_form_text_is_covered() {
+    use passdrop::imap::{CertTrust, ImapServer, ImapSettings, WhenUnreachable};
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("imap", ROSTER).await;
+    let (port, seen) = counting_listener().await;
+    // A signed old server on a listener that counts connections (set through the store:
+    // `batch::set_imap` would first test that it speaks IMAP).
+    let mut changed = b.clone();
+    changed.imap = Some(ImapSettings {
+        server: ImapServer::parse(&format!("imaps://127.0.0.1:{port}")).unwrap(),
+        trust: CertTrust::Pin([7; 32]),
+        when_unreachable: WhenUnreachable::AskToRetry,
+    });
+    let signer = batch::settings_signer(&app.admin().await).unwrap();
+    let sig = batch::sign_batch(&signer, &changed);
+    app.store
+        .set_batch_imap(&b.id, changed.imap.as_ref(), &sig)
+        .await
+        .unwrap();
+    let id = &b.id;
+    for change in [
+        "imap_cert_sha256 = '0808080808080808080808080808080808080808080808080808080808080808'",
+        "imap_cert_sha256 = NULL",
+        "imap_when_unreachable = 'accept'",
+        // (with a pin, a CA column is ignored: the signature covers what is used)
+        "imap_ca_pem = 'x', imap_cert_sha256 = NULL",
+        "org_name = 'Evil Ltd'",
+        "next_steps = 'Also send your password to evil@example.org'",
+        "next_steps = NULL",
+    ] {
+        let before = app.store.require_batch(id).await.unwrap();
+        exec(
+            &app,
+            &format!("UPDATE batches SET {change} WHERE id = '{id}'"),
+            None,
+        )
+        .await;
+        // Refused: 503 "still works", or 500 where the row no longer even decodes.
+        let r = app.submit(&link(&links[0]), "pw", "pw").await;
+        assert!(
+            [500, 503].contains(&r.status().as_u16()),
+            "{change}: {}",
+            r.status()
+        );
+        assert_eq!(
+            seen.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "{change}"
+        );
+        // Put it back as it was.
+        app.store
+            .set_batch_imap(
+                id,
+                before.imap.as_ref(),
+                before.settings_sig.as_deref().unwrap(),
+            )
+            .await
+            .unwrap();
+        exec_two(&app, id, before.org_name.clone(), before.next_steps.clone()).await;
+    }
+    // As signed: the check goes to the server (which does not answer IMAP: try later).
+    let r = app.submit(&link(&links[0]), "pw", "pw").await;
+    assert_eq!(r.status(), 503);
+    assert!(seen.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    app.stop().await;
+}
+
+async fn exec_two(app: &TestApp, id: &str, org: Option<String>, next: Option<String>) {
+    use sqlx::ConnectOptions as _;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.store.database_path())
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("UPDATE batches SET org_name = ?, next_steps = ? WHERE id = ?")
+        .bind(org)
+        .bind(next)
+        .bind(id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// Every column of the saved relay, changed alone, is refused when the passphrase opens
+/// it; and the message's subject too.
+#[tokio::test]
+async fn each_relay_field_and_the_subject_are_covered() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let settings = passdrop::mail::SmtpSettings::from_fields(passdrop::mail::RelayFields {
+        host: "smtp.example.org",
+        port: Some(587),
+        security: "starttls",
+        credentials: Some(("it".to_owned(), secret("relay password"))),
+        from: "it@example.org",
+        reply_to: Some("help@example.org"),
+        ca_pem: None,
+    })
+    .unwrap();
+    let public = app.store.admin_key().await.unwrap().unwrap().public_key;
+    let mut stored = settings.to_stored(&public, 0).unwrap();
+    stored.sig = Some(batch::sign_relay(
+        &batch::settings_signer(&admin).unwrap(),
+        &stored,
+    ));
+    for change in [
+        "host = 'evil.example'",
+        "port = 25",
+        "security = 'tls'",
+        "username = 'other'",
+        "from_addr = 'ceo@example.org'",
+        "reply_to = 'evil@example.org'",
+        "reply_to = NULL",
+        "ca_pem = 'x'",
+        "password_sealed = x'00'",
+        "sig = NULL",
+    ] {
+        app.store.save_smtp_settings(&stored).await.unwrap();
+        assert!(
+            passdrop::mail::effective_relay(&app.store, None, Some(&admin))
+                .await
+                .is_ok()
+        );
+        exec(&app, &format!("UPDATE smtp_settings SET {change}"), None).await;
+        let e = passdrop::mail::effective_relay(&app.store, None, Some(&admin))
+            .await
+            .unwrap_err();
+        assert!(e.contains("SMTP relay"), "{change}: {e}");
+    }
+
+    let (b, _) = app.create_batch("m", ROSTER).await;
+    batch::set_message(&app.store, &b, Some(("Hello", "Go to {link}")), &admin)
+        .await
+        .unwrap();
+    exec(
+        &app,
+        "UPDATE batches SET mail_subject = 'Urgent: password expiry'",
+        None,
+    )
+    .await;
+    let b = app.store.require_batch("m").await.unwrap();
+    assert!(
+        batch::require_signed_message(&app.store, &admin, &b)
+            .await
+            .is_err()
+    );
+    assert!(
+        batch::require_signed_message_file(&app.store, &app.key_file(), &b)
+            .await
+            .is_err()
+    );
+    // The message of another batch (with its signature) is refused too.
+    let (other, _) = app.create_batch("n", ROSTER).await;
+    exec(
+        &app,
+        "UPDATE batches SET mail_subject = NULL, mail_body = NULL, message_sig = \
+         (SELECT message_sig FROM batches WHERE name = 'n') WHERE name = 'm'",
+        None,
+    )
+    .await;
+    let b = app.store.require_batch("m").await.unwrap();
+    assert!(
+        batch::require_signed_message(&app.store, &admin, &b)
+            .await
+            .is_err()
+    );
+    assert!(
+        batch::require_signed_message(&app.store, &admin, &other)
+            .await
+            .is_ok()
+    );
+    app.stop().await;
+}
+
+/// `admin init` writes the key file (0644) beside the data directory; it is never
+/// replaced by another admin's key without `--replace-settings-key`; where it cannot be
+/// written, the line to install is printed; `admin sign-settings` lists, then signs.
+#[test]
+fn the_command_line_writes_the_key_file_and_signs_on_request() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let pass = tmp.path().join("p");
+    std::fs::write(&pass, PASSPHRASE).unwrap();
+    let o = run(passdrop(&data)
+        .args(["admin", "init", "--passphrase-file"])
+        .arg(&pass));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let key = tmp.path().join("data.settings-key.pub");
+    assert!(
+        stderr(&o).contains("Wrote the settings key file"),
+        "{}",
+        stderr(&o)
+    );
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    let line = std::fs::read_to_string(&key).unwrap();
+    assert!(line.starts_with("passdrop-settings-key-v1 "), "{line}");
+
+    // Another data directory's admin does not overwrite it.
+    let other = tmp.path().join("other");
+    let o = run(passdrop(&other)
+        .args(["admin", "init", "--passphrase-file"])
+        .arg(&pass)
+        .arg("--settings-key-file")
+        .arg(&key));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds another key"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), line);
+
+    // Nowhere to write: the line is printed instead.
+    let o = run(passdrop(&data)
+        .args(["admin", "settings-key", "--passphrase-file"])
+        .arg(&pass)
+        .arg("--settings-key-file")
+        .arg(tmp.path().join("missing-dir/settings-key.pub")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(line.trim()), "{}", stderr(&o));
+
+    // `batch create` signs with the passphrase, so nothing is left to sign.
+    let roster = tmp.path().join("r.csv");
+    std::fs::write(&roster, ROSTER).unwrap();
+    let o = run(passdrop(&data)
+        .args(["batch", "create", "--name", "cli", "--roster"])
+        .arg(&roster));
+    assert!(
+        !o.status.success(),
+        "a passphrase is needed: {}",
+        stderr(&o)
+    );
+    let o = run(passdrop(&data)
+        .args(["batch", "create", "--name", "cli", "--roster"])
+        .arg(&roster)
+        .arg("--passphrase-file")
+        .arg(&pass));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(passdrop(&data)
+        .args(["admin", "sign-settings", "--passphrase-file"])
+        .arg(&pass));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("\"cli\""));
+    let o = run(passdrop(&data).args(["doctor", "--offline"]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("every stored setting matches"), "{text}");
+}
