@@ -438,6 +438,11 @@ pub fn create_batch_key(
     ))
 }
 
+/// The public half of an opened batch key (to check it against the stored one).
+pub fn batch_public_key(key: &BatchKey) -> Vec<u8> {
+    Kem::sk_to_pk(&key.private).to_bytes().to_vec()
+}
+
 /// Opens a batch private key with the unlocked admin key.
 pub fn open_batch_key(
     admin: &AdminKey,

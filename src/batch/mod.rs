@@ -238,7 +238,7 @@ fn secs(d: Duration) -> i64 {
 /// per roster row, all in one transaction. Returns the batch and its links.
 ///
 /// Without the passphrase (`create`), the batch's settings are not signed, so it takes no
-/// password until a passphrase action signs them (`sign_unsigned`); `create_signed` signs
+/// password until a passphrase action signs them (`sign_new_batch`); `create_signed` signs
 /// them at once.
 pub async fn create(
     store: &Store,
@@ -445,7 +445,7 @@ pub async fn open_live_links(
     let batch_key = open_batch_key(store, batch, admin).await?;
     // The links are about to go out: a batch made without the passphrase is signed now,
     // as it stands, or its links would take no password.
-    sign_unsigned(store, admin, batch).await?;
+    sign_new_batch(store, admin, batch).await?;
     let sealed = store.live_sealed_tokens(&batch.id, now).await?;
     let batch_id = batch.id.clone();
     let public_url = public_url.clone();

@@ -441,10 +441,41 @@ async fn refused(store: &Store, batch_id: &str, problem: &SettingsError) {
     }
 }
 
+/// For a batch created in the console without the passphrase (a session is enough for
+/// one without an old server), signs its settings the first time its links are given
+/// out, which takes the passphrase. Only a batch that has never been signed can be
+/// signed this way: none of its groups signed, no password taken yet (one that took a
+/// password was signed then, or is from before signatures: `admin sign-settings`), and
+/// its public key the one its sealed private key opens to. Anything else stays refused.
+pub async fn sign_new_batch(store: &Store, admin: &AdminKey, batch: &Batch) -> BatchResult<()> {
+    if batch.settings_sig.is_some() && batch.message_sig.is_some() {
+        return Ok(());
+    }
+    let refuse = |problem: SettingsError| Err(BatchError::Settings(Box::new(problem)));
+    if batch.settings_sig.is_some()
+        || batch.message_sig.is_some()
+        || store.batch_has_submissions(&batch.id).await?
+    {
+        let problem = SettingsError::Unsigned(format!(
+            "a signature of batch {:?} (which was signed, or took passwords)",
+            batch.name
+        ));
+        refused(store, &batch.id, &problem).await;
+        return refuse(problem);
+    }
+    let key = open_batch_key(store, batch, admin).await?;
+    if crypto::batch_public_key(&key) != batch.public_key {
+        let problem = SettingsError::Mismatch(format!("the public key of batch {:?}", batch.name));
+        refused(store, &batch.id, &problem).await;
+        return refuse(problem);
+    }
+    sign_unsigned(store, admin, batch).await.map(drop)
+}
+
 /// Signs a batch's `batch` and `message` groups as they stand, where a signature is
-/// missing (a batch made without the passphrase, or by an earlier version). Called with
-/// the passphrase: `admin sign-settings`, and before a batch's links are opened.
-/// Returns whether anything was signed.
+/// missing (by an earlier version, or a batch made without the passphrase): `admin
+/// sign-settings`, after listing them, and [`sign_new_batch`]. Returns whether anything
+/// was signed.
 pub async fn sign_unsigned(store: &Store, admin: &AdminKey, batch: &Batch) -> BatchResult<bool> {
     let signer = settings_signer(admin)?;
     let settings = batch

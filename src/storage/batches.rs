@@ -264,6 +264,19 @@ impl Store {
         Ok(())
     }
 
+    /// Whether any password was submitted for the batch.
+    #[instrument(skip_all)]
+    pub async fn batch_has_submissions(&self, batch_id: &str) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM submissions s JOIN recipients r ON r.id = s.recipient_id \
+             WHERE r.batch_id = ?",
+        )
+        .bind(batch_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
     /// Stores signatures of a batch's settings (`None`: that one unchanged).
     #[instrument(skip_all)]
     pub async fn sign_batch_settings(

@@ -123,8 +123,9 @@ impl IntoResponse for AppError {
                     "This link cannot take your password right now",
                     "Nothing was sent anywhere and nothing was saved: your link still works. \
                      The server found its settings for this link changed without the \
-                     administrator's approval, so it refuses to use them. Please tell whoever \
-                     sent you this link, and try again once they have fixed it.",
+                     administrator's approval (or not signed yet), so it refuses to use them. \
+                     Please tell whoever sent you this link, and try again once they have \
+                     fixed it. (Administrator: `passdrop doctor` on the server says what.)",
                 ),
             )
                 .into_response(),

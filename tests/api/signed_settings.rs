@@ -498,3 +498,82 @@ fn the_command_line_writes_the_key_file_and_signs_on_request() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("every stored setting matches"), "{text}");
 }
+
+/// Deleting signatures never gets them silently made again by the next passphrase action:
+/// only a batch that was never signed and took no password is signed when its links are
+/// first opened, and only with the public key its sealed private key opens to.
+#[tokio::test]
+async fn deleted_signatures_are_not_signed_again_by_the_next_links_action() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let now = passdrop::config::now();
+    let open = |b: passdrop::storage::Batch| {
+        let (store, url, admin) = (&app.store, &app.public_url, &admin);
+        async move { batch::open_live_links(store, url, &b, admin, now).await }
+    };
+    // Signed, then one signature deleted: refused, and still unsigned.
+    let (_, links) = app.create_batch("a", ROSTER).await;
+    exec(
+        &app,
+        "UPDATE batches SET settings_sig = NULL WHERE name = 'a'",
+        None,
+    )
+    .await;
+    assert!(
+        open(app.store.require_batch("a").await.unwrap())
+            .await
+            .is_err()
+    );
+    assert!(
+        app.store
+            .require_batch("a")
+            .await
+            .unwrap()
+            .settings_sig
+            .is_none()
+    );
+    refused_and_link_kept(&app, &link(&links[0])).await;
+
+    // Both deleted after a password was taken: refused.
+    let (_, links) = app
+        .create_batch("b", "EmailAddress\nx@example.org\ny@example.org\n")
+        .await;
+    assert_eq!(app.submit(&link(&links[0]), "pw", "pw").await.status(), 200);
+    exec(
+        &app,
+        "UPDATE batches SET settings_sig = NULL, message_sig = NULL WHERE name = 'b'",
+        None,
+    )
+    .await;
+    assert!(
+        open(app.store.require_batch("b").await.unwrap())
+            .await
+            .is_err()
+    );
+    refused_and_link_kept(&app, &link(&links[1])).await;
+
+    // Never signed and fresh, but its public key swapped: refused.
+    let other = app.store.require_batch("a").await.unwrap();
+    exec(
+        &app,
+        "UPDATE batches SET settings_sig = NULL, message_sig = NULL, public_key = ? \
+         WHERE name = 'b'",
+        Some(other.public_key.clone()),
+    )
+    .await;
+    exec(&app, "DELETE FROM submissions", None).await;
+    assert!(
+        open(app.store.require_batch("b").await.unwrap())
+            .await
+            .is_err()
+    );
+    assert!(
+        app.store
+            .require_batch("b")
+            .await
+            .unwrap()
+            .settings_sig
+            .is_none()
+    );
+    app.stop().await;
+}

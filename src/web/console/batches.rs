@@ -308,9 +308,7 @@ pub async fn reissue(
     match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await {
         // A batch made without the passphrase is signed now, or the new link would take
         // no password.
-        Ok(admin) => batch::sign_unsigned(&state.store, &admin, &b)
-            .await
-            .map(drop)?,
+        Ok(admin) => batch::sign_new_batch(&state.store, &admin, &b).await?,
         Err(refusal) => return refusal.respond(|why| reissue_page(&b, &form.email, Some(why))),
     }
     // Read before the reissue: after it, the new link is shown once and must not be
