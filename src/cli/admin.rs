@@ -206,6 +206,17 @@ async fn init(ctx: &Context, args: &InitArgs) -> CliResult {
         )
         .into());
     }
+    // A new admin has a new settings key: a key file that already holds one belongs to
+    // another admin (or data directory) and is never replaced by init.
+    if ctx.settings_key.load().is_ok() {
+        return Err(anyhow::anyhow!(
+            "the settings key file {} already holds another admin's key; nothing was \
+             changed. Give this data directory its own --settings-key-file, or remove that \
+             file if it is stale",
+            ctx.settings_key.path().display()
+        )
+        .into());
+    }
     let passphrase = if args.generate {
         let generated = batch::generate_passphrase()?;
         print_generated(&generated)?;

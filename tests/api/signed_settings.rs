@@ -460,8 +460,15 @@ fn the_command_line_writes_the_key_file_and_signs_on_request() {
         .arg("--settings-key-file")
         .arg(&key));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("holds another key"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already holds another admin's key"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("nothing was changed"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&key).unwrap(), line);
+    let o = run(passdrop(&other).args(["admin", "setup-link"]));
+    assert!(o.status.success(), "no admin was made: {}", stderr(&o));
 
     // Nowhere to write: the line is printed instead.
     let o = run(passdrop(&data)
