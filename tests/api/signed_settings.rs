@@ -584,3 +584,27 @@ async fn deleted_signatures_are_not_signed_again_by_the_next_links_action() {
     );
     app.stop().await;
 }
+
+/// `serve` says at start when stored settings cannot be trusted.
+#[test]
+fn serve_says_at_start_when_the_key_file_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let pass = tmp.path().join("p");
+    std::fs::write(&pass, PASSPHRASE).unwrap();
+    let o = run(passdrop(&data)
+        .args(["admin", "init", "--passphrase-file"])
+        .arg(&pass));
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_file(tmp.path().join("data.settings-key.pub")).unwrap();
+    let server = Server::start(&data, &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline
+        && !server.log.lock().unwrap().contains("cannot be trusted")
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let log = server.stop();
+    assert!(log.contains("stored settings cannot be trusted"), "{log}");
+    assert!(log.contains("does not exist"), "{log}");
+}
