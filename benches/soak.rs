@@ -262,7 +262,10 @@ fn create_batch(
             .arg("--roster")
             .arg(&roster)
             .arg("--links-out")
-            .arg(&links_csv),
+            .arg(&links_csv)
+            // The passphrase signs the batch's settings (see `main`).
+            .arg("--passphrase-file")
+            .arg(dir.join("passphrase")),
     );
     let id = stderr
         .split("(id ")

@@ -54,36 +54,67 @@ pub(super) fn check_passphrase_length(passphrase: &SecretString) -> BatchResult<
 
 /// Creates the admin key from a passphrase, refused unless strong enough
 /// ([`check_new_passphrase`]; Argon2 runs on a blocking thread).
+///
+/// Returns the unlocked key, for writing the settings key file ([`install_settings_key`]).
 pub async fn init_admin(
     store: &Store,
     passphrase: SecretString,
     kdf: KdfParams,
-) -> BatchResult<()> {
+) -> BatchResult<AdminKey> {
     check_new_passphrase(&passphrase)?;
     if store.admin_exists().await? {
         return Err(StoreError::AdminExists.into());
     }
-    let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
+    let (wrapped, admin) = run_argon2(move || create_and_unlock(&passphrase, kdf)).await?;
     store
         .insert_admin_key(&wrapped, crate::config::now())
         .await?;
-    Ok(())
+    Ok(admin)
+}
+
+/// A new admin key, and the same key unlocked (a check that it opens, and the settings
+/// key's source).
+fn create_and_unlock(
+    passphrase: &SecretString,
+    kdf: KdfParams,
+) -> Result<(crypto::WrappedAdminKey, AdminKey), CryptoError> {
+    let wrapped = crypto::create_admin_key(passphrase, kdf)?;
+    let admin = crypto::unlock_admin_key(&wrapped, passphrase)?;
+    Ok((wrapped, admin))
 }
 
 /// Creates the admin key from the one-time setup link's form, using the link up in the
 /// same transaction; the passphrase is refused unless strong enough (Argon2 runs on a
-/// blocking thread).
+/// blocking thread). Then writes the settings key file if this process can; if not
+/// (`/etc/passdrop` is root's), logs the exact line to install, which `passdrop doctor`
+/// and `passdrop admin settings-key` also give.
 pub async fn init_admin_with_setup_token(
     store: &Store,
     setup_token: &LinkToken,
     passphrase: SecretString,
     kdf: KdfParams,
+    key_file: &SettingsKeyFile,
 ) -> BatchResult<()> {
     check_new_passphrase(&passphrase)?;
-    let wrapped = run_argon2(move || crypto::create_admin_key(&passphrase, kdf)).await?;
+    let (wrapped, admin) = run_argon2(move || create_and_unlock(&passphrase, kdf)).await?;
     store
         .insert_admin_key_with_setup_token(&setup_token.hash(), &wrapped, crate::config::now())
         .await?;
+    match install_settings_key(&admin, key_file, false) {
+        Ok(KeyFileWrite::Written | KeyFileWrite::Unchanged) => {
+            tracing::info!(path = %key_file.path().display(), "wrote the settings key file");
+        }
+        Ok(KeyFileWrite::NotWritable { line, why }) => {
+            tracing::error!(
+                path = %key_file.path().display(),
+                %why,
+                "could not write the settings key file: no link takes a password until it \
+                 exists. As root: echo '{line}' > {}",
+                key_file.path().display()
+            );
+        }
+        Err(e) => tracing::error!(problem = %e, "the settings key file was not written"),
+    }
     Ok(())
 }
 

@@ -360,6 +360,8 @@ mod tests {
             link_tag: crypto::LinkTag::parse("0123456789ab").unwrap(),
             imap: None,
             message: None,
+            settings_sig: None,
+            message_sig: None,
         }
     }
 

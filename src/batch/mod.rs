@@ -16,12 +16,14 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 mod admin_key;
 mod ending;
 mod passphrase;
+mod signed;
 mod submission;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
 pub use ending::*;
 pub use passphrase::*;
+pub use signed::*;
 pub use submission::*;
 
 /// By default a batch nobody purges is purged this long after its links expire...
@@ -87,6 +89,9 @@ pub enum BatchError {
     /// The IMAP server given to check passwords against cannot be used.
     #[error("passwords cannot be checked against {}: {}", .0.server, .0.problem.as_ref().map_or_else(String::new, ToString::to_string))]
     ImapUnusable(Box<imap::ConnectionReport>),
+    /// Stored settings failed their signature check (or cannot be checked).
+    #[error(transparent)]
+    Settings(Box<SettingsError>),
     /// Something else.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -245,11 +250,36 @@ fn secs(d: Duration) -> i64 {
 
 /// Creates a batch: a batch keypair sealed to the admin, one recipient and one live link
 /// per roster row, all in one transaction. Returns the batch and its links.
+///
+/// Without the passphrase (`create`), the batch's settings are not signed, so it takes no
+/// password until a passphrase action signs them (`sign_new_batch`); `create_signed` signs
+/// them at once.
 pub async fn create(
     store: &Store,
     public_url: &PublicUrl,
     request: NewBatch,
     now: i64,
+) -> BatchResult<(Batch, Vec<IssuedLink>)> {
+    create_with(store, public_url, request, now, None).await
+}
+
+/// `create`, with the batch's settings and message signed by the unlocked admin key.
+pub async fn create_signed(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    admin: &AdminKey,
+) -> BatchResult<(Batch, Vec<IssuedLink>)> {
+    create_with(store, public_url, request, now, Some(admin)).await
+}
+
+async fn create_with(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    signer: Option<&AdminKey>,
 ) -> BatchResult<(Batch, Vec<IssuedLink>)> {
     let name = request.name.trim().to_owned();
     check_name("batch name", &name)?;
@@ -280,6 +310,7 @@ pub async fn create(
         }
     }
     let admin = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
+    let signer = signer.map(settings_signer).transpose()?;
     if let Some(settings) = &request.imap {
         require_usable_imap(settings).await?;
     }
@@ -304,7 +335,14 @@ pub async fn create(
         link_tag: crypto::LinkTag::generate()?,
         imap: request.imap,
         message: None,
+        settings_sig: None,
+        message_sig: None,
     };
+    let mut batch = batch;
+    if let Some(signer) = &signer {
+        batch.settings_sig = Some(sign_batch(signer, &batch));
+        batch.message_sig = Some(sign_message(signer, &batch));
+    }
     // Drawing and sealing 50,000 tokens is CPU work (one X25519 exchange each): it runs
     // off the async runtime, spread over the machine's cores.
     let (public_key, batch_id, expires_at, tag) = (
@@ -433,6 +471,9 @@ pub async fn open_live_links(
     now: i64,
 ) -> BatchResult<Vec<(crate::storage::Recipient, IssuedLink)>> {
     let batch_key = open_batch_key(store, batch, admin).await?;
+    // The links are about to go out: a batch made without the passphrase is signed now,
+    // as it stands, or its links would take no password.
+    sign_new_batch(store, admin, batch).await?;
     let sealed = store.live_sealed_tokens(&batch.id, now).await?;
     let batch_id = batch.id.clone();
     let public_url = public_url.clone();
@@ -476,33 +517,6 @@ pub async fn revoke(store: &Store, batch: &Batch, email: &str) -> BatchResult<()
     } else {
         Err(BatchError::NothingToRevoke(email.to_owned()))
     }
-}
-
-/// Tests the connection to an IMAP server (no password) and fails, with the full report,
-/// unless passwords can be checked against it.
-pub async fn require_usable_imap(settings: &ImapSettings) -> BatchResult<imap::ConnectionReport> {
-    let report = imap::check_connection(settings).await;
-    if report.ok() {
-        Ok(report)
-    } else {
-        Err(BatchError::ImapUnusable(Box::new(report)))
-    }
-}
-
-/// Sets, changes or (with `None`) removes the IMAP server a batch checks passwords
-/// against. A server is tested first and stored only if passwords can be checked with
-/// it; the test's report is returned.
-pub async fn set_imap(
-    store: &Store,
-    batch: &Batch,
-    settings: Option<ImapSettings>,
-) -> BatchResult<Option<imap::ConnectionReport>> {
-    let report = match &settings {
-        Some(s) => Some(require_usable_imap(s).await?),
-        None => None,
-    };
-    store.set_batch_imap(&batch.id, settings.as_ref()).await?;
-    Ok(report)
 }
 
 #[cfg(test)]

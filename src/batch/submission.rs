@@ -91,8 +91,10 @@ pub enum SubmitOutcome {
 }
 
 /// Seals a (checked) password to the batch key and burns the link, atomically.
+#[allow(clippy::too_many_arguments)] // each is one fact of this submission
 pub async fn submit(
     store: &Store,
+    key_file: &SettingsKeyFile,
     token: &LinkToken,
     view: &LinkView,
     password: &SecretString,
@@ -104,6 +106,8 @@ pub async fn submit(
     if status != LinkStatus::Usable {
         return Ok(SubmitOutcome::Refused(status));
     }
+    // Nothing is sealed to a public key the admin did not sign.
+    require_signed_batch(store, key_file, &view.batch).await?;
     let binding = SubmissionBinding {
         batch_id: &view.batch.id,
         recipient_id: view.recipient.id,

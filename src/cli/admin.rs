@@ -3,7 +3,7 @@
 //! a browser instead; `passdrop admin change-passphrase`: choosing another.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
@@ -25,13 +25,44 @@ pub enum AdminCommand {
     SetupLink,
     /// Replace the admin passphrase (the key stays the same: nothing else changes).
     ChangePassphrase(ChangePassphraseArgs),
+    /// Write the settings key file (--settings-key-file), or print the line to put in it
+    /// when this user cannot write there.
+    SettingsKey(SettingsKeyArgs),
+    /// List the stored settings that have no signature yet (batches made without the
+    /// passphrase or before signatures, a relay saved before) and, with --yes, sign them
+    /// as they stand (and write the settings key file if it is missing); check them first.
+    SignSettings(SignSettingsArgs),
+}
+
+/// `passdrop admin settings-key` options.
+#[derive(Debug, Args)]
+pub struct SettingsKeyArgs {
+    /// Where the passphrase comes from.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// Replace a key file that holds another key (only after checking why it differs).
+    #[arg(long)]
+    pub replace_settings_key: bool,
+}
+
+/// `passdrop admin sign-settings` options.
+#[derive(Debug, Args)]
+pub struct SignSettingsArgs {
+    /// Where the passphrase comes from.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// Sign them: without it, only list what would be signed.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 impl AdminCommand {
     /// Runs the `admin` command chosen.
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
         match self {
-            Self::Init(args) => init(&ctx.store, &ctx.data_dir, &args).await,
+            Self::Init(args) => init(ctx, &args).await,
+            Self::SettingsKey(args) => settings_key(ctx, &args).await,
+            Self::SignSettings(args) => sign_settings(ctx, &args).await,
             Self::SetupLink => setup_link(ctx).await,
             Self::ChangePassphrase(args) => change_passphrase(&ctx.store, &args).await,
         }
@@ -75,12 +106,114 @@ pub struct InitArgs {
     pub generate: bool,
 }
 
-/// Chooses the admin passphrase, unless an admin exists.
-async fn init(store: &Store, data_dir: &Path, args: &InitArgs) -> CliResult {
+/// Writes the settings key file, or says what to put in it.
+fn report_key_file(written: batch::KeyFileWrite, ctx: &Context) {
+    let path = ctx.settings_key.path().display();
+    match written {
+        batch::KeyFileWrite::Written => eprintln!("Wrote the settings key file {path}."),
+        batch::KeyFileWrite::Unchanged => {
+            eprintln!("The settings key file {path} already holds this key.");
+        }
+        batch::KeyFileWrite::NotWritable { line, why } => eprintln!(
+            "Could not write the settings key file {path} ({why}). No link takes a password \
+             until it exists. As root, run:\n  mkdir -p {dir} && echo '{line}' > {path} && \
+             chmod 0644 {path}",
+            dir = ctx
+                .settings_key
+                .path()
+                .parent()
+                .map_or_else(|| ".".into(), |p| p.display().to_string()),
+        ),
+    }
+}
+
+/// `passdrop admin settings-key`.
+async fn settings_key(ctx: &Context, args: &SettingsKeyArgs) -> CliResult {
+    let admin = batch::unlock_admin(&ctx.store, args.passphrase.read(false)?).await?;
+    let written =
+        batch::install_settings_key(&admin, &ctx.settings_key, args.replace_settings_key)?;
+    report_key_file(written, ctx);
+    Ok(())
+}
+
+/// `passdrop admin sign-settings`: lists, then (with --yes) signs, what has no signature.
+async fn sign_settings(ctx: &Context, args: &SignSettingsArgs) -> CliResult {
+    let admin = batch::unlock_admin(&ctx.store, args.passphrase.read(false)?).await?;
+    if args.yes || ctx.settings_key.load().is_err() {
+        // Without a key file nothing verifies: write it first (never over another key).
+        report_key_file(
+            batch::install_settings_key(&admin, &ctx.settings_key, false)?,
+            ctx,
+        );
+    }
+    let unsigned: Vec<_> = ctx
+        .store
+        .list_batches()
+        .await?
+        .into_iter()
+        .map(|s| s.batch)
+        .filter(|b| b.settings_sig.is_none() || b.message_sig.is_none())
+        .collect();
+    for b in &unsigned {
+        println!(
+            "batch {:?} ({}): old mail server {}; organisation {:?}; message: {}",
+            b.name,
+            b.id,
+            b.imap
+                .as_ref()
+                .map_or_else(|| "none".to_owned(), |i| i.server.to_string()),
+            b.org_name.as_deref().unwrap_or(""),
+            if b.message.is_some() {
+                "custom (see `passdrop batch message`)"
+            } else {
+                "the default"
+            },
+        );
+        if args.yes {
+            batch::sign_unsigned(&ctx.store, &admin, b).await?;
+        }
+    }
+    let relay = ctx
+        .store
+        .smtp_settings()
+        .await?
+        .filter(|stored| stored.sig.is_none());
+    if let Some(mut stored) = relay.clone() {
+        println!(
+            "the saved SMTP relay {}:{} ({}, from {:?})",
+            stored.host, stored.port, stored.security, stored.from
+        );
+        if args.yes {
+            stored.sig = Some(batch::sign_relay(&batch::settings_signer(&admin)?, &stored));
+            ctx.store.save_smtp_settings(&stored).await?;
+        }
+    }
+    if (!unsigned.is_empty() || relay.is_some()) && !args.yes {
+        eprintln!("Nothing was signed: check the settings above, then run again with --yes.");
+    } else if args.yes {
+        eprintln!("Every stored setting is signed.");
+    }
+    Ok(())
+}
+
+/// Chooses the admin passphrase, unless an admin exists, and writes the settings key file.
+async fn init(ctx: &Context, args: &InitArgs) -> CliResult {
+    let (store, data_dir) = (&ctx.store, ctx.data_dir.as_path());
     if store.admin_exists().await? {
         return Err(anyhow::anyhow!(
             "an admin already exists in {}; nothing was changed",
             data_dir.display()
+        )
+        .into());
+    }
+    // A new admin has a new settings key: a key file that already holds one belongs to
+    // another admin (or data directory) and is never replaced by init.
+    if ctx.settings_key.load().is_ok() {
+        return Err(anyhow::anyhow!(
+            "the settings key file {} already holds another admin's key; nothing was \
+             changed. Give this data directory its own --settings-key-file, or remove that \
+             file if it is stale",
+            ctx.settings_key.path().display()
         )
         .into());
     }
@@ -91,13 +224,20 @@ async fn init(store: &Store, data_dir: &Path, args: &InitArgs) -> CliResult {
     } else {
         args.passphrase.read(true)?
     };
-    if let Err(e) = batch::init_admin(store, passphrase, KdfParams::DEFAULT).await {
-        if args.generate {
-            eprintln!("The passphrase printed above was not set.");
+    let admin = match batch::init_admin(store, passphrase, KdfParams::DEFAULT).await {
+        Ok(admin) => admin,
+        Err(e) => {
+            if args.generate {
+                eprintln!("The passphrase printed above was not set.");
+            }
+            return Err(refusal(e, "admin init"));
         }
-        return Err(refusal(e, "admin init"));
-    }
+    };
     eprintln!("Admin created in {}.", data_dir.display());
+    report_key_file(
+        batch::install_settings_key(&admin, &ctx.settings_key, false)?,
+        ctx,
+    );
     eprintln!(
         "Keep the passphrase safe: it is the only way to open the collected passwords, and it \
          cannot be recovered."

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::io::{Output, print_imap_report, read_roster};
 use super::table::{Align, Table};
-use super::{BatchArg, CliResult, Context, Failure, ImapArgs, LinksOutArg};
+use super::{BatchArg, CliResult, Context, Failure, ImapArgs, LinksOutArg, PassphraseArgs};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, PublicUrl, format_time};
 use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
@@ -56,6 +56,9 @@ pub struct MessageArgs {
     /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
+    /// Where the passphrase comes from, to change the message (it signs it).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
     /// The new subject.
     #[arg(long, requires = "body_file")]
     pub subject: Option<String>,
@@ -73,6 +76,9 @@ pub struct SetImapArgs {
     /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
+    /// Where the passphrase comes from (it signs the new setting).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
     /// The IMAP server passwords are checked against.
     #[command(flatten)]
     pub imap: ImapArgs,
@@ -115,6 +121,10 @@ pub struct CreateArgs {
     /// Where the links go.
     #[command(flatten)]
     pub links_out: LinksOutArg,
+    /// Where the passphrase comes from (it signs the batch's settings, without which its
+    /// links take no password).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 /// Creates a batch from a roster and writes its links; nothing is kept if they cannot
@@ -125,8 +135,9 @@ async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
         .map_err(Failure::Usage)?;
     let imap = imap_settings(&args.imap)?;
     let roster = parse_roster(&read_roster(&args.roster)?)?;
+    let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
     let output = Output::open(args.links_out.links_out.as_deref())?;
-    let created = batch::create(
+    let created = batch::create_signed(
         store,
         url,
         NewBatch {
@@ -140,6 +151,7 @@ async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
             imap,
         },
         config::now(),
+        &admin,
     )
     .await;
     let (created, links) = match created {
@@ -407,7 +419,8 @@ async fn set_imap(store: &Store, args: SetImapArgs) -> CliResult {
         ));
     }
     let b = args.batch.find(store).await?;
-    match batch::set_imap(store, &b, settings).await {
+    let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
+    match batch::set_imap(store, &b, settings, &admin).await {
         Ok(Some(report)) => {
             print_imap_report(&mut std::io::stdout(), &report);
             println!(
@@ -438,7 +451,8 @@ async fn set_imap(store: &Store, args: SetImapArgs) -> CliResult {
 async fn message(store: &Store, args: &MessageArgs) -> CliResult {
     let b = args.batch.find(store).await?;
     if args.default {
-        store.set_batch_message(&b.id, None).await?;
+        let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
+        batch::set_message(store, &b, None, &admin).await?;
         eprintln!("Batch {:?} now sends the default message.", b.name);
         return Ok(());
     }
@@ -453,9 +467,14 @@ async fn message(store: &Store, args: &MessageArgs) -> CliResult {
             };
             anyhow::anyhow!("the message was not saved: {e}")
         })?;
-        store
-            .set_batch_message(&b.id, Some((template.subject(), template.body())))
-            .await?;
+        let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
+        batch::set_message(
+            store,
+            &b,
+            Some((template.subject(), template.body())),
+            &admin,
+        )
+        .await?;
         eprintln!("Batch {:?} now sends this message.", b.name);
         return Ok(());
     }

@@ -47,6 +47,8 @@ impl DoctorArgs {
             modes,
         )
         .await?;
+        let mut report = report;
+        report.extend(signed_settings_findings(ctx).await?);
         conclude(&report)
     }
 }
@@ -127,6 +129,74 @@ fn finding(level: Level, what: impl Into<String>, fix: impl Into<String>) -> Fin
         what: what.into(),
         fix: Some(fix.into()),
     }
+}
+
+/// The settings key file and every stored setting's signature.
+async fn signed_settings_findings(ctx: &Context) -> Result<Vec<Finding>, Failure> {
+    let mut out = key_file_findings(ctx);
+    let problems = crate::batch::settings_findings(&ctx.store, &ctx.settings_key).await?;
+    if problems.is_empty() {
+        out.push(ok(format!(
+            "every stored setting matches its signature under {}",
+            ctx.settings_key.path().display()
+        )));
+        return Ok(out);
+    }
+    out.extend(problems.into_iter().map(|p| {
+        finding(
+            Level::Problem,
+            p,
+            "until this is fixed no password is taken or sent with these settings; see \
+                 `passdrop admin settings-key` and `passdrop admin sign-settings`",
+        )
+    }));
+    Ok(out)
+}
+
+/// Where the key file sits and who can change it: whoever can replace it can sign.
+fn key_file_findings(ctx: &Context) -> Vec<Finding> {
+    use std::os::unix::fs::MetadataExt as _;
+    let path = ctx.settings_key.path();
+    let shown = path.display();
+    let mut out = Vec::new();
+    let inside = match (
+        path.parent().map(std::fs::canonicalize),
+        ctx.data_dir.canonicalize(),
+    ) {
+        (Some(Ok(parent)), Ok(data)) => parent.starts_with(&data),
+        _ => false,
+    };
+    if inside {
+        out.push(finding(
+            Level::Problem,
+            format!("the settings key file {shown} is inside the data directory"),
+            "keep it outside, e.g. --settings-key-file /etc/passdrop/settings-key.pub: \
+             whoever can write the data directory could otherwise replace it",
+        ));
+    }
+    let Ok(meta) = std::fs::metadata(path) else {
+        return out;
+    };
+    if meta.mode() & 0o022 != 0 {
+        out.push(finding(
+            Level::Problem,
+            format!(
+                "the settings key file {shown} is writable by others (mode {:o})",
+                meta.mode() & 0o777
+            ),
+            format!("chmod 0644 {shown}"),
+        ));
+    } else if euid().is_some_and(|me| me != 0 && meta.uid() == me) {
+        out.push(finding(
+            Level::Warning,
+            format!("the settings key file {shown} belongs to the user passdrop runs as"),
+            format!(
+                "fine on a development machine; on a server make it root's \
+                 (chown root:root {shown}), so that this user cannot replace it"
+            ),
+        ));
+    }
+    out
 }
 
 /// This process's effective user id, from /proc (no libc needed).

@@ -29,7 +29,7 @@ impl LinkCommand {
         match self {
             Self::Reissue(args) if args.send => {
                 let url = ctx.url_for_email()?;
-                reissue_and_send(&ctx.store, url, &args).await
+                reissue_and_send(&ctx.store, url, &args, &ctx.settings_key).await
             }
             Self::Reissue(args) => reissue(&ctx.store, &ctx.url, &args).await,
             Self::Revoke(args) => revoke(&ctx.store, &args).await,
@@ -72,7 +72,12 @@ pub struct RevokeArgs {
 }
 
 /// Reissues one user's link and emails it at once (the link is not printed).
-async fn reissue_and_send(store: &Store, url: &PublicUrl, args: &ReissueArgs) -> CliResult {
+async fn reissue_and_send(
+    store: &Store,
+    url: &PublicUrl,
+    args: &ReissueArgs,
+    key_file: &crate::batch::SettingsKeyFile,
+) -> CliResult {
     let email = args.email.as_str();
     let configured = smtp_settings(&args.smtp)?;
     let b = args.batch.find(store).await?;
@@ -93,7 +98,7 @@ async fn reissue_and_send(store: &Store, url: &PublicUrl, args: &ReissueArgs) ->
     outbox::enqueue(store, &b, &letters, &selection, config::now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let job = outbox::Job::new(&b.id, settings, letters);
+    let job = outbox::Job::new(&b.id, settings, letters, key_file.clone());
     let failed = run_sending(
         store,
         &b.id,

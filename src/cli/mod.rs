@@ -67,6 +67,12 @@ pub struct Cli {
     /// Address the server listens on (also the default public URL's host).
     #[arg(long, env = "PASSDROP_LISTEN", default_value = config::DEFAULT_LISTEN, global = true)]
     pub listen: SocketAddr,
+    /// The settings key file (public key; every stored setting is checked against it
+    /// before use). Keep it outside the data directory, root-owned, e.g.
+    /// /etc/passdrop/settings-key.pub [default: DATA_DIR.settings-key.pub, beside the data
+    /// directory]
+    #[arg(long, env = "PASSDROP_SETTINGS_KEY_FILE", global = true)]
+    pub settings_key_file: Option<PathBuf>,
     /// Log lines as `human` text or `json` objects (stderr; level set by PASSDROP_LOG).
     #[arg(
         long,
@@ -165,6 +171,8 @@ struct Context {
     url: PublicUrl,
     /// Whether `--public-url` was given (by a flag, the environment or the file).
     url_given: bool,
+    /// `--settings-key-file`, else the default beside the data directory.
+    settings_key: crate::batch::SettingsKeyFile,
 }
 
 impl Context {
@@ -226,7 +234,12 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Doctor(_) => doctor::data_dir_findings(&cli.data_dir),
         _ => Vec::new(),
     };
+    let settings_key = match &cli.settings_key_file {
+        Some(path) => crate::batch::SettingsKeyFile::new(path),
+        None => crate::batch::SettingsKeyFile::beside(&cli.data_dir),
+    };
     let ctx = Context {
+        settings_key,
         store: Store::open(&cli.data_dir).await?,
         data_dir: cli.data_dir,
         listen: cli.listen,

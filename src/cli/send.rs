@@ -41,12 +41,17 @@ impl SendArgs {
     /// was not sent.
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
         let url = ctx.url_for_email()?;
-        send(&ctx.store, url, self).await
+        send(&ctx.store, url, self, &ctx.settings_key).await
     }
 }
 
 /// Emails the links of `args.batch` (all not yet emailed, a reminder, or one user).
-async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
+async fn send(
+    store: &Store,
+    url: &PublicUrl,
+    args: SendArgs,
+    key_file: &crate::batch::SettingsKeyFile,
+) -> CliResult {
     let retry_wait = args.sending.retry_wait()?;
     let configured = smtp_settings(&args.smtp)?;
     let b = args.batch.find(store).await?;
@@ -78,7 +83,7 @@ async fn send(store: &Store, url: &PublicUrl, args: SendArgs) -> CliResult {
         );
     }
     let letters = outbox::letters_to_hold(store, &b.id, letters, &selection).await?;
-    let job = outbox::Job::new(&b.id, settings, letters);
+    let job = outbox::Job::new(&b.id, settings, letters, key_file.clone());
     let strict = matches!(selection, outbox::Selection::One(_));
     let failed = run_sending(
         store,

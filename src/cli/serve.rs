@@ -74,9 +74,14 @@ impl ServeArgs {
                 smtp,
                 send_rate: self.sending.send_rate,
                 send_retry_wait,
+                settings_key: ctx.settings_key.clone(),
                 ..web::ServerConfig::new(public_url)
             },
         );
+        // Said at once, not only at the first refused submission.
+        for problem in crate::batch::settings_findings(store, &ctx.settings_key).await? {
+            tracing::error!(%problem, "stored settings cannot be trusted; they are refused until fixed (see `passdrop doctor`)");
+        }
         let waiting = store.queued_delivery_count().await?;
         if waiting > 0 {
             eprintln!(

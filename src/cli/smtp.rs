@@ -20,9 +20,20 @@ pub enum SmtpCommand {
     Test(SmtpTestArgs),
     /// Test the relay given by the --smtp-* options and save it for the console and
     /// `passdrop send` (its password sealed: only the passphrase opens it).
-    Save(SmtpArgs),
+    Save(SmtpSaveArgs),
     /// Forget the saved relay.
     Forget,
+}
+
+/// `passdrop smtp save` options.
+#[derive(Debug, clap::Args)]
+pub struct SmtpSaveArgs {
+    /// The relay.
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+    /// Where the passphrase comes from (it seals the password and signs the relay).
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 impl SmtpCommand {
@@ -30,7 +41,7 @@ impl SmtpCommand {
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
         match self {
             Self::Test(args) => test_relay(&ctx.store, &args).await,
-            Self::Save(smtp) => save_relay(&ctx.store, &smtp).await,
+            Self::Save(args) => save_relay(&ctx.store, &args.smtp, &args.passphrase).await,
             Self::Forget => forget_relay(&ctx.store).await,
         }
     }
@@ -190,7 +201,7 @@ async fn test_relay(store: &Store, args: &SmtpTestArgs) -> CliResult {
 
 /// Tests the relay of the --smtp-* options and saves it, its password sealed to the
 /// admin key.
-async fn save_relay(store: &Store, args: &SmtpArgs) -> CliResult {
+async fn save_relay(store: &Store, args: &SmtpArgs, passphrase: &PassphraseArgs) -> CliResult {
     let settings = smtp_settings(args)?.ok_or_else(|| {
         Failure::Usage("give the relay to save with --smtp-host and --smtp-from".into())
     })?;
@@ -205,9 +216,14 @@ async fn save_relay(store: &Store, args: &SmtpArgs) -> CliResult {
             settings.port
         )
     })?;
-    let stored = settings
+    let unlocked = batch::unlock_admin(store, passphrase.read(false)?).await?;
+    let mut stored = settings
         .to_stored(&admin.public_key, config::now())
         .map_err(|e| anyhow::anyhow!(e))?;
+    stored.sig = Some(batch::sign_relay(
+        &batch::settings_signer(&unlocked)?,
+        &stored,
+    ));
     store.save_smtp_settings(&stored).await?;
     eprintln!(
         "Saved the relay {}:{} ({}); the console and `passdrop send` use it when no \

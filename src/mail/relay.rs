@@ -132,7 +132,19 @@ pub async fn effective_relay(
         return Ok(Some(s.clone()));
     }
     match store.smtp_settings().await.map_err(|e| e.to_string())? {
-        Some(stored) => SmtpSettings::from_stored(&stored, admin).map(Some),
+        Some(stored) => {
+            // With the passphrase at hand, the saved relay must be the one it signed.
+            if let Some(admin) = admin {
+                let public = crate::batch::settings_signer(admin)
+                    .map_err(|e| e.to_string())?
+                    .public_key();
+                crate::batch::verify_relay(&public, &stored).map_err(|e| {
+                    tracing::error!(problem = %e, "the saved SMTP relay failed its signature check; refused");
+                    e.to_string()
+                })?;
+            }
+            SmtpSettings::from_stored(&stored, admin).map(Some)
+        }
         None => Ok(None),
     }
 }
@@ -347,6 +359,7 @@ impl SmtpSettings {
             reply_to: self.reply_to.as_ref().map(ToString::to_string),
             ca_pem: self.ca_pem.clone(),
             updated_at: now,
+            sig: None,
         })
     }
 

@@ -22,8 +22,8 @@ impl Store {
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
              has_user_root, next_steps, ask_mail_client, public_key, retain_after_expiry_secs, \
              retain_after_export_secs, imap_url, imap_ca_pem, imap_cert_sha256, \
-             imap_when_unreachable, link_tag) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             imap_when_unreachable, link_tag, settings_sig, message_sig) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&batch.id)
@@ -53,6 +53,8 @@ impl Store {
                 .map_or("retry", |i| i.when_unreachable.as_str()),
         )
         .bind(batch.link_tag.as_str())
+        .bind(&batch.settings_sig)
+        .bind(&batch.message_sig)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() != 1 {
@@ -216,17 +218,19 @@ impl Store {
         &self,
         batch_id: &str,
         imap: Option<&ImapSettings>,
+        settings_sig: &[u8],
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE batches SET imap_url = ?, imap_ca_pem = ?, imap_cert_sha256 = ?, \
-             imap_when_unreachable = ? WHERE id = ? \
+             imap_when_unreachable = ?, settings_sig = ? WHERE id = ? \
              AND EXISTS (SELECT 1 FROM batch_keys k WHERE k.batch_id = batches.id)",
         )
         .bind(imap.map(|i| i.server.to_string()))
         .bind(imap.and_then(|i| i.ca_pem().map(str::to_owned)))
         .bind(imap.and_then(ImapSettings::pin_hex))
         .bind(imap.map_or("retry", |i| i.when_unreachable.as_str()))
+        .bind(settings_sig)
         .bind(batch_id)
         .execute(&mut *tx)
         .await?;
@@ -273,13 +277,53 @@ impl Store {
         &self,
         batch_id: &str,
         message: Option<(&str, &str)>,
+        message_sig: &[u8],
     ) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE batches SET mail_subject = ?, mail_body = ? WHERE id = ?")
-            .bind(message.map(|m| m.0))
-            .bind(message.map(|m| m.1))
-            .bind(batch_id)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE batches SET mail_subject = ?, mail_body = ?, message_sig = ? WHERE id = ?",
+        )
+        .bind(message.map(|m| m.0))
+        .bind(message.map(|m| m.1))
+        .bind(message_sig)
+        .bind(batch_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NoSuchBatch(batch_id.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Whether any password was submitted for the batch.
+    #[instrument(skip_all)]
+    pub async fn batch_has_submissions(&self, batch_id: &str) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM submissions s JOIN recipients r ON r.id = s.recipient_id \
+             WHERE r.batch_id = ?",
+        )
+        .bind(batch_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Stores signatures of a batch's settings (`None`: that one unchanged).
+    #[instrument(skip_all)]
+    pub async fn sign_batch_settings(
+        &self,
+        batch_id: &str,
+        settings_sig: Option<&[u8]>,
+        message_sig: Option<&[u8]>,
+    ) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE batches SET settings_sig = COALESCE(?, settings_sig), \
+             message_sig = COALESCE(?, message_sig) WHERE id = ?",
+        )
+        .bind(settings_sig)
+        .bind(message_sig)
+        .bind(batch_id)
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NoSuchBatch(batch_id.to_owned()));
         }

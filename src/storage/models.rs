@@ -41,6 +41,11 @@ pub struct Batch {
     /// The emailed message's subject and body (placeholders unfilled), if not the
     /// default.
     pub message: Option<(String, String)>,
+    /// The settings key's signature over the public key, the old-server check and what
+    /// the form shows (`batch::signed`); `None` until the passphrase signs it.
+    pub settings_sig: Option<Vec<u8>>,
+    /// The settings key's signature over the message; `None` until signed.
+    pub message_sig: Option<Vec<u8>>,
 }
 
 /// A batch with its progress counts.
@@ -303,12 +308,14 @@ pub enum AuditKind {
     EmailsQueued,
     /// The emailed message was changed.
     MessageChanged,
+    /// Stored settings failed their signature check and were not used.
+    SettingsRefused,
     /// A kind this version does not know.
     Other(String),
 }
 
 impl AuditKind {
-    const KNOWN: [Self; 10] = [
+    const KNOWN: [Self; 11] = [
         Self::Created,
         Self::Reissued,
         Self::Revoked,
@@ -319,6 +326,7 @@ impl AuditKind {
         Self::LinksViewed,
         Self::EmailsQueued,
         Self::MessageChanged,
+        Self::SettingsRefused,
     ];
 
     /// The stored value.
@@ -334,6 +342,7 @@ impl AuditKind {
             Self::LinksViewed => "links_viewed",
             Self::EmailsQueued => "emails_queued",
             Self::MessageChanged => "message_changed",
+            Self::SettingsRefused => "settings_refused",
             Self::Other(other) => other,
         }
     }
@@ -442,6 +451,8 @@ pub struct StoredSmtp {
     pub ca_pem: Option<String>,
     /// When saved.
     pub updated_at: i64,
+    /// The settings key's signature over all of the above but the time.
+    pub sig: Option<Vec<u8>>,
 }
 
 /// Where a recipient's emailed link stands.

@@ -8,7 +8,7 @@ impl Store {
     pub async fn smtp_settings(&self) -> StoreResult<Option<StoredSmtp>> {
         let row = sqlx::query(
             "SELECT host, port, security, username, password_enc, password_sealed, from_addr, \
-             reply_to, ca_pem, updated_at FROM smtp_settings WHERE id = 1",
+             reply_to, ca_pem, updated_at, sig FROM smtp_settings WHERE id = 1",
         )
         .fetch_optional(&self.pool)
         .await?;
@@ -28,6 +28,7 @@ impl Store {
                 reply_to: row.try_get("reply_to")?,
                 ca_pem: row.try_get("ca_pem")?,
                 updated_at: row.try_get("updated_at")?,
+                sig: row.try_get("sig")?,
             })
         })
         .transpose()
@@ -39,8 +40,8 @@ impl Store {
     pub async fn save_smtp_settings(&self, s: &StoredSmtp) -> StoreResult<()> {
         sqlx::query(
             "INSERT OR REPLACE INTO smtp_settings (id, host, port, security, username, \
-             password_enc, password_sealed, from_addr, reply_to, ca_pem, updated_at) \
-             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             password_enc, password_sealed, from_addr, reply_to, ca_pem, updated_at, sig) \
+             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.host)
         .bind(i64::from(s.port))
@@ -52,6 +53,7 @@ impl Store {
         .bind(&s.reply_to)
         .bind(&s.ca_pem)
         .bind(s.updated_at)
+        .bind(&s.sig)
         .execute(&self.pool)
         .await?;
         Ok(())

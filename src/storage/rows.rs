@@ -32,6 +32,8 @@ pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx:
             (Some(subject), Some(body)) => Some((subject, body)),
             _ => None,
         },
+        settings_sig: row.try_get("settings_sig")?,
+        message_sig: row.try_get("message_sig")?,
     })
 }
 

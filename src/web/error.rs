@@ -34,6 +34,10 @@ pub enum AppError {
     /// A purge destroyed the key and deleted the rows, but old pages are not wiped yet.
     #[error("purged, wipe pending: {0}")]
     WipePending(&'static str),
+    /// The stored settings this needs failed their signature check (logged and audited
+    /// where it was found); nothing was used or changed.
+    #[error("stored settings failed their signature check")]
+    SettingsUnverified,
     /// Anything unexpected; the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -54,6 +58,7 @@ impl From<BatchError> for AppError {
     fn from(e: BatchError) -> Self {
         match e {
             BatchError::Store(e) => e.into(),
+            BatchError::Settings(_) => Self::SettingsUnverified,
             e => Self::Internal(anyhow::Error::new(e)),
         }
     }
@@ -118,6 +123,19 @@ impl IntoResponse for AppError {
                 )
                     .into_response()
             }
+            Self::SettingsUnverified => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS)],
+                message_page(
+                    "This link cannot take your password right now",
+                    "Nothing was sent anywhere and nothing was saved: your link still works. \
+                     The server found its settings for this link changed without the \
+                     administrator's approval (or not signed yet), so it refuses to use them. \
+                     Please tell whoever sent you this link, and try again once they have \
+                     fixed it. (Administrator: `passdrop doctor` on the server says what.)",
+                ),
+            )
+                .into_response(),
             Self::Internal(cause) => {
                 // Causes never carry tokens or passwords: the layers below do not put
                 // them into errors.

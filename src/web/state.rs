@@ -36,6 +36,7 @@ impl AppState {
             store.clone(),
             config.send_rate,
             crate::outbox::RetryPolicy::new(config.send_retry_wait),
+            config.settings_key.clone(),
         );
         Self {
             outbox,
@@ -85,6 +86,8 @@ pub struct ServerConfig {
     /// How long a console confirmation shown once (a reissued link, say) waits to be
     /// read.
     pub flash_ttl: Duration,
+    /// The settings key file: every stored setting is checked against it before use.
+    pub settings_key: crate::batch::SettingsKeyFile,
 }
 
 impl ServerConfig {
@@ -100,6 +103,9 @@ impl ServerConfig {
             send_rate: DEFAULT_SEND_RATE,
             send_retry_wait: DEFAULT_SEND_RETRY_WAIT,
             flash_ttl: super::console::flash::FLASH_TTL,
+            settings_key: crate::batch::SettingsKeyFile::beside(std::path::Path::new(
+                crate::config::DEFAULT_DATA_DIR,
+            )),
         }
     }
 }

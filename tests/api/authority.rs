@@ -257,7 +257,7 @@ async fn a_stolen_session_cannot_reissue_purge_or_stop_the_checks() {
         when_unreachable: WhenUnreachable::AskToRetry,
     };
     app.store
-        .set_batch_imap(&b.id, Some(&settings))
+        .set_batch_imap(&b.id, Some(&settings), &[])
         .await
         .unwrap();
     let (status, page) = post(&app, &cookie, &format!("{base}/imap"), &[("off", "1")]).await;
@@ -346,7 +346,7 @@ async fn connection_tests_never_repeat_what_another_service_sent() {
     let cookie = app.login().await;
     let (b, _) = app.create_batch("Move 2026", ROSTER).await;
     app.store
-        .set_batch_imap(&b.id, Some(&settings))
+        .set_batch_imap(&b.id, Some(&settings), &[])
         .await
         .unwrap();
     let base = format!("/admin/batches/{}", b.id);
@@ -385,6 +385,7 @@ async fn connection_tests_never_repeat_what_another_service_sent() {
         Command::new(env!("CARGO_BIN_EXE_passdrop"))
             .env_clear()
             .env("PASSDROP_DATA_DIR", &data)
+            .env("PASSDROP_PASSPHRASE", PASSPHRASE)
             .args(args)
             .output()
             .unwrap()

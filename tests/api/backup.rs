@@ -113,6 +113,8 @@ async fn backup_and_restore_work_from_the_command_line_while_serving() {
     let o = run(passdrop(&data)
         .args(["batch", "create", "--name", "b", "--roster"])
         .arg(&roster)
+        .arg("--passphrase-file")
+        .arg(&pass_file)
         .arg("--links-out")
         .arg(&links_path)
         .args(["--public-url", &server.address]));

@@ -127,6 +127,8 @@ async fn the_readme_journey_works_from_the_command_line() {
         .arg(&roster)
         .arg("--links-out")
         .arg(&links_path)
+        .arg("--passphrase-file")
+        .arg(&pass_file)
         .args(["--public-url", &server.address]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 links"), "{}", stderr(&o));
@@ -415,7 +417,9 @@ fn purge_asks_for_yes_when_not_interactive() {
     let o = run(passdrop(&data)
         .args(["batch", "create", "--name", "keep"])
         .arg("--roster")
-        .arg(&roster));
+        .arg(&roster)
+        .arg("--passphrase-file")
+        .arg(&pass));
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(passdrop(&data).args(["purge", "keep"]));
     assert_eq!(o.status.code(), Some(2));
@@ -599,6 +603,11 @@ async fn the_doctor_names_each_problem_with_its_fix() {
     );
     assert!(
         text.contains("WARNING  1 batch(es) past retention are not purged yet: old move"),
+        "{text}"
+    );
+    // The admin was made by the library, so no settings key file was written.
+    assert!(
+        text.contains("PROBLEM  the settings key file") && text.contains("does not exist"),
         "{text}"
     );
 

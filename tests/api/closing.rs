@@ -363,12 +363,15 @@ async fn only_the_links_csv_offers_a_bom_for_excel() {
         .arg(&roster_file)
         .arg("--links-out")
         .arg(&out)
-        .arg("--excel-bom"));
+        .arg("--excel-bom")
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE));
     assert!(o.status.success(), "{}", stderr(&o));
     let bytes = std::fs::read(&out).unwrap();
     assert!(bytes.starts_with(BOM));
     assert!(bytes[3..].starts_with(b"EmailAddress,DisplayName,Link\r\n"));
-    let o = run(passdrop(dir.path()).args(["link", "reissue", "cli accents", "zoe@example.org"]));
+    let o = run(passdrop(dir.path())
+        .args(["link", "reissue", "cli accents", "zoe@example.org"])
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         o.stdout.starts_with(b"EmailAddress,"),

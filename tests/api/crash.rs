@@ -78,6 +78,8 @@ async fn submissions_survive_sigkill_at_random_moments() {
     let out = passdrop(&data)
         .args(["batch", "create", "--name", "crash", "--roster"])
         .arg(&roster_path)
+        .arg("--passphrase-file")
+        .arg(&pass)
         .output()
         .unwrap();
     assert!(out.status.success());

@@ -342,7 +342,7 @@ async fn an_unreachable_server_asks_to_retry_or_accepts_unverified() {
         other => panic!("{other}"),
     }
     let before = app.store.require_batch("retry").await.unwrap().imap;
-    let e = batch::set_imap(&app.store, &retry, None).await;
+    let e = batch::set_imap(&app.store, &retry, None, &app.admin().await).await;
     assert!(e.is_ok());
     assert!(
         app.store
@@ -352,7 +352,7 @@ async fn an_unreachable_server_asks_to_retry_or_accepts_unverified() {
             .imap
             .is_none()
     );
-    let e = batch::set_imap(&app.store, &retry, before.clone()).await;
+    let e = batch::set_imap(&app.store, &retry, before.clone(), &app.admin().await).await;
     assert!(matches!(e, Err(BatchError::ImapUnusable(_))));
     assert!(
         app.store

@@ -30,5 +30,6 @@ mod property;
 mod purge_reader;
 mod races;
 mod reload;
+mod signed_settings;
 mod smtp;
 mod upgrade;

@@ -68,6 +68,7 @@ async fn check_round(app: &TestApp, round: u32, passwords: &[String]) -> Result<
         batch::check_password(&password, &password).map_err(|e| e.to_string())?;
         let outcome = batch::submit(
             &app.store,
+            &app.key_file(),
             &token,
             &view,
             &password,
@@ -113,6 +114,7 @@ async fn stored_passwords_all_have_one_length() {
             .unwrap();
         let outcome = batch::submit(
             &app.store,
+            &app.key_file(),
             &token,
             &view,
             &secret(pw),

@@ -389,6 +389,7 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
     let o = Command::new(env!("CARGO_BIN_EXE_passdrop"))
         .env_clear()
         .env("PASSDROP_DATA_DIR", &data)
+        .env("PASSDROP_PASSPHRASE", passphrase)
         .args([
             "batch",
             "create",

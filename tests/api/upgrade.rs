@@ -628,6 +628,32 @@ async fn every_state_of_the_8d15076_fixture_survives_the_upgrade() {
         .find(|l| l.email == "eve@example.org" && l.what == "live")
         .unwrap();
     let new_password = " after the upgrade, \"é\", = ";
+    // The settings 8d15076 stored are not signed: the link refuses (503, nothing used)
+    // until the admin has checked and signed them.
+    let submit = || {
+        client
+            .post(format!("{}/s/{}", server.address, eve.token))
+            .form(&[
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ])
+            .send()
+    };
+    assert_eq!(
+        submit().await.unwrap().status(),
+        503,
+        "unsigned after the upgrade"
+    );
+    let listed = ok(&passdrop(&data, &["admin", "sign-settings"]));
+    assert!(listed.contains("\"Move 2026\""), "{listed}");
+    assert_eq!(submit().await.unwrap().status(), 503, "listed, not signed");
+    ok(&passdrop(&data, &["admin", "sign-settings", "--yes"]));
+    let o = passdrop(&data, &["doctor", "--offline"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("every stored setting matches"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let r = client
         .post(format!("{}/s/{}", server.address, eve.token))
         .form(&[
@@ -672,6 +698,13 @@ async fn the_saved_relay_still_sends_with_its_sealed_password() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("wrong passphrase"), "{}", stderr(&o));
+
+    // Saved before signatures: refused until the admin signs it.
+    let o = passdrop(&data, &["smtp", "test", "--to", "admin@example.org"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not signed"), "{}", stderr(&o));
+    assert_eq!(relay.authenticated_messages(), 0);
+    ok(&passdrop(&data, &["admin", "sign-settings", "--yes"]));
 
     // The passphrase opens it, and the relay takes the login (its password compared
     // byte for byte) and the message.

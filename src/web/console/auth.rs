@@ -89,8 +89,14 @@ pub async fn setup_submit(
             "The two passphrases differ; please type them again.",
         ));
     }
-    match batch::init_admin_with_setup_token(&state.store, &token, passphrase, KdfParams::DEFAULT)
-        .await
+    match batch::init_admin_with_setup_token(
+        &state.store,
+        &token,
+        passphrase,
+        KdfParams::DEFAULT,
+        &state.config.settings_key,
+    )
+    .await
     {
         Ok(()) => {
             let notice = html! {

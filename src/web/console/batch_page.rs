@@ -537,6 +537,11 @@ pub fn audit_words(e: &AuditEvent) -> String {
         AuditKind::EmailsQueued if e.count == 1 => "a link email was queued".to_owned(),
         AuditKind::EmailsQueued => format!("{} link emails were queued", e.count),
         AuditKind::MessageChanged => "the emailed message was changed".to_owned(),
+        AuditKind::SettingsRefused => {
+            "REFUSED: stored settings did not match their signature (changed outside \
+             passdrop?); nothing was used. Run `passdrop doctor`"
+                .to_owned()
+        }
         AuditKind::Other(other) => other.clone(),
     }
 }

@@ -209,9 +209,10 @@ pub async fn create(
     }
     // Before the server is even tested: the test itself connects where the form says.
     let passphrase = std::mem::take(&mut form.passphrase);
+    let mut admin = None;
     if imap.is_some() {
         match unlock_throttled(&state, client, passphrase).await {
-            Ok(admin) => drop(admin),
+            Ok(unlocked) => admin = Some(unlocked),
             Err(refusal) => {
                 return refusal.respond(|why| {
                     new_batch_page(&form, &[format!("Admin passphrase: {why} {IMAP_NEEDS_IT}")])
@@ -229,7 +230,22 @@ pub async fn create(
         roster,
         imap,
     };
-    match batch::create(&state.store, &state.config.public_url, request, now()).await {
+    // With the passphrase the batch is signed now; without it, when its links are first
+    // opened (which takes the passphrase).
+    let created = match &admin {
+        Some(admin) => {
+            batch::create_signed(
+                &state.store,
+                &state.config.public_url,
+                request,
+                now(),
+                admin,
+            )
+            .await
+        }
+        None => batch::create(&state.store, &state.config.public_url, request, now()).await,
+    };
+    match created {
         Ok((created, links)) => {
             let notice = html! {
                 p { strong { "Batch created with " (links.len())
@@ -306,7 +322,9 @@ pub async fn reissue(
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await {
-        Ok(admin) => drop(admin),
+        // A batch made without the passphrase is signed now, or the new link would take
+        // no password.
+        Ok(admin) => batch::sign_new_batch(&state.store, &admin, &b).await?,
         Err(refusal) => return refusal.respond(|why| reissue_page(&b, &form.email, Some(why))),
     }
     // Read before the reissue: after it, the new link is shown once and must not be

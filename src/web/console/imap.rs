@@ -75,14 +75,17 @@ pub async fn set(
     let b = live_batch(&state, &id).await?;
     // Every later password goes to this server: choosing it, or turning checks off,
     // takes the passphrase, not just a session (which a stolen cookie would give).
-    if let Err(refusal) = unlock_throttled(&state, client, form.passphrase.clone()).await {
-        let why = refusal.reason()?;
-        let notice = html! {
-            p { strong { "Nothing was changed." } " " (why) }
-            (typed_again(&b, &form))
-        };
-        return refused(&state, &b, notice).await;
-    }
+    let admin = match unlock_throttled(&state, client, form.passphrase.clone()).await {
+        Ok(admin) => admin,
+        Err(refusal) => {
+            let why = refusal.reason()?;
+            let notice = html! {
+                p { strong { "Nothing was changed." } " " (why) }
+                (typed_again(&b, &form))
+            };
+            return refused(&state, &b, notice).await;
+        }
+    };
     let settings = if form.off.is_some() {
         Ok(None)
     } else {
@@ -111,7 +114,7 @@ pub async fn set(
             .await;
         }
     };
-    match batch::set_imap(&state.store, &b, settings).await {
+    match batch::set_imap(&state.store, &b, settings, &admin).await {
         Ok(report) => {
             state
                 .store

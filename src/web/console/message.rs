@@ -15,6 +15,7 @@ use super::{
     AdminSession, ClientKey, FlashQuery, Refused, live_batch, see_other, shown_once,
     unlock_throttled,
 };
+use crate::batch;
 use crate::config::{format_time, now};
 use crate::mail::{LinkFields, PLACEHOLDERS, Template};
 use crate::storage::{AuditKind, Batch, RecipientStatus};
@@ -72,17 +73,21 @@ pub async fn submit(
     let statuses = state.store.recipient_statuses(&b.id).await?;
     // What users are told is a phishing target: changing it takes the passphrase, not
     // just a session.
+    let mut admin = None;
     if form.action == "save" || form.action == "default" {
         let passphrase = std::mem::take(&mut form.passphrase);
-        if let Err(refusal) = unlock_throttled(&state, client, passphrase).await {
-            return refusal.respond(|why| {
-                let error = format!("Not saved. {why}");
-                message_page(&b, &form.subject, &form.body, None, None, Some(&error))
-            });
+        match unlock_throttled(&state, client, passphrase).await {
+            Ok(unlocked) => admin = Some(unlocked),
+            Err(refusal) => {
+                return refusal.respond(|why| {
+                    let error = format!("Not saved. {why}");
+                    message_page(&b, &form.subject, &form.body, None, None, Some(&error))
+                });
+            }
         }
     }
-    if form.action == "default" {
-        state.store.set_batch_message(&b.id, None).await?;
+    if let (Some(admin), "default") = (&admin, form.action.as_str()) {
+        batch::set_message(&state.store, &b, None, admin).await?;
         state
             .store
             .record_event(&b.id, AuditKind::MessageChanged, 1, now())
@@ -109,20 +114,14 @@ pub async fn submit(
             return Ok(Refused::unprocessable(page).into_response());
         }
     };
-    if form.action != "save" {
+    let Some(admin) = admin.filter(|_| form.action == "save") else {
         let shown = preview(&state, &b, statuses.first(), &t);
         return Ok(
             message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response(),
         );
-    }
-    if t.is_default() {
-        state.store.set_batch_message(&b.id, None).await?;
-    } else {
-        state
-            .store
-            .set_batch_message(&b.id, Some((t.subject(), t.body())))
-            .await?;
-    }
+    };
+    let message = (!t.is_default()).then(|| (t.subject(), t.body()));
+    batch::set_message(&state.store, &b, message, &admin).await?;
     state
         .store
         .record_event(&b.id, AuditKind::MessageChanged, 1, now())

@@ -14,6 +14,7 @@ use super::layout::{admin_layout, notice_box, passphrase_field};
 use super::{
     AdminSession, ClientKey, FlashQuery, Refused, relay, see_other, shown_once, unlock_throttled,
 };
+use crate::batch;
 use crate::config::{format_time, now};
 use crate::crypto::AdminKey;
 use crate::mail::{self, RelayFields, SmtpSettings};
@@ -198,9 +199,10 @@ pub async fn submit(
         .await?
         .map(|k| k.public_key)
         .unwrap_or_default();
-    let stored = settings
+    let mut stored = settings
         .to_stored(&admin_public, now())
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    stored.sig = Some(batch::sign_relay(&batch::settings_signer(&admin)?, &stored));
     state.store.save_smtp_settings(&stored).await?;
     tracing::info!(host = %settings.host, port = settings.port, "the SMTP relay was saved");
     let notice = html! { p { strong { "Saved." } " The relay " (settings.host) ":" (settings.port) " answered"

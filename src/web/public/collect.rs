@@ -228,6 +228,8 @@ async fn checked_submit(
     let Some(settings) = view.batch.imap.clone() else {
         return accept(&state, &token, &view, &password, mail_client, None).await;
     };
+    // No password goes to a server the admin did not sign for.
+    batch::require_signed_batch(&state.store, &state.config.settings_key, &view.batch).await?;
     let verdict = imap::verify_password(&settings, &view.recipient.user_name, &password).await;
     state.metrics.imap_check(match &verdict {
         Verdict::Accepted => "accepted",
@@ -340,6 +342,7 @@ async fn accept(
 ) -> Result<Response, AppError> {
     match batch::submit(
         &state.store,
+        &state.config.settings_key,
         token,
         view,
         password,

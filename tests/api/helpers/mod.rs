@@ -41,6 +41,8 @@ pub struct TestApp {
     pub store: Store,
     pub public_url: PublicUrl,
     pub data_dir: tempfile::TempDir,
+    /// Holds the settings key file, outside the data directory.
+    pub key_dir: tempfile::TempDir,
     pub client: reqwest::Client,
     setup_state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
@@ -102,15 +104,19 @@ impl TestApp {
         with_admin: bool,
     ) -> Self {
         let store = Store::open(data_dir.path()).await.unwrap();
+        let key_dir = tempfile::tempdir().unwrap();
+        let key_file = batch::SettingsKeyFile::new(key_dir.path().join("settings-key.pub"));
         if with_admin {
-            batch::init_admin(&store, secret(PASSPHRASE), CHEAP_KDF)
+            let admin = batch::init_admin(&store, secret(PASSPHRASE), CHEAP_KDF)
                 .await
                 .unwrap();
+            batch::install_settings_key(&admin, &key_file, false).unwrap();
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let local = listener.local_addr().unwrap();
         let public_url = PublicUrl::from_listen(local);
         let mut config = ServerConfig::new(public_url.clone());
+        config.settings_key = key_file;
         adjust(&mut config);
         let setup_state = AppState::new(store.clone(), config.clone());
         let state = AppState::new(store.clone(), config);
@@ -131,11 +137,24 @@ impl TestApp {
             store,
             public_url,
             data_dir,
+            key_dir,
             client,
             setup_state,
             shutdown: Some(tx),
             server: Some(server),
         }
+    }
+
+    /// The settings key file the server checks stored settings against.
+    pub fn key_file(&self) -> batch::SettingsKeyFile {
+        batch::SettingsKeyFile::new(self.key_dir.path().join("settings-key.pub"))
+    }
+
+    /// The admin key, unlocked.
+    pub async fn admin(&self) -> passdrop::crypto::AdminKey {
+        batch::unlock_admin(&self.store, secret(PASSPHRASE))
+            .await
+            .unwrap()
     }
 
     /// Creates a batch from roster text; returns it and its links.
@@ -152,7 +171,8 @@ impl TestApp {
         roster: &str,
         imap: Option<passdrop::imap::ImapSettings>,
     ) -> Result<(Batch, Vec<IssuedLink>), batch::BatchError> {
-        batch::create(
+        let admin = batch::unlock_admin(&self.store, secret(PASSPHRASE)).await?;
+        batch::create_signed(
             &self.store,
             &self.public_url,
             NewBatch {
@@ -166,6 +186,7 @@ impl TestApp {
                 imap,
             },
             config::now(),
+            &admin,
         )
         .await
     }

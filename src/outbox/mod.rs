@@ -7,6 +7,9 @@
 //! sent again automatically. The command line (`passdrop send`) and the server's
 //! background sender run the same loop; claims make them safe to run together.
 
+mod pace;
+pub use pace::{Pacer, RetryPolicy};
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,6 +129,8 @@ pub async fn letters_from_live_links(
     admin: &AdminKey,
     now: i64,
 ) -> BatchResult<Vec<Letter>> {
+    // What users are told must be what the admin signed.
+    batch::require_signed_message(store, admin, batch).await?;
     Ok(batch::open_live_links(store, public_url, batch, admin, now)
         .await?
         .into_iter()
@@ -224,49 +229,6 @@ pub async fn letters_to_hold(
         .collect())
 }
 
-/// Spaces messages out: at most one per `gap`, across every batch being sent.
-#[derive(Debug)]
-pub struct Pacer {
-    gap: Duration,
-    next: tokio::sync::Mutex<tokio::time::Instant>,
-}
-
-impl Pacer {
-    /// At most `per_second` messages a second.
-    pub fn new(per_second: f64) -> Self {
-        Self {
-            gap: Duration::from_secs_f64(1.0 / per_second.clamp(0.01, 1000.0)),
-            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
-        }
-    }
-
-    async fn wait(&self) {
-        let at = {
-            let mut next = self.next.lock().await;
-            let at = (*next).max(tokio::time::Instant::now());
-            *next = at + self.gap;
-            at
-        };
-        tokio::time::sleep_until(at).await;
-    }
-}
-
-/// How temporary failures are retried.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Tries in all, the first included.
-    pub tries: u32,
-    /// The wait after the first temporary failure; it doubles after each.
-    pub wait: Duration,
-}
-
-impl RetryPolicy {
-    /// Four tries: waits of `wait`, twice and four times that.
-    pub fn new(wait: Duration) -> Self {
-        Self { tries: 4, wait }
-    }
-}
-
 /// What became of one message, as it happens.
 #[derive(Debug)]
 pub enum Event {
@@ -317,6 +279,8 @@ pub struct Job {
     batch_id: String,
     letters: Mutex<HashMap<i64, Arc<Letter>>>,
     settings: Mutex<Arc<SmtpSettings>>,
+    /// The batch's message is checked against this key file before each message.
+    key_file: batch::SettingsKeyFile,
     /// Take no further message (the server is stopping).
     stop: AtomicBool,
     /// A message is between its claim and its recorded outcome.
@@ -340,10 +304,16 @@ impl Drop for Busy<'_> {
 }
 
 impl Job {
-    /// A run for one batch.
-    pub fn new(batch_id: &str, settings: SmtpSettings, letters: Vec<Letter>) -> Self {
+    /// A run for one batch; its message must match its signature under `key_file`.
+    pub fn new(
+        batch_id: &str,
+        settings: SmtpSettings,
+        letters: Vec<Letter>,
+        key_file: batch::SettingsKeyFile,
+    ) -> Self {
         let job = Self {
             batch_id: batch_id.to_owned(),
+            key_file,
             letters: Mutex::default(),
             settings: Mutex::new(Arc::new(settings)),
             stop: AtomicBool::new(false),
@@ -434,6 +404,13 @@ pub async fn drain(
         let Some(batch) = store.find_batch(&job.batch_id).await? else {
             return Ok(());
         };
+        // Unsigned or changed outside passdrop: the run stops, the messages stay queued.
+        if batch::require_signed_message_file(store, &job.key_file, &batch)
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
         pacer.wait().await;
         // Busy before the stop check: a stop that sees "not busy" has already been seen.
         let _busy = Busy::new(&job.busy);
@@ -552,6 +529,7 @@ pub struct Outbox {
     pacer: Pacer,
     policy: RetryPolicy,
     jobs: tokio::sync::Mutex<HashMap<String, Arc<Job>>>,
+    key_file: batch::SettingsKeyFile,
     /// The server is stopping: no run starts or takes new letters.
     stopping: AtomicBool,
 }
@@ -564,9 +542,15 @@ impl std::fmt::Debug for Outbox {
 
 impl Outbox {
     /// A sender over `store`, at most `per_second` messages a second.
-    pub fn new(store: Store, per_second: f64, policy: RetryPolicy) -> Arc<Self> {
+    pub fn new(
+        store: Store,
+        per_second: f64,
+        policy: RetryPolicy,
+        key_file: batch::SettingsKeyFile,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
+            key_file,
             pacer: Pacer::new(per_second),
             policy,
             jobs: tokio::sync::Mutex::default(),
@@ -594,7 +578,12 @@ impl Outbox {
         if let Some(job) = jobs.get(&batch.id) {
             job.add(letters, Some(settings));
         } else if !letters.is_empty() {
-            let job = Arc::new(Job::new(&batch.id, settings, letters));
+            let job = Arc::new(Job::new(
+                &batch.id,
+                settings,
+                letters,
+                self.key_file.clone(),
+            ));
             jobs.insert(batch.id.clone(), Arc::clone(&job));
             let outbox = Arc::clone(self);
             tokio::spawn(async move { outbox.run(job).await });
