@@ -208,6 +208,9 @@ pub struct NewBatch {
     /// The old IMAP server to check each password against, if any. Its connection is
     /// tested before the batch is created.
     pub imap: Option<ImapSettings>,
+    /// The language of users whose roster row and browser name none passdrop speaks;
+    /// `None`: the server's default (`serve --language`).
+    pub language: Option<crate::i18n::Language>,
 }
 
 fn check_name(label: &str, value: &str) -> BatchResult<()> {
@@ -288,6 +291,7 @@ pub async fn create(
         first_exported_at: None,
         imap: request.imap,
         message: None,
+        language: request.language.map(|l| l.tag().to_owned()),
     };
     // Drawing and sealing 50,000 tokens is CPU work (one X25519 exchange each): it runs
     // off the async runtime, spread over the machine's cores.
@@ -329,6 +333,7 @@ fn issue_first_links(
             display_name: entry.display_name,
             alternate_email: entry.alternate_email,
             user_root: entry.user_root,
+            language: entry.language,
             token_hash: token.hash(),
             sealed_token,
         };

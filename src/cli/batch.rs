@@ -101,6 +101,11 @@ pub struct CreateArgs {
     /// Do not ask users how they read their email (asked by default, to spot POP users).
     #[arg(long, env = "PASSDROP_NO_MAIL_QUESTION")]
     pub no_mail_question: bool,
+    /// The users' language when neither their roster row (Language) nor their browser
+    /// names one passdrop speaks: en, de, fr, es, nl, it or pt (default: the server's,
+    /// `serve --language`).
+    #[arg(long, env = "PASSDROP_LANGUAGE", value_parser = crate::i18n::Language::parse_setting)]
+    pub language: Option<crate::i18n::Language>,
     /// Purge the batch automatically this long after its links expire (0 to 90d).
     #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPIRY", default_value = batch::DEFAULT_RETAIN_AFTER_EXPIRY)]
     pub retain_after_expiry: String,
@@ -136,6 +141,7 @@ async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
             retention,
             roster,
             imap,
+            language: args.language,
         },
         config::now(),
     )

@@ -22,7 +22,8 @@ impl Store {
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
              has_user_root, next_steps, ask_mail_client, public_key, retain_after_expiry_secs, \
              retain_after_export_secs, imap_url, imap_ca_pem, imap_cert_sha256, \
-             imap_when_unreachable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             imap_when_unreachable, language) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&batch.id)
@@ -51,6 +52,7 @@ impl Store {
                 .as_ref()
                 .map_or("retry", |i| i.when_unreachable.as_str()),
         )
+        .bind(&batch.language)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() != 1 {
@@ -67,7 +69,7 @@ impl Store {
         for chunk in recipients.chunks(INSERT_ROWS) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO recipients (batch_id, roster_line, email, user_name, display_name, \
-                 alternate_email, user_root) ",
+                 alternate_email, user_root, language) ",
             );
             insert.push_values(chunk, |mut row, r| {
                 row.push_bind(&batch.id)
@@ -76,7 +78,8 @@ impl Store {
                     .push_bind(&r.user_name)
                     .push_bind(&r.display_name)
                     .push_bind(&r.alternate_email)
-                    .push_bind(&r.user_root);
+                    .push_bind(&r.user_root)
+                    .push_bind(&r.language);
             });
             insert.build().execute(&mut *tx).await?;
         }

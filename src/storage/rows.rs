@@ -25,6 +25,7 @@ pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx:
             (Some(subject), Some(body)) => Some((subject, body)),
             _ => None,
         },
+        language: row.try_get("b_language")?,
     })
 }
 
@@ -52,5 +53,6 @@ pub(super) fn row_to_recipient(row: &sqlx::sqlite::SqliteRow) -> Result<Recipien
         display_name: row.try_get("display_name")?,
         alternate_email: row.try_get("alternate_email")?,
         user_root: row.try_get("user_root")?,
+        language: row.try_get("r_language")?,
     })
 }

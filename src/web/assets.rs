@@ -1,4 +1,4 @@
-//! CSS and icons, embedded in the binary. Each is linked with a content hash in its URL,
+//! CSS, icons and the collection form's one script, embedded in the binary. Each is linked with a content hash in its URL,
 //! so it can be cached for a year and still change with the next release.
 
 use axum::extract::Path;
@@ -46,7 +46,11 @@ pub const STYLESHEET: Asset = asset!("style.css", "text/css; charset=utf-8");
 /// The icon (also the favicon).
 pub const ICON: Asset = asset!("icon.svg", "image/svg+xml");
 
-const ALL: [&Asset; 2] = [&STYLESHEET, &ICON];
+/// The show/hide toggle of the collection form (pages under `/s/` allow `script-src
+/// 'self'` for it, and nothing else does).
+pub const REVEAL: Asset = asset!("reveal.js", "text/javascript; charset=utf-8");
+
+const ALL: [&Asset; 3] = [&STYLESHEET, &ICON, &REVEAL];
 
 impl Asset {
     /// The URL pages link to.

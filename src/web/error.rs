@@ -6,17 +6,19 @@ use axum::response::{IntoResponse, Response};
 use super::layout::message_page;
 use super::public::pages::{link_gone, unknown_link};
 use crate::batch::{BatchError, LinkStatus};
+use crate::i18n::Language;
 use crate::storage::StoreError;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// No link has this token (or it is malformed, or its batch is purged).
+    /// No link has this token (or it is malformed, or its batch is purged); the page is
+    /// in this language.
     #[error("unknown link")]
-    UnknownLink,
+    UnknownLink(Language),
     /// The link exists but can no longer take a password.
     #[error("link no longer usable: {0:?}")]
-    LinkGone(LinkStatus),
+    LinkGone(GoneLink),
     /// Something that existed is gone for good (title, explanation).
     #[error("gone: {0}")]
     Gone(&'static str, &'static str),
@@ -55,14 +57,31 @@ impl From<BatchError> for AppError {
     }
 }
 
+/// A link that can no longer take a password, and what its 410 page says.
+#[derive(Debug, Clone, Copy)]
+pub struct GoneLink {
+    /// Why it cannot.
+    pub status: LinkStatus,
+    /// The reader's language.
+    pub language: Language,
+    /// When a password was received with it, if one was (said on the page).
+    pub used_at: Option<i64>,
+}
+
 /// How long to suggest waiting before trying again after a refusal to save.
 const RETRY_AFTER_SECS: &str = "120";
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            Self::UnknownLink => (StatusCode::NOT_FOUND, unknown_link()).into_response(),
-            Self::LinkGone(status) => (StatusCode::GONE, link_gone(status)).into_response(),
+            Self::UnknownLink(language) => {
+                (StatusCode::NOT_FOUND, unknown_link(language)).into_response()
+            }
+            Self::LinkGone(gone) => (
+                StatusCode::GONE,
+                link_gone(gone.language, gone.status, gone.used_at),
+            )
+                .into_response(),
             Self::Gone(title, text) => {
                 (StatusCode::GONE, message_page(title, text)).into_response()
             }

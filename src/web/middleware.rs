@@ -47,6 +47,12 @@ pub fn redact_path(path: &str) -> String {
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The collection pages' policy (`/s/`): the same, plus `script-src 'self'` for the
+/// form's show/hide toggle (`assets/reveal.js`). Set by the collection routes; every
+/// other response gets `CONTENT_SECURITY_POLICY`.
+pub(super) const COLLECTION_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; \
+     script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
      magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()";
 
@@ -110,8 +116,14 @@ pub(super) async fn security_headers(
 ) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 10] = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    // A route may set its own policy (the collection pages allow their one script).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
+    let fixed: [(HeaderName, &'static str); 9] = [
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
