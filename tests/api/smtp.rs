@@ -17,7 +17,11 @@ fn links_in(text: &str, base: &str) -> Vec<String> {
         let end = tail
             .find(|c: char| !(c.is_ascii_alphanumeric() || ":/._-".contains(c)))
             .unwrap_or(tail.len());
-        out.push(tail[..end].to_owned());
+        // "The address of the link starts with {base}." names the prefix, not a link.
+        let found = tail[..end].trim_end_matches('.');
+        if found.len() > base.len() {
+            out.push(found.to_owned());
+        }
         rest = &tail[end..];
     }
     out.sort();
