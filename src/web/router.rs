@@ -136,7 +136,10 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         .layer(middleware::from_fn_with_state(hosts, check_host))
         // Outside the layers that answer on their own (limits, timeouts, CSRF), so that
         // their plain-text refusals become designed pages.
-        .layer(middleware::from_fn(designed_error_pages))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            designed_error_pages,
+        ))
         // Outside the timeouts, so that their responses carry the headers too.
         .layer(middleware::from_fn_with_state(
             state.clone(),

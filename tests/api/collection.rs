@@ -335,6 +335,19 @@ async fn every_kind_of_response_carries_the_security_headers() {
     assert_eq!(too_big.status(), 413);
     assert_security_headers(&too_big, "413");
     assert!(too_big.text().await.unwrap().contains("Too much data"));
+    // In the reader's language too.
+    let too_big = app
+        .client
+        .post(&ann)
+        .header("accept-language", "nl-BE, nl")
+        .form(&[("password", &big)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    let text = too_big.text().await.unwrap();
+    assert!(text.contains("<html lang=\"nl\">"), "{text}");
+    assert!(text.contains("Te veel gegevens"), "{text}");
 
     let wrong_method = app.client.put(&ann).body("x").send().await.unwrap();
     assert_eq!(wrong_method.status(), 405);

@@ -113,3 +113,14 @@ email-body =
     Die Adresse des Links beginnt mit { $link_start }. Ihr Passwort wird verschlüsselt, sobald Sie es absenden, nur zum Kopieren Ihrer E-Mails verwendet und nach dem Umzug gelöscht.
 
     { $org } wird Sie nie per E-Mail, Chat oder Telefon nach Ihrem Passwort fragen, sondern nur über diesen Link. Wenn Sie diese Nachricht nicht erwartet haben, öffnen Sie den Link nicht und fragen Sie Ihre IT-Ansprechperson.
+
+## Refusals by the server's own layers, on /s/ pages
+
+page-too-large-title = Zu viele Daten
+page-too-large-text = Die gesendeten Daten sind größer, als dieses Formular annimmt (ein Passwort darf höchstens 1024 Byte lang sein). Es wurde nichts gespeichert und Ihr Link funktioniert weiterhin; bitte gehen Sie zurück und versuchen Sie es erneut.
+page-timeout-title = Das hat zu lange gedauert
+page-timeout-text = Ihr Browser hat zu lange gebraucht, um das Formular zu senden. Es wurde nichts gespeichert und Ihr Link funktioniert weiterhin; bitte versuchen Sie es erneut.
+page-bad-request-title = Anfrage nicht verstanden
+page-bad-request-text = Diese Anfrage konnte nicht verstanden werden. Es wurde nichts geändert; bitte öffnen Sie Ihren Link erneut.
+page-server-error-title = Etwas ist schiefgelaufen
+page-server-error-text = Diese Anfrage konnte nicht abgeschlossen werden. Es wurde nichts gespeichert; bitte versuchen Sie es in einer Minute erneut.

@@ -115,3 +115,14 @@ email-body =
     The address of the link starts with { $link_start }. Your password is encrypted the moment you send it, used only to copy your mail, and deleted after the move.
 
     { $org } will never ask for your password by email, chat or phone: only through this link. If you did not expect this message, do not open the link; ask your IT contact.
+
+## Refusals by the server's own layers, on /s/ pages
+
+page-too-large-title = Too much data
+page-too-large-text = What was sent is larger than this form accepts (a password can be at most 1024 bytes). Nothing was saved and your link still works; please go back and try again.
+page-timeout-title = That took too long
+page-timeout-text = Your browser took too long to send the form. Nothing was saved and your link still works; please try again.
+page-bad-request-title = Request not understood
+page-bad-request-text = This request could not be understood. Nothing was changed; please open your link again.
+page-server-error-title = Something went wrong
+page-server-error-text = This request could not be finished. Nothing was saved; please try again in a minute.

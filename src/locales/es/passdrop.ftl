@@ -113,3 +113,14 @@ email-body =
     La dirección del enlace empieza por { $link_start }. Su contraseña se cifra en el momento en que la envía, se utiliza únicamente para copiar su correo y se elimina después del traslado.
 
     { $org } nunca le pedirá su contraseña por correo electrónico, chat o teléfono: solo a través de este enlace. Si no esperaba este mensaje, no abra el enlace y consulte a su contacto de informática.
+
+## Refusals by the server's own layers, on /s/ pages
+
+page-too-large-title = Demasiados datos
+page-too-large-text = Lo enviado supera lo que admite este formulario (una contraseña puede tener como máximo 1024 bytes). No se ha guardado nada y su enlace sigue funcionando; vuelva atrás e inténtelo de nuevo.
+page-timeout-title = Ha tardado demasiado
+page-timeout-text = Su navegador ha tardado demasiado en enviar el formulario. No se ha guardado nada y su enlace sigue funcionando; inténtelo de nuevo.
+page-bad-request-title = Solicitud no comprendida
+page-bad-request-text = No se ha podido comprender esta solicitud. No se ha cambiado nada; vuelva a abrir su enlace.
+page-server-error-title = Algo ha fallado
+page-server-error-text = No se ha podido completar esta solicitud. No se ha guardado nada; inténtelo de nuevo dentro de un minuto.

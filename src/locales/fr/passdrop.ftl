@@ -113,3 +113,14 @@ email-body =
     L’adresse du lien commence par { $link_start }. Votre mot de passe est chiffré dès que vous l’envoyez, sert uniquement à copier vos messages et sera supprimé après le transfert.
 
     { $org } ne vous demandera jamais votre mot de passe par e-mail, messagerie instantanée ou téléphone : uniquement par ce lien. Si vous n’attendiez pas ce message, n’ouvrez pas le lien et adressez-vous à votre contact informatique.
+
+## Refusals by the server's own layers, on /s/ pages
+
+page-too-large-title = Trop de données
+page-too-large-text = Ce qui a été envoyé dépasse ce que ce formulaire accepte (un mot de passe compte au plus 1024 octets). Rien n’a été enregistré et votre lien fonctionne toujours ; veuillez revenir en arrière et réessayer.
+page-timeout-title = Cela a pris trop de temps
+page-timeout-text = Votre navigateur a mis trop de temps à envoyer le formulaire. Rien n’a été enregistré et votre lien fonctionne toujours ; veuillez réessayer.
+page-bad-request-title = Demande non comprise
+page-bad-request-text = Cette demande n’a pas pu être comprise. Rien n’a été modifié ; veuillez ouvrir à nouveau votre lien.
+page-server-error-title = Un problème est survenu
+page-server-error-text = Cette demande n’a pas pu aboutir. Rien n’a été enregistré ; veuillez réessayer dans une minute.

@@ -113,3 +113,14 @@ email-body =
     L'indirizzo del link inizia con { $link_start }. La Sua password viene cifrata nel momento in cui la invia, usata solo per copiare la Sua posta ed eliminata dopo il trasferimento.
 
     { $org } non Le chiederà mai la password per email, chat o telefono, ma solo tramite questo link. Se non si aspettava questo messaggio, non apra il link e si rivolga al Suo referente IT.
+
+## Refusals by the server's own layers, on /s/ pages
+
+page-too-large-title = Troppi dati
+page-too-large-text = Quanto inviato supera ciò che questo modulo accetta (una password può essere lunga al massimo 1024 byte). Non è stato salvato nulla e il Suo link funziona ancora; torni indietro e riprovi.
+page-timeout-title = Ci è voluto troppo tempo
+page-timeout-text = Il Suo browser ha impiegato troppo tempo a inviare il modulo. Non è stato salvato nulla e il Suo link funziona ancora; riprovi.
+page-bad-request-title = Richiesta non compresa
+page-bad-request-text = Non è stato possibile comprendere questa richiesta. Non è stato modificato nulla; apra di nuovo il Suo link.
+page-server-error-title = Qualcosa è andato storto
+page-server-error-text = Non è stato possibile completare questa richiesta. Non è stato salvato nulla; riprovi tra un minuto.

@@ -113,3 +113,14 @@ email-body =
     Het adres van de link begint met { $link_start }. Uw wachtwoord wordt versleuteld zodra u het verstuurt, alleen gebruikt om uw e-mail te kopiëren en na de verhuizing verwijderd.
 
     { $org } zal nooit per e-mail, chat of telefoon naar uw wachtwoord vragen, alleen via deze link. Had u dit bericht niet verwacht, open de link dan niet en vraag het uw IT-contactpersoon.
+
+## Refusals by the server's own layers, on /s/ pages
+
+page-too-large-title = Te veel gegevens
+page-too-large-text = Wat is verstuurd, is groter dan dit formulier accepteert (een wachtwoord mag hoogstens 1024 bytes zijn). Er is niets opgeslagen en uw link werkt nog; ga terug en probeer het opnieuw.
+page-timeout-title = Dat duurde te lang
+page-timeout-text = Uw browser deed te lang over het versturen van het formulier. Er is niets opgeslagen en uw link werkt nog; probeer het opnieuw.
+page-bad-request-title = Verzoek niet begrepen
+page-bad-request-text = Dit verzoek kon niet worden begrepen. Er is niets gewijzigd; open uw link opnieuw.
+page-server-error-title = Er ging iets mis
+page-server-error-text = Dit verzoek kon niet worden afgerond. Er is niets opgeslagen; probeer het over een minuut opnieuw.

@@ -113,3 +113,14 @@ email-body =
     O endereço do link começa por { $link_start }. Sua senha é criptografada no momento em que você a envia, usada apenas para copiar seus e-mails e excluída depois da transferência.
 
     { $org } nunca pedirá sua senha por e-mail, chat ou telefone, apenas através deste link. Se não esperava esta mensagem, não abra o link e fale com seu contato de TI.
+
+## Refusals by the server's own layers, on /s/ pages
+
+page-too-large-title = Dados demais
+page-too-large-text = O que foi enviado é maior do que este formulário aceita (uma senha pode ter no máximo 1024 bytes). Nada foi salvo e seu link continua funcionando; volte e tente novamente.
+page-timeout-title = Isso demorou demais
+page-timeout-text = Seu navegador demorou demais para enviar o formulário. Nada foi salvo e seu link continua funcionando; tente novamente.
+page-bad-request-title = Solicitação não compreendida
+page-bad-request-text = Não foi possível compreender esta solicitação. Nada foi alterado; abra seu link novamente.
+page-server-error-title = Algo deu errado
+page-server-error-text = Não foi possível concluir esta solicitação. Nada foi salvo; tente novamente em um minuto.
