@@ -3,10 +3,10 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::layout::message_page;
+use super::layout::{message_page, message_page_in};
 use super::public::pages::{link_gone, unknown_link};
 use crate::batch::{BatchError, LinkStatus};
-use crate::i18n::Language;
+use crate::i18n::{self, Language};
 use crate::storage::StoreError;
 
 /// Everything a handler can fail with.
@@ -70,6 +70,37 @@ pub struct GoneLink {
 
 /// How long to suggest waiting before trying again after a refusal to save.
 const RETRY_AFTER_SECS: &str = "120";
+
+impl AppError {
+    /// The response on a collection page: "cannot save" and "something went wrong" in
+    /// the reader's `language`; every other page as `into_response` (the link pages
+    /// carry their own language).
+    pub fn into_response_in(self, language: Language) -> Response {
+        let page = |key: &str| {
+            message_page_in(
+                language,
+                &i18n::text(language, &format!("{key}-title")),
+                &i18n::text(language, &format!("{key}-text")),
+            )
+        };
+        match self {
+            Self::CannotSave(reason) => {
+                tracing::error!(reason, "a request could not be saved");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS)],
+                    page("page-cannot-save"),
+                )
+                    .into_response()
+            }
+            Self::Internal(cause) => {
+                tracing::error!(error = %format!("{cause:#}"), "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, page("page-server-error")).into_response()
+            }
+            other => other.into_response(),
+        }
+    }
+}
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {

@@ -124,3 +124,5 @@ page-bad-request-title = Anfrage nicht verstanden
 page-bad-request-text = Diese Anfrage konnte nicht verstanden werden. Es wurde nichts geändert; bitte öffnen Sie Ihren Link erneut.
 page-server-error-title = Etwas ist schiefgelaufen
 page-server-error-text = Diese Anfrage konnte nicht abgeschlossen werden. Es wurde nichts gespeichert; bitte versuchen Sie es in einer Minute erneut.
+page-cannot-save-title = Wir konnten es nicht speichern
+page-cannot-save-text = Es wurde nichts geändert und nichts verbraucht: Ihr Link funktioniert weiterhin, und nichts von dem, was Sie gesendet haben, wurde behalten. Der Server kann im Moment nichts speichern; bitte versuchen Sie es in einigen Minuten erneut.

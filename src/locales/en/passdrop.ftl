@@ -126,3 +126,5 @@ page-bad-request-title = Request not understood
 page-bad-request-text = This request could not be understood. Nothing was changed; please open your link again.
 page-server-error-title = Something went wrong
 page-server-error-text = This request could not be finished. Nothing was saved; please try again in a minute.
+page-cannot-save-title = We could not save it
+page-cannot-save-text = Nothing was changed and nothing was used up: your link still works, and nothing you sent was kept. The server cannot save anything for the moment; please try again in a few minutes.

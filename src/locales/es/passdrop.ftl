@@ -124,3 +124,5 @@ page-bad-request-title = Solicitud no comprendida
 page-bad-request-text = No se ha podido comprender esta solicitud. No se ha cambiado nada; vuelva a abrir su enlace.
 page-server-error-title = Algo ha fallado
 page-server-error-text = No se ha podido completar esta solicitud. No se ha guardado nada; inténtelo de nuevo dentro de un minuto.
+page-cannot-save-title = No hemos podido guardarlo
+page-cannot-save-text = No se ha cambiado ni gastado nada: su enlace sigue funcionando y no se ha conservado nada de lo que envió. El servidor no puede guardar nada en este momento; inténtelo de nuevo dentro de unos minutos.

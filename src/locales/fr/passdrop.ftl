@@ -124,3 +124,5 @@ page-bad-request-title = Demande non comprise
 page-bad-request-text = Cette demande n’a pas pu être comprise. Rien n’a été modifié ; veuillez ouvrir à nouveau votre lien.
 page-server-error-title = Un problème est survenu
 page-server-error-text = Cette demande n’a pas pu aboutir. Rien n’a été enregistré ; veuillez réessayer dans une minute.
+page-cannot-save-title = Nous n’avons pas pu l’enregistrer
+page-cannot-save-text = Rien n’a été modifié ni utilisé : votre lien fonctionne toujours et rien de ce que vous avez envoyé n’a été conservé. Le serveur ne peut rien enregistrer pour le moment ; veuillez réessayer dans quelques minutes.

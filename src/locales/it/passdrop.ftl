@@ -124,3 +124,5 @@ page-bad-request-title = Richiesta non compresa
 page-bad-request-text = Non è stato possibile comprendere questa richiesta. Non è stato modificato nulla; apra di nuovo il Suo link.
 page-server-error-title = Qualcosa è andato storto
 page-server-error-text = Non è stato possibile completare questa richiesta. Non è stato salvato nulla; riprovi tra un minuto.
+page-cannot-save-title = Non siamo riusciti a salvarlo
+page-cannot-save-text = Non è stato modificato né consumato nulla: il Suo link funziona ancora e non è stato conservato nulla di ciò che ha inviato. Al momento il server non può salvare nulla; riprovi tra qualche minuto.

@@ -124,3 +124,5 @@ page-bad-request-title = Verzoek niet begrepen
 page-bad-request-text = Dit verzoek kon niet worden begrepen. Er is niets gewijzigd; open uw link opnieuw.
 page-server-error-title = Er ging iets mis
 page-server-error-text = Dit verzoek kon niet worden afgerond. Er is niets opgeslagen; probeer het over een minuut opnieuw.
+page-cannot-save-title = We konden het niet opslaan
+page-cannot-save-text = Er is niets gewijzigd en niets verbruikt: uw link werkt nog en niets van wat u verstuurde, is bewaard. De server kan op dit moment niets opslaan; probeer het over een paar minuten opnieuw.

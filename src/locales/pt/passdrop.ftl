@@ -124,3 +124,5 @@ page-bad-request-title = Solicitação não compreendida
 page-bad-request-text = Não foi possível compreender esta solicitação. Nada foi alterado; abra seu link novamente.
 page-server-error-title = Algo deu errado
 page-server-error-text = Não foi possível concluir esta solicitação. Nada foi salvo; tente novamente em um minuto.
+page-cannot-save-title = Não conseguimos salvar
+page-cannot-save-text = Nada foi alterado nem usado: seu link continua funcionando e nada do que você enviou foi guardado. O servidor não consegue salvar nada no momento; tente novamente em alguns minutos.

@@ -129,8 +129,19 @@ pub async fn show(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
+) -> Response {
+    let language = language_for(&state, &headers, None);
+    show_form(&state, token, &headers)
+        .await
+        .unwrap_or_else(|e| e.into_response_in(language))
+}
+
+async fn show_form(
+    state: &AppState,
+    token: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
 ) -> Result<Response, AppError> {
-    let (token, view, language) = usable_link(&state, token, &headers).await?;
+    let (token, view, language) = usable_link(state, token, headers).await?;
     // Tells the admin the message arrived; it does not use the link up. Only the first
     // visit writes.
     if view.opened_at.is_none() {
@@ -160,6 +171,18 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// was checked with any server).
 pub async fn submit(
     State(state): State<AppState>,
+    token: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let language = language_for(&state, &headers, None);
+    submit_form(state, token, headers, body)
+        .await
+        .unwrap_or_else(|e| e.into_response_in(language))
+}
+
+async fn submit_form(
+    state: AppState,
     token: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
