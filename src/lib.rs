@@ -13,6 +13,8 @@ pub mod config;
 pub mod crypto;
 /// CSV out: the Microsoft 365 migration file and the links file.
 pub mod export;
+/// The user's language: choosing it, the message catalogues, dates in words.
+pub mod i18n;
 /// Checking passwords against the old IMAP server.
 pub mod imap;
 /// Sending the links by email through an SMTP relay.

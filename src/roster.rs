@@ -2,7 +2,8 @@
 //!
 //! A header row is required; columns are matched case-insensitively in any order:
 //! `EmailAddress` (required), `UserName` (default: EmailAddress), `DisplayName`,
-//! `AlternateEmail`, `UserRoot`. A UTF-8 BOM is accepted, and so is a Microsoft migration
+//! `AlternateEmail`, `UserRoot`, `Language` (a BCP 47 tag of a language passdrop speaks,
+//! any case). A UTF-8 BOM is accepted, and so is a Microsoft migration
 //! CSV with an empty `Password` column (a filled-in one is refused). Every problem is
 //! reported with its line number.
 
@@ -33,6 +34,9 @@ pub struct RosterEntry {
     pub alternate_email: Option<String>,
     /// UserRoot, if given (Microsoft's field for some IMAP servers).
     pub user_root: Option<String>,
+    /// Language, if given: a BCP 47 tag in canonical case (`fr-CA`), of a language
+    /// passdrop speaks; the pages and the default email use it.
+    pub language: Option<String>,
 }
 
 /// A valid roster.
@@ -103,6 +107,7 @@ enum Column {
     DisplayName,
     AlternateEmail,
     UserRoot,
+    Language,
     Password,
 }
 
@@ -114,6 +119,7 @@ impl Column {
             "displayname" => Self::DisplayName,
             "alternateemail" => Self::AlternateEmail,
             "userroot" => Self::UserRoot,
+            "language" => Self::Language,
             "password" => Self::Password,
             _ => return None,
         })
@@ -294,7 +300,7 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
                 Some(header_line),
                 format!(
                     "unknown column {:?}; the columns are EmailAddress, UserName, DisplayName, \
-                     AlternateEmail, UserRoot (and an empty Password)",
+                     AlternateEmail, UserRoot, Language (and an empty Password)",
                     name.trim()
                 ),
             ),
@@ -363,13 +369,22 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
                 }
             }
         };
-        let (Ok(email), Ok(user_name), Ok(display_name), Ok(alternate_email), Ok(user_root)) = (
+        let (
+            Ok(email),
+            Ok(user_name),
+            Ok(display_name),
+            Ok(alternate_email),
+            Ok(user_root),
+            Ok(language),
+        ) = (
             text(Column::Email, "EmailAddress"),
             text(Column::UserName, "UserName"),
             text(Column::DisplayName, "DisplayName"),
             text(Column::AlternateEmail, "AlternateEmail"),
             text(Column::UserRoot, "UserRoot"),
-        ) else {
+            text(Column::Language, "Language"),
+        )
+        else {
             continue;
         };
         let email = email.unwrap_or_default();
@@ -408,6 +423,15 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
         let display_name = optional(display_name);
         let alternate_email = optional(alternate_email);
         let user_root = optional(user_root);
+        let language = match optional(language).map(|l| crate::i18n::normalise_roster_tag(&l)) {
+            None => None,
+            Some(Ok(tag)) => Some(tag),
+            Some(Err(p)) => {
+                problems.add(Some(line), p);
+                row_ok = false;
+                None
+            }
+        };
         let explicit_user = columns
             .contains_key(&Column::UserName)
             .then_some(&user_name);
@@ -459,6 +483,7 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
                 display_name,
                 alternate_email,
                 user_root,
+                language,
             });
         }
     }
@@ -496,6 +521,24 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn the_language_column_takes_tags_in_any_case_and_names_bad_ones_with_their_line() {
+        let r = parse_roster(
+            b"EmailAddress,LANGUAGE\nann@example.com,fr-ca\nbob@example.com,\ncy@example.com,DE\n",
+        )
+        .unwrap();
+        let languages: Vec<_> = r.entries.iter().map(|e| e.language.as_deref()).collect();
+        assert_eq!(languages, [Some("fr-CA"), None, Some("de")]);
+        let found = problems(
+            "EmailAddress,Language\nann@example.com,en\nbob@example.com,english please\n\
+             cy@example.com,ja\n",
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("line 3: Language \"english please\" is not a language tag"));
+        assert!(found[1].starts_with("line 4: Language \"ja\" is not one passdrop speaks"));
+        assert!(found[1].contains("en, de, fr, es, nl, it, pt"));
     }
 
     #[test]

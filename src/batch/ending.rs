@@ -362,6 +362,7 @@ mod tests {
             message: None,
             settings_sig: None,
             message_sig: None,
+            language: None,
         }
     }
 

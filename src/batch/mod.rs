@@ -227,6 +227,9 @@ pub struct NewBatch {
     /// The old IMAP server to check each password against, if any. Its connection is
     /// tested before the batch is created.
     pub imap: Option<ImapSettings>,
+    /// The language of users whose roster row and browser name none passdrop speaks;
+    /// `None`: the server's default (`serve --language`).
+    pub language: Option<crate::i18n::Language>,
 }
 
 fn check_name(label: &str, value: &str) -> BatchResult<()> {
@@ -337,6 +340,7 @@ async fn create_with(
         message: None,
         settings_sig: None,
         message_sig: None,
+        language: request.language.map(|l| l.tag().to_owned()),
     };
     let mut batch = batch;
     if let Some(signer) = &signer {
@@ -395,6 +399,7 @@ fn issue_first_links(
             display_name: entry.display_name,
             alternate_email: entry.alternate_email,
             user_root: entry.user_root,
+            language: entry.language,
             token_hash: token.hash(),
             sealed_token,
         };

@@ -569,6 +569,7 @@ mod tests {
             message: None,
             settings_sig: None,
             message_sig: None,
+            language: None,
         };
         let signer = settings_signer(&admin).unwrap();
         batch.settings_sig = Some(sign_batch(&signer, &batch));

@@ -145,8 +145,11 @@ pub async fn submit(
 /// What counting a refused submission did to its link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailedAttempt {
-    /// Counted; the link stays usable.
-    Counted,
+    /// Counted; the link stays usable for this many more refusals.
+    Counted {
+        /// Refusals left before the link locks (at least 1).
+        tries_left: i64,
+    },
     /// That was one too many: the link is locked until reissued.
     Locked,
     /// The link stopped being usable meanwhile (used, revoked, expired...).
@@ -163,8 +166,10 @@ pub async fn record_failed_attempt(
         .record_failed_attempt(&token.hash(), MAX_FAILED_ATTEMPTS)
         .await?
     {
-        Some(true) => Ok(FailedAttempt::Locked),
-        Some(false) => Ok(FailedAttempt::Counted),
+        Some((true, _)) => Ok(FailedAttempt::Locked),
+        Some((false, count)) => Ok(FailedAttempt::Counted {
+            tries_left: MAX_FAILED_ATTEMPTS - count,
+        }),
         None => {
             let current = store.link_by_token_hash(&token.hash()).await?;
             Ok(FailedAttempt::NoLongerLive(

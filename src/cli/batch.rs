@@ -31,7 +31,7 @@ pub enum BatchCommand {
     /// first; kept only if passwords can be checked with it).
     SetImap(SetImapArgs),
     /// Set the message that emails a batch's links (subject and a plain-text body with
-    /// placeholders {name} {email} {org} {link} {expires}), or print it.
+    /// placeholders {name} {email} {org} {link} {expires} {link_start}), or print it.
     Message(MessageArgs),
 }
 
@@ -108,6 +108,11 @@ pub struct CreateArgs {
     /// Do not ask users how they read their email (asked by default, to spot POP users).
     #[arg(long, env = "PASSDROP_NO_MAIL_QUESTION")]
     pub no_mail_question: bool,
+    /// The users' language when neither their roster row (Language) nor their browser
+    /// names one passdrop speaks, for the pages and the default email: en, de, fr, es,
+    /// nl, it or pt.
+    #[arg(long, env = "PASSDROP_LANGUAGE", default_value = "en", value_parser = crate::i18n::Language::parse_setting)]
+    pub language: crate::i18n::Language,
     /// Purge the batch automatically this long after its links expire (0 to 90d).
     #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPIRY", default_value = batch::DEFAULT_RETAIN_AFTER_EXPIRY)]
     pub retain_after_expiry: String,
@@ -149,6 +154,7 @@ async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
             retention,
             roster,
             imap,
+            language: Some(args.language),
         },
         config::now(),
         &admin,

@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// cap on connections per address).
     #[arg(long, env = "PASSDROP_RATE_LIMIT", default_value_t = web::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
+    /// The users' language when neither their roster row, their browser nor their batch
+    /// names one passdrop speaks: en, de, fr, es, nl, it or pt.
+    #[arg(long, env = "PASSDROP_LANGUAGE", default_value = "en", value_parser = crate::i18n::Language::parse_setting)]
+    pub language: crate::i18n::Language,
     /// The reverse proxy and metrics settings.
     #[command(flatten)]
     pub proxy: ProxyArgs,
@@ -70,6 +74,7 @@ impl ServeArgs {
             store.clone(),
             web::ServerConfig {
                 rate_limit: self.rate_limit,
+                language: self.language,
                 trust_proxy: self.proxy.trust_proxy,
                 smtp,
                 send_rate: self.sending.send_rate,

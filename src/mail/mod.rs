@@ -32,10 +32,8 @@ mod tests {
             expires: "2026-12-03 09:00 UTC",
         };
         let (subject, text, html) = Template::default().render(&f);
-        assert_eq!(
-            subject,
-            "Action needed: your email ann@example.org is moving"
-        );
+        assert_eq!(subject, "Example & Co: your mailbox moves to Microsoft 365");
+        assert!(text.contains("The address of the link starts with https://pass.example.org/s/."));
         assert!(
             text.starts_with("Hello Ann <Lee>,\n\nExample & Co is moving"),
             "{text}"
@@ -48,6 +46,48 @@ mod tests {
         assert!(
             html.contains(r#"<p><a href="https://pass.example.org/s/TOKEN">"#),
             "{html}"
+        );
+    }
+
+    #[test]
+    fn the_default_message_speaks_the_users_language_and_a_batchs_own_stays_as_written() {
+        use crate::i18n::{Language, format_date};
+        let expires = format_date(Language::De, 1_796_662_800);
+        let f = LinkFields {
+            name: Some("Anna"),
+            org: "Beispiel GmbH",
+            mailbox: "anna@example.org",
+            link: "https://pass.example.org/s/TOKEN",
+            expires: &expires,
+        };
+        let (subject, text, _) = Template::for_user(None, Language::De).render(&f);
+        assert_eq!(
+            subject,
+            "Beispiel GmbH: Ihr Postfach zieht zu Microsoft 365 um"
+        );
+        assert!(
+            text.starts_with(
+                "Guten Tag Anna,\n\nBeispiel GmbH zieht Ihr Postfach anna@example.org"
+            )
+        );
+        assert!(
+            text.contains(
+                "bis Montag, 7. Dezember, 17:00 UTC:\n\nhttps://pass.example.org/s/TOKEN\n"
+            )
+        );
+        assert!(text.contains("beginnt mit https://pass.example.org/s/."));
+        // Every language's default is a valid template, with the link in its body.
+        for language in Language::ALL {
+            let t = Template::default_in(language);
+            let checked = Template::new(t.subject(), t.body()).unwrap();
+            assert_eq!(checked, t, "{}", language.tag());
+            assert!(!t.subject().contains('!'), "no urgency markers");
+        }
+        let own = ("Hi {name}".to_owned(), "Go: {link}".to_owned());
+        let (subject, text, _) = Template::for_user(Some(&own), Language::De).render(&f);
+        assert_eq!(
+            (subject.as_str(), text.as_str()),
+            ("Hi Anna", "Go: https://pass.example.org/s/TOKEN")
         );
     }
 

@@ -1,5 +1,10 @@
 //! The message that carries a link: subject and body with placeholders, checked when
-//! saved, filled per recipient as plain text plus simple escaped HTML.
+//! saved, filled per recipient as plain text plus simple escaped HTML. The default
+//! message comes from the catalogue (`email-subject`, `email-body` in
+//! `src/locales/*/passdrop.ftl`), in the user's language; an admin's own is sent as
+//! written.
+
+use crate::i18n::{self, Arg, Language};
 
 /// What a link message says about its user.
 #[derive(Debug, Clone, Copy)]
@@ -16,29 +21,8 @@ pub struct LinkFields<'a> {
     pub expires: &'a str,
 }
 
-/// The default subject.
-pub const DEFAULT_SUBJECT: &str = "Action needed: your email {email} is moving";
-
-/// The default body: what is asked, why, until when, and that IT never asks for a
-/// password any other way.
-pub const DEFAULT_BODY: &str = "Hello {name},
-
-{org} is moving your mailbox {email} to Microsoft 365. To copy the mail you already \
-have, the move needs your current email password, once.
-
-Open this link and type it there (the link works once, until {expires}):
-
-{link}
-
-It is encrypted the moment you send it, used only to copy your mail, and deleted after \
-the move.
-
-{org} will never ask for your password by email, chat or phone: only through this \
-link. If you did not expect this message, do not open the link; ask your IT contact.
-";
-
 /// The placeholders a message may use, with what each stands for.
-pub const PLACEHOLDERS: [(&str, &str); 5] = [
+pub const PLACEHOLDERS: [(&str, &str); 6] = [
     (
         "name",
         "the user's DisplayName (their address if the roster has none)",
@@ -47,6 +31,10 @@ pub const PLACEHOLDERS: [(&str, &str); 5] = [
     ("org", "the organisation named for the batch"),
     ("link", "the user's own link (the body must contain it)"),
     ("expires", "when the link expires"),
+    (
+        "link_start",
+        "what the link's address starts with, so users can tell it is genuine",
+    ),
 ];
 
 /// Longest subject, in characters.
@@ -68,11 +56,9 @@ pub struct Template {
 }
 
 impl Default for Template {
+    /// The default message in English.
     fn default() -> Self {
-        Self {
-            subject: DEFAULT_SUBJECT.to_owned(),
-            body: DEFAULT_BODY.to_owned(),
-        }
+        Self::default_in(Language::En)
     }
 }
 
@@ -193,6 +179,29 @@ impl Template {
         })
     }
 
+    /// The default message in `language`, with its placeholders.
+    pub fn default_in(language: Language) -> Self {
+        // Each placeholder goes through the catalogue as itself, to be filled later.
+        let names = PLACEHOLDERS.map(|(name, _)| (name, format!("{{{name}}}")));
+        let args: Vec<(&str, Arg<'_>)> = names
+            .iter()
+            .map(|(name, mark)| (*name, Arg::Text(mark)))
+            .collect();
+        Self {
+            subject: i18n::text_with(language, "email-subject", &args),
+            body: format!("{}\n", i18n::text_with(language, "email-body", &args)),
+        }
+    }
+
+    /// What a batch sends one user: its own message as written, or the default in the
+    /// user's language.
+    pub fn for_user(stored: Option<&(String, String)>, language: Language) -> Self {
+        match stored.and_then(|(subject, body)| Self::new(subject, body).ok()) {
+            Some(own) => own,
+            None => Self::default_in(language),
+        }
+    }
+
     /// The template stored for a batch, or the default.
     pub fn of(stored: Option<&(String, String)>) -> Self {
         stored
@@ -226,6 +235,8 @@ impl Template {
                 "org" => clean(f.org),
                 "expires" => clean(f.expires),
                 "link" => link.to_owned(),
+                // The address up to the token: `https://example.org/s/`.
+                "link_start" => clean(f.link.rfind('/').map_or(f.link, |i| &f.link[..=i])),
                 _ => return None,
             })
         };

@@ -19,8 +19,9 @@ use secrecy::ExposeSecret as _;
 use tracing::{info, warn};
 
 use crate::batch::{self, BatchResult, IssuedLink};
-use crate::config::{PublicUrl, format_time, now};
+use crate::config::{PublicUrl, now};
 use crate::crypto::AdminKey;
+use crate::i18n::{self, Language};
 use crate::mail::FailureKind;
 use crate::mail::{LinkFields, SmtpSettings, Template};
 use crate::storage::{
@@ -496,15 +497,22 @@ async fn send_one(
             format!("{:?} is not an address ({e})", letter.address()),
         )
     })?;
-    let expires = format_time(letter.link.expires_at);
+    // The roster's language, else the batch's (the default message only: an admin's
+    // own message is sent as written).
+    let language = [&letter.recipient.language, &batch.language]
+        .into_iter()
+        .find_map(|tag| tag.as_deref().and_then(Language::from_tag))
+        .unwrap_or_default();
+    let expires = i18n::format_date(language, letter.link.expires_at);
+    let default_org = i18n::text(language, "form-asker-default");
     let fields = LinkFields {
         name: letter.recipient.display_name.as_deref(),
-        org: batch.org_name.as_deref().unwrap_or("Your IT team"),
+        org: batch.org_name.as_deref().unwrap_or(&default_org),
         mailbox: &letter.recipient.email,
         link: letter.link.link.expose_secret(),
         expires: &expires,
     };
-    let template = Template::of(batch.message.as_ref());
+    let template = Template::for_user(batch.message.as_ref(), language);
     let message = settings
         .link_message(to, &template, &fields)
         .map_err(|e| (FailureKind::Refused, e))?;

@@ -22,8 +22,8 @@ impl Store {
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
              has_user_root, next_steps, ask_mail_client, public_key, retain_after_expiry_secs, \
              retain_after_export_secs, imap_url, imap_ca_pem, imap_cert_sha256, \
-             imap_when_unreachable, link_tag, settings_sig, message_sig) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             imap_when_unreachable, link_tag, settings_sig, message_sig, language) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&batch.id)
@@ -55,6 +55,7 @@ impl Store {
         .bind(batch.link_tag.as_str())
         .bind(&batch.settings_sig)
         .bind(&batch.message_sig)
+        .bind(&batch.language)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() != 1 {
@@ -71,7 +72,7 @@ impl Store {
         for chunk in recipients.chunks(INSERT_ROWS) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO recipients (batch_id, roster_line, email, user_name, display_name, \
-                 alternate_email, user_root) ",
+                 alternate_email, user_root, language) ",
             );
             insert.push_values(chunk, |mut row, r| {
                 row.push_bind(&batch.id)
@@ -80,7 +81,8 @@ impl Store {
                     .push_bind(&r.user_name)
                     .push_bind(&r.display_name)
                     .push_bind(&r.alternate_email)
-                    .push_bind(&r.user_root);
+                    .push_bind(&r.user_root)
+                    .push_bind(&r.language);
             });
             insert.build().execute(&mut *tx).await?;
         }

@@ -47,7 +47,8 @@ impl Store {
     #[instrument(skip_all)]
     pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
         let row = sqlx::query(constant_sql(format!(
-            "SELECT l.state, l.expires_at AS link_expires_at, l.opened_at, {RECIPIENT_COLUMNS}, \
+            "SELECT l.state, l.expires_at AS link_expires_at, l.opened_at, l.used_at, \
+             l.failed_attempts, {RECIPIENT_COLUMNS}, \
              {BATCH_COLUMNS} \
              FROM links l JOIN recipients r ON r.id = l.recipient_id \
              JOIN batches b ON b.id = r.batch_id JOIN batch_keys k ON k.batch_id = b.id \
@@ -62,6 +63,8 @@ impl Store {
             state: LinkState::parse(&state)?,
             expires_at: row.try_get("link_expires_at")?,
             opened_at: row.try_get("opened_at")?,
+            used_at: row.try_get("used_at")?,
+            failed_attempts: row.try_get("failed_attempts")?,
             recipient: row_to_recipient(&row)?,
             batch: row_to_batch(&row)?,
         }))
@@ -98,23 +101,24 @@ impl Store {
     }
 
     /// Counts a failed attempt on a live link and locks it once `cap` is reached.
-    /// Returns whether the link is now locked, or `None` if it was no longer live.
+    /// Returns whether the link is now locked and its count so far, or `None` if it was no
+    /// longer live.
     #[instrument(skip_all)]
     pub async fn record_failed_attempt(
         &self,
         token_hash: &[u8; 32],
         cap: i64,
-    ) -> StoreResult<Option<bool>> {
-        let state: Option<String> = sqlx::query_scalar(
+    ) -> StoreResult<Option<(bool, i64)>> {
+        let row: Option<(String, i64)> = sqlx::query_as(
             "UPDATE links SET failed_attempts = failed_attempts + 1, \
                state = CASE WHEN failed_attempts + 1 >= ?2 THEN 'locked' ELSE state END \
-             WHERE token_hash = ?1 AND state = 'live' RETURNING state",
+             WHERE token_hash = ?1 AND state = 'live' RETURNING state, failed_attempts",
         )
         .bind(token_hash.as_slice())
         .bind(cap)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(state.map(|s| s == "locked"))
+        Ok(row.map(|(state, count)| (state == "locked", count)))
     }
 
     /// A recipient of a batch, by address (case-insensitive).

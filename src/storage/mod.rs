@@ -156,13 +156,13 @@ fn constant_sql(sql: String) -> sqlx::AssertSqlSafe<String> {
 }
 
 const RECIPIENT_COLUMNS: &str = "r.id AS r_id, r.batch_id AS r_batch_id, r.roster_line, r.email, \
-     r.user_name, r.display_name, r.alternate_email, r.user_root";
+     r.user_name, r.display_name, r.alternate_email, r.user_root, r.language AS r_language";
 const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_at, \
      b.link_lifetime_secs, b.has_user_root, b.next_steps, b.ask_mail_client, b.public_key, \
      b.first_exported_at, b.export_purge_at, b.link_tag, b.retain_after_expiry_secs, \
      b.retain_after_export_secs, \
      b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
-     b.mail_body, b.settings_sig, b.message_sig";
+     b.mail_body, b.settings_sig, b.message_sig, b.language AS b_language";
 
 /// Applies the migrations this binary has and the database lacks. An upgrade (a database
 /// that already has some) first copies the database aside, so that a migration that fails

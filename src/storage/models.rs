@@ -46,6 +46,8 @@ pub struct Batch {
     pub settings_sig: Option<Vec<u8>>,
     /// The settings key's signature over the message; `None` until signed.
     pub message_sig: Option<Vec<u8>>,
+    /// The batch's default language (a supported BCP 47 tag), if one was chosen.
+    pub language: Option<String>,
 }
 
 /// A batch with its progress counts.
@@ -97,6 +99,8 @@ pub struct NewRecipient {
     pub alternate_email: Option<String>,
     /// UserRoot.
     pub user_root: Option<String>,
+    /// Language (a BCP 47 tag), if the roster gave one.
+    pub language: Option<String>,
     /// SHA-256 of the first link's token.
     pub token_hash: [u8; 32],
     /// The token sealed to the batch key, so the admin can fetch the link again.
@@ -122,6 +126,8 @@ pub struct Recipient {
     pub alternate_email: Option<String>,
     /// UserRoot.
     pub user_root: Option<String>,
+    /// Language (a BCP 47 tag), if the roster gave one.
+    pub language: Option<String>,
 }
 
 /// State of one link row.
@@ -366,6 +372,10 @@ pub struct LinkView {
     pub expires_at: i64,
     /// When the link was first opened, if it was.
     pub opened_at: Option<i64>,
+    /// When a password was received with it, if one was.
+    pub used_at: Option<i64>,
+    /// Refused submissions counted against it so far.
+    pub failed_attempts: i64,
     /// Whom the link is for.
     pub recipient: Recipient,
     /// The batch it belongs to.

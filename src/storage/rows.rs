@@ -34,6 +34,7 @@ pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx:
         },
         settings_sig: row.try_get("settings_sig")?,
         message_sig: row.try_get("message_sig")?,
+        language: row.try_get("b_language")?,
     })
 }
 
@@ -61,5 +62,6 @@ pub(super) fn row_to_recipient(row: &sqlx::sqlite::SqliteRow) -> Result<Recipien
         display_name: row.try_get("display_name")?,
         alternate_email: row.try_get("alternate_email")?,
         user_root: row.try_get("user_root")?,
+        language: row.try_get("r_language")?,
     })
 }

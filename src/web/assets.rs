@@ -1,4 +1,5 @@
-//! CSS, icons and the console's one script, embedded in the binary. Each is linked with a content hash in its URL,
+//! CSS, icons, the console's progress script and the collection form's show/hide
+//! script, embedded in the binary. Each is linked with a content hash in its URL,
 //! so it can be cached for a year and still change with the next release.
 
 use axum::extract::Path;
@@ -47,10 +48,14 @@ pub const STYLESHEET: Asset = asset!("style.css", "text/css; charset=utf-8");
 pub const ICON: Asset = asset!("icon.svg", "image/svg+xml");
 
 /// The console's progress script (the batch page while emails are sent; console pages
-/// allow `script-src 'self'`, public pages no script at all).
+/// allow `script-src 'self'`).
 pub const PROGRESS: Asset = asset!("progress.js", "text/javascript; charset=utf-8");
 
-const ALL: [&Asset; 3] = [&STYLESHEET, &ICON, &PROGRESS];
+/// The show/hide toggle of the collection form (pages under `/s/` allow `script-src
+/// 'self'` for it).
+pub const REVEAL: Asset = asset!("reveal.js", "text/javascript; charset=utf-8");
+
+const ALL: [&Asset; 4] = [&STYLESHEET, &ICON, &PROGRESS, &REVEAL];
 
 impl Asset {
     /// The URL pages link to.

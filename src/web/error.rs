@@ -3,24 +3,26 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::layout::message_page;
+use super::layout::{message_page, message_page_in};
 use super::public::pages::{collection_closed, link_gone, unknown_link};
 use crate::batch::{BatchError, LinkStatus};
+use crate::i18n::{self, Language};
 use crate::storage::StoreError;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// No link has this token (or it is malformed, or its batch is purged).
+    /// No link has this token (or it is malformed, or its batch is purged); the page is
+    /// in this language.
     #[error("unknown link")]
-    UnknownLink,
-    /// The link's batch was purged (its tombstone knows the link's tag); the
-    /// organisation name its users were shown, if any.
+    UnknownLink(Language),
+    /// The link's batch was purged (its tombstone knows the link's tag): the
+    /// organisation name its users were shown, if any, and the page's language.
     #[error("collection closed")]
-    CollectionClosed(Option<String>),
+    CollectionClosed(Option<String>, Language),
     /// The link exists but can no longer take a password.
     #[error("link no longer usable: {0:?}")]
-    LinkGone(LinkStatus),
+    LinkGone(GoneLink),
     /// Something that existed is gone for good (title, explanation).
     #[error("gone: {0}")]
     Gone(&'static str, &'static str),
@@ -64,17 +66,67 @@ impl From<BatchError> for AppError {
     }
 }
 
+/// A link that can no longer take a password, and what its 410 page says.
+#[derive(Debug, Clone, Copy)]
+pub struct GoneLink {
+    /// Why it cannot.
+    pub status: LinkStatus,
+    /// The reader's language.
+    pub language: Language,
+    /// When a password was received with it, if one was (said on the page).
+    pub used_at: Option<i64>,
+}
+
 /// How long to suggest waiting before trying again after a refusal to save.
 const RETRY_AFTER_SECS: &str = "120";
+
+impl AppError {
+    /// The response on a collection page: "cannot save" and "something went wrong" in
+    /// the reader's `language`; every other page as `into_response` (the link pages
+    /// carry their own language).
+    pub fn into_response_in(self, language: Language) -> Response {
+        let page = |key: &str| {
+            message_page_in(
+                language,
+                &i18n::text(language, &format!("{key}-title")),
+                &i18n::text(language, &format!("{key}-text")),
+            )
+        };
+        match self {
+            Self::CannotSave(reason) => {
+                tracing::error!(reason, "a request could not be saved");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS)],
+                    page("page-cannot-save"),
+                )
+                    .into_response()
+            }
+            Self::Internal(cause) => {
+                tracing::error!(error = %format!("{cause:#}"), "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, page("page-server-error")).into_response()
+            }
+            other => other.into_response(),
+        }
+    }
+}
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            Self::UnknownLink => (StatusCode::NOT_FOUND, unknown_link()).into_response(),
-            Self::LinkGone(status) => (StatusCode::GONE, link_gone(status)).into_response(),
-            Self::CollectionClosed(org) => {
-                (StatusCode::GONE, collection_closed(org.as_deref())).into_response()
+            Self::UnknownLink(language) => {
+                (StatusCode::NOT_FOUND, unknown_link(language)).into_response()
             }
+            Self::LinkGone(gone) => (
+                StatusCode::GONE,
+                link_gone(gone.language, gone.status, gone.used_at),
+            )
+                .into_response(),
+            Self::CollectionClosed(org, language) => (
+                StatusCode::GONE,
+                collection_closed(language, org.as_deref()),
+            )
+                .into_response(),
             Self::Gone(title, text) => {
                 (StatusCode::GONE, message_page(title, text)).into_response()
             }

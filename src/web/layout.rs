@@ -1,12 +1,14 @@
 //! The frame every page shares, public and console alike: the `<head>`, the layout of
 //! a public page, and a page with a heading and one paragraph (error pages use it).
-//! User data is always escaped (never `PreEscaped`); there is no inline script or
-//! style, and no public page has a script (only the console's batch page loads
-//! `/assets/progress.js`, while emails are sent).
+//! User data is always escaped (never `PreEscaped`); there is no inline script or style.
+//! Scripts are first-party files only: the collection form's show/hide toggle
+//! (`/assets/reveal.js`) and the console batch page's progress (`/assets/progress.js`).
+//! The public frame is written in the reader's language (`i18n`).
 
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets;
+use crate::i18n::{self, Language};
 
 /// The `<head>` every page shares: no external resource, no script.
 pub fn head(title: &str) -> Markup {
@@ -23,31 +25,37 @@ pub fn head(title: &str) -> Markup {
     }
 }
 
-/// The frame every collection page shares.
-pub fn layout(title: &str, body: Markup) -> Markup {
+/// The frame every collection page shares, in `language` (`<html lang>` too).
+pub fn layout_in(language: Language, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(language.tag()) {
             (head(title))
             body {
                 header.site {
                     img src=(assets::ICON.url()) alt="" width="28" height="28";
-                    span { "Secure password collection" }
+                    span { (i18n::text(language, "site-header")) }
                 }
                 main {
                     (body)
                 }
                 footer {
-                    "This page stores nothing in your browser and uses no cookies or trackers."
+                    (i18n::text(language, "site-footer"))
                 }
             }
         }
     }
 }
 
-/// A page with a heading and one paragraph.
+/// A page with a heading and one paragraph, in English.
 pub fn message_page(title: &str, text: &str) -> Markup {
-    layout(
+    message_page_in(Language::En, title, text)
+}
+
+/// A page with a heading and one paragraph, in `language`.
+pub fn message_page_in(language: Language, title: &str, text: &str) -> Markup {
+    layout_in(
+        language,
         title,
         html! {
             h1 { (title) }

@@ -16,8 +16,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
 use super::AppState;
-use super::layout::message_page;
+use super::layout::{message_page, message_page_in};
 use crate::config::PublicUrl;
+use crate::i18n::{self, Language};
 
 /// Longest a client may take to send a request body, all of it, counted from the end of
 /// its headers (not reset by each piece that arrives).
@@ -52,13 +53,34 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
 const CONSOLE_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
      img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
+/// The collection pages' policy (`/s/`): the same as the default, plus `script-src
+/// 'self'` for the form's show/hide toggle (`assets/reveal.js`). Set by the collection
+/// routes; the console gets `CONSOLE_CONTENT_SECURITY_POLICY`; every other response
+/// `CONTENT_SECURITY_POLICY`.
+pub(super) const COLLECTION_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; \
+     script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
      magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()";
 
 /// Replaces the plain-text (or empty) body of an error response from a library layer
-/// (413, 408, 405, 400, ...) with a page that says what happened and what to do.
-pub(super) async fn designed_error_pages(request: Request, next: Next) -> Response {
+/// (413, 408, 405, 400, ...) with a page that says what happened and what to do; on the
+/// collection pages (`/s/`), in the reader's language (`Accept-Language`, else the
+/// server's default).
+pub(super) async fn designed_error_pages(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let machine_route = request.uri().path() == "/healthz";
+    let language = request.uri().path().starts_with("/s/").then(|| {
+        request
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Language::from_accept_language)
+            .unwrap_or(state.config.language)
+    });
     let response = next.run(request).await;
     let status = response.status();
     let is_html = response
@@ -102,7 +124,20 @@ pub(super) async fn designed_error_pages(request: Request, next: Next) -> Respon
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    let page = message_page(title, text).into_string();
+    let page = match language {
+        Some(language) => {
+            let key = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "page-too-large",
+                StatusCode::REQUEST_TIMEOUT => "page-timeout",
+                s if s.is_client_error() => "page-bad-request",
+                _ => "page-server-error",
+            };
+            let title = i18n::text(language, &format!("{key}-title"));
+            let text = i18n::text(language, &format!("{key}-text"));
+            message_page_in(language, &title, &text).into_string()
+        }
+        None => message_page(title, text).into_string(),
+    };
     Response::from_parts(parts, axum::body::Body::from(page))
 }
 
@@ -117,13 +152,19 @@ pub(super) async fn security_headers(
     let console = path == "/admin" || path.starts_with("/admin/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let csp = if console {
-        CONSOLE_CONTENT_SECURITY_POLICY
-    } else {
-        CONTENT_SECURITY_POLICY
-    };
-    let fixed: [(HeaderName, &'static str); 10] = [
-        (header::CONTENT_SECURITY_POLICY, csp),
+    // A route may set its own policy (the collection pages allow their one script).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let csp = if console {
+            CONSOLE_CONTENT_SECURITY_POLICY
+        } else {
+            CONTENT_SECURITY_POLICY
+        };
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        );
+    }
+    let fixed: [(HeaderName, &'static str); 9] = [
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),

@@ -8,17 +8,18 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler as _;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use super::middleware::{
-    AllowedHosts, body_deadline, cannot_save_banner, check_host, designed_error_pages, redact_path,
-    security_headers,
+    AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, body_deadline, cannot_save_banner,
+    check_host, designed_error_pages, redact_path, security_headers,
 };
 use super::{AppState, assets, console, metrics, public, rate_limit};
 
@@ -40,7 +41,12 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             "/s/{token}",
             get(public::collect::show).post(public::collect::submit),
         )
-        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
+        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT))
+        // The collection pages alone may run a script: the form's show/hide toggle.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(COLLECTION_CONTENT_SECURITY_POLICY),
+        ));
     // POSTs must come from our own pages (Sec-Fetch-Site / Origin); GETs never change
     // anything.
     let csrf = CsrfLayer::new()
@@ -134,7 +140,10 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         .layer(middleware::from_fn_with_state(hosts, check_host))
         // Outside the layers that answer on their own (limits, timeouts, CSRF), so that
         // their plain-text refusals become designed pages.
-        .layer(middleware::from_fn(designed_error_pages))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            designed_error_pages,
+        ))
         // Outside the timeouts, so that their responses carry the headers too.
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -68,6 +68,9 @@ pub struct ServerConfig {
     pub public_url: PublicUrl,
     /// Requests per minute per client IP on public pages; 0 turns the limit off.
     pub rate_limit: u32,
+    /// The users' language when neither their roster row, their browser nor their batch
+    /// names one passdrop speaks (`serve --language`).
+    pub language: crate::i18n::Language,
     /// Take the client IP from `X-Forwarded-For` (else `X-Real-IP`; see
     /// `rate_limit::ClientIp`), only behind a proxy that sets them.
     pub trust_proxy: bool,
@@ -96,6 +99,7 @@ impl ServerConfig {
         Self {
             public_url,
             rate_limit: DEFAULT_RATE_LIMIT,
+            language: crate::i18n::Language::En,
             trust_proxy: false,
             header_read_timeout: HEADER_READ_TIMEOUT,
             idle_timeout: super::server::IDLE_TIMEOUT,

@@ -453,6 +453,49 @@ fn new_batch_form(name: &str, roster: &str) -> reqwest::multipart::Form {
 }
 
 #[tokio::test]
+async fn the_console_sets_a_batchs_language_and_refuses_one_passdrop_does_not_speak() {
+    let app = TestApp::spawn_with(|c| c.language = passdrop::i18n::Language::Es).await;
+    let cookie = app.login().await;
+    let page = app
+        .client
+        .get(format!("{}/admin/batches/new", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The server's default is preset.
+    assert!(
+        page.contains("<option value=\"es\" selected>Español (es)</option>"),
+        "{page}"
+    );
+    let post = |language: &'static str| {
+        app.client
+            .post(format!("{}/admin/batches", app.address))
+            .header("cookie", &cookie)
+            .multipart(
+                new_batch_form("langs", "EmailAddress\nann@example.com\n")
+                    .text("language", language),
+            )
+            .send()
+    };
+    let r = post("tlh").await.unwrap();
+    assert_eq!(r.status(), 422);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("Language: &quot;tlh&quot; is not a language passdrop speaks"),
+        "{text}"
+    );
+    assert!(app.store.list_batches().await.unwrap().is_empty());
+    assert_eq!(post("fr").await.unwrap().status(), 303);
+    let list = app.store.list_batches().await.unwrap();
+    assert_eq!(list[0].batch.language.as_deref(), Some("fr"));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_bad_roster_in_the_console_lists_every_line_and_creates_nothing() {
     let app = TestApp::spawn().await;
     let cookie = app.login().await;

@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const TOP_LEVEL: [&str; 11] = [
-    "batch", "cli", "config", "crypto", "export", "imap", "mail", "outbox", "roster", "storage",
-    "web",
+const TOP_LEVEL: [&str; 12] = [
+    "batch", "cli", "config", "crypto", "export", "i18n", "imap", "mail", "outbox", "roster",
+    "storage", "web",
 ];
-const DOMAIN: [&str; 9] = [
-    "batch", "config", "crypto", "export", "imap", "mail", "outbox", "roster", "storage",
+const DOMAIN: [&str; 10] = [
+    "batch", "config", "crypto", "export", "i18n", "imap", "mail", "outbox", "roster", "storage",
 ];
 /// The console's shared rooms, which its pages may import.
 const CONSOLE_SHARED: [&str; 3] = ["layout", "batch_page", "session"];

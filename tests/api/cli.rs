@@ -370,6 +370,52 @@ fn a_bad_roster_creates_nothing_and_names_every_bad_line() {
 }
 
 #[test]
+fn a_bad_language_in_the_roster_or_the_options_creates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let pass = write(&tmp.path().join("p"), PASSPHRASE);
+    assert!(
+        run(passdrop(&data)
+            .args(["admin", "init", "--passphrase-file"])
+            .arg(&pass))
+        .status
+        .success()
+    );
+    let roster = write(
+        &tmp.path().join("languages.csv"),
+        "EmailAddress,Language\nann@example.com,fr-CA\nbob@example.com,Deutsch bitte\n",
+    );
+    let links = tmp.path().join("links.csv");
+    let create = |language: &str| {
+        run(passdrop(&data)
+            .args(["batch", "create", "--name", "langs", "--language", language])
+            .arg("--roster")
+            .arg(&roster)
+            .arg("--links-out")
+            .arg(&links))
+    };
+    let o = create("de");
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("line 3: Language \"Deutsch bitte\" is not a language tag"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was created"), "{err}");
+    // An unsupported batch language is bad usage, with the list of supported ones.
+    let o = create("klingon");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("en, de, fr, es, nl, it, pt"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!links.exists());
+    let o = run(passdrop(&data).args(["batch", "list"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("No batches yet"));
+}
+
+#[test]
 fn bad_usage_exits_2_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -584,6 +630,7 @@ async fn the_doctor_names_each_problem_with_its_fix() {
                 retention: passdrop::batch::Retention::default(),
                 roster: passdrop::roster::parse_roster(b"EmailAddress\nann@example.org\n").unwrap(),
                 imap: None,
+                language: None,
             },
             long_ago,
         )

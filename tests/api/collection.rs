@@ -73,7 +73,12 @@ async fn a_link_accepts_one_submission_then_answers_410() {
     assert!(r.text().await.unwrap().contains("used up"));
     let again = app.submit(&url, "second", "second").await;
     assert_eq!(again.status(), 410);
-    assert!(again.text().await.unwrap().contains("Already sent"));
+    let text = again.text().await.unwrap();
+    assert!(
+        text.contains("A password was received for this link on "),
+        "{text}"
+    );
+    assert!(text.contains("There is nothing more to do."));
     assert_eq!(app.get(&url).await.status(), 410);
     let (csv, _) = app.export(&b).await;
     assert!(String::from_utf8(csv).unwrap().contains(",first\r\n"));
@@ -335,6 +340,19 @@ async fn every_kind_of_response_carries_the_security_headers() {
     assert_eq!(too_big.status(), 413);
     assert_security_headers(&too_big, "413");
     assert!(too_big.text().await.unwrap().contains("Too much data"));
+    // In the reader's language too.
+    let too_big = app
+        .client
+        .post(&ann)
+        .header("accept-language", "nl-BE, nl")
+        .form(&[("password", &big)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    let text = too_big.text().await.unwrap();
+    assert!(text.contains("<html lang=\"nl\">"), "{text}");
+    assert!(text.contains("Te veel gegevens"), "{text}");
 
     let wrong_method = app.client.put(&ann).body("x").send().await.unwrap();
     assert_eq!(wrong_method.status(), 405);
@@ -440,21 +458,28 @@ async fn the_page_says_who_asks_why_and_until_when() {
         "ann@example.com",
         "encrypted",
         "deleted after the move",
-        &config::format_time(b.expires_at),
+        &passdrop::i18n::format_date(passdrop::i18n::Language::En, b.expires_at),
         "<label for=\"password\"",
         "<label for=\"password_confirm\"",
         "How do you read your email today?",
     ] {
         assert!(body.contains(needle), "missing {needle:?}");
     }
-    assert!(!body.contains("<script"));
-    // Both password inputs, not just the form, ask not to be remembered.
+    // One script, from our own assets, and no inline one.
+    assert_eq!(body.matches("<script").count(), 1);
+    assert!(body.contains("<script src=\"/assets/reveal.js?v="));
+    // Both password inputs let a password manager fill in the mailbox's password.
     for input in body
         .split("<input")
         .skip(1)
         .filter(|i| i.contains("type=\"password\""))
     {
-        assert!(input.contains("autocomplete=\"off\""), "{input}");
+        assert!(
+            input.contains("autocomplete=\"current-password\""),
+            "{input}"
+        );
+        assert!(input.contains("spellcheck=\"false\""), "{input}");
+        assert!(input.contains("autocapitalize=\"none\""), "{input}");
     }
     assert_eq!(body.matches("type=\"password\"").count(), 2);
     assert!(!body.contains("style="));
@@ -574,14 +599,19 @@ async fn too_many_refused_submissions_lock_the_link_until_reissued() {
     let app = TestApp::spawn().await;
     let (b, links) = app.create_batch("b", ROSTER).await;
     let url = link(&links[0]);
+    // A password with a line break is refused, and counts (nobody types one by mistake).
     for i in 1..batch::MAX_FAILED_ATTEMPTS {
-        assert_eq!(
-            app.submit(&url, "a", "b").await.status(),
-            422,
-            "attempt {i}"
-        );
+        let r = app.submit(&url, "a\nb", "a\nb").await;
+        assert_eq!(r.status(), 422, "attempt {i}");
+        let body = r.text().await.unwrap();
+        let left = batch::MAX_FAILED_ATTEMPTS - i;
+        match left {
+            1 => assert!(body.contains("You have one more try before this link locks.")),
+            2 => assert!(body.contains("You have 2 more tries before this link locks.")),
+            _ => assert!(!body.contains("before this link locks"), "{left}"),
+        }
     }
-    let last = app.submit(&url, "a", "b").await;
+    let last = app.submit(&url, "a\nb", "a\nb").await;
     assert_eq!(last.status(), 410);
     assert!(last.text().await.unwrap().contains("locked"));
     assert_eq!(app.submit(&url, "right", "right").await.status(), 410);
@@ -821,5 +851,130 @@ async fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
         app.get(&format!("{}/healthz", app.address)).await.status(),
         200
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn mismatches_empty_forms_and_empty_passwords_never_count_toward_the_lock() {
+    let app = TestApp::spawn().await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    for _ in 0..batch::MAX_FAILED_ATTEMPTS + 2 {
+        let r = app.submit(&url, "a", "b").await;
+        assert_eq!(r.status(), 422);
+        assert!(!r.text().await.unwrap().contains("before this link locks"));
+        // What link scanners send: an empty body, or the fields left empty.
+        let empty = app
+            .client
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(empty.status(), 422);
+        assert_eq!(app.submit(&url, "", "").await.status(), 422);
+    }
+    assert_eq!(app.get(&url).await.status(), 200);
+    // One field alone (the form with JavaScript) is accepted.
+    let r = app
+        .client
+        .post(&url)
+        .form(&[("password", "right")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pages_speak_the_roster_language_then_the_browsers_then_the_default() {
+    let app = TestApp::spawn_with(|c| c.language = passdrop::i18n::Language::It).await;
+    let (_, links) = app
+        .create_batch(
+            "b",
+            "EmailAddress,Language\nann@example.com,fr-ca\nbob@example.com,\ncy@example.com,\n",
+        )
+        .await;
+    let get = |url: String, accept: Option<&'static str>| {
+        let mut request = app.client.get(url);
+        if let Some(accept) = accept {
+            request = request.header("accept-language", accept);
+        }
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    // The roster's language wins over the browser's.
+    let ann = get(link(&links[0]), Some("de-DE,de;q=0.9")).await;
+    assert!(ann.contains("<html lang=\"fr\">"), "{ann}");
+    assert!(ann.contains("Votre messagerie déménage"));
+    // No roster language: the browser's, by quality.
+    let bob = get(link(&links[1]), Some("ja, nl;q=0.8, de;q=0.5")).await;
+    assert!(bob.contains("<html lang=\"nl\">"));
+    assert!(bob.contains("Uw e-mail verhuist"));
+    // Neither: the server's default.
+    let cy = get(link(&links[2]), None).await;
+    assert!(cy.contains("<html lang=\"it\">"));
+    // An unknown link: the browser's language, else the default; still 404.
+    let unknown = app
+        .client
+        .get(format!("{}/s/{}", app.address, "A".repeat(43)))
+        .header("accept-language", "es")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("Enlace no reconocido")
+    );
+    // A used link, in the roster's language: when, and nothing more to do; still 410.
+    assert_eq!(app.submit(&link(&links[0]), "pw", "pw").await.status(), 200);
+    let used = app.get(&link(&links[0])).await;
+    assert_eq!(used.status(), 410);
+    let text = used.text().await.unwrap();
+    assert!(
+        text.contains("Un mot de passe a été reçu pour ce lien le "),
+        "{text}"
+    );
+    assert!(
+        text.contains("UTC. Vous n’avez rien d’autre à faire."),
+        "{text}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_collection_pages_may_run_their_own_script() {
+    let app = TestApp::spawn().await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let collection = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    let elsewhere = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                     frame-ancestors 'none'; base-uri 'none'";
+    let console = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                   base-uri 'none'";
+    let unknown = format!("{}/s/{}", app.address, "A".repeat(43));
+    for (url, policy) in [
+        (link(&links[0]), collection),
+        (unknown, collection),
+        (format!("{}/admin/login", app.address), console),
+        (format!("{}/healthz", app.address), elsewhere),
+        (format!("{}/assets/reveal.js", app.address), elsewhere),
+        (format!("{}/nothing-here", app.address), elsewhere),
+    ] {
+        let r = app.get(&url).await;
+        assert_eq!(r.headers()["content-security-policy"], policy, "{url}");
+    }
+    let script = app.get(&format!("{}/assets/reveal.js", app.address)).await;
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(script.text().await.unwrap().contains("password-toggle"));
     app.stop().await;
 }

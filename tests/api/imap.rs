@@ -385,7 +385,7 @@ async fn refused_passwords_count_toward_the_lockout() {
         .await
         .unwrap();
     let link = links[0].link.expose_secret();
-    // Wrong passwords (checked with the server) and empty ones (refused at once) share the
+    // Wrong passwords (checked with the server) and forbidden ones (refused at once) share the
     // per-link count; only a few go to the server, because Dovecot slows each failure.
     let started = Instant::now();
     let (status, page) = submit_once(&app, link, "wrong horse").await;
@@ -410,7 +410,8 @@ async fn refused_passwords_count_toward_the_lockout() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     for i in 3..batch::MAX_FAILED_ATTEMPTS {
-        let (status, page) = submit_once(&app, link, "").await;
+        // (An empty password never counts; a line break does.)
+        let (status, page) = submit_once(&app, link, "line\nbreak").await;
         assert_eq!(status, 422, "attempt {i}: {page}");
     }
     let (status, page) = submit_once(&app, link, "wrong again").await;

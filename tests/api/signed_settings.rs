@@ -148,6 +148,7 @@ async fn unsigned_batches_wait_for_the_passphrase_and_changes_keep_working() {
             retention: batch::Retention::default(),
             roster: passdrop::roster::parse_roster(ROSTER.as_bytes()).unwrap(),
             imap: None,
+            language: None,
         },
         passdrop::config::now(),
     )

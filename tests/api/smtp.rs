@@ -17,7 +17,11 @@ fn links_in(text: &str, base: &str) -> Vec<String> {
         let end = tail
             .find(|c: char| !(c.is_ascii_alphanumeric() || ":/._-".contains(c)))
             .unwrap_or(tail.len());
-        out.push(tail[..end].to_owned());
+        // "The address of the link starts with {base}." names the prefix, not a link.
+        let found = tail[..end].trim_end_matches('.');
+        if found.len() > base.len() {
+            out.push(found.to_owned());
+        }
         rest = &tail[end..];
     }
     out.sort();
@@ -55,11 +59,11 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
     let roster = dir.path().join("roster.csv");
     std::fs::write(
         &roster,
-        "EmailAddress,DisplayName,AlternateEmail\n\
-         ann@example.org,Ann Lee,ann.home@example.net\n\
-         bob@example.org,Bob Stone,\n\
-         temp@example.org,Tim Temp,\n\
-         bounce@example.org,Bea Bounce,\n",
+        "EmailAddress,DisplayName,AlternateEmail,Language\n\
+         ann@example.org,Ann Lee,ann.home@example.net,\n\
+         bob@example.org,Bob Stone,,DE-at\n\
+         temp@example.org,Tim Temp,,\n\
+         bounce@example.org,Bea Bounce,,\n",
     )
     .unwrap();
     let o = cli(&[
@@ -134,6 +138,23 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
         ],
         "AlternateEmail is used; one message each"
     );
+    // The default message in each user's language: Bob's roster row says German.
+    let subject = |rcpt: &str| {
+        let (_, message) = got.iter().find(|(r, _)| r == rcpt).unwrap();
+        let line = message
+            .lines()
+            .find(|l| l.starts_with("Subject: "))
+            .unwrap();
+        line.trim_end().to_owned()
+    };
+    assert_eq!(
+        subject("bob@example.org"),
+        "Subject: Example Ltd: Ihr Postfach zieht zu Microsoft 365 um"
+    );
+    assert_eq!(
+        subject("ann.home@example.net"),
+        "Subject: Example Ltd: your mailbox moves to Microsoft 365"
+    );
     let client = reqwest::Client::new();
     let mut ann_link = String::new();
     for (rcpt, message) in got.iter().skip(1) {
@@ -149,7 +170,8 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
             "a Message-ID in the sender's domain: {message}"
         );
         assert!(
-            message.contains("will never ask for your password"),
+            message.contains("will never ask for your password")
+                || message.contains("nach Ihrem Passwort fragen"),
             "{message}"
         );
         let links = links_in(message, &format!("{}/s/", server.address));

@@ -53,7 +53,7 @@ async fn setup_token_ok(state: &AppState, token: &str) -> Result<LinkToken, AppE
             "An admin passphrase has already been chosen. Log in at /admin/login.",
         ));
     }
-    let token = LinkToken::parse(token).ok_or(AppError::UnknownLink)?;
+    let token = LinkToken::parse(token).ok_or(AppError::UnknownLink(crate::i18n::Language::En))?;
     if !state.store.setup_token_valid(&token.hash(), now()).await? {
         return Err(AppError::Gone(
             "Setup link expired",

@@ -20,6 +20,7 @@ use super::{
 };
 use crate::batch::{self, BatchError, IssuedLink, NewBatch};
 use crate::config::{self, format_time, now};
+use crate::i18n::Language;
 use crate::imap::{ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::{Batch, BatchSummary, StoreError, Tombstone};
@@ -58,8 +59,9 @@ pub async fn list(
 }
 
 /// `GET /admin/batches/new`.
-pub async fn new(_session: AdminSession) -> Response {
+pub async fn new(State(state): State<AppState>, _session: AdminSession) -> Response {
     let form = NewBatchForm {
+        language: state.config.language.tag().to_owned(),
         expires_in: config::DEFAULT_EXPIRES_IN.to_owned(),
         retain_after_expiry: batch::DEFAULT_RETAIN_AFTER_EXPIRY.to_owned(),
         retain_after_export: batch::DEFAULT_RETAIN_AFTER_EXPORT.to_owned(),
@@ -81,6 +83,8 @@ struct NewBatchForm {
     expires_in: String,
     /// Next steps typed.
     next_steps: String,
+    /// The users' default language chosen (a tag; empty: the server's).
+    language: String,
     /// Whether the question is on.
     ask_mail_client: bool,
     /// Retention after expiry typed.
@@ -127,6 +131,7 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
             "org" => form.org = text(),
             "expires_in" => form.expires_in = text(),
             "next_steps" => form.next_steps = text(),
+            "language" => form.language = text(),
             "retain_after_expiry" => form.retain_after_expiry = text(),
             "retain_after_export" => form.retain_after_export = text(),
             "ask_mail_client" => form.ask_mail_client = true,
@@ -174,6 +179,12 @@ pub async fn create(
     let retention = batch::Retention::parse(&form.retain_after_expiry, &form.retain_after_export)
         .map_err(|e| problems.push(format!("Automatic purge: {e}")))
         .ok();
+    let language = match form.language.trim() {
+        "" => None,
+        tag => Language::parse_setting(tag)
+            .map_err(|e| problems.push(format!("Language: {e}")))
+            .ok(),
+    };
     let roster_bytes = match (file.is_empty(), form.roster_text.trim().is_empty()) {
         (false, true) => Some(file.as_slice()),
         (true, false) => Some(form.roster_text.as_bytes()),
@@ -229,6 +240,7 @@ pub async fn create(
         retention,
         roster,
         imap,
+        language,
     };
     // With the passphrase the batch is signed now; without it, when its links are first
     // opened (which takes the passphrase).
@@ -517,6 +529,21 @@ fn new_batch_page(form: &NewBatchForm, problems: &[String]) -> Markup {
                     label for="org" { "Organisation name shown to users" }
                     input type="text" id="org" name="org" maxlength="100" value=(form.org)
                         placeholder="Example Ltd";
+                }
+                div.field {
+                    label for="language" { "Users' language" }
+                    select id="language" name="language" aria-describedby="language-hint" {
+                        @for language in Language::ALL {
+                            option value=(language.tag())
+                                selected[Language::from_tag(&form.language) == Some(language)] {
+                                (language.name()) " (" (language.tag()) ")"
+                            }
+                        }
+                    }
+                    p.small id="language-hint" {
+                        "For pages and the default email, when neither the roster's Language "
+                        "column nor the user's browser names a language passdrop speaks."
+                    }
                 }
                 div.field {
                     label for="expires_in" { "Links expire after" }

@@ -14,69 +14,149 @@ use crate::batch::{
 };
 use crate::config::now;
 use crate::crypto::LinkToken;
+use crate::i18n::{self, Arg, Language};
 use crate::imap::{self, Entry, Verdict, WhenUnreachable};
 use crate::storage::LinkView;
+use crate::web::error::GoneLink;
 use crate::web::{AppError, AppState};
 use secrecy::SecretString;
+
+/// The reader's language for a page: the roster's (when the link is known), then the
+/// browser's `Accept-Language`, then the batch's, then the server's default.
+fn language_for(state: &AppState, headers: &HeaderMap, view: Option<&LinkView>) -> Language {
+    let tag = |t: Option<&String>| t.and_then(|t| Language::from_tag(t));
+    view.and_then(|v| tag(v.recipient.language.as_ref()))
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Language::from_accept_language)
+        })
+        .or_else(|| view.and_then(|v| tag(v.batch.language.as_ref())))
+        .unwrap_or(state.config.language)
+}
+
+/// The 410 for a link that cannot take a password, in its reader's language.
+fn gone(language: Language, status: LinkStatus, view: Option<&LinkView>) -> AppError {
+    AppError::LinkGone(GoneLink {
+        status,
+        language,
+        used_at: view.and_then(|v| v.used_at),
+    })
+}
 
 /// Looks up a token from the URL; unknown and malformed tokens look the same.
 /// A path segment that cannot even be decoded is an unknown link too. A format 2 link
 /// whose batch was purged is answered from the tombstone: the collection has closed.
+/// Answers the link and the language of its pages.
 async fn usable_link(
     state: &AppState,
     token: Result<Path<String>, PathRejection>,
-) -> Result<(LinkToken, LinkView), AppError> {
+    headers: &HeaderMap,
+) -> Result<(LinkToken, LinkView, Language), AppError> {
+    let unknown = || AppError::UnknownLink(language_for(state, headers, None));
     let Ok(Path(token)) = token else {
-        return Err(AppError::UnknownLink);
+        return Err(unknown());
     };
-    let token = LinkToken::parse(&token).ok_or(AppError::UnknownLink)?;
+    let token = LinkToken::parse(&token).ok_or_else(unknown)?;
     let Some(view) = state.store.link_by_token_hash(&token.hash()).await? else {
-        return Err(gone_or_unknown(state, &token).await);
+        return Err(gone_or_unknown(state, &token, language_for(state, headers, None)).await);
     };
+    let language = language_for(state, headers, Some(&view));
     match LinkStatus::of(&view, now()) {
-        LinkStatus::Usable => Ok((token, view)),
-        other => Err(AppError::LinkGone(other)),
+        LinkStatus::Usable => Ok((token, view, language)),
+        other => Err(gone(language, other, Some(&view))),
     }
 }
 
 /// Why a token names no link: its batch was purged (410, from the tombstone), or it is
-/// unknown (404).
-async fn gone_or_unknown(state: &AppState, token: &LinkToken) -> AppError {
+/// unknown (404); either page in `language`.
+async fn gone_or_unknown(state: &AppState, token: &LinkToken, language: Language) -> AppError {
     match batch::closed_collection(&state.store, token).await {
-        Ok(Some(tombstone)) => AppError::CollectionClosed(tombstone.org_name),
-        Ok(None) => AppError::UnknownLink,
+        Ok(Some(tombstone)) => AppError::CollectionClosed(tombstone.org_name, language),
+        Ok(None) => AppError::UnknownLink(language),
         Err(e) => e.into(),
     }
 }
 
+/// How many refusals a link still takes before it locks.
+fn tries_left(view: &LinkView) -> i64 {
+    batch::MAX_FAILED_ATTEMPTS - view.failed_attempts
+}
+
 fn form_page(
     view: &LinkView,
+    language: Language,
     mail_client: Option<MailClient>,
-    error: Option<FormError<'_>>,
+    tries_left: i64,
+    error: Option<FormError>,
 ) -> maud::Markup {
     pages::collection_form(&FormPage {
+        language,
         org_name: view.batch.org_name.as_deref(),
         email: &view.recipient.email,
         expires_at: view.expires_at,
         ask_mail_client: view.batch.ask_mail_client,
         checked_with: view.batch.imap.as_ref().map(|i| i.server.host.as_str()),
         mail_client,
+        tries_left,
         error,
     })
+}
+
+/// A problem to show on the form, in the reader's language.
+fn problem(language: Language, field: ErrorField, key: &str) -> FormError {
+    FormError {
+        field,
+        message: i18n::text(language, key),
+    }
+}
+
+/// The catalogue key saying why a form body could not be read.
+fn form_error_key(error: super::form::FormError) -> &'static str {
+    use super::form::FormError as E;
+    match error {
+        E::NotUtf8 => "error-not-utf8",
+        E::RepeatedField => "error-repeated-field",
+        E::MissingField => "error-missing-field",
+        E::Malformed => "error-malformed",
+    }
+}
+
+/// The catalogue key saying why a typed password was refused.
+fn password_problem_key(problem: PasswordProblem) -> &'static str {
+    match problem {
+        PasswordProblem::Empty => "error-password-empty",
+        PasswordProblem::TooLong => "error-password-too-long",
+        PasswordProblem::ForbiddenCharacter => "error-password-forbidden",
+        PasswordProblem::Mismatch => "error-password-mismatch",
+    }
 }
 
 /// `GET /s/{token}`: the collection form. Never changes the link.
 pub async fn show(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let language = language_for(&state, &headers, None);
+    show_form(&state, token, &headers)
+        .await
+        .unwrap_or_else(|e| e.into_response_in(language))
+}
+
+async fn show_form(
+    state: &AppState,
+    token: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
 ) -> Result<Response, AppError> {
-    let (token, view) = usable_link(&state, token).await?;
+    let (token, view, language) = usable_link(state, token, headers).await?;
     // Tells the admin the message arrived; it does not use the link up. Only the first
     // visit writes.
     if view.opened_at.is_none() {
         state.store.mark_opened(&token.hash(), now()).await?;
     }
-    Ok(form_page(&view, None, None).into_response())
+    Ok(form_page(&view, language, None, tries_left(&view), None).into_response())
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -92,35 +172,50 @@ fn is_form(headers: &HeaderMap) -> bool {
 
 /// `POST /s/{token}`: seal the password and burn the link, or explain what is wrong
 /// (422 with the form again; the link stays usable until too many refusals lock it).
+///
+/// What counts toward the lock: a password the old server refused or did not answer
+/// for, and input no person types by mistake (a body that is not the form, garbled or
+/// with repeated fields, a forbidden character). What never counts: an empty form
+/// (what link scanners send), an empty password, and two fields that differ (nothing
+/// was checked with any server).
 pub async fn submit(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
+) -> Response {
+    let language = language_for(&state, &headers, None);
+    submit_form(state, token, headers, body)
+        .await
+        .unwrap_or_else(|e| e.into_response_in(language))
+}
+
+async fn submit_form(
+    state: AppState,
+    token: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, AppError> {
-    let (token, view) = usable_link(&state, token).await?;
+    let (token, view, language) = usable_link(&state, token, &headers).await?;
+    let reader = Reader {
+        state: &state,
+        token: &token,
+        view: &view,
+        language,
+    };
     if !is_form(&headers) {
-        return refuse(
-            &state,
-            &token,
-            &view,
-            None,
-            FormError {
-                field: ErrorField::Form,
-                message: "The form was not sent the usual way. Please reload the page and try again.",
-            },
-        )
-        .await;
+        let error = problem(language, ErrorField::Form, "error-not-a-form");
+        return reader.refuse(None, error).await;
     }
     let form = match parse_collection_form(&body) {
         Ok(form) => form,
         Err(e) => {
-            let message = e.to_string();
-            let error = FormError {
-                field: ErrorField::Form,
-                message: &message,
-            };
-            return refuse(&state, &token, &view, None, error).await;
+            let error = problem(language, ErrorField::Form, form_error_key(e));
+            if e == super::form::FormError::MissingField {
+                state.metrics.submission("refused");
+                return Ok(reader.uncounted(StatusCode::UNPROCESSABLE_ENTITY, None, error));
+            }
+            return reader.refuse(None, error).await;
         }
     };
     let mail_client = match form.mail_client.as_deref().filter(|v| !v.is_empty()) {
@@ -129,55 +224,36 @@ pub async fn submit(
             Some(choice) if view.batch.ask_mail_client => Some(choice),
             Some(_) => None,
             None => {
-                return refuse(
-                    &state,
-                    &token,
-                    &view,
-                    None,
-                    FormError {
-                        field: ErrorField::MailClient,
-                        message: "Please choose one of the answers about how you read your email.",
-                    },
-                )
-                .await;
+                let error = problem(language, ErrorField::MailClient, "error-mail-client");
+                return reader.refuse(None, error).await;
             }
         },
     };
     // A batch that checks passwords with the old server asks for the password once: the
-    // server's answer replaces typing it twice.
+    // server's answer replaces typing it twice. Otherwise `password_confirm` is optional
+    // (the form's script shows one field with a show/hide toggle) but must match if sent.
     let confirm = match (&view.batch.imap, &form.password_confirm) {
-        (Some(_), _) => &form.password,
         (None, Some(confirm)) => confirm,
-        (None, None) => {
-            // Not counted: the batch may have stopped checking passwords while the
-            // one-field form was open.
-            let message = super::form::FormError::MissingField.to_string();
-            let error = FormError {
-                field: ErrorField::Form,
-                message: &message,
-            };
-            return Ok(form_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &view,
-                mail_client,
-                error,
-            ));
-        }
+        _ => &form.password,
     };
-    if let Err(problem) = batch::check_password(&form.password, confirm) {
-        let message = problem.to_string();
-        let field = match problem {
+    if let Err(refusal) = batch::check_password(&form.password, confirm) {
+        let field = match refusal {
             PasswordProblem::Mismatch => ErrorField::BothPasswords,
             _ => ErrorField::Password,
         };
-        let error = FormError {
-            field,
-            message: &message,
+        let error = problem(language, field, password_problem_key(refusal));
+        return match refusal {
+            PasswordProblem::Empty | PasswordProblem::Mismatch => {
+                state.metrics.submission("refused");
+                Ok(reader.uncounted(StatusCode::UNPROCESSABLE_ENTITY, mail_client, error))
+            }
+            PasswordProblem::TooLong | PasswordProblem::ForbiddenCharacter => {
+                reader.refuse(mail_client, error).await
+            }
         };
-        return refuse(&state, &token, &view, mail_client, error).await;
     }
     if view.batch.imap.is_none() {
-        return accept(&state, &token, &view, &form.password, mail_client, None).await;
+        return reader.accept(&form.password, mail_client, None).await;
     }
     // The check, and what follows from it, runs in a task of its own: a client that
     // hangs up (or the request timeout) cannot cancel it once the password is on its
@@ -185,6 +261,7 @@ pub async fn submit(
     let task = tokio::spawn(checked_submit(
         state.clone(),
         token,
+        language,
         form.password,
         mail_client,
     ));
@@ -197,36 +274,35 @@ pub async fn submit(
 async fn checked_submit(
     state: AppState,
     token: LinkToken,
+    language: Language,
     password: SecretString,
     mail_client: Option<MailClient>,
 ) -> Result<Response, AppError> {
     let entry = state.imap_gate.enter(token.hash()).await;
     // The link (or its batch's settings) may have changed while this request waited.
     let Some(view) = state.store.link_by_token_hash(&token.hash()).await? else {
-        return Err(gone_or_unknown(&state, &token).await);
+        return Err(gone_or_unknown(&state, &token, language).await);
     };
     match LinkStatus::of(&view, now()) {
         LinkStatus::Usable => {}
-        other => return Err(AppError::LinkGone(other)),
+        other => return Err(gone(language, other, Some(&view))),
     }
+    let reader = Reader {
+        state: &state,
+        token: &token,
+        view: &view,
+        language,
+    };
     let _pass = match entry {
         Entry::Admitted(pass) => pass,
         Entry::AlreadyChecking => {
-            return Ok(form_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                &view,
-                mail_client,
-                FormError {
-                    field: ErrorField::Form,
-                    message: "A password for this link is already being checked with your \
-                              mail server. Please wait a few seconds, then try again.",
-                },
-            ));
+            let error = problem(language, ErrorField::Form, "error-already-checking");
+            return Ok(reader.uncounted(StatusCode::TOO_MANY_REQUESTS, mail_client, error));
         }
-        Entry::Busy => return Ok(try_again_later(&view, mail_client)),
+        Entry::Busy => return Ok(reader.try_again_later(mail_client, tries_left(&view))),
     };
     let Some(settings) = view.batch.imap.clone() else {
-        return accept(&state, &token, &view, &password, mail_client, None).await;
+        return reader.accept(&password, mail_client, None).await;
     };
     // No password goes to a server the admin did not sign for.
     batch::require_signed_batch(&state.store, &state.config.settings_key, &view.batch).await?;
@@ -239,61 +315,53 @@ async fn checked_submit(
         Verdict::NoAnswer(_) => "no_answer",
     });
     let (batch_id, recipient_id) = (&view.batch.id, view.recipient.id);
+    let host = settings.server.host.as_str();
     match verdict {
         Verdict::Accepted => {
-            accept(
-                &state,
-                &token,
-                &view,
-                &password,
-                mail_client,
-                Some(ImapCheck::Verified),
-            )
-            .await
+            reader
+                .accept(&password, mail_client, Some(ImapCheck::Verified))
+                .await
         }
         Verdict::Rejected => {
             tracing::info!(%batch_id, recipient_id, "the IMAP server refused a submitted password");
-            let message = format!(
-                "Your current mail server ({}) did not accept this password for {}. Check it \
-                 and type it again, exactly as your email app uses it.",
-                settings.server.host, view.recipient.email
+            let message = i18n::text_with(
+                language,
+                "error-server-rejected",
+                &[
+                    ("host", Arg::Text(host)),
+                    ("email", Arg::Text(&view.recipient.email)),
+                ],
             );
             let error = FormError {
                 field: ErrorField::Password,
-                message: &message,
+                message,
             };
-            refuse(&state, &token, &view, mail_client, error).await
+            reader.refuse(mail_client, error).await
         }
         Verdict::RefusedOther(reason) => {
             tracing::warn!(%batch_id, recipient_id, %reason, "the IMAP server refused a login for a stated reason");
-            let message = format!(
-                "Your current mail server ({}) refused this login: \u{201c}{reason}\u{201d}. \
-                 This is usually not a typing mistake; please tell whoever sent you this link.",
-                settings.server.host
+            let message = i18n::text_with(
+                language,
+                "error-server-refused",
+                &[("host", Arg::Text(host)), ("reason", Arg::Text(&reason))],
             );
             let error = FormError {
                 field: ErrorField::Password,
-                message: &message,
+                message,
             };
-            refuse(&state, &token, &view, mail_client, error).await
+            reader.refuse(mail_client, error).await
         }
         Verdict::CouldNotCheck(problem) => {
             tracing::warn!(%batch_id, recipient_id, server = %settings.server, %problem, "could not reach the IMAP server to check a password");
             match settings.when_unreachable {
                 WhenUnreachable::AcceptUnverified => {
-                    accept(
-                        &state,
-                        &token,
-                        &view,
-                        &password,
-                        mail_client,
-                        Some(ImapCheck::Unverified),
-                    )
-                    .await
+                    reader
+                        .accept(&password, mail_client, Some(ImapCheck::Unverified))
+                        .await
                 }
                 WhenUnreachable::AskToRetry => {
                     state.metrics.submission("try_later");
-                    Ok(try_again_later(&view, mail_client))
+                    Ok(reader.try_again_later(mail_client, tries_left(&view)))
                 }
             }
         }
@@ -301,114 +369,128 @@ async fn checked_submit(
             // The password reached the server: this try counts, whatever the policy.
             tracing::warn!(%batch_id, recipient_id, server = %settings.server, %problem, "the IMAP server gave no clear answer to a password check");
             match batch::record_failed_attempt(&state.store, &token, now()).await? {
-                FailedAttempt::Counted => {
+                FailedAttempt::Counted { tries_left } => {
                     state.metrics.submission("try_later");
-                    Ok(try_again_later(&view, mail_client))
+                    Ok(reader.try_again_later(mail_client, tries_left))
                 }
-                FailedAttempt::Locked => Err(AppError::LinkGone(LinkStatus::Locked)),
-                FailedAttempt::NoLongerLive(status) => Err(AppError::LinkGone(status)),
+                FailedAttempt::Locked => Err(gone(language, LinkStatus::Locked, None)),
+                FailedAttempt::NoLongerLive(status) => Err(gone(language, status, None)),
             }
         }
     }
 }
 
-/// 503 with the form: the password could not be checked now; the link still works.
-fn try_again_later(view: &LinkView, mail_client: Option<MailClient>) -> Response {
-    let mut response = form_response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        view,
-        mail_client,
-        FormError {
-            field: ErrorField::Form,
-            message: "Your password could not be checked with your current mail server just \
-                      now, so nothing was saved. Please try again in a few minutes; this link \
-                      still works.",
-        },
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("120"));
-    response
+/// One submission on a usable link, and the language its answers are in.
+struct Reader<'a> {
+    state: &'a AppState,
+    token: &'a LinkToken,
+    view: &'a LinkView,
+    language: Language,
 }
 
-/// Seals the password and burns the link.
-async fn accept(
-    state: &AppState,
-    token: &LinkToken,
-    view: &LinkView,
-    password: &SecretString,
-    mail_client: Option<MailClient>,
-    imap_check: Option<ImapCheck>,
-) -> Result<Response, AppError> {
-    match batch::submit(
-        &state.store,
-        &state.config.settings_key,
-        token,
-        view,
-        password,
-        mail_client,
-        imap_check,
-        now(),
-    )
-    .await?
-    {
-        SubmitOutcome::Accepted => {
-            state.metrics.submission("accepted");
-            tracing::info!(
-                batch_id = %view.batch.id,
-                recipient_id = view.recipient.id,
-                imap_check = imap_check.map_or("none", ImapCheck::as_str),
-                "password submitted"
-            );
-            Ok(
-                pages::submitted(&view.recipient.email, view.batch.next_steps.as_deref())
-                    .into_response(),
-            )
-        }
-        SubmitOutcome::Refused(status) => {
-            state.metrics.submission("gone");
-            Err(AppError::LinkGone(status))
+impl Reader<'_> {
+    /// 503 with the form: the password could not be checked now; the link still works.
+    fn try_again_later(&self, mail_client: Option<MailClient>, tries_left: i64) -> Response {
+        let error = problem(self.language, ErrorField::Form, "error-try-later");
+        let page = form_page(
+            self.view,
+            self.language,
+            mail_client,
+            tries_left,
+            Some(error),
+        );
+        let mut response = (StatusCode::SERVICE_UNAVAILABLE, page).into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("120"));
+        response
+    }
+
+    /// Seals the password and burns the link.
+    async fn accept(
+        &self,
+        password: &SecretString,
+        mail_client: Option<MailClient>,
+        imap_check: Option<ImapCheck>,
+    ) -> Result<Response, AppError> {
+        let (state, view) = (self.state, self.view);
+        match batch::submit(
+            &state.store,
+            &state.config.settings_key,
+            self.token,
+            view,
+            password,
+            mail_client,
+            imap_check,
+            now(),
+        )
+        .await?
+        {
+            SubmitOutcome::Accepted => {
+                state.metrics.submission("accepted");
+                tracing::info!(
+                    batch_id = %view.batch.id,
+                    recipient_id = view.recipient.id,
+                    imap_check = imap_check.map_or("none", ImapCheck::as_str),
+                    "password submitted"
+                );
+                Ok(pages::submitted(
+                    self.language,
+                    &view.recipient.email,
+                    view.batch.next_steps.as_deref(),
+                )
+                .into_response())
+            }
+            SubmitOutcome::Refused(status) => {
+                state.metrics.submission("gone");
+                Err(gone(self.language, status, None))
+            }
         }
     }
-}
 
-/// Answers a refused submission: 422 with the form and the reason, or 410 once the
-/// refusals have locked the link.
-async fn refuse(
-    state: &AppState,
-    token: &LinkToken,
-    view: &LinkView,
-    mail_client: Option<MailClient>,
-    error: FormError<'_>,
-) -> Result<Response, AppError> {
-    state.metrics.submission("refused");
-    match batch::record_failed_attempt(&state.store, token, now()).await? {
-        FailedAttempt::Counted => {}
-        FailedAttempt::Locked => {
-            tracing::warn!(
-                batch_id = %view.batch.id,
-                recipient_id = view.recipient.id,
-                "link locked after too many refused submissions"
-            );
-            return Err(AppError::LinkGone(LinkStatus::Locked));
-        }
-        // Another request used the link (or the admin acted) meanwhile.
-        FailedAttempt::NoLongerLive(status) => return Err(AppError::LinkGone(status)),
+    /// Answers a refused submission that counts toward the lock: 422 with the form and
+    /// the reason, or 410 once the refusals have locked the link.
+    async fn refuse(
+        &self,
+        mail_client: Option<MailClient>,
+        error: FormError,
+    ) -> Result<Response, AppError> {
+        let (state, view) = (self.state, self.view);
+        state.metrics.submission("refused");
+        let tries_left = match batch::record_failed_attempt(&state.store, self.token, now()).await?
+        {
+            FailedAttempt::Counted { tries_left } => tries_left,
+            FailedAttempt::Locked => {
+                tracing::warn!(
+                    batch_id = %view.batch.id,
+                    recipient_id = view.recipient.id,
+                    "link locked after too many refused submissions"
+                );
+                return Err(gone(self.language, LinkStatus::Locked, None));
+            }
+            // Another request used the link (or the admin acted) meanwhile.
+            FailedAttempt::NoLongerLive(status) => {
+                return Err(gone(self.language, status, None));
+            }
+        };
+        let page = form_page(view, self.language, mail_client, tries_left, Some(error));
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     }
-    Ok(form_response(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        view,
-        mail_client,
-        error,
-    ))
-}
 
-/// The form again with a problem, without counting it against the link.
-fn form_response(
-    status: StatusCode,
-    view: &LinkView,
-    mail_client: Option<MailClient>,
-    error: FormError<'_>,
-) -> Response {
-    (status, form_page(view, mail_client, Some(error))).into_response()
+    /// The form again with a problem, without counting it against the link.
+    fn uncounted(
+        &self,
+        status: StatusCode,
+        mail_client: Option<MailClient>,
+        error: FormError,
+    ) -> Response {
+        let page = form_page(
+            self.view,
+            self.language,
+            mail_client,
+            tries_left(self.view),
+            Some(error),
+        );
+        (status, page).into_response()
+    }
 }

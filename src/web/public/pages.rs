@@ -1,16 +1,25 @@
 //! The pages a person with a link sees, as plain maud functions in the shared
-//! `layout`: the collection form, the thank-you page, and why a link does not work.
-//! User data is always escaped (never `PreEscaped`); there is no script and no inline
-//! style.
+//! `layout`, in the reader's language: the collection form, the thank-you page, and why
+//! a link does not work. Every text comes from the catalogue (`i18n`, keys in
+//! `src/locales/en/passdrop.ftl`); the admin's own texts (next steps) stay as written.
+//! User data is always escaped (the only `PreEscaped` is `rich`'s own escaped output);
+//! there is no inline script or style. The form's one script (`assets/reveal.js`) is a
+//! progressive enhancement: without it the form keeps its two password fields.
 
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 
 use crate::batch::{LinkStatus, MailClient};
-use crate::config::format_time;
-use crate::web::layout::{layout, message_page};
+use crate::i18n::{self, Arg, Language};
+use crate::web::assets;
+use crate::web::layout::{layout_in, message_page_in};
+
+/// From this many tries left, the form says how many remain before the link locks.
+pub const WARN_FROM_TRIES_LEFT: i64 = 2;
 
 /// What the collection form shows.
 pub struct FormPage<'a> {
+    /// The reader's language.
+    pub language: Language,
     /// Organisation asking.
     pub org_name: Option<&'a str>,
     /// Mailbox being moved.
@@ -24,8 +33,10 @@ pub struct FormPage<'a> {
     pub checked_with: Option<&'a str>,
     /// The answer chosen on a previous attempt, kept on a 422.
     pub mail_client: Option<MailClient>,
+    /// Refusals left before the link locks (said from `WARN_FROM_TRIES_LEFT` down).
+    pub tries_left: i64,
     /// A problem with the last attempt, shown next to the field it concerns.
-    pub error: Option<FormError<'a>>,
+    pub error: Option<FormError>,
 }
 
 /// Which part of the form a problem concerns.
@@ -42,74 +53,125 @@ pub enum ErrorField {
 }
 
 /// A problem to show on the form.
-#[derive(Debug, Clone, Copy)]
-pub struct FormError<'a> {
+#[derive(Debug, Clone)]
+pub struct FormError {
     /// Where it belongs.
     pub field: ErrorField,
-    /// What to tell the user.
-    pub message: &'a str,
+    /// What to tell the user, in their language.
+    pub message: String,
+}
+
+/// A catalogue message with markup values (the message escaped, each value put in as
+/// the markup given): for `<strong>` around a name inside a translated sentence.
+fn rich(language: Language, key: &str, values: &[(&str, Markup)]) -> Markup {
+    let marks: Vec<String> = (0..values.len())
+        .map(|i| format!("\u{E000}{i}\u{E001}"))
+        .collect();
+    let args: Vec<(&str, Arg<'_>)> = values
+        .iter()
+        .zip(&marks)
+        .map(|((name, _), mark)| (*name, Arg::Text(mark)))
+        .collect();
+    // The private-use marks survive escaping; the values are already escaped markup.
+    let mut out = html! { (i18n::text_with(language, key, &args)) }.into_string();
+    for ((_, value), mark) in values.iter().zip(&marks) {
+        out = out.replace(mark.as_str(), &value.0);
+    }
+    PreEscaped(out)
+}
+
+/// The label users see for an answer to the email-reading question.
+fn mail_client_label(language: Language, choice: MailClient) -> String {
+    i18n::text(language, &format!("mail-client-{}", choice.as_str()))
 }
 
 /// The collection form.
 pub fn collection_form(page: &FormPage<'_>) -> Markup {
-    let asker = page.org_name.unwrap_or("Your IT team");
-    let field = page.error.map(|e| e.field);
+    let language = page.language;
+    let t = |key: &str| i18n::text(language, key);
+    let asker = page
+        .org_name
+        .map_or_else(|| t("form-asker-default"), str::to_owned);
+    let field = page.error.as_ref().map(|e| e.field);
     let password_invalid = matches!(
         field,
         Some(ErrorField::Password | ErrorField::BothPasswords)
     );
     let confirm_invalid = field == Some(ErrorField::BothPasswords);
     let password_described = password_invalid || field == Some(ErrorField::Form);
-    let described_by = match (password_described, page.checked_with.is_some()) {
-        (true, true) => Some("password-error password-hint"),
-        (true, false) => Some("password-error"),
-        (false, true) => Some("password-hint"),
-        (false, false) => None,
-    };
-    let mail_client_error = page.error.filter(|e| e.field == ErrorField::MailClient);
-    layout(
-        "Your email is moving",
+    let warn_tries = page.tries_left <= WARN_FROM_TRIES_LEFT;
+    let described_by: Vec<&str> = [
+        (password_described, "password-error"),
+        (page.checked_with.is_some(), "password-hint"),
+        (warn_tries, "tries-left"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, id)| *id)
+    .collect();
+    let described_by = (!described_by.is_empty()).then(|| described_by.join(" "));
+    let mail_client_error = page
+        .error
+        .as_ref()
+        .filter(|e| e.field == ErrorField::MailClient);
+    let expires = i18n::format_date(language, page.expires_at);
+    layout_in(
+        language,
+        &t("form-title"),
         html! {
-            h1 { "Your email is moving" }
+            h1 { (t("form-title")) }
             p.lead {
-                strong { (asker) } " is moving your mailbox "
-                strong.mailbox { (page.email) }
-                " to Microsoft 365. To copy the mail you already have, the move needs your "
-                em { "current" } " email password, once."
+                (rich(language, "form-lead", &[
+                    ("org", html! { strong { (asker) } }),
+                    ("email", html! { strong.mailbox { (page.email) } }),
+                ]))
             }
             ul.facts {
-                li { "It is encrypted the moment you send it; only the person running the move can unlock it." }
-                li { "It is used only to copy your existing mail, and deleted after the move." }
-                li { "This link works once, and only until " strong { (format_time(page.expires_at)) } "." }
+                li { (t("form-fact-encrypted")) }
+                li { (t("form-fact-deleted")) }
+                li { (rich(language, "form-fact-once", &[("expires", html! { strong { (expires) } })])) }
             }
-            form method="post" autocomplete="off" novalidate {
-                @if let Some(e) = page.error.filter(|e| e.field != ErrorField::MailClient) {
+            form method="post" novalidate {
+                @if let Some(e) = page.error.as_ref().filter(|e| e.field != ErrorField::MailClient) {
                     p.error id="password-error" role="alert" {
-                        span.sr-only { "Error: " }
+                        span.sr-only { (t("error-prefix")) " " }
                         (e.message)
                     }
                 }
+                @if warn_tries {
+                    p.warning id="tries-left" {
+                        (i18n::text_with(language, "form-tries-left", &[("count", Arg::Count(page.tries_left))]))
+                    }
+                }
+                // The mailbox, for password managers that fill in or save the password.
+                input type="text" id="username" autocomplete="username" value=(page.email)
+                    readonly hidden;
                 div.field {
-                    label for="password" { "Current email password" }
-                    // The data-* attributes ask password managers not to offer saving it.
-                    input type="password" id="password" name="password" required
-                        autocomplete="off" autocapitalize="off" spellcheck="false"
-                        data-1p-ignore data-lpignore="true" data-bwignore="true" autofocus
-                        aria-invalid=[password_invalid.then_some("true")]
-                        aria-describedby=[described_by];
+                    label for="password" { (t("form-password-label")) }
+                    div.password-row {
+                        input type="password" id="password" name="password" required
+                            autocomplete="current-password" autocapitalize="none"
+                            autocorrect="off" spellcheck="false" autofocus
+                            aria-invalid=[password_invalid.then_some("true")]
+                            aria-describedby=[described_by];
+                        // Shown by assets/reveal.js, which also folds the two fields into one.
+                        button type="button" id="password-toggle" class="reveal" hidden
+                            aria-controls="password" aria-pressed="false"
+                            data-show=(t("form-show-password")) data-hide=(t("form-hide-password")) {
+                            (t("form-show-password"))
+                        }
+                    }
                 }
                 @if let Some(host) = page.checked_with {
                     p.hint id="password-hint" {
-                        "Type it exactly as your email app uses it. Before saving it, we check "
-                        "it with your current mail server (" (host) "), so a typing mistake is "
-                        "caught now rather than on moving day."
+                        (i18n::text_with(language, "form-checked-hint", &[("host", Arg::Text(host))]))
                     }
                 } @else {
-                    div.field {
-                        label for="password_confirm" { "Type the same password again" }
+                    div.field id="confirm-field" {
+                        label for="password_confirm" { (t("form-confirm-label")) }
                         input type="password" id="password_confirm" name="password_confirm" required
-                            autocomplete="off" autocapitalize="off" spellcheck="false"
-                            data-1p-ignore data-lpignore="true" data-bwignore="true"
+                            autocomplete="current-password" autocapitalize="none"
+                            autocorrect="off" spellcheck="false"
                             aria-invalid=[confirm_invalid.then_some("true")]
                             aria-describedby=[confirm_invalid.then_some("password-error")];
                     }
@@ -117,10 +179,10 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
                 @if page.ask_mail_client {
                     fieldset.question
                         aria-describedby=[mail_client_error.map(|_| "mail-client-error")] {
-                        legend { "How do you read your email today? " span.optional { "(optional)" } }
+                        legend { (t("form-mail-client-legend")) " " span.optional { (t("form-optional")) } }
                         @if let Some(e) = mail_client_error {
                             p.error id="mail-client-error" role="alert" {
-                                span.sr-only { "Error: " }
+                                span.sr-only { (t("error-prefix")) " " }
                                 (e.message)
                             }
                         }
@@ -128,97 +190,198 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
                             label.choice {
                                 input type="radio" name="mail_client" value=(choice.as_str())
                                     checked[page.mail_client == Some(choice)];
-                                " " (choice.label())
+                                " " (mail_client_label(language, choice))
                             }
                         }
                     }
                 }
-                button type="submit" { "Send password securely" }
+                button type="submit" { (t("form-submit")) }
             }
-            p.small {
-                "Not expecting this? Do not type anything; ask your IT contact. IT will never ask "
-                "for your password any other way."
-            }
+            // A contact block (who to ask) slots in here once batches carry one.
+            p.small { (t("form-not-expecting")) }
+            script src=(assets::REVEAL.url()) defer {}
         },
     )
 }
 
 /// Shown once a password is accepted.
-pub fn submitted(email: &str, next_steps: Option<&str>) -> Markup {
-    layout(
-        "Thank you",
+pub fn submitted(language: Language, email: &str, next_steps: Option<&str>) -> Markup {
+    let t = |key: &str| i18n::text(language, key);
+    layout_in(
+        language,
+        &t("done-title"),
         html! {
-            h1 { "Thank you, you're done" }
+            h1 { (t("done-heading")) }
             p.lead {
-                "The password for " strong.mailbox { (email) }
-                " is encrypted and stored for the move."
+                (rich(language, "done-lead", &[("email", html! { strong.mailbox { (email) } })]))
             }
             @if let Some(text) = next_steps {
                 section.next-steps {
-                    h2 { "What happens next" }
+                    h2 { (t("done-next-steps")) }
                     p.preformatted { (text) }
                 }
             }
-            p { "This link is now used up and cannot be used again. You can close this page." }
+            p { (t("done-closing")) }
         },
     )
 }
 
 /// The 404 page for a link nobody issued.
-pub fn unknown_link() -> Markup {
-    message_page(
-        "Link not recognised",
-        "This link is not valid. Check that you opened the whole link from your message (a \
-         link split over two lines may be cut short), or ask whoever sent it for a new one.",
+pub fn unknown_link(language: Language) -> Markup {
+    message_page_in(
+        language,
+        &i18n::text(language, "unknown-title"),
+        &i18n::text(language, "unknown-text"),
     )
 }
 
 /// The 410 page for a link whose batch was purged: nothing of the user is left to show,
 /// only the organisation the tombstone names.
-pub fn collection_closed(org_name: Option<&str>) -> Markup {
-    let contact = org_name.map_or_else(
-        || "whoever sent you this link".to_owned(),
-        |org| format!("{org} (whoever sent you this link)"),
-    );
-    message_page(
-        "This collection has closed",
-        &format!(
-            "This collection has closed; contact {contact} if you still need to send your \
-             password. This link no longer takes a password, and nothing sent to it now is \
-             kept."
-        ),
-    )
+pub fn collection_closed(language: Language, org_name: Option<&str>) -> Markup {
+    let title = i18n::text(language, "closed-title");
+    let text = match org_name {
+        Some(org) => i18n::text_with(language, "closed-text", &[("org", Arg::Text(org))]),
+        None => i18n::text(language, "closed-text-no-org"),
+    };
+    message_page_in(language, &title, &text)
 }
 
-/// The 410 pages for links that can no longer take a password.
-pub fn link_gone(status: LinkStatus) -> Markup {
+/// The 410 pages for links that can no longer take a password. A used link (what a
+/// reload of the confirmation shows) says when the password came, and that there is
+/// nothing more to do.
+pub fn link_gone(language: Language, status: LinkStatus, used_at: Option<i64>) -> Markup {
+    let t = |key: &str| i18n::text(language, key);
     let (title, text) = match status {
         LinkStatus::Used => (
-            "Already sent",
-            "A password was already sent with this link, so it cannot be used again. If you \
-             changed your password since, or sent the wrong one, ask whoever sent you the link \
-             for a new one.",
+            t("used-title"),
+            match used_at {
+                Some(at) => i18n::text_with(
+                    language,
+                    "used-text",
+                    &[("date", Arg::Text(&i18n::format_date(language, at)))],
+                ),
+                None => t("used-text-undated"),
+            },
         ),
-        LinkStatus::Revoked => (
-            "Link withdrawn",
-            "This link was withdrawn by the person who sent it. Ask them if you still need to \
-             send your password.",
-        ),
-        LinkStatus::Replaced => (
-            "This link was replaced by a newer one",
-            "This link was replaced by a newer one for the same mailbox, so it no longer works. \
-             If you were given a newer link, use that one; if not, ask whoever sent you this \
-             link for a new one.",
-        ),
-        LinkStatus::Locked => (
-            "Link locked",
-            "This link was locked after too many unsuccessful tries. Ask whoever sent it for a \
-             new one.",
-        ),
-        LinkStatus::Expired | LinkStatus::Usable => (
-            "Link expired",
-            "This link has expired. Ask whoever sent it for a new one.",
-        ),
+        LinkStatus::Revoked => (t("revoked-title"), t("revoked-text")),
+        LinkStatus::Replaced => (t("replaced-title"), t("replaced-text")),
+        LinkStatus::Locked => (t("locked-title"), t("locked-text")),
+        LinkStatus::Expired | LinkStatus::Usable => (t("expired-title"), t("expired-text")),
     };
-    message_page(title, text)
+    message_page_in(language, &title, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(language: Language) -> FormPage<'static> {
+        FormPage {
+            language,
+            org_name: Some("Example <Ltd>"),
+            email: "ann@example.com",
+            expires_at: 1_796_662_800,
+            ask_mail_client: true,
+            checked_with: None,
+            mail_client: None,
+            tries_left: 10,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn every_page_carries_its_language_and_no_english_left_in_it() {
+        for language in Language::ALL {
+            let lang = format!("<html lang=\"{}\">", language.tag());
+            let mut pages = vec![
+                collection_form(&form(language)).into_string(),
+                submitted(language, "ann@example.com", Some("Next: nothing")).into_string(),
+                unknown_link(language).into_string(),
+            ];
+            for status in [
+                LinkStatus::Used,
+                LinkStatus::Revoked,
+                LinkStatus::Replaced,
+                LinkStatus::Locked,
+                LinkStatus::Expired,
+            ] {
+                pages.push(link_gone(language, status, Some(1_796_662_800)).into_string());
+            }
+            pages.push(collection_closed(language, Some("Example Ltd")).into_string());
+            pages.push(collection_closed(language, None).into_string());
+            for page in &pages {
+                assert!(page.contains(&lang), "{}: {page}", language.tag());
+                if language != Language::En {
+                    for english in [
+                        "Your email is moving",
+                        "Thank you",
+                        "Send password",
+                        "This link",
+                    ] {
+                        assert!(
+                            !page.contains(&format!(">{english}")),
+                            "{}: {english} in {page}",
+                            language.tag()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_form_escapes_user_data_inside_translated_sentences() {
+        let page = collection_form(&form(Language::Fr)).into_string();
+        assert!(
+            page.contains("<strong>Example &lt;Ltd&gt;</strong> transfère"),
+            "{page}"
+        );
+        assert!(page.contains("<strong class=\"mailbox\">ann@example.com</strong>"));
+        assert!(page.contains("lundi 7 décembre à 17:00 UTC"));
+    }
+
+    #[test]
+    fn the_form_has_two_fields_a_hidden_toggle_and_fields_managers_can_fill() {
+        let page = collection_form(&form(Language::De)).into_string();
+        assert!(page.contains("name=\"password\""));
+        assert!(page.contains("name=\"password_confirm\""));
+        assert!(page.contains("id=\"password-toggle\" class=\"reveal\" hidden"));
+        assert!(page.contains("data-show=\"Passwort anzeigen\""));
+        assert!(page.contains("autocomplete=\"current-password\""));
+        assert!(page.contains("autocomplete=\"username\" value=\"ann@example.com\""));
+        assert!(page.contains("spellcheck=\"false\""));
+        assert!(page.contains("autocapitalize=\"none\""));
+        assert!(page.contains("/assets/reveal.js?v="));
+        assert!(!page.contains("onpaste"));
+    }
+
+    #[test]
+    fn the_tries_left_show_from_two_down() {
+        let mut page = form(Language::En);
+        page.tries_left = 3;
+        assert!(!collection_form(&page).into_string().contains("tries-left"));
+        page.tries_left = 2;
+        assert!(
+            collection_form(&page)
+                .into_string()
+                .contains("You have 2 more tries before this link locks.")
+        );
+        page.tries_left = 1;
+        assert!(
+            collection_form(&page)
+                .into_string()
+                .contains("You have one more try before this link locks.")
+        );
+    }
+
+    #[test]
+    fn a_used_link_says_when_and_that_nothing_more_is_needed() {
+        let page = link_gone(Language::En, LinkStatus::Used, Some(1_796_662_800)).into_string();
+        assert!(page.contains(
+            "A password was received for this link on Monday 7 December, 17:00 UTC. There is \
+             nothing more to do. If you did not send it, tell your IT contact now."
+        ));
+        let page = link_gone(Language::De, LinkStatus::Used, Some(1_796_662_800)).into_string();
+        assert!(page.contains("am Montag, 7. Dezember, 17:00 UTC ein Passwort empfangen"));
+    }
 }

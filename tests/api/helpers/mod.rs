@@ -184,6 +184,7 @@ impl TestApp {
                 retention: batch::Retention::default(),
                 roster: parse_roster(roster.as_bytes()).unwrap(),
                 imap,
+                language: None,
             },
             config::now(),
             &admin,

@@ -1,0 +1,129 @@
+# passdrop en français. Vouvoiement. Termes : lien, mot de passe, boîte aux lettres.
+
+## The frame of every page
+
+site-header = Collecte sécurisée de mot de passe
+site-footer = Cette page n’enregistre rien dans votre navigateur et n’utilise ni cookies ni traceurs.
+error-prefix = Erreur :
+
+## Dates
+
+date-format = { $weekday } { $day } { $month } à { $time } { $zone }
+weekday-1 = lundi
+weekday-2 = mardi
+weekday-3 = mercredi
+weekday-4 = jeudi
+weekday-5 = vendredi
+weekday-6 = samedi
+weekday-7 = dimanche
+month-1 = janvier
+month-2 = février
+month-3 = mars
+month-4 = avril
+month-5 = mai
+month-6 = juin
+month-7 = juillet
+month-8 = août
+month-9 = septembre
+month-10 = octobre
+month-11 = novembre
+month-12 = décembre
+
+## The collection form
+
+form-title = Votre messagerie déménage
+form-asker-default = Votre service informatique
+form-lead = { $org } transfère votre boîte aux lettres { $email } vers Microsoft 365. Pour copier les messages que vous avez déjà, le transfert a besoin, une seule fois, du mot de passe actuel de votre messagerie.
+form-fact-encrypted = Il est chiffré dès que vous l’envoyez ; seule la personne qui mène le transfert peut le déchiffrer.
+form-fact-deleted = Il sert uniquement à copier vos messages existants et sera supprimé après le transfert.
+form-fact-once = Ce lien ne fonctionne qu’une fois, et seulement jusqu’au { $expires }.
+form-password-label = Mot de passe actuel de votre messagerie
+form-confirm-label = Saisissez à nouveau le même mot de passe
+form-show-password = Afficher le mot de passe
+form-hide-password = Masquer le mot de passe
+form-checked-hint = Saisissez-le exactement comme votre application de messagerie l’utilise. Avant de l’enregistrer, nous le vérifions auprès de votre serveur de messagerie actuel ({ $host }), afin qu’une faute de frappe soit repérée maintenant plutôt que le jour du transfert.
+form-tries-left = { $count ->
+    [one] Il vous reste un essai avant que ce lien ne soit bloqué.
+   *[other] Il vous reste { $count } essais avant que ce lien ne soit bloqué.
+}
+form-mail-client-legend = Comment lisez-vous vos e-mails aujourd’hui ?
+form-optional = (facultatif)
+mail-client-webmail = Dans un navigateur web (webmail)
+mail-client-several-devices = Dans une application sur plusieurs appareils (par exemple téléphone et ordinateur portable)
+mail-client-one-computer = Dans Outlook ou un autre programme, sur un seul ordinateur
+mail-client-not-sure = Je ne sais pas
+form-submit = Envoyer le mot de passe en toute sécurité
+form-not-expecting = Vous n’attendiez pas ce message ? Ne saisissez rien et adressez-vous à votre contact informatique. Le service informatique ne vous demandera jamais votre mot de passe autrement.
+
+## Why a password was not accepted
+
+error-not-a-form = Le formulaire n’a pas été envoyé de la manière habituelle. Veuillez recharger la page et réessayer.
+error-not-utf8 = Le formulaire n’a pas été envoyé en texte UTF-8. Veuillez réessayer avec un autre navigateur.
+error-repeated-field = Le formulaire a été envoyé avec un champ en double. Veuillez recharger la page et réessayer.
+error-missing-field = Le formulaire était incomplet. Veuillez recharger la page et réessayer.
+error-malformed = Le formulaire a été altéré pendant l’envoi. Veuillez recharger la page et réessayer.
+error-mail-client = Veuillez choisir l’une des réponses sur la façon dont vous lisez vos e-mails.
+error-password-empty = Veuillez saisir le mot de passe actuel de votre messagerie.
+error-password-too-long = Ce mot de passe dépasse 1024 octets ; veuillez le vérifier.
+error-password-forbidden = Un mot de passe ne peut pas contenir de saut de ligne ni de caractère NUL ; veuillez le saisir à nouveau.
+error-password-mismatch = Les deux mots de passe ne correspondent pas ; veuillez les saisir à nouveau.
+error-server-rejected = Votre serveur de messagerie actuel ({ $host }) n’a pas accepté ce mot de passe pour { $email }. Vérifiez-le et saisissez-le à nouveau, exactement comme votre application de messagerie l’utilise.
+error-server-refused = Votre serveur de messagerie actuel ({ $host }) a refusé cette connexion : « { $reason } ». Il ne s’agit généralement pas d’une faute de frappe ; veuillez prévenir la personne qui vous a envoyé ce lien.
+error-already-checking = Un mot de passe pour ce lien est déjà en cours de vérification auprès de votre serveur de messagerie. Veuillez patienter quelques secondes, puis réessayer.
+error-try-later = Votre mot de passe n’a pas pu être vérifié auprès de votre serveur de messagerie actuel pour le moment ; rien n’a donc été enregistré. Veuillez réessayer dans quelques minutes ; ce lien fonctionne toujours.
+
+## The confirmation
+
+done-title = Merci
+done-heading = Merci, c’est terminé
+done-lead = Le mot de passe de { $email } est chiffré et conservé pour le transfert.
+done-next-steps = La suite
+done-closing = Ce lien est maintenant utilisé et ne peut plus servir. Vous pouvez fermer cette page.
+
+## Links that do not work (any more)
+
+unknown-title = Lien non reconnu
+unknown-text = Ce lien n’est pas valide. Vérifiez que vous avez ouvert le lien complet de votre message (un lien coupé sur deux lignes peut être tronqué), ou demandez-en un nouveau à la personne qui vous l’a envoyé.
+used-title = Mot de passe déjà reçu
+used-text = Un mot de passe a été reçu pour ce lien le { $date }. Vous n’avez rien d’autre à faire. Si ce n’est pas vous qui l’avez envoyé, prévenez immédiatement votre contact informatique.
+used-text-undated = Un mot de passe a été reçu pour ce lien. Vous n’avez rien d’autre à faire. Si ce n’est pas vous qui l’avez envoyé, prévenez immédiatement votre contact informatique.
+revoked-title = Lien retiré
+revoked-text = Ce lien a été retiré par la personne qui l’a envoyé. Demandez-lui si vous devez encore envoyer votre mot de passe.
+replaced-title = Ce lien a été remplacé par un lien plus récent
+replaced-text = Ce lien a été remplacé par un lien plus récent pour la même boîte aux lettres ; il ne fonctionne donc plus. Si vous avez reçu un lien plus récent, utilisez-le ; sinon, demandez-en un nouveau à la personne qui vous a envoyé ce lien.
+locked-title = Lien bloqué
+locked-text = Ce lien a été bloqué après trop d’essais infructueux. Demandez-en un nouveau à la personne qui vous l’a envoyé.
+expired-title = Lien expiré
+expired-text = Ce lien a expiré. Demandez-en un nouveau à la personne qui vous l’a envoyé.
+closed-title = Cette collecte est close
+closed-text = Cette collecte est close. Si vous devez encore envoyer votre mot de passe, adressez-vous à { $org }. Ce lien n’accepte plus de mot de passe, et rien de ce qui y est envoyé désormais n’est conservé.
+closed-text-no-org = Cette collecte est close. Si vous devez encore envoyer votre mot de passe, adressez-vous à la personne qui vous a envoyé ce lien. Ce lien n’accepte plus de mot de passe, et rien de ce qui y est envoyé désormais n’est conservé.
+
+## The email that carries the link
+
+email-subject = { $org } : votre boîte aux lettres passe à Microsoft 365
+email-body =
+    Bonjour { $name },
+
+    { $org } transfère votre boîte aux lettres { $email } vers Microsoft 365. Pour copier les messages que vous avez déjà, le transfert a besoin, une seule fois, du mot de passe actuel de votre messagerie.
+
+    Veuillez ouvrir ce lien et le saisir à cet endroit. Le lien fonctionne une fois, jusqu’au { $expires } :
+
+    { $link }
+
+    L’adresse du lien commence par { $link_start }. Votre mot de passe est chiffré dès que vous l’envoyez, sert uniquement à copier vos messages et sera supprimé après le transfert.
+
+    { $org } ne vous demandera jamais votre mot de passe par e-mail, messagerie instantanée ou téléphone : uniquement par ce lien. Si vous n’attendiez pas ce message, n’ouvrez pas le lien et adressez-vous à votre contact informatique.
+
+## Refusals by the server's own layers, on /s/ pages
+
+page-too-large-title = Trop de données
+page-too-large-text = Ce qui a été envoyé dépasse ce que ce formulaire accepte (un mot de passe compte au plus 1024 octets). Rien n’a été enregistré et votre lien fonctionne toujours ; veuillez revenir en arrière et réessayer.
+page-timeout-title = Cela a pris trop de temps
+page-timeout-text = Votre navigateur a mis trop de temps à envoyer le formulaire. Rien n’a été enregistré et votre lien fonctionne toujours ; veuillez réessayer.
+page-bad-request-title = Demande non comprise
+page-bad-request-text = Cette demande n’a pas pu être comprise. Rien n’a été modifié ; veuillez ouvrir à nouveau votre lien.
+page-server-error-title = Un problème est survenu
+page-server-error-text = Cette demande n’a pas pu aboutir. Rien n’a été enregistré ; veuillez réessayer dans une minute.
+page-cannot-save-title = Nous n’avons pas pu l’enregistrer
+page-cannot-save-text = Rien n’a été modifié ni utilisé : votre lien fonctionne toujours et rien de ce que vous avez envoyé n’a été conservé. Le serveur ne peut rien enregistrer pour le moment ; veuillez réessayer dans quelques minutes.

@@ -1,0 +1,129 @@
+# passdrop in het Nederlands. Aanspreekvorm: u. Termen: link, wachtwoord, mailbox.
+
+## The frame of every page
+
+site-header = Veilig wachtwoord doorgeven
+site-footer = Deze pagina slaat niets op in uw browser en gebruikt geen cookies of trackers.
+error-prefix = Fout:
+
+## Dates
+
+date-format = { $weekday } { $day } { $month } om { $time } { $zone }
+weekday-1 = maandag
+weekday-2 = dinsdag
+weekday-3 = woensdag
+weekday-4 = donderdag
+weekday-5 = vrijdag
+weekday-6 = zaterdag
+weekday-7 = zondag
+month-1 = januari
+month-2 = februari
+month-3 = maart
+month-4 = april
+month-5 = mei
+month-6 = juni
+month-7 = juli
+month-8 = augustus
+month-9 = september
+month-10 = oktober
+month-11 = november
+month-12 = december
+
+## The collection form
+
+form-title = Uw e-mail verhuist
+form-asker-default = Uw IT-afdeling
+form-lead = { $org } verhuist uw mailbox { $email } naar Microsoft 365. Om de e-mail die u al hebt te kopiëren, is eenmalig uw huidige e-mailwachtwoord nodig.
+form-fact-encrypted = Het wordt versleuteld zodra u het verstuurt; alleen degene die de verhuizing uitvoert, kan het ontsleutelen.
+form-fact-deleted = Het wordt alleen gebruikt om uw bestaande e-mail te kopiëren en na de verhuizing verwijderd.
+form-fact-once = Deze link werkt één keer, en alleen tot { $expires }.
+form-password-label = Huidig e-mailwachtwoord
+form-confirm-label = Typ hetzelfde wachtwoord nogmaals
+form-show-password = Wachtwoord tonen
+form-hide-password = Wachtwoord verbergen
+form-checked-hint = Typ het precies zoals uw e-mailprogramma het gebruikt. Voordat we het opslaan, controleren we het bij uw huidige mailserver ({ $host }), zodat een typefout nu al opvalt en niet pas op de verhuisdag.
+form-tries-left = { $count ->
+    [one] U hebt nog één poging voordat deze link wordt geblokkeerd.
+   *[other] U hebt nog { $count } pogingen voordat deze link wordt geblokkeerd.
+}
+form-mail-client-legend = Hoe leest u vandaag uw e-mail?
+form-optional = (niet verplicht)
+mail-client-webmail = In een webbrowser (webmail)
+mail-client-several-devices = In een app op meerdere apparaten (bijvoorbeeld telefoon en laptop)
+mail-client-one-computer = In Outlook of een ander programma op slechts één computer
+mail-client-not-sure = Weet ik niet zeker
+form-submit = Wachtwoord veilig versturen
+form-not-expecting = Had u dit niet verwacht? Typ dan niets en vraag het uw IT-contactpersoon. IT zal nooit op een andere manier naar uw wachtwoord vragen.
+
+## Why a password was not accepted
+
+error-not-a-form = Het formulier is niet op de gebruikelijke manier verstuurd. Laad de pagina opnieuw en probeer het nog eens.
+error-not-utf8 = Het formulier is niet als UTF-8-tekst verstuurd. Probeer het in een andere browser.
+error-repeated-field = Het formulier is verstuurd met een veld dat twee keer voorkomt. Laad de pagina opnieuw en probeer het nog eens.
+error-missing-field = Het formulier was onvolledig. Laad de pagina opnieuw en probeer het nog eens.
+error-malformed = Het formulier is onderweg beschadigd. Laad de pagina opnieuw en probeer het nog eens.
+error-mail-client = Kies een van de antwoorden over hoe u uw e-mail leest.
+error-password-empty = Typ uw huidige e-mailwachtwoord.
+error-password-too-long = Dat wachtwoord is langer dan 1024 bytes; controleer het alstublieft.
+error-password-forbidden = Een wachtwoord mag geen regeleinden of NUL-tekens bevatten; typ het opnieuw.
+error-password-mismatch = De twee wachtwoorden komen niet overeen; typ ze opnieuw.
+error-server-rejected = Uw huidige mailserver ({ $host }) heeft dit wachtwoord voor { $email } niet geaccepteerd. Controleer het en typ het opnieuw, precies zoals uw e-mailprogramma het gebruikt.
+error-server-refused = Uw huidige mailserver ({ $host }) heeft deze aanmelding geweigerd: ‘{ $reason }’. Dit is meestal geen typefout; laat het degene weten die u deze link heeft gestuurd.
+error-already-checking = Er wordt al een wachtwoord voor deze link gecontroleerd bij uw mailserver. Wacht een paar seconden en probeer het dan opnieuw.
+error-try-later = Uw wachtwoord kon op dit moment niet worden gecontroleerd bij uw huidige mailserver, dus er is niets opgeslagen. Probeer het over een paar minuten opnieuw; deze link werkt nog.
+
+## The confirmation
+
+done-title = Dank u wel
+done-heading = Dank u wel, u bent klaar
+done-lead = Het wachtwoord voor { $email } is versleuteld en bewaard voor de verhuizing.
+done-next-steps = Wat er nu gebeurt
+done-closing = Deze link is nu gebruikt en kan niet opnieuw worden gebruikt. U kunt deze pagina sluiten.
+
+## Links that do not work (any more)
+
+unknown-title = Link niet herkend
+unknown-text = Deze link is niet geldig. Controleer of u de volledige link uit uw bericht hebt geopend (een link die over twee regels is verdeeld, kan zijn afgebroken), of vraag degene die hem stuurde om een nieuwe.
+used-title = Wachtwoord al ontvangen
+used-text = Voor deze link is op { $date } een wachtwoord ontvangen. U hoeft verder niets te doen. Hebt u het niet zelf verstuurd, meld dit dan meteen bij uw IT-contactpersoon.
+used-text-undated = Voor deze link is een wachtwoord ontvangen. U hoeft verder niets te doen. Hebt u het niet zelf verstuurd, meld dit dan meteen bij uw IT-contactpersoon.
+revoked-title = Link ingetrokken
+revoked-text = Deze link is ingetrokken door degene die hem stuurde. Vraag die persoon of u uw wachtwoord nog moet versturen.
+replaced-title = Deze link is vervangen door een nieuwere
+replaced-text = Deze link is voor dezelfde mailbox vervangen door een nieuwere en werkt dus niet meer. Hebt u een nieuwere link gekregen, gebruik die dan; zo niet, vraag dan degene die u deze link stuurde om een nieuwe.
+locked-title = Link geblokkeerd
+locked-text = Deze link is geblokkeerd na te veel mislukte pogingen. Vraag degene die hem stuurde om een nieuwe.
+expired-title = Link verlopen
+expired-text = Deze link is verlopen. Vraag degene die hem stuurde om een nieuwe.
+closed-title = Deze inzameling is gesloten
+closed-text = Deze inzameling is gesloten. Moet u uw wachtwoord nog doorgeven, neem dan contact op met { $org }. Deze link neemt geen wachtwoord meer aan, en wat er nu naartoe wordt gestuurd, wordt niet bewaard.
+closed-text-no-org = Deze inzameling is gesloten. Moet u uw wachtwoord nog doorgeven, neem dan contact op met degene die u deze link stuurde. Deze link neemt geen wachtwoord meer aan, en wat er nu naartoe wordt gestuurd, wordt niet bewaard.
+
+## The email that carries the link
+
+email-subject = { $org }: uw mailbox verhuist naar Microsoft 365
+email-body =
+    Beste { $name },
+
+    { $org } verhuist uw mailbox { $email } naar Microsoft 365. Om de e-mail die u al hebt te kopiëren, is eenmalig uw huidige e-mailwachtwoord nodig.
+
+    Open deze link en typ het daar in. De link werkt één keer, tot { $expires }:
+
+    { $link }
+
+    Het adres van de link begint met { $link_start }. Uw wachtwoord wordt versleuteld zodra u het verstuurt, alleen gebruikt om uw e-mail te kopiëren en na de verhuizing verwijderd.
+
+    { $org } zal nooit per e-mail, chat of telefoon naar uw wachtwoord vragen, alleen via deze link. Had u dit bericht niet verwacht, open de link dan niet en vraag het uw IT-contactpersoon.
+
+## Refusals by the server's own layers, on /s/ pages
+
+page-too-large-title = Te veel gegevens
+page-too-large-text = Wat is verstuurd, is groter dan dit formulier accepteert (een wachtwoord mag hoogstens 1024 bytes zijn). Er is niets opgeslagen en uw link werkt nog; ga terug en probeer het opnieuw.
+page-timeout-title = Dat duurde te lang
+page-timeout-text = Uw browser deed te lang over het versturen van het formulier. Er is niets opgeslagen en uw link werkt nog; probeer het opnieuw.
+page-bad-request-title = Verzoek niet begrepen
+page-bad-request-text = Dit verzoek kon niet worden begrepen. Er is niets gewijzigd; open uw link opnieuw.
+page-server-error-title = Er ging iets mis
+page-server-error-text = Dit verzoek kon niet worden afgerond. Er is niets opgeslagen; probeer het over een minuut opnieuw.
+page-cannot-save-title = We konden het niet opslaan
+page-cannot-save-text = Er is niets gewijzigd en niets verbruikt: uw link werkt nog en niets van wat u verstuurde, is bewaard. De server kan op dit moment niets opslaan; probeer het over een paar minuten opnieuw.
