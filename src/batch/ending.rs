@@ -360,6 +360,7 @@ mod tests {
             link_tag: crypto::LinkTag::parse("0123456789ab").unwrap(),
             imap: None,
             message: None,
+            time_zone: None,
         }
     }
 

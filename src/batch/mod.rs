@@ -222,6 +222,8 @@ pub struct NewBatch {
     /// The old IMAP server to check each password against, if any. Its connection is
     /// tested before the batch is created.
     pub imap: Option<ImapSettings>,
+    /// The IANA time zone its times are shown in, if not the server's (checked here).
+    pub time_zone: Option<String>,
 }
 
 fn check_name(label: &str, value: &str) -> BatchResult<()> {
@@ -279,6 +281,16 @@ pub async fn create(
             ));
         }
     }
+    // Stored by its canonical IANA name; an empty one is the server's setting.
+    let time_zone = match request
+        .time_zone
+        .as_deref()
+        .map(crate::config::TimeZoneSetting::parse)
+    {
+        None | Some(Ok(crate::config::TimeZoneSetting::Utc)) => None,
+        Some(Ok(zone)) => Some(zone.name().to_owned()),
+        Some(Err(e)) => return Err(BatchError::InvalidName(format!("time zone: {e}"))),
+    };
     let admin = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
     if let Some(settings) = &request.imap {
         require_usable_imap(settings).await?;
@@ -304,6 +316,7 @@ pub async fn create(
         link_tag: crypto::LinkTag::generate()?,
         imap: request.imap,
         message: None,
+        time_zone,
     };
     // Drawing and sealing 50,000 tokens is CPU work (one X25519 exchange each): it runs
     // off the async runtime, spread over the machine's cores.

@@ -74,6 +74,7 @@ impl ServeArgs {
                 smtp,
                 send_rate: self.sending.send_rate,
                 send_retry_wait,
+                time_zone: ctx.time_zone.clone(),
                 ..web::ServerConfig::new(public_url)
             },
         );

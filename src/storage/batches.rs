@@ -22,8 +22,8 @@ impl Store {
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
              has_user_root, next_steps, ask_mail_client, public_key, retain_after_expiry_secs, \
              retain_after_export_secs, imap_url, imap_ca_pem, imap_cert_sha256, \
-             imap_when_unreachable, link_tag) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             imap_when_unreachable, link_tag, time_zone) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&batch.id)
@@ -53,6 +53,7 @@ impl Store {
                 .map_or("retry", |i| i.when_unreachable.as_str()),
         )
         .bind(batch.link_tag.as_str())
+        .bind(&batch.time_zone)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() != 1 {

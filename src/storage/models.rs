@@ -41,6 +41,8 @@ pub struct Batch {
     /// The emailed message's subject and body (placeholders unfilled), if not the
     /// default.
     pub message: Option<(String, String)>,
+    /// The IANA time zone the batch's times are shown in, if not the server's.
+    pub time_zone: Option<String>,
 }
 
 /// A batch with its progress counts.

@@ -32,6 +32,7 @@ pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx:
             (Some(subject), Some(body)) => Some((subject, body)),
             _ => None,
         },
+        time_zone: row.try_get("time_zone")?,
     })
 }
 

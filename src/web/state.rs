@@ -75,6 +75,8 @@ pub struct ServerConfig {
     /// A connection with no request in flight this long is closed (behind a trusted
     /// proxy, at least 150 s: see `web::server`).
     pub idle_timeout: Duration,
+    /// The zone console times are shown in, unless a batch has its own (UTC unset).
+    pub time_zone: crate::config::TimeZoneSetting,
     /// The SMTP relay given by options or the environment (it takes precedence over
     /// the one saved in the console).
     pub smtp: Option<crate::mail::SmtpSettings>,
@@ -100,6 +102,7 @@ impl ServerConfig {
             send_rate: DEFAULT_SEND_RATE,
             send_retry_wait: DEFAULT_SEND_RETRY_WAIT,
             flash_ttl: super::console::flash::FLASH_TTL,
+            time_zone: crate::config::TimeZoneSetting::Utc,
         }
     }
 }

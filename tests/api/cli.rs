@@ -556,6 +556,7 @@ async fn the_doctor_names_each_problem_with_its_fix() {
                 retention: passdrop::batch::Retention::default(),
                 roster: passdrop::roster::parse_roster(b"EmailAddress\nann@example.org\n").unwrap(),
                 imap: None,
+                time_zone: None,
             },
             long_ago,
         )

@@ -164,6 +164,7 @@ impl TestApp {
                 retention: batch::Retention::default(),
                 roster: parse_roster(roster.as_bytes()).unwrap(),
                 imap,
+                time_zone: None,
             },
             config::now(),
         )
