@@ -363,6 +363,7 @@ mod tests {
             settings_sig: None,
             message_sig: None,
             language: None,
+            time_zone: None,
         }
     }
 

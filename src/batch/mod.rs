@@ -230,6 +230,8 @@ pub struct NewBatch {
     /// The language of users whose roster row and browser name none passdrop speaks;
     /// `None`: the server's default (`serve --language`).
     pub language: Option<crate::i18n::Language>,
+    /// The IANA time zone its times are shown in, if not the server's (checked here).
+    pub time_zone: Option<String>,
 }
 
 fn check_name(label: &str, value: &str) -> BatchResult<()> {
@@ -312,6 +314,16 @@ async fn create_with(
             ));
         }
     }
+    // Stored by its canonical IANA name; an empty one is the server's setting.
+    let time_zone = match request
+        .time_zone
+        .as_deref()
+        .map(crate::config::TimeZoneSetting::parse)
+    {
+        None | Some(Ok(crate::config::TimeZoneSetting::Utc)) => None,
+        Some(Ok(zone)) => Some(zone.name().to_owned()),
+        Some(Err(e)) => return Err(BatchError::InvalidName(format!("time zone: {e}"))),
+    };
     let admin = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
     let signer = signer.map(settings_signer).transpose()?;
     if let Some(settings) = &request.imap {
@@ -341,6 +353,7 @@ async fn create_with(
         settings_sig: None,
         message_sig: None,
         language: request.language.map(|l| l.tag().to_owned()),
+        time_zone,
     };
     let mut batch = batch;
     if let Some(signer) = &signer {

@@ -570,6 +570,7 @@ mod tests {
             settings_sig: None,
             message_sig: None,
             language: None,
+            time_zone: None,
         };
         let signer = settings_signer(&admin).unwrap();
         batch.settings_sig = Some(sign_batch(&signer, &batch));

@@ -10,7 +10,7 @@ use super::io::{Output, print_imap_report, read_roster};
 use super::table::{Align, Table};
 use super::{BatchArg, CliResult, Context, Failure, ImapArgs, LinksOutArg, PassphraseArgs};
 use crate::batch::{self, BatchError, NewBatch};
-use crate::config::{self, PublicUrl, format_time};
+use crate::config::{self, PublicUrl, TimeZoneSetting, format_time_in};
 use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::{ImapCheck, LinkState, Store};
@@ -40,9 +40,9 @@ impl BatchCommand {
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
         let store = &ctx.store;
         match self {
-            Self::Create(args) => create(store, &ctx.url, args).await,
-            Self::List => list(store).await,
-            Self::Status(batch) => status(store, &batch).await,
+            Self::Create(args) => create(store, &ctx.url, &ctx.time_zone, args).await,
+            Self::List => list(store, &ctx.time_zone).await,
+            Self::Status(batch) => status(store, &ctx.time_zone, &batch).await,
             Self::CheckImap(batch) => check_imap(store, &batch).await,
             Self::SetImap(args) => set_imap(store, args).await,
             Self::Message(args) => message(store, &args).await,
@@ -96,7 +96,7 @@ pub struct CreateArgs {
     /// Roster CSV file (`-` for standard input).
     #[arg(long, env = "PASSDROP_ROSTER")]
     pub roster: PathBuf,
-    /// How long links stay valid: 10m to 90d, e.g. 7d, 48h.
+    /// How long links stay valid: 10m to 90d, e.g. 7d, 48h, "7 days", "2 weeks".
     #[arg(long, env = "PASSDROP_EXPIRES_IN", default_value = config::DEFAULT_EXPIRES_IN)]
     pub expires_in: String,
     /// Organisation name shown to users on the collection page.
@@ -120,6 +120,10 @@ pub struct CreateArgs {
     /// the links of users still pending expire, unless `export --allow-early-purge`.
     #[arg(long, env = "PASSDROP_RETAIN_AFTER_EXPORT", default_value = batch::DEFAULT_RETAIN_AFTER_EXPORT)]
     pub retain_after_export: String,
+    /// The time zone this batch's times are shown in, if not --time-zone's (an IANA
+    /// name such as Europe/Paris).
+    #[arg(long = "batch-time-zone", env = "PASSDROP_BATCH_TIME_ZONE")]
+    pub batch_time_zone: Option<String>,
     /// The IMAP server passwords are checked against.
     #[command(flatten)]
     pub imap: ImapArgs,
@@ -134,8 +138,18 @@ pub struct CreateArgs {
 
 /// Creates a batch from a roster and writes its links; nothing is kept if they cannot
 /// be written.
-async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
-    let lifetime = config::parse_link_lifetime(&args.expires_in).map_err(Failure::Usage)?;
+async fn create(
+    store: &Store,
+    url: &PublicUrl,
+    time_zone: &TimeZoneSetting,
+    args: CreateArgs,
+) -> CliResult {
+    let lifetime = config::parse_link_lifetime(&args.expires_in)
+        .map_err(|e| Failure::Usage(format!("--expires-in: {e}")))?;
+    if let Some(zone) = &args.batch_time_zone {
+        TimeZoneSetting::parse(zone)
+            .map_err(|e| Failure::Usage(format!("--batch-time-zone: {e}")))?;
+    }
     let retention = batch::Retention::parse(&args.retain_after_expiry, &args.retain_after_export)
         .map_err(Failure::Usage)?;
     let imap = imap_settings(&args.imap)?;
@@ -155,6 +169,7 @@ async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
             roster,
             imap,
             language: Some(args.language),
+            time_zone: args.batch_time_zone,
         },
         config::now(),
         &admin,
@@ -181,7 +196,10 @@ async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
         created.name,
         created.id,
         links.len(),
-        format_time(created.expires_at)
+        format_time_in(
+            created.expires_at,
+            &TimeZoneSetting::or_stored(created.time_zone.as_deref(), time_zone)
+        )
     );
     if let Some(out) = &args.links_out.links_out {
         eprintln!(
@@ -221,7 +239,8 @@ fn imap_settings(args: &ImapArgs) -> Result<Option<ImapSettings>, Failure> {
 }
 
 /// Lists the batches, then the purged ones.
-async fn list(store: &Store) -> CliResult {
+async fn list(store: &Store, time_zone: &TimeZoneSetting) -> CliResult {
+    let format_time = |t| format_time_in(t, time_zone);
     let batches = store.list_batches().await?;
     let tombstones = store.list_tombstones().await?;
     if batches.is_empty() && tombstones.is_empty() {
@@ -248,7 +267,10 @@ async fn list(store: &Store) -> CliResult {
             s.batch.id.clone(),
             s.batch.name.clone(),
             format!("{}/{}", s.submitted, s.recipients),
-            format_time(s.batch.expires_at),
+            format_time_in(
+                s.batch.expires_at,
+                &TimeZoneSetting::or_stored(s.batch.time_zone.as_deref(), time_zone),
+            ),
             state.to_owned(),
         ]);
     }
@@ -266,8 +288,10 @@ async fn list(store: &Store) -> CliResult {
 }
 
 /// Prints each user's progress in a batch, and what to check with them.
-async fn status(store: &Store, batch: &BatchArg) -> CliResult {
+async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) -> CliResult {
     let b = batch.find(store).await?;
+    let zone = TimeZoneSetting::or_stored(b.time_zone.as_deref(), time_zone);
+    let format_time = |t| format_time_in(t, &zone);
     let statuses = store.recipient_statuses(&b.id).await?;
     let deliveries = store.deliveries(&b.id).await?;
     let now = config::now();

@@ -38,7 +38,7 @@ impl DoctorArgs {
     /// are the data directory's findings, taken before the store was opened (opening it
     /// repairs file modes).
     pub(super) async fn run(self, ctx: &Context, modes: Vec<Finding>) -> CliResult {
-        let report = examine(
+        let mut report = examine(
             &ctx.store,
             &ctx.data_dir,
             ctx.listen,
@@ -47,8 +47,8 @@ impl DoctorArgs {
             modes,
         )
         .await?;
-        let mut report = report;
         report.extend(signed_settings_findings(ctx).await?);
+        report.push(time_zone_finding(&ctx.time_zone));
         conclude(&report)
     }
 }
@@ -91,6 +91,19 @@ fn conclude(report: &[Finding]) -> CliResult {
     } else {
         Ok(())
     }
+}
+
+/// The zone times are shown in.
+fn time_zone_finding(zone: &config::TimeZoneSetting) -> Finding {
+    ok(if zone.is_set() {
+        format!(
+            "times are shown in {} (--time-zone): it is now {}",
+            zone.name(),
+            config::format_time_in(config::now(), zone)
+        )
+    } else {
+        "times are shown in UTC (set --time-zone, e.g. Europe/London, for local times)".to_owned()
+    })
 }
 
 /// How serious a finding is.

@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use super::io::Output;
 use super::{BatchArg, CliResult, Context, Failure, PassphraseArgs};
 use crate::batch::{self, ExportOutlook, PurgeChoice, PurgePlan};
-use crate::config::{self, format_time};
+use crate::config::{self, TimeZoneSetting};
 use crate::storage::Store;
 
 /// Export formats.
@@ -57,7 +57,7 @@ pub struct ExportArgs {
 impl ExportArgs {
     /// Decrypts the batch and writes the file; purges the batch after if asked.
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
-        export(&ctx.store, self).await
+        export(&ctx.store, &ctx.time_zone, self).await
     }
 }
 
@@ -80,7 +80,7 @@ impl PurgeArgs {
 }
 
 /// Writes the Microsoft 365 CSV of a batch.
-async fn export(store: &Store, args: ExportArgs) -> CliResult {
+async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliResult {
     let ExportFormat::M365 = args.format;
     let output = Output::open(args.out.as_deref())?;
     let b = args.batch.find(store).await?;
@@ -121,13 +121,15 @@ async fn export(store: &Store, args: ExportArgs) -> CliResult {
             t.name
         );
     } else {
-        eprintln!("{}", plan_words(&plan));
+        let zone = TimeZoneSetting::or_stored(b.time_zone.as_deref(), zone);
+        eprintln!("{}", plan_words(&plan, &zone));
     }
     Ok(())
 }
 
 /// What the export did to the automatic purge, in one or two sentences.
-fn plan_words(plan: &PurgePlan) -> String {
+fn plan_words(plan: &PurgePlan, zone: &TimeZoneSetting) -> String {
+    let format_time = |t| config::format_time_in(t, zone);
     let when = format_time(plan.purge_at);
     if plan.purge_at == plan.purge_at_before {
         return match plan.choice {

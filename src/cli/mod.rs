@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, PublicUrl};
+use crate::config::{self, PublicUrl, TimeZoneSetting};
 use crate::storage::Store;
 
 mod admin;
@@ -64,6 +64,10 @@ pub struct Cli {
     /// [default: http://LISTEN]
     #[arg(long, env = "PASSDROP_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// The time zone times are shown in, an IANA name such as Europe/London (a batch
+    /// may have its own) [default: UTC]
+    #[arg(long, env = "PASSDROP_TIME_ZONE", global = true)]
+    pub time_zone: Option<String>,
     /// Address the server listens on (also the default public URL's host).
     #[arg(long, env = "PASSDROP_LISTEN", default_value = config::DEFAULT_LISTEN, global = true)]
     pub listen: SocketAddr,
@@ -173,6 +177,8 @@ struct Context {
     url_given: bool,
     /// `--settings-key-file`, else the default beside the data directory.
     settings_key: crate::batch::SettingsKeyFile,
+    /// `--time-zone`, UTC when unset.
+    time_zone: TimeZoneSetting,
 }
 
 impl Context {
@@ -217,6 +223,8 @@ fn public_url(cli_value: Option<&str>, listen: SocketAddr) -> Result<PublicUrl, 
 /// Opens the store, runs the command, and closes the store again.
 async fn dispatch(cli: Cli) -> CliResult {
     let url = public_url(cli.public_url.as_deref(), cli.listen)?;
+    let time_zone = TimeZoneSetting::parse(cli.time_zone.as_deref().unwrap_or_default())
+        .map_err(|e| Failure::Usage(format!("--time-zone: {e}")))?;
     // A restore writes the database itself: nothing may open (and so create) it first.
     let command = match cli.command {
         Command::Restore(args) => return args.run(&cli.data_dir).await,
@@ -245,6 +253,7 @@ async fn dispatch(cli: Cli) -> CliResult {
         listen: cli.listen,
         url,
         url_given: cli.public_url.is_some(),
+        time_zone,
     };
     let result = match command {
         Command::Serve(args) => args.run(&ctx).await,

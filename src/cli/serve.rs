@@ -80,6 +80,7 @@ impl ServeArgs {
                 send_rate: self.sending.send_rate,
                 send_retry_wait,
                 settings_key: ctx.settings_key.clone(),
+                time_zone: ctx.time_zone.clone(),
                 ..web::ServerConfig::new(public_url)
             },
         );

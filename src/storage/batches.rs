@@ -22,8 +22,8 @@ impl Store {
             "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
              has_user_root, next_steps, ask_mail_client, public_key, retain_after_expiry_secs, \
              retain_after_export_secs, imap_url, imap_ca_pem, imap_cert_sha256, \
-             imap_when_unreachable, link_tag, settings_sig, message_sig, language) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             imap_when_unreachable, link_tag, settings_sig, message_sig, language, time_zone) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&batch.id)
@@ -56,6 +56,7 @@ impl Store {
         .bind(&batch.settings_sig)
         .bind(&batch.message_sig)
         .bind(&batch.language)
+        .bind(&batch.time_zone)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() != 1 {

@@ -162,7 +162,7 @@ const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_a
      b.first_exported_at, b.export_purge_at, b.link_tag, b.retain_after_expiry_secs, \
      b.retain_after_export_secs, \
      b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
-     b.mail_body, b.settings_sig, b.message_sig, b.language AS b_language";
+     b.mail_body, b.settings_sig, b.message_sig, b.language AS b_language, b.time_zone";
 
 /// Applies the migrations this binary has and the database lacks. An upgrade (a database
 /// that already has some) first copies the database aside, so that a migration that fails

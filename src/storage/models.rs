@@ -48,6 +48,8 @@ pub struct Batch {
     pub message_sig: Option<Vec<u8>>,
     /// The batch's default language (a supported BCP 47 tag), if one was chosen.
     pub language: Option<String>,
+    /// The IANA time zone the batch's times are shown in, if not the server's.
+    pub time_zone: Option<String>,
 }
 
 /// A batch with its progress counts.

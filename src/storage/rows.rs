@@ -35,6 +35,7 @@ pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx:
         settings_sig: row.try_get("settings_sig")?,
         message_sig: row.try_get("message_sig")?,
         language: row.try_get("b_language")?,
+        time_zone: row.try_get("time_zone")?,
     })
 }
 

@@ -69,9 +69,9 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             "/admin/batches",
             // A 50,000-row roster upload is a few megabytes; nothing else is big.
             get(console::batches::list)
-                .post(console::batches::create.layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT))),
+                .post(console::new_batch::create.layer(DefaultBodyLimit::max(ROSTER_UPLOAD_LIMIT))),
         )
-        .route("/admin/batches/new", get(console::batches::new))
+        .route("/admin/batches/new", get(console::new_batch::new))
         .route("/admin/batches/{id}", get(console::batches::show))
         .route(
             "/admin/batches/{id}/reissue",

@@ -79,6 +79,8 @@ pub struct ServerConfig {
     /// A connection with no request in flight this long is closed (behind a trusted
     /// proxy, at least 150 s: see `web::server`).
     pub idle_timeout: Duration,
+    /// The zone console times are shown in, unless a batch has its own (UTC unset).
+    pub time_zone: crate::config::TimeZoneSetting,
     /// The SMTP relay given by options or the environment (it takes precedence over
     /// the one saved in the console).
     pub smtp: Option<crate::mail::SmtpSettings>,
@@ -110,6 +112,7 @@ impl ServerConfig {
             settings_key: crate::batch::SettingsKeyFile::beside(std::path::Path::new(
                 crate::config::DEFAULT_DATA_DIR,
             )),
+            time_zone: crate::config::TimeZoneSetting::Utc,
         }
     }
 }

@@ -631,6 +631,7 @@ async fn the_doctor_names_each_problem_with_its_fix() {
                 roster: passdrop::roster::parse_roster(b"EmailAddress\nann@example.org\n").unwrap(),
                 imap: None,
                 language: None,
+                time_zone: None,
             },
             long_ago,
         )
@@ -842,4 +843,73 @@ fn assert_columns_line_up(output: &str, heading: &str) {
             "the second column does not start at {start}:\n{output}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn times_follow_the_time_zone_setting_and_a_bad_zone_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = dir.join("data");
+    let pass_file = write(&dir.join("passphrase.txt"), &format!("{PASSPHRASE}\n"));
+    let roster = write(&dir.join("roster.csv"), "EmailAddress\nann@example.org\n");
+    let o = run(passdrop(&data)
+        .args(["admin", "init", "--passphrase-file"])
+        .arg(&pass_file));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // A misspelt zone: exit 2, the value and what to write instead.
+    let o = run(passdrop(&data).args(["batch", "list", "--time-zone", "Europe/Lodnon"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "--time-zone: unknown time zone \"Europe/Lodnon\"; use an IANA name such as \
+             Europe/London"
+        ),
+        "{}",
+        stderr(&o)
+    );
+
+    // A batch of its own zone, made with "1 week"; its dates say CET/CEST.
+    let o = run(passdrop(&data)
+        .args([
+            "batch",
+            "create",
+            "--name",
+            "paris",
+            "--expires-in",
+            "1 week",
+        ])
+        .args(["--batch-time-zone", "Europe/Paris", "--links-out"])
+        .arg(dir.join("links.csv"))
+        .arg("--roster")
+        .arg(&roster));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(" CET.") || stderr(&o).contains(" CEST."),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(passdrop(&data).args(["batch", "status", "paris"]));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains(" CET") || out.contains(" CEST"), "{out}");
+
+    // Without a zone of its own, the server's setting; without that, UTC.
+    let o = run(passdrop(&data)
+        .args(["batch", "create", "--name", "plain", "--links-out"])
+        .arg(dir.join("links2.csv"))
+        .arg("--roster")
+        .arg(&roster)
+        .env("PASSDROP_TIME_ZONE", "Asia/Tokyo"));
+    assert!(stderr(&o).contains(" JST."), "{}", stderr(&o));
+    let o = run(passdrop(&data).args(["batch", "status", "plain"]));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains(" UTC"), "{out}");
+
+    // The doctor says which zone times are in.
+    let o = run(passdrop(&data).args(["doctor", "--offline", "--time-zone", "Europe/London"]));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("times are shown in Europe/London"), "{out}");
+    let o = run(passdrop(&data).args(["doctor", "--offline"]));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("times are shown in UTC"), "{out}");
 }

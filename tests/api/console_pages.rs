@@ -113,6 +113,40 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
             admin.set_window_size(width, height).await.unwrap();
         }
     }
+    // The new-batch form refused (a bad expiry and zone, the roster pasted), at both
+    // sizes: the errors beside their fields, the summary on top, still axe clean.
+    for (size, (width, height)) in [("desktop", (1280, 1000)), ("phone", (390, 844))] {
+        admin.set_window_size(width, height).await.unwrap();
+        admin
+            .goto(&format!("{}/admin/batches/new", app.address))
+            .await
+            .unwrap();
+        admin.find(Locator::Css("h1")).await.unwrap();
+        admin
+            .execute(
+                "document.getElementById('name').value = 'Refused';\
+                 document.getElementById('expires_number').value = '400';\
+                 document.getElementById('expires_unit').value = 'days';\
+                 document.getElementById('time_zone').value = 'Europe/Lodnon';\
+                 document.getElementById('roster_text').value = 'EmailAddress\\nann@example.com\\nno-at';\
+                 document.querySelector('main form').submit();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        admin
+            .wait()
+            .for_element(Locator::Id("form-error"))
+            .await
+            .unwrap();
+        let label = format!("console-new-batch-refused-{size}.png");
+        save_screenshot_only(&admin, &label).await;
+        let mut found = accessibility_problems(&admin).await;
+        found.extend(sideways_scroll(&admin).await);
+        if !found.is_empty() {
+            problems.push(format!("{label}:\n{}", found.join("\n")));
+        }
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
     admin.close().await.unwrap();
     app.stop().await;

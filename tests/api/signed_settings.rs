@@ -149,6 +149,7 @@ async fn unsigned_batches_wait_for_the_passphrase_and_changes_keep_working() {
             roster: passdrop::roster::parse_roster(ROSTER.as_bytes()).unwrap(),
             imap: None,
             language: None,
+            time_zone: None,
         },
         passdrop::config::now(),
     )

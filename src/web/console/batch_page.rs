@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 
-use super::layout::{admin_layout, notice_box, optional_passphrase_field, passphrase_field};
+use super::layout::{
+    admin_layout, at, notice_box, optional_passphrase_field, passphrase_field, when,
+};
 use crate::batch::{self, MailClient};
-use crate::config::{format_time, now};
+use crate::config::{TimeZoneSetting, now};
 use crate::imap::WhenUnreachable;
 use crate::mail::Template;
 use crate::storage::{
@@ -98,10 +100,13 @@ pub(super) async fn render_typed(
         notice,
         &email,
         now(),
+        &TimeZoneSetting::or_stored(b.time_zone.as_deref(), &state.config.time_zone),
     ))
 }
 
-/// A batch's page: counts, filters, per-user status and actions, audit trail.
+/// A batch's page: counts, filters, per-user status and actions, audit trail; times
+/// in `tz` (the batch's zone, else the server's).
+#[allow(clippy::too_many_arguments)] // the time zone joined `now`; the page is being reworked
 pub fn batch_page(
     b: &Batch,
     statuses: &[RecipientStatus],
@@ -110,6 +115,7 @@ pub fn batch_page(
     notice: Option<Markup>,
     email: &EmailView,
     now: i64,
+    tz: &TimeZoneSetting,
 ) -> Markup {
     let submitted = statuses.iter().filter(|s| s.submitted_at.is_some()).count();
     let pop = statuses
@@ -128,8 +134,8 @@ pub fn batch_page(
                 " " strong { (submitted) " of " (statuses.len()) } " have submitted."
             }
             p.small {
-                "Links valid until " (format_time(b.expires_at)) ". "
-                "Purged automatically on " strong { (format_time(batch::automatic_purge_at(b))) }
+                "Links valid until " (at(b.expires_at, now, tz)) ". "
+                "Purged automatically on " strong { (at(batch::automatic_purge_at(b), now, tz)) }
                 " unless you purge it sooner."
             }
             p.actions {
@@ -181,11 +187,11 @@ pub fn batch_page(
                                 }
                             }
                             td.small {
-                                @if let Some(at) = s.submitted_at { "submitted " (format_time(at)) }
-                                @else if let Some(at) = s.opened_at { "opened " (format_time(at)) }
-                                @else { "link until " (format_time(s.link_expires_at)) }
+                                @if let Some(t) = s.submitted_at { "submitted " (when(t, now, tz)) }
+                                @else if let Some(t) = s.opened_at { "opened " (when(t, now, tz)) }
+                                @else { "link until " (at(s.link_expires_at, now, tz)) }
                             }
-                            td { (delivery_cell(email.deliveries.get(&s.recipient.id), email.sending)) }
+                            td { (delivery_cell(email.deliveries.get(&s.recipient.id), email.sending, now, tz)) }
                             td { div.row-actions {
                                 // A page that asks for the passphrase, then reissues.
                                 form method="get" action={ (base) "/reissue" } {
@@ -207,7 +213,7 @@ pub fn batch_page(
             p.small { "What happened to this batch, without any user's data. It stays after purge." }
             ul.audit {
                 @for e in audit {
-                    li { (format_time(e.at)) " — " (audit_words(e)) }
+                    li { (when(e.at, now, tz)) " — " (audit_words(e)) }
                 }
             }
         },
@@ -397,21 +403,26 @@ pub(super) async fn send_progress(state: &AppState, b: &Batch) -> Result<SendPro
 }
 
 /// One user's message state, for the batch table.
-pub fn delivery_cell(d: Option<&Delivery>, sending: bool) -> Markup {
+pub fn delivery_cell(
+    d: Option<&Delivery>,
+    sending: bool,
+    now: i64,
+    tz: &TimeZoneSetting,
+) -> Markup {
     let Some(d) = d else {
         return html! { span.small { "not emailed" } };
     };
     html! {
         @match d.state {
             DeliveryState::Sent => {
-                span.small { "emailed " (d.sent_at.map(format_time).unwrap_or_default()) }
+                span.small { "emailed " @if let Some(t) = d.sent_at { (when(t, now, tz)) } }
                 @if d.reminders > 0 { br; span.small { "reminded " (d.reminders) "×" } }
             }
             DeliveryState::Queued => {
                 span.badge { @if d.sent_at.is_some() { "reminder queued" } @else { "queued" } }
                 @if let Some(e) = &d.last_error {
                     br; span.small { "temporary failure (" (e) "); next try "
-                        (d.next_attempt_at.map(format_time).unwrap_or_default()) }
+                        @if let Some(t) = d.next_attempt_at { (when(t, now, tz)) } }
                 }
             }
             DeliveryState::Sending if sending => { span.badge { "sending" } }

@@ -8,13 +8,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::batch_page::audit_words;
-use super::layout::{admin_layout, error_box, passphrase_field, passphrase_form};
+use super::layout::{admin_layout, error_box, passphrase_field, passphrase_form, when};
 use super::{
     AdminSession, ClientKey, Refusal, Refused, csv_download, live_batch, see_other,
-    unlock_throttled,
+    unlock_throttled, zone_of,
 };
 use crate::batch::{self, ExportOutlook, PendingUser, PurgeChoice, PurgePlan};
-use crate::config::{format_time, now};
+use crate::config::{TimeZoneSetting, format_time_in, now};
 use crate::storage::{AuditEvent, Batch, Tombstone};
 use crate::web::{AppError, AppState};
 
@@ -59,7 +59,7 @@ pub async fn form(
     let b = live_batch(&state, &id).await?;
     let outlook = batch::export_outlook(&state.store, &b, now()).await?;
     let all = query.missing.as_deref() == Some("all");
-    Ok(export_page(&b, &outlook, all, None, None).into_response())
+    Ok(export_page(&zone_of(&state, &b), &b, &outlook, all, None, None).into_response())
 }
 
 /// Who has not submitted, the purge date and the last export, for the export page.
@@ -86,6 +86,7 @@ pub async fn submit(
             None => {
                 let outlook = outlook(&state, &b).await?;
                 let page = export_page(
+                    &zone_of(&state, &b),
                     &b,
                     &outlook,
                     false,
@@ -101,7 +102,9 @@ pub async fn submit(
         Err(Refusal::Internal(e)) => return Err(e),
         Err(refusal) => {
             let outlook = outlook(&state, &b).await?;
-            return refusal.respond(|why| export_page(&b, &outlook, false, Some(why), None));
+            return refusal.respond(|why| {
+                export_page(&zone_of(&state, &b), &b, &outlook, false, Some(why), None)
+            });
         }
     };
     let exported = batch::prepare_m365(&state.store, &b, &admin).await?;
@@ -130,6 +133,7 @@ pub async fn purge(
     if form.confirm.as_deref() != Some("yes") {
         let outlook = outlook(&state, &b).await?;
         let page = export_page(
+            &zone_of(&state, &b),
             &b,
             &outlook,
             false,
@@ -143,7 +147,9 @@ pub async fn purge(
         Err(Refusal::Internal(e)) => return Err(e),
         Err(refusal) => {
             let outlook = outlook(&state, &b).await?;
-            return refusal.respond(|why| export_page(&b, &outlook, false, None, Some(why)));
+            return refusal.respond(|why| {
+                export_page(&zone_of(&state, &b), &b, &outlook, false, None, Some(why))
+            });
         }
     }
     batch::purge(&state.store, &b, now()).await?;
@@ -165,7 +171,7 @@ pub async fn tombstone(
         ));
     };
     let audit = state.store.audit_trail(&tombstone.batch_id).await?;
-    Ok(tombstone_page(&tombstone, &audit).into_response())
+    Ok(tombstone_page(&tombstone, &audit, &state.config.time_zone).into_response())
 }
 
 /// The export page: who has not submitted, the last export, the passphrase for the
@@ -173,12 +179,14 @@ pub async fn tombstone(
 /// (naming the users whose links it stops) and the passphrase again; each form with its
 /// own problem, if any.
 fn export_page(
+    tz: &TimeZoneSetting,
     b: &Batch,
     outlook: &ExportOutlook,
     show_all: bool,
     error: Option<&str>,
     purge_error: Option<&str>,
 ) -> Markup {
+    let format_time = |t| format_time_in(t, tz);
     let pending = outlook.pending.len();
     let live: Vec<&PendingUser> = outlook.with_live_links().collect();
     admin_layout(
@@ -195,7 +203,7 @@ fn export_page(
                 h2 { "Who has not submitted (" (pending) ")" }
                 p { strong { (pending) @if pending == 1 { " user has" } @else { " users have" } }
                     " not submitted yet; they will not be in the file." }
-                (pending_list(b, &outlook.pending, show_all))
+                (pending_list(tz, b, &outlook.pending, show_all))
             } @else {
                 p { "Every user has submitted." }
             }
@@ -205,7 +213,7 @@ fn export_page(
                  the migration." }
             (formula_note())
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), error, html! {
-                (purge_choices(b, outlook))
+                (purge_choices(tz, b, outlook))
                 button type="submit" { "Download CSV" }
             }))
             h2 { "2. Purge the batch" }
@@ -218,7 +226,7 @@ fn export_page(
                         " not submitted and " @if live.len() == 1 { "their link still works" } @else { "their links still work" }
                         ". Purging now stops " @if live.len() == 1 { "it" } @else { "them" }
                         " at once: they will be told the collection has closed." }
-                    ul { @for p in live.iter().take(if show_all { usize::MAX } else { PENDING_SHOWN }) { li { (user_words(p)) } } }
+                    ul { @for p in live.iter().take(if show_all { usize::MAX } else { PENDING_SHOWN }) { li { (user_words(tz, p)) } } }
                     @if live.len() > PENDING_SHOWN && !show_all {
                         p { "and " (live.len() - PENDING_SHOWN) " more (" a href={ "/admin/batches/" (b.id) "/export?missing=all" } { "show all" } ")." }
                     }
@@ -242,7 +250,8 @@ fn export_page(
 }
 
 /// A pending user in words: name, address, and whether their link still works.
-fn user_words(p: &PendingUser) -> Markup {
+fn user_words(tz: &TimeZoneSetting, p: &PendingUser) -> Markup {
+    let format_time = |t| format_time_in(t, tz);
     html! {
         @if let Some(name) = &p.display_name { (name) " " }
         "<" (p.email) ">"
@@ -254,14 +263,19 @@ fn user_words(p: &PendingUser) -> Markup {
 }
 
 /// The users who have not submitted: the first few, and a way to see all.
-fn pending_list(b: &Batch, pending: &[PendingUser], show_all: bool) -> Markup {
+fn pending_list(
+    tz: &TimeZoneSetting,
+    b: &Batch,
+    pending: &[PendingUser],
+    show_all: bool,
+) -> Markup {
     let shown = if show_all {
         pending.len()
     } else {
         PENDING_SHOWN
     };
     html! {
-        ul.pending { @for p in pending.iter().take(shown) { li { (user_words(p)) } } }
+        ul.pending { @for p in pending.iter().take(shown) { li { (user_words(tz, p)) } } }
         @if pending.len() > shown {
             p { "and " (pending.len() - shown) " more: "
                 a href={ "/admin/batches/" (b.id) "/export?missing=all" } { "show all " (pending.len()) } "." }
@@ -272,7 +286,8 @@ fn pending_list(b: &Batch, pending: &[PendingUser], show_all: bool) -> Markup {
 /// What the download does to the automatic purge: with users still pending, the admin
 /// chooses (keep collecting; purge after their links expire, the default; or, behind a
 /// red notice, purge before); otherwise one sentence says it.
-fn purge_choices(b: &Batch, outlook: &ExportOutlook) -> Markup {
+fn purge_choices(tz: &TimeZoneSetting, b: &Batch, outlook: &ExportOutlook) -> Markup {
+    let format_time = |t| format_time_in(t, tz);
     let t = now();
     let plan = |choice| batch::purge_plan(b, outlook.live_links_until, choice, t);
     let (keep, after, early) = (
@@ -293,7 +308,7 @@ fn purge_choices(b: &Batch, outlook: &ExportOutlook) -> Markup {
                 }
                 label.choice {
                     input type="radio" name="purge" value=(PurgeChoice::AfterLinksExpire.as_str()) checked;
-                    span { " " (plan_words(&after)) }
+                    span { " " (plan_words(tz, &after)) }
                 }
                 @if early.cuts_links_short() {
                     label.choice {
@@ -315,7 +330,8 @@ fn purge_choices(b: &Batch, outlook: &ExportOutlook) -> Markup {
 }
 
 /// The default choice in words.
-fn plan_words(plan: &PurgePlan) -> Markup {
+fn plan_words(tz: &TimeZoneSetting, plan: &PurgePlan) -> Markup {
+    let format_time = |t| format_time_in(t, tz);
     html! {
         @if plan.purge_at == plan.purge_at_before {
             "Export; the automatic purge stays on " strong { (format_time(plan.purge_at)) } "."
@@ -370,7 +386,8 @@ fn formula_page(b: &Batch, emails: &[String], choice: PurgeChoice) -> Markup {
 }
 
 /// What remains of a purged batch.
-fn tombstone_page(t: &Tombstone, audit: &[AuditEvent]) -> Markup {
+fn tombstone_page(t: &Tombstone, audit: &[AuditEvent], tz: &TimeZoneSetting) -> Markup {
+    let (format_time, now) = (|t| format_time_in(t, tz), now());
     admin_layout(
         &t.name,
         true,
@@ -380,7 +397,7 @@ fn tombstone_page(t: &Tombstone, audit: &[AuditEvent]) -> Markup {
                 ". " (t.submitted) " of " (t.recipients) " users had submitted." }
             p.small { "No password, link, address or name of its users remains." }
             h2 { "Audit trail" }
-            ul.audit { @for e in audit { li { (format_time(e.at)) " — " (audit_words(e)) } } }
+            ul.audit { @for e in audit { li { (when(e.at, now, tz)) " — " (audit_words(e)) } } }
             p { a href="/admin/batches" { "Back to the batches" } }
         },
     )

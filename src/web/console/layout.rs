@@ -1,11 +1,13 @@
 //! The console's frame and the widgets its pages share, one copy of each: the layout
 //! with the navigation, the error box, the passphrase field and form, the notice, and
-//! the new-passphrase hint and generated suggestion (setup and change).
+//! the new-passphrase hint and generated suggestion (setup and change), a field's own
+//! error, the time zone input, and times (`when`: "2 min ago"; `at`: the exact time).
 
 use maud::{DOCTYPE, Markup, html};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::batch;
+use crate::config::{COMMON_TIME_ZONES, TimeZoneSetting, format_time_in, relative_time, rfc3339};
 use crate::web::{assets, layout};
 
 /// The frame of every console page; `logged_in` adds the navigation.
@@ -114,5 +116,56 @@ pub fn suggestion_box(suggestion: Option<&SecretString>) -> Markup {
                            another." }
             }
         }
+    }
+}
+
+/// `"true"` for `aria-invalid` when the field has a problem.
+pub fn invalid<T>(error: Option<&T>) -> Option<&'static str> {
+    error.map(|_| "true")
+}
+
+/// A field's own problem, under it, with the id `{field}-error` its `aria-describedby`
+/// names.
+pub fn field_error(field: &str, error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(e) = error {
+            p.error id={ (field) "-error" } { span.sr-only { "Error: " } (e) }
+        }
+    }
+}
+
+/// A text input for an IANA time zone, with the common ones suggested (any is
+/// accepted); empty means `server`'s.
+pub fn time_zone_input(
+    id: &str,
+    value: &str,
+    server: &TimeZoneSetting,
+    described_by: Option<String>,
+    is_invalid: bool,
+) -> Markup {
+    let list = format!("{id}-zones");
+    html! {
+        input type="text" id=(id) name=(id) value=(value) list=(list) autocomplete="off"
+            spellcheck="false" placeholder=(server.name())
+            aria-invalid=[is_invalid.then_some("true")] aria-describedby=[described_by];
+        datalist id=(list) {
+            @for zone in COMMON_TIME_ZONES { option value=(zone) {} }
+        }
+    }
+}
+
+/// A moment shown relative to now ("2 min ago", "in 6 days"), with the exact time in
+/// `tz` as its title and RFC 3339 as its `datetime`.
+pub fn when(unix: i64, now: i64, tz: &TimeZoneSetting) -> Markup {
+    html! {
+        time datetime=(rfc3339(unix)) title=(format_time_in(unix, tz)) { (relative_time(unix, now)) }
+    }
+}
+
+/// A moment shown exactly in `tz` (a date people plan by: an expiry, a purge), with
+/// how far it is as its title.
+pub fn at(unix: i64, now: i64, tz: &TimeZoneSetting) -> Markup {
+    html! {
+        time datetime=(rfc3339(unix)) title=(relative_time(unix, now)) { (format_time_in(unix, tz)) }
     }
 }

@@ -21,6 +21,7 @@ pub(super) mod imap;
 pub(super) mod layout;
 pub(super) mod links;
 pub(super) mod message;
+pub(super) mod new_batch;
 pub(super) mod passphrase;
 pub(super) mod sending;
 pub(super) mod session;
@@ -274,6 +275,11 @@ pub(super) async fn render_batch_page(
     Ok(batch_page::render(state, b, filter, notice)
         .await?
         .into_response())
+}
+
+/// The zone a batch's times are shown in: its own, else the server's `--time-zone`.
+pub(super) fn zone_of(state: &AppState, b: &Batch) -> crate::config::TimeZoneSetting {
+    crate::config::TimeZoneSetting::or_stored(b.time_zone.as_deref(), &state.config.time_zone)
 }
 
 /// The batch page with a notice, as a 422: nothing was changed.

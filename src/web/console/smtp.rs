@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{admin_layout, notice_box, passphrase_field};
+use super::layout::{admin_layout, notice_box, passphrase_field, when};
 use super::{
     AdminSession, ClientKey, FlashQuery, Refused, relay, see_other, shown_once, unlock_throttled,
 };
 use crate::batch;
-use crate::config::{format_time, now};
+use crate::config::now;
 use crate::crypto::AdminKey;
 use crate::mail::{self, RelayFields, SmtpSettings};
 use crate::storage::StoredSmtp;
@@ -50,7 +50,7 @@ async fn shown_saved(state: &AppState) -> Result<RelayShown<'_>, AppError> {
     Ok(RelayShown::Saved {
         fields: saved.as_ref().map(SmtpFields::of).unwrap_or_default(),
         has_password: saved.as_ref().is_some_and(|s| s.password.is_some()),
-        saved_at: saved.map(|s| s.updated_at),
+        saved_at: saved.map(|s| when(s.updated_at, now(), &state.config.time_zone)),
     })
 }
 
@@ -300,8 +300,8 @@ pub enum RelayShown<'a> {
         fields: SmtpFields,
         /// Whether a password is saved.
         has_password: bool,
-        /// When saved, if it was.
-        saved_at: Option<i64>,
+        /// When saved, if it was (as `layout::when`).
+        saved_at: Option<Markup>,
     },
 }
 
@@ -333,7 +333,7 @@ fn smtp_page(
                     }
                 }
                 RelayShown::Saved { fields, has_password, saved_at } => {
-                    @if let Some(at) = saved_at { p.small { "Saved " (format_time(*at)) "." } }
+                    @if let Some(at) = saved_at { p.small { "Saved " (at) "." } }
                     form method="post" action="/admin/smtp" {
                         div.field {
                             label for="smtp_host" { "SMTP server" }

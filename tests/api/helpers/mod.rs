@@ -185,6 +185,7 @@ impl TestApp {
                 roster: parse_roster(roster.as_bytes()).unwrap(),
                 imap,
                 language: None,
+                time_zone: None,
             },
             config::now(),
             &admin,
