@@ -485,7 +485,7 @@ async fn the_console_sets_a_batchs_language_and_refuses_one_passdrop_does_not_sp
     assert_eq!(r.status(), 422);
     let text = r.text().await.unwrap();
     assert!(
-        text.contains("Language: &quot;tlh&quot; is not a language passdrop speaks"),
+        text.contains("language: &quot;tlh&quot; is not a language passdrop speaks"),
         "{text}"
     );
     assert!(app.store.list_batches().await.unwrap().is_empty());

@@ -882,7 +882,8 @@ async fn times_follow_the_time_zone_setting_and_a_bad_zone_is_refused_by_name() 
         .args(["--batch-time-zone", "Europe/Paris", "--links-out"])
         .arg(dir.join("links.csv"))
         .arg("--roster")
-        .arg(&roster));
+        .arg(&roster)
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains(" CET.") || stderr(&o).contains(" CEST."),
@@ -899,7 +900,8 @@ async fn times_follow_the_time_zone_setting_and_a_bad_zone_is_refused_by_name() 
         .arg(dir.join("links2.csv"))
         .arg("--roster")
         .arg(&roster)
-        .env("PASSDROP_TIME_ZONE", "Asia/Tokyo"));
+        .env("PASSDROP_TIME_ZONE", "Asia/Tokyo")
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE));
     assert!(stderr(&o).contains(" JST."), "{}", stderr(&o));
     let o = run(passdrop(&data).args(["batch", "status", "plain"]));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
