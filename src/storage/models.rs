@@ -303,12 +303,14 @@ pub enum AuditKind {
     EmailsQueued,
     /// The emailed message was changed.
     MessageChanged,
+    /// A link was locked after too many refused tries (count: 1).
+    LinkLocked,
     /// A kind this version does not know.
     Other(String),
 }
 
 impl AuditKind {
-    const KNOWN: [Self; 10] = [
+    const KNOWN: [Self; 11] = [
         Self::Created,
         Self::Reissued,
         Self::Revoked,
@@ -319,6 +321,7 @@ impl AuditKind {
         Self::LinksViewed,
         Self::EmailsQueued,
         Self::MessageChanged,
+        Self::LinkLocked,
     ];
 
     /// The stored value.
@@ -334,6 +337,7 @@ impl AuditKind {
             Self::LinksViewed => "links_viewed",
             Self::EmailsQueued => "emails_queued",
             Self::MessageChanged => "message_changed",
+            Self::LinkLocked => "link_locked",
             Self::Other(other) => other,
         }
     }
