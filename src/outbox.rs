@@ -516,7 +516,7 @@ async fn send_one(
     let to = letter.address().parse().map_err(|e| {
         (
             FailureKind::Refused,
-            format!("{:?} is not an address ({e})", letter.address()),
+            format!("“{}” is not an address ({e})", letter.address()),
         )
     })?;
     let expires = format_time(letter.link.expires_at);

@@ -159,10 +159,11 @@ async fn create(store: &Store, url: &PublicUrl, args: CreateArgs) -> CliResult {
         return Err(e);
     }
     eprintln!(
-        "Created batch {:?} (id {}) with {} links, valid until {}.",
+        "Created batch “{}” (id {}) with {} {}, valid until {}.",
         created.name,
         created.id,
         links.len(),
+        if links.len() == 1 { "link" } else { "links" },
         format_time(created.expires_at)
     );
     if let Some(out) = &args.links_out.links_out {
@@ -254,7 +255,7 @@ async fn status(store: &Store, batch: &BatchArg) -> CliResult {
     let deliveries = store.deliveries(&b.id).await?;
     let now = config::now();
     println!(
-        "Batch {:?} (id {}), created {}, links valid until {}",
+        "Batch “{}” (id {}), created {}, links valid until {}",
         b.name,
         b.id,
         format_time(b.created_at),
@@ -379,10 +380,10 @@ async fn check_imap(store: &Store, batch: &BatchArg) -> CliResult {
     let b = batch.find(store).await?;
     let Some(settings) = &b.imap else {
         return Err(Failure::Error(anyhow::anyhow!(
-            "batch {:?} does not check passwords against an IMAP server; give it one with \
+            "batch “{}” does not check passwords against an IMAP server; give it one with \
              `passdrop batch set-imap {} --verify-imap imaps://HOST`",
             b.name,
-            b.name
+            b.id
         )));
     };
     let report = imap::check_connection(settings).await;
@@ -411,14 +412,14 @@ async fn set_imap(store: &Store, args: SetImapArgs) -> CliResult {
         Ok(Some(report)) => {
             print_imap_report(&mut std::io::stdout(), &report);
             println!(
-                "Batch {:?} now checks every password against {}.",
+                "Batch “{}” now checks every password against {}.",
                 b.name, report.server
             );
             Ok(())
         }
         Ok(None) => {
             println!(
-                "Batch {:?} no longer checks passwords against an IMAP server.",
+                "Batch “{}” no longer checks passwords against an IMAP server.",
                 b.name
             );
             Ok(())
@@ -439,7 +440,7 @@ async fn message(store: &Store, args: &MessageArgs) -> CliResult {
     let b = args.batch.find(store).await?;
     if args.default {
         store.set_batch_message(&b.id, None).await?;
-        eprintln!("Batch {:?} now sends the default message.", b.name);
+        eprintln!("Batch “{}” now sends the default message.", b.name);
         return Ok(());
     }
     if let (Some(subject), Some(path)) = (&args.subject, &args.body_file) {
@@ -456,7 +457,7 @@ async fn message(store: &Store, args: &MessageArgs) -> CliResult {
         store
             .set_batch_message(&b.id, Some((template.subject(), template.body())))
             .await?;
-        eprintln!("Batch {:?} now sends this message.", b.name);
+        eprintln!("Batch “{}” now sends this message.", b.name);
         return Ok(());
     }
     let template = crate::mail::Template::of(b.message.as_ref());

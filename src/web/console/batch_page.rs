@@ -143,7 +143,7 @@ pub fn batch_page(
             (imap_section(b, &base))
             @if pop > 0 {
                 div.notice {
-                    p { strong { (pop) @if pop == 1 { " user" } @else { " users" } } " read their mail in one program on one computer, \
+                    p { strong { (plural(pop, "One user", "", " users")) } @if pop == 1 { " reads" } @else { " read" } " their mail in one program on one computer, \
                         or are not sure. If that program uses POP, their folders and older mail may \
                         live only on that computer and will not come across in a server-to-server \
                         move. Check with them; if so, export their mail from the program to a PST \

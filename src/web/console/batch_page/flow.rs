@@ -158,7 +158,8 @@ pub(super) fn stepper(flow: &Flow, base: &str) -> Markup {
                     Next::GetLinks => { "get the links and send each user their own (a mail-merge CSV), or "
                         a href="/admin/smtp" { "set up email sending" } "." }
                     Next::Export if flow.waiting == 0 => { "everyone (" (flow.total) ") has submitted: export the passwords for the migration." }
-                    Next::Export => { "export the passwords that came in." }
+                    Next::Export => { (plural(flow.waiting, "One user has", "", " users have")) " not submitted yet: "
+                        "wait for them (reissue a link that expired or locked), or export the passwords that came in." }
                     Next::Purge => { "once the migration has run, purge the batch: its passwords are deleted for good." }
                 }
             }
