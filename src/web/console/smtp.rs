@@ -1,7 +1,10 @@
 //! The email settings: the SMTP relay (set by the server's options, or saved here with
 //! its password sealed with the admin key) and a test message through it. Saving or
 //! testing takes the passphrase again (a stolen session cookie alone cannot send the
-//! links anywhere). Success answers 303 to the settings page, which says so once.
+//! links anywhere). One form: "Send a test message" tries the values as typed and saves
+//! nothing (its answer is the POST's own page, keeping what was typed, like a preview);
+//! "Test and save" answers 303 to the settings page, which says so once. A failure of
+//! either shows the form again as typed (never the SMTP password).
 
 use axum::Form;
 use axum::extract::{Query, State};
