@@ -250,16 +250,25 @@ async fn the_batch_page_names_each_rows_buttons_and_has_unique_ids_and_ordered_h
     let cookie = app.login().await;
     let (b, _) = app.create_batch("names", ROSTER).await;
     let url = format!("{}/admin/batches/{}", app.address, b.id);
-    for page in [
-        console_get(&app.client, &url, &cookie).await,
-        console_get(&app.client, &format!("{url}/message"), &cookie).await,
-        console_get(&app.client, &format!("{}/admin/smtp", app.address), &cookie).await,
+    // Every console page a logged-in admin reaches by GET.
+    let base = &app.address;
+    for path in [
+        "/admin/batches".to_owned(),
+        "/admin/batches/new".to_owned(),
+        format!("/admin/batches/{}", b.id),
+        format!("/admin/batches/{}/reissue?email=bob%40example.org", b.id),
+        format!("/admin/batches/{}/links", b.id),
+        format!("/admin/batches/{}/message", b.id),
+        format!("/admin/batches/{}/export", b.id),
+        "/admin/smtp".to_owned(),
+        "/admin/passphrase".to_owned(),
     ] {
+        let page = console_get(&app.client, &format!("{base}{path}"), &cookie).await;
         let mut seen = std::collections::BTreeSet::new();
         for id in ids(&page) {
-            assert!(seen.insert(id.clone()), "duplicate id {id}: {page}");
+            assert!(seen.insert(id.clone()), "{path}: duplicate id {id}: {page}");
         }
-        assert_eq!(skipped_heading(&page), None, "{page}");
+        assert_eq!(skipped_heading(&page), None, "{path}: {page}");
     }
     let page = console_get(&app.client, &url, &cookie).await;
     let mut names = std::collections::BTreeSet::new();
