@@ -67,7 +67,7 @@ pub enum BatchError {
     #[error("the server is busy checking other passphrases; try again in a few seconds")]
     Busy,
     /// The batch has been purged.
-    #[error("batch {name:?} was purged on {when}")]
+    #[error("batch “{name}” was purged on {when}")]
     Purged {
         /// Its name.
         name: String,

@@ -163,7 +163,7 @@ pub async fn record_failed_attempt(
     now: i64,
 ) -> BatchResult<FailedAttempt> {
     match store
-        .record_failed_attempt(&token.hash(), MAX_FAILED_ATTEMPTS)
+        .record_failed_attempt(&token.hash(), MAX_FAILED_ATTEMPTS, now)
         .await?
     {
         Some((true, _)) => Ok(FailedAttempt::Locked),

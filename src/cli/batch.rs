@@ -192,10 +192,11 @@ async fn create(
         return Err(e);
     }
     eprintln!(
-        "Created batch {:?} (id {}) with {} links, valid until {}.",
+        "Created batch “{}” (id {}) with {} {}, valid until {}.",
         created.name,
         created.id,
         links.len(),
+        if links.len() == 1 { "link" } else { "links" },
         format_time_in(
             created.expires_at,
             &TimeZoneSetting::or_stored(created.time_zone.as_deref(), time_zone)
@@ -296,7 +297,7 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
     let deliveries = store.deliveries(&b.id).await?;
     let now = config::now();
     println!(
-        "Batch {:?} (id {}), created {}, links valid until {}",
+        "Batch “{}” (id {}), created {}, links valid until {}",
         b.name,
         b.id,
         format_time(b.created_at),
@@ -421,10 +422,10 @@ async fn check_imap(store: &Store, batch: &BatchArg) -> CliResult {
     let b = batch.find(store).await?;
     let Some(settings) = &b.imap else {
         return Err(Failure::Error(anyhow::anyhow!(
-            "batch {:?} does not check passwords against an IMAP server; give it one with \
+            "batch “{}” does not check passwords against an IMAP server; give it one with \
              `passdrop batch set-imap {} --verify-imap imaps://HOST`",
             b.name,
-            b.name
+            b.id
         )));
     };
     let report = imap::check_connection(settings).await;
@@ -454,14 +455,14 @@ async fn set_imap(store: &Store, args: SetImapArgs) -> CliResult {
         Ok(Some(report)) => {
             print_imap_report(&mut std::io::stdout(), &report);
             println!(
-                "Batch {:?} now checks every password against {}.",
+                "Batch “{}” now checks every password against {}.",
                 b.name, report.server
             );
             Ok(())
         }
         Ok(None) => {
             println!(
-                "Batch {:?} no longer checks passwords against an IMAP server.",
+                "Batch “{}” no longer checks passwords against an IMAP server.",
                 b.name
             );
             Ok(())
@@ -483,7 +484,7 @@ async fn message(store: &Store, args: &MessageArgs) -> CliResult {
     if args.default {
         let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
         batch::set_message(store, &b, None, &admin).await?;
-        eprintln!("Batch {:?} now sends the default message.", b.name);
+        eprintln!("Batch “{}” now sends the default message.", b.name);
         return Ok(());
     }
     if let (Some(subject), Some(path)) = (&args.subject, &args.body_file) {
@@ -505,7 +506,7 @@ async fn message(store: &Store, args: &MessageArgs) -> CliResult {
             &admin,
         )
         .await?;
-        eprintln!("Batch {:?} now sends this message.", b.name);
+        eprintln!("Batch “{}” now sends this message.", b.name);
         return Ok(());
     }
     let template = crate::mail::Template::of(b.message.as_ref());

@@ -429,19 +429,19 @@ async fn examine(
         let report = imap::check_connection(settings).await;
         match &report.problem {
             None => out.push(ok(format!(
-                "batch {:?}: passwords can be checked against {}",
+                "batch “{}”: passwords can be checked against {}",
                 s.batch.name, settings.server
             ))),
             Some(p) => out.push(finding(
                 Level::Problem,
                 format!(
-                    "batch {:?}: passwords cannot be checked against {}: {p}",
+                    "batch “{}”: passwords cannot be checked against {}: {p}",
                     s.batch.name, settings.server
                 ),
                 format!(
-                    "run `passdrop batch check-imap {:?}` for details, then fix the server or \
+                    "run `passdrop batch check-imap {}` for details, then fix the server or \
                      `passdrop batch set-imap`",
-                    s.batch.name
+                    s.batch.id
                 ),
             )),
         }

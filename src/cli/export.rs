@@ -117,7 +117,7 @@ async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliR
         eprint!("{}", links_stopped(&outlook));
         let t = batch::purge(store, &b, config::now()).await?;
         eprintln!(
-            "Purged batch {:?}: keys, passwords, links and roster are deleted.",
+            "Purged batch “{}”: keys, passwords, links and roster are deleted.",
             t.name
         );
     } else {
@@ -191,7 +191,7 @@ async fn purge(store: &Store, args: PurgeArgs) -> CliResult {
             ));
         }
         eprint!(
-            "This deletes every password, link and roster row of batch {:?} for good.\n\
+            "This deletes every password, link and roster row of batch “{}” for good.\n\
              Type the batch name to confirm: ",
             b.name
         );
@@ -205,8 +205,11 @@ async fn purge(store: &Store, args: PurgeArgs) -> CliResult {
     }
     let t = batch::purge(store, &b, config::now()).await?;
     eprintln!(
-        "Purged batch {:?} ({} users, {} had submitted): keys, passwords, links and roster are deleted.",
-        t.name, t.recipients, t.submitted
+        "Purged batch “{}” ({} {}, {} had submitted): keys, passwords, links and roster are deleted.",
+        t.name,
+        t.recipients,
+        if t.recipients == 1 { "user" } else { "users" },
+        t.submitted
     );
     Ok(())
 }

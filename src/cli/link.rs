@@ -138,6 +138,6 @@ async fn reissue(store: &Store, url: &PublicUrl, args: &ReissueArgs) -> CliResul
 async fn revoke(store: &Store, args: &RevokeArgs) -> CliResult {
     let b = args.batch.find(store).await?;
     batch::revoke(store, &b, &args.email).await?;
-    eprintln!("Revoked the link of {} in batch {:?}.", args.email, b.name);
+    eprintln!("Revoked the link of {} in batch “{}”.", args.email, b.name);
     Ok(())
 }

@@ -104,7 +104,7 @@ pub fn parse_args_from(mut args: Vec<std::ffi::OsString>) -> Result<Cli, ArgsErr
         }
         let Some((_, long)) = known.iter().find(|(k, _)| *k == id) else {
             return Err(ArgsError::Config(format!(
-                "{shown}: {key:?} is not a passdrop setting (settings are the long option \
+                "{shown}: “{key}” is not a passdrop setting (settings are the long option \
                  names, e.g. public_url or rate_limit)"
             )));
         };

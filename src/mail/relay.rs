@@ -50,7 +50,7 @@ impl SmtpSecurity {
             "starttls" => Ok(Self::StartTls),
             "none" => Ok(Self::None),
             other => Err(format!(
-                "{other:?} is not an SMTP security mode: use tls (port 465), starttls (587) or \
+                "“{other}” is not an SMTP security mode: use tls (port 465), starttls (587) or \
                  none (a relay on this machine only)"
             )),
         }

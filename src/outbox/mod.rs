@@ -494,7 +494,7 @@ async fn send_one(
     let to = letter.address().parse().map_err(|e| {
         (
             FailureKind::Refused,
-            format!("{:?} is not an address ({e})", letter.address()),
+            format!("“{}” is not an address ({e})", letter.address()),
         )
     })?;
     // The roster's language, else the batch's (the default message only: an admin's

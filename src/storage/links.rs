@@ -100,15 +100,18 @@ impl Store {
         self.through_writer(job, answer).await
     }
 
-    /// Counts a failed attempt on a live link and locks it once `cap` is reached.
-    /// Returns whether the link is now locked and its count so far, or `None` if it was no
-    /// longer live.
+    /// Counts a failed attempt on a live link and locks it once `cap` is reached; a
+    /// lock is recorded in the batch's audit trail ("a link was locked", no user data)
+    /// in the same transaction. Returns whether the link is now locked and its count so
+    /// far, or `None` if it was no longer live.
     #[instrument(skip_all)]
     pub async fn record_failed_attempt(
         &self,
         token_hash: &[u8; 32],
         cap: i64,
+        now: i64,
     ) -> StoreResult<Option<(bool, i64)>> {
+        let mut tx = self.pool.begin().await?;
         let row: Option<(String, i64)> = sqlx::query_as(
             "UPDATE links SET failed_attempts = failed_attempts + 1, \
                state = CASE WHEN failed_attempts + 1 >= ?2 THEN 'locked' ELSE state END \
@@ -116,9 +119,21 @@ impl Store {
         )
         .bind(token_hash.as_slice())
         .bind(cap)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(row.map(|(state, count)| (state == "locked", count)))
+        let locked = row.as_ref().is_some_and(|(state, _)| state == "locked");
+        if locked {
+            let batch_id: String = sqlx::query_scalar(
+                "SELECT r.batch_id FROM links l JOIN recipients r ON r.id = l.recipient_id \
+                 WHERE l.token_hash = ?",
+            )
+            .bind(token_hash.as_slice())
+            .fetch_one(&mut *tx)
+            .await?;
+            Self::record_event_in(&mut tx, &batch_id, AuditKind::LinkLocked, 1, now).await?;
+        }
+        tx.commit().await?;
+        Ok(row.map(|(_, count)| (locked, count)))
     }
 
     /// A recipient of a batch, by address (case-insensitive).

@@ -318,12 +318,14 @@ pub enum AuditKind {
     MessageChanged,
     /// Stored settings failed their signature check and were not used.
     SettingsRefused,
+    /// A link was locked after too many refused tries (count: 1).
+    LinkLocked,
     /// A kind this version does not know.
     Other(String),
 }
 
 impl AuditKind {
-    const KNOWN: [Self; 11] = [
+    const KNOWN: [Self; 12] = [
         Self::Created,
         Self::Reissued,
         Self::Revoked,
@@ -335,6 +337,7 @@ impl AuditKind {
         Self::EmailsQueued,
         Self::MessageChanged,
         Self::SettingsRefused,
+        Self::LinkLocked,
     ];
 
     /// The stored value.
@@ -351,6 +354,7 @@ impl AuditKind {
             Self::EmailsQueued => "emails_queued",
             Self::MessageChanged => "message_changed",
             Self::SettingsRefused => "settings_refused",
+            Self::LinkLocked => "link_locked",
             Self::Other(other) => other,
         }
     }

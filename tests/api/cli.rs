@@ -738,7 +738,7 @@ fn a_config_file_fills_in_below_variables_and_flags() {
     for (content, expected) in [
         (
             "public_urll = \"x\"\n",
-            "\"public_urll\" is not a passdrop setting",
+            "“public_urll” is not a passdrop setting",
         ),
         (
             "rate_limit = [1]\n",

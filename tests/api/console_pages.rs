@@ -27,6 +27,77 @@ async fn sideways_scroll(client: &Client) -> Option<String> {
     })
 }
 
+/// Logs `admin` in to the console at `address`.
+async fn log_in(admin: &Client, address: &str) {
+    admin.goto(&format!("{address}/admin/login")).await.unwrap();
+    wait_for_heading(admin, "Log in").await;
+    admin
+        .find(Locator::Id("passphrase"))
+        .await
+        .unwrap()
+        .send_keys(PASSPHRASE)
+        .await
+        .unwrap();
+    admin
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(admin, "Batches").await;
+}
+
+/// Screenshots `pages` of the console at `address` at desktop and phone sizes, adding
+/// what axe and the sideways-scroll check find to `problems`.
+async fn walk(admin: &Client, address: &str, pages: &[(&str, String)], problems: &mut Vec<String>) {
+    for (size, (width, height)) in [("desktop", (1280, 1000)), ("phone", (390, 844))] {
+        admin.set_window_size(width, height).await.unwrap();
+        for (name, path) in pages {
+            admin.goto(&format!("{address}{path}")).await.unwrap();
+            admin.find(Locator::Css("h1")).await.unwrap();
+            let label = format!("console-{name}-{size}.png");
+            save_screenshot_only(admin, &label).await;
+            let mut found = accessibility_problems(admin).await;
+            found.extend(sideways_scroll(admin).await);
+            if !found.is_empty() {
+                problems.push(format!("{label}:\n{}", found.join("\n")));
+            }
+            // The whole page too, for people to look at (same width, so same layout).
+            let full = admin
+                .execute("return document.documentElement.scrollHeight;", vec![])
+                .await
+                .unwrap();
+            let full: u32 = serde_json::from_value(full).unwrap();
+            admin
+                .set_window_size(width, full.max(height))
+                .await
+                .unwrap();
+            save_screenshot_only(admin, &format!("console-{name}-{size}-full.png")).await;
+            admin.set_window_size(width, height).await.unwrap();
+        }
+    }
+}
+
+/// A relay on this machine where nothing listens: the batch page shows its send form.
+fn dead_relay() -> passdrop::mail::SmtpSettings {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    passdrop::mail::SmtpSettings::from_fields(passdrop::mail::RelayFields {
+        host: "127.0.0.1",
+        port: Some(port),
+        security: "none",
+        credentials: None,
+        from: "IT team <it@example.org>",
+        reply_to: None,
+        ca_pem: None,
+    })
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_console_page_is_accessible_on_desktop_and_phone() {
     if !browser_available() {
@@ -44,37 +115,41 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
         .submit(&link(&links[0]), "Ann's password", "Ann's password")
         .await;
     assert!(response.status().is_success(), "{}", response.status());
+    // Cy's link locks: the batch page shows the banner.
+    for _ in 0..passdrop::batch::MAX_FAILED_ATTEMPTS {
+        app.submit(&link(&links[2]), "a", "b").await;
+    }
+    // A second batch, exported: the stepper's last steps.
+    let (done, done_links) = app
+        .create_batch("Exported batch", "EmailAddress\ndee@example.com\n")
+        .await;
+    let response = app
+        .submit(&link(&done_links[0]), "Dee's password", "Dee's password")
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    app.export(&done).await;
+
+    // The same console with a relay: the batch page's send form.
+    let mailing = TestApp::spawn_with(|c| c.smtp = Some(dead_relay())).await;
+    let (m, _) = mailing
+        .create_batch(
+            "Mailing",
+            "EmailAddress\nann.lee@example.com\nbob.ray@example.com\n",
+        )
+        .await;
 
     let driver = Driver::start();
     let profile = tempfile::tempdir().unwrap();
     let admin = driver.client(profile.path()).await;
     admin.set_window_size(1280, 1000).await.unwrap();
-    admin
-        .goto(&format!("{}/admin/login", app.address))
-        .await
-        .unwrap();
-    wait_for_heading(&admin, "Log in").await;
-    admin
-        .find(Locator::Id("passphrase"))
-        .await
-        .unwrap()
-        .send_keys(PASSPHRASE)
-        .await
-        .unwrap();
-    admin
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_heading(&admin, "Batches").await;
+    log_in(&admin, &app.address).await;
 
     let batch = format!("/admin/batches/{}", b.id);
     let pages = [
         ("batches", "/admin/batches".to_owned()),
         ("new-batch", "/admin/batches/new".to_owned()),
         ("batch", batch.clone()),
+        ("batch-exported", format!("/admin/batches/{}", done.id)),
         (
             "reissue",
             format!("{batch}/reissue?email=bob.ray%40example.com"),
@@ -87,32 +162,7 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
     ];
     // Every page at both sizes is checked before failing, naming every problem found.
     let mut problems = Vec::new();
-    for (size, (width, height)) in [("desktop", (1280, 1000)), ("phone", (390, 844))] {
-        admin.set_window_size(width, height).await.unwrap();
-        for (name, path) in &pages {
-            admin.goto(&format!("{}{path}", app.address)).await.unwrap();
-            admin.find(Locator::Css("h1")).await.unwrap();
-            let label = format!("console-{name}-{size}.png");
-            save_screenshot_only(&admin, &label).await;
-            let mut found = accessibility_problems(&admin).await;
-            found.extend(sideways_scroll(&admin).await);
-            if !found.is_empty() {
-                problems.push(format!("{label}:\n{}", found.join("\n")));
-            }
-            // The whole page too, for people to look at (same width, so same layout).
-            let full = admin
-                .execute("return document.documentElement.scrollHeight;", vec![])
-                .await
-                .unwrap();
-            let full: u32 = serde_json::from_value(full).unwrap();
-            admin
-                .set_window_size(width, full.max(height))
-                .await
-                .unwrap();
-            save_screenshot_only(&admin, &format!("console-{name}-{size}-full.png")).await;
-            admin.set_window_size(width, height).await.unwrap();
-        }
-    }
+    walk(&admin, &app.address, &pages, &mut problems).await;
     // The new-batch form refused (a bad expiry and zone, the roster pasted), at both
     // sizes: the errors beside their fields, the summary on top, still axe clean.
     for (size, (width, height)) in [("desktop", (1280, 1000)), ("phone", (390, 844))] {
@@ -147,7 +197,12 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
             problems.push(format!("{label}:\n{}", found.join("\n")));
         }
     }
+    admin.set_window_size(1280, 1000).await.unwrap();
+    log_in(&admin, &mailing.address).await;
+    let sending = [("batch-sending", format!("/admin/batches/{}", m.id))];
+    walk(&admin, &mailing.address, &sending, &mut problems).await;
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
     admin.close().await.unwrap();
     app.stop().await;
+    mailing.stop().await;
 }

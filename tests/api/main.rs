@@ -12,6 +12,7 @@ mod caddy;
 mod cli;
 mod closing;
 mod collection;
+mod console_flow;
 mod console_form;
 mod console_pages;
 mod corpus;

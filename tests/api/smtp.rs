@@ -610,7 +610,7 @@ async fn the_console_sends_in_the_background_and_a_crash_sends_nothing_twice() {
     )
     .await;
     assert_eq!(status, 303, "{page}");
-    assert!(page.contains("1 message queued"), "{page}");
+    assert!(page.contains("One message queued"), "{page}");
     wait_for("the one message", Duration::from_secs(20), || {
         rcpts().iter().filter(|r| r.starts_with("a2@")).count() == 2
     });

@@ -606,7 +606,7 @@ async fn every_state_of_the_8d15076_fixture_survives_the_upgrade() {
     }
     let mailing = page(format!("/admin/batches/{}", e.batch("Mailing 2026").id)).await;
     assert!(
-        mailing.contains("1 messages wait in the queue"),
+        mailing.contains("One message waits in the queue"),
         "{mailing}"
     );
     for b in e.batches.iter().filter(|b| b.purged) {

@@ -18,6 +18,10 @@ use crate::storage::{
 };
 use crate::web::{AppError, AppState, assets};
 
+mod flow;
+pub use flow::{Flow, Next, plural};
+use flow::{last_event, locked_banner, stepper};
+
 /// Which users the batch page lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
@@ -123,6 +127,7 @@ pub fn batch_page(
         .filter(|s| mail_client(s).is_some_and(MailClient::pop_risk))
         .count();
     let base = format!("/admin/batches/{}", b.id);
+    let flow = Flow::of(b, statuses, audit, email);
     admin_layout(
         &b.name,
         true,
@@ -138,16 +143,13 @@ pub fn batch_page(
                 "Purged automatically on " strong { (at(batch::automatic_purge_at(b), now, tz)) }
                 " unless you purge it sooner."
             }
-            p.actions {
-                a.button href={ (base) "/links" } { "Get the links (CSV or email)" }
-                " "
-                a.button href={ (base) "/export" } { "Export and purge" }
-            }
-            (email_section(b, statuses, email, &base))
+            (stepper(&flow, &base))
+            (locked_banner(statuses, now))
+            (email_section(b, statuses, email, &base, flow.next))
             (imap_section(b, &base))
             @if pop > 0 {
                 div.notice {
-                    p { strong { (pop) @if pop == 1 { " user" } @else { " users" } } " read their mail in one program on one computer, \
+                    p { strong { (plural(pop, "One user", "", " users")) } @if pop == 1 { " reads" } @else { " read" } " their mail in one program on one computer, \
                         or are not sure. If that program uses POP, their folders and older mail may \
                         live only on that computer and will not come across in a server-to-server \
                         move. Check with them; if so, export their mail from the program to a PST \
@@ -164,44 +166,42 @@ pub fn batch_page(
                     }
                 }
             }
-            table {
-                thead { tr { th { "Email" } th { "Status" } th { "Reads mail" } th { "When" } th { "Link emailed" } th { "Actions" } } }
+            table.users {
+                thead { tr { th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Reads mail" }
+                             th scope="col" { "Last event" } th scope="col" { "Link emailed" } th scope="col" { "Actions" } } }
                 tbody {
                     @for s in statuses.iter().filter(|s| filter.keeps(s)) {
                         @let word = status_word(s, now);
+                        @let address = &s.recipient.email;
                         tr {
-                            td { (s.recipient.email)
+                            td data-label="Email" { (address)
                                 @if let Some(d) = &s.recipient.display_name { br; span.small { (d) } } }
-                            td { span class={ "badge " (word) } { (word) }
+                            td data-label="Status" { span class={ "badge " (word) } { (word) }
                                 @match s.imap_check {
                                     Some(ImapCheck::Verified) => { br; span.small { "checked with the server" } }
                                     Some(ImapCheck::Unverified) => { br; span.badge.warn { "not verified" } }
                                     None => {}
                                 }
                             }
-                            td {
+                            td data-label="Reads mail" {
                                 @match mail_client(s) {
                                     Some(c) if c.pop_risk() => { span.badge.warn { (c.label()) } }
                                     Some(c) => { (c.label()) }
                                     None => { "–" }
                                 }
                             }
-                            td.small {
-                                @if let Some(t) = s.submitted_at { "submitted " (when(t, now, tz)) }
-                                @else if let Some(t) = s.opened_at { "opened " (when(t, now, tz)) }
-                                @else { "link until " (at(s.link_expires_at, now, tz)) }
-                            }
-                            td { (delivery_cell(email.deliveries.get(&s.recipient.id), email.sending, now, tz)) }
-                            td { div.row-actions {
+                            td.small data-label="Last event" { (last_event(s, now, tz)) }
+                            td data-label="Link emailed" { (delivery_cell(email.deliveries.get(&s.recipient.id), email.sending, now, tz)) }
+                            td data-label="Actions" { div.row-actions {
                                 // A page that asks for the passphrase, then reissues.
                                 form method="get" action={ (base) "/reissue" } {
-                                    input type="hidden" name="email" value=(s.recipient.email);
-                                    button.compact type="submit" { "Reissue" }
+                                    input type="hidden" name="email" value=(address);
+                                    button.compact.secondary type="submit" aria-label={ "Reissue link for " (address) } { "Reissue" }
                                 }
                                 @if s.link_state == LinkState::Live && s.submitted_at.is_none() {
                                     form method="post" action={ (base) "/revoke" } {
-                                        input type="hidden" name="email" value=(s.recipient.email);
-                                        button.compact.secondary type="submit" { "Revoke" }
+                                        input type="hidden" name="email" value=(address);
+                                        button.compact.secondary type="submit" aria-label={ "Revoke link for " (address) } { "Revoke" }
                                     }
                                 }
                             } }
@@ -279,7 +279,13 @@ fn counts(v: &EmailView) -> Counts {
 }
 
 /// The batch page's section on emailing the links.
-pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, base: &str) -> Markup {
+pub fn email_section(
+    b: &Batch,
+    statuses: &[RecipientStatus],
+    v: &EmailView,
+    base: &str,
+    next: Next,
+) -> Markup {
     let c = counts(v);
     let total = c.sent + c.queued + c.sending + c.unknown + c.failed;
     let waiting = statuses.iter().filter(|s| s.submitted_at.is_none()).count();
@@ -288,6 +294,7 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
         .filter(|s| s.submitted_at.is_none() && !v.deliveries.contains_key(&s.recipient.id))
         .count();
     let template = Template::of(b.message.as_ref());
+    let ever_sent = v.deliveries.values().any(|d| d.sent_at.is_some());
     html! {
         section.email {
             h2 { "Email the links" }
@@ -311,7 +318,7 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
                                 }
                                 "."
                             }
-                            @if never > 0 { " " (never) " waiting users have not been emailed yet." }
+                            @if never > 0 { " " (plural(never, "One waiting user has", "", " waiting users have")) " not been emailed yet." }
                         }
                     }
                     @if v.sending {
@@ -322,7 +329,7 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
                         }
                         script src=(assets::PROGRESS.url()) defer {}
                     } @else if c.queued > 0 {
-                        p.notice role="status" { (c.queued) " messages wait in the queue: sending stopped (for instance, the server restarted). "
+                        p.notice role="status" { (plural(c.queued, "One message waits", "", " messages wait")) " in the queue: sending stopped (for instance, the server restarted). "
                             "Its links are opened only with the passphrase: enter it below and choose " strong { "Resume" } "." }
                     }
                     // One form, one passphrase field, for every send action (and the
@@ -336,16 +343,24 @@ pub fn email_section(b: &Batch, statuses: &[RecipientStatus], v: &EmailView, bas
                                 label for="one-email" { "EmailAddress" }
                                 input type="email" id="one-email" name="email" value=(v.one_email);
                             }
-                            button type="submit" name="who" value="one" { "Email this user their link" }
+                            button.secondary type="submit" name="who" value="one" { "Email this user their link" }
                         }
-                        button type="submit" name="who" value="unsent" { "Email everyone not yet emailed" }
-                        @if waiting > 0 {
-                            " "
-                            button.secondary type="submit" name="who" value="reminder" { "Remind all " (waiting) " still waiting" }
-                        }
-                        @if c.queued > 0 && !v.sending {
-                            " "
-                            button.secondary type="submit" name="who" value="queued" { "Resume" }
+                        // Only when someone is left to email; a reminder only after a
+                        // first message went out.
+                        div.actions {
+                            @if never > 0 {
+                                button type="submit" name="who" value="unsent" class=[(next != Next::EmailEveryone).then_some("secondary")] {
+                                    "Email " (plural(never, "the one user", "all ", " users")) " not yet emailed"
+                                }
+                            }
+                            @if waiting > 0 && ever_sent {
+                                button type="submit" name="who" value="reminder" class=[(next != Next::Remind).then_some("secondary")] {
+                                    "Remind " (plural(waiting, "the one user", "all ", " users")) " still waiting"
+                                }
+                            }
+                            @if c.queued > 0 && !v.sending {
+                                button.secondary type="submit" name="who" value="queued" { "Resume" }
+                            }
                         }
                     }
                 }
@@ -476,7 +491,7 @@ fn imap_section(b: &Batch, base: &str) -> Markup {
                 form method="post" action={ (base) "/imap" } {
                     (imap_fields(&url, &pin, &ca, when))
                     (imap_passphrase("imap-passphrase"))
-                    button type="submit" { "Test and save" }
+                    button.secondary type="submit" { "Test and save" }
                     @if b.imap.is_some() {
                         " "
                         button.secondary type="submit" name="off" value="1" { "Stop checking passwords" }
@@ -537,14 +552,17 @@ pub(super) fn imap_passphrase(id: &str) -> Markup {
 /// An audit event in words.
 pub fn audit_words(e: &AuditEvent) -> String {
     match &e.kind {
-        AuditKind::Created => format!("created with {} links", e.count),
+        AuditKind::Created => format!("created with {}", plural(e.count, "one link", "", " links")),
         AuditKind::Reissued => "a link was reissued".to_owned(),
         AuditKind::Revoked => "a link was revoked".to_owned(),
         AuditKind::Submitted => "a password was submitted".to_owned(),
-        AuditKind::Exported => format!("exported ({} rows)", e.count),
+        AuditKind::Exported => format!("exported ({})", plural(e.count, "one row", "", " rows")),
         AuditKind::Purged => "purged".to_owned(),
         AuditKind::ImapChanged => "the old mail server setting was changed".to_owned(),
-        AuditKind::LinksViewed => format!("the links were fetched again ({} links)", e.count),
+        AuditKind::LinksViewed => format!(
+            "the links were fetched again ({})",
+            plural(e.count, "one link", "", " links")
+        ),
         AuditKind::EmailsQueued if e.count == 1 => "a link email was queued".to_owned(),
         AuditKind::EmailsQueued => format!("{} link emails were queued", e.count),
         AuditKind::MessageChanged => "the emailed message was changed".to_owned(),
@@ -553,6 +571,7 @@ pub fn audit_words(e: &AuditEvent) -> String {
              passdrop?); nothing was used. Run `passdrop doctor`"
                 .to_owned()
         }
+        AuditKind::LinkLocked => "a link was locked after too many refused tries".to_owned(),
         AuditKind::Other(other) => other.clone(),
     }
 }

@@ -33,17 +33,36 @@ pub struct MessageForm {
     action: String,
 }
 
-/// The message `t` as the first user of `b` would get it, with a stand-in link.
-fn preview(
+/// The message as the preview shows it: the headers a user sees, and the text.
+struct Preview {
+    from: String,
+    to: String,
+    subject: String,
+    text: String,
+}
+
+/// The message `t` as the first user of `b` would get it, with a stand-in link, sent
+/// from the relay's From address.
+async fn preview(
     state: &AppState,
     b: &Batch,
     first: Option<&crate::storage::RecipientStatus>,
     t: &Template,
-) -> (String, String) {
+) -> Result<Preview, AppError> {
     let expires = format_time(b.expires_at);
     let link = state.config.public_url.link_for("THEIR-OWN-LINK");
-    let (subject, text, _) = t.render(&preview_fields(b, first, &expires, &link));
-    (subject, text)
+    let fields = preview_fields(b, first, &expires, &link);
+    let (subject, text, _) = t.render(&fields);
+    let from = match &state.config.smtp {
+        Some(s) => Some(s.from.to_string()),
+        None => state.store.smtp_settings().await?.map(|s| s.from),
+    };
+    Ok(Preview {
+        from: from.unwrap_or_else(|| "(set in the email settings)".to_owned()),
+        to: fields.mailbox.to_owned(),
+        subject,
+        text,
+    })
 }
 
 /// `GET /admin/batches/{id}/message` (with `?flash=` after a save).
@@ -56,7 +75,7 @@ pub async fn form(
     let b = live_batch(&state, &id).await?;
     let statuses = state.store.recipient_statuses(&b.id).await?;
     let t = Template::of(b.message.as_ref());
-    let shown = preview(&state, &b, statuses.first(), &t);
+    let shown = preview(&state, &b, statuses.first(), &t).await?;
     let notice = shown_once(&state, &session, &flash);
     Ok(message_page(&b, t.subject(), t.body(), Some(shown), notice, None).into_response())
 }
@@ -115,7 +134,7 @@ pub async fn submit(
         }
     };
     let Some(admin) = admin.filter(|_| form.action == "save") else {
-        let shown = preview(&state, &b, statuses.first(), &t);
+        let shown = preview(&state, &b, statuses.first(), &t).await?;
         return Ok(
             message_page(&b, t.subject(), t.body(), Some(shown), None, None).into_response(),
         );
@@ -156,7 +175,7 @@ fn message_page(
     b: &Batch,
     subject: &str,
     body: &str,
-    preview: Option<(String, String)>,
+    preview: Option<Preview>,
     notice: Option<Markup>,
     error: Option<&str>,
 ) -> Markup {
@@ -192,10 +211,17 @@ fn message_page(
                 " "
                 button.secondary type="submit" name="action" value="default" formnovalidate { "Back to the default message" }
             }
-            @if let Some((subject, text)) = preview {
+            @if let Some(p) = preview {
                 h2 { "Preview" }
-                p { strong { "Subject: " } (subject) }
-                pre.preview { (text) }
+                p.small { "As the first user of the batch receives it (the link is a stand-in)." }
+                div.email-preview {
+                    dl {
+                        dt { "From" } dd { (p.from) }
+                        dt { "To" } dd { (p.to) }
+                        dt { "Subject" } dd { (p.subject) }
+                    }
+                    pre.preview { (p.text) }
+                }
             }
             p { a href=(base) { "Back to the batch" } }
         },

@@ -10,7 +10,7 @@ use axum::{Form, Json};
 use maud::html;
 use serde::Deserialize;
 
-use super::batch_page::send_progress;
+use super::batch_page::{plural, send_progress};
 use super::{
     AdminSession, ClientKey, live_batch, refused_send, relay, see_other, unlock_throttled,
 };
@@ -98,12 +98,12 @@ pub async fn send(
     let notice = html! {
         p {
             @if plan.queued > 0 {
-                strong { (plan.queued) @if plan.queued == 1 { " message" } @else { " messages" } " queued" }
-                "; they are sent in the background, at most " (state.config.send_rate) " a second."
+                strong { (plural(plan.queued, "One message", "", " messages")) " queued" }
+                "; " @if plan.queued == 1 { "it is" } @else { "they are" } " sent in the background, at most " (state.config.send_rate) " a second."
             } @else if selection == Selection::Queued && sending {
-                "Sending resumed: " (waiting) @if waiting == 1 { " queued message." } @else { " queued messages." }
+                "Sending resumed: " (plural(waiting, "one queued message", "", " queued messages")) "."
             } @else if selection == Selection::Queued && waiting > 0 {
-                (waiting) " queued messages have no open link any more (used, revoked or expired); nothing to send."
+                (plural(waiting, "The one queued message has", "", " queued messages have")) " no open link any more (used, revoked or expired); nothing to send."
             } @else if selection == Selection::Queued {
                 "Nothing waits in the queue."
             } @else {
@@ -115,7 +115,7 @@ pub async fn send(
                 (plan.unknown.join(", ")) ". Use “Email one user” to send one anyway." }
         }
         @if plan.unreachable > 0 {
-            p { (plan.unreachable) " users who have not submitted have no open link (expired, revoked or locked): reissue theirs." }
+            p { (plural(plan.unreachable, "One user who has not submitted has", "", " users who have not submitted have")) " no open link (expired, revoked or locked): reissue theirs." }
         }
     };
     see_other(

@@ -1,7 +1,10 @@
 //! The email settings: the SMTP relay (set by the server's options, or saved here with
 //! its password sealed with the admin key) and a test message through it. Saving or
 //! testing takes the passphrase again (a stolen session cookie alone cannot send the
-//! links anywhere). Success answers 303 to the settings page, which says so once.
+//! links anywhere). One form: "Send a test message" tries the values as typed and saves
+//! nothing (its answer is the POST's own page, keeping what was typed, like a preview);
+//! "Test and save" answers 303 to the settings page, which says so once. A failure of
+//! either shows the form again as typed (never the SMTP password).
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -10,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::{admin_layout, notice_box, passphrase_field, when};
+use super::layout::{admin_layout, error_box, notice_box, passphrase_field, when};
 use super::{
     AdminSession, ClientKey, FlashQuery, Refused, relay, see_other, shown_once, unlock_throttled,
 };
@@ -40,6 +43,9 @@ pub struct SmtpForm {
     reply_to: String,
     #[serde(default)]
     ca_pem: String,
+    /// Where "Send a test message" sends, with the values typed.
+    #[serde(default)]
+    to: String,
     passphrase: String,
     action: String,
 }
@@ -97,7 +103,7 @@ async fn settings_from_form(
             p.parse::<u16>()
                 .ok()
                 .filter(|p| *p > 0)
-                .ok_or_else(|| format!("Port: {p:?} is not a port number"))?,
+                .ok_or_else(|| format!("Port: “{p}” is not a port number (1 to 65535)"))?,
         ),
     };
     let user = form.user.trim();
@@ -164,8 +170,15 @@ pub async fn submit(
             .is_some_and(|s| s.password.is_some()),
         saved_at: None,
     };
+    let testing = form.action == "test";
+    let to = form.to.clone();
     let not_saved = |shown: &RelayShown<'_>, why: &str| {
-        smtp_page(shown, None, Some(&format!("Nothing was saved. {why}")), "")
+        let error = if testing {
+            format!("No test message was sent, and nothing was saved. {why}")
+        } else {
+            format!("Nothing was saved. {why}")
+        };
+        smtp_page(shown, None, Some(&error), &to)
     };
     if state.config.smtp.is_some() {
         let shown = relay_shown(&state).await?;
@@ -186,6 +199,20 @@ pub async fn submit(
         Ok(s) => s,
         Err(e) => return Ok(Refused::unprocessable(not_saved(&typed, &e)).into_response()),
     };
+    if testing {
+        // The values typed, not the saved ones; nothing is saved, and the form keeps
+        // what was typed (the page is this POST's own answer, like a preview).
+        drop(admin);
+        return match send_test(&settings, &form.to).await {
+            Ok(answer) => {
+                let notice = html! { p { "The relay " (settings.host) ":" (settings.port)
+                " accepted the test message to " (form.to.trim()) ": " code { (answer) }
+                ". " strong { "Nothing is saved yet" } ": choose “Test and save” to keep these settings." } };
+                Ok(smtp_page(&typed, Some(notice), None, &form.to).into_response())
+            }
+            Err(e) => Ok(Refused::unprocessable(not_saved(&typed, &e)).into_response()),
+        };
+    }
     if let Err(e) = settings.test_connection().await {
         let why = format!(
             "The relay {}:{} cannot be used: {e}",
@@ -233,14 +260,8 @@ pub async fn test(
     };
     let result = async {
         let settings = relay(&state, &admin).await?;
-        let to = mail::parse_mailbox("To", &form.to)?;
-        let message = settings.test_message(to)?;
-        // Well inside the request's own time limit.
-        tokio::time::timeout(std::time::Duration::from_secs(20), settings.send(message))
-            .await
-            .map_err(|_| "the relay did not answer within 20 seconds".to_owned())?
-            .map(|answer| (settings.host.clone(), answer))
-            .map_err(|f| format!("the relay did not accept the test message: {}", f.reason))
+        let answer = send_test(&settings, &form.to).await?;
+        Ok::<_, String>((settings.host.clone(), answer))
     }
     .await;
     drop(admin);
@@ -254,6 +275,20 @@ pub async fn test(
             Ok(Refused::unprocessable(page).into_response())
         }
     }
+}
+
+/// Sends a test message to `to` through `settings`; the relay's answer, or why not.
+async fn send_test(settings: &SmtpSettings, to: &str) -> Result<String, String> {
+    if to.trim().is_empty() {
+        return Err("Send a test message to: give the address to send it to.".into());
+    }
+    let to = mail::parse_mailbox("Send a test message to", to)?;
+    let message = settings.test_message(to)?;
+    // Well inside the request's own time limit.
+    tokio::time::timeout(std::time::Duration::from_secs(20), settings.send(message))
+        .await
+        .map_err(|_| "the relay did not answer within 20 seconds".to_owned())?
+        .map_err(|f| format!("the relay did not accept the test message: {}", f.reason))
 }
 
 /// The relay settings form's values.
@@ -318,7 +353,7 @@ fn smtp_page(
         html! {
             h1 { "Email settings" }
             (notice_box(notice))
-            @if let Some(e) = error { p.error role="alert" { span.sr-only { "Error: " } (e) } }
+            (error_box(error))
             p { "passdrop emails each user their link through your organisation's SMTP relay: "
                 "Microsoft 365 (smtp.office365.com, port 587, STARTTLS, a licensed mailbox with SMTP AUTH on), "
                 "your web host's SMTP server, or a relay on this machine." }
@@ -377,23 +412,34 @@ fn smtp_page(
                             label for="smtp_ca" { "Also trust this certificate authority (PEM, optional, for a relay with a private certificate)" }
                             textarea id="smtp_ca" name="ca_pem" rows="3" { (fields.ca_pem) }
                         }
+                        div.field {
+                            label for="test_to" { "Send a test message to (optional)" }
+                            input type="email" id="test_to" name="to" value=(test_to) aria-describedby="test-to-hint";
+                            p.small id="test-to-hint" { "“Send a test message” uses the values above as typed and saves nothing; "
+                                "“Test and save” checks the relay answers, then saves them. Either way the form keeps what you typed "
+                                "(the SMTP password excepted: type it again if it is not saved yet)." }
+                        }
                         (passphrase_field("smtp-passphrase", "Admin passphrase (the SMTP password is sealed with your admin key)"))
-                        button type="submit" name="action" value="save" { "Test and save" }
-                        @if saved_at.is_some() {
-                            " "
-                            button.secondary type="submit" name="action" value="forget" formnovalidate { "Forget the saved relay" }
+                        div.actions {
+                            button type="submit" name="action" value="save" { "Test and save" }
+                            button.secondary type="submit" name="action" value="test" { "Send a test message" }
+                            @if saved_at.is_some() {
+                                button.secondary type="submit" name="action" value="forget" formnovalidate { "Forget the saved relay" }
+                            }
                         }
                     }
                 }
             }
-            h2 { "Send a test message" }
-            form method="post" action="/admin/smtp/test" {
-                div.field {
-                    label for="test_to" { "To" }
-                    input type="email" id="test_to" name="to" required value=(test_to);
+            @if let RelayShown::Configured(_) = shown {
+                h2 { "Send a test message" }
+                form method="post" action="/admin/smtp/test" {
+                    div.field {
+                        label for="test_to" { "To" }
+                        input type="email" id="test_to" name="to" required value=(test_to);
+                    }
+                    (passphrase_field("test-passphrase", "Admin passphrase"))
+                    button.secondary type="submit" { "Send a test message" }
                 }
-                (passphrase_field("test-passphrase", "Admin passphrase"))
-                button.secondary type="submit" { "Send a test message" }
             }
             p { a href="/admin/batches" { "Back to the batches" } }
         },
