@@ -202,6 +202,48 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
     let sending = [("batch-sending", format!("/admin/batches/{}", m.id))];
     walk(&admin, &mailing.address, &sending, &mut problems).await;
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+
+    // The navigation: in the header on a wide screen; on a phone a "Menu" link to the
+    // same links at the foot of the page, which work.
+    let shown = |css: &'static str| {
+        let admin = &admin;
+        async move {
+            admin
+                .find(Locator::Css(css))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap()
+        }
+    };
+    admin.set_window_size(1280, 1000).await.unwrap();
+    admin
+        .goto(&format!("{}/admin/batches", mailing.address))
+        .await
+        .unwrap();
+    assert!(shown("header nav.top").await);
+    assert!(!shown("header a.menu-link").await);
+    assert!(!shown("nav#site-menu").await);
+    admin.set_window_size(390, 844).await.unwrap();
+    assert!(!shown("header nav.top").await);
+    assert!(shown("header a.menu-link").await);
+    admin
+        .find(Locator::Css("header a.menu-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(shown("nav#site-menu").await);
+    admin
+        .find(Locator::Css("nav#site-menu a[href='/admin/smtp']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    crate::browser::wait_for_heading(&admin, "Email settings").await;
     admin.close().await.unwrap();
     app.stop().await;
     mailing.stop().await;

@@ -10,7 +10,10 @@ use crate::batch;
 use crate::config::{COMMON_TIME_ZONES, TimeZoneSetting, format_time_in, relative_time, rfc3339};
 use crate::web::{assets, layout};
 
-/// The frame of every console page; `logged_in` adds the navigation.
+/// The frame of every console page; `logged_in` adds the navigation. On a phone the
+/// navigation collapses to a "Menu" link that leads to the same links at the foot of
+/// the page (no script needed; CSS shows one or the other, so only one is ever in the
+/// accessibility tree).
 pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -21,19 +24,31 @@ pub fn admin_layout(title: &str, logged_in: bool, body: Markup) -> Markup {
                     img src=(assets::ICON.url()) alt="" width="28" height="28";
                     span { "passdrop admin" }
                     @if logged_in {
-                        nav {
-                            a href="/admin/batches" { "Batches" }
-                            a href="/admin/batches/new" { "New batch" }
-                            a href="/admin/smtp" { "Email settings" }
-                            a href="/admin/passphrase" { "Passphrase" }
-                            form method="post" action="/admin/logout" {
-                                button.link type="submit" { "Log out" }
-                            }
-                        }
+                        nav.top aria-label="Console" { (nav_links()) }
+                        a.menu-link href="#site-menu" { "Menu" }
                     }
                 }
                 main { (body) }
+                @if logged_in {
+                    nav.bottom id="site-menu" aria-label="Console menu" {
+                        h2 { "Menu" }
+                        (nav_links())
+                    }
+                }
             }
+        }
+    }
+}
+
+/// The console's links and the logout button.
+fn nav_links() -> Markup {
+    html! {
+        a href="/admin/batches" { "Batches" }
+        a href="/admin/batches/new" { "New batch" }
+        a href="/admin/smtp" { "Email settings" }
+        a href="/admin/passphrase" { "Passphrase" }
+        form method="post" action="/admin/logout" {
+            button.link type="submit" { "Log out" }
         }
     }
 }
