@@ -338,6 +338,7 @@ pub async fn set_imap(
     admin: &AdminKey,
 ) -> BatchResult<Option<imap::ConnectionReport>> {
     let signer = settings_signer(admin)?;
+    require_trusted_batch_group(store, admin, &signer, batch).await?;
     let report = match &settings {
         Some(s) => Some(require_usable_imap(s).await?),
         None => None,
@@ -349,6 +350,48 @@ pub async fn set_imap(
         .set_batch_imap(&batch.id, changed.imap.as_ref(), &sig)
         .await?;
     Ok(report)
+}
+
+/// Before re-signing a batch's settings group with a change, or signing it as it stands:
+/// the group as stored must be the one the admin signed or, never signed, hold the public
+/// key its sealed private key opens to. Otherwise a row changed outside passdrop (say, a
+/// swapped public key) would be signed along with the admin's change.
+async fn require_trusted_batch_group(
+    store: &Store,
+    admin: &AdminKey,
+    signer: &SettingsSigner,
+    batch: &Batch,
+) -> BatchResult<()> {
+    let problem = if batch.settings_sig.is_some() {
+        verify_batch(&signer.public_key(), batch).err()
+    } else {
+        let key = open_batch_key(store, batch, admin).await?;
+        (crypto::batch_public_key(&key) != batch.public_key)
+            .then(|| SettingsError::Mismatch(format!("the public key of batch {:?}", batch.name)))
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => {
+            refused(store, &batch.id, &problem).await;
+            Err(BatchError::Settings(Box::new(problem)))
+        }
+    }
+}
+
+/// Before its links go out: the batch's settings (its public key, old server and what
+/// the form shows) must match their signature under the unlocked admin key's settings
+/// key.
+pub async fn require_signed_batch_by_admin(
+    store: &Store,
+    admin: &AdminKey,
+    batch: &Batch,
+) -> BatchResult<()> {
+    if batch.settings_sig.is_none() {
+        let problem = SettingsError::Unsigned(format!("the settings of batch {:?}", batch.name));
+        refused(store, &batch.id, &problem).await;
+        return Err(BatchError::Settings(Box::new(problem)));
+    }
+    require_trusted_batch_group(store, admin, &settings_signer(admin)?, batch).await
 }
 
 /// Sets a batch's message (`None`: back to the default), signed with the unlocked admin
@@ -452,7 +495,10 @@ pub async fn sign_new_batch(store: &Store, admin: &AdminKey, batch: &Batch) -> B
         return Ok(());
     }
     let refuse = |problem: SettingsError| Err(BatchError::Settings(Box::new(problem)));
+    // A batch with an old server is always created signed (it takes the passphrase):
+    // an unsigned one was changed outside passdrop, or predates signatures.
     if batch.settings_sig.is_some()
+        || batch.imap.is_some()
         || batch.message_sig.is_some()
         || store.batch_has_submissions(&batch.id).await?
     {
@@ -478,6 +524,9 @@ pub async fn sign_new_batch(store: &Store, admin: &AdminKey, batch: &Batch) -> B
 /// was signed.
 pub async fn sign_unsigned(store: &Store, admin: &AdminKey, batch: &Batch) -> BatchResult<bool> {
     let signer = settings_signer(admin)?;
+    if batch.settings_sig.is_none() {
+        require_trusted_batch_group(store, admin, &signer, batch).await?;
+    }
     let settings = batch
         .settings_sig
         .is_none()

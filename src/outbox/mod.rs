@@ -130,7 +130,12 @@ pub async fn letters_from_live_links(
     admin: &AdminKey,
     now: i64,
 ) -> BatchResult<Vec<Letter>> {
-    // What users are told must be what the admin signed.
+    // A batch made in the console without the passphrase is signed now, as it stands
+    // (its links are about to go out); then what users are told must be what the admin
+    // signed.
+    batch::sign_new_batch(store, admin, batch).await?;
+    let batch = &store.require_batch(&batch.id).await?;
+    batch::require_signed_batch_by_admin(store, admin, batch).await?;
     batch::require_signed_message(store, admin, batch).await?;
     Ok(batch::open_live_links(store, public_url, batch, admin, now)
         .await?

@@ -38,9 +38,26 @@ impl AppState {
             crate::outbox::RetryPolicy::new(config.send_retry_wait),
             config.settings_key.clone(),
         );
+        let flashes = Arc::new(Flashes::new(config.flash_ttl));
+        // Expired flashes (a reissued link nobody came back for) are dropped a few times
+        // a minute; the sweeper ends with the state.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&flashes);
+            let every = (config.flash_ttl / 4).max(std::time::Duration::from_secs(1));
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    match weak.upgrade() {
+                        Some(flashes) => flashes.sweep(),
+                        None => break,
+                    }
+                }
+            });
+        }
         Self {
             outbox,
-            flashes: Arc::new(Flashes::new(config.flash_ttl)),
+            flashes,
             store,
             config: Arc::new(config),
             login_throttle: Arc::default(),

@@ -256,10 +256,7 @@ async fn a_stolen_session_cannot_reissue_purge_or_stop_the_checks() {
         trust: CertTrust::PublicAuthorities,
         when_unreachable: WhenUnreachable::AskToRetry,
     };
-    app.store
-        .set_batch_imap(&b.id, Some(&settings), &[])
-        .await
-        .unwrap();
+    signed_imap(&app, &b, &settings).await;
     let (status, page) = post(&app, &cookie, &format!("{base}/imap"), &[("off", "1")]).await;
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("Nothing was changed"), "{page}");
@@ -345,10 +342,7 @@ async fn connection_tests_never_repeat_what_another_service_sent() {
     let app = TestApp::spawn().await;
     let cookie = app.login().await;
     let (b, _) = app.create_batch("Move 2026", ROSTER).await;
-    app.store
-        .set_batch_imap(&b.id, Some(&settings), &[])
-        .await
-        .unwrap();
+    signed_imap(&app, &b, &settings).await;
     let base = format!("/admin/batches/{}", b.id);
     let (status, page) = post(&app, &cookie, &format!("{base}/imap/test"), &[]).await;
     assert_eq!(status, 303, "{page}");
@@ -416,4 +410,17 @@ async fn connection_tests_never_repeat_what_another_service_sent() {
     }
     assert!(parse_csv(&outputs[1].stdout).is_empty());
     app.stop().await;
+}
+
+/// Saves an old-server setting for a batch, signed as the admin would (without the
+/// connection test `batch::set_imap` makes, since these servers are not usable).
+async fn signed_imap(app: &TestApp, b: &passdrop::storage::Batch, settings: &ImapSettings) {
+    let mut changed = app.store.require_batch(&b.id).await.unwrap();
+    changed.imap = Some(settings.clone());
+    let signer = passdrop::batch::settings_signer(&app.admin().await).unwrap();
+    let sig = passdrop::batch::sign_batch(&signer, &changed);
+    app.store
+        .set_batch_imap(&b.id, Some(settings), &sig)
+        .await
+        .unwrap();
 }

@@ -39,8 +39,76 @@ async fn refused_and_link_kept(app: &TestApp, link: &str) {
     assert_eq!(r.status(), 503);
     let page = r.text().await.unwrap();
     assert!(page.contains("your link still works"), "{page}");
-    // Not burned: the form still shows.
-    assert_eq!(app.get(link).await.status(), 200);
+    // Not burned: the form answers the same refusal (it shows nothing the admin did not
+    // sign), not "already used".
+    assert_eq!(app.get(link).await.status(), 503);
+}
+
+#[tokio::test]
+async fn changing_or_signing_settings_never_signs_a_swapped_public_key() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("swap", ROSTER).await;
+    let admin = app.admin().await;
+    // Someone with write access swaps in their own public key; the admin, told the
+    // batch's settings are refused, changes its old-server check with the passphrase.
+    exec(
+        &app,
+        &format!("UPDATE batches SET public_key = ? WHERE id = '{}'", b.id),
+        Some(vec![7u8; 32]),
+    )
+    .await;
+    let tampered = app.store.require_batch(&b.id).await.unwrap();
+    assert!(
+        batch::set_imap(&app.store, &tampered, None, &admin)
+            .await
+            .is_err()
+    );
+    refused_and_link_kept(&app, &link(&links[0])).await;
+
+    // A batch never signed (made without the passphrase) with a swapped key: neither
+    // `admin sign-settings` nor its first links action signs it.
+    let (fresh, _) = batch::create(
+        &app.store,
+        &app.public_url,
+        passdrop::batch::NewBatch {
+            name: "fresh".into(),
+            org_name: None,
+            link_lifetime: std::time::Duration::from_secs(86_400),
+            next_steps: None,
+            ask_mail_client: false,
+            retention: batch::Retention::default(),
+            roster: passdrop::roster::parse_roster(ROSTER.as_bytes()).unwrap(),
+            imap: None,
+            language: None,
+            time_zone: None,
+        },
+        passdrop::config::now(),
+    )
+    .await
+    .unwrap();
+    exec(
+        &app,
+        &format!(
+            "UPDATE batches SET public_key = ? WHERE id = '{}'",
+            fresh.id
+        ),
+        Some(vec![7u8; 32]),
+    )
+    .await;
+    let fresh = app.store.require_batch(&fresh.id).await.unwrap();
+    assert!(
+        batch::sign_unsigned(&app.store, &admin, &fresh)
+            .await
+            .is_err()
+    );
+    assert!(
+        batch::sign_new_batch(&app.store, &admin, &fresh)
+            .await
+            .is_err()
+    );
+    let after = app.store.require_batch(&fresh.id).await.unwrap();
+    assert!(after.settings_sig.is_none());
+    app.stop().await;
 }
 
 #[tokio::test]

@@ -613,15 +613,24 @@ async fn every_state_of_the_8d15076_fixture_survives_the_upgrade() {
         let html = page(format!("/admin/purged/{}", b.id)).await;
         assert!(html.contains(&b.name));
     }
-    // Live links open, and one takes a password.
-    for l in e.links.iter().filter(|l| l.what == "live") {
-        let r = client
-            .get(format!("{}/s/{}", server.address, l.token))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{}: {}'s live link", l.batch, l.email);
-    }
+    // Live links wait for the admin to sign the settings 8d15076 stored (503: the page
+    // shows nothing unsigned), then open, and one takes a password.
+    let live_links = |expected: u16| {
+        let client = &client;
+        let server = &server;
+        let e = &e;
+        async move {
+            for l in e.links.iter().filter(|l| l.what == "live") {
+                let r = client
+                    .get(format!("{}/s/{}", server.address, l.token))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), expected, "{}: {}'s live link", l.batch, l.email);
+            }
+        }
+    };
+    live_links(503).await;
     let eve = e
         .links
         .iter()
@@ -648,6 +657,7 @@ async fn every_state_of_the_8d15076_fixture_survives_the_upgrade() {
     assert!(listed.contains("\"Move 2026\""), "{listed}");
     assert_eq!(submit().await.unwrap().status(), 503, "listed, not signed");
     ok(&passdrop(&data, &["admin", "sign-settings", "--yes"]));
+    live_links(200).await;
     let o = passdrop(&data, &["doctor", "--offline"]);
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("every stored setting matches"),

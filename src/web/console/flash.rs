@@ -97,6 +97,8 @@ impl Flashes {
     pub fn take(&self, session: &[u8; 32], id: &str) -> Option<Zeroizing<String>> {
         let key = LinkToken::parse(id)?.hash();
         let mut entries = self.entries.lock().ok()?;
+        let ttl = self.ttl;
+        entries.retain(|_, e| e.at.elapsed() < ttl);
         let entry = entries.get(&key)?;
         if !bool::from(entry.session.ct_eq(session)) {
             return None;
@@ -105,14 +107,24 @@ impl Flashes {
         (entry.at.elapsed() < self.ttl).then_some(entry.html)
     }
 
-    /// Drops every flash of the session `session` (at logout).
+    /// Drops every flash of the session `session` (at logout), and every expired one.
     pub fn forget_session(&self, session: &[u8; 32]) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|_, e| !bool::from(e.session.ct_eq(session)));
+            let ttl = self.ttl;
+            entries.retain(|_, e| !bool::from(e.session.ct_eq(session)) && e.at.elapsed() < ttl);
         }
     }
 
-    /// How many flashes are held (expired ones included until the next `put`).
+    /// Drops (and zeroizes) every expired flash; the server runs it a few times a
+    /// minute, so a link nobody came back for does not outlive its minute by much.
+    pub fn sweep(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            let ttl = self.ttl;
+            entries.retain(|_, e| e.at.elapsed() < ttl);
+        }
+    }
+
+    /// How many flashes are held (expired ones included until the next sweep).
     pub fn len(&self) -> usize {
         self.entries.lock().map_or(0, |e| e.len())
     }
@@ -161,6 +173,9 @@ mod tests {
             1,
             "expired flashes are dropped at the next put"
         );
+        std::thread::sleep(Duration::from_millis(60));
+        flashes.sweep();
+        assert!(flashes.is_empty(), "and by the sweep nobody waits for");
     }
 
     #[test]

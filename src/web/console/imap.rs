@@ -46,6 +46,8 @@ pub async fn test(
     let notice = match &b.imap {
         None => html! { p { "This batch does not check passwords against a mail server." } },
         Some(settings) => {
+            // Only a server the admin signed for is connected to with a session alone.
+            batch::require_signed_batch(&state.store, &state.config.settings_key, &b).await?;
             let report = imap::check_connection(settings).await;
             html! {
                 p { strong { @if report.ok() { "The connection works." } @else { "The connection test failed." } } }

@@ -151,6 +151,9 @@ async fn show_form(
     headers: &HeaderMap,
 ) -> Result<Response, AppError> {
     let (token, view, language) = usable_link(state, token, headers).await?;
+    // What the page shows (the organisation, the old server) must be what the admin
+    // signed: a row changed outside passdrop gets the 503 page, not a phishing text.
+    batch::require_signed_batch(&state.store, &state.config.settings_key, &view.batch).await?;
     // Tells the admin the message arrived; it does not use the link up. Only the first
     // visit writes.
     if view.opened_at.is_none() {
