@@ -678,3 +678,42 @@ fn serve_says_at_start_when_the_key_file_is_missing() {
     assert!(log.contains("stored settings cannot be trusted"), "{log}");
     assert!(log.contains("does not exist"), "{log}");
 }
+
+#[tokio::test]
+async fn a_batch_made_without_the_passphrase_is_signed_when_its_links_are_first_emailed() {
+    let app = TestApp::spawn().await;
+    let (fresh, _) = batch::create(
+        &app.store,
+        &app.public_url,
+        passdrop::batch::NewBatch {
+            name: "console made".into(),
+            org_name: Some("Example Ltd".into()),
+            link_lifetime: std::time::Duration::from_secs(86_400),
+            next_steps: None,
+            ask_mail_client: false,
+            retention: batch::Retention::default(),
+            roster: passdrop::roster::parse_roster(ROSTER.as_bytes()).unwrap(),
+            imap: None,
+            language: None,
+            time_zone: None,
+        },
+        passdrop::config::now(),
+    )
+    .await
+    .unwrap();
+    assert!(fresh.settings_sig.is_none() && fresh.message_sig.is_none());
+    let admin = app.admin().await;
+    let letters = passdrop::outbox::letters_from_live_links(
+        &app.store,
+        &app.public_url,
+        &fresh,
+        &admin,
+        passdrop::config::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(letters.len(), 1);
+    let signed = app.store.require_batch(&fresh.id).await.unwrap();
+    assert!(signed.settings_sig.is_some() && signed.message_sig.is_some());
+    app.stop().await;
+}
