@@ -199,6 +199,29 @@ fn key_file_findings(ctx: &Context) -> Vec<Finding> {
             ),
             format!("chmod 0644 {shown}"),
         ));
+    } else if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        out.push(finding(
+            Level::Warning,
+            format!("the settings key file {shown} is a symbolic link"),
+            "whoever can change the link (or the directory it is in) can point it at another \
+             key: make it a plain root-owned file",
+        ));
+    } else if let Some(dir) = path.parent().and_then(|d| std::fs::metadata(d).ok())
+        && (dir.mode() & 0o1002 == 0o002
+            || euid().is_some_and(|me| me != 0 && dir.uid() == me && meta.uid() != me))
+    {
+        // A directory this user owns, or anyone may write (without the sticky bit), lets
+        // a key file that is not theirs be replaced by another one.
+        out.push(finding(
+            Level::Problem,
+            format!(
+                "the directory of the settings key file {shown} belongs to the user passdrop \
+                 runs as, or anyone may write it (mode {:o}): the key file could be replaced",
+                dir.mode() & 0o777
+            ),
+            "keep the key file in a root-owned directory that only root can write, e.g. \
+             /etc/passdrop (root:passdrop, 0750)",
+        ));
     } else if euid().is_some_and(|me| me != 0 && meta.uid() == me) {
         out.push(finding(
             Level::Warning,

@@ -915,3 +915,35 @@ async fn times_follow_the_time_zone_setting_and_a_bad_zone_is_refused_by_name() 
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(out.contains("times are shown in UTC"), "{out}");
 }
+
+#[test]
+fn the_doctor_warns_when_the_key_files_directory_can_be_written() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = dir.join("data");
+    let keys = dir.join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    let key = keys.join("settings-key.pub");
+    let pass_file = write(&dir.join("passphrase.txt"), &format!("{PASSPHRASE}\n"));
+    let o = run(passdrop(&data)
+        .args(["admin", "init", "--passphrase-file"])
+        .arg(&pass_file)
+        .arg("--settings-key-file")
+        .arg(&key));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doctor = || {
+        let o = run(passdrop(&data)
+            .args(["doctor", "--offline", "--settings-key-file"])
+            .arg(&key));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(!doctor().contains("could be replaced"), "{}", doctor());
+    // Anyone may write the directory (no sticky bit): the key file could be swapped.
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = doctor();
+    assert!(
+        out.contains("anyone may write it (mode 777): the key file could be replaced"),
+        "{out}"
+    );
+}

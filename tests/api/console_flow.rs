@@ -369,3 +369,62 @@ async fn the_email_settings_keep_what_was_typed_when_a_test_or_a_save_fails() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_typed_test_uses_the_saved_smtp_password_only_with_the_saved_relay() {
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let saved_port = closed_port();
+    let saved = SmtpSettings::from_fields(RelayFields {
+        host: "127.0.0.1",
+        port: Some(saved_port),
+        security: "starttls",
+        credentials: Some(("it@example.org".into(), "relay password".into())),
+        from: "IT team <it@example.org>",
+        reply_to: None,
+        ca_pem: None,
+    })
+    .unwrap();
+    let admin = app.admin().await;
+    let public = app.store.admin_key().await.unwrap().unwrap().public_key;
+    let mut stored = saved.to_stored(&public, passdrop::config::now()).unwrap();
+    stored.sig = Some(batch::sign_relay(
+        &batch::settings_signer(&admin).unwrap(),
+        &stored,
+    ));
+    app.store.save_smtp_settings(&stored).await.unwrap();
+
+    let url = format!("{}/admin/smtp", app.address);
+    let other_port = closed_port().to_string();
+    let same_port = saved_port.to_string();
+    for (port, security, refused) in [
+        (other_port.as_str(), "starttls", true),
+        (same_port.as_str(), "tls", true),
+        (same_port.as_str(), "starttls", false),
+    ] {
+        let (status, page) = console_post(
+            &app.client,
+            &url,
+            &cookie,
+            &[
+                ("host", "127.0.0.1"),
+                ("port", port),
+                ("security", security),
+                ("user", "it@example.org"),
+                ("password", ""),
+                ("from", "it@example.org"),
+                ("to", "admin@example.org"),
+                ("passphrase", PASSPHRASE),
+                ("action", "test"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 422, "{page}");
+        assert_eq!(
+            page.contains("the saved one is used only with the saved server"),
+            refused,
+            "port {port}, {security}: {page}"
+        );
+    }
+    app.stop().await;
+}

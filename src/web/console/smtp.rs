@@ -20,7 +20,7 @@ use super::{
 use crate::batch;
 use crate::config::now;
 use crate::crypto::AdminKey;
-use crate::mail::{self, RelayFields, SmtpSettings};
+use crate::mail::{self, RelayFields, SmtpSecurity, SmtpSettings};
 use crate::storage::StoredSmtp;
 use crate::web::{AppError, AppState};
 
@@ -81,8 +81,8 @@ pub async fn form(
 /// Where the settings page is.
 const SMTP_PATH: &str = "/admin/smtp";
 
-/// Reads the form into settings; an empty password keeps the saved one when the host
-/// and login are unchanged.
+/// Reads the form into settings; an empty password keeps the saved one when the relay
+/// is the saved one exactly (host, login, port, encryption, certificate authority).
 async fn settings_from_form(
     state: &AppState,
     form: &SmtpForm,
@@ -106,7 +106,26 @@ async fn settings_from_form(
                 .ok_or_else(|| format!("Port: “{p}” is not a port number (1 to 65535)"))?,
         ),
     };
+    let ca_pem = match form.ca_pem.trim() {
+        "" => None,
+        pem => {
+            lettre::transport::smtp::client::Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| format!("Certificate authority: not a PEM certificate ({e})"))?;
+            Some(pem.to_owned())
+        }
+    };
     let user = form.user.trim();
+    // The saved password is used only with the saved relay exactly (host, login, port,
+    // encryption and certificate authority): it was sealed for that relay, and must not
+    // go to another port or over other encryption because a form says so.
+    let mode = SmtpSecurity::parse(security)?;
+    let same_relay = |s: &crate::storage::StoredSmtp| {
+        s.host == host
+            && s.username.as_deref() == Some(user)
+            && s.port == port.unwrap_or(mode.default_port())
+            && SmtpSecurity::parse(&s.security).ok() == Some(mode)
+            && s.ca_pem.as_deref().map(str::trim) == ca_pem.as_deref()
+    };
     let credentials = if user.is_empty() {
         None
     } else if !form.password.is_empty() {
@@ -120,18 +139,17 @@ async fn settings_from_form(
             .smtp_settings()
             .await
             .map_err(|e| e.to_string())?
-            .filter(|s| s.host == host && s.username.as_deref() == Some(user));
+            .filter(same_relay);
         match saved {
             Some(s) => SmtpSettings::from_stored(&s, Some(admin))?.credentials,
-            None => return Err("SMTP password: give the password for this login".into()),
-        }
-    };
-    let ca_pem = match form.ca_pem.trim() {
-        "" => None,
-        pem => {
-            lettre::transport::smtp::client::Certificate::from_pem(pem.as_bytes())
-                .map_err(|e| format!("Certificate authority: not a PEM certificate ({e})"))?;
-            Some(pem.to_owned())
+            None => {
+                return Err(
+                    "SMTP password: give the password for this login (the saved one \
+                            is used only with the saved server, port, encryption and \
+                            certificate authority)"
+                        .into(),
+                );
+            }
         }
     };
     SmtpSettings::from_fields(RelayFields {
