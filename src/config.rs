@@ -292,6 +292,37 @@ pub fn format_time_in(unix: i64, tz: &TimeZoneSetting) -> String {
     }
 }
 
+/// The wall-clock time of `unix` in `tz`, for dates written in words: weekday (1 is
+/// Monday), day, month (1 is January), hour, minute, and the zone as `format_time_in`
+/// writes it ("UTC", "CET", "+03:00 Europe/Istanbul").
+pub struct CivilTime {
+    pub weekday: i8,
+    pub day: i8,
+    pub month: i8,
+    pub hour: i8,
+    pub minute: i8,
+    pub zone: String,
+}
+
+/// `unix` on the wall clock of `tz`; `None` outside the representable range.
+pub fn civil_time(unix: i64, tz: &TimeZoneSetting) -> Option<CivilTime> {
+    let zoned = jiff::Timestamp::from_second(unix).ok()?.to_zoned(tz.zone());
+    let abbreviation = zoned.strftime("%Z").to_string();
+    let zone = match tz {
+        TimeZoneSetting::Utc => "UTC".to_owned(),
+        TimeZoneSetting::Zone(_) if abbreviation.starts_with(char::is_alphabetic) => abbreviation,
+        TimeZoneSetting::Zone(_) => format!("{} {}", zoned.strftime("%:z"), tz.name()),
+    };
+    Some(CivilTime {
+        weekday: zoned.weekday().to_monday_one_offset(),
+        day: zoned.day(),
+        month: zoned.month(),
+        hour: zoned.hour(),
+        minute: zoned.minute(),
+        zone,
+    })
+}
+
 /// Unix seconds as RFC 3339 in UTC (`2026-12-07T16:00:00Z`), for `<time datetime>`.
 pub fn rfc3339(unix: i64) -> String {
     jiff::Timestamp::from_second(unix).map_or_else(|_| unix.to_string(), |t| t.to_string())

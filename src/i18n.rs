@@ -215,23 +215,26 @@ pub fn text(language: Language, key: &str) -> String {
     text_with(language, key, &[])
 }
 
-/// The time zone dates are written in. One day a setting; for now UTC, said plainly.
-const ZONE: &str = "UTC";
-
-/// A moment written for a person: "Monday 7 December, 17:00 UTC", "Montag, 7. Dezember,
-/// 17:00 UTC". Every date a user reads goes through here, so a time-zone setting plugs
-/// in at this one place.
+/// A moment written for a person, in UTC: "Monday 7 December, 17:00 UTC", "Montag, 7.
+/// Dezember, 17:00 UTC". Every date a user reads goes through `format_date_in`.
 pub fn format_date(language: Language, unix: i64) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(unix) else {
+    format_date_in(language, unix, &crate::config::TimeZoneSetting::Utc)
+}
+
+/// `format_date` on the wall clock of `tz` (the batch's time zone, else the server's),
+/// naming the zone: "Monday 7 December, 17:00 CET".
+pub fn format_date_in(
+    language: Language,
+    unix: i64,
+    tz: &crate::config::TimeZoneSetting,
+) -> String {
+    let Some(t) = crate::config::civil_time(unix, tz) else {
         return unix.to_string();
     };
-    let weekday = text(
-        language,
-        &format!("weekday-{}", t.weekday().number_from_monday()),
-    );
-    let month = text(language, &format!("month-{}", u8::from(t.month())));
-    let day = t.day().to_string();
-    let clock = format!("{:02}:{:02}", t.hour(), t.minute());
+    let weekday = text(language, &format!("weekday-{}", t.weekday));
+    let month = text(language, &format!("month-{}", t.month));
+    let day = t.day.to_string();
+    let clock = format!("{:02}:{:02}", t.hour, t.minute);
     text_with(
         language,
         "date-format",
@@ -240,7 +243,7 @@ pub fn format_date(language: Language, unix: i64) -> String {
             ("day", Arg::Text(&day)),
             ("month", Arg::Text(&month)),
             ("time", Arg::Text(&clock)),
-            ("zone", Arg::Text(ZONE)),
+            ("zone", Arg::Text(&t.zone)),
         ],
     )
 }
@@ -435,6 +438,18 @@ mod tests {
         assert_eq!(
             format_date(Language::Pt, t),
             "segunda-feira, 7 de dezembro, às 17:00 UTC"
+        );
+        // In a batch's time zone: the wall clock there, and the zone named.
+        let paris = crate::config::TimeZoneSetting::parse("Europe/Paris").unwrap();
+        assert_eq!(
+            format_date_in(Language::Fr, t, &paris),
+            "lundi 7 décembre à 18:00 CET"
+        );
+        let london = crate::config::TimeZoneSetting::parse("Europe/London").unwrap();
+        // Wednesday 1 July 2026, 12:00 UTC: British summer time.
+        assert_eq!(
+            format_date_in(Language::En, 1_782_907_200, &london),
+            "Wednesday 1 July, 13:00 BST"
         );
     }
 

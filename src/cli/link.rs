@@ -29,7 +29,7 @@ impl LinkCommand {
         match self {
             Self::Reissue(args) if args.send => {
                 let url = ctx.url_for_email()?;
-                reissue_and_send(&ctx.store, url, &args, &ctx.settings_key).await
+                reissue_and_send(&ctx.store, url, &args, &ctx.settings_key, &ctx.time_zone).await
             }
             Self::Reissue(args) => reissue(&ctx.store, &ctx.url, &args).await,
             Self::Revoke(args) => revoke(&ctx.store, &args).await,
@@ -77,6 +77,7 @@ async fn reissue_and_send(
     url: &PublicUrl,
     args: &ReissueArgs,
     key_file: &crate::batch::SettingsKeyFile,
+    time_zone: &crate::config::TimeZoneSetting,
 ) -> CliResult {
     let email = args.email.as_str();
     let configured = smtp_settings(&args.smtp)?;
@@ -98,7 +99,13 @@ async fn reissue_and_send(
     outbox::enqueue(store, &b, &letters, &selection, config::now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let job = outbox::Job::new(&b.id, settings, letters, key_file.clone());
+    let job = outbox::Job::new(
+        &b.id,
+        settings,
+        letters,
+        key_file.clone(),
+        time_zone.clone(),
+    );
     let failed = run_sending(
         store,
         &b.id,

@@ -41,7 +41,7 @@ impl SendArgs {
     /// was not sent.
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
         let url = ctx.url_for_email()?;
-        send(&ctx.store, url, self, &ctx.settings_key).await
+        send(&ctx.store, url, self, &ctx.settings_key, &ctx.time_zone).await
     }
 }
 
@@ -51,6 +51,7 @@ async fn send(
     url: &PublicUrl,
     args: SendArgs,
     key_file: &crate::batch::SettingsKeyFile,
+    time_zone: &crate::config::TimeZoneSetting,
 ) -> CliResult {
     let retry_wait = args.sending.retry_wait()?;
     let configured = smtp_settings(&args.smtp)?;
@@ -83,7 +84,13 @@ async fn send(
         );
     }
     let letters = outbox::letters_to_hold(store, &b.id, letters, &selection).await?;
-    let job = outbox::Job::new(&b.id, settings, letters, key_file.clone());
+    let job = outbox::Job::new(
+        &b.id,
+        settings,
+        letters,
+        key_file.clone(),
+        time_zone.clone(),
+    );
     let strict = matches!(selection, outbox::Selection::One(_));
     let failed = run_sending(
         store,

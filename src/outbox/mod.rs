@@ -19,7 +19,7 @@ use secrecy::ExposeSecret as _;
 use tracing::{info, warn};
 
 use crate::batch::{self, BatchResult, IssuedLink};
-use crate::config::{PublicUrl, now};
+use crate::config::{PublicUrl, TimeZoneSetting, now};
 use crate::crypto::AdminKey;
 use crate::i18n::{self, Language};
 use crate::mail::FailureKind;
@@ -287,6 +287,8 @@ pub struct Job {
     settings: Mutex<Arc<SmtpSettings>>,
     /// The batch's message is checked against this key file before each message.
     key_file: batch::SettingsKeyFile,
+    /// The server's time zone, for dates in the default message of a batch without one.
+    time_zone: TimeZoneSetting,
     /// Take no further message (the server is stopping).
     stop: AtomicBool,
     /// A message is between its claim and its recorded outcome.
@@ -316,10 +318,12 @@ impl Job {
         settings: SmtpSettings,
         letters: Vec<Letter>,
         key_file: batch::SettingsKeyFile,
+        time_zone: TimeZoneSetting,
     ) -> Self {
         let job = Self {
             batch_id: batch_id.to_owned(),
             key_file,
+            time_zone,
             letters: Mutex::default(),
             settings: Mutex::new(Arc::new(settings)),
             stop: AtomicBool::new(false),
@@ -434,7 +438,7 @@ pub async fn drain(
             on_event(Event::Skipped { email });
             continue;
         };
-        let result = send_one(&settings, &batch, &letter).await;
+        let result = send_one(&settings, &batch, &letter, &job.time_zone).await;
         let at = now();
         match result {
             Ok(answer) => {
@@ -495,6 +499,7 @@ async fn send_one(
     settings: &SmtpSettings,
     batch: &Batch,
     letter: &Letter,
+    server_zone: &TimeZoneSetting,
 ) -> Result<String, (FailureKind, String)> {
     let to = letter.address().parse().map_err(|e| {
         (
@@ -508,7 +513,8 @@ async fn send_one(
         .into_iter()
         .find_map(|tag| tag.as_deref().and_then(Language::from_tag))
         .unwrap_or_default();
-    let expires = i18n::format_date(language, letter.link.expires_at);
+    let zone = TimeZoneSetting::or_stored(batch.time_zone.as_deref(), server_zone);
+    let expires = i18n::format_date_in(language, letter.link.expires_at, &zone);
     let default_org = i18n::text(language, "form-asker-default");
     let fields = LinkFields {
         name: letter.recipient.display_name.as_deref(),
@@ -543,6 +549,8 @@ pub struct Outbox {
     policy: RetryPolicy,
     jobs: tokio::sync::Mutex<HashMap<String, Arc<Job>>>,
     key_file: batch::SettingsKeyFile,
+    /// The server's time zone (`--time-zone`), for dates in default messages.
+    time_zone: TimeZoneSetting,
     /// The server is stopping: no run starts or takes new letters.
     stopping: AtomicBool,
 }
@@ -560,10 +568,12 @@ impl Outbox {
         per_second: f64,
         policy: RetryPolicy,
         key_file: batch::SettingsKeyFile,
+        time_zone: TimeZoneSetting,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
             key_file,
+            time_zone,
             pacer: Pacer::new(per_second),
             policy,
             jobs: tokio::sync::Mutex::default(),
@@ -596,6 +606,7 @@ impl Outbox {
                 settings,
                 letters,
                 self.key_file.clone(),
+                self.time_zone.clone(),
             ));
             jobs.insert(batch.id.clone(), Arc::clone(&job));
             let outbox = Arc::clone(self);

@@ -67,14 +67,15 @@ impl From<BatchError> for AppError {
 }
 
 /// A link that can no longer take a password, and what its 410 page says.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct GoneLink {
     /// Why it cannot.
     pub status: LinkStatus,
     /// The reader's language.
     pub language: Language,
-    /// When a password was received with it, if one was (said on the page).
-    pub used_at: Option<i64>,
+    /// When a password was received with it, if one was (said on the page), and the
+    /// time zone to say it in.
+    pub used_at: Option<(i64, crate::config::TimeZoneSetting)>,
 }
 
 /// How long to suggest waiting before trying again after a refusal to save.
@@ -119,7 +120,11 @@ impl IntoResponse for AppError {
             }
             Self::LinkGone(gone) => (
                 StatusCode::GONE,
-                link_gone(gone.language, gone.status, gone.used_at),
+                link_gone(
+                    gone.language,
+                    gone.status,
+                    gone.used_at.as_ref().map(|(at, zone)| (*at, zone)),
+                ),
             )
                 .into_response(),
             Self::CollectionClosed(org, language) => (

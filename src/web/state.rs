@@ -37,6 +37,7 @@ impl AppState {
             config.send_rate,
             crate::outbox::RetryPolicy::new(config.send_retry_wait),
             config.settings_key.clone(),
+            config.time_zone.clone(),
         );
         let flashes = Arc::new(Flashes::new(config.flash_ttl));
         // Expired flashes (a reissued link nobody came back for) are dropped a few times

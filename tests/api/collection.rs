@@ -978,3 +978,43 @@ async fn only_the_collection_pages_may_run_their_own_script() {
     assert!(script.text().await.unwrap().contains("password-toggle"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_form_and_the_used_page_write_dates_in_the_batchs_time_zone() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (_, links) = passdrop::batch::create_signed(
+        &app.store,
+        &app.public_url,
+        passdrop::batch::NewBatch {
+            name: "paris".into(),
+            org_name: Some("Exemple SARL".into()),
+            link_lifetime: std::time::Duration::from_secs(86_400),
+            next_steps: None,
+            ask_mail_client: false,
+            retention: passdrop::batch::Retention::default(),
+            roster: passdrop::roster::parse_roster(b"EmailAddress,Language\nana@example.org,fr\n")
+                .unwrap(),
+            imap: None,
+            language: None,
+            time_zone: Some("Europe/Paris".into()),
+        },
+        passdrop::config::now(),
+        &admin,
+    )
+    .await
+    .unwrap();
+    let page = app.get(&link(&links[0])).await.text().await.unwrap();
+    assert!(
+        page.contains(" CET</strong>") || page.contains(" CEST</strong>"),
+        "{page}"
+    );
+    assert!(!page.contains(" UTC<"), "{page}");
+    let pw = "un mot de passe";
+    assert_eq!(app.submit(&link(&links[0]), pw, pw).await.status(), 200);
+    let used = app.get(&link(&links[0])).await;
+    assert_eq!(used.status(), 410);
+    let used = used.text().await.unwrap();
+    assert!(used.contains(" CET") || used.contains(" CEST"), "{used}");
+    app.stop().await;
+}

@@ -12,7 +12,7 @@ use super::pages::{self, ErrorField, FormError, FormPage};
 use crate::batch::{
     self, FailedAttempt, ImapCheck, LinkStatus, MailClient, PasswordProblem, SubmitOutcome,
 };
-use crate::config::now;
+use crate::config::{TimeZoneSetting, now};
 use crate::crypto::LinkToken;
 use crate::i18n::{self, Arg, Language};
 use crate::imap::{self, Entry, Verdict, WhenUnreachable};
@@ -36,12 +36,22 @@ fn language_for(state: &AppState, headers: &HeaderMap, view: Option<&LinkView>) 
         .unwrap_or(state.config.language)
 }
 
-/// The 410 for a link that cannot take a password, in its reader's language.
-fn gone(language: Language, status: LinkStatus, view: Option<&LinkView>) -> AppError {
+/// The time zone a link's pages write dates in: its batch's, else the server's.
+fn zone_of(state: &AppState, view: &LinkView) -> TimeZoneSetting {
+    TimeZoneSetting::or_stored(view.batch.time_zone.as_deref(), &state.config.time_zone)
+}
+
+/// The 410 for a link that cannot take a password, in its reader's language (and, for a
+/// used one, when the password came, in `zone`).
+fn gone(
+    language: Language,
+    status: LinkStatus,
+    view: Option<(&LinkView, TimeZoneSetting)>,
+) -> AppError {
     AppError::LinkGone(GoneLink {
         status,
         language,
-        used_at: view.and_then(|v| v.used_at),
+        used_at: view.and_then(|(v, zone)| v.used_at.map(|at| (at, zone))),
     })
 }
 
@@ -65,7 +75,7 @@ async fn usable_link(
     let language = language_for(state, headers, Some(&view));
     match LinkStatus::of(&view, now()) {
         LinkStatus::Usable => Ok((token, view, language)),
-        other => Err(gone(language, other, Some(&view))),
+        other => Err(gone(language, other, Some((&view, zone_of(state, &view))))),
     }
 }
 
@@ -86,6 +96,7 @@ fn tries_left(view: &LinkView) -> i64 {
 
 fn form_page(
     view: &LinkView,
+    zone: &TimeZoneSetting,
     language: Language,
     mail_client: Option<MailClient>,
     tries_left: i64,
@@ -96,6 +107,7 @@ fn form_page(
         org_name: view.batch.org_name.as_deref(),
         email: &view.recipient.email,
         expires_at: view.expires_at,
+        time_zone: zone,
         ask_mail_client: view.batch.ask_mail_client,
         checked_with: view.batch.imap.as_ref().map(|i| i.server.host.as_str()),
         mail_client,
@@ -159,7 +171,8 @@ async fn show_form(
     if view.opened_at.is_none() {
         state.store.mark_opened(&token.hash(), now()).await?;
     }
-    Ok(form_page(&view, language, None, tries_left(&view), None).into_response())
+    let zone = zone_of(state, &view);
+    Ok(form_page(&view, &zone, language, None, tries_left(&view), None).into_response())
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -288,7 +301,7 @@ async fn checked_submit(
     };
     match LinkStatus::of(&view, now()) {
         LinkStatus::Usable => {}
-        other => return Err(gone(language, other, Some(&view))),
+        other => return Err(gone(language, other, Some((&view, zone_of(&state, &view))))),
     }
     let reader = Reader {
         state: &state,
@@ -397,6 +410,7 @@ impl Reader<'_> {
         let error = problem(self.language, ErrorField::Form, "error-try-later");
         let page = form_page(
             self.view,
+            &zone_of(self.state, self.view),
             self.language,
             mail_client,
             tries_left,
@@ -476,7 +490,15 @@ impl Reader<'_> {
                 return Err(gone(self.language, status, None));
             }
         };
-        let page = form_page(view, self.language, mail_client, tries_left, Some(error));
+        let zone = zone_of(state, view);
+        let page = form_page(
+            view,
+            &zone,
+            self.language,
+            mail_client,
+            tries_left,
+            Some(error),
+        );
         Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     }
 
@@ -489,6 +511,7 @@ impl Reader<'_> {
     ) -> Response {
         let page = form_page(
             self.view,
+            &zone_of(self.state, self.view),
             self.language,
             mail_client,
             tries_left(self.view),

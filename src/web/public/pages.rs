@@ -9,6 +9,7 @@
 use maud::{Markup, PreEscaped, html};
 
 use crate::batch::{LinkStatus, MailClient};
+use crate::config::TimeZoneSetting;
 use crate::i18n::{self, Arg, Language};
 use crate::web::assets;
 use crate::web::layout::{layout_in, message_page_in};
@@ -26,6 +27,8 @@ pub struct FormPage<'a> {
     pub email: &'a str,
     /// When the link expires.
     pub expires_at: i64,
+    /// The time zone dates are written in (the batch's, else the server's).
+    pub time_zone: &'a TimeZoneSetting,
     /// Whether to ask how the user reads their email.
     pub ask_mail_client: bool,
     /// The old IMAP server's host, when the password is checked with it before it is
@@ -114,7 +117,7 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
         .error
         .as_ref()
         .filter(|e| e.field == ErrorField::MailClient);
-    let expires = i18n::format_date(language, page.expires_at);
+    let expires = i18n::format_date_in(language, page.expires_at, page.time_zone);
     layout_in(
         language,
         &t("form-title"),
@@ -249,16 +252,20 @@ pub fn collection_closed(language: Language, org_name: Option<&str>) -> Markup {
 /// The 410 pages for links that can no longer take a password. A used link (what a
 /// reload of the confirmation shows) says when the password came, and that there is
 /// nothing more to do.
-pub fn link_gone(language: Language, status: LinkStatus, used_at: Option<i64>) -> Markup {
+pub fn link_gone(
+    language: Language,
+    status: LinkStatus,
+    used_at: Option<(i64, &TimeZoneSetting)>,
+) -> Markup {
     let t = |key: &str| i18n::text(language, key);
     let (title, text) = match status {
         LinkStatus::Used => (
             t("used-title"),
             match used_at {
-                Some(at) => i18n::text_with(
+                Some((at, zone)) => i18n::text_with(
                     language,
                     "used-text",
-                    &[("date", Arg::Text(&i18n::format_date(language, at)))],
+                    &[("date", Arg::Text(&i18n::format_date_in(language, at, zone)))],
                 ),
                 None => t("used-text-undated"),
             },
@@ -281,6 +288,7 @@ mod tests {
             org_name: Some("Example <Ltd>"),
             email: "ann@example.com",
             expires_at: 1_796_662_800,
+            time_zone: &TimeZoneSetting::Utc,
             ask_mail_client: true,
             checked_with: None,
             mail_client: None,
@@ -305,7 +313,14 @@ mod tests {
                 LinkStatus::Locked,
                 LinkStatus::Expired,
             ] {
-                pages.push(link_gone(language, status, Some(1_796_662_800)).into_string());
+                pages.push(
+                    link_gone(
+                        language,
+                        status,
+                        Some((1_796_662_800, &TimeZoneSetting::Utc)),
+                    )
+                    .into_string(),
+                );
             }
             pages.push(collection_closed(language, Some("Example Ltd")).into_string());
             pages.push(collection_closed(language, None).into_string());
@@ -376,12 +391,22 @@ mod tests {
 
     #[test]
     fn a_used_link_says_when_and_that_nothing_more_is_needed() {
-        let page = link_gone(Language::En, LinkStatus::Used, Some(1_796_662_800)).into_string();
+        let page = link_gone(
+            Language::En,
+            LinkStatus::Used,
+            Some((1_796_662_800, &TimeZoneSetting::Utc)),
+        )
+        .into_string();
         assert!(page.contains(
             "A password was received for this link on Monday 7 December, 17:00 UTC. There is \
              nothing more to do. If you did not send it, tell your IT contact now."
         ));
-        let page = link_gone(Language::De, LinkStatus::Used, Some(1_796_662_800)).into_string();
+        let page = link_gone(
+            Language::De,
+            LinkStatus::Used,
+            Some((1_796_662_800, &TimeZoneSetting::Utc)),
+        )
+        .into_string();
         assert!(page.contains("am Montag, 7. Dezember, 17:00 UTC ein Passwort empfangen"));
     }
 }
