@@ -15,7 +15,8 @@ const DOMAIN: [&str; 10] = [
 ];
 /// The console's shared rooms, which its pages may import.
 const CONSOLE_SHARED: [&str; 3] = ["layout", "batch_page", "session"];
-/// Source files over this many lines are split (crypto.rs stays one auditable file).
+/// Source files over this many lines are split (crypto/mod.rs, the key hierarchy, stays
+/// one auditable file).
 const MAX_LINES: usize = 700;
 
 fn src() -> PathBuf {
@@ -216,7 +217,7 @@ fn top_level_modules_import_each_other_without_a_cycle() {
 #[test]
 fn no_source_file_is_too_long_to_read() {
     for (path, text) in sources(&src()) {
-        if path.ends_with("crypto.rs") {
+        if path.ends_with("crypto/mod.rs") {
             continue;
         }
         let lines = text.lines().count();
