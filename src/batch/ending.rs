@@ -2,12 +2,14 @@
 //! ends apply), the export itself, the purge, and the retention that purges batches
 //! nobody purged.
 
-use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
 
 use super::{BatchError, BatchResult, MAINTENANCE_INTERVAL, open_batch_key};
 use crate::crypto::{self, AdminKey, SubmissionBinding};
-use crate::export::{self, M365Row};
+use crate::export::{self, M365Row, Target};
+use std::sync::Arc;
+
+use super::Tally;
 use crate::storage::{AuditKind, Batch, LinkState, Store, StoreError, Tombstone};
 
 /// What an export does to the automatic purge date. The rule: an export never moves
@@ -179,8 +181,9 @@ pub struct M365Export {
     pub rows: usize,
     /// Email addresses of recipients who have not submitted, in roster order.
     pub missing: Vec<String>,
-    /// Email addresses of the rows whose password a spreadsheet would run as a formula
-    /// (`export::formula_risk`), in file order: the admin is warned, naming them.
+    /// The rows whose password a spreadsheet would run as a formula
+    /// (`export::formula_risk`), as "EmailAddress (line N)" in file order: the admin is
+    /// warned, naming them (never the passwords).
     pub formula_risk: Vec<String>,
 }
 
@@ -223,12 +226,28 @@ pub async fn prepare_m365(
     batch: &Batch,
     admin: &AdminKey,
 ) -> BatchResult<M365Export> {
+    prepare_export(store, batch, admin, &Target::M365, None).await
+}
+
+/// Opens every password of a batch and renders the file `target` says, without
+/// recording the export; `tally` (if given) counts the passwords opened. A value the
+/// format cannot carry refuses the whole file (`ExportError::CannotCarry`).
+pub async fn prepare_export(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+    target: &Target,
+    tally: Option<Arc<Tally>>,
+) -> BatchResult<M365Export> {
     let batch_key = open_batch_key(store, batch, admin).await?;
     let (submissions, missing) = store.submissions_and_missing(&batch.id).await?;
     // One X25519 exchange per password: opened off the async runtime, on every core.
     let batch_id = batch.id.clone();
+    if let Some(tally) = &tally {
+        tally.set_total(submissions.len());
+    }
     let (submissions, passwords) = tokio::task::spawn_blocking(move || {
-        let passwords = open_passwords(&batch_key, &batch_id, &submissions);
+        let passwords = open_passwords(&batch_key, &batch_id, &submissions, tally.as_deref());
         (submissions, passwords)
     })
     .await
@@ -244,12 +263,8 @@ pub async fn prepare_m365(
             user_root: s.recipient.user_root.as_deref(),
         })
         .collect();
-    let csv = export::render_m365_csv(&rows, batch.has_user_root)?;
-    let formula_risk = rows
-        .iter()
-        .filter(|r| export::formula_risk(r.password.expose_secret()))
-        .map(|r| r.email.to_owned())
-        .collect();
+    let csv = target.render(&rows, batch.has_user_root)?;
+    let formula_risk = export::formula_rows(&rows, target.format());
     Ok(M365Export {
         csv,
         rows: rows.len(),
@@ -263,8 +278,12 @@ fn open_passwords(
     batch_key: &crypto::BatchKey,
     batch_id: &str,
     submissions: &[crate::storage::StoredSubmission],
+    tally: Option<&Tally>,
 ) -> BatchResult<Vec<secrecy::SecretBox<[u8]>>> {
     let open_one = |s: &crate::storage::StoredSubmission| {
+        if let Some(tally) = tally {
+            tally.bump();
+        }
         let binding = SubmissionBinding {
             batch_id,
             recipient_id: s.recipient.id,

@@ -18,6 +18,8 @@ mod ending;
 mod passphrase;
 mod signed;
 mod submission;
+mod tally;
+mod targets;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
@@ -25,6 +27,8 @@ pub use ending::*;
 pub use passphrase::*;
 pub use signed::*;
 pub use submission::*;
+pub use tally::Tally;
+pub use targets::*;
 
 /// By default a batch nobody purges is purged this long after its links expire...
 pub const DEFAULT_RETAIN_AFTER_EXPIRY: &str = "7d";
@@ -265,7 +269,7 @@ pub async fn create(
     request: NewBatch,
     now: i64,
 ) -> BatchResult<(Batch, Vec<IssuedLink>)> {
-    create_with(store, public_url, request, now, None).await
+    create_with(store, public_url, request, now, None, None).await
 }
 
 /// `create`, with the batch's settings and message signed by the unlocked admin key.
@@ -276,7 +280,19 @@ pub async fn create_signed(
     now: i64,
     admin: &AdminKey,
 ) -> BatchResult<(Batch, Vec<IssuedLink>)> {
-    create_with(store, public_url, request, now, Some(admin)).await
+    create_with(store, public_url, request, now, Some(admin), None).await
+}
+
+/// `create_signed`, counting the links issued on `tally` (for a progress bar).
+pub async fn create_signed_counted(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    admin: &AdminKey,
+    tally: std::sync::Arc<Tally>,
+) -> BatchResult<(Batch, Vec<IssuedLink>)> {
+    create_with(store, public_url, request, now, Some(admin), Some(tally)).await
 }
 
 async fn create_with(
@@ -285,6 +301,7 @@ async fn create_with(
     request: NewBatch,
     now: i64,
     signer: Option<&AdminKey>,
+    tally: Option<std::sync::Arc<Tally>>,
 ) -> BatchResult<(Batch, Vec<IssuedLink>)> {
     let name = request.name.trim().to_owned();
     check_name("batch name", &name)?;
@@ -370,8 +387,12 @@ async fn create_with(
     );
     let public_url = public_url.clone();
     let entries = request.roster.entries;
+    if let Some(tally) = &tally {
+        tally.set_total(entries.len());
+    }
     let issued = tokio::task::spawn_blocking(move || {
         issue_first_links(
+            tally.as_deref(),
             entries,
             &public_key,
             &batch_id,
@@ -389,6 +410,7 @@ async fn create_with(
 
 /// One new recipient row and its first link, per roster entry, in roster order.
 fn issue_first_links(
+    tally: Option<&Tally>,
     entries: Vec<crate::roster::RosterEntry>,
     public_key: &[u8],
     batch_id: &str,
@@ -399,6 +421,9 @@ fn issue_first_links(
     let issue_one = |entry: crate::roster::RosterEntry| -> BatchResult<(NewRecipient, IssuedLink)> {
         let token = LinkToken::generate_tagged(tag)?;
         let sealed_token = crypto::seal_token(public_key, batch_id, &entry.email, &token)?;
+        if let Some(tally) = tally {
+            tally.bump();
+        }
         let link = IssuedLink {
             email: entry.email.clone(),
             display_name: entry.display_name.clone(),

@@ -156,7 +156,8 @@ async fn create(
     let roster = parse_roster(&read_roster(&args.roster)?)?;
     let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
     let output = Output::open(args.links_out.links_out.as_deref())?;
-    let created = batch::create_signed(
+    let tally = batch::Tally::new();
+    let created = batch::create_signed_counted(
         store,
         url,
         NewBatch {
@@ -173,8 +174,10 @@ async fn create(
         },
         config::now(),
         &admin,
-    )
-    .await;
+        std::sync::Arc::clone(&tally),
+    );
+    let created =
+        super::progress::watch("Issuing links", tally, super::progress::LARGE, created).await;
     let (created, links) = match created {
         Err(BatchError::ImapUnusable(report)) => {
             print_imap_report(&mut std::io::stderr(), &report);

@@ -2,15 +2,20 @@
 //! leave (decrypted, with the passphrase) and then everything is deleted.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::io::Output;
+use super::progress;
 use super::{BatchArg, CliResult, Context, Failure, PassphraseArgs};
 use crate::batch::{self, ExportOutlook, PurgeChoice, PurgePlan};
 use crate::config::{self, TimeZoneSetting};
+use crate::export::imapsync::DestLogin;
+use crate::export::powershell::DEFAULT_MAX_CONCURRENT;
+use crate::export::{Format, Target, closing_checklist};
 use crate::storage::Store;
 
 /// Export formats.
@@ -18,6 +23,39 @@ use crate::storage::Store;
 pub enum ExportFormat {
     /// Microsoft 365 IMAP migration CSV: EmailAddress,UserName,Password[,UserRoot].
     M365,
+    /// The Microsoft 365 CSV (to --out) and a PowerShell script beside it (same name,
+    /// .ps1) that creates the IMAP endpoint and the migration batch; no password in it.
+    #[value(name = "m365-powershell")]
+    M365Powershell,
+    /// BitTitan MigrationWiz Bulk Add CSV.
+    #[value(name = "migrationwiz")]
+    MigrationWiz,
+    /// Google Workspace Migration for Microsoft Exchange: `userid#password, target` lines.
+    Gwmme,
+    /// imapsync: `host1;user1;password1;host2;user2;password2;extra;` lines (needs
+    /// --dest-host).
+    Imapsync,
+}
+
+impl ExportFormat {
+    fn format(self) -> Format {
+        match self {
+            Self::M365 => Format::M365,
+            Self::M365Powershell => Format::M365PowerShell,
+            Self::MigrationWiz => Format::MigrationWiz,
+            Self::Gwmme => Format::Gwmme,
+            Self::Imapsync => Format::Imapsync,
+        }
+    }
+}
+
+/// The destination login of an imapsync line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DestLoginArg {
+    /// The user's EmailAddress.
+    Email,
+    /// The user's UserName (their login on the old server).
+    UserName,
 }
 
 /// `passdrop export` options.
@@ -29,9 +67,19 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, env = "PASSDROP_FORMAT", value_enum, default_value = "m365")]
     pub format: ExportFormat,
-    /// Write here (created 0600, never overwritten) instead of stdout.
+    /// Write here (created 0600, never overwritten) instead of stdout; required for
+    /// m365-powershell, whose script goes beside it.
     #[arg(long, env = "PASSDROP_OUT")]
     pub out: Option<PathBuf>,
+    /// imapsync: the destination IMAP host (host2); used for this file, never stored.
+    #[arg(long, env = "PASSDROP_DEST_HOST")]
+    pub dest_host: Option<String>,
+    /// imapsync: the destination login (user2): the EmailAddress or the UserName.
+    #[arg(long, env = "PASSDROP_DEST_LOGIN", value_enum, default_value = "email")]
+    pub dest_login: DestLoginArg,
+    /// m365-powershell: the endpoint's concurrent migrations and incremental syncs.
+    #[arg(long, env = "PASSDROP_MAX_CONCURRENT", default_value_t = DEFAULT_MAX_CONCURRENT)]
+    pub max_concurrent: u32,
     /// Where the passphrase comes from.
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
@@ -79,11 +127,61 @@ impl PurgeArgs {
     }
 }
 
-/// Writes the Microsoft 365 CSV of a batch.
+/// Writes a batch's passwords in the chosen format (and, for m365-powershell, the
+/// script beside the CSV); nothing is written when a value cannot be carried.
 async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliResult {
-    let ExportFormat::M365 = args.format;
-    let output = Output::open(args.out.as_deref())?;
+    let format = args.format.format();
+    let script_path = match (format, &args.out) {
+        (Format::M365PowerShell, None) => {
+            return Err(Failure::Usage(
+                "--format m365-powershell needs --out FILE.csv: the script goes beside it"
+                    .to_owned(),
+            ));
+        }
+        (Format::M365PowerShell, Some(out)) => Some(script_path(out)?),
+        _ => None,
+    };
+    if format == Format::Imapsync && args.dest_host.is_none() {
+        return Err(Failure::Usage(
+            "--format imapsync needs --dest-host HOST (the destination IMAP server)".to_owned(),
+        ));
+    }
     let b = args.batch.find(store).await?;
+    let target = match format {
+        Format::M365 | Format::M365PowerShell => Target::M365,
+        Format::MigrationWiz => Target::MigrationWiz,
+        Format::Gwmme => Target::Gwmme,
+        Format::Imapsync => {
+            let login = match args.dest_login {
+                DestLoginArg::Email => DestLogin::Email,
+                DestLoginArg::UserName => DestLogin::UserName,
+            };
+            batch::imapsync_target(&b, args.dest_host.as_deref().unwrap_or_default(), login)?
+        }
+    };
+    // The script holds no secret; it is made before anything is opened, so a setting it
+    // cannot carry stops the export before the passphrase is asked for.
+    let script = match (&script_path, &args.out) {
+        (Some(_), Some(out)) => {
+            let csv_name = out.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+                Failure::Usage("--out must end in a file name of UTF-8 text".to_owned())
+            })?;
+            // The inventory's problem folders are passed here once it exists.
+            let folders: Vec<String> = Vec::new();
+            Some(batch::powershell_script(
+                &b,
+                csv_name,
+                args.max_concurrent,
+                &folders,
+            )?)
+        }
+        _ => None,
+    };
+    let output = Output::open(args.out.as_deref())?;
+    let script_file = script_path
+        .as_deref()
+        .map(crate::export::SecretFile::create)
+        .transpose()?;
     let passphrase = args.passphrase.read(false)?;
     let admin = batch::unlock_admin(store, passphrase).await?;
     let choice = if args.keep_collecting {
@@ -93,12 +191,25 @@ async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliR
     } else {
         PurgeChoice::AfterLinksExpire
     };
-    let (exported, plan) = batch::export_m365(store, &b, &admin, choice, config::now()).await?;
+    let tally = batch::Tally::new();
+    let prepared = batch::prepare_export(store, &b, &admin, &target, Some(Arc::clone(&tally)));
+    let exported = progress::watch("Opening passwords", tally, progress::LARGE, prepared).await?;
     drop(admin);
     output.finish(&exported.csv)?;
+    if let (Some(file), Some(script)) = (script_file, &script) {
+        file.finish(script.as_bytes())?;
+    }
+    let plan = batch::record_export(store, &b, exported.rows, choice, config::now()).await?;
     match &args.out {
         Some(out) => eprintln!("Wrote {} rows to {}.", exported.rows, out.display()),
         None => eprintln!("Wrote {} rows.", exported.rows),
+    }
+    if let Some(path) = &script_path {
+        eprintln!(
+            "Wrote the PowerShell script to {} (it holds no password; run it in Exchange \
+             Online PowerShell from the CSV's folder).",
+            path.display()
+        );
     }
     if !exported.formula_risk.is_empty() {
         eprintln!("{}", crate::export::formula_warning(&exported.formula_risk));
@@ -124,7 +235,23 @@ async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliR
         let zone = TimeZoneSetting::or_stored(b.time_zone.as_deref(), zone);
         eprintln!("{}", plan_words(&plan, &zone));
     }
+    eprintln!("When the migration is done:");
+    for (i, step) in closing_checklist(format).iter().enumerate() {
+        eprintln!("  {}. {step}", i + 1);
+    }
     Ok(())
+}
+
+/// The script's path for a CSV at `out`: the same name with `.ps1`.
+fn script_path(out: &Path) -> Result<PathBuf, Failure> {
+    let script = out.with_extension("ps1");
+    if script == out {
+        return Err(Failure::Usage(
+            "--out must not end in .ps1: the script is written beside the CSV under that name"
+                .to_owned(),
+        ));
+    }
+    Ok(script)
 }
 
 /// What the export did to the automatic purge, in one or two sentences.

@@ -28,6 +28,7 @@ mod generate;
 mod io;
 mod link;
 mod logging;
+pub mod progress;
 mod send;
 mod serve;
 mod settings_file;

@@ -1,7 +1,6 @@
 //! `passdrop send`: email each user their link through the relay, and the progress of
 //! a sending run (also used by `link reissue --send`).
 
-use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use clap::Args;
@@ -83,6 +82,7 @@ async fn send(
             plan.unreachable
         );
     }
+    eprintln!("Reminder: {}", crate::export::BEFORE_SENDING);
     let letters = outbox::letters_to_hold(store, &b.id, letters, &selection).await?;
     let job = outbox::Job::new(
         &b.id,
@@ -118,8 +118,8 @@ async fn send(
     }
 }
 
-/// The progress of a sending run on stderr: a line per message, and on a terminal a
-/// bar redrawn in place.
+/// The progress of a sending run on stderr: a line per message, and on a terminal an
+/// `indicatif` bar below them with the rate and the time left (`cli::progress`).
 struct Progress {
     /// A skipped message counts as failed (when one user was asked for).
     skipped_fails: bool,
@@ -127,45 +127,30 @@ struct Progress {
     done: usize,
     sent: usize,
     failed: Vec<String>,
-    bar: bool,
+    bar: super::progress::Progress,
 }
 
 impl Progress {
     fn new(total: usize) -> Self {
-        let progress = Self {
+        Self {
             skipped_fails: false,
             total,
             done: 0,
             sent: 0,
             failed: Vec::new(),
-            bar: std::io::stderr().is_terminal(),
-        };
-        progress.draw();
-        progress
-    }
-
-    fn draw(&self) {
-        if self.bar && self.total > 0 {
-            const WIDTH: usize = 30;
-            let filled = WIDTH * self.done / self.total;
-            eprint!(
-                "\r\x1b[2K[{}{}] {}/{} sent {} failed {}",
-                "#".repeat(filled),
-                "-".repeat(WIDTH - filled),
-                self.done,
-                self.total,
-                self.sent,
-                self.failed.len()
-            );
+            bar: super::progress::Progress::lines_only(
+                "Sending",
+                u64::try_from(total).unwrap_or(u64::MAX),
+            ),
         }
     }
 
-    fn say(&self, line: &str) {
-        if self.bar {
-            eprint!("\r\x1b[2K");
-        }
-        eprintln!("[{}/{}] {line}", self.done, self.total);
-        self.draw();
+    fn say(&mut self, line: &str) {
+        self.bar
+            .println(&format!("[{}/{}] {line}", self.done, self.total));
+        self.bar.set(u64::try_from(self.done).unwrap_or(u64::MAX));
+        self.bar
+            .message(format!("sent {} failed {}", self.sent, self.failed.len()));
     }
 
     fn event(&mut self, event: outbox::Event) {
@@ -213,23 +198,24 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
-        if self.total == 0 {
+    fn finish(self) -> Vec<String> {
+        let Self {
+            bar,
+            failed,
+            sent,
+            total,
+            ..
+        } = self;
+        bar.finish();
+        if total == 0 {
             eprintln!(
                 "Nobody to email: everyone chosen has submitted, was emailed already, or has no \
                  open link."
             );
-            return;
+            return failed;
         }
-        if self.bar {
-            eprintln!();
-        }
-        eprintln!(
-            "{} sent, {} failed, of {}.",
-            self.sent,
-            self.failed.len(),
-            self.total
-        );
+        eprintln!("{sent} sent, {} failed, of {total}.", failed.len());
+        failed
     }
 }
 
@@ -251,6 +237,5 @@ pub(super) async fn run_sending(
     let pacer = outbox::Pacer::new(rate);
     let policy = outbox::RetryPolicy::new(retry_wait);
     outbox::drain(store, job, &pacer, policy, &mut |e| progress.event(e)).await?;
-    progress.finish();
-    Ok(progress.failed)
+    Ok(progress.finish())
 }

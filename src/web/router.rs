@@ -86,6 +86,10 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             "/admin/batches/{id}/export",
             get(console::export::form).post(console::export::submit),
         )
+        .route(
+            "/admin/batches/{id}/export/script",
+            get(console::export::script),
+        )
         .route("/admin/batches/{id}/purge", post(console::export::purge))
         .route("/admin/batches/{id}/imap", post(console::imap::set))
         .route("/admin/batches/{id}/imap/test", post(console::imap::test))

@@ -67,7 +67,7 @@ async fn the_command_line_exports_formulas_exactly_and_names_their_users() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("ann@example.org, cy@example.org"),
+        stderr.contains("ann@example.org (line 2), cy@example.org (line 4)"),
         "{stderr}"
     );
     assert!(stderr.contains("Never open this file in Excel"), "{stderr}");
@@ -119,10 +119,11 @@ async fn the_console_names_the_users_before_the_download() {
     let page = r.text().await.unwrap();
     assert!(page.contains("2 passwords start"), "{page}");
     assert!(
-        page.contains("<li>ann@example.org</li>") && page.contains("<li>cy@example.org</li>"),
+        page.contains("<li>ann@example.org (line 2)</li>")
+            && page.contains("<li>cy@example.org (line 4)</li>"),
         "{page}"
     );
-    assert!(!page.contains("<li>bob@example.org</li>"), "{page}");
+    assert!(!page.contains("<li>bob@example.org"), "{page}");
     assert!(
         !page.contains("WEBSERVICE") && !page.contains("SUM(1"),
         "{page}"

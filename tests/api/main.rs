@@ -19,6 +19,7 @@ mod corpus;
 mod crash;
 mod disk_full;
 mod envelope;
+mod export_formats;
 mod floods;
 mod formula;
 mod golden;

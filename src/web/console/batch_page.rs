@@ -298,6 +298,7 @@ pub fn email_section(
     html! {
         section.email {
             h2 { "Email the links" }
+            p.small { (crate::export::BEFORE_SENDING) }
             @match &v.relay {
                 None => {
                     p { "No SMTP relay is set up. " a href="/admin/smtp" { "Set up email sending" }

@@ -10,11 +10,14 @@ use serde::Deserialize;
 use super::batch_page::audit_words;
 use super::layout::{admin_layout, error_box, passphrase_field, passphrase_form, when};
 use super::{
-    AdminSession, ClientKey, Refusal, Refused, csv_download, live_batch, see_other,
-    unlock_throttled, zone_of,
+    AdminSession, ClientKey, Refusal, Refused, file_download, live_batch, safe_file_name,
+    see_other, unlock_throttled, zone_of,
 };
 use crate::batch::{self, ExportOutlook, PendingUser, PurgeChoice, PurgePlan};
 use crate::config::{TimeZoneSetting, format_time_in, now};
+use crate::export::imapsync::DestLogin;
+use crate::export::powershell::DEFAULT_MAX_CONCURRENT;
+use crate::export::{Format, Target, closing_checklist};
 use crate::storage::{AuditEvent, Batch, Tombstone};
 use crate::web::{AppError, AppState};
 
@@ -28,6 +31,41 @@ pub struct ExportForm {
     formula_ok: Option<String>,
     #[serde(default)]
     purge: Option<String>,
+    /// `export::Format::as_str` (absent: m365).
+    #[serde(default)]
+    format: Option<String>,
+    /// imapsync: the destination host, used for this file only.
+    #[serde(default)]
+    dest_host: Option<String>,
+    /// imapsync: `email` or `user-name`.
+    #[serde(default)]
+    dest_login: Option<String>,
+}
+
+impl ExportForm {
+    /// The chosen format and what the file is rendered as, or why not.
+    fn target(&self, b: &Batch) -> Result<(Format, Target), String> {
+        let format = match self.format.as_deref() {
+            None | Some("") => Format::M365,
+            Some(value) => Format::parse(value).ok_or("Choose one of the formats.")?,
+        };
+        let target = match format {
+            Format::M365 | Format::M365PowerShell => Target::M365,
+            Format::MigrationWiz => Target::MigrationWiz,
+            Format::Gwmme => Target::Gwmme,
+            Format::Imapsync => {
+                let login = match self.dest_login.as_deref() {
+                    None | Some("") => DestLogin::Email,
+                    Some(value) => {
+                        DestLogin::parse(value).ok_or("Choose the destination login.")?
+                    }
+                };
+                let host = self.dest_host.as_deref().unwrap_or_default();
+                batch::imapsync_target(b, host, login).map_err(|e| e.to_string())?
+            }
+        };
+        Ok((format, target))
+    }
 }
 
 /// `?missing=all` lists every user who has not submitted, not only the first ones.
@@ -76,9 +114,17 @@ pub async fn submit(
     _session: AdminSession,
     Path(id): Path<String>,
     client: ClientKey,
-    Form(form): Form<ExportForm>,
+    Form(mut form): Form<ExportForm>,
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
+    let (format, target) = match form.target(&b) {
+        Ok(chosen) => chosen,
+        Err(why) => {
+            let outlook = outlook(&state, &b).await?;
+            let page = export_page(&zone_of(&state, &b), &b, &outlook, false, Some(&why), None);
+            return Ok(Refused::unprocessable(page).into_response());
+        }
+    };
     let choice = match form.purge.as_deref() {
         None | Some("") => PurgeChoice::AfterLinksExpire,
         Some(value) => match PurgeChoice::parse(value) {
@@ -97,7 +143,7 @@ pub async fn submit(
             }
         },
     };
-    let admin = match unlock_throttled(&state, client, form.passphrase).await {
+    let admin = match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await {
         Ok(key) => key,
         Err(Refusal::Internal(e)) => return Err(e),
         Err(refusal) => {
@@ -107,16 +153,65 @@ pub async fn submit(
             });
         }
     };
-    let exported = batch::prepare_m365(&state.store, &b, &admin).await?;
+    let prepared = batch::prepare_export(&state.store, &b, &admin, &target, None).await;
     drop(admin);
+    let exported = match prepared {
+        Ok(exported) => exported,
+        // A value the format cannot carry: its row is named, nothing is recorded.
+        Err(batch::BatchError::Export(e)) => {
+            let outlook = outlook(&state, &b).await?;
+            let why = format!("{e}.");
+            let page = export_page(&zone_of(&state, &b), &b, &outlook, false, Some(&why), None);
+            return Ok(Refused::unprocessable(page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
     if !exported.formula_risk.is_empty() && form.formula_ok.as_deref() != Some("yes") {
-        return Ok(formula_page(&b, &exported.formula_risk, choice).into_response());
+        return Ok(formula_page(&b, &exported.formula_risk, choice, &form).into_response());
     }
     batch::record_export(&state.store, &b, exported.rows, choice, now()).await?;
-    Ok(csv_download(
+    let content_type = match format.extension() {
+        "csv" => "text/csv; charset=utf-8",
+        _ => "text/plain; charset=utf-8",
+    };
+    Ok(file_download(
         exported.csv,
-        &format!("passdrop-{}-m365", b.name),
+        &download_name(&b, target.format()),
+        format.extension(),
+        content_type,
     ))
+}
+
+/// The download's name (without extension): the CSV beside the PowerShell script is
+/// the m365 file, so the script can name it.
+fn download_name(b: &Batch, format: Format) -> String {
+    format!("passdrop-{}-{}", b.name, format.as_str())
+}
+
+/// `GET /admin/batches/{id}/export/script`: the PowerShell script for the Microsoft 365
+/// CSV this page downloads. It holds no password (only the batch's name and old server,
+/// which the session already shows), so it takes no passphrase.
+pub async fn script(
+    State(state): State<AppState>,
+    _session: AdminSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let b = live_batch(&state, &id).await?;
+    let csv_name = format!("{}.csv", safe_file_name(&download_name(&b, Format::M365)));
+    match batch::powershell_script(&b, &csv_name, DEFAULT_MAX_CONCURRENT, &[]) {
+        Ok(script) => Ok(file_download(
+            zeroize::Zeroizing::new(script.into_bytes()),
+            &format!("passdrop-{}-m365", b.name),
+            "ps1",
+            "text/plain; charset=utf-8",
+        )),
+        Err(e) => {
+            let outlook = outlook(&state, &b).await?;
+            let why = format!("{e}.");
+            let page = export_page(&zone_of(&state, &b), &b, &outlook, false, Some(&why), None);
+            Ok(Refused::unprocessable(page).into_response())
+        }
+    }
 }
 
 /// `POST /admin/batches/{id}/purge`: after the "I have saved the file" confirmation,
@@ -207,15 +302,16 @@ fn export_page(
             } @else {
                 p { "Every user has submitted." }
             }
-            h2 { "1. Download the Microsoft 365 CSV" }
-            p { "The file (EmailAddress, UserName, Password) is made now and sent only to your \
-                 browser; it is never stored on the server. Keep it safe and delete it after \
-                 the migration." }
+            h2 { "1. Download the file" }
+            p { "The file is made now and sent only to your browser; it is never stored on the \
+                 server. Keep it safe and delete it after the migration." }
             (formula_note())
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), error, html! {
+                (format_choice(b))
                 (purge_choices(tz, b, outlook))
-                button type="submit" { "Download CSV" }
+                button type="submit" { "Download" }
             }))
+            (checklist(Format::M365))
             h2 { "2. Purge the batch" }
             p { "Once the file is saved, purge: the batch key, every password, link and roster \
                  row are deleted for good. If you do nothing, the batch is purged on "
@@ -344,6 +440,50 @@ fn plan_words(tz: &TimeZoneSetting, plan: &PurgePlan) -> Markup {
     }
 }
 
+/// The format select, the imapsync fields, and the PowerShell script's link.
+fn format_choice(b: &Batch) -> Markup {
+    html! {
+        div.field {
+            label for="format" { "Format" }
+            select id="format" name="format" aria-describedby="format-hint" {
+                @for f in Format::ALL {
+                    option value=(f.as_str()) selected[f == Format::M365] { (f.label()) }
+                }
+            }
+            p.small id="format-hint" {
+                "Microsoft 365: EmailAddress, UserName, Password. With the PowerShell script, \
+                 download the CSV here, then "
+                a href={ "/admin/batches/" (b.id) "/export/script" } { "the script (no passwords in it)" }
+                " into the same folder: it creates the IMAP endpoint and the migration batch. \
+                 MigrationWiz and GWMME take the old server's logins; imapsync also needs the \
+                 destination below. A password a format cannot carry is named, never changed."
+            }
+        }
+        details {
+            summary { "imapsync destination (used for this file only, never stored)" }
+            div.field {
+                label for="dest-host" { "Destination IMAP host (host2)" }
+                input type="text" id="dest-host" name="dest_host" autocomplete="off";
+            }
+            div.field {
+                label for="dest-login" { "Destination login (user2)" }
+                select id="dest-login" name="dest_login" {
+                    option value=(DestLogin::Email.as_str()) selected { "EmailAddress" }
+                    option value=(DestLogin::UserName.as_str()) { "UserName" }
+                }
+            }
+        }
+    }
+}
+
+/// What the admin does once the migration is done.
+fn checklist(format: Format) -> Markup {
+    html! {
+        h2 { "After the migration" }
+        ol.checklist { @for step in closing_checklist(format) { li { (step) } } }
+    }
+}
+
 /// Why the file must not be opened in a spreadsheet, on the export page.
 fn formula_note() -> Markup {
     html! {
@@ -359,7 +499,7 @@ fn formula_note() -> Markup {
 
 /// Before a download whose passwords look like formulas: who, and the download again
 /// (with the purge choice already made).
-fn formula_page(b: &Batch, emails: &[String], choice: PurgeChoice) -> Markup {
+fn formula_page(b: &Batch, emails: &[String], choice: PurgeChoice, form: &ExportForm) -> Markup {
     admin_layout(
         "Before you download",
         true,
@@ -378,8 +518,12 @@ fn formula_page(b: &Batch, emails: &[String], choice: PurgeChoice) -> Markup {
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), None, html! {
                 input type="hidden" name="formula_ok" value="yes";
                 input type="hidden" name="purge" value=(choice.as_str());
-                button type="submit" { "Download the CSV; I will not open it in a spreadsheet" }
+                @for (name, value) in [("format", &form.format), ("dest_host", &form.dest_host), ("dest_login", &form.dest_login)] {
+                    @if let Some(value) = value { input type="hidden" name=(name) value=(value); }
+                }
+                button type="submit" { "Download the file; I will not open it in a spreadsheet" }
             }))
+            (checklist(form.target(b).map_or(Format::M365, |(f, _)| f)))
             p { a href={ "/admin/batches/" (b.id) "/export" } { "Back to the export page" } }
         },
     )

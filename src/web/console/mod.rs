@@ -362,7 +362,13 @@ pub(super) async fn refused_send(
 /// A CSV attachment. The body owns the zeroize-on-drop buffer, so the file's bytes are
 /// wiped once sent.
 pub(super) fn csv_download(bytes: zeroize::Zeroizing<Vec<u8>>, file_name: &str) -> Response {
-    let safe: String = file_name
+    file_download(bytes, file_name, "csv", "text/csv; charset=utf-8")
+}
+
+/// `file_name` with every character but ASCII letters, digits and `-` made a `-`: safe in
+/// a Content-Disposition header and on every file system.
+pub(super) fn safe_file_name(file_name: &str) -> String {
+    file_name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
@@ -371,15 +377,23 @@ pub(super) fn csv_download(bytes: zeroize::Zeroizing<Vec<u8>>, file_name: &str) 
                 '-'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// A download of `bytes` named `{file_name}.{extension}` (made safe), held in a
+/// zeroize-on-drop buffer until sent.
+pub(super) fn file_download(
+    bytes: zeroize::Zeroizing<Vec<u8>>,
+    file_name: &str,
+    extension: &str,
+    content_type: &'static str,
+) -> Response {
+    let safe = safe_file_name(file_name);
     let mut response = axum::body::Body::from(axum::body::Bytes::from_owner(ZeroizingBytes(bytes)))
         .into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.csv\"")) {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.{extension}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     response

@@ -1,4 +1,8 @@
-//! Writing CSV out: the Microsoft 365 migration file and the mail-merge links file.
+//! Writing files out: the migration files for the targets admins use (one module per
+//! format beside this one) and the mail-merge links file.
+//!
+//! Every format keeps each password byte-exact; a value a format cannot carry is refused
+//! with its line and EmailAddress (never the password), and nothing is written.
 //!
 //! The Microsoft file is exactly `EmailAddress,UserName,Password` (plus `,UserRoot` when
 //! the roster had UserRoot values), UTF-8 without BOM, CRLF line ends, RFC 4180 quoting
@@ -12,6 +16,14 @@ use std::path::Path;
 use anyhow::Context as _;
 use secrecy::{ExposeSecret as _, SecretBox};
 use zeroize::Zeroizing;
+
+mod formats;
+pub mod gwmme;
+pub mod imapsync;
+pub mod migrationwiz;
+pub mod powershell;
+
+pub use formats::{BEFORE_SENDING, Format, SourceServer, Target, closing_checklist, formula_rows};
 
 /// Most rows Microsoft accepts in one migration CSV.
 pub const MAX_M365_ROWS: usize = 50_000;
@@ -39,6 +51,25 @@ pub enum ExportError {
     /// More bytes than Microsoft accepts.
     #[error("the file would be {0} bytes, more than Microsoft's limit of 10 MB")]
     TooLarge(usize),
+    /// A value this format cannot carry; named by its line and EmailAddress, never the
+    /// password.
+    #[error(
+        "line {line} of the {format} file ({email}): {why}, which this format cannot carry; \
+         nothing was written (change the value, or choose another format)"
+    )]
+    CannotCarry {
+        /// The format's name.
+        format: &'static str,
+        /// The line of the file the row would be on (1 is the first line).
+        line: usize,
+        /// The row's EmailAddress.
+        email: String,
+        /// What is in the way, without the value.
+        why: String,
+    },
+    /// A setting the admin gave that cannot go into the file as it is.
+    #[error("{0}; nothing was written")]
+    Setting(String),
 }
 
 /// Appends one RFC 4180 field, quoted only when it contains a quote, comma, CR or LF.
