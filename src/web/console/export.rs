@@ -302,7 +302,7 @@ fn export_page(
             } @else {
                 p { "Every user has submitted." }
             }
-            h2 { "1. Download the file" }
+            h2 { "1. Download the Microsoft 365 CSV, or another format" }
             p { "The file is made now and sent only to your browser; it is never stored on the \
                  server. Keep it safe and delete it after the migration." }
             (formula_note())
