@@ -124,9 +124,20 @@ pub async fn watch<T>(
     loop {
         tokio::select! {
             out = &mut work => {
-                if let Some(mut p) = progress {
-                    p.set(tally.done());
-                    p.finish();
+                match progress {
+                    Some(mut p) => {
+                        p.set(tally.done());
+                        p.finish();
+                    }
+                    // Done before the first look: without a terminal, one line still
+                    // says how much was done.
+                    None if tally.total() >= min_total
+                        && tally.total() > 0
+                        && !std::io::stderr().is_terminal() =>
+                    {
+                        eprintln!("{what}: {}/{}", tally.done(), tally.total());
+                    }
+                    None => {}
                 }
                 return out;
             }

@@ -522,3 +522,60 @@ async fn the_console_offers_every_format_and_the_script() {
     assert!(batch_page.contains("before the MX change"), "{batch_page}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn large_work_shows_plain_progress_lines_without_a_terminal() {
+    let app = TestApp::spawn().await;
+    let dir = app.data_dir.path().to_owned();
+    let roster = dir.join("big.csv");
+    std::fs::write(&roster, crate::helpers::roster_of("big", 1000)).unwrap();
+    let o = crate::helpers::passdrop(&dir)
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE)
+        .env("PASSDROP_PUBLIC_URL", "https://passdrop.example.org")
+        .args(["batch", "create", "--name", "big", "--roster"])
+        .arg(&roster)
+        .arg("--links-out")
+        .arg(dir.join("links.csv"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("Issuing links: 1000/1000\n"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "control codes without a terminal: {stderr:?}"
+    );
+
+    // A small batch shows none.
+    let (_, stderr) = run_export(&app, &["big", "--out", dir.join("m.csv").to_str().unwrap()]);
+    assert!(!stderr.contains("Opening passwords"), "{stderr}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn formats_that_name_the_old_server_need_one() {
+    let app = TestApp::spawn().await;
+    let (_, links) = app
+        .create_batch("NoServer", "EmailAddress\nann@example.org\n")
+        .await;
+    assert_eq!(app.submit(&link(&links[0]), "pw", "pw").await.status(), 200);
+    let out = app.data_dir.path().join("n.csv");
+    let path = out.to_str().unwrap();
+    for args in [
+        vec!["NoServer", "--format", "m365-powershell", "--out", path],
+        vec![
+            "NoServer",
+            "--format",
+            "imapsync",
+            "--dest-host",
+            "x.example",
+            "--out",
+            path,
+        ],
+    ] {
+        let (ok, stderr) = run_export(&app, &args);
+        assert!(!ok && stderr.contains("has no old IMAP server"), "{stderr}");
+        assert!(!out.exists() && !out.with_extension("ps1").exists());
+    }
+    app.stop().await;
+}

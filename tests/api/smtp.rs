@@ -122,6 +122,7 @@ async fn links_are_emailed_once_reminders_reach_only_the_pending() {
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     let text = err(&o);
     assert!(text.contains("3 sent, 1 failed, of 4"), "{text}");
+    assert!(text.contains("before the MX change"), "{text}");
     assert!(
         text.contains("bounce@example.org: FAILED after 1 tries"),
         "{text}"
