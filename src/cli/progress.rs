@@ -8,7 +8,7 @@ use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::batch::Tally;
 
@@ -45,8 +45,14 @@ impl Progress {
         let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             let style =
-                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}  {per_sec}  {eta} left")
+                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}  {rate}  {eta} left")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .with_key(
+                        "rate",
+                        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.0}/s", state.per_sec());
+                        },
+                    )
                     .progress_chars("#>-");
             bar.set_style(style);
             bar.set_message(what.to_owned());
