@@ -106,7 +106,7 @@ pub enum Command {
     /// Reissue or revoke one user's link.
     #[command(subcommand)]
     Link(LinkCommand),
-    /// Decrypt a batch and write the Microsoft 365 migration CSV.
+    /// Decrypt a batch and write its migration file (the Microsoft 365 CSV, or --format).
     Export(ExportArgs),
     /// Delete a batch for good: keys, passwords, links, roster.
     Purge(PurgeArgs),
