@@ -317,6 +317,21 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
                 WhenUnreachable::AcceptUnverified => "passwords are accepted, marked not verified",
             }
         );
+        if let Some(at) = batch::recent_throttling(store, &b.id, now).await? {
+            println!(
+                "WARNING: {}",
+                batch::throttling_advice(&imap.server.to_string(), &format_time(at))
+            );
+        }
+        let app = batch::app_password_required(store, &b.id).await?;
+        if !app.is_empty() {
+            let emails: Vec<&str> = app.iter().map(|(e, _)| e.as_str()).collect();
+            println!(
+                "The old server asked for an app password (two-step sign-in) for: {}. They \
+                 were told to create one; their tries were not counted.",
+                emails.join(", ")
+            );
+        }
     }
     let mut table = Table::new(&[
         ("EMAIL", Align::Left),
