@@ -443,7 +443,13 @@ async fn check_imap(store: &Store, batch: &BatchArg) -> CliResult {
             b.id
         )));
     };
-    let report = imap::check_connection(settings).await;
+    let mut report = imap::check_connection(settings).await;
+    if let Some(at) = batch::recent_throttling(store, &b.id, crate::config::now()).await? {
+        report.throttling = Some(batch::throttling_advice(
+            &settings.server.to_string(),
+            &crate::config::format_time(at),
+        ));
+    }
     print_imap_report(&mut std::io::stdout(), &report);
     if report.ok() {
         Ok(())

@@ -11,8 +11,8 @@ use passdrop::imap::{self, CertTrust, ImapProblem, PublicTls, WhenUnreachable, m
 use secrecy::ExposeSecret as _;
 
 use crate::helpers::{
-    Dovecot, DovecotSetup, FakeImap, Pki, Script, TestApp, dovecot_available, external_available,
-    free_port, passdrop, run, token_of,
+    Dovecot, DovecotSetup, FakeImap, Pki, Script, TestApp, canaries_found, dovecot_available,
+    external_available, free_port, passdrop, run, token_of,
 };
 use crate::imap::settings;
 
@@ -173,7 +173,7 @@ async fn an_app_password_refusal_is_explained_counted_apart_and_purged() {
     let (b, links) = app
         .create_batch_checked_with(
             "gmail",
-            "EmailAddress,UserName\nann@example.org,ann\n",
+            "EmailAddress,UserName\ncanary.ann@canary-pace.example,ann\n",
             Some(settings(
                 &fake.url(),
                 CertTrust::Pin(fake.fingerprint),
@@ -183,12 +183,19 @@ async fn an_app_password_refusal_is_explained_counted_apart_and_purged() {
         .await
         .unwrap();
     let link = links[0].link.expose_secret();
+    // Before pressing the button, the user is told the check may take a while.
+    let form = app.get(link).await.text().await.unwrap();
+    assert!(form.contains("can take up to a minute"), "{form}");
+    assert!(
+        form.contains("data-checking=\"Checking with your mail server"),
+        "{form}"
+    );
     for _ in 0..2 {
         let (status, page) = post(&app, link, "my usual password").await;
         assert_eq!(status, 422, "{page}");
         assert!(page.contains("asks for an app password"), "{page}");
         assert!(page.contains("myaccount.google.com/apppasswords"), "{page}");
-        assert!(page.contains("ann@example.org"), "{page}");
+        assert!(page.contains("canary.ann@canary-pace.example"), "{page}");
     }
     assert_eq!(fake.logins(), 2);
     assert_eq!(counted(&app, link).await, 0, "never toward the lock");
@@ -198,7 +205,7 @@ async fn an_app_password_refusal_is_explained_counted_apart_and_purged() {
         .unwrap();
     assert_eq!(
         noted.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>(),
-        ["ann@example.org"]
+        ["canary.ann@canary-pace.example"]
     );
     // In another language too.
     let r = app
@@ -215,13 +222,13 @@ async fn an_app_password_refusal_is_explained_counted_apart_and_purged() {
     let o = run(passdrop(app.data_dir.path()).args(["batch", "status", "gmail"]));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("asked for an app password"), "{out}");
-    assert!(out.contains("ann@example.org"), "{out}");
+    assert!(out.contains("canary.ann@canary-pace.example"), "{out}");
 
-    // It goes at purge with the user's row.
+    // It goes at purge with the user's row, and nothing of the user stays on disk.
     app.store
         .purge_batch(&b.id, passdrop::config::now())
         .await
-        .ok();
+        .unwrap();
     assert!(
         app.store
             .app_password_required(&b.id)
@@ -229,6 +236,8 @@ async fn an_app_password_refusal_is_explained_counted_apart_and_purged() {
             .unwrap()
             .is_empty()
     );
+    let found = canaries_found(app.data_dir.path(), &["canary-pace", "my usual password"]);
+    assert!(found.is_empty(), "after purge: {found:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -273,6 +282,9 @@ async fn no_clear_answer_counts_nothing_and_a_throttling_server_is_reported_once
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("seemed to slow down or block"), "{out}");
         assert!(out.contains("allowlist"), "{out}");
+        let o = run(passdrop(app.data_dir.path()).args(["batch", "check-imap", name]));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("WARNING server_throttling"), "{out}");
 
         // A stopped server: nothing counted either, the user asked to retry.
         drop(fake);
