@@ -58,8 +58,8 @@ impl Pacing {
         }
         if interval > Duration::from_secs(10) {
             return Err(format!(
-                "--imap-login-interval must be at most 10s (a longer pause would leave users \
-                 waiting longer than their page does), not {} ms",
+                "--imap-login-interval-ms must be at most 10000 (a longer pause would leave \
+                 users waiting longer than their page does), not {}",
                 interval.as_millis()
             ));
         }

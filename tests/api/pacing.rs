@@ -11,8 +11,8 @@ use passdrop::imap::{self, CertTrust, ImapProblem, PublicTls, WhenUnreachable, m
 use secrecy::ExposeSecret as _;
 
 use crate::helpers::{
-    Dovecot, DovecotSetup, FakeImap, Pki, Script, TestApp, canaries_found, dovecot_available,
-    external_available, free_port, passdrop, run, token_of,
+    Dovecot, DovecotSetup, FakeImap, Pki, Script, TestApp, canaries_found, console_get,
+    dovecot_available, external_available, free_port, passdrop, run, token_of,
 };
 use crate::imap::settings;
 
@@ -285,6 +285,16 @@ async fn no_clear_answer_counts_nothing_and_a_throttling_server_is_reported_once
         let o = run(passdrop(app.data_dir.path()).args(["batch", "check-imap", name]));
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("WARNING server_throttling"), "{out}");
+        // The console's batch page says it at the top while it lasts.
+        let cookie = app.login().await;
+        let page = console_get(
+            &app.client,
+            &format!("{}/admin/batches/{}", app.address, b.id),
+            &cookie,
+        )
+        .await;
+        assert!(page.contains("may be throttling passdrop"), "{page}");
+        assert!(page.contains("allowlist"), "{page}");
 
         // A stopped server: nothing counted either, the user asked to retry.
         drop(fake);
@@ -401,4 +411,25 @@ async fn a_tls_1_0_only_server_is_reported_below_tls_1_2() {
         report.problem
     );
     assert_eq!(codes(&report), ["tls_below_1_2", "host_not_public"]);
+}
+
+#[test]
+fn pacing_options_out_of_range_are_refused_with_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    for (option, value) in [
+        ("--imap-checks-per-server", "0"),
+        ("--imap-checks-per-server", "9"),
+        ("--imap-login-interval-ms", "60000"),
+    ] {
+        let o = run(passdrop(&dir.path().join("data")).args([
+            "--listen",
+            "127.0.0.1:0",
+            "serve",
+            option,
+            value,
+        ]));
+        assert_eq!(o.status.code(), Some(2), "{option} {value}");
+        let err = crate::helpers::stderr(&o);
+        assert!(err.contains(option), "{err}");
+    }
 }
