@@ -295,6 +295,21 @@ async fn no_clear_answer_counts_nothing_and_a_throttling_server_is_reported_once
         .await;
         assert!(page.contains("may be throttling passdrop"), "{page}");
         assert!(page.contains("allowlist"), "{page}");
+        // And `doctor`, with the server as Microsoft will see it.
+        let o = run(passdrop(app.data_dir.path())
+            .arg("--settings-key-file")
+            .arg(app.key_dir.path().join("settings-key.pub"))
+            .arg("doctor"));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.contains(&format!(
+                "as Microsoft 365 will see {} (server_throttling)",
+                fake.url()
+            )),
+            "{out}"
+        );
+        assert!(out.contains("(host_not_public)"), "{out}");
+        assert!(out.contains("(certificate_not_trusted)"), "{out}");
 
         // A stopped server: nothing counted either, the user asked to retry.
         drop(fake);
