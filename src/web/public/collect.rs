@@ -353,7 +353,8 @@ async fn checked_submit(
             .record_event(batch_id, batch::throttling_event(), 1, now())
             .await?;
     }
-    drop(pass);
+    // `pass` stays held until this try is counted, so a second request on the same link
+    // cannot start a check before then.
     let host = settings.server.host.as_str();
     match verdict {
         Verdict::Accepted => {
