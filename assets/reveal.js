@@ -27,10 +27,17 @@
     show(password.type === "password");
     password.focus();
   });
-  // Sent as a password field, so the browser never keeps it as form history.
+  // Sent as a password field, so the browser never keeps it as form history. While the
+  // server checks it (up to a minute), the button says so and cannot send it twice.
+  var submit = document.getElementById("submit");
   if (password.form) {
     password.form.addEventListener("submit", function () {
       show(false);
+      if (submit && submit.dataset.checking) {
+        submit.disabled = true;
+        submit.setAttribute("aria-busy", "true");
+        submit.textContent = submit.dataset.checking;
+      }
     });
   }
 })();

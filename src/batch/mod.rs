@@ -15,6 +15,7 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 
 mod admin_key;
 mod ending;
+mod pacing;
 mod passphrase;
 mod signed;
 mod submission;
@@ -24,6 +25,7 @@ mod targets;
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
 pub use ending::*;
+pub use pacing::*;
 pub use passphrase::*;
 pub use signed::*;
 pub use submission::*;

@@ -320,6 +320,21 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
                 WhenUnreachable::AcceptUnverified => "passwords are accepted, marked not verified",
             }
         );
+        if let Some(at) = batch::recent_throttling(store, &b.id, now).await? {
+            println!(
+                "WARNING: {}",
+                batch::throttling_advice(&imap.server.to_string(), &format_time(at))
+            );
+        }
+        let app = batch::app_password_required(store, &b.id).await?;
+        if !app.is_empty() {
+            let emails: Vec<&str> = app.iter().map(|(e, _)| e.as_str()).collect();
+            println!(
+                "The old server asked for an app password (two-step sign-in) for: {}. They \
+                 were told to create one; their tries were not counted.",
+                emails.join(", ")
+            );
+        }
     }
     let mut table = Table::new(&[
         ("EMAIL", Align::Left),
@@ -431,7 +446,13 @@ async fn check_imap(store: &Store, batch: &BatchArg) -> CliResult {
             b.id
         )));
     };
-    let report = imap::check_connection(settings).await;
+    let mut report = imap::check_connection(settings).await;
+    if let Some(at) = batch::recent_throttling(store, &b.id, crate::config::now()).await? {
+        report.throttling = Some(batch::throttling_advice(
+            &settings.server.to_string(),
+            &crate::config::format_time(at),
+        ));
+    }
     print_imap_report(&mut std::io::stdout(), &report);
     if report.ok() {
         Ok(())

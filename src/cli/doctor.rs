@@ -449,7 +449,30 @@ async fn examine(
         if args.offline {
             continue;
         }
-        let report = imap::check_connection(settings).await;
+        let mut report = imap::check_connection(settings).await;
+        if let Some(at) = crate::batch::recent_throttling(store, &s.batch.id, config::now()).await?
+        {
+            report.throttling = Some(crate::batch::throttling_advice(
+                &settings.server.to_string(),
+                &format_time(at),
+            ));
+        }
+        for p in imap::microsoft_view::problems(&report) {
+            if p.code == "server_unreachable" {
+                continue; // said below
+            }
+            out.push(finding(
+                Level::Warning,
+                format!(
+                    "batch “{}”: as Microsoft 365 will see {} ({}): {}",
+                    s.batch.name, settings.server, p.code, p.detail
+                ),
+                format!(
+                    "run `passdrop batch check-imap {}` for the whole report",
+                    s.batch.id
+                ),
+            ));
+        }
         match &report.problem {
             None => out.push(ok(format!(
                 "batch “{}”: passwords can be checked against {}",

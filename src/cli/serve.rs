@@ -38,6 +38,15 @@ pub struct ServeArgs {
     /// The SMTP relay's settings.
     #[command(flatten)]
     pub smtp: SmtpArgs,
+    /// Password checks talking to one old IMAP server (host and port) at once, 1 to 8;
+    /// more wait their turn in a fair queue (up to 25 s, then the user is asked to try
+    /// again later, nothing counted).
+    #[arg(long, env = "PASSDROP_IMAP_CHECKS_PER_SERVER", default_value_t = crate::imap::DEFAULT_CHECKS_PER_SERVER)]
+    pub imap_checks_per_server: usize,
+    /// Least time between two logins to one old IMAP server, in milliseconds (at most
+    /// 10000).
+    #[arg(long, env = "PASSDROP_IMAP_LOGIN_INTERVAL_MS", default_value_t = 250)]
+    pub imap_login_interval_ms: u64,
 }
 
 impl ServeArgs {
@@ -46,6 +55,11 @@ impl ServeArgs {
         let (store, data_dir, listen) = (&ctx.store, &ctx.data_dir, ctx.listen);
         let public_url = ctx.given_url().cloned();
         let send_retry_wait = self.sending.retry_wait()?;
+        let imap_pacing = crate::imap::Pacing::new(
+            self.imap_checks_per_server,
+            Duration::from_millis(self.imap_login_interval_ms),
+        )
+        .map_err(super::Failure::Usage)?;
         let smtp = smtp_settings(&self.smtp)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -81,6 +95,7 @@ impl ServeArgs {
                 send_retry_wait,
                 settings_key: ctx.settings_key.clone(),
                 time_zone: ctx.time_zone.clone(),
+                imap_pacing,
                 ..web::ServerConfig::new(public_url)
             },
         );

@@ -32,20 +32,27 @@ use tokio_rustls::rustls::{
 use zeroize::Zeroizing;
 
 mod gate;
+pub mod microsoft_view;
 mod report;
 mod session;
+mod throttle;
 mod tls;
 
-pub use gate::{CheckGate, CheckPass, Entry, MAX_CONCURRENT_CHECKS};
+pub use gate::{
+    CheckGate, CheckPass, DEFAULT_CHECKS_PER_SERVER, DEFAULT_LOGIN_INTERVAL, Entry,
+    MAX_CONCURRENT_CHECKS, Pacing, QUEUE_WAIT, VERIFY_BUDGET,
+};
+pub use microsoft_view::{PublicTls, ServerProblem};
 use report::*;
 pub use report::{ConnectionReport, ImapProblem, LoginMethod, Verdict};
 use session::*;
 use tls::*;
 pub use tls::{CertTrust, fingerprint_hex};
 
-/// The most a whole check may take (connecting, logging in, logging out), so that a
-/// user's submission (and its HTTP request, which times out at 30 s) gets an answer.
-pub const CHECK_DEADLINE: Duration = Duration::from_secs(25);
+/// The most a whole check may take (connecting, logging in with the server's possibly
+/// delayed answer, logging out). With its turn in the queue (`QUEUE_WAIT`) a verifying
+/// submission takes at most `VERIFY_BUDGET`, well within its HTTP request's 75 s.
+pub const CHECK_DEADLINE: Duration = Duration::from_secs(35);
 
 /// How the connection is encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,17 +294,27 @@ pub async fn check_connection(settings: &ImapSettings) -> ConnectionReport {
         ..ConnectionReport::default()
     };
     let outcome = tokio::time::timeout(CONNECT_BUDGET, connect(settings, &mut report)).await;
-    match outcome {
-        Err(_) => report.problem = Some(ImapProblem::Timeout("the whole test")),
-        Ok(Err(problem)) => report.problem = Some(problem),
+    let reached = match outcome {
+        Err(_) => Err(ImapProblem::Timeout("the whole test")),
+        Ok(Err(problem)) => Err(problem),
         Ok(Ok(session)) => {
             report.login_method = session.login_method();
-            if report.login_method.is_none() {
-                report.problem = Some(ImapProblem::NoLogin);
-            }
             session.logout().await;
+            Ok(())
         }
-    }
+    };
+    // How Microsoft would see it: from this connection when it trusted the public
+    // authorities too, else from one more (no login) that does.
+    report.public_tls = match (&settings.trust, &reached) {
+        (CertTrust::PublicAuthorities, _) => microsoft_view::public_tls(&reached, &report),
+        (_, Err(ImapProblem::Resolve { .. } | ImapProblem::Connect { .. })) => None,
+        _ => microsoft_view::probe(settings).await,
+    };
+    report.problem = match reached {
+        Err(problem) => Some(problem),
+        Ok(()) if report.login_method.is_none() => Some(ImapProblem::NoLogin),
+        Ok(()) => None,
+    };
     report.elapsed = started.elapsed();
     report
 }
@@ -453,36 +470,6 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn the_gate_admits_one_check_per_link() {
-        let gate = Arc::new(CheckGate::default());
-        let Entry::Admitted(a) = gate.enter([1; 32]).await else {
-            panic!()
-        };
-        assert!(matches!(gate.enter([1; 32]).await, Entry::AlreadyChecking));
-        let Entry::Admitted(b) = gate.enter([2; 32]).await else {
-            panic!()
-        };
-        drop(a);
-        assert!(matches!(gate.enter([1; 32]).await, Entry::Admitted(_)));
-        drop(b);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_full_gate_says_busy_and_frees_the_link() {
-        let gate = Arc::new(CheckGate::default());
-        let mut passes = Vec::new();
-        for i in 0..MAX_CONCURRENT_CHECKS {
-            let Entry::Admitted(p) = gate.enter([i as u8; 32]).await else {
-                panic!()
-            };
-            passes.push(p);
-        }
-        assert!(matches!(gate.enter([99; 32]).await, Entry::Busy));
-        drop(passes.pop());
-        assert!(matches!(gate.enter([99; 32]).await, Entry::Admitted(_)));
-    }
-
     #[test]
     fn only_authentication_failures_are_wrong_passwords() {
         let no = |info: &str| format!("code: None, info: Some(\"{info}\")");
@@ -499,6 +486,18 @@ mod tests {
             classify_no(&no("[UNAVAILABLE] Try later.")),
             Verdict::NoAnswer(ImapProblem::Temporary(_))
         ));
+        for gmail in [
+            "[ALERT] Application-specific password required: \
+             https://support.google.com/accounts/answer/185833 (Failure)",
+            "[ALERT] Please log in via your web browser: \
+             https://support.google.com/mail/accounts/answer/78754 (Failure)",
+            "Login failed: an app password is required for IMAP",
+        ] {
+            assert!(
+                matches!(classify_no(&no(gmail)), Verdict::AppPasswordRequired(_)),
+                "{gmail}"
+            );
+        }
         assert_eq!(printable("a\u{7}b"), "a b");
         assert_eq!(printable(&"x".repeat(300)).chars().count(), 201);
     }

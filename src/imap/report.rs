@@ -103,11 +103,19 @@ pub enum Verdict {
     /// The server refused the login for another reason it stated (an expired password,
     /// a disabled account...): its words, shortened.
     RefusedOther(String),
+    /// The server refused the login because this account needs an application password
+    /// (Gmail's `[ALERT] Application-specific password required`, "Please log in via
+    /// your web browser", other hosts' "app password" wording): its words, shortened.
+    /// It says nothing about whether the password typed was right, and never counts
+    /// toward the link's lock.
+    AppPasswordRequired(String),
     /// The server could not be asked; the password was never sent.
     CouldNotCheck(ImapProblem),
     /// The password was sent but no clear answer came back (a timeout, a lost
-    /// connection, "try later"). It counts as a try, so that cutting answers short
-    /// cannot be used to guess without limit.
+    /// connection, BYE, "try later"). It never counts as a try: a server slowing down
+    /// passdrop's one address after other users' typos must not lock this user out.
+    /// (A person cannot cut the check short either: it runs to its end in a task of
+    /// its own, paced per server.)
     NoAnswer(ImapProblem),
 }
 
@@ -151,6 +159,13 @@ pub struct ConnectionReport {
     pub problem: Option<ImapProblem>,
     /// How long the test took.
     pub elapsed: Duration,
+    /// TLS as Microsoft 365 will see it (TLS 1.2 or later, public authorities only),
+    /// when the server could be reached that far.
+    pub public_tls: Option<microsoft_view::PublicTls>,
+    /// What the recent password checks against this server suggest, when they look
+    /// like a penalty or a ban on passdrop's address (filled in by the caller that
+    /// knows: the running server's gate, or the audit trail).
+    pub throttling: Option<String>,
 }
 
 impl ConnectionReport {
@@ -202,6 +217,7 @@ impl ConnectionReport {
                 }
             }
         }
+        lines.extend(microsoft_view::lines(self));
         lines
     }
 }
@@ -214,11 +230,36 @@ pub(super) fn is_temporary(text: &str) -> bool {
         .any(|code| text.contains(code))
 }
 
+/// Whether a refusal says the account needs an application password (or a sign-in in
+/// a browser first) rather than that the password is wrong. Seen in the wild: Gmail and
+/// Google Workspace `[ALERT] Application-specific password required: https://support.
+/// google.com/accounts/answer/185833 (Failure)` and `[ALERT] Please log in via your web
+/// browser: https://support.google.com/mail/accounts/answer/78754 (Failure)`; other
+/// hosts with two-step sign-in say "app password" or "application password".
+pub(super) fn needs_app_password(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "application-specific password",
+        "application specific password",
+        "app-specific password",
+        "app specific password",
+        "app password",
+        "application password",
+        "log in via your web browser",
+        "web login required",
+    ]
+    .iter()
+    .any(|words| lower.contains(words))
+}
+
 /// What a NO to a login means: a wrong password only with `[AUTHENTICATIONFAILED]` or
 /// no reason code at all; "not now" codes are no answer; any other code (an expired
 /// password, `[CONTACTADMIN]`, `[PRIVACYREQUIRED]`...) is a refusal for that reason.
 pub(super) fn classify_no(text: &str) -> Verdict {
     let info = server_text(text);
+    if needs_app_password(&info) {
+        return Verdict::AppPasswordRequired(info);
+    }
     if is_temporary(&info) {
         return Verdict::NoAnswer(ImapProblem::Temporary(info));
     }

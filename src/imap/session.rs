@@ -14,8 +14,9 @@ pub(super) const TLS_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long to wait for the answer to a login. Servers delay answers on purpose after
-/// failures from the same address (Dovecot: up to 15 s), and passdrop is one address.
-pub(super) const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
+/// failures from the same address (Dovecot: up to 15 s), and passdrop is one address:
+/// the wait is longer than that penalty, so a right password still gets through.
+pub(super) const AUTH_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// How long to wait for the answer to LOGOUT.
 pub(super) const LOGOUT_TIMEOUT: Duration = Duration::from_secs(2);

@@ -31,6 +31,7 @@ mod deliveries;
 mod files;
 mod links;
 mod models;
+mod pacing;
 mod purge;
 mod relay;
 mod rows;
@@ -39,6 +40,7 @@ mod writer;
 pub use backup::{BackupSummary, restore_into, summarize};
 use files::{prepare_data_dir, set_mode};
 pub use models::*;
+pub use pacing::THROTTLING_EVENT;
 use rows::{row_to_batch, row_to_recipient};
 use writer::{GROUP_COMMIT_QUEUE, WriteJob, submission_writer};
 

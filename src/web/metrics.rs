@@ -23,10 +23,11 @@ const BUCKETS: [f64; 12] = [
 /// Outcomes of a submission.
 pub const SUBMISSION_OUTCOMES: [&str; 4] = ["accepted", "refused", "try_later", "gone"];
 /// Outcomes of an IMAP password check.
-pub const IMAP_VERDICTS: [&str; 5] = [
+pub const IMAP_VERDICTS: [&str; 6] = [
     "accepted",
     "rejected",
     "refused_other",
+    "app_password_required",
     "could_not_check",
     "no_answer",
 ];

@@ -30,8 +30,15 @@ const CONSOLE_FORM_LIMIT: usize = 16 * 1024;
 /// Largest body accepted on the collection form.
 pub const FORM_BODY_LIMIT: usize = 8 * 1024;
 /// Longest a request may take end to end. (A body gets 10 s of it: see
-/// `middleware::BODY_READ_TIMEOUT`.)
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// `middleware::BODY_READ_TIMEOUT`.) A submission checked with the old server may wait
+/// `imap::VERIFY_BUDGET` (60 s: its turn in the server's queue, then the server's
+/// possibly delayed answer) after its body is read.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(75);
+
+const _: () = assert!(
+    super::middleware::BODY_READ_TIMEOUT.as_secs() + crate::imap::VERIFY_BUDGET.as_secs()
+        <= REQUEST_TIMEOUT.as_secs()
+);
 
 /// The whole route table, for a server listening on `listen` (which, with the public
 /// URL, decides the Host names served).

@@ -40,6 +40,7 @@ impl AppState {
             config.time_zone.clone(),
         );
         let flashes = Arc::new(Flashes::new(config.flash_ttl));
+        let pacing = config.imap_pacing;
         // Expired flashes (a reissued link nobody came back for) are dropped a few times
         // a minute; the sweeper ends with the state.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -62,7 +63,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             login_throttle: Arc::default(),
-            imap_gate: Arc::default(),
+            imap_gate: Arc::new(crate::imap::CheckGate::new(pacing)),
             metrics: Arc::default(),
         }
     }
@@ -111,6 +112,8 @@ pub struct ServerConfig {
     pub flash_ttl: Duration,
     /// The settings key file: every stored setting is checked against it before use.
     pub settings_key: crate::batch::SettingsKeyFile,
+    /// How password checks are paced per old IMAP server.
+    pub imap_pacing: crate::imap::Pacing,
 }
 
 impl ServerConfig {
@@ -131,6 +134,7 @@ impl ServerConfig {
                 crate::config::DEFAULT_DATA_DIR,
             )),
             time_zone: crate::config::TimeZoneSetting::Utc,
+            imap_pacing: crate::imap::Pacing::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ mod helpers;
 mod imap;
 mod journey;
 mod nginx;
+mod pacing;
 mod packaging;
 mod passphrase;
 mod property;

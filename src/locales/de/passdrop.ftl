@@ -53,6 +53,8 @@ mail-client-several-devices = In einer App auf mehreren Geräten (zum Beispiel T
 mail-client-one-computer = In Outlook oder einem anderen Programm auf nur einem Computer
 mail-client-not-sure = Ich bin nicht sicher
 form-submit = Passwort sicher senden
+form-checking-wait = Die Prüfung bei Ihrem Mailserver kann bis zu einer Minute dauern. Bitte lassen Sie diese Seite nach dem Klick auf die Schaltfläche geöffnet.
+form-checking = Wird bei Ihrem Mailserver geprüft …
 form-not-expecting = Haben Sie diese Nachricht nicht erwartet? Geben Sie nichts ein und fragen Sie Ihre IT-Ansprechperson. Die IT wird Sie nie auf anderem Weg nach Ihrem Passwort fragen.
 
 ## Why a password was not accepted
@@ -71,6 +73,7 @@ error-server-rejected = Ihr aktueller Mailserver ({ $host }) hat dieses Passwort
 error-server-refused = Ihr aktueller Mailserver ({ $host }) hat diese Anmeldung abgelehnt: „{ $reason }“. Meist ist das kein Tippfehler; bitte wenden Sie sich an die Person, die Ihnen diesen Link geschickt hat.
 error-already-checking = Ein Passwort für diesen Link wird gerade bei Ihrem Mailserver geprüft. Bitte warten Sie einige Sekunden und versuchen Sie es dann erneut.
 error-try-later = Ihr Passwort konnte gerade nicht bei Ihrem aktuellen Mailserver geprüft werden, daher wurde nichts gespeichert. Bitte versuchen Sie es in einigen Minuten erneut; dieser Link funktioniert weiterhin.
+error-app-password = Ihr aktueller Mailserver ({ $host }) verlangt für { $email } ein App-Passwort statt Ihres üblichen Passworts: Dieses Konto nutzt die Anmeldung in zwei Schritten. Erstellen Sie in den Sicherheitseinstellungen Ihres Kontos ein App-Passwort (bei Google: myaccount.google.com/apppasswords), geben Sie es hier ein und behalten Sie es, bis der Umzug abgeschlossen ist. Wenn Sie keines erstellen können, wenden Sie sich an die Person, die Ihnen diesen Link geschickt hat. Dieser Versuch wurde nicht gezählt.
 
 ## The confirmation
 

@@ -55,6 +55,8 @@ mail-client-several-devices = In an app on several devices (for example phone an
 mail-client-one-computer = In Outlook or another program on one computer only
 mail-client-not-sure = Not sure
 form-submit = Send password securely
+form-checking-wait = Checking with your mail server can take up to a minute. Please keep this page open after pressing the button.
+form-checking = Checking with your mail server…
 form-not-expecting = Not expecting this? Do not type anything; ask your IT contact. IT will never ask for your password any other way.
 
 ## Why a password was not accepted (the form is shown again)
@@ -73,6 +75,7 @@ error-server-rejected = Your current mail server ({ $host }) did not accept this
 error-server-refused = Your current mail server ({ $host }) refused this login: “{ $reason }”. This is usually not a typing mistake; please tell whoever sent you this link.
 error-already-checking = A password for this link is already being checked with your mail server. Please wait a few seconds, then try again.
 error-try-later = Your password could not be checked with your current mail server just now, so nothing was saved. Please try again in a few minutes; this link still works.
+error-app-password = Your current mail server ({ $host }) asks for an app password for { $email }, not your usual password: this account uses two-step sign-in. Create an app password in your account’s security settings (for Google: myaccount.google.com/apppasswords), type it here, and keep it until the move is done. If you cannot create one, tell whoever sent you this link. This try was not counted.
 
 ## The confirmation
 

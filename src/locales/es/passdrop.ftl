@@ -53,6 +53,8 @@ mail-client-several-devices = En una aplicación en varios dispositivos (por eje
 mail-client-one-computer = En Outlook u otro programa, en un solo ordenador
 mail-client-not-sure = No estoy seguro
 form-submit = Enviar la contraseña de forma segura
+form-checking-wait = La comprobación con su servidor de correo puede tardar hasta un minuto. Mantenga esta página abierta después de pulsar el botón.
+form-checking = Comprobando con su servidor de correo…
 form-not-expecting = ¿No esperaba este mensaje? No escriba nada y consulte a su contacto de informática. El departamento de informática nunca le pedirá su contraseña de otra manera.
 
 ## Why a password was not accepted
@@ -71,6 +73,7 @@ error-server-rejected = Su servidor de correo actual ({ $host }) no aceptó esta
 error-server-refused = Su servidor de correo actual ({ $host }) rechazó este inicio de sesión: «{ $reason }». Normalmente no se trata de un error de escritura; avise a la persona que le envió este enlace.
 error-already-checking = Ya se está comprobando una contraseña para este enlace con su servidor de correo. Espere unos segundos y vuelva a intentarlo.
 error-try-later = Ahora mismo no se ha podido comprobar su contraseña con su servidor de correo actual, así que no se ha guardado nada. Inténtelo de nuevo dentro de unos minutos; este enlace sigue funcionando.
+error-app-password = Su servidor de correo actual ({ $host }) pide para { $email } una contraseña de aplicación, no su contraseña habitual: esta cuenta usa la verificación en dos pasos. Cree una contraseña de aplicación en la configuración de seguridad de su cuenta (en Google: myaccount.google.com/apppasswords), escríbala aquí y consérvela hasta que termine el traslado. Si no puede crear una, avise a quien le envió este enlace. Este intento no se ha contado.
 
 ## The confirmation
 

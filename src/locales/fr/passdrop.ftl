@@ -53,6 +53,8 @@ mail-client-several-devices = Dans une application sur plusieurs appareils (par 
 mail-client-one-computer = Dans Outlook ou un autre programme, sur un seul ordinateur
 mail-client-not-sure = Je ne sais pas
 form-submit = Envoyer le mot de passe en toute sécurité
+form-checking-wait = La vérification auprès de votre serveur de messagerie peut prendre jusqu’à une minute. Veuillez garder cette page ouverte après avoir appuyé sur le bouton.
+form-checking = Vérification auprès de votre serveur de messagerie…
 form-not-expecting = Vous n’attendiez pas ce message ? Ne saisissez rien et adressez-vous à votre contact informatique. Le service informatique ne vous demandera jamais votre mot de passe autrement.
 
 ## Why a password was not accepted
@@ -71,6 +73,7 @@ error-server-rejected = Votre serveur de messagerie actuel ({ $host }) n’a pas
 error-server-refused = Votre serveur de messagerie actuel ({ $host }) a refusé cette connexion : « { $reason } ». Il ne s’agit généralement pas d’une faute de frappe ; veuillez prévenir la personne qui vous a envoyé ce lien.
 error-already-checking = Un mot de passe pour ce lien est déjà en cours de vérification auprès de votre serveur de messagerie. Veuillez patienter quelques secondes, puis réessayer.
 error-try-later = Votre mot de passe n’a pas pu être vérifié auprès de votre serveur de messagerie actuel pour le moment ; rien n’a donc été enregistré. Veuillez réessayer dans quelques minutes ; ce lien fonctionne toujours.
+error-app-password = Votre serveur de messagerie actuel ({ $host }) demande pour { $email } un mot de passe d’application, et non votre mot de passe habituel : ce compte utilise la validation en deux étapes. Créez un mot de passe d’application dans les paramètres de sécurité de votre compte (chez Google : myaccount.google.com/apppasswords), saisissez-le ici et gardez-le jusqu’à la fin du déménagement. Si vous ne pouvez pas en créer, prévenez la personne qui vous a envoyé ce lien. Cet essai n’a pas été compté.
 
 ## The confirmation
 

@@ -53,6 +53,8 @@ mail-client-several-devices = In un'app su più dispositivi (per esempio telefon
 mail-client-one-computer = In Outlook o in un altro programma su un solo computer
 mail-client-not-sure = Non sono sicuro
 form-submit = Invia la password in modo sicuro
+form-checking-wait = La verifica con il Suo server di posta può richiedere fino a un minuto. Tenga aperta questa pagina dopo aver premuto il pulsante.
+form-checking = Verifica con il Suo server di posta in corso…
 form-not-expecting = Non si aspettava questo messaggio? Non digiti nulla e si rivolga al Suo referente IT. L'IT non Le chiederà mai la password in nessun altro modo.
 
 ## Why a password was not accepted
@@ -71,6 +73,7 @@ error-server-rejected = Il Suo server di posta attuale ({ $host }) non ha accett
 error-server-refused = Il Suo server di posta attuale ({ $host }) ha rifiutato questo accesso: «{ $reason }». Di solito non è un errore di battitura; avvisi chi Le ha inviato questo link.
 error-already-checking = Una password per questo link è già in verifica presso il Suo server di posta. Attenda qualche secondo e riprovi.
 error-try-later = Al momento non è stato possibile verificare la Sua password con il Suo server di posta attuale, quindi non è stato salvato nulla. Riprovi tra qualche minuto; questo link funziona ancora.
+error-app-password = Il Suo server di posta attuale ({ $host }) chiede per { $email } una password per le app, non la Sua password abituale: questo account usa la verifica in due passaggi. Crei una password per le app nelle impostazioni di sicurezza del Suo account (per Google: myaccount.google.com/apppasswords), la scriva qui e la conservi fino al termine del trasferimento. Se non riesce a crearne una, lo comunichi a chi Le ha inviato questo link. Questo tentativo non è stato contato.
 
 ## The confirmation
 

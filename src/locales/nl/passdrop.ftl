@@ -53,6 +53,8 @@ mail-client-several-devices = In een app op meerdere apparaten (bijvoorbeeld tel
 mail-client-one-computer = In Outlook of een ander programma op slechts één computer
 mail-client-not-sure = Weet ik niet zeker
 form-submit = Wachtwoord veilig versturen
+form-checking-wait = Het controleren bij uw mailserver kan tot een minuut duren. Houd deze pagina open nadat u op de knop hebt gedrukt.
+form-checking = Bezig met controleren bij uw mailserver…
 form-not-expecting = Had u dit niet verwacht? Typ dan niets en vraag het uw IT-contactpersoon. IT zal nooit op een andere manier naar uw wachtwoord vragen.
 
 ## Why a password was not accepted
@@ -71,6 +73,7 @@ error-server-rejected = Uw huidige mailserver ({ $host }) heeft dit wachtwoord v
 error-server-refused = Uw huidige mailserver ({ $host }) heeft deze aanmelding geweigerd: ‘{ $reason }’. Dit is meestal geen typefout; laat het degene weten die u deze link heeft gestuurd.
 error-already-checking = Er wordt al een wachtwoord voor deze link gecontroleerd bij uw mailserver. Wacht een paar seconden en probeer het dan opnieuw.
 error-try-later = Uw wachtwoord kon op dit moment niet worden gecontroleerd bij uw huidige mailserver, dus er is niets opgeslagen. Probeer het over een paar minuten opnieuw; deze link werkt nog.
+error-app-password = Uw huidige mailserver ({ $host }) vraagt voor { $email } om een app-wachtwoord, niet om uw gewone wachtwoord: dit account gebruikt verificatie in twee stappen. Maak een app-wachtwoord aan in de beveiligingsinstellingen van uw account (bij Google: myaccount.google.com/apppasswords), typ het hier en bewaar het tot de verhuizing klaar is. Lukt dat niet, laat het dan weten aan wie u deze link stuurde. Deze poging is niet meegeteld.
 
 ## The confirmation
 

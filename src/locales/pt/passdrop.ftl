@@ -53,6 +53,8 @@ mail-client-several-devices = Em um aplicativo em vários dispositivos (por exem
 mail-client-one-computer = No Outlook ou em outro programa, em um único computador
 mail-client-not-sure = Não tenho certeza
 form-submit = Enviar a senha com segurança
+form-checking-wait = A verificação com seu servidor de e-mail pode levar até um minuto. Mantenha esta página aberta depois de apertar o botão.
+form-checking = Verificando com seu servidor de e-mail…
 form-not-expecting = Não esperava esta mensagem? Não digite nada e fale com seu contato de TI. A equipe de TI nunca pedirá sua senha de outra forma.
 
 ## Why a password was not accepted
@@ -71,6 +73,7 @@ error-server-rejected = Seu servidor de e-mail atual ({ $host }) não aceitou es
 error-server-refused = Seu servidor de e-mail atual ({ $host }) recusou este login: «{ $reason }». Normalmente não se trata de um erro de digitação; avise a pessoa que lhe enviou este link.
 error-already-checking = Uma senha para este link já está sendo verificada com seu servidor de e-mail. Aguarde alguns segundos e tente novamente.
 error-try-later = Não foi possível verificar sua senha com seu servidor de e-mail atual agora, por isso nada foi salvo. Tente novamente dentro de alguns minutos; este link continua funcionando.
+error-app-password = Seu servidor de e-mail atual ({ $host }) pede para { $email } uma senha de app, não a sua senha habitual: esta conta usa a verificação em duas etapas. Crie uma senha de app nas configurações de segurança da sua conta (no Google: myaccount.google.com/apppasswords), digite-a aqui e guarde-a até a mudança terminar. Se não conseguir criar uma, avise quem lhe enviou este link. Esta tentativa não foi contada.
 
 ## The confirmation
 

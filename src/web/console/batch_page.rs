@@ -96,6 +96,19 @@ pub(super) async fn render_typed(
     let audit = state.store.audit_trail(&b.id).await?;
     let mut email = email_view(state, b).await?;
     email.one_email = one_email.to_owned();
+    // A server that seems to slow down or block the checks is said at the top, in plain
+    // words, while it lasts (this process's memory; the audit trail keeps when it began).
+    let throttling = b
+        .imap
+        .as_ref()
+        .and_then(|i| state.imap_gate.throttling(&i.server));
+    let notice = match (notice, throttling) {
+        (notice, Some(warning)) => Some(html! {
+            @if let Some(n) = notice { (n) }
+            p.warning { strong { "The old mail server may be throttling passdrop. " } (warning) }
+        }),
+        (notice, None) => notice,
+    };
     Ok(batch_page(
         b,
         &statuses,

@@ -48,7 +48,8 @@ pub async fn test(
         Some(settings) => {
             // Only a server the admin signed for is connected to with a session alone.
             batch::require_signed_batch(&state.store, &state.config.settings_key, &b).await?;
-            let report = imap::check_connection(settings).await;
+            let mut report = imap::check_connection(settings).await;
+            report.throttling = state.imap_gate.throttling(&settings.server);
             html! {
                 p { strong { @if report.ok() { "The connection works." } @else { "The connection test failed." } } }
                 (imap_report(&report))

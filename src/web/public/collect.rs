@@ -189,11 +189,14 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// `POST /s/{token}`: seal the password and burn the link, or explain what is wrong
 /// (422 with the form again; the link stays usable until too many refusals lock it).
 ///
-/// What counts toward the lock: a password the old server refused or did not answer
-/// for, and input no person types by mistake (a body that is not the form, garbled or
-/// with repeated fields, a forbidden character). What never counts: an empty form
-/// (what link scanners send), an empty password, and two fields that differ (nothing
-/// was checked with any server).
+/// What counts toward the lock: a password the old server clearly refused (a NO to the
+/// login, other than "not now" or "an application password is required"), and input no
+/// person types by mistake (a body that is not the form, garbled or with repeated
+/// fields, a forbidden character). What never counts: an empty form (what link scanners
+/// send), an empty password, two fields that differ (nothing was checked with any
+/// server), and a check the server gave no clear answer to (a timeout, BYE, a lost
+/// connection, `[UNAVAILABLE]`, a queue that did not move: the user is asked to try
+/// again later).
 pub async fn submit(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
@@ -268,15 +271,16 @@ async fn submit_form(
             }
         };
     }
-    if view.batch.imap.is_none() {
+    let Some(server) = view.batch.imap.as_ref().map(|i| i.server.clone()) else {
         return reader.accept(&form.password, mail_client, None).await;
-    }
+    };
     // The check, and what follows from it, runs in a task of its own: a client that
     // hangs up (or the request timeout) cannot cancel it once the password is on its
-    // way, so every try is counted.
+    // way, so every clear refusal is counted.
     let task = tokio::spawn(checked_submit(
         state.clone(),
         token,
+        server,
         language,
         form.password,
         mail_client,
@@ -285,16 +289,18 @@ async fn submit_form(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("password check task failed: {e}")))?
 }
 
-/// Checks a password with the batch's old IMAP server, then accepts it, refuses it
-/// (counted toward the link's cap), or asks the user to try again later.
+/// Checks a password with the batch's old IMAP server (waiting for its turn in that
+/// server's queue), then accepts it, refuses it (counted toward the link's cap only when
+/// the server clearly refused it), or asks the user to try again later.
 async fn checked_submit(
     state: AppState,
     token: LinkToken,
+    server: imap::ImapServer,
     language: Language,
     password: SecretString,
     mail_client: Option<MailClient>,
 ) -> Result<Response, AppError> {
-    let entry = state.imap_gate.enter(token.hash()).await;
+    let entry = state.imap_gate.enter(token.hash(), &server).await;
     // The link (or its batch's settings) may have changed while this request waited.
     let Some(view) = state.store.link_by_token_hash(&token.hash()).await? else {
         return Err(gone_or_unknown(&state, &token, language).await);
@@ -309,7 +315,7 @@ async fn checked_submit(
         view: &view,
         language,
     };
-    let _pass = match entry {
+    let pass = match entry {
         Entry::Admitted(pass) => pass,
         Entry::AlreadyChecking => {
             let error = problem(language, ErrorField::Form, "error-already-checking");
@@ -322,15 +328,33 @@ async fn checked_submit(
     };
     // No password goes to a server the admin did not sign for.
     batch::require_signed_batch(&state.store, &state.config.settings_key, &view.batch).await?;
-    let verdict = imap::verify_password(&settings, &view.recipient.user_name, &password).await;
+    let verdict = tokio::time::timeout(
+        imap::CHECK_DEADLINE,
+        imap::verify_password(&settings, &view.recipient.user_name, &password),
+    )
+    .await
+    .unwrap_or(Verdict::NoAnswer(imap::ImapProblem::Timeout(
+        "the whole check",
+    )));
     state.metrics.imap_check(match &verdict {
         Verdict::Accepted => "accepted",
         Verdict::Rejected => "rejected",
         Verdict::RefusedOther(_) => "refused_other",
+        Verdict::AppPasswordRequired(_) => "app_password_required",
         Verdict::CouldNotCheck(_) => "could_not_check",
         Verdict::NoAnswer(_) => "no_answer",
     });
     let (batch_id, recipient_id) = (&view.batch.id, view.recipient.id);
+    if let Some(warning) = pass.record(&verdict) {
+        // Said once when it starts (in the log and the batch's audit trail: no user data).
+        tracing::warn!(%batch_id, server = %settings.server, %warning, "the IMAP server seems to be throttling passdrop");
+        state
+            .store
+            .record_event(batch_id, batch::throttling_event(), 1, now())
+            .await?;
+    }
+    // `pass` stays held until this try is counted, so a second request on the same link
+    // cannot start a check before then.
     let host = settings.server.host.as_str();
     match verdict {
         Verdict::Accepted => {
@@ -367,6 +391,26 @@ async fn checked_submit(
             };
             reader.refuse(mail_client, error).await
         }
+        Verdict::AppPasswordRequired(reason) => {
+            // Not a wrong password, and nothing this user can fix by typing again: never
+            // counted; noted on the user's row for the admin's readiness report.
+            tracing::warn!(%batch_id, recipient_id, %reason, "the IMAP server asks for an application password");
+            batch::note_app_password_required(&state.store, recipient_id, now()).await?;
+            let message = i18n::text_with(
+                language,
+                "error-app-password",
+                &[
+                    ("host", Arg::Text(host)),
+                    ("email", Arg::Text(&view.recipient.email)),
+                ],
+            );
+            let error = FormError {
+                field: ErrorField::Password,
+                message,
+            };
+            state.metrics.submission("refused");
+            Ok(reader.uncounted(StatusCode::UNPROCESSABLE_ENTITY, mail_client, error))
+        }
         Verdict::CouldNotCheck(problem) => {
             tracing::warn!(%batch_id, recipient_id, server = %settings.server, %problem, "could not reach the IMAP server to check a password");
             match settings.when_unreachable {
@@ -382,16 +426,11 @@ async fn checked_submit(
             }
         }
         Verdict::NoAnswer(problem) => {
-            // The password reached the server: this try counts, whatever the policy.
+            // No clear answer is no verdict on the password: nothing counts, and the
+            // password is not kept, whatever the policy (it may well be wrong).
             tracing::warn!(%batch_id, recipient_id, server = %settings.server, %problem, "the IMAP server gave no clear answer to a password check");
-            match batch::record_failed_attempt(&state.store, &token, now()).await? {
-                FailedAttempt::Counted { tries_left } => {
-                    state.metrics.submission("try_later");
-                    Ok(reader.try_again_later(mail_client, tries_left))
-                }
-                FailedAttempt::Locked => Err(gone(language, LinkStatus::Locked, None)),
-                FailedAttempt::NoLongerLive(status) => Err(gone(language, status, None)),
-            }
+            state.metrics.submission("try_later");
+            Ok(reader.try_again_later(mail_client, tries_left(&view)))
         }
     }
 }

@@ -198,7 +198,15 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
                         }
                     }
                 }
-                button type="submit" { (t("form-submit")) }
+                @if page.checked_with.is_some() {
+                    // The check may wait for the server (up to a minute): said before the
+                    // press, without a script; assets/reveal.js also marks the button busy.
+                    button type="submit" id="submit" data-checking=(t("form-checking"))
+                        aria-describedby="checking-wait" { (t("form-submit")) }
+                    p.hint id="checking-wait" role="status" { (t("form-checking-wait")) }
+                } @else {
+                    button type="submit" { (t("form-submit")) }
+                }
             }
             // A contact block (who to ask) slots in here once batches carry one.
             p.small { (t("form-not-expecting")) }

@@ -14,11 +14,13 @@ use tokio::sync::oneshot;
 mod binary;
 mod console;
 mod external;
+mod fake_imap;
 mod files;
 
 pub use binary::*;
 pub use console::*;
 pub use external::*;
+pub use fake_imap::*;
 pub use files::*;
 
 /// The admin passphrase every test app uses.
