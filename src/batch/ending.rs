@@ -234,7 +234,7 @@ pub async fn prepare_m365(
     .await
     .map_err(anyhow::Error::new)?;
     let passwords = passwords?;
-    let rows: Vec<M365Row<'_>> = submissions
+    let mut rows: Vec<M365Row<'_>> = submissions
         .iter()
         .zip(&passwords)
         .map(|(s, p)| M365Row {
@@ -244,7 +244,37 @@ pub async fn prepare_m365(
             user_root: s.recipient.user_root.as_deref(),
         })
         .collect();
-    let csv = export::render_m365_csv(&rows, batch.has_user_root)?;
+    // Users the old server's admin login covers, who gave no password: the admin form
+    // (`super::admin_login::export_row_for`).
+    let covered = super::admin_login::covered_without_password(store, batch, admin).await?;
+    let admin_rows: Vec<(&str, super::admin_login::ExportRowFor<'_>)> = covered
+        .iter()
+        .flat_map(|(login, password, users)| {
+            users.iter().filter_map(move |r| {
+                super::admin_login::export_row_for(r, None, Some((login, password)))
+                    .map(|row| (r.email.as_str(), row))
+            })
+        })
+        .collect();
+    rows.extend(
+        admin_rows
+            .iter()
+            .map(|(email, (name, password, root))| M365Row {
+                email,
+                user_name: name,
+                password,
+                user_root: root.as_deref(),
+            }),
+    );
+    let covered_emails: std::collections::HashSet<&str> =
+        admin_rows.iter().map(|(email, _)| *email).collect();
+    let missing: Vec<String> = missing
+        .into_iter()
+        .filter(|m| !covered_emails.contains(m.as_str()))
+        .collect();
+    let with_user_root = batch.has_user_root || rows.iter().any(|r| r.user_root.is_some());
+    let csv = export::render_m365_csv(&rows, with_user_root)?;
+    super::admin_login::record_admin_rows(store, batch, admin_rows.len()).await?;
     let formula_risk = rows
         .iter()
         .filter(|r| export::formula_risk(r.password.expose_secret()))
@@ -364,6 +394,7 @@ mod tests {
             message_sig: None,
             language: None,
             time_zone: None,
+            admin_login: None,
         }
     }
 

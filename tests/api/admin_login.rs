@@ -1,0 +1,284 @@
+//! The old server's admin login (issue 18) against a real Dovecot with a master passdb:
+//! a wrong admin password is refused with nothing created; users the master may open
+//! are probed "covered" and exported as `user*mailadmin` rows that really log in; a user
+//! outside the master's reach (a per-master deny file, DOVECOT-NOTES.md) falls back to a
+//! link, and only they are emailed; the admin password is never in a log, never in the
+//! database in clear, and gone at purge.
+
+use std::path::Path;
+use std::process::Output;
+
+use base64::Engine as _;
+use passdrop::imap::{self, CertTrust, ImapServer, ImapSettings, Verdict, WhenUnreachable};
+
+use crate::helpers::{
+    Dovecot, DovecotSetup, Pki, Relay, Server, aiosmtpd_available, canaries_found,
+    dovecot_available, parse_csv, passdrop, run, secret, stderr,
+};
+
+const ADMIN_PASSWORD: &str = "Adm1n CANARY-9c4e pw";
+const PASSPHRASE: &str = "admin login test passphrase";
+
+/// A Dovecot whose master user `mailadmin` may open every user but `cy`.
+fn dovecot_with_master(pki: &Pki) -> Dovecot {
+    Dovecot::start_with_auth(
+        &DovecotSetup {
+            users: &[("ann", "Ann pw 1"), ("bob", "Bob pw 2"), ("cy", "Cy pw 3")],
+            mechanisms: "plain login",
+            tls: true,
+            pki,
+        },
+        |dir: &Path| {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(ADMIN_PASSWORD);
+            std::fs::write(
+                dir.join("masters"),
+                format!("mailadmin:{{PLAIN.B64}}{b64}\n"),
+            )
+            .unwrap();
+            // The master's deny file: the users it may not open. (A deny passdb with
+            // `skip = unauthenticated` would not be consulted after a master login.)
+            std::fs::write(dir.join("deny-mailadmin"), "cy:\n").unwrap();
+            std::fs::write(dir.join("deny-"), "").unwrap();
+            let d = dir.display();
+            format!(
+                "auth_master_user_separator = *\n\
+                 passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/masters\n  master = yes\n  pass = yes\n}}\n\
+                 passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/deny-%{{master_user}}\n  deny = yes\n}}\n"
+            )
+        },
+    )
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_login_covers_whom_it_can_and_links_go_only_to_the_rest() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1", "localhost"]);
+    let dovecot = dovecot_with_master(&pki);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let (right, wrong) = (dir.path().join("right"), dir.path().join("wrong"));
+    std::fs::write(&right, format!("{ADMIN_PASSWORD}\n")).unwrap();
+    std::fs::write(&wrong, "not the admin password\n").unwrap();
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "EmailAddress,UserName\nann@example.org,ann\nbob@example.org,bob\ncy@example.org,cy\n",
+    )
+    .unwrap();
+    let said = std::cell::RefCell::new(String::new());
+    let cli = |args: &[&str]| {
+        let o = run(passdrop(&data)
+            .env("PASSDROP_PASSPHRASE", PASSPHRASE)
+            .args(args));
+        said.borrow_mut().push_str(&text(&o));
+        o
+    };
+    assert!(cli(&["admin", "init"]).status.success());
+    let server = Server::start(&data, &[]);
+    let url = dovecot.imaps_url();
+    let create = |password: &Path, links: &Path| -> Vec<String> {
+        [
+            "batch",
+            "create",
+            "--name",
+            "admin-login",
+            "--roster",
+            roster.to_str().unwrap(),
+            "--verify-imap",
+            &url,
+            "--imap-ca-file",
+            ca.to_str().unwrap(),
+            "--imap-admin-form",
+            "dovecot",
+            "--imap-admin-user",
+            "mailadmin",
+            "--imap-admin-password-file",
+            password.to_str().unwrap(),
+            "--links-out",
+            links.to_str().unwrap(),
+            "--public-url",
+            &server.address,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+
+    // A wrong admin password: refused, nothing created, no links file left.
+    let refused_links = dir.path().join("refused.csv");
+    let v = create(&wrong, &refused_links);
+    let o = cli(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("refused the admin password ([AUTHENTICATIONFAILED]"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("nothing was changed"), "{}", stderr(&o));
+    assert!(!refused_links.exists());
+    let o = cli(&["batch", "list"]);
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("admin-login"),
+        "{}",
+        text(&o)
+    );
+
+    // The right one: tried with the first user (covered); no link written yet.
+    let first_links = dir.path().join("first.csv");
+    let v = create(&right, &first_links);
+    let o = cli(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("opened ann@example.org's mailbox"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(parse_csv(&std::fs::read(&first_links).unwrap()).len(), 1);
+
+    // The probe: bob covered, cy outside the master's reach; only cy's link is written.
+    let links = dir.path().join("links.csv");
+    let o = cli(&[
+        "batch",
+        "probe",
+        "admin-login",
+        "--links-out",
+        links.to_str().unwrap(),
+        "--public-url",
+        &server.address,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("1 covered by the admin login, 1 need their own password"),
+        "{}",
+        stderr(&o)
+    );
+    let rows = parse_csv(&std::fs::read(&links).unwrap());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][0], "cy@example.org");
+    let cy_link = rows[1]
+        .iter()
+        .find(|f| f.starts_with("http"))
+        .unwrap()
+        .clone();
+
+    // A wrong admin password given to set-imap: refused, nothing changed.
+    let o = cli(&[
+        "batch",
+        "set-imap",
+        "admin-login",
+        "--imap-admin-form",
+        "dovecot",
+        "--imap-admin-user",
+        "mailadmin",
+        "--imap-admin-password-file",
+        wrong.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stderr(&o).contains("nothing was changed"), "{}", stderr(&o));
+
+    let o = cli(&["batch", "status", "admin-login"]);
+    let status = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(status.contains("covered by admin login"), "{status}");
+    assert!(
+        status.contains("needs password: [AUTHORIZATIONFAILED]"),
+        "{status}"
+    );
+    assert!(
+        status.contains("Admin login: 2 covered by it, 1 need"),
+        "{status}"
+    );
+
+    // Only cy is emailed.
+    if aiosmtpd_available() {
+        let relay = Relay::start(dir.path());
+        let o = run(passdrop(&data)
+            .env("PASSDROP_PASSPHRASE", PASSPHRASE)
+            .env("PASSDROP_SMTP_HOST", "127.0.0.1")
+            .env("PASSDROP_SMTP_PORT", relay.port.to_string())
+            .env("PASSDROP_SMTP_FROM", "IT team <it@example.org>")
+            .env("PASSDROP_SMTP_CA_FILE", &relay.ca)
+            .env("PASSDROP_SEND_RATE", "50")
+            .args(["send", "admin-login", "--public-url", &server.address]));
+        said.borrow_mut().push_str(&text(&o));
+        assert!(o.status.success(), "{}", text(&o));
+        let to: Vec<String> = relay.messages().into_iter().map(|(r, _)| r).collect();
+        assert_eq!(to, ["cy@example.org"], "{to:?}");
+    }
+
+    // cy gives her password (checked with Dovecot).
+    let r = reqwest::Client::new()
+        .post(&cy_link)
+        .form(&[("password", "Cy pw 3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    // One Microsoft 365 file: ann and bob through the master login, cy with her own.
+    let out = dir.path().join("m365.csv");
+    let o = cli(&[
+        "export",
+        "admin-login",
+        "--out",
+        out.to_str().unwrap(),
+        "--keep-collecting",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut rows = parse_csv(&std::fs::read(&out).unwrap());
+    rows[1..].sort();
+    assert_eq!(
+        rows,
+        [
+            vec!["EmailAddress", "UserName", "Password"],
+            vec!["ann@example.org", "ann*mailadmin", ADMIN_PASSWORD],
+            vec!["bob@example.org", "bob*mailadmin", ADMIN_PASSWORD],
+            vec!["cy@example.org", "cy", "Cy pw 3"],
+        ]
+    );
+    // Each row really logs in.
+    let settings = ImapSettings {
+        server: ImapServer::parse(&url).unwrap(),
+        trust: CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        when_unreachable: WhenUnreachable::AskToRetry,
+    };
+    for row in &rows[1..] {
+        let verdict = imap::verify_password(&settings, &row[1], &secret(&row[2])).await;
+        assert_eq!(verdict, Verdict::Accepted, "{row:?}: {}", dovecot.log());
+    }
+    let dlog = dovecot.log();
+    // bob never gave passdrop a password: each of his logins (the probe, the row) was
+    // the master's.
+    assert!(dlog.matches("Login: user=<bob>").count() >= 2, "{dlog}");
+
+    // Never in a log, never in the database in clear.
+    let log = server.stop();
+    let said = said.borrow().clone();
+    assert!(!said.contains("CANARY-9c4e"), "{said}");
+    assert!(!log.contains("CANARY-9c4e"), "{log}");
+    assert!(canaries_found(&data, &[ADMIN_PASSWORD]).is_empty());
+
+    // The audit trail counts, never values.
+    let o = cli(&["purge", "admin-login", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let found = canaries_found(
+        &data,
+        &[
+            ADMIN_PASSWORD,
+            "mailadmin",
+            "cy@example.org",
+            "AUTHORIZATIONFAILED",
+        ],
+    );
+    assert!(found.is_empty(), "found after purge: {found:?}");
+}
