@@ -12,8 +12,8 @@ use base64::Engine as _;
 use passdrop::imap::{self, CertTrust, ImapServer, ImapSettings, Verdict, WhenUnreachable};
 
 use crate::helpers::{
-    Dovecot, DovecotSetup, Pki, Relay, Server, aiosmtpd_available, canaries_found,
-    dovecot_available, parse_csv, passdrop, run, secret, stderr,
+    Dovecot, DovecotSetup, Pki, Relay, Server, TestApp, aiosmtpd_available, canaries_found,
+    console_get, console_post, dovecot_available, parse_csv, passdrop, run, secret, stderr,
 };
 
 const ADMIN_PASSWORD: &str = "Adm1n CANARY-9c4e pw";
@@ -281,4 +281,121 @@ async fn the_admin_login_covers_whom_it_can_and_links_go_only_to_the_rest() {
         ],
     );
     assert!(found.is_empty(), "found after purge: {found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_sets_the_admin_login_with_the_passphrase_and_probes_in_the_background() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1", "localhost"]);
+    let dovecot = dovecot_with_master(&pki);
+    let app = TestApp::spawn().await;
+    let settings = ImapSettings {
+        server: ImapServer::parse(&dovecot.imaps_url()).unwrap(),
+        trust: CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        when_unreachable: WhenUnreachable::AskToRetry,
+    };
+    let (b, _) = app
+        .create_batch_checked_with(
+            "console-admin",
+            "EmailAddress,UserName\nann@example.org,ann\nbob@example.org,bob\ncy@example.org,cy\n",
+            Some(settings),
+        )
+        .await
+        .unwrap();
+    let cookie = app.login().await;
+    let url = format!("{}/admin/batches/{}/admin-login", app.address, b.id);
+    let form = |password: &str, passphrase: &str| {
+        vec![
+            ("admin_form", "dovecot".to_owned()),
+            ("admin_user", "mailadmin".to_owned()),
+            ("admin_separator", "*".to_owned()),
+            ("admin_password", password.to_owned()),
+            ("passphrase", passphrase.to_owned()),
+        ]
+    };
+    let unchanged = |app: &TestApp| {
+        let store = app.store.clone();
+        let id = b.id.clone();
+        async move {
+            let now = store.require_batch(&id).await.unwrap();
+            assert!(now.admin_login.is_none());
+            assert!(store.probe_records(&id).await.unwrap().is_empty());
+        }
+    };
+
+    // Without the passphrase, or with a wrong admin password: nothing changes.
+    let (status, page) = console_post(&app.client, &url, &cookie, &form(ADMIN_PASSWORD, "")).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Nothing was changed."), "{page}");
+    unchanged(&app).await;
+    let (status, page) = console_post(
+        &app.client,
+        &url,
+        &cookie,
+        &form("wrong", crate::helpers::PASSPHRASE),
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("refused the admin password"), "{page}");
+    unchanged(&app).await;
+
+    // The right one: saved, and the others probed in the background.
+    let (status, page) = console_post(
+        &app.client,
+        &url,
+        &cookie,
+        &form(ADMIN_PASSWORD, crate::helpers::PASSPHRASE),
+    )
+    .await;
+    assert_eq!(status, 303, "{page}");
+    assert!(page.contains("It opened ann@example.org"), "{page}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while app.store.probe_records(&b.id).await.unwrap().len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the probe did not finish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let page = console_get(
+        &app.client,
+        &format!("{}/admin/batches/{}", app.address, b.id),
+        &cookie,
+    )
+    .await;
+    assert!(page.contains("2 users are</strong> covered"), "{page}");
+    assert!(
+        page.contains("cy@example.org: [AUTHORIZATIONFAILED]"),
+        "{page}"
+    );
+    assert!(!page.contains("CANARY-9c4e"));
+
+    // Links only for cy; reissuing ann's asks her anyway.
+    let b = app.store.require_batch(&b.id).await.unwrap();
+    let admin = app.admin().await;
+    let open = |b: passdrop::storage::Batch| {
+        let (store, url) = (app.store.clone(), app.public_url.clone());
+        let admin = &admin;
+        async move {
+            passdrop::batch::open_live_links(&store, &url, &b, admin, passdrop::config::now())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(r, _)| r.email)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(open(b.clone()).await, ["cy@example.org"]);
+    passdrop::batch::reissue(
+        &app.store,
+        &app.public_url,
+        &b,
+        "ann@example.org",
+        passdrop::config::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(open(b).await, ["ann@example.org", "cy@example.org"]);
 }

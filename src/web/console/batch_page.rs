@@ -18,6 +18,7 @@ use crate::storage::{
 };
 use crate::web::{AppError, AppState, assets};
 
+mod admin_login;
 mod flow;
 pub use flow::{Flow, Next, plural};
 use flow::{last_event, locked_banner, stepper};
@@ -96,6 +97,7 @@ pub(super) async fn render_typed(
     let audit = state.store.audit_trail(&b.id).await?;
     let mut email = email_view(state, b).await?;
     email.one_email = one_email.to_owned();
+    let admin_login = admin_login::section(state, b, &statuses).await?;
     Ok(batch_page(
         b,
         &statuses,
@@ -103,6 +105,7 @@ pub(super) async fn render_typed(
         filter,
         notice,
         &email,
+        admin_login,
         now(),
         &TimeZoneSetting::or_stored(b.time_zone.as_deref(), &state.config.time_zone),
     ))
@@ -118,6 +121,7 @@ pub fn batch_page(
     filter: Filter,
     notice: Option<Markup>,
     email: &EmailView,
+    admin_login: Markup,
     now: i64,
     tz: &TimeZoneSetting,
 ) -> Markup {
@@ -147,6 +151,7 @@ pub fn batch_page(
             (locked_banner(statuses, now))
             (email_section(b, statuses, email, &base, flow.next))
             (imap_section(b, &base))
+            (admin_login)
             @if pop > 0 {
                 div.notice {
                     p { strong { (plural(pop, "One user", "", " users")) } @if pop == 1 { " reads" } @else { " read" } " their mail in one program on one computer, \
