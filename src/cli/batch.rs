@@ -380,6 +380,13 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
             }
         );
     }
+    if let Some(login) = &b.admin_login {
+        println!(
+            "Mailboxes are opened with the old server's admin login {} ({} form) wherever \
+             the probe found it works; only the others get a link.",
+            login.user, login.form
+        );
+    }
     let mut table = Table::new(&[
         ("EMAIL", Align::Left),
         ("STATUS", Align::Left),

@@ -397,5 +397,60 @@ async fn the_console_sets_the_admin_login_with_the_passphrase_and_probes_in_the_
     )
     .await
     .unwrap();
-    assert_eq!(open(b).await, ["ann@example.org", "cy@example.org"]);
+    assert_eq!(open(b.clone()).await, ["ann@example.org", "cy@example.org"]);
+
+    // Each admin-login field is covered by the batch's signature (`ext:admin-login`).
+    let public = app.key_file().load().unwrap();
+    let sealed = b.admin_login.clone().unwrap().sealed;
+    let id = &b.id;
+    for (tamper, restore, blob) in [
+        ("admin_user = 'root'", "admin_user = 'mailadmin'", None),
+        ("admin_separator = '%'", "admin_separator = '*'", None),
+        ("admin_form = 'mirapoint'", "admin_form = 'dovecot'", None),
+        ("admin_form = NULL", "admin_form = 'dovecot'", None),
+        (
+            "admin_password_ct = x'00'",
+            "admin_password_ct = ?",
+            Some(sealed.ciphertext),
+        ),
+        (
+            "admin_password_enc = x'00'",
+            "admin_password_enc = ?",
+            Some(sealed.enc),
+        ),
+    ] {
+        exec(
+            &app,
+            &format!("UPDATE batches SET {tamper} WHERE id = '{id}'"),
+            None,
+        )
+        .await;
+        let now = app.store.require_batch(id).await.unwrap();
+        assert!(
+            passdrop::batch::verify_batch(&public, &now).is_err(),
+            "{tamper} went unnoticed"
+        );
+        exec(
+            &app,
+            &format!("UPDATE batches SET {restore} WHERE id = '{id}'"),
+            blob,
+        )
+        .await;
+        let now = app.store.require_batch(id).await.unwrap();
+        passdrop::batch::verify_batch(&public, &now).unwrap();
+    }
+}
+
+async fn exec(app: &TestApp, sql: &str, blob: Option<Vec<u8>>) {
+    use sqlx::ConnectOptions as _;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.store.database_path())
+        .connect()
+        .await
+        .unwrap();
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+    if let Some(blob) = blob {
+        q = q.bind(blob);
+    }
+    q.execute(&mut conn).await.unwrap();
 }

@@ -145,8 +145,14 @@ async fn nothing_changed(state: &AppState, b: &Batch, why: &str) -> Result<Respo
     .await
 }
 
+/// Rounds a background probe makes for users without a clear answer, and the wait
+/// between them.
+const PROBE_ROUNDS: usize = 5;
+const PROBE_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Probes the batch's unprobed users in the background with the unlocked key (dropped,
-/// zeroized, when the probe ends). Only counts are logged.
+/// zeroized, when the probe ends); users without a clear answer are tried again a
+/// minute later, a few rounds at most. Only counts are logged.
 fn spawn_probe(state: &AppState, batch_id: &str, admin: AdminKey) {
     let (store, gate, batch_id) = (
         state.store.clone(),
@@ -154,20 +160,35 @@ fn spawn_probe(state: &AppState, batch_id: &str, admin: AdminKey) {
         batch_id.to_owned(),
     );
     tokio::spawn(async move {
-        let outcome = match store.require_batch(&batch_id).await {
-            Ok(b) => admin_login::probe_users(&store, &b, &admin, &gate, |_, _| {}).await,
-            Err(e) => Err(e.into()),
-        };
-        match outcome {
-            Ok(s) => tracing::info!(
-                %batch_id,
-                covered = s.covered,
-                needs_password = s.needs_password,
-                unclear = s.unclear,
-                admin_refused = s.admin_refused,
-                "admin login probe finished"
-            ),
-            Err(e) => tracing::warn!(%batch_id, error = %e, "admin login probe failed"),
+        for round in 1..=PROBE_ROUNDS {
+            let outcome = match store.require_batch(&batch_id).await {
+                Ok(b) if b.admin_login.is_some() => {
+                    admin_login::probe_users(&store, &b, &admin, &gate, |_, _| {}).await
+                }
+                Ok(_) => return,
+                Err(e) => Err(e.into()),
+            };
+            match outcome {
+                Ok(s) => {
+                    tracing::info!(
+                        %batch_id,
+                        round,
+                        covered = s.covered,
+                        needs_password = s.needs_password,
+                        unclear = s.unclear,
+                        admin_refused = s.admin_refused,
+                        "admin login probe finished"
+                    );
+                    if s.unclear == 0 || s.admin_refused {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%batch_id, error = %e, "admin login probe failed");
+                    return;
+                }
+            }
+            tokio::time::sleep(PROBE_RETRY_WAIT).await;
         }
     });
 }

@@ -577,6 +577,6 @@ pub fn audit_words(e: &AuditEvent) -> String {
                 .to_owned()
         }
         AuditKind::LinkLocked => "a link was locked after too many refused tries".to_owned(),
-        AuditKind::Other(other) => other.clone(),
+        AuditKind::Other(other) => admin_login::audit_words(other, e.count),
     }
 }

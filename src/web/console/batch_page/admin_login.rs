@@ -151,3 +151,21 @@ pub fn form_words(form: AdminForm) -> &'static str {
         AdminForm::UserRoot => "Courier or Oracle IMAP, with UserRoot",
     }
 }
+
+/// The admin login's audit events in words (counts only); any other unknown kind as it
+/// is stored.
+pub(super) fn audit_words(kind: &str, count: i64) -> String {
+    match kind {
+        "admin_login_set" => "the old server's admin login was set (tried once first)".to_owned(),
+        "admin_login_removed" => "the old server's admin login was removed".to_owned(),
+        "admin_login_probed" => format!(
+            "{} through the admin login",
+            plural(count, "one user was probed", "", " users were probed")
+        ),
+        "admin_login_used" => format!(
+            "the admin login was used in an export ({})",
+            plural(count, "one row", "", " rows")
+        ),
+        other => other.to_owned(),
+    }
+}
