@@ -143,11 +143,13 @@ impl ExportOutlook {
 
 /// Who has not submitted, their links, the purge date and the last export.
 pub async fn export_outlook(store: &Store, batch: &Batch, now: i64) -> BatchResult<ExportOutlook> {
+    // Users the old server's admin login covers are exported with it: not pending.
+    let covered = super::admin_login::covered_ids(store, batch).await?;
     let pending: Vec<PendingUser> = store
         .recipient_statuses(&batch.id)
         .await?
         .into_iter()
-        .filter(|s| s.submitted_at.is_none())
+        .filter(|s| s.submitted_at.is_none() && !covered.contains(&s.recipient.id))
         .map(|s| PendingUser {
             live_until: (s.link_state == LinkState::Live && s.link_expires_at > now)
                 .then_some(s.link_expires_at),

@@ -101,7 +101,7 @@ pub(super) fn print_set(batch_name: &str, set: &SetAdminLogin) {
         None => eprintln!("Batch “{batch_name}” no longer uses an admin login."),
         Some(ProbeOutcome::Covered) => eprintln!(
             "The admin login works: it opened {}'s mailbox. Batch “{batch_name}” now uses it; \
-             the other users are probed with `passdrop batch probe` (or by the server), and \
+             the other users are probed with `passdrop batch probe` (or in the server, from the console), and \
              only those it does not open get a link.",
             set.probe_user
         ),

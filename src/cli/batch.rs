@@ -237,7 +237,9 @@ async fn create(
                 }
             }
             eprintln!(
-                "No links are written yet: users get one only once their probe says they                  need their password. Probe them with `passdrop batch probe {}` (or let                  the server do it), which writes their links.",
+                "No links are written yet: users get one only once their probe says they \
+                 need their password. Probe them with `passdrop batch probe {}` (or from \
+                 the console's batch page), which writes their links.",
                 created.id
             );
             Vec::new()
@@ -533,7 +535,9 @@ async fn set_imap(store: &Store, args: SetImapArgs) -> CliResult {
     let admin_login = args.admin_login.read()?;
     if settings.is_none() && !args.off && admin_login.is_none() && !args.imap_admin_off {
         return Err(Failure::Usage(
-            "give the server with --verify-imap URL, or --off to stop checking passwords,              or an admin login with --imap-admin-form and --imap-admin-user (--imap-admin-off              to stop using one)"
+            "give the server with --verify-imap URL, or --off to stop checking passwords, \
+             or an admin login with --imap-admin-form and --imap-admin-user (--imap-admin-off \
+             to stop using one)"
                 .into(),
         ));
     }

@@ -388,6 +388,12 @@ async fn the_console_sets_the_admin_login_with_the_passphrase_and_probes_in_the_
         }
     };
     assert_eq!(open(b.clone()).await, ["cy@example.org"]);
+    // Covered users are not "pending" before an export or a purge.
+    let outlook = passdrop::batch::export_outlook(&app.store, &b, passdrop::config::now())
+        .await
+        .unwrap();
+    let pending: Vec<&str> = outlook.pending.iter().map(|p| p.email.as_str()).collect();
+    assert_eq!(pending, ["cy@example.org"]);
     passdrop::batch::reissue(
         &app.store,
         &app.public_url,

@@ -531,6 +531,23 @@ pub(super) async fn links_wanted<T>(
         .collect())
 }
 
+/// The users the admin login covers (no password asked of them); empty without one.
+pub(super) async fn covered_ids(
+    store: &Store,
+    batch: &Batch,
+) -> BatchResult<std::collections::HashSet<i64>> {
+    if batch.admin_login.is_none() {
+        return Ok(std::collections::HashSet::new());
+    }
+    Ok(store
+        .probe_records(&batch.id)
+        .await?
+        .into_iter()
+        .filter(|(_, p)| p.state == ProbeState::Covered)
+        .map(|(id, _)| id)
+        .collect())
+}
+
 /// After a link was issued by hand for a user the admin login covers: the admin asked
 /// for their password anyway, so their link goes out like the others.
 pub(super) async fn note_requested(
