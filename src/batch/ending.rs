@@ -145,11 +145,13 @@ impl ExportOutlook {
 
 /// Who has not submitted, their links, the purge date and the last export.
 pub async fn export_outlook(store: &Store, batch: &Batch, now: i64) -> BatchResult<ExportOutlook> {
+    // Users the old server's admin login covers are exported with it: not pending.
+    let covered = super::admin_login::covered_ids(store, batch).await?;
     let pending: Vec<PendingUser> = store
         .recipient_statuses(&batch.id)
         .await?
         .into_iter()
-        .filter(|s| s.submitted_at.is_none())
+        .filter(|s| s.submitted_at.is_none() && !covered.contains(&s.recipient.id))
         .map(|s| PendingUser {
             live_until: (s.link_state == LinkState::Live && s.link_expires_at > now)
                 .then_some(s.link_expires_at),
@@ -253,7 +255,7 @@ pub async fn prepare_export(
     .await
     .map_err(anyhow::Error::new)?;
     let passwords = passwords?;
-    let rows: Vec<M365Row<'_>> = submissions
+    let mut rows: Vec<M365Row<'_>> = submissions
         .iter()
         .zip(&passwords)
         .map(|(s, p)| M365Row {
@@ -263,7 +265,52 @@ pub async fn prepare_export(
             user_root: s.recipient.user_root.as_deref(),
         })
         .collect();
-    let csv = target.render(&rows, batch.has_user_root)?;
+    // Users the old server's admin login covers, who gave no password: the admin form
+    // (`super::admin_login::export_row_for`).
+    let covered = super::admin_login::covered_without_password(store, batch, admin).await?;
+    let admin_rows: Vec<(&str, super::admin_login::ExportRowFor<'_>)> = covered
+        .iter()
+        .flat_map(|(login, password, users)| {
+            users.iter().filter_map(move |r| {
+                super::admin_login::export_row_for(r, None, Some((login, password)))
+                    .map(|row| (r.email.as_str(), row))
+            })
+        })
+        .collect();
+    rows.extend(
+        admin_rows
+            .iter()
+            .map(|(email, (name, password, root))| M365Row {
+                email,
+                user_name: name,
+                password,
+                user_root: root.as_deref(),
+            }),
+    );
+    let covered_emails: std::collections::HashSet<&str> =
+        admin_rows.iter().map(|(email, _)| *email).collect();
+    let missing: Vec<String> = missing
+        .into_iter()
+        .filter(|m| !covered_emails.contains(m.as_str()))
+        .collect();
+    let with_user_root = batch.has_user_root || rows.iter().any(|r| r.user_root.is_some());
+    // Only Microsoft's CSV has a UserRoot column: elsewhere a userroot admin row would
+    // be the admin's own login, and would migrate the admin's mailbox for the user.
+    if !matches!(
+        target.format(),
+        export::Format::M365 | export::Format::M365PowerShell
+    ) && admin_rows.iter().any(|(_, (_, _, root))| root.is_some())
+    {
+        return Err(export::ExportError::Setting(format!(
+            "the old server's admin login uses the userroot form, which only the Microsoft 365 \
+             CSV can carry (its UserRoot column); {} cannot, so export as m365 or \
+             m365-powershell",
+            target.format().as_str()
+        ))
+        .into());
+    }
+    let csv = target.render(&rows, with_user_root)?;
+    super::admin_login::record_admin_rows(store, batch, admin_rows.len()).await?;
     let formula_risk = export::formula_rows(&rows, target.format());
     Ok(M365Export {
         csv,
@@ -383,6 +430,7 @@ mod tests {
             message_sig: None,
             language: None,
             time_zone: None,
+            admin_login: None,
         }
     }
 

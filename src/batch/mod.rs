@@ -14,6 +14,7 @@ use crate::roster::Roster;
 use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError, Tombstone};
 
 mod admin_key;
+pub mod admin_login;
 mod ending;
 mod pacing;
 mod passphrase;
@@ -373,6 +374,7 @@ async fn create_with(
         message_sig: None,
         language: request.language.map(|l| l.tag().to_owned()),
         time_zone,
+        admin_login: None,
     };
     let mut batch = batch;
     if let Some(signer) = &signer {
@@ -497,6 +499,7 @@ pub async fn reissue(
             expires_at,
         )
         .await?;
+    admin_login::note_requested(store, batch, recipient.id).await?;
     Ok(IssuedLink {
         email: recipient.email,
         display_name: recipient.display_name,
@@ -520,6 +523,7 @@ pub async fn open_live_links(
     // as it stands, or its links would take no password.
     sign_new_batch(store, admin, batch).await?;
     let sealed = store.live_sealed_tokens(&batch.id, now).await?;
+    let sealed = admin_login::links_wanted(store, batch, sealed).await?;
     let batch_id = batch.id.clone();
     let public_url = public_url.clone();
     // One X25519 exchange per link: tens of thousands take seconds, so off the runtime.

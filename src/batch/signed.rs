@@ -185,7 +185,7 @@ impl SettingsKeyFile {
 /// The fields of a batch's `batch` group.
 fn batch_fields(batch: &Batch) -> Vec<Option<Vec<u8>>> {
     let imap = batch.imap.as_ref();
-    vec![
+    let mut fields = vec![
         Some(batch.public_key.clone()),
         imap.map(|i| i.server.to_string().into_bytes()),
         imap.and_then(|i| i.ca_pem().map(|p| p.as_bytes().to_vec())),
@@ -193,7 +193,11 @@ fn batch_fields(batch: &Batch) -> Vec<Option<Vec<u8>>> {
         imap.map(|i| i.when_unreachable.as_str().as_bytes().to_vec()),
         batch.org_name.as_ref().map(|o| o.as_bytes().to_vec()),
         batch.next_steps.as_ref().map(|n| n.as_bytes().to_vec()),
-    ]
+    ];
+    // Extensions, each appended only when set and after its tag, so that signatures
+    // made before they existed keep verifying: `ext:branding` first, then this one.
+    fields.extend(super::admin_login::signed_fields(batch));
+    fields
 }
 
 /// The fields of a batch's `message` group (both absent: the default message).
@@ -620,6 +624,7 @@ mod tests {
             message_sig: None,
             language: None,
             time_zone: None,
+            admin_login: None,
         };
         let signer = settings_signer(&admin).unwrap();
         batch.settings_sig = Some(sign_batch(&signer, &batch));

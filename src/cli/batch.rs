@@ -33,6 +33,10 @@ pub enum BatchCommand {
     /// Set the message that emails a batch's links (subject and a plain-text body with
     /// placeholders {name} {email} {org} {link} {expires} {link_start}), or print it.
     Message(MessageArgs),
+    /// Log in as each user not probed yet through the batch's admin login (LOGIN, then
+    /// LOGOUT), mark them covered or needing their password, and write the links of
+    /// those who need one.
+    Probe(super::admin_login::ProbeArgs),
 }
 
 impl BatchCommand {
@@ -46,6 +50,7 @@ impl BatchCommand {
             Self::CheckImap(batch) => check_imap(store, &batch).await,
             Self::SetImap(args) => set_imap(store, args).await,
             Self::Message(args) => message(store, &args).await,
+            Self::Probe(args) => super::admin_login::probe(ctx, args).await,
         }
     }
 }
@@ -85,6 +90,12 @@ pub struct SetImapArgs {
     /// Stop checking passwords against any IMAP server.
     #[arg(long, conflicts_with = "verify_imap")]
     pub off: bool,
+    /// The old server's admin login (tried once through the admin path first).
+    #[command(flatten)]
+    pub admin_login: super::admin_login::AdminLoginArgs,
+    /// Stop using the old server's admin login.
+    #[arg(long, conflicts_with = "imap_admin_form")]
+    pub imap_admin_off: bool,
 }
 
 /// `passdrop batch create` options.
@@ -127,6 +138,9 @@ pub struct CreateArgs {
     /// The IMAP server passwords are checked against.
     #[command(flatten)]
     pub imap: ImapArgs,
+    /// The old server's admin login (tried once through the admin path first).
+    #[command(flatten)]
+    pub admin_login: super::admin_login::AdminLoginArgs,
     /// Where the links go.
     #[command(flatten)]
     pub links_out: LinksOutArg,
@@ -153,8 +167,24 @@ async fn create(
     let retention = batch::Retention::parse(&args.retain_after_expiry, &args.retain_after_export)
         .map_err(Failure::Usage)?;
     let imap = imap_settings(&args.imap)?;
+    let admin_login = args.admin_login.read()?;
+    if admin_login.is_some() && imap.is_none() {
+        return Err(Failure::Usage(
+            "--imap-admin-form needs the old server: give --verify-imap URL".into(),
+        ));
+    }
     let roster = parse_roster(&read_roster(&args.roster)?)?;
     let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
+    if let (Some(login), Some(settings)) = (&admin_login, &imap) {
+        // Tried before anything is created: a refused admin password creates nothing.
+        super::admin_login::try_first(
+            settings,
+            login,
+            &roster,
+            args.admin_login.imap_admin_probe_user.as_deref(),
+        )
+        .await?;
+    }
     let output = Output::open(args.links_out.links_out.as_deref())?;
     let tally = batch::Tally::new();
     let created = batch::create_signed_counted(
@@ -187,6 +217,36 @@ async fn create(
             )));
         }
         other => other?,
+    };
+    let links = match admin_login {
+        None => links,
+        Some(login) => {
+            let probe_user = args.admin_login.imap_admin_probe_user.as_deref();
+            match batch::admin_login::set_admin_login(
+                store,
+                &created,
+                Some(login),
+                probe_user,
+                &admin,
+            )
+            .await
+            {
+                Ok(set) => super::admin_login::print_set(&created.name, &set),
+                Err(e) => {
+                    let _ = batch::purge(store, &created, config::now()).await;
+                    return Err(Failure::Error(anyhow::anyhow!(
+                        "the batch was not created: {e}"
+                    )));
+                }
+            }
+            eprintln!(
+                "No links are written yet: users get one only once their probe says they \
+                 need their password. Probe them with `passdrop batch probe {}` (or from \
+                 the console's batch page), which writes their links.",
+                created.id
+            );
+            Vec::new()
+        }
     };
     if let Err(e) = output.finish(&batch::links_csv(&links, args.links_out.excel_bom)) {
         // Links that never reached anyone are useless; undo the batch.
@@ -298,6 +358,10 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
     let format_time = |t| format_time_in(t, &zone);
     let statuses = store.recipient_statuses(&b.id).await?;
     let deliveries = store.deliveries(&b.id).await?;
+    let probes = match &b.admin_login {
+        Some(_) => Some(store.probe_records(&b.id).await?),
+        None => None,
+    };
     let now = config::now();
     println!(
         "Batch “{}” (id {}), created {}, links valid until {}",
@@ -335,6 +399,13 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
                 emails.join(", ")
             );
         }
+    }
+    if let Some(login) = &b.admin_login {
+        println!(
+            "Mailboxes are opened with the old server's admin login {} ({} form) wherever \
+             the probe found it works; only the others get a link.",
+            login.user, login.form
+        );
     }
     let mut table = Table::new(&[
         ("EMAIL", Align::Left),
@@ -398,6 +469,17 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
             }
             None => detail,
         };
+        let detail = match &probes {
+            Some(probes) if s.submitted_at.is_none() => {
+                let probe = super::admin_login::probe_detail(probes, s.recipient.id);
+                if detail.is_empty() {
+                    probe
+                } else {
+                    format!("{detail}; {probe}")
+                }
+            }
+            _ => detail,
+        };
         if s.submitted_at.is_some() {
             submitted += 1;
         } else {
@@ -424,6 +506,12 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
         "{submitted} submitted, {pending} not yet, {} in all",
         statuses.len()
     );
+    if let Some(probes) = &probes {
+        println!(
+            "{}",
+            super::admin_login::probe_counts(probes, statuses.len())
+        );
+    }
     if pop_risk > 0 {
         println!(
             "(!) {pop_risk} users read mail in one program on one computer, or are not sure: \
@@ -468,14 +556,58 @@ async fn check_imap(store: &Store, batch: &BatchArg) -> CliResult {
 /// checked with it).
 async fn set_imap(store: &Store, args: SetImapArgs) -> CliResult {
     let settings = imap_settings(&args.imap)?;
-    if settings.is_none() && !args.off {
+    let admin_login = args.admin_login.read()?;
+    if settings.is_none() && !args.off && admin_login.is_none() && !args.imap_admin_off {
         return Err(Failure::Usage(
-            "give the server with --verify-imap URL, or --off to stop checking passwords".into(),
+            "give the server with --verify-imap URL, or --off to stop checking passwords, \
+             or an admin login with --imap-admin-form and --imap-admin-user (--imap-admin-off \
+             to stop using one)"
+                .into(),
+        ));
+    }
+    if args.off && admin_login.is_some() {
+        return Err(Failure::Usage(
+            "--imap-admin-form needs the old server, and --off removes it".into(),
         ));
     }
     let b = args.batch.find(store).await?;
     let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
-    match batch::set_imap(store, &b, settings, &admin).await {
+    if settings.is_none() && !args.off {
+        let login = admin_login;
+        let set = batch::admin_login::set_admin_login(
+            store,
+            &b,
+            login,
+            args.admin_login.imap_admin_probe_user.as_deref(),
+            &admin,
+        )
+        .await?;
+        super::admin_login::print_set(&b.name, &set);
+        return Ok(());
+    }
+    let previous = b.imap.clone();
+    let outcome = batch::set_imap(store, &b, settings, &admin).await;
+    if outcome.is_ok() && (admin_login.is_some() || args.imap_admin_off) {
+        let changed = store.require_batch(&b.id).await?;
+        let set = batch::admin_login::set_admin_login(
+            store,
+            &changed,
+            admin_login,
+            args.admin_login.imap_admin_probe_user.as_deref(),
+            &admin,
+        )
+        .await;
+        match set {
+            Ok(set) => super::admin_login::print_set(&b.name, &set),
+            Err(e) => {
+                // Nothing changes: the old server goes back as it was.
+                let changed = store.require_batch(&b.id).await?;
+                batch::set_imap(store, &changed, previous, &admin).await?;
+                return Err(e.into());
+            }
+        }
+    }
+    match outcome {
         Ok(Some(report)) => {
             print_imap_report(&mut std::io::stdout(), &report);
             println!(

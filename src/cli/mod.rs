@@ -19,6 +19,7 @@ use crate::config::{self, PublicUrl, TimeZoneSetting};
 use crate::storage::Store;
 
 mod admin;
+mod admin_login;
 mod args;
 mod backup;
 mod batch;
@@ -36,6 +37,7 @@ mod smtp;
 mod table;
 
 pub use admin::{AdminCommand, ChangePassphraseArgs, InitArgs};
+pub use admin_login::{AdminLoginArgs, ProbeArgs};
 pub use args::{BatchArg, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs, SendingArgs, SmtpArgs};
 pub use backup::{BackupArgs, RestoreArgs};
 pub use batch::{BatchCommand, CreateArgs, MessageArgs, SetImapArgs};

@@ -46,6 +46,8 @@ const SMTP_PASSWORD_INFO_V1: &[u8] = b"passdrop/smtp-password/v1";
 const SMTP_PASSWORD_INFO_V2: &[u8] = b"passdrop/smtp-password/v2";
 /// Domain separation for the admin key wrap's AAD.
 const ADMIN_WRAP_LABEL: &[u8] = b"passdrop/admin-key/v1";
+/// HPKE `info` (and first AAD field) of a batch's old-server admin password (padded).
+const ADMIN_LOGIN_INFO_V2: &[u8] = b"passdrop/imap-admin-password/v2";
 
 /// Length of a link token in bytes before encoding.
 pub const TOKEN_BYTES: usize = 32;
@@ -785,6 +787,64 @@ pub fn open_smtp_password(
     Ok(SecretString::from(text.to_owned()))
 }
 
+/// Where a batch's old-server admin password may be used: its batch, the login form and
+/// the admin's login. With any of them changed in the database, it no longer opens.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminLoginBinding<'a> {
+    /// The batch id.
+    pub batch_id: &'a str,
+    /// The login form (`dovecot`, `exchange`, `mirapoint`, `userroot`).
+    pub form: &'a str,
+    /// The admin's login.
+    pub user: &'a str,
+}
+
+fn admin_login_aad(b: AdminLoginBinding<'_>) -> Vec<u8> {
+    length_prefixed(&[
+        ADMIN_LOGIN_INFO_V2,
+        b.batch_id.as_bytes(),
+        b.form.as_bytes(),
+        b.user.as_bytes(),
+    ])
+}
+
+/// Seals a batch's old-server admin password to the batch public key exactly as users'
+/// passwords are (HPKE, padded), under its own label and bound to batch, form and login.
+pub fn seal_admin_password(
+    batch_public_key: &[u8],
+    binding: AdminLoginBinding<'_>,
+    password: &SecretString,
+) -> Result<SealedSecret, CryptoError> {
+    let public = public_key_from_bytes(batch_public_key)?;
+    let (enc, ciphertext) = seal_padded(
+        &public,
+        ADMIN_LOGIN_INFO_V2,
+        password.expose_secret().as_bytes(),
+        &admin_login_aad(binding),
+    )?;
+    Ok(SealedSecret { enc, ciphertext })
+}
+
+/// Opens a batch's admin password with its batch key; fails unless `binding` is the
+/// sealed one. Only the padded format exists.
+pub fn open_admin_password(
+    batch: &BatchKey,
+    binding: AdminLoginBinding<'_>,
+    sealed: &SealedSecret,
+) -> Result<SecretBox<[u8]>, CryptoError> {
+    let (Format::V2, key) = format_of(&sealed.enc)? else {
+        return Err(CryptoError::OpenFailed);
+    };
+    let padded = Zeroizing::new(hpke_open(
+        &batch.private,
+        ADMIN_LOGIN_INFO_V2,
+        key,
+        &sealed.ciphertext,
+        &admin_login_aad(binding),
+    )?);
+    Ok(SecretBox::from(Box::<[u8]>::from(unpad_secret(&padded)?)))
+}
+
 /// Constant-time equality of two secret strings (lengths may leak, contents do not).
 pub fn secrets_equal(a: &SecretString, b: &SecretString) -> bool {
     bool::from(subtle::ConstantTimeEq::ct_eq(
@@ -796,6 +856,63 @@ pub fn secrets_equal(a: &SecretString, b: &SecretString) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_admin_password_opens_only_with_its_batch_form_and_login() {
+        let (public, sealed_key) = create_batch_key_for_test("b1");
+        let binding = AdminLoginBinding {
+            batch_id: "b1",
+            form: "dovecot",
+            user: "mailadmin",
+        };
+        let pw = SecretString::from("Admin CANARY pw".to_owned());
+        let sealed = seal_admin_password(&public, binding, &pw).unwrap();
+        let opened = open_admin_password(&sealed_key, binding, &sealed).unwrap();
+        assert_eq!(opened.expose_secret(), b"Admin CANARY pw");
+        for other in [
+            AdminLoginBinding {
+                batch_id: "b2",
+                ..binding
+            },
+            AdminLoginBinding {
+                form: "exchange",
+                ..binding
+            },
+            AdminLoginBinding {
+                user: "root",
+                ..binding
+            },
+        ] {
+            assert!(open_admin_password(&sealed_key, other, &sealed).is_err());
+        }
+        // A user's password record never opens as the admin password, nor the reverse.
+        let user = SubmissionBinding {
+            batch_id: "b1",
+            recipient_id: 1,
+            email: "a@b",
+            user_name: "a",
+        };
+        let as_user = seal_password(&public, user, &pw).unwrap();
+        let as_secret = SealedSecret {
+            enc: as_user.enc,
+            ciphertext: as_user.ciphertext,
+        };
+        assert!(open_admin_password(&sealed_key, binding, &as_secret).is_err());
+    }
+
+    fn create_batch_key_for_test(id: &str) -> (Vec<u8>, BatchKey) {
+        let passphrase = SecretString::from("admin login unit test".to_owned());
+        let kdf = KdfParams {
+            m_cost: 1024,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let admin =
+            unlock_admin_key(&create_admin_key(&passphrase, kdf).unwrap(), &passphrase).unwrap();
+        let (public, sealed) = create_batch_key(&admin_public_key(&admin), id).unwrap();
+        let key = open_batch_key(&admin, &sealed, id).unwrap();
+        (public, key)
+    }
 
     #[test]
     fn settings_signatures_bind_kind_scope_and_fields_and_survive_a_rewrap() {

@@ -24,6 +24,7 @@ use crate::crypto::{
 use crate::imap::ImapSettings;
 
 mod admin;
+mod admin_login;
 mod audit;
 mod backup;
 mod batches;
@@ -37,6 +38,7 @@ mod relay;
 mod rows;
 mod writer;
 
+pub use admin_login::{ProbeRecord, ProbeState, StoredAdminLogin};
 pub use backup::{BackupSummary, restore_into, summarize};
 use files::{prepare_data_dir, set_mode};
 pub use models::*;
@@ -164,7 +166,8 @@ const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_a
      b.first_exported_at, b.export_purge_at, b.link_tag, b.retain_after_expiry_secs, \
      b.retain_after_export_secs, \
      b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
-     b.mail_body, b.settings_sig, b.message_sig, b.language AS b_language, b.time_zone";
+     b.mail_body, b.settings_sig, b.message_sig, b.language AS b_language, b.time_zone, \
+     b.admin_form, b.admin_user, b.admin_separator, b.admin_password_enc, b.admin_password_ct";
 
 /// Applies the migrations this binary has and the database lacks. An upgrade (a database
 /// that already has some) first copies the database aside, so that a migration that fails

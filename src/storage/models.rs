@@ -50,6 +50,8 @@ pub struct Batch {
     pub language: Option<String>,
     /// The IANA time zone the batch's times are shown in, if not the server's.
     pub time_zone: Option<String>,
+    /// The admin (master user) login for the old server, if set (migration 0015).
+    pub admin_login: Option<StoredAdminLogin>,
 }
 
 /// A batch with its progress counts.

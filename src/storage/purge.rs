@@ -109,6 +109,7 @@ impl Store {
         for sql in [
             "DELETE FROM submissions WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
             "DELETE FROM links WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
+            "DELETE FROM admin_probes WHERE batch_id = ?",
             "DELETE FROM recipients WHERE batch_id = ?",
             "DELETE FROM batch_keys WHERE batch_id = ?",
             "DELETE FROM batches WHERE id = ?",

@@ -100,6 +100,14 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         .route("/admin/batches/{id}/purge", post(console::export::purge))
         .route("/admin/batches/{id}/imap", post(console::imap::set))
         .route("/admin/batches/{id}/imap/test", post(console::imap::test))
+        .route(
+            "/admin/batches/{id}/admin-login",
+            post(console::admin_login::set),
+        )
+        .route(
+            "/admin/batches/{id}/admin-login/probe",
+            post(console::admin_login::probe),
+        )
         .route("/admin/batches/{id}/send", post(console::sending::send))
         .route(
             "/admin/batches/{id}/progress",

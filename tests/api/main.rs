@@ -4,6 +4,7 @@
 
 mod admin;
 mod admin_browser;
+mod admin_login;
 mod architecture;
 mod authority;
 mod backup;

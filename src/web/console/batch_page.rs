@@ -18,6 +18,7 @@ use crate::storage::{
 };
 use crate::web::{AppError, AppState, assets};
 
+mod admin_login;
 mod flow;
 pub use flow::{Flow, Next, plural};
 use flow::{last_event, locked_banner, stepper};
@@ -109,6 +110,7 @@ pub(super) async fn render_typed(
         }),
         (notice, None) => notice,
     };
+    let admin_login = admin_login::section(state, b, &statuses).await?;
     Ok(batch_page(
         b,
         &statuses,
@@ -116,6 +118,7 @@ pub(super) async fn render_typed(
         filter,
         notice,
         &email,
+        admin_login,
         now(),
         &TimeZoneSetting::or_stored(b.time_zone.as_deref(), &state.config.time_zone),
     ))
@@ -131,6 +134,7 @@ pub fn batch_page(
     filter: Filter,
     notice: Option<Markup>,
     email: &EmailView,
+    admin_login: Markup,
     now: i64,
     tz: &TimeZoneSetting,
 ) -> Markup {
@@ -160,6 +164,7 @@ pub fn batch_page(
             (locked_banner(statuses, now))
             (email_section(b, statuses, email, &base, flow.next))
             (imap_section(b, &base))
+            (admin_login)
             @if pop > 0 {
                 div.notice {
                     p { strong { (plural(pop, "One user", "", " users")) } @if pop == 1 { " reads" } @else { " read" } " their mail in one program on one computer, \
@@ -586,6 +591,6 @@ pub fn audit_words(e: &AuditEvent) -> String {
                 .to_owned()
         }
         AuditKind::LinkLocked => "a link was locked after too many refused tries".to_owned(),
-        AuditKind::Other(other) => other.clone(),
+        AuditKind::Other(other) => admin_login::audit_words(other, e.count),
     }
 }

@@ -12,6 +12,7 @@
 //! URL names ([`live_batch`]), one way to refuse ([`Refused`]), the CSV download, the
 //! `mailto:` link for one user, and the relay to send with.
 
+pub(super) mod admin_login;
 pub(super) mod auth;
 pub(super) mod batch_page;
 pub(super) mod batches;

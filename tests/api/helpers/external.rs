@@ -118,6 +118,12 @@ pub struct Dovecot {
 
 impl Dovecot {
     pub fn start(setup: &DovecotSetup<'_>) -> Self {
+        Self::start_with_auth(setup, |_| String::new())
+    }
+
+    /// Like `start`, with `auth(dir)`'s settings (say, a master passdb) placed before
+    /// the users' passdb; `dir` is Dovecot's directory, for the files they name.
+    pub fn start_with_auth(setup: &DovecotSetup<'_>, auth: impl FnOnce(&Path) -> String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // Dovecot's unprivileged processes must reach their sockets under this directory.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -131,6 +137,7 @@ impl Dovecot {
             writeln!(users, "{user}:{{PLAIN.B64}}{b64}").unwrap();
         }
         drop(users);
+        let auth = auth(dir.path());
         let (imap_port, imaps_port) = (free_port(), free_port());
         let (ssl, imaps) = if setup.tls {
             (
@@ -156,6 +163,7 @@ impl Dovecot {
              auth_failure_delay = 0\n\
              default_internal_user = dovecot\n\
              default_login_user = dovenull\n\
+             {auth}\
              passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/users\n}}\n\
              userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/home/%u\n}}\n\
              mail_location = maildir:{d}/home/%u/Maildir\n\

@@ -1,0 +1,634 @@
+//! Admin (master user) credentials for the old server (issue 18): the login forms
+//! Microsoft's IMAP migration CSV can carry, setting them (checked once through the admin
+//! path, refused when the server refuses the admin password), probing each roster user
+//! through them, and what the export writes for each user.
+//!
+//! The admin password is sealed to the batch key like users' passwords
+//! (`crypto::seal_admin_password`) and signed with the batch's settings as the
+//! `ext:admin-login` extension of the `batch` group.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret as _, SecretBox, SecretString};
+
+use super::*;
+use crate::crypto::AdminLoginBinding;
+use crate::imap::{CheckGate, Entry, Verdict};
+use crate::storage::{AuditKind, ProbeState, Recipient, StoredAdminLogin};
+
+/// The tag that starts this extension's fields in the signed `batch` group.
+const EXT_TAG: &[u8] = b"ext:admin-login";
+
+/// Audit kinds (counts only, never a value).
+const AUDIT_SET: &str = "admin_login_set";
+const AUDIT_REMOVED: &str = "admin_login_removed";
+const AUDIT_PROBED: &str = "admin_login_probed";
+const AUDIT_USED: &str = "admin_login_used";
+
+/// Longest admin login or separator accepted.
+const MAX_LOGIN_CHARS: usize = 200;
+
+/// How a server takes an admin login on a user's behalf (Microsoft's forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminForm {
+    /// Dovecot master user: `user<separator>admin` (`ann@example.org*mailadmin`).
+    Dovecot,
+    /// Exchange: `Domain/Admin/User`.
+    Exchange,
+    /// Mirapoint: `#user@domain#admin#`.
+    Mirapoint,
+    /// Courier IMAP, Oracle IMAP: the admin's own login, the user's mailbox named by
+    /// `UserRoot`.
+    UserRoot,
+}
+
+impl AdminForm {
+    /// The stored and command-line value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dovecot => "dovecot",
+            Self::Exchange => "exchange",
+            Self::Mirapoint => "mirapoint",
+            Self::UserRoot => "userroot",
+        }
+    }
+
+    /// Parses a stored or command-line value.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "dovecot" => Ok(Self::Dovecot),
+            "exchange" => Ok(Self::Exchange),
+            "mirapoint" => Ok(Self::Mirapoint),
+            "userroot" => Ok(Self::UserRoot),
+            other => Err(format!(
+                "{other:?} is not an admin login form: use dovecot (user*admin), exchange \
+                 (Domain/Admin/User), mirapoint (#user@domain#admin#) or userroot (the admin's \
+                 login with each user's UserRoot)"
+            )),
+        }
+    }
+}
+
+/// A batch's admin login without its password: enough to write each user's login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminLogin {
+    /// The form.
+    pub form: AdminForm,
+    /// The admin's login (for Exchange `DOMAIN/ADMIN`).
+    pub user: String,
+    /// The Dovecot master user separator (`*` by default; Dovecot only).
+    pub separator: Option<String>,
+}
+
+impl AdminLogin {
+    /// Checks the pieces; `separator` is only for Dovecot (default `*`).
+    pub fn new(form: AdminForm, user: &str, separator: Option<&str>) -> Result<Self, String> {
+        let user = user.trim();
+        let printable = |s: &str| !s.chars().any(char::is_control);
+        if user.is_empty() || user.chars().count() > MAX_LOGIN_CHARS || !printable(user) {
+            return Err(format!(
+                "the admin login must be 1 to {MAX_LOGIN_CHARS} printable characters"
+            ));
+        }
+        if user.contains(char::is_whitespace) {
+            return Err("the admin login cannot contain spaces".into());
+        }
+        let separator = match (form, separator) {
+            (AdminForm::Dovecot, separator) => {
+                let sep = separator.unwrap_or("*");
+                if sep.is_empty()
+                    || sep.chars().count() > 4
+                    || !printable(sep)
+                    || sep.contains(char::is_whitespace)
+                    || sep.chars().any(char::is_alphanumeric)
+                {
+                    return Err(format!(
+                        "the separator {sep:?} must be 1 to 4 characters, neither letters, digits \
+                         nor spaces (Dovecot's auth_master_user_separator, usually *)"
+                    ));
+                }
+                if user.contains(sep) {
+                    return Err(format!(
+                        "the admin login {user:?} contains the separator {sep:?}"
+                    ));
+                }
+                Some(sep.to_owned())
+            }
+            (_, Some(_)) => {
+                return Err("a separator is only used by the dovecot form".into());
+            }
+            (_, None) => None,
+        };
+        if form == AdminForm::Exchange {
+            let parts: Vec<&str> = user.split('/').collect();
+            if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+                return Err(format!(
+                    "for exchange, give the admin login as DOMAIN/ADMIN (for example \
+                     contoso/mailadmin), not {user:?}"
+                ));
+            }
+        }
+        if form == AdminForm::Mirapoint && user.contains('#') {
+            return Err("a mirapoint admin login cannot contain #".into());
+        }
+        Ok(Self {
+            form,
+            user: user.to_owned(),
+            separator,
+        })
+    }
+
+    /// Rebuilds a stored login.
+    pub fn from_stored(stored: &StoredAdminLogin) -> Result<Self, String> {
+        Self::new(
+            AdminForm::parse(&stored.form)?,
+            &stored.user,
+            stored.separator.as_deref(),
+        )
+    }
+
+    /// The login that opens `user_name`'s mailbox through the admin: what the probe
+    /// sends and the export's `UserName`.
+    pub fn login_for(&self, user_name: &str) -> String {
+        match self.form {
+            AdminForm::Dovecot => format!(
+                "{user_name}{}{}",
+                self.separator.as_deref().unwrap_or("*"),
+                self.user
+            ),
+            AdminForm::Exchange => format!("{}/{user_name}", self.user),
+            AdminForm::Mirapoint => format!("#{user_name}#{}#", self.user),
+            AdminForm::UserRoot => self.user.clone(),
+        }
+    }
+
+    /// The export's `UserRoot` for a user (userroot form only): the roster's UserRoot,
+    /// else `/users/{UserName}`.
+    pub fn user_root_for(&self, recipient: &Recipient) -> Option<String> {
+        (self.form == AdminForm::UserRoot).then(|| {
+            recipient
+                .user_root
+                .clone()
+                .unwrap_or_else(|| format!("/users/{}", recipient.user_name))
+        })
+    }
+
+    fn binding<'a>(&'a self, batch_id: &'a str) -> AdminLoginBinding<'a> {
+        AdminLoginBinding {
+            batch_id,
+            form: self.form.as_str(),
+            user: &self.user,
+        }
+    }
+}
+
+/// The `ext:admin-login` fields of the signed `batch` group: appended only when the
+/// batch has an admin login, after the branding extension's, so that signatures made
+/// before either existed keep verifying.
+pub(super) fn signed_fields(batch: &Batch) -> Vec<Option<Vec<u8>>> {
+    let Some(a) = &batch.admin_login else {
+        return Vec::new();
+    };
+    vec![
+        Some(EXT_TAG.to_vec()),
+        Some(a.form.as_bytes().to_vec()),
+        Some(a.user.as_bytes().to_vec()),
+        a.separator.as_ref().map(|s| s.as_bytes().to_vec()),
+        Some(a.sealed.enc.clone()),
+        Some(a.sealed.ciphertext.clone()),
+    ]
+}
+
+/// What one login through the admin path said about one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeOutcome {
+    /// The admin login opened the mailbox.
+    Covered,
+    /// The server refused the admin login for this user (`[AUTHORIZATIONFAILED]` or
+    /// another stated reason): their own password is needed. The server's words.
+    NeedsPassword(String),
+    /// The server refused the admin password itself (`[AUTHENTICATIONFAILED]`): stop.
+    AdminRefused,
+    /// No clear answer (unreachable, a timeout, "try later"): try again later, never
+    /// counted as covered.
+    Unclear(String),
+}
+
+/// Turns a login's verdict into a probe outcome.
+pub fn classify(verdict: Verdict) -> ProbeOutcome {
+    match verdict {
+        Verdict::Accepted => ProbeOutcome::Covered,
+        Verdict::Rejected => ProbeOutcome::AdminRefused,
+        Verdict::RefusedOther(words) => ProbeOutcome::NeedsPassword(words),
+        Verdict::CouldNotCheck(problem) | Verdict::NoAnswer(problem) => {
+            ProbeOutcome::Unclear(problem.to_string())
+        }
+    }
+}
+
+/// Logs in once as `user_name` through the admin path (LOGIN, then LOGOUT: nothing is
+/// read), through `gate` like the password checks.
+async fn probe_one(
+    gate: &Arc<CheckGate>,
+    settings: &ImapSettings,
+    login: &AdminLogin,
+    recipient: &Recipient,
+    password: &SecretString,
+) -> ProbeOutcome {
+    let mut key = [0u8; 32];
+    let tag = format!("admin-probe/{}/{}", recipient.batch_id, recipient.id);
+    for (k, b) in key.iter_mut().zip(sha2_digest(tag.as_bytes())) {
+        *k = b;
+    }
+    let pass = match gate.enter(key).await {
+        Entry::Admitted(pass) => pass,
+        Entry::AlreadyChecking | Entry::Busy => {
+            return ProbeOutcome::Unclear("the checks are busy; try again later".into());
+        }
+    };
+    let verdict =
+        imap::verify_password(settings, &login.login_for(&recipient.user_name), password).await;
+    drop(pass);
+    classify(verdict)
+}
+
+fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// A new admin login with its password, as the admin gave it.
+pub struct NewAdminLogin {
+    /// Form and login.
+    pub login: AdminLogin,
+    /// The admin password.
+    pub password: SecretString,
+}
+
+/// What setting an admin login found for the user it was tried with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAdminLogin {
+    /// The user tried (EmailAddress).
+    pub probe_user: String,
+    /// Whether the admin login opens their mailbox (`None`: it was removed).
+    pub outcome: Option<ProbeOutcome>,
+}
+
+fn refuse(message: String) -> BatchError {
+    BatchError::Other(anyhow::anyhow!(message))
+}
+
+/// Sets or (with `None`) removes a batch's admin login, signed with the unlocked admin
+/// key. A new login is first tried once through the admin path for `probe_email` (or
+/// the first roster user): a refused admin password, or no clear answer, changes
+/// nothing.
+pub async fn set_admin_login(
+    store: &Store,
+    batch: &Batch,
+    new: Option<NewAdminLogin>,
+    probe_email: Option<&str>,
+    admin: &AdminKey,
+) -> BatchResult<SetAdminLogin> {
+    let signer = settings_signer(admin)?;
+    require_signed_batch_by_admin(store, admin, batch).await?;
+    let now = crate::config::now();
+    let Some(new) = new else {
+        let mut changed = batch.clone();
+        changed.admin_login = None;
+        let sig = sign_batch(&signer, &changed);
+        store
+            .set_admin_login(&batch.id, None, &sig, None, now)
+            .await?;
+        store
+            .record_event(&batch.id, AuditKind::Other(AUDIT_REMOVED.into()), 1, now)
+            .await?;
+        return Ok(SetAdminLogin {
+            probe_user: String::new(),
+            outcome: None,
+        });
+    };
+    let Some(settings) = &batch.imap else {
+        return Err(refuse(format!(
+            "batch “{}” has no old server to try the admin login with: give it one with \
+             --verify-imap first; nothing was changed",
+            batch.name
+        )));
+    };
+    if new.password.expose_secret().is_empty() {
+        return Err(refuse(
+            "the admin password is empty; nothing was changed".into(),
+        ));
+    }
+    let statuses = store.recipient_statuses(&batch.id).await?;
+    let recipient = match probe_email {
+        Some(email) => statuses
+            .iter()
+            .find(|s| s.recipient.email.eq_ignore_ascii_case(email))
+            .ok_or_else(|| {
+                refuse(format!(
+                    "batch “{}” has no user {email:?} to try the admin login with; nothing \
+                     was changed",
+                    batch.name
+                ))
+            })?,
+        None => statuses
+            .first()
+            .ok_or_else(|| refuse("the batch has no users; nothing was changed".into()))?,
+    }
+    .recipient
+    .clone();
+    let outcome = try_admin_login(settings, &new, &recipient).await?;
+    let first = match &outcome {
+        ProbeOutcome::Covered => (recipient.id, ProbeState::Covered, None),
+        ProbeOutcome::NeedsPassword(words) => (
+            recipient.id,
+            ProbeState::NeedsPassword,
+            Some(words.as_str()),
+        ),
+        ProbeOutcome::AdminRefused | ProbeOutcome::Unclear(_) => {
+            return Err(refuse(
+                "the admin login was not usable; nothing was changed".into(),
+            ));
+        }
+    };
+    let sealed = crypto::seal_admin_password(
+        &batch.public_key,
+        new.login.binding(&batch.id),
+        &new.password,
+    )?;
+    let stored = StoredAdminLogin {
+        form: new.login.form.as_str().to_owned(),
+        user: new.login.user.clone(),
+        separator: new.login.separator.clone(),
+        sealed,
+    };
+    let mut changed = batch.clone();
+    changed.admin_login = Some(stored.clone());
+    let sig = sign_batch(&signer, &changed);
+    store
+        .set_admin_login(&batch.id, Some(&stored), &sig, Some(first), now)
+        .await?;
+    store
+        .record_event(&batch.id, AuditKind::Other(AUDIT_SET.into()), 1, now)
+        .await?;
+    Ok(SetAdminLogin {
+        probe_user: recipient.email,
+        outcome: Some(outcome),
+    })
+}
+
+/// Tries a new admin login once through the admin path for `recipient` (before
+/// anything is stored): a refused admin password, or no clear answer, is an error that
+/// says so; otherwise whether it opened their mailbox.
+pub async fn try_admin_login(
+    settings: &ImapSettings,
+    new: &NewAdminLogin,
+    recipient: &Recipient,
+) -> BatchResult<ProbeOutcome> {
+    let gate = Arc::new(CheckGate::default());
+    let outcome = probe_one(&gate, settings, &new.login, recipient, &new.password).await;
+    match outcome {
+        ProbeOutcome::AdminRefused => Err(refuse(format!(
+            "the old server refused the admin password ([AUTHENTICATIONFAILED] for {}): \
+             check the admin login and password; nothing was changed",
+            new.login.login_for(&recipient.user_name)
+        ))),
+        ProbeOutcome::Unclear(why) => Err(refuse(format!(
+            "the admin login could not be tried ({why}); nothing was changed"
+        ))),
+        answered => Ok(answered),
+    }
+}
+
+/// Opens a batch's admin login and password with the unlocked admin key (after
+/// checking the batch's signed settings); `None` when it has none.
+pub async fn open_admin_login(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+) -> BatchResult<Option<(AdminLogin, SecretBox<[u8]>)>> {
+    let Some(stored) = &batch.admin_login else {
+        return Ok(None);
+    };
+    require_signed_batch_by_admin(store, admin, batch).await?;
+    let login = AdminLogin::from_stored(stored)
+        .map_err(|e| refuse(format!("the stored admin login is unusable: {e}")))?;
+    let key = open_batch_key(store, batch, admin).await?;
+    let password = crypto::open_admin_password(&key, login.binding(&batch.id), &stored.sealed)?;
+    Ok(Some((login, password)))
+}
+
+/// How a probe run ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeSummary {
+    /// Users probed in this run and covered.
+    pub covered: usize,
+    /// Users probed in this run who need their password.
+    pub needs_password: usize,
+    /// Users without a clear answer (left for a later run).
+    pub unclear: usize,
+    /// The server refused the admin password: the run stopped at once.
+    pub admin_refused: bool,
+}
+
+/// Probes every roster user not probed yet (and not yet submitted) through the admin
+/// login, one at a time through `gate`, recording each clear answer as it comes;
+/// `progress(done, total)` after each. A refused admin password stops the run at once.
+pub async fn probe_users(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+    gate: &Arc<CheckGate>,
+    mut progress: impl FnMut(usize, usize),
+) -> BatchResult<ProbeSummary> {
+    let Some((login, password)) = open_admin_login(store, batch, admin).await? else {
+        return Err(refuse(format!(
+            "batch “{}” has no admin login to probe with",
+            batch.name
+        )));
+    };
+    let Some(settings) = &batch.imap else {
+        return Err(refuse(format!(
+            "batch “{}” has no old server to probe",
+            batch.name
+        )));
+    };
+    let password = SecretString::from(
+        std::str::from_utf8(password.expose_secret())
+            .map_err(|_| refuse("the stored admin password is not UTF-8".into()))?
+            .to_owned(),
+    );
+    let probed = store.probe_records(&batch.id).await?;
+    let todo: Vec<Recipient> = store
+        .recipient_statuses(&batch.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.submitted_at.is_none() && !probed.contains_key(&s.recipient.id))
+        .map(|s| s.recipient)
+        .collect();
+    let mut summary = ProbeSummary::default();
+    let total = todo.len();
+    for (done, recipient) in todo.iter().enumerate() {
+        let outcome = probe_one(gate, settings, &login, recipient, &password).await;
+        let now = crate::config::now();
+        match outcome {
+            ProbeOutcome::Covered => {
+                summary.covered += 1;
+                store
+                    .record_probe(&batch.id, recipient.id, ProbeState::Covered, None, now)
+                    .await?;
+            }
+            ProbeOutcome::NeedsPassword(words) => {
+                summary.needs_password += 1;
+                store
+                    .record_probe(
+                        &batch.id,
+                        recipient.id,
+                        ProbeState::NeedsPassword,
+                        Some(&words),
+                        now,
+                    )
+                    .await?;
+            }
+            ProbeOutcome::Unclear(_) => summary.unclear += 1,
+            ProbeOutcome::AdminRefused => {
+                summary.admin_refused = true;
+                tracing::warn!(batch_id = %batch.id, "the old server refused the admin password; probing stopped");
+                break;
+            }
+        }
+        progress(done + 1, total);
+    }
+    let answered = summary.covered + summary.needs_password;
+    if answered > 0 {
+        store
+            .record_event(
+                &batch.id,
+                AuditKind::Other(AUDIT_PROBED.into()),
+                answered,
+                crate::config::now(),
+            )
+            .await?;
+    }
+    Ok(summary)
+}
+
+/// Of a batch's live links, those whose users are to get one: every link without an
+/// admin login; with one, only users whose probe answered that they need their
+/// password (or whom the admin asked anyway).
+pub(super) async fn links_wanted<T>(
+    store: &Store,
+    batch: &Batch,
+    links: Vec<(Recipient, T, i64)>,
+) -> BatchResult<Vec<(Recipient, T, i64)>> {
+    if batch.admin_login.is_none() {
+        return Ok(links);
+    }
+    let probed = store.probe_records(&batch.id).await?;
+    Ok(links
+        .into_iter()
+        .filter(|(r, _, _)| probed.get(&r.id).is_some_and(|p| p.state.wants_link()))
+        .collect())
+}
+
+/// The users the admin login covers (no password asked of them); empty without one.
+pub(super) async fn covered_ids(
+    store: &Store,
+    batch: &Batch,
+) -> BatchResult<std::collections::HashSet<i64>> {
+    if batch.admin_login.is_none() {
+        return Ok(std::collections::HashSet::new());
+    }
+    Ok(store
+        .probe_records(&batch.id)
+        .await?
+        .into_iter()
+        .filter(|(_, p)| p.state == ProbeState::Covered)
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// After a link was issued by hand for a user the admin login covers: the admin asked
+/// for their password anyway, so their link goes out like the others.
+pub(super) async fn note_requested(
+    store: &Store,
+    batch: &Batch,
+    recipient_id: i64,
+) -> BatchResult<()> {
+    if batch.admin_login.is_some() {
+        store.request_password(&batch.id, recipient_id).await?;
+    }
+    Ok(())
+}
+
+/// One export row's user part: `UserName`, the password and `UserRoot`.
+pub type ExportRowFor<'a> = (String, &'a SecretBox<[u8]>, Option<String>);
+
+/// What an export writes for one user: their own password when they gave it (with their
+/// own `UserName` and roster `UserRoot`); else, when the admin login covers them, the
+/// admin form in `UserName` (or the admin's login with `UserRoot`, for the userroot
+/// form) and the admin password; else nothing (they are missing). Every export format
+/// follows this rule.
+pub fn export_row_for<'a>(
+    recipient: &Recipient,
+    own_password: Option<&'a SecretBox<[u8]>>,
+    covered_by: Option<(&AdminLogin, &'a SecretBox<[u8]>)>,
+) -> Option<ExportRowFor<'a>> {
+    if let Some(password) = own_password {
+        return Some((
+            recipient.user_name.clone(),
+            password,
+            recipient.user_root.clone(),
+        ));
+    }
+    let (login, password) = covered_by?;
+    Some((
+        login.login_for(&recipient.user_name),
+        password,
+        login.user_root_for(recipient),
+    ))
+}
+
+/// The users of a batch the admin login covers who gave no password of their own, in
+/// roster order, with the opened admin login; empty without one.
+pub async fn covered_without_password(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+) -> BatchResult<Option<(AdminLogin, SecretBox<[u8]>, Vec<Recipient>)>> {
+    let Some((login, password)) = open_admin_login(store, batch, admin).await? else {
+        return Ok(None);
+    };
+    let probed = store.probe_records(&batch.id).await?;
+    let covered = store
+        .recipient_statuses(&batch.id)
+        .await?
+        .into_iter()
+        .filter(|s| {
+            s.submitted_at.is_none()
+                && probed
+                    .get(&s.recipient.id)
+                    .is_some_and(|p| matches!(p.state, ProbeState::Covered | ProbeState::Requested))
+        })
+        .map(|s| s.recipient)
+        .collect();
+    Ok(Some((login, password, covered)))
+}
+
+/// Notes in the audit trail that an export used the admin login for `rows` users.
+pub async fn record_admin_rows(store: &Store, batch: &Batch, rows: usize) -> BatchResult<()> {
+    if rows > 0 {
+        store
+            .record_event(
+                &batch.id,
+                AuditKind::Other(AUDIT_USED.into()),
+                rows,
+                crate::config::now(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
