@@ -219,7 +219,11 @@ pub fn classify(verdict: Verdict) -> ProbeOutcome {
     match verdict {
         Verdict::Accepted => ProbeOutcome::Covered,
         Verdict::Rejected => ProbeOutcome::AdminRefused,
-        Verdict::RefusedOther(words) => ProbeOutcome::NeedsPassword(words),
+        // The admin login works only with an application password: this user cannot be
+        // covered by it (their own password, or an app password of theirs, is needed).
+        Verdict::RefusedOther(words) | Verdict::AppPasswordRequired(words) => {
+            ProbeOutcome::NeedsPassword(words)
+        }
         Verdict::CouldNotCheck(problem) | Verdict::NoAnswer(problem) => {
             ProbeOutcome::Unclear(problem.to_string())
         }
@@ -240,7 +244,7 @@ async fn probe_one(
     for (k, b) in key.iter_mut().zip(sha2_digest(tag.as_bytes())) {
         *k = b;
     }
-    let pass = match gate.enter(key).await {
+    let pass = match gate.enter(key, &settings.server).await {
         Entry::Admitted(pass) => pass,
         Entry::AlreadyChecking | Entry::Busy => {
             return ProbeOutcome::Unclear("the checks are busy; try again later".into());
