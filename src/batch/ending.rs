@@ -364,6 +364,7 @@ mod tests {
             message_sig: None,
             language: None,
             time_zone: None,
+            branding: Default::default(),
         }
     }
 

@@ -14,6 +14,7 @@ use crate::roster::Roster;
 use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError, Tombstone};
 
 mod admin_key;
+mod branding;
 mod ending;
 mod passphrase;
 mod signed;
@@ -21,6 +22,7 @@ mod submission;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
+pub use branding::*;
 pub use ending::*;
 pub use passphrase::*;
 pub use signed::*;
@@ -354,6 +356,7 @@ async fn create_with(
         message_sig: None,
         language: request.language.map(|l| l.tag().to_owned()),
         time_zone,
+        branding: Default::default(),
     };
     let mut batch = batch;
     if let Some(signer) = &signer {

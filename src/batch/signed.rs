@@ -185,7 +185,7 @@ impl SettingsKeyFile {
 /// The fields of a batch's `batch` group.
 fn batch_fields(batch: &Batch) -> Vec<Option<Vec<u8>>> {
     let imap = batch.imap.as_ref();
-    vec![
+    let mut fields = vec![
         Some(batch.public_key.clone()),
         imap.map(|i| i.server.to_string().into_bytes()),
         imap.and_then(|i| i.ca_pem().map(|p| p.as_bytes().to_vec())),
@@ -193,7 +193,24 @@ fn batch_fields(batch: &Batch) -> Vec<Option<Vec<u8>>> {
         imap.map(|i| i.when_unreachable.as_str().as_bytes().to_vec()),
         batch.org_name.as_ref().map(|o| o.as_bytes().to_vec()),
         batch.next_steps.as_ref().map(|n| n.as_bytes().to_vec()),
-    ]
+    ];
+    // Appended only when set, after their tag, so signatures made before branding
+    // existed keep verifying.
+    let b = &batch.branding;
+    if b.is_set() {
+        let text = |v: &Option<String>| v.as_ref().map(|v| v.as_bytes().to_vec());
+        fields.extend([
+            Some(b"ext:branding".to_vec()),
+            text(&b.contact_name),
+            text(&b.contact_role),
+            text(&b.contact_phone),
+            text(&b.contact_email),
+            text(&b.accent_colour),
+            text(&b.link_prefix),
+            b.logo_sha256.clone(),
+        ]);
+    }
+    fields
 }
 
 /// The fields of a batch's `message` group (both absent: the default message).
@@ -356,7 +373,7 @@ pub async fn set_imap(
 /// the group as stored must be the one the admin signed or, never signed, hold the public
 /// key its sealed private key opens to. Otherwise a row changed outside passdrop (say, a
 /// swapped public key) would be signed along with the admin's change.
-async fn require_trusted_batch_group(
+pub(super) async fn require_trusted_batch_group(
     store: &Store,
     admin: &AdminKey,
     signer: &SettingsSigner,
@@ -462,7 +479,7 @@ pub async fn require_signed_message_file(
 
 /// Logs and audits a refusal (the audit at most once a minute per batch, so a flood of
 /// submissions cannot fill the trail).
-async fn refused(store: &Store, batch_id: &str, problem: &SettingsError) {
+pub(super) async fn refused(store: &Store, batch_id: &str, problem: &SettingsError) {
     tracing::error!(%batch_id, problem = %problem, "stored settings failed their signature check; refused");
     static LAST: std::sync::Mutex<Vec<(String, i64)>> = std::sync::Mutex::new(Vec::new());
     let now = crate::config::now();
@@ -620,6 +637,7 @@ mod tests {
             message_sig: None,
             language: None,
             time_zone: None,
+            branding: Default::default(),
         };
         let signer = settings_signer(&admin).unwrap();
         batch.settings_sig = Some(sign_batch(&signer, &batch));

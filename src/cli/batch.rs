@@ -19,7 +19,7 @@ use crate::storage::{ImapCheck, LinkState, Store};
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
     /// Create a batch from a roster CSV and print one link per user.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List batches (and purged ones).
     List,
     /// Show each user's progress in a batch.
@@ -31,8 +31,11 @@ pub enum BatchCommand {
     /// first; kept only if passwords can be checked with it).
     SetImap(SetImapArgs),
     /// Set the message that emails a batch's links (subject and a plain-text body with
-    /// placeholders {name} {email} {org} {link} {expires} {link_start}), or print it.
+    /// placeholders {name} {email} {org} {link} {expires} {link_start} {contact}), or
+    /// print it.
     Message(MessageArgs),
+    /// Set who is asking (contact, logo, accent colour, link prefix), or print it.
+    Branding(super::branding::BrandingCommandArgs),
 }
 
 impl BatchCommand {
@@ -40,12 +43,13 @@ impl BatchCommand {
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
         let store = &ctx.store;
         match self {
-            Self::Create(args) => create(store, &ctx.url, &ctx.time_zone, args).await,
+            Self::Create(args) => create(store, &ctx.url, &ctx.time_zone, *args).await,
             Self::List => list(store, &ctx.time_zone).await,
             Self::Status(batch) => status(store, &ctx.time_zone, &batch).await,
             Self::CheckImap(batch) => check_imap(store, &batch).await,
             Self::SetImap(args) => set_imap(store, args).await,
             Self::Message(args) => message(store, &args).await,
+            Self::Branding(args) => super::branding::branding(store, &ctx.url, &args).await,
         }
     }
 }
@@ -127,6 +131,9 @@ pub struct CreateArgs {
     /// The IMAP server passwords are checked against.
     #[command(flatten)]
     pub imap: ImapArgs,
+    /// Who is asking (contact, logo, accent colour, link prefix).
+    #[command(flatten)]
+    pub branding: super::branding::BrandingArgs,
     /// Where the links go.
     #[command(flatten)]
     pub links_out: LinksOutArg,
@@ -153,6 +160,9 @@ async fn create(
     let retention = batch::Retention::parse(&args.retain_after_expiry, &args.retain_after_export)
         .map_err(Failure::Usage)?;
     let imap = imap_settings(&args.imap)?;
+    let branding = args
+        .branding
+        .prepare(&crate::storage::Branding::default(), url)?;
     let roster = parse_roster(&read_roster(&args.roster)?)?;
     let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
     let output = Output::open(args.links_out.links_out.as_deref())?;
@@ -185,6 +195,11 @@ async fn create(
         }
         other => other?,
     };
+    if let Err(e) = super::branding::apply_new(store, &created, branding, &admin).await {
+        let _ = batch::purge(store, &created, config::now()).await;
+        eprintln!("the batch was not kept because its branding could not be saved");
+        return Err(e);
+    }
     if let Err(e) = output.finish(&batch::links_csv(&links, args.links_out.excel_bom)) {
         // Links that never reached anyone are useless; undo the batch.
         let _ = batch::purge(store, &created, config::now()).await;

@@ -22,6 +22,7 @@ mod admin;
 mod args;
 mod backup;
 mod batch;
+mod branding;
 mod doctor;
 mod export;
 mod generate;

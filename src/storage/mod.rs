@@ -27,6 +27,7 @@ mod admin;
 mod audit;
 mod backup;
 mod batches;
+mod branding;
 mod deliveries;
 mod files;
 mod links;
@@ -37,6 +38,7 @@ mod rows;
 mod writer;
 
 pub use backup::{BackupSummary, restore_into, summarize};
+pub use branding::{Branding, LogoChange};
 use files::{prepare_data_dir, set_mode};
 pub use models::*;
 use rows::{row_to_batch, row_to_recipient};
@@ -162,7 +164,9 @@ const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_a
      b.first_exported_at, b.export_purge_at, b.link_tag, b.retain_after_expiry_secs, \
      b.retain_after_export_secs, \
      b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
-     b.mail_body, b.settings_sig, b.message_sig, b.language AS b_language, b.time_zone";
+     b.mail_body, b.settings_sig, b.message_sig, b.language AS b_language, b.time_zone, \
+     b.contact_name, b.contact_role, b.contact_phone, b.contact_email, b.accent_colour, \
+     b.link_prefix, b.logo_sha256";
 
 /// Applies the migrations this binary has and the database lacks. An upgrade (a database
 /// that already has some) first copies the database aside, so that a migration that fails

@@ -36,6 +36,7 @@ pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx:
         message_sig: row.try_get("message_sig")?,
         language: row.try_get("b_language")?,
         time_zone: row.try_get("time_zone")?,
+        branding: super::branding::row_to_branding(row)?,
     })
 }
 

@@ -7,6 +7,8 @@ mod admin_browser;
 mod architecture;
 mod authority;
 mod backup;
+mod branding;
+mod branding_browser;
 mod browser;
 mod caddy;
 mod cli;
