@@ -431,6 +431,7 @@ mod tests {
             language: None,
             time_zone: None,
             admin_login: None,
+            branding: Default::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 
 mod admin_key;
 pub mod admin_login;
+mod branding;
 mod ending;
 mod pacing;
 mod passphrase;
@@ -25,6 +26,7 @@ mod targets;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
+pub use branding::*;
 pub use ending::*;
 pub use pacing::*;
 pub use passphrase::*;
@@ -375,6 +377,7 @@ async fn create_with(
         language: request.language.map(|l| l.tag().to_owned()),
         time_zone,
         admin_login: None,
+        branding: Default::default(),
     };
     let mut batch = batch;
     if let Some(signer) = &signer {

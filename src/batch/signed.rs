@@ -194,6 +194,22 @@ fn batch_fields(batch: &Batch) -> Vec<Option<Vec<u8>>> {
         batch.org_name.as_ref().map(|o| o.as_bytes().to_vec()),
         batch.next_steps.as_ref().map(|n| n.as_bytes().to_vec()),
     ];
+    // Appended only when set, after their tag, so signatures made before branding
+    // existed keep verifying.
+    let b = &batch.branding;
+    if b.is_set() {
+        let text = |v: &Option<String>| v.as_ref().map(|v| v.as_bytes().to_vec());
+        fields.extend([
+            Some(b"ext:branding".to_vec()),
+            text(&b.contact_name),
+            text(&b.contact_role),
+            text(&b.contact_phone),
+            text(&b.contact_email),
+            text(&b.accent_colour),
+            text(&b.link_prefix),
+            b.logo_sha256.clone(),
+        ]);
+    }
     // Extensions, each appended only when set and after its tag, so that signatures
     // made before they existed keep verifying: `ext:branding` first, then this one.
     fields.extend(super::admin_login::signed_fields(batch));
@@ -360,7 +376,7 @@ pub async fn set_imap(
 /// the group as stored must be the one the admin signed or, never signed, hold the public
 /// key its sealed private key opens to. Otherwise a row changed outside passdrop (say, a
 /// swapped public key) would be signed along with the admin's change.
-async fn require_trusted_batch_group(
+pub(super) async fn require_trusted_batch_group(
     store: &Store,
     admin: &AdminKey,
     signer: &SettingsSigner,
@@ -466,7 +482,7 @@ pub async fn require_signed_message_file(
 
 /// Logs and audits a refusal (the audit at most once a minute per batch, so a flood of
 /// submissions cannot fill the trail).
-async fn refused(store: &Store, batch_id: &str, problem: &SettingsError) {
+pub(super) async fn refused(store: &Store, batch_id: &str, problem: &SettingsError) {
     tracing::error!(%batch_id, problem = %problem, "stored settings failed their signature check; refused");
     static LAST: std::sync::Mutex<Vec<(String, i64)>> = std::sync::Mutex::new(Vec::new());
     let now = crate::config::now();
@@ -624,6 +640,7 @@ mod tests {
             message_sig: None,
             language: None,
             time_zone: None,
+            branding: Default::default(),
             admin_login: None,
         };
         let signer = settings_signer(&admin).unwrap();

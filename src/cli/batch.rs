@@ -19,7 +19,7 @@ use crate::storage::{ImapCheck, LinkState, Store};
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
     /// Create a batch from a roster CSV and print one link per user.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List batches (and purged ones).
     List,
     /// Show each user's progress in a batch.
@@ -31,12 +31,15 @@ pub enum BatchCommand {
     /// first; kept only if passwords can be checked with it).
     SetImap(SetImapArgs),
     /// Set the message that emails a batch's links (subject and a plain-text body with
-    /// placeholders {name} {email} {org} {link} {expires} {link_start}), or print it.
+    /// placeholders {name} {email} {org} {link} {expires} {link_start} {contact}), or
+    /// print it.
     Message(MessageArgs),
     /// Log in as each user not probed yet through the batch's admin login (LOGIN, then
     /// LOGOUT), mark them covered or needing their password, and write the links of
     /// those who need one.
     Probe(super::admin_login::ProbeArgs),
+    /// Set who is asking (contact, logo, accent colour, link prefix), or print it.
+    Branding(super::branding::BrandingCommandArgs),
 }
 
 impl BatchCommand {
@@ -44,13 +47,14 @@ impl BatchCommand {
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
         let store = &ctx.store;
         match self {
-            Self::Create(args) => create(store, &ctx.url, &ctx.time_zone, args).await,
+            Self::Create(args) => create(store, &ctx.url, &ctx.time_zone, *args).await,
             Self::List => list(store, &ctx.time_zone).await,
             Self::Status(batch) => status(store, &ctx.time_zone, &batch).await,
             Self::CheckImap(batch) => check_imap(store, &batch).await,
             Self::SetImap(args) => set_imap(store, args).await,
             Self::Message(args) => message(store, &args).await,
             Self::Probe(args) => super::admin_login::probe(ctx, args).await,
+            Self::Branding(args) => super::branding::branding(store, &ctx.url, &args).await,
         }
     }
 }
@@ -141,6 +145,9 @@ pub struct CreateArgs {
     /// The old server's admin login (tried once through the admin path first).
     #[command(flatten)]
     pub admin_login: super::admin_login::AdminLoginArgs,
+    /// Who is asking (contact, logo, accent colour, link prefix).
+    #[command(flatten)]
+    pub branding: super::branding::BrandingArgs,
     /// Where the links go.
     #[command(flatten)]
     pub links_out: LinksOutArg,
@@ -173,6 +180,9 @@ async fn create(
             "--imap-admin-form needs the old server: give --verify-imap URL".into(),
         ));
     }
+    let branding = args
+        .branding
+        .prepare(&crate::storage::Branding::default(), url)?;
     let roster = parse_roster(&read_roster(&args.roster)?)?;
     let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
     if let (Some(login), Some(settings)) = (&admin_login, &imap) {
@@ -248,6 +258,11 @@ async fn create(
             Vec::new()
         }
     };
+    if let Err(e) = super::branding::apply_new(store, &created, branding, &admin).await {
+        let _ = batch::purge(store, &created, config::now()).await;
+        eprintln!("the batch was not kept because its branding could not be saved");
+        return Err(e);
+    }
     if let Err(e) = output.finish(&batch::links_csv(&links, args.links_out.excel_bom)) {
         // Links that never reached anyone are useless; undo the batch.
         let _ = batch::purge(store, &created, config::now()).await;

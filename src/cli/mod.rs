@@ -23,6 +23,7 @@ mod admin_login;
 mod args;
 mod backup;
 mod batch;
+mod branding;
 mod doctor;
 mod export;
 mod generate;

@@ -30,6 +30,8 @@ mod tests {
             mailbox: "ann@example.org",
             link: "https://pass.example.org/s/TOKEN",
             expires: "2026-12-03 09:00 UTC",
+            contact: "Ann Smith, IT manager\n+44 20 7946 0000",
+            link_prefix: None,
         };
         let (subject, text, html) = Template::default().render(&f);
         assert_eq!(subject, "Example & Co: your mailbox moves to Microsoft 365");
@@ -41,6 +43,10 @@ mod tests {
         assert!(text.contains("\nhttps://pass.example.org/s/TOKEN\n"));
         assert!(text.contains("will never ask for your password"));
         assert!(text.contains("until 2026-12-03 09:00 UTC"));
+        assert!(
+            text.ends_with("ask:\n\nAnn Smith, IT manager\n+44 20 7946 0000\n"),
+            "{text}"
+        );
         assert!(html.contains("Ann &lt;Lee&gt;"), "{html}");
         assert!(html.contains("Example &amp; Co"), "{html}");
         assert!(
@@ -59,6 +65,8 @@ mod tests {
             mailbox: "anna@example.org",
             link: "https://pass.example.org/s/TOKEN",
             expires: &expires,
+            contact: "Beispiel GmbH",
+            link_prefix: Some("https://pass.example.org/"),
         };
         let (subject, text, _) = Template::for_user(None, Language::De).render(&f);
         assert_eq!(
@@ -75,13 +83,33 @@ mod tests {
                 "bis Montag, 7. Dezember, 17:00 UTC:\n\nhttps://pass.example.org/s/TOKEN\n"
             )
         );
-        assert!(text.contains("beginnt mit https://pass.example.org/s/."));
+        // The admin's link prefix, which the link does start with.
+        assert!(
+            text.contains("beginnt mit https://pass.example.org/."),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("wenden Sie sich an:\n\nBeispiel GmbH\n"),
+            "{text}"
+        );
         // Every language's default is a valid template, with the link in its body.
         for language in Language::ALL {
             let t = Template::default_in(language);
             let checked = Template::new(t.subject(), t.body()).unwrap();
             assert_eq!(checked, t, "{}", language.tag());
             assert!(!t.subject().contains('!'), "no urgency markers");
+            // `{contact}` is the signature of every language's default.
+            assert!(
+                t.body().trim_end().ends_with("{contact}"),
+                "{}",
+                language.tag()
+            );
+            let (_, text, _) = t.render(&f);
+            assert!(
+                text.trim_end().ends_with("Beispiel GmbH"),
+                "{}",
+                language.tag()
+            );
         }
         let own = ("Hi {name}".to_owned(), "Go: {link}".to_owned());
         let (subject, text, _) = Template::for_user(Some(&own), Language::De).render(&f);
@@ -99,6 +127,8 @@ mod tests {
             mailbox: "bob@example.org",
             link: "https://p/s/T",
             expires: "soon",
+            contact: "Org",
+            link_prefix: None,
         };
         let t = Template::new("Hi {name}", "Go: {link}\r\nBraces: {{x}} line\nbreak").unwrap();
         let (subject, text, html) = t.render(&f);

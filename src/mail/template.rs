@@ -19,10 +19,16 @@ pub struct LinkFields<'a> {
     pub link: &'a str,
     /// When it expires, formatted.
     pub expires: &'a str,
+    /// Who to ask (`{contact}`): the batch's contact, one item a line, or the
+    /// organisation when none is set (`batch::contact_signature`).
+    pub contact: &'a str,
+    /// The admin's "our link always starts with ..." line, if set (`{link_start}` then
+    /// says it, when the link does start with it).
+    pub link_prefix: Option<&'a str>,
 }
 
 /// The placeholders a message may use, with what each stands for.
-pub const PLACEHOLDERS: [(&str, &str); 6] = [
+pub const PLACEHOLDERS: [(&str, &str); 7] = [
     (
         "name",
         "the user's DisplayName (their address if the roster has none)",
@@ -34,6 +40,10 @@ pub const PLACEHOLDERS: [(&str, &str); 6] = [
     (
         "link_start",
         "what the link's address starts with, so users can tell it is genuine",
+    ),
+    (
+        "contact",
+        "who to ask: the batch's contact (name, role, phone, email as set), else the organisation",
     ),
 ];
 
@@ -235,8 +245,14 @@ impl Template {
                 "org" => clean(f.org),
                 "expires" => clean(f.expires),
                 "link" => link.to_owned(),
-                // The address up to the token: `https://example.org/s/`.
-                "link_start" => clean(f.link.rfind('/').map_or(f.link, |i| &f.link[..=i])),
+                // The admin's prefix when the link has it, else the address up to the
+                // token: `https://example.org/s/`.
+                "link_start" => clean(
+                    f.link_prefix
+                        .filter(|p| f.link.starts_with(p))
+                        .unwrap_or_else(|| f.link.rfind('/').map_or(f.link, |i| &f.link[..=i])),
+                ),
+                "contact" => clean(f.contact),
                 _ => return None,
             })
         };

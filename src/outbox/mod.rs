@@ -414,8 +414,9 @@ pub async fn drain(
         let Some(batch) = store.find_batch(&job.batch_id).await? else {
             return Ok(());
         };
-        // Unsigned or changed outside passdrop: the run stops, the messages stay queued.
-        if batch::require_signed_message_file(store, &job.key_file, &batch)
+        // Unsigned or changed outside passdrop (the message, or the contact it carries):
+        // the run stops, the messages stay queued.
+        if batch::require_signed_email_settings(store, &job.key_file, &batch)
             .await
             .is_err()
         {
@@ -516,12 +517,16 @@ async fn send_one(
     let zone = TimeZoneSetting::or_stored(batch.time_zone.as_deref(), server_zone);
     let expires = i18n::format_date_in(language, letter.link.expires_at, &zone);
     let default_org = i18n::text(language, "form-asker-default");
+    let org = batch.org_name.as_deref().unwrap_or(&default_org);
+    let contact = batch::contact_signature(&batch.branding, org);
     let fields = LinkFields {
         name: letter.recipient.display_name.as_deref(),
-        org: batch.org_name.as_deref().unwrap_or(&default_org),
+        org,
         mailbox: &letter.recipient.email,
         link: letter.link.link.expose_secret(),
         expires: &expires,
+        contact: &contact,
+        link_prefix: batch.branding.link_prefix.as_deref(),
     };
     let template = Template::for_user(batch.message.as_ref(), language);
     let message = settings

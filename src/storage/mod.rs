@@ -28,6 +28,7 @@ mod admin_login;
 mod audit;
 mod backup;
 mod batches;
+mod branding;
 mod deliveries;
 mod files;
 mod links;
@@ -40,6 +41,7 @@ mod writer;
 
 pub use admin_login::{ProbeRecord, ProbeState, StoredAdminLogin};
 pub use backup::{BackupSummary, restore_into, summarize};
+pub use branding::{Branding, LogoChange};
 use files::{prepare_data_dir, set_mode};
 pub use models::*;
 pub use pacing::THROTTLING_EVENT;
@@ -167,7 +169,9 @@ const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_a
      b.retain_after_export_secs, \
      b.imap_url, b.imap_ca_pem, b.imap_cert_sha256, b.imap_when_unreachable, b.mail_subject, \
      b.mail_body, b.settings_sig, b.message_sig, b.language AS b_language, b.time_zone, \
-     b.admin_form, b.admin_user, b.admin_separator, b.admin_password_enc, b.admin_password_ct";
+     b.admin_form, b.admin_user, b.admin_separator, b.admin_password_enc, b.admin_password_ct, \
+     b.contact_name, b.contact_role, b.contact_phone, b.contact_email, b.accent_colour, \
+     b.link_prefix, b.logo_sha256";
 
 /// Applies the migrations this binary has and the database lacks. An upgrade (a database
 /// that already has some) first copies the database aside, so that a migration that fails

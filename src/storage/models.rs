@@ -52,6 +52,9 @@ pub struct Batch {
     pub time_zone: Option<String>,
     /// The admin (master user) login for the old server, if set (migration 0015).
     pub admin_login: Option<StoredAdminLogin>,
+    /// Who is asking, beyond the organisation name (contact, accent, link prefix, logo);
+    /// part of the signed `batch` group.
+    pub branding: Branding,
 }
 
 /// A batch with its progress counts.
@@ -322,12 +325,14 @@ pub enum AuditKind {
     SettingsRefused,
     /// A link was locked after too many refused tries (count: 1).
     LinkLocked,
+    /// The batch's branding (contact, logo, accent, link prefix) was changed.
+    BrandingChanged,
     /// A kind this version does not know.
     Other(String),
 }
 
 impl AuditKind {
-    const KNOWN: [Self; 12] = [
+    const KNOWN: [Self; 13] = [
         Self::Created,
         Self::Reissued,
         Self::Revoked,
@@ -340,6 +345,7 @@ impl AuditKind {
         Self::MessageChanged,
         Self::SettingsRefused,
         Self::LinkLocked,
+        Self::BrandingChanged,
     ];
 
     /// The stored value.
@@ -357,6 +363,7 @@ impl AuditKind {
             Self::MessageChanged => "message_changed",
             Self::SettingsRefused => "settings_refused",
             Self::LinkLocked => "link_locked",
+            Self::BrandingChanged => "branding_changed",
             Self::Other(other) => other,
         }
     }

@@ -112,6 +112,7 @@ impl Store {
             "DELETE FROM admin_probes WHERE batch_id = ?",
             "DELETE FROM recipients WHERE batch_id = ?",
             "DELETE FROM batch_keys WHERE batch_id = ?",
+            "DELETE FROM batch_logos WHERE batch_id = ?",
             "DELETE FROM batches WHERE id = ?",
         ] {
             sqlx::query(sql).bind(batch_id).execute(&mut *tx).await?;

@@ -37,6 +37,7 @@ pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx:
         language: row.try_get("b_language")?,
         time_zone: row.try_get("time_zone")?,
         admin_login: super::admin_login::row_to_admin_login(row)?,
+        branding: super::branding::row_to_branding(row)?,
     })
 }
 

@@ -16,6 +16,9 @@ pub enum AppError {
     /// in this language.
     #[error("unknown link")]
     UnknownLink(Language),
+    /// A link nobody issued whose tag names a batch: the 404 page with who is asking.
+    #[error("unknown link")]
+    UnknownLinkOf(Language, Box<crate::web::brand::PageBrand>),
     /// The link's batch was purged (its tombstone knows the link's tag): the
     /// organisation name its users were shown, if any, and the page's language.
     #[error("collection closed")]
@@ -76,6 +79,8 @@ pub struct GoneLink {
     /// When a password was received with it, if one was (said on the page), and the
     /// time zone to say it in.
     pub used_at: Option<(i64, crate::config::TimeZoneSetting)>,
+    /// Who is asking, when the batch's signature was checked.
+    pub brand: Option<Box<crate::web::brand::PageBrand>>,
 }
 
 /// How long to suggest waiting before trying again after a refusal to save.
@@ -116,7 +121,10 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             Self::UnknownLink(language) => {
-                (StatusCode::NOT_FOUND, unknown_link(language)).into_response()
+                (StatusCode::NOT_FOUND, unknown_link(language, None)).into_response()
+            }
+            Self::UnknownLinkOf(language, brand) => {
+                (StatusCode::NOT_FOUND, unknown_link(language, Some(&brand))).into_response()
             }
             Self::LinkGone(gone) => (
                 StatusCode::GONE,
@@ -124,6 +132,7 @@ impl IntoResponse for AppError {
                     gone.language,
                     gone.status,
                     gone.used_at.as_ref().map(|(at, zone)| (*at, zone)),
+                    gone.brand.as_deref(),
                 ),
             )
                 .into_response(),

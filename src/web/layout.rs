@@ -8,10 +8,16 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets;
+use super::brand::PageBrand;
 use crate::i18n::{self, Language};
 
 /// The `<head>` every page shares: no external resource, no script.
 pub fn head(title: &str) -> Markup {
+    head_with(title, None)
+}
+
+/// The `<head>`, with a batch's accent stylesheet (first-party) when it has one.
+fn head_with(title: &str, accent_url: Option<&str>) -> Markup {
     html! {
         head {
             meta charset="utf-8";
@@ -20,21 +26,42 @@ pub fn head(title: &str) -> Markup {
             meta name="robots" content="noindex, nofollow";
             title { (title) }
             link rel="stylesheet" href=(assets::STYLESHEET.url());
+            @if let Some(accent) = accent_url {
+                link rel="stylesheet" href=(accent);
+            }
             link rel="icon" type="image/svg+xml" href=(assets::ICON.url());
         }
     }
 }
 
-/// The frame every collection page shares, in `language` (`<html lang>` too).
-pub fn layout_in(language: Language, title: &str, body: Markup) -> Markup {
+/// The frame every collection page shares, in `language` (`<html lang>` too); when the
+/// page knows who is asking, the organisation in the header and the tab title, its logo
+/// (alt text: the organisation) and accent.
+pub fn layout_branded(
+    language: Language,
+    title: &str,
+    brand: Option<&PageBrand>,
+    body: Markup,
+) -> Markup {
+    let org = brand.and_then(|b| b.org.as_deref());
+    let full_title = brand.map_or_else(|| title.to_owned(), |b| b.title(title));
+    let logo = brand.and_then(|b| b.logo_url.as_deref());
     html! {
         (DOCTYPE)
         html lang=(language.tag()) {
-            (head(title))
+            (head_with(&full_title, brand.and_then(|b| b.accent_url.as_deref())))
             body {
                 header.site {
-                    img src=(assets::ICON.url()) alt="" width="28" height="28";
-                    span { (i18n::text(language, "site-header")) }
+                    @if let Some(logo) = logo {
+                        img.logo src=(logo) alt=(org.unwrap_or_default()) height="40";
+                    } @else {
+                        img src=(assets::ICON.url()) alt="" width="28" height="28";
+                    }
+                    @if let Some(org) = org {
+                        span.org { (org) }
+                    } @else {
+                        span { (i18n::text(language, "site-header")) }
+                    }
                 }
                 main {
                     (body)
@@ -54,12 +81,28 @@ pub fn message_page(title: &str, text: &str) -> Markup {
 
 /// A page with a heading and one paragraph, in `language`.
 pub fn message_page_in(language: Language, title: &str, text: &str) -> Markup {
-    layout_in(
+    message_page_branded(language, title, text, None)
+}
+
+/// A page with a heading and one paragraph, in `language`, then who is asking (the
+/// contact and the link-prefix line) when the page knows.
+pub fn message_page_branded(
+    language: Language,
+    title: &str,
+    text: &str,
+    brand: Option<&PageBrand>,
+) -> Markup {
+    layout_branded(
         language,
         title,
+        brand,
         html! {
             h1 { (title) }
             p { (text) }
+            @if let Some(brand) = brand {
+                (brand.contact_block(language))
+                (brand.link_prefix_line(language))
+            }
         },
     )
 }

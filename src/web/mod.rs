@@ -10,6 +10,7 @@
 //! page shares, the error page, the rate limit and `/metrics`.
 
 pub mod assets;
+pub mod brand;
 mod console;
 mod error;
 mod layout;

@@ -27,6 +27,8 @@ use super::{AppState, assets, console, metrics, public, rate_limit};
 const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
 /// Largest body of any other console form (a passphrase, an address).
 const CONSOLE_FORM_LIMIT: usize = 16 * 1024;
+/// Largest branding form: a logo (512 KiB) and a few short fields.
+const BRANDING_LIMIT: usize = 640 * 1024;
 /// Largest body accepted on the collection form.
 pub const FORM_BODY_LIMIT: usize = 8 * 1024;
 /// Longest a request may take end to end. (A body gets 10 s of it: see
@@ -118,6 +120,11 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             get(console::message::form).post(console::message::submit),
         )
         .route(
+            "/admin/batches/{id}/branding",
+            get(console::branding::form)
+                .post(console::branding::submit.layer(DefaultBodyLimit::max(BRANDING_LIMIT))),
+        )
+        .route(
             "/admin/smtp",
             get(console::smtp::form).post(console::smtp::submit),
         )
@@ -142,9 +149,15 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         .route("/healthz", get(public::healthz))
         .route("/assets/{name}", get(assets::serve_asset));
     let machine = rate_limit::apply_generous(machine, &state.config);
+    // A batch's logo and accent (by its link tag, never a token), limited like the form.
+    let brand = Router::new()
+        .route("/brand/{tag}/logo.png", get(public::brand::logo))
+        .route("/brand/{tag}/accent.css", get(public::brand::accent));
+    let brand = rate_limit::apply(brand, &state.config);
     let hosts = Arc::new(AllowedHosts::new(&state.config.public_url, listen));
     Router::new()
         .merge(machine)
+        .merge(brand)
         .merge(collection)
         .merge(console)
         .fallback(public::not_found)

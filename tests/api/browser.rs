@@ -30,6 +30,11 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// The port chromedriver listens on (for a session with capabilities of its own).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn start() -> Self {
         let port = crate::helpers::free_port();
         let child = Command::new(CHROMEDRIVER)

@@ -200,6 +200,8 @@ async fn after_a_purge_pending_links_say_the_collection_has_closed_and_nothing_o
                   canary.bob@canary-closing.example,Canaryname Bobbington\n\
                   canary.cy@canary-closing.example,Canaryname Cyrilla\n";
     let (b, links) = app.create_batch("closing", roster).await;
+    // Branded too: its contact and logo go with it.
+    let b = crate::branding::brand(&app, &b).await;
     assert_eq!(
         app.submit(&link(&links[0]), "CanaryPw-1!", "CanaryPw-1!")
             .await
@@ -274,6 +276,9 @@ async fn after_a_purge_pending_links_say_the_collection_has_closed_and_nothing_o
         "Bobbington",
         "CanaryPw-1!",
         old.as_str(),
+        "Ann Smith",
+        "7946 0000",
+        "pass.example.org",
     ];
     canaries.extend(tokens.iter().map(String::as_str));
     // The secret part of each link too, on its own.

@@ -138,6 +138,9 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
         )
         .await;
 
+    // Branded, so the branding page shows its logo and the remove box.
+    let b = crate::branding::brand(&app, &b).await;
+
     let driver = Driver::start();
     let profile = tempfile::tempdir().unwrap();
     let admin = driver.client(profile.path()).await;
@@ -156,6 +159,7 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
         ),
         ("links", format!("{batch}/links")),
         ("message", format!("{batch}/message")),
+        ("branding", format!("{batch}/branding")),
         ("export", format!("{batch}/export")),
         ("email-settings", "/admin/smtp".to_owned()),
         ("passphrase", "/admin/passphrase".to_owned()),

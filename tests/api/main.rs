@@ -8,6 +8,8 @@ mod admin_login;
 mod architecture;
 mod authority;
 mod backup;
+mod branding;
+mod branding_browser;
 mod browser;
 mod caddy;
 mod cli;

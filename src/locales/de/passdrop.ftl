@@ -116,7 +116,18 @@ email-body =
 
     Die Adresse des Links beginnt mit { $link_start }. Ihr Passwort wird verschlüsselt, sobald Sie es absenden, nur zum Kopieren Ihrer E-Mails verwendet und nach dem Umzug gelöscht.
 
-    { $org } wird Sie nie per E-Mail, Chat oder Telefon nach Ihrem Passwort fragen, sondern nur über diesen Link. Wenn Sie diese Nachricht nicht erwartet haben, öffnen Sie den Link nicht und fragen Sie Ihre IT-Ansprechperson.
+    { $org } wird Sie nie per E-Mail, Chat oder Telefon nach Ihrem Passwort fragen, sondern nur über diesen Link. Wenn Sie diese Nachricht nicht erwartet haben oder eine Frage haben, öffnen Sie den Link nicht und wenden Sie sich an:
+
+    { $contact }
+
+
+## Who is asking: a batch's contact and link prefix (shown only when the admin set them)
+
+brand-contact-heading = Ihre Ansprechperson für den Umzug
+brand-contact-phone = Telefon:
+brand-contact-email = E-Mail:
+brand-link-prefix = Unser Link beginnt immer mit { $prefix }. Geben Sie Ihr Passwort auf keiner anderen Adresse ein.
+brand-not-expecting = Haben Sie diese Nachricht nicht erwartet? Geben Sie nichts ein und fragen Sie { $contact }. Die IT wird Sie nie auf anderem Weg nach Ihrem Passwort fragen.
 
 ## Refusals by the server's own layers, on /s/ pages
 

@@ -118,7 +118,18 @@ email-body =
 
     The address of the link starts with { $link_start }. Your password is encrypted the moment you send it, used only to copy your mail, and deleted after the move.
 
-    { $org } will never ask for your password by email, chat or phone: only through this link. If you did not expect this message, do not open the link; ask your IT contact.
+    { $org } will never ask for your password by email, chat or phone: only through this link. If you did not expect this message, or have a question, do not open the link and ask:
+
+    { $contact }
+
+
+## Who is asking: a batch's contact and link prefix (shown only when the admin set them)
+
+brand-contact-heading = Your contact for this move
+brand-contact-phone = Phone:
+brand-contact-email = Email:
+brand-link-prefix = Our link always starts with { $prefix }. Do not type your password on any other address.
+brand-not-expecting = Not expecting this? Do not type anything; ask { $contact }. IT will never ask for your password any other way.
 
 ## Refusals by the server's own layers, on /s/ pages
 

@@ -116,7 +116,18 @@ email-body =
 
     La dirección del enlace empieza por { $link_start }. Su contraseña se cifra en el momento en que la envía, se utiliza únicamente para copiar su correo y se elimina después del traslado.
 
-    { $org } nunca le pedirá su contraseña por correo electrónico, chat o teléfono: solo a través de este enlace. Si no esperaba este mensaje, no abra el enlace y consulte a su contacto de informática.
+    { $org } nunca le pedirá su contraseña por correo electrónico, chat o teléfono: solo a través de este enlace. Si no esperaba este mensaje o tiene alguna pregunta, no abra el enlace y consulte a:
+
+    { $contact }
+
+
+## Who is asking: a batch's contact and link prefix (shown only when the admin set them)
+
+brand-contact-heading = Su contacto para este traslado
+brand-contact-phone = Teléfono:
+brand-contact-email = Correo electrónico:
+brand-link-prefix = Nuestro enlace siempre empieza por { $prefix }. No escriba su contraseña en ninguna otra dirección.
+brand-not-expecting = ¿No esperaba este mensaje? No escriba nada y consulte a { $contact }. El departamento de informática nunca le pedirá su contraseña de otra manera.
 
 ## Refusals by the server's own layers, on /s/ pages
 

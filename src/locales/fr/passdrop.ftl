@@ -116,7 +116,18 @@ email-body =
 
     L’adresse du lien commence par { $link_start }. Votre mot de passe est chiffré dès que vous l’envoyez, sert uniquement à copier vos messages et sera supprimé après le transfert.
 
-    { $org } ne vous demandera jamais votre mot de passe par e-mail, messagerie instantanée ou téléphone : uniquement par ce lien. Si vous n’attendiez pas ce message, n’ouvrez pas le lien et adressez-vous à votre contact informatique.
+    { $org } ne vous demandera jamais votre mot de passe par e-mail, messagerie instantanée ou téléphone : uniquement par ce lien. Si vous n’attendiez pas ce message, ou pour toute question, n’ouvrez pas le lien et adressez-vous à :
+
+    { $contact }
+
+
+## Who is asking: a batch's contact and link prefix (shown only when the admin set them)
+
+brand-contact-heading = Votre contact pour ce transfert
+brand-contact-phone = Téléphone :
+brand-contact-email = E-mail :
+brand-link-prefix = Notre lien commence toujours par { $prefix }. Ne saisissez votre mot de passe sur aucune autre adresse.
+brand-not-expecting = Vous n’attendiez pas ce message ? Ne saisissez rien et adressez-vous à { $contact }. Le service informatique ne vous demandera jamais votre mot de passe autrement.
 
 ## Refusals by the server's own layers, on /s/ pages
 

@@ -116,7 +116,18 @@ email-body =
 
     L'indirizzo del link inizia con { $link_start }. La Sua password viene cifrata nel momento in cui la invia, usata solo per copiare la Sua posta ed eliminata dopo il trasferimento.
 
-    { $org } non Le chiederà mai la password per email, chat o telefono, ma solo tramite questo link. Se non si aspettava questo messaggio, non apra il link e si rivolga al Suo referente IT.
+    { $org } non Le chiederà mai la password per email, chat o telefono, ma solo tramite questo link. Se non si aspettava questo messaggio o ha una domanda, non apra il link e si rivolga a:
+
+    { $contact }
+
+
+## Who is asking: a batch's contact and link prefix (shown only when the admin set them)
+
+brand-contact-heading = Il Suo referente per il trasferimento
+brand-contact-phone = Telefono:
+brand-contact-email = E-mail:
+brand-link-prefix = Il nostro link inizia sempre con { $prefix }. Non digiti la password su nessun altro indirizzo.
+brand-not-expecting = Non si aspettava questo messaggio? Non digiti nulla e si rivolga a { $contact }. L'IT non Le chiederà mai la password in nessun altro modo.
 
 ## Refusals by the server's own layers, on /s/ pages
 

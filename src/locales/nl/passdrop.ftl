@@ -116,7 +116,18 @@ email-body =
 
     Het adres van de link begint met { $link_start }. Uw wachtwoord wordt versleuteld zodra u het verstuurt, alleen gebruikt om uw e-mail te kopiëren en na de verhuizing verwijderd.
 
-    { $org } zal nooit per e-mail, chat of telefoon naar uw wachtwoord vragen, alleen via deze link. Had u dit bericht niet verwacht, open de link dan niet en vraag het uw IT-contactpersoon.
+    { $org } zal nooit per e-mail, chat of telefoon naar uw wachtwoord vragen, alleen via deze link. Had u dit bericht niet verwacht of hebt u een vraag, open de link dan niet en neem contact op met:
+
+    { $contact }
+
+
+## Who is asking: a batch's contact and link prefix (shown only when the admin set them)
+
+brand-contact-heading = Uw contactpersoon voor deze verhuizing
+brand-contact-phone = Telefoon:
+brand-contact-email = E-mail:
+brand-link-prefix = Onze link begint altijd met { $prefix }. Typ uw wachtwoord nooit op een ander adres.
+brand-not-expecting = Had u dit niet verwacht? Typ dan niets en vraag het { $contact }. IT zal nooit op een andere manier naar uw wachtwoord vragen.
 
 ## Refusals by the server's own layers, on /s/ pages
 

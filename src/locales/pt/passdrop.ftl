@@ -116,7 +116,18 @@ email-body =
 
     O endereço do link começa por { $link_start }. Sua senha é criptografada no momento em que você a envia, usada apenas para copiar seus e-mails e excluída depois da transferência.
 
-    { $org } nunca pedirá sua senha por e-mail, chat ou telefone, apenas através deste link. Se não esperava esta mensagem, não abra o link e fale com seu contato de TI.
+    { $org } nunca pedirá sua senha por e-mail, chat ou telefone, apenas através deste link. Se não esperava esta mensagem ou tiver alguma dúvida, não abra o link e fale com:
+
+    { $contact }
+
+
+## Who is asking: a batch's contact and link prefix (shown only when the admin set them)
+
+brand-contact-heading = Seu contato para esta transferência
+brand-contact-phone = Telefone:
+brand-contact-email = E-mail:
+brand-link-prefix = Nosso link sempre começa com { $prefix }. Não digite sua senha em nenhum outro endereço.
+brand-not-expecting = Não esperava esta mensagem? Não digite nada e fale com { $contact }. A equipe de TI nunca pedirá sua senha de outra forma.
 
 ## Refusals by the server's own layers, on /s/ pages
 

@@ -324,7 +324,8 @@ pub fn email_section(
                 }
                 Some(relay) => {
                     p { "Sent through " strong { (relay) } " (" a href="/admin/smtp" { "email settings" } "). "
-                        "Subject: “" (template.subject()) "” (" a href={ (base) "/message" } { "view or edit the message" } ")." }
+                        "Subject: “" (template.subject()) "” (" a href={ (base) "/message" } { "view or edit the message" } "; "
+                        a href={ (base) "/branding" } { "who is asking" } ")." }
                     @if total > 0 {
                         p {
                             progress id="send-bar" value=(c.sent + c.failed + c.unknown) max=(total) { (c.sent) " of " (total) }
@@ -353,6 +354,11 @@ pub fn email_section(
                     }
                     // One form, one passphrase field, for every send action (and the
                     // "email the new link" button a reissue shows, through form=).
+                    p.hint id="second-channel" {
+                        "Before sending: announce the move through a second channel (a phone call, a team meeting, the intranet), "
+                        "naming the sender and the contact, so users expect this message and can tell it from phishing. "
+                        "Who users are told to ask is set under " a href={ (base) "/branding" } { "who is asking" } "."
+                    }
                     form id="send-form" method="post" action={ (base) "/send" } {
                         (passphrase_field("send-passphrase", "Admin passphrase (it opens the links to send)"))
                         // First, so that Enter in a field never emails everyone.
@@ -591,6 +597,7 @@ pub fn audit_words(e: &AuditEvent) -> String {
                 .to_owned()
         }
         AuditKind::LinkLocked => "a link was locked after too many refused tries".to_owned(),
+        AuditKind::BrandingChanged => "branding changed".to_owned(),
         AuditKind::Other(other) => admin_login::audit_words(other, e.count),
     }
 }

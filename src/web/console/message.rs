@@ -51,7 +51,11 @@ async fn preview(
 ) -> Result<Preview, AppError> {
     let expires = format_time(b.expires_at);
     let link = state.config.public_url.link_for("THEIR-OWN-LINK");
-    let fields = preview_fields(b, first, &expires, &link);
+    let contact = crate::batch::contact_signature(
+        &b.branding,
+        b.org_name.as_deref().unwrap_or("Your IT team"),
+    );
+    let fields = preview_fields(b, first, &expires, &link, &contact);
     let (subject, text, _) = t.render(&fields);
     let from = match &state.config.smtp {
         Some(s) => Some(s.from.to_string()),
@@ -160,6 +164,7 @@ fn preview_fields<'a>(
     first: Option<&'a RecipientStatus>,
     expires: &'a str,
     link: &'a str,
+    contact: &'a str,
 ) -> LinkFields<'a> {
     LinkFields {
         name: first.and_then(|s| s.recipient.display_name.as_deref()),
@@ -167,6 +172,8 @@ fn preview_fields<'a>(
         mailbox: first.map_or("user@example.org", |s| s.recipient.email.as_str()),
         link,
         expires,
+        contact,
+        link_prefix: b.branding.link_prefix.as_deref(),
     }
 }
 

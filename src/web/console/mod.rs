@@ -16,6 +16,7 @@ pub(super) mod admin_login;
 pub(super) mod auth;
 pub(super) mod batch_page;
 pub(super) mod batches;
+pub(super) mod branding;
 pub(super) mod export;
 pub(super) mod flash;
 pub(super) mod imap;
@@ -413,12 +414,16 @@ impl AsRef<[u8]> for ZeroizingBytes {
 /// `passdrop send` would send it.
 pub fn message_text(link: &IssuedLink, b: &Batch) -> (String, String) {
     let expires = format_time(link.expires_at);
+    let org = b.org_name.as_deref().unwrap_or("Your IT team");
+    let contact = crate::batch::contact_signature(&b.branding, org);
     let fields = crate::mail::LinkFields {
         name: link.display_name.as_deref(),
-        org: b.org_name.as_deref().unwrap_or("Your IT team"),
+        org,
         mailbox: &link.email,
         link: link.link.expose_secret(),
         expires: &expires,
+        contact: &contact,
+        link_prefix: b.branding.link_prefix.as_deref(),
     };
     let (subject, text, _) = crate::mail::Template::of(b.message.as_ref()).render(&fields);
     (subject, text)

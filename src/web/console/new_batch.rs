@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::batch_page as pages;
-use super::layout::{admin_layout, field_error, invalid, time_zone_input};
+use super::layout::{
+    admin_layout, field_error, invalid, optional_passphrase_field, time_zone_input,
+};
 use super::{AdminSession, ClientKey, Refused, see_other, unlock_throttled};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, TimeZoneSetting, format_time_in, now};
@@ -52,9 +54,24 @@ struct NewBatchForm {
     imap_cert_sha256: String,
     imap_ca_pem: String,
     imap_when_unreachable: String,
-    /// The admin passphrase, needed with a mail server; never shown again.
+    /// The admin passphrase, needed with a mail server or a contact; never shown again.
     passphrase: String,
+    /// Who is asking: the contact's name, role, phone and email (empty: none).
+    contact: [String; 4],
 }
+
+/// The contact fields of the new-batch form: (name, label, input type, autocomplete).
+const CONTACT_FIELDS: [(&str, &str, &str, &str); 4] = [
+    ("contact_name", "Contact name", "text", "name"),
+    (
+        "contact_role",
+        "Contact role (e.g. IT manager)",
+        "text",
+        "organization-title",
+    ),
+    ("contact_phone", "Contact phone", "tel", "tel"),
+    ("contact_email", "Contact email", "email", "email"),
+];
 
 impl NewBatchForm {
     /// The form as first shown, and the defaults of fields a script leaves out.
@@ -139,7 +156,12 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
             "imap_cert_sha256" => form.imap_cert_sha256 = text(),
             "imap_ca_pem" => form.imap_ca_pem = text(),
             "imap_when_unreachable" => form.imap_when_unreachable = text(),
-            "passphrase" => form.passphrase = text(),
+            // The form has two passphrase fields (old server, contact): the one typed in.
+            "passphrase" if !bytes.is_empty() => form.passphrase = text(),
+            "contact_name" => form.contact[0] = text(),
+            "contact_role" => form.contact[1] = text(),
+            "contact_phone" => form.contact[2] = text(),
+            "contact_email" => form.contact[3] = text(),
             // The file is parsed as bytes, so encoding problems get their line numbers.
             "roster_file" => file = bytes.to_vec(),
             _ => {}
@@ -223,6 +245,25 @@ pub async fn create(
     )
     .map_err(|e| problems.push(problem("imap_url", format!("Old mail server: {e}"))))
     .ok();
+    // Who is asking: checked like `batch branding`, set (signed) once the batch exists.
+    let contact_change = batch::BrandingChange {
+        contact_name: Some(form.contact[0].clone()),
+        contact_role: Some(form.contact[1].clone()),
+        contact_phone: Some(form.contact[2].clone()),
+        contact_email: Some(form.contact[3].clone()),
+        ..Default::default()
+    };
+    let branding = contact_change
+        .apply(&Default::default(), &state.config.public_url)
+        .map_err(|e| {
+            let field = CONTACT_FIELDS
+                .iter()
+                .map(|(name, ..)| *name)
+                .find(|name| e.starts_with(&format!("{}:", name.replace('_', " "))))
+                .unwrap_or("contact_name");
+            problems.push(problem(field, super::sentence(&e)));
+        })
+        .ok();
     let roster = roster_bytes.and_then(|bytes| {
         parse_roster(bytes)
             .map_err(|e| {
@@ -247,8 +288,8 @@ pub async fn create(
     let refuse = |form: &NewBatchForm, problems: &[Problem]| {
         Refused::unprocessable(new_batch_page(form, problems, &server_zone)).into_response()
     };
-    let (Some(lifetime), Some(retention), Some(roster), Some(imap)) =
-        (lifetime, retention, roster, imap)
+    let (Some(lifetime), Some(retention), Some(roster), Some(imap), Some(branding)) =
+        (lifetime, retention, roster, imap, branding)
     else {
         return Ok(refuse(&form, &problems));
     };
@@ -258,15 +299,17 @@ pub async fn create(
     // Before the server is even tested: the test itself connects where the form says.
     let passphrase = std::mem::take(&mut form.passphrase);
     let mut admin = None;
-    if imap.is_some() {
+    if imap.is_some() || branding.is_set() {
+        let (field, needs) = if imap.is_some() {
+            ("new-imap-passphrase", IMAP_NEEDS_IT)
+        } else {
+            ("new-contact-passphrase", CONTACT_NEEDS_IT)
+        };
         match unlock_throttled(&state, client, passphrase).await {
             Ok(unlocked) => admin = Some(unlocked),
             Err(refusal) => {
                 return refusal.respond(|why| {
-                    let p = problem(
-                        "new-imap-passphrase",
-                        format!("Admin passphrase: {why} {IMAP_NEEDS_IT}"),
-                    );
+                    let p = problem(field, format!("Admin passphrase: {why} {needs}"));
                     new_batch_page(&form, &[p], &server_zone)
                 });
             }
@@ -301,6 +344,22 @@ pub async fn create(
     };
     match created {
         Ok((created, links)) => {
+            if let (Some(admin), true) = (&admin, branding.is_set()) {
+                let fresh = state.store.require_batch(&created.id).await?;
+                let set = batch::set_branding(
+                    &state.store,
+                    &fresh,
+                    branding,
+                    crate::storage::LogoChange::Keep,
+                    admin,
+                    now(),
+                );
+                if let Err(e) = set.await {
+                    // Nothing half-made: the batch goes, its links never left.
+                    let _ = batch::purge(&state.store, &created, now()).await;
+                    return Err(e.into());
+                }
+            }
             let notice = html! {
                 p { strong { "Batch created with " (links.len())
                     @if links.len() == 1 { " link." } @else { " links." } }
@@ -350,6 +409,10 @@ pub async fn create(
 }
 
 /// Why a batch with a mail server asks for the passphrase.
+/// Why a contact needs the passphrase.
+const CONTACT_NEEDS_IT: &str = "It is needed to name a contact: who users are told to ask is a \
+     signed setting, like the organisation.";
+
 const IMAP_NEEDS_IT: &str = "It is needed to check passwords against a mail server, because \
                              every password of the batch will go to that server.";
 
@@ -397,6 +460,9 @@ fn new_batch_page(
         e("retain_after_expiry"),
         e("imap_url").or(e("new-imap-passphrase")),
     );
+    let contact_open = form.contact.iter().any(|c| !c.trim().is_empty())
+        || CONTACT_FIELDS.iter().any(|(name, ..)| e(name).is_some())
+        || e("new-contact-passphrase").is_some();
     let lang_e = e("language");
     admin_layout(
         "New batch",
@@ -529,6 +595,24 @@ fn new_batch_page(
                     (pages::imap_fields(&form.imap_url, &form.imap_cert_sha256, &form.imap_ca_pem,
                                  &form.imap_when_unreachable))
                     (pages::imap_passphrase("new-imap-passphrase"))
+                }
+                details.advanced open[contact_open] {
+                    summary { "Who is asking: the contact users may ask" }
+                    p.small { "Shown on the form, on every page a link can end on, and signing the default email. "
+                        "Logo, accent colour and link prefix: on the batch's \"who is asking\" page once it exists." }
+                    @for (i, (name, label, kind, autocomplete)) in CONTACT_FIELDS.into_iter().enumerate() {
+                        @let err = e(name);
+                        div.field {
+                            label for=(name) { (label) }
+                            input type=(kind) id=(name) name=(name) value=(form.contact[i])
+                                autocomplete=(autocomplete)
+                                aria-invalid=[invalid(err.as_ref())]
+                                aria-describedby=[described(None, name, err.as_ref())];
+                            (field_error(name, err.as_deref()))
+                        }
+                    }
+                    (field_error("new-contact-passphrase", e("new-contact-passphrase").as_deref()))
+                    (optional_passphrase_field("new-contact-passphrase", "Admin passphrase (a contact is a signed setting)"))
                 }
                 button type="submit" { "Create batch" }
             }

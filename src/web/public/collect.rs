@@ -17,6 +17,7 @@ use crate::crypto::LinkToken;
 use crate::i18n::{self, Arg, Language};
 use crate::imap::{self, Entry, Verdict, WhenUnreachable};
 use crate::storage::LinkView;
+use crate::web::brand::PageBrand;
 use crate::web::error::GoneLink;
 use crate::web::{AppError, AppState};
 use secrecy::SecretString;
@@ -47,23 +48,37 @@ fn gone(
     language: Language,
     status: LinkStatus,
     view: Option<(&LinkView, TimeZoneSetting)>,
+    brand: Option<&PageBrand>,
 ) -> AppError {
     AppError::LinkGone(GoneLink {
         status,
         language,
         used_at: view.and_then(|(v, zone)| v.used_at.map(|at| (at, zone))),
+        brand: brand.map(|b| Box::new(b.clone())),
     })
+}
+
+/// Who is asking, for a batch's pages: its settings are checked against their signature
+/// once per request (what the pages show must be what the admin signed); a batch that
+/// fails gets no branding (and, where a password could be typed, the 503 page).
+async fn checked_brand(state: &AppState, batch: &crate::storage::Batch) -> Option<PageBrand> {
+    batch::require_signed_batch(&state.store, &state.config.settings_key, batch)
+        .await
+        .ok()
+        .map(|()| PageBrand::of(batch))
 }
 
 /// Looks up a token from the URL; unknown and malformed tokens look the same.
 /// A path segment that cannot even be decoded is an unknown link too. A format 2 link
 /// whose batch was purged is answered from the tombstone: the collection has closed.
-/// Answers the link and the language of its pages.
+/// Answers the link, the language of its pages and who is asking. The batch's settings
+/// are checked against their signature here, once: a usable link whose batch fails the
+/// check is answered with the 503 page, not a form with a text nobody signed.
 async fn usable_link(
     state: &AppState,
     token: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
-) -> Result<(LinkToken, LinkView, Language), AppError> {
+) -> Result<(LinkToken, LinkView, Language, PageBrand), AppError> {
     let unknown = || AppError::UnknownLink(language_for(state, headers, None));
     let Ok(Path(token)) = token else {
         return Err(unknown());
@@ -73,9 +88,16 @@ async fn usable_link(
         return Err(gone_or_unknown(state, &token, language_for(state, headers, None)).await);
     };
     let language = language_for(state, headers, Some(&view));
-    match LinkStatus::of(&view, now()) {
-        LinkStatus::Usable => Ok((token, view, language)),
-        other => Err(gone(language, other, Some((&view, zone_of(state, &view))))),
+    let brand = checked_brand(state, &view.batch).await;
+    match (LinkStatus::of(&view, now()), brand) {
+        (LinkStatus::Usable, Some(brand)) => Ok((token, view, language, brand)),
+        (LinkStatus::Usable, None) => Err(AppError::SettingsUnverified),
+        (other, brand) => Err(gone(
+            language,
+            other,
+            Some((&view, zone_of(state, &view))),
+            brand.as_ref(),
+        )),
     }
 }
 
@@ -84,7 +106,21 @@ async fn usable_link(
 async fn gone_or_unknown(state: &AppState, token: &LinkToken, language: Language) -> AppError {
     match batch::closed_collection(&state.store, token).await {
         Ok(Some(tombstone)) => AppError::CollectionClosed(tombstone.org_name, language),
-        Ok(None) => AppError::UnknownLink(language),
+        Ok(None) => {
+            // A link nobody issued whose tag names a live batch: that batch's contact.
+            let batch = match token.tag() {
+                Some(tag) => state.store.batch_by_link_tag(&tag).await.ok().flatten(),
+                None => None,
+            };
+            let brand = match &batch {
+                Some(b) => checked_brand(state, b).await,
+                None => None,
+            };
+            match brand {
+                Some(brand) => AppError::UnknownLinkOf(language, Box::new(brand)),
+                None => AppError::UnknownLink(language),
+            }
+        }
         Err(e) => e.into(),
     }
 }
@@ -101,6 +137,7 @@ fn form_page(
     mail_client: Option<MailClient>,
     tries_left: i64,
     error: Option<FormError>,
+    brand: &PageBrand,
 ) -> maud::Markup {
     pages::collection_form(&FormPage {
         language,
@@ -113,6 +150,7 @@ fn form_page(
         mail_client,
         tries_left,
         error,
+        brand: Some(brand),
     })
 }
 
@@ -162,17 +200,26 @@ async fn show_form(
     token: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
 ) -> Result<Response, AppError> {
-    let (token, view, language) = usable_link(state, token, headers).await?;
-    // What the page shows (the organisation, the old server) must be what the admin
-    // signed: a row changed outside passdrop gets the 503 page, not a phishing text.
-    batch::require_signed_batch(&state.store, &state.config.settings_key, &view.batch).await?;
+    // What the page shows (the organisation, the old server, the contact) must be what
+    // the admin signed: a row changed outside passdrop gets the 503 page, not a
+    // phishing text (checked in `usable_link`).
+    let (token, view, language, brand) = usable_link(state, token, headers).await?;
     // Tells the admin the message arrived; it does not use the link up. Only the first
     // visit writes.
     if view.opened_at.is_none() {
         state.store.mark_opened(&token.hash(), now()).await?;
     }
     let zone = zone_of(state, &view);
-    Ok(form_page(&view, &zone, language, None, tries_left(&view), None).into_response())
+    Ok(form_page(
+        &view,
+        &zone,
+        language,
+        None,
+        tries_left(&view),
+        None,
+        &brand,
+    )
+    .into_response())
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -215,12 +262,13 @@ async fn submit_form(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let (token, view, language) = usable_link(&state, token, &headers).await?;
+    let (token, view, language, brand) = usable_link(&state, token, &headers).await?;
     let reader = Reader {
         state: &state,
         token: &token,
         view: &view,
         language,
+        brand: &brand,
     };
     if !is_form(&headers) {
         let error = problem(language, ErrorField::Form, "error-not-a-form");
@@ -284,6 +332,7 @@ async fn submit_form(
         language,
         form.password,
         mail_client,
+        brand.clone(),
     ));
     task.await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("password check task failed: {e}")))?
@@ -299,6 +348,7 @@ async fn checked_submit(
     language: Language,
     password: SecretString,
     mail_client: Option<MailClient>,
+    brand: PageBrand,
 ) -> Result<Response, AppError> {
     let entry = state.imap_gate.enter(token.hash(), &server).await;
     // The link (or its batch's settings) may have changed while this request waited.
@@ -307,13 +357,17 @@ async fn checked_submit(
     };
     match LinkStatus::of(&view, now()) {
         LinkStatus::Usable => {}
-        other => return Err(gone(language, other, Some((&view, zone_of(&state, &view))))),
+        other => {
+            let zone = zone_of(&state, &view);
+            return Err(gone(language, other, Some((&view, zone)), Some(&brand)));
+        }
     }
     let reader = Reader {
         state: &state,
         token: &token,
         view: &view,
         language,
+        brand: &brand,
     };
     let pass = match entry {
         Entry::Admitted(pass) => pass,
@@ -441,6 +495,7 @@ struct Reader<'a> {
     token: &'a LinkToken,
     view: &'a LinkView,
     language: Language,
+    brand: &'a PageBrand,
 }
 
 impl Reader<'_> {
@@ -454,6 +509,7 @@ impl Reader<'_> {
             mail_client,
             tries_left,
             Some(error),
+            self.brand,
         );
         let mut response = (StatusCode::SERVICE_UNAVAILABLE, page).into_response();
         response
@@ -494,12 +550,13 @@ impl Reader<'_> {
                     self.language,
                     &view.recipient.email,
                     view.batch.next_steps.as_deref(),
+                    Some(self.brand),
                 )
                 .into_response())
             }
             SubmitOutcome::Refused(status) => {
                 state.metrics.submission("gone");
-                Err(gone(self.language, status, None))
+                Err(gone(self.language, status, None, Some(self.brand)))
             }
         }
     }
@@ -522,11 +579,16 @@ impl Reader<'_> {
                     recipient_id = view.recipient.id,
                     "link locked after too many refused submissions"
                 );
-                return Err(gone(self.language, LinkStatus::Locked, None));
+                return Err(gone(
+                    self.language,
+                    LinkStatus::Locked,
+                    None,
+                    Some(self.brand),
+                ));
             }
             // Another request used the link (or the admin acted) meanwhile.
             FailedAttempt::NoLongerLive(status) => {
-                return Err(gone(self.language, status, None));
+                return Err(gone(self.language, status, None, Some(self.brand)));
             }
         };
         let zone = zone_of(state, view);
@@ -537,6 +599,7 @@ impl Reader<'_> {
             mail_client,
             tries_left,
             Some(error),
+            self.brand,
         );
         Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     }
@@ -555,6 +618,7 @@ impl Reader<'_> {
             mail_client,
             tries_left(self.view),
             Some(error),
+            self.brand,
         );
         (status, page).into_response()
     }

@@ -2,6 +2,7 @@
 //! collection form lives in `collect`, its strict body parser in `form` (fuzzed), its
 //! pages in `pages`; here are the answers that are not about one link.
 
+pub(super) mod brand;
 pub(super) mod collect;
 pub mod form;
 pub(super) mod pages;

@@ -12,7 +12,8 @@ use crate::batch::{LinkStatus, MailClient};
 use crate::config::TimeZoneSetting;
 use crate::i18n::{self, Arg, Language};
 use crate::web::assets;
-use crate::web::layout::{layout_in, message_page_in};
+use crate::web::brand::PageBrand;
+use crate::web::layout::{layout_branded, message_page_branded};
 
 /// From this many tries left, the form says how many remain before the link locks.
 pub const WARN_FROM_TRIES_LEFT: i64 = 2;
@@ -40,6 +41,9 @@ pub struct FormPage<'a> {
     pub tries_left: i64,
     /// A problem with the last attempt, shown next to the field it concerns.
     pub error: Option<FormError>,
+    /// Who is asking (the batch's organisation, contact, logo, accent), its signature
+    /// checked.
+    pub brand: Option<&'a PageBrand>,
 }
 
 /// Which part of the form a problem concerns.
@@ -118,9 +122,11 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
         .as_ref()
         .filter(|e| e.field == ErrorField::MailClient);
     let expires = i18n::format_date_in(language, page.expires_at, page.time_zone);
-    layout_in(
+    let contact = page.brand.and_then(PageBrand::contact_short);
+    layout_branded(
         language,
         &t("form-title"),
+        page.brand,
         html! {
             h1 { (t("form-title")) }
             p.lead {
@@ -208,19 +214,34 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
                     button type="submit" { (t("form-submit")) }
                 }
             }
-            // A contact block (who to ask) slots in here once batches carry one.
-            p.small { (t("form-not-expecting")) }
+            @if let Some(brand) = page.brand {
+                (brand.contact_block(language))
+                (brand.link_prefix_line(language))
+            }
+            @if let Some(contact) = contact {
+                p.small {
+                    (i18n::text_with(language, "brand-not-expecting", &[("contact", Arg::Text(contact))]))
+                }
+            } @else {
+                p.small { (t("form-not-expecting")) }
+            }
             script src=(assets::REVEAL.url()) defer {}
         },
     )
 }
 
 /// Shown once a password is accepted.
-pub fn submitted(language: Language, email: &str, next_steps: Option<&str>) -> Markup {
+pub fn submitted(
+    language: Language,
+    email: &str,
+    next_steps: Option<&str>,
+    brand: Option<&PageBrand>,
+) -> Markup {
     let t = |key: &str| i18n::text(language, key);
-    layout_in(
+    layout_branded(
         language,
         &t("done-title"),
+        brand,
         html! {
             h1 { (t("done-heading")) }
             p.lead {
@@ -237,12 +258,14 @@ pub fn submitted(language: Language, email: &str, next_steps: Option<&str>) -> M
     )
 }
 
-/// The 404 page for a link nobody issued.
-pub fn unknown_link(language: Language) -> Markup {
-    message_page_in(
+/// The 404 page for a link nobody issued (with who is asking when the link's tag names
+/// a batch).
+pub fn unknown_link(language: Language, brand: Option<&PageBrand>) -> Markup {
+    message_page_branded(
         language,
         &i18n::text(language, "unknown-title"),
         &i18n::text(language, "unknown-text"),
+        brand,
     )
 }
 
@@ -254,7 +277,12 @@ pub fn collection_closed(language: Language, org_name: Option<&str>) -> Markup {
         Some(org) => i18n::text_with(language, "closed-text", &[("org", Arg::Text(org))]),
         None => i18n::text(language, "closed-text-no-org"),
     };
-    message_page_in(language, &title, &text)
+    message_page_branded(
+        language,
+        &title,
+        &text,
+        PageBrand::org_only(org_name).as_ref(),
+    )
 }
 
 /// The 410 pages for links that can no longer take a password. A used link (what a
@@ -264,6 +292,7 @@ pub fn link_gone(
     language: Language,
     status: LinkStatus,
     used_at: Option<(i64, &TimeZoneSetting)>,
+    brand: Option<&PageBrand>,
 ) -> Markup {
     let t = |key: &str| i18n::text(language, key);
     let (title, text) = match status {
@@ -283,7 +312,7 @@ pub fn link_gone(
         LinkStatus::Locked => (t("locked-title"), t("locked-text")),
         LinkStatus::Expired | LinkStatus::Usable => (t("expired-title"), t("expired-text")),
     };
-    message_page_in(language, &title, &text)
+    message_page_branded(language, &title, &text, brand)
 }
 
 #[cfg(test)]
@@ -302,6 +331,7 @@ mod tests {
             mail_client: None,
             tries_left: 10,
             error: None,
+            brand: None,
         }
     }
 
@@ -311,8 +341,8 @@ mod tests {
             let lang = format!("<html lang=\"{}\">", language.tag());
             let mut pages = vec![
                 collection_form(&form(language)).into_string(),
-                submitted(language, "ann@example.com", Some("Next: nothing")).into_string(),
-                unknown_link(language).into_string(),
+                submitted(language, "ann@example.com", Some("Next: nothing"), None).into_string(),
+                unknown_link(language, None).into_string(),
             ];
             for status in [
                 LinkStatus::Used,
@@ -326,6 +356,7 @@ mod tests {
                         language,
                         status,
                         Some((1_796_662_800, &TimeZoneSetting::Utc)),
+                        None,
                     )
                     .into_string(),
                 );
@@ -403,6 +434,7 @@ mod tests {
             Language::En,
             LinkStatus::Used,
             Some((1_796_662_800, &TimeZoneSetting::Utc)),
+            None,
         )
         .into_string();
         assert!(page.contains(
@@ -413,6 +445,7 @@ mod tests {
             Language::De,
             LinkStatus::Used,
             Some((1_796_662_800, &TimeZoneSetting::Utc)),
+            None,
         )
         .into_string();
         assert!(page.contains("am Montag, 7. Dezember, 17:00 UTC ein Passwort empfangen"));
