@@ -15,6 +15,7 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 
 mod admin_key;
 mod ending;
+pub mod events;
 mod passphrase;
 mod signed;
 mod submission;

@@ -320,12 +320,20 @@ pub enum AuditKind {
     SettingsRefused,
     /// A link was locked after too many refused tries (count: 1).
     LinkLocked,
+    /// A user reported their link ("This wasn't me"); it was revoked (count: 1).
+    LinkReported,
+    /// A user reported a link a password had been received with (count: 1).
+    ReportedAfterUse,
+    /// A user asked IT for help (count: 1).
+    HelpAsked,
+    /// The admin cleared a user's "needs help" or "reported" state (count: 1).
+    UserStateCleared,
     /// A kind this version does not know.
     Other(String),
 }
 
 impl AuditKind {
-    const KNOWN: [Self; 12] = [
+    const KNOWN: [Self; 16] = [
         Self::Created,
         Self::Reissued,
         Self::Revoked,
@@ -338,6 +346,10 @@ impl AuditKind {
         Self::MessageChanged,
         Self::SettingsRefused,
         Self::LinkLocked,
+        Self::LinkReported,
+        Self::ReportedAfterUse,
+        Self::HelpAsked,
+        Self::UserStateCleared,
     ];
 
     /// The stored value.
@@ -355,6 +367,10 @@ impl AuditKind {
             Self::MessageChanged => "message_changed",
             Self::SettingsRefused => "settings_refused",
             Self::LinkLocked => "link_locked",
+            Self::LinkReported => "link_reported",
+            Self::ReportedAfterUse => "reported_after_use",
+            Self::HelpAsked => "help_asked",
+            Self::UserStateCleared => "user_state_cleared",
             Self::Other(other) => other,
         }
     }
@@ -406,6 +422,10 @@ pub struct RecipientStatus {
     pub opened_at: Option<i64>,
     /// What the old-server check said, or nothing (no check).
     pub imap_check: Option<ImapCheck>,
+    /// When the user asked IT for help ("I need help"), until the admin clears it.
+    pub needs_help_at: Option<i64>,
+    /// When the user reported their link ("This wasn't me"), until the admin clears it.
+    pub reported_at: Option<i64>,
 }
 
 /// What became of a message handed to the relay.

@@ -76,6 +76,9 @@ pub struct GoneLink {
     /// When a password was received with it, if one was (said on the page), and the
     /// time zone to say it in.
     pub used_at: Option<(i64, crate::config::TimeZoneSetting)>,
+    /// The link's address, when its page may offer the ways out that still make sense
+    /// ("This wasn't me" on a used link). Never logged.
+    pub link: Option<String>,
 }
 
 /// How long to suggest waiting before trying again after a refusal to save.
@@ -124,6 +127,7 @@ impl IntoResponse for AppError {
                     gone.language,
                     gone.status,
                     gone.used_at.as_ref().map(|(at, zone)| (*at, zone)),
+                    gone.link.as_deref(),
                 ),
             )
                 .into_response(),

@@ -22,6 +22,7 @@ mod envelope;
 mod floods;
 mod formula;
 mod golden;
+mod help;
 mod helpers;
 mod imap;
 mod journey;

@@ -16,6 +16,7 @@ use crate::config::{TimeZoneSetting, now};
 use crate::crypto::LinkToken;
 use crate::i18n::{self, Arg, Language};
 use crate::imap::{self, Entry, Verdict, WhenUnreachable};
+use crate::outbox::notify;
 use crate::storage::LinkView;
 use crate::web::error::GoneLink;
 use crate::web::{AppError, AppState};
@@ -23,7 +24,11 @@ use secrecy::SecretString;
 
 /// The reader's language for a page: the roster's (when the link is known), then the
 /// browser's `Accept-Language`, then the batch's, then the server's default.
-fn language_for(state: &AppState, headers: &HeaderMap, view: Option<&LinkView>) -> Language {
+pub(super) fn language_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    view: Option<&LinkView>,
+) -> Language {
     let tag = |t: Option<&String>| t.and_then(|t| Language::from_tag(t));
     view.and_then(|v| tag(v.recipient.language.as_ref()))
         .or_else(|| {
@@ -37,13 +42,13 @@ fn language_for(state: &AppState, headers: &HeaderMap, view: Option<&LinkView>) 
 }
 
 /// The time zone a link's pages write dates in: its batch's, else the server's.
-fn zone_of(state: &AppState, view: &LinkView) -> TimeZoneSetting {
+pub(super) fn zone_of(state: &AppState, view: &LinkView) -> TimeZoneSetting {
     TimeZoneSetting::or_stored(view.batch.time_zone.as_deref(), &state.config.time_zone)
 }
 
 /// The 410 for a link that cannot take a password, in its reader's language (and, for a
 /// used one, when the password came, in `zone`).
-fn gone(
+pub(super) fn gone(
     language: Language,
     status: LinkStatus,
     view: Option<(&LinkView, TimeZoneSetting)>,
@@ -52,6 +57,7 @@ fn gone(
         status,
         language,
         used_at: view.and_then(|(v, zone)| v.used_at.map(|at| (at, zone))),
+        link: None,
     })
 }
 
@@ -75,13 +81,33 @@ async fn usable_link(
     let language = language_for(state, headers, Some(&view));
     match LinkStatus::of(&view, now()) {
         LinkStatus::Usable => Ok((token, view, language)),
-        other => Err(gone(language, other, Some((&view, zone_of(state, &view))))),
+        other => Err(gone_with_ways(state, &token, language, other, &view)),
     }
+}
+
+/// The 410 for a known link, with the ways out that still make sense on its page
+/// ("This wasn't me" on a used link, say).
+pub(super) fn gone_with_ways(
+    state: &AppState,
+    token: &LinkToken,
+    language: Language,
+    status: LinkStatus,
+    view: &LinkView,
+) -> AppError {
+    let mut error = gone(language, status, Some((view, zone_of(state, view))));
+    if let AppError::LinkGone(g) = &mut error {
+        g.link = Some(state.config.public_url.link_for(token.expose()));
+    }
+    error
 }
 
 /// Why a token names no link: its batch was purged (410, from the tombstone), or it is
 /// unknown (404); either page in `language`.
-async fn gone_or_unknown(state: &AppState, token: &LinkToken, language: Language) -> AppError {
+pub(super) async fn gone_or_unknown(
+    state: &AppState,
+    token: &LinkToken,
+    language: Language,
+) -> AppError {
     match batch::closed_collection(&state.store, token).await {
         Ok(Some(tombstone)) => AppError::CollectionClosed(tombstone.org_name, language),
         Ok(None) => AppError::UnknownLink(language),
@@ -97,6 +123,7 @@ fn tries_left(view: &LinkView) -> i64 {
 fn form_page(
     view: &LinkView,
     zone: &TimeZoneSetting,
+    link: &str,
     language: Language,
     mail_client: Option<MailClient>,
     tries_left: i64,
@@ -113,6 +140,7 @@ fn form_page(
         mail_client,
         tries_left,
         error,
+        link: Some(link),
     })
 }
 
@@ -172,7 +200,8 @@ async fn show_form(
         state.store.mark_opened(&token.hash(), now()).await?;
     }
     let zone = zone_of(state, &view);
-    Ok(form_page(&view, &zone, language, None, tries_left(&view), None).into_response())
+    let link = state.config.public_url.link_for(token.expose());
+    Ok(form_page(&view, &zone, &link, language, None, tries_left(&view), None).into_response())
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -405,12 +434,18 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The link's address (the form's ways out are under it).
+    fn link(&self) -> String {
+        self.state.config.public_url.link_for(self.token.expose())
+    }
+
     /// 503 with the form: the password could not be checked now; the link still works.
     fn try_again_later(&self, mail_client: Option<MailClient>, tries_left: i64) -> Response {
         let error = problem(self.language, ErrorField::Form, "error-try-later");
         let page = form_page(
             self.view,
             &zone_of(self.state, self.view),
+            &self.link(),
             self.language,
             mail_client,
             tries_left,
@@ -445,6 +480,19 @@ impl Reader<'_> {
         {
             SubmitOutcome::Accepted => {
                 state.metrics.submission("accepted");
+                // Everyone has submitted: the admin hears of it (once), when a relay is
+                // set up. The password is safe whatever happens here.
+                let relay = notify::relay_is_set(&state.store, state.config.smtp.as_ref()).await;
+                if let Ok(true) = batch::events::note_submission(
+                    &state.store,
+                    &view.batch.id,
+                    relay.unwrap_or(false),
+                    now(),
+                )
+                .await
+                {
+                    state.notifier.wake();
+                }
                 tracing::info!(
                     batch_id = %view.batch.id,
                     recipient_id = view.recipient.id,
@@ -494,6 +542,7 @@ impl Reader<'_> {
         let page = form_page(
             view,
             &zone,
+            &self.link(),
             self.language,
             mail_client,
             tries_left,
@@ -512,6 +561,7 @@ impl Reader<'_> {
         let page = form_page(
             self.view,
             &zone_of(self.state, self.view),
+            &self.link(),
             self.language,
             mail_client,
             tries_left(self.view),

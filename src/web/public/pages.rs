@@ -8,6 +8,7 @@
 
 use maud::{Markup, PreEscaped, html};
 
+use super::ways_pages::{Ways, ways_nav};
 use crate::batch::{LinkStatus, MailClient};
 use crate::config::TimeZoneSetting;
 use crate::i18n::{self, Arg, Language};
@@ -40,6 +41,9 @@ pub struct FormPage<'a> {
     pub tries_left: i64,
     /// A problem with the last attempt, shown next to the field it concerns.
     pub error: Option<FormError>,
+    /// The link's address, for the ways out under the form ("I don't know my
+    /// password", "This wasn't me"); `None` shows none.
+    pub link: Option<&'a str>,
 }
 
 /// Which part of the form a problem concerns.
@@ -66,7 +70,7 @@ pub struct FormError {
 
 /// A catalogue message with markup values (the message escaped, each value put in as
 /// the markup given): for `<strong>` around a name inside a translated sentence.
-fn rich(language: Language, key: &str, values: &[(&str, Markup)]) -> Markup {
+pub(super) fn rich(language: Language, key: &str, values: &[(&str, Markup)]) -> Markup {
     let marks: Vec<String> = (0..values.len())
         .map(|i| format!("\u{E000}{i}\u{E001}"))
         .collect();
@@ -200,6 +204,9 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
                 }
                 button type="submit" { (t("form-submit")) }
             }
+            @if let Some(link) = page.link {
+                (ways_nav(language, Ways { link }, true, false, true))
+            }
             // A contact block (who to ask) slots in here once batches carry one.
             p.small { (t("form-not-expecting")) }
             script src=(assets::REVEAL.url()) defer {}
@@ -256,6 +263,7 @@ pub fn link_gone(
     language: Language,
     status: LinkStatus,
     used_at: Option<(i64, &TimeZoneSetting)>,
+    link: Option<&str>,
 ) -> Markup {
     let t = |key: &str| i18n::text(language, key);
     let (title, text) = match status {
@@ -275,7 +283,25 @@ pub fn link_gone(
         LinkStatus::Locked => (t("locked-title"), t("locked-text")),
         LinkStatus::Expired | LinkStatus::Usable => (t("expired-title"), t("expired-text")),
     };
-    message_page_in(language, &title, &text)
+    // The ways out that still make sense: a user who did not send the password a used
+    // link received can report it; a locked or expired link's user can ask for help.
+    let (help, not_me) = match status {
+        LinkStatus::Used => (false, true),
+        LinkStatus::Locked | LinkStatus::Expired => (true, true),
+        LinkStatus::Revoked | LinkStatus::Replaced | LinkStatus::Usable => (false, false),
+    };
+    match link.filter(|_| help || not_me) {
+        Some(link) => layout_in(
+            language,
+            &title,
+            html! {
+                h1 { (title) }
+                p { (text) }
+                (ways_nav(language, Ways { link }, false, help, not_me))
+            },
+        ),
+        None => message_page_in(language, &title, &text),
+    }
 }
 
 #[cfg(test)]
@@ -294,6 +320,7 @@ mod tests {
             mail_client: None,
             tries_left: 10,
             error: None,
+            link: Some("https://pass.example.org/s/TOKEN"),
         }
     }
 
@@ -318,6 +345,7 @@ mod tests {
                         language,
                         status,
                         Some((1_796_662_800, &TimeZoneSetting::Utc)),
+                        Some("https://pass.example.org/s/TOKEN"),
                     )
                     .into_string(),
                 );
@@ -395,6 +423,7 @@ mod tests {
             Language::En,
             LinkStatus::Used,
             Some((1_796_662_800, &TimeZoneSetting::Utc)),
+            None,
         )
         .into_string();
         assert!(page.contains(
@@ -405,6 +434,7 @@ mod tests {
             Language::De,
             LinkStatus::Used,
             Some((1_796_662_800, &TimeZoneSetting::Utc)),
+            None,
         )
         .into_string();
         assert!(page.contains("am Montag, 7. Dezember, 17:00 UTC ein Passwort empfangen"));
