@@ -189,6 +189,16 @@ async fn a_report_revokes_the_link_audits_no_identity_and_the_console_shows_it()
     // The command line shows the states too.
     let statuses = app.store.recipient_statuses(&b.id).await.unwrap();
     assert!(statuses[0].reported_at.is_some() && statuses[1].needs_help_at.is_none());
+    let dir = app.stop().await;
+    let o =
+        crate::helpers::run(crate::helpers::passdrop(dir.path()).args(["batch", "status", "ways"]));
+    assert!(o.status.success(), "{}", crate::helpers::stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("REPORTED by the user"), "{out}");
+    assert!(
+        out.contains("2 users reported their link or asked for help"),
+        "{out}"
+    );
 }
 
 /// The relay of `relay`, as the options would give it, replies going to IT.
@@ -463,24 +473,23 @@ fn absolute(page_url: &str, href: &str) -> String {
     format!("{origin}{href}")
 }
 
+/// A relay that is "set up" but where nothing listens: any event queues a notice.
+fn nowhere_relay() -> SmtpSettings {
+    SmtpSettings::from_fields(RelayFields {
+        host: "127.0.0.1",
+        port: Some(9),
+        security: "none",
+        credentials: None,
+        from: "passdrop@example.org",
+        reply_to: None,
+        ca_pem: None,
+    })
+    .unwrap()
+}
+
 #[tokio::test]
 async fn a_scanner_that_opens_every_link_and_submits_every_form_with_defaults_changes_nothing() {
-    // A relay is "set up" (nothing listens there), so any event would queue a notice.
-    let app = TestApp::spawn_with(|c| {
-        c.smtp = Some(
-            SmtpSettings::from_fields(RelayFields {
-                host: "127.0.0.1",
-                port: Some(9),
-                security: "none",
-                credentials: None,
-                from: "passdrop@example.org",
-                reply_to: None,
-                ca_pem: None,
-            })
-            .unwrap(),
-        );
-    })
-    .await;
+    let app = TestApp::spawn_with(|c| c.smtp = Some(nowhere_relay())).await;
     let roster = "EmailAddress\nlive@example.org\nused@example.org\nlocked@example.org\n";
     let (b, links) = app.create_batch("scanned", roster).await;
     let all: Vec<String> = links.iter().map(link).collect();
@@ -593,4 +602,53 @@ async fn the_refusals_a_link_user_meets_speak_their_language() {
         statuses[0].needs_help_at.is_none(),
         "a refused POST changed nothing"
     );
+}
+
+#[tokio::test]
+async fn a_purge_leaves_no_user_state_and_no_notice_behind() {
+    let app = TestApp::spawn_with(|c| c.smtp = Some(nowhere_relay())).await;
+    let roster = "EmailAddress,DisplayName\n\
+                  canary.ann@canary-ways.example,Canaryname Annabel\n\
+                  canary.bob@canary-ways.example,Canaryname Bobbington\n";
+    let (b, links) = app.create_batch("ways-purge", roster).await;
+    let (ann, bob) = (link(&links[0]), link(&links[1]));
+    assert_eq!(post_way(&app, &format!("{ann}/not-me"), true).await.0, 200);
+    assert_eq!(post_way(&app, &format!("{bob}/help"), true).await.0, 200);
+    assert_eq!(app.store.admin_notices(&b.id).await.unwrap().len(), 2);
+
+    let cookie = app.login().await;
+    let (status, _) = console_post(
+        &app.client,
+        &format!("{}/admin/batches/{}/purge", app.address, b.id),
+        &cookie,
+        &[
+            ("confirm", "yes"),
+            ("passphrase", crate::helpers::PASSPHRASE),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    // The audit trail keeps that it happened, never who.
+    let kinds = audit_kinds(&app.store.audit_trail(&b.id).await.unwrap());
+    assert!(kinds.iter().any(|k| k == "link_reported"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "help_asked"), "{kinds:?}");
+    let tokens: Vec<String> = [&ann, &bob].iter().map(|l| token_of(l)).collect();
+    let mut canaries = vec!["canary-ways", "canary.ann", "canary.bob", "Canaryname"];
+    canaries.extend(tokens.iter().map(|t| &t[t.len() - 43..]));
+    let dir = app.stop().await;
+    let found = crate::helpers::canaries_found(dir.path(), &canaries);
+    assert!(found.is_empty(), "after purge: {found:?}");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join(passdrop::storage::DATABASE_FILE))
+        .read_only(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    for table in ["user_states", "admin_notices", "recipients", "links"] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(n, 0, "{table} after purge");
+    }
+    pool.close().await;
 }

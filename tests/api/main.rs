@@ -23,6 +23,7 @@ mod floods;
 mod formula;
 mod golden;
 mod help;
+mod help_browser;
 mod helpers;
 mod imap;
 mod journey;

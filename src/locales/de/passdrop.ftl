@@ -140,6 +140,7 @@ dont-know-reset = Wenn Sie es nicht finden, bitten Sie { $org } um ein neues Pas
 dont-know-stuck = Kommen Sie nicht weiter? Sagen Sie der IT, dass Sie Hilfe brauchen; sie meldet sich bei Ihnen. Ihr Link funktioniert weiter.
 help-title = Der IT sagen, dass Sie Hilfe brauchen
 help-text = Die IT sieht, dass Sie Hilfe mit dem Passwort für { $email } brauchen, und meldet sich bei Ihnen. Ihr Link funktioniert weiter: Sie können ihn später noch benutzen.
+help-text-new-link = Die IT sieht, dass Sie Hilfe mit dem Passwort für { $email } brauchen, und meldet sich bei Ihnen; dieser Link nimmt kein Passwort mehr an, daher schickt sie Ihnen bei Bedarf einen neuen.
 help-confirm = Ja, die IT soll mich wegen meines Passworts kontaktieren
 help-submit = IT benachrichtigen
 help-unconfirmed = Es wurde nichts gesendet. Wenn die IT Sie kontaktieren soll, setzen Sie zuerst das Häkchen und drücken Sie dann die Schaltfläche.

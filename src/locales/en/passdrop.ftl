@@ -142,6 +142,7 @@ dont-know-reset = If you cannot find it, ask { $org } for a new password, then c
 dont-know-stuck = Still stuck? Tell IT you need help, and they will contact you. Your link keeps working.
 help-title = Tell IT you need help
 help-text = IT will see that you need help with the password for { $email } and will contact you. Your link keeps working: you can still use it later.
+help-text-new-link = IT will see that you need help with the password for { $email } and will contact you; this link no longer takes a password, so they will send you a new one if you still need it.
 help-confirm = Yes, I want IT to contact me about my password
 help-submit = Tell IT
 help-unconfirmed = Nothing was sent. If you want IT to contact you, tick the box first, then press the button.

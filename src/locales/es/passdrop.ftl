@@ -140,6 +140,7 @@ dont-know-reset = Si no la encuentra, pida una contraseña nueva a { $org }, vue
 dont-know-stuck = ¿Sigue sin poder? Diga a informática que necesita ayuda y se pondrán en contacto con usted. Su enlace sigue funcionando.
 help-title = Decir a informática que necesita ayuda
 help-text = Informática verá que necesita ayuda con la contraseña de { $email } y se pondrá en contacto con usted. Su enlace sigue funcionando: podrá usarlo más tarde.
+help-text-new-link = Informática verá que necesita ayuda con la contraseña de { $email } y se pondrá en contacto con usted; este enlace ya no acepta contraseñas, así que le enviarán uno nuevo si todavía lo necesita.
 help-confirm = Sí, quiero que informática me contacte por mi contraseña
 help-submit = Avisar a informática
 help-unconfirmed = No se ha enviado nada. Si quiere que informática le contacte, marque primero la casilla y después pulse el botón.

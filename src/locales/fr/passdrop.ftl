@@ -140,6 +140,7 @@ dont-know-reset = Si vous ne le trouvez pas, demandez un nouveau mot de passe à
 dont-know-stuck = Toujours bloqué ? Dites à l’informatique que vous avez besoin d’aide : elle vous contactera. Votre lien reste valable.
 help-title = Dire à l’informatique que vous avez besoin d’aide
 help-text = L’informatique verra que vous avez besoin d’aide pour le mot de passe de { $email } et vous contactera. Votre lien reste valable : vous pourrez encore l’utiliser plus tard.
+help-text-new-link = L’informatique verra que vous avez besoin d’aide pour le mot de passe de { $email } et vous contactera ; ce lien n’accepte plus de mot de passe, elle vous en enverra donc un nouveau si nécessaire.
 help-confirm = Oui, je veux que l’informatique me contacte au sujet de mon mot de passe
 help-submit = Prévenir l’informatique
 help-unconfirmed = Rien n’a été envoyé. Si vous voulez que l’informatique vous contacte, cochez d’abord la case, puis appuyez sur le bouton.

@@ -140,6 +140,7 @@ dont-know-reset = Se non la trova, chieda una nuova password a { $org }, poi tor
 dont-know-stuck = Ancora bloccato? Dica all’IT che ha bisogno di aiuto: la contatteranno. Il suo link continua a funzionare.
 help-title = Dire all’IT che ha bisogno di aiuto
 help-text = L’IT vedrà che ha bisogno di aiuto con la password di { $email } e la contatterà. Il suo link continua a funzionare: potrà usarlo anche più tardi.
+help-text-new-link = L’IT vedrà che ha bisogno di aiuto con la password di { $email } e la contatterà; questo link non accetta più password, quindi gliene invieranno uno nuovo se ne ha ancora bisogno.
 help-confirm = Sì, voglio che l’IT mi contatti per la mia password
 help-submit = Avvisa l’IT
 help-unconfirmed = Non è stato inviato nulla. Se vuole che l’IT la contatti, spunti prima la casella, poi prema il pulsante.

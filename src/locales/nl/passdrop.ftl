@@ -140,6 +140,7 @@ dont-know-reset = Vindt u het niet, vraag dan { $org } om een nieuw wachtwoord, 
 dont-know-stuck = Komt u er niet uit? Laat IT weten dat u hulp nodig hebt; zij nemen contact met u op. Uw link blijft werken.
 help-title = IT laten weten dat u hulp nodig hebt
 help-text = IT ziet dat u hulp nodig hebt met het wachtwoord van { $email } en neemt contact met u op. Uw link blijft werken: u kunt hem later nog gebruiken.
+help-text-new-link = IT ziet dat u hulp nodig hebt met het wachtwoord van { $email } en neemt contact met u op; deze link neemt geen wachtwoord meer aan, dus u krijgt zo nodig een nieuwe.
 help-confirm = Ja, ik wil dat IT contact met mij opneemt over mijn wachtwoord
 help-submit = IT inlichten
 help-unconfirmed = Er is niets verstuurd. Wilt u dat IT contact met u opneemt, vink dan eerst het vakje aan en druk daarna op de knop.

@@ -140,6 +140,7 @@ dont-know-reset = Se não a encontrar, peça uma nova palavra-passe a { $org }, 
 dont-know-stuck = Continua sem conseguir? Diga à informática que precisa de ajuda; eles vão contactá-lo. A sua ligação continua a funcionar.
 help-title = Dizer à informática que precisa de ajuda
 help-text = A informática verá que precisa de ajuda com a palavra-passe de { $email } e vai contactá-lo. A sua ligação continua a funcionar: pode usá-la mais tarde.
+help-text-new-link = A informática verá que precisa de ajuda com a palavra-passe de { $email } e vai contactá-lo; esta ligação já não aceita palavras-passe, por isso vão enviar-lhe uma nova se ainda precisar.
 help-confirm = Sim, quero que a informática me contacte sobre a minha palavra-passe
 help-submit = Avisar a informática
 help-unconfirmed = Nada foi enviado. Se quer que a informática o contacte, marque primeiro a caixa e depois carregue no botão.

@@ -111,7 +111,13 @@ pub fn confirm(
         &t("title"),
         html! {
             h1 { (t("title")) }
-            p { (rich(language, &format!("{key}-text"), &[("email", html! { strong.mailbox { (email) } })])) }
+            @let text_key = if which == Confirmation::Help && back.is_none() {
+                // A locked or expired link: it takes no password any more.
+                "help-text-new-link".to_owned()
+            } else {
+                format!("{key}-text")
+            };
+            p { (rich(language, &text_key, &[("email", html! { strong.mailbox { (email) } })])) }
             form method="post" {
                 @if unconfirmed {
                     p.notice id="confirm-note" role="status" { (t("unconfirmed")) }
@@ -140,8 +146,8 @@ pub fn help_done(language: Language, emailed: bool, back: Option<&str>) -> Marku
         html! {
             h1 { (t("help-done-title")) }
             p.lead { (t(if emailed { "help-done-emailed" } else { "help-done-console" })) }
-            p { (t("help-done-link")) }
             @if let Some(link) = back {
+                p { (t("help-done-link")) }
                 ul.ways { li { a href=(link) { (t("ways-back")) } } }
             }
         },
