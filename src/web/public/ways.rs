@@ -263,3 +263,52 @@ async fn reported_page(state: &AppState, found: &Found) -> Result<Response, AppE
     let after_use = found.view.used_at.is_some();
     Ok(ways_pages::not_me_done(found.language, emailed, after_use).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_ticked_box_sent_as_a_form_confirms() {
+        let mut form = HeaderMap::new();
+        form.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        assert!(confirmed(&form, b"confirm=yes"));
+        assert!(confirmed(&form, b"x=1&confirm=yes"));
+        for body in [
+            &b""[..],
+            b"confirm=",
+            b"confirm=on",
+            b"confirm=yes2",
+            b"\xff",
+        ] {
+            assert!(!confirmed(&form, body), "{body:?}");
+        }
+        assert!(!confirmed(&HeaderMap::new(), b"confirm=yes"));
+    }
+
+    #[test]
+    fn the_ways_paths_never_log_their_token() {
+        let token = "2.0123456789ab.".to_owned() + &"A".repeat(43);
+        for way in ["password", "help", "not-me"] {
+            let logged = crate::web::middleware::redact_path(&format!("/s/{token}/{way}"));
+            assert!(
+                !logged.contains("AAAA") && !logged.contains("0123"),
+                "{logged}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_way_takes_the_link_states_it_makes_sense_for() {
+        use LinkStatus as S;
+        assert!(Way::DontKnow.takes(S::Usable) && !Way::DontKnow.takes(S::Used));
+        assert!(Way::Help.takes(S::Locked) && !Way::Help.takes(S::Used));
+        assert!(Way::NotMe.takes(S::Used) && Way::NotMe.takes(S::Expired));
+        for way in [Way::DontKnow, Way::Help, Way::NotMe] {
+            assert!(!way.takes(S::Revoked) && !way.takes(S::Replaced));
+        }
+    }
+}
