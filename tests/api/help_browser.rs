@@ -40,7 +40,7 @@ async fn the_ways_out_pass_axe_on_a_phone_and_a_desktop() {
         return;
     }
     let app = TestApp::spawn().await;
-    let (_, links) = app
+    let (b, links) = app
         .create_batch(
             "ways-browser",
             "EmailAddress\nann@example.org\nbob@example.org\ncy@example.org\n",
@@ -129,5 +129,39 @@ async fn the_ways_out_pass_axe_on_a_phone_and_a_desktop() {
     wait_for_heading(&client, "Thank you for telling us").await;
     save_screenshot(&client, "ways-not-me-done-desktop.png").await;
     assert_eq!(app.get(&cy).await.status(), 410);
+
+    // The admin sees both, with the users' languages, on a phone and a desktop.
+    client
+        .goto(&format!("{}/admin/login", app.address))
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Log in").await;
+    client
+        .find(Locator::Css("input[name=passphrase]"))
+        .await
+        .unwrap()
+        .send_keys(crate::helpers::PASSPHRASE)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Batches").await;
+    for (width, height, size) in [(390, 844, "phone"), (1280, 1000, "desktop")] {
+        client.set_window_size(width, height).await.unwrap();
+        client
+            .goto(&format!("{}/admin/batches/{}", app.address, b.id))
+            .await
+            .unwrap();
+        wait_for_heading(&client, "ways-browser").await;
+        let source = client.source().await.unwrap();
+        assert!(source.contains("id=\"reported-banner\""), "{source}");
+        assert!(source.contains("id=\"help-banner\""), "{source}");
+        save_screenshot(&client, &format!("ways-console-{size}.png")).await;
+    }
     client.close().await.unwrap();
 }

@@ -206,7 +206,7 @@ pub fn batch_page(
                                 @if s.needs_help_at.is_some() || s.reported_at.is_some() {
                                     form method="post" action={ (base) "/clear-state" } {
                                         input type="hidden" name="email" value=(address);
-                                        button.compact.secondary type="submit" aria-label={ "Clear the help or report state of " (address) } { "Clear state" }
+                                        button.compact.secondary type="submit" aria-label={ "Clear state of " (address) } { "Clear state" }
                                     }
                                 }
                                 @if s.link_state == LinkState::Live && s.submitted_at.is_none() {

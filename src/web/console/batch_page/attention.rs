@@ -39,7 +39,7 @@ pub(super) fn attention_banner(
     };
     html! {
         @if !reported.is_empty() {
-            div.notice.warn role="status" id="reported-banner" {
+            div.notice.warn.attention role="status" id="reported-banner" {
                 p { strong { (plural(reported.len(), "One user", "", " users")) " reported their link" }
                     " (\"This wasn't me / I didn't expect this\"); it was revoked: " }
                 ul { @for s in &reported { li {
@@ -54,7 +54,7 @@ pub(super) fn attention_banner(
             }
         }
         @if !help.is_empty() {
-            div.notice role="status" id="help-banner" {
+            div.notice.attention role="status" id="help-banner" {
                 p { strong { (plural(help.len(), "One user", "", " users")) " asked for help" }
                     " (their link still works): " }
                 ul { @for s in &help { li {
