@@ -481,18 +481,21 @@ impl Reader<'_> {
             SubmitOutcome::Accepted => {
                 state.metrics.submission("accepted");
                 // Everyone has submitted: the admin hears of it (once), when a relay is
-                // set up. The password is safe whatever happens here.
-                let relay = notify::relay_is_set(&state.store, state.config.smtp.as_ref()).await;
-                if let Ok(true) = batch::events::note_submission(
-                    &state.store,
-                    &view.batch.id,
-                    relay.unwrap_or(false),
-                    now(),
-                )
-                .await
-                {
-                    state.notifier.wake();
-                }
+                // set up. Off the user's answer: the password is durable already.
+                let (bg, batch_id) = (state.clone(), view.batch.id.clone());
+                tokio::spawn(async move {
+                    let relay = notify::relay_is_set(&bg.store, bg.config.smtp.as_ref()).await;
+                    let queued = batch::events::note_submission(
+                        &bg.store,
+                        &batch_id,
+                        relay.unwrap_or(false),
+                        now(),
+                    )
+                    .await;
+                    if matches!(queued, Ok(true)) {
+                        bg.notifier.wake();
+                    }
+                });
                 tracing::info!(
                     batch_id = %view.batch.id,
                     recipient_id = view.recipient.id,
