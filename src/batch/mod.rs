@@ -18,6 +18,7 @@ pub mod admin_login;
 mod branding;
 mod ending;
 mod pacing;
+pub mod events;
 mod passphrase;
 mod signed;
 mod submission;

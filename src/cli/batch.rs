@@ -428,7 +428,7 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
         ("READS MAIL", Align::Left),
         ("DETAIL", Align::Left),
     ]);
-    let (mut submitted, mut pending, mut pop_risk) = (0, 0, 0);
+    let (mut submitted, mut pending, mut pop_risk, mut attention) = (0, 0, 0, 0);
     for s in &statuses {
         let (status, detail) = match (s.submitted_at, s.link_state) {
             (Some(at), LinkState::Live) if s.link_expires_at > now => (
@@ -495,6 +495,23 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
             }
             _ => detail,
         };
+        // The user's own word comes first: it is what the admin must act on.
+        let mut states = Vec::new();
+        if let Some(at) = s.reported_at {
+            states.push(format!(
+                "REPORTED by the user {} (\"this wasn't me\")",
+                format_time(at)
+            ));
+        }
+        if let Some(at) = s.needs_help_at {
+            states.push(format!("NEEDS HELP since {}", format_time(at)));
+        }
+        let detail = match (states.is_empty(), detail.is_empty()) {
+            (true, _) => detail,
+            (false, true) => states.join("; "),
+            (false, false) => format!("{}; {detail}", states.join("; ")),
+        };
+        attention += usize::from(!states.is_empty());
         if s.submitted_at.is_some() {
             submitted += 1;
         } else {
@@ -525,6 +542,12 @@ async fn status(store: &Store, time_zone: &TimeZoneSetting, batch: &BatchArg) ->
         println!(
             "{}",
             super::admin_login::probe_counts(probes, statuses.len())
+        );
+    }
+    if attention > 0 {
+        println!(
+            "{attention} users reported their link or asked for help: contact them through a \
+             channel you trust, then clear their state on the console's batch page."
         );
     }
     if pop_risk > 0 {

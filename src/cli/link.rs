@@ -1,4 +1,5 @@
-//! `passdrop link reissue [--send] | revoke`: one user's link.
+//! `passdrop link reissue [--send] | revoke | clear-state`: one user's link (and their
+//! "needs help" / "reported" state).
 
 use clap::{Args, Subcommand};
 
@@ -21,6 +22,8 @@ pub enum LinkCommand {
     Reissue(ReissueArgs),
     /// Withdraw one user's link.
     Revoke(RevokeArgs),
+    /// Clear one user's "needs help" or "reported" state, once you have dealt with it.
+    ClearState(RevokeArgs),
 }
 
 impl LinkCommand {
@@ -33,6 +36,7 @@ impl LinkCommand {
             }
             Self::Reissue(args) => reissue(&ctx.store, &ctx.url, &args).await,
             Self::Revoke(args) => revoke(&ctx.store, &args).await,
+            Self::ClearState(args) => clear_state(&ctx.store, &args).await,
         }
     }
 }
@@ -146,5 +150,25 @@ async fn revoke(store: &Store, args: &RevokeArgs) -> CliResult {
     let b = args.batch.find(store).await?;
     batch::revoke(store, &b, &args.email).await?;
     eprintln!("Revoked the link of {} in batch “{}”.", args.email, b.name);
+    Ok(())
+}
+
+/// Clears a user's "needs help" / "reported" state (the link stays as it is).
+async fn clear_state(store: &Store, args: &RevokeArgs) -> CliResult {
+    let b = args.batch.find(store).await?;
+    if !store
+        .clear_user_state(&b, &args.email, config::now())
+        .await?
+    {
+        return Err(Failure::Error(anyhow::anyhow!(
+            "{} has no \"needs help\" or \"reported\" state in batch “{}”; nothing was changed",
+            args.email,
+            b.name
+        )));
+    }
+    eprintln!(
+        "Cleared the help/report state of {} in batch “{}”.",
+        args.email, b.name
+    );
     Ok(())
 }

@@ -375,6 +375,19 @@ impl SmtpSettings {
             .map_err(|e| e.to_string())
     }
 
+    /// A plain-text message to the admin (`outbox::notify`): never a link or a password.
+    pub fn plain_message(
+        &self,
+        to: Mailbox,
+        subject: &str,
+        text: String,
+    ) -> Result<Message, String> {
+        self.envelope(to)
+            .subject(subject)
+            .singlepart(SinglePart::plain(text))
+            .map_err(|e| e.to_string())
+    }
+
     fn envelope(&self, to: Mailbox) -> lettre::message::MessageBuilder {
         // A Message-ID (spam filters look for one) in the sender's domain, not this
         // machine's host name; lettre adds the Date.

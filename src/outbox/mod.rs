@@ -7,6 +7,7 @@
 //! sent again automatically. The command line (`passdrop send`) and the server's
 //! background sender run the same loop; claims make them safe to run together.
 
+pub mod notify;
 mod pace;
 pub use pace::{Pacer, RetryPolicy};
 

@@ -10,10 +10,11 @@ impl Store {
     pub async fn recipient_statuses(&self, batch_id: &str) -> StoreResult<Vec<RecipientStatus>> {
         let rows = sqlx::query(constant_sql(format!(
             "SELECT {RECIPIENT_COLUMNS}, l.state, l.expires_at AS link_expires_at, s.submitted_at, \
-             s.mail_client, s.imap_check, l.opened_at \
+             s.mail_client, s.imap_check, l.opened_at, u.needs_help_at, u.reported_at \
              FROM recipients r \
              JOIN links l ON l.id = (SELECT MAX(id) FROM links WHERE recipient_id = r.id) \
              LEFT JOIN submissions s ON s.recipient_id = r.id \
+             LEFT JOIN user_states u ON u.recipient_id = r.id \
              WHERE r.batch_id = ? ORDER BY r.roster_line"
         )))
         .bind(batch_id)
@@ -37,6 +38,8 @@ impl Store {
                         .as_deref()
                         .map(ImapCheck::parse)
                         .transpose()?,
+                    needs_help_at: row.try_get("needs_help_at")?,
+                    reported_at: row.try_get("reported_at")?,
                 })
             })
             .collect()

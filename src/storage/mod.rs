@@ -37,6 +37,7 @@ mod pacing;
 mod purge;
 mod relay;
 mod rows;
+mod user_states;
 mod writer;
 
 pub use admin_login::{ProbeRecord, ProbeState, StoredAdminLogin};
@@ -46,6 +47,7 @@ use files::{prepare_data_dir, set_mode};
 pub use models::*;
 pub use pacing::THROTTLING_EVENT;
 use rows::{row_to_batch, row_to_recipient};
+pub use user_states::{AdminNotice, NoticeKind, UserMark};
 use writer::{GROUP_COMMIT_QUEUE, WriteJob, submission_writer};
 
 /// File name of the database inside the data directory.
@@ -142,7 +144,7 @@ pub(crate) fn cannot_write(e: &sqlx::Error) -> Option<&'static str> {
     }
 }
 
-type StoreResult<T> = Result<T, StoreError>;
+pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The store: a pool of SQLite connections to one database file.
 #[derive(Clone, Debug)]

@@ -327,12 +327,20 @@ pub enum AuditKind {
     LinkLocked,
     /// The batch's branding (contact, logo, accent, link prefix) was changed.
     BrandingChanged,
+    /// A user reported their link ("This wasn't me"); it was revoked (count: 1).
+    LinkReported,
+    /// A user reported a link a password had been received with (count: 1).
+    ReportedAfterUse,
+    /// A user asked IT for help (count: 1).
+    HelpAsked,
+    /// The admin cleared a user's "needs help" or "reported" state (count: 1).
+    UserStateCleared,
     /// A kind this version does not know.
     Other(String),
 }
 
 impl AuditKind {
-    const KNOWN: [Self; 13] = [
+    const KNOWN: [Self; 17] = [
         Self::Created,
         Self::Reissued,
         Self::Revoked,
@@ -346,6 +354,10 @@ impl AuditKind {
         Self::SettingsRefused,
         Self::LinkLocked,
         Self::BrandingChanged,
+        Self::LinkReported,
+        Self::ReportedAfterUse,
+        Self::HelpAsked,
+        Self::UserStateCleared,
     ];
 
     /// The stored value.
@@ -364,6 +376,10 @@ impl AuditKind {
             Self::SettingsRefused => "settings_refused",
             Self::LinkLocked => "link_locked",
             Self::BrandingChanged => "branding_changed",
+            Self::LinkReported => "link_reported",
+            Self::ReportedAfterUse => "reported_after_use",
+            Self::HelpAsked => "help_asked",
+            Self::UserStateCleared => "user_state_cleared",
             Self::Other(other) => other,
         }
     }
@@ -415,6 +431,10 @@ pub struct RecipientStatus {
     pub opened_at: Option<i64>,
     /// What the old-server check said, or nothing (no check).
     pub imap_check: Option<ImapCheck>,
+    /// When the user asked IT for help ("I need help"), until the admin clears it.
+    pub needs_help_at: Option<i64>,
+    /// When the user reported their link ("This wasn't me"), until the admin clears it.
+    pub reported_at: Option<i64>,
 }
 
 /// What became of a message handed to the relay.

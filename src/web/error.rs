@@ -81,6 +81,9 @@ pub struct GoneLink {
     pub used_at: Option<(i64, crate::config::TimeZoneSetting)>,
     /// Who is asking, when the batch's signature was checked.
     pub brand: Option<Box<crate::web::brand::PageBrand>>,
+    /// The link's address, when its page may offer the ways out that still make sense
+    /// ("This wasn't me" on a used link). Never logged.
+    pub link: Option<String>,
 }
 
 /// How long to suggest waiting before trying again after a refusal to save.
@@ -133,6 +136,7 @@ impl IntoResponse for AppError {
                     gone.status,
                     gone.used_at.as_ref().map(|(at, zone)| (*at, zone)),
                     gone.brand.as_deref(),
+                    gone.link.as_deref(),
                 ),
             )
                 .into_response(),

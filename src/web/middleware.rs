@@ -81,8 +81,21 @@ pub(super) async fn designed_error_pages(
             .and_then(Language::from_accept_language)
             .unwrap_or(state.config.language)
     });
+    // Only for a link's pages, whose refusals are shown in the reader's language.
+    let link_path = language.map(|_| request.uri().path().to_owned());
     let response = next.run(request).await;
     let status = response.status();
+    if let (Some(language), Some(path)) = (language, &link_path)
+        && let Some(page) = super::public::refusal_in_language(&state, path, language, status).await
+    {
+        let (mut parts, _) = response.into_parts();
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        return Response::from_parts(parts, axum::body::Body::from(page.into_string()));
+    }
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -50,6 +50,17 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             "/s/{token}",
             get(public::collect::show).post(public::collect::submit),
         )
+        // The user's ways out: a GET never changes anything; a POST only with its box
+        // ticked by hand.
+        .route("/s/{token}/password", get(public::ways::dont_know))
+        .route(
+            "/s/{token}/help",
+            get(public::ways::help_form).post(public::ways::help_submit),
+        )
+        .route(
+            "/s/{token}/not-me",
+            get(public::ways::not_me_form).post(public::ways::not_me_submit),
+        )
         .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT))
         // The collection pages alone may run a script: the form's show/hide toggle.
         .layer(SetResponseHeaderLayer::overriding(
@@ -87,6 +98,10 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             get(console::batches::reissue_form).post(console::batches::reissue),
         )
         .route("/admin/batches/{id}/revoke", post(console::batches::revoke))
+        .route(
+            "/admin/batches/{id}/clear-state",
+            post(console::user_states::clear),
+        )
         .route(
             "/admin/batches/{id}/links",
             get(console::links::form).post(console::links::submit),

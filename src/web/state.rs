@@ -25,6 +25,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Sends the links in the background.
     pub outbox: Arc<crate::outbox::Outbox>,
+    /// Sends the admin's notices (a user reported a link, asked for help, the batch
+    /// completed) in the background.
+    pub notifier: Arc<crate::outbox::notify::Notifier>,
     /// Confirmations shown once after a console action (in memory only).
     pub flashes: Arc<Flashes>,
 }
@@ -39,6 +42,18 @@ impl AppState {
             config.settings_key.clone(),
             config.time_zone.clone(),
         );
+        let notifier = crate::outbox::notify::Notifier::new(
+            store.clone(),
+            crate::outbox::notify::NotifierSettings {
+                configured: config.smtp.clone(),
+                key_file: config.settings_key.clone(),
+                public_url: config.public_url.clone(),
+                time_zone: config.time_zone.clone(),
+                per_second: config.send_rate,
+                policy: crate::outbox::RetryPolicy::new(config.send_retry_wait),
+            },
+        );
+        notifier.spawn();
         let flashes = Arc::new(Flashes::new(config.flash_ttl));
         let pacing = config.imap_pacing;
         // Expired flashes (a reissued link nobody came back for) are dropped a few times
@@ -59,6 +74,7 @@ impl AppState {
         }
         Self {
             outbox,
+            notifier,
             flashes,
             store,
             config: Arc::new(config),

@@ -220,6 +220,16 @@ async fn after_a_purge_pending_links_say_the_collection_has_closed_and_nothing_o
             .contains("canary.cy@canary-closing.example")
     );
 
+    // Bob asks for help (a per-user state, kept with his rows until the purge).
+    let help = app
+        .client
+        .post(format!("{}/help", link(&links[1])))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(help.status(), 200);
+
     // The purge confirmation names the users whose links stop working now.
     let page_url = format!("{}/admin/batches/{}/export", app.address, b.id);
     let page = console_get(&app.client, &page_url, &cookie).await;

@@ -26,6 +26,8 @@ mod export_formats;
 mod floods;
 mod formula;
 mod golden;
+mod help;
+mod help_browser;
 mod helpers;
 mod imap;
 mod journey;

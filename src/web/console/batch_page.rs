@@ -19,7 +19,9 @@ use crate::storage::{
 use crate::web::{AppError, AppState, assets};
 
 mod admin_login;
+mod attention;
 mod flow;
+use attention::{attention_banner, language_cell, state_badges};
 pub use flow::{Flow, Next, plural};
 use flow::{last_event, locked_banner, stepper};
 
@@ -162,6 +164,7 @@ pub fn batch_page(
             }
             (stepper(&flow, &base))
             (locked_banner(statuses, now))
+            (attention_banner(statuses, &email.notices, email.relay.is_some(), now, tz))
             (email_section(b, statuses, email, &base, flow.next))
             (imap_section(b, &base))
             (admin_login)
@@ -185,7 +188,7 @@ pub fn batch_page(
                 }
             }
             table.users {
-                thead { tr { th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Reads mail" }
+                thead { tr { th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Reads mail" } th scope="col" { "Language" }
                              th scope="col" { "Last event" } th scope="col" { "Link emailed" } th scope="col" { "Actions" } } }
                 tbody {
                     @for s in statuses.iter().filter(|s| filter.keeps(s)) {
@@ -200,6 +203,7 @@ pub fn batch_page(
                                     Some(ImapCheck::Unverified) => { br; span.badge.warn { "not verified" } }
                                     None => {}
                                 }
+                                (state_badges(s, now, tz))
                             }
                             td data-label="Reads mail" {
                                 @match mail_client(s) {
@@ -208,6 +212,7 @@ pub fn batch_page(
                                     None => { "–" }
                                 }
                             }
+                            td data-label="Language" { (language_cell(s, b)) }
                             td.small data-label="Last event" { (last_event(s, now, tz)) }
                             td data-label="Link emailed" { (delivery_cell(email.deliveries.get(&s.recipient.id), email.sending, now, tz)) }
                             td data-label="Actions" { div.row-actions {
@@ -215,6 +220,12 @@ pub fn batch_page(
                                 form method="get" action={ (base) "/reissue" } {
                                     input type="hidden" name="email" value=(address);
                                     button.compact.secondary type="submit" aria-label={ "Reissue link for " (address) } { "Reissue" }
+                                }
+                                @if s.needs_help_at.is_some() || s.reported_at.is_some() {
+                                    form method="post" action={ (base) "/clear-state" } {
+                                        input type="hidden" name="email" value=(address);
+                                        button.compact.secondary type="submit" aria-label={ "Clear state of " (address) } { "Clear state" }
+                                    }
                                 }
                                 @if s.link_state == LinkState::Live && s.submitted_at.is_none() {
                                     form method="post" action={ (base) "/revoke" } {
@@ -248,6 +259,8 @@ pub struct EmailView {
     pub relay: Option<String>,
     /// What "Email one user" shows typed (after a refused send).
     pub one_email: String,
+    /// The admin's notices about this batch (reports, help requests, completion).
+    pub notices: Vec<crate::storage::AdminNotice>,
 }
 
 /// Loads what the batch page shows about email.
@@ -257,6 +270,7 @@ async fn email_view(state: &AppState, b: &Batch) -> Result<EmailView, AppError> 
         sending: state.outbox.is_sending(&b.id).await,
         relay: relay_description(state).await?,
         one_email: String::new(),
+        notices: state.store.admin_notices(&b.id).await?,
     })
 }
 
@@ -429,6 +443,7 @@ pub(super) async fn send_progress(state: &AppState, b: &Batch) -> Result<SendPro
         sending: state.outbox.is_sending(&b.id).await,
         relay: None,
         one_email: String::new(),
+        notices: Vec::new(),
     };
     let c = counts(&view);
     Ok(SendProgress {
@@ -598,6 +613,10 @@ pub fn audit_words(e: &AuditEvent) -> String {
         }
         AuditKind::LinkLocked => "a link was locked after too many refused tries".to_owned(),
         AuditKind::BrandingChanged => "branding changed".to_owned(),
+        AuditKind::LinkReported => "a user reported their link as not expected; it was revoked".to_owned(),
+        AuditKind::ReportedAfterUse => "a user reported a link a password was already received with: that password may be someone else's".to_owned(),
+        AuditKind::HelpAsked => "a user asked for help".to_owned(),
+        AuditKind::UserStateCleared => "a user's help or report state was cleared".to_owned(),
         AuditKind::Other(other) => admin_login::audit_words(other, e.count),
     }
 }

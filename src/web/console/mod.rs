@@ -28,6 +28,7 @@ pub(super) mod passphrase;
 pub(super) mod sending;
 pub(super) mod session;
 pub(super) mod smtp;
+pub(super) mod user_states;
 
 use std::convert::Infallible;
 use std::net::IpAddr;
@@ -462,7 +463,10 @@ pub fn mailto(to: &str, link: &IssuedLink, b: &Batch) -> String {
 /// The relay to send with: the configured one, else the saved one (its password opened
 /// with the admin key).
 pub(super) async fn relay(state: &AppState, admin: &AdminKey) -> Result<SmtpSettings, String> {
-    crate::mail::effective_relay(&state.store, state.config.smtp.as_ref(), Some(admin))
+    let relay = crate::mail::effective_relay(&state.store, state.config.smtp.as_ref(), Some(admin))
         .await?
-        .ok_or_else(|| "no SMTP relay is set up: see Email settings".to_owned())
+        .ok_or_else(|| "no SMTP relay is set up: see Email settings".to_owned())?;
+    // Opened with the passphrase: the admin's own notices may use it too.
+    state.notifier.remember_unlocked(relay.clone());
+    Ok(relay)
 }

@@ -16,6 +16,7 @@ use crate::config::{TimeZoneSetting, now};
 use crate::crypto::LinkToken;
 use crate::i18n::{self, Arg, Language};
 use crate::imap::{self, Entry, Verdict, WhenUnreachable};
+use crate::outbox::notify;
 use crate::storage::LinkView;
 use crate::web::brand::PageBrand;
 use crate::web::error::GoneLink;
@@ -24,7 +25,11 @@ use secrecy::SecretString;
 
 /// The reader's language for a page: the roster's (when the link is known), then the
 /// browser's `Accept-Language`, then the batch's, then the server's default.
-fn language_for(state: &AppState, headers: &HeaderMap, view: Option<&LinkView>) -> Language {
+pub(super) fn language_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    view: Option<&LinkView>,
+) -> Language {
     let tag = |t: Option<&String>| t.and_then(|t| Language::from_tag(t));
     view.and_then(|v| tag(v.recipient.language.as_ref()))
         .or_else(|| {
@@ -38,13 +43,13 @@ fn language_for(state: &AppState, headers: &HeaderMap, view: Option<&LinkView>) 
 }
 
 /// The time zone a link's pages write dates in: its batch's, else the server's.
-fn zone_of(state: &AppState, view: &LinkView) -> TimeZoneSetting {
+pub(super) fn zone_of(state: &AppState, view: &LinkView) -> TimeZoneSetting {
     TimeZoneSetting::or_stored(view.batch.time_zone.as_deref(), &state.config.time_zone)
 }
 
 /// The 410 for a link that cannot take a password, in its reader's language (and, for a
 /// used one, when the password came, in `zone`).
-fn gone(
+pub(super) fn gone(
     language: Language,
     status: LinkStatus,
     view: Option<(&LinkView, TimeZoneSetting)>,
@@ -55,13 +60,14 @@ fn gone(
         language,
         used_at: view.and_then(|(v, zone)| v.used_at.map(|at| (at, zone))),
         brand: brand.map(|b| Box::new(b.clone())),
+        link: None,
     })
 }
 
 /// Who is asking, for a batch's pages: its settings are checked against their signature
 /// once per request (what the pages show must be what the admin signed); a batch that
 /// fails gets no branding (and, where a password could be typed, the 503 page).
-async fn checked_brand(state: &AppState, batch: &crate::storage::Batch) -> Option<PageBrand> {
+pub(super) async fn checked_brand(state: &AppState, batch: &crate::storage::Batch) -> Option<PageBrand> {
     batch::require_signed_batch(&state.store, &state.config.settings_key, batch)
         .await
         .ok()
@@ -92,18 +98,41 @@ async fn usable_link(
     match (LinkStatus::of(&view, now()), brand) {
         (LinkStatus::Usable, Some(brand)) => Ok((token, view, language, brand)),
         (LinkStatus::Usable, None) => Err(AppError::SettingsUnverified),
-        (other, brand) => Err(gone(
+        (other, brand) => Err(gone_with_ways(
+            state,
+            &token,
             language,
             other,
-            Some((&view, zone_of(state, &view))),
+            &view,
             brand.as_ref(),
         )),
     }
 }
 
+/// The 410 for a known link, with the ways out that still make sense on its page
+/// ("This wasn't me" on a used link, say).
+pub(super) fn gone_with_ways(
+    state: &AppState,
+    token: &LinkToken,
+    language: Language,
+    status: LinkStatus,
+    view: &LinkView,
+    brand: Option<&PageBrand>,
+) -> AppError {
+    let mut error = gone(language, status, Some((view, zone_of(state, view))), brand);
+    if let AppError::LinkGone(g) = &mut error {
+        g.link = Some(state.config.public_url.link_for(token.expose()));
+    }
+    error
+}
+
 /// Why a token names no link: its batch was purged (410, from the tombstone), or it is
 /// unknown (404); either page in `language`.
-async fn gone_or_unknown(state: &AppState, token: &LinkToken, language: Language) -> AppError {
+pub(super) async fn gone_or_unknown(
+    state: &AppState,
+    token: &LinkToken,
+    language: Language,
+) -> AppError {
     match batch::closed_collection(&state.store, token).await {
         Ok(Some(tombstone)) => AppError::CollectionClosed(tombstone.org_name, language),
         Ok(None) => {
@@ -133,6 +162,7 @@ fn tries_left(view: &LinkView) -> i64 {
 fn form_page(
     view: &LinkView,
     zone: &TimeZoneSetting,
+    link: &str,
     language: Language,
     mail_client: Option<MailClient>,
     tries_left: i64,
@@ -151,6 +181,7 @@ fn form_page(
         tries_left,
         error,
         brand: Some(brand),
+        link: Some(link),
     })
 }
 
@@ -210,9 +241,11 @@ async fn show_form(
         state.store.mark_opened(&token.hash(), now()).await?;
     }
     let zone = zone_of(state, &view);
+    let link = state.config.public_url.link_for(token.expose());
     Ok(form_page(
         &view,
         &zone,
+        &link,
         language,
         None,
         tries_left(&view),
@@ -499,12 +532,18 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The link's address (the form's ways out are under it).
+    fn link(&self) -> String {
+        self.state.config.public_url.link_for(self.token.expose())
+    }
+
     /// 503 with the form: the password could not be checked now; the link still works.
     fn try_again_later(&self, mail_client: Option<MailClient>, tries_left: i64) -> Response {
         let error = problem(self.language, ErrorField::Form, "error-try-later");
         let page = form_page(
             self.view,
             &zone_of(self.state, self.view),
+            &self.link(),
             self.language,
             mail_client,
             tries_left,
@@ -540,6 +579,22 @@ impl Reader<'_> {
         {
             SubmitOutcome::Accepted => {
                 state.metrics.submission("accepted");
+                // Everyone has submitted: the admin hears of it (once), when a relay is
+                // set up. Off the user's answer: the password is durable already.
+                let (bg, batch_id) = (state.clone(), view.batch.id.clone());
+                tokio::spawn(async move {
+                    let relay = notify::relay_is_set(&bg.store, bg.config.smtp.as_ref()).await;
+                    let queued = batch::events::note_submission(
+                        &bg.store,
+                        &batch_id,
+                        relay.unwrap_or(false),
+                        now(),
+                    )
+                    .await;
+                    if matches!(queued, Ok(true)) {
+                        bg.notifier.wake();
+                    }
+                });
                 tracing::info!(
                     batch_id = %view.batch.id,
                     recipient_id = view.recipient.id,
@@ -595,6 +650,7 @@ impl Reader<'_> {
         let page = form_page(
             view,
             &zone,
+            &self.link(),
             self.language,
             mail_client,
             tries_left,
@@ -614,6 +670,7 @@ impl Reader<'_> {
         let page = form_page(
             self.view,
             &zone_of(self.state, self.view),
+            &self.link(),
             self.language,
             mail_client,
             tries_left(self.view),

@@ -6,13 +6,16 @@ pub(super) mod brand;
 pub(super) mod collect;
 pub mod form;
 pub(super) mod pages;
+pub(super) mod ways;
+pub(super) mod ways_pages;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::layout::message_page;
+use super::layout::{message_page, message_page_in};
+use crate::i18n::{self, Language};
 
 /// `GET /healthz`: 200 `ok` when the process is up, the database answers and the data
 /// directory takes a write; otherwise 503 with the reason on one line.
@@ -56,4 +59,43 @@ pub async fn not_found() -> Response {
         message_page("Page not found", "There is nothing at this address."),
     )
         .into_response()
+}
+
+/// The 403 (a POST from elsewhere) and 429 (too many requests) pages a person with a
+/// link can meet, in their language: `language` (the browser's, else the server's), or
+/// for a 403 the roster's language of the link in `path` when it names one. A 429 looks
+/// nothing up: a flood costs the database nothing. `None` for any other status.
+pub(super) async fn refusal_in_language(
+    state: &AppState,
+    path: &str,
+    language: Language,
+    status: StatusCode,
+) -> Option<maud::Markup> {
+    let key = match status {
+        StatusCode::FORBIDDEN => "page-forbidden",
+        StatusCode::TOO_MANY_REQUESTS => "page-too-many",
+        _ => return None,
+    };
+    let mut language = language;
+    if status == StatusCode::FORBIDDEN {
+        let token = path
+            .strip_prefix("/s/")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(crate::crypto::LinkToken::parse);
+        if let Some(token) = token
+            && let Ok(Some(view)) = state.store.link_by_token_hash(&token.hash()).await
+            && let Some(roster) = view
+                .recipient
+                .language
+                .as_deref()
+                .and_then(Language::from_tag)
+        {
+            language = roster;
+        }
+    }
+    Some(message_page_in(
+        language,
+        &i18n::text(language, &format!("{key}-title")),
+        &i18n::text(language, &format!("{key}-text")),
+    ))
 }

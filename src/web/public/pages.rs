@@ -8,6 +8,7 @@
 
 use maud::{Markup, PreEscaped, html};
 
+use super::ways_pages::{Ways, ways_nav};
 use crate::batch::{LinkStatus, MailClient};
 use crate::config::TimeZoneSetting;
 use crate::i18n::{self, Arg, Language};
@@ -44,6 +45,9 @@ pub struct FormPage<'a> {
     /// Who is asking (the batch's organisation, contact, logo, accent), its signature
     /// checked.
     pub brand: Option<&'a PageBrand>,
+    /// The link's address, for the ways out under the form ("I don't know my
+    /// password", "This wasn't me"); `None` shows none.
+    pub link: Option<&'a str>,
 }
 
 /// Which part of the form a problem concerns.
@@ -70,7 +74,7 @@ pub struct FormError {
 
 /// A catalogue message with markup values (the message escaped, each value put in as
 /// the markup given): for `<strong>` around a name inside a translated sentence.
-fn rich(language: Language, key: &str, values: &[(&str, Markup)]) -> Markup {
+pub(super) fn rich(language: Language, key: &str, values: &[(&str, Markup)]) -> Markup {
     let marks: Vec<String> = (0..values.len())
         .map(|i| format!("\u{E000}{i}\u{E001}"))
         .collect();
@@ -225,6 +229,9 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
             } @else {
                 p.small { (t("form-not-expecting")) }
             }
+            @if let Some(link) = page.link {
+                (ways_nav(language, Ways { link }, true, false, true))
+            }
             script src=(assets::REVEAL.url()) defer {}
         },
     )
@@ -293,6 +300,7 @@ pub fn link_gone(
     status: LinkStatus,
     used_at: Option<(i64, &TimeZoneSetting)>,
     brand: Option<&PageBrand>,
+    link: Option<&str>,
 ) -> Markup {
     let t = |key: &str| i18n::text(language, key);
     let (title, text) = match status {
@@ -312,7 +320,30 @@ pub fn link_gone(
         LinkStatus::Locked => (t("locked-title"), t("locked-text")),
         LinkStatus::Expired | LinkStatus::Usable => (t("expired-title"), t("expired-text")),
     };
-    message_page_branded(language, &title, &text, brand)
+    // The ways out that still make sense: a user who did not send the password a used
+    // link received can report it; a locked or expired link's user can ask for help.
+    let (help, not_me) = match status {
+        LinkStatus::Used => (false, true),
+        LinkStatus::Locked | LinkStatus::Expired => (true, true),
+        LinkStatus::Revoked | LinkStatus::Replaced | LinkStatus::Usable => (false, false),
+    };
+    match link.filter(|_| help || not_me) {
+        Some(link) => layout_branded(
+            language,
+            &title,
+            brand,
+            html! {
+                h1 { (title) }
+                p { (text) }
+                (ways_nav(language, Ways { link }, false, help, not_me))
+                @if let Some(brand) = brand {
+                    (brand.contact_block(language))
+                    (brand.link_prefix_line(language))
+                }
+            },
+        ),
+        None => message_page_branded(language, &title, &text, brand),
+    }
 }
 
 #[cfg(test)]
@@ -332,6 +363,7 @@ mod tests {
             tries_left: 10,
             error: None,
             brand: None,
+            link: Some("https://pass.example.org/s/TOKEN"),
         }
     }
 
@@ -357,6 +389,7 @@ mod tests {
                         status,
                         Some((1_796_662_800, &TimeZoneSetting::Utc)),
                         None,
+                        Some("https://pass.example.org/s/TOKEN"),
                     )
                     .into_string(),
                 );
