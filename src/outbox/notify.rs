@@ -20,10 +20,17 @@ use crate::config::{PublicUrl, TimeZoneSetting, format_time_in, now};
 use crate::mail::{FailureKind, SmtpSettings};
 use crate::storage::{Batch, DeliveryOutcome, Store, StoreError};
 
-/// Where the admin's emails go: the relay's Reply-To (the address users' replies reach),
-/// else its From. The batch's contact's address joins here once batches carry one.
-pub fn recipient_for(_batch: &Batch, relay: &SmtpSettings) -> Mailbox {
-    relay.reply_to.clone().unwrap_or_else(|| relay.from.clone())
+/// Where the admin's emails go: the batch's contact's address when it has one and
+/// `batch_signed` (its settings matched their signature: the contact is what the admin
+/// set), else the relay's Reply-To (the address users' replies reach), else its From.
+pub fn recipient_for(batch: &Batch, relay: &SmtpSettings, batch_signed: bool) -> Mailbox {
+    batch
+        .branding
+        .contact_email
+        .as_deref()
+        .filter(|_| batch_signed)
+        .and_then(|a| a.parse::<Mailbox>().ok())
+        .unwrap_or_else(|| relay.reply_to.clone().unwrap_or_else(|| relay.from.clone()))
 }
 
 /// Whether a relay is set up (configured, or saved in the console): then the admin is
@@ -255,7 +262,11 @@ impl Notifier {
             when: &format_time_in(event.at, &zone),
             console: &console_url(&self.public_url, &batch.id),
         });
-        let to = recipient_for(&batch, relay);
+        let signed = self
+            .key_file
+            .load()
+            .is_ok_and(|key| batch::verify_batch(&key, &batch).is_ok());
+        let to = recipient_for(&batch, relay, signed);
         let message = relay
             .plain_message(to, &subject, text)
             .map_err(|e| (FailureKind::Refused, e))?;

@@ -67,7 +67,10 @@ pub(super) fn gone(
 /// Who is asking, for a batch's pages: its settings are checked against their signature
 /// once per request (what the pages show must be what the admin signed); a batch that
 /// fails gets no branding (and, where a password could be typed, the 503 page).
-pub(super) async fn checked_brand(state: &AppState, batch: &crate::storage::Batch) -> Option<PageBrand> {
+pub(super) async fn checked_brand(
+    state: &AppState,
+    batch: &crate::storage::Batch,
+) -> Option<PageBrand> {
     batch::require_signed_batch(&state.store, &state.config.settings_key, batch)
         .await
         .ok()
@@ -159,6 +162,8 @@ fn tries_left(view: &LinkView) -> i64 {
     batch::MAX_FAILED_ATTEMPTS - view.failed_attempts
 }
 
+// One argument per thing the form shows; a struct would only rename FormPage.
+#[allow(clippy::too_many_arguments)]
 fn form_page(
     view: &LinkView,
     zone: &TimeZoneSetting,

@@ -468,6 +468,7 @@ mod tests {
             LinkStatus::Used,
             Some((1_796_662_800, &TimeZoneSetting::Utc)),
             None,
+            None,
         )
         .into_string();
         assert!(page.contains(
@@ -478,6 +479,7 @@ mod tests {
             Language::De,
             LinkStatus::Used,
             Some((1_796_662_800, &TimeZoneSetting::Utc)),
+            None,
             None,
         )
         .into_string();

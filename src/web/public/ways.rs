@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::collect::{checked_brand, gone_or_unknown, gone_with_ways, language_for};
 use super::ways_pages::{self, CONFIRM_FIELD, CONFIRM_VALUE, Confirmation, Ways};
-use crate::batch::{self, LinkStatus, events};
+use crate::batch::{LinkStatus, events};
 use crate::config::now;
 use crate::crypto::LinkToken;
 use crate::i18n::{self, Language};
