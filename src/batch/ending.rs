@@ -182,6 +182,9 @@ pub struct M365Export {
     /// Email addresses of the rows whose password a spreadsheet would run as a formula
     /// (`export::formula_risk`), in file order: the admin is warned, naming them.
     pub formula_risk: Vec<String>,
+    /// Email addresses of users whose last re-check found their password changed: left
+    /// out of the file unless asked (`include_stale`), and named either way.
+    pub stale: Vec<String>,
 }
 
 /// Opens every password of a batch with the unlocked admin key and renders the
@@ -194,7 +197,20 @@ pub async fn export_m365(
     choice: PurgeChoice,
     now: i64,
 ) -> BatchResult<(M365Export, PurgePlan)> {
-    let exported = prepare_m365(store, batch, admin).await?;
+    export_m365_with(store, batch, admin, choice, false, now).await
+}
+
+/// Like `export_m365`; `include_stale` keeps the users whose last re-check found their
+/// password changed (left out otherwise).
+pub async fn export_m365_with(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+    choice: PurgeChoice,
+    include_stale: bool,
+    now: i64,
+) -> BatchResult<(M365Export, PurgePlan)> {
+    let exported = prepare_m365_with(store, batch, admin, include_stale).await?;
     let plan = record_export(store, batch, exported.rows, choice, now).await?;
     Ok((exported, plan))
 }
@@ -223,8 +239,24 @@ pub async fn prepare_m365(
     batch: &Batch,
     admin: &AdminKey,
 ) -> BatchResult<M365Export> {
+    prepare_m365_with(store, batch, admin, false).await
+}
+
+/// Like `prepare_m365`; `include_stale` keeps the users whose last re-check found their
+/// password changed.
+pub async fn prepare_m365_with(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+    include_stale: bool,
+) -> BatchResult<M365Export> {
     let batch_key = open_batch_key(store, batch, admin).await?;
-    let (submissions, missing) = store.submissions_and_missing(&batch.id).await?;
+    let (mut submissions, missing) = store.submissions_and_missing(&batch.id).await?;
+    let stale_users = store.password_changed_users(&batch.id).await?;
+    if !include_stale {
+        submissions.retain(|s| !stale_users.iter().any(|(id, _)| *id == s.recipient.id));
+    }
+    let stale = stale_users.into_iter().map(|(_, email)| email).collect();
     // One X25519 exchange per password: opened off the async runtime, on every core.
     let batch_id = batch.id.clone();
     let (submissions, passwords) = tokio::task::spawn_blocking(move || {
@@ -255,11 +287,12 @@ pub async fn prepare_m365(
         rows: rows.len(),
         missing,
         formula_risk,
+        stale,
     })
 }
 
 /// Opens every sealed password of a batch, in order, spread over the machine's cores.
-fn open_passwords(
+pub(super) fn open_passwords(
     batch_key: &crypto::BatchKey,
     batch_id: &str,
     submissions: &[crate::storage::StoredSubmission],

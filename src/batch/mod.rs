@@ -15,7 +15,10 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 
 mod admin_key;
 mod ending;
+pub mod lint;
 mod passphrase;
+pub mod readiness;
+mod recheck;
 mod signed;
 mod submission;
 
@@ -23,6 +26,7 @@ pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
 pub use ending::*;
 pub use passphrase::*;
+pub use recheck::*;
 pub use signed::*;
 pub use submission::*;
 

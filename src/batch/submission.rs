@@ -126,7 +126,10 @@ pub async fn submit(
         )
         .await
     {
-        Ok(()) => Ok(SubmitOutcome::Accepted),
+        Ok(()) => {
+            readiness::record_lint(store, view.recipient.id, password).await;
+            Ok(SubmitOutcome::Accepted)
+        }
         Err(StoreError::LinkNotLive) => {
             // Someone else won the race, or the admin acted meanwhile: report what it is now.
             let current = store.link_by_token_hash(&token.hash()).await?;

@@ -33,6 +33,13 @@ pub enum BatchCommand {
     /// Set the message that emails a batch's links (subject and a plain-text body with
     /// placeholders {name} {email} {org} {link} {expires} {link_start}), or print it.
     Message(MessageArgs),
+    /// Log in again with each submitted password (the passphrase opens them) and mark
+    /// the users whose password no longer works; --reissue-failed [--send] gives them new
+    /// links.
+    Recheck(super::RecheckArgs),
+    /// What will trouble the migration, per user and for the batch, with stable codes
+    /// (--json for scripts; --strict exits 1 when any problem is listed).
+    Readiness(super::ReadinessArgs),
 }
 
 impl BatchCommand {
@@ -46,6 +53,8 @@ impl BatchCommand {
             Self::CheckImap(batch) => check_imap(store, &batch).await,
             Self::SetImap(args) => set_imap(store, args).await,
             Self::Message(args) => message(store, &args).await,
+            Self::Recheck(args) => super::readiness::recheck(ctx, args).await,
+            Self::Readiness(args) => super::readiness::readiness(ctx, args).await,
         }
     }
 }

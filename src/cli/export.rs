@@ -52,6 +52,10 @@ pub struct ExportArgs {
         conflicts_with = "keep_collecting"
     )]
     pub allow_early_purge: bool,
+    /// Keep the users whose last re-check (`batch recheck`) found their password changed
+    /// (left out otherwise; named on stderr either way).
+    #[arg(long, env = "PASSDROP_INCLUDE_STALE")]
+    pub include_stale: bool,
 }
 
 impl ExportArgs {
@@ -93,7 +97,9 @@ async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliR
     } else {
         PurgeChoice::AfterLinksExpire
     };
-    let (exported, plan) = batch::export_m365(store, &b, &admin, choice, config::now()).await?;
+    let (exported, plan) =
+        batch::export_m365_with(store, &b, &admin, choice, args.include_stale, config::now())
+            .await?;
     drop(admin);
     output.finish(&exported.csv)?;
     match &args.out {
@@ -102,6 +108,18 @@ async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliR
     }
     if !exported.formula_risk.is_empty() {
         eprintln!("{}", crate::export::formula_warning(&exported.formula_risk));
+    }
+    if !exported.stale.is_empty() {
+        eprintln!(
+            "{} {} whose password changed since collection (batch recheck): {}",
+            if args.include_stale {
+                "Included"
+            } else {
+                "Left out"
+            },
+            exported.stale.len(),
+            exported.stale.join(", ")
+        );
     }
     if exported.missing.is_empty() {
         eprintln!("Every user has submitted.");

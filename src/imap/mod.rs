@@ -32,11 +32,17 @@ use tokio_rustls::rustls::{
 use zeroize::Zeroizing;
 
 mod gate;
+mod inventory;
 mod report;
 mod session;
 mod tls;
+mod wire;
 
 pub use gate::{CheckGate, CheckPass, Entry, MAX_CONCURRENT_CHECKS};
+pub use inventory::{
+    FolderProblem, INVENTORY_DEADLINE, InventoryLimits, LoggedIn, MAX_ITEMS_PER_MAILBOX,
+    MESSAGE_SIZE_LIMIT, MailboxInventory, take_inventory, verify_password_keeping,
+};
 use report::*;
 pub use report::{ConnectionReport, ImapProblem, LoginMethod, Verdict};
 use session::*;

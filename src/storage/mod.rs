@@ -32,6 +32,7 @@ mod files;
 mod links;
 mod models;
 mod purge;
+mod readiness;
 mod relay;
 mod rows;
 mod writer;
@@ -39,6 +40,7 @@ mod writer;
 pub use backup::{BackupSummary, restore_into, summarize};
 use files::{prepare_data_dir, set_mode};
 pub use models::*;
+pub use readiness::{BatchRecheck, InventoryRecord, RecheckOutcome, UserReadiness};
 use rows::{row_to_batch, row_to_recipient};
 use writer::{GROUP_COMMIT_QUEUE, WriteJob, submission_writer};
 

@@ -107,6 +107,8 @@ impl Store {
         .await?;
         // Explicit deletes, children first, rather than relying on cascades alone.
         for sql in [
+            "DELETE FROM user_readiness WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
+            "DELETE FROM batch_rechecks WHERE batch_id = ?",
             "DELETE FROM submissions WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
             "DELETE FROM links WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
             "DELETE FROM recipients WHERE batch_id = ?",
