@@ -132,6 +132,11 @@ pub struct ExportOutlook {
     pub purge_at: i64,
     /// The last export: rows written and when.
     pub last_export: Option<(i64, i64)>,
+    /// The last re-check of the passwords, if any ran.
+    pub last_recheck: Option<crate::storage::BatchRecheck>,
+    /// Users whose last re-check found their password changed (left out of an export
+    /// unless asked).
+    pub password_changed: Vec<String>,
 }
 
 impl ExportOutlook {
@@ -168,6 +173,13 @@ pub async fn export_outlook(store: &Store, batch: &Batch, now: i64) -> BatchResu
         live_links_until,
         purge_at: automatic_purge_at(batch),
         last_export,
+        last_recheck: store.last_recheck(&batch.id).await?,
+        password_changed: store
+            .password_changed_users(&batch.id)
+            .await?
+            .into_iter()
+            .map(|(_, email)| email)
+            .collect(),
     })
 }
 

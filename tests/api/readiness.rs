@@ -20,7 +20,7 @@ use secrecy::ExposeSecret as _;
 
 use crate::helpers::{
     Dovecot, DovecotSetup, PASSPHRASE, Pki, Relay, TestApp, aiosmtpd_available, canaries_found,
-    dovecot_available, parse_csv, passdrop, run, secret, stderr,
+    console_get, console_post, dovecot_available, parse_csv, passdrop, run, secret, stderr,
 };
 use crate::imap::settings;
 
@@ -457,5 +457,131 @@ async fn a_recheck_finds_the_changed_password_and_reissues_and_emails_only_that_
     let server = readiness::server_problems(b.imap.as_ref(), false).await;
     assert_eq!(server.problems.len(), 1);
     assert_eq!(server.problems[0].code, "server_unreachable");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_rechecks_with_the_passphrase_shows_progress_and_reissues_only_the_failed() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1"]);
+    let dovecot = Dovecot::start(&DovecotSetup {
+        users: &[("ann", "Ann pass 1"), ("bob", "Bob pass 1")],
+        mechanisms: "plain login",
+        tls: true,
+        pki: &pki,
+    });
+    let app = TestApp::spawn().await;
+    let s = settings(
+        &dovecot.imaps_url(),
+        CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        WhenUnreachable::AskToRetry,
+    );
+    let (b, links) = app
+        .create_batch_checked_with(
+            "console-drift",
+            "EmailAddress,UserName\nann@example.org,ann\nbob@example.org,bob\n",
+            Some(s),
+        )
+        .await
+        .unwrap();
+    for (l, pw) in links.iter().zip(["Ann pass 1", "Bob pass 1"]) {
+        let r = app
+            .client
+            .post(l.link.expose_secret())
+            .form(&[("password", pw)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    set_users(&dovecot, &[("ann", "Ann pass 1"), ("bob", "Bob pass two")]);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    let cookie = app.login().await;
+    let base = format!("{}/admin/batches/{}", app.address, b.id);
+    let batch_page = console_get(&app.client, &base, &cookie).await;
+    assert!(
+        batch_page.contains("/readiness\""),
+        "the batch page links the readiness page"
+    );
+    let page = console_get(&app.client, &format!("{base}/readiness"), &cookie).await;
+    assert!(page.contains("Not re-checked yet"), "{page}");
+    assert!(
+        page.contains("ann@example.org") && page.contains("verified"),
+        "{page}"
+    );
+
+    // The passphrase opens the passwords: a wrong one changes nothing.
+    let (status, page) = console_post(
+        &app.client,
+        &format!("{base}/recheck"),
+        &cookie,
+        &[("passphrase", "not it")],
+    )
+    .await;
+    assert_eq!(status, 401, "{page}");
+    assert!(app.store.last_recheck(&b.id).await.unwrap().is_none());
+
+    let (status, page) = console_post(
+        &app.client,
+        &format!("{base}/recheck"),
+        &cookie,
+        &[("passphrase", PASSPHRASE)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(page.contains("Re-check started"), "{page}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let page = console_get(&app.client, &format!("{base}/readiness"), &cookie).await;
+        if page.contains("Last re-check") {
+            break page;
+        }
+        assert!(page.contains("Re-check running"), "{page}");
+        assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+        assert!(Instant::now() < deadline, "the re-check did not end");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(page.contains("2 of 2 checked"), "{page}");
+    assert!(page.contains("1 failed"), "{page}");
+    assert!(page.contains("password_changed"), "{page}");
+
+    // The export page says when and who; the file leaves Bob out unless ticked.
+    let export = console_get(&app.client, &format!("{base}/export"), &cookie).await;
+    assert!(export.contains("Last re-check"), "{export}");
+    assert!(export.contains("bob@example.org"), "{export}");
+    assert!(export.contains("include_stale"), "{export}");
+    let r = app
+        .client
+        .post(format!("{base}/export"))
+        .header("Cookie", &cookie)
+        .form(&[("passphrase", PASSPHRASE), ("purge", "keep-collecting")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let rows = parse_csv(&r.bytes().await.unwrap());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][0], "ann@example.org");
+
+    let (status, page) = console_post(
+        &app.client,
+        &format!("{base}/reissue-failed"),
+        &cookie,
+        &[("passphrase", PASSPHRASE)],
+    )
+    .await;
+    assert_eq!(status, 303, "{page}");
+    assert!(page.contains("New links issued"), "{page}");
+    assert!(page.contains("bob@example.org"), "{page}");
+    let statuses = app.store.recipient_statuses(&b.id).await.unwrap();
+    let live: Vec<&str> = statuses
+        .iter()
+        .filter(|s| s.link_state == passdrop::storage::LinkState::Live)
+        .map(|s| s.recipient.email.as_str())
+        .collect();
+    assert_eq!(live, ["bob@example.org"], "only Bob got a new link");
     app.stop().await;
 }

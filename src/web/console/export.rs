@@ -28,6 +28,8 @@ pub struct ExportForm {
     formula_ok: Option<String>,
     #[serde(default)]
     purge: Option<String>,
+    #[serde(default)]
+    include_stale: Option<String>,
 }
 
 /// `?missing=all` lists every user who has not submitted, not only the first ones.
@@ -107,10 +109,11 @@ pub async fn submit(
             });
         }
     };
-    let exported = batch::prepare_m365(&state.store, &b, &admin).await?;
+    let include_stale = form.include_stale.as_deref() == Some("yes");
+    let exported = batch::prepare_m365_with(&state.store, &b, &admin, include_stale).await?;
     drop(admin);
     if !exported.formula_risk.is_empty() && form.formula_ok.as_deref() != Some("yes") {
-        return Ok(formula_page(&b, &exported.formula_risk, choice).into_response());
+        return Ok(formula_page(&b, &exported.formula_risk, choice, include_stale).into_response());
     }
     batch::record_export(&state.store, &b, exported.rows, choice, now()).await?;
     Ok(csv_download(
@@ -212,7 +215,15 @@ fn export_page(
                  browser; it is never stored on the server. Keep it safe and delete it after \
                  the migration." }
             (formula_note())
+            (recheck_note(tz, b, outlook))
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), error, html! {
+                @if !outlook.password_changed.is_empty() {
+                    label.choice {
+                        input type="checkbox" name="include_stale" value="yes";
+                        span { " Include the " (outlook.password_changed.len())
+                            " users whose password changed since collection (their rows will fail)" }
+                    }
+                }
                 (purge_choices(tz, b, outlook))
                 button type="submit" { "Download CSV" }
             }))
@@ -247,6 +258,31 @@ fn export_page(
             p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
         },
     )
+}
+
+/// When the passwords were last re-checked with the old server, and whose no longer
+/// works (left out of the file unless included).
+fn recheck_note(tz: &TimeZoneSetting, b: &Batch, outlook: &ExportOutlook) -> Markup {
+    let readiness = format!("/admin/batches/{}/readiness", b.id);
+    html! {
+        @match outlook.last_recheck {
+            None => p { "The passwords have not been re-checked with the old server since                 collection. " a href=(readiness) { "Readiness and re-check" } },
+            Some(r) => p.notice {
+                strong { "Last re-check: " } (format_time_in(r.started_at, tz)) ": "
+                (r.done) " of " (r.total) " checked, " strong { (r.failed) " failed" }
+                @if r.inconclusive > 0 { ", " (r.inconclusive) " without a clear answer" }
+                @if r.finished_at.is_none() { " (still running, or cut short)" }
+                ". " a href=(readiness) { "Readiness and re-check" }
+            },
+        }
+        @if !outlook.password_changed.is_empty() {
+            div.error role="note" {
+                p { strong { (outlook.password_changed.len()) " users' passwords no longer work" }
+                    " (changed since collection); the file leaves them out unless you tick the box below:" }
+                ul { @for e in &outlook.password_changed { li { (e) } } }
+            }
+        }
+    }
 }
 
 /// A pending user in words: name, address, and whether their link still works.
@@ -359,7 +395,7 @@ fn formula_note() -> Markup {
 
 /// Before a download whose passwords look like formulas: who, and the download again
 /// (with the purge choice already made).
-fn formula_page(b: &Batch, emails: &[String], choice: PurgeChoice) -> Markup {
+fn formula_page(b: &Batch, emails: &[String], choice: PurgeChoice, include_stale: bool) -> Markup {
     admin_layout(
         "Before you download",
         true,
@@ -378,6 +414,7 @@ fn formula_page(b: &Batch, emails: &[String], choice: PurgeChoice) -> Markup {
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), None, html! {
                 input type="hidden" name="formula_ok" value="yes";
                 input type="hidden" name="purge" value=(choice.as_str());
+                @if include_stale { input type="hidden" name="include_stale" value="yes"; }
                 button type="submit" { "Download the CSV; I will not open it in a spreadsheet" }
             }))
             p { a href={ "/admin/batches/" (b.id) "/export" } { "Back to the export page" } }
