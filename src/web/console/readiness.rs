@@ -299,7 +299,10 @@ fn readiness_page(
                 code { "passdrop batch readiness " (b.name) " --json" } "." }
             h2 { "The old server" }
             @if let Some(why) = &server.not_tested {
-                p { "Not tested: " (why) ". " @if b.imap.is_some() { a href={ (base) "/readiness?server=1" } { "Test it now" } } }
+                p { @if b.imap.is_some() {
+                    "Not tested on this view (it takes a few seconds). "
+                    a href={ (base) "/readiness?server=1" } { "Test the connection now" }
+                } @else { "Not tested: " (why) "." } }
             } @else if report.server.problems.is_empty() {
                 p { "Tested now: no problem found." }
             }
