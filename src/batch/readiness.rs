@@ -32,10 +32,27 @@ pub async fn record_lint(store: &Store, recipient_id: i64, password: &SecretStri
     }
 }
 
+/// At most this many inventories talk to old servers at once, so that a burst of
+/// submissions does not become a burst of long sessions.
+pub const MAX_CONCURRENT_INVENTORIES: usize = 4;
+
+/// How long an inventory waits for a free slot before it gives up (the session is
+/// closed; the user simply has no inventory).
+const INVENTORY_SLOT_WAIT: Duration = Duration::from_secs(20);
+
+static INVENTORY_SLOTS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(MAX_CONCURRENT_INVENTORIES);
+
 /// Hands a verified session to a background task that reads the mailbox inventory and
 /// stores its summary. Returns at once: the user's answer never waits for it.
 pub fn spawn_inventory(store: Store, session: LoggedIn, recipient_id: i64) {
     tokio::spawn(async move {
+        let Ok(Ok(_slot)) =
+            tokio::time::timeout(INVENTORY_SLOT_WAIT, INVENTORY_SLOTS.acquire()).await
+        else {
+            tracing::info!(recipient_id, "no mailbox inventory: too many running");
+            return;
+        };
         let inventory = imap::take_inventory(session, InventoryLimits::default()).await;
         save_inventory(&store, recipient_id, &inventory, crate::config::now()).await;
     });

@@ -33,6 +33,11 @@ pub struct InventoryLimits {
     pub message_limit: u64,
     /// The whole inventory's time limit.
     pub deadline: Duration,
+    /// Ask `STATUS` for `SIZE` (tests turn it off to reach the fallbacks).
+    pub status_size: bool,
+    /// Use the quota where offered when sizes are not known otherwise (tests turn it
+    /// off to reach the fetched sizes).
+    pub quota: bool,
 }
 
 impl Default for InventoryLimits {
@@ -40,6 +45,8 @@ impl Default for InventoryLimits {
         Self {
             message_limit: MESSAGE_SIZE_LIMIT,
             deadline: INVENTORY_DEADLINE,
+            status_size: true,
+            quota: true,
         }
     }
 }
@@ -215,7 +222,7 @@ async fn read_inventory(
 
     // Sizes: STATUS SIZE where the server takes it (Dovecot does without announcing it),
     // else the quota, else fetched sizes.
-    let mut status_size = true;
+    let mut status_size = limits.status_size;
     let mut size_known = false;
     let mut fetch_budget = MAX_SIZES_FETCHED;
     let mut fetched_bytes = 0u64;
@@ -309,7 +316,7 @@ async fn read_inventory(
         }
         wire.run("CLOSE", |_| {}).await?;
     }
-    if !size_known && has("QUOTA") {
+    if !size_known && limits.quota && has("QUOTA") {
         let mut used_kib = None;
         wire.run("GETQUOTAROOT \"INBOX\"", |t| {
             if let Some(kib) = quota_storage(t) {

@@ -128,7 +128,7 @@ async fn the_inventory_counts_folders_sizes_and_messages_over_the_limit_read_onl
     // A lowered limit (100 kB) instead of a 35 MB fixture: see the module's comment.
     let limits = InventoryLimits {
         message_limit: 100_000,
-        deadline: Duration::from_secs(20),
+        ..InventoryLimits::default()
     };
     let inv = imap::take_inventory(session.unwrap(), limits).await;
     assert!(!inv.partial, "{inv:?}");
@@ -157,6 +157,29 @@ async fn the_inventory_counts_folders_sizes_and_messages_over_the_limit_read_onl
         .unwrap()
         .count();
     assert_eq!(seen, 3, "no message moved or added");
+
+    // The fallbacks for servers without STATUS SIZE: the quota (the fixture enables
+    // Dovecot's quota plugin; KiB, so within a few of the sizes), then fetched sizes.
+    for (quota, close) in [(true, 4_096), (false, 0)] {
+        let (_, session) = imap::verify_password_keeping(&s, "ann", &secret("Right horse 1")).await;
+        let fallback = InventoryLimits {
+            message_limit: 100_000,
+            status_size: false,
+            quota,
+            ..InventoryLimits::default()
+        };
+        let other = imap::take_inventory(session.unwrap(), fallback).await;
+        assert_eq!((other.messages, other.oversized_messages), (4, 1));
+        assert!(
+            other.bytes.abs_diff(inv.bytes) <= close,
+            "quota {quota}: {} against {}",
+            other.bytes,
+            inv.bytes
+        );
+        assert!(!other.partial);
+        // The quota counts whole KiB: a multiple of 1024 shows it was the source.
+        assert_eq!(other.bytes % 1024 == 0, quota, "{}", other.bytes);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -308,7 +331,7 @@ async fn a_verified_submission_leaves_an_inventory_and_lint_codes_the_report_sho
         imap::verify_password_keeping(b.imap.as_ref().unwrap(), "ann", &secret(ann_password)).await;
     let limits = InventoryLimits {
         message_limit: 1_500,
-        deadline: Duration::from_secs(20),
+        ..InventoryLimits::default()
     };
     let inv = imap::take_inventory(session.unwrap(), limits).await;
     readiness::save_inventory(&app.store, facts.recipient_id, &inv, config::now()).await;
