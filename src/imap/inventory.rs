@@ -26,6 +26,9 @@ const MAX_FOLDERS_OPENED: usize = 2_000;
 /// and the largest message).
 const MAX_SIZES_FETCHED: u64 = 20_000;
 
+/// At most this many problem folders are kept (their names are stored).
+const MAX_PROBLEM_FOLDERS: usize = 100;
+
 /// What an inventory may do.
 #[derive(Debug, Clone, Copy)]
 pub struct InventoryLimits {
@@ -328,6 +331,10 @@ async fn read_inventory(
             inv.bytes = kib * 1024;
             size_known = true;
         }
+    }
+    if inv.problem_folders.len() > MAX_PROBLEM_FOLDERS {
+        inv.problem_folders.truncate(MAX_PROBLEM_FOLDERS);
+        inv.partial = true;
     }
     if !size_known {
         inv.bytes = fetched_bytes;

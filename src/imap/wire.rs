@@ -155,6 +155,14 @@ pub(super) fn quote(name: &[u8]) -> Option<String> {
 /// Decodes IMAP's modified UTF-7 folder names (`&AOQ-` is `ä`) for people to read;
 /// anything malformed is shown as it is.
 pub(super) fn decode_mailbox_name(raw: &[u8]) -> String {
+    decode_utf7(raw)
+        .chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .take(MAX_NAME_CHARS)
+        .collect()
+}
+
+fn decode_utf7(raw: &[u8]) -> String {
     use base64::Engine as _;
     let text = String::from_utf8_lossy(raw);
     let mut out = String::new();
@@ -196,6 +204,10 @@ pub(super) fn decode_mailbox_name(raw: &[u8]) -> String {
     out.push_str(rest);
     out
 }
+
+/// The longest folder name kept, in characters. A server's names reach terminals and
+/// pages: control characters (escape sequences) are replaced too.
+const MAX_NAME_CHARS: usize = 200;
 
 /// The logged-in stream, spoken to directly.
 pub(super) struct Wire<'a> {
@@ -370,5 +382,8 @@ mod tests {
         assert_eq!(decode_mailbox_name(b"plain"), "plain");
         assert_eq!(decode_mailbox_name(b"bad &%%- x"), "bad &%%- x");
         assert_eq!(decode_mailbox_name(b"open &abc"), "open &abc");
+        // ESC, as a server could send it in modified UTF-7.
+        assert_eq!(decode_mailbox_name(b"a&ABs-[31m"), "a\u{FFFD}[31m");
+        assert_eq!(decode_mailbox_name(&[b'x'; 500]).len(), 200);
     }
 }

@@ -153,6 +153,11 @@ pub async fn recheck(
         Ok(admin) => admin,
         Err(refusal) => return refused_passphrase(&state, &b, refusal).await,
     };
+    // No password goes to a server the admin did not sign for: refused here, in words,
+    // rather than in the background.
+    if let Err(e) = batch::require_signed_batch_by_admin(&state.store, &admin, &b).await {
+        return refuse(&e.to_string()).await;
+    }
     let total = state.store.recipient_statuses(&b.id).await?;
     let total = total.iter().filter(|s| s.submitted_at.is_some()).count();
     // Counted before the answer, so that the page already shows it running.
