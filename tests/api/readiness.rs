@@ -449,6 +449,12 @@ async fn a_recheck_finds_the_changed_password_and_reissues_and_emails_only_that_
             .any(|e| e.kind.as_str() == "rechecked" && e.count == 2),
         "{audit:?}"
     );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.kind.as_str() == "recheck_failed" && e.count == 1),
+        "{audit:?}"
+    );
 
     // The export leaves Bob out (and names him) unless asked.
     let admin = app.admin().await;
@@ -461,6 +467,24 @@ async fn a_recheck_finds_the_changed_password_and_reissues_and_emails_only_that_
         .await
         .unwrap();
     assert_eq!(parse_csv(&all.csv).len(), 3);
+
+    // The command-line export leaves Bob out and names him; the re-check still works
+    // between export and purge.
+    let out = dir.path().join("drift.csv");
+    let mut cmd = passdrop(app.data_dir.path());
+    cmd.env("PASSDROP_PASSPHRASE", PASSPHRASE)
+        .args(["export", "drift", "--keep-collecting", "--out"])
+        .arg(&out);
+    let o = run(&mut cmd);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "Left out 1 whose password changed since collection (batch recheck): bob@example.org"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(parse_csv(&std::fs::read(&out).unwrap()).len(), 2);
 
     // The server stopped: no clear answer is inconclusive, never a changed password.
     drop(dovecot);
@@ -570,6 +594,12 @@ async fn the_console_rechecks_with_the_passphrase_shows_progress_and_reissues_on
     assert!(page.contains("2 of 2 checked"), "{page}");
     assert!(page.contains("1 failed"), "{page}");
     assert!(page.contains("password_changed"), "{page}");
+    let batch_page = console_get(&app.client, &base, &cookie).await;
+    assert!(
+        batch_page.contains("re-check ran: 2 checked"),
+        "{batch_page}"
+    );
+    assert!(!batch_page.contains("Bob pass"), "no password on any page");
 
     // The export page says when and who; the file leaves Bob out unless ticked.
     let export = console_get(&app.client, &format!("{base}/export"), &cookie).await;

@@ -572,6 +572,12 @@ pub fn audit_words(e: &AuditEvent) -> String {
                 .to_owned()
         }
         AuditKind::LinkLocked => "a link was locked after too many refused tries".to_owned(),
+        AuditKind::Other(other) if other == crate::batch::AUDIT_RECHECKED => {
+            format!("re-check ran: {} checked", e.count)
+        }
+        AuditKind::Other(other) if other == crate::batch::AUDIT_RECHECK_FAILED => {
+            format!("re-check: {} failed (password changed)", e.count)
+        }
         AuditKind::Other(other) => other.clone(),
     }
 }
