@@ -157,6 +157,7 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
         ("links", format!("{batch}/links")),
         ("message", format!("{batch}/message")),
         ("export", format!("{batch}/export")),
+        ("readiness", format!("{batch}/readiness")),
         ("email-settings", "/admin/smtp".to_owned()),
         ("passphrase", "/admin/passphrase".to_owned()),
     ];

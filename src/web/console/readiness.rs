@@ -301,7 +301,7 @@ fn readiness_page(
             (notice_box(notice))
             p { (t.mailboxes) " mailboxes inventoried: " (t.messages) " messages, " (mb(i64::try_from(t.bytes).unwrap_or(i64::MAX))) ". "
                 (report.problem_count()) " problems listed. The same report: "
-                code { "passdrop batch readiness " (b.name) " --json" } "." }
+                code { "passdrop batch readiness \"" (b.name) "\" --json" } "." }
             h2 { "The old server" }
             @if let Some(why) = &server.not_tested {
                 p { @if b.imap.is_some() {
