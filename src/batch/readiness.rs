@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::lint::{LintCode, codes_from_stored, codes_to_stored, lint_password};
+use super::lint::{LintCode, codes_from_stored};
 use super::*;
 use crate::imap::{FolderProblem, ImapProblem, InventoryLimits, LoggedIn, MailboxInventory};
 use crate::storage::{InventoryRecord, RecheckOutcome, RecipientStatus, UserReadiness};
@@ -22,15 +22,6 @@ pub const MAX_CSV_BYTES: u64 = 10 * 1024 * 1024;
 
 /// A password's length in the size estimate (passwords are never measured).
 const ESTIMATED_PASSWORD_BYTES: u64 = 24;
-
-/// Stores a new submission's lint codes (and clears the last submission's re-check and
-/// inventory). A failure is logged: the submission itself stands.
-pub async fn record_lint(store: &Store, recipient_id: i64, password: &SecretString) {
-    let codes = codes_to_stored(&lint_password(password.expose_secret()));
-    if let Err(e) = store.save_lint_codes(recipient_id, &codes).await {
-        tracing::warn!(recipient_id, error = %e, "could not store a submission's lint codes");
-    }
-}
 
 /// At most this many inventories talk to old servers at once, so that a burst of
 /// submissions does not become a burst of long sessions.

@@ -115,6 +115,9 @@ pub async fn submit(
         user_name: &view.recipient.user_name,
     };
     let sealed = crypto::seal_password(&view.batch.public_key, binding, password)?;
+    // What about the password will trouble the migration: the codes only, stored in the
+    // submission's transaction.
+    let lint_codes = lint::codes_to_stored(&lint::lint_password(password.expose_secret()));
     match store
         .burn_link_with_submission(
             &token.hash(),
@@ -122,14 +125,12 @@ pub async fn submit(
             &sealed,
             mail_client,
             imap_check,
+            &lint_codes,
             now,
         )
         .await
     {
-        Ok(()) => {
-            readiness::record_lint(store, view.recipient.id, password).await;
-            Ok(SubmitOutcome::Accepted)
-        }
+        Ok(()) => Ok(SubmitOutcome::Accepted),
         Err(StoreError::LinkNotLive) => {
             // Someone else won the race, or the admin acted meanwhile: report what it is now.
             let current = store.link_by_token_hash(&token.hash()).await?;

@@ -106,21 +106,6 @@ fn pairs_of(lines: &str) -> Vec<(String, String)> {
 }
 
 impl Store {
-    /// Stores a new submission's lint codes, clearing what an earlier submission left
-    /// (its re-check and inventory belong to the old password).
-    #[instrument(skip_all)]
-    pub async fn save_lint_codes(&self, recipient_id: i64, codes: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT OR REPLACE INTO user_readiness (recipient_id, lint_codes) \
-             SELECT id, ? FROM recipients WHERE id = ?",
-        )
-        .bind(codes)
-        .bind(recipient_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Stores a mailbox inventory (only if the recipient still exists).
     #[instrument(skip_all)]
     pub async fn save_inventory(
