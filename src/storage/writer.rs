@@ -120,43 +120,44 @@ async fn commit_submissions(
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut burned = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let (token_hash, recipient_id, enc, ciphertext, mail_client, imap_check, lint_codes, now) =
-            match job {
-                WriteJob::Opened {
-                    token_hash, now, ..
-                } => {
-                    sqlx::query(
-                        "UPDATE links SET opened_at = ? WHERE token_hash = ? AND state = 'live' \
+        let lint_codes = match &job {
+            WriteJob::Submit { lint_codes, .. } => lint_codes.clone(),
+            WriteJob::Opened { .. } => String::new(),
+        };
+        let (token_hash, recipient_id, enc, ciphertext, mail_client, imap_check, now) = match job {
+            WriteJob::Opened {
+                token_hash, now, ..
+            } => {
+                sqlx::query(
+                    "UPDATE links SET opened_at = ? WHERE token_hash = ? AND state = 'live' \
                      AND opened_at IS NULL",
-                    )
-                    .bind(now)
-                    .bind(token_hash.as_slice())
-                    .execute(&mut *tx)
-                    .await?;
-                    burned.push(true);
-                    continue;
-                }
-                WriteJob::Submit {
-                    token_hash,
-                    recipient_id,
-                    enc,
-                    ciphertext,
-                    mail_client,
-                    imap_check,
-                    lint_codes,
-                    now,
-                    ..
-                } => (
-                    token_hash,
-                    recipient_id,
-                    enc,
-                    ciphertext,
-                    mail_client,
-                    imap_check,
-                    lint_codes,
-                    now,
-                ),
-            };
+                )
+                .bind(now)
+                .bind(token_hash.as_slice())
+                .execute(&mut *tx)
+                .await?;
+                burned.push(true);
+                continue;
+            }
+            WriteJob::Submit {
+                token_hash,
+                recipient_id,
+                enc,
+                ciphertext,
+                mail_client,
+                imap_check,
+                now,
+                ..
+            } => (
+                token_hash,
+                recipient_id,
+                enc,
+                ciphertext,
+                mail_client,
+                imap_check,
+                now,
+            ),
+        };
         let updated = sqlx::query(
             "UPDATE links SET state = 'used', used_at = ?1 \
              WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' AND expires_at > ?1 \
