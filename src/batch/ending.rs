@@ -134,6 +134,11 @@ pub struct ExportOutlook {
     pub purge_at: i64,
     /// The last export: rows written and when.
     pub last_export: Option<(i64, i64)>,
+    /// The last re-check of the passwords, if any ran.
+    pub last_recheck: Option<crate::storage::BatchRecheck>,
+    /// Users whose last re-check found their password changed (left out of an export
+    /// unless asked).
+    pub password_changed: Vec<String>,
 }
 
 impl ExportOutlook {
@@ -172,6 +177,13 @@ pub async fn export_outlook(store: &Store, batch: &Batch, now: i64) -> BatchResu
         live_links_until,
         purge_at: automatic_purge_at(batch),
         last_export,
+        last_recheck: store.last_recheck(&batch.id).await?,
+        password_changed: store
+            .password_changed_users(&batch.id)
+            .await?
+            .into_iter()
+            .map(|(_, email)| email)
+            .collect(),
     })
 }
 
@@ -187,6 +199,9 @@ pub struct M365Export {
     /// (`export::formula_risk`), as "EmailAddress (line N)" in file order: the admin is
     /// warned, naming them (never the passwords).
     pub formula_risk: Vec<String>,
+    /// Email addresses of users whose last re-check found their password changed: left
+    /// out of the file unless asked (`include_stale`), and named either way.
+    pub stale: Vec<String>,
 }
 
 /// Opens every password of a batch with the unlocked admin key and renders the
@@ -199,7 +214,20 @@ pub async fn export_m365(
     choice: PurgeChoice,
     now: i64,
 ) -> BatchResult<(M365Export, PurgePlan)> {
-    let exported = prepare_m365(store, batch, admin).await?;
+    export_m365_with(store, batch, admin, choice, false, now).await
+}
+
+/// Like `export_m365`; `include_stale` keeps the users whose last re-check found their
+/// password changed (left out otherwise).
+pub async fn export_m365_with(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+    choice: PurgeChoice,
+    include_stale: bool,
+    now: i64,
+) -> BatchResult<(M365Export, PurgePlan)> {
+    let exported = prepare_m365_with(store, batch, admin, include_stale).await?;
     let plan = record_export(store, batch, exported.rows, choice, now).await?;
     Ok((exported, plan))
 }
@@ -228,21 +256,44 @@ pub async fn prepare_m365(
     batch: &Batch,
     admin: &AdminKey,
 ) -> BatchResult<M365Export> {
-    prepare_export(store, batch, admin, &Target::M365, None).await
+    prepare_export(store, batch, admin, &Target::M365, None, false).await
+}
+
+/// Like `prepare_m365`; `include_stale` keeps the users whose last re-check found their
+/// password changed.
+pub async fn prepare_m365_with(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+    include_stale: bool,
+) -> BatchResult<M365Export> {
+    prepare_export(store, batch, admin, &Target::M365, None, include_stale).await
 }
 
 /// Opens every password of a batch and renders the file `target` says, without
 /// recording the export; `tally` (if given) counts the passwords opened. A value the
-/// format cannot carry refuses the whole file (`ExportError::CannotCarry`).
+/// format cannot carry refuses the whole file (`ExportError::CannotCarry`). Users whose
+/// last re-check found their password changed are left out unless `include_stale`, and
+/// named either way (`M365Export::stale`).
 pub async fn prepare_export(
     store: &Store,
     batch: &Batch,
     admin: &AdminKey,
     target: &Target,
     tally: Option<Arc<Tally>>,
+    include_stale: bool,
 ) -> BatchResult<M365Export> {
+    if matches!(target, Target::Imapsync(_)) {
+        // The file names the old server: it must be the one the admin signed for.
+        super::require_signed_batch_by_admin(store, admin, batch).await?;
+    }
     let batch_key = open_batch_key(store, batch, admin).await?;
-    let (submissions, missing) = store.submissions_and_missing(&batch.id).await?;
+    let (mut submissions, missing) = store.submissions_and_missing(&batch.id).await?;
+    let stale_users = store.password_changed_users(&batch.id).await?;
+    if !include_stale {
+        submissions.retain(|s| !stale_users.iter().any(|(id, _)| *id == s.recipient.id));
+    }
+    let stale = stale_users.into_iter().map(|(_, email)| email).collect();
     // One X25519 exchange per password: opened off the async runtime, on every core.
     let batch_id = batch.id.clone();
     if let Some(tally) = &tally {
@@ -317,11 +368,12 @@ pub async fn prepare_export(
         rows: rows.len(),
         missing,
         formula_risk,
+        stale,
     })
 }
 
 /// Opens every sealed password of a batch, in order, spread over the machine's cores.
-fn open_passwords(
+pub(super) fn open_passwords(
     batch_key: &crypto::BatchKey,
     batch_id: &str,
     submissions: &[crate::storage::StoredSubmission],

@@ -115,6 +115,9 @@ pub async fn submit(
         user_name: &view.recipient.user_name,
     };
     let sealed = crypto::seal_password(&view.batch.public_key, binding, password)?;
+    // What about the password will trouble the migration: the codes only, stored in the
+    // submission's transaction.
+    let lint_codes = lint::codes_to_stored(&lint::lint_password(password.expose_secret()));
     match store
         .burn_link_with_submission(
             &token.hash(),
@@ -122,6 +125,7 @@ pub async fn submit(
             &sealed,
             mail_client,
             imap_check,
+            &lint_codes,
             now,
         )
         .await

@@ -40,6 +40,13 @@ pub enum BatchCommand {
     Probe(super::admin_login::ProbeArgs),
     /// Set who is asking (contact, logo, accent colour, link prefix), or print it.
     Branding(super::branding::BrandingCommandArgs),
+    /// Log in again with each submitted password (the passphrase opens them) and mark
+    /// the users whose password no longer works; --reissue-failed [--send] gives them new
+    /// links.
+    Recheck(super::RecheckArgs),
+    /// What will trouble the migration, per user and for the batch, with stable codes
+    /// (--json for scripts; --strict exits 1 when any problem is listed).
+    Readiness(super::ReadinessArgs),
 }
 
 impl BatchCommand {
@@ -55,6 +62,8 @@ impl BatchCommand {
             Self::Message(args) => message(store, &args).await,
             Self::Probe(args) => super::admin_login::probe(ctx, args).await,
             Self::Branding(args) => super::branding::branding(store, &ctx.url, &args).await,
+            Self::Recheck(args) => super::readiness::recheck(ctx, args).await,
+            Self::Readiness(args) => super::readiness::readiness(ctx, args).await,
         }
     }
 }

@@ -100,12 +100,16 @@ pub struct ExportArgs {
         conflicts_with = "keep_collecting"
     )]
     pub allow_early_purge: bool,
+    /// Keep the users whose last re-check (`batch recheck`) found their password changed
+    /// (left out otherwise; named on stderr either way).
+    #[arg(long, env = "PASSDROP_INCLUDE_STALE")]
+    pub include_stale: bool,
 }
 
 impl ExportArgs {
     /// Decrypts the batch and writes the file; purges the batch after if asked.
     pub(super) async fn run(self, ctx: &Context) -> CliResult {
-        export(&ctx.store, &ctx.time_zone, self).await
+        export(&ctx.store, &ctx.settings_key, &ctx.time_zone, self).await
     }
 }
 
@@ -129,7 +133,12 @@ impl PurgeArgs {
 
 /// Writes a batch's passwords in the chosen format (and, for m365-powershell, the
 /// script beside the CSV); nothing is written when a value cannot be carried.
-async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliResult {
+async fn export(
+    store: &Store,
+    key_file: &batch::SettingsKeyFile,
+    zone: &TimeZoneSetting,
+    args: ExportArgs,
+) -> CliResult {
     let format = args.format.format();
     let script_path = match (format, &args.out) {
         (Format::M365PowerShell, None) => {
@@ -166,14 +175,10 @@ async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliR
             let csv_name = out.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
                 Failure::Usage("--out must end in a file name of UTF-8 text".to_owned())
             })?;
-            // The inventory's problem folders are passed here once it exists.
-            let folders: Vec<String> = Vec::new();
-            Some(batch::powershell_script(
-                &b,
-                csv_name,
-                args.max_concurrent,
-                &folders,
-            )?)
+            Some(
+                batch::powershell_script(store, key_file, &b, csv_name, args.max_concurrent)
+                    .await?,
+            )
         }
         _ => None,
     };
@@ -192,7 +197,14 @@ async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliR
         PurgeChoice::AfterLinksExpire
     };
     let tally = batch::Tally::new();
-    let prepared = batch::prepare_export(store, &b, &admin, &target, Some(Arc::clone(&tally)));
+    let prepared = batch::prepare_export(
+        store,
+        &b,
+        &admin,
+        &target,
+        Some(Arc::clone(&tally)),
+        args.include_stale,
+    );
     let exported = progress::watch("Opening passwords", tally, progress::LARGE, prepared).await?;
     drop(admin);
     output.finish(&exported.csv)?;
@@ -213,6 +225,18 @@ async fn export(store: &Store, zone: &TimeZoneSetting, args: ExportArgs) -> CliR
     }
     if !exported.formula_risk.is_empty() {
         eprintln!("{}", crate::export::formula_warning(&exported.formula_risk));
+    }
+    if !exported.stale.is_empty() {
+        eprintln!(
+            "{} {} whose password changed since collection (batch recheck): {}",
+            if args.include_stale {
+                "Included"
+            } else {
+                "Left out"
+            },
+            exported.stale.len(),
+            exported.stale.join(", ")
+        );
     }
     if exported.missing.is_empty() {
         eprintln!("Every user has submitted.");

@@ -32,15 +32,21 @@ use tokio_rustls::rustls::{
 use zeroize::Zeroizing;
 
 mod gate;
+mod inventory;
 pub mod microsoft_view;
 mod report;
 mod session;
 mod throttle;
 mod tls;
+mod wire;
 
 pub use gate::{
     CheckGate, CheckPass, DEFAULT_CHECKS_PER_SERVER, DEFAULT_LOGIN_INTERVAL, Entry,
     MAX_CONCURRENT_CHECKS, Pacing, QUEUE_WAIT, VERIFY_BUDGET,
+};
+pub use inventory::{
+    FolderProblem, INVENTORY_DEADLINE, InventoryLimits, LoggedIn, MAX_ITEMS_PER_MAILBOX,
+    MESSAGE_SIZE_LIMIT, MailboxInventory, take_inventory, verify_password_keeping,
 };
 pub use microsoft_view::{PublicTls, ServerProblem};
 use report::*;

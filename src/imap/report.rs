@@ -257,6 +257,11 @@ pub(super) fn needs_app_password(text: &str) -> bool {
 /// password, `[CONTACTADMIN]`, `[PRIVACYREQUIRED]`...) is a refusal for that reason.
 pub(super) fn classify_no(text: &str) -> Verdict {
     let info = server_text(text);
+    // A wrong password is a wrong password, whatever advice follows the code (a server
+    // may mention app passwords in every refusal): it counts toward the lock.
+    if info.trim_start().starts_with("[AUTHENTICATIONFAILED]") {
+        return Verdict::Rejected;
+    }
     if needs_app_password(&info) {
         return Verdict::AppPasswordRequired(info);
     }

@@ -59,13 +59,28 @@ impl Connected {
         password: &SecretString,
         prefer: Option<LoginMethod>,
     ) -> Verdict {
+        let (verdict, session) = self.log_in_keeping(user, password, prefer).await;
+        if let Some(session) = session {
+            session.logout().await;
+        }
+        verdict
+    }
+
+    /// Logs in and, when the server accepts, hands back the logged-in session (for the
+    /// mailbox inventory) instead of logging out.
+    pub(super) async fn log_in_keeping(
+        self,
+        user: &str,
+        password: &SecretString,
+        prefer: Option<LoginMethod>,
+    ) -> (Verdict, Option<Authenticated>) {
         let method = match prefer {
             Some(LoginMethod::Login) if !self.has("LOGINDISABLED") => Some(LoginMethod::Login),
             _ => self.login_method(),
         };
         let Some(method) = method else {
             self.logout().await;
-            return Verdict::CouldNotCheck(ImapProblem::NoLogin);
+            return (Verdict::CouldNotCheck(ImapProblem::NoLogin), None);
         };
         let literal_plus = self.has("LITERAL+");
         let Connected { client, .. } = self;
@@ -99,11 +114,8 @@ impl Connected {
                 .map(LoginResult::from_session),
         };
         match result {
-            Err(_) => Verdict::NoAnswer(ImapProblem::Timeout("logging in")),
-            Ok(LoginResult::LoggedIn(authenticated)) => {
-                authenticated.logout().await;
-                Verdict::Accepted
-            }
+            Err(_) => (Verdict::NoAnswer(ImapProblem::Timeout("logging in")), None),
+            Ok(LoginResult::LoggedIn(authenticated)) => (Verdict::Accepted, Some(authenticated)),
             Ok(LoginResult::Refused(error, mut client)) => {
                 let verdict = match error {
                     ImapError::No(text) => classify_no(&text),
@@ -114,7 +126,7 @@ impl Connected {
                     client.run_command_and_check_ok("LOGOUT", None),
                 )
                 .await;
-                verdict
+                (verdict, None)
             }
         }
     }
@@ -146,6 +158,15 @@ pub(super) enum Authenticated {
 }
 
 impl Authenticated {
+    /// The encrypted stream under the session, for commands async-imap cannot parse the
+    /// answers of (the inventory's STATUS SIZE, NAMESPACE).
+    pub(super) fn stream(&mut self) -> &mut Tls {
+        match self {
+            Self::Session(s) => s.get_mut(),
+            Self::Client(c) => c.get_mut(),
+        }
+    }
+
     pub(super) async fn logout(self) {
         let _ = tokio::time::timeout(LOGOUT_TIMEOUT, async {
             match self {

@@ -80,6 +80,7 @@ impl Store {
     /// Submissions arriving together share one transaction and one fsync (group
     /// commit); each is answered only once that transaction is durable.
     #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)] // each is one fact of the submission's row
     pub async fn burn_link_with_submission(
         &self,
         token_hash: &[u8; 32],
@@ -87,6 +88,7 @@ impl Store {
         sealed: &SealedPassword,
         mail_client: Option<MailClient>,
         imap_check: Option<ImapCheck>,
+        lint_codes: &str,
         now: i64,
     ) -> StoreResult<()> {
         let (done, answer) = tokio::sync::oneshot::channel();
@@ -97,6 +99,7 @@ impl Store {
             ciphertext: sealed.ciphertext.clone(),
             mail_client,
             imap_check,
+            lint_codes: lint_codes.to_owned(),
             now,
             done,
         };

@@ -109,6 +109,8 @@ impl Store {
         for sql in [
             "DELETE FROM admin_notices WHERE batch_id = ?",
             "DELETE FROM user_states WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
+            "DELETE FROM user_readiness WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
+            "DELETE FROM batch_rechecks WHERE batch_id = ?",
             "DELETE FROM submissions WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
             "DELETE FROM links WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
             "DELETE FROM admin_probes WHERE batch_id = ?",

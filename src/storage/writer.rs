@@ -28,6 +28,8 @@ pub(super) enum WriteJob {
         mail_client: Option<MailClient>,
         /// The outcome of the old-server check, if any.
         imap_check: Option<ImapCheck>,
+        /// The password's lint codes, space-separated (`batch::lint`).
+        lint_codes: String,
         /// The time of the submission.
         now: i64,
         /// The outcome: `LinkNotLive` when the link could not be burned.
@@ -118,6 +120,10 @@ async fn commit_submissions(
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut burned = Vec::with_capacity(jobs.len());
     for job in jobs {
+        let lint_codes = match &job {
+            WriteJob::Submit { lint_codes, .. } => lint_codes.clone(),
+            WriteJob::Opened { .. } => String::new(),
+        };
         let (token_hash, recipient_id, enc, ciphertext, mail_client, imap_check, now) = match job {
             WriteJob::Opened {
                 token_hash, now, ..
@@ -180,6 +186,15 @@ async fn commit_submissions(
         .bind(now)
         .bind(mail_client.map(MailClient::as_str))
         .bind(imap_check.map(ImapCheck::as_str))
+        .execute(&mut *tx)
+        .await?;
+        // A new password: its lint codes, and none of the last one's re-check or
+        // inventory (migration 0013).
+        sqlx::query(
+            "INSERT OR REPLACE INTO user_readiness (recipient_id, lint_codes) VALUES (?, ?)",
+        )
+        .bind(recipient_id)
+        .bind(lint_codes)
         .execute(&mut *tx)
         .await?;
         sqlx::query(

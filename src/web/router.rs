@@ -115,6 +115,18 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             get(console::export::script),
         )
         .route("/admin/batches/{id}/purge", post(console::export::purge))
+        .route(
+            "/admin/batches/{id}/readiness",
+            get(console::readiness::page),
+        )
+        .route(
+            "/admin/batches/{id}/recheck",
+            post(console::readiness::recheck),
+        )
+        .route(
+            "/admin/batches/{id}/reissue-failed",
+            post(console::readiness::reissue_failed),
+        )
         .route("/admin/batches/{id}/imap", post(console::imap::set))
         .route("/admin/batches/{id}/imap/test", post(console::imap::test))
         .route(

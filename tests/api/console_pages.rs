@@ -161,6 +161,7 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
         ("message", format!("{batch}/message")),
         ("branding", format!("{batch}/branding")),
         ("export", format!("{batch}/export")),
+        ("readiness", format!("{batch}/readiness")),
         ("email-settings", "/admin/smtp".to_owned()),
         ("passphrase", "/admin/passphrase".to_owned()),
     ];

@@ -19,6 +19,41 @@ async fn the_journey_ends_with_a_purge_that_leaves_no_trace() {
         assert_eq!(app.submit(&link(l), pw, pw).await.status(), 200);
     }
 
+    // What readiness keeps about a user (migration 0013): lint codes (stored at
+    // submission), an inventory with a folder name, a re-check.
+    let statuses = app.store.recipient_statuses(&b.id).await.unwrap();
+    let ann = statuses[0].recipient.id;
+    let record = passdrop::storage::InventoryRecord {
+        folders: 2,
+        messages: 7,
+        bytes: 7_000,
+        problem_folders: vec![(
+            "folder_name_has_slash".to_owned(),
+            "Canaryfolder/Annabel".to_owned(),
+        )],
+        ..Default::default()
+    };
+    app.store
+        .save_inventory(ann, &record, config::now())
+        .await
+        .unwrap();
+    app.store
+        .begin_recheck(&b.id, 2, config::now())
+        .await
+        .unwrap();
+    app.store
+        .record_recheck(
+            &b.id,
+            ann,
+            passdrop::storage::RecheckOutcome::Ok,
+            config::now(),
+        )
+        .await
+        .unwrap();
+    let facts = app.store.user_readiness(&b.id).await.unwrap();
+    assert_eq!(facts.len(), 2);
+    assert_eq!(facts[1].lint_codes, "separator_in_password");
+
     let (csv, missing) = app.export(&b).await;
     assert_eq!(missing, vec!["canary.cy@canary-domain.example"]);
     let rows = parse_csv(&csv);
@@ -61,6 +96,7 @@ async fn the_journey_ends_with_a_purge_that_leaves_no_trace() {
         Err(BatchError::Purged { .. })
     ));
     assert_eq!(app.store.integrity_check().await.unwrap(), "ok");
+    assert!(app.store.last_recheck(&b.id).await.unwrap().is_none());
 
     let mut canaries: Vec<&str> = passwords.to_vec();
     canaries.extend(tokens.iter().map(String::as_str));
@@ -71,6 +107,7 @@ async fn the_journey_ends_with_a_purge_that_leaves_no_trace() {
         "canaryuser-bob",
         "Canaryname",
         "Bobbington",
+        "Canaryfolder",
     ]);
     // Scan while the server still runs (WAL and SHM present), then again after it stops.
     let found = canaries_found(app.data_dir.path(), &canaries);

@@ -38,6 +38,7 @@ mod passphrase;
 mod property;
 mod purge_reader;
 mod races;
+mod readiness;
 mod reload;
 mod signed_settings;
 mod smtp;

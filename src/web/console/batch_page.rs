@@ -617,6 +617,12 @@ pub fn audit_words(e: &AuditEvent) -> String {
         AuditKind::ReportedAfterUse => "a user reported a link a password was already received with: that password may be someone else's".to_owned(),
         AuditKind::HelpAsked => "a user asked for help".to_owned(),
         AuditKind::UserStateCleared => "a user's help or report state was cleared".to_owned(),
+        AuditKind::Other(other) if other == crate::batch::AUDIT_RECHECKED => {
+            format!("re-check ran: {} checked", e.count)
+        }
+        AuditKind::Other(other) if other == crate::batch::AUDIT_RECHECK_FAILED => {
+            format!("re-check: {} failed (password changed)", e.count)
+        }
         AuditKind::Other(other) => admin_login::audit_words(other, e.count),
     }
 }

@@ -40,6 +40,8 @@ pub struct ExportForm {
     /// imapsync: `email` or `user-name`.
     #[serde(default)]
     dest_login: Option<String>,
+    #[serde(default)]
+    include_stale: Option<String>,
 }
 
 impl ExportForm {
@@ -153,7 +155,9 @@ pub async fn submit(
             });
         }
     };
-    let prepared = batch::prepare_export(&state.store, &b, &admin, &target, None).await;
+    let include_stale = form.include_stale.as_deref() == Some("yes");
+    let prepared =
+        batch::prepare_export(&state.store, &b, &admin, &target, None, include_stale).await;
     drop(admin);
     let exported = match prepared {
         Ok(exported) => exported,
@@ -198,7 +202,15 @@ pub async fn script(
 ) -> Result<Response, AppError> {
     let b = live_batch(&state, &id).await?;
     let csv_name = format!("{}.csv", safe_file_name(&download_name(&b, Format::M365)));
-    match batch::powershell_script(&b, &csv_name, DEFAULT_MAX_CONCURRENT, &[]) {
+    match batch::powershell_script(
+        &state.store,
+        &state.config.settings_key,
+        &b,
+        &csv_name,
+        DEFAULT_MAX_CONCURRENT,
+    )
+    .await
+    {
         Ok(script) => Ok(file_download(
             zeroize::Zeroizing::new(script.into_bytes()),
             &format!("passdrop-{}-m365", b.name),
@@ -306,8 +318,16 @@ fn export_page(
             p { "The file is made now and sent only to your browser; it is never stored on the \
                  server. Keep it safe and delete it after the migration." }
             (formula_note())
+            (recheck_note(tz, b, outlook))
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), error, html! {
                 (format_choice(b))
+                @if !outlook.password_changed.is_empty() {
+                    label.choice {
+                        input type="checkbox" name="include_stale" value="yes";
+                        span { " Include the " (outlook.password_changed.len())
+                            " users whose password changed since collection (their rows will fail)" }
+                    }
+                }
                 (purge_choices(tz, b, outlook))
                 button type="submit" { "Download" }
             }))
@@ -343,6 +363,31 @@ fn export_page(
             p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
         },
     )
+}
+
+/// When the passwords were last re-checked with the old server, and whose no longer
+/// works (left out of the file unless included).
+fn recheck_note(tz: &TimeZoneSetting, b: &Batch, outlook: &ExportOutlook) -> Markup {
+    let readiness = format!("/admin/batches/{}/readiness", b.id);
+    html! {
+        @match outlook.last_recheck {
+            None => p { "The passwords have not been re-checked with the old server since                 collection. " a href=(readiness) { "Readiness and re-check" } },
+            Some(r) => p.notice {
+                strong { "Last re-check: " } (format_time_in(r.started_at, tz)) ": "
+                (r.done) " of " (r.total) " checked, " strong { (r.failed) " failed" }
+                @if r.inconclusive > 0 { ", " (r.inconclusive) " without a clear answer" }
+                @if r.finished_at.is_none() { " (still running, or cut short)" }
+                ". " a href=(readiness) { "Readiness and re-check" }
+            },
+        }
+        @if !outlook.password_changed.is_empty() {
+            div.error role="note" {
+                p { strong { (outlook.password_changed.len()) " users' passwords no longer work" }
+                    " (changed since collection); the file leaves them out unless you tick the box below:" }
+                ul { @for e in &outlook.password_changed { li { (e) } } }
+            }
+        }
+    }
 }
 
 /// A pending user in words: name, address, and whether their link still works.
@@ -518,7 +563,7 @@ fn formula_page(b: &Batch, emails: &[String], choice: PurgeChoice, form: &Export
             (passphrase_form(&format!("/admin/batches/{}/export", b.id), None, html! {
                 input type="hidden" name="formula_ok" value="yes";
                 input type="hidden" name="purge" value=(choice.as_str());
-                @for (name, value) in [("format", &form.format), ("dest_host", &form.dest_host), ("dest_login", &form.dest_login)] {
+                @for (name, value) in [("format", &form.format), ("dest_host", &form.dest_host), ("dest_login", &form.dest_login), ("include_stale", &form.include_stale)] {
                     @if let Some(value) = value { input type="hidden" name=(name) value=(value); }
                 }
                 button type="submit" { "Download the file; I will not open it in a spreadsheet" }

@@ -25,6 +25,7 @@ pub(super) mod links;
 pub(super) mod message;
 pub(super) mod new_batch;
 pub(super) mod passphrase;
+pub(super) mod readiness;
 pub(super) mod sending;
 pub(super) mod session;
 pub(super) mod smtp;

@@ -420,14 +420,15 @@ async fn checked_submit(
     };
     // No password goes to a server the admin did not sign for.
     batch::require_signed_batch(&state.store, &state.config.settings_key, &view.batch).await?;
-    let verdict = tokio::time::timeout(
+    let (verdict, session) = tokio::time::timeout(
         imap::CHECK_DEADLINE,
-        imap::verify_password(&settings, &view.recipient.user_name, &password),
+        imap::verify_password_keeping(&settings, &view.recipient.user_name, &password),
     )
     .await
-    .unwrap_or(Verdict::NoAnswer(imap::ImapProblem::Timeout(
-        "the whole check",
-    )));
+    .unwrap_or((
+        Verdict::NoAnswer(imap::ImapProblem::Timeout("the whole check")),
+        None,
+    ));
     state.metrics.imap_check(match &verdict {
         Verdict::Accepted => "accepted",
         Verdict::Rejected => "rejected",
@@ -450,9 +451,14 @@ async fn checked_submit(
     let host = settings.server.host.as_str();
     match verdict {
         Verdict::Accepted => {
-            reader
+            let answer = reader
                 .accept(&password, mail_client, Some(ImapCheck::Verified))
-                .await
+                .await;
+            // The mailbox inventory reads on in the background: never delays this answer.
+            if let (Ok(_), Some(session)) = (&answer, session) {
+                batch::readiness::spawn_inventory(state.store.clone(), session, recipient_id);
+            }
+            answer
         }
         Verdict::Rejected => {
             tracing::info!(%batch_id, recipient_id, "the IMAP server refused a submitted password");

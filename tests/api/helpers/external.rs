@@ -118,12 +118,27 @@ pub struct Dovecot {
 
 impl Dovecot {
     pub fn start(setup: &DovecotSetup<'_>) -> Self {
-        Self::start_with_auth(setup, |_| String::new())
+        Self::start_full(setup, |_| String::new(), "")
     }
 
     /// Like `start`, with `auth(dir)`'s settings (say, a master passdb) placed before
     /// the users' passdb; `dir` is Dovecot's directory, for the files they name.
     pub fn start_with_auth(setup: &DovecotSetup<'_>, auth: impl FnOnce(&Path) -> String) -> Self {
+        Self::start_full(setup, auth, "")
+    }
+
+    /// Like `start`, with `extra` lines appended to the configuration (plugins,
+    /// namespaces).
+    pub fn start_with(setup: &DovecotSetup<'_>, extra: &str) -> Self {
+        Self::start_full(setup, |_| String::new(), extra)
+    }
+
+    /// `start_with_auth` and `start_with` at once.
+    pub fn start_full(
+        setup: &DovecotSetup<'_>,
+        auth: impl FnOnce(&Path) -> String,
+        extra: &str,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // Dovecot's unprivileged processes must reach their sockets under this directory.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -168,7 +183,7 @@ impl Dovecot {
              userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/home/%u\n}}\n\
              mail_location = maildir:{d}/home/%u/Maildir\n\
              service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {imap_port}\n  }}\n  {imaps}\n}}\n\
-             service anvil {{\n  chroot =\n}}\n",
+             service anvil {{\n  chroot =\n}}\n{extra}\n",
             mech = setup.mechanisms,
         );
         let config_path = dir.path().join("dovecot.conf");

@@ -177,6 +177,7 @@ pub(super) fn stepper(flow: &Flow, base: &str) -> Markup {
                 @if flow.next != Next::GetLinks { a href={ (base) "/links" } { "Get the links (CSV or email)" } " · " }
                 @if !matches!(flow.next, Next::Export | Next::Purge) { a href={ (base) "/export" } { "Export and purge" } }
                 @else { a href={ (base) "/message" } { "The message users get" } }
+                " · " a href={ (base) "/readiness" } { "Readiness and re-check" }
             }
         }
     }
