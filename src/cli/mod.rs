@@ -36,6 +36,7 @@ mod send;
 mod serve;
 mod settings_file;
 mod smtp;
+mod status;
 mod table;
 
 pub use admin::{AdminCommand, ChangePassphraseArgs, InitArgs};

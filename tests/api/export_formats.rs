@@ -265,7 +265,7 @@ fn a_value_a_format_cannot_carry_is_refused_by_line_and_address() {
 }
 
 /// A batch where user1..userN submitted `passwords`, with an old server set afterwards
-/// (unsigned: the export only names it).
+/// and signed as the admin would (without the connection test: it is not reachable).
 async fn submitted(app: &TestApp, name: &str, passwords: &[&str]) -> Batch {
     let roster: String = std::iter::once("EmailAddress,UserName\n".to_owned())
         .chain((1..=passwords.len()).map(|i| {
@@ -282,17 +282,25 @@ async fn submitted(app: &TestApp, name: &str, passwords: &[&str]) -> Batch {
         trust: passdrop::imap::CertTrust::PublicAuthorities,
         when_unreachable: WhenUnreachable::AskToRetry,
     };
+    let mut changed = app.store.require_batch(&b.id).await.unwrap();
+    changed.imap = Some(imap.clone());
+    let signer = passdrop::batch::settings_signer(&app.admin().await).unwrap();
+    let sig = passdrop::batch::sign_batch(&signer, &changed);
     app.store
-        .set_batch_imap(&b.id, Some(&imap), b"test")
+        .set_batch_imap(&b.id, Some(&imap), &sig)
         .await
         .unwrap();
-    b
+    app.store.require_batch(&b.id).await.unwrap()
 }
 
 fn run_export(app: &TestApp, args: &[&str]) -> (bool, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_passdrop"))
         .env_clear()
         .env("PASSDROP_DATA_DIR", app.data_dir.path())
+        .env(
+            "PASSDROP_SETTINGS_KEY_FILE",
+            app.key_dir.path().join("settings-key.pub"),
+        )
         .env("PASSDROP_PASSPHRASE", PASSPHRASE)
         .arg("export")
         .args(args)

@@ -264,7 +264,14 @@ async fn a_verified_submission_leaves_an_inventory_and_lint_codes_the_report_sho
     assert_eq!(json["batch"]["totals"]["mailboxes"], 1);
     assert_eq!(json["batch"]["totals"]["messages"], 3);
     assert_eq!(json["batch"]["totals"]["bytes"], inv.bytes);
-    assert_eq!(json["server"]["problems"], serde_json::json!([]));
+    // The test's Dovecot is what Microsoft could not use: a test CA on a loopback address.
+    let server_codes: Vec<&str> = json["server"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(server_codes, ["certificate_not_trusted", "host_not_public"]);
     let users = json["users"].as_array().unwrap();
     assert_eq!(users.len(), 2);
     let ann = &users[0];
@@ -502,8 +509,9 @@ async fn a_recheck_finds_the_changed_password_and_reissues_and_emails_only_that_
             .all(|f| f.recheck.map(|r| r.0) == Some(RecheckOutcome::Inconclusive))
     );
     let server = readiness::server_problems(b.imap.as_ref(), false, None).await;
-    assert_eq!(server.problems.len(), 1);
-    assert_eq!(server.problems[0].code, "server_unreachable");
+    let codes: Vec<&str> = server.problems.iter().map(|p| p.code.as_str()).collect();
+    assert!(codes.contains(&"server_unreachable"), "{codes:?}");
+    assert!(!codes.contains(&"certificate_not_trusted"), "{codes:?}");
     app.stop().await;
 }
 
