@@ -4,9 +4,8 @@
 //! nothing; the links it needs live only in memory, opened with the passphrase, so a
 //! copy of the disk holds no usable link. A message is claimed (`sending`) before the
 //! relay is contacted: one whose answer was never recorded (a crash mid-send) is never
-//! sent again automatically. The command line (`passdrop send`) and the server's
-//! background sender run the same loop; claims make them safe to run together.
-
+//! sent again automatically. `passdrop send` and the server's background sender run the
+//! same loop; claims make them safe together. The admin's own notices: `notify`.
 pub mod notify;
 mod pace;
 pub use pace::{Pacer, RetryPolicy};
