@@ -369,6 +369,13 @@ pub async fn set_imap(
     store
         .set_batch_imap(&batch.id, changed.imap.as_ref(), &sig)
         .await?;
+    // An admin login (and its probe answers) belongs to the server it was tried on: a
+    // new server, or none, removes it, so the next one is tried once before any use.
+    let server = |b: &Batch| b.imap.as_ref().map(|i| i.server.clone());
+    if batch.admin_login.is_some() && server(batch) != server(&changed) {
+        let current = store.require_batch(&batch.id).await?;
+        super::admin_login::set_admin_login(store, &current, None, None, admin).await?;
+    }
     Ok(report)
 }
 
