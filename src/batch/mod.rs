@@ -14,6 +14,7 @@ use crate::roster::Roster;
 use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError, Tombstone};
 
 mod admin_key;
+mod api_tokens;
 mod ending;
 mod pacing;
 mod passphrase;
@@ -24,6 +25,7 @@ mod targets;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
+pub use api_tokens::*;
 pub use ending::*;
 pub use pacing::*;
 pub use passphrase::*;

@@ -19,6 +19,7 @@ use crate::config::{self, PublicUrl, TimeZoneSetting};
 use crate::storage::Store;
 
 mod admin;
+mod api_token;
 mod args;
 mod backup;
 mod batch;
@@ -36,6 +37,7 @@ mod smtp;
 mod table;
 
 pub use admin::{AdminCommand, ChangePassphraseArgs, InitArgs};
+pub use api_token::{ApiTokenCommand, CreateTokenArgs, RevokeTokenArgs};
 pub use args::{BatchArg, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs, SendingArgs, SmtpArgs};
 pub use backup::{BackupArgs, RestoreArgs};
 pub use batch::{BatchCommand, CreateArgs, MessageArgs, SetImapArgs};
@@ -121,6 +123,9 @@ pub enum Command {
     Backup(BackupArgs),
     /// Put a backup into a new, empty data directory.
     Restore(RestoreArgs),
+    /// Tokens for the HTTP API (/api/v1/).
+    #[command(subcommand)]
+    ApiToken(ApiTokenCommand),
     /// Write the man pages or shell completions (for packagers).
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
@@ -267,6 +272,7 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Smtp(command) => command.run(&ctx).await,
         Command::Doctor(args) => args.run(&ctx, modes).await,
         Command::Backup(args) => args.run(&ctx).await,
+        Command::ApiToken(command) => command.run(&ctx).await,
         Command::Restore(_) | Command::Generate(_) => Ok(()),
     };
     // Closing checkpoints the WAL into the database file and removes it.

@@ -24,6 +24,7 @@ use crate::crypto::{
 use crate::imap::ImapSettings;
 
 mod admin;
+mod api_tokens;
 mod audit;
 mod backup;
 mod batches;
@@ -37,6 +38,7 @@ mod relay;
 mod rows;
 mod writer;
 
+pub use api_tokens::{ApiCall, ApiScope, ApiToken};
 pub use backup::{BackupSummary, restore_into, summarize};
 use files::{prepare_data_dir, set_mode};
 pub use models::*;

@@ -21,7 +21,7 @@ use super::middleware::{
     AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, body_deadline, cannot_save_banner,
     check_host, designed_error_pages, redact_path, security_headers,
 };
-use super::{AppState, assets, console, metrics, public, rate_limit};
+use super::{AppState, api, assets, console, metrics, public, rate_limit};
 
 /// Largest roster upload accepted by the console.
 const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
@@ -134,9 +134,13 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         .route("/healthz", get(public::healthz))
         .route("/assets/{name}", get(assets::serve_asset));
     let machine = rate_limit::apply_generous(machine, &state.config);
+    // The API: bearer tokens, no cookies, no CSRF (a browser never sends the token by
+    // itself); rate limited like the console.
+    let api = Router::new().nest("/api/v1", api::routes(&state));
     let hosts = Arc::new(AllowedHosts::new(&state.config.public_url, listen));
     Router::new()
         .merge(machine)
+        .merge(api)
         .merge(collection)
         .merge(console)
         .fallback(public::not_found)

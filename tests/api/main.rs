@@ -24,6 +24,7 @@ mod floods;
 mod formula;
 mod golden;
 mod helpers;
+mod http_api;
 mod imap;
 mod journey;
 mod nginx;
