@@ -8,6 +8,7 @@
 //! background sender run the same loop; claims make them safe to run together.
 
 mod pace;
+pub mod webhook;
 pub use pace::{Pacer, RetryPolicy};
 
 use std::collections::{HashMap, HashSet};

@@ -38,3 +38,4 @@ mod reload;
 mod signed_settings;
 mod smtp;
 mod upgrade;
+mod webhooks;
