@@ -35,6 +35,7 @@ mod serve;
 mod settings_file;
 mod smtp;
 mod table;
+mod webhook;
 
 pub use admin::{AdminCommand, ChangePassphraseArgs, InitArgs};
 pub use api_token::{ApiTokenCommand, CreateTokenArgs, RevokeTokenArgs};
@@ -50,6 +51,7 @@ pub use send::SendArgs;
 pub use serve::ServeArgs;
 pub use settings_file::{ArgsError, parse_args, parse_args_from};
 pub use smtp::{SmtpCommand, SmtpTestArgs};
+pub use webhook::{AddWebhookArgs, RotateSecretArgs, WebhookCommand, WebhookIdArg};
 
 /// passdrop: collect mailbox passwords once, for an email migration, then forget them.
 #[derive(Debug, Parser)]
@@ -126,6 +128,9 @@ pub enum Command {
     /// Tokens for the HTTP API (/api/v1/).
     #[command(subcommand)]
     ApiToken(ApiTokenCommand),
+    /// Webhooks: signed event deliveries to a URL (Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Write the man pages or shell completions (for packagers).
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
@@ -273,6 +278,7 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Doctor(args) => args.run(&ctx, modes).await,
         Command::Backup(args) => args.run(&ctx).await,
         Command::ApiToken(command) => command.run(&ctx).await,
+        Command::Webhook(command) => command.run(&ctx).await,
         Command::Restore(_) | Command::Generate(_) => Ok(()),
     };
     // Closing checkpoints the WAL into the database file and removes it.

@@ -9,6 +9,7 @@
 
 mod pace;
 pub mod webhook;
+pub mod webhook_queue;
 pub use pace::{Pacer, RetryPolicy};
 
 use std::collections::{HashMap, HashSet};

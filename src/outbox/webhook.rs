@@ -7,8 +7,7 @@
 //! (unless the operator allows private targets), and the connection goes to the address
 //! that passed, so a name that DNS rebinds between check and use cannot move it. A
 //! redirect is never followed (it counts as a failure), and the whole delivery has a
-//! deadline. Not here yet: the queue of deliveries, the events and the commands that
-//! manage endpoints (see the README).
+//! deadline. The endpoints, the events and the queue that retries: `webhook_queue`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;

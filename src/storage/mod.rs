@@ -36,6 +36,7 @@ mod pacing;
 mod purge;
 mod relay;
 mod rows;
+mod webhooks;
 mod writer;
 
 pub use api_tokens::{ApiCall, ApiScope, ApiToken};
@@ -44,6 +45,7 @@ use files::{prepare_data_dir, set_mode};
 pub use models::*;
 pub use pacing::THROTTLING_EVENT;
 use rows::{row_to_batch, row_to_recipient};
+pub use webhooks::{NewWebhookDelivery, Webhook, WebhookDelivery, WebhookEvent};
 use writer::{GROUP_COMMIT_QUEUE, WriteJob, submission_writer};
 
 /// File name of the database inside the data directory.

@@ -27,6 +27,8 @@ pub struct AppState {
     pub outbox: Arc<crate::outbox::Outbox>,
     /// Confirmations shown once after a console action (in memory only).
     pub flashes: Arc<Flashes>,
+    /// The webhook delivery loop runs while this lives.
+    pub webhooks_alive: Arc<()>,
 }
 
 impl AppState {
@@ -57,9 +59,18 @@ impl AppState {
                 }
             });
         }
+        let webhooks_alive = Arc::new(());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(crate::outbox::webhook_queue::delivery_loop(
+                store.clone(),
+                config.webhooks.clone(),
+                Arc::downgrade(&webhooks_alive),
+            ));
+        }
         Self {
             outbox,
             flashes,
+            webhooks_alive,
             store,
             config: Arc::new(config),
             login_throttle: Arc::default(),
@@ -114,6 +125,8 @@ pub struct ServerConfig {
     pub settings_key: crate::batch::SettingsKeyFile,
     /// How password checks are paced per old IMAP server.
     pub imap_pacing: crate::imap::Pacing,
+    /// How webhooks are delivered (`--webhook-allow-private`).
+    pub webhooks: crate::outbox::webhook_queue::WebhookSettings,
 }
 
 impl ServerConfig {
@@ -135,6 +148,7 @@ impl ServerConfig {
             )),
             time_zone: crate::config::TimeZoneSetting::Utc,
             imap_pacing: crate::imap::Pacing::default(),
+            webhooks: crate::outbox::webhook_queue::WebhookSettings::default(),
         }
     }
 }
