@@ -743,3 +743,74 @@ fn api_tokens_are_made_with_the_passphrase_printed_once_listed_and_revoked() {
             .contains("No API tokens")
     );
 }
+
+/// The real server, logging at debug: no token, passphrase (right or wrong) or
+/// body of an API call reaches its log.
+#[tokio::test]
+async fn no_token_or_passphrase_reaches_the_log() {
+    use crate::helpers::Server;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let o = run(passdrop(&data)
+        .args(["admin", "init"])
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(passdrop(&data)
+        .args([
+            "api-token",
+            "create",
+            "--name",
+            "logged",
+            "--scope",
+            "write",
+        ])
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = String::from_utf8(o.stdout).unwrap().trim().to_owned();
+    let server = Server::start(&data, &[("PASSDROP_LOG", "debug")]);
+    let client = reqwest::Client::new();
+    let wrong = "CANARY-wrong-passphrase-5e1";
+    let bad_token = format!("pdk_{}", "C".repeat(43));
+    let post = |path: &str, token: &str, body: Value| {
+        client
+            .post(format!("{}{path}", server.address))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .body(serde_json::to_vec(&body).unwrap())
+            .send()
+    };
+    let r = post(
+        "/api/v1/batches",
+        &token,
+        json!({"name": "Logged", "rows": [{"email_address": "ann@example.org"}], "passphrase": PASSPHRASE}),
+    )
+    .await
+    .unwrap();
+    let a = answer(r).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    let reissue = format!("/api/v1/batches/{id}/users/ann@example.org/reissue");
+    let r = post(&reissue, &token, json!({"passphrase": wrong}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(&reissue, &token, json!({"passphrase": PASSPHRASE}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post(&reissue, &bad_token, json!({"passphrase": PASSPHRASE}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let log = server.stop();
+    assert!(log.contains("wrong admin passphrase"), "{log}");
+    for canary in [
+        token.as_str(),
+        &token[4..],
+        bad_token.as_str(),
+        PASSPHRASE,
+        wrong,
+    ] {
+        assert!(!log.contains(canary), "{canary} in the log:\n{log}");
+    }
+}
