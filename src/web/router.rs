@@ -123,6 +123,9 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             "/admin/passphrase/changed",
             get(console::passphrase::changed),
         )
+        .route("/admin/api", get(console::api_access::page))
+        .route("/admin/api/tokens", post(console::api_access::create))
+        .route("/admin/api/revoke", post(console::api_access::revoke))
         .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -814,3 +814,65 @@ async fn no_token_or_passphrase_reaches_the_log() {
         assert!(!log.contains(canary), "{canary} in the log:\n{log}");
     }
 }
+
+#[tokio::test]
+async fn the_console_makes_a_token_with_the_passphrase_shows_it_once_and_revokes_it() {
+    use crate::helpers::{console_get, console_post};
+    let app = TestApp::spawn().await;
+    let cookie = console_login(&app.client, &app.address, PASSPHRASE).await;
+    let page = console_get(&app.client, &format!("{}/admin/api", app.address), &cookie).await;
+    assert!(
+        page.contains("No tokens yet") && page.contains("No webhooks"),
+        "{page}"
+    );
+
+    let url = format!("{}/admin/api/tokens", app.address);
+    let form = |name: &str, pass: &str| {
+        [
+            ("name", name.to_owned()),
+            ("scope", "write".to_owned()),
+            ("expires_in", "30d".to_owned()),
+            ("passphrase", pass.to_owned()),
+        ]
+    };
+    let (status, page) = console_post(
+        &app.client,
+        &url,
+        &cookie,
+        &form("psa", "not the passphrase"),
+    )
+    .await;
+    assert_eq!(status, 401, "{page}");
+    assert!(page.contains("No token was made"), "{page}");
+    let (status, page) =
+        console_post(&app.client, &url, &cookie, &form("bad name", PASSPHRASE)).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(app.store.api_tokens().await.unwrap().is_empty());
+
+    let (status, page) = console_post(&app.client, &url, &cookie, &form("psa", PASSPHRASE)).await;
+    assert_eq!(status, 303);
+    let start = page.find("pdk_").expect("the token is shown");
+    let token = page[start..start + 47].to_owned();
+    let a = call(&app, "GET", "/api/v1/batches", Some(&token), None).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    // Shown once: the page again does not hold it.
+    let again = console_get(&app.client, &format!("{}/admin/api", app.address), &cookie).await;
+    assert!(!again.contains(&token) && again.contains("psa"), "{again}");
+
+    let revoke = format!("{}/admin/api/revoke", app.address);
+    let (status, _) = console_post(&app.client, &revoke, &cookie, &[("name", "psa")]).await;
+    assert_eq!(status, 303);
+    call(&app, "GET", "/api/v1/batches", Some(&token), None)
+        .await
+        .is(401, "invalid-token");
+    // Without a session, nothing.
+    let r = app
+        .client
+        .post(&url)
+        .form(&form("other", PASSPHRASE))
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.status().is_success(), "{}", r.status());
+    assert!(app.store.api_tokens().await.unwrap().is_empty());
+}
