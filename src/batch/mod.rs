@@ -15,6 +15,7 @@ use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError
 
 mod admin_key;
 pub mod admin_login;
+mod api_tokens;
 mod branding;
 mod ending;
 pub mod events;
@@ -30,6 +31,7 @@ mod targets;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
+pub use api_tokens::*;
 pub use branding::*;
 pub use ending::*;
 pub use pacing::*;

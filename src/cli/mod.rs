@@ -20,6 +20,7 @@ use crate::storage::Store;
 
 mod admin;
 mod admin_login;
+mod api_token;
 mod args;
 mod backup;
 mod batch;
@@ -38,9 +39,11 @@ mod settings_file;
 mod smtp;
 mod status;
 mod table;
+mod webhook;
 
 pub use admin::{AdminCommand, ChangePassphraseArgs, InitArgs};
 pub use admin_login::{AdminLoginArgs, ProbeArgs};
+pub use api_token::{ApiTokenCommand, CreateTokenArgs, RevokeTokenArgs};
 pub use args::{BatchArg, ImapArgs, LinksOutArg, PassphraseArgs, ProxyArgs, SendingArgs, SmtpArgs};
 pub use backup::{BackupArgs, RestoreArgs};
 pub use batch::{BatchCommand, CreateArgs, MessageArgs, SetImapArgs};
@@ -54,6 +57,7 @@ pub use send::SendArgs;
 pub use serve::ServeArgs;
 pub use settings_file::{ArgsError, parse_args, parse_args_from};
 pub use smtp::{SmtpCommand, SmtpTestArgs};
+pub use webhook::{AddWebhookArgs, RotateSecretArgs, WebhookCommand, WebhookIdArg};
 
 /// passdrop: collect mailbox passwords once, for an email migration, then forget them.
 #[derive(Debug, Parser)]
@@ -127,6 +131,12 @@ pub enum Command {
     Backup(BackupArgs),
     /// Put a backup into a new, empty data directory.
     Restore(RestoreArgs),
+    /// Tokens for the HTTP API (/api/v1/).
+    #[command(subcommand)]
+    ApiToken(ApiTokenCommand),
+    /// Webhooks: signed event deliveries to a URL (Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Write the man pages or shell completions (for packagers).
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
@@ -273,6 +283,8 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Smtp(command) => command.run(&ctx).await,
         Command::Doctor(args) => args.run(&ctx, modes).await,
         Command::Backup(args) => args.run(&ctx).await,
+        Command::ApiToken(command) => command.run(&ctx).await,
+        Command::Webhook(command) => command.run(&ctx).await,
         Command::Restore(_) | Command::Generate(_) => Ok(()),
     };
     // Closing checkpoints the WAL into the database file and removes it.

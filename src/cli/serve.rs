@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// 10000).
     #[arg(long, env = "PASSDROP_IMAP_LOGIN_INTERVAL_MS", default_value_t = 250)]
     pub imap_login_interval_ms: u64,
+    /// Deliver webhooks to private, loopback and other non-public addresses too (refused
+    /// by default, checked on the address connected to).
+    #[arg(long, env = "PASSDROP_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
 }
 
 impl ServeArgs {
@@ -96,6 +100,10 @@ impl ServeArgs {
                 settings_key: ctx.settings_key.clone(),
                 time_zone: ctx.time_zone.clone(),
                 imap_pacing,
+                webhooks: crate::outbox::webhook_queue::WebhookSettings {
+                    allow_private: self.webhook_allow_private,
+                    ..Default::default()
+                },
                 ..web::ServerConfig::new(public_url)
             },
         );

@@ -8,6 +8,8 @@
 //! same loop; claims make them safe together. The admin's own notices: `notify`.
 pub mod notify;
 mod pace;
+pub mod webhook;
+pub mod webhook_queue;
 pub use pace::{Pacer, RetryPolicy};
 
 use std::collections::{HashMap, HashSet};

@@ -25,6 +25,7 @@ use crate::imap::ImapSettings;
 
 mod admin;
 mod admin_login;
+mod api_tokens;
 mod audit;
 mod backup;
 mod batches;
@@ -39,9 +40,11 @@ mod readiness;
 mod relay;
 mod rows;
 mod user_states;
+mod webhooks;
 mod writer;
 
 pub use admin_login::{ProbeRecord, ProbeState, StoredAdminLogin};
+pub use api_tokens::{ApiCall, ApiScope, ApiToken};
 pub use backup::{BackupSummary, restore_into, summarize};
 pub use branding::{Branding, LogoChange};
 use files::{prepare_data_dir, set_mode};
@@ -50,6 +53,7 @@ pub use pacing::THROTTLING_EVENT;
 pub use readiness::{BatchRecheck, InventoryRecord, RecheckOutcome, UserReadiness};
 use rows::{row_to_batch, row_to_recipient};
 pub use user_states::{AdminNotice, NoticeKind, UserMark};
+pub use webhooks::{NewWebhookDelivery, Webhook, WebhookDelivery, WebhookEvent};
 use writer::{GROUP_COMMIT_QUEUE, WriteJob, submission_writer};
 
 /// File name of the database inside the data directory.

@@ -118,6 +118,9 @@ impl Store {
             "DELETE FROM batch_keys WHERE batch_id = ?",
             "DELETE FROM batch_logos WHERE batch_id = ?",
             "DELETE FROM batches WHERE id = ?",
+            // Webhook payloads carry the users' emails; `batch.purged` carries none.
+            "DELETE FROM webhook_deliveries WHERE batch_id = ?",
+            "DELETE FROM webhook_events WHERE batch_id = ? AND event <> 'batch.purged'",
         ] {
             sqlx::query(sql).bind(batch_id).execute(&mut *tx).await?;
         }

@@ -72,6 +72,10 @@ pub(super) async fn designed_error_pages(
     request: Request,
     next: Next,
 ) -> Response {
+    // The API answers problems (RFC 9457), never pages.
+    if request.uri().path().starts_with("/api/") {
+        return super::api::problem::as_problem(next.run(request).await);
+    }
     let machine_route = request.uri().path() == "/healthz";
     let language = request.uri().path().starts_with("/s/").then(|| {
         request

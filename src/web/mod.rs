@@ -4,11 +4,14 @@
 //!   input is hostile.
 //! - `console`: the admin console (`/admin/**`): a session for every page, and the
 //!   passphrase again for anything that opens secrets.
+//! - `api`: the HTTP API (`/api/v1/**`): an API token for every call, the passphrase in
+//!   the JSON body for what decides, replaces or destroys; it imports neither side.
 //!
 //! Around them: the shared state (`AppState`, `ServerConfig`), the route table
 //! (`router`), the listener (`serve_on`), the security middleware, the frame every
 //! page shares, the error page, the rate limit and `/metrics`.
 
+mod api;
 pub mod assets;
 pub mod brand;
 mod console;

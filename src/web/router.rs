@@ -21,7 +21,7 @@ use super::middleware::{
     AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, body_deadline, cannot_save_banner,
     check_host, designed_error_pages, redact_path, security_headers,
 };
-use super::{AppState, assets, console, metrics, public, rate_limit};
+use super::{AppState, api, assets, console, metrics, public, rate_limit};
 
 /// Largest roster upload accepted by the console.
 const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
@@ -165,6 +165,9 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             "/admin/passphrase/changed",
             get(console::passphrase::changed),
         )
+        .route("/admin/api", get(console::api_access::page))
+        .route("/admin/api/tokens", post(console::api_access::create))
+        .route("/admin/api/revoke", post(console::api_access::revoke))
         .layer(DefaultBodyLimit::max(CONSOLE_FORM_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -181,10 +184,14 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         .route("/brand/{tag}/logo.png", get(public::brand::logo))
         .route("/brand/{tag}/accent.css", get(public::brand::accent));
     let brand = rate_limit::apply(brand, &state.config);
+    // The API: bearer tokens, no cookies, no CSRF (a browser never sends the token by
+    // itself); rate limited like the console.
+    let api = Router::new().nest("/api/v1", api::routes(&state));
     let hosts = Arc::new(AllowedHosts::new(&state.config.public_url, listen));
     Router::new()
         .merge(machine)
         .merge(brand)
+        .merge(api)
         .merge(collection)
         .merge(console)
         .fallback(public::not_found)

@@ -30,6 +30,8 @@ pub struct AppState {
     pub notifier: Arc<crate::outbox::notify::Notifier>,
     /// Confirmations shown once after a console action (in memory only).
     pub flashes: Arc<Flashes>,
+    /// The webhook delivery loop runs while this lives.
+    pub webhooks_alive: Arc<()>,
 }
 
 impl AppState {
@@ -72,10 +74,19 @@ impl AppState {
                 }
             });
         }
+        let webhooks_alive = Arc::new(());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(crate::outbox::webhook_queue::delivery_loop(
+                store.clone(),
+                config.webhooks.clone(),
+                Arc::downgrade(&webhooks_alive),
+            ));
+        }
         Self {
             outbox,
             notifier,
             flashes,
+            webhooks_alive,
             store,
             config: Arc::new(config),
             login_throttle: Arc::default(),
@@ -130,6 +141,8 @@ pub struct ServerConfig {
     pub settings_key: crate::batch::SettingsKeyFile,
     /// How password checks are paced per old IMAP server.
     pub imap_pacing: crate::imap::Pacing,
+    /// How webhooks are delivered (`--webhook-allow-private`).
+    pub webhooks: crate::outbox::webhook_queue::WebhookSettings,
 }
 
 impl ServerConfig {
@@ -151,6 +164,7 @@ impl ServerConfig {
             )),
             time_zone: crate::config::TimeZoneSetting::Utc,
             imap_pacing: crate::imap::Pacing::default(),
+            webhooks: crate::outbox::webhook_queue::WebhookSettings::default(),
         }
     }
 }

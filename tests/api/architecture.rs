@@ -1,6 +1,6 @@
 //! The dependency rules of ARCHITECTURE.md, checked on the source: the domain never
 //! imports a front end, the two front ends stay apart, the public page and the console
-//! never import each other, console pages share only the console's common rooms, and the
+//! never import each other nor the API (a room of its own), console pages share only the console's common rooms, and the
 //! top-level modules import each other without a cycle.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -134,6 +134,35 @@ fn the_public_page_and_the_console_never_import_each_other() {
             ] {
                 assert!(
                     !code.contains(&needle),
+                    "{} ({side}) names {needle}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_api_is_a_room_of_its_own() {
+    // The API imports neither side, and neither side imports it.
+    for (path, text) in sources(&src().join("web").join("api")) {
+        let code = code(&text);
+        for other in ["public", "console"] {
+            for needle in [format!("web::{other}"), format!("super::{other}")] {
+                assert!(
+                    !code.contains(&needle),
+                    "{} (api) names {needle}",
+                    path.display()
+                );
+            }
+        }
+    }
+    for side in ["public", "console"] {
+        for (path, text) in sources(&src().join("web").join(side)) {
+            let code = code(&text);
+            for needle in ["web::api", "super::api", "api::"] {
+                assert!(
+                    !code.contains(needle),
                     "{} ({side}) names {needle}",
                     path.display()
                 );

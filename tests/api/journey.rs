@@ -12,6 +12,17 @@ async fn the_journey_ends_with_a_purge_that_leaves_no_trace() {
                   canary.ann@canary-domain.example,canaryuser-ann,Canaryname Annabel\n\
                   canary.bob@canary-domain.example,canaryuser-bob,Canaryname Bobbington\n\
                   canary.cy@canary-domain.example,canaryuser-cy,Canaryname Cyrilla\n";
+    // A webhook: its queued deliveries carry the users' emails until the purge.
+    passdrop::outbox::webhook_queue::add_webhook(
+        &app.store,
+        &app.admin().await,
+        "http://127.0.0.1:9/hook",
+        None,
+        "*".to_owned(),
+        config::now(),
+    )
+    .await
+    .unwrap();
     let (b, links) = app.create_batch("journey", roster).await;
     let passwords = ["CanaryPass-Ann-7f3a!", "CanaryPass \"Bob\", =2+2"];
     for (l, pw) in links.iter().zip(passwords) {
@@ -76,6 +87,18 @@ async fn the_journey_ends_with_a_purge_that_leaves_no_trace() {
     );
     assert_eq!(rows.len(), 3);
 
+    let settings = passdrop::outbox::webhook_queue::WebhookSettings::default();
+    passdrop::outbox::webhook_queue::run_once(&app.store, &settings, config::now())
+        .await
+        .unwrap();
+    let queued = app.store.webhook_deliveries().await.unwrap();
+    assert!(
+        queued
+            .iter()
+            .any(|d| String::from_utf8_lossy(&d.payload)
+                .contains("canary.ann@canary-domain.example")),
+        "{queued:?}"
+    );
     let tokens: Vec<String> = links.iter().map(|l| token_of(&link(l))).collect();
     let tombstone = batch::purge(&app.store, &b, config::now()).await.unwrap();
     assert_eq!((tombstone.recipients, tombstone.submitted), (3, 2));

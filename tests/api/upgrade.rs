@@ -1105,3 +1105,23 @@ impl Drop for Relay {
         let _ = self.child.wait();
     }
 }
+
+/// Migration 0016: an upgraded database takes API tokens.
+#[test]
+fn an_upgraded_database_takes_api_tokens() {
+    let (_dir, data) = copy_fixture();
+    let token = ok(&passdrop(
+        &data,
+        &[
+            "api-token",
+            "create",
+            "--name",
+            "upgraded",
+            "--scope",
+            "read",
+        ],
+    ));
+    assert!(token.trim().starts_with("pdk_"), "{token}");
+    let list = ok(&passdrop(&data, &["api-token", "list"]));
+    assert!(list.contains("upgraded") && list.contains("read"), "{list}");
+}

@@ -46,6 +46,7 @@ fn nav_links() -> Markup {
         a href="/admin/batches" { "Batches" }
         a href="/admin/batches/new" { "New batch" }
         a href="/admin/smtp" { "Email settings" }
+        a href="/admin/api" { "API" }
         a href="/admin/passphrase" { "Passphrase" }
         form method="post" action="/admin/logout" {
             button.link type="submit" { "Log out" }

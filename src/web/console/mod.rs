@@ -3,9 +3,10 @@
 //! destroys collected data, or reveals links (SECURITY.md, "Session versus authority").
 //!
 //! One file per resource, each with its handlers and their pages (`auth`, `batches`,
-//! `imap`, `links`, `export`, `sending`, `smtp`, `message`, `passphrase`). They import
-//! only this module, `layout` (the frame and the widgets) and `batch_page` (the page most
-//! actions answer with), never each other; `auth` also uses `session`'s cookies.
+//! `imap`, `links`, `export`, `sending`, `smtp`, `message`, `passphrase`, `api_access`).
+//! They import only this module, `layout` (the frame and the widgets) and `batch_page`
+//! (the page most actions answer with), never each other; `auth` also uses `session`'s
+//! cookies.
 //!
 //! Here is the plumbing they share: who the client is for the login throttle
 //! ([`ClientKey`]), the throttled passphrase check ([`unlock_throttled`]), the batch a
@@ -13,6 +14,7 @@
 //! `mailto:` link for one user, and the relay to send with.
 
 pub(super) mod admin_login;
+pub(super) mod api_access;
 pub(super) mod auth;
 pub(super) mod batch_page;
 pub(super) mod batches;
