@@ -165,15 +165,29 @@ impl Store {
     pub async fn record_probe(
         &self,
         batch_id: &str,
+        login_enc: &[u8],
         recipient_id: i64,
         state: ProbeState,
         reason: Option<&str>,
         now: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
+        // Only while the login probed with is still the batch's (a probe that outlived a
+        // change or a removal of the admin login records nothing).
+        let current: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM batches WHERE id = ? AND admin_password_enc = ?)",
+        )
+        .bind(batch_id)
+        .bind(login_enc)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !current {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         Self::insert_probe(&mut tx, batch_id, recipient_id, state, reason, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Every probe answer of a batch, by recipient id.

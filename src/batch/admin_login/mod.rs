@@ -462,6 +462,13 @@ pub async fn probe_users(
             .map_err(|_| refuse("the stored admin password is not UTF-8".into()))?
             .to_owned(),
     );
+    // The login this run probes with: an answer is kept only while it is still the
+    // batch's (`Store::record_probe`), and the run stops once it is not.
+    let login_enc = batch
+        .admin_login
+        .as_ref()
+        .map(|l| l.sealed.enc.clone())
+        .unwrap_or_default();
     let probed = store.probe_records(&batch.id).await?;
     let todo: Vec<Recipient> = store
         .recipient_statuses(&batch.id)
@@ -478,21 +485,35 @@ pub async fn probe_users(
         match outcome {
             ProbeOutcome::Covered => {
                 summary.covered += 1;
-                store
-                    .record_probe(&batch.id, recipient.id, ProbeState::Covered, None, now)
-                    .await?;
+                if !store
+                    .record_probe(
+                        &batch.id,
+                        &login_enc,
+                        recipient.id,
+                        ProbeState::Covered,
+                        None,
+                        now,
+                    )
+                    .await?
+                {
+                    break;
+                }
             }
             ProbeOutcome::NeedsPassword(words) => {
                 summary.needs_password += 1;
-                store
+                if !store
                     .record_probe(
                         &batch.id,
+                        &login_enc,
                         recipient.id,
                         ProbeState::NeedsPassword,
                         Some(&words),
                         now,
                     )
-                    .await?;
+                    .await?
+                {
+                    break;
+                }
             }
             ProbeOutcome::Unclear(_) => summary.unclear += 1,
             ProbeOutcome::AdminRefused => {
