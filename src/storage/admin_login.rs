@@ -67,7 +67,13 @@ pub struct ProbeRecord {
     pub reason: Option<String>,
     /// When.
     pub probed_at: i64,
+    /// The settings key's signature over the answer (`batch::admin_login::sign_probe`).
+    pub sig: Option<Vec<u8>>,
 }
+
+/// One probe answer to record: the recipient's id, what it found, the server's words, and
+/// the settings key's signature over it.
+pub type ProbeAnswer<'a> = (i64, ProbeState, Option<&'a str>, &'a [u8]);
 
 /// The admin-login columns of a batch row (selected in `BATCH_COLUMNS`).
 pub(super) fn row_to_admin_login(
@@ -103,7 +109,7 @@ impl Store {
         batch_id: &str,
         login: Option<&StoredAdminLogin>,
         settings_sig: &[u8],
-        first: Option<(i64, ProbeState, Option<&str>)>,
+        first: Option<ProbeAnswer<'_>>,
         now: i64,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
@@ -129,8 +135,8 @@ impl Store {
             .bind(batch_id)
             .execute(&mut *tx)
             .await?;
-        if let Some((recipient_id, state, reason)) = first {
-            Self::insert_probe(&mut tx, batch_id, recipient_id, state, reason, now).await?;
+        if let Some((recipient_id, state, reason, sig)) = first {
+            Self::insert_probe(&mut tx, batch_id, recipient_id, state, reason, sig, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -142,17 +148,19 @@ impl Store {
         recipient_id: i64,
         state: ProbeState,
         reason: Option<&str>,
+        sig: &[u8],
         now: i64,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO admin_probes (recipient_id, batch_id, state, reason, probed_at) \
-             SELECT id, batch_id, ?, ?, ? FROM recipients WHERE id = ? AND batch_id = ? \
+            "INSERT INTO admin_probes (recipient_id, batch_id, state, reason, probed_at, sig) \
+             SELECT id, batch_id, ?, ?, ?, ? FROM recipients WHERE id = ? AND batch_id = ? \
              ON CONFLICT (recipient_id) DO UPDATE SET state = excluded.state, \
-             reason = excluded.reason, probed_at = excluded.probed_at",
+             reason = excluded.reason, probed_at = excluded.probed_at, sig = excluded.sig",
         )
         .bind(state.as_str())
         .bind(reason)
         .bind(now)
+        .bind(sig)
         .bind(recipient_id)
         .bind(batch_id)
         .execute(&mut **tx)
@@ -166,11 +174,10 @@ impl Store {
         &self,
         batch_id: &str,
         login_enc: &[u8],
-        recipient_id: i64,
-        state: ProbeState,
-        reason: Option<&str>,
+        answer: ProbeAnswer<'_>,
         now: i64,
     ) -> StoreResult<bool> {
+        let (recipient_id, state, reason, sig) = answer;
         let mut tx = self.begin_write().await?;
         // Only while the login probed with is still the batch's (a probe that outlived a
         // change or a removal of the admin login records nothing).
@@ -185,7 +192,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        Self::insert_probe(&mut tx, batch_id, recipient_id, state, reason, now).await?;
+        Self::insert_probe(&mut tx, batch_id, recipient_id, state, reason, sig, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -194,7 +201,7 @@ impl Store {
     #[instrument(skip_all)]
     pub async fn probe_records(&self, batch_id: &str) -> StoreResult<HashMap<i64, ProbeRecord>> {
         let rows = sqlx::query(
-            "SELECT recipient_id, state, reason, probed_at FROM admin_probes WHERE batch_id = ?",
+            "SELECT recipient_id, state, reason, probed_at, sig FROM admin_probes WHERE batch_id = ?",
         )
         .bind(batch_id)
         .fetch_all(&self.pool)
@@ -208,6 +215,7 @@ impl Store {
                         state: ProbeState::parse(&state)?,
                         reason: row.try_get("reason")?,
                         probed_at: row.try_get("probed_at")?,
+                        sig: row.try_get("sig")?,
                     },
                 ))
             })

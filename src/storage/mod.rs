@@ -43,7 +43,7 @@ mod user_states;
 mod webhooks;
 mod writer;
 
-pub use admin_login::{ProbeRecord, ProbeState, StoredAdminLogin};
+pub use admin_login::{ProbeAnswer, ProbeRecord, ProbeState, StoredAdminLogin};
 pub use api_tokens::{ApiCall, ApiScope, ApiToken};
 pub use backup::{BackupSummary, restore_into, summarize};
 pub use branding::{Branding, LogoChange};

@@ -261,6 +261,35 @@ async fn the_admin_login_covers_whom_it_can_and_links_go_only_to_the_rest() {
     // the master's.
     assert!(dlog.matches("Login: user=<bob>").count() >= 2, "{dlog}");
 
+    // A covered user's row changed in the database (say, bob's UserName pointed at the
+    // CEO's mailbox) no longer matches its signed probe answer: the admin password stays
+    // out of that row, and bob is listed as missing instead.
+    {
+        use sqlx::ConnectOptions as _;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(data.join(passdrop::storage::DATABASE_FILE))
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("UPDATE recipients SET user_name = 'ceo' WHERE email = 'bob@example.org'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let tampered = dir.path().join("tampered.csv");
+    let o = cli(&[
+        "export",
+        "admin-login",
+        "--out",
+        tampered.to_str().unwrap(),
+        "--keep-collecting",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let body = String::from_utf8(std::fs::read(&tampered).unwrap()).unwrap();
+    assert!(!body.contains("ceo"), "{body}");
+    assert!(!body.contains("bob@example.org"), "{body}");
+    assert!(body.contains("ann*mailadmin"), "{body}");
+
     // Never in a log, never in the database in clear.
     let log = server.stop();
     let said = said.borrow().clone();

@@ -342,13 +342,9 @@ pub async fn set_admin_login(
     .recipient
     .clone();
     let outcome = try_admin_login(settings, &new, &recipient).await?;
-    let first = match &outcome {
-        ProbeOutcome::Covered => (recipient.id, ProbeState::Covered, None),
-        ProbeOutcome::NeedsPassword(words) => (
-            recipient.id,
-            ProbeState::NeedsPassword,
-            Some(words.as_str()),
-        ),
+    let (state, reason) = match &outcome {
+        ProbeOutcome::Covered => (ProbeState::Covered, None),
+        ProbeOutcome::NeedsPassword(words) => (ProbeState::NeedsPassword, Some(words.as_str())),
         ProbeOutcome::AdminRefused | ProbeOutcome::Unclear(_) => {
             return Err(refuse(
                 "the admin login was not usable; nothing was changed".into(),
@@ -369,6 +365,14 @@ pub async fn set_admin_login(
     let mut changed = batch.clone();
     changed.admin_login = Some(stored.clone());
     let sig = sign_batch(&signer, &changed);
+    let probe_sig = sign_probe(
+        &signer,
+        &batch.id,
+        &recipient,
+        state == ProbeState::Covered,
+        &stored.sealed.enc,
+    );
+    let first = (recipient.id, state, reason, probe_sig.as_slice());
     store
         .set_admin_login(&batch.id, Some(&stored), &sig, Some(first), now)
         .await?;
@@ -469,6 +473,7 @@ pub async fn probe_users(
         .as_ref()
         .map(|l| l.sealed.enc.clone())
         .unwrap_or_default();
+    let signer = settings_signer(admin)?;
     let probed = store.probe_records(&batch.id).await?;
     let todo: Vec<Recipient> = store
         .recipient_statuses(&batch.id)
@@ -485,13 +490,12 @@ pub async fn probe_users(
         match outcome {
             ProbeOutcome::Covered => {
                 summary.covered += 1;
+                let sig = sign_probe(&signer, &batch.id, recipient, true, &login_enc);
                 if !store
                     .record_probe(
                         &batch.id,
                         &login_enc,
-                        recipient.id,
-                        ProbeState::Covered,
-                        None,
+                        (recipient.id, ProbeState::Covered, None, &sig),
                         now,
                     )
                     .await?
@@ -501,13 +505,12 @@ pub async fn probe_users(
             }
             ProbeOutcome::NeedsPassword(words) => {
                 summary.needs_password += 1;
+                let sig = sign_probe(&signer, &batch.id, recipient, false, &login_enc);
                 if !store
                     .record_probe(
                         &batch.id,
                         &login_enc,
-                        recipient.id,
-                        ProbeState::NeedsPassword,
-                        Some(&words),
+                        (recipient.id, ProbeState::NeedsPassword, Some(&words), &sig),
                         now,
                     )
                     .await?
@@ -624,20 +627,81 @@ pub async fn covered_without_password(
     let Some((login, password)) = open_admin_login(store, batch, admin).await? else {
         return Ok(None);
     };
+    let public_key = settings_signer(admin)?.public_key();
+    let login_enc = batch
+        .admin_login
+        .as_ref()
+        .map(|l| l.sealed.enc.clone())
+        .unwrap_or_default();
     let probed = store.probe_records(&batch.id).await?;
-    let covered = store
-        .recipient_statuses(&batch.id)
-        .await?
-        .into_iter()
-        .filter(|s| {
-            s.submitted_at.is_none()
-                && probed
-                    .get(&s.recipient.id)
-                    .is_some_and(|p| matches!(p.state, ProbeState::Covered | ProbeState::Requested))
-        })
-        .map(|s| s.recipient)
-        .collect();
+    let mut covered = Vec::new();
+    for s in store.recipient_statuses(&batch.id).await? {
+        let Some(p) = probed.get(&s.recipient.id) else {
+            continue;
+        };
+        if s.submitted_at.is_some()
+            || !matches!(p.state, ProbeState::Covered | ProbeState::Requested)
+        {
+            continue;
+        }
+        // The answer must be the one the admin's key signed, for this user as the roster
+        // names them and for this admin login; else the admin password stays out.
+        let signed = p.sig.as_deref().is_some_and(|sig| {
+            probe_verifies(&public_key, sig, &batch.id, &s.recipient, &login_enc)
+        });
+        if signed {
+            covered.push(s.recipient);
+        } else {
+            tracing::error!(batch_id = %batch.id, recipient_id = s.recipient.id, "a probe answer does not match its signature; the admin login is not used for this user");
+        }
+    }
     Ok(Some((login, password, covered)))
+}
+
+/// The settings key's signature over one probe answer: the batch, the user as the roster
+/// names them (id, EmailAddress, UserName, UserRoot), whether the admin login opened the
+/// mailbox, and the admin login it was tried with (its sealed password's `enc`).
+pub fn sign_probe(
+    signer: &crate::crypto::SettingsSigner,
+    batch_id: &str,
+    recipient: &Recipient,
+    covered: bool,
+    login_enc: &[u8],
+) -> Vec<u8> {
+    let fields = probe_fields(recipient, covered, login_enc);
+    let borrowed: Vec<_> = fields.iter().map(|f| f.as_deref()).collect();
+    signer.sign(PROBE_KIND, batch_id, &borrowed)
+}
+
+/// Whether `sig` signs "the admin login opened this user's mailbox" (`sign_probe`).
+fn probe_verifies(
+    public_key: &[u8],
+    sig: &[u8],
+    batch_id: &str,
+    recipient: &Recipient,
+    login_enc: &[u8],
+) -> bool {
+    let fields = probe_fields(recipient, true, login_enc);
+    let borrowed: Vec<_> = fields.iter().map(|f| f.as_deref()).collect();
+    crate::crypto::verify_settings(public_key, sig, PROBE_KIND, batch_id, &borrowed)
+}
+
+/// The signed kind of a probe answer.
+const PROBE_KIND: &str = "admin-probe";
+
+fn probe_fields(recipient: &Recipient, covered: bool, login_enc: &[u8]) -> Vec<Option<Vec<u8>>> {
+    vec![
+        Some(recipient.id.to_string().into_bytes()),
+        Some(recipient.email.as_bytes().to_vec()),
+        Some(recipient.user_name.as_bytes().to_vec()),
+        recipient.user_root.as_ref().map(|r| r.as_bytes().to_vec()),
+        Some(if covered {
+            b"covered".to_vec()
+        } else {
+            b"needs_password".to_vec()
+        }),
+        Some(login_enc.to_vec()),
+    ]
 }
 
 /// Notes in the audit trail that an export used the admin login for `rows` users.
