@@ -24,7 +24,9 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+mod link_key;
 mod settings;
+pub use link_key::*;
 pub use settings::*;
 
 type Kem = hpke::kem::X25519HkdfSha256;

@@ -27,6 +27,7 @@ mod golden;
 mod helpers;
 mod imap;
 mod journey;
+mod link_keys;
 mod nginx;
 mod pacing;
 mod packaging;
