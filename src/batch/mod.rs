@@ -480,7 +480,9 @@ fn issue_first_links(
     })
 }
 
-/// Issues a new link for one recipient; their previous link stops working.
+/// Issues a new link for one recipient; their previous link stops working. The new token
+/// is drawn at random and sealed to the batch key (no passphrase needed, one seal), never
+/// derived: a replaced link's token cannot come back.
 pub async fn reissue(
     store: &Store,
     public_url: &PublicUrl,
