@@ -23,6 +23,9 @@ pub struct Limits {
     pub unlock_s: f64,
     /// Link-token derivations per second, one core.
     pub derives_per_s: f64,
+    /// Checks of a batch's settings signature (Ed25519) per second, one core: what
+    /// every collection page GET does once.
+    pub verifies_per_s: f64,
 }
 
 fn binding(i: i64) -> SubmissionBinding<'static> {
@@ -57,6 +60,17 @@ fn on_all_cores(time: Duration, op: &(dyn Fn(usize) + Sync)) -> f64 {
     done as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Runs `op` on one core for `time`, and returns the operations per second.
+fn on_one_core(time: Duration, mut op: impl FnMut(usize)) -> f64 {
+    let started = Instant::now();
+    let mut n = 0;
+    while n < MAX_OPS && started.elapsed() < time {
+        op(n);
+        n += 1;
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
 /// Measures the limits, `secs` seconds per phase.
 pub fn measure(secs: f64) -> Limits {
     let time = Duration::from_secs_f64(secs);
@@ -82,18 +96,38 @@ pub fn measure(secs: f64) -> Limits {
 
     let key = LinkKey::generate().unwrap();
     let tag = LinkTag::generate().unwrap();
-    let started = Instant::now();
-    let mut derived = 0;
-    while derived < MAX_OPS && started.elapsed() < time {
-        let email = format!("user{derived}@bench.example");
+    let derives_per_s = on_one_core(time, |i| {
+        let email = format!("user{i}@bench.example");
         key.derive_token(&tag, "0123456789abcdef", &email, 0)
             .unwrap();
-        derived += 1;
-    }
+    });
+    // A batch group as signed: its public key, no old server, organisation, next steps.
+    let signer = crypto::settings_signer(&admin).unwrap();
+    let signer_public = signer.public_key();
+    let fields: [Option<&[u8]>; 7] = [
+        Some(&public),
+        None,
+        None,
+        None,
+        None,
+        Some(b"Example Ltd"),
+        Some(b"Your mailbox moves on Saturday; nothing to do until then."),
+    ];
+    let signature = signer.sign("batch", "0123456789abcdef", &fields);
+    let verifies_per_s = on_one_core(time, |_| {
+        assert!(crypto::verify_settings(
+            &signer_public,
+            &signature,
+            "batch",
+            "0123456789abcdef",
+            &fields
+        ));
+    });
     Limits {
         seals_per_s,
         opens_per_s,
         unlock_s,
-        derives_per_s: derived as f64 / started.elapsed().as_secs_f64(),
+        derives_per_s,
+        verifies_per_s,
     }
 }

@@ -173,6 +173,13 @@ pub async fn run() {
             "",
             None,
         ),
+        row(
+            "settings signature checks (Ed25519)/s, one core",
+            Stat::one(Some(limits.verifies_per_s)),
+            0,
+            "",
+            None,
+        ),
         Row {
             ceiling: ceiling.ready_ms,
             snappass: sp.and_then(|f| f.ready_ms),

@@ -3,8 +3,9 @@
 //! parsing the file each time cost a few syscalls and an allocation per GET. The parsed
 //! key is reused only while the file's device, inode, length, mtime and ctime are those
 //! it was read with; any change (rewrite, replace, chmod, delete) reads it again, so a
-//! changed or removed file is noticed on the next request, as before. The signature
-//! itself is still checked on every use.
+//! changed or removed file is noticed on the next request, as before. The signature is
+//! still checked on every use (a success remembered for exactly its bytes,
+//! `crypto/verified.rs`).
 
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;

@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 
 mod link_key;
 mod settings;
+mod verified;
 pub use link_key::*;
 pub use settings::*;
 
@@ -927,6 +928,15 @@ mod tests {
         let fields: [SettingsField<'_>; 2] = [Some(b"imap.example.org"), None];
         let sig = signer.sign("batch", "b1", &fields);
         assert!(verify_settings(&public, &sig, "batch", "b1", &fields));
+        // Remembered once verified (`verified.rs`), for exactly those bytes: a changed
+        // signature or key is still checked in full, and refused.
+        assert!(verify_settings(&public, &sig, "batch", "b1", &fields));
+        let mut flipped = sig.clone();
+        flipped[10] ^= 1;
+        assert!(!verify_settings(&public, &flipped, "batch", "b1", &fields));
+        let mut other_key = public.clone();
+        other_key[0] ^= 1;
+        assert!(!verify_settings(&other_key, &sig, "batch", "b1", &fields));
         assert!(!verify_settings(&public, &sig, "batch", "b2", &fields));
         assert!(!verify_settings(&public, &sig, "message", "b1", &fields));
         assert!(!verify_settings(
