@@ -180,6 +180,13 @@ pub async fn run() {
             "",
             None,
         ),
+        row(
+            "the same check remembered after a success/s, one core",
+            Stat::one(Some(limits.remembered_per_s)),
+            0,
+            "",
+            None,
+        ),
         Row {
             ceiling: ceiling.ready_ms,
             snappass: sp.and_then(|f| f.ready_ms),
