@@ -52,18 +52,14 @@ async fn derived_links_come_back_exactly_and_a_reissue_never_repeats_one() {
         rows.iter().all(|(c, t)| *c == Some(0) && t.is_none()),
         "{rows:?}"
     );
-    let (enc, sealed): (Option<Vec<u8>>, Option<Vec<u8>>) =
+    let (key_enc, key_sealed): (Vec<u8>, Vec<u8>) =
         sqlx::query_as("SELECT link_key_enc, sealed_link_key FROM batch_keys WHERE batch_id = ?")
             .bind(&b.id)
             .fetch_one(&mut conn)
             .await
             .unwrap();
-    assert_eq!(enc.map(|e| e.len()), Some(32));
-    assert_eq!(
-        sealed.map(|s| s.len()),
-        Some(32 + 16),
-        "32 bytes and the AEAD tag"
-    );
+    assert_eq!(key_enc.len(), 32);
+    assert_eq!(key_sealed.len(), 32 + 16, "32 bytes and the AEAD tag");
 
     // Reissue twice: each link is new, the old ones stay dead, the others unchanged.
     let email = "user2@example.org";
@@ -117,4 +113,16 @@ async fn derived_links_come_back_exactly_and_a_reissue_never_repeats_one() {
         .unwrap();
     assert_eq!(keys, 0);
     assert_eq!(app.get(&issued[0].1).await.status(), 410);
+    // Nor is any byte of the sealed link key left in the files (database, WAL, SHM).
+    drop(conn);
+    let dir = app.stop().await;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap_or_default();
+        for secret in [&key_enc, &key_sealed] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_slice()),
+                "the sealed link key is still on disk after the purge"
+            );
+        }
+    }
 }
