@@ -4,7 +4,10 @@
 //! Performance section; `scripts/bench-setup.sh` installs SnapPass and Redis).
 //!
 //! Settings (environment): `PASSDROP_BENCH_LINKS` (default 50000),
-//! `PASSDROP_BENCH_CLIENTS` (64), `PASSDROP_BENCH_SECS` (10, each timed GET/POST phase).
+//! `PASSDROP_BENCH_CLIENTS` (64), `PASSDROP_BENCH_SECS` (10, each timed GET/POST phase),
+//! `PASSDROP_BENCH_RUNS` (3, runs of passdrop at the full size: median and spread).
+//! The crypto limit and the cost per link at 1,000 and 10,000 links are measured in
+//! the same run (`load/limits.rs`, `load/report.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,6 +25,11 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+#[path = "load/limits.rs"]
+mod limits;
+#[path = "load/report.rs"]
+mod report;
 
 const PASSPHRASE: &str = "benchmark passphrase, not secret";
 /// No phase may run longer than this, whatever the settings.
@@ -551,167 +559,6 @@ fn cpu_model() -> String {
         .map_or_else(|| "unknown CPU".to_owned(), |m| m.trim().to_owned())
 }
 
-fn cell(v: Option<f64>, decimals: usize) -> String {
-    v.filter(|v| v.is_finite())
-        .map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
-}
-
-fn ratio(a: Option<f64>, b: Option<f64>) -> String {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 && a.is_finite() && b.is_finite() => format!("{:.2}x", a / b),
-        _ => "-".to_owned(),
-    }
-}
-
 async fn run() {
-    let links = setting("PASSDROP_BENCH_LINKS", 50_000);
-    let clients = setting("PASSDROP_BENCH_CLIENTS", 64);
-    let secs = setting("PASSDROP_BENCH_SECS", 10) as u64;
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!(
-        "passdrop load benchmark: {links} links, {clients} clients, {secs} s per timed phase; \
-         {cores} cores ({}), loopback only",
-        cpu_model()
-    );
-    println!("running the ceiling (no-op axum server)...");
-    let ceiling = bench_ceiling(links, clients, secs).await;
-    println!("running SnapPass...");
-    let snappass = bench_snappass(links, clients, secs).await;
-    println!("running passdrop...");
-    let pd = bench_passdrop(links, clients, secs).await;
-    let binary = std::fs::metadata(env!("CARGO_BIN_EXE_passdrop"))
-        .map(|m| m.len() as f64 / 1e6)
-        .ok();
-
-    let sp = snappass.as_ref();
-    let rate = |f: Option<&Figures>, get: bool| {
-        f.and_then(|f| {
-            if get {
-                f.gets.as_ref()
-            } else {
-                f.posts.as_ref()
-            }
-        })
-        .map(Load::rate)
-    };
-    let pct =
-        |f: Option<&Figures>, p: f64| f.and_then(|f| f.posts.as_ref()).map(|l| l.percentile(p));
-    type Row = (
-        &'static str,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-        usize,
-        &'static str,
-    );
-    let rows: Vec<Row> = vec![
-        (
-            "start to ready, ms",
-            pd.ready_ms,
-            ceiling.ready_ms,
-            sp.and_then(|f| f.ready_ms),
-            1,
-            "<= 100",
-        ),
-        (
-            "idle RSS, MB",
-            pd.idle_rss,
-            ceiling.idle_rss,
-            sp.and_then(|f| f.idle_rss),
-            1,
-            "<= 20",
-        ),
-        (
-            "peak RSS under load, MB",
-            pd.peak_rss,
-            ceiling.peak_rss,
-            sp.and_then(|f| f.peak_rss),
-            1,
-            "<= 64",
-        ),
-        (
-            "form GETs, req/s",
-            rate(Some(&pd), true),
-            rate(Some(&ceiling), true),
-            rate(sp, true),
-            0,
-            ">= 60% of ceiling",
-        ),
-        (
-            "stores (durable submissions), req/s",
-            rate(Some(&pd), false),
-            rate(Some(&ceiling), false),
-            rate(sp, false),
-            0,
-            ">= 25% of ceiling, >= 10x SnapPass",
-        ),
-        (
-            "store latency p50, ms",
-            pct(Some(&pd), 0.50),
-            pct(Some(&ceiling), 0.50),
-            pct(sp, 0.50),
-            1,
-            "",
-        ),
-        (
-            "store latency p95, ms",
-            pct(Some(&pd), 0.95),
-            pct(Some(&ceiling), 0.95),
-            pct(sp, 0.95),
-            1,
-            "",
-        ),
-        (
-            "store latency p99, ms",
-            pct(Some(&pd), 0.99),
-            pct(Some(&ceiling), 0.99),
-            pct(sp, 0.99),
-            1,
-            "<= 25",
-        ),
-        ("batch creation, s", pd.create_s, None, None, 2, "<= 5"),
-        (
-            "export with passphrase, s",
-            pd.export_s,
-            None,
-            None,
-            2,
-            "<= 3",
-        ),
-        ("release binary, MB", binary, None, None, 1, "<= 20"),
-    ];
-    println!();
-    println!(
-        "| figure | passdrop | ceiling | SnapPass | passdrop/ceiling | passdrop/SnapPass | goal |"
-    );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
-    for (name, p, c, s, d, goal) in rows {
-        println!(
-            "| {name} | {} | {} | {} | {} | {} | {goal} |",
-            cell(p, d),
-            cell(c, d),
-            cell(s, d),
-            ratio(p, c),
-            ratio(p, s)
-        );
-    }
-    let failed = |f: Option<&Figures>| {
-        f.map_or(0, |f| {
-            f.gets.as_ref().map_or(0, |l| l.failed) + f.posts.as_ref().map_or(0, |l| l.failed)
-        })
-    };
-    println!();
-    println!(
-        "requests not answered as expected: passdrop {}, ceiling {}, SnapPass {}",
-        failed(Some(&pd)),
-        failed(Some(&ceiling)),
-        failed(sp)
-    );
-    if let Some(p) = &pd.posts {
-        println!(
-            "passdrop stored {} of {links} submissions in {:.1} s",
-            p.ok,
-            p.elapsed.as_secs_f64()
-        );
-    }
+    report::run().await;
 }

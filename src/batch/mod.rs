@@ -11,7 +11,9 @@ use crate::crypto::{self, AdminKey, CryptoError, KdfParams, LinkToken, Submissio
 use crate::export::{self, ExportError, LinkRow};
 use crate::imap::{self, ImapSettings};
 use crate::roster::Roster;
-use crate::storage::{Batch, LinkState, LinkView, NewRecipient, Store, StoreError, Tombstone};
+use crate::storage::{
+    Batch, LinkState, LinkView, NewRecipient, Store, StoreError, StoredLinkSecret, Tombstone,
+};
 
 mod admin_key;
 pub mod admin_login;
@@ -19,6 +21,7 @@ mod api_tokens;
 mod branding;
 mod ending;
 pub mod events;
+mod key_cache;
 pub mod lint;
 mod pacing;
 mod passphrase;
@@ -391,14 +394,12 @@ async fn create_with(
         batch.settings_sig = Some(sign_batch(signer, &batch));
         batch.message_sig = Some(sign_message(signer, &batch));
     }
-    // Drawing and sealing 50,000 tokens is CPU work (one X25519 exchange each): it runs
-    // off the async runtime, spread over the machine's cores.
-    let (public_key, batch_id, expires_at, tag) = (
-        batch.public_key.clone(),
-        batch.id.clone(),
-        batch.expires_at,
-        batch.link_tag.clone(),
-    );
+    // One link key per batch, sealed once to the batch key; every first link's token is
+    // derived from it (an HMAC each, no public-key work per link). Still off the async
+    // runtime and spread over the cores: 50,000 HMACs and hashes are CPU work too.
+    let link_key = crypto::LinkKey::generate()?;
+    let sealed_link_key = crypto::seal_link_key(&batch.public_key, &batch.id, &link_key)?;
+    let (batch_id, expires_at, tag) = (batch.id.clone(), batch.expires_at, batch.link_tag.clone());
     let public_url = public_url.clone();
     let entries = request.roster.entries;
     if let Some(tally) = &tally {
@@ -408,7 +409,7 @@ async fn create_with(
         issue_first_links(
             tally.as_deref(),
             entries,
-            &public_key,
+            &link_key,
             &batch_id,
             &tag,
             expires_at,
@@ -418,7 +419,9 @@ async fn create_with(
     .await
     .map_err(anyhow::Error::new)??;
     let (recipients, links): (Vec<NewRecipient>, Vec<IssuedLink>) = issued.into_iter().unzip();
-    store.create_batch(&batch, &sealed_key, &recipients).await?;
+    store
+        .create_batch(&batch, &sealed_key, Some(&sealed_link_key), &recipients)
+        .await?;
     Ok((batch, links))
 }
 
@@ -426,15 +429,15 @@ async fn create_with(
 fn issue_first_links(
     tally: Option<&Tally>,
     entries: Vec<crate::roster::RosterEntry>,
-    public_key: &[u8],
+    link_key: &crypto::LinkKey,
     batch_id: &str,
     tag: &crypto::LinkTag,
     expires_at: i64,
     public_url: &PublicUrl,
 ) -> BatchResult<Vec<(NewRecipient, IssuedLink)>> {
     let issue_one = |entry: crate::roster::RosterEntry| -> BatchResult<(NewRecipient, IssuedLink)> {
-        let token = LinkToken::generate_tagged(tag)?;
-        let sealed_token = crypto::seal_token(public_key, batch_id, &entry.email, &token)?;
+        // A first link is number 0; reissued links are drawn at random and sealed.
+        let token = link_key.derive_token(tag, batch_id, &entry.email, 0)?;
         if let Some(tally) = tally {
             tally.bump();
         }
@@ -453,7 +456,7 @@ fn issue_first_links(
             user_root: entry.user_root,
             language: entry.language,
             token_hash: token.hash(),
-            sealed_token,
+            link_secret: crate::storage::StoredLinkSecret::Derived(0),
         };
         Ok((recipient, link))
     };
@@ -487,7 +490,9 @@ fn issue_first_links(
     })
 }
 
-/// Issues a new link for one recipient; their previous link stops working.
+/// Issues a new link for one recipient; their previous link stops working. The new token
+/// is drawn at random and sealed to the batch key (no passphrase needed, one seal), never
+/// derived: a replaced link's token cannot come back.
 pub async fn reissue(
     store: &Store,
     public_url: &PublicUrl,
@@ -532,16 +537,36 @@ pub async fn open_live_links(
     // The links are about to go out: a batch made without the passphrase is signed now,
     // as it stands, or its links would take no password.
     sign_new_batch(store, admin, batch).await?;
-    let sealed = store.live_sealed_tokens(&batch.id, now).await?;
+    let sealed = store.live_link_secrets(&batch.id, now).await?;
     let sealed = admin_login::links_wanted(store, batch, sealed).await?;
-    let batch_id = batch.id.clone();
+    // Derived links need the batch's link key, opened once; a batch from before link
+    // keys has none, and all its links are sealed tokens.
+    let link_key = match store.sealed_link_key(&batch.id).await? {
+        Some(sealed_key) => Some(crypto::open_link_key(&batch_key, &batch.id, &sealed_key)?),
+        None => None,
+    };
+    let (batch_id, tag) = (batch.id.clone(), batch.link_tag.clone());
     let public_url = public_url.clone();
-    // One X25519 exchange per link: tens of thousands take seconds, so off the runtime.
+    // One X25519 exchange per sealed link (tens of thousands take seconds), an HMAC per
+    // derived one: off the runtime either way.
     tokio::task::spawn_blocking(move || {
         sealed
             .into_iter()
-            .map(|(recipient, token, expires_at)| {
-                let token = crypto::open_token(&batch_key, &batch_id, &recipient.email, &token)?;
+            .map(|(recipient, secret, expires_at)| {
+                let token = match (&secret, &link_key) {
+                    (StoredLinkSecret::Sealed(token), _) => {
+                        crypto::open_token(&batch_key, &batch_id, &recipient.email, token)?
+                    }
+                    (StoredLinkSecret::Derived(counter), Some(key)) => key.derive_token(
+                        &tag,
+                        &batch_id,
+                        &recipient.email,
+                        u64::try_from(*counter).map_err(|_| crypto::CryptoError::Malformed)?,
+                    )?,
+                    (StoredLinkSecret::Derived(_), None) => {
+                        return Err(crypto::CryptoError::Malformed.into());
+                    }
+                };
                 let link = IssuedLink {
                     email: recipient.email.clone(),
                     display_name: recipient.display_name.clone(),

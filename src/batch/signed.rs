@@ -60,6 +60,8 @@ pub enum SettingsError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsKeyFile {
     path: PathBuf,
+    /// The key last read, while the file is unchanged (`key_cache.rs`).
+    cache: super::key_cache::KeyCache,
 }
 
 /// What writing the key file did.
@@ -82,7 +84,10 @@ pub enum KeyFileWrite {
 impl SettingsKeyFile {
     /// The key file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            cache: super::key_cache::KeyCache::default(),
+        }
     }
 
     /// The default beside (never inside) the data directory:
@@ -113,8 +118,12 @@ impl SettingsKeyFile {
         )
     }
 
-    /// Reads the public key.
+    /// The public key: read from the file, or as last read while the file is unchanged.
     pub fn load(&self) -> Result<Vec<u8>, SettingsError> {
+        self.cache.get(&self.path, || self.read())
+    }
+
+    fn read(&self) -> Result<Vec<u8>, SettingsError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) if text.trim().is_empty() => {
                 return Err(SettingsError::KeyFileMissing(self.shown()));

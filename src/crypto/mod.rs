@@ -2,9 +2,9 @@
 //! `chacha20poly1305` (SECURITY.md's cryptography inventory); nothing here invents a
 //! construction.
 //!
-//! - Link tokens: 32 bytes from the OS CSPRNG, base64url without padding, behind the
-//!   version marker and the batch's link tag (`2.{tag}.{secret}`); only SHA-256 of the
-//!   token text is stored.
+//! - Link tokens: 32 bytes (from the OS CSPRNG, or HMAC-SHA256 of the batch's link key,
+//!   `link_key.rs`), base64url without padding, behind the version marker and the
+//!   batch's link tag (`2.{tag}.{secret}`); only SHA-256 of the token text is stored.
 //! - Admin key: an HPKE X25519 keypair whose private key is wrapped with ChaCha20-Poly1305
 //!   under Argon2id(passphrase).
 //! - Batch key: one HPKE keypair per batch, its private key HPKE-sealed to the admin key.
@@ -24,7 +24,10 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+mod link_key;
 mod settings;
+mod verified;
+pub use link_key::*;
 pub use settings::*;
 
 type Kem = hpke::kem::X25519HkdfSha256;
@@ -153,7 +156,8 @@ pub struct LinkToken(SecretString);
 
 impl LinkToken {
     /// Draws a fresh format 1 token (the bare secret) from the OS CSPRNG: setup links
-    /// and sessions. A batch's links are made with [`LinkToken::generate_tagged`].
+    /// and sessions. A batch's first links are derived ([`LinkKey::derive_token`]),
+    /// reissued ones drawn with [`LinkToken::generate_tagged`].
     pub fn generate() -> Result<Self, CryptoError> {
         let raw = Zeroizing::new(random_bytes::<TOKEN_BYTES>()?);
         Ok(Self(SecretString::from(
@@ -924,6 +928,15 @@ mod tests {
         let fields: [SettingsField<'_>; 2] = [Some(b"imap.example.org"), None];
         let sig = signer.sign("batch", "b1", &fields);
         assert!(verify_settings(&public, &sig, "batch", "b1", &fields));
+        // Remembered once verified (`verified.rs`), for exactly those bytes: a changed
+        // signature or key is still checked in full, and refused.
+        assert!(verify_settings(&public, &sig, "batch", "b1", &fields));
+        let mut flipped = sig.clone();
+        flipped[10] ^= 1;
+        assert!(!verify_settings(&public, &flipped, "batch", "b1", &fields));
+        let mut other_key = public.clone();
+        other_key[0] ^= 1;
+        assert!(!verify_settings(&other_key, &sig, "batch", "b1", &fields));
         assert!(!verify_settings(&public, &sig, "batch", "b2", &fields));
         assert!(!verify_settings(&public, &sig, "message", "b1", &fields));
         assert!(!verify_settings(

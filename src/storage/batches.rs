@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// Rows per multi-row INSERT when a batch is created (7 values each, well under
+/// Rows per multi-row INSERT when a batch is created (8 values each, well under
 /// SQLite's limit on bound parameters).
 const INSERT_ROWS: usize = 500;
 
@@ -15,6 +15,7 @@ impl Store {
         &self,
         batch: &Batch,
         sealed_key: &SealedBatchKey,
+        sealed_link_key: Option<&SealedSecret>,
         recipients: &[NewRecipient],
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
@@ -62,12 +63,17 @@ impl Store {
         if inserted.rows_affected() != 1 {
             return Err(StoreError::DuplicateBatchName(batch.name.clone()));
         }
-        sqlx::query("INSERT INTO batch_keys (batch_id, enc, sealed_private_key) VALUES (?, ?, ?)")
-            .bind(&batch.id)
-            .bind(&sealed_key.enc)
-            .bind(&sealed_key.ciphertext)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO batch_keys (batch_id, enc, sealed_private_key, link_key_enc, \
+             sealed_link_key) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&batch.id)
+        .bind(&sealed_key.enc)
+        .bind(&sealed_key.ciphertext)
+        .bind(sealed_link_key.map(|k| &k.enc))
+        .bind(sealed_link_key.map(|k| &k.ciphertext))
+        .execute(&mut *tx)
+        .await?;
         // Many rows per statement: 50,000 single-row inserts cost more in statement
         // overhead than in SQLite's own work.
         for chunk in recipients.chunks(INSERT_ROWS) {
@@ -97,7 +103,7 @@ impl Store {
         for chunk in recipients.chunks(INSERT_ROWS) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at, \
-                 sealed_token_enc, sealed_token) ",
+                 sealed_token_enc, sealed_token, link_counter) ",
             );
             let mut missing = None;
             insert.push_values(chunk, |mut row, r| {
@@ -110,8 +116,9 @@ impl Store {
                     .push_bind("live")
                     .push_bind(batch.created_at)
                     .push_bind(batch.expires_at)
-                    .push_bind(&r.sealed_token.enc)
-                    .push_bind(&r.sealed_token.ciphertext);
+                    .push_bind(r.link_secret.columns().0)
+                    .push_bind(r.link_secret.columns().1)
+                    .push_bind(r.link_secret.columns().2);
             });
             if let Some(line) = missing {
                 return Err(StoreError::Other(anyhow::anyhow!(

@@ -306,20 +306,39 @@ impl Store {
         self.through_writer(job, answer).await
     }
 
-    /// The sealed tokens of every recipient's live, unexpired link, with its expiry, in
-    /// roster order.
+    /// The batch's link key sealed to its batch key; `None` for batches from before
+    /// link keys (migration 0017) and once purge has begun.
     #[instrument(skip_all)]
-    pub async fn live_sealed_tokens(
+    pub async fn sealed_link_key(&self, batch_id: &str) -> StoreResult<Option<SealedSecret>> {
+        let row = sqlx::query(
+            "SELECT link_key_enc, sealed_link_key FROM batch_keys WHERE batch_id = ? \
+             AND sealed_link_key IS NOT NULL",
+        )
+        .bind(batch_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SealedSecret {
+            enc: row.try_get("link_key_enc")?,
+            ciphertext: row.try_get("sealed_link_key")?,
+        }))
+    }
+
+    /// How every recipient's live, unexpired link can be given out again (its sealed
+    /// token or its derivation counter), with its expiry, in roster order.
+    #[instrument(skip_all)]
+    pub async fn live_link_secrets(
         &self,
         batch_id: &str,
         now: i64,
-    ) -> StoreResult<Vec<(Recipient, SealedToken, i64)>> {
+    ) -> StoreResult<Vec<(Recipient, StoredLinkSecret, i64)>> {
         let rows = sqlx::query(constant_sql(format!(
-            "SELECT {RECIPIENT_COLUMNS}, l.sealed_token_enc, l.sealed_token, \
+            "SELECT {RECIPIENT_COLUMNS}, l.sealed_token_enc, l.sealed_token, l.link_counter, \
              l.expires_at AS link_expires_at FROM links l \
              JOIN recipients r ON r.id = l.recipient_id \
              WHERE r.batch_id = ? AND l.state = 'live' AND l.expires_at > ? \
-             AND l.sealed_token IS NOT NULL ORDER BY r.roster_line"
+             AND (l.sealed_token IS NOT NULL OR l.link_counter IS NOT NULL) \
+             ORDER BY r.roster_line"
         )))
         .bind(batch_id)
         .bind(now)
@@ -327,12 +346,17 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok((
-                    row_to_recipient(row)?,
-                    SealedToken {
+                let counter: Option<i64> = row.try_get("link_counter")?;
+                let secret = match counter {
+                    Some(counter) => StoredLinkSecret::Derived(counter),
+                    None => StoredLinkSecret::Sealed(SealedToken {
                         enc: row.try_get("sealed_token_enc")?,
                         ciphertext: row.try_get("sealed_token")?,
-                    },
+                    }),
+                };
+                Ok((
+                    row_to_recipient(row)?,
+                    secret,
                     row.try_get("link_expires_at")?,
                 ))
             })

@@ -110,8 +110,30 @@ pub struct NewRecipient {
     pub language: Option<String>,
     /// SHA-256 of the first link's token.
     pub token_hash: [u8; 32],
-    /// The token sealed to the batch key, so the admin can fetch the link again.
-    pub sealed_token: SealedToken,
+    /// How the admin can get the first link again: its token sealed to the batch key,
+    /// or the counter it was derived with from the batch's link key.
+    pub link_secret: StoredLinkSecret,
+}
+
+/// How a link's token is kept so the admin can get the link again (migration 0017).
+#[derive(Debug, Clone)]
+pub enum StoredLinkSecret {
+    /// The token sealed to the batch key: batches from before link keys, and reissued
+    /// links.
+    Sealed(SealedToken),
+    /// The counter the token was derived with from the batch's sealed link key
+    /// (`crypto::LinkKey::derive_token`); nothing of the token itself is stored.
+    Derived(i64),
+}
+
+impl StoredLinkSecret {
+    /// The `sealed_token_enc`, `sealed_token` and `link_counter` columns.
+    pub(super) fn columns(&self) -> (Option<&[u8]>, Option<&[u8]>, Option<i64>) {
+        match self {
+            Self::Sealed(t) => (Some(&t.enc), Some(&t.ciphertext), None),
+            Self::Derived(counter) => (None, None, Some(*counter)),
+        }
+    }
 }
 
 /// A recipient as stored.

@@ -32,6 +32,7 @@ mod helpers;
 mod http_api;
 mod imap;
 mod journey;
+mod link_keys;
 mod nginx;
 mod pacing;
 mod packaging;

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 
+mod link_keys;
+
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/upgrade-8d15076"

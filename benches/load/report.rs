@@ -1,0 +1,371 @@
+//! The run and its one table: the crypto limit, the ceiling and SnapPass, passdrop three
+//! times at the full size (median and spread of each timed phase), and passdrop at
+//! 1,000 and 10,000 links for the cost per link (issue 21).
+
+use super::{Figures, Load, bench_ceiling, bench_passdrop, bench_snappass, cpu_model, setting};
+
+/// A figure over the runs: every run's value, the median shown, the spread (min-max).
+#[derive(Clone, Default)]
+struct Stat(Vec<f64>);
+
+impl Stat {
+    fn of(runs: &[Figures], pick: impl Fn(&Figures) -> Option<f64>) -> Self {
+        Self(
+            runs.iter()
+                .filter_map(&pick)
+                .filter(|v| v.is_finite())
+                .collect(),
+        )
+    }
+
+    fn one(v: Option<f64>) -> Self {
+        Self(v.into_iter().filter(|v| v.is_finite()).collect())
+    }
+
+    fn median(&self) -> Option<f64> {
+        let mut v = self.0.clone();
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(v[n / 2]),
+            n => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+        }
+    }
+
+    fn max(&self) -> Option<f64> {
+        self.0.iter().copied().reduce(f64::max)
+    }
+
+    fn spread(&self, d: usize) -> String {
+        let min = self.0.iter().copied().reduce(f64::min);
+        match (min, self.max()) {
+            (Some(a), Some(b)) if self.0.len() > 1 => format!("{a:.d$}-{b:.d$}"),
+            _ => "-".to_owned(),
+        }
+    }
+}
+
+fn cell(v: Option<f64>, d: usize) -> String {
+    v.filter(|v| v.is_finite())
+        .map_or_else(|| "-".to_owned(), |v| format!("{v:.d$}"))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        _ => "-".to_owned(),
+    }
+}
+
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "-",
+    }
+}
+
+/// One line of the table.
+struct Row {
+    name: String,
+    passdrop: Stat,
+    ceiling: Option<f64>,
+    snappass: Option<f64>,
+    decimals: usize,
+    goal: String,
+    met: Option<bool>,
+}
+
+fn rate(f: &Figures, get: bool) -> Option<f64> {
+    if get {
+        f.gets.as_ref()
+    } else {
+        f.posts.as_ref()
+    }
+    .map(Load::rate)
+}
+
+fn p99(f: &Figures) -> Option<f64> {
+    f.posts.as_ref().map(|l| l.percentile(0.99))
+}
+
+pub async fn run() {
+    let links = setting("PASSDROP_BENCH_LINKS", 50_000);
+    let clients = setting("PASSDROP_BENCH_CLIENTS", 64);
+    let secs = setting("PASSDROP_BENCH_SECS", 10) as u64;
+    let runs = setting("PASSDROP_BENCH_RUNS", 3).clamp(1, 5);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "passdrop load benchmark: {links} links, {clients} clients, {secs} s per timed phase, \
+         {runs} runs; {cores} cores ({}), loopback only",
+        cpu_model()
+    );
+    println!("measuring the crypto limit (no HTTP, no database)...");
+    let limits = tokio::task::spawn_blocking(|| super::limits::measure(2.0))
+        .await
+        .unwrap();
+    println!("running the ceiling (no-op axum server)...");
+    let ceiling = bench_ceiling(links, clients, secs).await;
+    println!("running SnapPass...");
+    let snappass = bench_snappass(links, clients, secs).await;
+    let mut scaled: Vec<(usize, Figures)> = Vec::new();
+    for n in [1_000, 10_000].into_iter().filter(|&n| n < links) {
+        println!("running passdrop at {n} links (cost per link)...");
+        scaled.push((n, bench_passdrop(n, clients, 2).await));
+    }
+    let mut full = Vec::new();
+    for i in 1..=runs {
+        println!("running passdrop at {links} links, run {i} of {runs}...");
+        full.push(bench_passdrop(links, clients, secs).await);
+    }
+    let binary = std::fs::metadata(env!("CARGO_BIN_EXE_passdrop"))
+        .map(|m| m.len() as f64 / 1e6)
+        .ok();
+
+    let sp = snappass.as_ref();
+    let stat = |pick: fn(&Figures) -> Option<f64>| Stat::of(&full, pick);
+    let gets = stat(|f| rate(f, true));
+    let stores = stat(|f| rate(f, false));
+    let p99s = stat(p99);
+    let create = stat(|f| f.create_s);
+    let export = stat(|f| f.export_s);
+    let (ceiling_gets, ceiling_stores) = (rate(&ceiling, true), rate(&ceiling, false));
+    let store_limit = ceiling_stores.map(|c| c.min(limits.seals_per_s));
+    // What exporting `links` needs at the least: one open each on all cores, one unlock.
+    let export_limit = links as f64 / limits.opens_per_s + limits.unlock_s;
+    let at_least = |v: Option<f64>, goal: Option<f64>| v.zip(goal).map(|(v, g)| v >= g);
+    let at_most = |v: Option<f64>, goal: f64| v.map(|v| v <= goal);
+    let row = |name: &str, passdrop: Stat, d: usize, goal: &str, met: Option<bool>| Row {
+        name: name.to_owned(),
+        passdrop,
+        ceiling: None,
+        snappass: None,
+        decimals: d,
+        goal: goal.to_owned(),
+        met,
+    };
+    let mut rows = vec![
+        row(
+            "crypto limit: HPKE seals/s, all cores",
+            Stat::one(Some(limits.seals_per_s)),
+            0,
+            "",
+            None,
+        ),
+        row(
+            "crypto limit: HPKE opens/s, all cores",
+            Stat::one(Some(limits.opens_per_s)),
+            0,
+            "",
+            None,
+        ),
+        row(
+            "crypto limit: Argon2id unlock, s",
+            Stat::one(Some(limits.unlock_s)),
+            2,
+            "",
+            None,
+        ),
+        row(
+            "link derivations (HMAC)/s, one core",
+            Stat::one(Some(limits.derives_per_s)),
+            0,
+            "",
+            None,
+        ),
+        row(
+            "settings signature checks (Ed25519)/s, one core",
+            Stat::one(Some(limits.verifies_per_s)),
+            0,
+            "",
+            None,
+        ),
+        row(
+            "the same check remembered after a success/s, one core",
+            Stat::one(Some(limits.remembered_per_s)),
+            0,
+            "",
+            None,
+        ),
+        Row {
+            ceiling: ceiling.ready_ms,
+            snappass: sp.and_then(|f| f.ready_ms),
+            met: at_most(stat(|f| f.ready_ms).max(), 100.0),
+            ..row(
+                "start to ready, ms",
+                stat(|f| f.ready_ms),
+                1,
+                "<= 100",
+                None,
+            )
+        },
+        Row {
+            ceiling: ceiling.idle_rss,
+            snappass: sp.and_then(|f| f.idle_rss),
+            met: at_most(stat(|f| f.idle_rss).max(), 20.0),
+            ..row("idle RSS, MB", stat(|f| f.idle_rss), 1, "<= 20", None)
+        },
+        Row {
+            ceiling: ceiling.peak_rss,
+            snappass: sp.and_then(|f| f.peak_rss),
+            met: at_most(stat(|f| f.peak_rss).max(), 64.0),
+            ..row(
+                "peak RSS under load, MB",
+                stat(|f| f.peak_rss),
+                1,
+                "<= 64",
+                None,
+            )
+        },
+        Row {
+            ceiling: ceiling_gets,
+            snappass: sp.and_then(|f| rate(f, true)),
+            met: at_least(gets.median(), ceiling_gets.map(|c| c / 2.0)),
+            ..row("form GETs, req/s", gets, 0, ">= 50% of ceiling", None)
+        },
+        Row {
+            ceiling: ceiling_stores,
+            snappass: sp.and_then(|f| rate(f, false)),
+            met: at_least(stores.median(), store_limit.map(|l| l / 2.0)).map(|m| {
+                m && at_least(
+                    stores.median(),
+                    sp.and_then(|f| rate(f, false)).map(|s| 5.0 * s),
+                )
+                .unwrap_or(true)
+            }),
+            goal: format!(
+                ">= 50% of min(ceiling, seal limit) = {}, >= 5x SnapPass",
+                cell(store_limit.map(|l| l / 2.0), 0)
+            ),
+            ..row("stores (durable submissions), req/s", stores, 0, "", None)
+        },
+        Row {
+            ceiling: p99(&ceiling),
+            snappass: sp.and_then(p99),
+            met: at_most(p99s.max(), 25.0),
+            ..row("store latency p99, ms", p99s, 1, "<= 25 in every run", None)
+        },
+        row(
+            "batch creation, s",
+            create.clone(),
+            2,
+            "<= 1.5",
+            at_most(create.median(), 1.5),
+        ),
+        Row {
+            met: at_most(export.median(), export_limit * 1.15),
+            goal: format!("<= open limit + unlock + 15% = {:.2}", export_limit * 1.15),
+            ..row("export with passphrase, s", export.clone(), 2, "", None)
+        },
+        row(
+            "release binary, MB",
+            Stat::one(binary),
+            1,
+            "<= 25",
+            at_most(binary, 25.0),
+        ),
+    ];
+    // Cost per link at each size: the whole command's time over its links (fixed costs,
+    // such as starting the process and one Argon2 unlock, included), and the marginal
+    // cost between sizes (fixed costs cancel out): growth shows as a rising margin.
+    let mut sizes: Vec<(usize, Stat, Stat, Stat)> = scaled
+        .iter()
+        .map(|(n, f)| {
+            (
+                *n,
+                Stat::one(f.create_s),
+                Stat::one(f.export_s),
+                Stat::one(f.peak_rss),
+            )
+        })
+        .collect();
+    sizes.push((links, create.clone(), export.clone(), stat(|f| f.peak_rss)));
+    for (what, i) in [("creation", 1), ("export", 2)] {
+        let pick = |s: &(usize, Stat, Stat, Stat)| if i == 1 { s.1.clone() } else { s.2.clone() };
+        for s in &sizes {
+            let per = Stat(pick(s).0.iter().map(|t| t / s.0 as f64 * 1e6).collect());
+            rows.push(row(
+                &format!("{what} at {} links, µs per link (all of it)", s.0),
+                per,
+                1,
+                "",
+                None,
+            ));
+        }
+        let margins: Vec<(usize, usize, f64)> = sizes
+            .windows(2)
+            .filter_map(|w| {
+                let (a, b) = (pick(&w[0]).median()?, pick(&w[1]).median()?);
+                Some((w[0].0, w[1].0, (b - a) / (w[1].0 - w[0].0) as f64 * 1e6))
+            })
+            .collect();
+        let first = margins.first().map(|m| m.2);
+        for (i, (a, b, margin)) in margins.iter().enumerate() {
+            let (goal, met) = if i == 0 {
+                ("the first margin: the baseline", None)
+            } else {
+                (
+                    "flat: within 20% of the first margin",
+                    first.map(|f| *margin <= f.max(0.0) * 1.2),
+                )
+            };
+            rows.push(row(
+                &format!("{what}, marginal µs per link from {a} to {b} links"),
+                Stat(vec![*margin]),
+                1,
+                goal,
+                met,
+            ));
+        }
+    }
+    for s in &sizes {
+        rows.push(row(
+            &format!("peak RSS at {} links, MB", s.0),
+            s.3.clone(),
+            1,
+            "<= 64",
+            at_most(s.3.median(), 64.0),
+        ));
+    }
+
+    println!();
+    println!(
+        "| figure | passdrop (median) | spread over runs | ceiling | SnapPass | passdrop/ceiling | passdrop/SnapPass | goal | |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+    for r in rows {
+        let median = r.passdrop.median();
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.name,
+            cell(median, r.decimals),
+            r.passdrop.spread(r.decimals),
+            cell(r.ceiling, r.decimals),
+            cell(r.snappass, r.decimals),
+            ratio(median, r.ceiling),
+            ratio(median, r.snappass),
+            r.goal,
+            verdict(r.met)
+        );
+    }
+    let failed = |f: &Figures| {
+        f.gets.as_ref().map_or(0, |l| l.failed) + f.posts.as_ref().map_or(0, |l| l.failed)
+    };
+    println!();
+    println!(
+        "requests not answered as expected: passdrop {:?} (per run), ceiling {}, SnapPass {}",
+        full.iter().map(failed).collect::<Vec<_>>(),
+        failed(&ceiling),
+        sp.map_or(0, failed)
+    );
+    for (i, f) in full.iter().enumerate() {
+        if let Some(p) = &f.posts {
+            println!(
+                "run {}: passdrop stored {} of {links} submissions in {:.1} s, every one exported",
+                i + 1,
+                p.ok,
+                p.elapsed.as_secs_f64()
+            );
+        }
+    }
+}
