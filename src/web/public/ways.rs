@@ -106,6 +106,17 @@ impl Found {
     fn back(&self, state: &AppState) -> Option<String> {
         (self.status == LinkStatus::Usable).then(|| self.link(state))
     }
+
+    /// The confirmation page of `which`; `again` after a POST without the box ticked.
+    fn confirmation(&self, state: &AppState, which: Confirmation, again: bool) -> maud::Markup {
+        ways_pages::confirm(
+            self.language,
+            which,
+            &self.view.recipient.email,
+            self.back(state).as_deref(),
+            again,
+        )
+    }
 }
 
 /// Whether a POST body carries the ticked box. Anything else (another content type, a
@@ -158,15 +169,9 @@ pub async fn help_form(
 ) -> Response {
     let result = async {
         let found = find(&state, token, &headers, Way::Help).await?;
-        let back = found.back(&state);
-        Ok(ways_pages::confirm(
-            found.language,
-            Confirmation::Help,
-            &found.view.recipient.email,
-            back.as_deref(),
-            false,
-        )
-        .into_response())
+        Ok(found
+            .confirmation(&state, Confirmation::Help, false)
+            .into_response())
     }
     .await;
     answer(&state, &headers, result)
@@ -182,15 +187,8 @@ pub async fn help_submit(
 ) -> Response {
     let result = async {
         let found = find(&state, token, &headers, Way::Help).await?;
-        let back = found.back(&state);
         if !confirmed(&headers, &body) {
-            let page = ways_pages::confirm(
-                found.language,
-                Confirmation::Help,
-                &found.view.recipient.email,
-                back.as_deref(),
-                true,
-            );
+            let page = found.confirmation(&state, Confirmation::Help, true);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         let emailed = notify::relay_is_set(&state.store, state.config.smtp.as_ref()).await?;
@@ -199,6 +197,7 @@ pub async fn help_submit(
             return Err(gone_or_unknown(&state, &found.token, found.language).await);
         }
         state.notifier.wake();
+        let back = found.back(&state);
         Ok(ways_pages::help_done(found.language, emailed, back.as_deref()).into_response())
     }
     .await;
@@ -217,15 +216,9 @@ pub async fn not_me_form(
         if found.reported {
             return reported_page(&state, &found).await;
         }
-        let back = found.back(&state);
-        Ok(ways_pages::confirm(
-            found.language,
-            Confirmation::NotMe,
-            &found.view.recipient.email,
-            back.as_deref(),
-            false,
-        )
-        .into_response())
+        Ok(found
+            .confirmation(&state, Confirmation::NotMe, false)
+            .into_response())
     }
     .await;
     answer(&state, &headers, result)
@@ -246,14 +239,7 @@ pub async fn not_me_submit(
             return reported_page(&state, &found).await;
         }
         if !confirmed(&headers, &body) {
-            let back = found.back(&state);
-            let page = ways_pages::confirm(
-                found.language,
-                Confirmation::NotMe,
-                &found.view.recipient.email,
-                back.as_deref(),
-                true,
-            );
+            let page = found.confirmation(&state, Confirmation::NotMe, true);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         let emailed = notify::relay_is_set(&state.store, state.config.smtp.as_ref()).await?;
