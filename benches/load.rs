@@ -5,9 +5,14 @@
 //!
 //! Settings (environment): `PASSDROP_BENCH_LINKS` (default 50000),
 //! `PASSDROP_BENCH_CLIENTS` (64), `PASSDROP_BENCH_SECS` (10, each timed GET/POST phase),
-//! `PASSDROP_BENCH_RUNS` (3, runs of passdrop at the full size: median and spread).
-//! The crypto limit and the cost per link at 1,000 and 10,000 links are measured in
-//! the same run (`load/limits.rs`, `load/report.rs`).
+//! `PASSDROP_BENCH_RUNS` (3, runs of passdrop at the full size: median and spread),
+//! `PASSDROP_BENCH_ONLY=passdrop` (skip the ceiling and SnapPass: a quicker A/B run; their
+//! cells show "-"), `PASSDROP_BENCH_KEEP=DIR` (keep each run's data directory as
+//! `DIR/passdrop-<links>-links`, a batch named `bench` with every link submitted, so
+//! `passdrop export` or the server can be re-run and profiled by hand: README,
+//! "Performance").
+//! The crypto limit and the cost per link at 1,000 and 10,000 links (as many runs as at
+//! the full size) are measured in the same run (`load/limits.rs`, `load/report.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -371,6 +376,20 @@ async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
         "every acknowledged submission is exported"
     );
     drop(server);
+    if let Ok(keep) = std::env::var("PASSDROP_BENCH_KEEP") {
+        let kept = Path::new(&keep).join(format!("passdrop-{links}-links"));
+        let _ = std::fs::remove_dir_all(&kept);
+        std::fs::create_dir_all(&keep).unwrap();
+        // A copy, not a rename: the temporary directory may be on another file system.
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&data)
+            .arg(&kept)
+            .status()
+            .unwrap();
+        assert!(status.success(), "could not keep {}", kept.display());
+        println!("kept the data directory as {}", kept.display());
+    }
     f
 }
 
