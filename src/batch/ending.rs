@@ -202,6 +202,9 @@ pub struct M365Export {
     /// Email addresses of users whose last re-check found their password changed: left
     /// out of the file unless asked (`include_stale`), and named either way.
     pub stale: Vec<String>,
+    /// Recipient ids of everyone who had submitted when the export read the batch
+    /// (stale ones included): what `record_export_of` counts as not pending.
+    pub submitted: std::collections::HashSet<i64>,
 }
 
 /// Opens every password of a batch with the unlocked admin key and renders the
@@ -249,6 +252,33 @@ pub async fn record_export(
     Ok(plan)
 }
 
+/// `record_export` for an export just prepared: the same rule (`purge_plan`), but the
+/// users still pending are found from the export itself (who had submitted when it
+/// read the batch) and the live links, instead of `export_outlook` reading every
+/// submission again (about 70 MB of pages for 50,000 users). A user who submitted
+/// after the read counts as pending, which can only keep the purge later.
+pub async fn record_export_of(
+    store: &Store,
+    batch: &Batch,
+    exported: &M365Export,
+    choice: PurgeChoice,
+    now: i64,
+) -> BatchResult<PurgePlan> {
+    let covered = super::admin_login::covered_ids(store, batch).await?;
+    let live_links_until = store
+        .live_link_expiries(&batch.id, now)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| !exported.submitted.contains(id) && !covered.contains(id))
+        .map(|(_, expires_at)| expires_at)
+        .max();
+    let plan = purge_plan(batch, live_links_until, choice, now);
+    store
+        .mark_exported(&batch.id, exported.rows, now, plan.export_purge_at)
+        .await?;
+    Ok(plan)
+}
+
 /// Like `export_m365`, but without recording the export (for a caller that may still
 /// not hand the file over).
 pub async fn prepare_m365(
@@ -283,17 +313,59 @@ pub async fn prepare_export(
     tally: Option<Arc<Tally>>,
     include_stale: bool,
 ) -> BatchResult<M365Export> {
+    let read = read_for_export(store, batch).await?;
+    prepare_export_from(store, batch, admin, target, tally, include_stale, read).await
+}
+
+/// What an export reads from the database before it opens anything: the sealed
+/// passwords (still sealed: only the batch key opens them), who has not submitted, and
+/// whose password a re-check found changed. Needs no key, so `passdrop export` reads it
+/// while Argon2 unlocks the admin key (one core each) instead of after.
+pub struct ExportRead {
+    submissions: Vec<crate::storage::StoredSubmission>,
+    missing: Vec<String>,
+    stale_users: Vec<(i64, String)>,
+}
+
+/// Reads what `prepare_export_from` needs from the database (`ExportRead`).
+pub async fn read_for_export(store: &Store, batch: &Batch) -> BatchResult<ExportRead> {
+    let (submissions, missing) = store.submissions_for_export(&batch.id).await?;
+    let stale_users = store.password_changed_users(&batch.id).await?;
+    Ok(ExportRead {
+        submissions,
+        missing,
+        stale_users,
+    })
+}
+
+/// `prepare_export` with its database reads already done (`read_for_export`, for the
+/// same batch).
+pub async fn prepare_export_from(
+    store: &Store,
+    batch: &Batch,
+    admin: &AdminKey,
+    target: &Target,
+    tally: Option<Arc<Tally>>,
+    include_stale: bool,
+    read: ExportRead,
+) -> BatchResult<M365Export> {
     if matches!(target, Target::Imapsync(_)) {
         // The file names the old server: it must be the one the admin signed for.
         super::require_signed_batch_by_admin(store, admin, batch).await?;
     }
     let batch_key = open_batch_key(store, batch, admin).await?;
-    let (mut submissions, missing) = store.submissions_and_missing(&batch.id).await?;
-    let stale_users = store.password_changed_users(&batch.id).await?;
+    let ExportRead {
+        mut submissions,
+        missing,
+        stale_users,
+    } = read;
     if !include_stale {
         submissions.retain(|s| !stale_users.iter().any(|(id, _)| *id == s.recipient.id));
     }
     let stale = stale_users.into_iter().map(|(_, email)| email).collect();
+    // Everyone who had submitted when the file was read, stale or not (as
+    // `export_outlook` counts them): not pending, for the purge rule.
+    let submitted = submissions.iter().map(|s| s.recipient.id).collect();
     // One X25519 exchange per password: opened off the async runtime, on every core.
     let batch_id = batch.id.clone();
     if let Some(tally) = &tally {
@@ -369,6 +441,7 @@ pub async fn prepare_export(
         missing,
         formula_risk,
         stale,
+        submitted,
     })
 }
 
@@ -398,24 +471,52 @@ pub(super) fn open_passwords(
             ))
         })
     };
+    // Small pieces handed out as threads ask for them, not one fixed share per thread:
+    // on a machine with other work, a thread that gets less CPU time does less of the
+    // work instead of holding every other thread up at the end.
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let chunk = submissions.len().div_ceil(threads).max(1);
+    let pieces: Vec<_> = submissions.chunks(OPEN_PIECE).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = submissions
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(open_one).collect::<BatchResult<Vec<_>>>())
+        let workers: Vec<_> = (0..threads.min(pieces.len()))
+            .map(|_| {
+                let (pieces, next) = (&pieces, &next);
+                scope.spawn(move || {
+                    let mut opened = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(piece) = pieces.get(i) else {
+                            return Ok::<_, BatchError>(opened);
+                        };
+                        match piece.iter().map(open_one).collect::<BatchResult<_>>() {
+                            Ok(passwords) => opened.push((i, passwords)),
+                            Err(e) => {
+                                // The others stop at their next piece.
+                                next.store(pieces.len(), std::sync::atomic::Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                    }
+                })
             })
             .collect();
-        let mut all = Vec::with_capacity(submissions.len());
+        let mut opened: Vec<(usize, Vec<secrecy::SecretBox<[u8]>>)> =
+            Vec::with_capacity(pieces.len());
         for worker in workers {
-            all.extend(worker.join().map_err(|_| {
+            opened.extend(worker.join().map_err(|_| {
                 BatchError::Other(anyhow::anyhow!("a password-opening thread panicked"))
             })??);
         }
+        // Back in file order.
+        opened.sort_unstable_by_key(|(i, _)| *i);
+        let mut all = Vec::with_capacity(submissions.len());
+        all.extend(opened.into_iter().flat_map(|(_, p)| p));
         Ok(all)
     })
 }
+
+/// Passwords a password-opening thread takes at a time.
+const OPEN_PIECE: usize = 64;
 
 /// Purges a batch: key first, then rows, then compaction. Returns its tombstone.
 pub async fn purge(store: &Store, batch: &Batch, now: i64) -> BatchResult<Tombstone> {

@@ -188,7 +188,13 @@ async fn export(
         .map(crate::export::SecretFile::create)
         .transpose()?;
     let passphrase = args.passphrase.read(false)?;
-    let admin = batch::unlock_admin(store, passphrase).await?;
+    // Argon2 takes one core; the sealed passwords are read from the database on another
+    // meanwhile (they stay sealed until the batch key is open).
+    let (admin, read) = tokio::join!(
+        batch::unlock_admin(store, passphrase),
+        batch::read_for_export(store, &b)
+    );
+    let (admin, read) = (admin?, read?);
     let choice = if args.keep_collecting {
         PurgeChoice::KeepCollecting
     } else if args.allow_early_purge {
@@ -197,13 +203,14 @@ async fn export(
         PurgeChoice::AfterLinksExpire
     };
     let tally = batch::Tally::new();
-    let prepared = batch::prepare_export(
+    let prepared = batch::prepare_export_from(
         store,
         &b,
         &admin,
         &target,
         Some(Arc::clone(&tally)),
         args.include_stale,
+        read,
     );
     let exported = progress::watch("Opening passwords", tally, progress::LARGE, prepared).await?;
     drop(admin);
@@ -211,7 +218,7 @@ async fn export(
     if let (Some(file), Some(script)) = (script_file, &script) {
         file.finish(script.as_bytes())?;
     }
-    let plan = batch::record_export(store, &b, exported.rows, choice, config::now()).await?;
+    let plan = batch::record_export_of(store, &b, &exported, choice, config::now()).await?;
     match &args.out {
         Some(out) => eprintln!("Wrote {} rows to {}.", exported.rows, out.display()),
         None => eprintln!("Wrote {} rows.", exported.rows),

@@ -31,6 +31,7 @@ mod backup;
 mod batches;
 mod branding;
 mod deliveries;
+mod export_reads;
 mod files;
 mod links;
 mod models;

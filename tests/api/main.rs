@@ -11,6 +11,7 @@ mod backup;
 mod branding;
 mod branding_browser;
 mod browser;
+mod bulk;
 mod caddy;
 mod cli;
 mod closing;

@@ -1,0 +1,62 @@
+//! Export and creation at scale (issue 21): the export reads a batch in one pass, opens
+//! the passwords in small pieces over the cores and still writes them in roster order,
+//! names exactly the users who have not submitted, and records the same purge plan as
+//! the rule `export_outlook` feeds.
+
+use crate::helpers::{PASSPHRASE, TestApp, link, roster_of, secret};
+use passdrop::batch::{self, PurgeChoice};
+use passdrop::config;
+
+#[tokio::test]
+async fn a_large_export_keeps_roster_order_names_the_missing_and_plans_the_purge_as_before() {
+    let app = TestApp::spawn().await;
+    // More users than one piece of the opening threads (64), so pieces are put back in
+    // order.
+    let n = 150;
+    let (b, links) = app.create_batch("scale", &roster_of("scale", n)).await;
+    let pending = |i: usize| i % 7 == 3;
+    for (i, l) in links.iter().enumerate().filter(|(i, _)| !pending(*i)) {
+        let password = format!("Password-{i}");
+        let r = app.submit(&link(l), &password, &password).await;
+        assert_eq!(r.status(), 200, "user {i}");
+    }
+    let admin = batch::unlock_admin(&app.store, secret(PASSPHRASE))
+        .await
+        .unwrap();
+    let exported = batch::prepare_m365(&app.store, &b, &admin).await.unwrap();
+    let expected: String = std::iter::once("EmailAddress,UserName,Password\r\n".to_owned())
+        .chain(
+            (0..n)
+                .filter(|i| !pending(*i))
+                .map(|i| format!("scale{i}@example.org,scale{i}@example.org,Password-{i}\r\n")),
+        )
+        .collect();
+    assert_eq!(std::str::from_utf8(&exported.csv).unwrap(), expected);
+    assert_eq!(exported.rows, n - (0..n).filter(|i| pending(*i)).count());
+    assert_eq!(
+        exported.missing,
+        (0..n)
+            .filter(|i| pending(*i))
+            .map(|i| format!("scale{i}@example.org"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(exported.submitted.len(), exported.rows);
+
+    // The plan recorded from the export itself is the one the outlook gives.
+    let now = config::now();
+    for choice in [
+        PurgeChoice::KeepCollecting,
+        PurgeChoice::AfterLinksExpire,
+        PurgeChoice::Early,
+    ] {
+        let b = app.store.require_batch(&b.id).await.unwrap();
+        let outlook = batch::export_outlook(&app.store, &b, now).await.unwrap();
+        assert!(outlook.live_links_until.is_some());
+        let expected = batch::purge_plan(&b, outlook.live_links_until, choice, now);
+        let plan = batch::record_export_of(&app.store, &b, &exported, choice, now)
+            .await
+            .unwrap();
+        assert_eq!(plan, expected, "{choice:?}");
+    }
+    app.stop().await;
+}
