@@ -173,7 +173,7 @@ pub async fn submit(
     if !exported.formula_risk.is_empty() && form.formula_ok.as_deref() != Some("yes") {
         return Ok(formula_page(&b, &exported.formula_risk, choice, &form).into_response());
     }
-    batch::record_export(&state.store, &b, exported.rows, choice, now()).await?;
+    batch::record_export_of(&state.store, &b, &exported, choice, now()).await?;
     let content_type = match format.extension() {
         "csv" => "text/csv; charset=utf-8",
         _ => "text/plain; charset=utf-8",
