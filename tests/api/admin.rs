@@ -605,14 +605,22 @@ async fn the_whole_journey_works_in_the_console() {
         "{mailto}"
     );
 
-    // Ann opens her link (the console shows "opened"), then submits.
+    // Ann opens her link (the console shows "opened", once the note the GET queued is
+    // committed: within milliseconds), then submits.
     assert_eq!(app.get(&ann_link).await.status(), 200);
-    let page = admin_get(batch_path.clone())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = admin_get(batch_path.clone())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains("opened") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert!(page.contains("opened"));
     let r = app
         .client
