@@ -52,8 +52,11 @@ impl Store {
     pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
         let found = self.readers.read(|conn| {
             let mut query = conn.prepare_cached(&LINK_VIEW_SQL)?;
+            let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::column_map(&query));
             let mut rows = query.query([token_hash.as_slice()])?;
-            Ok(rows.next()?.map(row_to_link_view))
+            Ok(rows
+                .next()?
+                .map(|row| row_to_link_view(&super::reader::NamedRow { row, columns })))
         })?;
         found.transpose()
     }
@@ -301,8 +304,9 @@ impl Store {
 
     /// Waits until every write queued before now (the "opened" notes above) is
     /// committed: a note that matches no link (no token hashes to 32 zero bytes) goes
-    /// through the same queue, in order, and is waited for.
-    pub(super) async fn flush_writes(&self) -> StoreResult<()> {
+    /// through the same queue, in order, and is waited for. `close` does this; so do
+    /// tests that read what a GET noted.
+    pub async fn flush_writes(&self) -> StoreResult<()> {
         let (done, answer) = tokio::sync::oneshot::channel();
         let job = WriteJob::Opened {
             token_hash: [0; 32],
@@ -380,6 +384,10 @@ static LINK_VIEW_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
          WHERE l.token_hash = ?"
     )
 });
+
+/// `LINK_VIEW_SQL`'s columns by name (the same on every connection: one query text).
+static LINK_VIEW_COLUMNS: std::sync::OnceLock<std::collections::HashMap<String, usize>> =
+    std::sync::OnceLock::new();
 
 fn row_to_link_view(row: &impl super::reader::Columns) -> StoreResult<LinkView> {
     let state: String = row.try_get("state")?;
