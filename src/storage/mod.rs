@@ -339,6 +339,7 @@ impl Store {
         if let Err(e) = self.flush_writes().await {
             tracing::error!(error = %e, "writes still queued could not be committed");
         }
+        self.readers.close();
         self.pool.close().await;
     }
 }

@@ -122,6 +122,14 @@ impl Readers {
         }
         Ok(answer)
     }
+
+    /// Closes the idle connections (before the pool closes, so that its last connection
+    /// checkpoints the WAL and removes it: a read-only one cannot).
+    pub(super) fn close(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
 }
 
 /// A failed read, as the store reports any unexpected SQLite error.

@@ -105,6 +105,9 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
     assert_eq!(status(dee.clone()).await, 200);
     let log = server.stop();
     assert!(log.contains("passdrop stopped"), "{log}");
+    // The read connections closed before the pool: its last connection checkpointed
+    // the WAL and removed it (a read-only connection closing last could not).
+    assert!(!data.join("passdrop.sqlite3-wal").exists());
     let store = Store::open(&data).await.unwrap();
     let batch = store.find_batch("reads").await.unwrap().unwrap();
     let states = store.recipient_statuses(&batch.id).await.unwrap();
