@@ -210,9 +210,41 @@ pub fn text_with(language: Language, key: &str, args: &[(&str, Arg<'_>)]) -> Str
         .unwrap_or_else(|| key.to_owned())
 }
 
-/// The message `key` in `language`, without values.
+/// Every message of each catalogue formatted without values, once (issue 21): most of
+/// a page's texts take none, and formatting one with Fluent costs several allocations
+/// each time. Message ids are the catalogue's lines that start with an identifier and
+/// `=` (Fluent's syntax for a message; terms start with `-`, comments with `#`, and
+/// continuation lines are indented).
+static PLAIN: LazyLock<Vec<std::collections::HashMap<String, String>>> = LazyLock::new(|| {
+    Language::ALL
+        .iter()
+        .zip(SOURCES)
+        .map(|(&language, source)| {
+            source
+                .lines()
+                .filter_map(|line| {
+                    let (id, _) = line.split_once('=')?;
+                    let id = id.trim_end();
+                    let first = id.chars().next()?;
+                    let is_id = first.is_ascii_alphabetic()
+                        && id
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                    let text = format(language, id, &[]).filter(|_| is_id)?;
+                    Some((id.to_owned(), text))
+                })
+                .collect()
+        })
+        .collect()
+});
+
+/// The message `key` in `language`, without values (formatted once, `PLAIN`).
 pub fn text(language: Language, key: &str) -> String {
-    text_with(language, key, &[])
+    PLAIN
+        .get(language.index())
+        .and_then(|texts| texts.get(key))
+        .cloned()
+        .unwrap_or_else(|| text_with(language, key, &[]))
 }
 
 /// A moment written for a person, in UTC: "Monday 7 December, 17:00 UTC", "Montag, 7.
@@ -288,6 +320,28 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The texts formatted once (`PLAIN`) are exactly what formatting each time gives,
+    /// for every message of every catalogue, and a key no catalogue has still answers
+    /// itself.
+    #[test]
+    fn plain_texts_are_formatted_once_and_the_same() {
+        for (language, source) in Language::ALL.iter().zip(SOURCES) {
+            let keys = entries(source);
+            let plain = &PLAIN[language.index()];
+            assert_eq!(plain.len(), keys.len(), "{}", language.tag());
+            for key in keys.keys() {
+                assert_eq!(
+                    text(*language, key),
+                    text_with(*language, key, &[]),
+                    "{} {key}",
+                    language.tag()
+                );
+                assert!(plain.contains_key(key), "{} {key}", language.tag());
+            }
+            assert_eq!(text(*language, "no-such-message"), "no-such-message");
+        }
     }
 
     fn placeholders(text: &str) -> BTreeSet<String> {

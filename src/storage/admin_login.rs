@@ -77,7 +77,7 @@ pub type ProbeAnswer<'a> = (i64, ProbeState, Option<&'a str>, &'a [u8]);
 
 /// The admin-login columns of a batch row (selected in `BATCH_COLUMNS`).
 pub(super) fn row_to_admin_login(
-    row: &sqlx::sqlite::SqliteRow,
+    row: &impl super::reader::Columns,
 ) -> Result<Option<StoredAdminLogin>, sqlx::Error> {
     let Some(form) = row.try_get::<Option<String>, _>("admin_form")? else {
         return Ok(None);

@@ -41,7 +41,7 @@ impl Branding {
 }
 
 /// The branding columns of a batch row (`BATCH_COLUMNS` selects them).
-pub(super) fn row_to_branding(row: &sqlx::sqlite::SqliteRow) -> Result<Branding, sqlx::Error> {
+pub(super) fn row_to_branding(row: &impl super::reader::Columns) -> Result<Branding, sqlx::Error> {
     Ok(Branding {
         contact_name: row.try_get("contact_name")?,
         contact_role: row.try_get("contact_role")?,

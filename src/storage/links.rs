@@ -46,31 +46,19 @@ impl Store {
     }
 
     /// The link a token hash names, with its recipient and batch; `None` if unknown or
-    /// its batch is purged or being purged.
+    /// its batch is purged or being purged. Read straight from SQLite on this thread
+    /// (`reader.rs`): the collection pages' one query, without a thread hop.
     #[instrument(skip_all)]
     pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
-        let row = sqlx::query(constant_sql(format!(
-            "SELECT l.state, l.expires_at AS link_expires_at, l.opened_at, l.used_at, \
-             l.failed_attempts, {RECIPIENT_COLUMNS}, \
-             {BATCH_COLUMNS} \
-             FROM links l JOIN recipients r ON r.id = l.recipient_id \
-             JOIN batches b ON b.id = r.batch_id JOIN batch_keys k ON k.batch_id = b.id \
-             WHERE l.token_hash = ?"
-        )))
-        .bind(token_hash.as_slice())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let state: String = row.try_get("state")?;
-        Ok(Some(LinkView {
-            state: LinkState::parse(&state)?,
-            expires_at: row.try_get("link_expires_at")?,
-            opened_at: row.try_get("opened_at")?,
-            used_at: row.try_get("used_at")?,
-            failed_attempts: row.try_get("failed_attempts")?,
-            recipient: row_to_recipient(&row)?,
-            batch: row_to_batch(&row)?,
-        }))
+        let found = self.readers.read(|conn| {
+            let mut query = conn.prepare_cached(&LINK_VIEW_SQL)?;
+            let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::column_map(&query));
+            let mut rows = query.query([token_hash.as_slice()])?;
+            Ok(rows
+                .next()?
+                .map(|row| row_to_link_view(&super::reader::NamedRow { row, columns })))
+        })?;
+        found.transpose()
     }
 
     /// Burns a live, unexpired link and stores its sealed password, in one transaction.
@@ -293,14 +281,36 @@ impl Store {
     /// Notes the first time a live link was opened (a GET never burns a link; this only
     /// tells the admin the message arrived).
     ///
-    /// Goes through the group commit: when a whole company opens its links at once, one
-    /// fsync notes many of them.
+    /// Queued for the group commit and not waited for: a GET does not wait for an
+    /// fsync to show the form (it waits only while the writer's queue is full). The
+    /// note is committed with the next group, within milliseconds; a group that fails
+    /// is logged by the writer; `close` commits every note still queued. A crash
+    /// before the commit loses the note (the link stays "pending"; the next visit
+    /// notes it again).
     #[instrument(skip_all)]
     pub async fn mark_opened(&self, token_hash: &[u8; 32], now: i64) -> StoreResult<()> {
-        let (done, answer) = tokio::sync::oneshot::channel();
+        // The outcome is nobody's business here: dropping the receiver is allowed.
+        let (done, _outcome) = tokio::sync::oneshot::channel();
         let job = WriteJob::Opened {
             token_hash: *token_hash,
             now,
+            done,
+        };
+        self.submissions
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Other(anyhow::anyhow!("the group-commit writer has stopped")))
+    }
+
+    /// Waits until every write queued before now (the "opened" notes above) is
+    /// committed: a note that matches no link (no token hashes to 32 zero bytes) goes
+    /// through the same queue, in order, and is waited for. `close` does this; so do
+    /// tests that read what a GET noted.
+    pub async fn flush_writes(&self) -> StoreResult<()> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job = WriteJob::Opened {
+            token_hash: [0; 32],
+            now: 0,
             done,
         };
         self.through_writer(job, answer).await
@@ -362,4 +372,32 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The link a token hash names, with its recipient and batch (`link_by_token_hash`).
+static LINK_VIEW_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT l.state, l.expires_at AS link_expires_at, l.opened_at, l.used_at, \
+         l.failed_attempts, {RECIPIENT_COLUMNS}, {BATCH_COLUMNS} \
+         FROM links l JOIN recipients r ON r.id = l.recipient_id \
+         JOIN batches b ON b.id = r.batch_id JOIN batch_keys k ON k.batch_id = b.id \
+         WHERE l.token_hash = ?"
+    )
+});
+
+/// `LINK_VIEW_SQL`'s columns by name (the same on every connection: one query text).
+static LINK_VIEW_COLUMNS: std::sync::OnceLock<std::collections::HashMap<String, usize>> =
+    std::sync::OnceLock::new();
+
+fn row_to_link_view(row: &impl super::reader::Columns) -> StoreResult<LinkView> {
+    let state: String = row.try_get("state")?;
+    Ok(LinkView {
+        state: LinkState::parse(&state)?,
+        expires_at: row.try_get("link_expires_at")?,
+        opened_at: row.try_get("opened_at")?,
+        used_at: row.try_get("used_at")?,
+        failed_attempts: row.try_get("failed_attempts")?,
+        recipient: row_to_recipient(row)?,
+        batch: row_to_batch(row)?,
+    })
 }

@@ -37,6 +37,7 @@ mod links;
 mod models;
 mod pacing;
 mod purge;
+mod reader;
 mod readiness;
 mod relay;
 mod rows;
@@ -160,6 +161,8 @@ pub struct Store {
     path: PathBuf,
     /// Submissions waiting for the group commit (see `submission_writer`).
     submissions: tokio::sync::mpsc::Sender<WriteJob>,
+    /// Read-only connections for the collection pages' reads (`reader.rs`).
+    readers: std::sync::Arc<reader::Readers>,
     /// The last answer of the write probe, reused for a few seconds.
     write_probe: std::sync::Arc<std::sync::Mutex<Option<files::ProbeAnswer>>>,
 }
@@ -295,6 +298,7 @@ impl Store {
         tokio::spawn(submission_writer(pool.clone(), jobs));
         let store = Self {
             pool,
+            readers: std::sync::Arc::new(reader::Readers::new(path.clone())),
             path,
             submissions,
             write_probe: std::sync::Arc::default(),
@@ -330,8 +334,13 @@ impl Store {
         Ok(())
     }
 
-    /// Closes every connection (checkpointing the WAL).
+    /// Commits the writes still queued (the "opened" notes of GETs), then closes every
+    /// connection (checkpointing the WAL).
     pub async fn close(&self) {
+        if let Err(e) = self.flush_writes().await {
+            tracing::error!(error = %e, "writes still queued could not be committed");
+        }
+        self.readers.close();
         self.pool.close().await;
     }
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx::Error> {
+pub(super) fn row_to_batch(row: &impl super::reader::Columns) -> Result<Batch, sqlx::Error> {
     Ok(Batch {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -42,7 +42,7 @@ pub(super) fn row_to_batch(row: &sqlx::sqlite::SqliteRow) -> Result<Batch, sqlx:
 }
 
 pub(super) fn row_to_imap(
-    row: &sqlx::sqlite::SqliteRow,
+    row: &impl super::reader::Columns,
 ) -> Result<Option<ImapSettings>, sqlx::Error> {
     let Some(url) = row.try_get::<Option<String>, _>("imap_url")? else {
         return Ok(None);
@@ -55,7 +55,9 @@ pub(super) fn row_to_imap(
         .map_err(|e| sqlx::Error::Decode(format!("stored IMAP settings: {e}").into()))
 }
 
-pub(super) fn row_to_recipient(row: &sqlx::sqlite::SqliteRow) -> Result<Recipient, sqlx::Error> {
+pub(super) fn row_to_recipient(
+    row: &impl super::reader::Columns,
+) -> Result<Recipient, sqlx::Error> {
     Ok(Recipient {
         id: row.try_get("r_id")?,
         batch_id: row.try_get("r_batch_id")?,

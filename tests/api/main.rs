@@ -42,6 +42,7 @@ mod property;
 mod purge_reader;
 mod races;
 mod readiness;
+mod reads;
 mod reload;
 mod signed_settings;
 mod smtp;

@@ -213,8 +213,12 @@ impl TestApp {
         cookie_of(&r)
     }
 
+    /// A GET; the "opened" note a first visit queues is committed before this returns,
+    /// so what a test reads next includes it.
     pub async fn get(&self, url: &str) -> reqwest::Response {
-        self.client.get(url).send().await.unwrap()
+        let r = self.client.get(url).send().await.unwrap();
+        self.store.flush_writes().await.unwrap();
+        r
     }
 
     /// Posts the collection form with both fields.

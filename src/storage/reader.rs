@@ -1,0 +1,138 @@
+//! The collection pages' reads without a thread hop (issue 21). sqlx's SQLite driver
+//! runs each connection on a thread of its own and hands every query to it over a
+//! channel: for a GET, whose one query is a short indexed read, the two thread
+//! switches and wake-ups cost more than the query. These reads go straight to SQLite
+//! (rusqlite, the same libsqlite3 as sqlx) on the request's own thread, through a few
+//! read-only connections kept for reuse.
+//!
+//! Nothing read here is remembered between requests: each read is its own read
+//! transaction and sees everything committed before it began, by this process's writer
+//! or by a CLI command in another process, exactly as a sqlx read would. Single use is
+//! still decided by the write transaction alone (`writer.rs`). In WAL mode a reader
+//! never waits for a writer; it can wait only while another connection rebuilds the
+//! WAL index after a crash, so the wait is bounded by a short busy timeout.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::*;
+
+/// How many idle read connections are kept (more may be open at once under load; the
+/// surplus is closed when returned).
+const IDLE_READERS: usize = 8;
+/// How long a read waits for a lock (only while another connection recovers the WAL).
+const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A value both a sqlx row and a rusqlite row can decode.
+pub(super) trait Column:
+    for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + rusqlite::types::FromSql
+{
+}
+
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + rusqlite::types::FromSql
+{
+}
+
+/// A row whose columns are read by name: one decoding (`rows.rs`) for sqlx's rows and
+/// for this module's.
+pub(super) trait Columns {
+    /// The column `name`, decoded as `T`.
+    fn try_get<T: Column, I: AsRef<str>>(&self, name: I) -> Result<T, sqlx::Error>;
+}
+
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn try_get<T: Column, I: AsRef<str>>(&self, name: I) -> Result<T, sqlx::Error> {
+        sqlx::Row::try_get(self, name.as_ref())
+    }
+}
+
+/// A rusqlite row whose columns are found by name through a map made once per query
+/// text (`column_map`): rusqlite's own lookup by name asks SQLite for every column's
+/// name in turn, which for a 60-column row read by name costs more than the query.
+pub(super) struct NamedRow<'a, 'r> {
+    /// The row.
+    pub(super) row: &'a rusqlite::Row<'r>,
+    /// Its columns' indexes by name.
+    pub(super) columns: &'a HashMap<String, usize>,
+}
+
+impl Columns for NamedRow<'_, '_> {
+    fn try_get<T: Column, I: AsRef<str>>(&self, name: I) -> Result<T, sqlx::Error> {
+        let name = name.as_ref();
+        let Some(&index) = self.columns.get(name) else {
+            return Err(sqlx::Error::ColumnNotFound(name.to_owned()));
+        };
+        self.row
+            .get(index)
+            .map_err(|e| sqlx::Error::Decode(format!("column {name:?}: {e}").into()))
+    }
+}
+
+/// A statement's columns by name (the first of a repeated name, as SQLite's own lookup).
+pub(super) fn column_map(statement: &rusqlite::Statement<'_>) -> HashMap<String, usize> {
+    let mut columns = HashMap::new();
+    for (index, name) in statement.column_names().into_iter().enumerate() {
+        columns.entry(name.to_owned()).or_insert(index);
+    }
+    columns
+}
+
+/// Read-only connections to the database, opened when first needed (a CLI command that
+/// never reads a link opens none).
+#[derive(Debug)]
+pub(super) struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl Readers {
+    pub(super) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags as F;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(READ_BUSY_TIMEOUT)?;
+        Ok(conn)
+    }
+
+    /// Runs `read` on an idle connection (or a new one), on this thread.
+    pub(super) fn read<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open().map_err(read_error)?,
+        };
+        let answer = read(&conn).map_err(read_error)?;
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(conn);
+        }
+        Ok(answer)
+    }
+
+    /// Closes the idle connections (before the pool closes, so that its last connection
+    /// checkpoints the WAL and removes it: a read-only one cannot).
+    pub(super) fn close(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+}
+
+/// A failed read, as the store reports any unexpected SQLite error.
+fn read_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Other(anyhow::Error::new(e).context("database error"))
+}

@@ -1,0 +1,136 @@
+//! The collection pages' read path (issue 21, `storage/reader.rs`) and the "opened"
+//! note a first visit queues: a change the CLI makes from another process while `serve`
+//! runs is seen by the very next request, through read connections already open and
+//! statements already prepared; a note queued just before a clean stop is committed.
+
+use std::path::{Path, PathBuf};
+
+use passdrop::storage::Store;
+
+use crate::helpers::{Server, parse_csv, passdrop, run, stderr};
+
+const PASSPHRASE: &str = "reads test passphrase 2026";
+
+fn cli_ok(data: &Path, args: &[&str]) -> Vec<u8> {
+    let o = run(passdrop(data)
+        .args(args)
+        .env("PASSDROP_PASSPHRASE", PASSPHRASE));
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    o.stdout
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = dir.join("data");
+    cli_ok(&data, &["admin", "init"]);
+    let server = Server::start(&data, &[]);
+    let roster: PathBuf = dir.join("roster.csv");
+    std::fs::write(
+        &roster,
+        "EmailAddress\nann@example.org\nbob@example.org\ncy@example.org\ndee@example.org\n",
+    )
+    .unwrap();
+    let links_path = dir.join("links.csv");
+    cli_ok(
+        &data,
+        &[
+            "batch",
+            "create",
+            "--name",
+            "reads",
+            "--org",
+            "Example Ltd",
+            "--roster",
+            roster.to_str().unwrap(),
+            "--links-out",
+            links_path.to_str().unwrap(),
+            "--public-url",
+            &server.address,
+        ],
+    );
+    let links = parse_csv(&std::fs::read(&links_path).unwrap());
+    let link_of = |email: &str| {
+        links
+            .iter()
+            .find(|row| row[0] == email)
+            .map(|row| row.last().unwrap().clone())
+            .unwrap()
+    };
+    let (ann, bob, cy, dee) = (
+        link_of("ann@example.org"),
+        link_of("bob@example.org"),
+        link_of("cy@example.org"),
+        link_of("dee@example.org"),
+    );
+    let client = reqwest::Client::new();
+    let status = |url: String| {
+        let client = client.clone();
+        async move { client.get(&url).send().await.unwrap().status().as_u16() }
+    };
+    // Warm the read path: several connections open, the statement prepared on each.
+    let warm: Vec<_> = (0..32)
+        .map(|i| status([&ann, &bob, &cy][i % 3].clone()))
+        .collect();
+    for s in futures_join(warm).await {
+        assert_eq!(s, 200);
+    }
+
+    // Revoked from the CLI: refused by the next request, on every connection.
+    cli_ok(&data, &["link", "revoke", "reads", "ann@example.org"]);
+    for _ in 0..16 {
+        assert_eq!(status(ann.clone()).await, 410);
+    }
+    // Reissued from the CLI: the old link refused, the new one served, at once.
+    let out = cli_ok(
+        &data,
+        &[
+            "link",
+            "reissue",
+            "reads",
+            "bob@example.org",
+            "--public-url",
+            &server.address,
+        ],
+    );
+    let bob_new = parse_csv(&out)[1].last().unwrap().clone();
+    assert_eq!(status(bob.clone()).await, 410);
+    assert_eq!(status(bob_new.clone()).await, 200);
+    // Cy's link is untouched by the changes to the others.
+    assert_eq!(status(cy.clone()).await, 200);
+
+    // Dee opens her link, and the server is stopped cleanly right after: the note
+    // queued by that GET is committed before the server exits.
+    assert_eq!(status(dee.clone()).await, 200);
+    let log = server.stop();
+    assert!(log.contains("passdrop stopped"), "{log}");
+    // The read connections closed before the pool: its last connection checkpointed
+    // the WAL and removed it (a read-only connection closing last could not).
+    assert!(!data.join("passdrop.sqlite3-wal").exists());
+    let store = Store::open(&data).await.unwrap();
+    let batch = store.find_batch("reads").await.unwrap().unwrap();
+    let states = store.recipient_statuses(&batch.id).await.unwrap();
+    let opened = |email: &str| {
+        states
+            .iter()
+            .find(|s| s.recipient.email == email)
+            .unwrap()
+            .opened_at
+    };
+    assert!(opened("dee@example.org").is_some(), "dee's visit not noted");
+    assert!(opened("cy@example.org").is_some());
+    store.close().await;
+}
+
+/// Awaits every future, in order (the tests' dependencies have no `join_all`).
+async fn futures_join<F: std::future::Future<Output = u16> + Send + 'static>(
+    futures: Vec<F>,
+) -> Vec<u16> {
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
