@@ -318,7 +318,8 @@ pub async fn prepare_export(
         .collect();
     // Users the old server's admin login covers, who gave no password: the admin form
     // (`super::admin_login::export_row_for`).
-    let covered = super::admin_login::covered_without_password(store, batch, admin).await?;
+    let covered =
+        super::admin_login::covered_for_export(store, batch, admin, include_stale).await?;
     let admin_rows: Vec<(&str, super::admin_login::ExportRowFor<'_>)> = covered
         .iter()
         .flat_map(|(login, password, users)| {

@@ -228,7 +228,8 @@ async fn export(
     }
     if !exported.stale.is_empty() {
         eprintln!(
-            "{} {} whose password changed since collection (batch recheck): {}",
+            "{} {} whose password changed, or whom the admin login no longer opens, since \
+             collection (batch recheck): {}",
             if args.include_stale {
                 "Included"
             } else {

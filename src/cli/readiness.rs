@@ -109,13 +109,30 @@ pub(super) async fn recheck(ctx: &Context, args: RecheckArgs) -> CliResult {
             summary.password_changed.join(", ")
         );
     }
+    if !summary.admin_login_refused.is_empty() {
+        eprintln!(
+            "The admin login no longer opens (they now need their own password): {}",
+            summary.admin_login_refused.join(", ")
+        );
+    }
     if !summary.inconclusive.is_empty() {
         eprintln!(
             "No clear answer (run the re-check again later): {}",
             summary.inconclusive.join(", ")
         );
     }
-    if !args.reissue_failed || summary.password_changed.is_empty() {
+    if summary.admin_password_refused {
+        return Err(Failure::Error(anyhow::anyhow!(
+            "the old server refused the admin password ([AUTHENTICATIONFAILED]): the admin \
+             login of batch “{}” no longer works, so the users it covers were not re-checked \
+             and none of them was marked; set it again with `passdrop batch set-imap \
+             --imap-admin-password-file`",
+            b.name
+        )));
+    }
+    if !args.reissue_failed
+        || (summary.password_changed.is_empty() && summary.admin_login_refused.is_empty())
+    {
         return Ok(());
     }
     let url = if args.send {

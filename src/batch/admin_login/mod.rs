@@ -28,9 +28,15 @@ const AUDIT_USED: &str = "admin_login_used";
 /// Longest admin login or separator accepted.
 const MAX_LOGIN_CHARS: usize = 200;
 
+mod login;
 mod probe_sig;
+mod recheck;
+use login::probe_one;
 use probe_sig::probe_verifies;
 pub use probe_sig::sign_probe;
+pub use recheck::{
+    AdminRecheck, AdminTargets, covered_for_export, recheck_covered, recheck_targets,
+};
 
 /// How a server takes an admin login on a user's behalf (Microsoft's forms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,37 +240,6 @@ pub fn classify(verdict: Verdict) -> ProbeOutcome {
     }
 }
 
-/// Logs in once as `user_name` through the admin path (LOGIN, then LOGOUT: nothing is
-/// read), through `gate` like the password checks.
-async fn probe_one(
-    gate: &Arc<CheckGate>,
-    settings: &ImapSettings,
-    login: &AdminLogin,
-    recipient: &Recipient,
-    password: &SecretString,
-) -> ProbeOutcome {
-    let mut key = [0u8; 32];
-    let tag = format!("admin-probe/{}/{}", recipient.batch_id, recipient.id);
-    for (k, b) in key.iter_mut().zip(sha2_digest(tag.as_bytes())) {
-        *k = b;
-    }
-    let pass = match gate.enter(key, &settings.server).await {
-        Entry::Admitted(pass) => pass,
-        Entry::AlreadyChecking | Entry::Busy => {
-            return ProbeOutcome::Unclear("the checks are busy; try again later".into());
-        }
-    };
-    let verdict =
-        imap::verify_password(settings, &login.login_for(&recipient.user_name), password).await;
-    drop(pass);
-    classify(verdict)
-}
-
-fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes).into()
-}
-
 /// A new admin login with its password, as the admin gave it.
 pub struct NewAdminLogin {
     /// Form and login.
@@ -398,7 +373,11 @@ pub async fn try_admin_login(
     recipient: &Recipient,
 ) -> BatchResult<ProbeOutcome> {
     let gate = Arc::new(CheckGate::default());
-    let outcome = probe_one(&gate, settings, &new.login, recipient, &new.password).await;
+    let (outcome, session) =
+        probe_one(&gate, settings, &new.login, recipient, &new.password, 1).await;
+    if let Some(session) = session {
+        session.close().await;
+    }
     match outcome {
         ProbeOutcome::AdminRefused => Err(refuse(format!(
             "the old server refused the admin password ([AUTHENTICATIONFAILED] for {}): \
@@ -489,7 +468,7 @@ pub async fn probe_users(
     let mut summary = ProbeSummary::default();
     let total = todo.len();
     for (done, recipient) in todo.iter().enumerate() {
-        let outcome = probe_one(gate, settings, &login, recipient, &password).await;
+        let (outcome, session) = probe_one(gate, settings, &login, recipient, &password, 1).await;
         let now = crate::config::now();
         match outcome {
             ProbeOutcome::Covered => {
@@ -504,7 +483,15 @@ pub async fn probe_users(
                     )
                     .await?
                 {
+                    if let Some(session) = session {
+                        session.close().await;
+                    }
                     break;
+                }
+                // Like a verified user's: the mailbox inventory, read-only and bounded,
+                // in the session the admin login opened (no gate slot held).
+                if let Some(session) = session {
+                    super::readiness::inventory_now(store, session, recipient.id).await;
                 }
             }
             ProbeOutcome::NeedsPassword(words) => {

@@ -383,7 +383,7 @@ fn recheck_note(tz: &TimeZoneSetting, b: &Batch, outlook: &ExportOutlook) -> Mar
         @if !outlook.password_changed.is_empty() {
             div.error role="note" {
                 p { strong { (outlook.password_changed.len()) " users' passwords no longer work" }
-                    " (changed since collection); the file leaves them out unless you tick the box below:" }
+                    " (changed since collection, or the old server's admin login no longer opens their mailbox); the file leaves them out unless you tick the box below:" }
                 ul { @for e in &outlook.password_changed { li { (e) } } }
             }
         }

@@ -332,7 +332,7 @@ fn readiness_page(
                 }))
             }
             @if changed > 0 && !is_running {
-                h2 { "New links for the " (changed) " users whose password changed" }
+                h2 { "New links for the " (changed) " users whose password changed (or whom the admin login no longer opens)" }
                 (passphrase_form(&format!("{base}/reissue-failed"), None, html! {
                     label.choice { input type="checkbox" name="send" value="yes" checked; span { " Email them the new links" } }
                     button type="submit" { "Reissue their links" }

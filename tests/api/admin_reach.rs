@@ -1,0 +1,445 @@
+//! Covered users (the old server's admin login opens their mailbox, issue 18) read like
+//! verified ones, against a real Dovecot: the probe takes their mailbox inventory (an
+//! oversized message shows in the readiness report); `batch recheck` re-checks them
+//! through the admin login (the master's access removed: `admin_login_refused`, a link
+//! with --reissue-failed, left out of the export unless --include-stale; the admin
+//! password changed: the run stops and says so, marking nobody); the userroot form's
+//! per-user root check. The admin passwords never reach a log.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+
+use crate::helpers::{
+    Dovecot, DovecotSetup, Pki, Server, canaries_found, dovecot_available, parse_csv, passdrop,
+    run, stderr,
+};
+
+const ADMIN_PASSWORD: &str = "Adm1n CANARY-77d1 pw";
+const NEW_ADMIN_PASSWORD: &str = "Adm1n CANARY-5be0 new";
+const PASSPHRASE: &str = "admin reach test passphrase";
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Writes `path` and moves its time forward (Dovecot re-reads a passwd-file when its
+/// time, in whole seconds, changes).
+fn write_later(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    let later = format!("@{}", passdrop::config::now() + 5);
+    let o = run(Command::new("touch").args(["-d", &later]).arg(path));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn masters(password: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(password);
+    format!("mailadmin:{{PLAIN.B64}}{b64}\n")
+}
+
+/// A message of about `body` bytes.
+fn message(n: usize, body: usize) -> Vec<u8> {
+    let line = format!("{}\r\n", "x".repeat(70));
+    format!(
+        "From: it@example.org\r\nTo: bob@example.org\r\nSubject: m{n}\r\n\
+         Message-ID: <m{n}@example.org>\r\n\r\n{}",
+        line.repeat(body / line.len() + 1)
+    )
+    .into_bytes()
+}
+
+/// Creates Maildir folders (on-disk names, `""` for INBOX) under `user`'s Maildir, with
+/// messages of the given sizes, and hands them to Dovecot's mail user.
+fn maildir(dovecot: &Dovecot, user: &str, folders: &[(&str, &[usize])]) {
+    let root = dovecot.dir.path().join("home").join(user).join("Maildir");
+    let mut n = 0;
+    for (name, sizes) in folders {
+        let dir = if name.is_empty() {
+            root.clone()
+        } else {
+            root.join(name)
+        };
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        for &size in *sizes {
+            n += 1;
+            let file = format!("{}.M{n}P1.fixture:2,S", 1_700_000_000 + n);
+            std::fs::write(dir.join("cur").join(file), message(n, size)).unwrap();
+        }
+    }
+    let o = run(Command::new("chown")
+        .args(["-R", "nobody:nogroup"])
+        .arg(dovecot.dir.path().join("home")));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1", "localhost"]);
+    let dovecot = Dovecot::start_with_auth(
+        &DovecotSetup {
+            users: &[
+                ("ann", "Ann pw 1"),
+                ("bob", "Bob pw 2"),
+                ("cy", "Cy pw 3"),
+                ("dan", "Dan pw 4"),
+            ],
+            mechanisms: "plain login",
+            tls: true,
+            pki: &pki,
+        },
+        |dir: &Path| {
+            std::fs::write(dir.join("masters"), masters(ADMIN_PASSWORD)).unwrap();
+            std::fs::write(dir.join("deny-mailadmin"), "cy:\n").unwrap();
+            std::fs::write(dir.join("deny-"), "").unwrap();
+            let d = dir.display();
+            format!(
+                "auth_master_user_separator = *\n\
+                 passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/masters\n  master = yes\n  pass = yes\n}}\n\
+                 passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/deny-%{{master_user}}\n  deny = yes\n}}\n"
+            )
+        },
+    );
+    // Bob's mailbox holds a message over Microsoft's 35 MB.
+    maildir(&dovecot, "bob", &[("", &[2_000, 37 * 1024 * 1024])]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let password_file = dir.path().join("admin-pw");
+    std::fs::write(&password_file, format!("{ADMIN_PASSWORD}\n")).unwrap();
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "EmailAddress,UserName\nann@example.org,ann\nbob@example.org,bob\n\
+         cy@example.org,cy\ndan@example.org,dan\n",
+    )
+    .unwrap();
+    let said = std::cell::RefCell::new(String::new());
+    let server = Server::start(&data, &[]);
+    let address = server.address.clone();
+    let cli = |args: &[&str]| {
+        let o = run(passdrop(&data)
+            .env("PASSDROP_PASSPHRASE", PASSPHRASE)
+            .env("PASSDROP_PUBLIC_URL", &address)
+            .env("PASSDROP_LOG", "debug")
+            .args(args));
+        said.borrow_mut().push_str(&text(&o));
+        o
+    };
+    assert!(cli(&["admin", "init"]).status.success());
+    let url = dovecot.imaps_url();
+    let links = dir.path().join("links.csv");
+    let o = cli(&[
+        "batch",
+        "create",
+        "--name",
+        "reach",
+        "--roster",
+        roster.to_str().unwrap(),
+        "--verify-imap",
+        &url,
+        "--imap-ca-file",
+        ca.to_str().unwrap(),
+        "--imap-admin-form",
+        "dovecot",
+        "--imap-admin-user",
+        "mailadmin",
+        "--imap-admin-password-file",
+        password_file.to_str().unwrap(),
+        "--links-out",
+        links.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The probe: bob and dan covered (each mailbox inventoried), cy not.
+    let o = cli(&["batch", "probe", "reach"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("2 covered by the admin login, 1 need their own password"),
+        "{}",
+        stderr(&o)
+    );
+    let report = |strict: bool| {
+        let mut args = vec!["batch", "readiness", "reach", "--json", "--offline"];
+        if strict {
+            args.push("--strict");
+        }
+        let o = cli(&args);
+        let json: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        (o, json)
+    };
+    let user = |json: &serde_json::Value, email: &str| {
+        json["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .unwrap()
+            .clone()
+    };
+    let codes = |u: &serde_json::Value| -> Vec<String> {
+        u["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (o, json) = report(true);
+    assert!(!o.status.success(), "--strict with problems: {}", text(&o));
+    let bob = user(&json, "bob@example.org");
+    assert_eq!(bob["state"], "covered by admin login", "{bob}");
+    assert_eq!(bob["mailbox"]["messages"], 2, "{bob}");
+    assert_eq!(codes(&bob), ["message_too_large"], "{bob}");
+    let dan = user(&json, "dan@example.org");
+    assert_eq!(dan["state"], "covered by admin login", "{dan}");
+    assert_eq!(dan["mailbox"]["messages"], 0, "{dan}");
+    assert!(codes(&dan).is_empty(), "{dan}");
+
+    // The master may no longer open dan's mailbox: the re-check marks him, and
+    // --reissue-failed gives him a link.
+    write_later(&dovecot.dir.path().join("deny-mailadmin"), "cy:\ndan:\n");
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let o = cli(&["batch", "recheck", "reach", "--reissue-failed"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(err.contains("3 checked, 0 failed"), "{err}");
+    assert!(
+        err.contains(
+            "The admin login no longer opens (they now need their own password): dan@example.org"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("Issued new links for dan@example.org"),
+        "{err}"
+    );
+    let issued = parse_csv(&o.stdout);
+    assert_eq!(issued.len(), 2, "{issued:?}");
+    assert_eq!(issued[1][0], "dan@example.org");
+    let (_, json) = report(false);
+    let dan = user(&json, "dan@example.org");
+    assert_ne!(dan["state"], "covered by admin login", "{dan}");
+    assert_eq!(
+        codes(&dan),
+        ["not_submitted", "admin_login_refused"],
+        "{dan}"
+    );
+    assert!(user(&json, "ann@example.org")["rechecked_at"].is_string());
+    let o = cli(&["batch", "status", "reach"]);
+    let status = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        status
+            .matches("needs password: [AUTHORIZATIONFAILED]")
+            .count(),
+        2,
+        "{status}"
+    );
+
+    // The export leaves dan out and names him, unless asked to include stale users.
+    let out = dir.path().join("m365.csv");
+    let o = cli(&[
+        "export",
+        "reach",
+        "--out",
+        out.to_str().unwrap(),
+        "--keep-collecting",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("Left out 1 whose password changed, or whom the admin login no longer opens, since collection (batch recheck): dan@example.org"),
+        "{}",
+        stderr(&o)
+    );
+    let mut rows = parse_csv(&std::fs::read(&out).unwrap());
+    rows[1..].sort();
+    let names: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(names, ["ann*mailadmin", "bob*mailadmin"], "{rows:?}");
+    let all = dir.path().join("all.csv");
+    let o = cli(&[
+        "export",
+        "reach",
+        "--out",
+        all.to_str().unwrap(),
+        "--keep-collecting",
+        "--include-stale",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let body = String::from_utf8(std::fs::read(&all).unwrap()).unwrap();
+    assert!(body.contains("dan*mailadmin"), "{body}");
+
+    // The admin password changed at the old server: the re-check stops, says so, and
+    // marks nobody.
+    write_later(
+        &dovecot.dir.path().join("masters"),
+        &masters(NEW_ADMIN_PASSWORD),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let before = report(false).1;
+    let o = cli(&["batch", "recheck", "reach"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("refused the admin password ([AUTHENTICATIONFAILED])"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("none of them was marked"),
+        "{}",
+        stderr(&o)
+    );
+    let after = report(false).1;
+    for email in ["ann@example.org", "bob@example.org", "dan@example.org"] {
+        assert_eq!(
+            codes(&user(&before, email)),
+            codes(&user(&after, email)),
+            "{email}"
+        );
+        assert_eq!(user(&after, email)["state"], user(&before, email)["state"]);
+    }
+
+    // Never in a log or an answer, never in the database in clear; gone at purge.
+    let log = server.stop();
+    let said = said.borrow().clone();
+    for canary in ["CANARY-77d1", "CANARY-5be0"] {
+        assert!(!said.contains(canary), "{said}");
+        assert!(!log.contains(canary), "{log}");
+    }
+    assert!(canaries_found(&data, &[ADMIN_PASSWORD]).is_empty());
+    let o = cli(&["purge", "reach", "--yes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let found = canaries_found(&data, &["dan@example.org", "AUTHORIZATIONFAILED"]);
+    assert!(found.is_empty(), "found after purge: {found:?}");
+}
+
+/// Dovecot has no UserRoot: it is simulated by an admin account whose own mailbox holds
+/// a folder tree per user (`users/ann`, `users/cy/INBOX`), `/` as the separator. What
+/// it shows is passdrop's side (the commands and how their answers are read), not how
+/// Courier or Oracle lay out or permit a UserRoot.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_userroot_form_checks_each_users_root() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1", "localhost"]);
+    let dovecot = Dovecot::start_with(
+        &DovecotSetup {
+            users: &[("rootadmin", ADMIN_PASSWORD)],
+            mechanisms: "plain login",
+            tls: true,
+            pki: &pki,
+        },
+        "namespace inbox {\n  inbox = yes\n  separator = /\n}\n",
+    );
+    // users/ann: a folder; users/cy: only a parent of users/cy/INBOX (\Noselect);
+    // users/bob: none.
+    maildir(
+        &dovecot,
+        "rootadmin",
+        &[("", &[]), (".users.ann", &[500]), (".users.cy.INBOX", &[])],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let password_file = dir.path().join("admin-pw");
+    std::fs::write(&password_file, format!("{ADMIN_PASSWORD}\n")).unwrap();
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "EmailAddress,UserName,UserRoot\nann@example.org,ann,users/ann\n\
+         bob@example.org,bob,users/bob\ncy@example.org,cy,users/cy\n",
+    )
+    .unwrap();
+    let server = Server::start(&data, &[]);
+    let address = server.address.clone();
+    let said = std::cell::RefCell::new(String::new());
+    let cli = |args: &[&str]| {
+        let o = run(passdrop(&data)
+            .env("PASSDROP_PASSPHRASE", PASSPHRASE)
+            .env("PASSDROP_PUBLIC_URL", &address)
+            .args(args));
+        said.borrow_mut().push_str(&text(&o));
+        o
+    };
+    assert!(cli(&["admin", "init"]).status.success());
+    let links = dir.path().join("links.csv");
+    let url = dovecot.imaps_url();
+    let o = cli(&[
+        "batch",
+        "create",
+        "--name",
+        "roots",
+        "--roster",
+        roster.to_str().unwrap(),
+        "--verify-imap",
+        &url,
+        "--imap-ca-file",
+        ca.to_str().unwrap(),
+        "--imap-admin-form",
+        "userroot",
+        "--imap-admin-user",
+        "rootadmin",
+        "--imap-admin-password-file",
+        password_file.to_str().unwrap(),
+        "--links-out",
+        links.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = cli(&["batch", "probe", "roots"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("1 covered by the admin login, 1 need their own password"),
+        "{}",
+        stderr(&o)
+    );
+    let o = cli(&["batch", "status", "roots"]);
+    let status = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        status.contains("the server lists no folder \"users/bob\""),
+        "{status}"
+    );
+    // The export: ann and cy with the admin's login and their UserRoot.
+    let out = dir.path().join("m365.csv");
+    let o = cli(&[
+        "export",
+        "roots",
+        "--out",
+        out.to_str().unwrap(),
+        "--keep-collecting",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut rows = parse_csv(&std::fs::read(&out).unwrap());
+    rows[1..].sort();
+    assert_eq!(
+        rows[0],
+        ["EmailAddress", "UserName", "Password", "UserRoot"]
+    );
+    assert_eq!(
+        rows[1..]
+            .iter()
+            .map(|r| (r[0].as_str(), r[1].as_str(), r[3].as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("ann@example.org", "rootadmin", "users/ann"),
+            ("cy@example.org", "rootadmin", "users/cy")
+        ]
+    );
+    // Read-only: EXAMINE, never SELECT.
+    let dlog = dovecot.log();
+    assert!(!dlog.contains("SELECT"), "{dlog}");
+    let log = server.stop();
+    assert!(!said.borrow().contains("CANARY-77d1"));
+    assert!(!log.contains("CANARY-77d1"), "{log}");
+}
