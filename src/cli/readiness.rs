@@ -24,8 +24,9 @@ pub struct RecheckArgs {
     /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
-    /// Then issue new links to exactly the users whose password no longer works
-    /// (written as a links CSV to stdout, unless --send).
+    /// Then issue new links to exactly the users whose password (or, for users the admin
+    /// login covered, the admin login) no longer works (written as a links CSV to
+    /// stdout, unless --send).
     #[arg(long, env = "PASSDROP_REISSUE_FAILED")]
     pub reissue_failed: bool,
     /// Email those new links at once (through the relay of the --smtp-* options, or the
@@ -57,8 +58,9 @@ pub struct ReadinessArgs {
     pub offline: bool,
 }
 
-/// Re-checks every submitted password at the old server; reissues (and emails) new
-/// links to the users whose password no longer works when asked.
+/// Re-checks every submitted password at the old server, and covered users through the
+/// admin login; reissues (and emails) new links to the users whose password (or admin
+/// login) no longer works when asked.
 pub(super) async fn recheck(ctx: &Context, args: RecheckArgs) -> CliResult {
     let store = &ctx.store;
     let configured = if args.send {

@@ -80,6 +80,28 @@ pub(super) async fn probe_one(
     (outcome, None)
 }
 
+/// `try_admin_login`, keeping an opened mailbox's session (for its inventory).
+pub(super) async fn try_keeping(
+    settings: &ImapSettings,
+    new: &NewAdminLogin,
+    recipient: &Recipient,
+) -> BatchResult<(ProbeOutcome, Option<LoggedIn>)> {
+    let gate = Arc::new(CheckGate::default());
+    let (outcome, session) =
+        probe_one(&gate, settings, &new.login, recipient, &new.password, 1).await;
+    match outcome {
+        ProbeOutcome::AdminRefused => Err(refuse(format!(
+            "the old server refused the admin password ([AUTHENTICATIONFAILED] for {}): \
+             check the admin login and password; nothing was changed",
+            new.login.login_for(&recipient.user_name)
+        ))),
+        ProbeOutcome::Unclear(why) => Err(refuse(format!(
+            "the admin login could not be tried ({why}); nothing was changed"
+        ))),
+        answered => Ok((answered, session)),
+    }
+}
+
 fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest as _;
     sha2::Sha256::digest(bytes).into()

@@ -320,7 +320,7 @@ pub async fn set_admin_login(
     }
     .recipient
     .clone();
-    let outcome = try_admin_login(settings, &new, &recipient).await?;
+    let (outcome, session) = login::try_keeping(settings, &new, &recipient).await?;
     let (state, reason) = match &outcome {
         ProbeOutcome::Covered => (ProbeState::Covered, None),
         ProbeOutcome::NeedsPassword(words) => (ProbeState::NeedsPassword, Some(words.as_str())),
@@ -358,6 +358,11 @@ pub async fn set_admin_login(
     store
         .record_event(&batch.id, AuditKind::Other(AUDIT_SET.into()), 1, now)
         .await?;
+    // The first user's mailbox inventory too, in the background (as after a verified
+    // submission): the answer does not wait for it.
+    if let Some(session) = session {
+        super::readiness::spawn_inventory(store.clone(), session, recipient.id);
+    }
     Ok(SetAdminLogin {
         probe_user: recipient.email,
         outcome: Some(outcome),
@@ -372,23 +377,11 @@ pub async fn try_admin_login(
     new: &NewAdminLogin,
     recipient: &Recipient,
 ) -> BatchResult<ProbeOutcome> {
-    let gate = Arc::new(CheckGate::default());
-    let (outcome, session) =
-        probe_one(&gate, settings, &new.login, recipient, &new.password, 1).await;
+    let (outcome, session) = login::try_keeping(settings, new, recipient).await?;
     if let Some(session) = session {
         session.close().await;
     }
-    match outcome {
-        ProbeOutcome::AdminRefused => Err(refuse(format!(
-            "the old server refused the admin password ([AUTHENTICATIONFAILED] for {}): \
-             check the admin login and password; nothing was changed",
-            new.login.login_for(&recipient.user_name)
-        ))),
-        ProbeOutcome::Unclear(why) => Err(refuse(format!(
-            "the admin login could not be tried ({why}); nothing was changed"
-        ))),
-        answered => Ok(answered),
-    }
+    Ok(outcome)
 }
 
 /// Opens a batch's admin login and password with the unlocked admin key (after
