@@ -247,6 +247,31 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
         "{status}"
     );
 
+    {
+        use sqlx::ConnectOptions as _;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(data.join(passdrop::storage::DATABASE_FILE))
+            .connect()
+            .await
+            .unwrap();
+        let states: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT r.email, p.state, p.stale_sig IS NOT NULL FROM admin_probes p \
+             JOIN recipients r ON r.id = p.recipient_id ORDER BY r.roster_line",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            states,
+            [
+                ("ann@example.org".into(), "covered".into(), false),
+                ("bob@example.org".into(), "covered".into(), false),
+                ("cy@example.org".into(), "needs_password".into(), false),
+                ("dan@example.org".into(), "needs_password".into(), true),
+            ]
+        );
+    }
+
     // The export leaves dan out and names him, unless asked to include stale users.
     let out = dir.path().join("m365.csv");
     let o = cli(&[
@@ -278,6 +303,41 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
     assert!(o.status.success(), "{}", text(&o));
     let body = String::from_utf8(std::fs::read(&all).unwrap()).unwrap();
     assert!(body.contains("dan*mailadmin"), "{body}");
+    // dan's answer set back to "covered" in the database: its signature says "needs
+    // password", so the admin password stays out of his row.
+    let exec = |sql: &'static str| {
+        let data = data.clone();
+        async move {
+            use sqlx::ConnectOptions as _;
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(data.join(passdrop::storage::DATABASE_FILE))
+                .connect()
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    };
+    exec(
+        "UPDATE admin_probes SET state = 'covered' WHERE recipient_id = \
+          (SELECT id FROM recipients WHERE email = 'dan@example.org')",
+    )
+    .await;
+    let forged = dir.path().join("forged.csv");
+    let o = cli(&[
+        "export",
+        "reach",
+        "--out",
+        forged.to_str().unwrap(),
+        "--keep-collecting",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let body = String::from_utf8(std::fs::read(&forged).unwrap()).unwrap();
+    assert!(!body.contains("dan"), "{body}");
+    exec(
+        "UPDATE admin_probes SET state = 'needs_password' WHERE recipient_id = \
+          (SELECT id FROM recipients WHERE email = 'dan@example.org')",
+    )
+    .await;
 
     // The admin password changed at the old server: the re-check stops, says so, and
     // marks nobody.
@@ -321,6 +381,21 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
     assert!(o.status.success(), "{}", text(&o));
     let found = canaries_found(&data, &["dan@example.org", "AUTHORIZATIONFAILED"]);
     assert!(found.is_empty(), "found after purge: {found:?}");
+    // The probe answers (with the set-aside signatures) and the inventories went too.
+    use sqlx::ConnectOptions as _;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(data.join(passdrop::storage::DATABASE_FILE))
+        .connect()
+        .await
+        .unwrap();
+    for table in ["admin_probes", "user_readiness"] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(n, 0, "{table} after purge");
+    }
 }
 
 /// Dovecot has no UserRoot: it is simulated by an admin account whose own mailbox holds
