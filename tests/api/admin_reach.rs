@@ -518,3 +518,86 @@ async fn the_userroot_form_checks_each_users_root() {
     assert!(!said.borrow().contains("CANARY-77d1"));
     assert!(!log.contains("CANARY-77d1"), "{log}");
 }
+
+/// Migration 0020 rebuilds `user_readiness` (for the new re-check outcome): every row
+/// and column it had before comes through, and the new outcome is then accepted.
+#[tokio::test]
+async fn migration_0020_keeps_every_readiness_row() {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("db.sqlite"))
+        .create_if_missing(true)
+        .foreign_keys(false)
+        .connect()
+        .await
+        .unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/migrations");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    let apply = |path: &Path| sqlx::AssertSqlSafe(std::fs::read_to_string(path).unwrap());
+    let (before, after): (Vec<_>, Vec<_>) = files
+        .iter()
+        .partition(|p| p.file_name().unwrap().to_string_lossy().as_ref() < "0020");
+    for path in &before {
+        sqlx::raw_sql(apply(path)).execute(&mut conn).await.unwrap();
+    }
+    let row = "SELECT recipient_id, lint_codes, recheck, rechecked_at, inventory_at, folders, \
+               messages, bytes, largest_message_bytes, oversized_messages, problem_folders, \
+               mailbox_codes, inventory_partial FROM user_readiness ORDER BY recipient_id";
+    sqlx::raw_sql(
+        "INSERT INTO user_readiness VALUES \
+         (7, 'space_at_edge', 'password_changed', 11, 12, 3, 40, 5000, 4000, 1, \
+          'folder_name_has_slash\ta/b', 'too_many_items', 1), \
+         (8, '', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let dump = |rows: Vec<sqlx::sqlite::SqliteRow>| -> Vec<String> {
+        use sqlx::{Row as _, ValueRef as _};
+        rows.iter()
+            .map(|r| {
+                (0..r.columns().len())
+                    .map(|i| {
+                        let raw = r.try_get_raw(i).unwrap();
+                        if raw.is_null() {
+                            "NULL".to_owned()
+                        } else {
+                            r.try_get::<i64, _>(i)
+                                .map(|n| n.to_string())
+                                .unwrap_or_else(|_| r.get::<String, _>(i))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    };
+    let old = dump(sqlx::query(row).fetch_all(&mut conn).await.unwrap());
+    assert_eq!(old.len(), 2);
+    for path in &after {
+        sqlx::raw_sql(apply(path)).execute(&mut conn).await.unwrap();
+    }
+    assert_eq!(
+        dump(sqlx::query(row).fetch_all(&mut conn).await.unwrap()),
+        old
+    );
+    sqlx::raw_sql(
+        "UPDATE user_readiness SET recheck = 'admin_login_refused' WHERE recipient_id = 8",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        sqlx::raw_sql("UPDATE user_readiness SET recheck = 'nonsense' WHERE recipient_id = 8")
+            .execute(&mut conn)
+            .await
+            .is_err()
+    );
+    conn.close().await.unwrap();
+}
