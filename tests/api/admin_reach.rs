@@ -12,8 +12,8 @@ use std::process::{Command, Output};
 use base64::Engine as _;
 
 use crate::helpers::{
-    Dovecot, DovecotSetup, Pki, Server, canaries_found, dovecot_available, parse_csv, passdrop,
-    run, stderr,
+    Dovecot, DovecotSetup, Pki, Server, TestApp, canaries_found, console_get, console_post,
+    dovecot_available, parse_csv, passdrop, run, stderr,
 };
 
 const ADMIN_PASSWORD: &str = "Adm1n CANARY-77d1 pw";
@@ -79,13 +79,10 @@ fn maildir(dovecot: &Dovecot, user: &str, folders: &[(&str, &[usize])]) {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() {
-    if !dovecot_available() {
-        return;
-    }
-    let pki = Pki::new(&["127.0.0.1", "localhost"]);
-    let dovecot = Dovecot::start_with_auth(
+/// A Dovecot whose master user `mailadmin` may open ann, bob and dan, not cy (a
+/// per-master deny file, DOVECOT-NOTES.md).
+fn dovecot_with_master(pki: &Pki) -> Dovecot {
+    Dovecot::start_with_auth(
         &DovecotSetup {
             users: &[
                 ("ann", "Ann pw 1"),
@@ -95,7 +92,7 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
             ],
             mechanisms: "plain login",
             tls: true,
-            pki: &pki,
+            pki,
         },
         |dir: &Path| {
             std::fs::write(dir.join("masters"), masters(ADMIN_PASSWORD)).unwrap();
@@ -108,7 +105,16 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
                  passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/deny-%{{master_user}}\n  deny = yes\n}}\n"
             )
         },
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() {
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1", "localhost"]);
+    let dovecot = dovecot_with_master(&pki);
     // Bob's mailbox holds a message over Microsoft's 35 MB.
     maildir(&dovecot, "bob", &[("", &[2_000, 37 * 1024 * 1024])]);
     let dir = tempfile::tempdir().unwrap();
@@ -600,4 +606,88 @@ async fn migration_0020_keeps_every_readiness_row() {
             .is_err()
     );
     conn.close().await.unwrap();
+}
+
+/// The console: the readiness page shows a covered user's mailbox problem, and its
+/// re-check button re-checks covered users through the admin login.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_shows_covered_users_problems_and_rechecks_them() {
+    use passdrop::batch::admin_login::{self, AdminForm, AdminLogin, NewAdminLogin};
+    use passdrop::imap::{CertTrust, ImapServer, ImapSettings, WhenUnreachable};
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1", "localhost"]);
+    let dovecot = dovecot_with_master(&pki);
+    maildir(&dovecot, "bob", &[("", &[37 * 1024 * 1024])]);
+    let app = TestApp::spawn().await;
+    let settings = ImapSettings {
+        server: ImapServer::parse(&dovecot.imaps_url()).unwrap(),
+        trust: CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        when_unreachable: WhenUnreachable::AskToRetry,
+    };
+    let (b, _) = app
+        .create_batch_checked_with(
+            "console-reach",
+            "EmailAddress,UserName\nann@example.org,ann\nbob@example.org,bob\n",
+            Some(settings),
+        )
+        .await
+        .unwrap();
+    let admin = app.admin().await;
+    let new = NewAdminLogin {
+        login: AdminLogin::new(AdminForm::Dovecot, "mailadmin", None).unwrap(),
+        password: crate::helpers::secret(ADMIN_PASSWORD),
+    };
+    admin_login::set_admin_login(&app.store, &b, Some(new), None, &admin)
+        .await
+        .unwrap();
+    let b = app.store.require_batch(&b.id).await.unwrap();
+    let gate = std::sync::Arc::new(passdrop::imap::CheckGate::default());
+    let summary = admin_login::probe_users(&app.store, &b, &admin, &gate, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.covered, 1, "{summary:?}");
+
+    let cookie = app.login().await;
+    let base = format!("{}/admin/batches/{}", app.address, b.id);
+    let page = console_get(&app.client, &format!("{base}/readiness"), &cookie).await;
+    assert!(page.contains("covered by admin login"), "{page}");
+    assert!(page.contains("message_too_large"), "{page}");
+
+    // The master loses bob: the console's re-check marks him.
+    write_later(&dovecot.dir.path().join("deny-mailadmin"), "cy:\nbob:\n");
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let (status, page) = console_post(
+        &app.client,
+        &format!("{base}/recheck"),
+        &cookie,
+        &[("passphrase", crate::helpers::PASSPHRASE)],
+    )
+    .await;
+    assert_eq!(status, 303, "{page}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let last = app.store.last_recheck(&b.id).await.unwrap();
+        if last.is_some_and(|r| r.finished_at.is_some()) {
+            let r = last.unwrap();
+            assert_eq!((r.total, r.done, r.failed), (2, 2, 1), "{r:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the re-check did not end"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let page = console_get(&app.client, &format!("{base}/readiness"), &cookie).await;
+    assert!(page.contains("admin_login_refused"), "{page}");
+    assert!(
+        page.contains("whom the admin login no longer opens"),
+        "{page}"
+    );
+    let page = console_get(&app.client, &format!("{base}/export"), &cookie).await;
+    assert!(page.contains("admin login no longer opens"), "{page}");
+    assert!(page.contains("bob@example.org"), "{page}");
+    app.stop().await;
 }

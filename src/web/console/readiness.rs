@@ -318,7 +318,7 @@ fn readiness_page(
             h2 { "Re-check the passwords" }
             @match last {
                 None => p { "Not re-checked yet. A re-check logs in again with each submitted password \
-                    (paced like every check) and finds the users who changed theirs since." },
+                    (paced like every check) and finds the users who changed theirs since; users the old server's admin login covers are re-checked through it." },
                 Some(r) => p id="recheck-progress" {
                     @if is_running { strong { "Re-check running: " } (r.done) " of " (r.total) " checked" }
                     @else { "Last re-check " (when(r.started_at, now(), tz)) ": " (r.done) " of " (r.total) " checked" }
