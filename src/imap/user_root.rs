@@ -9,7 +9,13 @@
 //!    `LIST "" "<root><delimiter>%"` must name a selectable folder below it, and
 //!    `EXAMINE` of the first one must answer OK.
 //!
-//! `EXAMINE` never changes a flag (`SELECT` would). Nothing else is read.
+//! `EXAMINE` never changes a flag (`SELECT` would). Nothing else is read. A root holding
+//! `%` or `*` is not sent (LIST reads them as wildcards, and IMAP cannot escape them):
+//! the roster refuses such a root, and the check calls it missing.
+//!
+//! Limit: a `\Noselect` root passes when any folder directly below it opens, so a root
+//! one level too high (`/users` instead of `/users/ann`, when the admin may open every
+//! user's tree) reads as readable.
 
 use super::inventory::list_entry;
 use super::wire::{Done, Wire, WireError, decode_mailbox_name, quote};
@@ -52,8 +58,22 @@ pub async fn check_user_root(session: LoggedIn, root: &str) -> RootCheck {
     }
 }
 
+/// Why `root` cannot be checked: `%` and `*` are LIST wildcards, and IMAP has no way to
+/// escape them, so the server would match a pattern instead of naming one folder.
+pub fn user_root_wildcard(root: &str) -> Option<String> {
+    root.contains(['%', '*']).then(|| {
+        format!(
+            "the UserRoot {root:?} contains % or *, which IMAP reads as wildcards: it cannot \
+             be checked"
+        )
+    })
+}
+
 async fn check(wire: &mut Wire<'_>, root: &[u8]) -> Result<RootCheck, WireError> {
     let shown = decode_mailbox_name(root);
+    if let Some(why) = user_root_wildcard(&String::from_utf8_lossy(root)) {
+        return Ok(RootCheck::Missing(why));
+    }
     let Some(quoted) = quote(root) else {
         return Ok(RootCheck::Missing(format!(
             "the UserRoot {shown:?} cannot be sent to the server (a line break or 8-bit byte)"
@@ -148,4 +168,17 @@ async fn check(wire: &mut Wire<'_>, root: &[u8]) -> Result<RootCheck, WireError>
             )),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_root_with_a_list_wildcard_is_never_sent() {
+        for root in ["/users/a*", "users/%", "*"] {
+            assert!(user_root_wildcard(root).is_some(), "{root}");
+        }
+        assert_eq!(user_root_wildcard("/users/terrya"), None);
+    }
 }
