@@ -514,6 +514,17 @@ pub async fn readiness_report(
             ),
         ));
     }
+    if let Some(at) = super::admin_login::admin_password_refused(store, batch).await? {
+        problems.push(Problem::new(
+            "admin_password_refused",
+            format!(
+                "the old server refused the admin password at the re-check of {}: the users \
+                 its admin login covers cannot be migrated with it (the export leaves them \
+                 out); set the admin login again, or re-check once the server takes it",
+                crate::config::format_time(at)
+            ),
+        ));
+    }
     Ok(ReadinessReport {
         batch: BatchSummary {
             id: batch.id.clone(),

@@ -8,7 +8,8 @@
 //!
 //! Users the old server's admin login covers (no password of their own) are re-checked
 //! through it afterwards (`admin_login::recheck_covered`): `admin_login_refused` when
-//! it no longer opens their mailbox; a refused admin password stops that part.
+//! it no longer opens their mailbox; a refused admin password stops that part (and is
+//! kept: `admin_login::admin_password_refused`).
 
 use std::sync::Arc;
 
@@ -40,7 +41,7 @@ pub struct RecheckSummary {
     /// EmailAddresses of covered users the admin login no longer opens.
     pub admin_login_refused: Vec<String>,
     /// The server refused the admin password: covered users were not (all) re-checked,
-    /// and none of them was marked.
+    /// and nobody after it was marked.
     pub admin_password_refused: bool,
 }
 

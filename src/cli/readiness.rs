@@ -126,9 +126,10 @@ pub(super) async fn recheck(ctx: &Context, args: RecheckArgs) -> CliResult {
     if summary.admin_password_refused {
         return Err(Failure::Error(anyhow::anyhow!(
             "the old server refused the admin password ([AUTHENTICATIONFAILED]): the admin \
-             login of batch “{}” no longer works, so the users it covers were not re-checked \
-             and none of them was marked; set it again with `passdrop batch set-imap \
-             --imap-admin-password-file`",
+             login of batch “{}” no longer works, so the re-check of the users it covers \
+             stopped and marked nobody after it (those re-checked before keep their outcome), \
+             and the export leaves them out until a re-check gets in; set it again with \
+             `passdrop batch set-imap --imap-admin-password-file`",
             b.name
         )));
     }

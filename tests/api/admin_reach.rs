@@ -2,9 +2,11 @@
 //! verified ones, against a real Dovecot: the probe takes their mailbox inventory (an
 //! oversized message shows in the readiness report); `batch recheck` re-checks them
 //! through the admin login (the master's access removed: `admin_login_refused`, a link
-//! with --reissue-failed, left out of the export unless --include-stale; the admin
-//! password changed: the run stops and says so, marking nobody); the userroot form's
-//! per-user root check. The admin passwords never reach a log.
+//! with --reissue-failed, left out of the export unless --include-stale, even when its
+//! answer is put back in the database; the admin password changed: the run stops and
+//! says so, marking nobody after it, and the readiness report and the export warn until
+//! a re-check gets in); the userroot form's per-user root check (a wildcard root refused
+//! at import). The admin passwords never reach a log.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -77,6 +79,26 @@ fn maildir(dovecot: &Dovecot, user: &str, folders: &[(&str, &[usize])]) {
         .args(["-R", "nobody:nogroup"])
         .arg(dovecot.dir.path().join("home")));
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// A connection to the test's database (to read rows, or to play a database writer).
+async fn db(data: &Path) -> sqlx::SqliteConnection {
+    use sqlx::ConnectOptions as _;
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(data.join(passdrop::storage::DATABASE_FILE))
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// The codes of the readiness report's `server.problems`.
+fn server_codes(json: &serde_json::Value) -> Vec<String> {
+    json["server"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// A Dovecot whose master user `mailadmin` may open ann, bob and dan, not cy (a
@@ -212,6 +234,14 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
     assert_eq!(dan["state"], "covered by admin login", "{dan}");
     assert_eq!(dan["mailbox"]["messages"], 0, "{dan}");
     assert!(codes(&dan).is_empty(), "{dan}");
+    // dan's covered answer as the probe signed it (replayed by a database writer below).
+    let dan_covered_sig: Vec<u8> = sqlx::query_scalar(
+        "SELECT p.sig FROM admin_probes p JOIN recipients r ON r.id = p.recipient_id \
+         WHERE r.email = 'dan@example.org'",
+    )
+    .fetch_one(&mut db(&data).await)
+    .await
+    .unwrap();
 
     // The master may no longer open dan's mailbox: the re-check marks him, and
     // --reissue-failed gives him a link.
@@ -309,44 +339,57 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
     assert!(o.status.success(), "{}", text(&o));
     let body = String::from_utf8(std::fs::read(&all).unwrap()).unwrap();
     assert!(body.contains("dan*mailadmin"), "{body}");
-    // dan's answer set back to "covered" in the database: its signature says "needs
-    // password", so the admin password stays out of his row.
-    let exec = |sql: &'static str| {
-        let data = data.clone();
-        async move {
-            use sqlx::ConnectOptions as _;
-            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(data.join(passdrop::storage::DATABASE_FILE))
-                .connect()
-                .await
-                .unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
+    // dan's answer put back to "covered" in the database, three ways: the state alone
+    // (his `sig` says "needs password"), the set-aside signature moved into `sig` (it is
+    // signed under its own kind, `admin-probe-stale`), and his old covered signature
+    // replayed (his last re-check found the admin login refused): each time the admin
+    // password stays out of his row.
+    const DAN: &str = "(SELECT id FROM recipients WHERE email = 'dan@example.org')";
+    let (dan_sig, dan_stale): (Vec<u8>, Vec<u8>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT sig, stale_sig FROM admin_probes WHERE recipient_id = {DAN}"
+    )))
+    .fetch_one(&mut db(&data).await)
+    .await
+    .unwrap();
+    for (forgery, bind) in [
+        ("state = 'covered'", None),
+        ("state = 'covered', sig = stale_sig, stale_sig = NULL", None),
+        ("state = 'covered', sig = ?", Some(dan_covered_sig.clone())),
+    ] {
+        let mut conn = db(&data).await;
+        let sql = format!("UPDATE admin_probes SET {forgery} WHERE recipient_id = {DAN}");
+        let mut update = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(sig) = bind {
+            update = update.bind(sig);
         }
-    };
-    exec(
-        "UPDATE admin_probes SET state = 'covered' WHERE recipient_id = \
-          (SELECT id FROM recipients WHERE email = 'dan@example.org')",
-    )
-    .await;
-    let forged = dir.path().join("forged.csv");
-    let o = cli(&[
-        "export",
-        "reach",
-        "--out",
-        forged.to_str().unwrap(),
-        "--keep-collecting",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let body = String::from_utf8(std::fs::read(&forged).unwrap()).unwrap();
-    assert!(!body.contains("dan"), "{body}");
-    exec(
-        "UPDATE admin_probes SET state = 'needs_password' WHERE recipient_id = \
-          (SELECT id FROM recipients WHERE email = 'dan@example.org')",
-    )
-    .await;
+        update.execute(&mut conn).await.unwrap();
+        let forged = dir.path().join("forged.csv");
+        let _ = std::fs::remove_file(&forged);
+        let o = cli(&[
+            "export",
+            "reach",
+            "--out",
+            forged.to_str().unwrap(),
+            "--keep-collecting",
+        ]);
+        assert!(o.status.success(), "{forgery}: {}", text(&o));
+        let body = String::from_utf8(std::fs::read(&forged).unwrap()).unwrap();
+        assert!(!body.contains("dan"), "{forgery}: {body}");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE admin_probes SET state = 'needs_password', sig = ?, stale_sig = ? \
+             WHERE recipient_id = {DAN}"
+        )))
+        .bind(&dan_sig)
+        .bind(&dan_stale)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
 
     // The admin password changed at the old server: the re-check stops, says so, and
-    // marks nobody.
+    // marks nobody after it; the refusal is kept: the readiness report lists it
+    // (--strict fails) and the export leaves the covered users out unless
+    // --include-stale, until a re-check gets in again.
     write_later(
         &dovecot.dir.path().join("masters"),
         &masters(NEW_ADMIN_PASSWORD),
@@ -361,7 +404,7 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
         stderr(&o)
     );
     assert!(
-        stderr(&o).contains("none of them was marked"),
+        stderr(&o).contains("marked nobody after it"),
         "{}",
         stderr(&o)
     );
@@ -374,6 +417,131 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
         );
         assert_eq!(user(&after, email)["state"], user(&before, email)["state"]);
     }
+    assert!(!server_codes(&before).contains(&"admin_password_refused".to_owned()));
+    let (o, after) = report(true);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        server_codes(&after).contains(&"admin_password_refused".to_owned()),
+        "{after}"
+    );
+    let export_now = |name: &str, include_stale: bool| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "export",
+            "reach",
+            "--out",
+            out.to_str().unwrap(),
+            "--keep-collecting",
+        ];
+        if include_stale {
+            args.push("--include-stale");
+        }
+        let o = cli(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        (
+            stderr(&o),
+            String::from_utf8(std::fs::read(&out).unwrap()).unwrap(),
+        )
+    };
+    let (err, body) = export_now("held.csv", false);
+    assert!(!body.contains("mailadmin"), "{body}");
+    assert!(
+        err.contains("Warning: the old server refused the admin password at the re-check of"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the file leaves out the users its admin login covers"),
+        "{err}"
+    );
+    assert!(err.contains("Left out 3 whose"), "{err}");
+    assert!(err.contains("ann@example.org, bob@example.org"), "{err}");
+    let (err, body) = export_now("held-all.csv", true);
+    assert!(body.contains("ann*mailadmin"), "{body}");
+    assert!(
+        err.contains("the file still writes it into the rows of the users its admin login covers"),
+        "{err}"
+    );
+
+    // The old server takes the admin password again: the next re-check clears it.
+    write_later(
+        &dovecot.dir.path().join("masters"),
+        &masters(ADMIN_PASSWORD),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let o = cli(&["batch", "recheck", "reach"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (_, json) = report(false);
+    assert!(
+        !server_codes(&json).contains(&"admin_password_refused".to_owned()),
+        "{json}"
+    );
+    let (err, body) = export_now("again.csv", false);
+    assert!(body.contains("ann*mailadmin"), "{body}");
+    assert!(!err.contains("refused the admin password"), "{err}");
+
+    // A user who gave their own password while a re-check ran is left as they are: the
+    // re-check's answer for them is not recorded.
+    {
+        use passdrop::storage::{AdminRecheckChange, RecheckOutcome, Store};
+        let mut conn = db(&data).await;
+        let (batch_id, ann, enc): (String, i64, Vec<u8>) = sqlx::query_as(
+            "SELECT b.id, r.id, b.admin_password_enc FROM batches b \
+             JOIN recipients r ON r.batch_id = b.id WHERE r.email = 'ann@example.org'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at) \
+             VALUES (?, x'00', x'00', 1)",
+        )
+        .bind(ann)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let store = Store::open(&data).await.unwrap();
+        let change = AdminRecheckChange {
+            login_enc: &enc,
+            answer: Some((false, Some("NO"), b"sig", Some(b"stale"))),
+        };
+        assert!(
+            store
+                .record_admin_recheck(
+                    &batch_id,
+                    ann,
+                    change,
+                    RecheckOutcome::AdminLoginRefused,
+                    passdrop::config::now()
+                )
+                .await
+                .unwrap()
+        );
+        store.close().await;
+        let row: (String, bool, Option<String>) = sqlx::query_as(
+            "SELECT p.state, p.stale_sig IS NULL, u.recheck FROM admin_probes p \
+             LEFT JOIN user_readiness u ON u.recipient_id = p.recipient_id \
+             WHERE p.recipient_id = ?",
+        )
+        .bind(ann)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(row, ("covered".into(), true, Some("ok".into())));
+        sqlx::query("DELETE FROM submissions WHERE recipient_id = ?")
+            .bind(ann)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    // Refused again, then purged: the refusal goes with the batch.
+    write_later(
+        &dovecot.dir.path().join("masters"),
+        &masters(NEW_ADMIN_PASSWORD),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let o = cli(&["batch", "recheck", "reach"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 
     // Never in a log or an answer, never in the database in clear; gone at purge.
     let log = server.stop();
@@ -394,7 +562,7 @@ async fn covered_users_get_an_inventory_and_a_recheck_through_the_admin_login() 
         .connect()
         .await
         .unwrap();
-    for table in ["admin_probes", "user_readiness"] {
+    for table in ["admin_probes", "user_readiness", "admin_password_refusals"] {
         let n: i64 =
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
                 .fetch_one(&mut conn)
@@ -690,4 +858,24 @@ async fn the_console_shows_covered_users_problems_and_rechecks_them() {
     assert!(page.contains("admin login no longer opens"), "{page}");
     assert!(page.contains("bob@example.org"), "{page}");
     app.stop().await;
+}
+
+/// A UserRoot holding `%` or `*` (LIST wildcards, which IMAP cannot escape) would be
+/// checked as a pattern: the roster refuses it, naming its line and column.
+#[test]
+fn a_userroot_with_a_list_wildcard_is_refused_at_import() {
+    let err = passdrop::roster::parse_roster(
+        b"EmailAddress,UserRoot\nann@example.org,/users/ann\nbob@example.org,/users/b*\n\
+          cy@example.org,users/%\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("2 problems; nothing was created"), "{err}");
+    for line in ["line 3", "line 4"] {
+        assert!(
+            err.lines().any(|l| l.contains(line)
+                && l.contains("UserRoot contains % or *, which IMAP reads as wildcards")),
+            "{line}: {err}"
+        );
+    }
 }

@@ -32,10 +32,11 @@ mod login;
 mod probe_sig;
 mod recheck;
 use login::probe_one;
-use probe_sig::probe_verifies;
 pub use probe_sig::sign_probe;
+use probe_sig::{probe_verifies, sign_stale, stale_verifies};
 pub use recheck::{
-    AdminRecheck, AdminTargets, covered_for_export, recheck_covered, recheck_targets,
+    AdminRecheck, AdminTargets, CoveredForExport, admin_password_refused, covered_for_export,
+    recheck_covered, recheck_targets,
 };
 
 /// How a server takes an admin login on a user's behalf (Microsoft's forms).

@@ -2,9 +2,12 @@
 //! password of their own are re-checked the way they were probed. Still opens: `ok`.
 //! Clearly refused for that user (`[AUTHORIZATIONFAILED]`, `NO`, a UserRoot gone):
 //! `admin_login_refused`, and their signed probe answer becomes "needs their password"
-//! (re-signed; the covered answer's signature is set aside for `--include-stale`). The
-//! admin password refused (`[AUTHENTICATIONFAILED]`): the run stops and marks nobody.
-//! No clear answer: inconclusive, nothing changed.
+//! (re-signed; a set-aside answer, signed under its own kind, is kept for
+//! `--include-stale`). The admin password refused (`[AUTHENTICATIONFAILED]`): the run
+//! stops and marks nobody after it, and the refusal is kept until a later re-check gets
+//! in (`admin_password_refused`): meanwhile an export leaves covered users out unless
+//! asked to include stale users, and the readiness report lists it. No clear answer:
+//! inconclusive, nothing changed.
 
 use super::*;
 use crate::storage::{AdminRecheckChange, RecheckOutcome};
@@ -49,7 +52,8 @@ pub struct AdminRecheck {
     pub refused: Vec<String>,
     /// EmailAddresses with no clear answer.
     pub inconclusive: Vec<String>,
-    /// The server refused the admin password: the run stopped, nobody was marked.
+    /// The server refused the admin password: the run stopped, nobody after it was
+    /// marked (users re-checked before it keep their outcome).
     pub admin_password_refused: bool,
 }
 
@@ -88,7 +92,7 @@ pub async fn recheck_targets(
             users.push((r, false));
         } else if refused
             .get(&r.id)
-            .is_some_and(|sig| probe_verifies(&public_key, sig, &batch.id, &r, &login_enc))
+            .is_some_and(|sig| stale_verifies(&public_key, sig, &batch.id, &r, &login_enc))
         {
             users.push((r, true));
         }
@@ -133,14 +137,15 @@ pub async fn recheck_covered(
             ProbeOutcome::Covered => {
                 let sig = was_refused
                     .then(|| sign_probe(&signer, &batch.id, recipient, true, &login_enc));
-                (RecheckOutcome::Ok, sig.map(|sig| (true, None, sig)))
+                (RecheckOutcome::Ok, sig.map(|sig| (true, None, sig, None)))
             }
             ProbeOutcome::NeedsPassword(words) => {
                 let sig = sign_probe(&signer, &batch.id, recipient, false, &login_enc);
+                let stale = sign_stale(&signer, &batch.id, recipient, &login_enc);
                 found.refused.push(email);
                 (
                     RecheckOutcome::AdminLoginRefused,
-                    Some((false, Some(words.as_str()), sig)),
+                    Some((false, Some(words.as_str()), sig, Some(stale))),
                 )
             }
             ProbeOutcome::Unclear(_) => {
@@ -150,12 +155,16 @@ pub async fn recheck_covered(
             ProbeOutcome::AdminRefused => {
                 found.admin_password_refused = true;
                 tracing::warn!(batch_id = %batch.id, "the old server refused the admin password; the re-check of covered users stopped");
+                let now = crate::config::now();
+                store
+                    .record_admin_password_refused(&batch.id, &login_enc, now)
+                    .await?;
                 store
                     .record_event(
                         &batch.id,
                         AuditKind::Other(AUDIT_ADMIN_REFUSED.into()),
                         1,
-                        crate::config::now(),
+                        now,
                     )
                     .await?;
                 break;
@@ -163,9 +172,9 @@ pub async fn recheck_covered(
         };
         let change = AdminRecheckChange {
             login_enc: &login_enc,
-            answer: answer
-                .as_ref()
-                .map(|(covered, words, sig)| (*covered, *words, sig.as_slice())),
+            answer: answer.as_ref().map(|(covered, words, sig, stale)| {
+                (*covered, *words, sig.as_slice(), stale.as_deref())
+            }),
         };
         if !store
             .record_admin_recheck(
@@ -196,42 +205,97 @@ pub async fn recheck_covered(
     Ok(found)
 }
 
-/// Like `covered_without_password`, for an export: with `include_stale`, also the users
-/// a re-check found the admin login refused for, whose set-aside covered answer still
-/// verifies (as stale users with a changed password are included), in roster order.
+/// When a re-check found the old server refusing the batch's admin password, unless a
+/// later re-check got in through it (or the admin login was set again since).
+pub async fn admin_password_refused(store: &Store, batch: &Batch) -> BatchResult<Option<i64>> {
+    let Some(login) = &batch.admin_login else {
+        return Ok(None);
+    };
+    Ok(store
+        .admin_password_refused_at(&batch.id, &login.sealed.enc)
+        .await?)
+}
+
+/// What an export writes through the admin login.
+pub struct CoveredForExport {
+    /// The admin login.
+    pub login: AdminLogin,
+    /// Its password.
+    pub password: SecretBox<[u8]>,
+    /// The users whose rows carry it, in roster order.
+    pub users: Vec<Recipient>,
+    /// Covered users left out because the last re-check found the admin password
+    /// refused (EmailAddresses; empty with `include_stale`).
+    pub held_back: Vec<String>,
+}
+
+/// Like `covered_without_password`, for an export. Without `include_stale`, users whose
+/// last re-check found the admin login refused stay out (even if their answer was put
+/// back to "covered" in the database), and, while a re-check's refusal of the admin
+/// password stands (`admin_password_refused`), every covered user does (`held_back`).
+/// With it, also the users a re-check found the admin login refused for, whose
+/// set-aside answer verifies (as stale users with a changed password are included).
 pub async fn covered_for_export(
     store: &Store,
     batch: &Batch,
     admin: &AdminKey,
     include_stale: bool,
-) -> BatchResult<Option<(AdminLogin, SecretBox<[u8]>, Vec<Recipient>)>> {
+) -> BatchResult<Option<CoveredForExport>> {
     let Some((login, password, mut covered)) =
         covered_without_password(store, batch, admin).await?
     else {
         return Ok(None);
     };
-    if include_stale {
-        let public_key = settings_signer(admin)?.public_key();
-        let login_enc = batch
-            .admin_login
-            .as_ref()
-            .map(|l| l.sealed.enc.clone())
-            .unwrap_or_default();
-        let refused: std::collections::HashMap<i64, Vec<u8>> = store
-            .admin_refused_users(&batch.id)
+    let mut held_back = Vec::new();
+    if !include_stale {
+        let marked: std::collections::HashSet<i64> = store
+            .password_changed_users(&batch.id)
             .await?
             .into_iter()
+            .map(|(id, _)| id)
             .collect();
-        for s in store.recipient_statuses(&batch.id).await? {
-            let r = s.recipient;
-            if refused
-                .get(&r.id)
-                .is_some_and(|sig| probe_verifies(&public_key, sig, &batch.id, &r, &login_enc))
-            {
-                covered.push(r);
+        covered.retain(|r| {
+            let keep = !marked.contains(&r.id);
+            if !keep {
+                tracing::error!(batch_id = %batch.id, recipient_id = r.id, "a user the last re-check found refused reads as covered; the admin login is not used for this user");
             }
+            keep
+        });
+        if admin_password_refused(store, batch).await?.is_some() {
+            held_back = covered.drain(..).map(|r| r.email).collect();
         }
-        covered.sort_by_key(|r| r.roster_line);
+        return Ok(Some(CoveredForExport {
+            login,
+            password,
+            users: covered,
+            held_back,
+        }));
     }
-    Ok(Some((login, password, covered)))
+    let public_key = settings_signer(admin)?.public_key();
+    let login_enc = batch
+        .admin_login
+        .as_ref()
+        .map(|l| l.sealed.enc.clone())
+        .unwrap_or_default();
+    let refused: std::collections::HashMap<i64, Vec<u8>> = store
+        .admin_refused_users(&batch.id)
+        .await?
+        .into_iter()
+        .collect();
+    for s in store.recipient_statuses(&batch.id).await? {
+        let r = s.recipient;
+        if refused
+            .get(&r.id)
+            .is_some_and(|sig| stale_verifies(&public_key, sig, &batch.id, &r, &login_enc))
+        {
+            covered.push(r);
+        }
+    }
+    covered.sort_by_key(|r| r.roster_line);
+    Ok(Some(CoveredForExport {
+        login,
+        password,
+        users: covered,
+        held_back,
+    }))
 }
