@@ -857,6 +857,47 @@ async fn the_console_shows_covered_users_problems_and_rechecks_them() {
     let page = console_get(&app.client, &format!("{base}/export"), &cookie).await;
     assert!(page.contains("admin login no longer opens"), "{page}");
     assert!(page.contains("bob@example.org"), "{page}");
+    assert!(!page.contains("admin-password-refused"), "{page}");
+
+    // The admin password changed at the old server: the console's re-check stops; its
+    // readiness page lists the refusal, and its export page warns and holds ann back.
+    write_later(
+        &dovecot.dir.path().join("masters"),
+        &masters(NEW_ADMIN_PASSWORD),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let (status, page) = console_post(
+        &app.client,
+        &format!("{base}/recheck"),
+        &cookie,
+        &[("passphrase", crate::helpers::PASSPHRASE)],
+    )
+    .await;
+    assert_eq!(status, 303, "{page}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while admin_login::admin_password_refused(&app.store, &b)
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refusal was not recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let page = console_get(&app.client, &format!("{base}/readiness"), &cookie).await;
+    assert!(
+        page.contains("<code>admin_password_refused</code>"),
+        "{page}"
+    );
+    let page = console_get(&app.client, &format!("{base}/export"), &cookie).await;
+    assert!(page.contains("id=\"admin-password-refused\""), "{page}");
+    assert!(
+        page.contains("The old server refused the admin password"),
+        "{page}"
+    );
+    assert!(page.contains("ann@example.org"), "{page}");
     app.stop().await;
 }
 
