@@ -194,6 +194,11 @@ fn field_problem(column: &str, value: &str) -> Option<String> {
     if value.chars().any(char::is_control) {
         return Some(format!("{column} contains a control character"));
     }
+    if column == "UserRoot" && value.contains(['%', '*']) {
+        return Some(format!(
+            "{column} contains % or *, which IMAP reads as wildcards"
+        ));
+    }
     if looks_like_formula(value) {
         return Some(format!(
             "{column} starts with {:?}, which spreadsheets treat as a formula",

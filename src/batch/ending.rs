@@ -136,9 +136,13 @@ pub struct ExportOutlook {
     pub last_export: Option<(i64, i64)>,
     /// The last re-check of the passwords, if any ran.
     pub last_recheck: Option<crate::storage::BatchRecheck>,
-    /// Users whose last re-check found their password changed (left out of an export
-    /// unless asked).
+    /// Users whose last re-check found their password changed, or the admin login (or,
+    /// while `admin_password_refused` stands, its password) refused (left out of an
+    /// export unless asked).
     pub password_changed: Vec<String>,
+    /// When the last re-check found the old server refusing the admin password, unless
+    /// a later one got in (`admin_login::admin_password_refused`).
+    pub admin_password_refused: Option<i64>,
 }
 
 impl ExportOutlook {
@@ -152,9 +156,17 @@ impl ExportOutlook {
 pub async fn export_outlook(store: &Store, batch: &Batch, now: i64) -> BatchResult<ExportOutlook> {
     // Users the old server's admin login covers are exported with it: not pending.
     let covered = super::admin_login::covered_ids(store, batch).await?;
-    let pending: Vec<PendingUser> = store
-        .recipient_statuses(&batch.id)
-        .await?
+    let statuses = store.recipient_statuses(&batch.id).await?;
+    // While a re-check's refusal of the admin password stands, covered users are left
+    // out like stale ones (`admin_login::covered_for_export`).
+    let admin_password_refused = super::admin_login::admin_password_refused(store, batch).await?;
+    let held_back: Vec<String> = statuses
+        .iter()
+        .filter(|s| admin_password_refused.is_some() && s.submitted_at.is_none())
+        .filter(|s| covered.contains(&s.recipient.id))
+        .map(|s| s.recipient.email.clone())
+        .collect();
+    let pending: Vec<PendingUser> = statuses
         .into_iter()
         .filter(|s| s.submitted_at.is_none() && !covered.contains(&s.recipient.id))
         .map(|s| PendingUser {
@@ -183,7 +195,9 @@ pub async fn export_outlook(store: &Store, batch: &Batch, now: i64) -> BatchResu
             .await?
             .into_iter()
             .map(|(_, email)| email)
+            .chain(held_back)
             .collect(),
+        admin_password_refused,
     })
 }
 
@@ -199,8 +213,10 @@ pub struct M365Export {
     /// (`export::formula_risk`), as "EmailAddress (line N)" in file order: the admin is
     /// warned, naming them (never the passwords).
     pub formula_risk: Vec<String>,
-    /// Email addresses of users whose last re-check found their password changed: left
-    /// out of the file unless asked (`include_stale`), and named either way.
+    /// Email addresses of users whose last re-check found their password changed (or the
+    /// admin login, or its password, refused): left out of the file unless asked
+    /// (`include_stale`), and named (covered users held back for a refused admin
+    /// password only when left out).
     pub stale: Vec<String>,
     /// Recipient ids of everyone who had submitted when the export read the batch
     /// (stale ones included): what `record_export_of` counts as not pending.
@@ -359,13 +375,13 @@ pub async fn prepare_export_from(
         missing,
         stale_users,
     } = read;
-    if !include_stale {
-        submissions.retain(|s| !stale_users.iter().any(|(id, _)| *id == s.recipient.id));
-    }
-    let stale = stale_users.into_iter().map(|(_, email)| email).collect();
     // Everyone who had submitted when the file was read, stale or not (as
     // `export_outlook` counts them): not pending, for the purge rule.
     let submitted = submissions.iter().map(|s| s.recipient.id).collect();
+    if !include_stale {
+        submissions.retain(|s| !stale_users.iter().any(|(id, _)| *id == s.recipient.id));
+    }
+    let mut stale: Vec<String> = stale_users.into_iter().map(|(_, email)| email).collect();
     // One X25519 exchange per password: opened off the async runtime, on every core.
     let batch_id = batch.id.clone();
     if let Some(tally) = &tally {
@@ -390,11 +406,17 @@ pub async fn prepare_export_from(
         .collect();
     // Users the old server's admin login covers, who gave no password: the admin form
     // (`super::admin_login::export_row_for`).
-    let covered = super::admin_login::covered_without_password(store, batch, admin).await?;
+    let covered =
+        super::admin_login::covered_for_export(store, batch, admin, include_stale).await?;
+    if let Some(c) = &covered {
+        // Left out while the old server's refusal of the admin password stands.
+        stale.extend(c.held_back.iter().cloned());
+    }
     let admin_rows: Vec<(&str, super::admin_login::ExportRowFor<'_>)> = covered
         .iter()
-        .flat_map(|(login, password, users)| {
-            users.iter().filter_map(move |r| {
+        .flat_map(|c| {
+            let (login, password) = (&c.login, &c.password);
+            c.users.iter().filter_map(move |r| {
                 super::admin_login::export_row_for(r, None, Some((login, password)))
                     .map(|row| (r.email.as_str(), row))
             })

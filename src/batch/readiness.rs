@@ -37,16 +37,22 @@ static INVENTORY_SLOTS: tokio::sync::Semaphore =
 /// Hands a verified session to a background task that reads the mailbox inventory and
 /// stores its summary. Returns at once: the user's answer never waits for it.
 pub fn spawn_inventory(store: Store, session: LoggedIn, recipient_id: i64) {
-    tokio::spawn(async move {
-        let Ok(Ok(_slot)) =
-            tokio::time::timeout(INVENTORY_SLOT_WAIT, INVENTORY_SLOTS.acquire()).await
-        else {
-            tracing::info!(recipient_id, "no mailbox inventory: too many running");
-            return;
-        };
-        let inventory = imap::take_inventory(session, InventoryLimits::default()).await;
-        save_inventory(&store, recipient_id, &inventory, crate::config::now()).await;
-    });
+    tokio::spawn(async move { inventory_now(&store, session, recipient_id).await });
+}
+
+/// Reads the mailbox inventory in `session` (waiting, bounded, for one of the
+/// `MAX_CONCURRENT_INVENTORIES` slots; else the session is closed and the user simply
+/// has no inventory) and stores its summary. The admin login's probe calls it for each
+/// user it opens, one at a time.
+pub async fn inventory_now(store: &Store, session: LoggedIn, recipient_id: i64) {
+    let Ok(Ok(_slot)) = tokio::time::timeout(INVENTORY_SLOT_WAIT, INVENTORY_SLOTS.acquire()).await
+    else {
+        tracing::info!(recipient_id, "no mailbox inventory: too many running");
+        session.close().await;
+        return;
+    };
+    let inventory = imap::take_inventory(session, InventoryLimits::default()).await;
+    save_inventory(store, recipient_id, &inventory, crate::config::now()).await;
 }
 
 /// Stores an inventory's summary (counts, sizes, problem folders); failures are logged.
@@ -271,6 +277,7 @@ fn user_problems(
     r: Option<&UserReadiness>,
     checks: bool,
     app_password: bool,
+    covered: bool,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     let app_password_problem = || {
@@ -280,17 +287,30 @@ fn user_problems(
              must create one (two-step sign-in) and send it through a new link",
         )
     };
-    if s.submitted_at.is_none() {
+    let admin_refused = || {
+        Problem::new(
+            RecheckOutcome::AdminLoginRefused.as_str(),
+            "the old server's admin login no longer opens this mailbox (last re-check): the \
+             user needs their own password; reissue their link (recheck --reissue-failed)",
+        )
+    };
+    if s.submitted_at.is_none() && !covered {
         problems.push(Problem::new(
             "not_submitted",
             "no password yet: this mailbox cannot be migrated",
         ));
+        if r.is_some_and(|r| matches!(r.recheck, Some((RecheckOutcome::AdminLoginRefused, _)))) {
+            problems.push(admin_refused());
+        }
         if app_password {
             problems.push(app_password_problem());
         }
         return problems;
     }
     match s.imap_check {
+        // Covered by the admin login: its probe opened the mailbox (like a verified
+        // password).
+        _ if covered => {}
         Some(ImapCheck::Verified) => {}
         Some(ImapCheck::Unverified) => problems.push(Problem::new(
             "not_verified",
@@ -319,6 +339,7 @@ fn user_problems(
             "recheck_inconclusive",
             "the last re-check got no clear answer from the old server; run it again",
         )),
+        Some((RecheckOutcome::AdminLoginRefused, _)) => problems.push(admin_refused()),
         _ => {}
     }
     if app_password {
@@ -466,16 +487,13 @@ pub async fn readiness_report(
                 .and_then(|r| r.recheck)
                 .map(|(_, at)| crate::config::rfc3339(at)),
             mailbox,
-            problems: if covered {
-                Vec::new()
-            } else {
-                user_problems(
-                    s,
-                    r,
-                    batch.imap.is_some(),
-                    app_password.contains(&s.recipient.email),
-                )
-            },
+            problems: user_problems(
+                s,
+                r,
+                batch.imap.is_some(),
+                app_password.contains(&s.recipient.email),
+                covered,
+            ),
         });
     }
     let mut problems = server.problems.clone();
@@ -493,6 +511,17 @@ pub async fn readiness_report(
             format!(
                 "the CSV would be about {}: Microsoft takes at most 10 MB; split the batch",
                 mb(i64::try_from(csv_bytes).unwrap_or(i64::MAX))
+            ),
+        ));
+    }
+    if let Some(at) = super::admin_login::admin_password_refused(store, batch).await? {
+        problems.push(Problem::new(
+            "admin_password_refused",
+            format!(
+                "the old server refused the admin password at the re-check of {}: the users \
+                 its admin login covers cannot be migrated with it (the export leaves them \
+                 out); set the admin login again, or re-check once the server takes it",
+                crate::config::format_time(at)
             ),
         ));
     }
@@ -579,7 +608,7 @@ mod tests {
         let s = status(None, LinkState::Live, None);
         let codes = |p: Vec<Problem>| p.into_iter().map(|p| p.code).collect::<Vec<_>>();
         assert_eq!(
-            codes(user_problems(&s, None, true, false)),
+            codes(user_problems(&s, None, true, false, false)),
             ["not_submitted"]
         );
         let s = status(Some(5), LinkState::Used, Some(ImapCheck::Verified));
@@ -602,7 +631,7 @@ mod tests {
             )),
         };
         assert_eq!(
-            codes(user_problems(&s, Some(&r), true, false)),
+            codes(user_problems(&s, Some(&r), true, false, false)),
             [
                 "password_changed",
                 "message_too_large",
@@ -610,6 +639,26 @@ mod tests {
                 "folder_name_has_slash",
                 "space_at_edge"
             ]
+        );
+        // Covered by the admin login (no password of their own): like a verified user,
+        // their mailbox's problems and their re-check; a refused admin login at the
+        // last re-check makes them a user without a password.
+        let s = status(None, LinkState::Live, None);
+        let mut covered = r.clone();
+        covered.lint_codes = String::new();
+        covered.recheck = Some((RecheckOutcome::AdminLoginRefused, 9));
+        assert_eq!(
+            codes(user_problems(&s, Some(&covered), true, false, true)),
+            [
+                "admin_login_refused",
+                "message_too_large",
+                "too_many_items",
+                "folder_name_has_slash"
+            ]
+        );
+        assert_eq!(
+            codes(user_problems(&s, Some(&covered), true, false, false)),
+            ["not_submitted", "admin_login_refused"]
         );
     }
 }

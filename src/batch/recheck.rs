@@ -5,6 +5,11 @@
 //!
 //! Only a clear refusal (`NO`, `[AUTHENTICATIONFAILED]`) marks `password_changed`; no
 //! clear answer is `recheck_inconclusive`, never a change.
+//!
+//! Users the old server's admin login covers (no password of their own) are re-checked
+//! through it afterwards (`admin_login::recheck_covered`): `admin_login_refused` when
+//! it no longer opens their mailbox; a refused admin password stops that part (and is
+//! kept: `admin_login::admin_password_refused`).
 
 use std::sync::Arc;
 
@@ -33,6 +38,11 @@ pub struct RecheckSummary {
     pub password_changed: Vec<String>,
     /// EmailAddresses with no clear answer.
     pub inconclusive: Vec<String>,
+    /// EmailAddresses of covered users the admin login no longer opens.
+    pub admin_login_refused: Vec<String>,
+    /// The server refused the admin password: covered users were not (all) re-checked,
+    /// and nobody after it was marked.
+    pub admin_password_refused: bool,
 }
 
 /// The outcome a verdict means for a re-check.
@@ -79,7 +89,8 @@ pub async fn recheck(
     .await
     .map_err(anyhow::Error::new)?;
     let passwords = passwords?;
-    let total = submissions.len();
+    let covered = super::admin_login::recheck_targets(store, batch, admin).await?;
+    let total = submissions.len() + covered.as_ref().map_or(0, |c| c.len());
     let now = crate::config::now();
     store
         .begin_recheck(&batch.id, i64::try_from(total).unwrap_or(i64::MAX), now)
@@ -129,13 +140,27 @@ pub async fn recheck(
             RecheckOutcome::PasswordChanged => {
                 summary.password_changed.push(s.recipient.email.clone())
             }
-            RecheckOutcome::Inconclusive => summary.inconclusive.push(s.recipient.email.clone()),
+            RecheckOutcome::Inconclusive | RecheckOutcome::AdminLoginRefused => {
+                summary.inconclusive.push(s.recipient.email.clone())
+            }
         }
         summary.checked += 1;
         store
             .record_recheck(&batch.id, s.recipient.id, outcome, crate::config::now())
             .await?;
         progress(i + 1, total);
+    }
+    if let Some(targets) = covered.filter(|c| !c.is_empty()) {
+        let before = submissions.len();
+        let found =
+            super::admin_login::recheck_covered(store, batch, admin, targets, gate, &mut |done| {
+                progress(before + done, total)
+            })
+            .await?;
+        summary.checked += found.checked;
+        summary.inconclusive.extend(found.inconclusive);
+        summary.admin_login_refused = found.refused;
+        summary.admin_password_refused = found.admin_password_refused;
     }
     let now = crate::config::now();
     store.finish_recheck(&batch.id, now).await?;
@@ -159,6 +184,8 @@ pub async fn recheck(
         batch_id = %batch.id,
         checked = summary.checked,
         failed = summary.password_changed.len(),
+        admin_login_refused = summary.admin_login_refused.len(),
+        admin_password_refused = summary.admin_password_refused,
         inconclusive = summary.inconclusive.len(),
         "re-check ran"
     );
@@ -166,7 +193,8 @@ pub async fn recheck(
 }
 
 /// Issues new links to exactly the users whose last re-check found their password
-/// changed (their old links are replaced as `reissue` does).
+/// changed, or (covered users) the admin login refused (their old links are replaced as
+/// `reissue` does).
 pub async fn reissue_password_changed(
     store: &Store,
     public_url: &PublicUrl,

@@ -39,9 +39,10 @@ pub enum BatchCommand {
     Probe(super::admin_login::ProbeArgs),
     /// Set who is asking (contact, logo, accent colour, link prefix), or print it.
     Branding(super::branding::BrandingCommandArgs),
-    /// Log in again with each submitted password (the passphrase opens them) and mark
-    /// the users whose password no longer works; --reissue-failed [--send] gives them new
-    /// links.
+    /// Log in again with each submitted password (the passphrase opens them), and as each
+    /// user the old server's admin login covers through it, and mark the users whose
+    /// password (or admin login) no longer works; --reissue-failed [--send] gives them
+    /// new links.
     Recheck(super::RecheckArgs),
     /// What will trouble the migration, per user and for the batch, with stable codes
     /// (--json for scripts; --strict exits 1 when any problem is listed).

@@ -100,8 +100,9 @@ pub struct ExportArgs {
         conflicts_with = "keep_collecting"
     )]
     pub allow_early_purge: bool,
-    /// Keep the users whose last re-check (`batch recheck`) found their password changed
-    /// (left out otherwise; named on stderr either way).
+    /// Keep the users whose last re-check (`batch recheck`) found their password changed,
+    /// or the old server's admin login (or its password) refused (left out otherwise;
+    /// named on stderr).
     #[arg(long, env = "PASSDROP_INCLUDE_STALE")]
     pub include_stale: bool,
 }
@@ -235,7 +236,8 @@ async fn export(
     }
     if !exported.stale.is_empty() {
         eprintln!(
-            "{} {} whose password changed since collection (batch recheck): {}",
+            "{} {} whose password changed, or whom the admin login no longer opens, since \
+             collection (batch recheck): {}",
             if args.include_stale {
                 "Included"
             } else {
@@ -243,6 +245,20 @@ async fn export(
             },
             exported.stale.len(),
             exported.stale.join(", ")
+        );
+    }
+    if let Some(at) = batch::admin_login::admin_password_refused(store, &b).await? {
+        eprintln!(
+            "Warning: the old server refused the admin password at the re-check of {} \
+             ([AUTHENTICATIONFAILED]): {} the users its admin login covers. Set the admin login \
+             again (`passdrop batch set-imap --imap-admin-password-file`), or run `passdrop \
+             batch recheck` once the old server takes it again.",
+            config::format_time(at),
+            if args.include_stale {
+                "the file still writes it into the rows of"
+            } else {
+                "the file leaves out"
+            }
         );
     }
     if exported.missing.is_empty() {

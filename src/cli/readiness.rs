@@ -24,8 +24,9 @@ pub struct RecheckArgs {
     /// The batch.
     #[command(flatten)]
     pub batch: BatchArg,
-    /// Then issue new links to exactly the users whose password no longer works
-    /// (written as a links CSV to stdout, unless --send).
+    /// Then issue new links to exactly the users whose password (or, for users the admin
+    /// login covered, the admin login) no longer works (written as a links CSV to
+    /// stdout, unless --send).
     #[arg(long, env = "PASSDROP_REISSUE_FAILED")]
     pub reissue_failed: bool,
     /// Email those new links at once (through the relay of the --smtp-* options, or the
@@ -57,8 +58,9 @@ pub struct ReadinessArgs {
     pub offline: bool,
 }
 
-/// Re-checks every submitted password at the old server; reissues (and emails) new
-/// links to the users whose password no longer works when asked.
+/// Re-checks every submitted password at the old server, and covered users through the
+/// admin login; reissues (and emails) new links to the users whose password (or admin
+/// login) no longer works when asked.
 pub(super) async fn recheck(ctx: &Context, args: RecheckArgs) -> CliResult {
     let store = &ctx.store;
     let configured = if args.send {
@@ -109,13 +111,31 @@ pub(super) async fn recheck(ctx: &Context, args: RecheckArgs) -> CliResult {
             summary.password_changed.join(", ")
         );
     }
+    if !summary.admin_login_refused.is_empty() {
+        eprintln!(
+            "The admin login no longer opens (they now need their own password): {}",
+            summary.admin_login_refused.join(", ")
+        );
+    }
     if !summary.inconclusive.is_empty() {
         eprintln!(
             "No clear answer (run the re-check again later): {}",
             summary.inconclusive.join(", ")
         );
     }
-    if !args.reissue_failed || summary.password_changed.is_empty() {
+    if summary.admin_password_refused {
+        return Err(Failure::Error(anyhow::anyhow!(
+            "the old server refused the admin password ([AUTHENTICATIONFAILED]): the admin \
+             login of batch “{}” no longer works, so the re-check of the users it covers \
+             stopped and marked nobody after it (those re-checked before keep their outcome), \
+             and the export leaves them out until a re-check gets in; set it again with \
+             `passdrop batch set-imap --imap-admin-password-file`",
+            b.name
+        )));
+    }
+    if !args.reissue_failed
+        || (summary.password_changed.is_empty() && summary.admin_login_refused.is_empty())
+    {
         return Ok(());
     }
     let url = if args.send {

@@ -106,7 +106,14 @@ impl MailboxInventory {
 
 /// A session the server accepted, kept for the inventory. Dropping it closes the
 /// connection.
-pub struct LoggedIn(Authenticated);
+pub struct LoggedIn(pub(super) Authenticated);
+
+impl LoggedIn {
+    /// Logs out (bounded) without reading anything.
+    pub async fn close(self) {
+        self.0.logout().await;
+    }
+}
 
 impl fmt::Debug for LoggedIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -361,7 +368,7 @@ fn folder_problem(name: &str, delimiter: Option<char>) -> Option<FolderProblem> 
 }
 
 /// `LIST (flags) delimiter name` → (flags, delimiter, raw name).
-fn list_entry(t: &[Token]) -> Option<(Vec<String>, Option<char>, Vec<u8>)> {
+pub(super) fn list_entry(t: &[Token]) -> Option<(Vec<String>, Option<char>, Vec<u8>)> {
     if !matches!(t.first(), Some(Token::Atom(a)) if a.eq_ignore_ascii_case("LIST")) {
         return None;
     }

@@ -38,6 +38,7 @@ mod report;
 mod session;
 mod throttle;
 mod tls;
+mod user_root;
 mod wire;
 
 pub use gate::{
@@ -54,6 +55,7 @@ pub use report::{ConnectionReport, ImapProblem, LoginMethod, Verdict};
 use session::*;
 use tls::*;
 pub use tls::{CertTrust, fingerprint_hex};
+pub use user_root::{RootCheck, check_user_root};
 
 /// The most a whole check may take (connecting, logging in with the server's possibly
 /// delayed answer, logging out). With its turn in the queue (`QUEUE_WAIT`) a verifying

@@ -214,6 +214,9 @@ pub(super) struct Wire<'a> {
     stream: &'a mut Tls,
     buf: Vec<u8>,
     next_tag: u32,
+    /// The last tagged completion's free text (the server's words), control characters
+    /// removed, at most 200 characters.
+    pub(super) last_words: String,
 }
 
 impl<'a> Wire<'a> {
@@ -222,6 +225,7 @@ impl<'a> Wire<'a> {
             stream,
             buf: Vec::with_capacity(8192),
             next_tag: 1,
+            last_words: String::new(),
         }
     }
 
@@ -284,6 +288,11 @@ impl<'a> Wire<'a> {
             // Status lines carry free text (unbalanced quotes, braces): never tokenized.
             if let Some(rest) = line.strip_prefix(tagged.as_bytes()) {
                 let word = rest.split(|&c| c == b' ').next().unwrap_or_default();
+                self.last_words = String::from_utf8_lossy(rest)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect();
                 return Ok(match word.to_ascii_uppercase().as_slice() {
                     b"OK" => Done::Ok,
                     b"NO" => Done::No,

@@ -101,8 +101,10 @@ pub(super) fn row_to_admin_login(
 
 impl Store {
     /// Sets or (with `None`) removes a batch's admin login with its new settings
-    /// signature, in one transaction; every earlier probe answer is forgotten (a new
-    /// login is probed again), except the answer given now for `first`.
+    /// signature, in one transaction; every earlier probe answer, and what re-checks
+    /// found about the previous login (`admin_login_refused`, a refused admin
+    /// password), is forgotten (a new login is probed again), except the answer given
+    /// now for `first`.
     #[instrument(skip_all)]
     pub async fn set_admin_login(
         &self,
@@ -135,6 +137,19 @@ impl Store {
             .bind(batch_id)
             .execute(&mut *tx)
             .await?;
+        // What re-checks found about the previous admin login no longer applies.
+        sqlx::query("DELETE FROM admin_password_refusals WHERE batch_id = ?")
+            .bind(batch_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE user_readiness SET recheck = NULL, rechecked_at = NULL \
+             WHERE recheck = 'admin_login_refused' \
+             AND recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
+        )
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
         if let Some((recipient_id, state, reason, sig)) = first {
             Self::insert_probe(&mut tx, batch_id, recipient_id, state, reason, sig, now).await?;
         }

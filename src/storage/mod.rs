@@ -25,6 +25,7 @@ use crate::imap::ImapSettings;
 
 mod admin;
 mod admin_login;
+mod admin_recheck;
 mod api_tokens;
 mod audit;
 mod backup;
@@ -46,6 +47,7 @@ mod webhooks;
 mod writer;
 
 pub use admin_login::{ProbeAnswer, ProbeRecord, ProbeState, StoredAdminLogin};
+pub use admin_recheck::AdminRecheckChange;
 pub use api_tokens::{ApiCall, ApiScope, ApiToken};
 pub use backup::{BackupSummary, restore_into, summarize};
 pub use branding::{Branding, LogoChange};

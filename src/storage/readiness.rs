@@ -13,6 +13,9 @@ pub enum RecheckOutcome {
     PasswordChanged,
     /// No clear answer (unreachable, timeout, "try later", another refusal).
     Inconclusive,
+    /// A covered user (no password of their own): the admin login no longer opens
+    /// their mailbox (`[AUTHORIZATIONFAILED]`, or their UserRoot is gone).
+    AdminLoginRefused,
 }
 
 impl RecheckOutcome {
@@ -22,6 +25,7 @@ impl RecheckOutcome {
             Self::Ok => "ok",
             Self::PasswordChanged => "password_changed",
             Self::Inconclusive => "recheck_inconclusive",
+            Self::AdminLoginRefused => "admin_login_refused",
         }
     }
 
@@ -31,6 +35,7 @@ impl RecheckOutcome {
             "ok" => Ok(Self::Ok),
             "password_changed" => Ok(Self::PasswordChanged),
             "recheck_inconclusive" => Ok(Self::Inconclusive),
+            "admin_login_refused" => Ok(Self::AdminLoginRefused),
             other => Err(StoreError::Other(anyhow::anyhow!(
                 "unknown re-check outcome {other:?}"
             ))),
@@ -225,6 +230,19 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
+        Self::write_recheck(&mut tx, batch_id, recipient_id, outcome, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `record_recheck` inside a caller's transaction.
+    pub(super) async fn write_recheck(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        batch_id: &str,
+        recipient_id: i64,
+        outcome: RecheckOutcome,
+        now: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO user_readiness (recipient_id, recheck, rechecked_at) \
              SELECT id, ?, ? FROM recipients WHERE id = ? AND batch_id = ? \
@@ -235,18 +253,20 @@ impl Store {
         .bind(now)
         .bind(recipient_id)
         .bind(batch_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query(
             "UPDATE batch_rechecks SET done = done + 1, failed = failed + ?, \
              inconclusive = inconclusive + ? WHERE batch_id = ?",
         )
-        .bind(i64::from(outcome == RecheckOutcome::PasswordChanged))
+        .bind(i64::from(matches!(
+            outcome,
+            RecheckOutcome::PasswordChanged | RecheckOutcome::AdminLoginRefused
+        )))
         .bind(i64::from(outcome == RecheckOutcome::Inconclusive))
         .bind(batch_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -284,14 +304,18 @@ impl Store {
         .transpose()
     }
 
-    /// The users whose last re-check found their password changed: (id, EmailAddress),
-    /// in roster order.
+    /// The users whose last re-check found their password changed, or (covered users
+    /// who gave no password since) the admin login refused: (id, EmailAddress), in
+    /// roster order.
     #[instrument(skip_all)]
     pub async fn password_changed_users(&self, batch_id: &str) -> StoreResult<Vec<(i64, String)>> {
         Ok(sqlx::query_as(
             "SELECT r.id, r.email FROM user_readiness u JOIN recipients r ON r.id = u.recipient_id \
-             JOIN submissions s ON s.recipient_id = r.id \
-             WHERE r.batch_id = ? AND u.recheck = 'password_changed' ORDER BY r.roster_line",
+             WHERE r.batch_id = ? AND ((u.recheck = 'password_changed' \
+               AND EXISTS (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id)) \
+             OR (u.recheck = 'admin_login_refused' \
+               AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id))) \
+             ORDER BY r.roster_line",
         )
         .bind(batch_id)
         .fetch_all(&self.pool)

@@ -5,6 +5,7 @@
 mod admin;
 mod admin_browser;
 mod admin_login;
+mod admin_reach;
 mod architecture;
 mod authority;
 mod backup;

@@ -486,7 +486,8 @@ async fn a_recheck_finds_the_changed_password_and_reissues_and_emails_only_that_
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains(
-            "Left out 1 whose password changed since collection (batch recheck): bob@example.org"
+            "Left out 1 whose password changed, or whom the admin login no longer opens, \
+             since collection (batch recheck): bob@example.org"
         ),
         "{}",
         stderr(&o)

@@ -28,9 +28,16 @@ const AUDIT_USED: &str = "admin_login_used";
 /// Longest admin login or separator accepted.
 const MAX_LOGIN_CHARS: usize = 200;
 
+mod login;
 mod probe_sig;
-use probe_sig::probe_verifies;
+mod recheck;
+use login::probe_one;
 pub use probe_sig::sign_probe;
+use probe_sig::{probe_verifies, sign_stale, stale_verifies};
+pub use recheck::{
+    AdminRecheck, AdminTargets, CoveredForExport, admin_password_refused, covered_for_export,
+    recheck_covered, recheck_targets,
+};
 
 /// How a server takes an admin login on a user's behalf (Microsoft's forms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,37 +241,6 @@ pub fn classify(verdict: Verdict) -> ProbeOutcome {
     }
 }
 
-/// Logs in once as `user_name` through the admin path (LOGIN, then LOGOUT: nothing is
-/// read), through `gate` like the password checks.
-async fn probe_one(
-    gate: &Arc<CheckGate>,
-    settings: &ImapSettings,
-    login: &AdminLogin,
-    recipient: &Recipient,
-    password: &SecretString,
-) -> ProbeOutcome {
-    let mut key = [0u8; 32];
-    let tag = format!("admin-probe/{}/{}", recipient.batch_id, recipient.id);
-    for (k, b) in key.iter_mut().zip(sha2_digest(tag.as_bytes())) {
-        *k = b;
-    }
-    let pass = match gate.enter(key, &settings.server).await {
-        Entry::Admitted(pass) => pass,
-        Entry::AlreadyChecking | Entry::Busy => {
-            return ProbeOutcome::Unclear("the checks are busy; try again later".into());
-        }
-    };
-    let verdict =
-        imap::verify_password(settings, &login.login_for(&recipient.user_name), password).await;
-    drop(pass);
-    classify(verdict)
-}
-
-fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes).into()
-}
-
 /// A new admin login with its password, as the admin gave it.
 pub struct NewAdminLogin {
     /// Form and login.
@@ -345,7 +321,7 @@ pub async fn set_admin_login(
     }
     .recipient
     .clone();
-    let outcome = try_admin_login(settings, &new, &recipient).await?;
+    let (outcome, session) = login::try_keeping(settings, &new, &recipient).await?;
     let (state, reason) = match &outcome {
         ProbeOutcome::Covered => (ProbeState::Covered, None),
         ProbeOutcome::NeedsPassword(words) => (ProbeState::NeedsPassword, Some(words.as_str())),
@@ -383,6 +359,11 @@ pub async fn set_admin_login(
     store
         .record_event(&batch.id, AuditKind::Other(AUDIT_SET.into()), 1, now)
         .await?;
+    // The first user's mailbox inventory too, in the background (as after a verified
+    // submission): the answer does not wait for it.
+    if let Some(session) = session {
+        super::readiness::spawn_inventory(store.clone(), session, recipient.id);
+    }
     Ok(SetAdminLogin {
         probe_user: recipient.email,
         outcome: Some(outcome),
@@ -397,19 +378,11 @@ pub async fn try_admin_login(
     new: &NewAdminLogin,
     recipient: &Recipient,
 ) -> BatchResult<ProbeOutcome> {
-    let gate = Arc::new(CheckGate::default());
-    let outcome = probe_one(&gate, settings, &new.login, recipient, &new.password).await;
-    match outcome {
-        ProbeOutcome::AdminRefused => Err(refuse(format!(
-            "the old server refused the admin password ([AUTHENTICATIONFAILED] for {}): \
-             check the admin login and password; nothing was changed",
-            new.login.login_for(&recipient.user_name)
-        ))),
-        ProbeOutcome::Unclear(why) => Err(refuse(format!(
-            "the admin login could not be tried ({why}); nothing was changed"
-        ))),
-        answered => Ok(answered),
+    let (outcome, session) = login::try_keeping(settings, new, recipient).await?;
+    if let Some(session) = session {
+        session.close().await;
     }
+    Ok(outcome)
 }
 
 /// Opens a batch's admin login and password with the unlocked admin key (after
@@ -489,7 +462,7 @@ pub async fn probe_users(
     let mut summary = ProbeSummary::default();
     let total = todo.len();
     for (done, recipient) in todo.iter().enumerate() {
-        let outcome = probe_one(gate, settings, &login, recipient, &password).await;
+        let (outcome, session) = probe_one(gate, settings, &login, recipient, &password, 1).await;
         let now = crate::config::now();
         match outcome {
             ProbeOutcome::Covered => {
@@ -504,7 +477,15 @@ pub async fn probe_users(
                     )
                     .await?
                 {
+                    if let Some(session) = session {
+                        session.close().await;
+                    }
                     break;
+                }
+                // Like a verified user's: the mailbox inventory, read-only and bounded,
+                // in the session the admin login opened (no gate slot held).
+                if let Some(session) = session {
+                    super::readiness::inventory_now(store, session, recipient.id).await;
                 }
             }
             ProbeOutcome::NeedsPassword(words) => {

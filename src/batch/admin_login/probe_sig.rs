@@ -32,8 +32,40 @@ pub(super) fn probe_verifies(
     crate::crypto::verify_settings(public_key, sig, PROBE_KIND, batch_id, &borrowed)
 }
 
+/// The settings key's signature, kept aside when a re-check finds the admin login no
+/// longer opens a covered user's mailbox: "this user was covered by this admin login
+/// before a re-check refused it", under its own kind (`admin-probe-stale`), so that it
+/// never verifies as a covered answer (`sig`); only an export that includes stale users
+/// consults it (`stale_verifies`).
+pub(super) fn sign_stale(
+    signer: &crate::crypto::SettingsSigner,
+    batch_id: &str,
+    recipient: &Recipient,
+    login_enc: &[u8],
+) -> Vec<u8> {
+    let fields = probe_fields(recipient, true, login_enc);
+    let borrowed: Vec<_> = fields.iter().map(|f| f.as_deref()).collect();
+    signer.sign(STALE_KIND, batch_id, &borrowed)
+}
+
+/// Whether `sig` is a set-aside answer for this user and admin login (`sign_stale`).
+pub(super) fn stale_verifies(
+    public_key: &[u8],
+    sig: &[u8],
+    batch_id: &str,
+    recipient: &Recipient,
+    login_enc: &[u8],
+) -> bool {
+    let fields = probe_fields(recipient, true, login_enc);
+    let borrowed: Vec<_> = fields.iter().map(|f| f.as_deref()).collect();
+    crate::crypto::verify_settings(public_key, sig, STALE_KIND, batch_id, &borrowed)
+}
+
 /// The signed kind of a probe answer.
 const PROBE_KIND: &str = "admin-probe";
+
+/// The signed kind of a covered answer set aside by a re-check.
+const STALE_KIND: &str = "admin-probe-stale";
 
 fn probe_fields(recipient: &Recipient, covered: bool, login_enc: &[u8]) -> Vec<Option<Vec<u8>>> {
     vec![

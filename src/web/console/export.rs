@@ -380,10 +380,19 @@ fn recheck_note(tz: &TimeZoneSetting, b: &Batch, outlook: &ExportOutlook) -> Mar
                 ". " a href=(readiness) { "Readiness and re-check" }
             },
         }
+        @if let Some(at) = outlook.admin_password_refused {
+            div.error role="note" id="admin-password-refused" {
+                p { strong { "The old server refused the admin password" } " at the re-check of "
+                    (format_time_in(at, tz)) ": the rows of the users its admin login covers would \
+                    carry a password it no longer takes, so the file leaves them out unless you tick \
+                    the box below. Set the admin login again (batch page), or re-check once the old \
+                    server takes it again." }
+            }
+        }
         @if !outlook.password_changed.is_empty() {
             div.error role="note" {
                 p { strong { (outlook.password_changed.len()) " users' passwords no longer work" }
-                    " (changed since collection); the file leaves them out unless you tick the box below:" }
+                    " (changed since collection, or the old server's admin login no longer opens their mailbox); the file leaves them out unless you tick the box below:" }
                 ul { @for e in &outlook.password_changed { li { (e) } } }
             }
         }

@@ -318,7 +318,7 @@ fn readiness_page(
             h2 { "Re-check the passwords" }
             @match last {
                 None => p { "Not re-checked yet. A re-check logs in again with each submitted password \
-                    (paced like every check) and finds the users who changed theirs since." },
+                    (paced like every check) and finds the users who changed theirs since; users the old server's admin login covers are re-checked through it." },
                 Some(r) => p id="recheck-progress" {
                     @if is_running { strong { "Re-check running: " } (r.done) " of " (r.total) " checked" }
                     @else { "Last re-check " (when(r.started_at, now(), tz)) ": " (r.done) " of " (r.total) " checked" }
@@ -332,7 +332,7 @@ fn readiness_page(
                 }))
             }
             @if changed > 0 && !is_running {
-                h2 { "New links for the " (changed) " users whose password changed" }
+                h2 { "New links for the " (changed) " users whose password changed (or whom the admin login no longer opens)" }
                 (passphrase_form(&format!("{base}/reissue-failed"), None, html! {
                     label.choice { input type="checkbox" name="send" value="yes" checked; span { " Email them the new links" } }
                     button type="submit" { "Reissue their links" }

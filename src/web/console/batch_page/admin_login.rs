@@ -166,6 +166,13 @@ pub(super) fn audit_words(kind: &str, count: i64) -> String {
             "the admin login was used in an export ({})",
             plural(count, "one row", "", " rows")
         ),
+        "recheck_admin_login_refused" => format!(
+            "re-check: the admin login no longer opens {}",
+            plural(count, "one user's mailbox", "", " users' mailboxes")
+        ),
+        "recheck_admin_password_refused" => "REFUSED: the old server refused the admin password \
+            during a re-check; the users it covers were not re-checked. Set it again"
+            .to_owned(),
         other => other.to_owned(),
     }
 }
