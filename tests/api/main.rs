@@ -15,6 +15,7 @@ mod caddy;
 mod cli;
 mod closing;
 mod collection;
+mod console_admin_login;
 mod console_flow;
 mod console_form;
 mod console_pages;

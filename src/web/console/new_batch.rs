@@ -1,7 +1,8 @@
 //! The new-batch form and its roster upload: `GET /admin/batches/new` and
 //! `POST /admin/batches`. It reads like a form: name, organisation, roster, expiry (a
 //! number and a unit, with the date it gives), users' language, time zone, next steps, then the automatic
-//! purge and, collapsed, the old mail server check. A refusal shows the form again with
+//! purge and, collapsed, the old mail server check (with, optionally, the old server's
+//! admin login: `new_batch/admin_fields.rs`). A refusal shows the form again with
 //! everything typed, the uploaded roster in the paste box (nothing is kept on the
 //! server), and each problem tied to its field.
 
@@ -9,11 +10,12 @@ use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use self::admin_fields::AdminFields;
 use super::batch_page as pages;
 use super::layout::{
     admin_layout, field_error, invalid, optional_passphrase_field, time_zone_input,
 };
-use super::{AdminSession, ClientKey, Refused, see_other, unlock_throttled};
+use super::{AdminSession, ClientKey, Refused, see_other, spawn_probe, unlock_throttled};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, TimeZoneSetting, format_time_in, now};
 use crate::i18n::Language;
@@ -21,6 +23,8 @@ use crate::imap::{ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::StoreError;
 use crate::web::{AppError, AppState};
+
+mod admin_fields;
 
 /// The units the expiry may be given in, as the select offers them.
 const UNITS: [(&str, &str); 4] = [
@@ -58,6 +62,8 @@ struct NewBatchForm {
     passphrase: String,
     /// Who is asking: the contact's name, role, phone and email (empty: none).
     contact: [String; 4],
+    /// The old server's admin login (optional; its password is never shown again).
+    admin_login: AdminFields,
 }
 
 /// The contact fields of the new-batch form: (name, label, input type, autocomplete).
@@ -82,6 +88,7 @@ impl NewBatchForm {
             retain_after_expiry: batch::DEFAULT_RETAIN_AFTER_EXPIRY.to_owned(),
             retain_after_export: batch::DEFAULT_RETAIN_AFTER_EXPORT.to_owned(),
             imap_when_unreachable: WhenUnreachable::AskToRetry.as_str().to_owned(),
+            admin_login: AdminFields::defaults(),
             ..Self::default()
         }
     }
@@ -164,7 +171,9 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
             "contact_email" => form.contact[3] = text(),
             // The file is parsed as bytes, so encoding problems get their line numbers.
             "roster_file" => file = bytes.to_vec(),
-            _ => {}
+            other => {
+                form.admin_login.read(other, text);
+            }
         }
     }
     Ok((form, file))
@@ -280,6 +289,10 @@ pub async fn create(
             })
             .ok()
     });
+    let imap_given = !form.imap_url.trim().is_empty();
+    let admin_login = form
+        .admin_login
+        .check(imap_given, roster.as_ref(), &mut problems);
     // From here on, a refusal shows the uploaded file's text in the paste box, so
     // nothing is lost and nothing is kept on the server.
     if form.roster_text.trim().is_empty() && !file.is_empty() {
@@ -315,6 +328,14 @@ pub async fn create(
             }
         }
     }
+    // Tried before anything is created: a refused admin password creates nothing.
+    let probe_user = form.admin_login.probe_user().map(str::to_owned);
+    if let (Some(login), Some(settings)) = (&admin_login, &imap) {
+        let tried = admin_fields::try_first(settings, login, &roster, probe_user.as_deref()).await;
+        if let Err(p) = tried {
+            return Ok(refuse(&form, &[p]));
+        }
+    }
     let request = NewBatch {
         name: form.name.clone(),
         org_name: Some(form.org.clone()),
@@ -344,6 +365,31 @@ pub async fn create(
     };
     match created {
         Ok((created, links)) => {
+            let mut admin_notice = None;
+            if let (Some(admin), Some(login)) = (&admin, admin_login) {
+                let fresh = state.store.require_batch(&created.id).await?;
+                let set = batch::admin_login::set_admin_login(
+                    &state.store,
+                    &fresh,
+                    Some(login),
+                    probe_user.as_deref(),
+                    admin,
+                );
+                match set.await {
+                    Ok(set) => {
+                        admin_notice = Some(admin_fields::created_notice(
+                            &set.probe_user,
+                            set.outcome.as_ref(),
+                        ));
+                    }
+                    Err(e) => {
+                        // Nothing half-made: the batch goes, its links never left.
+                        let _ = batch::purge(&state.store, &created, now()).await;
+                        let p = problem("admin_password", super::sentence(&e.to_string()));
+                        return Ok(refuse(&form, &[p]));
+                    }
+                }
+            }
             if let (Some(admin), true) = (&admin, branding.is_set()) {
                 let fresh = state.store.require_batch(&created.id).await?;
                 let set = batch::set_branding(
@@ -359,6 +405,17 @@ pub async fn create(
                     let _ = batch::purge(&state.store, &created, now()).await;
                     return Err(e.into());
                 }
+            }
+            if let (Some(notice), Some(admin)) = (admin_notice, admin) {
+                drop(links);
+                // The other users are probed as from the batch page.
+                spawn_probe(&state, &created.id, admin);
+                return see_other(
+                    &state,
+                    &session,
+                    &format!("/admin/batches/{}", created.id),
+                    notice,
+                );
             }
             let notice = html! {
                 p { strong { "Batch created with " (links.len())
@@ -460,6 +517,7 @@ fn new_batch_page(
         e("retain_after_expiry"),
         e("imap_url").or(e("new-imap-passphrase")),
     );
+    let admin_open = form.admin_login.open(problems);
     let contact_open = form.contact.iter().any(|c| !c.trim().is_empty())
         || CONTACT_FIELDS.iter().any(|(name, ..)| e(name).is_some())
         || e("new-contact-passphrase").is_some();
@@ -589,11 +647,12 @@ fn new_batch_page(
                             required value=(form.retain_after_export);
                     }
                 }
-                details.advanced open[!form.imap_url.trim().is_empty() || imap_e.is_some()] {
+                details.advanced open[!form.imap_url.trim().is_empty() || imap_e.is_some() || admin_open] {
                     summary { "Check passwords with the old mail server (advanced)" }
                     (field_error("imap_url", imap_e.as_deref()))
                     (pages::imap_fields(&form.imap_url, &form.imap_cert_sha256, &form.imap_ca_pem,
                                  &form.imap_when_unreachable))
+                    (admin_fields::fieldset(&form.admin_login, problems))
                     (pages::imap_passphrase("new-imap-passphrase"))
                 }
                 details.advanced open[contact_open] {
