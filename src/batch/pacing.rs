@@ -14,6 +14,24 @@ pub fn throttling_event() -> AuditKind {
     AuditKind::Other(THROTTLING_EVENT.to_owned())
 }
 
+/// Says once, when it starts, that the batch's old server looks like it slows down or
+/// blocks passdrop's checks (password checks and admin-login probes alike): in the log
+/// and in the batch's audit trail, where `batch status` and `doctor` find it (no user
+/// data in either).
+pub async fn note_throttling(
+    store: &Store,
+    batch_id: &str,
+    server: &crate::imap::ImapServer,
+    warning: &str,
+    now: i64,
+) -> BatchResult<()> {
+    tracing::warn!(%batch_id, %server, %warning, "the IMAP server seems to be throttling passdrop");
+    store
+        .record_event(batch_id, throttling_event(), 1, now)
+        .await?;
+    Ok(())
+}
+
 /// Notes on the user's row that the old server asked for an application password (for
 /// the readiness report; the row goes at purge).
 pub async fn note_app_password_required(

@@ -3,14 +3,15 @@
 //! everything else typed (never a secret) and no batch; the right admin login creates
 //! the batch, tries it once, and probes the rest in the background. Then a covered user
 //! is asked for their password from the batch page's admin-login section: they get a
-//! link, and their own password wins in the export.
+//! link, and their own password wins in the export. And probes that meet a server
+//! refusing connections warn of throttling as the password checks do.
 
 use passdrop::storage::ProbeState;
 
 use crate::admin_login::{ADMIN_PASSWORD, dovecot_with_master};
 use crate::helpers::{
     PASSPHRASE, Pki, TestApp, canaries_found, console_get, console_post, dovecot_available, follow,
-    parse_csv,
+    parse_csv, passdrop, run, secret,
 };
 
 const ROSTER: &str =
@@ -208,4 +209,63 @@ async fn the_new_batch_form_takes_the_admin_login_and_a_covered_user_can_still_b
     );
     let found = canaries_found(app.data_dir.path(), &[WRONG, PASSPHRASE, ADMIN_PASSWORD]);
     assert!(found.is_empty(), "in the data directory: {found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_that_meet_a_closed_door_warn_of_throttling_like_password_checks() {
+    use passdrop::batch::admin_login::{self, AdminForm, AdminLogin, NewAdminLogin};
+    use passdrop::imap::{CertTrust, CheckGate, ImapServer, ImapSettings, WhenUnreachable};
+
+    if !dovecot_available() {
+        return;
+    }
+    let pki = Pki::new(&["127.0.0.1", "localhost"]);
+    let dovecot = dovecot_with_master(&pki);
+    let app = TestApp::spawn().await;
+    let server = ImapServer::parse(&dovecot.imaps_url()).unwrap();
+    let settings = ImapSettings {
+        server: server.clone(),
+        trust: CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        when_unreachable: WhenUnreachable::AskToRetry,
+    };
+    let (b, _) = app
+        .create_batch_checked_with(
+            "probe-throttled",
+            "EmailAddress,UserName\nann@example.org,ann\nbob@example.org,bob\n\
+             cy@example.org,cy\ndee@example.org,dee\n",
+            Some(settings),
+        )
+        .await
+        .unwrap();
+    let admin = app.admin().await;
+    let login = NewAdminLogin {
+        login: AdminLogin::new(AdminForm::Dovecot, "mailadmin", Some("*")).unwrap(),
+        password: secret(ADMIN_PASSWORD),
+    };
+    admin_login::set_admin_login(&app.store, &b, Some(login), None, &admin)
+        .await
+        .unwrap();
+    let b = app.store.require_batch(&b.id).await.unwrap();
+    // The server goes away: each of the three remaining probes meets a closed door.
+    drop(dovecot);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let gate = std::sync::Arc::new(CheckGate::default());
+    let summary = admin_login::probe_users(&app.store, &b, &admin, &gate, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.unclear, 3, "{summary:?}");
+    let warning = gate
+        .throttling(&server)
+        .expect("the gate saw the throttling");
+    assert!(warning.contains("3 were refused or cut off"), "{warning}");
+    // Said once, in the audit trail, where `batch status` (and `doctor`) find it.
+    let events = app.store.audit_trail(&b.id).await.unwrap();
+    let said = events
+        .iter()
+        .filter(|e| e.kind.as_str() == "imap_throttling")
+        .count();
+    assert_eq!(said, 1, "{events:?}");
+    let o = run(passdrop(app.data_dir.path()).args(["batch", "status", "probe-throttled"]));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("seemed to slow down or block"), "{out}");
 }

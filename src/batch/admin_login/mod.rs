@@ -235,14 +235,15 @@ pub fn classify(verdict: Verdict) -> ProbeOutcome {
 }
 
 /// Logs in once as `user_name` through the admin path (LOGIN, then LOGOUT: nothing is
-/// read), through `gate` like the password checks.
+/// read), through `gate` like the password checks. Its answer feeds the server's health
+/// as theirs do: the throttling warning, when this answer is the one that starts it.
 async fn probe_one(
     gate: &Arc<CheckGate>,
     settings: &ImapSettings,
     login: &AdminLogin,
     recipient: &Recipient,
     password: &SecretString,
-) -> ProbeOutcome {
+) -> (ProbeOutcome, Option<String>) {
     let mut key = [0u8; 32];
     let tag = format!("admin-probe/{}/{}", recipient.batch_id, recipient.id);
     for (k, b) in key.iter_mut().zip(sha2_digest(tag.as_bytes())) {
@@ -251,13 +252,15 @@ async fn probe_one(
     let pass = match gate.enter(key, &settings.server).await {
         Entry::Admitted(pass) => pass,
         Entry::AlreadyChecking | Entry::Busy => {
-            return ProbeOutcome::Unclear("the checks are busy; try again later".into());
+            let busy = ProbeOutcome::Unclear("the checks are busy; try again later".into());
+            return (busy, None);
         }
     };
     let verdict =
         imap::verify_password(settings, &login.login_for(&recipient.user_name), password).await;
+    let warning = pass.record(&verdict);
     drop(pass);
-    classify(verdict)
+    (classify(verdict), warning)
 }
 
 fn sha2_digest(bytes: &[u8]) -> [u8; 32] {
@@ -398,7 +401,8 @@ pub async fn try_admin_login(
     recipient: &Recipient,
 ) -> BatchResult<ProbeOutcome> {
     let gate = Arc::new(CheckGate::default());
-    let outcome = probe_one(&gate, settings, &new.login, recipient, &new.password).await;
+    // A gate of its own: one login says nothing of the server's health.
+    let (outcome, _) = probe_one(&gate, settings, &new.login, recipient, &new.password).await;
     match outcome {
         ProbeOutcome::AdminRefused => Err(refuse(format!(
             "the old server refused the admin password ([AUTHENTICATIONFAILED] for {}): \
@@ -489,8 +493,11 @@ pub async fn probe_users(
     let mut summary = ProbeSummary::default();
     let total = todo.len();
     for (done, recipient) in todo.iter().enumerate() {
-        let outcome = probe_one(gate, settings, &login, recipient, &password).await;
+        let (outcome, warning) = probe_one(gate, settings, &login, recipient, &password).await;
         let now = crate::config::now();
+        if let Some(warning) = warning {
+            super::note_throttling(store, &batch.id, &settings.server, &warning, now).await?;
+        }
         match outcome {
             ProbeOutcome::Covered => {
                 summary.covered += 1;
