@@ -32,6 +32,64 @@ pub async fn note_throttling(
     Ok(())
 }
 
+/// Default for how many password checks per link and hour may end without a clear
+/// answer (`serve --imap-uncounted-checks-per-link`).
+pub const DEFAULT_UNCOUNTED_CHECKS_PER_LINK: u32 = 20;
+
+/// The most uncounted checks per link and hour the option allows.
+pub const MAX_UNCOUNTED_CHECKS_PER_LINK: u32 = 1000;
+
+/// The window the uncounted checks of a link are counted in.
+pub const UNCOUNTED_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Checks `serve --imap-uncounted-checks-per-link`.
+pub fn uncounted_checks_cap(per_link: u32) -> Result<u32, String> {
+    if (1..=MAX_UNCOUNTED_CHECKS_PER_LINK).contains(&per_link) {
+        Ok(per_link)
+    } else {
+        Err(format!(
+            "--imap-uncounted-checks-per-link must be from 1 to \
+             {MAX_UNCOUNTED_CHECKS_PER_LINK} (password checks per link and hour that the old \
+             server gave no clear answer to), not {per_link}"
+        ))
+    }
+}
+
+/// Whether a check's verdict counts nothing toward the link's lock while the server was
+/// asked (no clear answer, or "an app password is required"): these have their own cap.
+pub fn is_uncounted(verdict: &crate::imap::Verdict) -> bool {
+    use crate::imap::Verdict;
+    matches!(
+        verdict,
+        Verdict::AppPasswordRequired(_) | Verdict::CouldNotCheck(_) | Verdict::NoAnswer(_)
+    )
+}
+
+fn window_secs() -> i64 {
+    i64::try_from(UNCOUNTED_WINDOW.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Whether the link with this token hash has had `cap` uncounted checks within the
+/// hour: then no more check is made for it until that hour is over.
+pub async fn uncounted_cap_reached(
+    store: &Store,
+    token_hash: &[u8; 32],
+    cap: u32,
+    now: i64,
+) -> BatchResult<bool> {
+    let count = store
+        .uncounted_checks(token_hash, now, window_secs())
+        .await?;
+    Ok(count >= i64::from(cap))
+}
+
+/// Notes one uncounted check on the link with this token hash.
+pub async fn note_uncounted(store: &Store, token_hash: &[u8; 32], now: i64) -> BatchResult<()> {
+    Ok(store
+        .note_uncounted_check(token_hash, now, window_secs())
+        .await?)
+}
+
 /// Notes on the user's row that the old server asked for an application password (for
 /// the readiness report; the row goes at purge).
 pub async fn note_app_password_required(

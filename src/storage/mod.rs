@@ -39,6 +39,7 @@ mod purge;
 mod readiness;
 mod relay;
 mod rows;
+mod uncounted;
 mod user_states;
 mod webhooks;
 mod writer;

@@ -45,5 +45,6 @@ mod readiness;
 mod reload;
 mod signed_settings;
 mod smtp;
+mod uncounted;
 mod upgrade;
 mod webhooks;

@@ -418,6 +418,14 @@ async fn checked_submit(
     let Some(settings) = view.batch.imap.clone() else {
         return reader.accept(&password, mail_client, None).await;
     };
+    // Checks without a clear answer count nothing toward the lock, so they have a cap of
+    // their own per link and hour: past it no check is made, nothing counted or kept.
+    let cap = state.config.imap_uncounted_per_link;
+    if batch::uncounted_cap_reached(&state.store, &token.hash(), cap, now()).await? {
+        state.metrics.submission("try_later");
+        let error = problem(language, ErrorField::Form, "error-uncounted-cap");
+        return Ok(reader.uncounted(StatusCode::SERVICE_UNAVAILABLE, mail_client, error));
+    }
     // No password goes to a server the admin did not sign for.
     batch::require_signed_batch(&state.store, &state.config.settings_key, &view.batch).await?;
     let (verdict, session) = tokio::time::timeout(
@@ -445,6 +453,9 @@ async fn checked_submit(
             .store
             .record_event(batch_id, batch::throttling_event(), 1, now())
             .await?;
+    }
+    if batch::is_uncounted(&verdict) {
+        batch::note_uncounted(&state.store, &token.hash(), now()).await?;
     }
     // `pass` stays held until this try is counted, so a second request on the same link
     // cannot start a check before then.
