@@ -47,4 +47,5 @@ mod signed_settings;
 mod smtp;
 mod uncounted;
 mod upgrade;
+mod ways_branding;
 mod webhooks;
