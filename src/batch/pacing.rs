@@ -83,11 +83,19 @@ pub async fn uncounted_cap_reached(
     Ok(count >= i64::from(cap))
 }
 
-/// Notes one uncounted check on the link with this token hash.
-pub async fn note_uncounted(store: &Store, token_hash: &[u8; 32], now: i64) -> BatchResult<()> {
-    Ok(store
-        .note_uncounted_check(token_hash, now, window_secs())
-        .await?)
+/// Notes one uncounted check on the link with this token hash when `verdict` is one.
+pub async fn note_if_uncounted(
+    store: &Store,
+    token_hash: &[u8; 32],
+    verdict: &crate::imap::Verdict,
+    now: i64,
+) -> BatchResult<()> {
+    if is_uncounted(verdict) {
+        store
+            .note_uncounted_check(token_hash, now, window_secs())
+            .await?;
+    }
+    Ok(())
 }
 
 /// Notes on the user's row that the old server asked for an application password (for

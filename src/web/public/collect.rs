@@ -418,11 +418,9 @@ async fn checked_submit(
     let Some(settings) = view.batch.imap.clone() else {
         return reader.accept(&password, mail_client, None).await;
     };
-    // Checks without a clear answer count nothing toward the lock, so they have a cap of
-    // their own per link and hour: past it no check is made, nothing counted or kept.
+    // Uncounted checks have a cap of their own per link and hour (SECURITY.md).
     let cap = state.config.imap_uncounted_per_link;
     if batch::uncounted_cap_reached(&state.store, &token.hash(), cap, now()).await? {
-        state.metrics.submission("try_later");
         let error = problem(language, ErrorField::Form, "error-uncounted-cap");
         return Ok(reader.uncounted(StatusCode::SERVICE_UNAVAILABLE, mail_client, error));
     }
@@ -454,9 +452,7 @@ async fn checked_submit(
             .record_event(batch_id, batch::throttling_event(), 1, now())
             .await?;
     }
-    if batch::is_uncounted(&verdict) {
-        batch::note_uncounted(&state.store, &token.hash(), now()).await?;
-    }
+    batch::note_if_uncounted(&state.store, &token.hash(), &verdict, now()).await?;
     // `pass` stays held until this try is counted, so a second request on the same link
     // cannot start a check before then.
     let host = settings.server.host.as_str();
