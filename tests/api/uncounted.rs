@@ -101,6 +101,7 @@ async fn uncounted_checks_are_capped_per_link_and_hour_and_burn_nothing() {
         batch::purge(&app.store, &b, passdrop::config::now())
             .await
             .unwrap();
+        assert!(app.store.link_by_token_hash(&hash).await.unwrap().is_none());
         assert_eq!(
             app.store
                 .uncounted_checks(&hash, passdrop::config::now(), 3600)
