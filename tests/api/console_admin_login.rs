@@ -269,3 +269,40 @@ async fn probes_that_meet_a_closed_door_warn_of_throttling_like_password_checks(
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("seemed to slow down or block"), "{out}");
 }
+
+/// The new-batch form logs in with the admin login once, not twice (no second login
+/// between the batch created and its admin login set: nothing on the network can fail
+/// there), and the batch ends with its admin login and that first answer. Counted on
+/// a scripted server that lets every login in.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_new_batch_form_tries_the_admin_login_exactly_once() {
+    use crate::helpers::{FakeImap, Script};
+    let fake = FakeImap::start(Script::Accept).await;
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let pin = hex::encode(fake.fingerprint);
+    let changes = [
+        ("imap_ca_pem", ""),
+        ("imap_cert_sha256", pin.as_str()),
+        (
+            "roster_text",
+            "EmailAddress,UserName\nann@example.org,ann\n",
+        ),
+    ];
+    let (status, page) = post(&app, &cookie, form(&fake.url(), "", &changes)).await;
+    assert_eq!(status, 303, "{page}");
+    assert!(page.contains("It opened ann@example.org"), "{page}");
+    let batches = app.store.list_batches().await.unwrap();
+    assert_eq!(batches.len(), 1);
+    let b = app.store.require_batch(&batches[0].batch.id).await.unwrap();
+    assert!(
+        b.admin_login.is_some(),
+        "the batch ends with its admin login"
+    );
+    let ann = &app.store.recipient_statuses(&b.id).await.unwrap()[0].recipient;
+    let probes = app.store.probe_records(&b.id).await.unwrap();
+    assert_eq!(probes[&ann.id].state, ProbeState::Covered);
+    // The background probe has no one left to try; give it time to show it does not.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(fake.logins(), 1, "the admin login was tried more than once");
+}

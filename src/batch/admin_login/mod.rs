@@ -235,8 +235,7 @@ pub fn classify(verdict: Verdict) -> ProbeOutcome {
 }
 
 /// Logs in once as `user_name` through the admin path (LOGIN, then LOGOUT: nothing is
-/// read), through `gate` like the password checks. Its answer feeds the server's health
-/// as theirs do: the throttling warning, when this answer is the one that starts it.
+/// read), through `gate` like the password checks, and with the throttling warning too.
 async fn probe_one(
     gate: &Arc<CheckGate>,
     settings: &ImapSettings,
@@ -290,14 +289,25 @@ fn refuse(message: String) -> BatchError {
 }
 
 /// Sets or (with `None`) removes a batch's admin login, signed with the unlocked admin
-/// key. A new login is first tried once through the admin path for `probe_email` (or
-/// the first roster user): a refused admin password, or no clear answer, changes
-/// nothing.
+/// key. A new login is first tried once through the admin path for `probe_email` (or the
+/// first roster user): a refused admin password, or no clear answer, changes nothing.
 pub async fn set_admin_login(
     store: &Store,
     batch: &Batch,
     new: Option<NewAdminLogin>,
     probe_email: Option<&str>,
+    admin: &AdminKey,
+) -> BatchResult<SetAdminLogin> {
+    set_tried_admin_login(store, batch, new, probe_email, None, admin).await
+}
+
+/// `set_admin_login` with `tried`, `try_admin_login`'s answer for `probe_email`: no login.
+pub async fn set_tried_admin_login(
+    store: &Store,
+    batch: &Batch,
+    new: Option<NewAdminLogin>,
+    probe_email: Option<&str>,
+    tried: Option<ProbeOutcome>,
     admin: &AdminKey,
 ) -> BatchResult<SetAdminLogin> {
     let signer = settings_signer(admin)?;
@@ -348,7 +358,10 @@ pub async fn set_admin_login(
     }
     .recipient
     .clone();
-    let outcome = try_admin_login(settings, &new, &recipient).await?;
+    let outcome = match tried {
+        Some(outcome) => outcome,
+        None => try_admin_login(settings, &new, &recipient).await?,
+    };
     let (state, reason) = match &outcome {
         ProbeOutcome::Covered => (ProbeState::Covered, None),
         ProbeOutcome::NeedsPassword(words) => (ProbeState::NeedsPassword, Some(words.as_str())),
@@ -400,8 +413,7 @@ pub async fn try_admin_login(
     new: &NewAdminLogin,
     recipient: &Recipient,
 ) -> BatchResult<ProbeOutcome> {
-    let gate = Arc::new(CheckGate::default());
-    // A gate of its own: one login says nothing of the server's health.
+    let gate = Arc::new(CheckGate::default()); // its own: one login tells nothing of health
     let (outcome, _) = probe_one(&gate, settings, &new.login, recipient, &new.password).await;
     match outcome {
         ProbeOutcome::AdminRefused => Err(refuse(format!(

@@ -10,21 +10,21 @@ use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use self::admin_fields::AdminFields;
+use self::admin_fields::{AdminFields, created_notice, try_first};
 use super::batch_page as pages;
 use super::layout::{
     admin_layout, field_error, invalid, optional_passphrase_field, time_zone_input,
 };
-use super::{AdminSession, ClientKey, Refused, see_other, spawn_probe, unlock_throttled};
-use crate::batch::{self, BatchError, NewBatch};
+use super::{AdminSession, ClientKey, Refused};
+use crate::batch;
 use crate::config::{self, TimeZoneSetting, format_time_in, now};
 use crate::i18n::Language;
 use crate::imap::{ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
-use crate::storage::StoreError;
 use crate::web::{AppError, AppState};
 
 mod admin_fields;
+mod finish;
 
 /// The units the expiry may be given in, as the select offers them.
 const UNITS: [(&str, &str); 4] = [
@@ -309,160 +309,27 @@ pub async fn create(
     if !problems.is_empty() {
         return Ok(refuse(&form, &problems));
     }
-    // Before the server is even tested: the test itself connects where the form says.
-    let passphrase = std::mem::take(&mut form.passphrase);
-    let mut admin = None;
-    if imap.is_some() || branding.is_set() {
-        let (field, needs) = if imap.is_some() {
-            ("new-imap-passphrase", IMAP_NEEDS_IT)
-        } else {
-            ("new-contact-passphrase", CONTACT_NEEDS_IT)
-        };
-        match unlock_throttled(&state, client, passphrase).await {
-            Ok(unlocked) => admin = Some(unlocked),
-            Err(refusal) => {
-                return refusal.respond(|why| {
-                    let p = problem(field, format!("Admin passphrase: {why} {needs}"));
-                    new_batch_page(&form, &[p], &server_zone)
-                });
-            }
-        }
-    }
-    // Tried before anything is created: a refused admin password creates nothing.
-    let probe_user = form.admin_login.probe_user().map(str::to_owned);
-    if let (Some(login), Some(settings)) = (&admin_login, &imap) {
-        let tried = admin_fields::try_first(settings, login, &roster, probe_user.as_deref()).await;
-        if let Err(p) = tried {
-            return Ok(refuse(&form, &[p]));
-        }
-    }
-    let request = NewBatch {
-        name: form.name.clone(),
-        org_name: Some(form.org.clone()),
-        link_lifetime: lifetime,
-        next_steps: Some(form.next_steps.clone()),
-        ask_mail_client: form.ask_mail_client,
+    // From here on the work runs in a task of its own (as a password check does): the
+    // request's time limit, or a client that hangs up, cannot stop it halfway, between
+    // the batch created and its admin login or contact set.
+    let checked = finish::Checked {
+        lifetime,
         retention,
         roster,
         imap,
-        time_zone: Some(form.time_zone.clone()),
+        branding,
+        admin_login,
         language,
     };
-    // With the passphrase the batch is signed now; without it, when its links are first
-    // opened (which takes the passphrase).
-    let created = match &admin {
-        Some(admin) => {
-            batch::create_signed(
-                &state.store,
-                &state.config.public_url,
-                request,
-                now(),
-                admin,
-            )
-            .await
-        }
-        None => batch::create(&state.store, &state.config.public_url, request, now()).await,
-    };
-    match created {
-        Ok((created, links)) => {
-            let mut admin_notice = None;
-            if let (Some(admin), Some(login)) = (&admin, admin_login) {
-                let fresh = state.store.require_batch(&created.id).await?;
-                let set = batch::admin_login::set_admin_login(
-                    &state.store,
-                    &fresh,
-                    Some(login),
-                    probe_user.as_deref(),
-                    admin,
-                );
-                match set.await {
-                    Ok(set) => {
-                        admin_notice = Some(admin_fields::created_notice(
-                            &set.probe_user,
-                            set.outcome.as_ref(),
-                        ));
-                    }
-                    Err(e) => {
-                        // Nothing half-made: the batch goes, its links never left.
-                        let _ = batch::purge(&state.store, &created, now()).await;
-                        let p = problem("admin_password", super::sentence(&e.to_string()));
-                        return Ok(refuse(&form, &[p]));
-                    }
-                }
-            }
-            if let (Some(admin), true) = (&admin, branding.is_set()) {
-                let fresh = state.store.require_batch(&created.id).await?;
-                let set = batch::set_branding(
-                    &state.store,
-                    &fresh,
-                    branding,
-                    crate::storage::LogoChange::Keep,
-                    admin,
-                    now(),
-                );
-                if let Err(e) = set.await {
-                    // Nothing half-made: the batch goes, its links never left.
-                    let _ = batch::purge(&state.store, &created, now()).await;
-                    return Err(e.into());
-                }
-            }
-            if let (Some(notice), Some(admin)) = (admin_notice, admin) {
-                drop(links);
-                // The other users are probed as from the batch page.
-                spawn_probe(&state, &created.id, admin);
-                return see_other(
-                    &state,
-                    &session,
-                    &format!("/admin/batches/{}", created.id),
-                    notice,
-                );
-            }
-            let notice = html! {
-                p { strong { "Batch created with " (links.len())
-                    @if links.len() == 1 { " link." } @else { " links." } }
-                    " Nothing has been sent yet: email the links below, or get them as a CSV." }
-            };
-            drop(links);
-            see_other(
-                &state,
-                &session,
-                &format!("/admin/batches/{}", created.id),
-                notice,
-            )
-        }
-        Err(BatchError::InvalidName(e)) => {
-            let field = if e.contains("organisation") {
-                "org"
-            } else if e.contains("next-steps") {
-                "next_steps"
-            } else {
-                "name"
-            };
-            Ok(refuse(&form, &[problem(field, super::sentence(&e))]))
-        }
-        Err(e @ BatchError::Store(StoreError::DuplicateBatchName(_))) => Ok(refuse(
-            &form,
-            &[problem("name", super::sentence(&e.to_string()))],
-        )),
-        Err(BatchError::ImapUnusable(report)) => {
-            let mut problems = vec![problem(
-                "imap_url",
-                format!(
-                    "Old mail server: passwords cannot be checked against {}.",
-                    report.server
-                ),
-            )];
-            problems.extend(
-                report
-                    .lines()
-                    .into_iter()
-                    .skip(1)
-                    .map(|(label, value)| problem("imap_url", format!("{label}: {value}"))),
-            );
-            Ok(refuse(&form, &problems))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let task = tokio::spawn(finish::finish(
+        state,
+        session.token_hash,
+        client,
+        form,
+        checked,
+    ));
+    task.await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("batch creation task failed: {e}")))?
 }
 
 /// Why a batch with a mail server asks for the passphrase.

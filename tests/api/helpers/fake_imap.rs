@@ -19,6 +19,8 @@ pub enum Script {
     Unavailable,
     /// BYE and a closed connection instead of an answer.
     Bye,
+    /// Every login succeeds (an admin login that opens every mailbox).
+    Accept,
 }
 
 /// A running fake; it stops when dropped.
@@ -128,6 +130,7 @@ async fn converse(
                 Script::Unavailable => {
                     format!("{tag} NO [UNAVAILABLE] Temporary authentication failure.\r\n")
                 }
+                Script::Accept => format!("{tag} OK Logged in\r\n"),
                 Script::Bye => "* BYE too many connections from your address\r\n".to_owned(),
             };
             write.write_all(answer.as_bytes()).await?;

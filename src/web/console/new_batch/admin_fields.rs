@@ -146,14 +146,15 @@ const FIELDS: [&str; 5] = [
 ];
 
 /// Before the batch is created: tries the admin login with the probe user's roster row
-/// (or the first), so that a refused admin password creates nothing. The error says
-/// why, for the admin password's field.
+/// (or the first), so that a refused admin password creates nothing. The user tried
+/// (EmailAddress) and the answer, which the new batch keeps as is (no second login); or
+/// why not, for the admin password's field.
 pub(super) async fn try_first(
     settings: &ImapSettings,
     login: &NewAdminLogin,
     roster: &Roster,
     probe_email: Option<&str>,
-) -> Result<ProbeOutcome, Problem> {
+) -> Result<(String, ProbeOutcome), Problem> {
     let entry = match probe_email {
         Some(email) => roster
             .entries
@@ -175,6 +176,7 @@ pub(super) async fn try_first(
     };
     admin_login::try_admin_login(settings, login, &recipient)
         .await
+        .map(|outcome| (recipient.email, outcome))
         .map_err(|e| problem("admin_password", format!("Admin password: {e}.")))
 }
 
