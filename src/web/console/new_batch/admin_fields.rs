@@ -6,7 +6,7 @@
 //! shown again.
 
 use maud::{Markup, html};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use super::super::batch_page::form_words;
 use super::super::layout::{field_error, invalid};
@@ -30,7 +30,8 @@ pub(super) struct AdminFields {
     form: String,
     user: String,
     separator: String,
-    password: String,
+    /// The admin password, from the form's bytes on (zeroized when dropped).
+    password: SecretString,
     probe_user: String,
 }
 
@@ -44,12 +45,16 @@ impl AdminFields {
     }
 
     /// Takes one field of the form; `false` when `name` is not one of this fieldset's.
+    /// The admin password goes from the form's bytes straight into a `SecretString`.
     pub(super) fn read(&mut self, name: &str, text: impl FnOnce() -> String) -> bool {
         let slot = match name {
             "admin_form" => &mut self.form,
             "admin_user" => &mut self.user,
             "admin_separator" => &mut self.separator,
-            "admin_password" => &mut self.password,
+            "admin_password" => {
+                self.password = SecretString::from(text());
+                return true;
+            }
             "admin_probe_user" => &mut self.probe_user,
             _ => return false,
         };
@@ -59,7 +64,9 @@ impl AdminFields {
 
     /// Whether anything of an admin login was given.
     fn given(&self) -> bool {
-        !self.form.trim().is_empty() || !self.user.trim().is_empty() || !self.password.is_empty()
+        !self.form.trim().is_empty()
+            || !self.user.trim().is_empty()
+            || !self.password.expose_secret().is_empty()
     }
 
     /// Whether the fieldset should be open (something typed, or a problem in it).
@@ -82,7 +89,7 @@ impl AdminFields {
         problems: &mut Vec<Problem>,
     ) -> Option<NewAdminLogin> {
         let password = std::mem::take(&mut self.password);
-        if !self.given() && password.is_empty() {
+        if !self.given() && password.expose_secret().is_empty() {
             return None;
         }
         let before = problems.len();
@@ -110,7 +117,7 @@ impl AdminFields {
                 })
                 .ok()
         });
-        if password.is_empty() {
+        if password.expose_secret().is_empty() {
             problems.push(problem(
                 "admin_password",
                 "Admin password: it is missing (it is asked again after any refusal, never kept \
@@ -129,10 +136,7 @@ impl AdminFields {
             ));
         }
         let login = login.filter(|_| problems.len() == before)?;
-        Some(NewAdminLogin {
-            login,
-            password: SecretString::from(password),
-        })
+        Some(NewAdminLogin { login, password })
     }
 }
 
