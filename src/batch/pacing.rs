@@ -70,17 +70,23 @@ fn window_secs() -> i64 {
 }
 
 /// Whether the link with this token hash has had `cap` uncounted checks within the
-/// hour: then no more check is made for it until that hour is over.
-pub async fn uncounted_cap_reached(
+/// hour: then no more check is made for it until that hour is over, and this is how
+/// many seconds are left of it (at least 1; for `Retry-After`).
+pub async fn uncounted_cap_wait(
     store: &Store,
     token_hash: &[u8; 32],
     cap: u32,
     now: i64,
-) -> BatchResult<bool> {
+) -> BatchResult<Option<u64>> {
     let count = store
         .uncounted_checks(token_hash, now, window_secs())
         .await?;
-    Ok(count >= i64::from(cap))
+    if count < i64::from(cap) {
+        return Ok(None);
+    }
+    let since = store.uncounted_since(token_hash).await?.unwrap_or(now);
+    let left = since.saturating_add(window_secs()).saturating_sub(now);
+    Ok(Some(u64::try_from(left).unwrap_or(0).max(1)))
 }
 
 /// Notes one uncounted check on the link with this token hash when `verdict` is one.

@@ -27,6 +27,18 @@ impl Store {
         Ok(count.unwrap_or(0))
     }
 
+    /// When the current window of uncounted checks of the link with this token hash
+    /// began (`None`: none yet, or no such link).
+    #[instrument(skip_all)]
+    pub async fn uncounted_since(&self, token_hash: &[u8; 32]) -> StoreResult<Option<i64>> {
+        let since: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT uncounted_since FROM links WHERE token_hash = ?1")
+                .bind(token_hash.as_slice())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(since.flatten())
+    }
+
     /// Notes one uncounted check on the link with this token hash: a new window starts
     /// when the last one (`window` seconds) is over.
     #[instrument(skip_all)]

@@ -77,6 +77,19 @@ async fn uncounted_checks_are_capped_per_link_and_hour_and_burn_nothing() {
             page.contains("versuchen Sie es in einer Stunde erneut"),
             "{page}"
         );
+        // It says when the hour is over (Retry-After, seconds).
+        let r = app.client.post(link).form(&[("password", "x")]);
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), 503, "{script:?}");
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (3500..=3600).contains(&wait),
+            "{script:?}: Retry-After {wait}"
+        );
         assert_eq!(fake.logins(), 3, "{script:?}: no check past the cap");
         // Nothing counted, nothing kept, the link still works.
         let view = app.store.link_by_token_hash(&hash).await.unwrap().unwrap();
@@ -110,4 +123,66 @@ async fn uncounted_checks_are_capped_per_link_and_hour_and_burn_nothing() {
             0
         );
     }
+}
+
+/// A second submission while the first is still being checked (a double click) gets
+/// the form with "already being checked", in the reader's language, with its 429: not
+/// the rate limiter's "too many requests ... nothing you sent was used" page, which may
+/// be false (the first may yet accept the password).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_double_submission_says_the_first_is_still_being_checked() {
+    let app = TestApp::spawn_with(|c| c.rate_limit = 0).await;
+    let fake = FakeImap::start(Script::SlowUnavailable).await;
+    let (_, links) = app
+        .create_batch_checked_with(
+            "double",
+            "EmailAddress,UserName\nann@example.org,ann\n",
+            Some(settings(
+                &fake.url(),
+                CertTrust::Pin(fake.fingerprint),
+                WhenUnreachable::AskToRetry,
+            )),
+        )
+        .await
+        .unwrap();
+    let link = links[0].link.expose_secret().to_owned();
+    let first = {
+        let (client, link) = (app.client.clone(), link.clone());
+        tokio::spawn(async move {
+            let r = client
+                .post(&link)
+                .form(&[("password", "first CANARY-77aa")]);
+            r.send().await.unwrap().status().as_u16()
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while fake.logins() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first check never began"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for (language, words) in [
+        (
+            "de",
+            "Ein Passwort für diesen Link wird gerade bei Ihrem Mailserver geprüft",
+        ),
+        (
+            "en",
+            "A password for this link is already being checked with your mail server",
+        ),
+    ] {
+        let (status, page) = post(&app, &link, language).await;
+        assert_eq!(status, 429, "{language}: {page}");
+        assert!(page.contains(words), "{language}: {page}");
+        assert!(!page.contains("Too many requests"), "{language}: {page}");
+        assert!(!page.contains("CANARY-77aa"));
+    }
+    let first = first.await.unwrap();
+    assert!(
+        [422, 503].contains(&first),
+        "the first ends with its own answer: {first}"
+    );
+    assert_eq!(fake.logins(), 1, "only the first was checked");
 }

@@ -20,7 +20,7 @@ use crate::outbox::notify;
 use crate::storage::LinkView;
 use crate::web::brand::PageBrand;
 use crate::web::error::GoneLink;
-use crate::web::{AppError, AppState};
+use crate::web::{AppError, AppState, DesignedPage, RetryAfter};
 use secrecy::SecretString;
 
 /// The reader's language for a page: the roster's (when the link is known), then the
@@ -418,11 +418,11 @@ async fn checked_submit(
     let Some(settings) = view.batch.imap.clone() else {
         return reader.accept(&password, mail_client, None).await;
     };
-    // Uncounted checks have a cap of their own per link and hour (SECURITY.md).
-    let cap = state.config.imap_uncounted_per_link;
-    if batch::uncounted_cap_reached(&state.store, &token.hash(), cap, now()).await? {
+    let cap = state.config.imap_uncounted_per_link; // its own cap per hour (SECURITY.md)
+    if let Some(wait) = batch::uncounted_cap_wait(&state.store, &token.hash(), cap, now()).await? {
         let error = problem(language, ErrorField::Form, "error-uncounted-cap");
-        return Ok(reader.uncounted(StatusCode::SERVICE_UNAVAILABLE, mail_client, error));
+        let page = reader.uncounted(StatusCode::SERVICE_UNAVAILABLE, mail_client, error);
+        return Ok((RetryAfter(wait), page).into_response());
     }
     // No password goes to a server the admin did not sign for.
     batch::require_signed_batch(&state.store, &state.config.settings_key, &view.batch).await?;
@@ -695,6 +695,6 @@ impl Reader<'_> {
             Some(error),
             self.brand,
         );
-        (status, page).into_response()
+        (status, DesignedPage, page).into_response()
     }
 }

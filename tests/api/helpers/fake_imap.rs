@@ -21,6 +21,8 @@ pub enum Script {
     Bye,
     /// Every login succeeds (an admin login that opens every mailbox).
     Accept,
+    /// "Not now", but only after two seconds (a slow server: a check still running).
+    SlowUnavailable,
 }
 
 /// A running fake; it stops when dropped.
@@ -122,12 +124,15 @@ async fn converse(
             logins.fetch_add(1, Ordering::SeqCst);
             write.write_all(b"+ \r\n").await?;
             let _credentials = lines.next_line().await?;
+            if script == Script::SlowUnavailable {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
             let answer = match script {
                 Script::AppPassword => format!(
                     "{tag} NO [ALERT] Application-specific password required: \
                      https://support.google.com/accounts/answer/185833 (Failure)\r\n"
                 ),
-                Script::Unavailable => {
+                Script::Unavailable | Script::SlowUnavailable => {
                     format!("{tag} NO [UNAVAILABLE] Temporary authentication failure.\r\n")
                 }
                 Script::Accept => format!("{tag} OK Logged in\r\n"),
