@@ -306,3 +306,48 @@ async fn the_new_batch_form_tries_the_admin_login_exactly_once() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(fake.logins(), 1, "the admin login was tried more than once");
 }
+
+/// The browser gives up (closed, or the request's time limit) while the admin login is
+/// being tried: the form's work goes on in a task of its own, and the batch ends whole,
+/// with its admin login, never half-made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_that_gives_up_cannot_leave_the_new_batch_half_made() {
+    use crate::helpers::{FakeImap, Script};
+    let fake = FakeImap::start(Script::SlowAccept).await;
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let pin = hex::encode(fake.fingerprint);
+    let changes = [
+        ("imap_ca_pem", ""),
+        ("imap_cert_sha256", pin.as_str()),
+        (
+            "roster_text",
+            "EmailAddress,UserName\nann@example.org,ann\n",
+        ),
+    ];
+    let sent = app
+        .client
+        .post(format!("{}/admin/batches", app.address))
+        .header("cookie", &cookie)
+        .multipart(form(&fake.url(), "", &changes))
+        .timeout(std::time::Duration::from_millis(1500))
+        .send()
+        .await;
+    assert!(
+        sent.is_err(),
+        "the browser gave up before the answer: {sent:?}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let b = loop {
+        assert!(std::time::Instant::now() < deadline, "no batch was made");
+        if let Some(listed) = app.store.list_batches().await.unwrap().first() {
+            let b = app.store.require_batch(&listed.batch.id).await.unwrap();
+            if b.admin_login.is_some() {
+                break b;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(app.store.probe_records(&b.id).await.unwrap().len(), 1);
+    assert_eq!(fake.logins(), 1);
+}

@@ -23,6 +23,8 @@ pub enum Script {
     Accept,
     /// "Not now", but only after two seconds (a slow server: a check still running).
     SlowUnavailable,
+    /// Every login succeeds, but only after two seconds.
+    SlowAccept,
 }
 
 /// A running fake; it stops when dropped.
@@ -124,7 +126,7 @@ async fn converse(
             logins.fetch_add(1, Ordering::SeqCst);
             write.write_all(b"+ \r\n").await?;
             let _credentials = lines.next_line().await?;
-            if script == Script::SlowUnavailable {
+            if matches!(script, Script::SlowUnavailable | Script::SlowAccept) {
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             }
             let answer = match script {
@@ -135,7 +137,7 @@ async fn converse(
                 Script::Unavailable | Script::SlowUnavailable => {
                     format!("{tag} NO [UNAVAILABLE] Temporary authentication failure.\r\n")
                 }
-                Script::Accept => format!("{tag} OK Logged in\r\n"),
+                Script::Accept | Script::SlowAccept => format!("{tag} OK Logged in\r\n"),
                 Script::Bye => "* BYE too many connections from your address\r\n".to_owned(),
             };
             write.write_all(answer.as_bytes()).await?;
