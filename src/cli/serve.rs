@@ -47,6 +47,12 @@ pub struct ServeArgs {
     /// 10000).
     #[arg(long, env = "PASSDROP_IMAP_LOGIN_INTERVAL_MS", default_value_t = 250)]
     pub imap_login_interval_ms: u64,
+    /// Password checks per link and hour that may end without a clear answer from the
+    /// old server (a timeout, BYE, "try later", "an app password is required"), 1 to
+    /// 1000. They never count toward the link's lock; past this, the user is asked to
+    /// try again later (no check, nothing counted, the link still works).
+    #[arg(long, env = "PASSDROP_IMAP_UNCOUNTED_CHECKS_PER_LINK", default_value_t = crate::batch::DEFAULT_UNCOUNTED_CHECKS_PER_LINK)]
+    pub imap_uncounted_checks_per_link: u32,
     /// Deliver webhooks to private, loopback and other non-public addresses too (refused
     /// by default, checked on the address connected to).
     #[arg(long, env = "PASSDROP_WEBHOOK_ALLOW_PRIVATE")]
@@ -64,6 +70,9 @@ impl ServeArgs {
             Duration::from_millis(self.imap_login_interval_ms),
         )
         .map_err(super::Failure::Usage)?;
+        let imap_uncounted_per_link =
+            batch::uncounted_checks_cap(self.imap_uncounted_checks_per_link)
+                .map_err(super::Failure::Usage)?;
         let smtp = smtp_settings(&self.smtp)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -100,6 +109,7 @@ impl ServeArgs {
                 settings_key: ctx.settings_key.clone(),
                 time_zone: ctx.time_zone.clone(),
                 imap_pacing,
+                imap_uncounted_per_link,
                 webhooks: crate::outbox::webhook_queue::WebhookSettings {
                     allow_private: self.webhook_allow_private,
                     ..Default::default()

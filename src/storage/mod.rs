@@ -42,6 +42,7 @@ mod reader;
 mod readiness;
 mod relay;
 mod rows;
+mod uncounted;
 mod user_states;
 mod webhooks;
 mod writer;

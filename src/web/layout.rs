@@ -74,11 +74,6 @@ pub fn layout_branded(
     }
 }
 
-/// The frame of a collection page that does not show who is asking.
-pub fn layout_in(language: Language, title: &str, body: Markup) -> Markup {
-    layout_branded(language, title, None, body)
-}
-
 /// A page with a heading and one paragraph, in English.
 pub fn message_page(title: &str, text: &str) -> Markup {
     message_page_in(Language::En, title, text)

@@ -88,6 +88,10 @@ pub(super) async fn designed_error_pages(
     // Only for a link's pages, whose refusals are shown in the reader's language.
     let link_path = language.map(|_| request.uri().path().to_owned());
     let response = next.run(request).await;
+    // A page its handler designed (`DesignedPage`) says more than any page put in its place.
+    if response.extensions().get::<super::DesignedPage>().is_some() {
+        return response;
+    }
     let status = response.status();
     if let (Some(language), Some(path)) = (language, &link_path)
         && let Some(page) = super::public::refusal_in_language(&state, path, language, status).await

@@ -15,6 +15,7 @@ mod api;
 pub mod assets;
 pub mod brand;
 mod console;
+mod designed;
 mod error;
 mod layout;
 /// `/metrics`: counts and latencies in Prometheus' format, on their own listener.
@@ -26,6 +27,7 @@ mod router;
 mod server;
 mod state;
 
+pub(crate) use designed::{DesignedPage, RetryAfter};
 pub use error::AppError;
 pub use middleware::redact_path;
 pub use public::form;

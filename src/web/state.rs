@@ -143,6 +143,9 @@ pub struct ServerConfig {
     pub imap_pacing: crate::imap::Pacing,
     /// How webhooks are delivered (`--webhook-allow-private`).
     pub webhooks: crate::outbox::webhook_queue::WebhookSettings,
+    /// Password checks per link and hour that may end without a clear answer
+    /// (`--imap-uncounted-checks-per-link`).
+    pub imap_uncounted_per_link: u32,
 }
 
 impl ServerConfig {
@@ -165,6 +168,7 @@ impl ServerConfig {
             time_zone: crate::config::TimeZoneSetting::Utc,
             imap_pacing: crate::imap::Pacing::default(),
             webhooks: crate::outbox::webhook_queue::WebhookSettings::default(),
+            imap_uncounted_per_link: crate::batch::DEFAULT_UNCOUNTED_CHECKS_PER_LINK,
         }
     }
 }

@@ -16,11 +16,11 @@ use crate::helpers::{
     console_get, console_post, dovecot_available, parse_csv, passdrop, run, secret, stderr,
 };
 
-const ADMIN_PASSWORD: &str = "Adm1n CANARY-9c4e pw";
+pub(crate) const ADMIN_PASSWORD: &str = "Adm1n CANARY-9c4e pw";
 const PASSPHRASE: &str = "admin login test passphrase";
 
 /// A Dovecot whose master user `mailadmin` may open every user but `cy`.
-fn dovecot_with_master(pki: &Pki) -> Dovecot {
+pub(crate) fn dovecot_with_master(pki: &Pki) -> Dovecot {
     Dovecot::start_with_auth(
         &DovecotSetup {
             users: &[("ann", "Ann pw 1"), ("bob", "Bob pw 2"), ("cy", "Cy pw 3")],

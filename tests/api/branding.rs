@@ -62,7 +62,7 @@ pub async fn brand(app: &TestApp, b: &passdrop::storage::Batch) -> passdrop::sto
     app.store.require_batch(&b.id).await.unwrap()
 }
 
-fn assert_branded(page: &str, what: &str) {
+pub fn assert_branded(page: &str, what: &str) {
     for expected in [
         "Your contact for this move",
         "<strong>Ann Smith</strong>, IT manager",

@@ -1,6 +1,7 @@
 //! The branded collection form in a real browser (headless Chromium): axe-core finds no
 //! WCAG 2.2 AA violation on a phone (390x844) and a desktop, in three languages and in
-//! dark mode, and the screenshots go under `target/screenshots/` (the README shows
+//! dark mode, and so are the ways out (`/password`, `/help`, `/not-me`), branded the same;
+//! the screenshots go under `target/screenshots/` (the README shows
 //! copies from `assets/screenshots/`).
 
 use fantoccini::{Client, ClientBuilder};
@@ -72,6 +73,23 @@ async fn the_branded_form_is_accessible_in_three_languages_and_dark_mode() {
         save_screenshot_only(&client, &format!("branded-form-{tag}-phone.png")).await;
         client.set_window_size(1280, 1500).await.unwrap();
         save_screenshot(&client, &format!("branded-form-{tag}-desktop.png")).await;
+        // The ways out are branded like the form, and as accessible.
+        client.set_window_size(390, 844).await.unwrap();
+        for way in ["password", "help", "not-me"] {
+            client
+                .goto(&format!("{}/{way}", link(&links[i])))
+                .await
+                .unwrap();
+            client
+                .wait()
+                .for_element(fantoccini::Locator::Css("h1"))
+                .await
+                .unwrap();
+            let html = client.source().await.unwrap();
+            assert!(html.contains("Ann Smith"), "{tag} {way}: contact shown");
+            assert_accessible(&client, &format!("branded {way}, {tag}, 390x844")).await;
+            save_screenshot_only(&client, &format!("branded-{way}-{tag}-phone.png")).await;
+        }
     }
     client.close().await.unwrap();
 

@@ -168,8 +168,9 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
     // Every page at both sizes is checked before failing, naming every problem found.
     let mut problems = Vec::new();
     walk(&admin, &app.address, &pages, &mut problems).await;
-    // The new-batch form refused (a bad expiry and zone, the roster pasted), at both
-    // sizes: the errors beside their fields, the summary on top, still axe clean.
+    // The new-batch form refused (a bad expiry and zone, the roster pasted, an admin
+    // login without a server, login or password), at both sizes: the errors beside
+    // their fields (the admin login's fieldset open), the summary on top, still axe clean.
     for (size, (width, height)) in [("desktop", (1280, 1000)), ("phone", (390, 844))] {
         admin.set_window_size(width, height).await.unwrap();
         admin
@@ -184,6 +185,8 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
                  document.getElementById('expires_unit').value = 'days';\
                  document.getElementById('time_zone').value = 'Europe/Lodnon';\
                  document.getElementById('roster_text').value = 'EmailAddress\\nann@example.com\\nno-at';\
+                 document.getElementById('admin_form').value = 'dovecot';\
+                 document.getElementById('admin_user').value = 'mail admin';\
                  document.querySelector('main form').submit();",
                 vec![],
             )
@@ -194,8 +197,20 @@ async fn every_console_page_is_accessible_on_desktop_and_phone() {
             .for_element(Locator::Id("form-error"))
             .await
             .unwrap();
+        admin
+            .find(Locator::Id("admin_password-error"))
+            .await
+            .unwrap();
         let label = format!("console-new-batch-refused-{size}.png");
         save_screenshot_only(&admin, &label).await;
+        admin
+            .execute(
+                "document.getElementById('admin_form').scrollIntoView();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        save_screenshot_only(&admin, &format!("console-new-batch-admin-login-{size}.png")).await;
         let mut found = accessibility_problems(&admin).await;
         found.extend(sideways_scroll(&admin).await);
         if !found.is_empty() {

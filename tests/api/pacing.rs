@@ -435,6 +435,8 @@ fn pacing_options_out_of_range_are_refused_with_their_name() {
         ("--imap-checks-per-server", "0"),
         ("--imap-checks-per-server", "9"),
         ("--imap-login-interval-ms", "60000"),
+        ("--imap-uncounted-checks-per-link", "0"),
+        ("--imap-uncounted-checks-per-link", "1001"),
     ] {
         let o = run(passdrop(&dir.path().join("data")).args([
             "--listen",

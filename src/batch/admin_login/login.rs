@@ -12,7 +12,8 @@ use super::*;
 use crate::imap::{LoggedIn, RootCheck};
 
 /// Logs in as `recipient` through the admin login. `tries`: how many times to wait
-/// (a second each) for a free slot in `gate` before calling it unclear.
+/// (a second each) for a free slot in `gate` before calling it unclear. The third value
+/// is the throttling warning the answer started, if any (`imap::Pass::record`).
 pub(super) async fn probe_one(
     gate: &Arc<CheckGate>,
     settings: &ImapSettings,
@@ -20,7 +21,7 @@ pub(super) async fn probe_one(
     recipient: &Recipient,
     password: &SecretString,
     tries: usize,
-) -> (ProbeOutcome, Option<LoggedIn>) {
+) -> (ProbeOutcome, Option<LoggedIn>, Option<String>) {
     let key =
         sha2_digest(format!("admin-probe/{}/{}", recipient.batch_id, recipient.id).as_bytes());
     let mut admitted = None;
@@ -40,6 +41,7 @@ pub(super) async fn probe_one(
         return (
             ProbeOutcome::Unclear("the checks are busy; try again later".into()),
             None,
+            None,
         );
     };
     let (verdict, session) = tokio::time::timeout(
@@ -51,10 +53,11 @@ pub(super) async fn probe_one(
         Verdict::NoAnswer(imap::ImapProblem::Timeout("the whole check")),
         None,
     ));
+    let warning = pass.record(&verdict);
     let outcome = classify(verdict);
     let Some(root) = login.user_root_for(recipient) else {
         drop(pass);
-        return (outcome, session);
+        return (outcome, session, warning);
     };
     // The userroot form: the login was the admin's own; the user's root decides (a
     // short, bounded check, still inside the gate's slot).
@@ -77,7 +80,7 @@ pub(super) async fn probe_one(
         }
     };
     drop(pass);
-    (outcome, None)
+    (outcome, None, warning)
 }
 
 /// `try_admin_login`, keeping an opened mailbox's session (for its inventory).
@@ -87,7 +90,7 @@ pub(super) async fn try_keeping(
     recipient: &Recipient,
 ) -> BatchResult<(ProbeOutcome, Option<LoggedIn>)> {
     let gate = Arc::new(CheckGate::default());
-    let (outcome, session) =
+    let (outcome, session, _) =
         probe_one(&gate, settings, &new.login, recipient, &new.password, 1).await;
     match outcome {
         ProbeOutcome::AdminRefused => Err(refuse(format!(

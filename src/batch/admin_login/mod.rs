@@ -263,14 +263,25 @@ fn refuse(message: String) -> BatchError {
 }
 
 /// Sets or (with `None`) removes a batch's admin login, signed with the unlocked admin
-/// key. A new login is first tried once through the admin path for `probe_email` (or
-/// the first roster user): a refused admin password, or no clear answer, changes
-/// nothing.
+/// key. A new login is first tried once through the admin path for `probe_email` (or the
+/// first roster user): a refused admin password, or no clear answer, changes nothing.
 pub async fn set_admin_login(
     store: &Store,
     batch: &Batch,
     new: Option<NewAdminLogin>,
     probe_email: Option<&str>,
+    admin: &AdminKey,
+) -> BatchResult<SetAdminLogin> {
+    set_tried_admin_login(store, batch, new, probe_email, None, admin).await
+}
+
+/// `set_admin_login` with `tried`, `try_admin_login`'s answer for `probe_email`: no login.
+pub async fn set_tried_admin_login(
+    store: &Store,
+    batch: &Batch,
+    new: Option<NewAdminLogin>,
+    probe_email: Option<&str>,
+    tried: Option<ProbeOutcome>,
     admin: &AdminKey,
 ) -> BatchResult<SetAdminLogin> {
     let signer = settings_signer(admin)?;
@@ -321,7 +332,12 @@ pub async fn set_admin_login(
     }
     .recipient
     .clone();
-    let (outcome, session) = login::try_keeping(settings, &new, &recipient).await?;
+    let (outcome, session) = match tried {
+        // Tried already (the console's new-batch form): no second login, and no
+        // session for that first user's inventory.
+        Some(outcome) => (outcome, None),
+        None => login::try_keeping(settings, &new, &recipient).await?,
+    };
     let (state, reason) = match &outcome {
         ProbeOutcome::Covered => (ProbeState::Covered, None),
         ProbeOutcome::NeedsPassword(words) => (ProbeState::NeedsPassword, Some(words.as_str())),
@@ -462,8 +478,12 @@ pub async fn probe_users(
     let mut summary = ProbeSummary::default();
     let total = todo.len();
     for (done, recipient) in todo.iter().enumerate() {
-        let (outcome, session) = probe_one(gate, settings, &login, recipient, &password, 1).await;
+        let (outcome, session, warning) =
+            probe_one(gate, settings, &login, recipient, &password, 1).await;
         let now = crate::config::now();
+        if let Some(warning) = warning {
+            super::note_throttling(store, &batch.id, &settings.server, &warning, now).await?;
+        }
         match outcome {
             ProbeOutcome::Covered => {
                 summary.covered += 1;

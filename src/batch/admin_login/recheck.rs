@@ -127,10 +127,15 @@ pub async fn recheck_covered(
         users,
     } = targets;
     for (done, (recipient, was_refused)) in users.iter().enumerate() {
-        let (outcome, session) =
+        let (outcome, session, warning) =
             probe_one(gate, settings, &login, recipient, &password, GATE_TRIES).await;
         if let Some(session) = session {
             session.close().await;
+        }
+        if let Some(warning) = warning {
+            let now = crate::config::now();
+            crate::batch::note_throttling(store, &batch.id, &settings.server, &warning, now)
+                .await?;
         }
         let email = recipient.email.clone();
         let (recheck, answer) = match &outcome {

@@ -73,6 +73,7 @@ error-server-rejected = Ihr aktueller Mailserver ({ $host }) hat dieses Passwort
 error-server-refused = Ihr aktueller Mailserver ({ $host }) hat diese Anmeldung abgelehnt: „{ $reason }“. Meist ist das kein Tippfehler; bitte wenden Sie sich an die Person, die Ihnen diesen Link geschickt hat.
 error-already-checking = Ein Passwort für diesen Link wird gerade bei Ihrem Mailserver geprüft. Bitte warten Sie einige Sekunden und versuchen Sie es dann erneut.
 error-try-later = Ihr Passwort konnte gerade nicht bei Ihrem aktuellen Mailserver geprüft werden, daher wurde nichts gespeichert. Bitte versuchen Sie es in einigen Minuten erneut; dieser Link funktioniert weiterhin.
+error-uncounted-cap = Ihr Passwort konnte in der letzten Stunde zu oft nicht bei Ihrem aktuellen Mailserver geprüft werden, daher wurde nichts gespeichert und jetzt nichts geprüft. Bitte versuchen Sie es in einer Stunde erneut; dieser Link funktioniert weiterhin, und keiner dieser Versuche wurde gezählt.
 error-app-password = Ihr aktueller Mailserver ({ $host }) verlangt für { $email } ein App-Passwort statt Ihres üblichen Passworts: Dieses Konto nutzt die Anmeldung in zwei Schritten. Erstellen Sie in den Sicherheitseinstellungen Ihres Kontos ein App-Passwort (bei Google: myaccount.google.com/apppasswords), geben Sie es hier ein und behalten Sie es, bis der Umzug abgeschlossen ist. Wenn Sie keines erstellen können, wenden Sie sich an die Person, die Ihnen diesen Link geschickt hat. Dieser Versuch wurde nicht gezählt.
 
 ## The confirmation

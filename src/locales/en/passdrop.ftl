@@ -75,6 +75,7 @@ error-server-rejected = Your current mail server ({ $host }) did not accept this
 error-server-refused = Your current mail server ({ $host }) refused this login: “{ $reason }”. This is usually not a typing mistake; please tell whoever sent you this link.
 error-already-checking = A password for this link is already being checked with your mail server. Please wait a few seconds, then try again.
 error-try-later = Your password could not be checked with your current mail server just now, so nothing was saved. Please try again in a few minutes; this link still works.
+error-uncounted-cap = Your password could not be checked with your current mail server too many times in the last hour, so nothing was saved and no check was made now. Please try again in an hour; this link still works and none of these tries was counted.
 error-app-password = Your current mail server ({ $host }) asks for an app password for { $email }, not your usual password: this account uses two-step sign-in. Create an app password in your account’s security settings (for Google: myaccount.google.com/apppasswords), type it here, and keep it until the move is done. If you cannot create one, tell whoever sent you this link. This try was not counted.
 
 ## The confirmation

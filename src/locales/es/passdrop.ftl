@@ -73,6 +73,7 @@ error-server-rejected = Su servidor de correo actual ({ $host }) no aceptó esta
 error-server-refused = Su servidor de correo actual ({ $host }) rechazó este inicio de sesión: «{ $reason }». Normalmente no se trata de un error de escritura; avise a la persona que le envió este enlace.
 error-already-checking = Ya se está comprobando una contraseña para este enlace con su servidor de correo. Espere unos segundos y vuelva a intentarlo.
 error-try-later = Ahora mismo no se ha podido comprobar su contraseña con su servidor de correo actual, así que no se ha guardado nada. Inténtelo de nuevo dentro de unos minutos; este enlace sigue funcionando.
+error-uncounted-cap = Su contraseña no se ha podido comprobar con su servidor de correo actual demasiadas veces en la última hora, así que no se ha guardado nada ni se ha comprobado ahora. Inténtelo de nuevo dentro de una hora; este enlace sigue funcionando y ninguno de estos intentos se ha contado.
 error-app-password = Su servidor de correo actual ({ $host }) pide para { $email } una contraseña de aplicación, no su contraseña habitual: esta cuenta usa la verificación en dos pasos. Cree una contraseña de aplicación en la configuración de seguridad de su cuenta (en Google: myaccount.google.com/apppasswords), escríbala aquí y consérvela hasta que termine el traslado. Si no puede crear una, avise a quien le envió este enlace. Este intento no se ha contado.
 
 ## The confirmation

@@ -73,6 +73,7 @@ error-server-rejected = Votre serveur de messagerie actuel ({ $host }) n’a pas
 error-server-refused = Votre serveur de messagerie actuel ({ $host }) a refusé cette connexion : « { $reason } ». Il ne s’agit généralement pas d’une faute de frappe ; veuillez prévenir la personne qui vous a envoyé ce lien.
 error-already-checking = Un mot de passe pour ce lien est déjà en cours de vérification auprès de votre serveur de messagerie. Veuillez patienter quelques secondes, puis réessayer.
 error-try-later = Votre mot de passe n’a pas pu être vérifié auprès de votre serveur de messagerie actuel pour le moment ; rien n’a donc été enregistré. Veuillez réessayer dans quelques minutes ; ce lien fonctionne toujours.
+error-uncounted-cap = Votre mot de passe n’a pas pu être vérifié auprès de votre serveur de messagerie actuel trop de fois au cours de la dernière heure ; rien n’a donc été enregistré ni vérifié cette fois. Veuillez réessayer dans une heure ; ce lien fonctionne toujours et aucun de ces essais n’a été compté.
 error-app-password = Votre serveur de messagerie actuel ({ $host }) demande pour { $email } un mot de passe d’application, et non votre mot de passe habituel : ce compte utilise la validation en deux étapes. Créez un mot de passe d’application dans les paramètres de sécurité de votre compte (chez Google : myaccount.google.com/apppasswords), saisissez-le ici et gardez-le jusqu’à la fin du déménagement. Si vous ne pouvez pas en créer, prévenez la personne qui vous a envoyé ce lien. Cet essai n’a pas été compté.
 
 ## The confirmation

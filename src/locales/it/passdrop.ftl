@@ -73,6 +73,7 @@ error-server-rejected = Il Suo server di posta attuale ({ $host }) non ha accett
 error-server-refused = Il Suo server di posta attuale ({ $host }) ha rifiutato questo accesso: «{ $reason }». Di solito non è un errore di battitura; avvisi chi Le ha inviato questo link.
 error-already-checking = Una password per questo link è già in verifica presso il Suo server di posta. Attenda qualche secondo e riprovi.
 error-try-later = Al momento non è stato possibile verificare la Sua password con il Suo server di posta attuale, quindi non è stato salvato nulla. Riprovi tra qualche minuto; questo link funziona ancora.
+error-uncounted-cap = Nell’ultima ora non è stato possibile verificare la Sua password con il Suo server di posta attuale troppe volte, quindi non è stato salvato nulla e ora non è stato verificato nulla. Riprovi tra un’ora; questo link funziona ancora e nessuno di questi tentativi è stato contato.
 error-app-password = Il Suo server di posta attuale ({ $host }) chiede per { $email } una password per le app, non la Sua password abituale: questo account usa la verifica in due passaggi. Crei una password per le app nelle impostazioni di sicurezza del Suo account (per Google: myaccount.google.com/apppasswords), la scriva qui e la conservi fino al termine del trasferimento. Se non riesce a crearne una, lo comunichi a chi Le ha inviato questo link. Questo tentativo non è stato contato.
 
 ## The confirmation

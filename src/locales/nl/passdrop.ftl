@@ -73,6 +73,7 @@ error-server-rejected = Uw huidige mailserver ({ $host }) heeft dit wachtwoord v
 error-server-refused = Uw huidige mailserver ({ $host }) heeft deze aanmelding geweigerd: ‘{ $reason }’. Dit is meestal geen typefout; laat het degene weten die u deze link heeft gestuurd.
 error-already-checking = Er wordt al een wachtwoord voor deze link gecontroleerd bij uw mailserver. Wacht een paar seconden en probeer het dan opnieuw.
 error-try-later = Uw wachtwoord kon op dit moment niet worden gecontroleerd bij uw huidige mailserver, dus er is niets opgeslagen. Probeer het over een paar minuten opnieuw; deze link werkt nog.
+error-uncounted-cap = Uw wachtwoord kon het afgelopen uur te vaak niet worden gecontroleerd bij uw huidige mailserver, dus er is niets opgeslagen en nu niets gecontroleerd. Probeer het over een uur opnieuw; deze link werkt nog en geen van deze pogingen is geteld.
 error-app-password = Uw huidige mailserver ({ $host }) vraagt voor { $email } om een app-wachtwoord, niet om uw gewone wachtwoord: dit account gebruikt verificatie in twee stappen. Maak een app-wachtwoord aan in de beveiligingsinstellingen van uw account (bij Google: myaccount.google.com/apppasswords), typ het hier en bewaar het tot de verhuizing klaar is. Lukt dat niet, laat het dan weten aan wie u deze link stuurde. Deze poging is niet meegeteld.
 
 ## The confirmation

@@ -73,6 +73,7 @@ error-server-rejected = Seu servidor de e-mail atual ({ $host }) não aceitou es
 error-server-refused = Seu servidor de e-mail atual ({ $host }) recusou este login: «{ $reason }». Normalmente não se trata de um erro de digitação; avise a pessoa que lhe enviou este link.
 error-already-checking = Uma senha para este link já está sendo verificada com seu servidor de e-mail. Aguarde alguns segundos e tente novamente.
 error-try-later = Não foi possível verificar sua senha com seu servidor de e-mail atual agora, por isso nada foi salvo. Tente novamente dentro de alguns minutos; este link continua funcionando.
+error-uncounted-cap = Não foi possível verificar sua senha com seu servidor de e-mail atual vezes demais na última hora, por isso nada foi salvo e nada foi verificado agora. Tente novamente dentro de uma hora; este link continua funcionando e nenhuma dessas tentativas foi contada.
 error-app-password = Seu servidor de e-mail atual ({ $host }) pede para { $email } uma senha de app, não a sua senha habitual: esta conta usa a verificação em duas etapas. Crie uma senha de app nas configurações de segurança da sua conta (no Google: myaccount.google.com/apppasswords), digite-a aqui e guarde-a até a mudança terminar. Se não conseguir criar uma, avise quem lhe enviou este link. Esta tentativa não foi contada.
 
 ## The confirmation

@@ -153,7 +153,7 @@ const PROBE_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(60)
 /// Probes the batch's unprobed users in the background with the unlocked key (dropped,
 /// zeroized, when the probe ends); users without a clear answer are tried again a
 /// minute later, a few rounds at most. Only counts are logged.
-fn spawn_probe(state: &AppState, batch_id: &str, admin: AdminKey) {
+pub(super) fn spawn_probe(state: &AppState, batch_id: &str, admin: AdminKey) {
     let (store, gate, batch_id) = (
         state.store.clone(),
         state.imap_gate.clone(),

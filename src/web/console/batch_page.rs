@@ -21,6 +21,7 @@ use crate::web::{AppError, AppState, assets};
 mod admin_login;
 mod attention;
 mod flow;
+pub use admin_login::form_words;
 use attention::{attention_banner, language_cell, state_badges};
 pub use flow::{Flow, Next, plural};
 use flow::{last_event, locked_banner, stepper};

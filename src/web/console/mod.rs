@@ -45,6 +45,7 @@ use maud::{Markup, PreEscaped, html};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
+use self::admin_login::spawn_probe;
 use self::batch_page::Filter;
 use self::session::AdminSession;
 use crate::batch::{self, BatchError, IssuedLink};

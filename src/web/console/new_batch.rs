@@ -1,7 +1,8 @@
 //! The new-batch form and its roster upload: `GET /admin/batches/new` and
 //! `POST /admin/batches`. It reads like a form: name, organisation, roster, expiry (a
 //! number and a unit, with the date it gives), users' language, time zone, next steps, then the automatic
-//! purge and, collapsed, the old mail server check. A refusal shows the form again with
+//! purge and, collapsed, the old mail server check (with, optionally, the old server's
+//! admin login: `new_batch/admin_fields.rs`). A refusal shows the form again with
 //! everything typed, the uploaded roster in the paste box (nothing is kept on the
 //! server), and each problem tied to its field.
 
@@ -9,18 +10,21 @@ use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use self::admin_fields::{AdminFields, created_notice, try_first};
 use super::batch_page as pages;
 use super::layout::{
     admin_layout, field_error, invalid, optional_passphrase_field, time_zone_input,
 };
-use super::{AdminSession, ClientKey, Refused, see_other, unlock_throttled};
-use crate::batch::{self, BatchError, NewBatch};
+use super::{AdminSession, ClientKey, Refused};
+use crate::batch;
 use crate::config::{self, TimeZoneSetting, format_time_in, now};
 use crate::i18n::Language;
 use crate::imap::{ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
-use crate::storage::StoreError;
 use crate::web::{AppError, AppState};
+
+mod admin_fields;
+mod finish;
 
 /// The units the expiry may be given in, as the select offers them.
 const UNITS: [(&str, &str); 4] = [
@@ -58,6 +62,8 @@ struct NewBatchForm {
     passphrase: String,
     /// Who is asking: the contact's name, role, phone and email (empty: none).
     contact: [String; 4],
+    /// The old server's admin login (optional; its password is never shown again).
+    admin_login: AdminFields,
 }
 
 /// The contact fields of the new-batch form: (name, label, input type, autocomplete).
@@ -82,6 +88,7 @@ impl NewBatchForm {
             retain_after_expiry: batch::DEFAULT_RETAIN_AFTER_EXPIRY.to_owned(),
             retain_after_export: batch::DEFAULT_RETAIN_AFTER_EXPORT.to_owned(),
             imap_when_unreachable: WhenUnreachable::AskToRetry.as_str().to_owned(),
+            admin_login: AdminFields::defaults(),
             ..Self::default()
         }
     }
@@ -164,7 +171,9 @@ async fn read_new_batch(mut multipart: Multipart) -> Result<(NewBatchForm, Vec<u
             "contact_email" => form.contact[3] = text(),
             // The file is parsed as bytes, so encoding problems get their line numbers.
             "roster_file" => file = bytes.to_vec(),
-            _ => {}
+            other => {
+                form.admin_login.read(other, text);
+            }
         }
     }
     Ok((form, file))
@@ -280,6 +289,10 @@ pub async fn create(
             })
             .ok()
     });
+    let imap_given = !form.imap_url.trim().is_empty();
+    let admin_login = form
+        .admin_login
+        .check(imap_given, roster.as_ref(), &mut problems);
     // From here on, a refusal shows the uploaded file's text in the paste box, so
     // nothing is lost and nothing is kept on the server.
     if form.roster_text.trim().is_empty() && !file.is_empty() {
@@ -296,116 +309,27 @@ pub async fn create(
     if !problems.is_empty() {
         return Ok(refuse(&form, &problems));
     }
-    // Before the server is even tested: the test itself connects where the form says.
-    let passphrase = std::mem::take(&mut form.passphrase);
-    let mut admin = None;
-    if imap.is_some() || branding.is_set() {
-        let (field, needs) = if imap.is_some() {
-            ("new-imap-passphrase", IMAP_NEEDS_IT)
-        } else {
-            ("new-contact-passphrase", CONTACT_NEEDS_IT)
-        };
-        match unlock_throttled(&state, client, passphrase).await {
-            Ok(unlocked) => admin = Some(unlocked),
-            Err(refusal) => {
-                return refusal.respond(|why| {
-                    let p = problem(field, format!("Admin passphrase: {why} {needs}"));
-                    new_batch_page(&form, &[p], &server_zone)
-                });
-            }
-        }
-    }
-    let request = NewBatch {
-        name: form.name.clone(),
-        org_name: Some(form.org.clone()),
-        link_lifetime: lifetime,
-        next_steps: Some(form.next_steps.clone()),
-        ask_mail_client: form.ask_mail_client,
+    // From here on the work runs in a task of its own (as a password check does): the
+    // request's time limit, or a client that hangs up, cannot stop it halfway, between
+    // the batch created and its admin login or contact set.
+    let checked = finish::Checked {
+        lifetime,
         retention,
         roster,
         imap,
-        time_zone: Some(form.time_zone.clone()),
+        branding,
+        admin_login,
         language,
     };
-    // With the passphrase the batch is signed now; without it, when its links are first
-    // opened (which takes the passphrase).
-    let created = match &admin {
-        Some(admin) => {
-            batch::create_signed(
-                &state.store,
-                &state.config.public_url,
-                request,
-                now(),
-                admin,
-            )
-            .await
-        }
-        None => batch::create(&state.store, &state.config.public_url, request, now()).await,
-    };
-    match created {
-        Ok((created, links)) => {
-            if let (Some(admin), true) = (&admin, branding.is_set()) {
-                let fresh = state.store.require_batch(&created.id).await?;
-                let set = batch::set_branding(
-                    &state.store,
-                    &fresh,
-                    branding,
-                    crate::storage::LogoChange::Keep,
-                    admin,
-                    now(),
-                );
-                if let Err(e) = set.await {
-                    // Nothing half-made: the batch goes, its links never left.
-                    let _ = batch::purge(&state.store, &created, now()).await;
-                    return Err(e.into());
-                }
-            }
-            let notice = html! {
-                p { strong { "Batch created with " (links.len())
-                    @if links.len() == 1 { " link." } @else { " links." } }
-                    " Nothing has been sent yet: email the links below, or get them as a CSV." }
-            };
-            drop(links);
-            see_other(
-                &state,
-                &session,
-                &format!("/admin/batches/{}", created.id),
-                notice,
-            )
-        }
-        Err(BatchError::InvalidName(e)) => {
-            let field = if e.contains("organisation") {
-                "org"
-            } else if e.contains("next-steps") {
-                "next_steps"
-            } else {
-                "name"
-            };
-            Ok(refuse(&form, &[problem(field, super::sentence(&e))]))
-        }
-        Err(e @ BatchError::Store(StoreError::DuplicateBatchName(_))) => Ok(refuse(
-            &form,
-            &[problem("name", super::sentence(&e.to_string()))],
-        )),
-        Err(BatchError::ImapUnusable(report)) => {
-            let mut problems = vec![problem(
-                "imap_url",
-                format!(
-                    "Old mail server: passwords cannot be checked against {}.",
-                    report.server
-                ),
-            )];
-            problems.extend(
-                report
-                    .lines()
-                    .into_iter()
-                    .skip(1)
-                    .map(|(label, value)| problem("imap_url", format!("{label}: {value}"))),
-            );
-            Ok(refuse(&form, &problems))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let task = tokio::spawn(finish::finish(
+        state,
+        session.token_hash,
+        client,
+        form,
+        checked,
+    ));
+    task.await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("batch creation task failed: {e}")))?
 }
 
 /// Why a batch with a mail server asks for the passphrase.
@@ -460,6 +384,7 @@ fn new_batch_page(
         e("retain_after_expiry"),
         e("imap_url").or(e("new-imap-passphrase")),
     );
+    let admin_open = form.admin_login.open(problems);
     let contact_open = form.contact.iter().any(|c| !c.trim().is_empty())
         || CONTACT_FIELDS.iter().any(|(name, ..)| e(name).is_some())
         || e("new-contact-passphrase").is_some();
@@ -589,11 +514,12 @@ fn new_batch_page(
                             required value=(form.retain_after_export);
                     }
                 }
-                details.advanced open[!form.imap_url.trim().is_empty() || imap_e.is_some()] {
+                details.advanced open[!form.imap_url.trim().is_empty() || imap_e.is_some() || admin_open] {
                     summary { "Check passwords with the old mail server (advanced)" }
                     (field_error("imap_url", imap_e.as_deref()))
                     (pages::imap_fields(&form.imap_url, &form.imap_cert_sha256, &form.imap_ca_pem,
                                  &form.imap_when_unreachable))
+                    (admin_fields::fieldset(&form.admin_login, problems))
                     (pages::imap_passphrase("new-imap-passphrase"))
                 }
                 details.advanced open[contact_open] {

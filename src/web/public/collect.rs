@@ -20,7 +20,7 @@ use crate::outbox::notify;
 use crate::storage::LinkView;
 use crate::web::brand::PageBrand;
 use crate::web::error::GoneLink;
-use crate::web::{AppError, AppState};
+use crate::web::{AppError, AppState, DesignedPage, RetryAfter};
 use secrecy::SecretString;
 
 /// The reader's language for a page: the roster's (when the link is known), then the
@@ -418,6 +418,12 @@ async fn checked_submit(
     let Some(settings) = view.batch.imap.clone() else {
         return reader.accept(&password, mail_client, None).await;
     };
+    let cap = state.config.imap_uncounted_per_link; // its own cap per hour (SECURITY.md)
+    if let Some(wait) = batch::uncounted_cap_wait(&state.store, &token.hash(), cap, now()).await? {
+        let error = problem(language, ErrorField::Form, "error-uncounted-cap");
+        let page = reader.uncounted(StatusCode::SERVICE_UNAVAILABLE, mail_client, error);
+        return Ok((RetryAfter(wait), page).into_response());
+    }
     // No password goes to a server the admin did not sign for.
     batch::require_signed_batch(&state.store, &state.config.settings_key, &view.batch).await?;
     let (verdict, session) = tokio::time::timeout(
@@ -446,6 +452,7 @@ async fn checked_submit(
             .record_event(batch_id, batch::throttling_event(), 1, now())
             .await?;
     }
+    batch::note_if_uncounted(&state.store, &token.hash(), &verdict, now()).await?;
     // `pass` stays held until this try is counted, so a second request on the same link
     // cannot start a check before then.
     let host = settings.server.host.as_str();
@@ -688,6 +695,6 @@ impl Reader<'_> {
             Some(error),
             self.brand,
         );
-        (status, page).into_response()
+        (status, DesignedPage, page).into_response()
     }
 }

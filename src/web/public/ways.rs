@@ -21,6 +21,7 @@ use crate::crypto::LinkToken;
 use crate::i18n::{self, Language};
 use crate::outbox::notify;
 use crate::storage::LinkView;
+use crate::web::brand::PageBrand;
 use crate::web::{AppError, AppState};
 
 /// Which way out a request is for.
@@ -52,6 +53,8 @@ struct Found {
     status: LinkStatus,
     /// The user has reported their link already.
     reported: bool,
+    /// Who is asking, from the batch's checked signature (as on the form).
+    brand: PageBrand,
 }
 
 async fn find(
@@ -85,15 +88,16 @@ async fn find(
             brand.as_ref(),
         ));
     }
-    if brand.is_none() {
+    let Some(brand) = brand else {
         return Err(AppError::SettingsUnverified);
-    }
+    };
     Ok(Found {
         token,
         view,
         language,
         status,
         reported,
+        brand,
     })
 }
 
@@ -115,6 +119,7 @@ impl Found {
             &self.view.recipient.email,
             self.back(state).as_deref(),
             again,
+            Some(&self.brand),
         )
     }
 }
@@ -155,7 +160,8 @@ pub async fn dont_know(
             .clone()
             .unwrap_or_else(|| i18n::text(found.language, "form-asker-default"));
         let link = found.link(&state);
-        Ok(ways_pages::dont_know(found.language, &asker, Ways { link: &link }).into_response())
+        let ways = Ways { link: &link };
+        Ok(ways_pages::dont_know(found.language, &asker, ways, Some(&found.brand)).into_response())
     }
     .await;
     answer(&state, &headers, result)
@@ -198,7 +204,8 @@ pub async fn help_submit(
         }
         state.notifier.wake();
         let back = found.back(&state);
-        Ok(ways_pages::help_done(found.language, emailed, back.as_deref()).into_response())
+        let brand = Some(&found.brand);
+        Ok(ways_pages::help_done(found.language, emailed, back.as_deref(), brand).into_response())
     }
     .await;
     answer(&state, &headers, result)
@@ -247,7 +254,8 @@ pub async fn not_me_submit(
             return Err(gone_or_unknown(&state, &found.token, found.language).await);
         };
         state.notifier.wake();
-        Ok(ways_pages::not_me_done(found.language, emailed, mark.after_use).into_response())
+        let brand = Some(&found.brand);
+        Ok(ways_pages::not_me_done(found.language, emailed, mark.after_use, brand).into_response())
     }
     .await;
     answer(&state, &headers, result)
@@ -257,7 +265,8 @@ pub async fn not_me_submit(
 async fn reported_page(state: &AppState, found: &Found) -> Result<Response, AppError> {
     let emailed = notify::relay_is_set(&state.store, state.config.smtp.as_ref()).await?;
     let after_use = found.view.used_at.is_some();
-    Ok(ways_pages::not_me_done(found.language, emailed, after_use).into_response())
+    let brand = Some(&found.brand);
+    Ok(ways_pages::not_me_done(found.language, emailed, after_use, brand).into_response())
 }
 
 #[cfg(test)]

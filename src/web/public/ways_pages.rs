@@ -2,13 +2,33 @@
 //! password", the "I need help" and "This wasn't me" confirmations (each a form whose
 //! box must be ticked by hand: a mail scanner that submits every form with its default
 //! values changes nothing), and what happens next. No script, no inline style; the
-//! links are absolute (`{public_url}/s/{token}/...`), so they work at any depth.
+//! links are absolute (`{public_url}/s/{token}/...`), so they work at any depth. Each is
+//! branded like the form (organisation, logo, accent, the contact and the link-prefix
+//! line), from a batch whose signature was checked in the same request.
 
 use maud::{Markup, html};
 
 use super::pages::rich;
 use crate::i18n::{self, Language};
-use crate::web::layout::layout_in;
+use crate::web::brand::PageBrand;
+use crate::web::layout::layout_branded;
+
+/// A way-out page: `body`, then who is asking (the contact and the link-prefix line, as
+/// on the form) when `brand` says.
+fn page(language: Language, title: &str, brand: Option<&PageBrand>, body: Markup) -> Markup {
+    layout_branded(
+        language,
+        title,
+        brand,
+        html! {
+            (body)
+            @if let Some(brand) = brand {
+                (brand.contact_block(language))
+                (brand.link_prefix_line(language))
+            }
+        },
+    )
+}
 
 /// The field the confirmation forms need ticked, and its one accepted value.
 pub const CONFIRM_FIELD: &str = "confirm";
@@ -58,11 +78,17 @@ pub fn ways_nav(
 
 /// "I don't know my password": where it may be saved, whom to ask, and "Tell IT I need
 /// help". `asker` is the organisation (or "your IT team").
-pub fn dont_know(language: Language, asker: &str, ways: Ways<'_>) -> Markup {
+pub fn dont_know(
+    language: Language,
+    asker: &str,
+    ways: Ways<'_>,
+    brand: Option<&PageBrand>,
+) -> Markup {
     let t = |key: &str| i18n::text(language, key);
-    layout_in(
+    page(
         language,
         &t("dont-know-title"),
+        brand,
         html! {
             h1 { (t("dont-know-title")) }
             p { (t("dont-know-saved")) }
@@ -103,12 +129,14 @@ pub fn confirm(
     email: &str,
     back: Option<&str>,
     unconfirmed: bool,
+    brand: Option<&PageBrand>,
 ) -> Markup {
     let key = which.key();
     let t = |suffix: &str| i18n::text(language, &format!("{key}-{suffix}"));
-    layout_in(
+    page(
         language,
         &t("title"),
+        brand,
         html! {
             h1 { (t("title")) }
             @let text_key = if which == Confirmation::Help && back.is_none() {
@@ -138,11 +166,17 @@ pub fn confirm(
 
 /// After "I need help": IT knows (by email when a relay is set up, else in its
 /// console); the link still works.
-pub fn help_done(language: Language, emailed: bool, back: Option<&str>) -> Markup {
+pub fn help_done(
+    language: Language,
+    emailed: bool,
+    back: Option<&str>,
+    brand: Option<&PageBrand>,
+) -> Markup {
     let t = |key: &str| i18n::text(language, key);
-    layout_in(
+    page(
         language,
         &t("help-done-title"),
+        brand,
         html! {
             h1 { (t("help-done-title")) }
             p.lead { (t(if emailed { "help-done-emailed" } else { "help-done-console" })) }
@@ -156,11 +190,17 @@ pub fn help_done(language: Language, emailed: bool, back: Option<&str>) -> Marku
 
 /// After "This wasn't me": the link is off (and, if a password had come with it, IT
 /// will check it), IT knows and will get in touch; nothing else to do.
-pub fn not_me_done(language: Language, emailed: bool, after_use: bool) -> Markup {
+pub fn not_me_done(
+    language: Language,
+    emailed: bool,
+    after_use: bool,
+    brand: Option<&PageBrand>,
+) -> Markup {
     let t = |key: &str| i18n::text(language, key);
-    layout_in(
+    page(
         language,
         &t("not-me-done-title"),
+        brand,
         html! {
             h1 { (t("not-me-done-title")) }
             p.lead { (t(if after_use { "not-me-done-used" } else { "not-me-done-off" })) }
@@ -182,20 +222,29 @@ mod tests {
         for language in Language::ALL {
             let lang = format!("<html lang=\"{}\">", language.tag());
             let pages = [
-                dont_know(language, "Example Ltd", ways).into_string(),
+                dont_know(language, "Example Ltd", ways, None).into_string(),
                 confirm(
                     language,
                     Confirmation::Help,
                     "ann@example.com",
                     Some(LINK),
                     false,
+                    None,
                 )
                 .into_string(),
-                confirm(language, Confirmation::NotMe, "ann@example.com", None, true).into_string(),
-                help_done(language, true, Some(LINK)).into_string(),
-                help_done(language, false, None).into_string(),
-                not_me_done(language, true, false).into_string(),
-                not_me_done(language, false, true).into_string(),
+                confirm(
+                    language,
+                    Confirmation::NotMe,
+                    "ann@example.com",
+                    None,
+                    true,
+                    None,
+                )
+                .into_string(),
+                help_done(language, true, Some(LINK), None).into_string(),
+                help_done(language, false, None, None).into_string(),
+                not_me_done(language, true, false, None).into_string(),
+                not_me_done(language, false, true, None).into_string(),
             ];
             for page in &pages {
                 assert!(page.contains(&lang), "{page}");
@@ -214,6 +263,7 @@ mod tests {
             "a<b>@example.com",
             None,
             false,
+            None,
         )
         .into_string();
         assert!(page.contains("a&lt;b&gt;@example.com"));

@@ -19,6 +19,12 @@ pub enum Script {
     Unavailable,
     /// BYE and a closed connection instead of an answer.
     Bye,
+    /// Every login succeeds (an admin login that opens every mailbox).
+    Accept,
+    /// "Not now", but only after two seconds (a slow server: a check still running).
+    SlowUnavailable,
+    /// Every login succeeds, but only after two seconds.
+    SlowAccept,
 }
 
 /// A running fake; it stops when dropped.
@@ -120,14 +126,18 @@ async fn converse(
             logins.fetch_add(1, Ordering::SeqCst);
             write.write_all(b"+ \r\n").await?;
             let _credentials = lines.next_line().await?;
+            if matches!(script, Script::SlowUnavailable | Script::SlowAccept) {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
             let answer = match script {
                 Script::AppPassword => format!(
                     "{tag} NO [ALERT] Application-specific password required: \
                      https://support.google.com/accounts/answer/185833 (Failure)\r\n"
                 ),
-                Script::Unavailable => {
+                Script::Unavailable | Script::SlowUnavailable => {
                     format!("{tag} NO [UNAVAILABLE] Temporary authentication failure.\r\n")
                 }
+                Script::Accept | Script::SlowAccept => format!("{tag} OK Logged in\r\n"),
                 Script::Bye => "* BYE too many connections from your address\r\n".to_owned(),
             };
             write.write_all(answer.as_bytes()).await?;

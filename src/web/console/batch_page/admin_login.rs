@@ -84,10 +84,17 @@ fn render(b: &Batch, statuses: &[RecipientStatus], probes: &HashMap<i64, ProbeRe
                     @if !covered.is_empty() {
                         details {
                             summary { "Who the admin login covers" }
-                            p.small { "To ask one of them for their password anyway, reissue their link below: it then goes out like the others, and their own password wins in the export." }
+                            p.small { "To ask one of them for their password anyway, use their button: a new link is made (with the passphrase, as a reissue; shown once on the next page), they then \"need their password\" and get links like the others, and their own password wins in the export." }
                             ul {
                                 @for (email, _) in covered.iter().take(MAX_NAMED) {
-                                    li { (email) }
+                                    li {
+                                        form method="get" action={ (base) "/reissue" } {
+                                            (email) " "
+                                            input type="hidden" name="email" value=(email);
+                                            button.compact.secondary type="submit"
+                                                aria-label={ "Ask " (email) " for their password" } { "Ask for their password" }
+                                        }
+                                    }
                                 }
                             }
                         }
