@@ -44,5 +44,6 @@ mod readiness;
 mod reload;
 mod signed_settings;
 mod smtp;
+mod stores;
 mod upgrade;
 mod webhooks;
