@@ -12,7 +12,8 @@ use crate::export::{self, ExportError, LinkRow};
 use crate::imap::{self, ImapSettings};
 use crate::roster::Roster;
 use crate::storage::{
-    Batch, LinkState, LinkView, NewRecipient, Store, StoreError, StoredLinkSecret, Tombstone,
+    Batch, LinkState, LinkView, NewRecipient, PendingSubmission, Store, StoreError,
+    StoredLinkSecret, Tombstone,
 };
 
 mod admin_key;
@@ -27,6 +28,7 @@ mod pacing;
 mod passphrase;
 pub mod readiness;
 mod recheck;
+mod seal_pool;
 mod signed;
 mod submission;
 mod tally;

@@ -108,30 +108,20 @@ pub async fn submit(
     }
     // Nothing is sealed to a public key the admin did not sign.
     require_signed_batch(store, key_file, &view.batch).await?;
-    let binding = SubmissionBinding {
-        batch_id: &view.batch.id,
-        recipient_id: view.recipient.id,
-        email: &view.recipient.email,
-        user_name: &view.recipient.user_name,
-    };
-    let sealed = crypto::seal_password(&view.batch.public_key, binding, password)?;
     // What about the password will trouble the migration: the codes only, stored in the
     // submission's transaction.
     let lint_codes = lint::codes_to_stored(&lint::lint_password(password.expose_secret()));
-    match store
-        .burn_link_with_submission(
-            &token.hash(),
-            view.recipient.id,
-            &sealed,
-            mail_client,
-            imap_check,
-            &lint_codes,
-            now,
-        )
-        .await
-    {
+    let pending = PendingSubmission {
+        token_hash: token.hash(),
+        recipient_id: view.recipient.id,
+        mail_client,
+        imap_check,
+        lint_codes,
+        now,
+    };
+    match seal_and_store(store, view, password, pending).await {
         Ok(()) => Ok(SubmitOutcome::Accepted),
-        Err(StoreError::LinkNotLive) => {
+        Err(BatchError::Store(StoreError::LinkNotLive)) => {
             // Someone else won the race, or the admin acted meanwhile: report what it is now.
             let current = store.link_by_token_hash(&token.hash()).await?;
             Ok(SubmitOutcome::Refused(current.map_or(
@@ -142,7 +132,54 @@ pub async fn submit(
                 },
             )))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Seals the password on the seal pool (off the async runtime), which hands the sealed
+/// record to the group-commit writer; answers once the writer has committed it (or not).
+async fn seal_and_store(
+    store: &Store,
+    view: &LinkView,
+    password: &SecretString,
+    pending: PendingSubmission,
+) -> Result<(), BatchError> {
+    let (done, answer) = tokio::sync::oneshot::channel();
+    let (seal_failed, seal_failure) = tokio::sync::oneshot::channel::<CryptoError>();
+    let writer = store.submission_writer();
+    let public_key = view.batch.public_key.clone();
+    let (batch_id, email) = (view.batch.id.clone(), view.recipient.email.clone());
+    let user_name = view.recipient.user_name.clone();
+    // The pool's copy of the password is zeroized when the task ends, like this one.
+    let password = password.clone();
+    seal_pool::run(Box::new(move || {
+        let binding = SubmissionBinding {
+            batch_id: &batch_id,
+            recipient_id: pending.recipient_id,
+            email: &email,
+            user_name: &user_name,
+        };
+        match crypto::seal_password(&public_key, binding, &password) {
+            Ok(sealed) => {
+                drop(password);
+                writer.send_blocking(pending, sealed, done);
+            }
+            Err(e) => {
+                // The failure first, then `done` drops: the waiting side finds it.
+                let _ = seal_failed.send(e);
+                drop(done);
+            }
+        }
+    }))
+    .await;
+    match answer.await {
+        Ok(outcome) => Ok(outcome?),
+        Err(_) => Err(match seal_failure.await {
+            Ok(e) => e.into(),
+            Err(_) => BatchError::Store(StoreError::Other(anyhow::anyhow!(
+                "the submission was lost before it was stored"
+            ))),
+        }),
     }
 }
 

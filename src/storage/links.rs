@@ -81,14 +81,15 @@ impl Store {
     ) -> StoreResult<()> {
         let (done, answer) = tokio::sync::oneshot::channel();
         let job = WriteJob::Submit {
-            token_hash: *token_hash,
-            recipient_id,
-            enc: sealed.enc.clone(),
-            ciphertext: sealed.ciphertext.clone(),
-            mail_client,
-            imap_check,
-            lint_codes: lint_codes.to_owned(),
-            now,
+            pending: PendingSubmission {
+                token_hash: *token_hash,
+                recipient_id,
+                mail_client,
+                imap_check,
+                lint_codes: lint_codes.to_owned(),
+                now,
+            },
+            sealed: sealed.clone(),
             done,
         };
         self.through_writer(job, answer).await

@@ -59,7 +59,8 @@ pub use readiness::{BatchRecheck, InventoryRecord, RecheckOutcome, UserReadiness
 use rows::{row_to_batch, row_to_recipient};
 pub use user_states::{AdminNotice, NoticeKind, UserMark};
 pub use webhooks::{NewWebhookDelivery, Webhook, WebhookDelivery, WebhookEvent};
-use writer::{GROUP_COMMIT_QUEUE, WriteJob, submission_writer};
+use writer::{GROUP_COMMIT_QUEUE, WriteJob, start_writer};
+pub use writer::{PendingSubmission, SubmissionAnswer, SubmissionWriter};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "passdrop.sqlite3";
@@ -140,17 +141,22 @@ pub(crate) fn cannot_write(e: &sqlx::Error) -> Option<&'static str> {
     match e {
         sqlx::Error::Database(db) => {
             // SQLite's extended result code; the primary code is its low byte.
-            let code: i32 = db.code()?.parse().ok()?;
-            match code & 0xff {
-                13 => Some("the disk is full"),
-                10 => Some("the disk reported an input/output error"),
-                5 | 6 => Some("the database is busy"),
-                8 => Some("the database file is read-only"),
-                _ => None,
-            }
+            passing_code(db.code()?.parse().ok()?)
         }
         sqlx::Error::Io(io) if io.raw_os_error() == Some(ENOSPC) => Some("the disk is full"),
         sqlx::Error::PoolTimedOut => Some("the database is busy"),
+        _ => None,
+    }
+}
+
+/// [`cannot_write`] for one of SQLite's (extended) result codes.
+fn passing_code(code: i32) -> Option<&'static str> {
+    // The primary code is the extended code's low byte.
+    match code & 0xff {
+        13 => Some("the disk is full"),
+        10 => Some("the disk reported an input/output error"),
+        5 | 6 => Some("the database is busy"),
+        8 => Some("the database file is read-only"),
         _ => None,
     }
 }
@@ -295,10 +301,11 @@ impl Store {
             }
             return Err(e);
         }
-        // The group-commit writer holds its own handle on the pool; it stops when the
-        // last clone of the store (and so of the sender) is gone.
+        // The group-commit writer is a thread with its own connection (opened at its
+        // first write); it stops when the last clone of the store (and so of the
+        // sender) is gone.
         let (submissions, jobs) = tokio::sync::mpsc::channel(GROUP_COMMIT_QUEUE);
-        tokio::spawn(submission_writer(pool.clone(), jobs));
+        start_writer(path.clone(), jobs)?;
         let store = Self {
             pool,
             readers: std::sync::Arc::new(reader::Readers::new(path.clone())),
@@ -344,6 +351,7 @@ impl Store {
             tracing::error!(error = %e, "writes still queued could not be committed");
         }
         self.readers.close();
+        self.close_writer().await;
         self.pool.close().await;
     }
 }

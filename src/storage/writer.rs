@@ -1,5 +1,14 @@
 //! The group commit: submissions and link openings wait briefly and are committed many
 //! to a transaction, so one fsync serves a whole company opening its links at once.
+//!
+//! The writer is one plain thread with its own SQLite connection (rusqlite, statements
+//! prepared once and cached): a group of writes costs no hand-off between threads per
+//! statement, only one for the group. Sealing happens before (the seal pool hands the
+//! sealed record straight to [`SubmissionWriter::send_blocking`]).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use super::*;
 
@@ -9,29 +18,35 @@ pub(super) const GROUP_COMMIT_QUEUE: usize = 1024;
 const GROUP_COMMIT_MAX: usize = 256;
 
 /// Where a write's outcome goes once its group has committed (or failed).
-pub(super) type Answer = tokio::sync::oneshot::Sender<StoreResult<()>>;
+pub type SubmissionAnswer = tokio::sync::oneshot::Sender<StoreResult<()>>;
+type Answer = SubmissionAnswer;
+
+/// What a submission stores besides its sealed password.
+#[derive(Debug, Clone)]
+pub struct PendingSubmission {
+    /// SHA-256 of the link's token.
+    pub token_hash: [u8; 32],
+    /// Whose link it is.
+    pub recipient_id: i64,
+    /// How the user reads their mail, if asked.
+    pub mail_client: Option<MailClient>,
+    /// The outcome of the old-server check, if any.
+    pub imap_check: Option<ImapCheck>,
+    /// The password's lint codes, space-separated (`batch::lint`).
+    pub lint_codes: String,
+    /// The time of the submission.
+    pub now: i64,
+}
 
 /// A write waiting for the group commit, with where to send its outcome.
 #[derive(Debug)]
 pub(super) enum WriteJob {
     /// Burn a live link and store its sealed password, in the same transaction.
     Submit {
-        /// SHA-256 of the link's token.
-        token_hash: [u8; 32],
-        /// Whose link it is.
-        recipient_id: i64,
-        /// The HPKE encapsulated key.
-        enc: Vec<u8>,
+        /// What is stored with it.
+        pending: PendingSubmission,
         /// The sealed password.
-        ciphertext: Vec<u8>,
-        /// How the user reads their mail, if asked.
-        mail_client: Option<MailClient>,
-        /// The outcome of the old-server check, if any.
-        imap_check: Option<ImapCheck>,
-        /// The password's lint codes, space-separated (`batch::lint`).
-        lint_codes: String,
-        /// The time of the submission.
-        now: i64,
+        sealed: SealedPassword,
         /// The outcome: `LinkNotLive` when the link could not be burned.
         done: Answer,
     },
@@ -44,16 +59,54 @@ pub(super) enum WriteJob {
         /// The outcome.
         done: Answer,
     },
+    /// The store is closing: the writer closes its connection (it opens a new one if
+    /// anything is written after).
+    Close {
+        /// Answered once the connection is closed.
+        done: Answer,
+    },
 }
 
 impl WriteJob {
     fn answer(self, outcome: StoreResult<()>) {
         let done = match self {
-            Self::Submit { done, .. } | Self::Opened { done, .. } => done,
+            Self::Submit { done, .. } | Self::Opened { done, .. } | Self::Close { done } => done,
         };
         // The caller may have given up waiting; its outcome is then nobody's business.
         let _ = done.send(outcome);
     }
+}
+
+/// A handle on the group-commit writer for code that runs off the async runtime (the
+/// seal pool): it hands a sealed submission over without a trip back to the runtime.
+#[derive(Debug, Clone)]
+pub struct SubmissionWriter {
+    jobs: tokio::sync::mpsc::Sender<WriteJob>,
+}
+
+impl SubmissionWriter {
+    /// Hands a sealed submission to the writer, waiting while its queue is full; `done`
+    /// gets the outcome once its group is committed (or the writer's error). Call it
+    /// from a plain thread only, never from async code.
+    pub fn send_blocking(
+        &self,
+        pending: PendingSubmission,
+        sealed: SealedPassword,
+        done: SubmissionAnswer,
+    ) {
+        let job = WriteJob::Submit {
+            pending,
+            sealed,
+            done,
+        };
+        if let Err(tokio::sync::mpsc::error::SendError(job)) = self.jobs.blocking_send(job) {
+            job.answer(Err(writer_stopped()));
+        }
+    }
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::Other(anyhow::anyhow!("the group-commit writer has stopped"))
 }
 
 impl Store {
@@ -63,15 +116,50 @@ impl Store {
         job: WriteJob,
         answer: tokio::sync::oneshot::Receiver<StoreResult<()>>,
     ) -> StoreResult<()> {
-        self.submissions.send(job).await.map_err(|_| {
-            StoreError::Other(anyhow::anyhow!("the group-commit writer has stopped"))
-        })?;
+        self.submissions
+            .send(job)
+            .await
+            .map_err(|_| writer_stopped())?;
         answer.await.map_err(|_| {
             StoreError::Other(anyhow::anyhow!(
                 "the group-commit writer stopped before answering"
             ))
         })?
     }
+
+    /// The writer, for a submission sealed off the async runtime.
+    pub fn submission_writer(&self) -> SubmissionWriter {
+        SubmissionWriter {
+            jobs: self.submissions.clone(),
+        }
+    }
+
+    /// Closes the writer's connection (before the pool closes, so the last connection
+    /// to close is the pool's, which checkpoints the WAL).
+    pub(super) async fn close_writer(&self) {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        if self
+            .submissions
+            .send(WriteJob::Close { done })
+            .await
+            .is_ok()
+        {
+            let _ = answer.await;
+        }
+    }
+}
+
+/// Starts the writer's thread; it stops when the last clone of the store (and so of the
+/// sender) is gone.
+pub(super) fn start_writer(
+    path: PathBuf,
+    jobs: tokio::sync::mpsc::Receiver<WriteJob>,
+) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("passdrop-writer".to_owned())
+        .spawn(move || submission_writer(&path, jobs))
+        .context("could not start the database writer's thread")?;
+    Ok(())
 }
 
 /// Commits submissions in groups: it takes every submission waiting (up to
@@ -79,135 +167,168 @@ impl Store {
 /// transaction, and answers each only after the commit (`synchronous=FULL`: durable).
 /// While one group commits, the next one gathers, so under load one fsync
 /// acknowledges many submissions; alone, a submission is committed at once.
-pub(super) async fn submission_writer(
-    pool: SqlitePool,
-    mut jobs: tokio::sync::mpsc::Receiver<WriteJob>,
-) {
+fn submission_writer(path: &Path, mut jobs: tokio::sync::mpsc::Receiver<WriteJob>) {
+    let mut conn: Option<Connection> = None;
     let mut group = Vec::with_capacity(GROUP_COMMIT_MAX);
-    while jobs.recv_many(&mut group, GROUP_COMMIT_MAX).await > 0 {
-        match commit_submissions(&pool, &group).await {
-            Ok(burned) => {
-                for (job, burned) in group.drain(..).zip(burned) {
-                    job.answer(if burned {
-                        Ok(())
-                    } else {
-                        Err(StoreError::LinkNotLive)
-                    });
-                }
+    let mut closing = Vec::new();
+    while let Some(first) = jobs.blocking_recv() {
+        group.push(first);
+        while group.len() < GROUP_COMMIT_MAX {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
             }
-            Err(e) => {
-                // Nothing of the group was committed; each submitter gets the error.
-                let message = format!("{e:#}");
-                tracing::error!(error = %message, "a group of submissions could not be committed");
-                let passing = cannot_write(&e);
-                for job in group.drain(..) {
-                    job.answer(Err(match passing {
-                        Some(reason) => StoreError::CannotWrite(reason),
-                        None => StoreError::Other(anyhow::anyhow!("database error: {message}")),
-                    }));
-                }
+        }
+        let (close, writes): (Vec<_>, Vec<_>) = group
+            .drain(..)
+            .partition(|job| matches!(job, WriteJob::Close { .. }));
+        closing.extend(close);
+        if !writes.is_empty() {
+            commit_group(path, &mut conn, writes);
+        }
+        if !closing.is_empty() {
+            conn = None;
+            for job in closing.drain(..) {
+                job.answer(Ok(()));
             }
         }
     }
 }
 
+/// Commits one group and answers each of its writes.
+fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>) {
+    let outcome = match conn {
+        Some(c) => commit_submissions(c, &group),
+        None => open_writer(path).and_then(|c| {
+            let outcome = commit_submissions(&c, &group);
+            *conn = Some(c);
+            outcome
+        }),
+    };
+    match outcome {
+        Ok(burned) => {
+            for (job, burned) in group.into_iter().zip(burned) {
+                job.answer(if burned {
+                    Ok(())
+                } else {
+                    Err(StoreError::LinkNotLive)
+                });
+            }
+        }
+        Err(e) => {
+            // Nothing of the group was committed; each submitter gets the error.
+            let message = format!("{e:#}");
+            tracing::error!(error = %message, "a group of submissions could not be committed");
+            // When a commit fails (a full disk), SQLite may have left the connection
+            // inside the transaction: a fresh connection is opened for the next group.
+            if conn.as_ref().is_some_and(|c| !c.is_autocommit()) {
+                tracing::warn!(
+                    "the writer's connection was left inside a failed transaction; replacing it"
+                );
+                *conn = None;
+            }
+            let passing = sqlite_cannot_write(&e);
+            for job in group {
+                job.answer(Err(match passing {
+                    Some(reason) => StoreError::CannotWrite(reason),
+                    None => StoreError::Other(anyhow::anyhow!("database error: {message}")),
+                }));
+            }
+        }
+    }
+}
+
+/// The writer's connection, set up as every connection of the store (module docs).
+fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // The store made the database WAL when it opened it (a lasting setting of the file).
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
+}
+
+/// [`cannot_write`] for the writer's connection.
+fn sqlite_cannot_write(e: &rusqlite::Error) -> Option<&'static str> {
+    match e {
+        rusqlite::Error::SqliteFailure(failure, _) => passing_code(failure.extended_code),
+        _ => None,
+    }
+}
+
 /// One transaction for a group of submissions; returns which links were burned (a
 /// link that is no longer live, or was burned earlier in the same group, is not).
-async fn commit_submissions(
-    pool: &SqlitePool,
-    jobs: &[WriteJob],
-) -> Result<Vec<bool>, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<Vec<bool>> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let mut burned = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let lint_codes = match &job {
-            WriteJob::Submit { lint_codes, .. } => lint_codes.clone(),
-            WriteJob::Opened { .. } => String::new(),
-        };
-        let (token_hash, recipient_id, enc, ciphertext, mail_client, imap_check, now) = match job {
+        let (pending, sealed) = match job {
             WriteJob::Opened {
                 token_hash, now, ..
             } => {
-                sqlx::query(
-                    "UPDATE links SET opened_at = ? WHERE token_hash = ? AND state = 'live' \
+                tx.prepare_cached(
+                    "UPDATE links SET opened_at = ?1 WHERE token_hash = ?2 AND state = 'live' \
                      AND opened_at IS NULL",
-                )
-                .bind(now)
-                .bind(token_hash.as_slice())
-                .execute(&mut *tx)
-                .await?;
+                )?
+                .execute(params![now, token_hash.as_slice()])?;
+                burned.push(true);
+                continue;
+            }
+            WriteJob::Close { .. } => {
                 burned.push(true);
                 continue;
             }
             WriteJob::Submit {
-                token_hash,
-                recipient_id,
-                enc,
-                ciphertext,
-                mail_client,
-                imap_check,
-                now,
-                ..
-            } => (
-                token_hash,
-                recipient_id,
-                enc,
-                ciphertext,
-                mail_client,
-                imap_check,
-                now,
-            ),
+                pending, sealed, ..
+            } => (pending, sealed),
         };
-        let updated = sqlx::query(
-            "UPDATE links SET state = 'used', used_at = ?1 \
-             WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' AND expires_at > ?1 \
-             AND EXISTS (SELECT 1 FROM recipients r JOIN batch_keys k ON k.batch_id = r.batch_id \
-                         WHERE r.id = ?3)",
-        )
-        .bind(now)
-        .bind(token_hash.as_slice())
-        .bind(recipient_id)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
+        let (recipient_id, now) = (pending.recipient_id, pending.now);
+        let updated = tx
+            .prepare_cached(
+                "UPDATE links SET state = 'used', used_at = ?1 \
+                 WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' \
+                 AND expires_at > ?1 \
+                 AND EXISTS (SELECT 1 FROM recipients r JOIN batch_keys k \
+                             ON k.batch_id = r.batch_id WHERE r.id = ?3)",
+            )?
+            .execute(params![now, pending.token_hash.as_slice(), recipient_id])?;
+        if updated != 1 {
             burned.push(false);
             continue;
         }
-        sqlx::query(
+        tx.prepare_cached(
             "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at, mail_client, \
-             imap_check) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recipient_id) DO UPDATE SET \
-             enc = excluded.enc, ciphertext = excluded.ciphertext, \
+             imap_check) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (recipient_id) DO UPDATE \
+             SET enc = excluded.enc, ciphertext = excluded.ciphertext, \
              submitted_at = excluded.submitted_at, mail_client = excluded.mail_client, \
              imap_check = excluded.imap_check",
-        )
-        .bind(recipient_id)
-        .bind(enc)
-        .bind(ciphertext)
-        .bind(now)
-        .bind(mail_client.map(MailClient::as_str))
-        .bind(imap_check.map(ImapCheck::as_str))
-        .execute(&mut *tx)
-        .await?;
+        )?
+        .execute(params![
+            recipient_id,
+            sealed.enc,
+            sealed.ciphertext,
+            now,
+            pending.mail_client.map(MailClient::as_str),
+            pending.imap_check.map(ImapCheck::as_str),
+        ])?;
         // A new password: its lint codes, and none of the last one's re-check or
         // inventory (migration 0013).
-        sqlx::query(
-            "INSERT OR REPLACE INTO user_readiness (recipient_id, lint_codes) VALUES (?, ?)",
-        )
-        .bind(recipient_id)
-        .bind(lint_codes)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO user_readiness (recipient_id, lint_codes) VALUES (?1, ?2)",
+        )?
+        .execute(params![recipient_id, pending.lint_codes])?;
+        tx.prepare_cached(
             "INSERT INTO audit_events (batch_id, at, kind, count) \
-             SELECT batch_id, ?, ?, 1 FROM recipients WHERE id = ?",
-        )
-        .bind(now)
-        .bind(AuditKind::Submitted.as_str())
-        .bind(recipient_id)
-        .execute(&mut *tx)
-        .await?;
+             SELECT batch_id, ?1, ?2, 1 FROM recipients WHERE id = ?3",
+        )?
+        .execute(params![now, AuditKind::Submitted.as_str(), recipient_id])?;
         burned.push(true);
     }
-    tx.commit().await?;
+    tx.commit()?;
     Ok(burned)
 }

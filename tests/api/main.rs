@@ -48,6 +48,7 @@ mod reads;
 mod reload;
 mod signed_settings;
 mod smtp;
+mod stores;
 mod uncounted;
 mod upgrade;
 mod ways_branding;

@@ -16,7 +16,6 @@ use crate::config::{TimeZoneSetting, now};
 use crate::crypto::LinkToken;
 use crate::i18n::{self, Arg, Language};
 use crate::imap::{self, Entry, Verdict, WhenUnreachable};
-use crate::outbox::notify;
 use crate::storage::LinkView;
 use crate::web::brand::PageBrand;
 use crate::web::error::GoneLink;
@@ -599,20 +598,7 @@ impl Reader<'_> {
                 state.metrics.submission("accepted");
                 // Everyone has submitted: the admin hears of it (once), when a relay is
                 // set up. Off the user's answer: the password is durable already.
-                let (bg, batch_id) = (state.clone(), view.batch.id.clone());
-                tokio::spawn(async move {
-                    let relay = notify::relay_is_set(&bg.store, bg.config.smtp.as_ref()).await;
-                    let queued = batch::events::note_submission(
-                        &bg.store,
-                        &batch_id,
-                        relay.unwrap_or(false),
-                        now(),
-                    )
-                    .await;
-                    if matches!(queued, Ok(true)) {
-                        bg.notifier.wake();
-                    }
-                });
+                super::completion::after_submission(state, &view.batch.id);
                 tracing::info!(
                     batch_id = %view.batch.id,
                     recipient_id = view.recipient.id,

@@ -4,6 +4,7 @@
 
 pub(super) mod brand;
 pub(super) mod collect;
+mod completion;
 pub mod form;
 pub(super) mod pages;
 pub(super) mod ways;
