@@ -272,7 +272,7 @@ pub async fn record_export(
 /// users still pending are found from the export itself (who had submitted when it
 /// read the batch) and the live links, instead of `export_outlook` reading every
 /// submission again (about 70 MB of pages for 50,000 users). A user who submitted
-/// after the read counts as pending, which can only keep the purge later.
+/// after the read is in neither (their link is used): `submitted_after` names them.
 pub async fn record_export_of(
     store: &Store,
     batch: &Batch,
@@ -293,6 +293,21 @@ pub async fn record_export_of(
         .mark_exported(&batch.id, exported.rows, now, plan.export_purge_at)
         .await?;
     Ok(plan)
+}
+
+/// Who submitted after `exported` read the batch (not in that file), by EmailAddress.
+pub async fn submitted_after(
+    store: &Store,
+    batch: &Batch,
+    exported: &M365Export,
+) -> BatchResult<Vec<String>> {
+    Ok(store
+        .submitted_recipients(&batch.id)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| !exported.submitted.contains(id))
+        .map(|(_, email)| email)
+        .collect())
 }
 
 /// Like `export_m365`, but without recording the export (for a caller that may still

@@ -270,6 +270,23 @@ async fn export(
             exported.missing.join(", ")
         );
     }
+    let late = batch::submitted_after(store, &b, &exported).await?;
+    if !late.is_empty() {
+        let names = late.join(", ");
+        if args.purge {
+            return Err(anyhow::anyhow!(
+                "{} users submitted while this file was being made, so their passwords are \
+                 not in it: {names}. Nothing was purged; export again.",
+                late.len()
+            )
+            .into());
+        }
+        eprintln!(
+            "{} users submitted while this file was being made; their passwords are not in \
+             it: {names}. Export again before the purge.",
+            late.len()
+        );
+    }
     if args.purge {
         let outlook = batch::export_outlook(store, &b, config::now()).await?;
         eprint!("{}", links_stopped(&outlook));

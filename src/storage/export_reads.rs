@@ -8,7 +8,7 @@ impl Store {
     /// Every submission of a batch in roster order, and the EmailAddress of every
     /// recipient without one (in roster order): one pass over the batch, where
     /// `submissions_and_missing` made two (the second only to find who is missing).
-    /// Read in roster order through `recipients_by_roster_line` (migration 0024), so
+    /// Read in roster order through `recipients_by_roster_line` (migration 0022), so
     /// nothing is sorted.
     #[instrument(skip_all)]
     pub async fn submissions_for_export(
@@ -37,6 +37,19 @@ impl Store {
             }
         }
         Ok((submissions, missing))
+    }
+
+    /// The id and EmailAddress of every recipient of a batch who has submitted, in roster
+    /// order, read from the submissions' primary key alone (no sealed password is read).
+    #[instrument(skip_all)]
+    pub async fn submitted_recipients(&self, batch_id: &str) -> StoreResult<Vec<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT r.id, r.email FROM recipients r WHERE r.batch_id = ? AND EXISTS \
+             (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id) ORDER BY r.roster_line",
+        )
+        .bind(batch_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The recipients of a batch whose newest link is live and expires after `now`,

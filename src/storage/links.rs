@@ -283,7 +283,7 @@ impl Store {
     /// tells the admin the message arrived).
     ///
     /// Queued for the group commit and not waited for: a GET does not wait for an
-    /// fsync to show the form (it waits only while the writer's queue is full). The
+    /// fsync to show the form (and when the writer's queue is full the note is dropped). The
     /// note is committed with the next group, within milliseconds; a group that fails
     /// is logged by the writer; `close` commits every note still queued. A crash
     /// before the commit loses the note (the link stays "pending"; the next visit
@@ -297,10 +297,17 @@ impl Store {
             now,
             done,
         };
-        self.submissions
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Other(anyhow::anyhow!("the group-commit writer has stopped")))
+        // A note is not worth a failed page or a wait behind a flood of submissions:
+        // when the writer's queue is full, or the writer has stopped, it is dropped
+        // (logged; the link stays "pending" and its next visit notes it again).
+        if let Err(e) = self.submissions.try_send(job) {
+            let why = match e {
+                tokio::sync::mpsc::error::TrySendError::Full(_) => "the writer's queue is full",
+                tokio::sync::mpsc::error::TrySendError::Closed(_) => "the writer has stopped",
+            };
+            tracing::warn!(why, "an \"opened\" note was dropped");
+        }
+        Ok(())
     }
 
     /// Waits until every write queued before now (the "opened" notes above) is

@@ -101,6 +101,10 @@ impl Readers {
             F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(READ_BUSY_TIMEOUT)?;
+        // As every connection of the store (DESIGN.md): a sort never spills emails to a
+        // temporary file, and this connection can only read.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "query_only", "ON")?;
         Ok(conn)
     }
 
@@ -115,7 +119,10 @@ impl Readers {
             None => self.open().map_err(read_error)?,
         };
         let answer = read(&conn).map_err(read_error)?;
-        if let Ok(mut idle) = self.idle.lock()
+        // Only a connection with no statement still running goes back: one left inside
+        // a read would keep its old snapshot for ever.
+        if !conn.is_busy()
+            && let Ok(mut idle) = self.idle.lock()
             && idle.len() < IDLE_READERS
         {
             idle.push(conn);

@@ -60,3 +60,41 @@ async fn a_large_export_keeps_roster_order_names_the_missing_and_plans_the_purge
     }
     app.stop().await;
 }
+
+/// A user who submits after the export read the batch is not in the file: the export
+/// names them (`submitted_after`), which `passdrop export --purge` refuses to purge on.
+#[tokio::test]
+async fn a_submission_after_the_export_read_is_named_as_missing_from_the_file() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("late", &roster_of("late", 3)).await;
+    let r = app
+        .submit(&link(&links[0]), "Password-0", "Password-0")
+        .await;
+    assert_eq!(r.status(), 200);
+    let admin = batch::unlock_admin(&app.store, secret(PASSPHRASE))
+        .await
+        .unwrap();
+    let exported = batch::prepare_m365(&app.store, &b, &admin).await.unwrap();
+    assert!(
+        batch::submitted_after(&app.store, &b, &exported)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Between the read and the purge, another user submits.
+    let r = app
+        .submit(&link(&links[2]), "Password-2", "Password-2")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        batch::submitted_after(&app.store, &b, &exported)
+            .await
+            .unwrap(),
+        vec!["late2@example.org".to_owned()]
+    );
+    assert!(
+        !std::str::from_utf8(&exported.csv)
+            .unwrap()
+            .contains("Password-2")
+    );
+}
