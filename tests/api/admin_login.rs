@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Output;
 
 use base64::Engine as _;
-use passdrop::imap::{self, CertTrust, ImapServer, ImapSettings, Verdict, WhenUnreachable};
+use passdrop::imap::{self, CertTrust, Verdict, WhenUnreachable};
 
 use crate::helpers::{
     Dovecot, DovecotSetup, Pki, Relay, Server, TestApp, aiosmtpd_available, canaries_found,
@@ -21,20 +21,35 @@ const PASSPHRASE: &str = "admin login test passphrase";
 
 /// A Dovecot whose master user `mailadmin` may open every user but `cy`.
 pub(crate) fn dovecot_with_master(pki: &Pki) -> Dovecot {
+    dovecot_with_master_users(
+        pki,
+        &[("ann", "Ann pw 1"), ("bob", "Bob pw 2"), ("cy", "Cy pw 3")],
+        ADMIN_PASSWORD,
+    )
+}
+
+/// The master passdb's file: `mailadmin` with `password`.
+pub(crate) fn masters(password: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(password);
+    format!("mailadmin:{{PLAIN.B64}}{b64}\n")
+}
+
+/// A Dovecot with `users` whose master user `mailadmin` (`admin_password`, separator
+/// `*`) may open each of them but `cy` (a per-master deny file, DOVECOT-NOTES.md).
+pub(crate) fn dovecot_with_master_users(
+    pki: &Pki,
+    users: &[(&str, &str)],
+    admin_password: &str,
+) -> Dovecot {
     Dovecot::start_with_auth(
         &DovecotSetup {
-            users: &[("ann", "Ann pw 1"), ("bob", "Bob pw 2"), ("cy", "Cy pw 3")],
+            users,
             mechanisms: "plain login",
             tls: true,
             pki,
         },
         |dir: &Path| {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(ADMIN_PASSWORD);
-            std::fs::write(
-                dir.join("masters"),
-                format!("mailadmin:{{PLAIN.B64}}{b64}\n"),
-            )
-            .unwrap();
+            std::fs::write(dir.join("masters"), masters(admin_password)).unwrap();
             // The master's deny file: the users it may not open. (A deny passdb with
             // `skip = unauthenticated` would not be consulted after a master login.)
             std::fs::write(dir.join("deny-mailadmin"), "cy:\n").unwrap();
@@ -247,11 +262,11 @@ async fn the_admin_login_covers_whom_it_can_and_links_go_only_to_the_rest() {
         ]
     );
     // Each row really logs in.
-    let settings = ImapSettings {
-        server: ImapServer::parse(&url).unwrap(),
-        trust: CertTrust::ca_file(&pki.ca_pem).unwrap(),
-        when_unreachable: WhenUnreachable::AskToRetry,
-    };
+    let settings = crate::imap::settings(
+        &url,
+        CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        WhenUnreachable::AskToRetry,
+    );
     for row in &rows[1..] {
         let verdict = imap::verify_password(&settings, &row[1], &secret(&row[2])).await;
         assert_eq!(verdict, Verdict::Accepted, "{row:?}: {}", dovecot.log());
@@ -320,11 +335,11 @@ async fn the_console_sets_the_admin_login_with_the_passphrase_and_probes_in_the_
     let pki = Pki::new(&["127.0.0.1", "localhost"]);
     let dovecot = dovecot_with_master(&pki);
     let app = TestApp::spawn().await;
-    let settings = ImapSettings {
-        server: ImapServer::parse(&dovecot.imaps_url()).unwrap(),
-        trust: CertTrust::ca_file(&pki.ca_pem).unwrap(),
-        when_unreachable: WhenUnreachable::AskToRetry,
-    };
+    let settings = crate::imap::settings(
+        &dovecot.imaps_url(),
+        CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        WhenUnreachable::AskToRetry,
+    );
     let (b, _) = app
         .create_batch_checked_with(
             "console-admin",

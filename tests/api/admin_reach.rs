@@ -11,8 +11,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use base64::Engine as _;
-
+use crate::admin_login::{dovecot_with_master_users, masters};
 use crate::helpers::{
     Dovecot, DovecotSetup, Pki, Server, TestApp, canaries_found, console_get, console_post,
     dovecot_available, parse_csv, passdrop, run, stderr,
@@ -37,11 +36,6 @@ fn write_later(path: &Path, text: &str) {
     let later = format!("@{}", passdrop::config::now() + 5);
     let o = run(Command::new("touch").args(["-d", &later]).arg(path));
     assert!(o.status.success(), "{}", stderr(&o));
-}
-
-fn masters(password: &str) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(password);
-    format!("mailadmin:{{PLAIN.B64}}{b64}\n")
 }
 
 /// A message of about `body` bytes.
@@ -101,32 +95,17 @@ fn server_codes(json: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// A Dovecot whose master user `mailadmin` may open ann, bob and dan, not cy (a
-/// per-master deny file, DOVECOT-NOTES.md).
+/// A Dovecot whose master user `mailadmin` may open ann, bob and dan, not cy.
 fn dovecot_with_master(pki: &Pki) -> Dovecot {
-    Dovecot::start_with_auth(
-        &DovecotSetup {
-            users: &[
-                ("ann", "Ann pw 1"),
-                ("bob", "Bob pw 2"),
-                ("cy", "Cy pw 3"),
-                ("dan", "Dan pw 4"),
-            ],
-            mechanisms: "plain login",
-            tls: true,
-            pki,
-        },
-        |dir: &Path| {
-            std::fs::write(dir.join("masters"), masters(ADMIN_PASSWORD)).unwrap();
-            std::fs::write(dir.join("deny-mailadmin"), "cy:\n").unwrap();
-            std::fs::write(dir.join("deny-"), "").unwrap();
-            let d = dir.display();
-            format!(
-                "auth_master_user_separator = *\n\
-                 passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/masters\n  master = yes\n  pass = yes\n}}\n\
-                 passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/deny-%{{master_user}}\n  deny = yes\n}}\n"
-            )
-        },
+    dovecot_with_master_users(
+        pki,
+        &[
+            ("ann", "Ann pw 1"),
+            ("bob", "Bob pw 2"),
+            ("cy", "Cy pw 3"),
+            ("dan", "Dan pw 4"),
+        ],
+        ADMIN_PASSWORD,
     )
 }
 
@@ -781,7 +760,7 @@ async fn migration_0020_keeps_every_readiness_row() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_shows_covered_users_problems_and_rechecks_them() {
     use passdrop::batch::admin_login::{self, AdminForm, AdminLogin, NewAdminLogin};
-    use passdrop::imap::{CertTrust, ImapServer, ImapSettings, WhenUnreachable};
+    use passdrop::imap::{CertTrust, WhenUnreachable};
     if !dovecot_available() {
         return;
     }
@@ -789,11 +768,11 @@ async fn the_console_shows_covered_users_problems_and_rechecks_them() {
     let dovecot = dovecot_with_master(&pki);
     maildir(&dovecot, "bob", &[("", &[37 * 1024 * 1024])]);
     let app = TestApp::spawn().await;
-    let settings = ImapSettings {
-        server: ImapServer::parse(&dovecot.imaps_url()).unwrap(),
-        trust: CertTrust::ca_file(&pki.ca_pem).unwrap(),
-        when_unreachable: WhenUnreachable::AskToRetry,
-    };
+    let settings = crate::imap::settings(
+        &dovecot.imaps_url(),
+        CertTrust::ca_file(&pki.ca_pem).unwrap(),
+        WhenUnreachable::AskToRetry,
+    );
     let (b, _) = app
         .create_batch_checked_with(
             "console-reach",
