@@ -7,12 +7,16 @@
 //! `PASSDROP_BENCH_CLIENTS` (64), `PASSDROP_BENCH_SECS` (10, each timed GET/POST phase),
 //! `PASSDROP_BENCH_RUNS` (3, runs of passdrop at the full size: median and spread),
 //! `PASSDROP_BENCH_ONLY=passdrop` (skip the ceiling and SnapPass: a quicker A/B run; their
-//! cells show "-"), `PASSDROP_BENCH_KEEP=DIR` (keep each run's data directory as
+//! cells show "-"; `limits`: only the crypto limit), `PASSDROP_BENCH_KEEP=DIR` (keep each run's data directory as
 //! `DIR/passdrop-<links>-links`, a batch named `bench` with every link submitted, so
 //! `passdrop export` or the server can be re-run and profiled by hand: README,
 //! "Performance").
 //! The crypto limit and the cost per link at 1,000 and 10,000 links (as many runs as at
 //! the full size) are measured in the same run (`load/limits.rs`, `load/report.rs`).
+//! So is each server's CPU time per request (`/proc`, robust to other load on the
+//! machine), and the ceiling a second time, replaying passdrop's own answers (status,
+//! headers, body of a form page and of a submission's answer): the gap between the two
+//! ceilings is what passdrop's bytes cost, the rest passdrop's own work.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -50,7 +54,12 @@ fn setting(name: &str, default: usize) -> usize {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--ceiling-server") {
-        ceiling_server();
+        let page = args
+            .iter()
+            .position(|a| a == "--page")
+            .and_then(|i| args.get(i + 1))
+            .map(PathBuf::from);
+        ceiling_server(page.as_deref());
         return;
     }
     // `cargo test --benches` runs benches in test mode: do nothing then.
@@ -64,23 +73,156 @@ fn main() {
     rt.block_on(run());
 }
 
-/// The ceiling: the least an axum server can do per request on this machine.
-fn ceiling_server() {
+/// The ceiling: the least an axum server can do per request on this machine. With
+/// `page` (a directory written by `Captured::save`), it answers every GET and POST with
+/// the bytes passdrop answered (status, headers, body) and does nothing else: what
+/// passdrop's pages cost in HTTP and on the wire alone.
+fn ceiling_server(page: Option<&Path>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::get(|| async { "ok" })
-                .post(|_body: Bytes| async { axum::http::StatusCode::NO_CONTENT }),
-        );
+        let app = match page.map(Captured::load) {
+            None => axum::Router::new().route(
+                "/",
+                axum::routing::get(|| async { "ok" })
+                    .post(|_body: Bytes| async { axum::http::StatusCode::NO_CONTENT }),
+            ),
+            Some(page) => {
+                let (get, post) = (Arc::new(page.get), Arc::new(page.post));
+                axum::Router::new().route(
+                    "/",
+                    axum::routing::get(move || {
+                        let get = get.clone();
+                        async move { get.response() }
+                    })
+                    .post(move |_body: Bytes| {
+                        let post = post.clone();
+                        async move { post.response() }
+                    }),
+                )
+            }
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("{}", listener.local_addr().unwrap());
         std::io::stdout().flush().unwrap();
         axum::serve(listener, app).await.unwrap();
     });
+}
+
+/// One response as passdrop sent it: status, headers (`date` and `content-length` left
+/// to the server that replays it), body.
+#[derive(Clone)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+}
+
+impl Answer {
+    async fn of(response: hyper::Response<hyper::body::Incoming>) -> Self {
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter(|(n, _)| *n != "date" && *n != "content-length")
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn response(&self) -> axum::response::Response {
+        let mut r = axum::response::Response::new(axum::body::Body::from(self.body.clone()));
+        *r.status_mut() = axum::http::StatusCode::from_u16(self.status).unwrap();
+        for (n, v) in &self.headers {
+            r.headers_mut().append(
+                axum::http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                axum::http::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        r
+    }
+
+    fn save(&self, dir: &Path, name: &str) {
+        let mut head = format!("{}\n", self.status);
+        for (n, v) in &self.headers {
+            head.push_str(&format!("{n}: {v}\n"));
+        }
+        std::fs::write(dir.join(format!("{name}.head")), head).unwrap();
+        std::fs::write(dir.join(format!("{name}.body")), &self.body).unwrap();
+    }
+
+    fn load(dir: &Path, name: &str) -> Self {
+        let head = std::fs::read_to_string(dir.join(format!("{name}.head"))).unwrap();
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(": "))
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        let body = Bytes::from(std::fs::read(dir.join(format!("{name}.body"))).unwrap());
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// passdrop's answers to a repeat visit of a form (GET) and to a submission (POST).
+#[derive(Clone)]
+struct Captured {
+    get: Answer,
+    post: Answer,
+}
+
+impl Captured {
+    fn save(&self, dir: &Path) {
+        self.get.save(dir, "get");
+        self.post.save(dir, "post");
+    }
+
+    fn load(dir: &Path) -> Self {
+        Self {
+            get: Answer::load(dir, "get"),
+            post: Answer::load(dir, "post"),
+        }
+    }
+}
+
+/// CPU time (user + system) a process has used so far, in seconds (Linux `USER_HZ`,
+/// 100 ticks per second).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (in parentheses, which may hold spaces).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Runs `phase` and answers its figures with the server's CPU per answered request.
+async fn with_cpu(pid: u32, phase: impl std::future::Future<Output = Load>) -> (Load, f64) {
+    let before = cpu_seconds(pid);
+    let load = phase.await;
+    let used = cpu_seconds(pid) - before;
+    let per = used / load.ok.max(1) as f64 * 1e6;
+    (load, per)
 }
 
 /// A measured phase of load.
@@ -273,6 +415,12 @@ struct Figures {
     gets: Option<Load>,
     posts: Option<Load>,
     export_s: Option<f64>,
+    /// The server's CPU time (user + system) per answered GET, µs.
+    get_cpu_us: Option<f64>,
+    /// The server's CPU time per answered POST, µs.
+    post_cpu_us: Option<f64>,
+    /// passdrop's answers to one GET and one POST, for the ceiling that replays them.
+    page: Option<Captured>,
 }
 
 async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
@@ -339,7 +487,8 @@ async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
             accept_json: false,
         })
         .collect();
-    f.gets = Some(
+    let (gets, cpu) = with_cpu(
+        pid,
         load(
             &client,
             Arc::new(gets),
@@ -347,15 +496,35 @@ async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
             true,
             Duration::from_secs(secs),
             200,
-        )
-        .await,
-    );
+        ),
+    )
+    .await;
+    (f.gets, f.get_cpu_us) = (Some(gets), Some(cpu));
+
+    // One repeat visit and the first submission, as they were answered: the ceiling
+    // replays them (`bench_page_ceiling`). The timed submissions are the other links.
+    let password = |i: usize| format!("Bench+password+{i}");
+    let get = hyper::Request::get(&urls[0])
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let get = Answer::of(client.request(get).await.unwrap()).await;
+    let post = hyper::Request::post(&urls[0])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(format!(
+            "password={pw}&password_confirm={pw}",
+            pw = password(0)
+        ))))
+        .unwrap();
+    let post = Answer::of(client.request(post).await.unwrap()).await;
+    assert_eq!((get.status, post.status), (200, 200));
+    f.page = Some(Captured { get, post });
 
     let posts: Vec<Req> = urls
         .iter()
         .enumerate()
+        .skip(1)
         .map(|(i, u)| {
-            let pw = format!("Bench+password+{i}");
+            let pw = password(i);
             Req {
                 uri: u.clone(),
                 body: Some(Bytes::from(format!("password={pw}&password_confirm={pw}"))),
@@ -363,7 +532,12 @@ async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
             }
         })
         .collect();
-    f.posts = Some(load(&client, Arc::new(posts), clients, false, HARD_LIMIT, 200).await);
+    let (posts, cpu) = with_cpu(
+        pid,
+        load(&client, Arc::new(posts), clients, false, HARD_LIMIT, 200),
+    )
+    .await;
+    (f.posts, f.post_cpu_us) = (Some(posts), Some(cpu));
     f.peak_rss = Some(memory(pid).1);
 
     let out = dir.path().join("m365.csv");
@@ -372,8 +546,8 @@ async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
     let rows = std::fs::read_to_string(&out).unwrap().lines().count() - 1;
     assert_eq!(
         rows,
-        f.posts.as_ref().unwrap().ok,
-        "every acknowledged submission is exported"
+        f.posts.as_ref().unwrap().ok + 1,
+        "every acknowledged submission (the timed ones and the first) is exported"
     );
     drop(server);
     if let Ok(keep) = std::env::var("PASSDROP_BENCH_KEEP") {
@@ -394,14 +568,27 @@ async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
 }
 
 async fn bench_ceiling(links: usize, clients: usize, secs: u64) -> Figures {
+    ceiling_run(links, clients, secs, None).await
+}
+
+/// The ceiling answering with passdrop's own bytes (`ceiling_server`): status, headers
+/// and body of a repeat visit to a form and of a submission's answer.
+async fn bench_page_ceiling(page: &Captured, links: usize, clients: usize, secs: u64) -> Figures {
+    let dir = tempfile::tempdir().unwrap();
+    page.save(dir.path());
+    ceiling_run(links, clients, secs, Some(dir.path())).await
+}
+
+async fn ceiling_run(links: usize, clients: usize, secs: u64, page: Option<&Path>) -> Figures {
     let mut f = Figures::default();
     let client = http_client(clients);
     let started = Instant::now();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .arg("--ceiling-server")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = Command::new(std::env::current_exe().unwrap());
+    server.arg("--ceiling-server");
+    if let Some(page) = page {
+        server.arg("--page").arg(page);
+    }
+    let mut child = server.stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -417,7 +604,8 @@ async fn bench_ceiling(links: usize, clients: usize, secs: u64) -> Figures {
         body: None,
         accept_json: false,
     }];
-    f.gets = Some(
+    let (gets, cpu) = with_cpu(
+        pid,
         load(
             &client,
             Arc::new(get),
@@ -425,9 +613,10 @@ async fn bench_ceiling(links: usize, clients: usize, secs: u64) -> Figures {
             true,
             Duration::from_secs(secs),
             200,
-        )
-        .await,
-    );
+        ),
+    )
+    .await;
+    (f.gets, f.get_cpu_us) = (Some(gets), Some(cpu));
     let posts: Vec<Req> = (0..links)
         .map(|i| Req {
             uri: base.clone(),
@@ -435,7 +624,13 @@ async fn bench_ceiling(links: usize, clients: usize, secs: u64) -> Figures {
             accept_json: false,
         })
         .collect();
-    f.posts = Some(load(&client, Arc::new(posts), clients, false, HARD_LIMIT, 204).await);
+    let ok = if page.is_some() { 200 } else { 204 };
+    let (posts, cpu) = with_cpu(
+        pid,
+        load(&client, Arc::new(posts), clients, false, HARD_LIMIT, ok),
+    )
+    .await;
+    (f.posts, f.post_cpu_us) = (Some(posts), Some(cpu));
     f.peak_rss = Some(memory(pid).1);
     f
 }

@@ -2,7 +2,10 @@
 //! times at the full size (median and spread of each timed phase), and as many times
 //! at 1,000 and 10,000 links for the cost per link (issue 21).
 
-use super::{Figures, Load, bench_ceiling, bench_passdrop, bench_snappass, cpu_model, setting};
+use super::{
+    Figures, Load, bench_ceiling, bench_page_ceiling, bench_passdrop, bench_snappass, cpu_model,
+    setting,
+};
 
 /// A figure over the runs: every run's value, the median shown, the spread (min-max).
 #[derive(Clone, Default)]
@@ -104,8 +107,18 @@ pub async fn run() {
     let limits = tokio::task::spawn_blocking(|| super::limits::measure(2.0))
         .await
         .unwrap();
+    let only = std::env::var("PASSDROP_BENCH_ONLY").unwrap_or_default();
+    // `PASSDROP_BENCH_ONLY=limits`: the crypto limit alone (an A/B of the crypto).
+    if only == "limits" {
+        println!(
+            "HPKE seals/s, all cores: {:.0}\nHPKE opens/s, all cores: {:.0}\n\
+             Argon2id unlock, s: {:.2}",
+            limits.seals_per_s, limits.opens_per_s, limits.unlock_s
+        );
+        return;
+    }
     // `PASSDROP_BENCH_ONLY=passdrop`: passdrop alone, for quicker A/B runs.
-    let peers = std::env::var("PASSDROP_BENCH_ONLY").map_or(true, |v| v != "passdrop");
+    let peers = only != "passdrop";
     let ceiling = if peers {
         println!("running the ceiling (no-op axum server)...");
         bench_ceiling(links, clients, secs).await
@@ -135,6 +148,16 @@ pub async fn run() {
         println!("running passdrop at {links} links, run {i} of {runs}...");
         full.push(bench_passdrop(links, clients, secs).await);
     }
+    // The ceiling again, answering with the bytes passdrop answered (its own status,
+    // headers and body): what passdrop's pages cost in HTTP and on the wire alone, so
+    // what is left of the gap to the no-op ceiling is passdrop's own work.
+    let replay = match full.iter().find_map(|f| f.page.clone()) {
+        Some(page) if peers => {
+            println!("running the ceiling again, answering with passdrop's own pages...");
+            Some(bench_page_ceiling(&page, links, clients, secs).await)
+        }
+        _ => None,
+    };
     let binary = std::fs::metadata(env!("CARGO_BIN_EXE_passdrop"))
         .map(|m| m.len() as f64 / 1e6)
         .ok();
@@ -262,6 +285,61 @@ pub async fn run() {
             met: at_most(p99s.max(), 25.0),
             ..row("store latency p99, ms", p99s, 1, "<= 25 in every run", None)
         },
+        Row {
+            ceiling: ceiling.get_cpu_us,
+            ..row(
+                "server CPU (user+system) per form GET, µs",
+                stat(|f| f.get_cpu_us),
+                1,
+                "",
+                None,
+            )
+        },
+        Row {
+            ceiling: ceiling.post_cpu_us,
+            ..row(
+                "server CPU (user+system) per store, µs",
+                stat(|f| f.post_cpu_us),
+                1,
+                "",
+                None,
+            )
+        },
+        Row {
+            ceiling: ceiling_gets,
+            ..row(
+                &format!(
+                    "the ceiling replaying passdrop's form page ({} bytes and its headers), GETs/s",
+                    full.iter()
+                        .find_map(|f| f.page.as_ref())
+                        .map_or(0, |p| p.get.body.len())
+                ),
+                Stat::one(replay.as_ref().and_then(|f| rate(f, true))),
+                0,
+                "what passdrop could reach doing nothing else",
+                None,
+            )
+        },
+        Row {
+            ceiling: ceiling.get_cpu_us,
+            ..row(
+                "the same: server CPU per GET, µs",
+                Stat::one(replay.as_ref().and_then(|f| f.get_cpu_us)),
+                1,
+                "",
+                None,
+            )
+        },
+        Row {
+            ceiling: ceiling_stores,
+            ..row(
+                "the ceiling replaying passdrop's answer to a submission, POSTs/s",
+                Stat::one(replay.as_ref().and_then(|f| rate(f, false))),
+                0,
+                "",
+                None,
+            )
+        },
         row(
             "batch creation, s",
             create.clone(),
@@ -370,17 +448,20 @@ pub async fn run() {
     };
     println!();
     println!(
-        "requests not answered as expected: passdrop {:?} (per run), ceiling {}, SnapPass {}",
+        "requests not answered as expected: passdrop {:?} (per run), ceiling {}, SnapPass {}, \
+         the ceiling replaying passdrop's pages {}",
         full.iter().map(failed).collect::<Vec<_>>(),
         failed(&ceiling),
-        sp.map_or(0, failed)
+        sp.map_or(0, failed),
+        replay.as_ref().map_or(0, failed)
     );
     for (i, f) in full.iter().enumerate() {
         if let Some(p) = &f.posts {
             println!(
-                "run {}: passdrop stored {} of {links} submissions in {:.1} s, every one exported",
+                "run {}: passdrop stored {} of {links} submissions (the first one before the timed \
+                 phase) in {:.1} s, every one exported",
                 i + 1,
-                p.ok,
+                p.ok + 1,
                 p.elapsed.as_secs_f64()
             );
         }
