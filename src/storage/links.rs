@@ -47,8 +47,9 @@ impl Store {
 
     /// The link a token hash names, with its recipient and batch; `None` if unknown or
     /// its batch is purged or being purged. Read straight from SQLite on this thread
-    /// (`reader.rs`): the collection pages' one query, without a thread hop.
-    #[instrument(skip_all)]
+    /// (`reader.rs`): the collection pages' one query, without a thread hop. Its span is
+    /// at debug level: at the default (info) every page would make one, for nothing.
+    #[instrument(level = "debug", skip_all)]
     pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
         let found = self.readers.read(|conn| {
             let mut query = conn.prepare_cached(&LINK_VIEW_SQL)?;
@@ -287,8 +288,8 @@ impl Store {
     /// note is committed with the next group, within milliseconds; a group that fails
     /// is logged by the writer; `close` commits every note still queued. A crash
     /// before the commit loses the note (the link stays "pending"; the next visit
-    /// notes it again).
-    #[instrument(skip_all)]
+    /// notes it again). Its span is at debug level, as `link_by_token_hash`'s.
+    #[instrument(level = "debug", skip_all)]
     pub async fn mark_opened(&self, token_hash: &[u8; 32], now: i64) -> StoreResult<()> {
         // The outcome is nobody's business here: dropping the receiver is allowed.
         let (done, _outcome) = tokio::sync::oneshot::channel();

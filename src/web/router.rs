@@ -18,8 +18,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use super::middleware::{
-    AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, body_deadline, cannot_save_banner,
-    check_host, designed_error_pages, redact_path, security_headers,
+    AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, RedactedPath, body_deadline,
+    cannot_save_banner, check_host, designed_error_pages, security_headers,
 };
 use super::{AppState, api, assets, console, metrics, public, rate_limit};
 
@@ -223,7 +223,7 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             tracing::info_span!(
                 "request",
                 method = %req.method(),
-                path = %redact_path(req.uri().path()),
+                path = %RedactedPath(req.uri().path()),
             )
         }))
         .with_state(state)
