@@ -53,11 +53,15 @@ impl Store {
     pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
         let found = self.readers.read(|conn| {
             let mut query = conn.prepare_cached(&LINK_VIEW_SQL)?;
-            let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::column_map(&query));
+            let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::ColumnIndex::of(&query));
             let mut rows = query.query([token_hash.as_slice()])?;
-            Ok(rows
-                .next()?
-                .map(|row| row_to_link_view(&super::reader::NamedRow { row, columns })))
+            Ok(rows.next()?.map(|row| {
+                row_to_link_view(&super::reader::OrderedRow {
+                    row,
+                    columns,
+                    next: std::cell::Cell::new(0),
+                })
+            }))
         })?;
         found.transpose()
     }
@@ -395,7 +399,7 @@ static LINK_VIEW_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 });
 
 /// `LINK_VIEW_SQL`'s columns by name (the same on every connection: one query text).
-static LINK_VIEW_COLUMNS: std::sync::OnceLock<std::collections::HashMap<String, usize>> =
+static LINK_VIEW_COLUMNS: std::sync::OnceLock<super::reader::ColumnIndex> =
     std::sync::OnceLock::new();
 
 fn row_to_link_view(row: &impl super::reader::Columns) -> StoreResult<LinkView> {

@@ -180,13 +180,16 @@ impl Metrics {
 }
 
 /// Middleware: counts every request by kind of route and status class, with its time.
-pub async fn count(State(state): State<super::AppState>, request: Request, next: Next) -> Response {
+/// Its state is the counters alone: the whole `AppState` would be copied per request.
+pub async fn count(
+    State(metrics): State<std::sync::Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = route_kind(request.uri().path());
     let started = Instant::now();
     let response = next.run(request).await;
-    state
-        .metrics
-        .record(route, response.status(), started.elapsed().as_secs_f64());
+    metrics.record(route, response.status(), started.elapsed().as_secs_f64());
     response
 }
 

@@ -213,10 +213,15 @@ pub(super) async fn designed_error_pages(
     Response::from_parts(parts, axum::body::Body::from(page))
 }
 
+/// Whether the public URL is https: HSTS is then sent (`security_headers`' state, a
+/// copy per request costs nothing, unlike the whole `AppState`'s).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Https(pub(super) bool);
+
 /// Adds the security headers (ARCHITECTURE.md, "Stable surfaces") to every response,
 /// error pages included.
 pub(super) async fn security_headers(
-    State(state): State<AppState>,
+    State(Https(https)): State<Https>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -246,7 +251,7 @@ pub(super) async fn security_headers(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
-    if state.config.public_url.is_https() {
+    if https {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),

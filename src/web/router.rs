@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use super::middleware::{
-    AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, RedactedPath, body_deadline,
+    AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, Https, RedactedPath, body_deadline,
     cannot_save_banner, check_host, designed_error_pages, security_headers,
 };
 use super::{AppState, api, assets, console, metrics, public, rate_limit};
@@ -206,17 +206,19 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         .layer(middleware::from_fn_with_state(hosts, check_host))
         // Outside the layers that answer on their own (limits, timeouts, CSRF), so that
         // their plain-text refusals become designed pages.
+        // (Each layer's state is copied per request: these take only what they use, or
+        // the `AppState`, one reference count.)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             designed_error_pages,
         ))
         // Outside the timeouts, so that their responses carry the headers too.
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            Https(state.config.public_url.is_https()),
             security_headers,
         ))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            Arc::clone(&state.metrics),
             metrics::count,
         ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
