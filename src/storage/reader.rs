@@ -205,6 +205,9 @@ mod tests {
         assert_eq!(get("b"), Some(2));
         assert_eq!(get("nope"), None);
         assert_eq!(row.try_get::<String, _>("d").unwrap(), "x");
-        assert!(row.try_get::<String, _>("a").is_err(), "wrong type: an error");
+        assert!(
+            row.try_get::<String, _>("a").is_err(),
+            "wrong type: an error"
+        );
     }
 }

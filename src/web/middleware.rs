@@ -116,11 +116,7 @@ const FIXED_HEADERS: [(HeaderName, HeaderValue); 9] = [
 /// (413, 408, 405, 400, ...) with a page that says what happened and what to do; on the
 /// collection pages (`/s/`), in the reader's language (`Accept-Language`, else the
 /// server's default).
-pub(super) async fn designed_error_pages(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn designed_error_pages(state: &AppState, request: Request, next: Next) -> Response {
     // The API answers problems (RFC 9457), never pages.
     if request.uri().path().starts_with("/api/") {
         return super::api::problem::as_problem(next.run(request).await);
@@ -145,7 +141,7 @@ pub(super) async fn designed_error_pages(
     let status = response.status();
     if let (Some(language), Some(uri)) = (language, &link_uri)
         && let Some(page) =
-            super::public::refusal_in_language(&state, uri.path(), language, status).await
+            super::public::refusal_in_language(state, uri.path(), language, status).await
     {
         let (mut parts, _) = response.into_parts();
         parts.headers.remove(header::CONTENT_LENGTH);
@@ -213,21 +209,28 @@ pub(super) async fn designed_error_pages(
     Response::from_parts(parts, axum::body::Body::from(page))
 }
 
-/// Whether the public URL is https: HSTS is then sent (`security_headers`' state, a
-/// copy per request costs nothing, unlike the whole `AppState`'s).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Https(pub(super) bool);
-
-/// Adds the security headers (ARCHITECTURE.md, "Stable surfaces") to every response,
-/// error pages included.
-pub(super) async fn security_headers(
-    State(Https(https)): State<Https>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The outermost of passdrop's own layers, three in one (issue 21: each middleware
+/// layer copies the whole stack inside it and boxes twice, on every request): every
+/// request is counted (`metrics`), outermost; every response gets the security headers
+/// (ARCHITECTURE.md, "Stable surfaces"), error pages included; and inside that, the
+/// plain-text refusals of library layers become designed pages
+/// (`designed_error_pages`).
+pub(super) async fn front(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = super::metrics::route_kind(request.uri().path());
+    let started = std::time::Instant::now();
     let path = request.uri().path();
     let console = path == "/admin" || path.starts_with("/admin/");
-    let mut response = next.run(request).await;
+    let mut response = designed_error_pages(&state, request, next).await;
+    security_headers(&mut response, console, state.config.public_url.is_https());
+    state
+        .metrics
+        .record(route, response.status(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// Adds the security headers to a response (`console`: for a console page; `https`:
+/// the public URL is https, so HSTS is sent).
+fn security_headers(response: &mut Response, console: bool, https: bool) {
     let headers = response.headers_mut();
     // A route may set its own policy (the collection pages allow their one script).
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -258,7 +261,6 @@ pub(super) async fn security_headers(
         );
     }
     headers.remove(header::SERVER);
-    response
 }
 
 /// The Host names this server answers for: the public URL's, and the listen address's
