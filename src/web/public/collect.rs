@@ -226,10 +226,10 @@ pub async fn show(
     request: axum::extract::Request,
 ) -> Response {
     let headers = request.headers();
-    let language = language_for(&state, headers, None);
+    // The language of an error page is only worked out when there is one.
     show_form(&state, token, headers)
         .await
-        .unwrap_or_else(|e| e.into_response_in(language))
+        .unwrap_or_else(|e| e.into_response_in(language_for(&state, headers, None)))
 }
 
 async fn show_form(

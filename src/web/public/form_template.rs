@@ -347,7 +347,9 @@ mod tests {
                     for tries in [10, 3, 2, 1, 0] {
                         for flags in 0..16u8 {
                             // Not every combination of everything: a spread of each.
-                            if (flags as usize + i + tries as usize) % 3 != 0 && mask != 0xff {
+                            if !(flags as usize + i + tries as usize).is_multiple_of(3)
+                                && mask != 0xff
+                            {
                                 continue;
                             }
                             let brand = brand(mask);
