@@ -122,23 +122,31 @@ async fn designed_error_pages(state: &AppState, request: Request, next: Next) ->
         return super::api::problem::as_problem(next.run(request).await);
     }
     let machine_route = request.uri().path() == "/healthz";
-    let language = request.uri().path().starts_with("/s/").then(|| {
-        request
-            .headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Language::from_accept_language)
-            .unwrap_or(state.config.language)
+    // Only for a link's pages, whose refusals are shown in the reader's language: its
+    // URI and `Accept-Language`, kept (they share the request's bytes: nothing is copied
+    // or parsed on a page that succeeds).
+    let link = request.uri().path().starts_with("/s/").then(|| {
+        let accept = request.headers().get(header::ACCEPT_LANGUAGE).cloned();
+        (request.uri().clone(), accept)
     });
-    // Only for a link's pages, whose refusals are shown in the reader's language. The
-    // URI shares the request's bytes: keeping it copies no path on every page.
-    let link_uri = language.map(|_| request.uri().clone());
     let response = next.run(request).await;
     // A page its handler designed (`DesignedPage`) says more than any page put in its place.
     if response.extensions().get::<super::DesignedPage>().is_some() {
         return response;
     }
     let status = response.status();
+    let failed = status.is_client_error() || status.is_server_error();
+    let (language, link_uri) = match link.filter(|_| failed) {
+        Some((uri, accept)) => {
+            let language = accept
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .and_then(Language::from_accept_language)
+                .unwrap_or(state.config.language);
+            (Some(language), Some(uri))
+        }
+        None => (None, None),
+    };
     if let (Some(language), Some(uri)) = (language, &link_uri)
         && let Some(page) =
             super::public::refusal_in_language(state, uri.path(), language, status).await
