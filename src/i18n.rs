@@ -7,11 +7,13 @@
 //! carries its text unchanged (outside `SAME_AS_ENGLISH`). The admin's own texts (next
 //! steps, a batch's own message) are never translated.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use unic_langid::LanguageIdentifier;
+
+use crate::config::TimeZoneSetting;
 
 /// A language passdrop's user-facing pages and default email are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -250,16 +252,40 @@ pub fn text(language: Language, key: &str) -> String {
 /// A moment written for a person, in UTC: "Monday 7 December, 17:00 UTC", "Montag, 7.
 /// Dezember, 17:00 UTC". Every date a user reads goes through `format_date_in`.
 pub fn format_date(language: Language, unix: i64) -> String {
-    format_date_in(language, unix, &crate::config::TimeZoneSetting::Utc)
+    format_date_in(language, unix, &TimeZoneSetting::Utc)
 }
+
+/// Dates already written out (issue 21): every link of a batch usually expires at the
+/// same moment, and writing a date out takes the zone's rules and a Fluent message with
+/// five values. A date is a pure function of the language, the moment and the zone, so
+/// the last few are kept (no user data: a moment and a zone).
+static DATES: LazyLock<Mutex<Vec<KeptDate>>> = LazyLock::new(Mutex::default);
+/// A date written out: its language, moment, zone and text.
+type KeptDate = (Language, i64, TimeZoneSetting, String);
+/// How many dates are kept; the oldest goes first.
+const MAX_DATES: usize = 32;
 
 /// `format_date` on the wall clock of `tz` (the batch's time zone, else the server's),
 /// naming the zone: "Monday 7 December, 17:00 CET".
-pub fn format_date_in(
-    language: Language,
-    unix: i64,
-    tz: &crate::config::TimeZoneSetting,
-) -> String {
+pub fn format_date_in(language: Language, unix: i64, tz: &TimeZoneSetting) -> String {
+    let same = |(l, u, z, _): &&KeptDate| *l == language && *u == unix && z == tz;
+    if let Ok(dates) = DATES.lock()
+        && let Some((.., text)) = dates.iter().find(same)
+    {
+        return text.clone();
+    }
+    let text = write_date(language, unix, tz);
+    if let Ok(mut dates) = DATES.lock() {
+        if dates.len() >= MAX_DATES {
+            dates.remove(0);
+        }
+        dates.push((language, unix, tz.clone(), text.clone()));
+    }
+    text
+}
+
+/// `format_date_in`, written out each time.
+fn write_date(language: Language, unix: i64, tz: &TimeZoneSetting) -> String {
     let Some(t) = crate::config::civil_time(unix, tz) else {
         return unix.to_string();
     };
@@ -505,6 +531,27 @@ mod tests {
             format_date_in(Language::En, 1_782_907_200, &london),
             "Wednesday 1 July, 13:00 BST"
         );
+    }
+
+    /// A date kept from before is the date written out again, for each language,
+    /// moment and zone (and another zone or moment is not taken for it).
+    #[test]
+    fn kept_dates_are_the_dates_written_out() {
+        let paris = TimeZoneSetting::parse("Europe/Paris").unwrap();
+        let istanbul = TimeZoneSetting::parse("Europe/Istanbul").unwrap();
+        for _ in 0..2 {
+            for language in Language::ALL {
+                for tz in [&TimeZoneSetting::Utc, &paris, &istanbul] {
+                    for unix in [1_796_662_800, 1_782_907_200, 0] {
+                        assert_eq!(
+                            format_date_in(language, unix, tz),
+                            write_date(language, unix, tz)
+                        );
+                    }
+                }
+            }
+        }
+        assert!(DATES.lock().unwrap().len() <= MAX_DATES);
     }
 
     #[test]

@@ -47,16 +47,21 @@ impl Store {
 
     /// The link a token hash names, with its recipient and batch; `None` if unknown or
     /// its batch is purged or being purged. Read straight from SQLite on this thread
-    /// (`reader.rs`): the collection pages' one query, without a thread hop.
-    #[instrument(skip_all)]
+    /// (`reader.rs`): the collection pages' one query, without a thread hop. Its span is
+    /// at debug level: at the default (info) every page would make one, for nothing.
+    #[instrument(level = "debug", skip_all)]
     pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
         let found = self.readers.read(|conn| {
             let mut query = conn.prepare_cached(&LINK_VIEW_SQL)?;
-            let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::column_map(&query));
+            let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::ColumnIndex::of(&query));
             let mut rows = query.query([token_hash.as_slice()])?;
-            Ok(rows
-                .next()?
-                .map(|row| row_to_link_view(&super::reader::NamedRow { row, columns })))
+            Ok(rows.next()?.map(|row| {
+                row_to_link_view(&super::reader::OrderedRow {
+                    row,
+                    columns,
+                    next: std::cell::Cell::new(0),
+                })
+            }))
         })?;
         found.transpose()
     }
@@ -287,8 +292,8 @@ impl Store {
     /// note is committed with the next group, within milliseconds; a group that fails
     /// is logged by the writer; `close` commits every note still queued. A crash
     /// before the commit loses the note (the link stays "pending"; the next visit
-    /// notes it again).
-    #[instrument(skip_all)]
+    /// notes it again). Its span is at debug level, as `link_by_token_hash`'s.
+    #[instrument(level = "debug", skip_all)]
     pub async fn mark_opened(&self, token_hash: &[u8; 32], now: i64) -> StoreResult<()> {
         // The outcome is nobody's business here: dropping the receiver is allowed.
         let (done, _outcome) = tokio::sync::oneshot::channel();
@@ -394,7 +399,7 @@ static LINK_VIEW_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 });
 
 /// `LINK_VIEW_SQL`'s columns by name (the same on every connection: one query text).
-static LINK_VIEW_COLUMNS: std::sync::OnceLock<std::collections::HashMap<String, usize>> =
+static LINK_VIEW_COLUMNS: std::sync::OnceLock<super::reader::ColumnIndex> =
     std::sync::OnceLock::new();
 
 fn row_to_link_view(row: &impl super::reader::Columns) -> StoreResult<LinkView> {

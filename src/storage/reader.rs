@@ -35,7 +35,7 @@ impl<T> Column for T where
 }
 
 /// A row whose columns are read by name: one decoding (`rows.rs`) for sqlx's rows and
-/// for this module's.
+/// for this module's (`OrderedRow`).
 pub(super) trait Columns {
     /// The column `name`, decoded as `T`.
     fn try_get<T: Column, I: AsRef<str>>(&self, name: I) -> Result<T, sqlx::Error>;
@@ -47,22 +47,54 @@ impl Columns for sqlx::sqlite::SqliteRow {
     }
 }
 
-/// A rusqlite row whose columns are found by name through a map made once per query
-/// text (`column_map`): rusqlite's own lookup by name asks SQLite for every column's
-/// name in turn, which for a 60-column row read by name costs more than the query.
-pub(super) struct NamedRow<'a, 'r> {
-    /// The row.
-    pub(super) row: &'a rusqlite::Row<'r>,
-    /// Its columns' indexes by name.
-    pub(super) columns: &'a HashMap<String, usize>,
+/// A statement's columns: their names in order, and by name.
+#[derive(Debug)]
+pub(super) struct ColumnIndex {
+    /// Each column's name, `None` for a name already used by an earlier column.
+    names: Vec<Option<String>>,
+    by_name: HashMap<String, usize>,
 }
 
-impl Columns for NamedRow<'_, '_> {
+impl ColumnIndex {
+    /// The columns of `statement`.
+    pub(super) fn of(statement: &rusqlite::Statement<'_>) -> Self {
+        let by_name = column_map(statement);
+        let names = statement
+            .column_names()
+            .into_iter()
+            .enumerate()
+            .map(|(index, name)| (by_name.get(name) == Some(&index)).then(|| name.to_owned()))
+            .collect();
+        Self { names, by_name }
+    }
+}
+
+/// A rusqlite row read by name where the names are mostly asked for in the query's
+/// order (the row decoders in `rows.rs` read them so): the column after the last one
+/// read is tried first, by comparing its name, before the map (issue 21: hashing each
+/// of a 60-column row's names on every page cost more than comparing them). A name
+/// repeated in the query is found as SQLite's lookup finds it, its first column.
+pub(super) struct OrderedRow<'a, 'r> {
+    /// The row.
+    pub(super) row: &'a rusqlite::Row<'r>,
+    /// Its columns.
+    pub(super) columns: &'a ColumnIndex,
+    /// The column after the last one read.
+    pub(super) next: std::cell::Cell<usize>,
+}
+
+impl Columns for OrderedRow<'_, '_> {
     fn try_get<T: Column, I: AsRef<str>>(&self, name: I) -> Result<T, sqlx::Error> {
         let name = name.as_ref();
-        let Some(&index) = self.columns.get(name) else {
-            return Err(sqlx::Error::ColumnNotFound(name.to_owned()));
+        let guess = self.next.get();
+        let index = match self.columns.names.get(guess) {
+            Some(Some(n)) if n == name => guess,
+            _ => match self.columns.by_name.get(name) {
+                Some(&index) => index,
+                None => return Err(sqlx::Error::ColumnNotFound(name.to_owned())),
+            },
         };
+        self.next.set(index + 1);
         self.row
             .get(index)
             .map_err(|e| sqlx::Error::Decode(format!("column {name:?}: {e}").into()))
@@ -142,4 +174,40 @@ impl Readers {
 /// A failed read, as the store reports any unexpected SQLite error.
 fn read_error(e: rusqlite::Error) -> StoreError {
     StoreError::Other(anyhow::Error::new(e).context("database error"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Columns asked for in order, out of order, missing, and by a repeated name (its
+    /// first column, as SQLite's own lookup answers) give what the map alone gave.
+    #[test]
+    fn ordered_rows_answer_as_the_name_map() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut query = conn
+            .prepare("SELECT 1 AS a, 2 AS b, 3 AS a, 4 AS c, 'x' AS d")
+            .unwrap();
+        let columns = ColumnIndex::of(&query);
+        let mut rows = query.query([]).unwrap();
+        let row = rows.next().unwrap().unwrap();
+        let row = OrderedRow {
+            row,
+            columns: &columns,
+            next: std::cell::Cell::new(0),
+        };
+        let get = |name: &str| row.try_get::<i64, _>(name).ok();
+        assert_eq!(get("a"), Some(1));
+        assert_eq!(get("b"), Some(2));
+        // The column after b is the second "a": the name still means the first.
+        assert_eq!(get("a"), Some(1));
+        assert_eq!(get("c"), Some(4));
+        assert_eq!(get("b"), Some(2));
+        assert_eq!(get("nope"), None);
+        assert_eq!(row.try_get::<String, _>("d").unwrap(), "x");
+        assert!(
+            row.try_get::<String, _>("a").is_err(),
+            "wrong type: an error"
+        );
+    }
 }

@@ -22,6 +22,9 @@ pub struct PageBrand {
     pub contact_phone: Option<String>,
     /// Their address.
     pub contact_email: Option<String>,
+    /// The phone number as a `tel:` link takes it (its digits and `+`), made from
+    /// `contact_phone` with it (`PageBrand::tel_of`).
+    pub contact_tel: Option<String>,
     /// "Our link always starts with ...".
     pub link_prefix: Option<String>,
     /// The logo's URL (first-party, versioned by its digest), if there is one.
@@ -50,6 +53,7 @@ impl PageBrand {
             contact_name: b.contact_name.clone(),
             contact_role: b.contact_role.clone(),
             contact_phone: b.contact_phone.clone(),
+            contact_tel: b.contact_phone.as_deref().map(Self::tel_of),
             contact_email: b.contact_email.clone(),
             link_prefix: b.link_prefix.clone(),
             logo_url: b
@@ -61,6 +65,14 @@ impl PageBrand {
                 .as_ref()
                 .map(|c| format!("{}?v={}", accent_path(tag), c.trim_start_matches('#'))),
         }
+    }
+
+    /// A phone number as a `tel:` link takes it: its digits and `+`.
+    pub fn tel_of(phone: &str) -> String {
+        phone
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect()
     }
 
     /// Only the organisation (a purged batch's tombstone).
@@ -93,11 +105,7 @@ impl PageBrand {
         if !self.has_contact() {
             return html! {};
         }
-        let tel: Option<String> = self.contact_phone.as_ref().map(|p| {
-            p.chars()
-                .filter(|c| c.is_ascii_digit() || *c == '+')
-                .collect()
-        });
+        let tel = &self.contact_tel;
         html! {
             section.contact aria-labelledby="contact-heading" {
                 h2 id="contact-heading" { (i18n::text(language, "brand-contact-heading")) }
@@ -109,7 +117,7 @@ impl PageBrand {
                             @if let Some(role) = &self.contact_role { (role) }
                         }
                     }
-                    @if let (Some(phone), Some(tel)) = (&self.contact_phone, &tel) {
+                    @if let (Some(phone), Some(tel)) = (&self.contact_phone, tel) {
                         li {
                             (i18n::text(language, "brand-contact-phone")) " "
                             a href={ "tel:" (tel) } { (phone) }

@@ -7,9 +7,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// Kinds of route, the only request label.
@@ -58,7 +57,9 @@ impl Default for Metrics {
     }
 }
 
-fn route_kind(path: &str) -> usize {
+/// The kind of route a path is (`ROUTES`' index); requests are counted by it
+/// (`middleware::front`).
+pub(super) fn route_kind(path: &str) -> usize {
     let kind = if path.starts_with("/s/") {
         "collection"
     } else if path == "/admin" || path.starts_with("/admin/") {
@@ -77,7 +78,8 @@ fn route_kind(path: &str) -> usize {
 }
 
 impl Metrics {
-    fn record(&self, route: usize, status: StatusCode, seconds: f64) {
+    /// Counts one request of `route` (`route_kind`) answered `status` after `seconds`.
+    pub(super) fn record(&self, route: usize, status: StatusCode, seconds: f64) {
         let class = usize::from(status.as_u16() / 100)
             .saturating_sub(1)
             .min(CLASSES.len() - 1);
@@ -177,17 +179,6 @@ impl Metrics {
         }
         out
     }
-}
-
-/// Middleware: counts every request by kind of route and status class, with its time.
-pub async fn count(State(state): State<super::AppState>, request: Request, next: Next) -> Response {
-    let route = route_kind(request.uri().path());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state
-        .metrics
-        .record(route, response.status(), started.elapsed().as_secs_f64());
-    response
 }
 
 /// `GET /metrics`.

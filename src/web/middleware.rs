@@ -31,19 +31,31 @@ pub const UPLOAD_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// segment (which might be a token sent to the wrong place) are replaced. Query strings
 /// never reach here: the caller passes only the path.
 pub fn redact_path(path: &str) -> String {
-    let mut out = Vec::new();
-    let mut after_s = false;
-    for segment in path.split('/').take(8) {
-        if after_s && !segment.is_empty() {
-            out.push("[token]");
-        } else if segment.len() > 24 {
-            out.push("[redacted]");
-        } else {
-            out.push(segment);
+    RedactedPath(path).to_string()
+}
+
+/// `redact_path` written straight into a log line (the request span's field), without
+/// a string of its own.
+pub struct RedactedPath<'a>(pub &'a str);
+
+impl std::fmt::Display for RedactedPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut after_s = false;
+        for (i, segment) in self.0.split('/').take(8).enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            if after_s && !segment.is_empty() {
+                f.write_str("[token]")?;
+            } else if segment.len() > 24 {
+                f.write_str("[redacted]")?;
+            } else {
+                f.write_str(segment)?;
+            }
+            after_s = segment.eq_ignore_ascii_case("s");
         }
-        after_s = segment.eq_ignore_ascii_case("s");
+        Ok(())
     }
-    out.join("/")
 }
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -63,38 +75,81 @@ pub(super) const COLLECTION_CONTENT_SECURITY_POLICY: &str = "default-src 'none';
 const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
      magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()";
 
+/// The headers every response gets, made at compile time.
+const FIXED_HEADERS: [(HeaderName, HeaderValue); 9] = [
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+    (
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+    (
+        HeaderName::from_static("cross-origin-embedder-policy"),
+        HeaderValue::from_static("require-corp"),
+    ),
+    (
+        HeaderName::from_static("x-permitted-cross-domain-policies"),
+        HeaderValue::from_static("none"),
+    ),
+    (
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static(PERMISSIONS_POLICY),
+    ),
+    (
+        HeaderName::from_static("x-robots-tag"),
+        HeaderValue::from_static("noindex"),
+    ),
+];
+
 /// Replaces the plain-text (or empty) body of an error response from a library layer
 /// (413, 408, 405, 400, ...) with a page that says what happened and what to do; on the
 /// collection pages (`/s/`), in the reader's language (`Accept-Language`, else the
 /// server's default).
-pub(super) async fn designed_error_pages(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn designed_error_pages(state: &AppState, request: Request, next: Next) -> Response {
     // The API answers problems (RFC 9457), never pages.
     if request.uri().path().starts_with("/api/") {
         return super::api::problem::as_problem(next.run(request).await);
     }
     let machine_route = request.uri().path() == "/healthz";
-    let language = request.uri().path().starts_with("/s/").then(|| {
-        request
-            .headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Language::from_accept_language)
-            .unwrap_or(state.config.language)
+    // Only for a link's pages, whose refusals are shown in the reader's language: its
+    // URI and `Accept-Language`, kept (they share the request's bytes: nothing is copied
+    // or parsed on a page that succeeds).
+    let link = request.uri().path().starts_with("/s/").then(|| {
+        let accept = request.headers().get(header::ACCEPT_LANGUAGE).cloned();
+        (request.uri().clone(), accept)
     });
-    // Only for a link's pages, whose refusals are shown in the reader's language.
-    let link_path = language.map(|_| request.uri().path().to_owned());
     let response = next.run(request).await;
     // A page its handler designed (`DesignedPage`) says more than any page put in its place.
     if response.extensions().get::<super::DesignedPage>().is_some() {
         return response;
     }
     let status = response.status();
-    if let (Some(language), Some(path)) = (language, &link_path)
-        && let Some(page) = super::public::refusal_in_language(&state, path, language, status).await
+    let failed = status.is_client_error() || status.is_server_error();
+    let (language, link_uri) = match link.filter(|_| failed) {
+        Some((uri, accept)) => {
+            let language = accept
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .and_then(Language::from_accept_language)
+                .unwrap_or(state.config.language);
+            (Some(language), Some(uri))
+        }
+        None => (None, None),
+    };
+    if let (Some(language), Some(uri)) = (language, &link_uri)
+        && let Some(page) =
+            super::public::refusal_in_language(state, uri.path(), language, status).await
     {
         let (mut parts, _) = response.into_parts();
         parts.headers.remove(header::CONTENT_LENGTH);
@@ -162,16 +217,28 @@ pub(super) async fn designed_error_pages(
     Response::from_parts(parts, axum::body::Body::from(page))
 }
 
-/// Adds the security headers (ARCHITECTURE.md, "Stable surfaces") to every response,
-/// error pages included.
-pub(super) async fn security_headers(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The outermost of passdrop's own layers, three in one (issue 21: each middleware
+/// layer copies the whole stack inside it and boxes twice, on every request): every
+/// request is counted (`metrics`), outermost; every response gets the security headers
+/// (ARCHITECTURE.md, "Stable surfaces"), error pages included; and inside that, the
+/// plain-text refusals of library layers become designed pages
+/// (`designed_error_pages`).
+pub(super) async fn front(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = super::metrics::route_kind(request.uri().path());
+    let started = std::time::Instant::now();
     let path = request.uri().path();
     let console = path == "/admin" || path.starts_with("/admin/");
-    let mut response = next.run(request).await;
+    let mut response = designed_error_pages(&state, request, next).await;
+    security_headers(&mut response, console, state.config.public_url.is_https());
+    state
+        .metrics
+        .record(route, response.status(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// Adds the security headers to a response (`console`: for a console page; `https`:
+/// the public URL is https, so HSTS is sent).
+fn security_headers(response: &mut Response, console: bool, https: bool) {
     let headers = response.headers_mut();
     // A route may set its own policy (the collection pages allow their one script).
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -185,48 +252,23 @@ pub(super) async fn security_headers(
             HeaderValue::from_static(csp),
         );
     }
-    let fixed: [(HeaderName, &'static str); 9] = [
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("cross-origin-resource-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("cross-origin-embedder-policy"),
-            "require-corp",
-        ),
-        (
-            HeaderName::from_static("x-permitted-cross-domain-policies"),
-            "none",
-        ),
-        (
-            HeaderName::from_static("permissions-policy"),
-            PERMISSIONS_POLICY,
-        ),
-        (HeaderName::from_static("x-robots-tag"), "noindex"),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
+    // Room for every header below at once, instead of growing the map several times.
+    headers.reserve(FIXED_HEADERS.len() + 3);
+    for (name, value) in FIXED_HEADERS {
+        headers.insert(name, value);
     }
     // Only embedded assets set their own (long) cache lifetime; nothing else is stored.
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
-    if state.config.public_url.is_https() {
+    if https {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
         );
     }
     headers.remove(header::SERVER);
-    response
 }
 
 /// The Host names this server answers for: the public URL's, and the listen address's
@@ -239,9 +281,9 @@ pub(super) struct AllowedHosts {
     any_ip: bool,
 }
 
-/// The host name of an authority (`Host` header or URI), lower-cased, without port,
-/// brackets or a trailing dot; `None` if it is malformed.
-fn host_name(authority: &str) -> Option<String> {
+/// The host name of an authority (`Host` header or URI), without port, brackets or a
+/// trailing dot (its case as sent); `None` if it is malformed.
+fn host_name(authority: &str) -> Option<&str> {
     let authority = authority.trim();
     let host = if let Some(rest) = authority.strip_prefix('[') {
         let (inside, after) = rest.split_once(']')?;
@@ -257,7 +299,7 @@ fn host_name(authority: &str) -> Option<String> {
         }
     };
     let host = host.strip_suffix('.').unwrap_or(host);
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    (!host.is_empty()).then_some(host)
 }
 
 impl AllowedHosts {
@@ -265,7 +307,10 @@ impl AllowedHosts {
     pub(super) fn new(public_url: &PublicUrl, listen: SocketAddr) -> Self {
         let origin = public_url.origin();
         let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
-        let mut names: Vec<String> = host_name(authority).into_iter().collect();
+        let mut names: Vec<String> = host_name(authority)
+            .map(str::to_ascii_lowercase)
+            .into_iter()
+            .collect();
         let ip = listen.ip();
         if ip.is_loopback() || ip.is_unspecified() {
             names.extend(["localhost", "127.0.0.1", "::1"].map(str::to_owned));
@@ -281,8 +326,10 @@ impl AllowedHosts {
 
     /// Whether a request for `authority` is for this server.
     fn allows(&self, authority: &str) -> bool {
+        // The names are kept lower-cased; compared without a lower-cased copy.
         host_name(authority).is_some_and(|name| {
-            self.names.contains(&name) || (self.any_ip && name.parse::<IpAddr>().is_ok())
+            self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+                || (self.any_ip && name.parse::<IpAddr>().is_ok())
         })
     }
 }

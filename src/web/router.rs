@@ -18,10 +18,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use super::middleware::{
-    AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, body_deadline, cannot_save_banner,
-    check_host, designed_error_pages, redact_path, security_headers,
+    AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, RedactedPath, body_deadline,
+    cannot_save_banner, check_host, front,
 };
-use super::{AppState, api, assets, console, metrics, public, rate_limit};
+use super::{AppState, api, assets, console, public, rate_limit};
 
 /// Largest roster upload accepted by the console.
 const ROSTER_UPLOAD_LIMIT: usize = 16 * 1024 * 1024;
@@ -204,26 +204,16 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         // Before the rate limits, so a request for another host name costs nobody's
         // allowance.
         .layer(middleware::from_fn_with_state(hosts, check_host))
-        // Outside the layers that answer on their own (limits, timeouts, CSRF), so that
-        // their plain-text refusals become designed pages.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            designed_error_pages,
-        ))
-        // Outside the timeouts, so that their responses carry the headers too.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security_headers,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::count,
-        ))
+        // Counting, the security headers and the designed error pages, in one layer
+        // (`middleware::front`): outside the layers that answer on their own (limits,
+        // timeouts, CSRF), so that their plain-text refusals become designed pages and
+        // carry the headers too.
+        .layer(middleware::from_fn_with_state(state.clone(), front))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(
                 "request",
                 method = %req.method(),
-                path = %redact_path(req.uri().path()),
+                path = %RedactedPath(req.uri().path()),
             )
         }))
         .with_state(state)

@@ -10,9 +10,22 @@ use super::metrics::Metrics;
 use crate::config::PublicUrl;
 use crate::storage::Store;
 
-/// What every handler can reach.
+/// What every handler can reach: one shared value, so that the copy each request's
+/// handler gets (axum's `State`) costs one reference count, not one per field.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What `AppState` holds.
+#[derive(Debug)]
+pub struct Shared {
     /// The database.
     pub store: Store,
     /// Settings the server needs.
@@ -82,7 +95,7 @@ impl AppState {
                 Arc::downgrade(&webhooks_alive),
             ));
         }
-        Self {
+        Self(Arc::new(Shared {
             outbox,
             notifier,
             flashes,
@@ -92,7 +105,7 @@ impl AppState {
             login_throttle: Arc::default(),
             imap_gate: Arc::new(crate::imap::CheckGate::new(pacing)),
             metrics: Arc::default(),
-        }
+        }))
     }
 
     /// Creates a one-time setup URL (valid one hour, replacing any earlier one) for

@@ -218,16 +218,18 @@ fn password_problem_key(problem: PasswordProblem) -> &'static str {
     }
 }
 
-/// `GET /s/{token}`: the collection form. Never changes the link.
+/// `GET /s/{token}`: the collection form. Never changes the link. (The request is
+/// taken whole for its headers: axum's `HeaderMap` extractor would copy them.)
 pub async fn show(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
-    let language = language_for(&state, &headers, None);
-    show_form(&state, token, &headers)
+    let headers = request.headers();
+    // The language of an error page is only worked out when there is one.
+    show_form(&state, token, headers)
         .await
-        .unwrap_or_else(|e| e.into_response_in(language))
+        .unwrap_or_else(|e| e.into_response_in(language_for(&state, headers, None)))
 }
 
 async fn show_form(

@@ -6,6 +6,7 @@ pub(super) mod brand;
 pub(super) mod collect;
 mod completion;
 pub mod form;
+mod form_template;
 pub(super) mod pages;
 pub(super) mod ways;
 pub(super) mod ways_pages;

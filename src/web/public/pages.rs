@@ -51,7 +51,7 @@ pub struct FormPage<'a> {
 }
 
 /// Which part of the form a problem concerns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorField {
     /// The password itself (empty, too long, forbidden character).
     Password,
@@ -96,8 +96,15 @@ fn mail_client_label(language: Language, choice: MailClient) -> String {
     i18n::text(language, &format!("mail-client-{}", choice.as_str()))
 }
 
-/// The collection form.
+/// The collection form: its fixed parts rendered once per language and shape
+/// (`form_template`), the page's values escaped into them.
 pub fn collection_form(page: &FormPage<'_>) -> Markup {
+    super::form_template::render(page)
+}
+
+/// The collection form rendered whole with maud, its expiry date already written out
+/// (`expires`): what `form_template` renders once with markers in place of the values.
+pub(super) fn collection_form_dated(page: &FormPage<'_>, expires: &str) -> Markup {
     let language = page.language;
     let t = |key: &str| i18n::text(language, key);
     let asker = page
@@ -125,7 +132,6 @@ pub fn collection_form(page: &FormPage<'_>) -> Markup {
         .error
         .as_ref()
         .filter(|e| e.field == ErrorField::MailClient);
-    let expires = i18n::format_date_in(language, page.expires_at, page.time_zone);
     let contact = page.brand.and_then(PageBrand::contact_short);
     layout_branded(
         language,
