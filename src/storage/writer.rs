@@ -263,71 +263,75 @@ fn sqlite_cannot_write(e: &rusqlite::Error) -> Option<&'static str> {
 
 /// One transaction for a group of submissions; returns which links were burned (a
 /// link that is no longer live, or was burned earlier in the same group, is not).
+/// Each statement is taken from the connection's cache once per group, not once per
+/// submission (a lookup that hashed the whole SQL text each time).
 fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<Vec<bool>> {
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let mut burned = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let (pending, sealed) = match job {
-            WriteJob::Opened {
-                token_hash, now, ..
-            } => {
-                tx.prepare_cached(
-                    "UPDATE links SET opened_at = ?1 WHERE token_hash = ?2 AND state = 'live' \
-                     AND opened_at IS NULL",
-                )?
-                .execute(params![now, token_hash.as_slice()])?;
-                burned.push(true);
-                continue;
-            }
-            WriteJob::Close { .. } => {
-                burned.push(true);
-                continue;
-            }
-            WriteJob::Submit {
-                pending, sealed, ..
-            } => (pending, sealed),
-        };
-        let (recipient_id, now) = (pending.recipient_id, pending.now);
-        let updated = tx
-            .prepare_cached(
-                "UPDATE links SET state = 'used', used_at = ?1 \
-                 WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' \
-                 AND expires_at > ?1 \
-                 AND EXISTS (SELECT 1 FROM recipients r JOIN batch_keys k \
-                             ON k.batch_id = r.batch_id WHERE r.id = ?3)",
-            )?
-            .execute(params![now, pending.token_hash.as_slice(), recipient_id])?;
-        if updated != 1 {
-            burned.push(false);
-            continue;
-        }
-        tx.prepare_cached(
+    {
+        let mut opened = tx.prepare_cached(
+            "UPDATE links SET opened_at = ?1 WHERE token_hash = ?2 AND state = 'live' \
+             AND opened_at IS NULL",
+        )?;
+        let mut burn = tx.prepare_cached(
+            "UPDATE links SET state = 'used', used_at = ?1 \
+             WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' \
+             AND expires_at > ?1 \
+             AND EXISTS (SELECT 1 FROM recipients r JOIN batch_keys k \
+                         ON k.batch_id = r.batch_id WHERE r.id = ?3)",
+        )?;
+        let mut store = tx.prepare_cached(
             "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at, mail_client, \
              imap_check) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (recipient_id) DO UPDATE \
              SET enc = excluded.enc, ciphertext = excluded.ciphertext, \
              submitted_at = excluded.submitted_at, mail_client = excluded.mail_client, \
              imap_check = excluded.imap_check",
-        )?
-        .execute(params![
-            recipient_id,
-            sealed.enc,
-            sealed.ciphertext,
-            now,
-            pending.mail_client.map(MailClient::as_str),
-            pending.imap_check.map(ImapCheck::as_str),
-        ])?;
+        )?;
         // A new password: its lint codes, and none of the last one's re-check or
         // inventory (migration 0013).
-        tx.prepare_cached(
+        let mut readiness = tx.prepare_cached(
             "INSERT OR REPLACE INTO user_readiness (recipient_id, lint_codes) VALUES (?1, ?2)",
-        )?
-        .execute(params![recipient_id, pending.lint_codes])?;
-        tx.prepare_cached(
+        )?;
+        let mut audit = tx.prepare_cached(
             "INSERT INTO audit_events (batch_id, at, kind, count) \
              SELECT batch_id, ?1, ?2, 1 FROM recipients WHERE id = ?3",
-        )?
-        .execute(params![now, AuditKind::Submitted.as_str(), recipient_id])?;
-        burned.push(true);
+        )?;
+        for job in jobs {
+            let (pending, sealed) = match job {
+                WriteJob::Opened {
+                    token_hash, now, ..
+                } => {
+                    opened.execute(params![now, token_hash.as_slice()])?;
+                    burned.push(true);
+                    continue;
+                }
+                WriteJob::Close { .. } => {
+                    burned.push(true);
+                    continue;
+                }
+                WriteJob::Submit {
+                    pending, sealed, ..
+                } => (pending, sealed),
+            };
+            let (recipient_id, now) = (pending.recipient_id, pending.now);
+            let updated =
+                burn.execute(params![now, pending.token_hash.as_slice(), recipient_id])?;
+            if updated != 1 {
+                burned.push(false);
+                continue;
+            }
+            store.execute(params![
+                recipient_id,
+                sealed.enc,
+                sealed.ciphertext,
+                now,
+                pending.mail_client.map(MailClient::as_str),
+                pending.imap_check.map(ImapCheck::as_str),
+            ])?;
+            readiness.execute(params![recipient_id, pending.lint_codes])?;
+            audit.execute(params![now, AuditKind::Submitted.as_str(), recipient_id])?;
+            burned.push(true);
+        }
     }
     tx.commit()?;
     Ok(burned)
