@@ -271,9 +271,8 @@ const MAX_DATES: usize = 32;
 /// `format_date` on the wall clock of `tz` (the batch's time zone, else the server's),
 /// naming the zone: "Monday 7 December, 17:00 CET".
 pub fn format_date_in(language: Language, unix: i64, tz: &TimeZoneSetting) -> String {
-    let same = |(l, u, z, _): &&KeptDate| {
-        *l == language && *u == unix && z == tz && z.name() == tz.name()
-    };
+    let same =
+        |(l, u, z, _): &&KeptDate| *l == language && *u == unix && z == tz && z.name() == tz.name();
     if let Ok(dates) = DATES.lock()
         && let Some((.., text)) = dates.iter().find(same)
     {
