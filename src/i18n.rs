@@ -258,7 +258,10 @@ pub fn format_date(language: Language, unix: i64) -> String {
 /// Dates already written out (issue 21): every link of a batch usually expires at the
 /// same moment, and writing a date out takes the zone's rules and a Fluent message with
 /// five values. A date is a pure function of the language, the moment and the zone, so
-/// the last few are kept (no user data: a moment and a zone).
+/// the last few are kept (no user data: a moment and a zone). The zone is compared by its
+/// rules *and* its name: jiff counts aliases (`Turkey`, `Europe/Istanbul`) as equal, but a
+/// zone with no letter abbreviation is written with the name as configured (`+03:00
+/// Turkey`), so each alias keeps its own dates.
 static DATES: LazyLock<Mutex<Vec<KeptDate>>> = LazyLock::new(Mutex::default);
 /// A date written out: its language, moment, zone and text.
 type KeptDate = (Language, i64, TimeZoneSetting, String);
@@ -268,7 +271,8 @@ const MAX_DATES: usize = 32;
 /// `format_date` on the wall clock of `tz` (the batch's time zone, else the server's),
 /// naming the zone: "Monday 7 December, 17:00 CET".
 pub fn format_date_in(language: Language, unix: i64, tz: &TimeZoneSetting) -> String {
-    let same = |(l, u, z, _): &&KeptDate| *l == language && *u == unix && z == tz;
+    let same =
+        |(l, u, z, _): &&KeptDate| *l == language && *u == unix && z == tz && z.name() == tz.name();
     if let Ok(dates) = DATES.lock()
         && let Some((.., text)) = dates.iter().find(same)
     {
@@ -552,6 +556,22 @@ mod tests {
             }
         }
         assert!(DATES.lock().unwrap().len() <= MAX_DATES);
+        // Aliases of one zone (equal to jiff) each keep the name they were given: a zone
+        // with no letter abbreviation is written "+03:00 <name>".
+        let aliases = ["Asia/Istanbul", "Europe/Istanbul", "Turkey"];
+        for _ in 0..2 {
+            for name in aliases {
+                let tz = TimeZoneSetting::parse(name).unwrap();
+                for language in Language::ALL {
+                    let date = format_date_in(language, 1_796_662_800, &tz);
+                    assert!(date.contains(&format!("+03:00 {name}")), "{name}: {date}");
+                    for other in aliases.iter().filter(|o| **o != name) {
+                        assert!(!date.contains(other), "{name}: {date}");
+                    }
+                    assert_eq!(date, write_date(language, 1_796_662_800, &tz));
+                }
+            }
+        }
     }
 
     #[test]

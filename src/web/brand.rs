@@ -3,6 +3,11 @@
 //! "our link always starts with ...". A `PageBrand` is only ever made from a batch whose
 //! signature was checked in the same request (or from a tombstone's organisation name).
 //! User-visible words come from the catalogue; the admin's values are escaped.
+//!
+//! The rule the form's template (`public::form_template`) relies on: what a page shows
+//! may depend on whether a value is present, never on its content (no `is_empty`, no
+//! truncation, no comparison, no catalogue selector on it); the value itself is only
+//! ever escaped into the page whole.
 
 use maud::{Markup, html};
 
@@ -18,19 +23,52 @@ pub struct PageBrand {
     pub contact_name: Option<String>,
     /// Their role.
     pub contact_role: Option<String>,
-    /// Their phone number.
-    pub contact_phone: Option<String>,
+    /// Their phone number, as shown and as a `tel:` link takes it (one value, so the
+    /// two are present together).
+    pub contact_phone: Option<Phone>,
     /// Their address.
     pub contact_email: Option<String>,
-    /// The phone number as a `tel:` link takes it (its digits and `+`), made from
-    /// `contact_phone` with it (`PageBrand::tel_of`).
-    pub contact_tel: Option<String>,
     /// "Our link always starts with ...".
     pub link_prefix: Option<String>,
     /// The logo's URL (first-party, versioned by its digest), if there is one.
     pub logo_url: Option<String>,
     /// The accent stylesheet's URL, if an accent is set.
     pub accent_url: Option<String>,
+}
+
+/// A contact's phone number as shown, with the number a `tel:` link takes (its digits
+/// and `+`), worked out once. The fields are private: `Phone::new` makes the second from
+/// the first, so they cannot drift apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone {
+    shown: String,
+    tel: String,
+}
+
+impl Phone {
+    /// A number as the admin wrote it.
+    pub fn new(shown: &str) -> Self {
+        Self {
+            tel: PageBrand::tel_of(shown),
+            shown: shown.to_owned(),
+        }
+    }
+
+    /// The form's template only (`public::form_template`): a marker in place of each,
+    /// since the `tel:` number of a marker is not a marker.
+    pub(in crate::web) fn marked(shown: String, tel: String) -> Self {
+        Self { shown, tel }
+    }
+
+    /// The number as the admin wrote it.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The number a `tel:` link takes.
+    pub fn tel(&self) -> &str {
+        &self.tel
+    }
 }
 
 /// The path of a batch's logo (`tag`: its link tag, not secret; no token).
@@ -52,8 +90,7 @@ impl PageBrand {
             org: batch.org_name.clone(),
             contact_name: b.contact_name.clone(),
             contact_role: b.contact_role.clone(),
-            contact_phone: b.contact_phone.clone(),
-            contact_tel: b.contact_phone.as_deref().map(Self::tel_of),
+            contact_phone: b.contact_phone.as_deref().map(Phone::new),
             contact_email: b.contact_email.clone(),
             link_prefix: b.link_prefix.clone(),
             logo_url: b
@@ -97,7 +134,7 @@ impl PageBrand {
             .as_deref()
             .or(self.contact_role.as_deref())
             .or(self.contact_email.as_deref())
-            .or(self.contact_phone.as_deref())
+            .or(self.contact_phone.as_ref().map(Phone::shown))
     }
 
     /// The contact block (nothing when no contact is set).
@@ -105,7 +142,6 @@ impl PageBrand {
         if !self.has_contact() {
             return html! {};
         }
-        let tel = &self.contact_tel;
         html! {
             section.contact aria-labelledby="contact-heading" {
                 h2 id="contact-heading" { (i18n::text(language, "brand-contact-heading")) }
@@ -117,10 +153,10 @@ impl PageBrand {
                             @if let Some(role) = &self.contact_role { (role) }
                         }
                     }
-                    @if let (Some(phone), Some(tel)) = (&self.contact_phone, tel) {
+                    @if let Some(phone) = &self.contact_phone {
                         li {
                             (i18n::text(language, "brand-contact-phone")) " "
-                            a href={ "tel:" (tel) } { (phone) }
+                            a href={ "tel:" (phone.tel()) } { (phone.shown()) }
                         }
                     }
                     @if let Some(email) = &self.contact_email {

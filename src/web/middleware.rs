@@ -123,8 +123,9 @@ async fn designed_error_pages(state: &AppState, request: Request, next: Next) ->
     }
     let machine_route = request.uri().path() == "/healthz";
     // Only for a link's pages, whose refusals are shown in the reader's language: its
-    // URI and `Accept-Language`, kept (they share the request's bytes: nothing is copied
-    // or parsed on a page that succeeds).
+    // URI and `Accept-Language`, kept (they share the request's bytes: this layer copies
+    // and parses nothing on a page that succeeds; the GET handler still parses the
+    // header for the page's language unless the roster sets one).
     let link = request.uri().path().starts_with("/s/").then(|| {
         let accept = request.headers().get(header::ACCEPT_LANGUAGE).cloned();
         (request.uri().clone(), accept)

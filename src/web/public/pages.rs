@@ -96,14 +96,17 @@ fn mail_client_label(language: Language, choice: MailClient) -> String {
     i18n::text(language, &format!("mail-client-{}", choice.as_str()))
 }
 
-/// The collection form: its fixed parts rendered once per language and shape
-/// (`form_template`), the page's values escaped into them.
+/// The collection form: for a GET's page, its fixed parts rendered once per language and
+/// shape (`form_template`), the page's values escaped into them; with an error, whole.
 pub fn collection_form(page: &FormPage<'_>) -> Markup {
     super::form_template::render(page)
 }
 
 /// The collection form rendered whole with maud, its expiry date already written out
 /// (`expires`): what `form_template` renders once with markers in place of the values.
+/// So what it shows (and everything it calls) may depend on whether a value is present,
+/// never on its content: no `is_empty`, truncation or comparison of a value, and no
+/// catalogue message selecting on one (`form_template`'s tests try awkward values).
 pub(super) fn collection_form_dated(page: &FormPage<'_>, expires: &str) -> Markup {
     let language = page.language;
     let t = |key: &str| i18n::text(language, key);
