@@ -191,6 +191,50 @@ mod tests {
         }
     }
 
+    /// A database with just the columns the export's query names, and `n` recipients
+    /// of batch "b" who have not submitted.
+    fn database_with_missing(name: &str, n: usize) -> PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "passdrop-export-read-{name}-{}.sqlite",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE recipients (id INTEGER PRIMARY KEY, batch_id TEXT, roster_line \
+             INTEGER, email TEXT, user_name TEXT, display_name TEXT, alternate_email TEXT, \
+             user_root TEXT, language TEXT); \
+             CREATE TABLE submissions (recipient_id INTEGER, enc BLOB, ciphertext BLOB);",
+        )
+        .unwrap();
+        let tx = conn.unchecked_transaction().unwrap();
+        for line in 0..n {
+            tx.execute(
+                "INSERT INTO recipients (batch_id, roster_line, email) VALUES ('b', ?1, ?2)",
+                rusqlite::params![line as i64, format!("u{line}@example.org")],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        path
+    }
+
+    #[test]
+    fn the_read_stops_once_nobody_waits() {
+        let path = database_with_missing("cancel", 3 * CANCEL_CHECK_ROWS);
+        let (waiting, dropped) = tokio::sync::oneshot::channel::<()>();
+        let (submissions, missing) = read_submissions_for_export(&path, "b", &waiting).unwrap();
+        assert!(submissions.is_empty());
+        assert_eq!(missing.len(), 3 * CANCEL_CHECK_ROWS);
+        assert_eq!(missing[5], "u5@example.org");
+        drop(dropped);
+        match read_submissions_for_export(&path, "b", &waiting) {
+            Err(StoreError::Other(e)) => assert!(e.to_string().contains("cancelled")),
+            other => panic!("{other:?}"),
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
     #[test]
     fn other_read_errors_stay_unexpected() {
         for e in [
