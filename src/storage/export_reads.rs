@@ -10,33 +10,35 @@ impl Store {
     /// `submissions_and_missing` made two (the second only to find who is missing).
     /// Read in roster order through `recipients_by_roster_line` (migration 0022), so
     /// nothing is sorted.
+    ///
+    /// Read straight from SQLite (rusqlite, the same libsqlite3 as sqlx) on a blocking
+    /// thread of its own, on a read-only connection opened for this read: through sqlx
+    /// every one of 50,000 rows (1 KB each) was copied into sqlx's own row, handed over
+    /// from its connection thread, and copied again. One explicit read transaction, so
+    /// the submissions and the missing are one consistent view, as before. A busy, full
+    /// or failing disk is `CannotWrite`, as through sqlx.
     #[instrument(skip_all)]
     pub async fn submissions_for_export(
         &self,
         batch_id: &str,
     ) -> StoreResult<(Vec<StoredSubmission>, Vec<String>)> {
-        let rows = sqlx::query(constant_sql(format!(
-            "SELECT {RECIPIENT_COLUMNS}, s.enc, s.ciphertext FROM recipients r \
-             LEFT JOIN submissions s ON s.recipient_id = r.id \
-             WHERE r.batch_id = ? ORDER BY r.roster_line"
-        )))
-        .bind(batch_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut submissions = Vec::with_capacity(rows.len());
-        let mut missing = Vec::new();
-        for row in &rows {
-            let enc: Option<Vec<u8>> = row.try_get("enc")?;
-            let ciphertext: Option<Vec<u8>> = row.try_get("ciphertext")?;
-            match (enc, ciphertext) {
-                (Some(enc), Some(ciphertext)) => submissions.push(StoredSubmission {
-                    recipient: row_to_recipient(row)?,
-                    sealed: SealedPassword { enc, ciphertext },
-                }),
-                _ => missing.push(row.try_get("email")?),
-            }
+        let (path, batch_id) = (self.path.clone(), batch_id.to_owned());
+        // Closed when this future is dropped (the console request went away): the read
+        // then stops within 1,024 rows instead of decoding the whole batch for no one.
+        let (waiting, dropped) = tokio::sync::oneshot::channel::<()>();
+        let read = tokio::task::spawn_blocking(move || {
+            read_submissions_for_export(&path, &batch_id, &waiting)
+        })
+        .await;
+        drop(dropped);
+        match read {
+            Ok(answer) => answer,
+            // A bug in the read is a panic here too, not a database error.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(StoreError::Other(
+                anyhow::Error::new(e).context("the export's read of the submissions stopped"),
+            )),
         }
-        Ok((submissions, missing))
     }
 
     /// The id and EmailAddress of every recipient of a batch who has submitted, in roster
@@ -70,5 +72,181 @@ impl Store {
         .bind(now)
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+/// How long the export's read waits for a lock (only while another connection recovers
+/// the WAL after a crash: in WAL mode a reader never waits for a writer).
+const EXPORT_READ_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many rows the export's read decodes between two looks at whether anyone still
+/// waits for it.
+const CANCEL_CHECK_ROWS: usize = 1024;
+
+/// A failed export read, reported as the store reports sqlx's errors: a passing
+/// condition (busy, I/O error, full disk) is `CannotWrite` (the console's "cannot save
+/// now, try again"), anything else an unexpected error.
+fn export_read_error(e: rusqlite::Error) -> StoreError {
+    match writer::sqlite_cannot_write(&e) {
+        Some(reason) => {
+            tracing::warn!(error = %e, "the database cannot read the submissions right now");
+            StoreError::CannotWrite(reason)
+        }
+        None => StoreError::Other(anyhow::Error::new(e).context("could not read the submissions")),
+    }
+}
+
+/// `Store::submissions_for_export`, on this thread. Stops early, with an error nobody
+/// reads, once `waiting` is closed (the export was dropped).
+fn read_submissions_for_export(
+    path: &Path,
+    batch_id: &str,
+    waiting: &tokio::sync::oneshot::Sender<()>,
+) -> StoreResult<(Vec<StoredSubmission>, Vec<String>)> {
+    let failed = export_read_error;
+    let conn = reader::open_read_only(path, EXPORT_READ_BUSY_TIMEOUT).map_err(failed)?;
+    // One read transaction (deferred: its snapshot is taken by the first SELECT), so the
+    // count, the submissions and the missing are one consistent view. A single SELECT
+    // would be one snapshot by itself; the explicit transaction keeps that true for any
+    // statement added here. Dropped unfinished, it rolls back (nothing was written).
+    let tx = rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Deferred)
+        .map_err(failed)?;
+    // Every recipient is at most one submission: sized once, as the sqlx read was.
+    let recipients: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM recipients WHERE batch_id = ?",
+            [batch_id],
+            |row| row.get(0),
+        )
+        .map_err(failed)?;
+    let mut query = tx
+        .prepare(&format!(
+            "SELECT {RECIPIENT_COLUMNS}, s.enc, s.ciphertext FROM recipients r \
+             LEFT JOIN submissions s ON s.recipient_id = r.id \
+             WHERE r.batch_id = ? ORDER BY r.roster_line"
+        ))
+        .map_err(failed)?;
+    let columns = reader::column_map(&query);
+    let (enc_at, ciphertext_at) = match (columns.get("enc"), columns.get("ciphertext")) {
+        (Some(&e), Some(&c)) => (e, c),
+        _ => {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "the export query lost a column"
+            )));
+        }
+    };
+    let mut rows = query.query([batch_id]).map_err(failed)?;
+    let mut submissions = Vec::with_capacity(usize::try_from(recipients).unwrap_or(0));
+    let mut missing = Vec::new();
+    let mut read = 0usize;
+    while let Some(row) = rows.next().map_err(failed)? {
+        read += 1;
+        if read.is_multiple_of(CANCEL_CHECK_ROWS) && waiting.is_closed() {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "the export was cancelled while its submissions were read"
+            )));
+        }
+        let enc: Option<Vec<u8>> = row.get(enc_at).map_err(failed)?;
+        let ciphertext: Option<Vec<u8>> = row.get(ciphertext_at).map_err(failed)?;
+        let named = reader::NamedRow {
+            row,
+            columns: &columns,
+        };
+        match (enc, ciphertext) {
+            (Some(enc), Some(ciphertext)) => submissions.push(StoredSubmission {
+                recipient: row_to_recipient(&named)?,
+                sealed: SealedPassword { enc, ciphertext },
+            }),
+            _ => missing.push(reader::Columns::try_get(&named, "email")?),
+        }
+    }
+    drop(rows);
+    drop(query);
+    tx.commit().map_err(failed)?;
+    Ok((submissions, missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite_failure(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn passing_read_errors_are_cannot_write() {
+        for (code, reason) in [
+            (rusqlite::ffi::SQLITE_BUSY, "the database is busy"),
+            (rusqlite::ffi::SQLITE_FULL, "the disk is full"),
+            (
+                rusqlite::ffi::SQLITE_IOERR_READ,
+                "the disk reported an input/output error",
+            ),
+        ] {
+            match export_read_error(sqlite_failure(code)) {
+                StoreError::CannotWrite(r) => assert_eq!(r, reason),
+                other => panic!("code {code}: {other:?}"),
+            }
+        }
+    }
+
+    /// A database with just the columns the export's query names, and `n` recipients
+    /// of batch "b" who have not submitted.
+    fn database_with_missing(name: &str, n: usize) -> PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "passdrop-export-read-{name}-{}.sqlite",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE recipients (id INTEGER PRIMARY KEY, batch_id TEXT, roster_line \
+             INTEGER, email TEXT, user_name TEXT, display_name TEXT, alternate_email TEXT, \
+             user_root TEXT, language TEXT); \
+             CREATE TABLE submissions (recipient_id INTEGER, enc BLOB, ciphertext BLOB);",
+        )
+        .unwrap();
+        let tx = conn.unchecked_transaction().unwrap();
+        for line in 0..n {
+            tx.execute(
+                "INSERT INTO recipients (batch_id, roster_line, email) VALUES ('b', ?1, ?2)",
+                rusqlite::params![line as i64, format!("u{line}@example.org")],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        path
+    }
+
+    #[test]
+    fn the_read_stops_once_nobody_waits() {
+        let path = database_with_missing("cancel", 3 * CANCEL_CHECK_ROWS);
+        let (waiting, dropped) = tokio::sync::oneshot::channel::<()>();
+        let (submissions, missing) = read_submissions_for_export(&path, "b", &waiting).unwrap();
+        assert!(submissions.is_empty());
+        assert_eq!(missing.len(), 3 * CANCEL_CHECK_ROWS);
+        assert_eq!(missing[5], "u5@example.org");
+        drop(dropped);
+        match read_submissions_for_export(&path, "b", &waiting) {
+            Err(StoreError::Other(e)) => assert!(e.to_string().contains("cancelled")),
+            other => panic!("{other:?}"),
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn other_read_errors_stay_unexpected() {
+        for e in [
+            sqlite_failure(rusqlite::ffi::SQLITE_CORRUPT),
+            rusqlite::Error::InvalidColumnIndex(3),
+        ] {
+            match export_read_error(e) {
+                StoreError::Other(e) => {
+                    assert!(format!("{e:#}").starts_with("could not read the submissions"))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }

@@ -1,8 +1,11 @@
 //! The embedded SQLite store. All SQL lives here, one method per question the app asks.
 //!
-//! Every connection sets `journal_mode=WAL`, `synchronous=FULL`, `foreign_keys=ON`,
-//! `secure_delete=ON`, `temp_store=MEMORY` and a busy timeout; the data directory is 0700
-//! and the database files 0600.
+//! Every connection that can write sets `journal_mode=WAL`, `synchronous=FULL`,
+//! `foreign_keys=ON`, `secure_delete=ON`, `temp_store=MEMORY` and a busy timeout. The
+//! read-only connections (the collection pages' reads and the export's read, both opened
+//! by `reader::open_read_only`) set only `temp_store=MEMORY`, `query_only=ON` and a busy
+//! timeout: the other settings govern writes, which they cannot make, and WAL is a
+//! lasting property of the file. The data directory is 0700 and the database files 0600.
 
 use std::fs;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};

@@ -127,17 +127,7 @@ impl Readers {
     }
 
     fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
-        use rusqlite::OpenFlags as F;
-        let conn = rusqlite::Connection::open_with_flags(
-            &self.path,
-            F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(READ_BUSY_TIMEOUT)?;
-        // As every connection of the store (DESIGN.md): a sort never spills emails to a
-        // temporary file, and this connection can only read.
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.pragma_update(None, "query_only", "ON")?;
-        Ok(conn)
+        open_read_only(&self.path, READ_BUSY_TIMEOUT)
     }
 
     /// Runs `read` on an idle connection (or a new one), on this thread.
@@ -169,6 +159,28 @@ impl Readers {
             idle.clear();
         }
     }
+}
+
+/// A read-only connection to the database at `path`, waiting at most `busy` for a lock:
+/// the one way this module and the export's read (`export_reads.rs`) open one.
+///
+/// It sets only what a reader needs: as every connection of the store (DESIGN.md), a
+/// sort never spills to a temporary file, and this connection can only read. The
+/// writing pragmas (`synchronous`, `foreign_keys`, `secure_delete`) do not apply to a
+/// connection that cannot write, and WAL is a lasting property of the file.
+pub(super) fn open_read_only(
+    path: &Path,
+    busy: Duration,
+) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags as F;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
 }
 
 /// A failed read, as the store reports any unexpected SQLite error.

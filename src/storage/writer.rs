@@ -253,8 +253,8 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// [`cannot_write`] for the writer's connection.
-fn sqlite_cannot_write(e: &rusqlite::Error) -> Option<&'static str> {
+/// [`cannot_write`] for a rusqlite connection (the writer's, or the export's read).
+pub(super) fn sqlite_cannot_write(e: &rusqlite::Error) -> Option<&'static str> {
     match e {
         rusqlite::Error::SqliteFailure(failure, _) => passing_code(failure.extended_code),
         _ => None,
