@@ -126,8 +126,9 @@ fn read_submissions_for_export(
              WHERE r.batch_id = ? ORDER BY r.roster_line"
         ))
         .map_err(failed)?;
-    let columns = reader::column_map(&query);
-    let (enc_at, ciphertext_at) = match (columns.get("enc"), columns.get("ciphertext")) {
+    let columns = reader::ColumnIndex::of(&query);
+    let by_name = reader::column_map(&query);
+    let (enc_at, ciphertext_at) = match (by_name.get("enc"), by_name.get("ciphertext")) {
         (Some(&e), Some(&c)) => (e, c),
         _ => {
             return Err(StoreError::Other(anyhow::anyhow!(
@@ -148,9 +149,10 @@ fn read_submissions_for_export(
         }
         let enc: Option<Vec<u8>> = row.get(enc_at).map_err(failed)?;
         let ciphertext: Option<Vec<u8>> = row.get(ciphertext_at).map_err(failed)?;
-        let named = reader::NamedRow {
+        let named = reader::OrderedRow {
             row,
             columns: &columns,
+            next: std::cell::Cell::new(0),
         };
         match (enc, ciphertext) {
             (Some(enc), Some(ciphertext)) => submissions.push(StoredSubmission {
