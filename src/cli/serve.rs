@@ -160,9 +160,14 @@ impl ServeArgs {
             // No new message from now on, while open requests finish.
             signalled.begin_stop().await;
         };
+        let last_checks = state.clone();
         web::serve_on(listener, state, shutdown)
             .await
             .context("the server stopped with an error")?;
+        // No request is left: the "everyone has submitted" questions still running,
+        // paused or given up are asked once more, before the store closes.
+        web::flush_completion_checks(&last_checks, web::COMPLETION_FLUSH_WITHIN).await;
+        drop(last_checks);
         // A message being handed to the relay is finished, so it is not left "unknown".
         outbox.stop(Duration::from_secs(30)).await;
         maintenance.abort();

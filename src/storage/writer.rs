@@ -195,7 +195,8 @@ fn submission_writer(path: &Path, mut jobs: tokio::sync::mpsc::Receiver<WriteJob
     }
 }
 
-/// Commits one group and answers each of its writes.
+/// Commits one group and answers each of its writes: all of them in one transaction,
+/// or, if that fails for a reason other than "nothing can be written now", each alone.
 fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>) {
     let outcome = match conn {
         Some(c) => commit_submissions(c, &group),
@@ -216,7 +217,7 @@ fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>
             }
         }
         Err(e) => {
-            // Nothing of the group was committed; each submitter gets the error.
+            // Nothing of the group was committed.
             let message = format!("{e:#}");
             tracing::error!(error = %message, "a group of submissions could not be committed");
             // When a commit fails (a full disk), SQLite may have left the connection
@@ -228,6 +229,20 @@ fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>
                 *conn = None;
             }
             let passing = sqlite_cannot_write(&e);
+            if passing.is_none() && group.len() > 1 {
+                // Perhaps one write of the group is at fault (a constraint): each is
+                // tried alone, in its own transaction, so only that one fails. Not when
+                // nothing can be written (a full disk): every one would fail the same.
+                tracing::warn!(
+                    writes = group.len(),
+                    "committing the group's writes one by one"
+                );
+                for job in group {
+                    commit_group(path, conn, vec![job]);
+                }
+                return;
+            }
+            // Each submitter gets the error.
             for job in group {
                 job.answer(Err(match passing {
                     Some(reason) => StoreError::CannotWrite(reason),
@@ -335,4 +350,111 @@ fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<
     }
     tx.commit()?;
     Ok(burned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tables the writer's statements touch, with only the columns they use, and a
+    /// trigger that refuses recipient 2's password (a write that fails on its own).
+    const SCHEMA: &str = "
+        CREATE TABLE recipients (id INTEGER PRIMARY KEY, batch_id TEXT NOT NULL);
+        CREATE TABLE batch_keys (batch_id TEXT PRIMARY KEY);
+        CREATE TABLE links (token_hash BLOB NOT NULL UNIQUE, recipient_id INTEGER NOT NULL,
+            state TEXT NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER,
+            opened_at INTEGER);
+        CREATE TABLE submissions (recipient_id INTEGER PRIMARY KEY, enc BLOB NOT NULL,
+            ciphertext BLOB NOT NULL, submitted_at INTEGER NOT NULL, mail_client TEXT,
+            imap_check TEXT);
+        CREATE TABLE user_readiness (recipient_id INTEGER PRIMARY KEY, lint_codes TEXT);
+        CREATE TABLE audit_events (batch_id TEXT, at INTEGER, kind TEXT, count INTEGER);
+        INSERT INTO batch_keys VALUES ('b');
+        INSERT INTO recipients VALUES (1, 'b'), (2, 'b'), (3, 'b'), (4, 'b');
+        CREATE TRIGGER refuse_two BEFORE INSERT ON submissions WHEN NEW.recipient_id = 2
+            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
+    ";
+
+    fn token_of(recipient_id: i64) -> [u8; 32] {
+        let mut token_hash = [0; 32];
+        token_hash[0] = u8::try_from(recipient_id).unwrap();
+        token_hash
+    }
+
+    fn submit(recipient_id: i64) -> (WriteJob, tokio::sync::oneshot::Receiver<StoreResult<()>>) {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job = WriteJob::Submit {
+            pending: PendingSubmission {
+                token_hash: token_of(recipient_id),
+                recipient_id,
+                mail_client: None,
+                imap_check: None,
+                lint_codes: String::new(),
+                now: 10,
+            },
+            sealed: SealedPassword {
+                enc: vec![1],
+                ciphertext: vec![2],
+            },
+            done,
+        };
+        (job, answer)
+    }
+
+    #[test]
+    fn one_failing_write_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let setup = Connection::open(&path).unwrap();
+        setup.execute_batch(SCHEMA).unwrap();
+        for recipient_id in 1..=4 {
+            let (state, used_at) = if recipient_id == 4 {
+                ("used", Some(5))
+            } else {
+                ("live", None)
+            };
+            setup
+                .execute(
+                    "INSERT INTO links VALUES (?1, ?2, ?3, 100, ?4, NULL)",
+                    params![
+                        token_of(recipient_id).as_slice(),
+                        recipient_id,
+                        state,
+                        used_at
+                    ],
+                )
+                .unwrap();
+        }
+        let (jobs, mut answers): (Vec<_>, Vec<_>) = [1, 2, 3, 4].into_iter().map(submit).unzip();
+        let mut conn = None;
+        commit_group(&path, &mut conn, jobs);
+        let outcomes: Vec<_> = answers.iter_mut().map(|a| a.try_recv().unwrap()).collect();
+        assert!(outcomes[0].is_ok(), "{outcomes:?}");
+        assert!(
+            matches!(&outcomes[1], Err(StoreError::Other(e)) if format!("{e:#}").contains("refused by the test")),
+            "{outcomes:?}"
+        );
+        assert!(outcomes[2].is_ok(), "{outcomes:?}");
+        assert!(
+            matches!(outcomes[3], Err(StoreError::LinkNotLive)),
+            "{outcomes:?}"
+        );
+        let stored: Vec<i64> = setup
+            .prepare("SELECT recipient_id FROM submissions ORDER BY recipient_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(stored, [1, 3]);
+        let live: Vec<i64> = setup
+            .prepare("SELECT recipient_id FROM links WHERE state = 'live'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(live, [2], "the refused write burned nothing");
+        assert!(conn.as_ref().is_some_and(Connection::is_autocommit));
+    }
 }

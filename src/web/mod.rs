@@ -31,6 +31,7 @@ pub(crate) use designed::{DesignedPage, RetryAfter};
 pub use error::AppError;
 pub use middleware::redact_path;
 pub use public::form;
+pub(crate) use public::{COMPLETION_FLUSH_WITHIN, flush_completion_checks};
 pub use router::{FORM_BODY_LIMIT, router};
 pub use server::{
     IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, serve_metrics, serve_on,

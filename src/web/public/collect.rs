@@ -584,23 +584,20 @@ impl Reader<'_> {
         imap_check: Option<ImapCheck>,
     ) -> Result<Response, AppError> {
         let (state, view) = (self.state, self.view);
-        match batch::submit(
-            &state.store,
-            &state.config.settings_key,
-            self.token,
-            view,
-            password,
+        // In a task of its own, so a dropped request still gets its question.
+        let token = LinkToken::parse(self.token.expose())
+            .ok_or_else(|| anyhow::anyhow!("a parsed link token did not parse again"))?;
+        let submission = (
+            token,
+            view.clone(),
+            password.clone(),
             mail_client,
             imap_check,
-            now(),
-        )
-        .await?
-        {
+        );
+        let outcome = super::completion::submit_then_ask(state, submission).await?;
+        match outcome? {
             SubmitOutcome::Accepted => {
                 state.metrics.submission("accepted");
-                // Everyone has submitted: the admin hears of it (once), when a relay is
-                // set up. Off the user's answer: the password is durable already.
-                super::completion::after_submission(state, &view.batch.id);
                 tracing::info!(
                     batch_id = %view.batch.id,
                     recipient_id = view.recipient.id,

@@ -11,6 +11,10 @@ pub(super) mod pages;
 pub(super) mod ways;
 pub(super) mod ways_pages;
 
+pub(crate) use completion::{
+    FLUSH_WITHIN as COMPLETION_FLUSH_WITHIN, flush as flush_completion_checks,
+};
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
