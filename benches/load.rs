@@ -37,6 +37,8 @@ type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 #[path = "load/limits.rs"]
 mod limits;
+#[path = "shared/proc.rs"]
+mod proc;
 #[path = "load/report.rs"]
 mod report;
 
@@ -196,31 +198,12 @@ impl Captured {
     }
 }
 
-/// CPU time (user + system) a process has used so far, in seconds (Linux `USER_HZ`,
-/// 100 ticks per second).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (in parentheses, which may hold spaces).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 /// Runs `phase` and answers its figures with the server's CPU per answered request.
 async fn with_cpu(pid: u32, phase: impl std::future::Future<Output = Load>) -> (Load, f64) {
-    let before = cpu_seconds(pid);
+    let ticks = proc::clock_ticks();
+    let before = proc::cpu_seconds(pid, ticks);
     let load = phase.await;
-    let used = cpu_seconds(pid) - before;
+    let used = proc::cpu_seconds(pid, ticks) - before;
     let per = used / load.ok.max(1) as f64 * 1e6;
     (load, per)
 }

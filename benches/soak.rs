@@ -15,6 +15,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "shared/proc.rs"]
+mod proc;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -454,32 +457,8 @@ struct Reading {
     cpu_s: f64,
 }
 
-/// Clock ticks per second, the unit of CPU times in /proc.
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 fn read_process(pid: u32, ticks: f64) -> Reading {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // After the command name in parentheses: state is the 3rd field, utime the 14th.
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    let tick_field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
-    let cpu_s = (tick_field(11) + tick_field(12)) / ticks;
+    let cpu_s = proc::cpu_seconds(pid, ticks);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -595,7 +574,7 @@ async fn run() {
     let (relay, relay_port, received) = start_relay(dir.path());
     let (server, base, log) = start_server(&data, relay_port, send_rate);
     let pid = server.0.id();
-    let ticks = clock_ticks();
+    let ticks = proc::clock_ticks();
 
     let setup = Instant::now();
     let mut links = Vec::with_capacity(load_batches * BATCH_LINKS);

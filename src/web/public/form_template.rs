@@ -627,18 +627,8 @@ mod tests {
     #[test]
     fn templates_hold_markers_not_values() {
         let page = FormPage {
-            language: Language::De,
             org_name: Some("Secret Org"),
-            email: "ann@example.com",
-            expires_at: 1_796_662_800,
-            time_zone: &TimeZoneSetting::Utc,
-            ask_mail_client: true,
-            checked_with: None,
-            mail_client: None,
-            tries_left: 10,
-            error: None,
-            brand: None,
-            link: Some("https://pass.example.org/s/TOKEN"),
+            ..crate::web::public::pages::tests::form(Language::De)
         };
         same(&page);
         let template = TEMPLATES.get(Shape::of(&page).unwrap()).unwrap();

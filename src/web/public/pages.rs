@@ -356,10 +356,11 @@ pub fn link_gone(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn form(language: Language) -> FormPage<'static> {
+    /// A form page without error or brand (other tests in `web::public` start from it).
+    pub(in crate::web::public) fn form(language: Language) -> FormPage<'static> {
         FormPage {
             language,
             org_name: Some("Example <Ltd>"),
