@@ -184,13 +184,41 @@ pub(super) fn open_read_only(
 }
 
 /// A failed read, as the store reports any unexpected SQLite error.
+/// A failed read, reported as the store reports sqlx's errors (`From<sqlx::Error>`): a
+/// passing condition (busy, I/O error, full disk) is `CannotWrite` (the "try again in a
+/// minute" answer, as before these reads left sqlx), anything else an unexpected error.
 fn read_error(e: rusqlite::Error) -> StoreError {
-    StoreError::Other(anyhow::Error::new(e).context("database error"))
+    match super::writer::sqlite_cannot_write(&e) {
+        Some(reason) => {
+            tracing::warn!(error = %e, "the database cannot be read right now");
+            StoreError::CannotWrite(reason)
+        }
+        None => StoreError::Other(anyhow::Error::new(e).context("database error")),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A busy or full database is the passing condition sqlx's reads reported, not an
+    /// unexpected error.
+    #[test]
+    fn passing_conditions_are_reported_as_such() {
+        let failure = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        assert!(matches!(
+            read_error(failure(rusqlite::ffi::SQLITE_BUSY)),
+            StoreError::CannotWrite(_)
+        ));
+        assert!(matches!(
+            read_error(failure(rusqlite::ffi::SQLITE_FULL)),
+            StoreError::CannotWrite(_)
+        ));
+        assert!(matches!(
+            read_error(failure(rusqlite::ffi::SQLITE_CORRUPT)),
+            StoreError::Other(_)
+        ));
+    }
 
     /// Columns asked for in order, out of order, missing, and by a repeated name (its
     /// first column, as SQLite's own lookup answers) give what the map alone gave.

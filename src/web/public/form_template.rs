@@ -456,10 +456,8 @@ mod tests {
 
     /// Awkward values in every hole, alone and all at once, in every language: the
     /// template filled in is still maud's page byte for byte (the rule in the module's
-    /// documentation: nothing may depend on a value's content). Not here: U+E000 and
-    /// U+E001, which `pages::rich` uses for its own marks (a known difference: in an
-    /// earlier value, "\u{E000}1\u{E001}" is replaced by the next value on the whole
-    /// path only).
+    /// documentation: nothing may depend on a value's content), marks of `pages::rich`
+    /// and of the template included.
     #[test]
     fn awkward_values_in_every_hole_give_the_same_bytes() {
         let long = "Ab<&\"'>ü".repeat(700);
@@ -480,6 +478,9 @@ mod tests {
             "Zoë Ünal – 日本語 🙂 \u{202E}rtl\u{202C}",
             "\u{E002}0\u{E003}",
             "\u{E002}",
+            "\u{E000}1\u{E001}",
+            "\u{E000}0\u{E001}x\u{E000}9\u{E001}",
+            "\u{E000}",
             "{ $org }",
             "%s {0} \\ \n\t",
             &long,

@@ -84,10 +84,31 @@ pub(super) fn rich(language: Language, key: &str, values: &[(&str, Markup)]) -> 
         .map(|((name, _), mark)| (*name, Arg::Text(mark)))
         .collect();
     // The private-use marks survive escaping; the values are already escaped markup.
-    let mut out = html! { (i18n::text_with(language, key, &args)) }.into_string();
-    for ((_, value), mark) in values.iter().zip(&marks) {
-        out = out.replace(mark.as_str(), &value.0);
+    // One pass: a value is put in once and never searched for marks itself (a value
+    // that holds text looking like a mark stays as it is).
+    let text = html! { (i18n::text_with(language, key, &args)) }.into_string();
+    let mut out =
+        String::with_capacity(text.len() + values.iter().map(|v| v.1.0.len()).sum::<usize>());
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find('\u{E000}') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + '\u{E000}'.len_utf8()..];
+        let value = after.find('\u{E001}').and_then(|end| {
+            let index: usize = after[..end].parse().ok()?;
+            Some((&values.get(index)?.1, end))
+        });
+        match value {
+            Some((markup, end)) => {
+                out.push_str(&markup.0);
+                rest = &after[end + '\u{E001}'.len_utf8()..];
+            }
+            None => {
+                out.push('\u{E000}');
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
     PreEscaped(out)
 }
 
@@ -358,6 +379,20 @@ pub fn link_gone(
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+
+    /// A value that looks like one of `rich`'s marks is put in as it is, never replaced
+    /// by another value.
+    #[test]
+    fn rich_puts_each_value_in_once() {
+        let org = html! { strong { "\u{E000}1\u{E001} Ltd" } };
+        let email = html! { strong { "ann@example.com" } };
+        let out = rich(Language::En, "form-lead", &[("org", org), ("email", email)]).0;
+        assert!(
+            out.contains("<strong>\u{E000}1\u{E001} Ltd</strong>"),
+            "{out}"
+        );
+        assert_eq!(out.matches("ann@example.com").count(), 1, "{out}");
+    }
 
     /// A form page without error or brand (other tests in `web::public` start from it).
     pub(in crate::web::public) fn form(language: Language) -> FormPage<'static> {
