@@ -401,6 +401,23 @@ pub async fn try_admin_login(
     Ok(outcome)
 }
 
+/// The admin login's identity in signatures and records: its sealed password's `enc`
+/// (empty without a login).
+fn login_enc_of(batch: &Batch) -> Vec<u8> {
+    batch
+        .admin_login
+        .as_ref()
+        .map(|l| l.sealed.enc.clone())
+        .unwrap_or_default()
+}
+
+/// The opened admin password as the text an IMAP login sends.
+fn password_text(password: &SecretBox<[u8]>) -> BatchResult<SecretString> {
+    let text = std::str::from_utf8(password.expose_secret())
+        .map_err(|_| refuse("the stored admin password is not UTF-8".into()))?;
+    Ok(SecretString::from(text.to_owned()))
+}
+
 /// Opens a batch's admin login and password with the unlocked admin key (after
 /// checking the batch's signed settings); `None` when it has none.
 pub async fn open_admin_login(
@@ -454,18 +471,10 @@ pub async fn probe_users(
             batch.name
         )));
     };
-    let password = SecretString::from(
-        std::str::from_utf8(password.expose_secret())
-            .map_err(|_| refuse("the stored admin password is not UTF-8".into()))?
-            .to_owned(),
-    );
+    let password = password_text(&password)?;
     // The login this run probes with: an answer is kept only while it is still the
     // batch's (`Store::record_probe`), and the run stops once it is not.
-    let login_enc = batch
-        .admin_login
-        .as_ref()
-        .map(|l| l.sealed.enc.clone())
-        .unwrap_or_default();
+    let login_enc = login_enc_of(batch);
     let signer = settings_signer(admin)?;
     let probed = store.probe_records(&batch.id).await?;
     let todo: Vec<Recipient> = store
@@ -633,11 +642,7 @@ pub async fn covered_without_password(
         return Ok(None);
     };
     let public_key = settings_signer(admin)?.public_key();
-    let login_enc = batch
-        .admin_login
-        .as_ref()
-        .map(|l| l.sealed.enc.clone())
-        .unwrap_or_default();
+    let login_enc = login_enc_of(batch);
     let probed = store.probe_records(&batch.id).await?;
     let mut covered = Vec::new();
     for s in store.recipient_statuses(&batch.id).await? {

@@ -14,9 +14,7 @@ pub fn sign_probe(
     covered: bool,
     login_enc: &[u8],
 ) -> Vec<u8> {
-    let fields = probe_fields(recipient, covered, login_enc);
-    let borrowed: Vec<_> = fields.iter().map(|f| f.as_deref()).collect();
-    signer.sign(PROBE_KIND, batch_id, &borrowed)
+    signed(signer, PROBE_KIND, batch_id, recipient, covered, login_enc)
 }
 
 /// Whether `sig` signs "the admin login opened this user's mailbox" (`sign_probe`).
@@ -27,9 +25,7 @@ pub(super) fn probe_verifies(
     recipient: &Recipient,
     login_enc: &[u8],
 ) -> bool {
-    let fields = probe_fields(recipient, true, login_enc);
-    let borrowed: Vec<_> = fields.iter().map(|f| f.as_deref()).collect();
-    crate::crypto::verify_settings(public_key, sig, PROBE_KIND, batch_id, &borrowed)
+    verifies(public_key, sig, PROBE_KIND, batch_id, recipient, login_enc)
 }
 
 /// The settings key's signature, kept aside when a re-check finds the admin login no
@@ -43,9 +39,7 @@ pub(super) fn sign_stale(
     recipient: &Recipient,
     login_enc: &[u8],
 ) -> Vec<u8> {
-    let fields = probe_fields(recipient, true, login_enc);
-    let borrowed: Vec<_> = fields.iter().map(|f| f.as_deref()).collect();
-    signer.sign(STALE_KIND, batch_id, &borrowed)
+    signed(signer, STALE_KIND, batch_id, recipient, true, login_enc)
 }
 
 /// Whether `sig` is a set-aside answer for this user and admin login (`sign_stale`).
@@ -56,9 +50,36 @@ pub(super) fn stale_verifies(
     recipient: &Recipient,
     login_enc: &[u8],
 ) -> bool {
+    verifies(public_key, sig, STALE_KIND, batch_id, recipient, login_enc)
+}
+
+/// The settings key's signature of `kind` over one user's answer (`probe_fields`).
+fn signed(
+    signer: &crate::crypto::SettingsSigner,
+    kind: &str,
+    batch_id: &str,
+    recipient: &Recipient,
+    covered: bool,
+    login_enc: &[u8],
+) -> Vec<u8> {
+    let fields = probe_fields(recipient, covered, login_enc);
+    let borrowed: Vec<_> = fields.iter().map(|f| f.as_deref()).collect();
+    signer.sign(kind, batch_id, &borrowed)
+}
+
+/// Whether `sig` is the settings key's signature of `kind` over "the admin login opened
+/// this user's mailbox".
+fn verifies(
+    public_key: &[u8],
+    sig: &[u8],
+    kind: &str,
+    batch_id: &str,
+    recipient: &Recipient,
+    login_enc: &[u8],
+) -> bool {
     let fields = probe_fields(recipient, true, login_enc);
     let borrowed: Vec<_> = fields.iter().map(|f| f.as_deref()).collect();
-    crate::crypto::verify_settings(public_key, sig, STALE_KIND, batch_id, &borrowed)
+    crate::crypto::verify_settings(public_key, sig, kind, batch_id, &borrowed)
 }
 
 /// The signed kind of a probe answer.

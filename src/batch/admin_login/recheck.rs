@@ -69,16 +69,8 @@ pub async fn recheck_targets(
     else {
         return Ok(None);
     };
-    let password = SecretString::from(
-        std::str::from_utf8(password.expose_secret())
-            .map_err(|_| refuse("the stored admin password is not UTF-8".into()))?
-            .to_owned(),
-    );
-    let login_enc = batch
-        .admin_login
-        .as_ref()
-        .map(|l| l.sealed.enc.clone())
-        .unwrap_or_default();
+    let password = password_text(&password)?;
+    let login_enc = login_enc_of(batch);
     let public_key = settings_signer(admin)?.public_key();
     let refused: std::collections::HashMap<i64, Vec<u8>> = store
         .admin_refused_users(&batch.id)
@@ -277,11 +269,7 @@ pub async fn covered_for_export(
         }));
     }
     let public_key = settings_signer(admin)?.public_key();
-    let login_enc = batch
-        .admin_login
-        .as_ref()
-        .map(|l| l.sealed.enc.clone())
-        .unwrap_or_default();
+    let login_enc = login_enc_of(batch);
     let refused: std::collections::HashMap<i64, Vec<u8>> = store
         .admin_refused_users(&batch.id)
         .await?
