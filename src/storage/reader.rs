@@ -220,6 +220,77 @@ mod tests {
         ));
     }
 
+    /// A kept read connection sees every commit another connection made before its read
+    /// began (nothing is remembered between reads): rows changed in place, the file
+    /// grown and checkpointed into, then shrunk by a VACUUM.
+    #[test]
+    fn a_kept_reader_sees_each_commit_as_the_file_grows_and_shrinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; \
+                 CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL); \
+                 INSERT INTO t (id, v) VALUES (1, 'first');",
+            )
+            .unwrap();
+        let readers = Readers::new(path.clone());
+        let value = || {
+            readers
+                .read(|c| {
+                    c.query_row("SELECT v FROM t WHERE id = 1", [], |r| {
+                        r.get::<_, String>(0)
+                    })
+                })
+                .unwrap()
+        };
+        let count = || {
+            readers
+                .read(|c| c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)))
+                .unwrap()
+        };
+        assert_eq!(value(), "first");
+        writer
+            .execute("UPDATE t SET v = 'second' WHERE id = 1", [])
+            .unwrap();
+        assert_eq!(value(), "second");
+        // Grow the file well past its first size, and move it all into the file.
+        let filler = "x".repeat(3000);
+        writer.execute_batch("BEGIN").unwrap();
+        for id in 2..2000 {
+            writer
+                .execute(
+                    "INSERT INTO t (id, v) VALUES (?, ?)",
+                    rusqlite::params![id, filler],
+                )
+                .unwrap();
+        }
+        writer.execute_batch("COMMIT").unwrap();
+        assert_eq!(count(), 1999);
+        writer
+            .execute("UPDATE t SET v = 'third' WHERE id = 1", [])
+            .unwrap();
+        writer
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        assert_eq!(value(), "third");
+        assert_eq!(count(), 1999);
+        // Shrink it: the rows go, the file is rebuilt smaller.
+        writer.execute("DELETE FROM t WHERE id > 1", []).unwrap();
+        writer.execute_batch("VACUUM").unwrap();
+        writer
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() < 1_000_000);
+        assert_eq!(count(), 1);
+        assert_eq!(value(), "third");
+        writer
+            .execute("UPDATE t SET v = 'fourth' WHERE id = 1", [])
+            .unwrap();
+        assert_eq!(value(), "fourth");
+    }
+
     /// Columns asked for in order, out of order, missing, and by a repeated name (its
     /// first column, as SQLite's own lookup answers) give what the map alone gave.
     #[test]
