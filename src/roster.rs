@@ -7,7 +7,7 @@
 //! CSV with an empty `Password` column (a filled-in one is refused). Every problem is
 //! reported with its line number.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 /// Most rows a roster may have (Microsoft's limit for one migration CSV).
@@ -100,7 +100,7 @@ impl fmt::Display for RosterError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Column {
     Email,
     UserName,
@@ -286,7 +286,8 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
     };
     let mut lines = LineCounter::new(input);
     let header_line = header.position().map_or(1, |p| lines.line_at(p.byte()));
-    let mut columns: HashMap<Column, usize> = HashMap::new();
+    // Looked up six times a row: a few entries compared in order, nothing hashed.
+    let mut columns: BTreeMap<Column, usize> = BTreeMap::new();
     for (index, raw) in header.iter().enumerate() {
         let Ok(name) = std::str::from_utf8(raw) else {
             problems.add(Some(header_line), "the header row is not valid UTF-8");
@@ -319,9 +320,12 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
     }
 
     let width = header.len();
-    let mut entries = Vec::new();
-    let mut seen_emails: HashMap<String, u64> = HashMap::new();
-    let mut seen_users: HashMap<String, u64> = HashMap::new();
+    // Sized once for a row per line: a large roster is not copied and rehashed as it grows.
+    let rows_at_most = input.iter().filter(|&&b| b == b'\n').count().min(MAX_ROWS) + 1;
+    let mut entries = Vec::with_capacity(rows_at_most);
+    let mut seen_emails: HashMap<String, u64> = HashMap::with_capacity(rows_at_most);
+    let users = usize::from(columns.contains_key(&Column::UserName)) * rows_at_most;
+    let mut seen_users: HashMap<String, u64> = HashMap::with_capacity(users);
     let mut rows = 0usize;
     for record in records {
         let record = match record {
@@ -459,26 +463,22 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
         if !email.is_empty()
             && let Some(first) = seen_emails.insert(email.to_lowercase(), line)
         {
-            {
-                problems.add(
-                    Some(line),
-                    format!("EmailAddress {email:?} already appears on line {first}"),
-                );
-                row_ok = false;
-            }
+            problems.add(
+                Some(line),
+                format!("EmailAddress {email:?} already appears on line {first}"),
+            );
+            row_ok = false;
         }
         // Without a UserName column it is the address, already checked above.
         if columns.contains_key(&Column::UserName)
             && !user_name.is_empty()
             && let Some(first) = seen_users.insert(user_name.to_lowercase(), line)
         {
-            {
-                problems.add(
-                    Some(line),
-                    format!("UserName {user_name:?} already appears on line {first}"),
-                );
-                row_ok = false;
-            }
+            problems.add(
+                Some(line),
+                format!("UserName {user_name:?} already appears on line {first}"),
+            );
+            row_ok = false;
         }
         if row_ok {
             entries.push(RosterEntry {

@@ -422,7 +422,7 @@ async fn create_with(
     .map_err(anyhow::Error::new)??;
     let (recipients, links): (Vec<NewRecipient>, Vec<IssuedLink>) = issued.into_iter().unzip();
     store
-        .create_batch(&batch, &sealed_key, Some(&sealed_link_key), &recipients)
+        .create_batch(&batch, &sealed_key, Some(&sealed_link_key), recipients)
         .await?;
     Ok((batch, links))
 }

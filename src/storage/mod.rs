@@ -34,6 +34,7 @@ mod audit;
 mod backup;
 mod batches;
 mod branding;
+mod creation;
 mod deliveries;
 mod export_reads;
 mod files;

@@ -23,6 +23,7 @@ mod console_form;
 mod console_pages;
 mod corpus;
 mod crash;
+mod creation;
 mod disk_full;
 mod envelope;
 mod export_formats;

@@ -1,0 +1,216 @@
+//! Creating a batch: its row, its sealed keys, its recipients and their first links, in
+//! one `BEGIN IMMEDIATE` transaction on a connection of its own (rusqlite, set up as
+//! every connection of the store, on a blocking thread): either all of it exists
+//! afterwards or none of it.
+//!
+//! Each row is one run of a statement prepared once, its values bound from where they
+//! are (SQLite copies them into buffers it reuses from row to row): nothing is copied
+//! into an argument list first, and a recipient's id is the row id its insert returns.
+//! A single-row INSERT also needs no statement journal, which the 500-row INSERTs this
+//! replaces kept: a copy of every page the statement changed, so that it could be
+//! undone alone. Random token hashes go into a unique index, so a 500-row statement
+//! changed more distinct pages the larger the batch was, and a link of a batch of
+//! 50,000 cost more than one of a batch of 10,000 (PERFORMANCE.md).
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+
+use super::*;
+
+/// The page cache (KiB) of the connection a batch is created on: large enough for every
+/// page a batch of 50,000 (the most a roster may have) touches, about 16 MB. With the
+/// default 2 MB, inserting 50,000 random token hashes and addresses into their unique
+/// indexes spilled pages to the WAL and read them back again. Only pages actually used
+/// are allocated, and the connection is closed after the creation, so the memory goes.
+const CREATION_CACHE_KIB: i64 = 32 * 1024;
+
+/// How long the creation waits for another writer (the server's group commit, another
+/// command) before it reports the database busy, as every connection of the store.
+const CREATION_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Store {
+    /// Creates a batch, its sealed key, its recipients (in the order given: roster
+    /// order) and their first links in one transaction: either all of it exists
+    /// afterwards or none of it.
+    #[instrument(skip_all)]
+    pub async fn create_batch(
+        &self,
+        batch: &Batch,
+        sealed_key: &SealedBatchKey,
+        sealed_link_key: Option<&SealedSecret>,
+        recipients: Vec<NewRecipient>,
+    ) -> StoreResult<()> {
+        let path = self.path.clone();
+        let (batch, sealed_key) = (batch.clone(), sealed_key.clone());
+        let sealed_link_key = sealed_link_key.cloned();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = open_creation(&path).map_err(creation_error)?;
+            let created = create_on(
+                &mut conn,
+                &batch,
+                &sealed_key,
+                sealed_link_key.as_ref(),
+                &recipients,
+            )
+            .map_err(|e| match e {
+                Created::Refused(e) => e,
+                Created::Sqlite(e) => creation_error(e),
+            });
+            if let Err((_, e)) = conn.close() {
+                tracing::warn!(problem = %e, "the batch creation's connection did not close cleanly");
+            }
+            created
+        })
+        .await
+        .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?
+    }
+}
+
+/// Why `create_on` stopped (its transaction rolled back).
+enum Created {
+    /// Something the caller branches on (the name is taken).
+    Refused(StoreError),
+    /// SQLite's error.
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Created {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(e)
+    }
+}
+
+/// The creation's connection: the settings of every connection of the store (the
+/// database is WAL already: a lasting setting of the file) and a page cache for the
+/// whole batch.
+fn open_creation(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(CREATION_BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -CREATION_CACHE_KIB)?;
+    Ok(conn)
+}
+
+/// A failed creation, reported as the store reports sqlx's errors: a passing condition
+/// (busy, I/O error, full disk) is `CannotWrite`, anything else an unexpected error.
+fn creation_error(e: rusqlite::Error) -> StoreError {
+    match writer::sqlite_cannot_write(&e) {
+        Some(reason) => {
+            tracing::warn!(error = %e, "the database cannot save anything right now");
+            StoreError::CannotWrite(reason)
+        }
+        None => StoreError::Other(anyhow::Error::new(e).context("database error")),
+    }
+}
+
+/// `Store::create_batch` on `conn`. Returning early drops the transaction, which rolls
+/// it back.
+fn create_on(
+    conn: &mut Connection,
+    batch: &Batch,
+    sealed_key: &SealedBatchKey,
+    sealed_link_key: Option<&SealedSecret>,
+    recipients: &[NewRecipient],
+) -> Result<(), Created> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let imap = batch.imap.as_ref();
+    let inserted = tx.execute(
+        "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
+         has_user_root, next_steps, ask_mail_client, public_key, retain_after_expiry_secs, \
+         retain_after_export_secs, imap_url, imap_ca_pem, imap_cert_sha256, \
+         imap_when_unreachable, link_tag, settings_sig, message_sig, language, time_zone) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19, ?20, ?21) ON CONFLICT DO NOTHING",
+        params![
+            batch.id,
+            batch.name,
+            batch.org_name,
+            batch.created_at,
+            batch.expires_at,
+            batch.link_lifetime_secs,
+            batch.has_user_root,
+            batch.next_steps,
+            batch.ask_mail_client,
+            batch.public_key,
+            batch.retain_after_expiry_secs,
+            batch.retain_after_export_secs,
+            imap.map(|i| i.server.to_string()),
+            imap.and_then(ImapSettings::ca_pem),
+            imap.and_then(ImapSettings::pin_hex),
+            imap.map_or("retry", |i| i.when_unreachable.as_str()),
+            batch.link_tag.as_str(),
+            batch.settings_sig,
+            batch.message_sig,
+            batch.language,
+            batch.time_zone,
+        ],
+    )?;
+    if inserted != 1 {
+        return Err(Created::Refused(StoreError::DuplicateBatchName(
+            batch.name.clone(),
+        )));
+    }
+    tx.execute(
+        "INSERT INTO batch_keys (batch_id, enc, sealed_private_key, link_key_enc, \
+         sealed_link_key) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            batch.id,
+            sealed_key.enc,
+            sealed_key.ciphertext,
+            sealed_link_key.map(|k| &k.enc),
+            sealed_link_key.map(|k| &k.ciphertext),
+        ],
+    )?;
+    {
+        let mut recipient = tx.prepare(
+            "INSERT INTO recipients (batch_id, roster_line, email, user_name, display_name, \
+             alternate_email, user_root, language) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut link = tx.prepare(
+            "INSERT INTO links (token_hash, recipient_id, state, created_at, expires_at, \
+             sealed_token_enc, sealed_token, link_counter) \
+             VALUES (?1, ?2, 'live', ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for r in recipients {
+            recipient.execute(params![
+                batch.id,
+                r.roster_line,
+                r.email,
+                r.user_name,
+                r.display_name,
+                r.alternate_email,
+                r.user_root,
+                r.language,
+            ])?;
+            let recipient_id = tx.last_insert_rowid();
+            let (sealed_enc, sealed_token, counter) = r.link_secret.columns();
+            link.execute(params![
+                r.token_hash.as_slice(),
+                recipient_id,
+                batch.created_at,
+                batch.expires_at,
+                sealed_enc,
+                sealed_token,
+                counter,
+            ])?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO audit_events (batch_id, at, kind, count) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            batch.id,
+            batch.created_at,
+            AuditKind::Created.as_str(),
+            i64::try_from(recipients.len()).unwrap_or(i64::MAX),
+        ],
+    )?;
+    tx.commit()?;
+    Ok(())
+}

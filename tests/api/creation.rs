@@ -1,0 +1,119 @@
+//! Creating a batch is one transaction on a connection of its own
+//! (`storage/creation.rs`): a failure part-way through its links leaves nothing of it,
+//! a taken name changes nothing, and a batch created whole keeps its recipients in
+//! roster order, each with one live link that opens its form.
+
+use sqlx::{ConnectOptions as _, Connection as _};
+
+use crate::helpers::{TestApp, link, roster_of};
+use passdrop::batch::BatchError;
+use passdrop::storage::StoreError;
+
+async fn connect(app: &TestApp) -> sqlx::SqliteConnection {
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.data_dir.path().join("passdrop.sqlite3"))
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// Rows of every table a creation writes.
+async fn rows(conn: &mut sqlx::SqliteConnection) -> Vec<(&'static str, i64)> {
+    let mut counted = Vec::new();
+    for table in [
+        "batches",
+        "batch_keys",
+        "recipients",
+        "links",
+        "audit_events",
+    ] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        counted.push((table, n));
+    }
+    counted
+}
+
+#[tokio::test]
+async fn a_creation_that_fails_part_way_leaves_nothing_and_a_whole_one_keeps_roster_order() {
+    const USERS: usize = 2000;
+    let app = TestApp::spawn().await;
+    let (_, _) = app.create_batch("first", &roster_of("first", 3)).await;
+    let mut conn = connect(&app).await;
+    let before = rows(&mut conn).await;
+
+    // The links table refuses the 1,500th link of the new batch.
+    sqlx::query(
+        "CREATE TRIGGER fail_midway BEFORE INSERT ON links \
+         WHEN (SELECT COUNT(*) FROM links) >= 1503 \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let roster = roster_of("user", USERS);
+    let failed = app.create_batch_checked_with("midway", &roster, None).await;
+    assert!(
+        matches!(failed, Err(BatchError::Store(StoreError::Other(_)))),
+        "{failed:?}"
+    );
+    assert_eq!(
+        rows(&mut conn).await,
+        before,
+        "nothing of the batch is left"
+    );
+    assert!(passdrop::batch::find(&app.store, "midway").await.is_err());
+
+    // Without the fault the same batch is created whole.
+    sqlx::query("DROP TRIGGER fail_midway")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (b, links) = app.create_batch("midway", &roster).await;
+    assert_eq!(links.len(), USERS);
+    let emails: Vec<String> = links.iter().map(|l| l.email.clone()).collect();
+    let expected: Vec<String> = (0..USERS).map(|i| format!("user{i}@example.org")).collect();
+    assert_eq!(emails, expected, "the links come back in roster order");
+    let stored: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT r.roster_line, r.email, \
+           (SELECT COUNT(*) FROM links l WHERE l.recipient_id = r.id AND l.state = 'live') \
+         FROM recipients r WHERE r.batch_id = ? ORDER BY r.id",
+    )
+    .bind(&b.id)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), USERS);
+    for (i, (line, email, live)) in stored.iter().enumerate() {
+        // The header is line 1.
+        assert_eq!((*line, email, *live), (i as i64 + 2, &expected[i], 1));
+    }
+    let created: i64 = sqlx::query_scalar(
+        "SELECT count FROM audit_events WHERE batch_id = ? AND kind = 'created'",
+    )
+    .bind(&b.id)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(created, USERS as i64);
+    for l in [&links[0], &links[USERS / 2], &links[USERS - 1]] {
+        let page = app.client.get(link(l)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{}", l.email);
+    }
+
+    // A taken name changes nothing.
+    let counted = rows(&mut conn).await;
+    let again = app.create_batch_checked_with("midway", &roster, None).await;
+    assert!(
+        matches!(
+            again,
+            Err(BatchError::Store(StoreError::DuplicateBatchName(_)))
+        ),
+        "{again:?}"
+    );
+    assert_eq!(rows(&mut conn).await, counted);
+    conn.close().await.unwrap();
+}
