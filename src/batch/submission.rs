@@ -1,6 +1,8 @@
 //! What a person with a link does: the link's status, the password rules, the optional
 //! old-server check, the submission that burns the link, and failed attempts.
 
+use std::sync::Arc;
+
 use super::*;
 
 /// Longest password accepted on the collection form, in bytes.
@@ -90,13 +92,26 @@ pub enum SubmitOutcome {
     Refused(LinkStatus),
 }
 
+/// Whether [`submit`] checks the batch's settings against their signature before the
+/// seal: nothing is sealed to a public key the admin did not sign.
+#[derive(Debug, Clone, Copy)]
+pub enum SettingsCheck<'a> {
+    /// Check them against this key file first.
+    Against(&'a SettingsKeyFile),
+    /// The caller checked this very view's batch against the key file in the same
+    /// request, just before, with nothing awaited since but the form's own checks (the
+    /// POST of a link that checks no password with an old server): the same key file's
+    /// `stat` and the same check again would answer the same.
+    CheckedJustBefore,
+}
+
 /// Seals a (checked) password to the batch key and burns the link, atomically.
 #[allow(clippy::too_many_arguments)] // each is one fact of this submission
 pub async fn submit(
     store: &Store,
-    key_file: &SettingsKeyFile,
+    settings: SettingsCheck<'_>,
     token: &LinkToken,
-    view: &LinkView,
+    view: &Arc<LinkView>,
     password: &SecretString,
     mail_client: Option<MailClient>,
     imap_check: Option<ImapCheck>,
@@ -107,7 +122,9 @@ pub async fn submit(
         return Ok(SubmitOutcome::Refused(status));
     }
     // Nothing is sealed to a public key the admin did not sign.
-    require_signed_batch(store, key_file, &view.batch).await?;
+    if let SettingsCheck::Against(key_file) = settings {
+        require_signed_batch(store, key_file, &view.batch).await?;
+    }
     // What about the password will trouble the migration: the codes only, stored in the
     // submission's transaction.
     let lint_codes = lint::codes_to_stored(&lint::lint_password(password.expose_secret()));
@@ -138,28 +155,27 @@ pub async fn submit(
 
 /// Seals the password on the seal pool (off the async runtime), which hands the sealed
 /// record to the group-commit writer; answers once the writer has committed it (or not).
+/// The sealing task shares the view (no copy of its batch's key, id or the user's names).
 async fn seal_and_store(
     store: &Store,
-    view: &LinkView,
+    view: &Arc<LinkView>,
     password: &SecretString,
     pending: PendingSubmission,
 ) -> Result<(), BatchError> {
     let (done, answer) = tokio::sync::oneshot::channel();
     let (seal_failed, seal_failure) = tokio::sync::oneshot::channel::<CryptoError>();
     let writer = store.submission_writer();
-    let public_key = view.batch.public_key.clone();
-    let (batch_id, email) = (view.batch.id.clone(), view.recipient.email.clone());
-    let user_name = view.recipient.user_name.clone();
+    let view = Arc::clone(view);
     // The pool's copy of the password is zeroized when the task ends, like this one.
     let password = password.clone();
     seal_pool::run(Box::new(move || {
         let binding = SubmissionBinding {
-            batch_id: &batch_id,
+            batch_id: &view.batch.id,
             recipient_id: pending.recipient_id,
-            email: &email,
-            user_name: &user_name,
+            email: &view.recipient.email,
+            user_name: &view.recipient.user_name,
         };
-        match crypto::seal_password(&public_key, binding, &password) {
+        match crypto::seal_password(&view.batch.public_key, binding, &password) {
             Ok(sealed) => {
                 drop(password);
                 writer.send_blocking(pending, sealed, done);

@@ -68,9 +68,9 @@ async fn check_round(app: &TestApp, round: u32, passwords: &[String]) -> Result<
         batch::check_password(&password, &password).map_err(|e| e.to_string())?;
         let outcome = batch::submit(
             &app.store,
-            &app.key_file(),
+            batch::SettingsCheck::Against(&app.key_file()),
             &token,
-            &view,
+            &std::sync::Arc::new(view),
             &password,
             None,
             None,
@@ -114,9 +114,9 @@ async fn stored_passwords_all_have_one_length() {
             .unwrap();
         let outcome = batch::submit(
             &app.store,
-            &app.key_file(),
+            batch::SettingsCheck::Against(&app.key_file()),
             &token,
-            &view,
+            &std::sync::Arc::new(view),
             &secret(pw),
             None,
             None,

@@ -28,7 +28,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -128,13 +128,16 @@ fn after_submission(state: &AppState, batch_id: &str) {
 }
 
 /// A submission as `Reader::accept` hands it over: the link's token, its view, the
-/// password, how the user reads mail and the old server's verdict.
+/// password, how the user reads mail, the old server's verdict, and whether the view's
+/// batch was checked against its signature just before, in the same request
+/// ([`batch::SettingsCheck`]).
 pub(super) type Submission = (
     LinkToken,
-    LinkView,
+    Arc<LinkView>,
     SecretString,
     Option<MailClient>,
     Option<ImapCheck>,
+    bool,
 );
 
 /// `batch::submit`, then, if it was accepted, [`after_submission`], in a task of their
@@ -146,11 +149,16 @@ pub(super) async fn submit_then_ask(
     submission: Submission,
 ) -> Result<BatchResult<SubmitOutcome>, anyhow::Error> {
     let state = state.clone();
-    let (token, view, password, mail_client, imap_check) = submission;
+    let (token, view, password, mail_client, imap_check, checked) = submission;
     tokio::spawn(async move {
+        let settings = if checked {
+            batch::SettingsCheck::CheckedJustBefore
+        } else {
+            batch::SettingsCheck::Against(&state.config.settings_key)
+        };
         let outcome = batch::submit(
             &state.store,
-            &state.config.settings_key,
+            settings,
             &token,
             &view,
             &password,
