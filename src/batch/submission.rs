@@ -92,24 +92,11 @@ pub enum SubmitOutcome {
     Refused(LinkStatus),
 }
 
-/// Whether [`submit`] checks the batch's settings against their signature before the
-/// seal: nothing is sealed to a public key the admin did not sign.
-#[derive(Debug, Clone, Copy)]
-pub enum SettingsCheck<'a> {
-    /// Check them against this key file first.
-    Against(&'a SettingsKeyFile),
-    /// The caller checked this very view's batch against the key file in the same
-    /// request, just before, with nothing awaited since but the form's own checks (the
-    /// POST of a link that checks no password with an old server): the same key file's
-    /// `stat` and the same check again would answer the same.
-    CheckedJustBefore,
-}
-
 /// Seals a (checked) password to the batch key and burns the link, atomically.
 #[allow(clippy::too_many_arguments)] // each is one fact of this submission
 pub async fn submit(
     store: &Store,
-    settings: SettingsCheck<'_>,
+    key_file: &SettingsKeyFile,
     token: &LinkToken,
     view: &Arc<LinkView>,
     password: &SecretString,
@@ -122,9 +109,7 @@ pub async fn submit(
         return Ok(SubmitOutcome::Refused(status));
     }
     // Nothing is sealed to a public key the admin did not sign.
-    if let SettingsCheck::Against(key_file) = settings {
-        require_signed_batch(store, key_file, &view.batch).await?;
-    }
+    require_signed_batch(store, key_file, &view.batch).await?;
     // What about the password will trouble the migration: the codes only, stored in the
     // submission's transaction.
     let lint_codes = lint::codes_to_stored(&lint::lint_password(password.expose_secret()));

@@ -68,7 +68,7 @@ async fn check_round(app: &TestApp, round: u32, passwords: &[String]) -> Result<
         batch::check_password(&password, &password).map_err(|e| e.to_string())?;
         let outcome = batch::submit(
             &app.store,
-            batch::SettingsCheck::Against(&app.key_file()),
+            &app.key_file(),
             &token,
             &std::sync::Arc::new(view),
             &password,
@@ -114,7 +114,7 @@ async fn stored_passwords_all_have_one_length() {
             .unwrap();
         let outcome = batch::submit(
             &app.store,
-            batch::SettingsCheck::Against(&app.key_file()),
+            &app.key_file(),
             &token,
             &std::sync::Arc::new(view),
             &secret(pw),

@@ -285,6 +285,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// server), and a check the server gave no clear answer to (a timeout, BYE, a lost
 /// connection, `[UNAVAILABLE]`, a queue that did not move: the user is asked to try
 /// again later).
+///
 /// (The request is taken whole: axum's `HeaderMap` extractor would copy the headers; the
 /// body is read by axum's `Bytes` extractor, with its limit and its answer past it.)
 pub async fn submit(
@@ -317,7 +318,6 @@ async fn submit_form(
         view: &view,
         language,
         brand: &brand,
-        settings_checked: true,
     };
     if !is_form(&headers) {
         let error = problem(language, ErrorField::Form, "error-not-a-form");
@@ -418,7 +418,6 @@ async fn checked_submit(
         view: &view,
         language,
         brand: &brand,
-        settings_checked: false,
     };
     let pass = match entry {
         Entry::Admitted(pass) => pass,
@@ -560,8 +559,6 @@ struct Reader<'a> {
     view: &'a Arc<LinkView>,
     language: Language,
     brand: &'a PageBrand,
-    /// The view's batch was checked in `usable_link`, nothing awaited since (`SettingsCheck`).
-    settings_checked: bool,
 }
 
 impl Reader<'_> {
@@ -607,7 +604,6 @@ impl Reader<'_> {
             password.clone(),
             mail_client,
             imap_check,
-            self.settings_checked,
         );
         let outcome = super::completion::submit_then_ask(state, submission).await?;
         match outcome? {

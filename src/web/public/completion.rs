@@ -128,16 +128,13 @@ fn after_submission(state: &AppState, batch_id: &str) {
 }
 
 /// A submission as `Reader::accept` hands it over: the link's token, its view, the
-/// password, how the user reads mail, the old server's verdict, and whether the view's
-/// batch was checked against its signature just before, in the same request
-/// ([`batch::SettingsCheck`]).
+/// password, how the user reads mail and the old server's verdict.
 pub(super) type Submission = (
     LinkToken,
     Arc<LinkView>,
     SecretString,
     Option<MailClient>,
     Option<ImapCheck>,
-    bool,
 );
 
 /// `batch::submit`, then, if it was accepted, [`after_submission`], in a task of their
@@ -149,16 +146,11 @@ pub(super) async fn submit_then_ask(
     submission: Submission,
 ) -> Result<BatchResult<SubmitOutcome>, anyhow::Error> {
     let state = state.clone();
-    let (token, view, password, mail_client, imap_check, checked) = submission;
+    let (token, view, password, mail_client, imap_check) = submission;
     tokio::spawn(async move {
-        let settings = if checked {
-            batch::SettingsCheck::CheckedJustBefore
-        } else {
-            batch::SettingsCheck::Against(&state.config.settings_key)
-        };
         let outcome = batch::submit(
             &state.store,
-            settings,
+            &state.config.settings_key,
             &token,
             &view,
             &password,
