@@ -326,25 +326,29 @@ fn user_problems(
              the migration starts",
         )),
     }
-    let Some(r) = r else {
-        return problems;
-    };
-    match r.recheck {
-        Some((RecheckOutcome::PasswordChanged, _)) => problems.push(Problem::new(
-            "password_changed",
-            "the old server refused the password at the last re-check: the user changed it; \
+    // A user with no row (no codes, re-check or inventory) still gets every problem
+    // that does not need one.
+    if let Some(r) = r {
+        match r.recheck {
+            Some((RecheckOutcome::PasswordChanged, _)) => problems.push(Problem::new(
+                "password_changed",
+                "the old server refused the password at the last re-check: the user changed it; \
              reissue their link (recheck --reissue-failed)",
-        )),
-        Some((RecheckOutcome::Inconclusive, _)) => problems.push(Problem::new(
-            "recheck_inconclusive",
-            "the last re-check got no clear answer from the old server; run it again",
-        )),
-        Some((RecheckOutcome::AdminLoginRefused, _)) => problems.push(admin_refused()),
-        _ => {}
+            )),
+            Some((RecheckOutcome::Inconclusive, _)) => problems.push(Problem::new(
+                "recheck_inconclusive",
+                "the last re-check got no clear answer from the old server; run it again",
+            )),
+            Some((RecheckOutcome::AdminLoginRefused, _)) => problems.push(admin_refused()),
+            _ => {}
+        }
     }
     if app_password {
         problems.push(app_password_problem());
     }
+    let Some(r) = r else {
+        return problems;
+    };
     if let Some((inv, _)) = &r.inventory {
         if inv.oversized_messages > 0 {
             let largest = inv
@@ -610,6 +614,13 @@ mod tests {
         assert_eq!(
             codes(user_problems(&s, None, true, false, false)),
             ["not_submitted"]
+        );
+        // A submitted user with no readiness row (no codes, re-check or inventory)
+        // keeps the problems that need no row.
+        let s = status(Some(5), LinkState::Used, Some(ImapCheck::Unverified));
+        assert_eq!(
+            codes(user_problems(&s, None, true, true, false)),
+            ["not_verified", "app_password_required"]
         );
         let s = status(Some(5), LinkState::Used, Some(ImapCheck::Verified));
         let r = UserReadiness {

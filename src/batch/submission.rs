@@ -1,6 +1,8 @@
 //! What a person with a link does: the link's status, the password rules, the optional
 //! old-server check, the submission that burns the link, and failed attempts.
 
+use std::sync::Arc;
+
 use super::*;
 
 /// Longest password accepted on the collection form, in bytes.
@@ -96,7 +98,7 @@ pub async fn submit(
     store: &Store,
     key_file: &SettingsKeyFile,
     token: &LinkToken,
-    view: &LinkView,
+    view: &Arc<LinkView>,
     password: &SecretString,
     mail_client: Option<MailClient>,
     imap_check: Option<ImapCheck>,
@@ -138,28 +140,27 @@ pub async fn submit(
 
 /// Seals the password on the seal pool (off the async runtime), which hands the sealed
 /// record to the group-commit writer; answers once the writer has committed it (or not).
+/// The sealing task shares the view (no copy of its batch's key, id or the user's names).
 async fn seal_and_store(
     store: &Store,
-    view: &LinkView,
+    view: &Arc<LinkView>,
     password: &SecretString,
     pending: PendingSubmission,
 ) -> Result<(), BatchError> {
     let (done, answer) = tokio::sync::oneshot::channel();
     let (seal_failed, seal_failure) = tokio::sync::oneshot::channel::<CryptoError>();
     let writer = store.submission_writer();
-    let public_key = view.batch.public_key.clone();
-    let (batch_id, email) = (view.batch.id.clone(), view.recipient.email.clone());
-    let user_name = view.recipient.user_name.clone();
+    let view = Arc::clone(view);
     // The pool's copy of the password is zeroized when the task ends, like this one.
     let password = password.clone();
     seal_pool::run(Box::new(move || {
         let binding = SubmissionBinding {
-            batch_id: &batch_id,
+            batch_id: &view.batch.id,
             recipient_id: pending.recipient_id,
-            email: &email,
-            user_name: &user_name,
+            email: &view.recipient.email,
+            user_name: &view.recipient.user_name,
         };
-        match crypto::seal_password(&public_key, binding, &password) {
+        match crypto::seal_password(&view.batch.public_key, binding, &password) {
             Ok(sealed) => {
                 drop(password);
                 writer.send_blocking(pending, sealed, done);

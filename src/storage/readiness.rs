@@ -64,7 +64,9 @@ pub struct InventoryRecord {
     pub partial: bool,
 }
 
-/// One user's stored readiness facts.
+/// One user's stored readiness facts: a `user_readiness` row, kept only for a user who
+/// has any (lint codes, a re-check or an inventory; migration 0013's "one row per
+/// submitted recipient" is older than that). No row reads as none of them.
 #[derive(Debug, Clone, Default)]
 pub struct UserReadiness {
     /// The recipient.

@@ -1,9 +1,11 @@
 //! `GET` and `POST /s/{token}`: the collection form, and sealing the password it sends.
 //! Parse, call the domain, render; nothing here touches SQL or keys.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest as _, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -283,12 +285,19 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// server), and a check the server gave no clear answer to (a timeout, BYE, a lost
 /// connection, `[UNAVAILABLE]`, a queue that did not move: the user is asked to try
 /// again later).
+///
+/// (The request is taken whole: axum's `HeaderMap` extractor would copy the headers; the
+/// body is read by axum's `Bytes` extractor, with its limit and its answer past it.)
 pub async fn submit(
     State(state): State<AppState>,
     token: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Bytes,
+    mut request: axum::extract::Request,
 ) -> Response {
+    let headers = std::mem::take(request.headers_mut());
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) => return rejection.into_response(),
+    };
     let language = language_for(&state, &headers, None);
     submit_form(state, token, headers, body)
         .await
@@ -302,6 +311,7 @@ async fn submit_form(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let (token, view, language, brand) = usable_link(&state, token, &headers).await?;
+    let view = Arc::new(view);
     let reader = Reader {
         state: &state,
         token: &token,
@@ -401,6 +411,7 @@ async fn checked_submit(
             return Err(gone(language, other, Some((&view, zone)), Some(&brand)));
         }
     }
+    let view = Arc::new(view);
     let reader = Reader {
         state: &state,
         token: &token,
@@ -545,7 +556,7 @@ async fn checked_submit(
 struct Reader<'a> {
     state: &'a AppState,
     token: &'a LinkToken,
-    view: &'a LinkView,
+    view: &'a Arc<LinkView>,
     language: Language,
     brand: &'a PageBrand,
 }
@@ -589,7 +600,7 @@ impl Reader<'_> {
             .ok_or_else(|| anyhow::anyhow!("a parsed link token did not parse again"))?;
         let submission = (
             token,
-            view.clone(),
+            Arc::clone(view),
             password.clone(),
             mail_client,
             imap_check,

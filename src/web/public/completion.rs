@@ -28,7 +28,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -131,7 +131,7 @@ fn after_submission(state: &AppState, batch_id: &str) {
 /// password, how the user reads mail and the old server's verdict.
 pub(super) type Submission = (
     LinkToken,
-    LinkView,
+    Arc<LinkView>,
     SecretString,
     Option<MailClient>,
     Option<ImapCheck>,
