@@ -320,8 +320,8 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
     }
 
     let width = header.len();
-    // Sized once for a row per line: a large roster is not copied and rehashed as it grows.
-    let rows_at_most = input.iter().filter(|&&b| b == b'\n').count().min(MAX_ROWS) + 1;
+    // Sized once from the lines that can hold a row (`a@b`): blank lines reserve nothing.
+    let rows_at_most = MAX_ROWS.min(input.split(|&b| b == b'\n').filter(|l| l.len() > 2).count());
     let mut entries = Vec::with_capacity(rows_at_most);
     let mut seen_emails: HashMap<String, u64> = HashMap::with_capacity(rows_at_most);
     let users = usize::from(columns.contains_key(&Column::UserName)) * rows_at_most;

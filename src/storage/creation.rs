@@ -10,11 +10,12 @@
 //! replaces kept: a copy of every page the statement changed, so that it could be
 //! undone alone. Random token hashes go into a unique index, so a 500-row statement
 //! changed more distinct pages the larger the batch was, and a link of a batch of
-//! 50,000 cost more than one of a batch of 10,000 (PERFORMANCE.md).
+//! 50,000 cost more than one of a batch of 10,000 (the statement journal's `memjrnlWrite`:
+//! 24 profile samples at 50,000 links, none at 10,000).
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::*;
 
@@ -25,9 +26,12 @@ use super::*;
 /// are allocated, and the connection is closed after the creation, so the memory goes.
 const CREATION_CACHE_KIB: i64 = 32 * 1024;
 
-/// How long the creation waits for another writer (the server's group commit, another
-/// command) before it reports the database busy, as every connection of the store.
-const CREATION_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many rows the creation inserts between two looks at whether anyone still waits
+/// for it.
+const CANCEL_CHECK_ROWS: usize = 1024;
+
+/// What a failed creation reports when it is not a passing condition.
+const CREATION_FAILED: &str = "could not create the batch";
 
 impl Store {
     /// Creates a batch, its sealed key, its recipients (in the order given: roster
@@ -44,26 +48,47 @@ impl Store {
         let path = self.path.clone();
         let (batch, sealed_key) = (batch.clone(), sealed_key.clone());
         let sealed_link_key = sealed_link_key.cloned();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = open_creation(&path).map_err(creation_error)?;
+        // Closed when this future is dropped (the caller went away: an API client that
+        // hung up, a request that timed out): the creation then rolls back instead of
+        // committing a batch nobody was told about. Looked at after BEGIN (which may
+        // wait for the lock), every CANCEL_CHECK_ROWS rows and just before COMMIT.
+        let (waiting, dropped) = tokio::sync::oneshot::channel::<()>();
+        let span = tracing::Span::current();
+        let created = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let failed = |e| connection::rusqlite_error(e, CREATION_FAILED);
+            let mut conn = open_creation(&path).map_err(failed)?;
             let created = create_on(
                 &mut conn,
                 &batch,
                 &sealed_key,
                 sealed_link_key.as_ref(),
                 &recipients,
+                &waiting,
             )
             .map_err(|e| match e {
                 Created::Refused(e) => e,
-                Created::Sqlite(e) => creation_error(e),
+                Created::Cancelled => StoreError::Other(anyhow::anyhow!(
+                    "the batch creation was cancelled (nothing was created)"
+                )),
+                Created::Sqlite(e) => failed(e),
             });
             if let Err((_, e)) = conn.close() {
                 tracing::warn!(problem = %e, "the batch creation's connection did not close cleanly");
             }
             created
         })
-        .await
-        .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?
+        .await;
+        drop(dropped);
+        match created {
+            Ok(created) => created,
+            // A bug in the creation is a panic here too, not a database error (the
+            // transaction rolled back as the panic unwound).
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(StoreError::Other(
+                anyhow::Error::new(e).context("the batch creation stopped"),
+            )),
+        }
     }
 }
 
@@ -71,6 +96,8 @@ impl Store {
 enum Created {
     /// Something the caller branches on (the name is taken).
     Refused(StoreError),
+    /// Nobody waits for the creation any more.
+    Cancelled,
     /// SQLite's error.
     Sqlite(rusqlite::Error),
 }
@@ -81,45 +108,33 @@ impl From<rusqlite::Error> for Created {
     }
 }
 
-/// The creation's connection: the settings of every connection of the store (the
-/// database is WAL already: a lasting setting of the file) and a page cache for the
-/// whole batch.
+/// The creation's connection: the settings of every writing connection of the store
+/// and a page cache for the whole batch.
 fn open_creation(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(CREATION_BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "secure_delete", "ON")?;
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    let conn = connection::open_read_write(path)?;
     conn.pragma_update(None, "cache_size", -CREATION_CACHE_KIB)?;
     Ok(conn)
 }
 
-/// A failed creation, reported as the store reports sqlx's errors: a passing condition
-/// (busy, I/O error, full disk) is `CannotWrite`, anything else an unexpected error.
-fn creation_error(e: rusqlite::Error) -> StoreError {
-    match writer::sqlite_cannot_write(&e) {
-        Some(reason) => {
-            tracing::warn!(error = %e, "the database cannot save anything right now");
-            StoreError::CannotWrite(reason)
-        }
-        None => StoreError::Other(anyhow::Error::new(e).context("database error")),
-    }
-}
-
 /// `Store::create_batch` on `conn`. Returning early drops the transaction, which rolls
-/// it back.
+/// it back: so does `Cancelled`, once `waiting` is closed.
 fn create_on(
     conn: &mut Connection,
     batch: &Batch,
     sealed_key: &SealedBatchKey,
     sealed_link_key: Option<&SealedSecret>,
     recipients: &[NewRecipient],
+    waiting: &tokio::sync::oneshot::Sender<()>,
 ) -> Result<(), Created> {
+    let cancelled = || {
+        if waiting.is_closed() {
+            Err(Created::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    cancelled()?;
     let imap = batch.imap.as_ref();
     let inserted = tx.execute(
         "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
@@ -178,7 +193,10 @@ fn create_on(
              sealed_token_enc, sealed_token, link_counter) \
              VALUES (?1, ?2, 'live', ?3, ?4, ?5, ?6, ?7)",
         )?;
-        for r in recipients {
+        for (i, r) in recipients.iter().enumerate() {
+            if i.is_multiple_of(CANCEL_CHECK_ROWS) {
+                cancelled()?;
+            }
             recipient.execute(params![
                 batch.id,
                 r.roster_line,
@@ -211,6 +229,7 @@ fn create_on(
             i64::try_from(recipients.len()).unwrap_or(i64::MAX),
         ],
     )?;
+    cancelled()?;
     tx.commit()?;
     Ok(())
 }

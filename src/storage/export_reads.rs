@@ -75,25 +75,15 @@ impl Store {
     }
 }
 
-/// How long the export's read waits for a lock (only while another connection recovers
-/// the WAL after a crash: in WAL mode a reader never waits for a writer).
-const EXPORT_READ_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How many rows the export's read decodes between two looks at whether anyone still
 /// waits for it.
 const CANCEL_CHECK_ROWS: usize = 1024;
 
-/// A failed export read, reported as the store reports sqlx's errors: a passing
-/// condition (busy, I/O error, full disk) is `CannotWrite` (the console's "cannot save
-/// now, try again"), anything else an unexpected error.
+/// A failed export read: a passing condition (busy, I/O error, full disk) is
+/// `CannotWrite` (the console's "cannot save now, try again"), anything else an
+/// unexpected error.
 fn export_read_error(e: rusqlite::Error) -> StoreError {
-    match writer::sqlite_cannot_write(&e) {
-        Some(reason) => {
-            tracing::warn!(error = %e, "the database cannot read the submissions right now");
-            StoreError::CannotWrite(reason)
-        }
-        None => StoreError::Other(anyhow::Error::new(e).context("could not read the submissions")),
-    }
+    connection::rusqlite_error(e, "could not read the submissions")
 }
 
 /// `Store::submissions_for_export`, on this thread. Stops early, with an error nobody
@@ -104,7 +94,7 @@ fn read_submissions_for_export(
     waiting: &tokio::sync::oneshot::Sender<()>,
 ) -> StoreResult<(Vec<StoredSubmission>, Vec<String>)> {
     let failed = export_read_error;
-    let conn = reader::open_read_only(path, EXPORT_READ_BUSY_TIMEOUT).map_err(failed)?;
+    let conn = reader::open_read_only(path, connection::BUSY_TIMEOUT).map_err(failed)?;
     // One read transaction (deferred: its snapshot is taken by the first SELECT), so the
     // count, the submissions and the missing are one consistent view. A single SELECT
     // would be one snapshot by itself; the explicit transaction keeps that true for any

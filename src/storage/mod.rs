@@ -1,7 +1,10 @@
 //! The embedded SQLite store. All SQL lives here, one method per question the app asks.
 //!
-//! Every connection that can write sets `journal_mode=WAL`, `synchronous=FULL`,
-//! `foreign_keys=ON`, `secure_delete=ON`, `temp_store=MEMORY` and a busy timeout. The
+//! Every connection that can write sets `synchronous=FULL`, `foreign_keys=ON`,
+//! `secure_delete=ON`, `temp_store=MEMORY` and a busy timeout. The pool's connections
+//! also set `journal_mode=WAL`, which makes the file WAL when the store opens it; the
+//! rusqlite connections that write (the submission writer's, a batch creation's) rely on
+//! that lasting setting of the file. The
 //! read-only connections (the collection pages' reads and the export's read, both opened
 //! by `reader::open_read_only`) set only `temp_store=MEMORY`, `query_only=ON` and a busy
 //! timeout: the other settings govern writes, which they cannot make, and WAL is a
@@ -34,6 +37,7 @@ mod audit;
 mod backup;
 mod batches;
 mod branding;
+mod connection;
 mod creation;
 mod deliveries;
 mod export_reads;
@@ -286,7 +290,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(connection::BUSY_TIMEOUT)
             .pragma("secure_delete", "ON")
             .pragma("temp_store", "MEMORY")
             .disable_statement_logging();

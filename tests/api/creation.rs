@@ -1,7 +1,8 @@
 //! Creating a batch is one transaction on a connection of its own
 //! (`storage/creation.rs`): a failure part-way through its links leaves nothing of it,
 //! a taken name changes nothing, and a batch created whole keeps its recipients in
-//! roster order, each with one live link that opens its form.
+//! roster order, each with one live link that opens its form. A creation whose caller
+//! went away rolls back.
 
 use sqlx::{ConnectOptions as _, Connection as _};
 
@@ -45,7 +46,7 @@ async fn a_creation_that_fails_part_way_leaves_nothing_and_a_whole_one_keeps_ros
     let mut conn = connect(&app).await;
     let before = rows(&mut conn).await;
 
-    // The links table refuses the 1,500th link of the new batch.
+    // The links table refuses the 1,501st link of the new batch (the first has 3).
     sqlx::query(
         "CREATE TRIGGER fail_midway BEFORE INSERT ON links \
          WHEN (SELECT COUNT(*) FROM links) >= 1503 \
@@ -116,4 +117,74 @@ async fn a_creation_that_fails_part_way_leaves_nothing_and_a_whole_one_keeps_ros
     );
     assert_eq!(rows(&mut conn).await, counted);
     conn.close().await.unwrap();
+}
+
+/// Rows of every table a creation writes, read through rusqlite (no runtime needed).
+fn rows_now(conn: &rusqlite::Connection) -> Vec<(&'static str, i64)> {
+    [
+        "batches",
+        "batch_keys",
+        "recipients",
+        "links",
+        "audit_events",
+    ]
+    .into_iter()
+    .map(|table| {
+        let n = conn
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+        (table, n)
+    })
+    .collect()
+}
+
+/// A creation dropped while it waits for the write lock (an API client that hung up, a
+/// request that timed out) goes on, on its blocking thread, once the lock is free, and
+/// then rolls back: before, it committed a batch nobody was told about.
+#[test]
+fn a_dropped_creation_rolls_back_instead_of_committing() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (app, holder, before) = runtime.block_on(async {
+        let app = TestApp::spawn().await;
+        let (_, _) = app.create_batch("first", &roster_of("first", 3)).await;
+        let holder =
+            rusqlite::Connection::open(app.data_dir.path().join("passdrop.sqlite3")).unwrap();
+        let before = rows_now(&holder);
+        // Another writer holds the lock: the creation waits in BEGIN IMMEDIATE (up to
+        // the busy timeout, 10 s) when the caller gives up after 3 s.
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let roster = roster_of("user", 2 * 1024 + 5);
+        let gave_up = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            app.create_batch_checked_with("dropped", &roster, None),
+        )
+        .await;
+        assert!(
+            gave_up.is_err(),
+            "the creation waited for the lock: {gave_up:?}"
+        );
+        holder.execute_batch("ROLLBACK").unwrap();
+        (app, holder, before)
+    });
+    // Dropping the runtime waits for its blocking threads: the creation has finished.
+    drop(runtime);
+    assert_eq!(
+        rows_now(&holder),
+        before,
+        "nothing of the dropped batch is left"
+    );
+    let named: i64 = holder
+        .query_row(
+            "SELECT COUNT(*) FROM batches WHERE name = 'dropped'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(named, 0);
+    drop(holder);
+    drop(app);
 }
