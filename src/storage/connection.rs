@@ -32,11 +32,19 @@ pub(super) fn open_read_write(path: &Path) -> rusqlite::Result<Connection> {
 /// a passing condition (busy, I/O error, full disk) is `CannotWrite` (the "cannot save
 /// now, try again" answer), anything else an unexpected error saying what failed.
 pub(super) fn rusqlite_error(e: rusqlite::Error, what_failed: &'static str) -> StoreError {
-    match writer::sqlite_cannot_write(&e) {
+    match sqlite_cannot_write(&e) {
         Some(reason) => {
             tracing::warn!(error = %e, what_failed, "the database cannot be used right now");
             StoreError::CannotWrite(reason)
         }
         None => StoreError::Other(anyhow::Error::new(e).context(what_failed)),
+    }
+}
+
+/// [`cannot_write`] for a rusqlite connection (the writer's, a creation's, a read's).
+pub(super) fn sqlite_cannot_write(e: &rusqlite::Error) -> Option<&'static str> {
+    match e {
+        rusqlite::Error::SqliteFailure(failure, _) => passing_code(failure.extended_code),
+        _ => None,
     }
 }

@@ -183,18 +183,9 @@ pub(super) fn open_read_only(
     Ok(conn)
 }
 
-/// A failed read, as the store reports any unexpected SQLite error.
-/// A failed read, reported as the store reports sqlx's errors (`From<sqlx::Error>`): a
-/// passing condition (busy, I/O error, full disk) is `CannotWrite` (the "try again in a
-/// minute" answer, as before these reads left sqlx), anything else an unexpected error.
+/// A failed read, reported as the store reports sqlx's errors (`connection::rusqlite_error`).
 fn read_error(e: rusqlite::Error) -> StoreError {
-    match super::writer::sqlite_cannot_write(&e) {
-        Some(reason) => {
-            tracing::warn!(error = %e, "the database cannot be read right now");
-            StoreError::CannotWrite(reason)
-        }
-        None => StoreError::Other(anyhow::Error::new(e).context("database error")),
-    }
+    connection::rusqlite_error(e, "database error")
 }
 
 #[cfg(test)]

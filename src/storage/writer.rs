@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::*;
 
@@ -200,7 +200,7 @@ fn submission_writer(path: &Path, mut jobs: tokio::sync::mpsc::Receiver<WriteJob
 fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>) {
     let outcome = match conn {
         Some(c) => commit_submissions(c, &group),
-        None => open_writer(path).and_then(|c| {
+        None => connection::open_read_write(path).and_then(|c| {
             let outcome = commit_submissions(&c, &group);
             *conn = Some(c);
             outcome
@@ -228,7 +228,7 @@ fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>
                 );
                 *conn = None;
             }
-            let passing = sqlite_cannot_write(&e);
+            let passing = connection::sqlite_cannot_write(&e);
             if passing.is_none() && group.len() > 1 {
                 // Perhaps one write of the group is at fault (a constraint): each is
                 // tried alone, in its own transaction, so only that one fails. Not when
@@ -250,29 +250,6 @@ fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>
                 }));
             }
         }
-    }
-}
-
-/// The writer's connection, set up as every connection of the store (module docs).
-fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    // The store made the database WAL when it opened it (a lasting setting of the file).
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "secure_delete", "ON")?;
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
-    Ok(conn)
-}
-
-/// [`cannot_write`] for a rusqlite connection (the writer's, or the export's read).
-pub(super) fn sqlite_cannot_write(e: &rusqlite::Error) -> Option<&'static str> {
-    match e {
-        rusqlite::Error::SqliteFailure(failure, _) => passing_code(failure.extended_code),
-        _ => None,
     }
 }
 
