@@ -48,3 +48,27 @@ pub(super) fn sqlite_cannot_write(e: &rusqlite::Error) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// Runs `work` on a blocking thread, with the caller's tracing span, and hands it a
+/// sender that is closed as soon as the caller's future is dropped (the request went
+/// away): `work` looks at it now and then and stops early (`is_closed`). A panic in
+/// `work` is a panic here too, not a database error; `what` names the work if the
+/// blocking thread was lost otherwise.
+pub(super) async fn on_blocking_thread<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce(&tokio::sync::oneshot::Sender<()>) -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    let (waiting, dropped) = tokio::sync::oneshot::channel::<()>();
+    let span = tracing::Span::current();
+    let done = tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        work(&waiting)
+    })
+    .await;
+    drop(dropped);
+    match done {
+        Ok(answer) => answer,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(StoreError::Other(anyhow::Error::new(e).context(what))),
+    }
+}

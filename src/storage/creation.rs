@@ -52,10 +52,7 @@ impl Store {
         // hung up, a request that timed out): the creation then rolls back instead of
         // committing a batch nobody was told about. Looked at after BEGIN (which may
         // wait for the lock), every CANCEL_CHECK_ROWS rows and just before COMMIT.
-        let (waiting, dropped) = tokio::sync::oneshot::channel::<()>();
-        let span = tracing::Span::current();
-        let created = tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
+        connection::on_blocking_thread("the batch creation stopped", move |waiting| {
             let failed = |e| connection::rusqlite_error(e, CREATION_FAILED);
             let mut conn = open_creation(&path).map_err(failed)?;
             let created = create_on(
@@ -64,7 +61,7 @@ impl Store {
                 &sealed_key,
                 sealed_link_key.as_ref(),
                 &recipients,
-                &waiting,
+                waiting,
             )
             .map_err(|e| match e {
                 Created::Refused(e) => e,
@@ -78,17 +75,7 @@ impl Store {
             }
             created
         })
-        .await;
-        drop(dropped);
-        match created {
-            Ok(created) => created,
-            // A bug in the creation is a panic here too, not a database error (the
-            // transaction rolled back as the panic unwound).
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(StoreError::Other(
-                anyhow::Error::new(e).context("the batch creation stopped"),
-            )),
-        }
+        .await
     }
 }
 

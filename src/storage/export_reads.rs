@@ -23,22 +23,13 @@ impl Store {
         batch_id: &str,
     ) -> StoreResult<(Vec<StoredSubmission>, Vec<String>)> {
         let (path, batch_id) = (self.path.clone(), batch_id.to_owned());
-        // Closed when this future is dropped (the console request went away): the read
-        // then stops within 1,024 rows instead of decoding the whole batch for no one.
-        let (waiting, dropped) = tokio::sync::oneshot::channel::<()>();
-        let read = tokio::task::spawn_blocking(move || {
-            read_submissions_for_export(&path, &batch_id, &waiting)
-        })
-        .await;
-        drop(dropped);
-        match read {
-            Ok(answer) => answer,
-            // A bug in the read is a panic here too, not a database error.
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(StoreError::Other(
-                anyhow::Error::new(e).context("the export's read of the submissions stopped"),
-            )),
-        }
+        // The read stops within 1,024 rows once this future is dropped (the console
+        // request went away) instead of decoding the whole batch for no one.
+        connection::on_blocking_thread(
+            "the export's read of the submissions stopped",
+            move |waiting| read_submissions_for_export(&path, &batch_id, waiting),
+        )
+        .await
     }
 
     /// The id and EmailAddress of every recipient of a batch who has submitted, in roster

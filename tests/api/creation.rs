@@ -4,19 +4,11 @@
 //! roster order, each with one live link that opens its form. A creation whose caller
 //! went away rolls back.
 
-use sqlx::{ConnectOptions as _, Connection as _};
+use sqlx::Connection as _;
 
 use crate::helpers::{TestApp, link, roster_of};
 use passdrop::batch::BatchError;
 use passdrop::storage::StoreError;
-
-async fn connect(app: &TestApp) -> sqlx::SqliteConnection {
-    sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(app.data_dir.path().join("passdrop.sqlite3"))
-        .connect()
-        .await
-        .unwrap()
-}
 
 /// Rows of every table a creation writes.
 async fn rows(conn: &mut sqlx::SqliteConnection) -> Vec<(&'static str, i64)> {
@@ -43,7 +35,7 @@ async fn a_creation_that_fails_part_way_leaves_nothing_and_a_whole_one_keeps_ros
     const USERS: usize = 2000;
     let app = TestApp::spawn().await;
     let (_, _) = app.create_batch("first", &roster_of("first", 3)).await;
-    let mut conn = connect(&app).await;
+    let mut conn = app.db().await;
     let before = rows(&mut conn).await;
 
     // The links table refuses the 1,501st link of the new batch (the first has 3).

@@ -2,19 +2,9 @@
 //! token per link, only the link key sealed once; getting the links recomputes them
 //! exactly; a reissued link is new (drawn and sealed), the old one never comes back.
 
-use sqlx::ConnectOptions as _;
-
 use crate::helpers::{TestApp, link, roster_of, token_of};
 use passdrop::batch;
 use passdrop::config;
-
-async fn connect(app: &TestApp) -> sqlx::SqliteConnection {
-    sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(app.data_dir.path().join("passdrop.sqlite3"))
-        .connect()
-        .await
-        .unwrap()
-}
 
 /// Each user's live link as the admin gets it again, in roster order.
 async fn links_again(app: &TestApp, b: &passdrop::storage::Batch) -> Vec<(String, String)> {
@@ -38,7 +28,7 @@ async fn derived_links_come_back_exactly_and_a_reissue_never_repeats_one() {
     }
 
     // Stored: a counter per link and no sealed token; the link key sealed once.
-    let mut conn = connect(&app).await;
+    let mut conn = app.db().await;
     let rows: Vec<(Option<i64>, Option<Vec<u8>>)> = sqlx::query_as(
         "SELECT l.link_counter, l.sealed_token FROM links l \
          JOIN recipients r ON r.id = l.recipient_id WHERE r.batch_id = ?",

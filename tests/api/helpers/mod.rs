@@ -56,6 +56,16 @@ pub fn secret(s: &str) -> SecretString {
 }
 
 impl TestApp {
+    /// A plain sqlx connection to the app's database, for a test that looks at rows.
+    pub async fn db(&self) -> sqlx::SqliteConnection {
+        use sqlx::ConnectOptions as _;
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self.data_dir.path().join("passdrop.sqlite3"))
+            .connect()
+            .await
+            .unwrap()
+    }
+
     /// Starts the server with an admin already set up.
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
