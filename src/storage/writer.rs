@@ -453,18 +453,20 @@ mod tests {
     }
     /// A new password replaces the last one's readiness row: with lint codes, a row with
     /// only them; without (most passwords), no row at all (what every reader takes as no
-    /// codes, re-check or inventory). Either way the last password's re-check is gone.
+    /// codes, re-check or inventory). Either way the last password's re-check is gone. A
+    /// write refused because the link is no longer live leaves the row as it was.
     #[test]
     fn a_new_password_leaves_its_codes_and_nothing_of_the_last_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let setup = Connection::open(&path).unwrap();
         setup.execute_batch(SCHEMA).unwrap();
-        for recipient_id in [1, 3] {
+        for recipient_id in [1, 3, 4] {
+            let state = if recipient_id == 4 { "used" } else { "live" };
             setup
                 .execute(
-                    "INSERT INTO links VALUES (?1, ?2, 'live', 100, NULL, NULL)",
-                    params![token_of(recipient_id).as_slice(), recipient_id],
+                    "INSERT INTO links VALUES (?1, ?2, ?3, 100, NULL, NULL)",
+                    params![token_of(recipient_id).as_slice(), recipient_id, state],
                 )
                 .unwrap();
             setup
@@ -474,22 +476,36 @@ mod tests {
                 )
                 .unwrap();
         }
-        let (jobs, mut answers): (Vec<_>, Vec<_>) = [(1, ""), (3, "separator_in_password")]
-            .into_iter()
-            .map(|(id, codes)| submit_with_codes(id, codes))
-            .unzip();
+        let (jobs, mut answers): (Vec<_>, Vec<_>) =
+            [(1, ""), (3, "separator_in_password"), (4, "")]
+                .into_iter()
+                .map(|(id, codes)| submit_with_codes(id, codes))
+                .unzip();
         let mut conn = None;
         commit_group(&path, &mut conn, jobs);
-        for answer in &mut answers {
-            assert!(answer.try_recv().unwrap().is_ok());
-        }
+        let outcomes: Vec<_> = answers.iter_mut().map(|a| a.try_recv().unwrap()).collect();
+        assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
+        assert!(
+            matches!(outcomes[2], Err(StoreError::LinkNotLive)),
+            "{outcomes:?}"
+        );
         let rows: Vec<(i64, String, Option<String>)> = setup
-            .prepare("SELECT recipient_id, lint_codes, recheck FROM user_readiness")
+            .prepare("SELECT recipient_id, lint_codes, recheck FROM user_readiness ORDER BY 1")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(rows, [(3, "separator_in_password".to_owned(), None)]);
+        assert_eq!(
+            rows,
+            [
+                (3, "separator_in_password".to_owned(), None),
+                (
+                    4,
+                    "space_at_edge".to_owned(),
+                    Some("password_changed".to_owned())
+                )
+            ]
+        );
     }
 }
