@@ -2,6 +2,8 @@
 //! pages for the plain-text refusals of library layers, the Host names served, the time
 //! a body may take, and the path as it may be logged.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -116,10 +118,15 @@ const FIXED_HEADERS: [(HeaderName, HeaderValue); 9] = [
 /// (413, 408, 405, 400, ...) with a page that says what happened and what to do; on the
 /// collection pages (`/s/`), in the reader's language (`Accept-Language`, else the
 /// server's default).
-async fn designed_error_pages(state: &AppState, request: Request, next: Next) -> Response {
+async fn designed_error_pages<S: Inner>(
+    state: &AppState,
+    hosts: &AllowedHosts,
+    request: Request,
+    next: S,
+) -> Response {
     // The API answers problems (RFC 9457), never pages.
     if request.uri().path().starts_with("/api/") {
-        return super::api::problem::as_problem(next.run(request).await);
+        return super::api::problem::as_problem(host_then_deadline(hosts, request, next).await);
     }
     let machine_route = request.uri().path() == "/healthz";
     // Only for a link's pages, whose refusals are shown in the reader's language: its
@@ -130,7 +137,7 @@ async fn designed_error_pages(state: &AppState, request: Request, next: Next) ->
         let accept = request.headers().get(header::ACCEPT_LANGUAGE).cloned();
         (request.uri().clone(), accept)
     });
-    let response = next.run(request).await;
+    let response = host_then_deadline(hosts, request, next).await;
     // A page its handler designed (`DesignedPage`) says more than any page put in its place.
     if response.extensions().get::<super::DesignedPage>().is_some() {
         return response;
@@ -218,23 +225,106 @@ async fn designed_error_pages(state: &AppState, request: Request, next: Next) ->
     Response::from_parts(parts, axum::body::Body::from(page))
 }
 
-/// The outermost of passdrop's own layers, three in one (issue 21: each middleware
-/// layer copies the whole stack inside it and boxes twice, on every request): every
-/// request is counted (`metrics`), outermost; every response gets the security headers
-/// (ARCHITECTURE.md, "Stable surfaces"), error pages included; and inside that, the
-/// plain-text refusals of library layers become designed pages
-/// (`designed_error_pages`).
-pub(super) async fn front(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// What the outermost of passdrop's own layers (`front`) works with: the server's state
+/// and the Host names it serves.
+#[derive(Debug, Clone)]
+pub(super) struct Front {
+    pub(super) state: AppState,
+    pub(super) hosts: Arc<AllowedHosts>,
+}
+
+/// The outermost of passdrop's own layers (`FrontLayer`), five in one (issue 21: each
+/// `axum::middleware::from_fn` layer boxes its future, a clone of the whole stack inside
+/// it and that stack's future again, and each layered route clones every route inside
+/// it, on every request), in this order: every request is counted (`metrics`),
+/// outermost; every response gets the security headers (ARCHITECTURE.md, "Stable
+/// surfaces"), error pages included; inside that, the plain-text refusals of library
+/// layers become designed pages (`designed_error_pages`); inside that, a request for a
+/// host name not served is answered 421 (`check_host`); and last, a request body gets
+/// its deadline (`body_deadline`). The request timeout (`router.rs`) sits inside all of
+/// them.
+async fn front<S: Inner>(front: &Front, request: Request, next: S) -> Response {
+    let state = &front.state;
     let route = super::metrics::route_kind(request.uri().path());
     let started = std::time::Instant::now();
     let path = request.uri().path();
     let console = path == "/admin" || path.starts_with("/admin/");
-    let mut response = designed_error_pages(&state, request, next).await;
+    let mut response = designed_error_pages(state, &front.hosts, request, next).await;
     security_headers(&mut response, console, state.config.public_url.is_https());
     state
         .metrics
         .record(route, response.status(), started.elapsed().as_secs_f64());
     response
+}
+
+/// The inner two steps of `front`: the host name, then the body's deadline.
+async fn host_then_deadline<S: Inner>(hosts: &AllowedHosts, request: Request, next: S) -> Response {
+    match check_host(hosts, &request) {
+        Some(refusal) => refusal,
+        None => body_deadline(request, next).await,
+    }
+}
+
+/// What `front` wraps: the rest of the stack, for one request (already polled ready).
+pub(super) trait Inner:
+    tower::Service<Request, Response = Response, Error = Infallible, Future: Send> + Send
+{
+}
+
+impl<S> Inner for S where
+    S: tower::Service<Request, Response = Response, Error = Infallible, Future: Send> + Send
+{
+}
+
+/// Runs the rest of the stack on `request`.
+async fn run<S: Inner>(mut next: S, request: Request) -> Response {
+    match next.call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// `front` as a layer.
+#[derive(Debug, Clone)]
+pub(super) struct FrontLayer(pub(super) Front);
+
+impl<S> tower::Layer<S> for FrontLayer {
+    type Service = FrontService<S>;
+
+    fn layer(&self, inner: S) -> FrontService<S> {
+        FrontService {
+            front: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+/// `front` around the rest of the stack.
+#[derive(Debug, Clone)]
+pub(super) struct FrontService<S> {
+    front: Front,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for FrontService<S>
+where
+    S: Inner + Clone + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The service polled ready goes with this request; its clone stays for the next.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        let state = self.front.clone();
+        Box::pin(async move { Ok(front(&state, request, ready).await) })
+    }
 }
 
 /// Adds the security headers to a response (`console`: for a console page; `https`:
@@ -335,13 +425,10 @@ impl AllowedHosts {
     }
 }
 
-/// Answers 421 (with a page) to a request for a host name this server does not serve
-/// (DNS rebinding, a stray virtual host), before anything else looks at it.
-pub(super) async fn check_host(
-    State(hosts): State<Arc<AllowedHosts>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The 421 (with a page) for a request for a host name this server does not serve (DNS
+/// rebinding, a stray virtual host), before anything else looks at it; `None` for one
+/// it serves.
+fn check_host(hosts: &AllowedHosts, request: &Request) -> Option<Response> {
     let allowed = match request.uri().authority() {
         Some(authority) => hosts.allows(authority.as_str()),
         None => request
@@ -351,25 +438,27 @@ pub(super) async fn check_host(
             .is_some_and(|host| hosts.allows(host)),
     };
     if allowed {
-        return next.run(request).await;
+        return None;
     }
-    (
-        StatusCode::MISDIRECTED_REQUEST,
-        message_page(
-            "Wrong address",
-            "This server does not answer for the name in that address. Open your link \
-             exactly as you received it; nothing was changed.",
-        ),
+    Some(
+        (
+            StatusCode::MISDIRECTED_REQUEST,
+            message_page(
+                "Wrong address",
+                "This server does not answer for the name in that address. Open your link \
+                 exactly as you received it; nothing was changed.",
+            ),
+        )
+            .into_response(),
     )
-        .into_response()
 }
 
 /// Gives a request body `BODY_READ_TIMEOUT` in all (`UPLOAD_READ_TIMEOUT` for a roster
 /// upload); a body still arriving then is cut off and the request answered 408, on a
 /// connection that is then closed.
-pub(super) async fn body_deadline(request: Request, next: Next) -> Response {
+async fn body_deadline<S: Inner>(request: Request, next: S) -> Response {
     if request.body().is_end_stream() {
-        return next.run(request).await;
+        return run(next, request).await;
     }
     let limit = if request.method() == Method::POST && request.uri().path() == "/admin/batches" {
         UPLOAD_READ_TIMEOUT
@@ -385,7 +474,7 @@ pub(super) async fn body_deadline(request: Request, next: Next) -> Response {
             expired: Arc::clone(&expired),
         })
     });
-    let response = next.run(request).await;
+    let response = run(next, request).await;
     if !expired.load(Ordering::Relaxed) {
         return response;
     }

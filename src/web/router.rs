@@ -10,7 +10,9 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler as _;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use tower::ServiceBuilder;
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -18,8 +20,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use super::middleware::{
-    AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, RedactedPath, body_deadline,
-    cannot_save_banner, check_host, front,
+    AllowedHosts, COLLECTION_CONTENT_SECURITY_POLICY, Front, FrontLayer, RedactedPath,
+    cannot_save_banner,
 };
 use super::{AppState, api, assets, console, public, rate_limit};
 
@@ -45,6 +47,10 @@ const _: () = assert!(
 /// The whole route table, for a server listening on `listen` (which, with the public
 /// URL, decides the Host names served).
 pub fn router(state: AppState, listen: SocketAddr) -> Router {
+    let csrf = CsrfLayer::new()
+        .add_trusted_origin(state.config.public_url.origin())
+        .unwrap_or_else(|_| CsrfLayer::new())
+        .with_rejection_response(public::cross_site_rejection);
     let collection = Router::new()
         .route(
             "/s/{token}",
@@ -61,19 +67,25 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
             "/s/{token}/not-me",
             get(public::ways::not_me_form).post(public::ways::not_me_submit),
         )
-        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT))
-        // The collection pages alone may run a script: the form's show/hide toggle.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(COLLECTION_CONTENT_SECURITY_POLICY),
-        ));
-    // POSTs must come from our own pages (Sec-Fetch-Site / Origin); GETs never change
-    // anything.
-    let csrf = CsrfLayer::new()
-        .add_trusted_origin(state.config.public_url.origin())
-        .unwrap_or_else(|_| CsrfLayer::new())
-        .with_rejection_response(public::cross_site_rejection);
-    let collection = rate_limit::apply(collection.layer(csrf.clone()), &state.config);
+        // Its layers as one (a `ServiceBuilder`, outermost first): each `Router::layer`
+        // boxes every route again and clones every route inside it on each request
+        // (issue 21).
+        .layer(
+            ServiceBuilder::new()
+                // POSTs must come from our own pages (Sec-Fetch-Site / Origin); GETs
+                // never change anything.
+                .layer(csrf.clone())
+                // (The CSRF refusal is a plain `Response`, so the limit's body is made one.)
+                .map_response(IntoResponse::into_response)
+                // The collection pages alone may run a script: the form's show/hide
+                // toggle.
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(COLLECTION_CONTENT_SECURITY_POLICY),
+                ))
+                .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT)),
+        );
+    let collection = rate_limit::apply(collection, &state.config);
     let console = Router::new()
         .route("/admin", get(console::batches::home))
         .route(
@@ -195,26 +207,33 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
         .merge(collection)
         .merge(console)
         .fallback(public::not_found)
-        .layer(middleware::from_fn(body_deadline))
-        // A handler that takes too long is the server's fault: 503, not 408.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
-        // Before the rate limits, so a request for another host name costs nobody's
-        // allowance.
-        .layer(middleware::from_fn_with_state(hosts, check_host))
-        // Counting, the security headers and the designed error pages, in one layer
-        // (`middleware::front`): outside the layers that answer on their own (limits,
-        // timeouts, CSRF), so that their plain-text refusals become designed pages and
-        // carry the headers too.
-        .layer(middleware::from_fn_with_state(state.clone(), front))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            tracing::info_span!(
-                "request",
-                method = %req.method(),
-                path = %RedactedPath(req.uri().path()),
-            )
-        }))
+        // The layers around every route, as one (a `ServiceBuilder`, outermost first; see
+        // the collection's above for why).
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %RedactedPath(req.uri().path()),
+                    )
+                }))
+                // Counting, the security headers and the designed error pages, then the
+                // Host names served and the body's deadline, in one layer
+                // (`middleware::front`): outside the layers that answer on their own
+                // (limits, timeouts, CSRF), so that their plain-text refusals become
+                // designed pages and carry the headers too; the Host check before the
+                // rate limits, so a request for another host name costs nobody's
+                // allowance.
+                .layer(FrontLayer(Front {
+                    state: state.clone(),
+                    hosts,
+                }))
+                // A handler that takes too long is the server's fault: 503, not 408.
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    REQUEST_TIMEOUT,
+                )),
+        )
         .with_state(state)
 }
