@@ -229,7 +229,10 @@ pub fn router(state: AppState, listen: SocketAddr) -> Router {
                     state: state.clone(),
                     hosts,
                 }))
-                // A handler that takes too long is the server's fault: 503, not 408.
+                // A handler that takes too long is the server's fault: 503, not 408. A
+                // body that ran past its own deadline (10 s, 30 s for an upload) still
+                // answers 408, even if this timeout fires too: `body_deadline` (in `front`)
+                // is outside this layer and turns the 503 into its 408.
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     REQUEST_TIMEOUT,

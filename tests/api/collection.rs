@@ -430,6 +430,79 @@ async fn every_kind_of_response_carries_the_security_headers() {
 }
 
 #[tokio::test]
+async fn each_refusal_carries_the_policy_of_the_layer_that_answers_it() {
+    // The policies as the server sends them on ordinary pages (the constants are private
+    // to the server): the collection form's, and the default one (`/healthz`).
+    let app = TestApp::spawn_with(|c| c.rate_limit = 10).await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    let form = app.get(&url).await;
+    assert_eq!(form.status(), 200);
+    let collection = form.headers()["content-security-policy"].clone();
+    let health = app.get(&format!("{}/healthz", app.address)).await;
+    assert_eq!(health.status(), 200);
+    let default = health.headers()["content-security-policy"].clone();
+    assert_ne!(collection, default);
+
+    // CSRF is outside the collection's policy: its 403 has the default one.
+    let cross = app
+        .client
+        .post(&url)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("password", "p"), ("password_confirm", "p")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    assert_eq!(cross.headers()["content-security-policy"], default, "403");
+
+    // CSRF is outside the body limit too: a cross-site POST that is also too big is
+    // refused as cross-site.
+    let big = "x".repeat(9000);
+    let cross_big = app
+        .client
+        .post(&url)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("password", &big), ("password_confirm", &big)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_big.status(), 403);
+    assert_eq!(cross_big.headers()["content-security-policy"], default);
+
+    // The body limit is inside the collection's policy: its 413 has the collection's.
+    let too_big = app.submit(&url, &big, &big).await;
+    assert_eq!(too_big.status(), 413);
+    assert_eq!(
+        too_big.headers()["content-security-policy"],
+        collection,
+        "413"
+    );
+
+    // A method the route does not have is answered by the route, inside its layers.
+    let wrong_method = app.client.put(&url).body("x").send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(
+        wrong_method.headers()["content-security-policy"],
+        collection,
+        "405"
+    );
+
+    // The rate limit is outermost on the collection routes: its 429 has the default one.
+    let mut limited = None;
+    for _ in 0..20 {
+        let r = app.get(&url).await;
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let limited = limited.expect("the rate limit never answered 429");
+    assert_eq!(limited.headers()["content-security-policy"], default, "429");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn hsts_is_sent_only_when_the_public_url_is_https() {
     let app = TestApp::spawn_with(|c| {
         c.public_url = PublicUrl::parse("https://passdrop.example.org").unwrap();
@@ -721,6 +794,29 @@ async fn only_the_public_and_listen_host_names_are_answered() {
     assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
     // The link was never used up or noted as opened by a refused request.
     assert_eq!(app.get(&link(&links[0])).await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn requests_for_another_host_name_cost_no_rate_limit_allowance() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = TestApp::spawn_with(|c| c.rate_limit = 3).await;
+    let (_, links) = app.create_batch("b", ROSTER).await;
+    let url = link(&links[0]);
+    let path = url.trim_start_matches(&app.address).to_owned();
+    let server = app.address.trim_start_matches("http://").to_owned();
+    // Twice the allowance, from the same address as the right-host request below.
+    for i in 0..6 {
+        let mut stream = tokio::net::TcpStream::connect(&server).await.unwrap();
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 421"), "request {i}: {answer}");
+    }
+    assert_eq!(app.get(&url).await.status(), 200);
     app.stop().await;
 }
 
