@@ -289,7 +289,8 @@ impl Store {
     ///
     /// Queued for the group commit and not waited for: a GET does not wait for an
     /// fsync to show the form (and when the writer's queue is full the note is dropped). The
-    /// note is committed with the next group, within milliseconds; a group that fails
+    /// note is committed with the next group, within `OPENED_PAUSE` (25 ms: notes alone
+    /// shortly after a commit wait to share one, `writer::pause`); a group that fails
     /// is logged by the writer; `close` commits every note still queued. A crash
     /// before the commit loses the note (the link stays "pending"; the next visit
     /// notes it again). Its span is at debug level, as `link_by_token_hash`'s.
@@ -316,17 +317,12 @@ impl Store {
     }
 
     /// Waits until every write queued before now (the "opened" notes above) is
-    /// committed: a note that matches no link (no token hashes to 32 zero bytes) goes
-    /// through the same queue, in order, and is waited for. `close` does this; so do
-    /// tests that read what a GET noted.
+    /// committed: a flush goes through the same queue, in order, and is waited for
+    /// (it never waits for the notes' pause). `close` does this; so do tests that read
+    /// what a GET noted.
     pub async fn flush_writes(&self) -> StoreResult<()> {
         let (done, answer) = tokio::sync::oneshot::channel();
-        let job = WriteJob::Opened {
-            token_hash: [0; 32],
-            now: 0,
-            done,
-        };
-        self.through_writer(job, answer).await
+        self.through_writer(WriteJob::Flush { done }, answer).await
     }
 
     /// The batch's link key sealed to its batch key; `None` for batches from before

@@ -5,8 +5,14 @@
 //! prepared once and cached): a group of writes costs no hand-off between threads per
 //! statement, only one for the group. Sealing happens before (the seal pool hands the
 //! sealed record straight to [`SubmissionWriter::send_blocking`]).
+//!
+//! "Opened" notes alone, shortly after a commit, wait a little to share a commit
+//! ([`pause`]); a write someone awaits never waits for them.
+
+mod pause;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
@@ -59,6 +65,11 @@ pub(super) enum WriteJob {
         /// The outcome.
         done: Answer,
     },
+    /// Answered once every write queued before it is committed (`flush_writes`).
+    Flush {
+        /// The outcome of the group it was committed with.
+        done: Answer,
+    },
     /// The store is closing: the writer closes its connection (it opens a new one if
     /// anything is written after).
     Close {
@@ -68,9 +79,17 @@ pub(super) enum WriteJob {
 }
 
 impl WriteJob {
+    /// An "opened" note: nobody waits for it, so it may wait for company ([`pause`]).
+    fn is_note(&self) -> bool {
+        matches!(self, Self::Opened { .. })
+    }
+
     fn answer(self, outcome: StoreResult<()>) {
         let done = match self {
-            Self::Submit { done, .. } | Self::Opened { done, .. } | Self::Close { done } => done,
+            Self::Submit { done, .. }
+            | Self::Opened { done, .. }
+            | Self::Flush { done }
+            | Self::Close { done } => done,
         };
         // The caller may have given up waiting; its outcome is then nobody's business.
         let _ = done.send(outcome);
@@ -157,7 +176,7 @@ pub(super) fn start_writer(
 ) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("passdrop-writer".to_owned())
-        .spawn(move || submission_writer(&path, jobs))
+        .spawn(move || submission_writer(&path, jobs, pause::OPENED_PAUSE))
         .context("could not start the database writer's thread")?;
     Ok(())
 }
@@ -166,11 +185,19 @@ pub(super) fn start_writer(
 /// `GROUP_COMMIT_MAX`), burns and stores them all in one `BEGIN IMMEDIATE`
 /// transaction, and answers each only after the commit (`synchronous=FULL`: durable).
 /// While one group commits, the next one gathers, so under load one fsync
-/// acknowledges many submissions; alone, a submission is committed at once.
-fn submission_writer(path: &Path, mut jobs: tokio::sync::mpsc::Receiver<WriteJob>) {
+/// acknowledges many submissions; alone, a submission is committed at once. A group of
+/// only "opened" notes less than `pause` after the last commit waits for the rest of
+/// that interval ([`pause::Pause::gather`]). Returns how many groups it committed.
+fn submission_writer(
+    path: &Path,
+    mut jobs: tokio::sync::mpsc::Receiver<WriteJob>,
+    pause: Duration,
+) -> u64 {
     let mut conn: Option<Connection> = None;
     let mut group = Vec::with_capacity(GROUP_COMMIT_MAX);
     let mut closing = Vec::new();
+    let mut pause = pause::Pause::new(pause);
+    let mut commits = 0;
     while let Some(first) = jobs.blocking_recv() {
         group.push(first);
         while group.len() < GROUP_COMMIT_MAX {
@@ -179,12 +206,15 @@ fn submission_writer(path: &Path, mut jobs: tokio::sync::mpsc::Receiver<WriteJob
                 Err(_) => break,
             }
         }
+        pause.gather(&mut jobs, &mut group, GROUP_COMMIT_MAX);
         let (close, writes): (Vec<_>, Vec<_>) = group
             .drain(..)
             .partition(|job| matches!(job, WriteJob::Close { .. }));
         closing.extend(close);
         if !writes.is_empty() {
             commit_group(path, &mut conn, writes);
+            pause.committed();
+            commits += 1;
         }
         if !closing.is_empty() {
             conn = None;
@@ -193,6 +223,7 @@ fn submission_writer(path: &Path, mut jobs: tokio::sync::mpsc::Receiver<WriteJob
             }
         }
     }
+    commits
 }
 
 /// Commits one group and answers each of its writes: all of them in one transaction,
@@ -302,7 +333,7 @@ fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<
                     burned.push(true);
                     continue;
                 }
-                WriteJob::Close { .. } => {
+                WriteJob::Flush { .. } | WriteJob::Close { .. } => {
                     burned.push(true);
                     continue;
                 }
@@ -344,7 +375,7 @@ mod tests {
 
     /// The tables the writer's statements touch, with only the columns they use, and a
     /// trigger that refuses recipient 2's password (a write that fails on its own).
-    const SCHEMA: &str = "
+    pub(super) const SCHEMA: &str = "
         CREATE TABLE recipients (id INTEGER PRIMARY KEY, batch_id TEXT NOT NULL);
         CREATE TABLE batch_keys (batch_id TEXT PRIMARY KEY);
         CREATE TABLE links (token_hash BLOB NOT NULL UNIQUE, recipient_id INTEGER NOT NULL,
@@ -362,13 +393,15 @@ mod tests {
             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
     ";
 
-    fn token_of(recipient_id: i64) -> [u8; 32] {
+    pub(super) fn token_of(recipient_id: i64) -> [u8; 32] {
         let mut token_hash = [0; 32];
         token_hash[0] = u8::try_from(recipient_id).unwrap();
         token_hash
     }
 
-    fn submit(recipient_id: i64) -> (WriteJob, tokio::sync::oneshot::Receiver<StoreResult<()>>) {
+    pub(super) fn submit(
+        recipient_id: i64,
+    ) -> (WriteJob, tokio::sync::oneshot::Receiver<StoreResult<()>>) {
         submit_with_codes(recipient_id, "")
     }
 
