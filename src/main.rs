@@ -2,10 +2,6 @@
 
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's allocator: fewer CPU cycles per request (PERFORMANCE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = passdrop::cli::parse_args();
     passdrop::cli::init_logging(cli.log_format);
