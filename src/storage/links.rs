@@ -289,8 +289,9 @@ impl Store {
     ///
     /// Queued for the group commit and not waited for: a GET does not wait for an
     /// fsync to show the form (and when the writer's queue is full the note is dropped). The
-    /// note is committed with the next group, within `OPENED_PAUSE` (25 ms: notes alone
-    /// shortly after a commit wait to share one, `writer::pause`); a group that fails
+    /// note is committed with the next group: `OPENED_PAUSE` (25 ms) after the commit
+    /// under way ends, plus its own commit's time (notes alone shortly after a commit
+    /// wait to share one, `writer::pause`); a group that fails
     /// is logged by the writer; `close` commits every note still queued. A crash
     /// before the commit loses the note (the link stays "pending"; the next visit
     /// notes it again). Its span is at debug level, as `link_by_token_hash`'s.

@@ -1,7 +1,8 @@
 //! The collection pages' read path (issue 21, `storage/reader.rs`) and the "opened"
 //! note a first visit queues: a change the CLI makes from another process while `serve`
 //! runs is seen by the very next request, through read connections already open and
-//! statements already prepared; a note queued just before a clean stop is committed.
+//! statements already prepared; notes queued just before a clean stop (one of them
+//! within the writer's pause) are committed.
 
 use std::path::{Path, PathBuf};
 
@@ -29,7 +30,7 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
     let roster: PathBuf = dir.join("roster.csv");
     std::fs::write(
         &roster,
-        "EmailAddress\nann@example.org\nbob@example.org\ncy@example.org\ndee@example.org\n",
+        "EmailAddress\nann@example.org\nbob@example.org\ncy@example.org\ndee@example.org\neve@example.org\n",
     )
     .unwrap();
     let links_path = dir.join("links.csv");
@@ -58,11 +59,12 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
             .map(|row| row.last().unwrap().clone())
             .unwrap()
     };
-    let (ann, bob, cy, dee) = (
+    let (ann, bob, cy, dee, eve) = (
         link_of("ann@example.org"),
         link_of("bob@example.org"),
         link_of("cy@example.org"),
         link_of("dee@example.org"),
+        link_of("eve@example.org"),
     );
     let client = reqwest::Client::new();
     let status = |url: String| {
@@ -100,9 +102,11 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
     // Cy's link is untouched by the changes to the others.
     assert_eq!(status(cy.clone()).await, 200);
 
-    // Dee opens her link, and the server is stopped cleanly right after: the note
-    // queued by that GET is committed before the server exits.
+    // Dee and Eve open their links back to back, and the server is stopped cleanly
+    // right after: Dee's note is committed at once (the writer was idle), Eve's lands
+    // within the pause after that commit; both are committed before the server exits.
     assert_eq!(status(dee.clone()).await, 200);
+    assert_eq!(status(eve.clone()).await, 200);
     let log = server.stop();
     assert!(log.contains("passdrop stopped"), "{log}");
     // The read connections closed before the pool: its last connection checkpointed
@@ -119,6 +123,7 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
             .opened_at
     };
     assert!(opened("dee@example.org").is_some(), "dee's visit not noted");
+    assert!(opened("eve@example.org").is_some(), "eve's visit not noted");
     assert!(opened("cy@example.org").is_some());
     store.close().await;
 }
