@@ -294,6 +294,17 @@ const SECURITY_HEADERS: [&str; 11] = [
     "x-robots-tag",
 ];
 
+/// A filled-in form POSTed to `url` as a browser sends it from another site.
+async fn cross_site_post(app: &TestApp, url: &str) -> reqwest::Response {
+    app.client
+        .post(url)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("password", "p"), ("password_confirm", "p")])
+        .send()
+        .await
+        .unwrap()
+}
+
 fn assert_security_headers(r: &reqwest::Response, what: &str) {
     for name in SECURITY_HEADERS {
         assert!(r.headers().contains_key(name), "{what}: missing {name}");
@@ -363,14 +374,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
     assert_eq!(head.status(), 200);
     assert_security_headers(&head, "HEAD");
 
-    let cross = app
-        .client
-        .post(&ann)
-        .header("sec-fetch-site", "cross-site")
-        .form(&[("password", "p"), ("password_confirm", "p")])
-        .send()
-        .await
-        .unwrap();
+    let cross = cross_site_post(&app, &ann).await;
     assert_eq!(cross.status(), 403);
     assert_security_headers(&cross, "403");
 
@@ -445,14 +449,7 @@ async fn each_refusal_carries_the_policy_of_the_layer_that_answers_it() {
     assert_ne!(collection, default);
 
     // CSRF is outside the collection's policy: its 403 has the default one.
-    let cross = app
-        .client
-        .post(&url)
-        .header("sec-fetch-site", "cross-site")
-        .form(&[("password", "p"), ("password_confirm", "p")])
-        .send()
-        .await
-        .unwrap();
+    let cross = cross_site_post(&app, &url).await;
     assert_eq!(cross.status(), 403);
     assert_eq!(cross.headers()["content-security-policy"], default, "403");
 
