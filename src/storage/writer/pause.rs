@@ -231,6 +231,21 @@ mod tests {
         assert_eq!(writer.stop(), 2);
     }
 
+    /// Sends `note`, which starts a pause, then `awaited` during it: `awaited` is answered
+    /// in under a quarter of the pause, and the note was committed with it.
+    fn during_a_pause(
+        writer: &Writer,
+        note: (WriteJob, Answer),
+        awaited: (WriteJob, Answer),
+        pause: Duration,
+    ) {
+        let mut noted = writer.send(note);
+        std::thread::sleep(Duration::from_millis(50));
+        let waited = answered_in(writer, awaited);
+        assert!(waited < pause / 4, "{waited:?}");
+        assert!(noted.try_recv().unwrap().is_ok());
+    }
+
     #[test]
     fn a_write_someone_awaits_never_waits_for_the_pause_and_takes_the_notes_along() {
         let pause = Duration::from_secs(2);
@@ -238,18 +253,10 @@ mod tests {
         answered_in(&writer, note(1));
         // A note starts a pause; a submission arriving during it is committed at once,
         // with the note.
-        let mut noted = writer.send(note(2));
-        std::thread::sleep(Duration::from_millis(50));
-        let waited = answered_in(&writer, submit(3));
-        assert!(waited < pause / 4, "{waited:?}");
-        assert!(noted.try_recv().unwrap().is_ok());
+        during_a_pause(&writer, note(2), submit(3), pause);
         assert_eq!(writer.opened(), [1, 2]);
         // The same for a flush...
-        let mut noted = writer.send(note(4));
-        std::thread::sleep(Duration::from_millis(50));
-        let waited = answered_in(&writer, flush());
-        assert!(waited < pause / 4, "{waited:?}");
-        assert!(noted.try_recv().unwrap().is_ok());
+        during_a_pause(&writer, note(4), flush(), pause);
         assert_eq!(writer.opened(), [1, 2, 4]);
         // ...and for the store's close.
         let reset = Connection::open(&writer.path).unwrap();
@@ -259,11 +266,7 @@ mod tests {
                 [],
             )
             .unwrap();
-        let mut noted = writer.send(note(1));
-        std::thread::sleep(Duration::from_millis(50));
-        let waited = answered_in(&writer, close());
-        assert!(waited < pause / 4, "{waited:?}");
-        assert!(noted.try_recv().unwrap().is_ok());
+        during_a_pause(&writer, note(1), close(), pause);
         assert_eq!(writer.opened(), [1, 2, 4]);
         let submitted: i64 = reset
             .query_row(
