@@ -14,7 +14,7 @@ mod pause;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::*;
 
@@ -296,12 +296,20 @@ fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<
             "UPDATE links SET opened_at = ?1 WHERE token_hash = ?2 AND state = 'live' \
              AND opened_at IS NULL",
         )?;
+        // The recipient's batch, if it still has its key (a purge deletes both): read
+        // first, so that the burn is a plain one-row UPDATE and the audit row a plain
+        // one-row INSERT. An `INSERT ... SELECT` may write many rows and abort halfway,
+        // so SQLite gave it a statement journal (a copy of every page it changed, in
+        // memory) in each submission; a one-row INSERT needs none. The same
+        // transaction (`BEGIN IMMEDIATE`) holds the read and the writes together.
+        let mut batch_of = tx.prepare_cached(
+            "SELECT r.batch_id FROM recipients r JOIN batch_keys k \
+             ON k.batch_id = r.batch_id WHERE r.id = ?1",
+        )?;
         let mut burn = tx.prepare_cached(
             "UPDATE links SET state = 'used', used_at = ?1 \
              WHERE token_hash = ?2 AND recipient_id = ?3 AND state = 'live' \
-             AND expires_at > ?1 \
-             AND EXISTS (SELECT 1 FROM recipients r JOIN batch_keys k \
-                         ON k.batch_id = r.batch_id WHERE r.id = ?3)",
+             AND expires_at > ?1",
         )?;
         let mut store = tx.prepare_cached(
             "INSERT INTO submissions (recipient_id, enc, ciphertext, submitted_at, mail_client, \
@@ -321,8 +329,7 @@ fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<
         let mut no_readiness =
             tx.prepare_cached("DELETE FROM user_readiness WHERE recipient_id = ?1")?;
         let mut audit = tx.prepare_cached(
-            "INSERT INTO audit_events (batch_id, at, kind, count) \
-             SELECT batch_id, ?1, ?2, 1 FROM recipients WHERE id = ?3",
+            "INSERT INTO audit_events (batch_id, at, kind, count) VALUES (?1, ?2, ?3, 1)",
         )?;
         for job in jobs {
             let (pending, sealed) = match job {
@@ -342,6 +349,13 @@ fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<
                 } => (pending, sealed),
             };
             let (recipient_id, now) = (pending.recipient_id, pending.now);
+            let batch_id: Option<String> = batch_of
+                .query_row(params![recipient_id], |row| row.get(0))
+                .optional()?;
+            let Some(batch_id) = batch_id else {
+                burned.push(false);
+                continue;
+            };
             let updated =
                 burn.execute(params![now, pending.token_hash.as_slice(), recipient_id])?;
             if updated != 1 {
@@ -361,7 +375,7 @@ fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<
             } else {
                 readiness.execute(params![recipient_id, pending.lint_codes])?;
             }
-            audit.execute(params![now, AuditKind::Submitted.as_str(), recipient_id])?;
+            audit.execute(params![batch_id, now, AuditKind::Submitted.as_str()])?;
             burned.push(true);
         }
     }
@@ -484,6 +498,63 @@ mod tests {
         assert_eq!(live, [2], "the refused write burned nothing");
         assert!(conn.as_ref().is_some_and(Connection::is_autocommit));
     }
+    /// A stored password leaves one audit row: its recipient's batch, its time, the kind
+    /// and a count of 1. A link whose batch has lost its key (a purge under way) is not
+    /// burned and leaves nothing.
+    #[test]
+    fn a_submission_is_audited_once_and_a_keyless_batch_burns_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let setup = Connection::open(&path).unwrap();
+        setup.execute_batch(SCHEMA).unwrap();
+        setup
+            .execute_batch(
+                "INSERT INTO batch_keys VALUES ('c');
+                 INSERT INTO recipients VALUES (5, 'c'), (6, 'gone');",
+            )
+            .unwrap();
+        for recipient_id in [3, 5, 6] {
+            setup
+                .execute(
+                    "INSERT INTO links VALUES (?1, ?2, 'live', 100, NULL, NULL)",
+                    params![token_of(recipient_id).as_slice(), recipient_id],
+                )
+                .unwrap();
+        }
+        let (jobs, mut answers): (Vec<_>, Vec<_>) = [3, 5, 6].into_iter().map(submit).unzip();
+        let mut conn = None;
+        commit_group(&path, &mut conn, jobs);
+        let outcomes: Vec<_> = answers.iter_mut().map(|a| a.try_recv().unwrap()).collect();
+        assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
+        assert!(
+            matches!(outcomes[2], Err(StoreError::LinkNotLive)),
+            "{outcomes:?}"
+        );
+        let audit: Vec<(String, i64, String, i64)> = setup
+            .prepare("SELECT batch_id, at, kind, count FROM audit_events ORDER BY batch_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            audit,
+            [
+                ("b".to_owned(), 10, "submitted".to_owned(), 1),
+                ("c".to_owned(), 10, "submitted".to_owned(), 1)
+            ]
+        );
+        let left: (String, Option<i64>, i64) = setup
+            .query_row(
+                "SELECT state, used_at, (SELECT count(*) FROM submissions WHERE recipient_id = 6) \
+                 FROM links WHERE recipient_id = 6",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(left, ("live".to_owned(), None, 0));
+    }
+
     /// A new password replaces the last one's readiness row: with lint codes, a row with
     /// only them; without (most passwords), no row at all (what every reader takes as no
     /// codes, re-check or inventory). Either way the last password's re-check is gone. A
