@@ -498,6 +498,23 @@ mod tests {
         assert_eq!(live, [2], "the refused write burned nothing");
         assert!(conn.as_ref().is_some_and(Connection::is_autocommit));
     }
+    /// Commits `jobs` as one group and checks their answers: the first two stored, the
+    /// third refused because its link is no longer live.
+    fn two_stored_and_the_third_not_live(
+        path: &Path,
+        jobs: Vec<WriteJob>,
+        answers: &mut [tokio::sync::oneshot::Receiver<StoreResult<()>>],
+    ) {
+        let mut conn = None;
+        commit_group(path, &mut conn, jobs);
+        let outcomes: Vec<_> = answers.iter_mut().map(|a| a.try_recv().unwrap()).collect();
+        assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
+        assert!(
+            matches!(outcomes[2], Err(StoreError::LinkNotLive)),
+            "{outcomes:?}"
+        );
+    }
+
     /// A stored password leaves one audit row: its recipient's batch, its time, the kind
     /// and a count of 1. A link whose batch has lost its key (a purge under way) is not
     /// burned and leaves nothing.
@@ -522,14 +539,7 @@ mod tests {
                 .unwrap();
         }
         let (jobs, mut answers): (Vec<_>, Vec<_>) = [3, 5, 6].into_iter().map(submit).unzip();
-        let mut conn = None;
-        commit_group(&path, &mut conn, jobs);
-        let outcomes: Vec<_> = answers.iter_mut().map(|a| a.try_recv().unwrap()).collect();
-        assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
-        assert!(
-            matches!(outcomes[2], Err(StoreError::LinkNotLive)),
-            "{outcomes:?}"
-        );
+        two_stored_and_the_third_not_live(&path, jobs, &mut answers);
         let audit: Vec<(String, i64, String, i64)> = setup
             .prepare("SELECT batch_id, at, kind, count FROM audit_events ORDER BY batch_id")
             .unwrap()
@@ -585,14 +595,7 @@ mod tests {
                 .into_iter()
                 .map(|(id, codes)| submit_with_codes(id, codes))
                 .unzip();
-        let mut conn = None;
-        commit_group(&path, &mut conn, jobs);
-        let outcomes: Vec<_> = answers.iter_mut().map(|a| a.try_recv().unwrap()).collect();
-        assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
-        assert!(
-            matches!(outcomes[2], Err(StoreError::LinkNotLive)),
-            "{outcomes:?}"
-        );
+        two_stored_and_the_third_not_live(&path, jobs, &mut answers);
         let rows: Vec<(i64, String, Option<String>)> = setup
             .prepare("SELECT recipient_id, lint_codes, recheck FROM user_readiness ORDER BY 1")
             .unwrap()
