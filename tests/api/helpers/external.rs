@@ -237,6 +237,20 @@ impl Dovecot {
         std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
     }
 
+    /// Dovecot's own log once it holds `needle`, waiting up to 10 s (the log as it is
+    /// then, otherwise): what passdrop does after answering (the kept session's
+    /// inventory, its LOGOUT) is logged a moment after the answer.
+    pub async fn log_once_it_has(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(needle) || std::time::Instant::now() >= deadline {
+                return log;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn imaps_url(&self) -> String {
         format!("imaps://127.0.0.1:{}", self.imaps_port)
     }
