@@ -133,18 +133,20 @@ pub async fn run() {
     };
     // As many runs at each smaller size as at the full size: the margins compare
     // medians, not one run of 0.2 s against the median of three (where 20 ms of noise
-    // moved the first margin by 2 µs per link, a fifth of the goal's 20%).
-    let mut scaled: Vec<(usize, Vec<Figures>)> = Vec::new();
-    for n in [1_000, 10_000].into_iter().filter(|&n| n < links) {
-        let mut at_n = Vec::new();
-        for i in 1..=runs {
-            println!("running passdrop at {n} links (cost per link), run {i} of {runs}...");
-            at_n.push(bench_passdrop(n, clients, 2).await);
-        }
-        scaled.push((n, at_n));
-    }
+    // moved the first margin by 2 µs per link, a fifth of the goal's 20%). The sizes
+    // take turns, one run of each per round, so that a change in the machine's load
+    // lands on every size alike and not on whichever size ran then.
+    let mut scaled: Vec<(usize, Vec<Figures>)> = [1_000, 10_000]
+        .into_iter()
+        .filter(|&n| n < links)
+        .map(|n| (n, Vec::new()))
+        .collect();
     let mut full = Vec::new();
     for i in 1..=runs {
+        for (n, at_n) in &mut scaled {
+            println!("running passdrop at {n} links (cost per link), run {i} of {runs}...");
+            at_n.push(bench_passdrop(*n, clients, 2).await);
+        }
         println!("running passdrop at {links} links, run {i} of {runs}...");
         full.push(bench_passdrop(links, clients, secs).await);
     }

@@ -180,3 +180,31 @@ fn a_dropped_creation_rolls_back_instead_of_committing() {
     drop(holder);
     drop(app);
 }
+
+/// A creation copies what it wrote into the database file itself (a checkpoint after its
+/// commit), so it pays for its own pages: left in the WAL until SQLite's threshold of
+/// 1,000 pages, they were copied by whichever write came next, often a user's
+/// submission. The database file alone, without its WAL, holds the whole new batch.
+#[tokio::test]
+async fn a_created_batch_is_in_the_database_file_itself() {
+    let app = TestApp::spawn().await;
+    let (_, links) = app.create_batch("copied", &roster_of("user", 300)).await;
+    assert_eq!(links.len(), 300);
+    let alone = tempfile::tempdir().unwrap();
+    let file = alone.path().join("alone.sqlite3");
+    std::fs::copy(app.data_dir.path().join("passdrop.sqlite3"), &file).unwrap();
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let recipients: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM recipients r JOIN batches b ON b.id = r.batch_id \
+             WHERE b.name = 'copied'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recipients, 300, "the batch's rows stayed in the WAL");
+    let live: i64 = conn
+        .query_row("SELECT COUNT(*) FROM links", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(live, 300);
+}
