@@ -279,6 +279,28 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Queues "everyone has submitted" for every batch that is complete, was never
+    /// exported and never had it queued: the notices a server stopped (or crashed)
+    /// before queueing, between the last user's committed submission and the question
+    /// it asks afterwards. Returns how many were queued.
+    #[instrument(skip_all)]
+    pub async fn queue_missed_completion_notices(&self, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO admin_notices (batch_id, kind, at, state, next_attempt_at) \
+             SELECT b.id, 'completed', ?1, 'queued', ?1 FROM batches b \
+             WHERE b.first_exported_at IS NULL \
+             AND EXISTS (SELECT 1 FROM recipients WHERE batch_id = b.id) \
+             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.batch_id = b.id \
+                 AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id)) \
+             AND NOT EXISTS (SELECT 1 FROM admin_notices n \
+                 WHERE n.batch_id = b.id AND n.kind = 'completed')",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// A batch's admin notices, newest first.
     #[instrument(skip_all)]
     pub async fn admin_notices(&self, batch_id: &str) -> StoreResult<Vec<AdminNotice>> {

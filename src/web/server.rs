@@ -84,6 +84,7 @@ pub async fn serve_on(
         },
         header_read: config.header_read_timeout,
     };
+    super::public::ask_for_missed_completions(&state);
     serve_router(listener, router(state, local), limits, shutdown).await
 }
 

@@ -323,6 +323,66 @@ async fn with_a_relay_the_admin_is_emailed_of_reports_help_and_completion_once()
     assert_eq!(relay.messages().len(), 3);
 }
 
+/// A server stopped hard between the last user's submission and its "everyone has
+/// submitted" question (or a relay set up only after the last user submitted) does not
+/// lose the notice: the next start queues it, once, for a complete batch never exported.
+/// A batch with a user still to submit, or one already exported, gets none.
+#[tokio::test]
+async fn the_next_start_queues_a_completion_notice_that_was_never_queued() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(dir.path());
+    // No relay yet: the batches complete and nothing is queued.
+    let app = TestApp::spawn().await;
+    let (done, done_links) = app
+        .create_batch("done", "EmailAddress\nann@example.org\n")
+        .await;
+    let (half, half_links) = app
+        .create_batch("half", "EmailAddress\nbob@example.org\ncat@example.org\n")
+        .await;
+    let (exported, exported_links) = app
+        .create_batch("exported", "EmailAddress\ndan@example.org\n")
+        .await;
+    for (l, p) in [
+        (&done_links[0], "Pw-ann-1!"),
+        (&half_links[0], "Pw-bob-1!"),
+        (&exported_links[0], "Pw-dan-1!"),
+    ] {
+        assert_eq!(app.submit(&link(l), p, p).await.status(), 200);
+    }
+    let (_, missing) = app.export(&exported).await;
+    assert!(missing.is_empty(), "{missing:?}");
+    for b in [&done, &half, &exported] {
+        assert!(app.store.admin_notices(&b.id).await.unwrap().is_empty());
+    }
+
+    let with_relay = |c: &mut passdrop::web::ServerConfig| {
+        c.smtp = Some(relay_settings(&relay));
+        c.send_rate = 50.0;
+    };
+    let app = app.restart_with(with_relay).await;
+    let got = messages(&relay, 1).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].1.contains("passdrop: done: everyone has submitted"),
+        "{got:?}"
+    );
+    let notices = app.store.admin_notices(&done.id).await.unwrap();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].kind.as_str(), "completed");
+    for b in [&half, &exported] {
+        assert!(app.store.admin_notices(&b.id).await.unwrap().is_empty());
+    }
+
+    // Once: a later start queues nothing more.
+    let app = app.restart_with(with_relay).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(relay.messages().len(), 1);
+    assert_eq!(app.store.admin_notices(&done.id).await.unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn a_saved_relay_is_used_only_while_it_matches_its_signature() {
     if !aiosmtpd_available() {

@@ -21,10 +21,10 @@
 //! A question that fails (the database busy under load, say) is asked again after the
 //! same pause, [`TRIES`] times at most in a row; a batch whose question still failed is
 //! remembered. At a clean stop, [`flush`] asks once more, without the pause, for every
-//! batch with a question running, paused or given up, before the store closes. What is
-//! not covered: a crash (or `kill -9`) between a batch's last commit and its question;
-//! nothing asks for that batch again until one of its users submits (see
-//! ARCHITECTURE.md).
+//! batch with a question running, paused or given up, before the store closes. A crash
+//! (or `kill -9`) between a batch's last commit and its question is covered when the
+//! server starts again: [`ask_for_missed_at_start`] asks for every complete batch not
+//! yet exported whose notice was never queued.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -240,6 +240,45 @@ where
             // question; one committed after it sets the flag again.
             if let Some(again) = lock().running.get_mut(&guard.batch_id) {
                 *again = false;
+            }
+        }
+    });
+}
+
+/// When the server starts: with a relay set up, queues "everyone has submitted" for
+/// every complete batch never exported whose notice was never queued (the question a
+/// crash or `kill -9` cut off between the last commit and the question; or a relay set
+/// up after the last user submitted). In the background, so the start is not delayed.
+pub(crate) fn ask_for_missed_at_start(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let relay = match notify::relay_is_set(&state.store, state.config.smtp.as_ref()).await {
+            Ok(relay) => relay,
+            Err(e) => {
+                tracing::warn!(
+                    error = error_kind(&e),
+                    "the \"everyone has submitted\" check at start failed"
+                );
+                return;
+            }
+        };
+        if !relay {
+            return;
+        }
+        match state.store.queue_missed_completion_notices(now()).await {
+            Ok(0) => {}
+            Ok(batches) => {
+                tracing::info!(
+                    batches,
+                    "queued \"everyone has submitted\" notices that an earlier run had not queued"
+                );
+                state.notifier.wake();
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = error_kind(&e),
+                    "the \"everyone has submitted\" check at start failed"
+                );
             }
         }
     });

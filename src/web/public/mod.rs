@@ -12,7 +12,8 @@ pub(super) mod ways;
 pub(super) mod ways_pages;
 
 pub(crate) use completion::{
-    FLUSH_WITHIN as COMPLETION_FLUSH_WITHIN, flush as flush_completion_checks,
+    FLUSH_WITHIN as COMPLETION_FLUSH_WITHIN, ask_for_missed_at_start as ask_for_missed_completions,
+    flush as flush_completion_checks,
 };
 
 use axum::extract::State;

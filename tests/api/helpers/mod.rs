@@ -106,8 +106,13 @@ impl TestApp {
     /// Stops the server and starts a new one (fresh memory, as after a restart) on the
     /// same data directory; sessions, kept in the database, stay valid.
     pub async fn restart(self) -> Self {
+        self.restart_with(|_| {}).await
+    }
+
+    /// [`TestApp::restart`] with the new server's configuration adjusted.
+    pub async fn restart_with(self, adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let data_dir = self.stop().await;
-        Self::start_on(data_dir, |_| {}, false).await
+        Self::start_on(data_dir, adjust, false).await
     }
 
     async fn start_on(
