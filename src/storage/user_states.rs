@@ -87,6 +87,16 @@ fn row_to_notice(row: &sqlx::sqlite::SqliteRow) -> Result<AdminNotice, sqlx::Err
     })
 }
 
+/// Queues "everyone has submitted" for the batches `b` a `WHERE` clause picks (`?1`:
+/// now); the unique index `admin_notices_one_completion` makes it once per batch.
+const QUEUE_COMPLETION: &str = "INSERT OR IGNORE INTO admin_notices (batch_id, kind, at, state, next_attempt_at) \
+     SELECT b.id, 'completed', ?1, 'queued', ?1 FROM batches b";
+
+/// Batch `b` has users and every one of them has submitted.
+const BATCH_IS_COMPLETE: &str = "EXISTS (SELECT 1 FROM recipients WHERE batch_id = b.id) \
+     AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.batch_id = b.id \
+         AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id))";
+
 impl Store {
     /// "This wasn't me": in one transaction, revokes the link `token_hash` names (if it
     /// is still live), marks its user reported, writes "a link was reported" (or, for a
@@ -265,36 +275,26 @@ impl Store {
     /// has submitted. Returns whether it was queued now.
     #[instrument(skip_all)]
     pub async fn queue_completion_notice(&self, batch_id: &str, now: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO admin_notices (batch_id, kind, at, state, next_attempt_at) \
-             SELECT ?1, 'completed', ?2, 'queued', ?2 \
-             WHERE EXISTS (SELECT 1 FROM recipients WHERE batch_id = ?1) \
-             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.batch_id = ?1 \
-                 AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id))",
-        )
-        .bind(batch_id)
+        let done = sqlx::query(constant_sql(format!(
+            "{QUEUE_COMPLETION} WHERE b.id = ?2 AND {BATCH_IS_COMPLETE}"
+        )))
         .bind(now)
+        .bind(batch_id)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Queues "everyone has submitted" for every batch that is complete, was never
-    /// exported and never had it queued: the notices a server stopped (or crashed)
-    /// before queueing, between the last user's committed submission and the question
-    /// it asks afterwards. Returns how many were queued.
+    /// Queues "everyone has submitted" for every batch that is complete and was never
+    /// exported (once in its life: the unique index ignores a batch that had it queued):
+    /// the notices a server stopped (or crashed) before queueing, between the last
+    /// user's committed submission and the question it asks afterwards. Returns how many
+    /// were queued.
     #[instrument(skip_all)]
     pub async fn queue_missed_completion_notices(&self, now: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO admin_notices (batch_id, kind, at, state, next_attempt_at) \
-             SELECT b.id, 'completed', ?1, 'queued', ?1 FROM batches b \
-             WHERE b.first_exported_at IS NULL \
-             AND EXISTS (SELECT 1 FROM recipients WHERE batch_id = b.id) \
-             AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.batch_id = b.id \
-                 AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id)) \
-             AND NOT EXISTS (SELECT 1 FROM admin_notices n \
-                 WHERE n.batch_id = b.id AND n.kind = 'completed')",
-        )
+        let done = sqlx::query(constant_sql(format!(
+            "{QUEUE_COMPLETION} WHERE b.first_exported_at IS NULL AND {BATCH_IS_COMPLETE}"
+        )))
         .bind(now)
         .execute(&self.pool)
         .await?;

@@ -252,20 +252,12 @@ where
 pub(crate) fn ask_for_missed_at_start(state: &AppState) {
     let state = state.clone();
     tokio::spawn(async move {
-        let relay = match notify::relay_is_set(&state.store, state.config.smtp.as_ref()).await {
-            Ok(relay) => relay,
-            Err(e) => {
-                tracing::warn!(
-                    error = error_kind(&e),
-                    "the \"everyone has submitted\" check at start failed"
-                );
-                return;
-            }
+        let queued = match notify::relay_is_set(&state.store, state.config.smtp.as_ref()).await {
+            Ok(false) => return,
+            Ok(true) => state.store.queue_missed_completion_notices(now()).await,
+            Err(e) => Err(e),
         };
-        if !relay {
-            return;
-        }
-        match state.store.queue_missed_completion_notices(now()).await {
+        match queued {
             Ok(0) => {}
             Ok(batches) => {
                 tracing::info!(
@@ -274,12 +266,10 @@ pub(crate) fn ask_for_missed_at_start(state: &AppState) {
                 );
                 state.notifier.wake();
             }
-            Err(e) => {
-                tracing::warn!(
-                    error = error_kind(&e),
-                    "the \"everyone has submitted\" check at start failed"
-                );
-            }
+            Err(e) => tracing::warn!(
+                error = error_kind(&e),
+                "the \"everyone has submitted\" check at start failed"
+            ),
         }
     });
 }
