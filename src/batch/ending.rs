@@ -143,6 +143,8 @@ pub struct ExportOutlook {
     /// When the last re-check found the old server refusing the admin password, unless
     /// a later one got in (`admin_login::admin_password_refused`).
     pub admin_password_refused: Option<i64>,
+    /// Whose password is in no file the admin was given (`unexported`).
+    pub unexported: super::Unexported,
 }
 
 impl ExportOutlook {
@@ -198,6 +200,7 @@ pub async fn export_outlook(store: &Store, batch: &Batch, now: i64) -> BatchResu
             .chain(held_back)
             .collect(),
         admin_password_refused,
+        unexported: super::unexported(store, batch).await?,
     })
 }
 
@@ -221,6 +224,10 @@ pub struct M365Export {
     /// Recipient ids of everyone who had submitted when the export read the batch
     /// (stale ones included): what `record_export_of` counts as not pending.
     pub submitted: std::collections::HashSet<i64>,
+    /// Every submission the export read (stale ones included: left out on purpose), as
+    /// (recipient id, `storage::submission_tag`): recorded with the export, so that a
+    /// purge knows who submitted after it (`unexported`).
+    pub seen: Vec<(i64, i64)>,
 }
 
 /// Opens every password of a batch with the unlocked admin key and renders the
@@ -247,32 +254,17 @@ pub async fn export_m365_with(
     now: i64,
 ) -> BatchResult<(M365Export, PurgePlan)> {
     let exported = prepare_m365_with(store, batch, admin, include_stale).await?;
-    let plan = record_export(store, batch, exported.rows, choice, now).await?;
+    let plan = record_export_of(store, batch, &exported, choice, now).await?;
     Ok((exported, plan))
 }
 
-/// Records an export of `rows` rows in the audit trail and sets the automatic purge as
-/// `choice` says (`purge_plan`); returns the plan applied.
-pub async fn record_export(
-    store: &Store,
-    batch: &Batch,
-    rows: usize,
-    choice: PurgeChoice,
-    now: i64,
-) -> BatchResult<PurgePlan> {
-    let outlook = export_outlook(store, batch, now).await?;
-    let plan = purge_plan(batch, outlook.live_links_until, choice, now);
-    store
-        .mark_exported(&batch.id, rows, now, plan.export_purge_at)
-        .await?;
-    Ok(plan)
-}
-
-/// `record_export` for an export just prepared: the same rule (`purge_plan`), but the
-/// users still pending are found from the export itself (who had submitted when it
-/// read the batch) and the live links, instead of `export_outlook` reading every
-/// submission again (about 70 MB of pages for 50,000 users). A user who submitted
-/// after the read is in neither (their link is used): `submitted_after` names them.
+/// Records an export just prepared, once its file is handed over: its audit row, the
+/// submissions it read (`M365Export::seen`), and the automatic purge as `choice` says
+/// (`purge_plan`); returns the plan applied. The users still pending are found from
+/// the export itself (who had submitted when it read the batch) and the live links,
+/// instead of `export_outlook` reading every submission again (about 70 MB of pages
+/// for 50,000 users). A user who submitted after the read is in neither (their link is
+/// used): `unexported` names them afterwards.
 pub async fn record_export_of(
     store: &Store,
     batch: &Batch,
@@ -290,24 +282,15 @@ pub async fn record_export_of(
         .max();
     let plan = purge_plan(batch, live_links_until, choice, now);
     store
-        .mark_exported(&batch.id, exported.rows, now, plan.export_purge_at)
+        .mark_exported(
+            &batch.id,
+            exported.rows,
+            now,
+            plan.export_purge_at,
+            &exported.seen,
+        )
         .await?;
     Ok(plan)
-}
-
-/// Who submitted after `exported` read the batch (not in that file), by EmailAddress.
-pub async fn submitted_after(
-    store: &Store,
-    batch: &Batch,
-    exported: &M365Export,
-) -> BatchResult<Vec<String>> {
-    Ok(store
-        .submitted_recipients(&batch.id)
-        .await?
-        .into_iter()
-        .filter(|(id, _)| !exported.submitted.contains(id))
-        .map(|(_, email)| email)
-        .collect())
 }
 
 /// Like `export_m365`, but without recording the export (for a caller that may still
@@ -393,6 +376,15 @@ pub async fn prepare_export_from(
     // Everyone who had submitted when the file was read, stale or not (as
     // `export_outlook` counts them): not pending, for the purge rule.
     let submitted = submissions.iter().map(|s| s.recipient.id).collect();
+    let seen = submissions
+        .iter()
+        .map(|s| {
+            (
+                s.recipient.id,
+                crate::storage::submission_tag(&s.sealed.enc),
+            )
+        })
+        .collect();
     if !include_stale {
         submissions.retain(|s| !stale_users.iter().any(|(id, _)| *id == s.recipient.id));
     }
@@ -479,6 +471,7 @@ pub async fn prepare_export_from(
         formula_risk,
         stale,
         submitted,
+        seen,
     })
 }
 

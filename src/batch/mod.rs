@@ -33,6 +33,7 @@ mod signed;
 mod submission;
 mod tally;
 mod targets;
+mod unexported;
 
 pub use crate::storage::{ImapCheck, MailClient};
 pub use admin_key::*;
@@ -46,6 +47,7 @@ pub use signed::*;
 pub use submission::*;
 pub use tally::Tally;
 pub use targets::*;
+pub use unexported::*;
 
 /// By default a batch nobody purges is purged this long after its links expire...
 pub const DEFAULT_RETAIN_AFTER_EXPIRY: &str = "7d";

@@ -270,7 +270,8 @@ async fn export(
             exported.missing.join(", ")
         );
     }
-    let late = batch::submitted_after(store, &b, &exported).await?;
+    // Whoever submitted (or submitted again) after the read: in no file recorded so far.
+    let late = batch::unexported(store, &b).await?.emails;
     if !late.is_empty() {
         let names = late.join(", ");
         if args.purge {
@@ -369,11 +370,39 @@ fn links_stopped(outlook: &ExportOutlook) -> String {
     )
 }
 
+/// The warning before a purge that destroys passwords no recorded export read
+/// (`batch::Unexported`), naming their users; empty when there are none. The command
+/// line does not refuse: typing the batch name (or `--yes`) is the decision.
+fn passwords_lost(outlook: &batch::ExportOutlook) -> String {
+    let lost = &outlook.unexported.emails;
+    if lost.is_empty() {
+        return String::new();
+    }
+    let first = if outlook.last_export.is_some() {
+        "submitted after the last export"
+    } else {
+        "submitted, and the batch was never exported"
+    };
+    let one = lost.len() == 1;
+    let (users, their, them) = if one {
+        ("user", "that password is", "it")
+    } else {
+        ("users", "their passwords are", "them")
+    };
+    format!(
+        "Warning: {} {users} {first}: {their} in no exported file, and the purge destroys \
+         {them}: {}. Run `passdrop export` first to keep {them}.\n",
+        lost.len(),
+        lost.join(", "),
+    )
+}
+
 /// Asks for confirmation (the batch name, or --yes) and purges the batch.
 async fn purge(store: &Store, args: PurgeArgs) -> CliResult {
     let b = args.batch.find(store).await?;
     let outlook = batch::export_outlook(store, &b, config::now()).await?;
     eprint!("{}", links_stopped(&outlook));
+    eprint!("{}", passwords_lost(&outlook));
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Failure::Usage(

@@ -121,14 +121,38 @@ impl Store {
     /// `purge_at` is given, the automatic purge it sets (an export only ever brings that
     /// date forward; `batch::purge_plan` decides it).
     #[instrument(skip_all)]
+    ///
+    /// `seen` is every submission the export read, as (recipient id, `submission_tag`
+    /// of its sealed password): kept (migration 0023) so that a purge can name whoever
+    /// submitted after it (`unexported_submissions`). In the same transaction as the
+    /// export's audit row: the two are never apart.
     pub async fn mark_exported(
         &self,
         batch_id: &str,
         rows: usize,
         now: i64,
         purge_at: Option<i64>,
+        seen: &[(i64, i64)],
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
+        // One statement for the whole list (50,000 rows in one call, rather than one
+        // hand-off to sqlx's thread per row): a JSON array of [id, tag] pairs, integers
+        // only, which SQLite's json_each walks.
+        let mut pairs = String::with_capacity(seen.len() * 32 + 2);
+        pairs.push('[');
+        for (i, (id, tag)) in seen.iter().enumerate() {
+            if i > 0 {
+                pairs.push(',');
+            }
+            pairs.push_str(&format!("[{id},{tag}]"));
+        }
+        pairs.push(']');
+        sqlx::query(
+            "INSERT OR REPLACE INTO exported_submissions (recipient_id, enc_tag)              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')              FROM json_each(?1)",
+        )
+        .bind(pairs)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "UPDATE batches SET first_exported_at = COALESCE(first_exported_at, ?1), \
              export_purge_at = CASE WHEN ?2 IS NULL THEN export_purge_at \

@@ -32,17 +32,32 @@ impl Store {
         .await
     }
 
-    /// The id and EmailAddress of every recipient of a batch who has submitted, in roster
-    /// order, read from the submissions' primary key alone (no sealed password is read).
+    /// Every recipient of a batch whose submission no recorded export read (none did,
+    /// or the user submitted again since), as (id, EmailAddress, `submission_tag`), in
+    /// roster order: whose password is in no file the admin was given.
     #[instrument(skip_all)]
-    pub async fn submitted_recipients(&self, batch_id: &str) -> StoreResult<Vec<(i64, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT r.id, r.email FROM recipients r WHERE r.batch_id = ? AND EXISTS \
-             (SELECT 1 FROM submissions s WHERE s.recipient_id = r.id) ORDER BY r.roster_line",
+    pub async fn unexported_submissions(
+        &self,
+        batch_id: &str,
+    ) -> StoreResult<Vec<(i64, String, i64)>> {
+        // The tag is compared here rather than in SQL: SQLite cannot turn 8 bytes into
+        // an integer (and Debian's 3.40 has no unhex()).
+        let rows: Vec<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(
+            "SELECT r.id, r.email, substr(s.enc, -8), e.enc_tag FROM recipients r \
+             JOIN submissions s ON s.recipient_id = r.id \
+             LEFT JOIN exported_submissions e ON e.recipient_id = r.id \
+             WHERE r.batch_id = ? ORDER BY r.roster_line",
         )
         .bind(batch_id)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, email, end, exported)| {
+                let tag = submission_tag(&end);
+                (exported != Some(tag)).then_some((id, email, tag))
+            })
+            .collect())
     }
 
     /// The recipients of a batch whose newest link is live and expires after `now`,

@@ -112,6 +112,7 @@ impl Store {
             "DELETE FROM user_readiness WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
             "DELETE FROM batch_rechecks WHERE batch_id = ?",
             "DELETE FROM admin_password_refusals WHERE batch_id = ?",
+            "DELETE FROM exported_submissions WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
             "DELETE FROM submissions WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
             "DELETE FROM links WHERE recipient_id IN (SELECT id FROM recipients WHERE batch_id = ?)",
             "DELETE FROM admin_probes WHERE batch_id = ?",

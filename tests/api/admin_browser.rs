@@ -185,6 +185,17 @@ async fn an_admin_runs_a_whole_collection_in_the_browser() {
     admin.goto(&format!("{batch_url}/export")).await.unwrap();
     wait_for_text(&admin, "Download the Microsoft 365 CSV").await;
     save_screenshot(&admin, "admin-export.png").await;
+    // Nothing downloaded yet: the purge step names Ann, whose password no file holds.
+    let page = wait_for_text(&admin, "in no file you downloaded").await;
+    assert!(page.contains("no file has been downloaded yet"));
+    admin
+        .execute(
+            "document.getElementById('unexported').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    save_screenshot(&admin, "admin-export-unsaved.png").await;
     fill(&admin, "passphrase", PASSPHRASE).await;
     click(&admin, "form[action$='/export'] button").await;
     let downloads = admin_profile.path().join("downloads");

@@ -61,40 +61,55 @@ async fn a_large_export_keeps_roster_order_names_the_missing_and_plans_the_purge
     app.stop().await;
 }
 
-/// A user who submits after the export read the batch is not in the file: the export
-/// names them (`submitted_after`), which `passdrop export --purge` refuses to purge on.
+/// A user who submits after the export read the batch is not in the file: once the
+/// export is recorded, `unexported` names them (what every purge checks, and `passdrop
+/// export --purge` refuses on); so does a user who submits again after a reissue (a new
+/// password under the same address), until an export reads it.
 #[tokio::test]
 async fn a_submission_after_the_export_read_is_named_as_missing_from_the_file() {
     let app = TestApp::spawn().await;
     let (b, links) = app.create_batch("late", &roster_of("late", 3)).await;
+    let unexported = || async { batch::unexported(&app.store, &b).await.unwrap().emails };
     let r = app
         .submit(&link(&links[0]), "Password-0", "Password-0")
         .await;
     assert_eq!(r.status(), 200);
+    // Never exported: the submitted password is in no file.
+    assert_eq!(unexported().await, vec!["late0@example.org".to_owned()]);
     let admin = batch::unlock_admin(&app.store, secret(PASSPHRASE))
         .await
         .unwrap();
     let exported = batch::prepare_m365(&app.store, &b, &admin).await.unwrap();
-    assert!(
-        batch::submitted_after(&app.store, &b, &exported)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    // Between the read and the purge, another user submits.
+    // Between the read and the record, another user submits.
     let r = app
         .submit(&link(&links[2]), "Password-2", "Password-2")
         .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        batch::submitted_after(&app.store, &b, &exported)
-            .await
-            .unwrap(),
-        vec!["late2@example.org".to_owned()]
-    );
+    let now = config::now();
+    batch::record_export_of(&app.store, &b, &exported, PurgeChoice::KeepCollecting, now)
+        .await
+        .unwrap();
+    assert_eq!(unexported().await, vec!["late2@example.org".to_owned()]);
     assert!(
         !std::str::from_utf8(&exported.csv)
             .unwrap()
             .contains("Password-2")
     );
+    // A prepared export that is never recorded (the file was not handed over) counts
+    // for nothing; a recorded one that read both does.
+    batch::prepare_m365(&app.store, &b, &admin).await.unwrap();
+    assert_eq!(unexported().await, vec!["late2@example.org".to_owned()]);
+    batch::export_m365(&app.store, &b, &admin, PurgeChoice::KeepCollecting, now)
+        .await
+        .unwrap();
+    assert!(unexported().await.is_empty());
+    // Late0 is given a new link and submits a new password: the file has the old one.
+    let fresh = batch::reissue(&app.store, &app.public_url, &b, "late0@example.org", now)
+        .await
+        .unwrap();
+    let r = app
+        .submit(&link(&fresh), "Password-0b", "Password-0b")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(unexported().await, vec!["late0@example.org".to_owned()]);
 }

@@ -64,7 +64,8 @@ async fn the_console_export_never_purges_before_the_links_expire_unless_chosen()
     let page = console_get(&app.client, &page_url, &cookie).await;
     assert!(page.contains("Who has not submitted (2)"), "{page}");
     assert!(page.contains("console2@example.org") && page.contains("console3@example.org"));
-    assert!(!page.contains("console0@example.org"), "{page}");
+    // (Not among those who have not submitted; named only as in no downloaded file.)
+    assert!(!page.contains("&lt;console0@example.org&gt;"), "{page}");
     assert!(page.contains("Partial export, keep collecting"), "{page}");
     assert!(
         page.contains(r#"value="after-links-expire" checked"#),
@@ -237,6 +238,11 @@ async fn after_a_purge_pending_links_say_the_collection_has_closed_and_nothing_o
     assert!(page.contains("Canaryname Bobbington"), "{page}");
     assert!(page.contains("canary.cy@canary-closing.example"), "{page}");
 
+    // Ann's password is in no downloaded file yet: the admin downloads, then purges.
+    assert!(page.contains("no file has been downloaded yet"), "{page}");
+    let (status, csv) = console_export(&app, &b, &cookie, None).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&csv).contains("CanaryPw-1!"));
     let (status, _) = console_post(
         &app.client,
         &format!("{}/admin/batches/{}/purge", app.address, b.id),
@@ -301,6 +307,105 @@ async fn after_a_purge_pending_links_say_the_collection_has_closed_and_nothing_o
     assert!(found.is_empty(), "after purge and stop: {found:?}");
 }
 
+/// The `discard` value on the export page's purge form (the fingerprint of the
+/// passwords no download holds), if the page has that box.
+fn discard_value(page: &str) -> Option<String> {
+    let at = page.find(r#"name="discard" value=""#)? + r#"name="discard" value=""#.len();
+    Some(page[at..].split('"').next()?.to_owned())
+}
+
+/// How many submissions the test's database records as read by an export.
+async fn export_marks(app: &TestApp) -> i64 {
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.data_dir.path().join("passdrop.sqlite3"))
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM exported_submissions")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// The console's purge never destroys a password silently: while some are in no file
+/// the admin downloaded (nothing downloaded yet, or submitted after the last download),
+/// the page names their users and the purge is refused (409, nothing purged) unless the
+/// admin downloads again or ticks "Purge anyway" for exactly that list; a user who
+/// submits after the page was shown changes the list, and the old tick no longer
+/// passes.
+#[tokio::test]
+async fn the_console_purge_names_passwords_no_download_holds_and_keeps_them_unless_discarded() {
+    let app = TestApp::spawn().await;
+    let cookie = app.login().await;
+    let (b, links) = half_submitted(&app, "unsaved").await;
+    let page_url = format!("{}/admin/batches/{}/export", app.address, b.id);
+    let purge_url = format!("{}/admin/batches/{}/purge", app.address, b.id);
+    let purge = |discard: Option<String>| {
+        let (client, purge_url, cookie) = (app.client.clone(), purge_url.clone(), cookie.clone());
+        async move {
+            let mut form = vec![
+                ("confirm", "yes".to_owned()),
+                ("passphrase", PASSPHRASE.to_owned()),
+            ];
+            if let Some(d) = discard {
+                form.push(("discard", d));
+            }
+            console_post(&client, &purge_url, &cookie, &form).await
+        }
+    };
+
+    // Nothing downloaded: both passwords are named, and the purge is refused.
+    let page = console_get(&app.client, &page_url, &cookie).await;
+    assert!(
+        page.contains("2 users' passwords are in no file you downloaded"),
+        "{page}"
+    );
+    assert!(page.contains("no file has been downloaded yet"), "{page}");
+    assert!(page.contains("unsaved0@example.org") && page.contains("unsaved1@example.org"));
+    let first = discard_value(&page).expect("a Purge anyway box");
+    let (status, said) = purge(None).await;
+    assert_eq!(status, 409, "{said}");
+    assert!(said.contains("Nothing was purged"), "{said}");
+    assert!(said.contains("unsaved1@example.org"), "{said}");
+    assert_eq!(app.store.list_batches().await.unwrap().len(), 1);
+
+    // A download holds them: the note and the box are gone.
+    let (status, _) = console_export(&app, &b, &cookie, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(export_marks(&app).await, 2);
+    let page = console_get(&app.client, &page_url, &cookie).await;
+    assert!(!page.contains("in no file you downloaded"), "{page}");
+    assert_eq!(discard_value(&page), None);
+
+    // A third user submits after the download: named, refused, and the tick given for
+    // the first list no longer passes.
+    let r = app.submit(&link(&links[2]), "Passw0rd!", "Passw0rd!").await;
+    assert_eq!(r.status(), 200);
+    let page = console_get(&app.client, &page_url, &cookie).await;
+    assert!(
+        page.contains("1 user's password is in no file you downloaded"),
+        "{page}"
+    );
+    assert!(page.contains("submitted after the last download"), "{page}");
+    assert!(page.contains("unsaved2@example.org"), "{page}");
+    let now = discard_value(&page).expect("a Purge anyway box");
+    assert_ne!(now, first);
+    let (status, said) = purge(Some(first)).await;
+    assert_eq!(status, 409, "{said}");
+    assert!(
+        said.contains("The list changed while the page was open"),
+        "{said}"
+    );
+    assert_eq!(app.store.list_batches().await.unwrap().len(), 1);
+
+    // Ticked for the list as it stands: purged, and nothing of the marks is left.
+    let (status, said) = purge(Some(now)).await;
+    assert_eq!(status, 303, "{said}");
+    assert!(said.contains("Purged unsaved"), "{said}");
+    assert!(app.store.list_batches().await.unwrap().is_empty());
+    assert_eq!(export_marks(&app).await, 0);
+}
+
 #[tokio::test]
 async fn the_command_line_purge_names_the_links_it_stops() {
     let app = TestApp::spawn().await;
@@ -313,6 +418,15 @@ async fn the_command_line_purge_names_the_links_it_stops() {
         said.contains(
             "2 users have not submitted and have working links that stop working now: \
                        named2@example.org, named3@example.org"
+        ),
+        "{said}"
+    );
+    // Never exported: the two submitted passwords are named before they are destroyed.
+    assert!(
+        said.contains(
+            "Warning: 2 users submitted, and the batch was never exported: their passwords \
+             are in no exported file, and the purge destroys them: named0@example.org, \
+             named1@example.org."
         ),
         "{said}"
     );

@@ -618,6 +618,39 @@ async fn revoke_reissue_send_and_purge_work_and_refuse_as_documented() {
     assert!(found.is_empty(), "{found:?}");
 }
 
+/// A purge through the API never destroys a password no export read: it answers 409
+/// `unexported-submissions` naming the users and giving the fingerprint of exactly that
+/// list; sent back as `discard_unexported`, the purge goes ahead. A wrong fingerprint
+/// is the same refusal, and nothing is purged.
+#[tokio::test]
+async fn an_api_purge_keeps_passwords_no_export_read_unless_discarded_by_fingerprint() {
+    let app = TestApp::spawn().await;
+    let write = token(&app, "halo", ApiScope::Write, Duration::ZERO).await;
+    let (b, links) = app.create_batch("Spring move", ROSTER).await;
+    let r = app
+        .submit(links[0].link.expose_secret(), "Passw0rd!", "Passw0rd!")
+        .await;
+    assert_eq!(r.status(), 200);
+    let purge = format!("/api/v1/batches/{}/purge", b.id);
+    let purge_with = |body: Value| call(&app, "POST", &purge, Some(&write), Some(body));
+    let a = purge_with(json!({"passphrase": PASSPHRASE})).await;
+    a.is(409, "unexported-submissions");
+    assert_eq!(a.body["errors"], json!([links[0].email]), "{}", a.text);
+    let fingerprint = a.body["discard_unexported"].as_str().unwrap().to_owned();
+    assert!(a.text.contains("Nothing was purged"), "{}", a.text);
+    purge_with(json!({"passphrase": PASSPHRASE, "discard_unexported": "0123456789abcdef"}))
+        .await
+        .is(409, "unexported-submissions");
+    // An unknown field is a bad body, not ignored.
+    purge_with(json!({"passphrase": PASSPHRASE, "discard": fingerprint}))
+        .await
+        .is(400, "invalid-body");
+    assert_eq!(app.store.list_batches().await.unwrap().len(), 1);
+    let a = purge_with(json!({"passphrase": PASSPHRASE, "discard_unexported": fingerprint})).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(app.store.list_batches().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn wrong_passphrases_on_the_api_are_throttled_like_the_console() {
     let app = TestApp::spawn().await;

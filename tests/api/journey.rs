@@ -232,6 +232,7 @@ async fn batches_past_retention_are_purged_automatically() {
             0,
             now,
             Some(now + exported.retain_after_export_secs),
+            &[],
         )
         .await
         .unwrap();

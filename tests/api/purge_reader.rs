@@ -71,13 +71,20 @@ async fn a_console_purge_beside_a_reader_says_what_is_done_and_the_wipe_follows(
     let (id, canaries) = collected_batch(&app, "Reader 2026").await;
     let cookie = app.login().await;
     let reader = open_reader(app.store.database_path()).await;
+    // Never exported: the purge destroys the collected passwords on purpose.
+    let b = app.store.require_batch(&id).await.unwrap();
+    let discard = batch::unexported(&app.store, &b).await.unwrap().fingerprint;
 
     let started = Instant::now();
     let r = app
         .client
         .post(format!("{}/admin/batches/{id}/purge", app.address))
         .header("cookie", &cookie)
-        .form(&[("confirm", "yes"), ("passphrase", PASSPHRASE)])
+        .form(&[
+            ("confirm", "yes"),
+            ("passphrase", PASSPHRASE),
+            ("discard", discard.as_str()),
+        ])
         .send()
         .await
         .unwrap();

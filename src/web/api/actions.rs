@@ -248,15 +248,55 @@ pub struct Purged {
     pub wipe_pending: bool,
 }
 
+/// A purge's body: the passphrase and, to destroy passwords that are in no exported
+/// file, the fingerprint of exactly those (given by the `unexported-submissions`
+/// problem).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeBody {
+    /// The admin passphrase.
+    #[serde(default)]
+    passphrase: Option<String>,
+    /// The `fingerprint` an `unexported-submissions` problem named: purge anyway,
+    /// destroying exactly the passwords it listed. A user who submits after it makes
+    /// the list, and the fingerprint, change.
+    #[serde(default)]
+    discard_unexported: Option<String>,
+}
+
+/// The problem: some users' passwords are in no exported file, and the request did not
+/// discard exactly those.
+fn unexported_problem(lost: &batch::Unexported) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "unexported-submissions",
+        "Some passwords are in no exported file",
+        format!(
+            "{} users submitted after the last export (or the batch was never exported): \
+             their passwords, listed in \"errors\", are in no exported file, and a purge \
+             destroys them. Nothing was purged. Export again first, or send \
+             \"discard_unexported\": \"{}\" (this answer's \"discard_unexported\") with \
+             the passphrase to purge anyway.",
+            lost.emails.len(),
+            lost.fingerprint
+        ),
+    )
+    .with_errors(lost.emails.clone())
+    .discard_unexported(lost.fingerprint.clone())
+}
+
 /// Purges a batch for good: keys, passwords, links, roster. It takes the passphrase.
+/// Passwords that no export read (users who submitted after the last export) are not
+/// destroyed unless the body discards exactly those (`409 unexported-submissions`).
 #[utoipa::path(post, path = "/api/v1/batches/{id}/purge", tag = "batches",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The batch")),
-    request_body(content = PassphraseBody, content_type = "application/json"),
+    request_body(content = PurgeBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Purged", body = Purged),
         (status = 403, description = "A read token, or a wrong passphrase", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such batch", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Some passwords are in no exported file (`unexported-submissions`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "No passphrase", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 pub async fn purge(
@@ -268,9 +308,26 @@ pub async fn purge(
     body: Bytes,
 ) -> Result<Json<Purged>, Problem> {
     let b = live_batch(&state, &id).await?;
-    let mut body: PassphraseBody = json_body(&headers, &body)?;
-    let passphrase = body.take("A purge destroys what was collected.")?;
+    let body: PurgeBody = json_body(&headers, &body)?;
+    let mut passphrase = PassphraseBody {
+        passphrase: body.passphrase,
+    };
+    let passphrase = passphrase.take("A purge destroys what was collected.")?;
+    // Checked before the passphrase (a refusal costs no attempt) and again after it
+    // (Argon2 takes a while; a user may submit meanwhile).
+    let check = || async {
+        let lost = batch::unexported(&state.store, &b)
+            .await
+            .map_err(internal)?;
+        if lost.discarded_by(body.discard_unexported.as_deref()) {
+            Ok(())
+        } else {
+            Err(unexported_problem(&lost))
+        }
+    };
+    check().await?;
     drop(unlock(&state, &client, passphrase).await?);
+    check().await?;
     match batch::purge(&state.store, &b, now()).await {
         Ok(t) => Ok(Json(Purged {
             id: t.batch_id,

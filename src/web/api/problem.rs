@@ -22,6 +22,8 @@ pub struct Problem {
     detail: String,
     errors: Vec<String>,
     retry_after: Option<u64>,
+    /// (A boxed `str`: the smaller field keeps `Problem` small as an `Err`.)
+    discard_unexported: Option<Box<str>>,
 }
 
 /// The JSON body of a problem.
@@ -39,6 +41,10 @@ pub struct ProblemBody {
     /// Each problem found (a roster's lines, each bad field), when there are several.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// `unexported-submissions` only: the fingerprint of the passwords listed in
+    /// `errors`; send it back as `discard_unexported` to purge anyway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discard_unexported: Option<String>,
 }
 
 impl Problem {
@@ -56,12 +62,19 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            discard_unexported: None,
         }
     }
 
     /// With each problem listed.
     pub fn with_errors(mut self, errors: Vec<String>) -> Self {
         self.errors = errors;
+        self
+    }
+
+    /// With the fingerprint a purge sends back to discard the listed passwords.
+    pub fn discard_unexported(mut self, fingerprint: String) -> Self {
+        self.discard_unexported = Some(fingerprint.into_boxed_str());
         self
     }
 
@@ -221,6 +234,7 @@ impl IntoResponse for Problem {
             status: self.status.as_u16(),
             detail: self.detail,
             errors: self.errors,
+            discard_unexported: self.discard_unexported.map(String::from),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

@@ -80,13 +80,42 @@ pub struct ExportQuery {
 /// How many users who have not submitted the export page names before "show all".
 const PENDING_SHOWN: usize = 20;
 
-/// The purge confirmation and the passphrase.
+/// The purge confirmation, the passphrase, and (when some passwords are in no
+/// downloaded file) the fingerprint of the list the admin chose to discard.
 #[derive(Deserialize)]
 pub struct PurgeForm {
     #[serde(default)]
     confirm: Option<String>,
     #[serde(default)]
+    discard: Option<String>,
+    #[serde(default)]
     passphrase: String,
+}
+
+/// Why a purge is refused while some passwords are in no downloaded file and the form
+/// did not discard exactly those (`Unexported::discarded_by`); `None` when it may go on.
+fn unexported_refusal(outlook: &ExportOutlook, discard: Option<&str>) -> Option<String> {
+    let lost = &outlook.unexported;
+    if lost.discarded_by(discard) {
+        return None;
+    }
+    let n = lost.emails.len();
+    let users = if n == 1 {
+        "user's password is"
+    } else {
+        "users' passwords are"
+    };
+    Some(if discard.is_some_and(|d| !d.is_empty()) {
+        format!(
+            "The list changed while the page was open: {n} {users} now in no downloaded file \
+             (listed above). Nothing was purged; download again, or tick the box for this list."
+        )
+    } else {
+        format!(
+            "{n} {users} in no downloaded file (listed above). Nothing was purged; download \
+             again first, or tick “Purge anyway” to destroy them."
+        )
+    })
 }
 
 /// `GET /admin/batches/{id}/export`.
@@ -249,6 +278,17 @@ pub async fn purge(
         );
         return Ok(Refused::unprocessable(page).into_response());
     }
+    // Checked before the passphrase (a refusal costs no attempt) and again after it
+    // (Argon2 takes a while; a user may submit meanwhile).
+    let refuse_unexported = |outlook: &ExportOutlook| {
+        unexported_refusal(outlook, form.discard.as_deref()).map(|why| {
+            let page = export_page(&zone_of(&state, &b), &b, outlook, false, None, Some(&why));
+            Refused::new(axum::http::StatusCode::CONFLICT, page).into_response()
+        })
+    };
+    if let Some(refused) = refuse_unexported(&outlook(&state, &b).await?) {
+        return Ok(refused);
+    }
     match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await {
         Ok(admin) => drop(admin),
         Err(Refusal::Internal(e)) => return Err(e),
@@ -258,6 +298,9 @@ pub async fn purge(
                 export_page(&zone_of(&state, &b), &b, &outlook, false, None, Some(why))
             });
         }
+    }
+    if let Some(refused) = refuse_unexported(&outlook(&state, &b).await?) {
+        return Ok(refused);
     }
     batch::purge(&state.store, &b, now()).await?;
     let notice = html! { p { strong { "Purged " (b.name) ": nothing readable remains." } } };
@@ -348,8 +391,17 @@ fn export_page(
                     }
                 }
             }
+            (unexported_note(tz, b, outlook, show_all))
             form method="post" action={ "/admin/batches/" (b.id) "/purge" } {
                 (error_box(purge_error))
+                @if !outlook.unexported.is_empty() {
+                    label.choice {
+                        input type="checkbox" name="discard" value=(outlook.unexported.fingerprint);
+                        span { " Purge anyway: destroy the " (outlook.unexported.emails.len())
+                            @if outlook.unexported.emails.len() == 1 { " password" } @else { " passwords" }
+                            " listed above, which no downloaded file holds" }
+                    }
+                }
                 label.choice {
                     input type="checkbox" name="confirm" value="yes" required;
                     span {
@@ -363,6 +415,37 @@ fn export_page(
             p { a href={ "/admin/batches/" (b.id) } { "Back to the batch" } }
         },
     )
+}
+
+/// Whose password is in no downloaded file (they submitted after the last download, or
+/// nothing was downloaded yet): a purge would destroy it with nothing to migrate from.
+fn unexported_note(
+    tz: &TimeZoneSetting,
+    b: &Batch,
+    outlook: &ExportOutlook,
+    show_all: bool,
+) -> Markup {
+    let lost = &outlook.unexported.emails;
+    let n = lost.len();
+    html! {
+        @if n > 0 {
+            div.error role="note" id="unexported" {
+                p { strong { (n) @if n == 1 { " user's password is" } @else { " users' passwords are" }
+                    " in no file you downloaded" }
+                    @match outlook.last_export {
+                        Some((_, at)) => { ": submitted after the last download (" (format_time_in(at, tz)) ")" }
+                        None => { ": no file has been downloaded yet" }
+                    }
+                    ". " @if outlook.last_export.is_some() { "Download again" } @else { "Download the file" }
+                    " (step 1) to keep " @if n == 1 { "it" } @else { "them" }
+                    "; a purge destroys " @if n == 1 { "it." } @else { "them." } }
+                ul { @for e in lost.iter().take(if show_all { usize::MAX } else { PENDING_SHOWN }) { li { (e) } } }
+                @if n > PENDING_SHOWN && !show_all {
+                    p { "and " (n - PENDING_SHOWN) " more (" a href={ "/admin/batches/" (b.id) "/export?missing=all" } { "show all" } ")." }
+                }
+            }
+        }
+    }
 }
 
 /// When the passwords were last re-checked with the old server, and whose no longer
