@@ -10,7 +10,7 @@ use crate::export::{self, M365Row, Target};
 use std::sync::Arc;
 
 use super::Tally;
-use crate::storage::{AuditKind, Batch, LinkState, Store, StoreError, Tombstone};
+use crate::storage::{AuditKind, Batch, LinkState, LossAllowed, Store, StoreError, Tombstone};
 
 /// What an export does to the automatic purge date. The rule: an export never moves
 /// the purge before the live links of users who have not submitted expire, unless the
@@ -550,7 +550,21 @@ const OPEN_PIECE: usize = 64;
 
 /// Purges a batch: key first, then rows, then compaction. Returns its tombstone.
 pub async fn purge(store: &Store, batch: &Batch, now: i64) -> BatchResult<Tombstone> {
-    Ok(store.purge_batch(&batch.id, now).await?)
+    Ok(store.purge_batch(&batch.id, now, LossAllowed::Any).await?)
+}
+
+/// Purges a batch, destroying of the passwords no recorded export read only those in
+/// `shown` (what the admin was shown and chose to discard; `Unexported::default()`:
+/// none). A submission made since is `StoreError::MoreUnexported`, and nothing is purged.
+pub async fn purge_discarding(
+    store: &Store,
+    batch: &Batch,
+    now: i64,
+    shown: &super::Unexported,
+) -> BatchResult<Tombstone> {
+    Ok(store
+        .purge_batch(&batch.id, now, LossAllowed::Only(&shown.pairs))
+        .await?)
 }
 
 /// Finishes interrupted purges and purges every batch past its retention. Returns the

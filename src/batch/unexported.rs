@@ -18,6 +18,9 @@ pub struct Unexported {
     /// purge form sends it back, so a user who submits between the page and the
     /// purge is not discarded unseen.
     pub fingerprint: String,
+    /// (recipient id, `storage::submission_tag`) of each: what a purge that discards
+    /// them may destroy (`purge_discarding`), and nothing else.
+    pub pairs: Vec<(i64, i64)>,
 }
 
 impl Unexported {
@@ -47,6 +50,7 @@ pub async fn unexported(store: &Store, batch: &Batch) -> BatchResult<Unexported>
     }
     let fingerprint = hex::encode(&digest.finalize()[..8]);
     Ok(Unexported {
+        pairs: rows.iter().map(|(id, _, tag)| (*id, *tag)).collect(),
         emails: rows.into_iter().map(|(_, email, _)| email).collect(),
         fingerprint,
     })
@@ -83,6 +87,7 @@ mod tests {
         let some = Unexported {
             emails: vec!["a@example.org".to_owned()],
             fingerprint: "0123456789abcdef".to_owned(),
+            pairs: vec![(1, 2)],
         };
         assert!(!some.discarded_by(None));
         assert!(!some.discarded_by(Some("")));

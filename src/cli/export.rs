@@ -291,7 +291,8 @@ async fn export(
     if args.purge {
         let outlook = batch::export_outlook(store, &b, config::now()).await?;
         eprint!("{}", links_stopped(&outlook));
-        let t = batch::purge(store, &b, config::now()).await?;
+        // Nothing may be lost: a user who submits from here on stops the purge.
+        let t = batch::purge_discarding(store, &b, config::now(), &Default::default()).await?;
         eprintln!(
             "Purged batch “{}”: keys, passwords, links and roster are deleted.",
             t.name
@@ -378,20 +379,20 @@ fn passwords_lost(outlook: &batch::ExportOutlook) -> String {
     if lost.is_empty() {
         return String::new();
     }
-    let first = if outlook.last_export.is_some() {
-        "submitted after the last export"
-    } else {
-        "submitted, and the batch was never exported"
-    };
     let one = lost.len() == 1;
-    let (users, their, them) = if one {
-        ("user", "that password is", "it")
+    let (whose, them) = if one {
+        ("user's password is", "it")
     } else {
-        ("users", "their passwords are", "them")
+        ("users' passwords are", "them")
+    };
+    let why = match (outlook.last_export, one) {
+        (None, _) => "the batch was never exported",
+        (Some(_), true) => "no export was recorded since it was submitted",
+        (Some(_), false) => "no export was recorded since they were submitted",
     };
     format!(
-        "Warning: {} {users} {first}: {their} in no exported file, and the purge destroys \
-         {them}: {}. Run `passdrop export` first to keep {them}.\n",
+        "Warning: {} {whose} in no exported file ({why}), and the purge destroys {them}: \
+         {}. Run `passdrop export` first to keep {them}.\n",
         lost.len(),
         lost.join(", "),
     )
@@ -423,7 +424,9 @@ async fn purge(store: &Store, args: PurgeArgs) -> CliResult {
             return Err(anyhow::anyhow!("the name did not match; nothing was purged").into());
         }
     }
-    let t = batch::purge(store, &b, config::now()).await?;
+    // Only the passwords named above may be lost: a user who submitted while the name
+    // was typed stops the purge.
+    let t = batch::purge_discarding(store, &b, config::now(), &outlook.unexported).await?;
     eprintln!(
         "Purged batch “{}” ({} {}, {} had submitted): keys, passwords, links and roster are deleted.",
         t.name,

@@ -120,12 +120,12 @@ impl Store {
     /// Records an export: the first export time (later exports keep the first) and, when
     /// `purge_at` is given, the automatic purge it sets (an export only ever brings that
     /// date forward; `batch::purge_plan` decides it).
-    #[instrument(skip_all)]
     ///
     /// `seen` is every submission the export read, as (recipient id, `submission_tag`
     /// of its sealed password): kept (migration 0023) so that a purge can name whoever
     /// submitted after it (`unexported_submissions`). In the same transaction as the
     /// export's audit row: the two are never apart.
+    #[instrument(skip_all)]
     pub async fn mark_exported(
         &self,
         batch_id: &str,
@@ -148,7 +148,9 @@ impl Store {
         }
         pairs.push(']');
         sqlx::query(
-            "INSERT OR REPLACE INTO exported_submissions (recipient_id, enc_tag)              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')              FROM json_each(?1)",
+            "INSERT OR REPLACE INTO exported_submissions (recipient_id, enc_tag) \
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
+             FROM json_each(?1)",
         )
         .bind(pairs)
         .execute(&mut *tx)

@@ -40,24 +40,7 @@ impl Store {
         &self,
         batch_id: &str,
     ) -> StoreResult<Vec<(i64, String, i64)>> {
-        // The tag is compared here rather than in SQL: SQLite cannot turn 8 bytes into
-        // an integer (and Debian's 3.40 has no unhex()).
-        let rows: Vec<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(
-            "SELECT r.id, r.email, substr(s.enc, -8), e.enc_tag FROM recipients r \
-             JOIN submissions s ON s.recipient_id = r.id \
-             LEFT JOIN exported_submissions e ON e.recipient_id = r.id \
-             WHERE r.batch_id = ? ORDER BY r.roster_line",
-        )
-        .bind(batch_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, email, end, exported)| {
-                let tag = submission_tag(&end);
-                (exported != Some(tag)).then_some((id, email, tag))
-            })
-            .collect())
+        unexported_in(&self.pool, batch_id).await
     }
 
     /// The recipients of a batch whose newest link is live and expires after `now`,
@@ -79,6 +62,31 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// `Store::unexported_submissions` on `on` (the pool, or the purge's own transaction).
+pub(super) async fn unexported_in<'c>(
+    on: impl sqlx::SqliteExecutor<'c>,
+    batch_id: &str,
+) -> StoreResult<Vec<(i64, String, i64)>> {
+    // The tag is compared here rather than in SQL: SQLite cannot turn 8 bytes into an
+    // integer (and Debian's 3.40 has no unhex()).
+    let rows: Vec<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(
+        "SELECT r.id, r.email, substr(s.enc, -8), e.enc_tag FROM recipients r \
+         JOIN submissions s ON s.recipient_id = r.id \
+         LEFT JOIN exported_submissions e ON e.recipient_id = r.id \
+         WHERE r.batch_id = ? ORDER BY r.roster_line",
+    )
+    .bind(batch_id)
+    .fetch_all(on)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, email, end, exported)| {
+            let tag = submission_tag(&end);
+            (exported != Some(tag)).then_some((id, email, tag))
+        })
+        .collect())
 }
 
 /// How many rows the export's read decodes between two looks at whether anyone still

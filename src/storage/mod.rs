@@ -125,9 +125,29 @@ pub enum StoreError {
         /// Why the wipe could not finish, in words.
         reason: &'static str,
     },
+    /// A purge allowed to destroy only some passwords no recorded export read
+    /// (`LossAllowed::Only`) found another one when it came to destroy the key: a user
+    /// submitted meanwhile. Nothing was purged.
+    #[error(
+        "a user submitted a password that no export has read while the purge was being \
+         confirmed; nothing was purged"
+    )]
+    MoreUnexported,
     /// Anything unexpected from SQLite or the file system.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+/// What a purge may destroy of the passwords no recorded export read
+/// (`Store::unexported_submissions`).
+#[derive(Debug, Clone, Copy)]
+pub enum LossAllowed<'a> {
+    /// Whatever is there (the automatic purge; a batch whose creation failed).
+    Any,
+    /// Only these (recipient id, `submission_tag`) pairs, the ones the admin was shown;
+    /// any other is `StoreError::MoreUnexported`, checked in the transaction that
+    /// destroys the key (which a submission's transaction cannot interleave with).
+    Only(&'a [(i64, i64)]),
 }
 
 impl From<sqlx::Error> for StoreError {

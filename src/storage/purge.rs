@@ -24,12 +24,34 @@ impl Store {
     /// truncates the WAL so no freed page keeps the data. A reader holding an older
     /// snapshot keeps the old pages in use: the purge waits for it (`WIPE_WAIT`), then
     /// answers `WipePending`, and the maintenance loop or the next start finishes.
+    ///
+    /// With `LossAllowed::Only`, the transaction that deletes the key first reads which
+    /// passwords no recorded export read, and purges nothing (`MoreUnexported`) if one
+    /// is not in the list: a submission commits either before it (and is seen here) or
+    /// after it (and finds no key, so it is refused).
     #[instrument(skip_all)]
-    pub async fn purge_batch(&self, batch_id: &str, now: i64) -> StoreResult<Tombstone> {
+    pub async fn purge_batch(
+        &self,
+        batch_id: &str,
+        now: i64,
+        loss: LossAllowed<'_>,
+    ) -> StoreResult<Tombstone> {
+        let mut tx = self.begin_write().await?;
+        if let LossAllowed::Only(allowed) = loss {
+            let allowed: std::collections::HashSet<&(i64, i64)> = allowed.iter().collect();
+            let unread = super::export_reads::unexported_in(&mut *tx, batch_id).await?;
+            if unread
+                .iter()
+                .any(|(id, _, tag)| !allowed.contains(&(*id, *tag)))
+            {
+                return Err(StoreError::MoreUnexported);
+            }
+        }
         sqlx::query("DELETE FROM batch_keys WHERE batch_id = ?")
             .bind(batch_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         // The key is gone: nothing of the batch can be read any more. If the rest fails
         // now (a full disk), the maintenance loop and the next start finish it.
         let tombstone = self

@@ -6,6 +6,7 @@
 use crate::helpers::{PASSPHRASE, TestApp, link, roster_of, secret};
 use passdrop::batch::{self, PurgeChoice};
 use passdrop::config;
+use passdrop::storage::StoreError;
 
 #[tokio::test]
 async fn a_large_export_keeps_roster_order_names_the_missing_and_plans_the_purge_as_before() {
@@ -112,4 +113,30 @@ async fn a_submission_after_the_export_read_is_named_as_missing_from_the_file() 
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(unexported().await, vec!["late0@example.org".to_owned()]);
+
+    // A purge may destroy only what was shown: late1 submits after the list was read,
+    // and the purge's own transaction finds it; nothing is purged, the key is kept.
+    let shown = batch::unexported(&app.store, &b).await.unwrap();
+    let r = app
+        .submit(&link(&links[1]), "Password-1", "Password-1")
+        .await;
+    assert_eq!(r.status(), 200);
+    match batch::purge_discarding(&app.store, &b, now, &shown).await {
+        Err(batch::BatchError::Store(StoreError::MoreUnexported)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(app.store.find_batch(&b.id).await.unwrap().is_some());
+    // Nothing may be lost (`export --purge`): refused too.
+    assert!(
+        batch::purge_discarding(&app.store, &b, now, &Default::default())
+            .await
+            .is_err()
+    );
+    // The list as it now stands is purged.
+    let shown = batch::unexported(&app.store, &b).await.unwrap();
+    assert_eq!(shown.emails.len(), 2);
+    batch::purge_discarding(&app.store, &b, now, &shown)
+        .await
+        .unwrap();
+    assert!(app.store.find_batch(&b.id).await.unwrap().is_none());
 }

@@ -386,7 +386,10 @@ async fn the_console_purge_names_passwords_no_download_holds_and_keeps_them_unle
         page.contains("1 user's password is in no file you downloaded"),
         "{page}"
     );
-    assert!(page.contains("submitted after the last download"), "{page}");
+    assert!(
+        page.contains("no download was recorded since they submitted"),
+        "{page}"
+    );
     assert!(page.contains("unsaved2@example.org"), "{page}");
     let now = discard_value(&page).expect("a Purge anyway box");
     assert_ne!(now, first);
@@ -424,9 +427,8 @@ async fn the_command_line_purge_names_the_links_it_stops() {
     // Never exported: the two submitted passwords are named before they are destroyed.
     assert!(
         said.contains(
-            "Warning: 2 users submitted, and the batch was never exported: their passwords \
-             are in no exported file, and the purge destroys them: named0@example.org, \
-             named1@example.org."
+            "Warning: 2 users' passwords are in no exported file (the batch was never \
+             exported), and the purge destroys them: named0@example.org, named1@example.org."
         ),
         "{said}"
     );

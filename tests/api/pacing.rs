@@ -226,7 +226,11 @@ async fn an_app_password_refusal_is_explained_counted_apart_and_purged() {
 
     // It goes at purge with the user's row, and nothing of the user stays on disk.
     app.store
-        .purge_batch(&b.id, passdrop::config::now())
+        .purge_batch(
+            &b.id,
+            passdrop::config::now(),
+            passdrop::storage::LossAllowed::Any,
+        )
         .await
         .unwrap();
     assert!(

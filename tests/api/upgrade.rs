@@ -407,6 +407,41 @@ async fn the_8d15076_fixture_migrates_and_exports_the_same_passwords() {
         assert_eq!(line.contains(" purged "), b.purged, "{line}");
     }
 
+    // Migration 0023: exports made before it recorded which passwords they read, so until
+    // the next export every submitted password counts as in no exported file, and a
+    // purge names its user (here without a terminal or --yes: the warning, then the
+    // refusal to go on, nothing purged).
+    let purge_warning = |name: &str| {
+        let o = passdrop(&data, &["purge", name]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        stderr(&o)
+            .lines()
+            .find(|l| l.starts_with("Warning:") && l.contains("in no exported file"))
+            .map(str::to_owned)
+    };
+    for b in e.live_batches() {
+        let warning = purge_warning(&b.name);
+        let submitted: Vec<&ExpectedUser> = e
+            .users_of(&b.name)
+            .filter(|u| u.password.is_some())
+            .collect();
+        assert_eq!(
+            warning.is_some(),
+            !submitted.is_empty(),
+            "{}: {warning:?}",
+            b.name
+        );
+        if let Some(w) = warning {
+            assert!(
+                w.contains(&format!("Warning: {} user", submitted.len())),
+                "{w}"
+            );
+            for u in submitted {
+                assert!(w.contains(&u.email), "{w}");
+            }
+        }
+    }
+
     // Every password exports byte for byte, exactly as 8d15076 exported it.
     for b in e.live_batches() {
         let out = dir.path().join(format!("{}.csv", b.id));
@@ -444,6 +479,10 @@ async fn the_8d15076_fixture_migrates_and_exports_the_same_passwords() {
                 assert!(["not_submitted", "not_verified"].contains(&code), "{u}");
             }
         }
+    }
+    // Exported now: no purge warning is left.
+    for b in e.live_batches() {
+        assert_eq!(purge_warning(&b.name), None, "{}", b.name);
     }
     for b in e.batches.iter().filter(|b| b.purged) {
         let o = passdrop(&data, &["export", &b.name]);

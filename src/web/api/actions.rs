@@ -313,22 +313,16 @@ pub async fn purge(
         passphrase: body.passphrase,
     };
     let passphrase = passphrase.take("A purge destroys what was collected.")?;
-    // Checked before the passphrase (a refusal costs no attempt) and again after it
-    // (Argon2 takes a while; a user may submit meanwhile).
-    let check = || async {
-        let lost = batch::unexported(&state.store, &b)
-            .await
-            .map_err(internal)?;
-        if lost.discarded_by(body.discard_unexported.as_deref()) {
-            Ok(())
-        } else {
-            Err(unexported_problem(&lost))
-        }
-    };
-    check().await?;
+    // Checked before the passphrase (a refusal costs no attempt); what may be destroyed
+    // is then exactly this list, checked again where the key is destroyed.
+    let shown = batch::unexported(&state.store, &b)
+        .await
+        .map_err(internal)?;
+    if !shown.discarded_by(body.discard_unexported.as_deref()) {
+        return Err(unexported_problem(&shown));
+    }
     drop(unlock(&state, &client, passphrase).await?);
-    check().await?;
-    match batch::purge(&state.store, &b, now()).await {
+    match batch::purge_discarding(&state.store, &b, now(), &shown).await {
         Ok(t) => Ok(Json(Purged {
             id: t.batch_id,
             purged_at: rfc3339(t.purged_at),
@@ -339,6 +333,13 @@ pub async fn purge(
             purged_at: rfc3339(tombstone.purged_at),
             wipe_pending: true,
         })),
+        // A user submitted during the passphrase check: nothing was purged.
+        Err(BatchError::Store(StoreError::MoreUnexported)) => {
+            let fresh = batch::unexported(&state.store, &b)
+                .await
+                .map_err(internal)?;
+            Err(unexported_problem(&fresh))
+        }
         Err(e) => Err(internal(e)),
     }
 }

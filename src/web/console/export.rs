@@ -18,7 +18,7 @@ use crate::config::{TimeZoneSetting, format_time_in, now};
 use crate::export::imapsync::DestLogin;
 use crate::export::powershell::DEFAULT_MAX_CONCURRENT;
 use crate::export::{Format, Target, closing_checklist};
-use crate::storage::{AuditEvent, Batch, Tombstone};
+use crate::storage::{AuditEvent, Batch, StoreError, Tombstone};
 use crate::web::{AppError, AppState};
 
 /// The export form: the passphrase, whether the admin has seen the warning about
@@ -278,15 +278,16 @@ pub async fn purge(
         );
         return Ok(Refused::unprocessable(page).into_response());
     }
-    // Checked before the passphrase (a refusal costs no attempt) and again after it
-    // (Argon2 takes a while; a user may submit meanwhile).
+    // Checked before the passphrase (a refusal costs no attempt); what may be destroyed
+    // is then exactly this list, checked again where the key is destroyed.
     let refuse_unexported = |outlook: &ExportOutlook| {
         unexported_refusal(outlook, form.discard.as_deref()).map(|why| {
             let page = export_page(&zone_of(&state, &b), &b, outlook, false, None, Some(&why));
             Refused::new(axum::http::StatusCode::CONFLICT, page).into_response()
         })
     };
-    if let Some(refused) = refuse_unexported(&outlook(&state, &b).await?) {
+    let shown = outlook(&state, &b).await?;
+    if let Some(refused) = refuse_unexported(&shown) {
         return Ok(refused);
     }
     match unlock_throttled(&state, client, std::mem::take(&mut form.passphrase)).await {
@@ -299,10 +300,18 @@ pub async fn purge(
             });
         }
     }
-    if let Some(refused) = refuse_unexported(&outlook(&state, &b).await?) {
-        return Ok(refused);
+    match batch::purge_discarding(&state.store, &b, now(), &shown.unexported).await {
+        Ok(_) => {}
+        // A user submitted during the passphrase check: nothing was purged.
+        Err(batch::BatchError::Store(StoreError::MoreUnexported)) => {
+            let fresh = outlook(&state, &b).await?;
+            if let Some(refused) = refuse_unexported(&fresh) {
+                return Ok(refused);
+            }
+            return Err(batch::BatchError::Store(StoreError::MoreUnexported).into());
+        }
+        Err(e) => return Err(e.into()),
     }
-    batch::purge(&state.store, &b, now()).await?;
     let notice = html! { p { strong { "Purged " (b.name) ": nothing readable remains." } } };
     see_other(&state, &session, "/admin/batches", notice)
 }
@@ -396,10 +405,10 @@ fn export_page(
                 (error_box(purge_error))
                 @if !outlook.unexported.is_empty() {
                     label.choice {
-                        input type="checkbox" name="discard" value=(outlook.unexported.fingerprint);
+                        input type="checkbox" name="discard" value=(outlook.unexported.fingerprint) aria-describedby="unexported";
                         span { " Purge anyway: destroy the " (outlook.unexported.emails.len())
                             @if outlook.unexported.emails.len() == 1 { " password" } @else { " passwords" }
-                            " listed above, which no downloaded file holds" }
+                            " named above, which no downloaded file holds" }
                     }
                 }
                 label.choice {
@@ -433,7 +442,7 @@ fn unexported_note(
                 p { strong { (n) @if n == 1 { " user's password is" } @else { " users' passwords are" }
                     " in no file you downloaded" }
                     @match outlook.last_export {
-                        Some((_, at)) => { ": submitted after the last download (" (format_time_in(at, tz)) ")" }
+                        Some((_, at)) => { ": no download was recorded since they submitted (the last was at " (format_time_in(at, tz)) ")" }
                         None => { ": no file has been downloaded yet" }
                     }
                     ". " @if outlook.last_export.is_some() { "Download again" } @else { "Download the file" }
