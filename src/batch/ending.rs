@@ -553,20 +553,6 @@ pub async fn purge(store: &Store, batch: &Batch, now: i64) -> BatchResult<Tombst
     Ok(store.purge_batch(&batch.id, now, LossAllowed::Any).await?)
 }
 
-/// Purges a batch, destroying of the passwords no recorded export read only those in
-/// `shown` (what the admin was shown and chose to discard; `Unexported::default()`:
-/// none). A submission made since is `StoreError::MoreUnexported`, and nothing is purged.
-pub async fn purge_discarding(
-    store: &Store,
-    batch: &Batch,
-    now: i64,
-    shown: &super::Unexported,
-) -> BatchResult<Tombstone> {
-    Ok(store
-        .purge_batch(&batch.id, now, LossAllowed::Only(&shown.pairs))
-        .await?)
-}
-
 /// Finishes interrupted purges and purges every batch past its retention. Returns the
 /// tombstones of the batches it purged.
 pub async fn purge_past_retention(store: &Store, now: i64) -> BatchResult<Vec<Tombstone>> {

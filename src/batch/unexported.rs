@@ -4,7 +4,7 @@
 //! is the other half.
 
 use super::BatchResult;
-use crate::storage::{Batch, Store};
+use crate::storage::{Batch, LossAllowed, Store, Tombstone};
 
 /// The users whose submitted password no recorded export read: nobody downloaded a
 /// file since they submitted (or submitted again). A purge destroys their password
@@ -54,6 +54,20 @@ pub async fn unexported(store: &Store, batch: &Batch) -> BatchResult<Unexported>
         emails: rows.into_iter().map(|(_, email, _)| email).collect(),
         fingerprint,
     })
+}
+
+/// Purges a batch, destroying of the passwords no recorded export read only those in
+/// `shown` (what the admin was shown and chose to discard; `Unexported::default()`:
+/// none). A submission made since is `StoreError::MoreUnexported`, and nothing is purged.
+pub async fn purge_discarding(
+    store: &Store,
+    batch: &Batch,
+    now: i64,
+    shown: &Unexported,
+) -> BatchResult<Tombstone> {
+    Ok(store
+        .purge_batch(&batch.id, now, LossAllowed::Only(&shown.pairs))
+        .await?)
 }
 
 #[cfg(test)]

@@ -305,10 +305,12 @@ pub async fn purge(
         // A user submitted during the passphrase check: nothing was purged.
         Err(batch::BatchError::Store(StoreError::MoreUnexported)) => {
             let fresh = outlook(&state, &b).await?;
-            if let Some(refused) = refuse_unexported(&fresh) {
-                return Ok(refused);
-            }
-            return Err(batch::BatchError::Store(StoreError::MoreUnexported).into());
+            return Ok(refuse_unexported(&fresh).unwrap_or_else(|| {
+                let why = "A user submitted while the passphrase was checked. Nothing was \
+                           purged; look at the lists again, then purge.";
+                let page = export_page(&zone_of(&state, &b), &b, &fresh, false, None, Some(why));
+                Refused::new(axum::http::StatusCode::CONFLICT, page).into_response()
+            }));
         }
         Err(e) => return Err(e.into()),
     }
