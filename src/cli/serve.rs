@@ -84,6 +84,7 @@ impl ServeArgs {
         eprintln!("passdrop is listening on http://{local} (public URL {public_url})");
         eprintln!("data directory: {}", data_dir.display());
         let maintenance = tokio::spawn(batch::maintenance_loop(store.clone()));
+        let forgetting = tokio::spawn(forget_changed_link_views(store.clone()));
         let metrics_listener = match self.proxy.metrics_listen {
             Some(addr) => {
                 let l = tokio::net::TcpListener::bind(addr)
@@ -171,11 +172,23 @@ impl ServeArgs {
         // A message being handed to the relay is finished, so it is not left "unknown".
         outbox.stop(Duration::from_secs(30)).await;
         maintenance.abort();
+        forgetting.abort();
         if let Some(m) = metrics_server {
             m.abort();
         }
         store.close().await;
         eprintln!("passdrop stopped");
         Ok(())
+    }
+}
+
+/// Once a second, forgets the link views the pages remembered if the database changed
+/// since (a CLI command's purge, say): nothing stays in memory long after it is gone
+/// from the database (`storage/link_views.rs`).
+async fn forget_changed_link_views(store: crate::storage::Store) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        store.refresh_link_views();
     }
 }

@@ -2,6 +2,8 @@
 //! the group commit), failed attempts, reissue, revoke, and the sealed data an export or a
 //! send needs.
 
+use std::sync::Arc;
+
 use super::*;
 
 impl Store {
@@ -46,11 +48,26 @@ impl Store {
     }
 
     /// The link a token hash names, with its recipient and batch; `None` if unknown or
-    /// its batch is purged or being purged. Read straight from SQLite on this thread
-    /// (`reader.rs`): the collection pages' one query, without a thread hop. Its span is
-    /// at debug level: at the default (info) every page would make one, for nothing.
+    /// its batch is purged or being purged. The answer a read right now would give:
+    /// remembered from an earlier read while the database has not changed since
+    /// (`link_views.rs`), else read straight from SQLite on this thread (`reader.rs`),
+    /// without a thread hop. Its span is at debug level: at the default (info) every
+    /// page would make one, for nothing.
     #[instrument(level = "debug", skip_all)]
-    pub async fn link_by_token_hash(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkView>> {
+    pub async fn link_by_token_hash(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> StoreResult<Option<Arc<LinkView>>> {
+        // The header is read before the database: what is read then holds every commit
+        // the header stands for.
+        let stamp = self.link_views.stamp();
+        if let Some(stamp) = &stamp
+            && let Some(view) = self.link_views.get(token_hash, stamp)
+        {
+            self.link_views.count(true);
+            return Ok(Some(view));
+        }
+        self.link_views.count(false);
         let found = self.readers.read(|conn| {
             let mut query = conn.prepare_cached(&LINK_VIEW_SQL)?;
             let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::ColumnIndex::of(&query));
@@ -63,7 +80,22 @@ impl Store {
                 })
             }))
         })?;
-        found.transpose()
+        Ok(match (found.transpose()?, stamp) {
+            (Some(view), Some(stamp)) => Some(self.link_views.put(token_hash, &stamp, view)),
+            (view, _) => view.map(Arc::new),
+        })
+    }
+
+    /// Forgets the link views remembered so far if the database changed since they
+    /// were read, or they are too old (`serve` runs this once a second, so that what a
+    /// CLI command changed or purged is not kept in memory for long).
+    pub fn refresh_link_views(&self) {
+        self.link_views.refresh();
+    }
+
+    /// Link lookups answered so far from memory, and by reading the database (`/metrics`).
+    pub fn link_view_answers(&self) -> (u64, u64) {
+        self.link_views.answered()
     }
 
     /// Burns a live, unexpired link and stores its sealed password, in one transaction.
@@ -408,6 +440,6 @@ fn row_to_link_view(row: &impl super::reader::Columns) -> StoreResult<LinkView> 
         used_at: row.try_get("used_at")?,
         failed_attempts: row.try_get("failed_attempts")?,
         recipient: row_to_recipient(row)?,
-        batch: row_to_batch(row)?,
+        batch: Arc::new(row_to_batch(row)?),
     })
 }

@@ -42,6 +42,7 @@ mod creation;
 mod deliveries;
 mod export_reads;
 mod files;
+mod link_views;
 mod links;
 mod models;
 mod pacing;
@@ -200,6 +201,8 @@ pub struct Store {
     submissions: tokio::sync::mpsc::Sender<WriteJob>,
     /// Read-only connections for the collection pages' reads (`reader.rs`).
     readers: std::sync::Arc<reader::Readers>,
+    /// Link views remembered while the database is unchanged (`link_views.rs`).
+    link_views: std::sync::Arc<link_views::LinkViews>,
     /// The last answer of the write probe, reused for a few seconds.
     write_probe: std::sync::Arc<std::sync::Mutex<Option<files::ProbeAnswer>>>,
 }
@@ -337,6 +340,7 @@ impl Store {
         let store = Self {
             pool,
             readers: std::sync::Arc::new(reader::Readers::new(path.clone())),
+            link_views: std::sync::Arc::new(link_views::LinkViews::new(&path)),
             path,
             submissions,
             write_probe: std::sync::Arc::default(),

@@ -431,8 +431,8 @@ pub struct LinkView {
     pub failed_attempts: i64,
     /// Whom the link is for.
     pub recipient: Recipient,
-    /// The batch it belongs to.
-    pub batch: Batch,
+    /// The batch it belongs to (shared by the views `link_views.rs` remembers).
+    pub batch: std::sync::Arc<Batch>,
 }
 
 /// One recipient's progress, for `batch status` and the console.

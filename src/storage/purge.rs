@@ -54,13 +54,13 @@ impl Store {
         tx.commit().await?;
         // The key is gone: nothing of the batch can be read any more. If the rest fails
         // now (a full disk), the maintenance loop and the next start finish it.
-        let tombstone = self
-            .delete_batch_rows(batch_id, now)
-            .await
-            .map_err(|e| match e {
-                StoreError::CannotWrite(reason) => StoreError::PurgeUnfinished(reason),
-                e => e,
-            })?;
+        let deleted = self.delete_batch_rows(batch_id, now).await;
+        // No view of the batch's links stays in this process's memory (`link_views.rs`).
+        self.link_views.forget();
+        let tombstone = deleted.map_err(|e| match e {
+            StoreError::CannotWrite(reason) => StoreError::PurgeUnfinished(reason),
+            e => e,
+        })?;
         // The rows are deleted: whatever happens now, the answer must say so.
         let reason = match self.compact(WIPE_WAIT).await {
             Ok(true) => return Ok(tombstone),

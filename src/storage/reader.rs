@@ -5,9 +5,10 @@
 //! (rusqlite, the same libsqlite3 as sqlx) on the request's own thread, through a few
 //! read-only connections kept for reuse.
 //!
-//! Nothing read here is remembered between requests: each read is its own read
-//! transaction and sees everything committed before it began, by this process's writer
-//! or by a CLI command in another process, exactly as a sqlx read would. Single use is
+//! Each read here is its own read transaction and sees everything committed before it
+//! began, by this process's writer or by a CLI command in another process, exactly as a
+//! sqlx read would (what `link_views.rs` remembers of it, it remembers only while no
+//! commit has happened since). Single use is
 //! still decided by the write transaction alone (`writer.rs`). In WAL mode a reader
 //! never waits for a writer; it can wait only while another connection rebuilds the
 //! WAL index after a crash, so the wait is bounded by a short busy timeout.

@@ -188,9 +188,19 @@ pub async fn metrics(State(state): State<super::AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.metrics.render() + &link_views(state.store.link_view_answers()),
     )
         .into_response()
+}
+
+/// How the collection pages' link lookups were answered (`storage/link_views.rs`).
+fn link_views((memory, database): (u64, u64)) -> String {
+    format!(
+        "# HELP passdrop_link_views_total Link lookups of the collection pages, by where the answer came from.\n\
+         # TYPE passdrop_link_views_total counter\n\
+         passdrop_link_views_total{{from=\"memory\"}} {memory}\n\
+         passdrop_link_views_total{{from=\"database\"}} {database}\n"
+    )
 }
 
 /// The metrics listener's routes: `/metrics` and nothing else.

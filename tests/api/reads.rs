@@ -26,7 +26,8 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
     let dir = tmp.path();
     let data = dir.join("data");
     cli_ok(&data, &["admin", "init"]);
-    let server = Server::start(&data, &[]);
+    let metrics = format!("127.0.0.1:{}", crate::helpers::free_port());
+    let server = Server::start(&data, &[("PASSDROP_METRICS_LISTEN", metrics.as_str())]);
     let roster: PathBuf = dir.join("roster.csv");
     std::fs::write(
         &roster,
@@ -77,6 +78,38 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
         .collect();
     for s in futures_join(warm).await {
         assert_eq!(s, 200);
+    }
+    // Once the first visits' notes are committed, the views are answered from memory
+    // (`storage/link_views.rs`): what follows checks that a CLI change reaches a
+    // server that remembers them.
+    while !server.log.lock().unwrap().contains("metrics on http://") {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let from_memory = || {
+        let client = client.clone();
+        let url = format!("http://{metrics}/metrics");
+        async move {
+            let text = client.get(&url).send().await.unwrap().text().await.unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix("passdrop_link_views_total{from=\"memory\"} "))
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let before = from_memory().await;
+    loop {
+        for url in [&ann, &bob, &cy] {
+            assert_eq!(status(url.clone()).await, 200);
+        }
+        if from_memory().await >= before + 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing answered from memory"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     }
 
     // Revoked from the CLI: refused by the next request, on every connection.

@@ -88,7 +88,7 @@ async fn usable_link(
     state: &AppState,
     token: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
-) -> Result<(LinkToken, LinkView, Language, PageBrand), AppError> {
+) -> Result<(LinkToken, Arc<LinkView>, Language, PageBrand), AppError> {
     let unknown = || AppError::UnknownLink(language_for(state, headers, None));
     let Ok(Path(token)) = token else {
         return Err(unknown());
@@ -311,7 +311,6 @@ async fn submit_form(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let (token, view, language, brand) = usable_link(&state, token, &headers).await?;
-    let view = Arc::new(view);
     let reader = Reader {
         state: &state,
         token: &token,
@@ -411,7 +410,6 @@ async fn checked_submit(
             return Err(gone(language, other, Some((&view, zone)), Some(&brand)));
         }
     }
-    let view = Arc::new(view);
     let reader = Reader {
         state: &state,
         token: &token,

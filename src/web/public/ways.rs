@@ -48,7 +48,7 @@ impl Way {
 /// on its "This wasn't me" page (a used one too), so a reload shows what was done.
 struct Found {
     token: LinkToken,
-    view: LinkView,
+    view: std::sync::Arc<LinkView>,
     language: Language,
     status: LinkStatus,
     /// The user has reported their link already.
