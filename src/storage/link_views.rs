@@ -22,6 +22,16 @@
 //! at the moment of the header's read would have given, never older. Single use is
 //! still decided only by the write transaction (`writer.rs`).
 //!
+//! One exception keeps the views across this server's own busiest writes: the
+//! group-commit writer (`writer.rs`: "opened" notes and submissions). It reads the
+//! header after `BEGIN IMMEDIATE`, when it holds the write lock and so makes the next
+//! commit itself, and again after its commit. If the change counter moved by exactly
+//! one, no other commit came between, and the views are carried over to the new header
+//! with what the commit changed in them: an opening noted, a used link dropped (read
+//! again next time). Any other outcome (another commit in between, a failed commit)
+//! forgets them all. While the writer's commit is under way, a lookup under another
+//! header reads the database without forgetting anything.
+//!
 //! Where the header cannot be read or does not look like the format SQLite has written
 //! since 3.7.0 (version 3007000, initialised), nothing is remembered and every lookup
 //! reads the database. The `-shm` file is checked to still be the one on disk once a
@@ -77,6 +87,8 @@ struct Memory {
     since: Option<Instant>,
     views: HashMap<[u8; 32], Arc<LinkView>>,
     batches: HashMap<String, Arc<Batch>>,
+    /// The writer holds the write lock and will commit next (`begin_write`).
+    writing: bool,
 }
 
 impl Memory {
@@ -96,6 +108,34 @@ impl Memory {
     fn is_current(&self, stamp: &Stamp) -> bool {
         self.stamp.as_ref() == Some(stamp) && self.since.is_some_and(|s| s.elapsed() < MAX_AGE)
     }
+
+    /// Whether `stamp` was read before the header remembered under (the same file, an
+    /// earlier change counter): a lookup that read it before a commit and asks after.
+    fn is_older(&self, stamp: &Stamp) -> bool {
+        self.stamp.as_ref().is_some_and(|mine| {
+            mine.file == stamp.file
+                && (change_counter(stamp).wrapping_sub(change_counter(mine)) as i32) < 0
+        })
+    }
+}
+
+/// What one of the writer's commits changed in a link's view (`writer.rs`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Change {
+    /// Its first opening was noted at this time.
+    Opened([u8; 32], i64),
+    /// A password was stored with it: the link is used.
+    Used([u8; 32]),
+}
+
+/// The header the writer's transaction began under, while it holds the write lock.
+#[derive(Debug)]
+pub(super) struct Writing(Option<Stamp>);
+
+/// The WAL-index header's change counter (`iChange`, incremented by every commit).
+fn change_counter(stamp: &Stamp) -> u32 {
+    let h = &stamp.header;
+    u32::from_ne_bytes([h[8], h[9], h[10], h[11]])
 }
 
 /// Link views remembered while the database stays unchanged.
@@ -178,6 +218,11 @@ impl LinkViews {
         if memory.is_current(stamp) {
             return memory.views.get(token_hash).cloned();
         }
+        // A header from before the one remembered under, or one the writer's commit
+        // is writing: this lookup reads the database, and what is remembered stays.
+        if memory.writing || memory.is_older(stamp) {
+            return None;
+        }
         let old = memory.start_over(Some(*stamp));
         drop(memory);
         drop(old);
@@ -209,6 +254,69 @@ impl LinkViews {
         let view = Arc::new(view);
         memory.views.insert(*token_hash, Arc::clone(&view));
         view
+    }
+
+    /// The writer has begun a transaction (`BEGIN IMMEDIATE`: it holds the write lock,
+    /// so the next commit to the database is its own). Reads the header it began
+    /// under; until `end_write`, a lookup under another header reads the database
+    /// and forgets nothing.
+    pub(super) fn begin_write(&self) -> Writing {
+        let stamp = self.stamp();
+        let Ok(mut memory) = self.memory.lock() else {
+            return Writing(None);
+        };
+        match stamp {
+            Some(stamp) if memory.is_current(&stamp) => {
+                memory.writing = true;
+                Writing(Some(stamp))
+            }
+            _ => Writing(None),
+        }
+    }
+
+    /// The writer's transaction ended: committed with `changes`, or not (`None`). If
+    /// the header now is the one its commit wrote (the change counter one more than
+    /// when it began: no other commit since), the views are carried over to it with
+    /// `changes` applied; otherwise everything is forgotten.
+    pub(super) fn end_write(&self, writing: Writing, changes: Option<&[Change]>) {
+        let Writing(Some(before)) = writing else {
+            return;
+        };
+        let after = self.stamp();
+        let Ok(mut memory) = self.memory.lock() else {
+            return;
+        };
+        memory.writing = false;
+        let carried = match (changes, after) {
+            (Some(changes), Some(after))
+                if memory.stamp == Some(before)
+                    && after.file == before.file
+                    && change_counter(&after) == change_counter(&before).wrapping_add(1) =>
+            {
+                for change in changes {
+                    match *change {
+                        Change::Opened(token_hash, at) => {
+                            if let Some(view) = memory.views.get_mut(&token_hash)
+                                && view.opened_at.is_none()
+                            {
+                                Arc::make_mut(view).opened_at = Some(at);
+                            }
+                        }
+                        Change::Used(token_hash) => {
+                            memory.views.remove(&token_hash);
+                        }
+                    }
+                }
+                memory.stamp = Some(after);
+                true
+            }
+            _ => false,
+        };
+        if !carried {
+            let old = memory.start_over(None);
+            drop(memory);
+            drop(old);
+        }
     }
 
     /// Forgets every view now (a purge by this process).
@@ -411,6 +519,71 @@ mod tests {
         views.put(&a, &views.stamp().unwrap(), view("a@example.org"));
         views.forget();
         assert_eq!(views.len(), 0);
+    }
+
+    /// The writer's own commit carries the views over with what it changed; a commit
+    /// by anyone else in between, or a transaction that did not commit, forgets them.
+    /// While the writer's commit is under way, a lookup under the new header forgets
+    /// nothing.
+    #[test]
+    fn the_writers_own_commit_carries_the_views_over() {
+        let (dir, writer, views) = database();
+        let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        let fill = |views: &LinkViews| {
+            let stamp = views.stamp().unwrap();
+            // A lookup under the header now: it starts over if the header changed.
+            views.get(&a, &stamp);
+            for (hash, email) in [(a, "a@x.org"), (b, "b@x.org"), (c, "c@x.org")] {
+                views.put(&hash, &stamp, view(email));
+            }
+            stamp
+        };
+        let before = fill(&views);
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let writing = views.begin_write();
+        writer
+            .execute("INSERT INTO t (v) VALUES ('x')", [])
+            .unwrap();
+        writer.execute_batch("COMMIT").unwrap();
+        let after = views.stamp().unwrap();
+        assert_ne!(after, before);
+        assert!(views.get(&c, &after).is_none(), "not yet carried over");
+        assert!(
+            views.get(&c, &before).is_some(),
+            "nothing forgotten meanwhile"
+        );
+        views.end_write(writing, Some(&[Change::Opened(a, 42), Change::Used(b)]));
+        assert_eq!(views.get(&a, &after).unwrap().opened_at, Some(42));
+        assert!(views.get(&b, &after).is_none(), "a used link is read again");
+        assert_eq!(views.get(&c, &after).unwrap().opened_at, None);
+        // A lookup that read the header before the commit forgets nothing either.
+        assert!(views.get(&c, &before).is_none());
+        assert!(views.get(&c, &after).is_some());
+
+        // Another connection commits between the writer's commit and its end.
+        let other = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+        let before = fill(&views);
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let writing = views.begin_write();
+        writer
+            .execute("INSERT INTO t (v) VALUES ('y')", [])
+            .unwrap();
+        writer.execute_batch("COMMIT").unwrap();
+        other.execute("INSERT INTO t (v) VALUES ('z')", []).unwrap();
+        views.end_write(writing, Some(&[]));
+        assert_eq!(views.len(), 0);
+        let now = views.stamp().unwrap();
+        assert_ne!(now, before);
+        assert!(views.get(&c, &now).is_none());
+
+        // A transaction that did not commit.
+        let before = fill(&views);
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let writing = views.begin_write();
+        writer.execute_batch("ROLLBACK").unwrap();
+        views.end_write(writing, None);
+        assert_eq!(views.len(), 0);
+        assert!(views.get(&c, &before).is_none());
     }
 
     /// A replaced `-shm` file (the database closed by everyone and opened again) is

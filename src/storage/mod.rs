@@ -336,11 +336,12 @@ impl Store {
         // first write); it stops when the last clone of the store (and so of the
         // sender) is gone.
         let (submissions, jobs) = tokio::sync::mpsc::channel(GROUP_COMMIT_QUEUE);
-        start_writer(path.clone(), jobs)?;
+        let link_views = std::sync::Arc::new(link_views::LinkViews::new(&path));
+        start_writer(path.clone(), jobs, std::sync::Arc::clone(&link_views))?;
         let store = Self {
             pool,
             readers: std::sync::Arc::new(reader::Readers::new(path.clone())),
-            link_views: std::sync::Arc::new(link_views::LinkViews::new(&path)),
+            link_views,
             path,
             submissions,
             write_probe: std::sync::Arc::default(),

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::link_views::{Change, LinkViews};
 use super::*;
 
 /// How many submissions may wait for the writer before senders wait too.
@@ -173,10 +174,11 @@ impl Store {
 pub(super) fn start_writer(
     path: PathBuf,
     jobs: tokio::sync::mpsc::Receiver<WriteJob>,
+    views: std::sync::Arc<LinkViews>,
 ) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("passdrop-writer".to_owned())
-        .spawn(move || submission_writer(&path, jobs, pause::OPENED_PAUSE))
+        .spawn(move || submission_writer(&path, jobs, pause::OPENED_PAUSE, &views))
         .context("could not start the database writer's thread")?;
     Ok(())
 }
@@ -192,6 +194,7 @@ fn submission_writer(
     path: &Path,
     mut jobs: tokio::sync::mpsc::Receiver<WriteJob>,
     pause: Duration,
+    views: &LinkViews,
 ) -> u64 {
     let mut conn: Option<Connection> = None;
     let mut group = Vec::with_capacity(GROUP_COMMIT_MAX);
@@ -212,7 +215,7 @@ fn submission_writer(
             .partition(|job| matches!(job, WriteJob::Close { .. }));
         closing.extend(close);
         if !writes.is_empty() {
-            commit_group(path, &mut conn, writes);
+            commit_group(path, &mut conn, writes, views);
             pause.committed();
             commits += 1;
         }
@@ -228,11 +231,16 @@ fn submission_writer(
 
 /// Commits one group and answers each of its writes: all of them in one transaction,
 /// or, if that fails for a reason other than "nothing can be written now", each alone.
-fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>) {
+fn commit_group(
+    path: &Path,
+    conn: &mut Option<Connection>,
+    group: Vec<WriteJob>,
+    views: &LinkViews,
+) {
     let outcome = match conn {
-        Some(c) => commit_submissions(c, &group),
+        Some(c) => commit_submissions(c, &group, views),
         None => connection::open_read_write(path).and_then(|c| {
-            let outcome = commit_submissions(&c, &group);
+            let outcome = commit_submissions(&c, &group, views);
             *conn = Some(c);
             outcome
         }),
@@ -269,7 +277,7 @@ fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>
                     "committing the group's writes one by one"
                 );
                 for job in group {
-                    commit_group(path, conn, vec![job]);
+                    commit_group(path, conn, vec![job], views);
                 }
                 return;
             }
@@ -286,10 +294,36 @@ fn commit_group(path: &Path, conn: &mut Option<Connection>, group: Vec<WriteJob>
 
 /// One transaction for a group of submissions; returns which links were burned (a
 /// link that is no longer live, or was burned earlier in the same group, is not).
-/// Each statement is taken from the connection's cache once per group, not once per
-/// submission (a lookup that hashed the whole SQL text each time).
-fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<Vec<bool>> {
+/// The link views the pages remember are carried over the commit with what it
+/// changed in them (`link_views.rs`): the writer's own commits do not make every page
+/// read the database again.
+fn commit_submissions(
+    conn: &Connection,
+    jobs: &[WriteJob],
+    views: &LinkViews,
+) -> rusqlite::Result<Vec<bool>> {
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let writing = views.begin_write();
+    let mut changes = Vec::with_capacity(jobs.len());
+    let outcome = match write_group(&tx, jobs, &mut changes) {
+        Ok(burned) => tx.commit().map(|()| burned),
+        Err(e) => {
+            drop(tx);
+            Err(e)
+        }
+    };
+    views.end_write(writing, outcome.is_ok().then_some(&changes[..]));
+    outcome
+}
+
+/// The writes of one group, inside its transaction, noting what each changed in a
+/// link's view. Each statement is taken from the connection's cache once per group,
+/// not once per submission (a lookup that hashed the whole SQL text each time).
+fn write_group(
+    tx: &rusqlite::Transaction<'_>,
+    jobs: &[WriteJob],
+    changes: &mut Vec<Change>,
+) -> rusqlite::Result<Vec<bool>> {
     let mut burned = Vec::with_capacity(jobs.len());
     {
         let mut opened = tx.prepare_cached(
@@ -336,7 +370,9 @@ fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<
                 WriteJob::Opened {
                     token_hash, now, ..
                 } => {
-                    opened.execute(params![now, token_hash.as_slice()])?;
+                    if opened.execute(params![now, token_hash.as_slice()])? == 1 {
+                        changes.push(Change::Opened(*token_hash, *now));
+                    }
                     burned.push(true);
                     continue;
                 }
@@ -376,10 +412,10 @@ fn commit_submissions(conn: &Connection, jobs: &[WriteJob]) -> rusqlite::Result<
                 readiness.execute(params![recipient_id, pending.lint_codes])?;
             }
             audit.execute(params![batch_id, now, AuditKind::Submitted.as_str()])?;
+            changes.push(Change::Used(pending.token_hash));
             burned.push(true);
         }
     }
-    tx.commit()?;
     Ok(burned)
 }
 
@@ -468,7 +504,7 @@ mod tests {
         }
         let (jobs, mut answers): (Vec<_>, Vec<_>) = [1, 2, 3, 4].into_iter().map(submit).unzip();
         let mut conn = None;
-        commit_group(&path, &mut conn, jobs);
+        commit_group(&path, &mut conn, jobs, &LinkViews::new(&path));
         let outcomes: Vec<_> = answers.iter_mut().map(|a| a.try_recv().unwrap()).collect();
         assert!(outcomes[0].is_ok(), "{outcomes:?}");
         assert!(
@@ -506,7 +542,7 @@ mod tests {
         answers: &mut [tokio::sync::oneshot::Receiver<StoreResult<()>>],
     ) {
         let mut conn = None;
-        commit_group(path, &mut conn, jobs);
+        commit_group(path, &mut conn, jobs, &LinkViews::new(path));
         let outcomes: Vec<_> = answers.iter_mut().map(|a| a.try_recv().unwrap()).collect();
         assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
         assert!(

@@ -126,8 +126,10 @@ mod tests {
             }
             let (jobs, receiver) = tokio::sync::mpsc::channel(64);
             let writer_path = path.clone();
-            let thread =
-                std::thread::spawn(move || submission_writer(&writer_path, receiver, pause));
+            let thread = std::thread::spawn(move || {
+                let views = crate::storage::writer::LinkViews::new(&writer_path);
+                submission_writer(&writer_path, receiver, pause, &views)
+            });
             Self {
                 _dir: dir,
                 path,
