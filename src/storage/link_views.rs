@@ -17,10 +17,12 @@
 //! written": the lookup then reads the database, as before). Remembered views are kept
 //! with the header they were read under: a lookup uses one only if the header it just
 //! read is that one, byte for byte. Any other header forgets them all. A view is only
-//! ever remembered from a read transaction that began after its header was read, so it
-//! holds every commit that header stands for: a remembered answer is the answer a read
-//! at the moment of the header's read would have given, never older. Single use is
-//! still decided only by the write transaction (`writer.rs`).
+//! ever remembered from a read transaction that began after its header was read and
+//! ended with the header unchanged, so it is exactly the state that header stands for:
+//! a remembered answer is the answer a read at the moment of the header's read would
+//! have given, never older. Single use is still decided only by the write transaction
+//! (`writer.rs`). The descriptor that reads the header is never closed (`shm_file`):
+//! closing it would drop SQLite's own POSIX locks on that file.
 //!
 //! One exception keeps the views across this server's own busiest writes: the
 //! group-commit writer (`writer.rs`: "opened" notes and submissions). It reads the
@@ -71,7 +73,7 @@ pub(super) struct Stamp {
 /// The `-shm` file open for reading its header.
 #[derive(Debug)]
 struct Shm {
-    file: File,
+    file: Arc<File>,
     device: u64,
     inode: u64,
     /// Counts the files opened so far: a new file's headers mean nothing next to the
@@ -152,7 +154,9 @@ pub(super) struct LinkViews {
 impl LinkViews {
     /// For the database at `database`.
     pub(super) fn new(database: &Path) -> Self {
-        let mut shm_path = database.as_os_str().to_owned();
+        // SQLite names the file after the database's real path, symbolic links followed.
+        let database = std::fs::canonicalize(database).unwrap_or_else(|_| database.to_owned());
+        let mut shm_path = database.into_os_string();
         shm_path.push("-shm");
         Self {
             shm_path: PathBuf::from(shm_path),
@@ -175,22 +179,22 @@ impl LinkViews {
             }
         }
         let mut shm = self.shm.write().ok()?;
-        let on_disk = std::fs::metadata(&self.shm_path).ok();
-        let same = match (shm.as_mut(), &on_disk) {
-            (Some(open), Some(disk)) if open.device == disk.dev() && open.inode == disk.ino() => {
+        // Gone or unreadable: nothing is answered from memory until it is back (and,
+        // the check being stale, every lookup looks again).
+        let on_disk = std::fs::metadata(&self.shm_path).ok()?;
+        let same = match shm.as_mut() {
+            Some(open) if open.device == on_disk.dev() && open.inode == on_disk.ino() => {
                 open.checked_at = Instant::now();
                 true
             }
             _ => false,
         };
         if !same {
-            *shm = None;
-            let file = File::open(&self.shm_path).ok()?;
-            let meta = file.metadata().ok()?;
+            let (file, (device, inode)) = shm_file(&self.shm_path)?;
             *shm = Some(Shm {
                 file,
-                device: meta.dev(),
-                inode: meta.ino(),
+                device,
+                inode,
                 number: self
                     .opened
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -274,11 +278,13 @@ impl LinkViews {
         }
     }
 
-    /// The writer's transaction ended: committed with `changes`, or not (`None`). If
-    /// the header now is the one its commit wrote (the change counter one more than
+    /// The writer's transaction ended: committed with `changes`, or not (`None`).
+    /// `wrote` says whether it changed any row: a commit that changed none writes
+    /// nothing (SQLite skips it), so the header must then be the one it began under.
+    /// If the header now is the one its commit wrote (the change counter one more than
     /// when it began: no other commit since), the views are carried over to it with
     /// `changes` applied; otherwise everything is forgotten.
-    pub(super) fn end_write(&self, writing: Writing, changes: Option<&[Change]>) {
+    pub(super) fn end_write(&self, writing: Writing, committed: Option<(&[Change], bool)>) {
         let Writing(Some(before)) = writing else {
             return;
         };
@@ -287,8 +293,9 @@ impl LinkViews {
             return;
         };
         memory.writing = false;
-        let carried = match (changes, after) {
-            (Some(changes), Some(after))
+        let carried = match (committed, after) {
+            (Some((_, false)), Some(after)) => memory.stamp == Some(before) && after == before,
+            (Some((changes, true)), Some(after))
                 if memory.stamp == Some(before)
                     && after.file == before.file
                     && change_counter(&after) == change_counter(&before).wrapping_add(1) =>
@@ -351,6 +358,44 @@ impl LinkViews {
     }
 }
 
+/// The `-shm` file at `path` open for reading, with its device and inode: one
+/// descriptor per file for the whole process, **never closed**. Closing any descriptor
+/// of a file drops every POSIX lock the process holds on it, and SQLite's connections
+/// hold theirs on this file (the lock that says it is in use, the readers' marks):
+/// were this descriptor closed while one of them is open, another process could
+/// rebuild the file under them. So a descriptor opened here stays open until the
+/// process ends: one per `-shm` file a process served pages from (`serve`: one).
+fn shm_file(path: &Path) -> Option<(Arc<File>, (u64, u64))> {
+    type Files = HashMap<(u64, u64), Arc<File>>;
+    static FILES: std::sync::LazyLock<Mutex<Files>> = std::sync::LazyLock::new(Mutex::default);
+    let mut files = FILES.lock().ok()?;
+    let on_disk = std::fs::metadata(path).ok()?;
+    let known = (on_disk.dev(), on_disk.ino());
+    if let Some(file) = files.get(&known) {
+        return Some((Arc::clone(file), known));
+    }
+    let file = File::open(path).ok()?;
+    let Ok(meta) = file.metadata() else {
+        std::mem::forget(file);
+        return None;
+    };
+    let opened = (meta.dev(), meta.ino());
+    match files.get(&opened) {
+        // Replaced between the two looks, by a file already open here: this
+        // descriptor is left open too, unused.
+        Some(file_before) => {
+            let file_before = Arc::clone(file_before);
+            std::mem::forget(file);
+            Some((file_before, opened))
+        }
+        None => {
+            let file = Arc::new(file);
+            files.insert(opened, Arc::clone(&file));
+            Some((file, opened))
+        }
+    }
+}
+
 /// The header of `shm`, if both copies agree and it is an initialised header of the
 /// known version.
 fn read_stamp(shm: &Shm) -> Option<Stamp> {
@@ -374,262 +419,4 @@ fn read_stamp(shm: &Shm) -> Option<Stamp> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn batch(id: &str) -> Arc<Batch> {
-        Arc::new(Batch {
-            id: id.to_owned(),
-            name: id.to_owned(),
-            org_name: None,
-            created_at: 0,
-            expires_at: 100,
-            link_lifetime_secs: 100,
-            has_user_root: false,
-            next_steps: None,
-            ask_mail_client: false,
-            public_key: Vec::new(),
-            first_exported_at: None,
-            export_purge_at: None,
-            retain_after_expiry_secs: 100,
-            retain_after_export_secs: 100,
-            link_tag: crate::crypto::LinkTag::parse("0123456789ab").unwrap(),
-            imap: None,
-            message: None,
-            settings_sig: None,
-            message_sig: None,
-            language: None,
-            time_zone: None,
-            admin_login: None,
-            branding: Default::default(),
-        })
-    }
-
-    fn view(email: &str) -> LinkView {
-        LinkView {
-            state: LinkState::Live,
-            expires_at: 100,
-            opened_at: None,
-            used_at: None,
-            failed_attempts: 0,
-            recipient: Recipient {
-                id: 1,
-                batch_id: "b".to_owned(),
-                roster_line: 1,
-                email: email.to_owned(),
-                user_name: email.to_owned(),
-                display_name: None,
-                alternate_email: None,
-                user_root: None,
-                language: None,
-            },
-            batch: batch("b"),
-        }
-    }
-
-    /// A WAL database with one table, its writer, and the views of it.
-    fn database() -> (tempfile::TempDir, rusqlite::Connection, LinkViews) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db.sqlite");
-        let writer = rusqlite::Connection::open(&path).unwrap();
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);",
-            )
-            .unwrap();
-        let views = LinkViews::new(&path);
-        (dir, writer, views)
-    }
-
-    /// Every commit, by any connection, changes the header; a read does not; neither
-    /// does a checkpoint that moves nothing the readers see. A WAL reset after a
-    /// checkpoint changes it too.
-    #[test]
-    fn every_commit_and_only_a_commit_changes_the_stamp() {
-        let (dir, writer, views) = database();
-        let first = views.stamp().expect("a WAL database has a header");
-        assert_eq!(views.stamp(), Some(first));
-        let reader = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
-        let count = || reader.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0));
-        assert_eq!(count().unwrap(), 0);
-        assert_eq!(views.stamp(), Some(first), "a read changes nothing");
-        let mut seen = vec![first];
-        for i in 0..5 {
-            writer
-                .execute("INSERT INTO t (v) VALUES (?)", [format!("row {i}")])
-                .unwrap();
-            let now = views.stamp().unwrap();
-            assert!(!seen.contains(&now), "commit {i} changed the header");
-            seen.push(now);
-        }
-        // Another connection's commit.
-        reader
-            .execute("UPDATE t SET v = 'x' WHERE id = 1", [])
-            .unwrap();
-        let after_other = views.stamp().unwrap();
-        assert!(!seen.contains(&after_other));
-        seen.push(after_other);
-        // A checkpoint copies pages; what a reader sees is the same.
-        writer
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            .unwrap();
-        // The next commit starts the WAL over (new salts), and still differs.
-        writer.execute("DELETE FROM t WHERE id = 2", []).unwrap();
-        let after_reset = views.stamp().unwrap();
-        assert!(!seen.contains(&after_reset));
-        assert_eq!(count().unwrap(), 4);
-    }
-
-    /// A view is answered only under the header it was read under; another header
-    /// forgets it, and a view read under an old header is not remembered.
-    #[test]
-    fn a_view_is_answered_only_under_its_own_header() {
-        let (_dir, writer, views) = database();
-        let (a, b) = ([1u8; 32], [2u8; 32]);
-        let before = views.stamp().unwrap();
-        assert!(views.get(&a, &before).is_none());
-        views.put(&a, &before, view("a@example.org"));
-        views.put(&b, &before, view("b@example.org"));
-        let got = views.get(&a, &before).unwrap();
-        assert_eq!(got.recipient.email, "a@example.org");
-        // The two views share one copy of their batch.
-        assert!(Arc::ptr_eq(
-            &got.batch,
-            &views.get(&b, &before).unwrap().batch
-        ));
-        writer
-            .execute("INSERT INTO t (v) VALUES ('x')", [])
-            .unwrap();
-        let after = views.stamp().unwrap();
-        assert!(views.get(&a, &after).is_none(), "the commit forgot it");
-        assert_eq!(views.len(), 0);
-        // A lookup that read the old header before the commit may not put its view.
-        views.put(&b, &before, view("b@example.org"));
-        assert!(views.get(&b, &after).is_none());
-        views.put(&b, &after, view("b@example.org"));
-        assert!(views.get(&b, &after).is_some());
-        // The refresh finds nothing changed, then a change: it forgets.
-        views.refresh();
-        assert_eq!(views.len(), 1);
-        writer
-            .execute("INSERT INTO t (v) VALUES ('y')", [])
-            .unwrap();
-        views.refresh();
-        assert_eq!(views.len(), 0);
-        views.put(&a, &views.stamp().unwrap(), view("a@example.org"));
-        views.forget();
-        assert_eq!(views.len(), 0);
-    }
-
-    /// The writer's own commit carries the views over with what it changed; a commit
-    /// by anyone else in between, or a transaction that did not commit, forgets them.
-    /// While the writer's commit is under way, a lookup under the new header forgets
-    /// nothing.
-    #[test]
-    fn the_writers_own_commit_carries_the_views_over() {
-        let (dir, writer, views) = database();
-        let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
-        let fill = |views: &LinkViews| {
-            let stamp = views.stamp().unwrap();
-            // A lookup under the header now: it starts over if the header changed.
-            views.get(&a, &stamp);
-            for (hash, email) in [(a, "a@x.org"), (b, "b@x.org"), (c, "c@x.org")] {
-                views.put(&hash, &stamp, view(email));
-            }
-            stamp
-        };
-        let before = fill(&views);
-        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let writing = views.begin_write();
-        writer
-            .execute("INSERT INTO t (v) VALUES ('x')", [])
-            .unwrap();
-        writer.execute_batch("COMMIT").unwrap();
-        let after = views.stamp().unwrap();
-        assert_ne!(after, before);
-        assert!(views.get(&c, &after).is_none(), "not yet carried over");
-        assert!(
-            views.get(&c, &before).is_some(),
-            "nothing forgotten meanwhile"
-        );
-        views.end_write(writing, Some(&[Change::Opened(a, 42), Change::Used(b)]));
-        assert_eq!(views.get(&a, &after).unwrap().opened_at, Some(42));
-        assert!(views.get(&b, &after).is_none(), "a used link is read again");
-        assert_eq!(views.get(&c, &after).unwrap().opened_at, None);
-        // A lookup that read the header before the commit forgets nothing either.
-        assert!(views.get(&c, &before).is_none());
-        assert!(views.get(&c, &after).is_some());
-
-        // Another connection commits between the writer's commit and its end.
-        let other = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
-        let before = fill(&views);
-        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let writing = views.begin_write();
-        writer
-            .execute("INSERT INTO t (v) VALUES ('y')", [])
-            .unwrap();
-        writer.execute_batch("COMMIT").unwrap();
-        other.execute("INSERT INTO t (v) VALUES ('z')", []).unwrap();
-        views.end_write(writing, Some(&[]));
-        assert_eq!(views.len(), 0);
-        let now = views.stamp().unwrap();
-        assert_ne!(now, before);
-        assert!(views.get(&c, &now).is_none());
-
-        // A transaction that did not commit.
-        let before = fill(&views);
-        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let writing = views.begin_write();
-        writer.execute_batch("ROLLBACK").unwrap();
-        views.end_write(writing, None);
-        assert_eq!(views.len(), 0);
-        assert!(views.get(&c, &before).is_none());
-    }
-
-    /// A replaced `-shm` file (the database closed by everyone and opened again) is
-    /// noticed within `CHECK_FILE_EVERY`, and its headers never match the old file's.
-    #[test]
-    fn a_new_shm_file_is_a_new_file() {
-        let (dir, writer, views) = database();
-        let old = views.stamp().unwrap();
-        drop(writer);
-        assert!(
-            !dir.path().join("db.sqlite-shm").exists(),
-            "the last close removes it"
-        );
-        let writer = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
-        writer
-            .execute("INSERT INTO t (v) VALUES ('x')", [])
-            .unwrap();
-        std::thread::sleep(CHECK_FILE_EVERY + Duration::from_millis(50));
-        let new = views.stamp().unwrap();
-        assert_ne!(new.file, old.file);
-    }
-
-    /// No `-shm` file (no WAL database), or a header in another format: nothing is
-    /// stamped, so nothing is remembered.
-    #[test]
-    fn without_a_header_it_knows_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db.sqlite");
-        let views = LinkViews::new(&path);
-        assert!(views.stamp().is_none());
-        let mut bytes = vec![0u8; 136];
-        bytes[0..4].copy_from_slice(&3_007_001u32.to_ne_bytes());
-        bytes[48..52].copy_from_slice(&3_007_001u32.to_ne_bytes());
-        bytes[12] = 1;
-        bytes[60] = 1;
-        std::fs::write(dir.path().join("db.sqlite-shm"), &bytes).unwrap();
-        std::thread::sleep(CHECK_FILE_EVERY + Duration::from_millis(50));
-        assert!(views.stamp().is_none(), "unknown version");
-        // The two copies differing: being written.
-        bytes[0..4].copy_from_slice(&WAL_INDEX_VERSION.to_ne_bytes());
-        bytes[48..52].copy_from_slice(&WAL_INDEX_VERSION.to_ne_bytes());
-        bytes[20] = 7;
-        std::fs::write(dir.path().join("db.sqlite-shm"), &bytes).unwrap();
-        assert!(views.stamp().is_none(), "copies differ");
-        bytes[68] = 7;
-        std::fs::write(dir.path().join("db.sqlite-shm"), &bytes).unwrap();
-        assert!(views.stamp().is_some());
-    }
-}
+mod tests;

@@ -80,8 +80,12 @@ impl Store {
                 })
             }))
         })?;
+        // Remembered only if no commit came during the read (the header is still the
+        // same): every view remembered under one header is then that header's state.
         Ok(match (found.transpose()?, stamp) {
-            (Some(view), Some(stamp)) => Some(self.link_views.put(token_hash, &stamp, view)),
+            (Some(view), Some(stamp)) if self.link_views.stamp() == Some(stamp) => {
+                Some(self.link_views.put(token_hash, &stamp, view))
+            }
             (view, _) => view.map(Arc::new),
         })
     }

@@ -304,6 +304,7 @@ fn commit_submissions(
 ) -> rusqlite::Result<Vec<bool>> {
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let writing = views.begin_write();
+    let rows_before = conn.total_changes();
     let mut changes = Vec::with_capacity(jobs.len());
     let outcome = match write_group(&tx, jobs, &mut changes) {
         Ok(burned) => tx.commit().map(|()| burned),
@@ -312,7 +313,8 @@ fn commit_submissions(
             Err(e)
         }
     };
-    views.end_write(writing, outcome.is_ok().then_some(&changes[..]));
+    let wrote = conn.total_changes() != rows_before;
+    views.end_write(writing, outcome.is_ok().then_some((&changes[..], wrote)));
     outcome
 }
 

@@ -1,0 +1,283 @@
+//! `link_views.rs`' tests: stamps read from real WAL databases, and what is remembered
+//! under them.
+
+use super::*;
+
+fn batch(id: &str) -> Arc<Batch> {
+    Arc::new(Batch {
+        id: id.to_owned(),
+        name: id.to_owned(),
+        org_name: None,
+        created_at: 0,
+        expires_at: 100,
+        link_lifetime_secs: 100,
+        has_user_root: false,
+        next_steps: None,
+        ask_mail_client: false,
+        public_key: Vec::new(),
+        first_exported_at: None,
+        export_purge_at: None,
+        retain_after_expiry_secs: 100,
+        retain_after_export_secs: 100,
+        link_tag: crate::crypto::LinkTag::parse("0123456789ab").unwrap(),
+        imap: None,
+        message: None,
+        settings_sig: None,
+        message_sig: None,
+        language: None,
+        time_zone: None,
+        admin_login: None,
+        branding: Default::default(),
+    })
+}
+
+fn view(email: &str) -> LinkView {
+    LinkView {
+        state: LinkState::Live,
+        expires_at: 100,
+        opened_at: None,
+        used_at: None,
+        failed_attempts: 0,
+        recipient: Recipient {
+            id: 1,
+            batch_id: "b".to_owned(),
+            roster_line: 1,
+            email: email.to_owned(),
+            user_name: email.to_owned(),
+            display_name: None,
+            alternate_email: None,
+            user_root: None,
+            language: None,
+        },
+        batch: batch("b"),
+    }
+}
+
+/// A WAL database with one table, its writer, and the views of it.
+fn database() -> (tempfile::TempDir, rusqlite::Connection, LinkViews) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    writer
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);",
+        )
+        .unwrap();
+    let views = LinkViews::new(&path);
+    (dir, writer, views)
+}
+
+/// Every commit, by any connection, changes the header; a read does not; neither
+/// does a checkpoint that moves nothing the readers see. A WAL reset after a
+/// checkpoint changes it too.
+#[test]
+fn every_commit_and_only_a_commit_changes_the_stamp() {
+    let (dir, writer, views) = database();
+    let first = views.stamp().expect("a WAL database has a header");
+    // One descriptor per file for the process, kept open (`shm_file`).
+    let shm = dir.path().join("db.sqlite-shm");
+    let (one, two) = (shm_file(&shm).unwrap(), shm_file(&shm).unwrap());
+    assert!(Arc::ptr_eq(&one.0, &two.0));
+    assert_eq!(views.stamp(), Some(first));
+    let reader = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+    let count = || reader.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0));
+    assert_eq!(count().unwrap(), 0);
+    assert_eq!(views.stamp(), Some(first), "a read changes nothing");
+    let mut seen = vec![first];
+    for i in 0..5 {
+        writer
+            .execute("INSERT INTO t (v) VALUES (?)", [format!("row {i}")])
+            .unwrap();
+        let now = views.stamp().unwrap();
+        assert!(!seen.contains(&now), "commit {i} changed the header");
+        seen.push(now);
+    }
+    // Another connection's commit.
+    reader
+        .execute("UPDATE t SET v = 'x' WHERE id = 1", [])
+        .unwrap();
+    let after_other = views.stamp().unwrap();
+    assert!(!seen.contains(&after_other));
+    seen.push(after_other);
+    // A checkpoint copies pages; what a reader sees is the same.
+    writer
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .unwrap();
+    // The next commit starts the WAL over (new salts), and still differs.
+    writer.execute("DELETE FROM t WHERE id = 2", []).unwrap();
+    let after_reset = views.stamp().unwrap();
+    assert!(!seen.contains(&after_reset));
+    assert_eq!(count().unwrap(), 4);
+}
+
+/// A view is answered only under the header it was read under; another header
+/// forgets it, and a view read under an old header is not remembered.
+#[test]
+fn a_view_is_answered_only_under_its_own_header() {
+    let (_dir, writer, views) = database();
+    let (a, b) = ([1u8; 32], [2u8; 32]);
+    let before = views.stamp().unwrap();
+    assert!(views.get(&a, &before).is_none());
+    views.put(&a, &before, view("a@example.org"));
+    views.put(&b, &before, view("b@example.org"));
+    let got = views.get(&a, &before).unwrap();
+    assert_eq!(got.recipient.email, "a@example.org");
+    // The two views share one copy of their batch.
+    assert!(Arc::ptr_eq(
+        &got.batch,
+        &views.get(&b, &before).unwrap().batch
+    ));
+    writer
+        .execute("INSERT INTO t (v) VALUES ('x')", [])
+        .unwrap();
+    let after = views.stamp().unwrap();
+    assert!(views.get(&a, &after).is_none(), "the commit forgot it");
+    assert_eq!(views.len(), 0);
+    // A lookup that read the old header before the commit may not put its view.
+    views.put(&b, &before, view("b@example.org"));
+    assert!(views.get(&b, &after).is_none());
+    views.put(&b, &after, view("b@example.org"));
+    assert!(views.get(&b, &after).is_some());
+    // The refresh finds nothing changed, then a change: it forgets.
+    views.refresh();
+    assert_eq!(views.len(), 1);
+    writer
+        .execute("INSERT INTO t (v) VALUES ('y')", [])
+        .unwrap();
+    views.refresh();
+    assert_eq!(views.len(), 0);
+    views.put(&a, &views.stamp().unwrap(), view("a@example.org"));
+    views.forget();
+    assert_eq!(views.len(), 0);
+}
+
+/// The writer's own commit carries the views over with what it changed; a commit
+/// by anyone else in between, or a transaction that did not commit, forgets them.
+/// While the writer's commit is under way, a lookup under the new header forgets
+/// nothing.
+#[test]
+fn the_writers_own_commit_carries_the_views_over() {
+    let (dir, writer, views) = database();
+    let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    let fill = |views: &LinkViews| {
+        let stamp = views.stamp().unwrap();
+        // A lookup under the header now: it starts over if the header changed.
+        views.get(&a, &stamp);
+        for (hash, email) in [(a, "a@x.org"), (b, "b@x.org"), (c, "c@x.org")] {
+            views.put(&hash, &stamp, view(email));
+        }
+        stamp
+    };
+    let before = fill(&views);
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writing = views.begin_write();
+    writer
+        .execute("INSERT INTO t (v) VALUES ('x')", [])
+        .unwrap();
+    writer.execute_batch("COMMIT").unwrap();
+    let after = views.stamp().unwrap();
+    assert_ne!(after, before);
+    assert!(views.get(&c, &after).is_none(), "not yet carried over");
+    assert!(
+        views.get(&c, &before).is_some(),
+        "nothing forgotten meanwhile"
+    );
+    let changes = [Change::Opened(a, 42), Change::Used(b)];
+    views.end_write(writing, Some((&changes[..], true)));
+    assert_eq!(views.get(&a, &after).unwrap().opened_at, Some(42));
+    assert!(views.get(&b, &after).is_none(), "a used link is read again");
+    assert_eq!(views.get(&c, &after).unwrap().opened_at, None);
+    // A lookup that read the header before the commit forgets nothing either.
+    assert!(views.get(&c, &before).is_none());
+    assert!(views.get(&c, &after).is_some());
+
+    // Another connection commits between the writer's commit and its end.
+    let other = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+    let before = fill(&views);
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writing = views.begin_write();
+    writer
+        .execute("INSERT INTO t (v) VALUES ('y')", [])
+        .unwrap();
+    writer.execute_batch("COMMIT").unwrap();
+    other.execute("INSERT INTO t (v) VALUES ('z')", []).unwrap();
+    views.end_write(writing, Some((&[][..], true)));
+    assert_eq!(views.len(), 0);
+    let now = views.stamp().unwrap();
+    assert_ne!(now, before);
+    assert!(views.get(&c, &now).is_none());
+
+    // A commit that changed nothing writes nothing: another connection's commit
+    // right after it is not taken for the writer's (the counter moved by one).
+    fill(&views);
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writing = views.begin_write();
+    writer.execute_batch("COMMIT").unwrap();
+    other.execute("INSERT INTO t (v) VALUES ('w')", []).unwrap();
+    views.end_write(writing, Some((&[][..], false)));
+    assert_eq!(views.len(), 0);
+    // Alone, it keeps what is remembered.
+    let before = fill(&views);
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writing = views.begin_write();
+    writer.execute_batch("COMMIT").unwrap();
+    views.end_write(writing, Some((&[][..], false)));
+    assert_eq!(views.len(), 3);
+    assert!(views.get(&c, &before).is_some());
+
+    // A transaction that did not commit.
+    let before = fill(&views);
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writing = views.begin_write();
+    writer.execute_batch("ROLLBACK").unwrap();
+    views.end_write(writing, None);
+    assert_eq!(views.len(), 0);
+    assert!(views.get(&c, &before).is_none());
+}
+
+/// A replaced `-shm` file (the database closed by everyone and opened again) is
+/// noticed within `CHECK_FILE_EVERY`, and its headers never match the old file's.
+#[test]
+fn a_new_shm_file_is_a_new_file() {
+    let (dir, writer, views) = database();
+    let old = views.stamp().unwrap();
+    drop(writer);
+    assert!(
+        !dir.path().join("db.sqlite-shm").exists(),
+        "the last close removes it"
+    );
+    let writer = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+    writer
+        .execute("INSERT INTO t (v) VALUES ('x')", [])
+        .unwrap();
+    std::thread::sleep(CHECK_FILE_EVERY + Duration::from_millis(50));
+    let new = views.stamp().unwrap();
+    assert_ne!(new.file, old.file);
+}
+
+/// No `-shm` file (no WAL database), or a header in another format: nothing is
+/// stamped, so nothing is remembered.
+#[test]
+fn without_a_header_it_knows_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let views = LinkViews::new(&path);
+    assert!(views.stamp().is_none());
+    let mut bytes = vec![0u8; 136];
+    bytes[0..4].copy_from_slice(&3_007_001u32.to_ne_bytes());
+    bytes[48..52].copy_from_slice(&3_007_001u32.to_ne_bytes());
+    bytes[12] = 1;
+    bytes[60] = 1;
+    std::fs::write(dir.path().join("db.sqlite-shm"), &bytes).unwrap();
+    std::thread::sleep(CHECK_FILE_EVERY + Duration::from_millis(50));
+    assert!(views.stamp().is_none(), "unknown version");
+    // The two copies differing: being written.
+    bytes[0..4].copy_from_slice(&WAL_INDEX_VERSION.to_ne_bytes());
+    bytes[48..52].copy_from_slice(&WAL_INDEX_VERSION.to_ne_bytes());
+    bytes[20] = 7;
+    std::fs::write(dir.path().join("db.sqlite-shm"), &bytes).unwrap();
+    assert!(views.stamp().is_none(), "copies differ");
+    bytes[68] = 7;
+    std::fs::write(dir.path().join("db.sqlite-shm"), &bytes).unwrap();
+    assert!(views.stamp().is_some());
+}
