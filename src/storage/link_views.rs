@@ -22,13 +22,18 @@
 //! a remembered answer is the answer a read at the moment of the header's read would
 //! have given, never older. Single use is still decided only by the write transaction
 //! (`writer.rs`). The descriptor that reads the header is never closed (`shm_file`):
-//! closing it would drop SQLite's own POSIX locks on that file.
+//! closing it would drop SQLite's own POSIX locks on that file. A read-only connection
+//! is held open from the first lookup until `Store::close`, so this process always
+//! holds SQLite's "in use" lock on the file: no other process removes it or rebuilds
+//! its header while views are remembered.
 //!
 //! One exception keeps the views across this server's own busiest writes: the
 //! group-commit writer (`writer.rs`: "opened" notes and submissions). It reads the
 //! header after `BEGIN IMMEDIATE`, when it holds the write lock and so makes the next
 //! commit itself, and again after its commit. If the change counter moved by exactly
-//! one, no other commit came between, and the views are carried over to the new header
+//! one and its connection's `PRAGMA data_version` (which only other connections'
+//! commits change) did not move, no other commit came between, and the views are
+//! carried over to the new header
 //! with what the commit changed in them: an opening noted, a used link dropped (read
 //! again next time). Any other outcome (another commit in between, a failed commit)
 //! forgets them all. While the writer's commit is under way, a lookup under another
@@ -149,6 +154,11 @@ pub(super) struct LinkViews {
     memory: Mutex<Memory>,
     /// Lookups answered from memory, and by reading the database (`/metrics`).
     answered: [std::sync::atomic::AtomicU64; 2],
+    /// A read-only connection held from the first stamp to `close`, so that this
+    /// process always holds SQLite's own "in use" lock on the `-shm` file while views
+    /// are remembered: no other process may then remove it or rebuild its header.
+    keeper: Mutex<Option<rusqlite::Connection>>,
+    database: PathBuf,
 }
 
 impl LinkViews {
@@ -156,9 +166,11 @@ impl LinkViews {
     pub(super) fn new(database: &Path) -> Self {
         // SQLite names the file after the database's real path, symbolic links followed.
         let database = std::fs::canonicalize(database).unwrap_or_else(|_| database.to_owned());
-        let mut shm_path = database.into_os_string();
+        let mut shm_path = database.clone().into_os_string();
         shm_path.push("-shm");
         Self {
+            database,
+            keeper: Mutex::new(None),
             shm_path: PathBuf::from(shm_path),
             shm: RwLock::new(None),
             opened: std::sync::atomic::AtomicU64::new(0),
@@ -190,6 +202,7 @@ impl LinkViews {
             _ => false,
         };
         if !same {
+            self.keep_open()?;
             let (file, (device, inode)) = shm_file(&self.shm_path)?;
             *shm = Some(Shm {
                 file,
@@ -202,6 +215,29 @@ impl LinkViews {
             });
         }
         shm.as_ref().and_then(read_stamp)
+    }
+
+    /// Opens the keeper connection if it is not open (a read maps the `-shm` file and
+    /// takes SQLite's lock on it, which the idle connection keeps).
+    fn keep_open(&self) -> Option<()> {
+        let mut keeper = self.keeper.lock().ok()?;
+        if keeper.is_none() {
+            let conn =
+                super::reader::open_read_only(&self.database, Duration::from_secs(2)).ok()?;
+            conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))
+                .ok()?;
+            *keeper = Some(conn);
+        }
+        Some(())
+    }
+
+    /// Closes the keeper connection and forgets every view (`Store::close`: before the
+    /// pool closes, so that its last connection checkpoints and removes the WAL).
+    pub(super) fn close(&self) {
+        self.forget();
+        if let Ok(mut keeper) = self.keeper.lock() {
+            keeper.take();
+        }
     }
 
     /// Counts a lookup answered from memory (`from_memory`) or from the database.
@@ -278,17 +314,25 @@ impl LinkViews {
         }
     }
 
-    /// The writer's transaction ended: committed with `changes`, or not (`None`).
-    /// `wrote` says whether it changed any row: a commit that changed none writes
-    /// nothing (SQLite skips it), so the header must then be the one it began under.
-    /// If the header now is the one its commit wrote (the change counter one more than
-    /// when it began: no other commit since), the views are carried over to it with
+    /// The writer's transaction ended: committed with `changes`, or not (`None`). The
+    /// `bool` beside them says whether it changed any row: a commit that changed none
+    /// writes nothing (SQLite skips it), so the header must then be the one it began
+    /// under. `alone` is asked after the header is read again: whether no other
+    /// connection committed since the transaction began (the writer's connection's
+    /// `PRAGMA data_version`, which only another connection's commit changes). If the
+    /// header now is the one its commit wrote (the change counter one more than when
+    /// it began) and the writer was alone, the views are carried over to it with
     /// `changes` applied; otherwise everything is forgotten.
-    pub(super) fn end_write(&self, writing: Writing, committed: Option<(&[Change], bool)>) {
+    pub(super) fn end_write(
+        &self,
+        writing: Writing,
+        committed: Option<(&[Change], bool)>,
+        alone: impl FnOnce() -> bool,
+    ) {
         let Writing(Some(before)) = writing else {
             return;
         };
-        let after = self.stamp();
+        let after = self.stamp().filter(|_| alone());
         let Ok(mut memory) = self.memory.lock() else {
             return;
         };

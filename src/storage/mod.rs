@@ -382,6 +382,7 @@ impl Store {
     /// never wrote), then closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.readers.close();
+        self.link_views.close();
         self.close_writer().await;
         self.pool.close().await;
     }

@@ -304,6 +304,7 @@ fn commit_submissions(
 ) -> rusqlite::Result<Vec<bool>> {
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let writing = views.begin_write();
+    let version_before = data_version(conn);
     let rows_before = conn.total_changes();
     let mut changes = Vec::with_capacity(jobs.len());
     let outcome = match write_group(&tx, jobs, &mut changes) {
@@ -314,8 +315,19 @@ fn commit_submissions(
         }
     };
     let wrote = conn.total_changes() != rows_before;
-    views.end_write(writing, outcome.is_ok().then_some((&changes[..], wrote)));
+    views.end_write(
+        writing,
+        outcome.is_ok().then_some((&changes[..], wrote)),
+        || version_before.is_some() && data_version(conn) == version_before,
+    );
     outcome
+}
+
+/// The connection's `PRAGMA data_version`: it changes only when another connection
+/// commits (`link_views.rs` asks whether the writer's commit was the only one).
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.query_row("PRAGMA data_version", [], |row| row.get(0))
+        .ok()
 }
 
 /// The writes of one group, inside its transaction, noting what each changed in a
