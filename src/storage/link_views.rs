@@ -159,6 +159,8 @@ pub(super) struct LinkViews {
     /// are remembered: no other process may then remove it or rebuild its header.
     keeper: Mutex<Option<rusqlite::Connection>>,
     database: PathBuf,
+    /// `close` ran: nothing is remembered any more, and the keeper stays closed.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl LinkViews {
@@ -171,6 +173,7 @@ impl LinkViews {
         Self {
             database,
             keeper: Mutex::new(None),
+            closed: std::sync::atomic::AtomicBool::new(false),
             shm_path: PathBuf::from(shm_path),
             shm: RwLock::new(None),
             opened: std::sync::atomic::AtomicU64::new(0),
@@ -182,6 +185,9 @@ impl LinkViews {
     /// The database's WAL-index header now, or `None` when it cannot be read, is being
     /// written, or is not a format this module knows (then nothing is remembered).
     pub(super) fn stamp(&self) -> Option<Stamp> {
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
         {
             let shm = self.shm.read().ok()?;
             if let Some(shm) = shm.as_ref()
@@ -231,9 +237,12 @@ impl LinkViews {
         Some(())
     }
 
-    /// Closes the keeper connection and forgets every view (`Store::close`: before the
-    /// pool closes, so that its last connection checkpoints and removes the WAL).
+    /// Closes the keeper connection and forgets every view, for good (`Store::close`:
+    /// before the pool closes, so that its last connection checkpoints and removes the
+    /// WAL; the writer's last commits after it remember nothing and reopen nothing).
     pub(super) fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
         self.forget();
         if let Ok(mut keeper) = self.keeper.lock() {
             keeper.take();
