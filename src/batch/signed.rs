@@ -118,9 +118,33 @@ impl SettingsKeyFile {
         )
     }
 
-    /// The public key: read from the file, or as last read while the file is unchanged.
+    /// The public key: read from the file, or as last read while the file is unchanged
+    /// (the file is looked at now).
     pub fn load(&self) -> Result<Vec<u8>, SettingsError> {
-        self.cache.get(&self.path, || self.read())
+        self.cache
+            .get(&self.path, true, || self.read())
+            .map(|(key, _)| key)
+    }
+
+    /// `check` under the public key, looking at the file at most once a second while
+    /// the key passes (`key_cache.rs`): a check that fails under a key answered without
+    /// looking looks now, and is made again if the file holds another key.
+    pub fn check<T>(
+        &self,
+        check: impl Fn(&[u8]) -> Result<T, SettingsError>,
+    ) -> Result<T, SettingsError> {
+        let (key, looked) = self.cache.get(&self.path, false, || self.read())?;
+        match check(&key) {
+            Err(problem) if !looked => {
+                let (now, _) = self.cache.get(&self.path, true, || self.read())?;
+                if now == key {
+                    Err(problem)
+                } else {
+                    check(&now)
+                }
+            }
+            verdict => verdict,
+        }
     }
 
     fn read(&self) -> Result<Vec<u8>, SettingsError> {
@@ -454,9 +478,7 @@ pub async fn require_signed_batch(
     key_file: &SettingsKeyFile,
     batch: &Batch,
 ) -> BatchResult<()> {
-    let verdict = key_file
-        .load()
-        .and_then(|public| verify_batch(&public, batch));
+    let verdict = key_file.check(|public| verify_batch(public, batch));
     let Err(problem) = verdict else {
         return Ok(());
     };
@@ -486,9 +508,7 @@ pub async fn require_signed_message_file(
     key_file: &SettingsKeyFile,
     batch: &Batch,
 ) -> BatchResult<()> {
-    let verdict = key_file
-        .load()
-        .and_then(|public| verify_message(&public, batch));
+    let verdict = key_file.check(|public| verify_message(public, batch));
     let Err(problem) = verdict else {
         return Ok(());
     };

@@ -389,12 +389,18 @@ impl LinkViews {
     }
 
     /// Forgets every view if the database changed since they were read or they are
-    /// older than `MAX_AGE` (run once a second while `serve` runs).
+    /// older than `MAX_AGE` (run once a second while `serve` runs). A header changed by
+    /// the writer's own commit, before its `end_write`, is left to `end_write` to judge,
+    /// as a lookup leaves it: forgetting then would throw away, about once a second under
+    /// a steady stream of submissions, views the commit carries over.
     pub(super) fn refresh(&self) {
         let stamp = self.stamp();
         let stale = match self.memory.lock() {
             Ok(memory) => match &stamp {
-                Some(stamp) => !memory.is_current(stamp),
+                Some(stamp) => {
+                    let aged = memory.since.is_some_and(|s| s.elapsed() >= MAX_AGE);
+                    aged || !(memory.is_current(stamp) || memory.writing || memory.is_older(stamp))
+                }
                 None => true,
             },
             Err(_) => false,

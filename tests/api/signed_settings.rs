@@ -178,6 +178,10 @@ async fn signed_batches_take_passwords_and_tampered_ones_are_refused() {
     app.stop().await;
 }
 
+/// A key file removed, replaced or garbled is noticed within a second (a check that
+/// passes looks at the file at most once a second: `batch/key_cache.rs`), and from then
+/// on every submission is refused and the link kept. Put back, the key works at once: a
+/// check that fails looks at the file again before refusing.
 #[tokio::test]
 async fn a_missing_or_wrong_key_file_refuses_every_submission() {
     let app = TestApp::spawn().await;
@@ -186,7 +190,10 @@ async fn a_missing_or_wrong_key_file_refuses_every_submission() {
         .await;
     let key = app.key_file();
     let good = std::fs::read_to_string(key.path()).unwrap();
+    // Past the last look (its creation signed the batch with the file's key).
+    let noticed = || tokio::time::sleep(std::time::Duration::from_millis(1100));
     std::fs::remove_file(key.path()).unwrap();
+    noticed().await;
     refused_and_link_kept(&app, &link(&links[0])).await;
     std::fs::write(
         key.path(),
@@ -196,8 +203,19 @@ async fn a_missing_or_wrong_key_file_refuses_every_submission() {
     refused_and_link_kept(&app, &link(&links[0])).await;
     std::fs::write(key.path(), "garbage\n").unwrap();
     refused_and_link_kept(&app, &link(&links[0])).await;
-    std::fs::write(key.path(), good).unwrap();
+    // The good key back: the next check fails under the garbage one it last looked
+    // at, looks again and passes.
+    std::fs::write(key.path(), &good).unwrap();
     assert_eq!(app.submit(&link(&links[0]), "pw", "pw").await.status(), 200);
+    // Replaced by a wrong key right after a look that passed: within the second the
+    // last look is trusted; after it, refused.
+    std::fs::write(
+        key.path(),
+        "passdrop-settings-key-v1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+    )
+    .unwrap();
+    noticed().await;
+    refused_and_link_kept(&app, &link(&links[1])).await;
     app.stop().await;
 }
 

@@ -182,6 +182,9 @@ fn the_writers_own_commit_carries_the_views_over() {
         views.get(&c, &before).is_some(),
         "nothing forgotten meanwhile"
     );
+    // Nor by the once-a-second refresh: the writer's `end_write` judges its commit.
+    views.refresh();
+    assert_eq!(views.len(), 3);
     let changes = [Change::Opened(a, 42), Change::Used(b)];
     views.end_write(writing, Some((&changes[..], true)), || true);
     assert_eq!(views.get(&a, &after).unwrap().opened_at, Some(42));
