@@ -44,7 +44,8 @@
 //! reads the database. The `-shm` file is checked to still be the one on disk once a
 //! second, and whatever is remembered is forgotten after at most `MAX_AGE` and at
 //! every refresh (`Store::refresh_link_views`, once a second while `serve` runs) that
-//! finds the database changed, so a CLI purge leaves no view behind for long; a purge
+//! finds the database changed (other than by the writer's commit under way, which its
+//! `end_write` judges), so a CLI purge leaves no view behind for long; a purge
 //! by this process forgets them at once. Memory is bounded: at most `MAX_VIEWS` views,
 //! with one copy of each batch they share.
 
