@@ -133,10 +133,19 @@ impl SettingsKeyFile {
         &self,
         check: impl Fn(&[u8]) -> Result<T, SettingsError>,
     ) -> Result<T, SettingsError> {
-        let (key, looked) = self.cache.get(&self.path, false, || self.read())?;
+        self.check_at(std::time::Instant::now(), check)
+    }
+
+    /// [`Self::check`] at the time `at` (the tests' clock).
+    fn check_at<T>(
+        &self,
+        at: std::time::Instant,
+        check: impl Fn(&[u8]) -> Result<T, SettingsError>,
+    ) -> Result<T, SettingsError> {
+        let (key, looked) = self.cache.get_at(&self.path, false, at, || self.read())?;
         match check(&key) {
             Err(problem) if !looked => {
-                let (now, _) = self.cache.get(&self.path, true, || self.read())?;
+                let (now, _) = self.cache.get_at(&self.path, true, at, || self.read())?;
                 if now == key {
                     Err(problem)
                 } else {
@@ -205,6 +214,8 @@ impl SettingsKeyFile {
             use std::os::unix::fs::PermissionsExt as _;
             std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o644))
         })();
+        // Read again at the next use, whatever was written.
+        self.cache.forget();
         match written {
             Ok(()) => Ok(KeyFileWrite::Written),
             Err(e) => Ok(KeyFileWrite::NotWritable {
@@ -703,6 +714,40 @@ mod tests {
         assert!(matches!(
             verify_batch(&key_file.load().unwrap(), &batch),
             Err(SettingsError::Unsigned(_))
+        ));
+
+        // `check` trusts its last look for a second while checks pass. A key replaced
+        // meanwhile with re-signed settings: the check fails under the key it last
+        // looked at, looks again and passes. (All at one instant of the check's clock:
+        // the second never runs out here, however slow the machine.)
+        let at = std::time::Instant::now();
+        batch.settings_sig = Some(sign_batch(&signer, &batch));
+        key_file.check_at(at, |k| verify_batch(k, &batch)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20)); // a new mtime
+        let elsewhere = SettingsKeyFile::new(key_file.path());
+        assert_eq!(
+            install_settings_key(&other, &elsewhere, true).unwrap(),
+            KeyFileWrite::Written
+        );
+        let signed_by_admin = batch.clone();
+        batch.settings_sig = Some(sign_batch(&settings_signer(&other).unwrap(), &batch));
+        key_file.check_at(at, |k| verify_batch(k, &batch)).unwrap();
+        // The file unchanged since that look: a failing check fails (the old key's
+        // signature is refused now).
+        assert!(matches!(
+            key_file.check_at(at, |k| verify_batch(k, &signed_by_admin)),
+            Err(SettingsError::Mismatch(_))
+        ));
+        // Within the second of a look that passed, a file replaced under it is not
+        // looked at: the last look answers. A second later it is.
+        key_file.check_at(at, |k| verify_batch(k, &batch)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        install_settings_key(&admin, &elsewhere, true).unwrap();
+        key_file.check_at(at, |k| verify_batch(k, &batch)).unwrap();
+        let later = at + super::super::key_cache::LOOK_EVERY;
+        assert!(matches!(
+            key_file.check_at(later, |k| verify_batch(k, &batch)),
+            Err(SettingsError::Mismatch(_))
         ));
     }
 }

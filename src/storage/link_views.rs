@@ -394,19 +394,23 @@ impl LinkViews {
     /// the writer's own commit, before its `end_write`, is left to `end_write` to judge,
     /// as a lookup leaves it: forgetting then would throw away, about once a second under
     /// a steady stream of submissions, views the commit carries over.
+    ///
+    /// A header that only looks older than the one remembered under is no reason to keep
+    /// them here (SQLite's recovery of a WAL index zeroes its counter): a header read just
+    /// before the writer's `end_write` moved the views on is told apart by reading it
+    /// once more.
     pub(super) fn refresh(&self) {
-        let stamp = self.stamp();
-        let stale = match self.memory.lock() {
+        let stale = |stamp: Option<Stamp>| match self.memory.lock() {
             Ok(memory) => match &stamp {
                 Some(stamp) => {
                     let aged = memory.since.is_some_and(|s| s.elapsed() >= MAX_AGE);
-                    aged || !(memory.is_current(stamp) || memory.writing || memory.is_older(stamp))
+                    aged || !(memory.is_current(stamp) || memory.writing)
                 }
                 None => true,
             },
             Err(_) => false,
         };
-        if stale {
+        if stale(self.stamp()) && stale(self.stamp()) {
             self.forget();
         }
     }

@@ -203,8 +203,8 @@ async fn a_missing_or_wrong_key_file_refuses_every_submission() {
     refused_and_link_kept(&app, &link(&links[0])).await;
     std::fs::write(key.path(), "garbage\n").unwrap();
     refused_and_link_kept(&app, &link(&links[0])).await;
-    // The good key back: the next check fails under the garbage one it last looked
-    // at, looks again and passes.
+    // The good key back: read at once (a file that could not be read is never kept, so
+    // the next check looks at it).
     std::fs::write(key.path(), &good).unwrap();
     assert_eq!(app.submit(&link(&links[0]), "pw", "pw").await.status(), 200);
     // Replaced by a wrong key right after a look that passed: within the second the
