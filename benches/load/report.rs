@@ -1,6 +1,7 @@
-//! The run and its one table: the crypto limit, the ceiling and SnapPass, passdrop three
-//! times at the full size (median and spread of each timed phase), and as many times
-//! at 1,000 and 10,000 links for the cost per link (issue 21).
+//! The run and its one table: the crypto limit, SnapPass, passdrop three times at the
+//! full size (median and spread of each timed phase), each run just after one of the
+//! ceiling (the GET goal is judged run by run against it), and as many times at 1,000
+//! and 10,000 links for the cost per link (issue 21).
 
 use super::{
     Figures, Load, bench_ceiling, bench_page_ceiling, bench_passdrop, bench_snappass, cpu_model,
@@ -119,12 +120,6 @@ pub async fn run() {
     }
     // `PASSDROP_BENCH_ONLY=passdrop`: passdrop alone, for quicker A/B runs.
     let peers = only != "passdrop";
-    let ceiling = if peers {
-        println!("running the ceiling (no-op axum server)...");
-        bench_ceiling(links, clients, secs).await
-    } else {
-        Figures::default()
-    };
     let snappass = if peers {
         println!("running SnapPass...");
         bench_snappass(links, clients, secs).await
@@ -142,14 +137,25 @@ pub async fn run() {
         .map(|n| (n, Vec::new()))
         .collect();
     let mut full = Vec::new();
+    // The ceiling runs just before each full-size run of passdrop, and the GET goal is
+    // judged on each run's ratio to the ceiling run before it (their median): this
+    // machine's speed drifts by 10-15% within the hour, so one ceiling run and three
+    // passdrop runs minutes later gave a ratio that moved with the drift.
+    let mut ceilings = Vec::new();
     for i in 1..=runs {
         for (n, at_n) in &mut scaled {
             println!("running passdrop at {n} links (cost per link), run {i} of {runs}...");
             at_n.push(bench_passdrop(*n, clients, 2).await);
         }
+        if peers {
+            println!("running the ceiling (no-op axum server), run {i} of {runs}...");
+            ceilings.push(bench_ceiling(links, clients, secs).await);
+        }
         println!("running passdrop at {links} links, run {i} of {runs}...");
         full.push(bench_passdrop(links, clients, secs).await);
     }
+    // The ceiling's cells: the median of its runs.
+    let ceiling = |pick: fn(&Figures) -> Option<f64>| Stat::of(&ceilings, pick).median();
     // The ceiling again, answering with the bytes passdrop answered (its own status,
     // headers and body): what passdrop's pages cost in HTTP and on the wire alone, so
     // what is left of the gap to the no-op ceiling is passdrop's own work.
@@ -171,7 +177,15 @@ pub async fn run() {
     let p99s = stat(p99);
     let create = stat(|f| f.create_s);
     let export = stat(|f| f.export_s);
-    let (ceiling_gets, ceiling_stores) = (rate(&ceiling, true), rate(&ceiling, false));
+    let (ceiling_gets, ceiling_stores) = (ceiling(|f| rate(f, true)), ceiling(|f| rate(f, false)));
+    // Each run's GETs over the ceiling's GETs in the run just before it.
+    let get_ratios = Stat(
+        full.iter()
+            .zip(&ceilings)
+            .filter_map(|(p, c)| Some(rate(p, true)? / rate(c, true)?))
+            .filter(|r| r.is_finite())
+            .collect(),
+    );
     let store_limit = ceiling_stores.map(|c| c.min(limits.seals_per_s));
     // What exporting `links` needs at the least: one open each on all cores, one unlock.
     let export_limit = links as f64 / limits.opens_per_s + limits.unlock_s;
@@ -230,7 +244,7 @@ pub async fn run() {
             None,
         ),
         Row {
-            ceiling: ceiling.ready_ms,
+            ceiling: ceiling(|f| f.ready_ms),
             snappass: sp.and_then(|f| f.ready_ms),
             met: at_most(stat(|f| f.ready_ms).max(), 100.0),
             ..row(
@@ -242,13 +256,13 @@ pub async fn run() {
             )
         },
         Row {
-            ceiling: ceiling.idle_rss,
+            ceiling: ceiling(|f| f.idle_rss),
             snappass: sp.and_then(|f| f.idle_rss),
             met: at_most(stat(|f| f.idle_rss).max(), 20.0),
             ..row("idle RSS, MB", stat(|f| f.idle_rss), 1, "<= 20", None)
         },
         Row {
-            ceiling: ceiling.peak_rss,
+            ceiling: ceiling(|f| f.peak_rss),
             snappass: sp.and_then(|f| f.peak_rss),
             met: at_most(stat(|f| f.peak_rss).max(), 64.0),
             ..row(
@@ -262,9 +276,22 @@ pub async fn run() {
         Row {
             ceiling: ceiling_gets,
             snappass: sp.and_then(|f| rate(f, true)),
-            met: at_least(gets.median(), ceiling_gets.map(|c| c / 2.0)),
-            ..row("form GETs, req/s", gets, 0, ">= 50% of ceiling", None)
+            met: get_ratios.median().map(|r| r >= 0.5),
+            ..row(
+                "form GETs, req/s",
+                gets,
+                0,
+                ">= 50% of ceiling (judged on the next row)",
+                None,
+            )
         },
+        row(
+            "form GETs over the ceiling's, each run against the ceiling run just before it",
+            get_ratios,
+            2,
+            ">= 0.50",
+            None,
+        ),
         Row {
             ceiling: ceiling_stores,
             snappass: sp.and_then(|f| rate(f, false)),
@@ -282,13 +309,13 @@ pub async fn run() {
             ..row("stores (durable submissions), req/s", stores, 0, "", None)
         },
         Row {
-            ceiling: p99(&ceiling),
+            ceiling: ceiling(p99),
             snappass: sp.and_then(p99),
             met: at_most(p99s.max(), 25.0),
             ..row("store latency p99, ms", p99s, 1, "<= 25 in every run", None)
         },
         Row {
-            ceiling: ceiling.get_cpu_us,
+            ceiling: ceiling(|f| f.get_cpu_us),
             ..row(
                 "server CPU (user+system) per form GET, µs",
                 stat(|f| f.get_cpu_us),
@@ -298,7 +325,7 @@ pub async fn run() {
             )
         },
         Row {
-            ceiling: ceiling.post_cpu_us,
+            ceiling: ceiling(|f| f.post_cpu_us),
             ..row(
                 "server CPU (user+system) per store, µs",
                 stat(|f| f.post_cpu_us),
@@ -323,7 +350,7 @@ pub async fn run() {
             )
         },
         Row {
-            ceiling: ceiling.get_cpu_us,
+            ceiling: ceiling(|f| f.get_cpu_us),
             ..row(
                 "the same: server CPU per GET, µs",
                 Stat::one(replay.as_ref().and_then(|f| f.get_cpu_us)),
@@ -453,7 +480,7 @@ pub async fn run() {
         "requests not answered as expected: passdrop {:?} (per run), ceiling {}, SnapPass {}, \
          the ceiling replaying passdrop's pages {}",
         full.iter().map(failed).collect::<Vec<_>>(),
-        failed(&ceiling),
+        ceilings.iter().map(failed).sum::<usize>(),
         sp.map_or(0, failed),
         replay.as_ref().map_or(0, failed)
     );
