@@ -592,29 +592,14 @@ mod tests {
 
     fn batch(export_purge_at: Option<i64>) -> Batch {
         Batch {
-            id: "b".to_owned(),
-            name: "b".to_owned(),
-            org_name: None,
-            created_at: 0,
             expires_at: 7 * DAY,
             link_lifetime_secs: 7 * DAY,
-            has_user_root: false,
-            next_steps: None,
             ask_mail_client: true,
-            public_key: Vec::new(),
             first_exported_at: export_purge_at.map(|t| t - DAY),
             export_purge_at,
             retain_after_expiry_secs: 7 * DAY,
             retain_after_export_secs: DAY,
-            link_tag: crypto::LinkTag::parse("0123456789ab").unwrap(),
-            imap: None,
-            message: None,
-            settings_sig: None,
-            message_sig: None,
-            language: None,
-            time_zone: None,
-            admin_login: None,
-            branding: Default::default(),
+            ..Batch::for_tests("b")
         }
     }
 

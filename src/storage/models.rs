@@ -570,3 +570,36 @@ pub fn submission_tag(enc: &[u8]) -> i64 {
     end[8 - take..].copy_from_slice(&enc[enc.len() - take..]);
     i64::from_be_bytes(end)
 }
+
+/// A batch for unit tests: named `id`, live from 0 to 100, no key, settings, branding or
+/// signatures. A test states the fields it is about with `..Batch::for_tests(id)`.
+#[cfg(test)]
+impl Batch {
+    pub(crate) fn for_tests(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            org_name: None,
+            created_at: 0,
+            expires_at: 100,
+            link_lifetime_secs: 100,
+            has_user_root: false,
+            next_steps: None,
+            ask_mail_client: false,
+            public_key: Vec::new(),
+            first_exported_at: None,
+            export_purge_at: None,
+            retain_after_expiry_secs: 100,
+            retain_after_export_secs: 100,
+            link_tag: crate::crypto::LinkTag::parse("0123456789ab").unwrap(),
+            imap: None,
+            message: None,
+            settings_sig: None,
+            message_sig: None,
+            language: None,
+            time_zone: None,
+            admin_login: None,
+            branding: Default::default(),
+        }
+    }
+}

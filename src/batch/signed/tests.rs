@@ -24,29 +24,15 @@ fn checking_a_batch_before_a_submission_is_cheap() {
         KeyFileWrite::Unchanged
     );
     let mut batch = Batch {
-        id: "0123456789abcdef".into(),
         name: "b".into(),
         org_name: Some("Example".into()),
-        created_at: 0,
         expires_at: 1,
         link_lifetime_secs: 1,
-        has_user_root: false,
-        next_steps: None,
         ask_mail_client: true,
         public_key: vec![7; 32],
-        first_exported_at: None,
-        export_purge_at: None,
         retain_after_expiry_secs: 0,
         retain_after_export_secs: 0,
-        link_tag: crate::crypto::LinkTag::parse("0123456789ab").unwrap(),
-        imap: None,
-        message: None,
-        settings_sig: None,
-        message_sig: None,
-        language: None,
-        time_zone: None,
-        branding: Default::default(),
-        admin_login: None,
+        ..Batch::for_tests("0123456789abcdef")
     };
     let signer = settings_signer(&admin).unwrap();
     batch.settings_sig = Some(sign_batch(&signer, &batch));

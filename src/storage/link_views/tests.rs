@@ -4,31 +4,7 @@
 use super::*;
 
 fn batch(id: &str) -> Arc<Batch> {
-    Arc::new(Batch {
-        id: id.to_owned(),
-        name: id.to_owned(),
-        org_name: None,
-        created_at: 0,
-        expires_at: 100,
-        link_lifetime_secs: 100,
-        has_user_root: false,
-        next_steps: None,
-        ask_mail_client: false,
-        public_key: Vec::new(),
-        first_exported_at: None,
-        export_purge_at: None,
-        retain_after_expiry_secs: 100,
-        retain_after_export_secs: 100,
-        link_tag: crate::crypto::LinkTag::parse("0123456789ab").unwrap(),
-        imap: None,
-        message: None,
-        settings_sig: None,
-        message_sig: None,
-        language: None,
-        time_zone: None,
-        admin_login: None,
-        branding: Default::default(),
-    })
+    Arc::new(Batch::for_tests(id))
 }
 
 fn view(email: &str) -> LinkView {
