@@ -130,11 +130,15 @@ impl LinkTag {
 
     /// Parses a tag; `None` unless it is exactly 12 lowercase hex digits.
     pub fn parse(candidate: &str) -> Option<Self> {
-        (candidate.len() == LINK_TAG_CHARS
+        Self::is_tag(candidate).then(|| Self(candidate.to_owned()))
+    }
+
+    /// Whether `candidate` is exactly 12 lowercase hex digits.
+    fn is_tag(candidate: &str) -> bool {
+        candidate.len() == LINK_TAG_CHARS
             && candidate
                 .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| Self(candidate.to_owned()))
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 
     /// The tag's text.
@@ -183,7 +187,9 @@ impl LinkToken {
             None => candidate,
             Some((LINK_FORMAT_V2, rest)) => {
                 let (tag, secret) = rest.split_once('.')?;
-                LinkTag::parse(tag)?;
+                if !LinkTag::is_tag(tag) {
+                    return None;
+                }
                 secret
             }
             Some(_) => return None,
@@ -191,9 +197,12 @@ impl LinkToken {
         if secret.len() != TOKEN_CHARS {
             return None;
         }
-        let decoded = Zeroizing::new(URL_SAFE_NO_PAD.decode(secret).ok()?);
-        // Reject non-canonical encodings (trailing bits set) so one token has one spelling.
-        if decoded.len() != TOKEN_BYTES || URL_SAFE_NO_PAD.encode(decoded.as_slice()) != secret {
+        // Decoded on the stack, not allocated (issue 21: a page's parse was four
+        // allocations). The engine refuses padding and a last character with bits set
+        // beyond the 256 encoded (`decode_allow_trailing_bits` is off), so one token
+        // has one spelling; `parsing_accepts_only_the_canonical_spelling` pins it.
+        let mut decoded = Zeroizing::new([0u8; TOKEN_BYTES + 1]);
+        if URL_SAFE_NO_PAD.decode_slice(secret, decoded.as_mut_slice()) != Ok(TOKEN_BYTES) {
             return None;
         }
         Some(Self(SecretString::from(candidate.to_owned())))
@@ -1031,6 +1040,38 @@ mod tests {
         chars[42] = if chars[42] == 'B' { 'C' } else { 'B' };
         let tweaked: String = chars.into_iter().collect();
         assert!(LinkToken::parse(&tweaked).is_none() || tweaked == text);
+    }
+
+    /// Of the 64 characters that could end a token, only the 16 that carry no bits
+    /// beyond the 256 encoded are accepted: one token, one spelling.
+    #[test]
+    fn parsing_accepts_only_the_canonical_spelling() {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let text = LinkToken::generate().unwrap().expose().to_owned();
+        let tag = LinkTag::generate().unwrap();
+        let mut accepted = 0;
+        for (value, last) in ALPHABET.iter().enumerate() {
+            let candidate = format!("{}{}", &text[..TOKEN_CHARS - 1], char::from(*last));
+            let canonical = value % 4 == 0;
+            assert_eq!(
+                LinkToken::parse(&candidate).is_some(),
+                canonical,
+                "{candidate}"
+            );
+            let tagged = format!("2.{}.{candidate}", tag.as_str());
+            assert_eq!(LinkToken::parse(&tagged).is_some(), canonical, "{tagged}");
+            accepted += usize::from(canonical);
+        }
+        assert_eq!(accepted, 16);
+        // Padding, whitespace and the standard alphabet's characters are refused.
+        for bad in [
+            format!("{}=", &text[..TOKEN_CHARS - 1]),
+            format!("{} ", &text[..TOKEN_CHARS - 1]),
+            format!("{}+", &text[..TOKEN_CHARS - 1]),
+        ] {
+            assert!(LinkToken::parse(&bad).is_none(), "{bad}");
+        }
     }
 
     #[test]
