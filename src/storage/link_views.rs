@@ -67,6 +67,14 @@ const MAX_VIEWS: usize = 65_536;
 const MAX_AGE: Duration = Duration::from_secs(30);
 /// How often the `-shm` file open here is checked to still be the one at its path.
 const CHECK_FILE_EVERY: Duration = Duration::from_secs(1);
+/// Views read in one step of `warm` (one statement; the writer takes the jobs waiting
+/// between two steps).
+pub(super) const WARM_STEP: usize = 1024;
+/// Lookups that read the database under one header before the writer is asked to
+/// read every live link's view at once (`warm`).
+const WARM_AFTER_MISSES: u32 = 64;
+/// The writer is asked to read every live link's view at most this often.
+const WARM_EVERY: Duration = Duration::from_secs(5);
 
 /// What a lookup read: which `-shm` file (counted from the first one opened) and its
 /// WAL-index header.
@@ -97,6 +105,8 @@ struct Memory {
     batches: HashMap<String, Arc<Batch>>,
     /// The writer holds the write lock and will commit next (`begin_write`).
     writing: bool,
+    /// Lookups under this header that read the database (`wants_warm`).
+    misses: u32,
 }
 
 impl Memory {
@@ -111,6 +121,21 @@ impl Memory {
                 ..Memory::default()
             },
         )
+    }
+
+    /// Remembers `view` (there is room: the caller checked). Under one header a batch's
+    /// row is one row: its views share one copy.
+    fn remember(&mut self, token_hash: [u8; 32], mut view: LinkView) -> Arc<LinkView> {
+        match self.batches.get(&view.batch.id) {
+            Some(batch) => view.batch = Arc::clone(batch),
+            None => {
+                let batch = Arc::clone(&view.batch);
+                self.batches.insert(batch.id.clone(), batch);
+            }
+        }
+        let view = Arc::new(view);
+        self.views.insert(token_hash, Arc::clone(&view));
+        view
     }
 
     fn is_current(&self, stamp: &Stamp) -> bool {
@@ -162,6 +187,8 @@ pub(super) struct LinkViews {
     database: PathBuf,
     /// `close` ran: nothing is remembered any more, and the keeper stays closed.
     closed: std::sync::atomic::AtomicBool,
+    /// When the writer was last asked to read every live link's view (`wants_warm`).
+    warm_asked: Mutex<Option<Instant>>,
 }
 
 impl LinkViews {
@@ -180,6 +207,7 @@ impl LinkViews {
             opened: std::sync::atomic::AtomicU64::new(0),
             memory: Mutex::new(Memory::default()),
             answered: Default::default(),
+            warm_asked: Mutex::new(None),
         }
     }
 
@@ -285,7 +313,7 @@ impl LinkViews {
         &self,
         token_hash: &[u8; 32],
         stamp: &Stamp,
-        mut view: LinkView,
+        view: LinkView,
     ) -> Arc<LinkView> {
         let Ok(mut memory) = self.memory.lock() else {
             return Arc::new(view);
@@ -293,17 +321,7 @@ impl LinkViews {
         if !memory.is_current(stamp) || memory.views.len() >= MAX_VIEWS {
             return Arc::new(view);
         }
-        // Under one header a batch's row is one row: its views share one copy.
-        match memory.batches.get(&view.batch.id) {
-            Some(batch) => view.batch = Arc::clone(batch),
-            None => {
-                let batch = Arc::clone(&view.batch);
-                memory.batches.insert(batch.id.clone(), batch);
-            }
-        }
-        let view = Arc::new(view);
-        memory.views.insert(*token_hash, Arc::clone(&view));
-        view
+        memory.remember(*token_hash, view)
     }
 
     /// The writer has begun a transaction (`BEGIN IMMEDIATE`: it holds the write lock,
@@ -413,6 +431,83 @@ impl LinkViews {
         if stale(self.stamp()) && stale(self.stamp()) {
             self.forget();
         }
+    }
+
+    /// Counts a lookup that read the database under `stamp`; whether the writer should
+    /// now be asked to read every live link's view at once (`warm`): after
+    /// `WARM_AFTER_MISSES` such lookups under the header remembered under, at most once
+    /// per `WARM_EVERY`. A company opening its links one after the other then costs
+    /// one read of them all instead of one read transaction each; a page now and then
+    /// costs nothing more.
+    pub(super) fn wants_warm(&self, stamp: &Stamp) -> bool {
+        let Ok(mut memory) = self.memory.lock() else {
+            return false;
+        };
+        if !memory.is_current(stamp) {
+            return false;
+        }
+        memory.misses = memory.misses.saturating_add(1);
+        if memory.misses != WARM_AFTER_MISSES {
+            return false;
+        }
+        drop(memory);
+        let Ok(mut asked) = self.warm_asked.lock() else {
+            return false;
+        };
+        if asked.is_some_and(|at| at.elapsed() < WARM_EVERY) {
+            return false;
+        }
+        *asked = Some(Instant::now());
+        true
+    }
+
+    /// One step of reading every live link's view (the writer runs it between its
+    /// commits, so no commit of this process comes during the read): `read` reads the
+    /// next views, in one statement (one read transaction), after the header was read.
+    /// They are remembered only if the header is the same after the read and is the
+    /// one remembered under: every view remembered under a header is that header's
+    /// state, as for a single lookup. Answers whether to go on (`read` found as many as
+    /// it was asked for, all were remembered and there is room for more).
+    pub(super) fn warm(
+        &self,
+        read: impl FnOnce(usize) -> Option<Vec<([u8; 32], LinkView)>>,
+    ) -> bool {
+        let Some(before) = self.stamp() else {
+            return false;
+        };
+        let room = match self.memory.lock() {
+            Ok(memory) if memory.is_current(&before) => {
+                MAX_VIEWS.saturating_sub(memory.views.len())
+            }
+            _ => return false,
+        };
+        let asked = room.min(WARM_STEP);
+        if asked == 0 {
+            return false;
+        }
+        let Some(views) = read(asked) else {
+            return false;
+        };
+        let found = views.len();
+        if self.stamp() != Some(before) {
+            return false;
+        }
+        let Ok(mut memory) = self.memory.lock() else {
+            return false;
+        };
+        if !memory.is_current(&before) {
+            return false;
+        }
+        for (token_hash, view) in views {
+            if memory.views.len() >= MAX_VIEWS {
+                return false;
+            }
+            // A view remembered meanwhile is the same state: it is kept.
+            if !memory.views.contains_key(&token_hash) {
+                memory.remember(token_hash, view);
+            }
+        }
+        found == asked
     }
 
     /// How many views are remembered (for tests).

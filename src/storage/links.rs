@@ -68,6 +68,14 @@ impl Store {
             return Ok(Some(view));
         }
         self.link_views.count(false);
+        if let Some(stamp) = &stamp
+            && self.link_views.wants_warm(stamp)
+        {
+            // Many links read one by one: the writer reads them all at once, between
+            // its commits (`writer/warm.rs`). Nobody waits for it; with the writer's
+            // queue full it is simply not done.
+            let _ = self.submissions.try_send(super::writer::WriteJob::Warm);
+        }
         let found = self.readers.read(|conn| {
             let mut query = conn.prepare_cached(&LINK_VIEW_SQL)?;
             let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::ColumnIndex::of(&query));
@@ -421,15 +429,68 @@ impl Store {
 }
 
 /// The link a token hash names, with its recipient and batch (`link_by_token_hash`).
-static LINK_VIEW_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// A link's view: its columns and tables, for one link (`LINK_VIEW_SQL`) or many
+/// (`LIVE_VIEWS_SQL`).
+static LINK_VIEW_FROM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT l.state, l.expires_at AS link_expires_at, l.opened_at, l.used_at, \
+        "l.state, l.expires_at AS link_expires_at, l.opened_at, l.used_at, \
          l.failed_attempts, {RECIPIENT_COLUMNS}, {BATCH_COLUMNS} \
          FROM links l JOIN recipients r ON r.id = l.recipient_id \
-         JOIN batches b ON b.id = r.batch_id JOIN batch_keys k ON k.batch_id = b.id \
-         WHERE l.token_hash = ?"
+         JOIN batches b ON b.id = r.batch_id JOIN batch_keys k ON k.batch_id = b.id"
     )
 });
+
+static LINK_VIEW_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {} WHERE l.token_hash = ?", *LINK_VIEW_FROM));
+
+/// The views of live links after a link id, in the order of their ids.
+static LIVE_VIEWS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT l.id AS link_id, l.token_hash, {} \
+         WHERE l.state = 'live' AND l.id > ?1 ORDER BY l.id LIMIT ?2",
+        *LINK_VIEW_FROM
+    )
+});
+
+/// `LIVE_VIEWS_SQL`'s columns by name.
+static LIVE_VIEWS_COLUMNS: std::sync::OnceLock<super::reader::ColumnIndex> =
+    std::sync::OnceLock::new();
+
+/// A link's view with its token's hash.
+pub(super) type HashedView = ([u8; 32], LinkView);
+
+/// The views of at most `limit` live links after link `after` (by id), in one
+/// statement, so one read transaction: each with its token's hash. Answers them and the
+/// id of the last one (`LinkViews::warm`, run by the writer between its commits).
+pub(super) fn read_live_views(
+    conn: &rusqlite::Connection,
+    after: i64,
+    limit: usize,
+) -> StoreResult<(Vec<HashedView>, Option<i64>)> {
+    let read_error = |e| super::connection::rusqlite_error(e, "database error");
+    let mut query = conn.prepare_cached(&LIVE_VIEWS_SQL).map_err(read_error)?;
+    let columns = LIVE_VIEWS_COLUMNS.get_or_init(|| super::reader::ColumnIndex::of(&query));
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = query
+        .query(rusqlite::params![after, limit])
+        .map_err(read_error)?;
+    let (mut views, mut last) = (Vec::new(), None);
+    while let Some(row) = rows.next().map_err(read_error)? {
+        let row = super::reader::OrderedRow {
+            row,
+            columns,
+            next: std::cell::Cell::new(0),
+        };
+        let id: i64 = super::reader::Columns::try_get(&row, "link_id")?;
+        let hash: Vec<u8> = super::reader::Columns::try_get(&row, "token_hash")?;
+        let Ok(token_hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
+            continue;
+        };
+        views.push((token_hash, row_to_link_view(&row)?));
+        last = Some(id);
+    }
+    Ok((views, last))
+}
 
 /// `LINK_VIEW_SQL`'s columns by name (the same on every connection: one query text).
 static LINK_VIEW_COLUMNS: std::sync::OnceLock<super::reader::ColumnIndex> =

@@ -10,6 +10,7 @@
 //! ([`pause`]); a write someone awaits never waits for them.
 
 mod pause;
+mod warm;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -77,12 +78,16 @@ pub(super) enum WriteJob {
         /// Answered once the connection is closed.
         done: Answer,
     },
+    /// Read every live link's view into memory, a step at a time between commits
+    /// (`warm.rs`). Nobody waits for it.
+    Warm,
 }
 
 impl WriteJob {
-    /// An "opened" note: nobody waits for it, so it may wait for company ([`pause`]).
+    /// An "opened" note (or a request to warm the views): nobody waits for it, so it
+    /// may wait for company ([`pause`]).
     fn is_note(&self) -> bool {
-        matches!(self, Self::Opened { .. })
+        matches!(self, Self::Opened { .. } | Self::Warm)
     }
 
     fn answer(self, outcome: StoreResult<()>) {
@@ -91,6 +96,7 @@ impl WriteJob {
             | Self::Opened { done, .. }
             | Self::Flush { done }
             | Self::Close { done } => done,
+            Self::Warm => return,
         };
         // The caller may have given up waiting; its outcome is then nobody's business.
         let _ = done.send(outcome);
@@ -201,7 +207,8 @@ fn submission_writer(
     let mut closing = Vec::new();
     let mut pause = pause::Pause::new(pause);
     let mut commits = 0;
-    while let Some(first) = jobs.blocking_recv() {
+    let mut warming = None;
+    while let Some(first) = warm::next_job(&mut jobs, &mut warming, path, &mut conn, views) {
         group.push(first);
         while group.len() < GROUP_COMMIT_MAX {
             match jobs.try_recv() {
@@ -209,11 +216,19 @@ fn submission_writer(
                 Err(_) => break,
             }
         }
-        pause.gather(&mut jobs, &mut group, GROUP_COMMIT_MAX);
+        pause.gather(&mut jobs, &mut group, GROUP_COMMIT_MAX, || {
+            warm::step_if_warming(&mut warming, path, &mut conn, views)
+        });
         let (close, writes): (Vec<_>, Vec<_>) = group
             .drain(..)
             .partition(|job| matches!(job, WriteJob::Close { .. }));
         closing.extend(close);
+        let (warm, writes): (Vec<_>, Vec<_>) = writes
+            .into_iter()
+            .partition(|job| matches!(job, WriteJob::Warm));
+        if !warm.is_empty() {
+            warming.get_or_insert_with(warm::Warming::default);
+        }
         if !writes.is_empty() {
             commit_group(path, &mut conn, writes, views);
             pause.committed();
@@ -221,6 +236,7 @@ fn submission_writer(
         }
         if !closing.is_empty() {
             conn = None;
+            warming = None;
             for job in closing.drain(..) {
                 job.answer(Ok(()));
             }
@@ -390,7 +406,7 @@ fn write_group(
                     burned.push(true);
                     continue;
                 }
-                WriteJob::Flush { .. } | WriteJob::Close { .. } => {
+                WriteJob::Flush { .. } | WriteJob::Close { .. } | WriteJob::Warm => {
                     burned.push(true);
                     continue;
                 }

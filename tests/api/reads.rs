@@ -2,7 +2,8 @@
 //! note a first visit queues: a change the CLI makes from another process while `serve`
 //! runs is seen by the very next request, through read connections already open and
 //! statements already prepared; notes queued just before a clean stop (one of them
-//! within the writer's pause) are committed.
+//! within the writer's pause) are committed; many first visits make the writer read
+//! every live link's view at once.
 
 use std::path::{Path, PathBuf};
 
@@ -159,6 +160,93 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
     assert!(opened("eve@example.org").is_some(), "eve's visit not noted");
     assert!(opened("cy@example.org").is_some());
     store.close().await;
+}
+
+/// A company opening its links one after the other: after `WARM_AFTER_MISSES` (64)
+/// lookups read the database, the writer reads every live link's view at once
+/// (`storage/writer/warm.rs`), and the rest of the first visits are answered from
+/// memory. A link revoked by the CLI afterwards is still refused at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_first_visits_warm_every_live_links_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = dir.join("data");
+    cli_ok(&data, &["admin", "init"]);
+    let metrics = format!("127.0.0.1:{}", crate::helpers::free_port());
+    let server = Server::start(&data, &[("PASSDROP_METRICS_LISTEN", metrics.as_str())]);
+    let roster: PathBuf = dir.join("roster.csv");
+    let mut text = String::from("EmailAddress\n");
+    for i in 0..200 {
+        text.push_str(&format!("user{i}@example.org\n"));
+    }
+    std::fs::write(&roster, text).unwrap();
+    let links_path = dir.join("links.csv");
+    cli_ok(
+        &data,
+        &[
+            "batch",
+            "create",
+            "--name",
+            "warm",
+            "--org",
+            "Example Ltd",
+            "--roster",
+            roster.to_str().unwrap(),
+            "--links-out",
+            links_path.to_str().unwrap(),
+            "--public-url",
+            &server.address,
+        ],
+    );
+    let links: Vec<String> = parse_csv(&std::fs::read(&links_path).unwrap())
+        .into_iter()
+        .skip(1)
+        .map(|row| row.last().unwrap().clone())
+        .collect();
+    assert_eq!(links.len(), 200);
+    while !server.log.lock().unwrap().contains("metrics on http://") {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let client = reqwest::Client::new();
+    let answers = || {
+        let client = client.clone();
+        let url = format!("http://{metrics}/metrics");
+        async move {
+            let text = client.get(&url).send().await.unwrap().text().await.unwrap();
+            let count = |from: &str| {
+                text.lines()
+                    .find_map(|l| {
+                        l.strip_prefix(&format!("passdrop_link_views_total{{from=\"{from}\"}} "))
+                    })
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap()
+            };
+            (count("memory"), count("database"))
+        }
+    };
+    for url in &links[..100] {
+        assert_eq!(client.get(url).send().await.unwrap().status(), 200);
+    }
+    let (_, read_before) = answers().await;
+    assert!(read_before >= 64, "{read_before} lookups read the database");
+    // The warm runs while the writer's queue is empty: give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (memory_before, read_before) = answers().await;
+    for url in &links[100..] {
+        assert_eq!(client.get(url).send().await.unwrap().status(), 200);
+    }
+    let (memory_after, read_after) = answers().await;
+    assert!(
+        read_after - read_before < 10,
+        "{} of 100 first visits read the database after the warm",
+        read_after - read_before
+    );
+    assert!(memory_after - memory_before > 90);
+    // A warmed view is forgotten as any other: the CLI's revocation is seen at once.
+    cli_ok(&data, &["link", "revoke", "warm", "user150@example.org"]);
+    assert_eq!(client.get(&links[150]).send().await.unwrap().status(), 410);
+    assert_eq!(client.get(&links[151]).send().await.unwrap().status(), 200);
+    server.stop();
 }
 
 /// Awaits every future, in order (the tests' dependencies have no `join_all`).

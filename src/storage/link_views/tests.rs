@@ -290,3 +290,68 @@ fn without_a_header_it_knows_nothing() {
     std::fs::write(dir.path().join("db.sqlite-shm"), &bytes).unwrap();
     assert!(views.stamp().is_some());
 }
+
+/// The writer is asked to warm the views once per header, after `WARM_AFTER_MISSES`
+/// lookups read the database under it, and at most once per `WARM_EVERY`.
+#[test]
+fn many_lookups_from_the_database_ask_for_a_warm_once() {
+    let (_dir, writer, views) = database();
+    let stamp = views.stamp().unwrap();
+    assert!(views.get(&[0; 32], &stamp).is_none(), "remembers under it");
+    let asked = (0..3 * WARM_AFTER_MISSES)
+        .filter(|_| views.wants_warm(&stamp))
+        .count();
+    assert_eq!(asked, 1);
+    // Under a new header it would be asked again, but not within `WARM_EVERY`.
+    writer
+        .execute("INSERT INTO t (v) VALUES ('x')", [])
+        .unwrap();
+    let after = views.stamp().unwrap();
+    assert!(views.get(&[0; 32], &after).is_none());
+    assert!(!(0..3 * WARM_AFTER_MISSES).any(|_| views.wants_warm(&after)));
+    // A stamp the views are not remembered under counts nothing.
+    assert!(!(0..3 * WARM_AFTER_MISSES).any(|_| views.wants_warm(&stamp)));
+}
+
+/// A warm step remembers what it read only if the header did not change during the
+/// read and is the one remembered under; a view remembered meanwhile is kept; it goes
+/// on while it finds as many as it asked for.
+#[test]
+fn a_warm_step_remembers_only_under_an_unchanged_header() {
+    let (dir, writer, views) = database();
+    let stamp = views.stamp().unwrap();
+    // Nothing remembered under this header yet: the step reads nothing.
+    assert!(!views.warm(|_| panic!("read although nothing is remembered under the header")));
+    assert!(views.get(&[0; 32], &stamp).is_none());
+    let kept = views.put(&[1; 32], &stamp, view("kept@example.org"));
+    let more = views.warm(|limit| {
+        assert_eq!(limit, WARM_STEP);
+        Some(
+            (1..=limit)
+                .map(|i| {
+                    let mut hash = [7u8; 32];
+                    hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                    (hash, view("w@example.org"))
+                })
+                .collect(),
+        )
+    });
+    assert!(more, "a full step: there may be more");
+    assert_eq!(views.len(), 1 + WARM_STEP);
+    assert!(Arc::ptr_eq(&views.get(&[1; 32], &stamp).unwrap(), &kept));
+    // A short step: the end.
+    assert!(!views.warm(|_| Some(vec![([9; 32], view("last@example.org"))])));
+    assert!(views.get(&[9; 32], &stamp).is_some());
+    // Another connection commits during the read: nothing of it is remembered.
+    let other = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+    let more = views.warm(|_| {
+        other.execute("INSERT INTO t (v) VALUES ('y')", []).unwrap();
+        Some(vec![([8; 32], view("late@example.org"))])
+    });
+    assert!(!more);
+    let after = views.stamp().unwrap();
+    assert!(views.get(&[8; 32], &after).is_none());
+    // A failed read stops it.
+    assert!(!views.warm(|_| None));
+    drop(writer);
+}

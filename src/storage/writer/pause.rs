@@ -54,12 +54,15 @@ impl Pause {
     /// interval ago, waits until the interval has passed, adding what arrives to
     /// `group`; returns within a `STEP` when a job that is not a note arrives (with it
     /// and every job queued behind it, up to `max`), at once when `group` reaches
-    /// `max`, or when every sender is gone.
+    /// `max`, or when every sender is gone. While it waits it runs `idle` instead of
+    /// sleeping, as long as `idle` answers that it did something (a step of the link
+    /// views' warm, `warm.rs`: a job that is not a note then waits for the step).
     pub(super) fn gather(
         &self,
         jobs: &mut tokio::sync::mpsc::Receiver<WriteJob>,
         group: &mut Vec<WriteJob>,
         max: usize,
+        mut idle: impl FnMut() -> bool,
     ) {
         let Some(last_commit) = self.last_commit else {
             return;
@@ -81,7 +84,9 @@ impl Pause {
                     if awaited || now >= deadline {
                         return;
                     }
-                    std::thread::sleep(STEP.min(deadline - now));
+                    if !idle() {
+                        std::thread::sleep(STEP.min(deadline - now));
+                    }
                 }
             }
         }

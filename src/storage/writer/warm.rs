@@ -1,0 +1,99 @@
+//! Reading every live link's view into memory at once (issue 21), for the pages
+//! (`link_views.rs`). When many lookups under one header read the database (a company
+//! opening its links one after the other; the load bench's first pass over 50,000
+//! links), each pays a read transaction of its own, and every one of the writer's
+//! commits of their "opened" notes makes the readers' page caches start again. One
+//! statement reading them all in the order of their ids costs a small part of that.
+//!
+//! The writer runs it, a step of `WARM_STEP` views at a time: one before each group it
+//! commits, and more while its queue is empty. No commit of this process can come
+//! between the header read before a step and the one read after it, so a step is
+//! remembered unless another process committed meanwhile (then it stops, and the views
+//! are forgotten as usual). A write waits at most one step (a few milliseconds).
+
+use std::path::Path;
+
+use rusqlite::Connection;
+use tokio::sync::mpsc::Receiver;
+use tokio::sync::mpsc::error::TryRecvError;
+
+use super::WriteJob;
+use crate::storage::link_views::LinkViews;
+
+/// A warm under way: the id of the last link read, and how many views it read so far.
+#[derive(Debug, Default)]
+pub(super) struct Warming {
+    after: i64,
+    seen: usize,
+}
+
+/// The writer's next job. While a warm is under way, one step runs before each group
+/// (a stream of "opened" notes, which is what asks for a warm, would otherwise never
+/// leave the queue empty), and more while no job waits (here, and in the notes' pause:
+/// `pause::Pause::gather`); otherwise the writer waits for a job. `None` once every
+/// sender is gone.
+pub(super) fn next_job(
+    jobs: &mut Receiver<WriteJob>,
+    warming: &mut Option<Warming>,
+    path: &Path,
+    conn: &mut Option<Connection>,
+    views: &LinkViews,
+) -> Option<WriteJob> {
+    while step_if_warming(warming, path, conn, views) {
+        match jobs.try_recv() {
+            Ok(job) => return Some(job),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+    }
+    jobs.blocking_recv()
+}
+
+/// Runs one step of the warm under way, if there is one; answers whether it ran one.
+pub(super) fn step_if_warming(
+    warming: &mut Option<Warming>,
+    path: &Path,
+    conn: &mut Option<Connection>,
+    views: &LinkViews,
+) -> bool {
+    let Some(warm) = warming.as_mut() else {
+        return false;
+    };
+    if !step(warm, path, conn, views) {
+        tracing::debug!(views = warm.seen, "read the live links' views at once");
+        *warming = None;
+    }
+    true
+}
+
+/// One step: reads the next views and hands them to `LinkViews::warm`. Answers whether
+/// there is more to read.
+fn step(warm: &mut Warming, path: &Path, conn: &mut Option<Connection>, views: &LinkViews) -> bool {
+    if conn.is_none() {
+        match crate::storage::connection::open_read_write(path) {
+            Ok(c) => *conn = Some(c),
+            Err(e) => {
+                tracing::debug!(error = %e, "could not open the writer's connection to warm the link views");
+                return false;
+            }
+        }
+    }
+    let Some(conn) = conn.as_ref() else {
+        return false;
+    };
+    views.warm(
+        |limit| match crate::storage::links::read_live_views(conn, warm.after, limit) {
+            Ok((read, last)) => {
+                if let Some(last) = last {
+                    warm.after = last;
+                }
+                warm.seen += read.len();
+                Some(read)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read the live links' views");
+                None
+            }
+        },
+    )
+}
