@@ -70,8 +70,8 @@ const CHECK_FILE_EVERY: Duration = Duration::from_secs(1);
 /// Views read in one step of `warm` (one statement; the writer takes the jobs waiting
 /// between two steps).
 pub(super) const WARM_STEP: usize = 1024;
-/// Lookups that read the database under one header before the writer is asked to
-/// read every live link's view at once (`warm`).
+/// Lookups that read the database under one header and found a link before the
+/// writer is asked to read every live link's view at once (`warm`).
 const WARM_AFTER_MISSES: u32 = 64;
 /// The writer is asked to read every live link's view at most this often.
 const WARM_EVERY: Duration = Duration::from_secs(5);
@@ -105,7 +105,7 @@ struct Memory {
     batches: HashMap<String, Arc<Batch>>,
     /// The writer holds the write lock and will commit next (`begin_write`).
     writing: bool,
-    /// Lookups under this header that read the database (`wants_warm`).
+    /// Lookups under this header that read the database and found a link (`wants_warm`).
     misses: u32,
 }
 
@@ -433,7 +433,7 @@ impl LinkViews {
         }
     }
 
-    /// Counts a lookup that read the database under `stamp`; whether the writer should
+    /// Counts a lookup that read the database under `stamp` and found a link; whether the writer should
     /// now be asked to read every live link's view at once (`warm`): after
     /// `WARM_AFTER_MISSES` such lookups under the header remembered under, at most once
     /// per `WARM_EVERY`. A company opening its links one after the other then costs

@@ -68,14 +68,6 @@ impl Store {
             return Ok(Some(view));
         }
         self.link_views.count(false);
-        if let Some(stamp) = &stamp
-            && self.link_views.wants_warm(stamp)
-        {
-            // Many links read one by one: the writer reads them all at once, between
-            // its commits (`writer/warm.rs`). Nobody waits for it; with the writer's
-            // queue full it is simply not done.
-            let _ = self.submissions.try_send(super::writer::WriteJob::Warm);
-        }
         let found = self.readers.read(|conn| {
             let mut query = conn.prepare_cached(&LINK_VIEW_SQL)?;
             let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::ColumnIndex::of(&query));
@@ -92,6 +84,13 @@ impl Store {
         // same): every view remembered under one header is then that header's state.
         Ok(match (found.transpose()?, stamp) {
             (Some(view), Some(stamp)) if self.link_views.stamp() == Some(stamp) => {
+                // Many links read one by one: the writer reads them all at once,
+                // between its commits (`writer/warm.rs`). Only links found count, so
+                // made-up tokens never ask for it. Nobody waits for it; with the
+                // writer's queue full it is simply not done.
+                if self.link_views.wants_warm(&stamp) {
+                    let _ = self.submissions.try_send(super::writer::WriteJob::Warm);
+                }
                 Some(self.link_views.put(token_hash, &stamp, view))
             }
             (view, _) => view.map(Arc::new),
