@@ -473,7 +473,7 @@ pub(super) fn read_live_views(
     let mut rows = query
         .query(rusqlite::params![after, limit])
         .map_err(read_error)?;
-    let (mut views, mut last) = (Vec::new(), None);
+    let (mut views, mut last, mut batch) = (Vec::new(), None, None);
     while let Some(row) = rows.next().map_err(read_error)? {
         let row = super::reader::OrderedRow {
             row,
@@ -485,7 +485,7 @@ pub(super) fn read_live_views(
         let Ok(token_hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
             continue;
         };
-        views.push((token_hash, row_to_link_view(&row)?));
+        views.push((token_hash, row_to_link_view_after(&row, &mut batch)?));
         last = Some(id);
     }
     Ok((views, last))
@@ -496,14 +496,36 @@ static LINK_VIEW_COLUMNS: std::sync::OnceLock<super::reader::ColumnIndex> =
     std::sync::OnceLock::new();
 
 fn row_to_link_view(row: &impl super::reader::Columns) -> StoreResult<LinkView> {
+    row_to_link_view_after(row, &mut None)
+}
+
+/// A link's view; its batch is `last`'s if it is the same batch (rows of one statement
+/// read one snapshot, so one batch's columns are the same on each of its rows: the
+/// warm decodes them once per batch, not once per link), else decoded and kept there.
+fn row_to_link_view_after(
+    row: &impl super::reader::Columns,
+    last: &mut Option<Arc<Batch>>,
+) -> StoreResult<LinkView> {
+    // Read in the query's order (`OrderedRow`).
     let state: String = row.try_get("state")?;
+    let (expires_at, opened_at, used_at, failed_attempts) = (
+        row.try_get("link_expires_at")?,
+        row.try_get("opened_at")?,
+        row.try_get("used_at")?,
+        row.try_get("failed_attempts")?,
+    );
+    let recipient = row_to_recipient(row)?;
+    let batch = match last {
+        Some(batch) if batch.id == recipient.batch_id => Arc::clone(batch),
+        _ => Arc::clone(last.insert(Arc::new(row_to_batch(row)?))),
+    };
     Ok(LinkView {
         state: LinkState::parse(&state)?,
-        expires_at: row.try_get("link_expires_at")?,
-        opened_at: row.try_get("opened_at")?,
-        used_at: row.try_get("used_at")?,
-        failed_attempts: row.try_get("failed_attempts")?,
-        recipient: row_to_recipient(row)?,
-        batch: Arc::new(row_to_batch(row)?),
+        expires_at,
+        opened_at,
+        used_at,
+        failed_attempts,
+        recipient,
+        batch,
     })
 }

@@ -198,12 +198,50 @@ async fn many_first_visits_warm_every_live_links_view() {
             &server.address,
         ],
     );
-    let links: Vec<String> = parse_csv(&std::fs::read(&links_path).unwrap())
+    let mut links: Vec<String> = parse_csv(&std::fs::read(&links_path).unwrap())
         .into_iter()
         .skip(1)
         .map(|row| row.last().unwrap().clone())
         .collect();
     assert_eq!(links.len(), 200);
+    // Another batch, then a link of the first reissued: in the order of link ids the
+    // warm reads the first batch, the other, and the first again (each view must carry
+    // its own batch).
+    std::fs::write(dir.join("other.csv"), "EmailAddress\nzed@example.org\n").unwrap();
+    let other_links = dir.join("other-links.csv");
+    cli_ok(
+        &data,
+        &[
+            "batch",
+            "create",
+            "--name",
+            "other",
+            "--org",
+            "Other Org",
+            "--roster",
+            dir.join("other.csv").to_str().unwrap(),
+            "--links-out",
+            other_links.to_str().unwrap(),
+            "--public-url",
+            &server.address,
+        ],
+    );
+    let other = parse_csv(&std::fs::read(&other_links).unwrap())[1]
+        .last()
+        .unwrap()
+        .clone();
+    let out = cli_ok(
+        &data,
+        &[
+            "link",
+            "reissue",
+            "warm",
+            "user199@example.org",
+            "--public-url",
+            &server.address,
+        ],
+    );
+    links[199] = parse_csv(&out)[1].last().unwrap().clone();
     while !server.log.lock().unwrap().contains("metrics on http://") {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -242,6 +280,15 @@ async fn many_first_visits_warm_every_live_links_view() {
         read_after - read_before
     );
     assert!(memory_after - memory_before > 90);
+    let page = |url: String| {
+        let client = client.clone();
+        async move { client.get(&url).send().await.unwrap().text().await.unwrap() }
+    };
+    let (other_page, last_page) = (page(other.clone()).await, page(links[199].clone()).await);
+    assert!(other_page.contains("Other Org") && !other_page.contains("Example Ltd"));
+    assert!(last_page.contains("Example Ltd") && last_page.contains("user199@example.org"));
+    let (_, read_at_end) = answers().await;
+    assert_eq!(read_at_end, read_after, "both answered from memory");
     // A warmed view is forgotten as any other: the CLI's revocation is seen at once.
     cli_ok(&data, &["link", "revoke", "warm", "user150@example.org"]);
     assert_eq!(client.get(&links[150]).send().await.unwrap().status(), 410);
