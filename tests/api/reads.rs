@@ -21,30 +21,40 @@ fn cli_ok(data: &Path, args: &[&str]) -> Vec<u8> {
     o.stdout
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_stop() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+/// A data directory under `dir` with its admin key, and `serve` on it with its metrics
+/// listener (answers the data directory, the server and the metrics address).
+async fn serve_with_metrics(dir: &Path) -> (PathBuf, Server, String) {
     let data = dir.join("data");
     cli_ok(&data, &["admin", "init"]);
     let metrics = format!("127.0.0.1:{}", crate::helpers::free_port());
     let server = Server::start(&data, &[("PASSDROP_METRICS_LISTEN", metrics.as_str())]);
-    let roster: PathBuf = dir.join("roster.csv");
-    std::fs::write(
-        &roster,
-        "EmailAddress\nann@example.org\nbob@example.org\ncy@example.org\ndee@example.org\neve@example.org\n",
-    )
-    .unwrap();
-    let links_path = dir.join("links.csv");
+    while !server.log.lock().unwrap().contains("metrics on http://") {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (data, server, metrics)
+}
+
+/// Creates batch `name` of `org` for `emails` from the CLI; answers its links file's
+/// rows (the header left out: the address first, the link last).
+fn create_batch(
+    data: &Path,
+    server: &Server,
+    name: &str,
+    org: &str,
+    emails: &[&str],
+) -> Vec<Vec<String>> {
+    let roster = data.with_file_name(format!("{name}.csv"));
+    std::fs::write(&roster, format!("EmailAddress\n{}\n", emails.join("\n"))).unwrap();
+    let links_path = data.with_file_name(format!("{name}-links.csv"));
     cli_ok(
-        &data,
+        data,
         &[
             "batch",
             "create",
             "--name",
-            "reads",
+            name,
             "--org",
-            "Example Ltd",
+            org,
             "--roster",
             roster.to_str().unwrap(),
             "--links-out",
@@ -53,7 +63,35 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
             &server.address,
         ],
     );
-    let links = parse_csv(&std::fs::read(&links_path).unwrap());
+    parse_csv(&std::fs::read(&links_path).unwrap()).split_off(1)
+}
+
+/// The link lookups answered so far from memory and from the database (`/metrics`).
+async fn link_view_answers(client: &reqwest::Client, metrics: &str) -> (u64, u64) {
+    let url = format!("http://{metrics}/metrics");
+    let text = client.get(&url).send().await.unwrap().text().await.unwrap();
+    let count = |from: &str| {
+        let prefix = format!("passdrop_link_views_total{{from=\"{from}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap()
+    };
+    (count("memory"), count("database"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, server, metrics) = serve_with_metrics(tmp.path()).await;
+    let emails = [
+        "ann@example.org",
+        "bob@example.org",
+        "cy@example.org",
+        "dee@example.org",
+        "eve@example.org",
+    ];
+    let links = create_batch(&data, &server, "reads", "Example Ltd", &emails);
     let link_of = |email: &str| {
         links
             .iter()
@@ -83,20 +121,7 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
     // Once the first visits' notes are committed, the views are answered from memory
     // (`storage/link_views.rs`): what follows checks that a CLI change reaches a
     // server that remembers them.
-    while !server.log.lock().unwrap().contains("metrics on http://") {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let from_memory = || {
-        let client = client.clone();
-        let url = format!("http://{metrics}/metrics");
-        async move {
-            let text = client.get(&url).send().await.unwrap().text().await.unwrap();
-            text.lines()
-                .find_map(|l| l.strip_prefix("passdrop_link_views_total{from=\"memory\"} "))
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap()
-        }
-    };
+    let from_memory = || async { link_view_answers(&client, &metrics).await.0 };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let before = from_memory().await;
     loop {
@@ -169,64 +194,18 @@ async fn cli_changes_are_seen_at_once_and_a_queued_opened_note_survives_a_clean_
 #[tokio::test(flavor = "multi_thread")]
 async fn many_first_visits_warm_every_live_links_view() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let data = dir.join("data");
-    cli_ok(&data, &["admin", "init"]);
-    let metrics = format!("127.0.0.1:{}", crate::helpers::free_port());
-    let server = Server::start(&data, &[("PASSDROP_METRICS_LISTEN", metrics.as_str())]);
-    let roster: PathBuf = dir.join("roster.csv");
-    let mut text = String::from("EmailAddress\n");
-    for i in 0..200 {
-        text.push_str(&format!("user{i}@example.org\n"));
-    }
-    std::fs::write(&roster, text).unwrap();
-    let links_path = dir.join("links.csv");
-    cli_ok(
-        &data,
-        &[
-            "batch",
-            "create",
-            "--name",
-            "warm",
-            "--org",
-            "Example Ltd",
-            "--roster",
-            roster.to_str().unwrap(),
-            "--links-out",
-            links_path.to_str().unwrap(),
-            "--public-url",
-            &server.address,
-        ],
-    );
-    let mut links: Vec<String> = parse_csv(&std::fs::read(&links_path).unwrap())
+    let (data, server, metrics) = serve_with_metrics(tmp.path()).await;
+    let emails: Vec<String> = (0..200).map(|i| format!("user{i}@example.org")).collect();
+    let emails: Vec<&str> = emails.iter().map(String::as_str).collect();
+    let mut links: Vec<String> = create_batch(&data, &server, "warm", "Example Ltd", &emails)
         .into_iter()
-        .skip(1)
         .map(|row| row.last().unwrap().clone())
         .collect();
     assert_eq!(links.len(), 200);
     // Another batch, then a link of the first reissued: in the order of link ids the
     // warm reads the first batch, the other, and the first again (each view must carry
     // its own batch).
-    std::fs::write(dir.join("other.csv"), "EmailAddress\nzed@example.org\n").unwrap();
-    let other_links = dir.join("other-links.csv");
-    cli_ok(
-        &data,
-        &[
-            "batch",
-            "create",
-            "--name",
-            "other",
-            "--org",
-            "Other Org",
-            "--roster",
-            dir.join("other.csv").to_str().unwrap(),
-            "--links-out",
-            other_links.to_str().unwrap(),
-            "--public-url",
-            &server.address,
-        ],
-    );
-    let other = parse_csv(&std::fs::read(&other_links).unwrap())[1]
+    let other = create_batch(&data, &server, "other", "Other Org", &["zed@example.org"])[0]
         .last()
         .unwrap()
         .clone();
@@ -242,32 +221,14 @@ async fn many_first_visits_warm_every_live_links_view() {
         ],
     );
     links[199] = parse_csv(&out)[1].last().unwrap().clone();
-    while !server.log.lock().unwrap().contains("metrics on http://") {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
     let client = reqwest::Client::new();
-    let answers = || {
-        let client = client.clone();
-        let url = format!("http://{metrics}/metrics");
-        async move {
-            let text = client.get(&url).send().await.unwrap().text().await.unwrap();
-            let count = |from: &str| {
-                text.lines()
-                    .find_map(|l| {
-                        l.strip_prefix(&format!("passdrop_link_views_total{{from=\"{from}\"}} "))
-                    })
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap()
-            };
-            (count("memory"), count("database"))
-        }
-    };
+    let answers = || link_view_answers(&client, &metrics);
     for url in &links[..100] {
         assert_eq!(client.get(url).send().await.unwrap().status(), 200);
     }
     let (_, read_before) = answers().await;
     assert!(read_before >= 64, "{read_before} lookups read the database");
-    // The warm runs while the writer's queue is empty: give it a moment.
+    // The warm runs between the writer's commits: give it a moment.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let (memory_before, read_before) = answers().await;
     for url in &links[100..] {
