@@ -70,6 +70,10 @@ const CHECK_FILE_EVERY: Duration = Duration::from_secs(1);
 /// Views read in one step of `warm` (one statement; the writer takes the jobs waiting
 /// between two steps).
 pub(super) const WARM_STEP: usize = 1024;
+/// Views a warm remembers under one hold of the lock.
+const WARM_LOCKED: usize = 128;
+/// Room a warm leaves for the views of the links people open.
+const WARM_ROOM_KEPT: usize = 8_192;
 /// Lookups that read the database under one header and found a link before the
 /// writer is asked to read every live link's view at once (`warm`).
 const WARM_AFTER_MISSES: u32 = 64;
@@ -433,13 +437,19 @@ impl LinkViews {
         }
     }
 
-    /// Counts a lookup that read the database under `stamp` and found a link; whether the writer should
-    /// now be asked to read every live link's view at once (`warm`): after
-    /// `WARM_AFTER_MISSES` such lookups under the header remembered under, at most once
-    /// per `WARM_EVERY`. A company opening its links one after the other then costs
-    /// one read of them all instead of one read transaction each; a page now and then
-    /// costs nothing more.
+    /// Counts a lookup that read the database under `stamp` and found a link; whether
+    /// the writer should now be asked to read every live link's view at once (`warm`):
+    /// after `WARM_AFTER_MISSES` such lookups under the header remembered under, at most
+    /// once per `WARM_EVERY` (the count starts again when it asks). A company opening its
+    /// links one after the other then costs one read of them all instead of one read
+    /// transaction each; a page now and then costs nothing more. If the request cannot
+    /// be sent, `warm_not_sent` lets the next such lookup ask again.
     pub(super) fn wants_warm(&self, stamp: &Stamp) -> bool {
+        self.wants_warm_at(stamp, Instant::now())
+    }
+
+    /// `wants_warm` at `now` (tests move the clock).
+    fn wants_warm_at(&self, stamp: &Stamp, now: Instant) -> bool {
         let Ok(mut memory) = self.memory.lock() else {
             return false;
         };
@@ -447,37 +457,52 @@ impl LinkViews {
             return false;
         }
         memory.misses = memory.misses.saturating_add(1);
-        if memory.misses != WARM_AFTER_MISSES {
+        if memory.misses < WARM_AFTER_MISSES {
             return false;
         }
-        drop(memory);
         let Ok(mut asked) = self.warm_asked.lock() else {
             return false;
         };
-        if asked.is_some_and(|at| at.elapsed() < WARM_EVERY) {
+        if asked.is_some_and(|at| now.saturating_duration_since(at) < WARM_EVERY) {
             return false;
         }
-        *asked = Some(Instant::now());
+        *asked = Some(now);
+        memory.misses = 0;
         true
     }
 
-    /// One step of reading every live link's view (the writer runs it between its
-    /// commits, so no commit of this process comes during the read): `read` reads the
-    /// next views, in one statement (one read transaction), after the header was read.
-    /// They are remembered only if the header is the same after the read and is the
-    /// one remembered under: every view remembered under a header is that header's
-    /// state, as for a single lookup. Answers whether to go on (`read` found as many as
-    /// it was asked for, all were remembered and there is room for more).
+    /// The request `wants_warm` answered for was not sent (the writer's queue was
+    /// full): the next lookup that reads a link may ask again.
+    pub(super) fn warm_not_sent(&self) {
+        if let Ok(mut memory) = self.memory.lock() {
+            memory.misses = WARM_AFTER_MISSES;
+        }
+        if let Ok(mut asked) = self.warm_asked.lock() {
+            *asked = None;
+        }
+    }
+
+    /// One step of reading every live link's view, run by the writer between its own
+    /// commits: `read` reads the next views (at most the number it is given), in one
+    /// statement (one read transaction), after the header was read, and answers them
+    /// with the number of rows it read. They are remembered only if the header is the
+    /// same after the read and is the one remembered under: every view remembered under
+    /// a header is that header's state, as for a single lookup. (The writer's own
+    /// commits cannot come during a step; any other commit, by the pool or another
+    /// process, changes the header and the step is dropped.) At most `MAX_VIEWS -
+    /// WARM_ROOM_KEPT` views are remembered this way, so the links people open are
+    /// always remembered too. Answers whether to go on (`read` found as many rows as it
+    /// was asked for, all were remembered and there is room for more).
     pub(super) fn warm(
         &self,
-        read: impl FnOnce(usize) -> Option<Vec<([u8; 32], LinkView)>>,
+        read: impl FnOnce(usize) -> Option<(Vec<([u8; 32], LinkView)>, usize)>,
     ) -> bool {
         let Some(before) = self.stamp() else {
             return false;
         };
         let room = match self.memory.lock() {
             Ok(memory) if memory.is_current(&before) => {
-                MAX_VIEWS.saturating_sub(memory.views.len())
+                (MAX_VIEWS - WARM_ROOM_KEPT).saturating_sub(memory.views.len())
             }
             _ => return false,
         };
@@ -485,29 +510,32 @@ impl LinkViews {
         if asked == 0 {
             return false;
         }
-        let Some(views) = read(asked) else {
+        let Some((views, rows)) = read(asked) else {
             return false;
         };
-        let found = views.len();
         if self.stamp() != Some(before) {
             return false;
         }
-        let Ok(mut memory) = self.memory.lock() else {
-            return false;
-        };
-        if !memory.is_current(&before) {
-            return false;
-        }
-        for (token_hash, view) in views {
-            if memory.views.len() >= MAX_VIEWS {
+        // A few at a time, so that a page's lookup never waits for the whole step.
+        let mut views = views.into_iter().peekable();
+        while views.peek().is_some() {
+            let Ok(mut memory) = self.memory.lock() else {
+                return false;
+            };
+            if !memory.is_current(&before) {
                 return false;
             }
-            // A view remembered meanwhile is the same state: it is kept.
-            if !memory.views.contains_key(&token_hash) {
-                memory.remember(token_hash, view);
+            for (token_hash, view) in views.by_ref().take(WARM_LOCKED) {
+                if memory.views.len() >= MAX_VIEWS - WARM_ROOM_KEPT {
+                    return false;
+                }
+                // A view remembered meanwhile is the same state: it is kept.
+                if !memory.views.contains_key(&token_hash) {
+                    memory.remember(token_hash, view);
+                }
             }
         }
-        found == asked
+        rows == asked
     }
 
     /// How many views are remembered (for tests).

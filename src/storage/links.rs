@@ -88,8 +88,13 @@ impl Store {
                 // between its commits (`writer/warm.rs`). Only links found count, so
                 // made-up tokens never ask for it. Nobody waits for it; with the
                 // writer's queue full it is simply not done.
-                if self.link_views.wants_warm(&stamp) {
-                    let _ = self.submissions.try_send(super::writer::WriteJob::Warm);
+                if self.link_views.wants_warm(&stamp)
+                    && self
+                        .submissions
+                        .try_send(super::writer::WriteJob::Warm)
+                        .is_err()
+                {
+                    self.link_views.warm_not_sent();
                 }
                 Some(self.link_views.put(token_hash, &stamp, view))
             }
@@ -442,11 +447,13 @@ static LINK_VIEW_FROM: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 static LINK_VIEW_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("SELECT {} WHERE l.token_hash = ?", *LINK_VIEW_FROM));
 
-/// The views of live links after a link id, in the order of their ids.
+/// The views of live, unexpired links before a link id, newest first (the links most
+/// likely to be opened: a batch just sent).
 static LIVE_VIEWS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT l.id AS link_id, l.token_hash, {} \
-         WHERE l.state = 'live' AND l.id > ?1 ORDER BY l.id LIMIT ?2",
+         WHERE l.state = 'live' AND l.expires_at > ?3 AND l.id < ?1 \
+         ORDER BY l.id DESC LIMIT ?2",
         *LINK_VIEW_FROM
     )
 });
@@ -458,37 +465,54 @@ static LIVE_VIEWS_COLUMNS: std::sync::OnceLock<super::reader::ColumnIndex> =
 /// A link's view with its token's hash.
 pub(super) type HashedView = ([u8; 32], LinkView);
 
-/// The views of at most `limit` live links after link `after` (by id), in one
-/// statement, so one read transaction: each with its token's hash. Answers them and the
-/// id of the last one (`LinkViews::warm`, run by the writer between its commits).
+/// What one step of the warm read: the views with their tokens' hashes, the number of
+/// rows read, and the id of the last row (the next step reads before it).
+pub(super) struct LiveViews {
+    /// The views read.
+    pub(super) views: Vec<HashedView>,
+    /// Rows read (a row whose hash is not 32 bytes gives no view).
+    pub(super) rows: usize,
+    /// The id of the last row read.
+    pub(super) last: Option<i64>,
+}
+
+/// The views of at most `limit` live links unexpired at `now`, with ids below `before`,
+/// newest first, in one statement, so one read transaction (`LinkViews::warm`, run by
+/// the writer between its commits).
 pub(super) fn read_live_views(
     conn: &rusqlite::Connection,
-    after: i64,
+    before: i64,
     limit: usize,
-) -> StoreResult<(Vec<HashedView>, Option<i64>)> {
+    now: i64,
+) -> StoreResult<LiveViews> {
     let read_error = |e| super::connection::rusqlite_error(e, "database error");
     let mut query = conn.prepare_cached(&LIVE_VIEWS_SQL).map_err(read_error)?;
     let columns = LIVE_VIEWS_COLUMNS.get_or_init(|| super::reader::ColumnIndex::of(&query));
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut rows = query
-        .query(rusqlite::params![after, limit])
+        .query(rusqlite::params![before, limit, now])
         .map_err(read_error)?;
-    let (mut views, mut last, mut batch) = (Vec::new(), None, None);
+    let mut read = LiveViews {
+        views: Vec::new(),
+        rows: 0,
+        last: None,
+    };
+    let mut batch = None;
     while let Some(row) = rows.next().map_err(read_error)? {
         let row = super::reader::OrderedRow {
             row,
             columns,
             next: std::cell::Cell::new(0),
         };
-        let id: i64 = super::reader::Columns::try_get(&row, "link_id")?;
+        read.rows += 1;
+        read.last = Some(super::reader::Columns::try_get(&row, "link_id")?);
         let hash: Vec<u8> = super::reader::Columns::try_get(&row, "token_hash")?;
-        let Ok(token_hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
-            continue;
-        };
-        views.push((token_hash, row_to_link_view_after(&row, &mut batch)?));
-        last = Some(id);
+        if let Ok(token_hash) = <[u8; 32]>::try_from(hash.as_slice()) {
+            read.views
+                .push((token_hash, row_to_link_view_after(&row, &mut batch)?));
+        }
     }
-    Ok((views, last))
+    Ok(read)
 }
 
 /// `LINK_VIEW_SQL`'s columns by name (the same on every connection: one query text).

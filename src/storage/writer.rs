@@ -208,7 +208,7 @@ fn submission_writer(
     let mut pause = pause::Pause::new(pause);
     let mut commits = 0;
     let mut warming = None;
-    while let Some(first) = warm::next_job(&mut jobs, &mut warming, path, &mut conn, views) {
+    while let Some(first) = warm::next_job(&mut jobs, &mut warming, &conn, views) {
         group.push(first);
         while group.len() < GROUP_COMMIT_MAX {
             match jobs.try_recv() {
@@ -217,7 +217,7 @@ fn submission_writer(
             }
         }
         pause.gather(&mut jobs, &mut group, GROUP_COMMIT_MAX, || {
-            warm::step_if_warming(&mut warming, path, &mut conn, views)
+            warm::step_if_warming(&mut warming, &conn, views)
         });
         let (close, writes): (Vec<_>, Vec<_>) = group
             .drain(..)

@@ -291,31 +291,50 @@ fn without_a_header_it_knows_nothing() {
     assert!(views.stamp().is_some());
 }
 
-/// The writer is asked to warm the views once per header, after `WARM_AFTER_MISSES`
-/// lookups read the database under it, and at most once per `WARM_EVERY`.
+/// The writer is asked to warm the views after `WARM_AFTER_MISSES` lookups read a link
+/// from the database under the header remembered under, at most once per
+/// `WARM_EVERY`; a request that could not be sent is asked again by the next lookup.
 #[test]
-fn many_lookups_from_the_database_ask_for_a_warm_once() {
+fn many_lookups_from_the_database_ask_for_a_warm() {
     let (_dir, writer, views) = database();
     let stamp = views.stamp().unwrap();
     assert!(views.get(&[0; 32], &stamp).is_none(), "remembers under it");
-    let asked = (0..3 * WARM_AFTER_MISSES)
-        .filter(|_| views.wants_warm(&stamp))
-        .count();
-    assert_eq!(asked, 1);
-    // Under a new header it would be asked again, but not within `WARM_EVERY`.
+    let start = Instant::now();
+    let asked = |views: &LinkViews, stamp: &Stamp, at: Instant, lookups: u32| {
+        (0..lookups)
+            .filter(|_| views.wants_warm_at(stamp, at))
+            .count()
+    };
+    assert_eq!(asked(&views, &stamp, start, WARM_AFTER_MISSES - 1), 0);
+    assert_eq!(asked(&views, &stamp, start, 1), 1, "the 64th asks");
+    // Not again within `WARM_EVERY`, however many.
+    assert_eq!(asked(&views, &stamp, start, 3 * WARM_AFTER_MISSES), 0);
+    // Past it, the lookups counted meanwhile ask at once.
+    let later = start + WARM_EVERY;
+    assert_eq!(asked(&views, &stamp, later, 1), 1);
+    // The count started again when it asked: after another 64.
+    let later = later + WARM_EVERY;
+    assert_eq!(asked(&views, &stamp, later, WARM_AFTER_MISSES - 1), 0);
+    assert_eq!(asked(&views, &stamp, later, 1), 1);
+    // Not sent (a full queue): the next lookup asks again.
+    views.warm_not_sent();
+    assert_eq!(asked(&views, &stamp, later, 1), 1);
+    // Under a new header the count starts from nothing; a stamp the views are not
+    // remembered under counts nothing.
     writer
         .execute("INSERT INTO t (v) VALUES ('x')", [])
         .unwrap();
     let after = views.stamp().unwrap();
     assert!(views.get(&[0; 32], &after).is_none());
-    assert!(!(0..3 * WARM_AFTER_MISSES).any(|_| views.wants_warm(&after)));
-    // A stamp the views are not remembered under counts nothing.
-    assert!(!(0..3 * WARM_AFTER_MISSES).any(|_| views.wants_warm(&stamp)));
+    let much_later = later + WARM_EVERY;
+    assert_eq!(asked(&views, &stamp, much_later, 3 * WARM_AFTER_MISSES), 0);
+    assert_eq!(asked(&views, &after, much_later, WARM_AFTER_MISSES), 1);
 }
 
 /// A warm step remembers what it read only if the header did not change during the
 /// read and is the one remembered under; a view remembered meanwhile is kept; it goes
-/// on while it finds as many as it asked for.
+/// on while it reads as many rows as it asked for, and leaves room for the views of
+/// the links people open.
 #[test]
 fn a_warm_step_remembers_only_under_an_unchanged_header() {
     let (dir, writer, views) = database();
@@ -324,34 +343,60 @@ fn a_warm_step_remembers_only_under_an_unchanged_header() {
     assert!(!views.warm(|_| panic!("read although nothing is remembered under the header")));
     assert!(views.get(&[0; 32], &stamp).is_none());
     let kept = views.put(&[1; 32], &stamp, view("kept@example.org"));
+    let hash = |i: usize| {
+        let mut hash = [7u8; 32];
+        hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        hash
+    };
     let more = views.warm(|limit| {
         assert_eq!(limit, WARM_STEP);
-        Some(
-            (1..=limit)
-                .map(|i| {
-                    let mut hash = [7u8; 32];
-                    hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                    (hash, view("w@example.org"))
-                })
-                .collect(),
-        )
+        let mut read: Vec<_> = (1..limit)
+            .map(|i| (hash(i), view("w@example.org")))
+            .collect();
+        read.push(([1; 32], view("other@example.org")));
+        Some((read, limit))
     });
     assert!(more, "a full step: there may be more");
-    assert_eq!(views.len(), 1 + WARM_STEP);
-    assert!(Arc::ptr_eq(&views.get(&[1; 32], &stamp).unwrap(), &kept));
-    // A short step: the end.
-    assert!(!views.warm(|_| Some(vec![([9; 32], view("last@example.org"))])));
+    assert_eq!(views.len(), WARM_STEP);
+    let still = views.get(&[1; 32], &stamp).unwrap();
+    assert!(
+        Arc::ptr_eq(&still, &kept),
+        "the view remembered meanwhile is kept"
+    );
+    assert_eq!(still.recipient.email, "kept@example.org");
+    assert!(views.get(&hash(5), &stamp).is_some());
+    // A short step (fewer rows than asked): the end.
+    assert!(!views.warm(|_| Some((vec![([9; 32], view("last@example.org"))], 1))));
     assert!(views.get(&[9; 32], &stamp).is_some());
+    assert_eq!(views.len(), WARM_STEP + 1);
     // Another connection commits during the read: nothing of it is remembered.
     let other = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
     let more = views.warm(|_| {
         other.execute("INSERT INTO t (v) VALUES ('y')", []).unwrap();
-        Some(vec![([8; 32], view("late@example.org"))])
+        Some((vec![([8; 32], view("late@example.org"))], 1))
     });
     assert!(!more);
-    let after = views.stamp().unwrap();
-    assert!(views.get(&[8; 32], &after).is_none());
+    assert_eq!(views.len(), WARM_STEP + 1, "nothing of the step remembered");
     // A failed read stops it.
+    let after = views.stamp().unwrap();
+    assert!(views.get(&[0; 32], &after).is_none());
     assert!(!views.warm(|_| None));
+    // It stops short of `MAX_VIEWS`, leaving `WARM_ROOM_KEPT` for the pages' own.
+    let mut steps = 0;
+    while views.warm(|limit| {
+        let start = steps * WARM_STEP;
+        Some((
+            (start..start + limit)
+                .map(|i| (hash(i), view("w@example.org")))
+                .collect(),
+            limit,
+        ))
+    }) {
+        steps += 1;
+        assert!(steps <= MAX_VIEWS / WARM_STEP, "it never stops");
+    }
+    assert_eq!(views.len(), MAX_VIEWS - WARM_ROOM_KEPT);
+    views.put(&[2; 32], &after, view("opened@example.org"));
+    assert!(views.get(&[2; 32], &after).is_some());
     drop(writer);
 }

@@ -10,8 +10,10 @@
 //! commits the notes gathered so far with it. (It is not woken by each arrival: under
 //! the load bench, a wake-up per note cost the writer about what the fewer commits
 //! saved.) So a submission, flush or close that arrives during a pause waits at most
-//! about 1 ms more (plus the scheduler's delay in waking the sleeping writer): polling
-//! was chosen because it costs the notes nothing and cannot miss an arrival.
+//! about 1 ms more (plus the scheduler's delay in waking the sleeping writer), or one
+//! step of a warm of the link views when one is under way (`warm.rs`: it runs steps
+//! instead of sleeping): polling was chosen because it costs the notes nothing and
+//! cannot miss an arrival.
 
 use std::time::{Duration, Instant};
 

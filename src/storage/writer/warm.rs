@@ -5,13 +5,14 @@
 //! commits of their "opened" notes makes the readers' page caches start again. One
 //! statement reading them all in the order of their ids costs a small part of that.
 //!
-//! The writer runs it, a step of `WARM_STEP` views at a time: one before each group it
-//! commits, and more while its queue is empty. No commit of this process can come
-//! between the header read before a step and the one read after it, so a step is
-//! remembered unless another process committed meanwhile (then it stops, and the views
-//! are forgotten as usual). A write waits at most one step (a few milliseconds).
-
-use std::path::Path;
+//! The writer runs it, a step of `WARM_STEP` views at a time, newest link first (a
+//! batch just sent), live and unexpired links only: one step before each group it
+//! commits, and more while its queue is empty or it waits out the notes' pause. The
+//! writer's own commits cannot come between the header read before a step and the one
+//! read after it; any other commit (the server's pool, another process) changes the
+//! header, and the step is dropped and the warm ends (`LinkViews::warm`). A write
+//! waits at most one step (a few milliseconds). It never opens a connection: after
+//! `Close`, the pool's must be the last to close.
 
 use rusqlite::Connection;
 use tokio::sync::mpsc::Receiver;
@@ -20,11 +21,21 @@ use tokio::sync::mpsc::error::TryRecvError;
 use super::WriteJob;
 use crate::storage::link_views::LinkViews;
 
-/// A warm under way: the id of the last link read, and how many views it read so far.
-#[derive(Debug, Default)]
+/// A warm under way: the id of the last link read (the next step reads older ones),
+/// and how many views it read so far.
+#[derive(Debug)]
 pub(super) struct Warming {
-    after: i64,
+    before: i64,
     seen: usize,
+}
+
+impl Default for Warming {
+    fn default() -> Self {
+        Self {
+            before: i64::MAX,
+            seen: 0,
+        }
+    }
 }
 
 /// The writer's next job. While a warm is under way, one step runs before each group
@@ -35,11 +46,10 @@ pub(super) struct Warming {
 pub(super) fn next_job(
     jobs: &mut Receiver<WriteJob>,
     warming: &mut Option<Warming>,
-    path: &Path,
-    conn: &mut Option<Connection>,
+    conn: &Option<Connection>,
     views: &LinkViews,
 ) -> Option<WriteJob> {
-    while step_if_warming(warming, path, conn, views) {
+    while step_if_warming(warming, conn, views) {
         match jobs.try_recv() {
             Ok(job) => return Some(job),
             Err(TryRecvError::Disconnected) => return None,
@@ -52,14 +62,13 @@ pub(super) fn next_job(
 /// Runs one step of the warm under way, if there is one; answers whether it ran one.
 pub(super) fn step_if_warming(
     warming: &mut Option<Warming>,
-    path: &Path,
-    conn: &mut Option<Connection>,
+    conn: &Option<Connection>,
     views: &LinkViews,
 ) -> bool {
     let Some(warm) = warming.as_mut() else {
         return false;
     };
-    if !step(warm, path, conn, views) {
+    if !step(warm, conn, views) {
         tracing::debug!(views = warm.seen, "read the live links' views at once");
         *warming = None;
     }
@@ -67,33 +76,26 @@ pub(super) fn step_if_warming(
 }
 
 /// One step: reads the next views and hands them to `LinkViews::warm`. Answers whether
-/// there is more to read.
-fn step(warm: &mut Warming, path: &Path, conn: &mut Option<Connection>, views: &LinkViews) -> bool {
-    if conn.is_none() {
-        match crate::storage::connection::open_read_write(path) {
-            Ok(c) => *conn = Some(c),
-            Err(e) => {
-                tracing::debug!(error = %e, "could not open the writer's connection to warm the link views");
-                return false;
-            }
-        }
-    }
+/// there is more to read. Only on the writer's open connection: a warm never opens one
+/// (after `Close`, the pool's connection must be the last to close).
+fn step(warm: &mut Warming, conn: &Option<Connection>, views: &LinkViews) -> bool {
     let Some(conn) = conn.as_ref() else {
         return false;
     };
-    views.warm(
-        |limit| match crate::storage::links::read_live_views(conn, warm.after, limit) {
-            Ok((read, last)) => {
-                if let Some(last) = last {
-                    warm.after = last;
+    let now = crate::config::now();
+    views.warm(|limit| {
+        match crate::storage::links::read_live_views(conn, warm.before, limit, now) {
+            Ok(read) => {
+                if let Some(last) = read.last {
+                    warm.before = last;
                 }
-                warm.seen += read.len();
-                Some(read)
+                warm.seen += read.views.len();
+                Some((read.views, read.rows))
             }
             Err(e) => {
                 tracing::debug!(error = %e, "could not read the live links' views");
                 None
             }
-        },
-    )
+        }
+    })
 }
