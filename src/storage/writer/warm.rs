@@ -3,7 +3,7 @@
 //! opening its links one after the other; the load bench's first pass over 50,000
 //! links), each pays a read transaction of its own, and every one of the writer's
 //! commits of their "opened" notes makes the readers' page caches start again. One
-//! statement reading them all in the order of their ids costs a small part of that.
+//! statement per thousand of them costs a small part of that.
 //!
 //! The writer runs it, a step of `WARM_STEP` views at a time, newest link first (a
 //! batch just sent), live and unexpired links only: one step before each group it
