@@ -153,11 +153,7 @@ fn read_submissions_for_export(
         }
         let enc: Option<Vec<u8>> = row.get(enc_at).map_err(failed)?;
         let ciphertext: Option<Vec<u8>> = row.get(ciphertext_at).map_err(failed)?;
-        let named = reader::OrderedRow {
-            row,
-            columns: &columns,
-            next: std::cell::Cell::new(0),
-        };
+        let named = reader::OrderedRow::new(row, &columns);
         match (enc, ciphertext) {
             (Some(enc), Some(ciphertext)) => submissions.push(StoredSubmission {
                 recipient: row_to_recipient(&named)?,

@@ -495,7 +495,7 @@ impl LinkViews {
     /// was asked for, all were remembered and there is room for more).
     pub(super) fn warm(
         &self,
-        read: impl FnOnce(usize) -> Option<(Vec<([u8; 32], LinkView)>, usize)>,
+        read: impl FnOnce(usize) -> Option<(Vec<super::links::HashedView>, usize)>,
     ) -> bool {
         let Some(before) = self.stamp() else {
             return false;

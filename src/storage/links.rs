@@ -72,13 +72,9 @@ impl Store {
             let mut query = conn.prepare_cached(&LINK_VIEW_SQL)?;
             let columns = LINK_VIEW_COLUMNS.get_or_init(|| super::reader::ColumnIndex::of(&query));
             let mut rows = query.query([token_hash.as_slice()])?;
-            Ok(rows.next()?.map(|row| {
-                row_to_link_view(&super::reader::OrderedRow {
-                    row,
-                    columns,
-                    next: std::cell::Cell::new(0),
-                })
-            }))
+            Ok(rows
+                .next()?
+                .map(|row| row_to_link_view(&super::reader::OrderedRow::new(row, columns))))
         })?;
         // Remembered only if no commit came during the read (the header is still the
         // same): every view remembered under one header is then that header's state.
@@ -485,7 +481,7 @@ pub(super) fn read_live_views(
     limit: usize,
     now: i64,
 ) -> StoreResult<LiveViews> {
-    let read_error = |e| super::connection::rusqlite_error(e, "database error");
+    let read_error = super::reader::read_error;
     let mut query = conn.prepare_cached(&LIVE_VIEWS_SQL).map_err(read_error)?;
     let columns = LIVE_VIEWS_COLUMNS.get_or_init(|| super::reader::ColumnIndex::of(&query));
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -499,11 +495,7 @@ pub(super) fn read_live_views(
     };
     let mut batch = None;
     while let Some(row) = rows.next().map_err(read_error)? {
-        let row = super::reader::OrderedRow {
-            row,
-            columns,
-            next: std::cell::Cell::new(0),
-        };
+        let row = super::reader::OrderedRow::new(row, columns);
         read.rows += 1;
         read.last = Some(super::reader::Columns::try_get(&row, "link_id")?);
         let hash: Vec<u8> = super::reader::Columns::try_get(&row, "token_hash")?;

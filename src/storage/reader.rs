@@ -84,6 +84,17 @@ pub(super) struct OrderedRow<'a, 'r> {
     pub(super) next: std::cell::Cell<usize>,
 }
 
+impl<'a, 'r> OrderedRow<'a, 'r> {
+    /// `row`, read by the names of `columns`, from its first column.
+    pub(super) fn new(row: &'a rusqlite::Row<'r>, columns: &'a ColumnIndex) -> Self {
+        Self {
+            row,
+            columns,
+            next: std::cell::Cell::new(0),
+        }
+    }
+}
+
 impl Columns for OrderedRow<'_, '_> {
     fn try_get<T: Column, I: AsRef<str>>(&self, name: I) -> Result<T, sqlx::Error> {
         let name = name.as_ref();
@@ -185,7 +196,7 @@ pub(super) fn open_read_only(
 }
 
 /// A failed read, reported as the store reports sqlx's errors (`connection::rusqlite_error`).
-fn read_error(e: rusqlite::Error) -> StoreError {
+pub(super) fn read_error(e: rusqlite::Error) -> StoreError {
     connection::rusqlite_error(e, "database error")
 }
 
@@ -294,11 +305,7 @@ mod tests {
         let columns = ColumnIndex::of(&query);
         let mut rows = query.query([]).unwrap();
         let row = rows.next().unwrap().unwrap();
-        let row = OrderedRow {
-            row,
-            columns: &columns,
-            next: std::cell::Cell::new(0),
-        };
+        let row = OrderedRow::new(row, &columns);
         let get = |name: &str| row.try_get::<i64, _>(name).ok();
         assert_eq!(get("a"), Some(1));
         assert_eq!(get("b"), Some(2));
