@@ -114,13 +114,13 @@ pub fn open_link_key(
     batch_id: &str,
     sealed: &SealedSecret,
 ) -> Result<LinkKey, CryptoError> {
-    let plain = Zeroizing::new(hpke_open(
+    let plain = hpke_open(
         &batch.private,
         LINK_KEY_INFO,
         &sealed.enc,
         &sealed.ciphertext,
         &link_key_aad(batch_id),
-    )?);
+    )?;
     let bytes: [u8; LINK_KEY_BYTES] = plain
         .as_slice()
         .try_into()
@@ -184,9 +184,10 @@ mod tests {
 
     #[test]
     fn the_link_key_opens_only_for_its_batch() {
-        let (private, public) = <super::super::Kem as hpke::Kem>::gen_keypair();
-        let public = hpke::Serializable::to_bytes(&public).to_vec();
-        let private = BatchKey { private };
+        let private = BatchKey {
+            private: super::super::hpke_base::PrivateKey::generate().unwrap(),
+        };
+        let public = private.private.public().to_vec();
         let key = LinkKey::from_bytes([9; 32]);
         let sealed = seal_link_key(&public, "b1", &key).unwrap();
         let opened = open_link_key(&private, "b1", &sealed).unwrap();

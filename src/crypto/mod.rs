@@ -1,6 +1,7 @@
-//! The key hierarchy and every sealing operation, built only from `hpke`, `argon2` and
-//! `chacha20poly1305` (SECURITY.md's cryptography inventory); nothing here invents a
-//! construction.
+//! The key hierarchy and every sealing operation, built only from HPKE (RFC 9180, in
+//! `hpke_base.rs`: curve25519-dalek, HKDF-SHA256 and ChaCha20-Poly1305, checked against
+//! the RFC's vector and the `hpke` crate), `argon2` and `chacha20poly1305` (SECURITY.md's
+//! cryptography inventory); nothing here invents a construction.
 //!
 //! - Link tokens: 32 bytes (from the OS CSPRNG, or HMAC-SHA256 of the batch's link key,
 //!   `link_key.rs`), base64url without padding, behind the version marker and the
@@ -17,22 +18,18 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 use rand::TryRng as _;
 use rand::rngs::SysRng;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+mod hpke_base;
 mod link_key;
 mod settings;
 mod verified;
 pub use link_key::*;
 pub use settings::*;
-
-type Kem = hpke::kem::X25519HkdfSha256;
-type Kdf = hpke::kdf::HkdfSha256;
-type HpkeAead = hpke::aead::ChaCha20Poly1305;
 
 /// HPKE `info` for a sealed password, format 1 (unpadded; still opened, never written).
 const SUBMISSION_INFO_V1: &[u8] = b"passdrop/submission/v1";
@@ -271,12 +268,12 @@ pub struct WrappedAdminKey {
 
 /// The admin's private key once unwrapped. Lives only in memory, zeroized on drop.
 pub struct AdminKey {
-    private: <Kem as hpke::Kem>::PrivateKey,
+    private: hpke_base::PrivateKey,
 }
 
 /// A batch's private key once opened. Lives only in memory, zeroized on drop.
 pub struct BatchKey {
-    private: <Kem as hpke::Kem>::PrivateKey,
+    private: hpke_base::PrivateKey,
 }
 
 /// A batch private key sealed to the admin public key, as stored.
@@ -370,15 +367,12 @@ fn derive_wrapping_key(
     Ok(key)
 }
 
-fn public_key_from_bytes(bytes: &[u8]) -> Result<<Kem as hpke::Kem>::PublicKey, CryptoError> {
-    <Kem as hpke::Kem>::PublicKey::from_bytes(bytes).map_err(|_| CryptoError::Malformed)
+fn public_key_from_bytes(bytes: &[u8]) -> Result<[u8; X25519_KEY_BYTES], CryptoError> {
+    hpke_base::public_key(bytes)
 }
 
-fn private_key_from_bytes(bytes: &[u8]) -> Result<<Kem as hpke::Kem>::PrivateKey, CryptoError> {
-    if bytes.len() != X25519_KEY_BYTES {
-        return Err(CryptoError::Malformed);
-    }
-    <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes).map_err(|_| CryptoError::Malformed)
+fn private_key_from_bytes(bytes: &[u8]) -> Result<hpke_base::PrivateKey, CryptoError> {
+    hpke_base::PrivateKey::from_bytes(bytes)
 }
 
 /// Creates the admin keypair and wraps its private key under `passphrase` with `kdf`.
@@ -387,8 +381,7 @@ pub fn create_admin_key(
     passphrase: &SecretString,
     kdf: KdfParams,
 ) -> Result<WrappedAdminKey, CryptoError> {
-    let (private, _) = Kem::gen_keypair();
-    wrap_admin_key(&private, passphrase, kdf)
+    wrap_admin_key(&hpke_base::PrivateKey::generate()?, passphrase, kdf)
 }
 
 /// Wraps the unlocked admin key again, under a new passphrase and `kdf`, with a fresh
@@ -404,21 +397,21 @@ pub fn rewrap_admin_key(
 
 /// The admin public key that belongs to an unlocked admin key.
 pub fn admin_public_key(admin: &AdminKey) -> Vec<u8> {
-    Kem::sk_to_pk(&admin.private).to_bytes().to_vec()
+    admin.private.public().to_vec()
 }
 
 /// Wraps `private` under Argon2id(`passphrase`, a fresh salt) with a fresh nonce.
 fn wrap_admin_key(
-    private: &<Kem as hpke::Kem>::PrivateKey,
+    private: &hpke_base::PrivateKey,
     passphrase: &SecretString,
     kdf: KdfParams,
 ) -> Result<WrappedAdminKey, CryptoError> {
-    let public_key = Kem::sk_to_pk(private).to_bytes().to_vec();
+    let public_key = private.public().to_vec();
     let salt = random_bytes::<SALT_BYTES>()?.to_vec();
     let nonce_bytes = random_bytes::<12>()?;
     let wrapping = derive_wrapping_key(passphrase, &salt, kdf)?;
     let cipher = ChaCha20Poly1305::new(&Key::from(*wrapping));
-    let private_bytes = Zeroizing::new(private.to_bytes().to_vec());
+    let private_bytes = private.as_bytes();
     let aad = admin_wrap_aad(&public_key);
     let ciphertext = cipher
         .encrypt(
@@ -465,7 +458,7 @@ pub fn unlock_admin_key(
     );
     let private = private_key_from_bytes(&private_bytes)?;
     // The public key stored in the clear must be the private key's own half.
-    let derived_public = Kem::sk_to_pk(&private).to_bytes();
+    let derived_public = private.public();
     if !bool::from(subtle::ConstantTimeEq::ct_eq(
         derived_public.as_slice(),
         wrapped.public_key.as_slice(),
@@ -478,37 +471,24 @@ pub fn unlock_admin_key(
 /// HPKE base-mode single-shot seal (the suite above) to `public`: the encapsulated key
 /// and the ciphertext.
 fn hpke_seal(
-    public: &<Kem as hpke::Kem>::PublicKey,
+    public: &[u8; X25519_KEY_BYTES],
     info: &[u8],
     plaintext: &[u8],
     aad: &[u8],
 ) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
-    let (enc, ciphertext) =
-        hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(&OpModeS::Base, public, info, plaintext, aad)
-            .map_err(|_| CryptoError::SealFailed)?;
-    Ok((enc.to_bytes().to_vec(), ciphertext))
+    let (enc, ciphertext) = hpke_base::seal(public, info, plaintext, aad)?;
+    Ok((enc.to_vec(), ciphertext))
 }
 
 /// Opens what [`hpke_seal`] sealed; fails unless `info` and `aad` are the sealed ones.
-/// The caller wraps the plaintext for zeroizing as it needs.
 fn hpke_open(
-    private: &<Kem as hpke::Kem>::PrivateKey,
+    private: &hpke_base::PrivateKey,
     info: &[u8],
     enc: &[u8],
     ciphertext: &[u8],
     aad: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
-    let enc =
-        <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| CryptoError::OpenFailed)?;
-    hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
-        &OpModeR::Base,
-        private,
-        &enc,
-        info,
-        ciphertext,
-        aad,
-    )
-    .map_err(|_| CryptoError::OpenFailed)
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    hpke_base::open(private, info, enc, ciphertext, aad)
 }
 
 /// Creates a batch keypair; returns its public key and its private key sealed to the admin.
@@ -517,23 +497,22 @@ pub fn create_batch_key(
     batch_id: &str,
 ) -> Result<(Vec<u8>, SealedBatchKey), CryptoError> {
     let admin_public = public_key_from_bytes(admin_public_key)?;
-    let (private, public) = Kem::gen_keypair();
-    let private_bytes = Zeroizing::new(private.to_bytes().to_vec());
+    let private = hpke_base::PrivateKey::generate()?;
     let (enc, ciphertext) = hpke_seal(
         &admin_public,
         BATCH_KEY_INFO,
-        &private_bytes,
+        private.as_bytes(),
         &batch_key_aad(batch_id),
     )?;
     Ok((
-        public.to_bytes().to_vec(),
+        private.public().to_vec(),
         SealedBatchKey { enc, ciphertext },
     ))
 }
 
 /// The public half of an opened batch key (to check it against the stored one).
 pub fn batch_public_key(key: &BatchKey) -> Vec<u8> {
-    Kem::sk_to_pk(&key.private).to_bytes().to_vec()
+    key.private.public().to_vec()
 }
 
 /// Opens a batch private key with the unlocked admin key.
@@ -542,13 +521,13 @@ pub fn open_batch_key(
     sealed: &SealedBatchKey,
     batch_id: &str,
 ) -> Result<BatchKey, CryptoError> {
-    let private_bytes = Zeroizing::new(hpke_open(
+    let private_bytes = hpke_open(
         &admin.private,
         BATCH_KEY_INFO,
         &sealed.enc,
         &sealed.ciphertext,
         &batch_key_aad(batch_id),
-    )?);
+    )?;
     Ok(BatchKey {
         private: private_key_from_bytes(&private_bytes)?,
     })
@@ -588,7 +567,7 @@ fn unpad_secret(padded: &[u8]) -> Result<&[u8], CryptoError> {
 /// Seals `secret` padded, as a format 2 record: the format byte, then the encapsulated
 /// key, and the ciphertext of the padded secret.
 fn seal_padded(
-    public: &<Kem as hpke::Kem>::PublicKey,
+    public: &[u8; X25519_KEY_BYTES],
     info: &[u8],
     secret: &[u8],
     aad: &[u8],
@@ -621,7 +600,7 @@ fn format_of(enc: &[u8]) -> Result<(Format, &[u8]), CryptoError> {
 /// Opens a stored secret of either format: `infos` are the format 1 and 2 `info`s, and
 /// `aad` builds the AAD from the format's `info`.
 fn open_versioned(
-    private: &<Kem as hpke::Kem>::PrivateKey,
+    private: &hpke_base::PrivateKey,
     infos: (&[u8], &[u8]),
     enc: &[u8],
     ciphertext: &[u8],
@@ -629,16 +608,9 @@ fn open_versioned(
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let (format, key) = format_of(enc)?;
     match format {
-        Format::V1 => Ok(Zeroizing::new(hpke_open(
-            private,
-            infos.0,
-            key,
-            ciphertext,
-            &aad(infos.0),
-        )?)),
+        Format::V1 => hpke_open(private, infos.0, key, ciphertext, &aad(infos.0)),
         Format::V2 => {
-            let padded =
-                Zeroizing::new(hpke_open(private, infos.1, key, ciphertext, &aad(infos.1))?);
+            let padded = hpke_open(private, infos.1, key, ciphertext, &aad(infos.1))?;
             Ok(Zeroizing::new(unpad_secret(&padded)?.to_vec()))
         }
     }
@@ -717,13 +689,13 @@ pub fn open_token(
     email: &str,
     sealed: &SealedToken,
 ) -> Result<LinkToken, CryptoError> {
-    let plaintext = Zeroizing::new(hpke_open(
+    let plaintext = hpke_open(
         &batch.private,
         LINK_TOKEN_INFO,
         &sealed.enc,
         &sealed.ciphertext,
         &token_aad(batch_id, email),
-    )?);
+    )?;
     let text = std::str::from_utf8(&plaintext).map_err(|_| CryptoError::Malformed)?;
     LinkToken::parse(text).ok_or(CryptoError::Malformed)
 }
@@ -848,13 +820,13 @@ pub fn open_admin_password(
     let (Format::V2, key) = format_of(&sealed.enc)? else {
         return Err(CryptoError::OpenFailed);
     };
-    let padded = Zeroizing::new(hpke_open(
+    let padded = hpke_open(
         &batch.private,
         ADMIN_LOGIN_INFO_V2,
         key,
         &sealed.ciphertext,
         &admin_login_aad(binding),
-    )?);
+    )?;
     Ok(SecretBox::from(Box::<[u8]>::from(unpad_secret(&padded)?)))
 }
 

@@ -38,10 +38,10 @@ impl ring::hkdf::KeyType for SeedLen {
 
 /// The settings signing key of an unlocked admin key (the same for every wrap of it).
 pub fn settings_signer(admin: &AdminKey) -> Result<SettingsSigner, CryptoError> {
-    let ikm = Zeroizing::new(admin.private.to_bytes().to_vec());
+    let ikm = admin.private.as_bytes();
     let mut seed = Zeroizing::new([0u8; 32]);
     ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, SETTINGS_KEY_INFO)
-        .extract(&ikm)
+        .extract(ikm)
         .expand(&[SETTINGS_KEY_INFO], SeedLen)
         .and_then(|okm| okm.fill(seed.as_mut_slice()))
         .map_err(|_| CryptoError::Malformed)?;
