@@ -11,8 +11,10 @@
 //! `DIR/passdrop-<links>-links`, a batch named `bench` with every link submitted, so
 //! `passdrop export` or the server can be re-run and profiled by hand: README,
 //! "Performance").
-//! The crypto limit and the cost per link at 1,000 and 10,000 links (as many runs as at
-//! the full size) are measured in the same run (`load/limits.rs`, `load/report.rs`).
+//! The crypto limit, the durable-write limit (passdrop's group-commit writer alone, in
+//! this process: `load/writes.rs`) and the cost per link at 1,000 and 10,000 links (as
+//! many runs as at the full size) are measured in the same run (`load/limits.rs`,
+//! `load/report.rs`).
 //! So is each server's CPU time per request (`/proc`, robust to other load on the
 //! machine), and the ceiling a second time, replaying passdrop's own answers (status,
 //! headers, body of a form page and of a submission's answer): the gap between the two
@@ -41,6 +43,8 @@ mod limits;
 mod proc;
 #[path = "load/report.rs"]
 mod report;
+#[path = "load/writes.rs"]
+mod writes;
 
 const PASSPHRASE: &str = "benchmark passphrase, not secret";
 /// No phase may run longer than this, whatever the settings.

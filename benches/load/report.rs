@@ -120,6 +120,16 @@ pub async fn run() {
     }
     // `PASSDROP_BENCH_ONLY=passdrop`: passdrop alone, for quicker A/B runs.
     let peers = only != "passdrop";
+    let writes = if peers {
+        println!("measuring the durable-write limit (the group-commit writer alone)...");
+        Some(
+            tokio::task::spawn_blocking(move || super::writes::measure(links, clients))
+                .await
+                .unwrap(),
+        )
+    } else {
+        None
+    };
     let snappass = if peers {
         println!("running SnapPass...");
         bench_snappass(links, clients, secs).await
@@ -187,6 +197,14 @@ pub async fn run() {
             .collect(),
     );
     let store_limit = ceiling_stores.map(|c| c.min(limits.seals_per_s));
+    // What a durable store costs at the least on all cores (µs of CPU): a seal, the
+    // HTTP exchange of the ceiling replaying passdrop's answer (server and load
+    // generator), and the writer's share; and so the most stores/s they allow.
+    let all_cores = cores as f64 * 1e6;
+    let replay_posts = replay.as_ref().and_then(|f| rate(f, false));
+    let store_bound = writes.as_ref().zip(replay_posts).map(|(w, posts)| {
+        all_cores / (all_cores / limits.seals_per_s + all_cores / posts + w.writer_cpu_us)
+    });
     // What exporting `links` needs at the least: one open each on all cores, one unlock.
     let export_limit = links as f64 / limits.opens_per_s + limits.unlock_s;
     let at_least = |v: Option<f64>, goal: Option<f64>| v.zip(goal).map(|(v, g)| v >= g);
@@ -364,6 +382,41 @@ pub async fn run() {
             ..row(
                 "the ceiling replaying passdrop's answer to a submission, POSTs/s",
                 Stat::one(replay.as_ref().and_then(|f| rate(f, false))),
+                0,
+                "",
+                None,
+            )
+        },
+        row(
+            &format!(
+                "durable writes/s: the group-commit writer alone ({clients} in flight, sealed beforehand)"
+            ),
+            Stat::one(writes.as_ref().map(|w| w.per_s)),
+            0,
+            "",
+            None,
+        ),
+        row(
+            "the writer's CPU (user+system) per durable write, µs",
+            Stat::one(writes.as_ref().map(|w| w.writer_cpu_us)),
+            1,
+            "",
+            None,
+        ),
+        Row {
+            goal: match (store_bound, store_limit) {
+                (Some(bound), Some(limit)) if bound < limit / 2.0 => format!(
+                    "under the stores goal ({:.0}): that goal is out of reach here",
+                    limit / 2.0
+                ),
+                (Some(_), Some(limit)) => {
+                    format!("over the stores goal ({:.0}): within reach", limit / 2.0)
+                }
+                _ => String::new(),
+            },
+            ..row(
+                "most stores/s a seal + that HTTP exchange + the writer's CPU allow, all cores",
+                Stat::one(store_bound),
                 0,
                 "",
                 None,
