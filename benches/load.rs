@@ -373,6 +373,42 @@ fn timed(cmd: &mut Command) -> Duration {
     elapsed
 }
 
+/// Creates a batch named `bench` of `links` users in `data` (its roster and links file
+/// in `dir`) with `passdrop batch create`: how long that took, and the links.
+fn create_batch(
+    dir: &Path,
+    data: &Path,
+    links: usize,
+    public_url: &str,
+) -> (Duration, Vec<String>) {
+    let roster = dir.join("roster.csv");
+    let mut text = String::from("EmailAddress,DisplayName\n");
+    for i in 0..links {
+        text.push_str(&format!("user{i}@bench.example,User {i}\n"));
+    }
+    std::fs::write(&roster, text).unwrap();
+    let links_csv = dir.join("links.csv");
+    let created = timed(
+        passdrop(data)
+            .args([
+                "batch",
+                "create",
+                "--name",
+                "bench",
+                "--public-url",
+                public_url,
+            ])
+            .arg("--roster")
+            .arg(&roster)
+            .arg("--links-out")
+            .arg(&links_csv),
+    );
+    let mut reader = csv::Reader::from_path(&links_csv).unwrap();
+    let urls: Vec<String> = reader.records().map(|r| r.unwrap()[2].to_owned()).collect();
+    assert_eq!(urls.len(), links);
+    (created, urls)
+}
+
 /// Waits for the first `200` on `url`, polling every millisecond.
 async fn wait_ready(client: &HttpClient, url: &str, started: Instant) -> Duration {
     loop {
@@ -444,27 +480,8 @@ async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
     tokio::time::sleep(Duration::from_millis(500)).await;
     f.idle_rss = Some(memory(pid).0);
 
-    let roster = dir.path().join("roster.csv");
-    let mut text = String::from("EmailAddress,DisplayName\n");
-    for i in 0..links {
-        text.push_str(&format!("user{i}@bench.example,User {i}\n"));
-    }
-    std::fs::write(&roster, text).unwrap();
-    let links_csv = dir.path().join("links.csv");
-    f.create_s = Some(
-        timed(
-            passdrop(&data)
-                .args(["batch", "create", "--name", "bench", "--public-url", &base])
-                .arg("--roster")
-                .arg(&roster)
-                .arg("--links-out")
-                .arg(&links_csv),
-        )
-        .as_secs_f64(),
-    );
-    let mut reader = csv::Reader::from_path(&links_csv).unwrap();
-    let urls: Vec<String> = reader.records().map(|r| r.unwrap()[2].to_owned()).collect();
-    assert_eq!(urls.len(), links);
+    let (created, urls) = create_batch(dir.path(), &data, links, &base);
+    f.create_s = Some(created.as_secs_f64());
 
     let gets: Vec<Req> = urls
         .iter()

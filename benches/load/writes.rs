@@ -45,26 +45,10 @@ pub fn measure(links: usize, clients: usize) -> Writes {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     timed(passdrop(&data).args(["admin", "init"]));
-    let roster = dir.path().join("roster.csv");
-    let mut text = String::from("EmailAddress,DisplayName\n");
-    for i in 0..links {
-        text.push_str(&format!("user{i}@bench.example,User {i}\n"));
-    }
-    std::fs::write(&roster, text).unwrap();
-    let links_csv = dir.path().join("links.csv");
-    timed(
-        passdrop(&data)
-            .args(["batch", "create", "--name", "bench"])
-            .args(["--public-url", "http://127.0.0.1:9"])
-            .arg("--roster")
-            .arg(&roster)
-            .arg("--links-out")
-            .arg(&links_csv),
-    );
-    let mut reader = csv::Reader::from_path(&links_csv).unwrap();
-    let tokens: Vec<LinkToken> = reader
-        .records()
-        .map(|r| LinkToken::parse(r.unwrap()[2].rsplit('/').next().unwrap()).unwrap())
+    let (_, urls) = super::create_batch(dir.path(), &data, links, "http://127.0.0.1:9");
+    let tokens: Vec<LinkToken> = urls
+        .iter()
+        .map(|url| LinkToken::parse(url.rsplit('/').next().unwrap()).unwrap())
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

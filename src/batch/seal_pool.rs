@@ -1,8 +1,9 @@
 //! Sealing off the async runtime: a fixed set of threads, one per core, takes
-//! submissions from a bounded queue, seals each password to its batch key (X25519, about
-//! 40% of a submission's CPU) and hands the sealed record straight to the group-commit
-//! writer. The runtime's threads never run a seal, so pages (GETs) never wait behind
-//! one; a full queue makes submitters wait (await), not grow memory.
+//! submissions from a bounded queue, seals each password to its batch key (X25519,
+//! `crypto/hpke_base.rs`: about a third of a submission's CPU) and hands the sealed
+//! record straight to the group-commit writer. The runtime's threads never run a seal,
+//! so pages (GETs) never wait behind one; a full queue makes submitters wait (await),
+//! not grow memory.
 //!
 //! The queue is one multi-consumer channel (async-channel: `send().await` on the
 //! runtime, `recv_blocking` on the sealing threads), so an idle sealing thread waits on
