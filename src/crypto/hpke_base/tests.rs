@@ -183,9 +183,9 @@ fn any_change_fails_to_open() {
     assert!(matches!(public_key(&[1; 33]), Err(CryptoError::Malformed)));
 }
 
-/// The u-coordinates of low order (RFC 7748's list, on the curve and on its twist) give
-/// an all-zero X25519 result: neither side goes on (RFC 9180 §7.1.4), by any path, where
-/// `hpke` refuses the same.
+/// The u-coordinates of low order (the usual list, as libsodium's, on the curve and on
+/// its twist) give an all-zero X25519 result: neither side goes on (RFC 9180 §7.1.4), by
+/// any path, where `hpke` refuses the same.
 #[test]
 fn a_low_order_point_is_refused_on_both_sides() {
     let low_order: [[u8; 32]; 7] = [
