@@ -8,7 +8,7 @@ use hmac::{Hmac, KeyInit as _, Mac as _};
 
 use super::{
     BatchKey, CryptoError, LINK_FORMAT_V2, LinkTag, LinkToken, SealedSecret, TOKEN_BYTES,
-    URL_SAFE_NO_PAD, hpke_open, hpke_seal, length_prefixed, public_key_from_bytes, random_bytes,
+    URL_SAFE_NO_PAD, hpke_base, hpke_seal, length_prefixed, random_bytes,
 };
 use base64::Engine as _;
 use secrecy::SecretString;
@@ -97,7 +97,7 @@ pub fn seal_link_key(
     batch_id: &str,
     key: &LinkKey,
 ) -> Result<SealedSecret, CryptoError> {
-    let public = public_key_from_bytes(batch_public_key)?;
+    let public = hpke_base::public_key(batch_public_key)?;
     let (enc, ciphertext) = hpke_seal(
         &public,
         LINK_KEY_INFO,
@@ -114,7 +114,7 @@ pub fn open_link_key(
     batch_id: &str,
     sealed: &SealedSecret,
 ) -> Result<LinkKey, CryptoError> {
-    let plain = hpke_open(
+    let plain = hpke_base::open(
         &batch.private,
         LINK_KEY_INFO,
         &sealed.enc,
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn the_link_key_opens_only_for_its_batch() {
         let private = BatchKey {
-            private: super::super::hpke_base::PrivateKey::generate().unwrap(),
+            private: hpke_base::PrivateKey::generate().unwrap(),
         };
         let public = private.private.public().to_vec();
         let key = LinkKey::from_bytes([9; 32]);

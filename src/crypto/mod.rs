@@ -55,8 +55,6 @@ pub const TOKEN_BYTES: usize = 32;
 pub const TOKEN_CHARS: usize = 43;
 /// Length of an Argon2 salt.
 pub const SALT_BYTES: usize = 16;
-/// Length of an X25519 public or private key (and of an HPKE encapsulated key).
-const X25519_KEY_BYTES: usize = 32;
 
 /// A sealed secret (a password, the SMTP password) is padded to this many bytes of
 /// secret, so that every ciphertext up to it has one length: the longest password a
@@ -367,14 +365,6 @@ fn derive_wrapping_key(
     Ok(key)
 }
 
-fn public_key_from_bytes(bytes: &[u8]) -> Result<[u8; X25519_KEY_BYTES], CryptoError> {
-    hpke_base::public_key(bytes)
-}
-
-fn private_key_from_bytes(bytes: &[u8]) -> Result<hpke_base::PrivateKey, CryptoError> {
-    hpke_base::PrivateKey::from_bytes(bytes)
-}
-
 /// Creates the admin keypair and wraps its private key under `passphrase` with `kdf`.
 /// Runs Argon2: call it off the async runtime.
 pub fn create_admin_key(
@@ -456,7 +446,7 @@ pub fn unlock_admin_key(
             )
             .map_err(|_| CryptoError::WrongPassphrase)?,
     );
-    let private = private_key_from_bytes(&private_bytes)?;
+    let private = hpke_base::PrivateKey::from_bytes(&private_bytes)?;
     // The public key stored in the clear must be the private key's own half.
     let derived_public = private.public();
     if !bool::from(subtle::ConstantTimeEq::ct_eq(
@@ -471,7 +461,7 @@ pub fn unlock_admin_key(
 /// HPKE base-mode single-shot seal (the suite above) to `public`: the encapsulated key
 /// and the ciphertext.
 fn hpke_seal(
-    public: &[u8; X25519_KEY_BYTES],
+    public: &[u8; hpke_base::KEY_BYTES],
     info: &[u8],
     plaintext: &[u8],
     aad: &[u8],
@@ -480,23 +470,12 @@ fn hpke_seal(
     Ok((enc.to_vec(), ciphertext))
 }
 
-/// Opens what [`hpke_seal`] sealed; fails unless `info` and `aad` are the sealed ones.
-fn hpke_open(
-    private: &hpke_base::PrivateKey,
-    info: &[u8],
-    enc: &[u8],
-    ciphertext: &[u8],
-    aad: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    hpke_base::open(private, info, enc, ciphertext, aad)
-}
-
 /// Creates a batch keypair; returns its public key and its private key sealed to the admin.
 pub fn create_batch_key(
     admin_public_key: &[u8],
     batch_id: &str,
 ) -> Result<(Vec<u8>, SealedBatchKey), CryptoError> {
-    let admin_public = public_key_from_bytes(admin_public_key)?;
+    let admin_public = hpke_base::public_key(admin_public_key)?;
     let private = hpke_base::PrivateKey::generate()?;
     let (enc, ciphertext) = hpke_seal(
         &admin_public,
@@ -521,7 +500,7 @@ pub fn open_batch_key(
     sealed: &SealedBatchKey,
     batch_id: &str,
 ) -> Result<BatchKey, CryptoError> {
-    let private_bytes = hpke_open(
+    let private_bytes = hpke_base::open(
         &admin.private,
         BATCH_KEY_INFO,
         &sealed.enc,
@@ -529,7 +508,7 @@ pub fn open_batch_key(
         &batch_key_aad(batch_id),
     )?;
     Ok(BatchKey {
-        private: private_key_from_bytes(&private_bytes)?,
+        private: hpke_base::PrivateKey::from_bytes(&private_bytes)?,
     })
 }
 
@@ -567,7 +546,7 @@ fn unpad_secret(padded: &[u8]) -> Result<&[u8], CryptoError> {
 /// Seals `secret` padded, as a format 2 record: the format byte, then the encapsulated
 /// key, and the ciphertext of the padded secret.
 fn seal_padded(
-    public: &[u8; X25519_KEY_BYTES],
+    public: &[u8; hpke_base::KEY_BYTES],
     info: &[u8],
     secret: &[u8],
     aad: &[u8],
@@ -591,8 +570,8 @@ enum Format {
 /// Which format a stored `enc` names, and the encapsulated key inside it.
 fn format_of(enc: &[u8]) -> Result<(Format, &[u8]), CryptoError> {
     match enc {
-        [FORMAT_V2, key @ ..] if key.len() == X25519_KEY_BYTES => Ok((Format::V2, key)),
-        key if key.len() == X25519_KEY_BYTES => Ok((Format::V1, key)),
+        [FORMAT_V2, key @ ..] if key.len() == hpke_base::KEY_BYTES => Ok((Format::V2, key)),
+        key if key.len() == hpke_base::KEY_BYTES => Ok((Format::V1, key)),
         _ => Err(CryptoError::OpenFailed),
     }
 }
@@ -608,9 +587,9 @@ fn open_versioned(
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let (format, key) = format_of(enc)?;
     match format {
-        Format::V1 => hpke_open(private, infos.0, key, ciphertext, &aad(infos.0)),
+        Format::V1 => hpke_base::open(private, infos.0, key, ciphertext, &aad(infos.0)),
         Format::V2 => {
-            let padded = hpke_open(private, infos.1, key, ciphertext, &aad(infos.1))?;
+            let padded = hpke_base::open(private, infos.1, key, ciphertext, &aad(infos.1))?;
             Ok(Zeroizing::new(unpad_secret(&padded)?.to_vec()))
         }
     }
@@ -623,7 +602,7 @@ pub fn seal_password(
     binding: SubmissionBinding<'_>,
     password: &SecretString,
 ) -> Result<SealedPassword, CryptoError> {
-    let public = public_key_from_bytes(batch_public_key)?;
+    let public = hpke_base::public_key(batch_public_key)?;
     let (enc, ciphertext) = seal_padded(
         &public,
         SUBMISSION_INFO_V2,
@@ -672,7 +651,7 @@ pub fn seal_token(
     email: &str,
     token: &LinkToken,
 ) -> Result<SealedToken, CryptoError> {
-    let public = public_key_from_bytes(batch_public_key)?;
+    let public = hpke_base::public_key(batch_public_key)?;
     let (enc, ciphertext) = hpke_seal(
         &public,
         LINK_TOKEN_INFO,
@@ -689,7 +668,7 @@ pub fn open_token(
     email: &str,
     sealed: &SealedToken,
 ) -> Result<LinkToken, CryptoError> {
-    let plaintext = hpke_open(
+    let plaintext = hpke_base::open(
         &batch.private,
         LINK_TOKEN_INFO,
         &sealed.enc,
@@ -745,7 +724,7 @@ pub fn seal_smtp_password(
     binding: SmtpBinding<'_>,
     password: &SecretString,
 ) -> Result<SealedSecret, CryptoError> {
-    let public = public_key_from_bytes(admin_public_key)?;
+    let public = hpke_base::public_key(admin_public_key)?;
     let (enc, ciphertext) = seal_padded(
         &public,
         SMTP_PASSWORD_INFO_V2,
@@ -800,7 +779,7 @@ pub fn seal_admin_password(
     binding: AdminLoginBinding<'_>,
     password: &SecretString,
 ) -> Result<SealedSecret, CryptoError> {
-    let public = public_key_from_bytes(batch_public_key)?;
+    let public = hpke_base::public_key(batch_public_key)?;
     let (enc, ciphertext) = seal_padded(
         &public,
         ADMIN_LOGIN_INFO_V2,
@@ -820,7 +799,7 @@ pub fn open_admin_password(
     let (Format::V2, key) = format_of(&sealed.enc)? else {
         return Err(CryptoError::OpenFailed);
     };
-    let padded = hpke_open(
+    let padded = hpke_base::open(
         &batch.private,
         ADMIN_LOGIN_INFO_V2,
         key,
@@ -1246,7 +1225,7 @@ mod tests {
             })
             .collect();
         assert!(lengths.iter().all(|l| *l == lengths[0]), "{lengths:?}");
-        assert_eq!(lengths[0].0, 1 + X25519_KEY_BYTES);
+        assert_eq!(lengths[0].0, 1 + hpke_base::KEY_BYTES);
         for n in [
             0,
             1,
@@ -1280,7 +1259,7 @@ mod tests {
 
     /// A format 1 record, as earlier releases wrote it: unpadded, the bare key as `enc`.
     fn seal_v1(public: &[u8], info: &[u8], secret: &[u8], aad: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        hpke_seal(&public_key_from_bytes(public).unwrap(), info, secret, aad).unwrap()
+        hpke_seal(&hpke_base::public_key(public).unwrap(), info, secret, aad).unwrap()
     }
 
     #[test]
