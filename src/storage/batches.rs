@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// Rows of `exported_submissions` written per statement: 800 parameters, far under
+/// SQLite's limit (32,766 since 3.32; the package asks for 3.37).
+const EXPORTED_ROWS_PER_STATEMENT: usize = 400;
+
 impl Store {
     /// Finds a live (not purged) batch by id or by name.
     #[instrument(skip_all)]
@@ -135,26 +139,23 @@ impl Store {
         seen: &[(i64, i64)],
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        // One statement for the whole list (50,000 rows in one call, rather than one
-        // hand-off to sqlx's thread per row): a JSON array of [id, tag] pairs, integers
-        // only, which SQLite's json_each walks.
-        let mut pairs = String::with_capacity(seen.len() * 32 + 2);
-        pairs.push('[');
-        for (i, (id, tag)) in seen.iter().enumerate() {
-            if i > 0 {
-                pairs.push(',');
+        // A few hundred rows per statement (50,000 rows took 0.1-0.2 s through
+        // json_each, and one statement per row one hand-off to sqlx's thread each: issue
+        // 21); every full chunk is the same statement, prepared once.
+        for chunk in seen.chunks(EXPORTED_ROWS_PER_STATEMENT) {
+            let mut sql = String::with_capacity(80 + chunk.len() * 6);
+            sql.push_str(
+                "INSERT OR REPLACE INTO exported_submissions (recipient_id, enc_tag) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 { "(?,?)" } else { ",(?,?)" });
             }
-            pairs.push_str(&format!("[{id},{tag}]"));
+            let mut insert = sqlx::query(constant_sql(sql));
+            for (id, tag) in chunk {
+                insert = insert.bind(id).bind(tag);
+            }
+            insert.execute(&mut *tx).await?;
         }
-        pairs.push(']');
-        sqlx::query(
-            "INSERT OR REPLACE INTO exported_submissions (recipient_id, enc_tag) \
-             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
-             FROM json_each(?1)",
-        )
-        .bind(pairs)
-        .execute(&mut *tx)
-        .await?;
         sqlx::query(
             "UPDATE batches SET first_exported_at = COALESCE(first_exported_at, ?1), \
              export_purge_at = CASE WHEN ?2 IS NULL THEN export_purge_at \

@@ -52,10 +52,16 @@ impl Store {
         batch_id: &str,
         now: i64,
     ) -> StoreResult<Vec<(i64, i64)>> {
+        // From the live links (the partial index `one_live_link_per_recipient`, probed
+        // per recipient, named so that the planner cannot pick the newest link first)
+        // rather than from every recipient's newest link: 8 ms instead of 70 for 50,000
+        // recipients who all submitted (issue 21).
         Ok(sqlx::query_as(
             "SELECT r.id, l.expires_at FROM recipients r \
-             JOIN links l ON l.id = (SELECT MAX(id) FROM links WHERE recipient_id = r.id) \
-             WHERE r.batch_id = ? AND l.state = 'live' AND l.expires_at > ?",
+             JOIN links l INDEXED BY one_live_link_per_recipient \
+               ON l.recipient_id = r.id AND l.state = 'live' \
+             WHERE r.batch_id = ? AND l.expires_at > ? \
+             AND l.id = (SELECT MAX(id) FROM links WHERE recipient_id = l.recipient_id)",
         )
         .bind(batch_id)
         .bind(now)
@@ -64,22 +70,33 @@ impl Store {
     }
 }
 
+/// The submissions of a batch (`?`) that no recorded export read, in roster order: see
+/// `unexported_in`.
+const UNEXPORTED: &str = "SELECT r.id, r.email, substr(s.enc, -8), e.enc_tag FROM recipients r \
+     JOIN submissions s ON s.recipient_id = r.id \
+     LEFT JOIN exported_submissions e ON e.recipient_id = r.id \
+     WHERE r.batch_id = ? AND (e.enc_tag IS NULL \
+       OR printf('%016X', e.enc_tag) \
+          != substr('0000000000000000' || hex(substr(s.enc, -8)), -16)) \
+     ORDER BY r.roster_line";
+
 /// `Store::unexported_submissions` on `on` (the pool, or the purge's own transaction).
 pub(super) async fn unexported_in<'c>(
     on: impl sqlx::SqliteExecutor<'c>,
     batch_id: &str,
 ) -> StoreResult<Vec<(i64, String, i64)>> {
-    // The tag is compared here rather than in SQL: SQLite cannot turn 8 bytes into an
-    // integer (and Debian's 3.40 has no unhex()).
-    let rows: Vec<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(
-        "SELECT r.id, r.email, substr(s.enc, -8), e.enc_tag FROM recipients r \
-         JOIN submissions s ON s.recipient_id = r.id \
-         LEFT JOIN exported_submissions e ON e.recipient_id = r.id \
-         WHERE r.batch_id = ? ORDER BY r.roster_line",
-    )
-    .bind(batch_id)
-    .fetch_all(on)
-    .await?;
+    // The SQL leaves out the submissions an export recorded (the usual case: all of
+    // them), so that only the unexported cross over (through sqlx, 50,000 rows took
+    // about 0.3 s of two threads after each export: issue 21). SQLite cannot turn 8
+    // bytes into an integer (and Debian's 3.40 has no unhex()), so both sides are
+    // compared as 16 hexadecimal digits: the recorded tag by printf (two's complement
+    // for a negative one), the last 8 bytes of `enc` by hex(), zero-padded on the left
+    // as `submission_tag` pads a shorter `enc`. The tag is then compared again here, as
+    // before, on the few rows that cross over: the SQL only narrows.
+    let rows: Vec<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(UNEXPORTED)
+        .bind(batch_id)
+        .fetch_all(on)
+        .await?;
     Ok(rows
         .into_iter()
         .filter_map(|(id, email, end, exported)| {
@@ -219,6 +236,101 @@ mod tests {
         }
         tx.commit().unwrap();
         path
+    }
+
+    /// The SQL's narrowing (hexadecimal text on both sides) agrees with
+    /// `submission_tag` on every kind of ending: high bit set, zeros, shorter than 8
+    /// bytes, empty, and random ones; recorded equal, recorded different, not recorded.
+    #[tokio::test]
+    async fn the_sql_leaves_out_exactly_the_recorded_tags() {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE recipients (id INTEGER PRIMARY KEY, batch_id TEXT, roster_line \
+             INTEGER, email TEXT); \
+             CREATE TABLE submissions (recipient_id INTEGER PRIMARY KEY, enc BLOB); \
+             CREATE TABLE exported_submissions (recipient_id INTEGER PRIMARY KEY, \
+             enc_tag INTEGER);",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let mut encs: Vec<Vec<u8>> = vec![
+            vec![0xff; 32],
+            vec![0; 32],
+            [vec![7; 24], vec![0x80, 0, 0, 0, 0, 0, 0, 0]].concat(),
+            [
+                vec![7; 24],
+                vec![0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            ]
+            .concat(),
+            vec![1, 2],
+            vec![0x80],
+            vec![],
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..600 {
+            let mut enc = vec![0u8; 32];
+            for b in &mut enc {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = seed as u8;
+            }
+            encs.push(enc);
+        }
+        let mut expected = Vec::new();
+        for (i, enc) in encs.iter().enumerate() {
+            let id = i as i64 + 1;
+            let tag = submission_tag(enc);
+            sqlx::query("INSERT INTO recipients VALUES (?, 'b', ?, ?)")
+                .bind(id)
+                .bind(id)
+                .bind(format!("u{id}@example.org"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO submissions VALUES (?, ?)")
+                .bind(id)
+                .bind(enc)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            // Recorded as read, recorded with another tag (one bit off, or negated), or
+            // never recorded.
+            let recorded = match i % 4 {
+                0 | 1 => Some(tag),
+                2 => Some(tag ^ 1),
+                _ if i % 8 == 3 => Some(tag.wrapping_neg().wrapping_sub(1)),
+                _ => None,
+            };
+            if let Some(recorded) = recorded {
+                sqlx::query("INSERT INTO exported_submissions VALUES (?, ?)")
+                    .bind(id)
+                    .bind(recorded)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            if recorded != Some(tag) {
+                expected.push((id, format!("u{id}@example.org"), tag));
+            }
+        }
+        assert!(expected.len() > 250, "{}", expected.len());
+        assert_eq!(unexported_in(&mut conn, "b").await.unwrap(), expected);
+        // The SQL alone narrows to exactly those (not merely to more of them).
+        let narrowed: Vec<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(UNEXPORTED)
+            .bind("b")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let ids = |rows: &[(i64, String, i64)]| rows.iter().map(|r| r.0).collect::<Vec<_>>();
+        assert_eq!(
+            narrowed.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ids(&expected)
+        );
     }
 
     #[test]
