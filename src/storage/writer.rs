@@ -9,6 +9,7 @@
 //! "Opened" notes alone, shortly after a commit, wait a little to share a commit
 //! ([`pause`]); a write someone awaits never waits for them.
 
+mod checkpoint;
 mod pause;
 mod warm;
 
@@ -255,7 +256,7 @@ fn commit_group(
 ) {
     let outcome = match conn {
         Some(c) => commit_submissions(c, &group, views),
-        None => connection::open_read_write(path).and_then(|c| {
+        None => checkpoint::open_writer(path).and_then(|c| {
             let outcome = commit_submissions(&c, &group, views);
             *conn = Some(c);
             outcome
