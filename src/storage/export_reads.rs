@@ -257,7 +257,7 @@ mod tests {
         .execute(&mut conn)
         .await
         .unwrap();
-        let mut encs: Vec<Vec<u8>> = vec![
+        let fixed: Vec<Vec<u8>> = vec![
             vec![0xff; 32],
             vec![0; 32],
             [vec![7; 24], vec![0x80, 0, 0, 0, 0, 0, 0, 0]].concat(),
@@ -270,6 +270,10 @@ mod tests {
             vec![0x80],
             vec![],
         ];
+        const FIXED: usize = 7;
+        assert_eq!(fixed.len(), FIXED);
+        // Each fixed ending twice: once recorded as read, once not (or otherwise).
+        let mut encs = [fixed.clone(), fixed].concat();
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         for _ in 0..600 {
             let mut enc = vec![0u8; 32];
@@ -298,13 +302,16 @@ mod tests {
                 .execute(&mut conn)
                 .await
                 .unwrap();
-            // Recorded as read, recorded with another tag (one bit off, or negated), or
-            // never recorded.
-            let recorded = match i % 4 {
-                0 | 1 => Some(tag),
-                2 => Some(tag ^ 1),
-                _ if i % 8 == 3 => Some(tag.wrapping_neg().wrapping_sub(1)),
-                _ => None,
+            // Recorded as read (each fixed ending's first copy, a quarter of the rest),
+            // recorded with another tag (one bit off, bits inverted, sign flipped: the
+            // same for 0 and i64::MIN), or never recorded.
+            let recorded = match (i, i % 4) {
+                (0..FIXED, _) => Some(tag),
+                (_, 0) => Some(tag ^ 1),
+                (_, 1) => Some(!tag),
+                (_, 2) if i % 8 == 2 => Some(tag.wrapping_neg()),
+                (_, 2) => None,
+                _ => Some(tag),
             };
             if let Some(recorded) = recorded {
                 sqlx::query("INSERT INTO exported_submissions VALUES (?, ?)")
