@@ -166,6 +166,13 @@ pub struct CreateArgs {
     pub passphrase: PassphraseArgs,
 }
 
+/// The admin key a creation signs with: unlocked before it, or the passphrase it is
+/// unlocked with meanwhile (`batch::create_unlocking`).
+enum AdminKeyFor {
+    Unlocked(crate::crypto::AdminKey),
+    Passphrase(secrecy::SecretString),
+}
+
 /// Creates a batch from a roster and writes its links; nothing is kept if they cannot
 /// be written.
 async fn create(
@@ -193,41 +200,55 @@ async fn create(
         .branding
         .prepare(&crate::storage::Branding::default(), url)?;
     let roster = parse_roster(&read_roster(&args.roster)?)?;
-    let admin = batch::unlock_admin(store, args.passphrase.read(false)?).await?;
-    if let (Some(login), Some(settings)) = (&admin_login, &imap) {
-        // Tried before anything is created: a refused admin password creates nothing.
-        super::admin_login::try_first(
-            settings,
-            login,
-            &roster,
-            args.admin_login.imap_admin_probe_user.as_deref(),
-        )
-        .await?;
-    }
+    let passphrase = args.passphrase.read(false)?;
+    let admin = match (&admin_login, &imap) {
+        (Some(login), Some(settings)) => {
+            // The admin password goes to the old server only once the passphrase is
+            // right, and before anything is created: a refused one creates nothing.
+            let admin = batch::unlock_admin(store, passphrase).await?;
+            super::admin_login::try_first(
+                settings,
+                login,
+                &roster,
+                args.admin_login.imap_admin_probe_user.as_deref(),
+            )
+            .await?;
+            AdminKeyFor::Unlocked(admin)
+        }
+        // Unlocked while the links are issued and the rows inserted (one core each).
+        _ => AdminKeyFor::Passphrase(passphrase),
+    };
     let output = Output::open(args.links_out.links_out.as_deref())?;
     let tally = batch::Tally::new();
-    let created = batch::create_signed_counted(
-        store,
-        url,
-        NewBatch {
-            name: args.name,
-            org_name: args.org,
-            link_lifetime: lifetime,
-            next_steps: args.next_steps,
-            ask_mail_client: !args.no_mail_question,
-            retention,
-            roster,
-            imap,
-            language: Some(args.language),
-            time_zone: args.batch_time_zone,
-        },
-        config::now(),
-        &admin,
-        std::sync::Arc::clone(&tally),
-    );
+    let request = NewBatch {
+        name: args.name,
+        org_name: args.org,
+        link_lifetime: lifetime,
+        next_steps: args.next_steps,
+        ask_mail_client: !args.no_mail_question,
+        retention,
+        roster,
+        imap,
+        language: Some(args.language),
+        time_zone: args.batch_time_zone,
+    };
+    let counted = std::sync::Arc::clone(&tally);
+    let created = async move {
+        match admin {
+            AdminKeyFor::Unlocked(admin) => {
+                batch::create_signed_counted(store, url, request, config::now(), &admin, counted)
+                    .await
+                    .map(|(created, links)| (created, links, admin))
+            }
+            AdminKeyFor::Passphrase(passphrase) => {
+                batch::create_unlocking(store, url, request, config::now(), passphrase, counted)
+                    .await
+            }
+        }
+    };
     let created =
         super::progress::watch("Issuing links", tally, super::progress::LARGE, created).await;
-    let (created, links) = match created {
+    let (created, links, admin) = match created {
         Err(BatchError::ImapUnusable(report)) => {
             print_imap_report(&mut std::io::stderr(), &report);
             return Err(Failure::Error(anyhow::anyhow!(

@@ -33,6 +33,20 @@ const CANCEL_CHECK_ROWS: usize = 1024;
 /// What a failed creation reports when it is not a passing condition.
 const CREATION_FAILED: &str = "could not create the batch";
 
+/// The fewest rows a creation inserts before it waits for signatures still being made
+/// (`LateSignatures`). A smaller one waits first and then takes the write lock: its
+/// inserts take less time than an Argon2 unlock (50,000 rows about 0.8 s, one unlock
+/// about 0.3 s, on the 2-core machine of PERFORMANCE.md), so inserting first would hold
+/// the lock, and every submission waiting for it, longer than the inserts need.
+const LATE_SIGNATURES_MIN_ROWS: usize = 20_000;
+
+/// A batch's settings and message signatures (`Batch::settings_sig`, `message_sig`),
+/// made while the creation inserts its rows: `passdrop batch create` unlocks the admin
+/// key (Argon2, one core) while the rows go in on another. The creation commits only
+/// once they arrive; if the sender is dropped (a wrong passphrase) it rolls back, and
+/// nothing was created.
+pub type LateSignatures = tokio::sync::oneshot::Receiver<(Vec<u8>, Vec<u8>)>;
+
 impl Store {
     /// Creates a batch, its sealed key, its recipients (in the order given: roster
     /// order) and their first links in one transaction: either all of it exists
@@ -44,6 +58,7 @@ impl Store {
         sealed_key: &SealedBatchKey,
         sealed_link_key: Option<&SealedSecret>,
         recipients: Vec<NewRecipient>,
+        signatures: Option<LateSignatures>,
     ) -> StoreResult<()> {
         let path = self.path.clone();
         let (batch, sealed_key) = (batch.clone(), sealed_key.clone());
@@ -61,6 +76,7 @@ impl Store {
                 &sealed_key,
                 sealed_link_key.as_ref(),
                 &recipients,
+                signatures,
                 waiting,
             )
             .map_err(|e| match e {
@@ -121,24 +137,34 @@ fn checkpoint_what_was_written(conn: &Connection) {
 }
 
 /// `Store::create_batch` on `conn`. Returning early drops the transaction, which rolls
-/// it back: so does `Cancelled`, once `waiting` is closed.
+/// it back: so does `Cancelled`, once `waiting` is closed or the signatures' sender is
+/// dropped.
 fn create_on(
     conn: &mut Connection,
     batch: &Batch,
     sealed_key: &SealedBatchKey,
     sealed_link_key: Option<&SealedSecret>,
     recipients: &[NewRecipient],
+    signatures: Option<LateSignatures>,
     waiting: &tokio::sync::oneshot::Sender<()>,
 ) -> Result<(), Created> {
-    let cancelled = || {
+    let mut pending = Pending::new(signatures, recipients.len());
+    let cancelled = |pending: &mut Pending| {
         if waiting.is_closed() {
             Err(Created::Cancelled)
         } else {
-            Ok(())
+            pending.look()
         }
     };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    cancelled()?;
+    cancelled(&mut pending)?;
+    // In the row now if they are here; otherwise set just before the commit.
+    let late = matches!(pending, Pending::Waiting(_));
+    let (settings_sig, message_sig) = match &pending {
+        Pending::Arrived(settings, message) => (Some(settings.clone()), Some(message.clone())),
+        Pending::Waiting(_) | Pending::Gone => (None, None),
+        Pending::None => (batch.settings_sig.clone(), batch.message_sig.clone()),
+    };
     let imap = batch.imap.as_ref();
     let inserted = tx.execute(
         "INSERT INTO batches (id, name, org_name, created_at, expires_at, link_lifetime_secs, \
@@ -165,8 +191,8 @@ fn create_on(
             imap.and_then(ImapSettings::pin_hex),
             imap.map_or("retry", |i| i.when_unreachable.as_str()),
             batch.link_tag.as_str(),
-            batch.settings_sig,
-            batch.message_sig,
+            settings_sig,
+            message_sig,
             batch.language,
             batch.time_zone,
         ],
@@ -199,7 +225,7 @@ fn create_on(
         )?;
         for (i, r) in recipients.iter().enumerate() {
             if i.is_multiple_of(CANCEL_CHECK_ROWS) {
-                cancelled()?;
+                cancelled(&mut pending)?;
             }
             recipient.execute(params![
                 batch.id,
@@ -233,7 +259,65 @@ fn create_on(
             i64::try_from(recipients.len()).unwrap_or(i64::MAX),
         ],
     )?;
-    cancelled()?;
+    cancelled(&mut pending)?;
+    if late {
+        let (settings, message) = match pending {
+            Pending::Arrived(settings, message) => (settings, message),
+            Pending::Waiting(receiver) => {
+                receiver.blocking_recv().map_err(|_| Created::Cancelled)?
+            }
+            Pending::None | Pending::Gone => return Err(Created::Cancelled),
+        };
+        tx.execute(
+            "UPDATE batches SET settings_sig = ?2, message_sig = ?3 WHERE id = ?1",
+            params![batch.id, settings, message],
+        )?;
+    }
     tx.commit()?;
     Ok(())
+}
+
+/// Where a creation's `LateSignatures` are.
+enum Pending {
+    /// None are coming: the batch's own (or none).
+    None,
+    /// Received: they go into the batch's row.
+    Arrived(Vec<u8>, Vec<u8>),
+    /// Still being made; the creation waits for them after its inserts.
+    Waiting(LateSignatures),
+    /// Their sender was dropped: the creation stops.
+    Gone,
+}
+
+impl Pending {
+    /// A small creation waits for its signatures here, before it takes the write lock
+    /// (`LATE_SIGNATURES_MIN_ROWS`); a large one waits after its inserts.
+    fn new(signatures: Option<LateSignatures>, rows: usize) -> Self {
+        match signatures {
+            None => Self::None,
+            Some(receiver) if rows < LATE_SIGNATURES_MIN_ROWS => match receiver.blocking_recv() {
+                Ok((settings, message)) => Self::Arrived(settings, message),
+                Err(_) => Self::Gone,
+            },
+            Some(receiver) => Self::Waiting(receiver),
+        }
+    }
+
+    /// Takes signatures that have arrived; `Cancelled` once their sender is gone (the
+    /// admin key did not unlock), so a wrong passphrase stops the inserts early.
+    fn look(&mut self) -> Result<(), Created> {
+        match self {
+            Self::Waiting(receiver) => match receiver.try_recv() {
+                Ok((settings, message)) => *self = Self::Arrived(settings, message),
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                    *self = Self::Gone;
+                    return Err(Created::Cancelled);
+                }
+            },
+            Self::Gone => return Err(Created::Cancelled),
+            Self::None | Self::Arrived(..) => {}
+        }
+        Ok(())
+    }
 }

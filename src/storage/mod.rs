@@ -61,6 +61,7 @@ pub use admin_recheck::AdminRecheckChange;
 pub use api_tokens::{ApiCall, ApiScope, ApiToken};
 pub use backup::{BackupSummary, restore_into, summarize};
 pub use branding::{Branding, LogoChange};
+pub use creation::LateSignatures;
 use files::{prepare_data_dir, set_mode};
 pub use models::*;
 pub use pacing::THROTTLING_EVENT;

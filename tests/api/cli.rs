@@ -112,24 +112,39 @@ async fn the_readme_journey_works_from_the_command_line() {
          cli.bob@logcanary.example,Bob Canary,cli-bob\n",
     );
     let links_path = dir.join("links.csv");
-    let o = run(passdrop(&data)
-        .args([
-            "batch",
-            "create",
-            "--name",
-            "Move 2026",
-            "--org",
-            "Example Ltd",
-            "--expires-in",
-            "3d",
-        ])
-        .arg("--roster")
-        .arg(&roster)
-        .arg("--links-out")
-        .arg(&links_path)
-        .arg("--passphrase-file")
-        .arg(&pass_file)
-        .args(["--public-url", &server.address]));
+    let create = |passphrase: &std::path::Path| {
+        run(passdrop(&data)
+            .args([
+                "batch",
+                "create",
+                "--name",
+                "Move 2026",
+                "--org",
+                "Example Ltd",
+                "--expires-in",
+                "3d",
+            ])
+            .arg("--roster")
+            .arg(&roster)
+            .arg("--links-out")
+            .arg(&links_path)
+            .arg("--passphrase-file")
+            .arg(passphrase)
+            .args(["--public-url", &server.address]))
+    };
+    // A wrong passphrase creates nothing (its rows went in while Argon2 ran, and were
+    // rolled back) and writes no links.
+    let o = create(&wrong_file);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("wrong passphrase"), "{}", stderr(&o));
+    assert!(!links_path.exists());
+    let o = run(passdrop(&data).args(["batch", "list"]));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("Move 2026"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = create(&pass_file);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 links"), "{}", stderr(&o));
     assert_eq!(mode(&links_path), 0o600);

@@ -8,7 +8,7 @@ use sqlx::Connection as _;
 
 use crate::helpers::{TestApp, link, roster_of};
 use passdrop::batch::BatchError;
-use passdrop::storage::StoreError;
+use passdrop::storage::{Batch, StoreError};
 
 /// Rows of every table a creation writes.
 async fn rows(conn: &mut sqlx::SqliteConnection) -> Vec<(&'static str, i64)> {
@@ -207,4 +207,173 @@ async fn a_created_batch_is_in_the_database_file_itself() {
         .query_row("SELECT COUNT(*) FROM links", [], |r| r.get(0))
         .unwrap();
     assert_eq!(live, 300);
+}
+
+/// `passdrop batch create` unlocks the admin key (Argon2) while the links are issued and
+/// the rows inserted (`batch::create_unlocking`). The batch is committed only once the
+/// key has signed its settings: with the right passphrase it is whole and signed, at a
+/// size that waits for the signatures before taking the write lock (3 users) and at one
+/// that inserts first and sets them before its commit (20,000); with a wrong one nothing
+/// of it is left, and its name stays free.
+#[tokio::test]
+async fn a_creation_that_unlocks_its_key_meanwhile_commits_only_signed() {
+    let app = TestApp::spawn().await;
+    let (_, _) = app.create_batch("first", &roster_of("first", 3)).await;
+    let mut conn = app.db().await;
+    let signer = passdrop::batch::settings_signer(&app.admin().await).unwrap();
+    for (name, users) in [("small", 3), ("large", 20_000)] {
+        let roster = roster_of(name, users);
+        let request = || passdrop::batch::NewBatch {
+            name: name.to_owned(),
+            org_name: Some("Example Ltd".to_owned()),
+            link_lifetime: std::time::Duration::from_secs(7 * 86_400),
+            next_steps: None,
+            ask_mail_client: true,
+            retention: passdrop::batch::Retention::default(),
+            roster: passdrop::roster::parse_roster(roster.as_bytes()).unwrap(),
+            imap: None,
+            language: None,
+            time_zone: None,
+        };
+        let before = rows(&mut conn).await;
+        let refused = passdrop::batch::create_unlocking(
+            &app.store,
+            &app.public_url,
+            request(),
+            passdrop::config::now(),
+            crate::helpers::secret("not the passphrase, but long enough"),
+            passdrop::batch::Tally::new(),
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(BatchError::WrongPassphrase)),
+            "{name}: {:?}",
+            refused.map(|(b, _, _)| b.name)
+        );
+        assert_eq!(rows(&mut conn).await, before, "{name}: nothing is left");
+
+        let (b, links, _) = passdrop::batch::create_unlocking(
+            &app.store,
+            &app.public_url,
+            request(),
+            passdrop::config::now(),
+            crate::helpers::secret(crate::helpers::PASSPHRASE),
+            passdrop::batch::Tally::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(links.len(), users, "{name}");
+        // Ed25519 signatures are deterministic: the stored ones are the key's own.
+        let stored = passdrop::batch::find(&app.store, name).await.unwrap();
+        let unsigned = Batch {
+            settings_sig: None,
+            message_sig: None,
+            ..stored.clone()
+        };
+        let expected = (
+            passdrop::batch::sign_batch(&signer, &unsigned),
+            passdrop::batch::sign_message(&signer, &unsigned),
+        );
+        assert_eq!(
+            (stored.settings_sig.clone(), stored.message_sig.clone()),
+            (Some(expected.0.clone()), Some(expected.1.clone())),
+            "{name}: stored signed"
+        );
+        assert_eq!(
+            (b.settings_sig, b.message_sig),
+            (Some(expected.0), Some(expected.1))
+        );
+        for l in [&links[0], &links[users - 1]] {
+            let page = app.client.get(link(l)).send().await.unwrap();
+            assert_eq!(page.status(), 200, "{}", l.email);
+        }
+    }
+    conn.close().await.unwrap();
+}
+
+/// A creation of 20,000 rows or more inserts them before its signatures arrive
+/// (`storage::LateSignatures`), holding its uncommitted transaction until they do: it
+/// then sets them in the batch's row and commits; if their sender is dropped instead (a
+/// wrong passphrase), it rolls back and nothing of it is left.
+#[tokio::test]
+async fn a_large_creation_commits_once_its_late_signatures_arrive() {
+    const USERS: usize = 20_000;
+    let app = TestApp::spawn().await;
+    let (first, _) = app.create_batch("first", &roster_of("first", 3)).await;
+    let admin_public = app.store.admin_key().await.unwrap().unwrap().public_key;
+    let mut conn = app.db().await;
+    let before = rows(&mut conn).await;
+    for (name, arrive) in [("dropped", false), ("late", true)] {
+        let id = format!("{:016x}", u64::from(arrive) + 0xfeed_0000);
+        let (public_key, sealed_key) =
+            passdrop::crypto::create_batch_key(&admin_public, &id).unwrap();
+        let batch = Batch {
+            id: id.clone(),
+            name: name.to_owned(),
+            public_key,
+            link_tag: passdrop::crypto::LinkTag::generate().unwrap(),
+            settings_sig: None,
+            message_sig: None,
+            ..first.clone()
+        };
+        let recipients: Vec<passdrop::storage::NewRecipient> = (0..USERS)
+            .map(|i| passdrop::storage::NewRecipient {
+                roster_line: i as i64 + 2,
+                email: format!("{name}{i}@example.org"),
+                user_name: format!("{name}{i}@example.org"),
+                display_name: None,
+                alternate_email: None,
+                user_root: None,
+                language: None,
+                token_hash: {
+                    let mut h = [0u8; 32];
+                    h[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                    h[8] = u8::from(arrive) + 1;
+                    h
+                },
+                link_secret: passdrop::storage::StoredLinkSecret::Derived(0),
+            })
+            .collect();
+        let (send, receive) = tokio::sync::oneshot::channel();
+        let store = app.store.clone();
+        let creating = tokio::spawn(async move {
+            store
+                .create_batch(&batch, &sealed_key, None, recipients, Some(receive))
+                .await
+        });
+        // Long enough for the rows to go in; nothing is committed yet.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        if creating.is_finished() {
+            panic!("{name}: it did not wait: {:?}", creating.await);
+        }
+        let committed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE id = ?")
+            .bind(&id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(committed, 0, "{name}");
+        if arrive {
+            send.send((vec![1u8; 64], vec![2u8; 64])).unwrap();
+            creating.await.unwrap().unwrap();
+            let stored: (Option<Vec<u8>>, Option<Vec<u8>>, i64) = sqlx::query_as(
+                "SELECT settings_sig, message_sig, \
+                 (SELECT COUNT(*) FROM recipients WHERE batch_id = batches.id) \
+                 FROM batches WHERE id = ?",
+            )
+            .bind(&id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            assert_eq!(
+                stored,
+                (Some(vec![1u8; 64]), Some(vec![2u8; 64]), USERS as i64)
+            );
+        } else {
+            drop(send);
+            let failed = creating.await.unwrap();
+            assert!(failed.is_err(), "{failed:?}");
+            assert_eq!(rows(&mut conn).await, before, "nothing of it is left");
+        }
+    }
+    conn.close().await.unwrap();
 }

@@ -1,0 +1,295 @@
+//! Creating a batch: its key, its first links (derived from one link key), and its rows
+//! in one transaction; with the passphrase, its settings signed.
+
+use super::*;
+
+/// Creates a batch: a batch keypair sealed to the admin, one recipient and one live link
+/// per roster row, all in one transaction. Returns the batch and its links.
+///
+/// Without the passphrase (`create`), the batch's settings are not signed, so it takes no
+/// password until a passphrase action signs them (`sign_new_batch`); `create_signed` signs
+/// them at once.
+pub async fn create(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+) -> BatchResult<(Batch, Vec<IssuedLink>)> {
+    let (batch, links, _) =
+        create_with(store, public_url, request, now, Signing::Later, None).await?;
+    Ok((batch, links))
+}
+
+/// `create`, with the batch's settings and message signed by the unlocked admin key.
+pub async fn create_signed(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    admin: &AdminKey,
+) -> BatchResult<(Batch, Vec<IssuedLink>)> {
+    let (batch, links, _) =
+        create_with(store, public_url, request, now, Signing::With(admin), None).await?;
+    Ok((batch, links))
+}
+
+/// `create_signed`, counting the links issued on `tally` (for a progress bar).
+pub async fn create_signed_counted(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    admin: &AdminKey,
+    tally: std::sync::Arc<Tally>,
+) -> BatchResult<(Batch, Vec<IssuedLink>)> {
+    let signing = Signing::With(admin);
+    let (batch, links, _) =
+        create_with(store, public_url, request, now, signing, Some(tally)).await?;
+    Ok((batch, links))
+}
+
+/// `create_signed` with the admin key `passphrase` unlocks, which is returned too: the
+/// links are issued and the rows inserted while Argon2 unlocks it (one core each), and
+/// the creation commits only once the key has signed the settings. A wrong passphrase
+/// creates nothing. `tally` counts the links issued (for a progress bar).
+pub async fn create_unlocking(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    passphrase: SecretString,
+    tally: std::sync::Arc<Tally>,
+) -> BatchResult<(Batch, Vec<IssuedLink>, AdminKey)> {
+    let signing = Signing::Unlock(passphrase);
+    match create_with(store, public_url, request, now, signing, Some(tally)).await? {
+        (batch, links, Some(admin)) => Ok((batch, links, admin)),
+        (_, _, None) => Err(BatchError::Other(anyhow::anyhow!(
+            "the batch was created without its admin key"
+        ))),
+    }
+}
+
+/// How a new batch's settings and message are signed.
+enum Signing<'a> {
+    /// Not yet: a passphrase action signs them later (`sign_new_batch`).
+    Later,
+    /// By this admin key, unlocked already.
+    With(&'a AdminKey),
+    /// By the admin key this passphrase unlocks, while the rows go in.
+    Unlock(SecretString),
+}
+
+async fn create_with(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    signing: Signing<'_>,
+    tally: Option<std::sync::Arc<Tally>>,
+) -> BatchResult<(Batch, Vec<IssuedLink>, Option<AdminKey>)> {
+    let name = request.name.trim().to_owned();
+    check_name("batch name", &name)?;
+    let org_name = request
+        .org_name
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty());
+    if let Some(org) = &org_name {
+        check_name("organisation name", org)?;
+    }
+    let next_steps = request
+        .next_steps
+        .map(|t| t.trim().replace("\r\n", "\n"))
+        .filter(|t| !t.is_empty());
+    if let Some(text) = &next_steps {
+        if text.chars().count() > MAX_NEXT_STEPS_CHARS {
+            return Err(BatchError::InvalidName(format!(
+                "the next-steps text must be at most {MAX_NEXT_STEPS_CHARS} characters"
+            )));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(BatchError::InvalidName(
+                "the next-steps text must not contain control characters".to_owned(),
+            ));
+        }
+    }
+    // Stored by its canonical IANA name; an empty one is the server's setting.
+    let time_zone = match request
+        .time_zone
+        .as_deref()
+        .map(crate::config::TimeZoneSetting::parse)
+    {
+        None | Some(Ok(crate::config::TimeZoneSetting::Utc)) => None,
+        Some(Ok(zone)) => Some(zone.name().to_owned()),
+        Some(Err(e)) => return Err(BatchError::InvalidName(format!("time zone: {e}"))),
+    };
+    let admin = store.admin_key().await?.ok_or(BatchError::NoAdmin)?;
+    let signer = match &signing {
+        Signing::With(admin) => Some(settings_signer(admin)?),
+        Signing::Later | Signing::Unlock(_) => None,
+    };
+    if let Some(settings) = &request.imap {
+        require_usable_imap(settings).await?;
+    }
+    let id = hex::encode(crypto::random_bytes::<8>()?);
+    let (public_key, sealed_key) = crypto::create_batch_key(&admin.public_key, &id)?;
+    let lifetime = secs(request.link_lifetime);
+    let batch = Batch {
+        id,
+        name,
+        org_name,
+        created_at: now,
+        expires_at: now.saturating_add(lifetime),
+        link_lifetime_secs: lifetime,
+        has_user_root: request.roster.has_user_root(),
+        next_steps,
+        ask_mail_client: request.ask_mail_client,
+        retain_after_expiry_secs: secs(request.retention.after_expiry),
+        retain_after_export_secs: secs(request.retention.after_export),
+        public_key,
+        first_exported_at: None,
+        export_purge_at: None,
+        link_tag: crypto::LinkTag::generate()?,
+        imap: request.imap,
+        message: None,
+        settings_sig: None,
+        message_sig: None,
+        language: request.language.map(|l| l.tag().to_owned()),
+        time_zone,
+        admin_login: None,
+        branding: Default::default(),
+    };
+    let mut batch = batch;
+    if let Some(signer) = &signer {
+        batch.settings_sig = Some(sign_batch(signer, &batch));
+        batch.message_sig = Some(sign_message(signer, &batch));
+    }
+    // One link key per batch, sealed once to the batch key; every first link's token is
+    // derived from it (an HMAC each, no public-key work per link). Still off the async
+    // runtime and spread over the cores: 50,000 HMACs and hashes are CPU work too.
+    let link_key = crypto::LinkKey::generate()?;
+    let sealed_link_key = crypto::seal_link_key(&batch.public_key, &batch.id, &link_key)?;
+    let (batch_id, expires_at, tag) = (batch.id.clone(), batch.expires_at, batch.link_tag.clone());
+    let public_url = public_url.clone();
+    let entries = request.roster.entries;
+    if let Some(tally) = &tally {
+        tally.set_total(entries.len());
+    }
+    let unsigned = &batch;
+    let insert = move |signatures: Option<crate::storage::LateSignatures>| async move {
+        let issued = tokio::task::spawn_blocking(move || {
+            issue_first_links(
+                tally.as_deref(),
+                entries,
+                &link_key,
+                &batch_id,
+                &tag,
+                expires_at,
+                &public_url,
+            )
+        })
+        .await
+        .map_err(anyhow::Error::new)??;
+        let (recipients, links): (Vec<NewRecipient>, Vec<IssuedLink>) = issued.into_iter().unzip();
+        store
+            .create_batch(
+                unsigned,
+                &sealed_key,
+                Some(&sealed_link_key),
+                recipients,
+                signatures,
+            )
+            .await?;
+        Ok::<_, BatchError>(links)
+    };
+    let Signing::Unlock(passphrase) = signing else {
+        let links = insert(None).await?;
+        return Ok((batch, links, None));
+    };
+    // Argon2 on one core while the links are issued and the rows inserted on another;
+    // the creation waits for the signatures before it commits, and rolls back if the
+    // key does not unlock (the sender is dropped with this future).
+    let (send, receive) = tokio::sync::oneshot::channel();
+    let sign = async {
+        let admin = unlock_admin(store, passphrase).await?;
+        let signer = settings_signer(&admin)?;
+        let signatures = (sign_batch(&signer, &batch), sign_message(&signer, &batch));
+        // A creation that stopped already listens no more; its error is reported.
+        let _ = send.send(signatures.clone());
+        Ok::<_, BatchError>((admin, signatures))
+    };
+    let (signed, inserted) = tokio::join!(sign, insert(Some(receive)));
+    // A wrong passphrase is reported first, whatever else failed.
+    let (admin, (settings_sig, message_sig)) = signed?;
+    let links = inserted?;
+    batch.settings_sig = Some(settings_sig);
+    batch.message_sig = Some(message_sig);
+    Ok((batch, links, Some(admin)))
+}
+
+/// One new recipient row and its first link, per roster entry, in roster order.
+fn issue_first_links(
+    tally: Option<&Tally>,
+    entries: Vec<crate::roster::RosterEntry>,
+    link_key: &crypto::LinkKey,
+    batch_id: &str,
+    tag: &crypto::LinkTag,
+    expires_at: i64,
+    public_url: &PublicUrl,
+) -> BatchResult<Vec<(NewRecipient, IssuedLink)>> {
+    let issue_one = |entry: crate::roster::RosterEntry| -> BatchResult<(NewRecipient, IssuedLink)> {
+        // A first link is number 0; reissued links are drawn at random and sealed.
+        let token = link_key.derive_token(tag, batch_id, &entry.email, 0)?;
+        if let Some(tally) = tally {
+            tally.bump();
+        }
+        let link = IssuedLink {
+            email: entry.email.clone(),
+            display_name: entry.display_name.clone(),
+            link: SecretString::from(public_url.link_for(token.expose())),
+            expires_at,
+        };
+        let recipient = NewRecipient {
+            roster_line: i64::try_from(entry.line).unwrap_or(i64::MAX),
+            email: entry.email,
+            user_name: entry.user_name,
+            display_name: entry.display_name,
+            alternate_email: entry.alternate_email,
+            user_root: entry.user_root,
+            language: entry.language,
+            token_hash: token.hash(),
+            link_secret: crate::storage::StoredLinkSecret::Derived(0),
+        };
+        Ok((recipient, link))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk = entries.len().div_ceil(threads).max(1);
+    let mut chunks: Vec<Vec<crate::roster::RosterEntry>> = Vec::new();
+    let mut entries = entries.into_iter().peekable();
+    while entries.peek().is_some() {
+        chunks.push(entries.by_ref().take(chunk).collect());
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(|| {
+                    chunk
+                        .into_iter()
+                        .map(issue_one)
+                        .collect::<BatchResult<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for worker in workers {
+            let part = worker.join().map_err(|_| {
+                BatchError::Other(anyhow::anyhow!("a link-issuing thread panicked"))
+            })??;
+            all.extend(part);
+        }
+        Ok(all)
+    })
+}
