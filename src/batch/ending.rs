@@ -228,6 +228,8 @@ pub struct M365Export {
     /// (recipient id, `storage::submission_tag`): recorded with the export, so that a
     /// purge knows who submitted after it (`unexported`).
     pub seen: Vec<(i64, i64)>,
+    /// Where a submission made after the read can be (`super::submitted_since`).
+    pub late_watch: crate::storage::LateWatch,
 }
 
 /// Opens every password of a batch with the unlocked admin key and renders the
@@ -339,16 +341,18 @@ pub struct ExportRead {
     submissions: Vec<crate::storage::StoredSubmission>,
     missing: Vec<String>,
     stale_users: Vec<(i64, String)>,
+    late_watch: crate::storage::LateWatch,
 }
 
 /// Reads what `prepare_export_from` needs from the database (`ExportRead`).
 pub async fn read_for_export(store: &Store, batch: &Batch) -> BatchResult<ExportRead> {
-    let (submissions, missing) = store.submissions_for_export(&batch.id).await?;
+    let (submissions, missing, late_watch) = store.submissions_for_export(&batch.id).await?;
     let stale_users = store.password_changed_users(&batch.id).await?;
     Ok(ExportRead {
         submissions,
         missing,
         stale_users,
+        late_watch,
     })
 }
 
@@ -372,6 +376,7 @@ pub async fn prepare_export_from(
         mut submissions,
         missing,
         stale_users,
+        late_watch,
     } = read;
     // Everyone who had submitted when the file was read, stale or not (as
     // `export_outlook` counts them): not pending, for the purge rule.
@@ -472,6 +477,7 @@ pub async fn prepare_export_from(
         stale,
         submitted,
         seen,
+        late_watch,
     })
 }
 

@@ -56,6 +56,21 @@ pub async fn unexported(store: &Store, batch: &Batch) -> BatchResult<Unexported>
     })
 }
 
+/// The EmailAddress of whoever submitted (or submitted again) after `exported` read the
+/// batch, in roster order: in no file recorded so far. Once `record_export_of` has
+/// recorded what it read, this is `unexported`, found by looking only where such a
+/// submission can be (`storage::LateWatch`) instead of at every submission.
+pub async fn submitted_since(
+    store: &Store,
+    batch: &Batch,
+    exported: &super::M365Export,
+) -> BatchResult<Vec<String>> {
+    let rows = store
+        .late_submissions(&batch.id, &exported.late_watch)
+        .await?;
+    Ok(rows.into_iter().map(|(_, email, _)| email).collect())
+}
+
 /// Purges a batch, destroying of the passwords no recorded export read only those in
 /// `shown` (what the admin was shown and chose to discard; `Unexported::default()`:
 /// none). A submission made since is `StoreError::MoreUnexported`, and nothing is purged.

@@ -271,7 +271,7 @@ async fn export(
         );
     }
     // Whoever submitted (or submitted again) after the read: in no file recorded so far.
-    let late = batch::unexported(store, &b).await?.emails;
+    let late = batch::submitted_since(store, &b, &exported).await?;
     if !late.is_empty() {
         let names = late.join(", ");
         if args.purge {

@@ -8,6 +8,8 @@ impl Store {
     /// Every submission of a batch in roster order, and the EmailAddress of every
     /// recipient without one (in roster order): one pass over the batch, where
     /// `submissions_and_missing` made two (the second only to find who is missing).
+    /// With them, from the same snapshot, where a submission made after it can be
+    /// (`LateWatch`, for `late_submissions`).
     /// Read in roster order through `recipients_by_roster_line` (migration 0022), so
     /// nothing is sorted.
     ///
@@ -21,7 +23,7 @@ impl Store {
     pub async fn submissions_for_export(
         &self,
         batch_id: &str,
-    ) -> StoreResult<(Vec<StoredSubmission>, Vec<String>)> {
+    ) -> StoreResult<(Vec<StoredSubmission>, Vec<String>, LateWatch)> {
         let (path, batch_id) = (self.path.clone(), batch_id.to_owned());
         // The read stops within 1,024 rows once this future is dropped (the console
         // request went away) instead of decoding the whole batch for no one.
@@ -41,6 +43,27 @@ impl Store {
         batch_id: &str,
     ) -> StoreResult<Vec<(i64, String, i64)>> {
         unexported_in(&self.pool, batch_id).await
+    }
+
+    /// `unexported_submissions` among the recipients where a submission made after an
+    /// export's read can be (`LateWatch`, taken by that read): once the export has
+    /// recorded what it read, exactly whoever submitted (or submitted again) since.
+    /// Looks up those recipients alone, where `unexported_submissions` reads every
+    /// submission's page (0.1 s for 50,000; issue 21).
+    #[instrument(skip_all)]
+    pub async fn late_submissions(
+        &self,
+        batch_id: &str,
+        watch: &LateWatch,
+    ) -> StoreResult<Vec<(i64, String, i64)>> {
+        let live = serde_json::to_string(&watch.live).map_err(anyhow::Error::new)?;
+        let rows = sqlx::query_as(LATE)
+            .bind(batch_id)
+            .bind(live)
+            .bind(watch.last_link)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(unexported_of(rows))
     }
 
     /// The recipients of a batch whose newest link is live and expires after `now`,
@@ -80,6 +103,33 @@ const UNEXPORTED: &str = "SELECT r.id, r.email, substr(s.enc, -8), e.enc_tag FRO
           != substr('0000000000000000' || hex(substr(s.enc, -8)), -16)) \
      ORDER BY r.roster_line";
 
+/// Where a submission made after an export's read can be, taken by that read: every
+/// submission burns a live link of its user in its own transaction (`writer.rs`), and a
+/// link is live only from its insert (no link becomes live again; ids only grow,
+/// AUTOINCREMENT), so a later one burned a link that was live at the read or was
+/// inserted since.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LateWatch {
+    /// The batch's recipients with a live link at the read.
+    pub live: Vec<i64>,
+    /// The highest link id (of any batch) at the read.
+    pub last_link: i64,
+}
+
+/// `UNEXPORTED` among the recipients of a `LateWatch` (`?2` the JSON array of its live
+/// ones, `?3` its last link id), driven from them (CROSS JOIN keeps that order): each
+/// is one lookup by id.
+const LATE: &str = "WITH watched(id) AS (SELECT value FROM json_each(?2) \
+       UNION SELECT recipient_id FROM links WHERE id > ?3) \
+     SELECT r.id, r.email, substr(s.enc, -8), e.enc_tag FROM watched w \
+     CROSS JOIN recipients r ON r.id = w.id \
+     JOIN submissions s ON s.recipient_id = r.id \
+     LEFT JOIN exported_submissions e ON e.recipient_id = r.id \
+     WHERE r.batch_id = ?1 AND (e.enc_tag IS NULL \
+       OR printf('%016X', e.enc_tag) \
+          != substr('0000000000000000' || hex(substr(s.enc, -8)), -16)) \
+     ORDER BY r.roster_line";
+
 /// `Store::unexported_submissions` on `on` (the pool, or the purge's own transaction).
 pub(super) async fn unexported_in<'c>(
     on: impl sqlx::SqliteExecutor<'c>,
@@ -93,17 +143,21 @@ pub(super) async fn unexported_in<'c>(
     // for a negative one), the last 8 bytes of `enc` by hex(), zero-padded on the left
     // as `submission_tag` pads a shorter `enc`. The tag is then compared again here, as
     // before, on the few rows that cross over: the SQL only narrows.
-    let rows: Vec<(i64, String, Vec<u8>, Option<i64>)> = sqlx::query_as(UNEXPORTED)
+    let rows = sqlx::query_as(UNEXPORTED)
         .bind(batch_id)
         .fetch_all(on)
         .await?;
-    Ok(rows
-        .into_iter()
+    Ok(unexported_of(rows))
+}
+
+/// The rows of `UNEXPORTED` or `LATE` whose submission's tag is not the one recorded.
+fn unexported_of(rows: Vec<(i64, String, Vec<u8>, Option<i64>)>) -> Vec<(i64, String, i64)> {
+    rows.into_iter()
         .filter_map(|(id, email, end, exported)| {
             let tag = submission_tag(&end);
             (exported != Some(tag)).then_some((id, email, tag))
         })
-        .collect())
+        .collect()
 }
 
 /// How many rows the export's read decodes between two looks at whether anyone still
@@ -123,7 +177,7 @@ fn read_submissions_for_export(
     path: &Path,
     batch_id: &str,
     waiting: &tokio::sync::oneshot::Sender<()>,
-) -> StoreResult<(Vec<StoredSubmission>, Vec<String>)> {
+) -> StoreResult<(Vec<StoredSubmission>, Vec<String>, LateWatch)> {
     let failed = export_read_error;
     let conn = reader::open_read_only(path, connection::BUSY_TIMEOUT).map_err(failed)?;
     // One read transaction (deferred: its snapshot is taken by the first SELECT), so the
@@ -181,8 +235,27 @@ fn read_submissions_for_export(
     }
     drop(rows);
     drop(query);
+    // In the same snapshot: where a submission made after it can be. From the live
+    // links' partial index (CROSS JOIN keeps it outermost), so the cost is the live
+    // links, not the batch's recipients: none once everyone has submitted.
+    let live = tx
+        .prepare(
+            "SELECT l.recipient_id FROM links l INDEXED BY one_live_link_per_recipient \
+             CROSS JOIN recipients r ON r.id = l.recipient_id \
+             WHERE l.state = 'live' AND r.batch_id = ?",
+        )
+        .and_then(|mut live| {
+            live.query_map([batch_id], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()
+        })
+        .map_err(failed)?;
+    let last_link = tx
+        .query_row("SELECT COALESCE(MAX(id), 0) FROM links", [], |row| {
+            row.get(0)
+        })
+        .map_err(failed)?;
     tx.commit().map_err(failed)?;
-    Ok((submissions, missing))
+    Ok((submissions, missing, LateWatch { live, last_link }))
 }
 
 #[cfg(test)]
@@ -223,7 +296,10 @@ mod tests {
             "CREATE TABLE recipients (id INTEGER PRIMARY KEY, batch_id TEXT, roster_line \
              INTEGER, email TEXT, user_name TEXT, display_name TEXT, alternate_email TEXT, \
              user_root TEXT, language TEXT); \
-             CREATE TABLE submissions (recipient_id INTEGER, enc BLOB, ciphertext BLOB);",
+             CREATE TABLE submissions (recipient_id INTEGER, enc BLOB, ciphertext BLOB); \
+             CREATE TABLE links (id INTEGER PRIMARY KEY, recipient_id INTEGER, state TEXT); \
+             CREATE UNIQUE INDEX one_live_link_per_recipient ON links (recipient_id) \
+             WHERE state = 'live';",
         )
         .unwrap();
         let tx = conn.unchecked_transaction().unwrap();
@@ -344,7 +420,7 @@ mod tests {
     fn the_read_stops_once_nobody_waits() {
         let path = database_with_missing("cancel", 3 * CANCEL_CHECK_ROWS);
         let (waiting, dropped) = tokio::sync::oneshot::channel::<()>();
-        let (submissions, missing) = read_submissions_for_export(&path, "b", &waiting).unwrap();
+        let (submissions, missing, _) = read_submissions_for_export(&path, "b", &waiting).unwrap();
         assert!(submissions.is_empty());
         assert_eq!(missing.len(), 3 * CANCEL_CHECK_ROWS);
         assert_eq!(missing[5], "u5@example.org");

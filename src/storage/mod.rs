@@ -62,6 +62,7 @@ pub use api_tokens::{ApiCall, ApiScope, ApiToken};
 pub use backup::{BackupSummary, restore_into, summarize};
 pub use branding::{Branding, LogoChange};
 pub use creation::LateSignatures;
+pub use export_reads::LateWatch;
 use files::{prepare_data_dir, set_mode};
 pub use models::*;
 pub use pacing::THROTTLING_EVENT;

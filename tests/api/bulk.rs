@@ -140,3 +140,82 @@ async fn a_submission_after_the_export_read_is_named_as_missing_from_the_file() 
         .unwrap();
     assert!(app.store.find_batch(&b.id).await.unwrap().is_none());
 }
+
+/// `passdrop export` names who submitted after its read by looking only where such a
+/// submission can be (`storage::LateWatch`: the batch's live links at the read, and links
+/// made since), not at every submission; once the export is recorded that is exactly
+/// `unexported`: users whose live link at the read took a password, a user given a new
+/// link since who submitted again, and nobody else.
+#[tokio::test]
+async fn who_submitted_since_the_read_is_found_among_the_links_live_then_or_made_since() {
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("since", &roster_of("since", 5)).await;
+    let now = config::now();
+    for i in [0, 1] {
+        let password = format!("Password-{i}");
+        let r = app.submit(&link(&links[i]), &password, &password).await;
+        assert_eq!(r.status(), 200);
+    }
+    // Before the read: since3's link is replaced by a new one, live at the read.
+    let third = batch::reissue(&app.store, &app.public_url, &b, "since3@example.org", now)
+        .await
+        .unwrap();
+    let admin = batch::unlock_admin(&app.store, secret(PASSPHRASE))
+        .await
+        .unwrap();
+    let exported = batch::prepare_m365(&app.store, &b, &admin).await.unwrap();
+    assert_eq!(
+        exported.late_watch.live.len(),
+        3,
+        "{:?}",
+        exported.late_watch
+    );
+    // After it: since2 and since3 submit on links live at the read; since0 is given a
+    // new link and submits again.
+    for (l, password) in [
+        (link(&links[2]), "Password-2"),
+        (link(&third), "Password-3"),
+    ] {
+        assert_eq!(app.submit(&l, password, password).await.status(), 200);
+    }
+    let fresh = batch::reissue(&app.store, &app.public_url, &b, "since0@example.org", now)
+        .await
+        .unwrap();
+    let r = app
+        .submit(&link(&fresh), "Password-0b", "Password-0b")
+        .await;
+    assert_eq!(r.status(), 200);
+    batch::record_export_of(&app.store, &b, &exported, PurgeChoice::KeepCollecting, now)
+        .await
+        .unwrap();
+    let since = batch::submitted_since(&app.store, &b, &exported)
+        .await
+        .unwrap();
+    let expected: Vec<String> = [0, 2, 3]
+        .iter()
+        .map(|i| format!("since{i}@example.org"))
+        .collect();
+    assert_eq!(since, expected);
+    assert_eq!(
+        batch::unexported(&app.store, &b).await.unwrap().emails,
+        expected
+    );
+    // An export that read them all, recorded: nobody since.
+    let again = batch::prepare_m365(&app.store, &b, &admin).await.unwrap();
+    batch::record_export_of(&app.store, &b, &again, PurgeChoice::KeepCollecting, now)
+        .await
+        .unwrap();
+    assert!(
+        batch::submitted_since(&app.store, &b, &again)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        batch::unexported(&app.store, &b)
+            .await
+            .unwrap()
+            .emails
+            .is_empty()
+    );
+}
