@@ -49,8 +49,8 @@ pub async fn create_signed_counted(
 }
 
 /// `create_signed` with the admin key `passphrase` unlocks, which is returned too: the
-/// links are issued and the rows inserted while Argon2 unlocks it (one core each), and
-/// the creation commits only once the key has signed the settings. A wrong passphrase
+/// old server is tried, the links issued and (for a large batch) the rows inserted while
+/// Argon2 unlocks it, and the creation commits only once the key has signed the settings. A wrong passphrase
 /// creates nothing. `tally` counts the links issued (for a progress bar).
 pub async fn create_unlocking(
     store: &Store,
@@ -130,9 +130,7 @@ async fn create_with(
         Signing::With(admin) => Some(settings_signer(admin)?),
         Signing::Later | Signing::Unlock(_) => None,
     };
-    if let Some(settings) = &request.imap {
-        require_usable_imap(settings).await?;
-    }
+    let insert_first = inserts_outlast_unlock(request.roster.entries.len(), &admin.kdf);
     let id = hex::encode(crypto::random_bytes::<8>()?);
     let (public_key, sealed_key) = crypto::create_batch_key(&admin.public_key, &id)?;
     let lifetime = secs(request.link_lifetime);
@@ -179,6 +177,11 @@ async fn create_with(
     }
     let unsigned = &batch;
     let insert = move |signatures: Option<crate::storage::LateSignatures>| async move {
+        // The old server is tried before anything is written (and, with `Unlock`, while
+        // Argon2 runs: a wrong passphrase is still reported first).
+        if let Some(settings) = &unsigned.imap {
+            require_usable_imap(settings).await?;
+        }
         let issued = tokio::task::spawn_blocking(move || {
             issue_first_links(
                 tally.as_deref(),
@@ -208,25 +211,54 @@ async fn create_with(
         let links = insert(None).await?;
         return Ok((batch, links, None));
     };
-    // Argon2 on one core while the links are issued and the rows inserted on another;
-    // the creation waits for the signatures before it commits, and rolls back if the
-    // key does not unlock (the sender is dropped with this future).
+    // Argon2 runs on one core while the old server is tried, the links are issued (on
+    // every core) and, for a large batch, the rows inserted (on one); the creation waits
+    // for the signatures before it commits, and rolls back if the key does not unlock
+    // (the sender is dropped with this future).
     let (send, receive) = tokio::sync::oneshot::channel();
-    let sign = async {
-        let admin = unlock_admin(store, passphrase).await?;
-        let signer = settings_signer(&admin)?;
-        let signatures = (sign_batch(&signer, &batch), sign_message(&signer, &batch));
-        // A creation that stopped already listens no more; its error is reported.
-        let _ = send.send(signatures.clone());
-        Ok::<_, BatchError>((admin, signatures))
+    let (signed, inserted) = {
+        let sign = async {
+            let admin = unlock_admin(store, passphrase).await?;
+            let signer = settings_signer(&admin)?;
+            let signatures = (sign_batch(&signer, &batch), sign_message(&signer, &batch));
+            // A creation that stopped already listens no more; its error is reported.
+            let _ = send.send(signatures.clone());
+            Ok::<_, BatchError>((admin, signatures))
+        };
+        let insert = insert(Some(crate::storage::LateSignatures {
+            receiver: receive,
+            insert_first,
+        }));
+        tokio::pin!(sign, insert);
+        // A wrong passphrase is reported first, whatever else failed, and stops the rest at
+        // once: dropping `insert` rolls the creation back (the signatures' sender is gone too).
+        tokio::select! {
+            signed = &mut sign => {
+                let signed = signed?;
+                (signed, insert.await)
+            }
+            inserted = &mut insert => (sign.await?, inserted),
+        }
     };
-    let (signed, inserted) = tokio::join!(sign, insert(Some(receive)));
-    // A wrong passphrase is reported first, whatever else failed.
-    let (admin, (settings_sig, message_sig)) = signed?;
+    let (admin, (settings_sig, message_sig)) = signed;
     let links = inserted?;
     batch.settings_sig = Some(settings_sig);
     batch.message_sig = Some(message_sig);
     Ok((batch, links, Some(admin)))
+}
+
+/// Whether a creation of `rows` takes longer to insert than Argon2 takes to unlock a key
+/// of cost `kdf`, so that it inserts before its signatures arrive
+/// (`storage::LateSignatures::insert_first`). About 20,000 rows take as long as one
+/// unlock at the default cost (64 MiB, t=3; PERFORMANCE.md, thirteenth round), and the
+/// unlock grows with memory times passes (`admin passphrase --kdf-memory` allows up to
+/// 512 MiB: about eight times as long).
+fn inserts_outlast_unlock(rows: usize, kdf: &KdfParams) -> bool {
+    const ROWS_PER_DEFAULT_UNLOCK: u64 = 20_000;
+    let cost = |k: &KdfParams| u64::from(k.m_cost) * u64::from(k.t_cost);
+    let rows = u64::try_from(rows).unwrap_or(u64::MAX);
+    rows.saturating_mul(cost(&KdfParams::DEFAULT))
+        >= ROWS_PER_DEFAULT_UNLOCK.saturating_mul(cost(kdf))
 }
 
 /// One new recipient row and its first link, per roster entry, in roster order.
@@ -292,4 +324,33 @@ fn issue_first_links(
         }
         Ok(all)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_creation_inserts_first_when_its_rows_take_longer_than_the_unlock() {
+        let default = KdfParams::DEFAULT;
+        assert!(!inserts_outlast_unlock(3, &default));
+        assert!(!inserts_outlast_unlock(19_999, &default));
+        assert!(inserts_outlast_unlock(20_000, &default));
+        assert!(inserts_outlast_unlock(50_000, &default));
+        // Eight times the memory: eight times the rows before inserting first is worth it.
+        let dear = KdfParams {
+            m_cost: 8 * default.m_cost,
+            ..default
+        };
+        assert!(!inserts_outlast_unlock(50_000, &dear));
+        assert!(inserts_outlast_unlock(160_000, &dear));
+        // No overflow at the extremes.
+        assert!(inserts_outlast_unlock(usize::MAX, &default));
+        let most = KdfParams {
+            m_cost: u32::MAX,
+            t_cost: u32::MAX,
+            ..default
+        };
+        assert!(!inserts_outlast_unlock(50_000, &most));
+    }
 }

@@ -215,7 +215,7 @@ async fn create(
             .await?;
             AdminKeyFor::Unlocked(admin)
         }
-        // Unlocked while the links are issued and the rows inserted (one core each).
+        // Unlocked while the links are issued and the rows inserted.
         _ => AdminKeyFor::Passphrase(passphrase),
     };
     let output = Output::open(args.links_out.links_out.as_deref())?;

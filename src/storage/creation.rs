@@ -33,19 +33,19 @@ const CANCEL_CHECK_ROWS: usize = 1024;
 /// What a failed creation reports when it is not a passing condition.
 const CREATION_FAILED: &str = "could not create the batch";
 
-/// The fewest rows a creation inserts before it waits for signatures still being made
-/// (`LateSignatures`). A smaller one waits first and then takes the write lock: its
-/// inserts take less time than an Argon2 unlock (50,000 rows about 0.8 s, one unlock
-/// about 0.3 s, on the 2-core machine of PERFORMANCE.md), so inserting first would hold
-/// the lock, and every submission waiting for it, longer than the inserts need.
-const LATE_SIGNATURES_MIN_ROWS: usize = 20_000;
-
 /// A batch's settings and message signatures (`Batch::settings_sig`, `message_sig`),
-/// made while the creation inserts its rows: `passdrop batch create` unlocks the admin
-/// key (Argon2, one core) while the rows go in on another. The creation commits only
-/// once they arrive; if the sender is dropped (a wrong passphrase) it rolls back, and
-/// nothing was created.
-pub type LateSignatures = tokio::sync::oneshot::Receiver<(Vec<u8>, Vec<u8>)>;
+/// made while the creation goes on: `passdrop batch create` unlocks the admin key
+/// (Argon2, one core) meanwhile. The creation commits only once they arrive; if their
+/// sender is dropped (a wrong passphrase) it rolls back, and nothing was created.
+pub struct LateSignatures {
+    /// Where they arrive.
+    pub receiver: tokio::sync::oneshot::Receiver<(Vec<u8>, Vec<u8>)>,
+    /// Insert the rows first and wait for them just before the commit (a batch whose
+    /// inserts take longer than the unlock); otherwise wait for them before taking the
+    /// write lock, so that the lock, and every submission waiting for it, is never held
+    /// for the unlock alone.
+    pub insert_first: bool,
+}
 
 impl Store {
     /// Creates a batch, its sealed key, its recipients (in the order given: roster
@@ -148,7 +148,7 @@ fn create_on(
     signatures: Option<LateSignatures>,
     waiting: &tokio::sync::oneshot::Sender<()>,
 ) -> Result<(), Created> {
-    let mut pending = Pending::new(signatures, recipients.len());
+    let mut pending = Pending::new(signatures);
     let cancelled = |pending: &mut Pending| {
         if waiting.is_closed() {
             Err(Created::Cancelled)
@@ -156,6 +156,8 @@ fn create_on(
             pending.look()
         }
     };
+    // A key that did not unlock stops the creation before it takes the write lock.
+    pending.look()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     cancelled(&mut pending)?;
     // In the row now if they are here; otherwise set just before the commit.
@@ -272,6 +274,10 @@ fn create_on(
             "UPDATE batches SET settings_sig = ?2, message_sig = ?3 WHERE id = ?1",
             params![batch.id, settings, message],
         )?;
+        // The wait may have been long: whoever asked may have gone meanwhile.
+        if waiting.is_closed() {
+            return Err(Created::Cancelled);
+        }
     }
     tx.commit()?;
     Ok(())
@@ -284,22 +290,25 @@ enum Pending {
     /// Received: they go into the batch's row.
     Arrived(Vec<u8>, Vec<u8>),
     /// Still being made; the creation waits for them after its inserts.
-    Waiting(LateSignatures),
+    Waiting(tokio::sync::oneshot::Receiver<(Vec<u8>, Vec<u8>)>),
     /// Their sender was dropped: the creation stops.
     Gone,
 }
 
 impl Pending {
-    /// A small creation waits for its signatures here, before it takes the write lock
-    /// (`LATE_SIGNATURES_MIN_ROWS`); a large one waits after its inserts.
-    fn new(signatures: Option<LateSignatures>, rows: usize) -> Self {
+    /// A creation that does not insert first waits for its signatures here, before it
+    /// takes the write lock (`LateSignatures::insert_first`).
+    fn new(signatures: Option<LateSignatures>) -> Self {
         match signatures {
             None => Self::None,
-            Some(receiver) if rows < LATE_SIGNATURES_MIN_ROWS => match receiver.blocking_recv() {
+            Some(LateSignatures {
+                receiver,
+                insert_first: false,
+            }) => match receiver.blocking_recv() {
                 Ok((settings, message)) => Self::Arrived(settings, message),
                 Err(_) => Self::Gone,
             },
-            Some(receiver) => Self::Waiting(receiver),
+            Some(LateSignatures { receiver, .. }) => Self::Waiting(receiver),
         }
     }
 

@@ -117,13 +117,13 @@ pub struct LateWatch {
 }
 
 /// `UNEXPORTED` among the recipients of a `LateWatch` (`?2` the JSON array of its live
-/// ones, `?3` its last link id), driven from them (CROSS JOIN keeps that order): each
-/// is one lookup by id.
+/// ones, `?3` its last link id), driven from them (CROSS JOIN keeps that order, the
+/// submissions never outermost): each is one lookup by id.
 const LATE: &str = "WITH watched(id) AS (SELECT value FROM json_each(?2) \
        UNION SELECT recipient_id FROM links WHERE id > ?3) \
      SELECT r.id, r.email, substr(s.enc, -8), e.enc_tag FROM watched w \
      CROSS JOIN recipients r ON r.id = w.id \
-     JOIN submissions s ON s.recipient_id = r.id \
+     CROSS JOIN submissions s ON s.recipient_id = r.id \
      LEFT JOIN exported_submissions e ON e.recipient_id = r.id \
      WHERE r.batch_id = ?1 AND (e.enc_tag IS NULL \
        OR printf('%016X', e.enc_tag) \
@@ -237,7 +237,8 @@ fn read_submissions_for_export(
     drop(query);
     // In the same snapshot: where a submission made after it can be. From the live
     // links' partial index (CROSS JOIN keeps it outermost), so the cost is the live
-    // links, not the batch's recipients: none once everyone has submitted.
+    // links of every batch, not this batch's recipients: none once everyone has
+    // submitted.
     let live = tx
         .prepare(
             "SELECT l.recipient_id FROM links l INDEXED BY one_live_link_per_recipient \

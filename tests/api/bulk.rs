@@ -150,6 +150,8 @@ async fn a_submission_after_the_export_read_is_named_as_missing_from_the_file() 
 async fn who_submitted_since_the_read_is_found_among_the_links_live_then_or_made_since() {
     let app = TestApp::spawn().await;
     let (b, links) = app.create_batch("since", &roster_of("since", 5)).await;
+    // Another batch, whose users are no concern of this one's export.
+    let (_, others) = app.create_batch("other", &roster_of("other", 2)).await;
     let now = config::now();
     for i in [0, 1] {
         let password = format!("Password-{i}");
@@ -185,6 +187,17 @@ async fn who_submitted_since_the_read_is_found_among_the_links_live_then_or_made
         .submit(&link(&fresh), "Password-0b", "Password-0b")
         .await;
     assert_eq!(r.status(), 200);
+    // The other batch's users submit too, one of them on a link made since.
+    let ob = passdrop::batch::find(&app.store, "other").await.unwrap();
+    let newer = batch::reissue(&app.store, &app.public_url, &ob, "other1@example.org", now)
+        .await
+        .unwrap();
+    for l in [link(&others[0]), link(&newer)] {
+        assert_eq!(
+            app.submit(&l, "Password-o", "Password-o").await.status(),
+            200
+        );
+    }
     batch::record_export_of(&app.store, &b, &exported, PurgeChoice::KeepCollecting, now)
         .await
         .unwrap();

@@ -144,6 +144,24 @@ async fn the_readme_journey_works_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
+    // The same with an old server that cannot be reached (a closed port): Argon2 runs
+    // while it is tried, and the wrong passphrase is still what is reported.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let o = run(passdrop(&data)
+        .args(["batch", "create", "--name", "Move 2026", "--roster"])
+        .arg(&roster)
+        .args(["--verify-imap", &format!("imaps://127.0.0.1:{closed}")])
+        .arg("--links-out")
+        .arg(&links_path)
+        .arg("--passphrase-file")
+        .arg(&wrong_file)
+        .args(["--public-url", &server.address]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("wrong passphrase"), "{}", stderr(&o));
+    assert!(!links_path.exists());
     let o = create(&pass_file);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 links"), "{}", stderr(&o));

@@ -291,8 +291,9 @@ async fn a_creation_that_unlocks_its_key_meanwhile_commits_only_signed() {
     conn.close().await.unwrap();
 }
 
-/// A creation of 20,000 rows or more inserts them before its signatures arrive
-/// (`storage::LateSignatures`), holding its uncommitted transaction until they do: it
+/// A creation that inserts first (`storage::LateSignatures::insert_first`: 20,000 rows
+/// or more at the default Argon2 cost) inserts its rows before its signatures arrive,
+/// holding its uncommitted transaction until they do: it
 /// then sets them in the batch's row and commits; if their sender is dropped instead (a
 /// wrong passphrase), it rolls back and nothing of it is left.
 #[tokio::test]
@@ -338,7 +339,16 @@ async fn a_large_creation_commits_once_its_late_signatures_arrive() {
         let store = app.store.clone();
         let creating = tokio::spawn(async move {
             store
-                .create_batch(&batch, &sealed_key, None, recipients, Some(receive))
+                .create_batch(
+                    &batch,
+                    &sealed_key,
+                    None,
+                    recipients,
+                    Some(passdrop::storage::LateSignatures {
+                        receiver: receive,
+                        insert_first: true,
+                    }),
+                )
                 .await
         });
         // Long enough for the rows to go in; nothing is committed yet.
