@@ -263,13 +263,7 @@ fn create_on(
     )?;
     cancelled(&mut pending)?;
     if late {
-        let (settings, message) = match pending {
-            Pending::Arrived(settings, message) => (settings, message),
-            Pending::Waiting(receiver) => {
-                receiver.blocking_recv().map_err(|_| Created::Cancelled)?
-            }
-            Pending::None | Pending::Gone => return Err(Created::Cancelled),
-        };
+        let (settings, message) = pending.wait()?;
         tx.execute(
             "UPDATE batches SET settings_sig = ?2, message_sig = ?3 WHERE id = ?1",
             params![batch.id, settings, message],
@@ -309,6 +303,16 @@ impl Pending {
                 Err(_) => Self::Gone,
             },
             Some(LateSignatures { receiver, .. }) => Self::Waiting(receiver),
+        }
+    }
+
+    /// The signatures, waiting for them if they are still being made; `Cancelled` if
+    /// they never come.
+    fn wait(self) -> Result<(Vec<u8>, Vec<u8>), Created> {
+        match self {
+            Self::Arrived(settings, message) => Ok((settings, message)),
+            Self::Waiting(receiver) => receiver.blocking_recv().map_err(|_| Created::Cancelled),
+            Self::None | Self::Gone => Err(Created::Cancelled),
         }
     }
 

@@ -105,13 +105,7 @@ async fn a_submission_after_the_export_read_is_named_as_missing_from_the_file() 
         .unwrap();
     assert!(unexported().await.is_empty());
     // Late0 is given a new link and submits a new password: the file has the old one.
-    let fresh = batch::reissue(&app.store, &app.public_url, &b, "late0@example.org", now)
-        .await
-        .unwrap();
-    let r = app
-        .submit(&link(&fresh), "Password-0b", "Password-0b")
-        .await;
-    assert_eq!(r.status(), 200);
+    submit_again(&app, &b, "late0@example.org", "Password-0b").await;
     assert_eq!(unexported().await, vec!["late0@example.org".to_owned()]);
 
     // A purge may destroy only what was shown: late1 submits after the list was read,
@@ -180,24 +174,14 @@ async fn who_submitted_since_the_read_is_found_among_the_links_live_then_or_made
     ] {
         assert_eq!(app.submit(&l, password, password).await.status(), 200);
     }
-    let fresh = batch::reissue(&app.store, &app.public_url, &b, "since0@example.org", now)
-        .await
-        .unwrap();
+    submit_again(&app, &b, "since0@example.org", "Password-0b").await;
+    // The other batch's users submit too, one of them on a link made since.
     let r = app
-        .submit(&link(&fresh), "Password-0b", "Password-0b")
+        .submit(&link(&others[0]), "Password-o", "Password-o")
         .await;
     assert_eq!(r.status(), 200);
-    // The other batch's users submit too, one of them on a link made since.
     let ob = passdrop::batch::find(&app.store, "other").await.unwrap();
-    let newer = batch::reissue(&app.store, &app.public_url, &ob, "other1@example.org", now)
-        .await
-        .unwrap();
-    for l in [link(&others[0]), link(&newer)] {
-        assert_eq!(
-            app.submit(&l, "Password-o", "Password-o").await.status(),
-            200
-        );
-    }
+    submit_again(&app, &ob, "other1@example.org", "Password-o").await;
     batch::record_export_of(&app.store, &b, &exported, PurgeChoice::KeepCollecting, now)
         .await
         .unwrap();
@@ -231,4 +215,13 @@ async fn who_submitted_since_the_read_is_found_among_the_links_live_then_or_made
             .emails
             .is_empty()
     );
+}
+
+/// Gives `email` a new link (`batch::reissue`) and submits `password` on it.
+async fn submit_again(app: &TestApp, b: &passdrop::storage::Batch, email: &str, password: &str) {
+    let fresh = batch::reissue(&app.store, &app.public_url, b, email, config::now())
+        .await
+        .unwrap();
+    let r = app.submit(&link(&fresh), password, password).await;
+    assert_eq!(r.status(), 200, "{email}");
 }
