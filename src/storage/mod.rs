@@ -227,41 +227,71 @@ const BATCH_COLUMNS: &str = "b.id, b.name, b.org_name, b.created_at, b.expires_a
      b.contact_name, b.contact_role, b.contact_phone, b.contact_email, b.accent_colour, \
      b.link_prefix, b.logo_sha256";
 
-/// Applies the migrations this binary has and the database lacks. An upgrade (a database
-/// that already has some) first copies the database aside, so that a migration that fails
-/// leaves it exactly as it was: sqlx commits each migration on its own, so two pending
-/// migrations, the second failing, would otherwise leave it half migrated.
-async fn migrate(pool: &SqlitePool, path: &Path) -> anyhow::Result<()> {
-    let migrator = sqlx::migrate!("src/migrations");
-    // A copy left by an upgrade that was interrupted is the database before it.
+/// The migrations this binary has (`src/migrations`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/migrations");
+
+/// Before the pool opens: puts back the copy an interrupted upgrade left (the database
+/// before it), then, when this binary has migrations the database lacks and it has some
+/// already (an upgrade), checkpoints the WAL into the database file and copies that file
+/// aside (`files::copy_aside`), so that a migration that fails leaves the database
+/// exactly as it was: sqlx commits each migration on its own, so two pending migrations,
+/// the second failing, would otherwise leave it half migrated. Returns whether it is an
+/// upgrade.
+///
+/// Done while this process has no connection open: closing any descriptor of the
+/// database file (the copy reads one) drops every POSIX lock the process holds on it,
+/// SQLite's own included.
+fn set_aside_before_upgrade(path: &Path) -> anyhow::Result<bool> {
     files::finish_failed_upgrade(path)?;
-    let has_table: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-    )
-    .fetch_optional(pool)
-    .await?;
-    let applied: Vec<i64> = if has_table.is_some() {
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
-            .fetch_all(pool)
-            .await?
+    let conn = connection::open_read_write(path)
+        .with_context(|| format!("could not open the database {}", path.display()))?;
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+         WHERE type = 'table' AND name = '_sqlx_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    let applied: Vec<i64> = if has_table {
+        let mut versions =
+            conn.prepare("SELECT version FROM _sqlx_migrations WHERE success = 1")?;
+        versions
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
     } else {
         Vec::new()
     };
-    let pending = migrator
+    let pending = MIGRATOR
         .iter()
         .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
         .count();
     let upgrade = !applied.is_empty() && pending > 0;
     if upgrade {
         // Everything into the main file first, so a byte copy of it is the whole database.
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(pool)
-            .await?;
+        let (busy, log, copied): (i64, i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        if busy != 0 || log != copied {
+            anyhow::bail!(
+                "the database {} is in use by another process (a running `passdrop serve`?): \
+                 stop it before this version upgrades the database",
+                path.display()
+            );
+        }
+    }
+    drop(conn);
+    if upgrade {
         files::copy_aside(path, &files::pre_upgrade_copy(path))
             .context("could not copy the database aside before upgrading it")?;
     }
+    Ok(upgrade)
+}
+
+/// Applies the migrations this binary has and the database lacks; after an upgrade
+/// (`set_aside_before_upgrade`) that succeeded, removes the copy taken before it.
+async fn migrate(pool: &SqlitePool, path: &Path, upgrade: bool) -> anyhow::Result<()> {
     // The error's own text names the migration and SQLite's reason, once.
-    migrator
+    MIGRATOR
         .run(pool)
         .await
         .map_err(|e| anyhow::anyhow!("could not apply database migrations: {e}"))?;
@@ -319,13 +349,14 @@ impl Store {
             .pragma("secure_delete", "ON")
             .pragma("temp_store", "MEMORY")
             .disable_statement_logging();
+        let upgrade = set_aside_before_upgrade(&path)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .before_acquire(|conn, _| Box::pin(discard_if_stuck_in_transaction(conn)))
             .connect_with(options)
             .await
             .with_context(|| format!("could not open the database {}", path.display()))?;
-        if let Err(e) = migrate(&pool, &path).await {
+        if let Err(e) = migrate(&pool, &path, upgrade).await {
             // Closed before returning, so no WAL or index file is left beside the
             // (untouched) database.
             pool.close().await;

@@ -989,6 +989,54 @@ async fn a_failed_migration_leaves_no_file_behind() {
     );
 }
 
+/// An upgrade refuses to start while another process reads the database from its WAL
+/// (a server left running): the WAL cannot be checkpointed, so the copy taken before
+/// the upgrade would not be the whole database. Nothing is changed or left behind, and
+/// once the reader is gone the same command upgrades.
+#[tokio::test]
+async fn an_upgrade_refuses_while_another_process_reads_the_wal() {
+    let (_dir, data) = copy_fixture();
+    let db = data.join(DATABASE);
+    let before = migrations(&data).await;
+    let mut reader = connect(&db).await;
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(&mut reader)
+        .await
+        .unwrap();
+    // A frame in the WAL, and a read that keeps it in use.
+    sqlx::query("CREATE TABLE another_process (x)")
+        .execute(&mut reader)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM another_process")
+        .execute(&mut reader)
+        .await
+        .unwrap();
+    let o = passdrop(&data, &["batch", "list"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is in use by another process"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !data.join(format!("{DATABASE}.pre-upgrade")).exists(),
+        "no copy is left"
+    );
+    sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
+    reader.close().await.unwrap();
+    assert_eq!(migrations(&data).await, before, "no migration ran");
+    let list = ok(&passdrop(&data, &["batch", "list"]));
+    for b in &expected().batches {
+        assert!(list.contains(&b.id), "{list}");
+    }
+    assert!(
+        migrations(&data).await.len() > before.len(),
+        "upgraded once free"
+    );
+}
+
 /// An upgrade that applies two migrations, the first of which succeeds and the second
 /// fails, as an upgrade across two schema changes of this round could. Made from the
 /// fixture by undoing migration 5 (the `deliveries` table) and most of 6, leaving
