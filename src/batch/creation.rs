@@ -16,7 +16,7 @@ pub async fn create(
     now: i64,
 ) -> BatchResult<(Batch, Vec<IssuedLink>)> {
     let (batch, links, _) =
-        create_with(store, public_url, request, now, Signing::Later, None).await?;
+        create_with(store, public_url, request, now, Signing::Later, None, None).await?;
     Ok((batch, links))
 }
 
@@ -28,8 +28,16 @@ pub async fn create_signed(
     now: i64,
     admin: &AdminKey,
 ) -> BatchResult<(Batch, Vec<IssuedLink>)> {
-    let (batch, links, _) =
-        create_with(store, public_url, request, now, Signing::With(admin), None).await?;
+    let (batch, links, _) = create_with(
+        store,
+        public_url,
+        request,
+        now,
+        Signing::With(admin),
+        None,
+        None,
+    )
+    .await?;
     Ok((batch, links))
 }
 
@@ -44,7 +52,7 @@ pub async fn create_signed_counted(
 ) -> BatchResult<(Batch, Vec<IssuedLink>)> {
     let signing = Signing::With(admin);
     let (batch, links, _) =
-        create_with(store, public_url, request, now, signing, Some(tally)).await?;
+        create_with(store, public_url, request, now, signing, Some(tally), None).await?;
     Ok((batch, links))
 }
 
@@ -60,8 +68,38 @@ pub async fn create_unlocking(
     passphrase: SecretString,
     tally: std::sync::Arc<Tally>,
 ) -> BatchResult<(Batch, Vec<IssuedLink>, AdminKey)> {
+    create_unlocking_beside(store, public_url, request, now, passphrase, tally, None).await
+}
+
+/// Work on a new batch's links done on a blocking thread while its rows go in
+/// (`create_unlocking_beside`): `passdrop batch create --links-out FILE` writes and
+/// syncs its file then, instead of after the commit. It runs whether or not the
+/// creation then commits, so what it makes must not count until the creation has
+/// returned its batch (the links file is kept only then).
+pub type LinksBeside = Box<dyn FnOnce(&[IssuedLink]) + Send>;
+
+/// `create_unlocking`, running `beside` on the links while the rows go in.
+pub async fn create_unlocking_beside(
+    store: &Store,
+    public_url: &PublicUrl,
+    request: NewBatch,
+    now: i64,
+    passphrase: SecretString,
+    tally: std::sync::Arc<Tally>,
+    beside: Option<LinksBeside>,
+) -> BatchResult<(Batch, Vec<IssuedLink>, AdminKey)> {
     let signing = Signing::Unlock(passphrase);
-    match create_with(store, public_url, request, now, signing, Some(tally)).await? {
+    match create_with(
+        store,
+        public_url,
+        request,
+        now,
+        signing,
+        Some(tally),
+        beside,
+    )
+    .await?
+    {
         (batch, links, Some(admin)) => Ok((batch, links, admin)),
         (_, _, None) => Err(BatchError::Other(anyhow::anyhow!(
             "the batch was created without its admin key"
@@ -86,6 +124,7 @@ async fn create_with(
     now: i64,
     signing: Signing<'_>,
     tally: Option<std::sync::Arc<Tally>>,
+    beside: Option<LinksBeside>,
 ) -> BatchResult<(Batch, Vec<IssuedLink>, Option<AdminKey>)> {
     let name = request.name.trim().to_owned();
     check_name("batch name", &name)?;
@@ -196,16 +235,29 @@ async fn create_with(
         .await
         .map_err(anyhow::Error::new)??;
         let (recipients, links): (Vec<NewRecipient>, Vec<IssuedLink>) = issued.into_iter().unzip();
-        store
-            .create_batch(
-                unsigned,
-                &sealed_key,
-                Some(&sealed_link_key),
-                recipients,
-                signatures,
-            )
-            .await?;
-        Ok::<_, BatchError>(links)
+        let create = store.create_batch(
+            unsigned,
+            &sealed_key,
+            Some(&sealed_link_key),
+            recipients,
+            signatures,
+        );
+        let Some(beside) = beside else {
+            create.await?;
+            return Ok::<_, BatchError>(links);
+        };
+        // Its own share of the links: back whole once both are done, even if it panicked
+        // (the caller then finds nothing made by it).
+        let links = std::sync::Arc::new(links);
+        let shared = std::sync::Arc::clone(&links);
+        let (created, _) =
+            tokio::join!(create, tokio::task::spawn_blocking(move || beside(&shared)));
+        created?;
+        std::sync::Arc::try_unwrap(links).map_err(|_| {
+            BatchError::Other(anyhow::anyhow!(
+                "the links were still in use after the creation"
+            ))
+        })
     };
     let Signing::Unlock(passphrase) = signing else {
         let links = insert(None).await?;

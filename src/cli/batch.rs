@@ -10,6 +10,7 @@ use super::io::{Output, print_imap_report, read_roster};
 use super::{BatchArg, CliResult, Context, Failure, ImapArgs, LinksOutArg, PassphraseArgs};
 use crate::batch::{self, BatchError, NewBatch};
 use crate::config::{self, PublicUrl, TimeZoneSetting, format_time_in};
+use crate::export::SecretFile;
 use crate::imap::{self, CertTrust, ImapServer, ImapSettings, WhenUnreachable};
 use crate::roster::parse_roster;
 use crate::storage::Store;
@@ -218,7 +219,12 @@ async fn create(
         // Unlocked while the links are issued and the rows inserted.
         _ => AdminKeyFor::Passphrase(passphrase),
     };
-    let output = Output::open(args.links_out.links_out.as_deref())?;
+    let excel_bom = args.links_out.excel_bom;
+    let (links_out, beside) = LinksOut::new(
+        Output::open(args.links_out.links_out.as_deref())?,
+        matches!(admin, AdminKeyFor::Passphrase(_)),
+        excel_bom,
+    );
     let tally = batch::Tally::new();
     let request = NewBatch {
         name: args.name,
@@ -241,8 +247,16 @@ async fn create(
                     .map(|(created, links)| (created, links, admin))
             }
             AdminKeyFor::Passphrase(passphrase) => {
-                batch::create_unlocking(store, url, request, config::now(), passphrase, counted)
-                    .await
+                batch::create_unlocking_beside(
+                    store,
+                    url,
+                    request,
+                    config::now(),
+                    passphrase,
+                    counted,
+                    beside,
+                )
+                .await
             }
         }
     };
@@ -293,7 +307,7 @@ async fn create(
         eprintln!("the batch was not kept because its branding could not be saved");
         return Err(e);
     }
-    if let Err(e) = output.finish(&batch::links_csv(&links, args.links_out.excel_bom)) {
+    if let Err(e) = links_out.finish(&links, excel_bom) {
         // Links that never reached anyone are useless; undo the batch.
         let _ = batch::purge(store, &created, config::now()).await;
         eprintln!("the batch was not kept because its links could not be written");
@@ -317,6 +331,51 @@ async fn create(
         );
     }
     Ok(())
+}
+
+/// Where `batch create` writes its links, and when.
+enum LinksOut {
+    /// Once the batch is created: on stdout (which cannot be taken back), or for a batch
+    /// with the old server's admin login (whose links are written later, by probes).
+    After(Output),
+    /// Into a new file on a blocking thread while the rows go in (it and the inserts
+    /// take a core each), kept once the batch is committed: the file, written and
+    /// synced, arrives here. A creation that fails drops it, which removes it.
+    Beside(std::sync::mpsc::Receiver<anyhow::Result<SecretFile>>),
+}
+
+impl LinksOut {
+    /// Where the links go, and the work to do beside the creation (for a file, when
+    /// `beside` allows).
+    fn new(output: Output, beside: bool, excel_bom: bool) -> (Self, Option<batch::LinksBeside>) {
+        let mut file = match output {
+            Output::File(file) if beside => file,
+            output => return (Self::After(output), None),
+        };
+        let (send, receive) = std::sync::mpsc::channel();
+        let write: batch::LinksBeside = Box::new(move |links: &[batch::IssuedLink]| {
+            let written = file
+                .fill(&batch::links_csv(links, excel_bom))
+                .map(|()| file);
+            // A creation that failed listens no more: the file is dropped, so removed.
+            let _ = send.send(written);
+        });
+        (Self::Beside(receive), Some(write))
+    }
+
+    /// Writes the links now (`After`), or keeps the file written beside the creation.
+    fn finish(self, links: &[batch::IssuedLink], excel_bom: bool) -> CliResult {
+        match self {
+            Self::After(output) => output.finish(&batch::links_csv(links, excel_bom)),
+            Self::Beside(receive) => {
+                let file = receive
+                    .recv()
+                    .map_err(|_| anyhow::anyhow!("the links file was not written"))??;
+                file.keep();
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Reads the IMAP options; `None` when no server is given.

@@ -252,14 +252,25 @@ impl SecretFile {
 
     /// Writes all of `bytes`, syncs them to disk, and keeps the file.
     pub fn finish(mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.fill(bytes)?;
+        self.keep();
+        Ok(())
+    }
+
+    /// Writes all of `bytes` and syncs them to disk, but does not keep the file yet: it
+    /// is removed when dropped, unless `keep` is called first.
+    pub fn fill(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         let Some(mut file) = self.file.take() else {
             anyhow::bail!("{} was already written", self.path.display());
         };
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
-            .with_context(|| format!("could not write {}", self.path.display()))?;
+            .with_context(|| format!("could not write {}", self.path.display()))
+    }
+
+    /// Keeps the file as written (`fill`).
+    pub fn keep(mut self) {
         self.path = std::path::PathBuf::new();
-        Ok(())
     }
 }
 

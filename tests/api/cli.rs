@@ -166,6 +166,20 @@ async fn the_readme_journey_works_from_the_command_line() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 links"), "{}", stderr(&o));
     assert_eq!(mode(&links_path), 0o600);
+    // A creation refused after its links file was written beside the inserts (the name
+    // is taken) leaves no file.
+    let again = dir.join("links-again.csv");
+    let o = run(passdrop(&data)
+        .args(["batch", "create", "--name", "Move 2026", "--roster"])
+        .arg(&roster)
+        .arg("--links-out")
+        .arg(&again)
+        .arg("--passphrase-file")
+        .arg(&pass_file)
+        .args(["--public-url", &server.address]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Move 2026"), "{}", stderr(&o));
+    assert!(!again.exists(), "the refused creation's links file is gone");
     let links = parse_csv(&std::fs::read(&links_path).unwrap());
     assert_eq!(links[0], ["EmailAddress", "DisplayName", "Link"]);
     assert_eq!(links[1][0], "cli.ann@logcanary.example");
