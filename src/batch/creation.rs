@@ -57,8 +57,8 @@ pub async fn create_signed_counted(
 }
 
 /// `create_signed` with the admin key `passphrase` unlocks, which is returned too: the
-/// old server is tried, the links issued and (for a large batch) the rows inserted while
-/// Argon2 unlocks it, and the creation commits only once the key has signed the settings. A wrong passphrase
+/// old server is tried and the links issued (or, for a large batch, the rows inserted)
+/// while Argon2 unlocks it, and the creation commits only once the key has signed the settings. A wrong passphrase
 /// creates nothing. `tally` counts the links issued (for a progress bar).
 pub async fn create_unlocking(
     store: &Store,
@@ -215,9 +215,11 @@ async fn create_with(
         tally.set_total(entries.len());
     }
     let unsigned = &batch;
+    // Told once the links are issued (`Signing::Unlock`: see below).
+    let (issued_send, issued_receive) = tokio::sync::oneshot::channel::<()>();
     let insert = move |signatures: Option<crate::storage::LateSignatures>| async move {
-        // The old server is tried before anything is written (and, with `Unlock`, while
-        // Argon2 runs: a wrong passphrase is still reported first).
+        // The old server is tried before anything is written (with `Unlock` and a small
+        // batch, while Argon2 runs; a wrong passphrase is still reported first).
         if let Some(settings) = &unsigned.imap {
             require_usable_imap(settings).await?;
         }
@@ -234,7 +236,8 @@ async fn create_with(
         })
         .await
         .map_err(anyhow::Error::new)??;
-        let (recipients, links): (Vec<NewRecipient>, Vec<IssuedLink>) = issued.into_iter().unzip();
+        let _ = issued_send.send(());
+        let (recipients, links) = issued;
         let create = store.create_batch(
             unsigned,
             &sealed_key,
@@ -263,13 +266,19 @@ async fn create_with(
         let links = insert(None).await?;
         return Ok((batch, links, None));
     };
-    // Argon2 runs on one core while the old server is tried, the links are issued (on
-    // every core) and, for a large batch, the rows inserted (on one); the creation waits
-    // for the signatures before it commits, and rolls back if the key does not unlock
-    // (the sender is dropped with this future).
+    // Argon2 runs on one core while the old server is tried and the links are issued
+    // (on every core), or for a large batch while the rows are inserted (on one); the
+    // creation waits for the signatures before it commits, and rolls back if the key
+    // does not unlock (the sender is dropped with this future).
     let (send, receive) = tokio::sync::oneshot::channel();
     let (signed, inserted) = {
         let sign = async {
+            if insert_first {
+                // The inserts outlast the unlock, so Argon2 waits for the links to be
+                // issued (on every core) before it takes one: it still ends before them.
+                // If the creation stops before, it unlocks at once.
+                let _ = issued_receive.await;
+            }
             let admin = unlock_admin(store, passphrase).await?;
             let signer = settings_signer(&admin)?;
             let signatures = (sign_batch(&signer, &batch), sign_message(&signer, &batch));
@@ -322,7 +331,7 @@ fn issue_first_links(
     tag: &crypto::LinkTag,
     expires_at: i64,
     public_url: &PublicUrl,
-) -> BatchResult<Vec<(NewRecipient, IssuedLink)>> {
+) -> BatchResult<(Vec<NewRecipient>, Vec<IssuedLink>)> {
     let issue_one = |entry: crate::roster::RosterEntry| -> BatchResult<(NewRecipient, IssuedLink)> {
         // A first link is number 0; reissued links are drawn at random and sealed.
         let token = link_key.derive_token(tag, batch_id, &entry.email, 0)?;
@@ -355,24 +364,33 @@ fn issue_first_links(
     while entries.peek().is_some() {
         chunks.push(entries.by_ref().take(chunk).collect());
     }
+    let rows = chunks.iter().map(Vec::len).sum();
     std::thread::scope(|scope| {
         let workers: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
                 scope.spawn(|| {
-                    chunk
-                        .into_iter()
-                        .map(issue_one)
-                        .collect::<BatchResult<Vec<_>>>()
+                    let mut part = (
+                        Vec::with_capacity(chunk.len()),
+                        Vec::with_capacity(chunk.len()),
+                    );
+                    for entry in chunk {
+                        let (recipient, link) = issue_one(entry)?;
+                        part.0.push(recipient);
+                        part.1.push(link);
+                    }
+                    Ok::<_, BatchError>(part)
                 })
             })
             .collect();
-        let mut all = Vec::new();
+        // Each row moved once more, into vectors sized once.
+        let mut all = (Vec::with_capacity(rows), Vec::with_capacity(rows));
         for worker in workers {
-            let part = worker.join().map_err(|_| {
+            let (recipients, links) = worker.join().map_err(|_| {
                 BatchError::Other(anyhow::anyhow!("a link-issuing thread panicked"))
             })??;
-            all.extend(part);
+            all.0.extend(recipients);
+            all.1.extend(links);
         }
         Ok(all)
     })
