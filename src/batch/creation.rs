@@ -253,8 +253,11 @@ async fn create_with(
         // (the caller then finds nothing made by it).
         let links = std::sync::Arc::new(links);
         let shared = std::sync::Arc::clone(&links);
-        let (created, _) =
+        let (created, beside) =
             tokio::join!(create, tokio::task::spawn_blocking(move || beside(&shared)));
+        if let Err(e) = beside {
+            tracing::error!(problem = %e, "the work beside the batch creation stopped");
+        }
         created?;
         std::sync::Arc::try_unwrap(links).map_err(|_| {
             BatchError::Other(anyhow::anyhow!(

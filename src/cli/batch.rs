@@ -371,7 +371,7 @@ impl LinksOut {
                 let file = receive
                     .recv()
                     .map_err(|_| anyhow::anyhow!("the links file was not written"))??;
-                file.keep();
+                file.keep()?;
                 Ok(())
             }
         }

@@ -220,10 +220,13 @@ pub fn render_links_csv(rows: &[LinkRow<'_>], excel_bom: bool) -> Zeroizing<Vec<
 }
 
 /// A new output file for secret data, created 0600 before any work is done (so a bad
-/// path fails early) and removed again unless `finish` succeeds.
+/// path fails early) and removed again unless `finish` (or `fill` then `keep`)
+/// succeeds.
 pub struct SecretFile {
     path: std::path::PathBuf,
     file: Option<fs::File>,
+    /// Where `fill` wrote, until `keep` renames it to `path`.
+    partial: Option<std::path::PathBuf>,
 }
 
 impl SecretFile {
@@ -247,36 +250,75 @@ impl SecretFile {
         Ok(Self {
             path: path.to_owned(),
             file: Some(file),
+            partial: None,
         })
     }
 
     /// Writes all of `bytes`, syncs them to disk, and keeps the file.
     pub fn finish(mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.fill(bytes)?;
-        self.keep();
-        Ok(())
-    }
-
-    /// Writes all of `bytes` and syncs them to disk, but does not keep the file yet: it
-    /// is removed when dropped, unless `keep` is called first.
-    pub fn fill(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         let Some(mut file) = self.file.take() else {
             anyhow::bail!("{} was already written", self.path.display());
         };
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
+            .with_context(|| format!("could not write {}", self.path.display()))?;
+        self.path = std::path::PathBuf::new();
+        Ok(())
+    }
+
+    /// Writes all of `bytes` and syncs them, but not under the file's name yet: beside
+    /// it, as `NAME.partial` (0600), which `keep` renames to the name. Until then a
+    /// process killed midway leaves no whole file under the name, and dropping this
+    /// removes both.
+    pub fn fill(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        if self.file.take().is_none() {
+            anyhow::bail!("{} was already written", self.path.display());
+        }
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".partial");
+        let partial = std::path::PathBuf::from(name);
+        // One a killed run left behind (never followed if it is a link: it is removed).
+        match fs::remove_file(&partial) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("could not remove {}", partial.display()));
+            }
+        }
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)
+            .with_context(|| format!("could not create {}", partial.display()))?;
+        self.partial = Some(partial);
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
             .with_context(|| format!("could not write {}", self.path.display()))
     }
 
-    /// Keeps the file as written (`fill`).
-    pub fn keep(mut self) {
+    /// Gives what `fill` wrote the file's name, and keeps it.
+    pub fn keep(mut self) -> anyhow::Result<()> {
+        if let Some(partial) = &self.partial {
+            fs::rename(partial, &self.path)
+                .and_then(|()| match self.path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => fs::File::open(dir)?.sync_all(),
+                    _ => Ok(()),
+                })
+                .with_context(|| format!("could not write {}", self.path.display()))?;
+            self.partial = None;
+        }
         self.path = std::path::PathBuf::new();
+        Ok(())
     }
 }
 
 impl Drop for SecretFile {
     fn drop(&mut self) {
         // Not finished: do not leave an empty or partial file that looks like output.
+        if let Some(partial) = &self.partial {
+            let _ = fs::remove_file(partial);
+        }
         if !self.path.as_os_str().is_empty() {
             self.file = None;
             let _ = fs::remove_file(&self.path);
@@ -292,6 +334,31 @@ pub fn write_secret_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filled_secret_file_takes_its_name_only_when_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, partial) = (
+            dir.path().join("links.csv"),
+            dir.path().join("links.csv.partial"),
+        );
+        // Dropped after `fill`: neither the name nor the partial file is left.
+        let mut file = SecretFile::create(&path).unwrap();
+        file.fill(b"secret").unwrap();
+        assert!(partial.exists() && fs::read(&path).unwrap().is_empty());
+        drop(file);
+        assert!(!path.exists() && !partial.exists());
+        // A partial file a killed run left is replaced; `keep` gives the name.
+        fs::write(&partial, b"old").unwrap();
+        let mut file = SecretFile::create(&path).unwrap();
+        file.fill(b"secret").unwrap();
+        file.keep().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"secret");
+        assert!(!partial.exists());
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 
     fn pw(s: &str) -> SecretBox<[u8]> {
         SecretBox::from(s.as_bytes().to_vec().into_boxed_slice())

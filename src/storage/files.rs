@@ -85,6 +85,59 @@ fn probe(dir: &Path) -> Result<(), String> {
     })
 }
 
+/// The data directory, locked (`flock`, which leaves SQLite's own POSIX locks alone) by
+/// every process that has the store open: shared, and exclusively while one upgrades the
+/// database or puts back the copy an upgrade left. An upgrade so never runs beside a
+/// `serve` (or any command) of this release or later; the lock goes with the last clone
+/// of the store.
+#[derive(Debug)]
+pub(super) struct DirLock(fs::File);
+
+impl DirLock {
+    /// Takes the lock shared, waiting up to `wait` for an upgrade in another process.
+    pub(super) async fn shared(dir: &Path, wait: std::time::Duration) -> anyhow::Result<Self> {
+        let file = fs::File::open(dir)
+            .with_context(|| format!("could not open the data directory {}", dir.display()))?;
+        let started = std::time::Instant::now();
+        loop {
+            match file.try_lock_shared() {
+                Ok(()) => return Ok(Self(file)),
+                Err(fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(fs::TryLockError::WouldBlock) => anyhow::bail!(
+                    "another passdrop process is upgrading the database in {}; try again \
+                     once it has finished",
+                    dir.display()
+                ),
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(e).context("could not lock the data directory");
+                }
+            }
+        }
+    }
+
+    /// Takes the lock exclusively, for `what` (an upgrade, a copy put back), or says that
+    /// another process has the store open.
+    pub(super) fn exclusive(&self, what: &str) -> anyhow::Result<()> {
+        match self.0.try_lock() {
+            Ok(()) => Ok(()),
+            Err(fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "the database is in use by another passdrop process (a running `passdrop \
+                 serve`?): stop it before {what}"
+            ),
+            Err(fs::TryLockError::Error(e)) => Err(e).context("could not lock the data directory"),
+        }
+    }
+
+    /// Back to shared, once the upgrade is done.
+    pub(super) fn share(&self) -> anyhow::Result<()> {
+        self.0
+            .lock_shared()
+            .context("could not lock the data directory")
+    }
+}
+
 /// Where the database is copied before an upgrade migrates it.
 pub(super) fn pre_upgrade_copy(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
@@ -97,6 +150,13 @@ pub(super) fn pre_upgrade_copy(db: &Path) -> PathBuf {
 /// Only called while no connection is open on the database.
 pub(super) fn finish_failed_upgrade(db: &Path) -> anyhow::Result<()> {
     let copy = pre_upgrade_copy(db);
+    // A copy cut short (the process killed while copying) never took the copy's name,
+    // and the database was not touched yet: it is only removed.
+    match fs::remove_file(partial(&copy)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).context("could not remove an unfinished pre-upgrade copy"),
+    }
     if !copy.exists() {
         return Ok(());
     }
@@ -121,17 +181,38 @@ pub(super) fn finish_failed_upgrade(db: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where `copy_aside` writes before the copy is whole.
+fn partial(copy: &Path) -> PathBuf {
+    let mut name = copy.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
 /// Copies the database file, byte for byte, to `copy` (created 0600, never over a file).
+/// The copy is written under another name and takes `copy`'s only once it is whole and
+/// synced (then the directory is synced too): a copy at `copy` is always the whole
+/// database, so `finish_failed_upgrade` may put it back.
 pub(super) fn copy_aside(db: &Path, copy: &Path) -> anyhow::Result<()> {
+    if copy.exists() {
+        anyhow::bail!("{} exists already", copy.display());
+    }
+    let unfinished = partial(copy);
     let mut from = fs::File::open(db)?;
     let mut to = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(copy)
-        .with_context(|| format!("could not create {}", copy.display()))?;
-    let copied = std::io::copy(&mut from, &mut to).and_then(|_| to.sync_all());
+        .open(&unfinished)
+        .with_context(|| format!("could not create {}", unfinished.display()))?;
+    let copied = std::io::copy(&mut from, &mut to)
+        .and_then(|_| to.sync_all())
+        .and_then(|()| fs::rename(&unfinished, copy))
+        .and_then(|()| match copy.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => fs::File::open(dir)?.sync_all(),
+            _ => Ok(()),
+        });
     if let Err(e) = copied {
+        let _ = fs::remove_file(&unfinished);
         let _ = fs::remove_file(copy);
         return Err(e.into());
     }

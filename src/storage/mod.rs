@@ -207,6 +207,8 @@ pub struct Store {
     link_views: std::sync::Arc<link_views::LinkViews>,
     /// The last answer of the write probe, reused for a few seconds.
     write_probe: std::sync::Arc<std::sync::Mutex<Option<files::ProbeAnswer>>>,
+    /// The data directory's lock, shared while the store is open (`files::DirLock`).
+    _dir_lock: std::sync::Arc<files::DirLock>,
 }
 
 /// Marks SQL assembled only from this module's constant fragments (column lists), never
@@ -241,7 +243,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/migrations");
 /// Done while this process has no connection open: closing any descriptor of the
 /// database file (the copy reads one) drops every POSIX lock the process holds on it,
 /// SQLite's own included.
-fn set_aside_before_upgrade(path: &Path) -> anyhow::Result<bool> {
+fn set_aside_before_upgrade(path: &Path, lock: &files::DirLock) -> anyhow::Result<bool> {
+    if files::pre_upgrade_copy(path).exists() {
+        lock.exclusive("the copy an interrupted upgrade left can be put back")?;
+    }
     files::finish_failed_upgrade(path)?;
     let conn = connection::open_read_write(path)
         .with_context(|| format!("could not open the database {}", path.display()))?;
@@ -266,6 +271,7 @@ fn set_aside_before_upgrade(path: &Path) -> anyhow::Result<bool> {
         .count();
     let upgrade = !applied.is_empty() && pending > 0;
     if upgrade {
+        lock.exclusive("this version upgrades the database")?;
         // Everything into the main file first, so a byte copy of it is the whole database.
         let (busy, log, copied): (i64, i64, i64) =
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
@@ -349,7 +355,8 @@ impl Store {
             .pragma("secure_delete", "ON")
             .pragma("temp_store", "MEMORY")
             .disable_statement_logging();
-        let upgrade = set_aside_before_upgrade(&path)?;
+        let lock = files::DirLock::shared(data_dir, connection::BUSY_TIMEOUT).await?;
+        let upgrade = set_aside_before_upgrade(&path, &lock)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .before_acquire(|conn, _| Box::pin(discard_if_stuck_in_transaction(conn)))
@@ -365,6 +372,9 @@ impl Store {
             }
             return Err(e);
         }
+        if upgrade {
+            lock.share()?;
+        }
         // The group-commit writer is a thread with its own connection (opened at its
         // first write); it stops when the last clone of the store (and so of the
         // sender) is gone.
@@ -378,6 +388,7 @@ impl Store {
             path,
             submissions,
             write_probe: std::sync::Arc::default(),
+            _dir_lock: std::sync::Arc::new(lock),
         };
         store.tighten_file_modes()?;
         store.finish_interrupted_purges().await?;

@@ -989,15 +989,33 @@ async fn a_failed_migration_leaves_no_file_behind() {
     );
 }
 
-/// An upgrade refuses to start while another process reads the database from its WAL
-/// (a server left running): the WAL cannot be checkpointed, so the copy taken before
-/// the upgrade would not be the whole database. Nothing is changed or left behind, and
-/// once the reader is gone the same command upgrades.
+/// An upgrade refuses to start while another process has the store open: a passdrop
+/// of this release or later holds the data directory's lock shared (held here as such
+/// a process would), and any process reading the database from its WAL stops the
+/// checkpoint that makes the copy taken before the upgrade whole. Nothing is changed or
+/// left behind, and once the other process is gone the same command upgrades.
 #[tokio::test]
-async fn an_upgrade_refuses_while_another_process_reads_the_wal() {
+async fn an_upgrade_refuses_while_another_process_uses_the_database() {
     let (_dir, data) = copy_fixture();
     let db = data.join(DATABASE);
     let before = migrations(&data).await;
+    let open_store = std::fs::File::open(&data).unwrap();
+    open_store.lock_shared().unwrap();
+    let o = passdrop(&data, &["batch", "list"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("in use by another passdrop process"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        file_names(&files(&data)),
+        [(DATABASE, 0o600)],
+        "nothing left"
+    );
+    drop(open_store);
+    assert_eq!(migrations(&data).await, before, "no migration ran");
+
     let mut reader = connect(&db).await;
     sqlx::query("PRAGMA journal_mode = WAL")
         .execute(&mut reader)
