@@ -56,30 +56,19 @@ pub async fn create_signed_counted(
     Ok((batch, links))
 }
 
-/// `create_signed` with the admin key `passphrase` unlocks, which is returned too: the
-/// old server is tried and the links issued (or, for a large batch, the rows inserted)
-/// while Argon2 unlocks it, and the creation commits only once the key has signed the settings. A wrong passphrase
-/// creates nothing. `tally` counts the links issued (for a progress bar).
-pub async fn create_unlocking(
-    store: &Store,
-    public_url: &PublicUrl,
-    request: NewBatch,
-    now: i64,
-    passphrase: SecretString,
-    tally: std::sync::Arc<Tally>,
-) -> BatchResult<(Batch, Vec<IssuedLink>, AdminKey)> {
-    create_unlocking_beside(store, public_url, request, now, passphrase, tally, None).await
-}
-
 /// Work on a new batch's links done on a blocking thread while its rows go in
-/// (`create_unlocking_beside`): `passdrop batch create --links-out FILE` writes and
+/// (`create_unlocking`): `passdrop batch create --links-out FILE` writes and
 /// syncs its file then, instead of after the commit. It runs whether or not the
 /// creation then commits, so what it makes must not count until the creation has
 /// returned its batch (the links file is kept only then).
 pub type LinksBeside = Box<dyn FnOnce(&[IssuedLink]) + Send>;
 
-/// `create_unlocking`, running `beside` on the links while the rows go in.
-pub async fn create_unlocking_beside(
+/// `create_signed` with the admin key `passphrase` unlocks, which is returned too: the
+/// old server is tried and the links issued (or, for a large batch, the rows inserted)
+/// while Argon2 unlocks it, and the creation commits only once the key has signed the
+/// settings. A wrong passphrase creates nothing. `tally` counts the links issued (for a progress bar); `beside` (if
+/// given) runs on the links while the rows go in.
+pub async fn create_unlocking(
     store: &Store,
     public_url: &PublicUrl,
     request: NewBatch,

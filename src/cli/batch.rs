@@ -247,7 +247,7 @@ async fn create(
                     .map(|(created, links)| (created, links, admin))
             }
             AdminKeyFor::Passphrase(passphrase) => {
-                batch::create_unlocking_beside(
+                batch::create_unlocking(
                     store,
                     url,
                     request,

@@ -243,6 +243,7 @@ async fn a_creation_that_unlocks_its_key_meanwhile_commits_only_signed() {
             passdrop::config::now(),
             crate::helpers::secret("not the passphrase, but long enough"),
             passdrop::batch::Tally::new(),
+            None,
         )
         .await;
         assert!(
@@ -259,6 +260,7 @@ async fn a_creation_that_unlocks_its_key_meanwhile_commits_only_signed() {
             passdrop::config::now(),
             crate::helpers::secret(crate::helpers::PASSPHRASE),
             passdrop::batch::Tally::new(),
+            None,
         )
         .await
         .unwrap();
