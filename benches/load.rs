@@ -438,6 +438,9 @@ struct Figures {
     gets: Option<Load>,
     posts: Option<Load>,
     export_s: Option<f64>,
+    /// What that export needs at the least, measured just before it
+    /// (`limits::export_bound`).
+    export_bound_s: Option<f64>,
     /// The server's CPU time (user + system) per answered GET, µs.
     get_cpu_us: Option<f64>,
     /// The server's CPU time per answered POST, µs.
@@ -446,7 +449,9 @@ struct Figures {
     page: Option<Captured>,
 }
 
-async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
+/// One run of passdrop at `links` links; with `bound_export`, the export's bound is
+/// measured just before it is timed.
+async fn bench_passdrop(links: usize, clients: usize, secs: u64, bound_export: bool) -> Figures {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut f = Figures::default();
@@ -545,6 +550,13 @@ async fn bench_passdrop(links: usize, clients: usize, secs: u64) -> Figures {
     f.peak_rss = Some(memory(pid).1);
 
     let out = dir.path().join("m365.csv");
+    if bound_export {
+        f.export_bound_s = Some(
+            tokio::task::spawn_blocking(move || limits::export_bound(links, 2.0))
+                .await
+                .unwrap(),
+        );
+    }
     f.export_s =
         Some(timed(passdrop(&data).args(["export", "bench", "--out"]).arg(&out)).as_secs_f64());
     let rows = std::fs::read_to_string(&out).unwrap().lines().count() - 1;

@@ -73,6 +73,30 @@ fn on_one_core(time: Duration, mut op: impl FnMut(usize)) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
+/// What exporting `links` passwords needs at the least, in seconds, measured now: one
+/// open each on every core (opens measured for `secs`) and one Argon2id unlock. The
+/// bench measures it just before each timed export and judges that export against it:
+/// this machine's speed drifts by more than the export goal's headroom between the
+/// limits measured at the start of the run and an export minutes later.
+pub fn export_bound(links: usize, secs: f64) -> f64 {
+    let passphrase = SecretString::from("benchmark passphrase, not secret".to_owned());
+    let wrapped = crypto::create_admin_key(&passphrase, KdfParams::DEFAULT).unwrap();
+    let t = Instant::now();
+    let admin = crypto::unlock_admin_key(&wrapped, &passphrase).unwrap();
+    let unlock_s = t.elapsed().as_secs_f64();
+    let (public, sealed_key) = crypto::create_batch_key(&wrapped.public_key, "bench").unwrap();
+    let batch = crypto::open_batch_key(&admin, &sealed_key, "bench").unwrap();
+    let password = SecretString::from("Bench+password+12345".to_owned());
+    let records: Vec<_> = (0..64)
+        .map(|i| crypto::seal_password(&public, binding(i), &password).unwrap())
+        .collect();
+    let opens_per_s = on_all_cores(Duration::from_secs_f64(secs), &|i| {
+        let k = i % records.len();
+        crypto::open_password(&batch, binding(k as i64), &records[k]).unwrap();
+    });
+    links as f64 / opens_per_s + unlock_s
+}
+
 /// Measures the limits, `secs` seconds per phase.
 pub fn measure(secs: f64) -> Limits {
     let time = Duration::from_secs_f64(secs);

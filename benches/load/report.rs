@@ -155,14 +155,14 @@ pub async fn run() {
     for i in 1..=runs {
         for (n, at_n) in &mut scaled {
             println!("running passdrop at {n} links (cost per link), run {i} of {runs}...");
-            at_n.push(bench_passdrop(*n, clients, 2).await);
+            at_n.push(bench_passdrop(*n, clients, 2, false).await);
         }
         if peers {
             println!("running the ceiling (no-op axum server), run {i} of {runs}...");
             ceilings.push(bench_ceiling(links, clients, secs).await);
         }
         println!("running passdrop at {links} links, run {i} of {runs}...");
-        full.push(bench_passdrop(links, clients, secs).await);
+        full.push(bench_passdrop(links, clients, secs, true).await);
     }
     // The ceiling's cells: the median of its runs.
     let ceiling = |pick: fn(&Figures) -> Option<f64>| Stat::of(&ceilings, pick).median();
@@ -193,6 +193,13 @@ pub async fn run() {
         full.iter()
             .zip(&ceilings)
             .filter_map(|(p, c)| Some(rate(p, true)? / rate(c, true)?))
+            .filter(|r| r.is_finite())
+            .collect(),
+    );
+    // Each run's export over its bound, measured just before it.
+    let export_ratios = Stat(
+        full.iter()
+            .filter_map(|f| Some(f.export_s? / f.export_bound_s?))
             .filter(|r| r.is_finite())
             .collect(),
     );
@@ -430,10 +437,31 @@ pub async fn run() {
             at_most(create.median(), 1.5),
         ),
         Row {
-            met: at_most(export.median(), export_limit * 1.15),
-            goal: format!("<= open limit + unlock + 15% = {:.2}", export_limit * 1.15),
+            met: at_most(export_ratios.median(), 1.15),
+            goal: format!(
+                "<= open limit + unlock + 15% (judged on the next rows; {:.2} from the limit \
+                 above)",
+                export_limit * 1.15
+            ),
             ..row("export with passphrase, s", export.clone(), 2, "", None)
         },
+        row(
+            &format!(
+                "its bound: {links} opens at the open limit measured just before it + one \
+                 unlock, s"
+            ),
+            stat(|f| f.export_bound_s),
+            2,
+            "",
+            None,
+        ),
+        row(
+            "export over its bound, each run against its own",
+            export_ratios,
+            2,
+            "<= 1.15",
+            None,
+        ),
         row(
             "release binary, MB",
             Stat::one(binary),
