@@ -89,9 +89,10 @@ fn probe(dir: &Path) -> Result<(), String> {
 /// every process that has the store open: shared, and exclusively while one upgrades the
 /// database or puts back the copy an upgrade left. An upgrade so never runs beside a
 /// `serve` (or any command) of this release or later; the lock goes with the last clone
-/// of the store.
+/// of the store. `None` where the file system cannot lock (a warning says so): an upgrade then relies
+/// on the WAL check of `set_aside_before_upgrade` alone.
 #[derive(Debug)]
-pub(super) struct DirLock(fs::File);
+pub(super) struct DirLock(Option<fs::File>);
 
 impl DirLock {
     /// Takes the lock shared, waiting up to `wait` for an upgrade in another process.
@@ -101,7 +102,7 @@ impl DirLock {
         let started = std::time::Instant::now();
         loop {
             match file.try_lock_shared() {
-                Ok(()) => return Ok(Self(file)),
+                Ok(()) => return Ok(Self(Some(file))),
                 Err(fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
@@ -111,7 +112,12 @@ impl DirLock {
                     dir.display()
                 ),
                 Err(fs::TryLockError::Error(e)) => {
-                    return Err(e).context("could not lock the data directory");
+                    tracing::warn!(
+                        problem = %e,
+                        "the data directory cannot be locked: an upgrade cannot tell whether \
+                         another passdrop process has the database open"
+                    );
+                    return Ok(Self(None));
                 }
             }
         }
@@ -120,7 +126,10 @@ impl DirLock {
     /// Takes the lock exclusively, for `what` (an upgrade, a copy put back), or says that
     /// another process has the store open.
     pub(super) fn exclusive(&self, what: &str) -> anyhow::Result<()> {
-        match self.0.try_lock() {
+        let Some(file) = &self.0 else {
+            return Ok(());
+        };
+        match file.try_lock() {
             Ok(()) => Ok(()),
             Err(fs::TryLockError::WouldBlock) => anyhow::bail!(
                 "the database is in use by another passdrop process (a running `passdrop \
@@ -132,9 +141,12 @@ impl DirLock {
 
     /// Back to shared, once the upgrade is done.
     pub(super) fn share(&self) -> anyhow::Result<()> {
-        self.0
-            .lock_shared()
-            .context("could not lock the data directory")
+        match &self.0 {
+            Some(file) => file
+                .lock_shared()
+                .context("could not lock the data directory"),
+            None => Ok(()),
+        }
     }
 }
 
