@@ -277,20 +277,23 @@ impl SecretFile {
         let mut name = self.path.as_os_str().to_owned();
         name.push(".partial");
         let partial = std::path::PathBuf::from(name);
-        // One a killed run left behind (never followed if it is a link: it is removed).
-        match fs::remove_file(&partial) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(e).with_context(|| format!("could not remove {}", partial.display()));
-            }
-        }
+        // Never over a file (nor through a link): one a killed run left is named.
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&partial)
-            .with_context(|| format!("could not create {}", partial.display()))?;
+            .with_context(|| {
+                if partial.exists() {
+                    format!(
+                        "{} already exists (left by a run that was stopped?); passdrop never \
+                         overwrites a file",
+                        partial.display()
+                    )
+                } else {
+                    format!("could not create {}", partial.display())
+                }
+            })?;
         self.partial = Some(partial);
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
@@ -299,15 +302,16 @@ impl SecretFile {
 
     /// Gives what `fill` wrote the file's name, and keeps it.
     pub fn keep(mut self) -> anyhow::Result<()> {
-        if let Some(partial) = &self.partial {
-            fs::rename(partial, &self.path)
-                .and_then(|()| match self.path.parent() {
-                    Some(dir) if !dir.as_os_str().is_empty() => fs::File::open(dir)?.sync_all(),
-                    _ => Ok(()),
-                })
-                .with_context(|| format!("could not write {}", self.path.display()))?;
-            self.partial = None;
-        }
+        let Some(partial) = &self.partial else {
+            anyhow::bail!("{} was never written", self.path.display());
+        };
+        fs::rename(partial, &self.path)
+            .and_then(|()| match self.path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => fs::File::open(dir)?.sync_all(),
+                _ => Ok(()),
+            })
+            .with_context(|| format!("could not write {}", self.path.display()))?;
+        self.partial = None;
         self.path = std::path::PathBuf::new();
         Ok(())
     }
@@ -348,8 +352,16 @@ mod tests {
         assert!(partial.exists() && fs::read(&path).unwrap().is_empty());
         drop(file);
         assert!(!path.exists() && !partial.exists());
-        // A partial file a killed run left is replaced; `keep` gives the name.
+        // A partial file a killed run left is named, never replaced; nothing is kept.
         fs::write(&partial, b"old").unwrap();
+        let mut file = SecretFile::create(&path).unwrap();
+        let refused = file.fill(b"secret").unwrap_err().to_string();
+        assert!(refused.contains("already exists"), "{refused}");
+        assert!(file.keep().is_err(), "nothing was written to keep");
+        assert_eq!(fs::read(&partial).unwrap(), b"old");
+        assert!(!path.exists());
+        fs::remove_file(&partial).unwrap();
+        // `keep` gives the name.
         let mut file = SecretFile::create(&path).unwrap();
         file.fill(b"secret").unwrap();
         file.keep().unwrap();

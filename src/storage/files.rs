@@ -85,6 +85,10 @@ fn probe(dir: &Path) -> Result<(), String> {
     })
 }
 
+/// `ENOLCK`: the kernel has no lock to give now (passing, unlike a file system that
+/// cannot lock at all).
+const NO_LOCKS_LEFT: i32 = 37;
+
 /// The data directory, locked (`flock`, which leaves SQLite's own POSIX locks alone) by
 /// every process that has the store open: shared, and exclusively while one upgrades the
 /// database or puts back the copy an upgrade left. An upgrade so never runs beside a
@@ -111,6 +115,10 @@ impl DirLock {
                      once it has finished",
                     dir.display()
                 ),
+                // Out of lock resources for now: not a file system without locks.
+                Err(fs::TryLockError::Error(e)) if e.raw_os_error() == Some(NO_LOCKS_LEFT) => {
+                    return Err(e).context("could not lock the data directory");
+                }
                 Err(fs::TryLockError::Error(e)) => {
                     tracing::warn!(
                         problem = %e,
@@ -231,8 +239,15 @@ pub(super) fn copy_aside(db: &Path, copy: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes the copy taken before a successful upgrade.
+/// Removes the copy taken before a successful upgrade, then syncs the directory, so
+/// that no crash can bring the copy back to be put over the upgraded database (and
+/// what was written since).
 pub(super) fn forget_pre_upgrade_copy(db: &Path) -> anyhow::Result<()> {
-    fs::remove_file(pre_upgrade_copy(db))
+    let copy = pre_upgrade_copy(db);
+    fs::remove_file(&copy)
+        .and_then(|()| match copy.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => fs::File::open(dir)?.sync_all(),
+            _ => Ok(()),
+        })
         .context("could not remove the copy taken before the upgrade")
 }

@@ -372,9 +372,8 @@ impl Store {
             }
             return Err(e);
         }
-        if upgrade {
-            lock.share()?;
-        }
+        // Back to shared after an upgrade or a copy put back (harmless when shared).
+        lock.share()?;
         // The group-commit writer is a thread with its own connection (opened at its
         // first write); it stops when the last clone of the store (and so of the
         // sender) is gone.
