@@ -73,52 +73,73 @@ fn on_one_core(time: Duration, mut op: impl FnMut(usize)) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The bench's keys: an admin key (its unlock timed) and a batch key, opened.
+struct Keys {
+    admin: crypto::AdminKey,
+    unlock_s: f64,
+    public: Vec<u8>,
+    batch: crypto::BatchKey,
+    password: SecretString,
+}
+
+impl Keys {
+    fn new() -> Self {
+        let passphrase = SecretString::from("benchmark passphrase, not secret".to_owned());
+        let wrapped = crypto::create_admin_key(&passphrase, KdfParams::DEFAULT).unwrap();
+        let t = Instant::now();
+        let admin = crypto::unlock_admin_key(&wrapped, &passphrase).unwrap();
+        let unlock_s = t.elapsed().as_secs_f64();
+        let (public, sealed_key) = crypto::create_batch_key(&wrapped.public_key, "bench").unwrap();
+        let batch = crypto::open_batch_key(&admin, &sealed_key, "bench").unwrap();
+        let password = SecretString::from("Bench+password+12345".to_owned());
+        Self {
+            admin,
+            unlock_s,
+            public,
+            batch,
+            password,
+        }
+    }
+
+    /// Password opens per second on every core, for `time`.
+    fn opens_per_s(&self, time: Duration) -> f64 {
+        let records: Vec<_> = (0..64)
+            .map(|i| crypto::seal_password(&self.public, binding(i), &self.password).unwrap())
+            .collect();
+        on_all_cores(time, &|i| {
+            let k = i % records.len();
+            crypto::open_password(&self.batch, binding(k as i64), &records[k]).unwrap();
+        })
+    }
+}
+
 /// What exporting `links` passwords needs at the least, in seconds, measured now: one
 /// open each on every core (opens measured for `secs`) and one Argon2id unlock. The
 /// bench measures it just before each timed export and judges that export against it:
 /// this machine's speed drifts by more than the export goal's headroom between the
 /// limits measured at the start of the run and an export minutes later.
 pub fn export_bound(links: usize, secs: f64) -> f64 {
-    let passphrase = SecretString::from("benchmark passphrase, not secret".to_owned());
-    let wrapped = crypto::create_admin_key(&passphrase, KdfParams::DEFAULT).unwrap();
-    let t = Instant::now();
-    let admin = crypto::unlock_admin_key(&wrapped, &passphrase).unwrap();
-    let unlock_s = t.elapsed().as_secs_f64();
-    let (public, sealed_key) = crypto::create_batch_key(&wrapped.public_key, "bench").unwrap();
-    let batch = crypto::open_batch_key(&admin, &sealed_key, "bench").unwrap();
-    let password = SecretString::from("Bench+password+12345".to_owned());
-    let records: Vec<_> = (0..64)
-        .map(|i| crypto::seal_password(&public, binding(i), &password).unwrap())
-        .collect();
-    let opens_per_s = on_all_cores(Duration::from_secs_f64(secs), &|i| {
-        let k = i % records.len();
-        crypto::open_password(&batch, binding(k as i64), &records[k]).unwrap();
-    });
-    links as f64 / opens_per_s + unlock_s
+    let keys = Keys::new();
+    links as f64 / keys.opens_per_s(Duration::from_secs_f64(secs)) + keys.unlock_s
 }
 
 /// Measures the limits, `secs` seconds per phase.
 pub fn measure(secs: f64) -> Limits {
     let time = Duration::from_secs_f64(secs);
-    let passphrase = SecretString::from("benchmark passphrase, not secret".to_owned());
-    let wrapped = crypto::create_admin_key(&passphrase, KdfParams::DEFAULT).unwrap();
-    let t = Instant::now();
-    let admin = crypto::unlock_admin_key(&wrapped, &passphrase).unwrap();
-    let unlock_s = t.elapsed().as_secs_f64();
-    let (public, sealed_key) = crypto::create_batch_key(&wrapped.public_key, "bench").unwrap();
-    let batch = crypto::open_batch_key(&admin, &sealed_key, "bench").unwrap();
-    let password = SecretString::from("Bench+password+12345".to_owned());
+    let keys = Keys::new();
+    let Keys {
+        admin,
+        unlock_s,
+        public,
+        password,
+        ..
+    } = &keys;
+    let unlock_s = *unlock_s;
 
     let seals_per_s = on_all_cores(time, &|i| {
-        crypto::seal_password(&public, binding(i as i64), &password).unwrap();
+        crypto::seal_password(public, binding(i as i64), password).unwrap();
     });
-    let records: Vec<_> = (0..64)
-        .map(|i| crypto::seal_password(&public, binding(i), &password).unwrap())
-        .collect();
-    let opens_per_s = on_all_cores(time, &|i| {
-        let k = i % records.len();
-        crypto::open_password(&batch, binding(k as i64), &records[k]).unwrap();
-    });
+    let opens_per_s = keys.opens_per_s(time);
 
     let key = LinkKey::generate().unwrap();
     let tag = LinkTag::generate().unwrap();
@@ -128,10 +149,10 @@ pub fn measure(secs: f64) -> Limits {
             .unwrap();
     });
     // A batch group as signed: its public key, no old server, organisation, next steps.
-    let signer = crypto::settings_signer(&admin).unwrap();
+    let signer = crypto::settings_signer(admin).unwrap();
     let signer_public = signer.public_key();
     let fields: [Option<&[u8]>; 7] = [
-        Some(&public),
+        Some(public.as_slice()),
         None,
         None,
         None,
