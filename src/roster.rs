@@ -7,9 +7,13 @@
 //! CSV with an empty `Password` column (a filled-in one is refused). Every problem is
 //! reported with its line number.
 
+mod lines;
+mod seen;
+
+use lines::LineCounter;
+use seen::SeenFolded;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::BuildHasher as _;
 
 /// Most rows a roster may have (Microsoft's limit for one migration CSV).
 pub const MAX_ROWS: usize = 50_000;
@@ -207,50 +211,6 @@ fn field_problem(column: &str, value: &str) -> Option<String> {
         ));
     }
     None
-}
-
-/// Turns byte offsets into line numbers. The csv crate's own line numbers lag behind on
-/// files with CRLF line ends (what Excel writes), so lines are counted here; offsets
-/// only grow, so counting is incremental.
-struct LineCounter<'a> {
-    input: &'a [u8],
-    counted_to: usize,
-    newlines: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(input: &'a [u8]) -> Self {
-        Self {
-            input,
-            counted_to: 0,
-            newlines: 0,
-        }
-    }
-
-    /// The line on which the record csv reports at `byte` starts. For CRLF files and
-    /// after blank lines csv points at a line end before the record, so line ends are
-    /// skipped first.
-    fn line_at(&mut self, byte: u64) -> u64 {
-        let mut start = usize::try_from(byte)
-            .unwrap_or(usize::MAX)
-            .min(self.input.len());
-        while self
-            .input
-            .get(start)
-            .is_some_and(|b| *b == b'\r' || *b == b'\n')
-        {
-            start += 1;
-        }
-        if start > self.counted_to {
-            let newlines = self.input[self.counted_to..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            self.newlines += u64::try_from(newlines).unwrap_or(u64::MAX);
-            self.counted_to = start;
-        }
-        self.newlines + 1
-    }
 }
 
 /// Parses and validates a roster. Either every row is valid and the roster is returned,
@@ -503,58 +463,6 @@ pub fn parse_roster(input: &[u8]) -> Result<Roster, RosterError> {
     }
 }
 
-/// Values seen so far, compared without case, with the line each was first seen on.
-/// Every value is lowercased into one buffer and the table keeps only its place there:
-/// a map of 50,000 lowercased `String`s cost a 50,000-row creation about 50 ms in
-/// malloc once dropped (each string freed, then glibc merging the freed chunks at the
-/// next large allocation), where this frees two allocations.
-struct SeenFolded {
-    text: String,
-    /// (start, end, line) of each value in `text`.
-    table: hashbrown::HashTable<(usize, usize, u64)>,
-    hasher: std::hash::RandomState,
-}
-
-impl SeenFolded {
-    fn with_capacity(values: usize) -> Self {
-        Self {
-            text: String::with_capacity(values * 24),
-            table: hashbrown::HashTable::with_capacity(values),
-            hasher: std::hash::RandomState::new(),
-        }
-    }
-
-    /// Records `value`, first seen on `line`; if it (lowercased) was seen already,
-    /// returns the line it was first seen on instead.
-    fn insert(&mut self, value: &str, line: u64) -> Option<u64> {
-        let Self {
-            text,
-            table,
-            hasher,
-        } = self;
-        let start = text.len();
-        if value
-            .bytes()
-            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-        {
-            text.push_str(&value.to_lowercase());
-        } else {
-            text.push_str(value);
-        }
-        let end = text.len();
-        let key = &text[start..end];
-        let hash = hasher.hash_one(key);
-        if let Some(&(_, _, first)) = table.find(hash, |&(s, e, _)| &text[s..e] == key) {
-            text.truncate(start);
-            return Some(first);
-        }
-        table.insert_unique(hash, (start, end, line), |&(s, e, _)| {
-            hasher.hash_one(&text[s..e])
-        });
-        None
-    }
-}
-
 trait KindSummary {
     fn kind_summary(&self) -> String;
 }
@@ -597,29 +505,6 @@ mod tests {
         assert!(found[0].starts_with("line 3: Language \"english please\" is not a language tag"));
         assert!(found[1].starts_with("line 4: Language \"ja\" is not one passdrop speaks"));
         assert!(found[1].contains("en, de, fr, es, nl, it, pt"));
-    }
-
-    #[test]
-    fn values_seen_match_without_case_and_name_the_first_line() {
-        let mut seen = SeenFolded::with_capacity(2);
-        assert_eq!(seen.insert("Ann@Example.com", 2), None);
-        assert_eq!(seen.insert("bob@example.com", 3), None);
-        assert_eq!(seen.insert("ann@example.COM", 4), Some(2));
-        assert_eq!(seen.insert("BOB@example.com", 5), Some(3));
-        // Beyond ASCII, as `str::to_lowercase` folds it.
-        assert_eq!(seen.insert("ÄNNE@example.com", 6), None);
-        assert_eq!(seen.insert("änne@example.com", 7), Some(6));
-        assert_eq!(seen.insert("anne@example.com", 8), None);
-        // Past its first capacity, every value is still found.
-        for i in 0..1000 {
-            assert_eq!(seen.insert(&format!("User{i}@example.com"), 10 + i), None);
-        }
-        for i in 0..1000 {
-            assert_eq!(
-                seen.insert(&format!("user{i}@EXAMPLE.com"), 2000 + i),
-                Some(10 + i)
-            );
-        }
     }
 
     #[test]
