@@ -406,6 +406,7 @@ pub async fn prepare_export_from(
     .await
     .map_err(anyhow::Error::new)?;
     let passwords = passwords?;
+    tracing::debug!(passwords = passwords.len(), "export: passwords opened");
     let mut rows: Vec<M365Row<'_>> = submissions
         .iter()
         .zip(&passwords)
@@ -467,11 +468,18 @@ pub async fn prepare_export_from(
         .into());
     }
     let csv = target.render(&rows, with_user_root)?;
-    super::admin_login::record_admin_rows(store, batch, admin_rows.len()).await?;
+    tracing::debug!(bytes = csv.len(), "export: file rendered");
     let formula_risk = export::formula_rows(&rows, target.format());
+    // The sealed passwords and the opened ones (wiped as they drop) are freed on a
+    // blocking thread, off the export's way: 50,000 of each are 300,000 allocations,
+    // 15-20 ms on one core (issue 21).
+    let row_count = rows.len();
+    drop(rows);
+    tokio::task::spawn_blocking(move || drop((submissions, passwords)));
+    super::admin_login::record_admin_rows(store, batch, admin_rows.len()).await?;
     Ok(M365Export {
         csv,
-        rows: rows.len(),
+        rows: row_count,
         missing,
         formula_risk,
         stale,

@@ -190,10 +190,21 @@ async fn export(
         .transpose()?;
     let passphrase = args.passphrase.read(false)?;
     // Argon2 takes one core; the sealed passwords are read from the database on another
-    // meanwhile (they stay sealed until the batch key is open).
+    // meanwhile (they stay sealed until the batch key is open). The debug events mark
+    // the export's steps, so `PASSDROP_LOG=passdrop=debug` times them (README,
+    // "Performance").
+    tracing::debug!("export: passphrase read");
     let (admin, read) = tokio::join!(
-        batch::unlock_admin(store, passphrase),
-        batch::read_for_export(store, &b)
+        async {
+            let admin = batch::unlock_admin(store, passphrase).await;
+            tracing::debug!("export: admin key unlocked");
+            admin
+        },
+        async {
+            let read = batch::read_for_export(store, &b).await;
+            tracing::debug!("export: sealed passwords read");
+            read
+        }
     );
     let (admin, read) = (admin?, read?);
     let choice = if args.keep_collecting {
@@ -219,7 +230,9 @@ async fn export(
     if let (Some(file), Some(script)) = (script_file, &script) {
         file.finish(script.as_bytes())?;
     }
+    tracing::debug!("export: file written");
     let plan = batch::record_export_of(store, &b, &exported, choice, config::now()).await?;
+    tracing::debug!("export: recorded");
     match &args.out {
         Some(out) => eprintln!("Wrote {} rows to {}.", exported.rows, out.display()),
         None => eprintln!("Wrote {} rows.", exported.rows),

@@ -135,15 +135,13 @@ pub fn render_m365_csv(
         push_record(&mut buf, &[b"EmailAddress", b"UserName", b"Password"]);
     }
     for r in rows {
-        let mut fields: Vec<&[u8]> = vec![
+        let fields: [&[u8]; 4] = [
             r.email.as_bytes(),
             r.user_name.as_bytes(),
             r.password.expose_secret(),
+            r.user_root.unwrap_or_default().as_bytes(),
         ];
-        if with_user_root {
-            fields.push(r.user_root.unwrap_or_default().as_bytes());
-        }
-        push_record(&mut buf, &fields);
+        push_record(&mut buf, &fields[..if with_user_root { 4 } else { 3 }]);
     }
     if buf.len() > MAX_M365_BYTES {
         return Err(ExportError::TooLarge(buf.len()));

@@ -128,7 +128,8 @@ impl Store {
     /// `seen` is every submission the export read, as (recipient id, `submission_tag`
     /// of its sealed password): kept (migration 0023) so that a purge can name whoever
     /// submitted after it (`unexported_submissions`). In the same transaction as the
-    /// export's audit row: the two are never apart.
+    /// export's audit row: the two are never apart. Fails with `NoSuchBatch`, recording
+    /// nothing, when the batch is gone (purged since the export read it).
     #[instrument(skip_all)]
     pub async fn mark_exported(
         &self,
@@ -156,7 +157,7 @@ impl Store {
             }
             insert.execute(&mut *tx).await?;
         }
-        sqlx::query(
+        let updated = sqlx::query(
             "UPDATE batches SET first_exported_at = COALESCE(first_exported_at, ?1), \
              export_purge_at = CASE WHEN ?2 IS NULL THEN export_purge_at \
                WHEN export_purge_at IS NULL OR ?2 < export_purge_at THEN ?2 \
@@ -168,6 +169,12 @@ impl Store {
         .bind(batch_id)
         .execute(&mut *tx)
         .await?;
+        // A batch purged since the export's read: nothing is recorded (the rows above
+        // roll back with the transaction), so no row names a deleted recipient
+        // (migration 0024 took the table's foreign key away).
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NoSuchBatch(batch_id.to_owned()));
+        }
         Self::record_event_in(&mut tx, batch_id, AuditKind::Exported, rows, now).await?;
         tx.commit().await?;
         Ok(())

@@ -196,21 +196,11 @@ fn read_submissions_for_export(
         .map_err(failed)?;
     let mut query = tx
         .prepare(&format!(
-            "SELECT {RECIPIENT_COLUMNS}, s.enc, s.ciphertext FROM recipients r \
+            "SELECT {OWNER_COLUMNS}, s.enc, s.ciphertext FROM recipients r \
              LEFT JOIN submissions s ON s.recipient_id = r.id \
              WHERE r.batch_id = ? ORDER BY r.roster_line"
         ))
         .map_err(failed)?;
-    let columns = reader::ColumnIndex::of(&query);
-    let by_name = reader::column_map(&query);
-    let (enc_at, ciphertext_at) = match (by_name.get("enc"), by_name.get("ciphertext")) {
-        (Some(&e), Some(&c)) => (e, c),
-        _ => {
-            return Err(StoreError::Other(anyhow::anyhow!(
-                "the export query lost a column"
-            )));
-        }
-    };
     let mut rows = query.query([batch_id]).map_err(failed)?;
     let mut submissions = Vec::with_capacity(usize::try_from(recipients).unwrap_or(0));
     let mut missing = Vec::new();
@@ -222,15 +212,15 @@ fn read_submissions_for_export(
                 "the export was cancelled while its submissions were read"
             )));
         }
-        let enc: Option<Vec<u8>> = row.get(enc_at).map_err(failed)?;
-        let ciphertext: Option<Vec<u8>> = row.get(ciphertext_at).map_err(failed)?;
-        let named = reader::OrderedRow::new(row, &columns);
+        // The columns by place, as `OWNER_COLUMNS` lists them, then the seal.
+        let enc: Option<Vec<u8>> = row.get(5).map_err(failed)?;
+        let ciphertext: Option<Vec<u8>> = row.get(6).map_err(failed)?;
         match (enc, ciphertext) {
             (Some(enc), Some(ciphertext)) => submissions.push(StoredSubmission {
-                recipient: row_to_recipient(&named)?,
+                recipient: owner_of(row).map_err(failed)?,
                 sealed: SealedPassword { enc, ciphertext },
             }),
-            _ => missing.push(reader::Columns::try_get(&named, "email")?),
+            _ => missing.push(row.get(2).map_err(failed)?),
         }
     }
     drop(rows);
@@ -257,6 +247,17 @@ fn read_submissions_for_export(
         .map_err(failed)?;
     tx.commit().map_err(failed)?;
     Ok((submissions, missing, LateWatch { live, last_link }))
+}
+
+/// A `SubmissionOwner` from a row whose first columns are `OWNER_COLUMNS`.
+pub(super) fn owner_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<SubmissionOwner> {
+    Ok(SubmissionOwner {
+        id: row.get(0)?,
+        roster_line: row.get(1)?,
+        email: row.get(2)?,
+        user_name: row.get(3)?,
+        user_root: row.get(4)?,
+    })
 }
 
 #[cfg(test)]

@@ -299,7 +299,7 @@ impl Store {
     ) -> StoreResult<(Vec<StoredSubmission>, Vec<String>)> {
         let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(constant_sql(format!(
-            "SELECT {RECIPIENT_COLUMNS}, s.enc, s.ciphertext FROM submissions s \
+            "SELECT {OWNER_COLUMNS}, s.enc, s.ciphertext FROM submissions s \
              JOIN recipients r ON r.id = s.recipient_id WHERE r.batch_id = ? ORDER BY r.roster_line"
         )))
         .bind(batch_id)
@@ -317,7 +317,13 @@ impl Store {
             .iter()
             .map(|row| {
                 Ok(StoredSubmission {
-                    recipient: row_to_recipient(row)?,
+                    recipient: SubmissionOwner {
+                        id: row.try_get("id")?,
+                        roster_line: row.try_get("roster_line")?,
+                        email: row.try_get("email")?,
+                        user_name: row.try_get("user_name")?,
+                        user_root: row.try_get("user_root")?,
+                    },
                     sealed: SealedPassword {
                         enc: row.try_get("enc")?,
                         ciphertext: row.try_get("ciphertext")?,

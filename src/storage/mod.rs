@@ -430,3 +430,62 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 0024 rebuilds `exported_submissions` without its foreign key: every row
+    /// is kept, no foreign key is left, and a recipient's row still goes with it.
+    #[tokio::test]
+    async fn migration_0024_keeps_the_export_marks_and_their_cascade() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join("db.sqlite3"))
+            .create_if_missing(true)
+            .foreign_keys(false)
+            .connect()
+            .await
+            .unwrap();
+        MIGRATOR.run_to(23, &mut conn).await.unwrap();
+        for id in 1..=3 {
+            sqlx::query(
+                "INSERT INTO recipients (id, batch_id, roster_line, email, user_name) \
+                 VALUES (?1, 'b', ?1, 'u' || ?1 || '@example.org', 'u' || ?1)",
+            )
+            .bind(id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO exported_submissions (recipient_id, enc_tag) VALUES (?, ?)")
+                .bind(id)
+                .bind(-id * 1_000_003)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        MIGRATOR.run(&mut conn).await.unwrap();
+
+        let marks = |rows: Vec<sqlx::sqlite::SqliteRow>| -> Vec<(i64, i64)> {
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        };
+        let all = "SELECT recipient_id, enc_tag FROM exported_submissions ORDER BY 1";
+        let kept = marks(sqlx::query(all).fetch_all(&mut conn).await.unwrap());
+        assert_eq!(kept, [(1, -1_000_003), (2, -2_000_006), (3, -3_000_009)]);
+        let keys = sqlx::query("SELECT * FROM pragma_foreign_key_list('exported_submissions')")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert!(keys.is_empty(), "a foreign key is left");
+        sqlx::query("DELETE FROM recipients WHERE id = 2")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let left = marks(sqlx::query(all).fetch_all(&mut conn).await.unwrap());
+        assert_eq!(left, [(1, -1_000_003), (3, -3_000_009)]);
+    }
+}

@@ -555,10 +555,31 @@ pub struct AuditEvent {
 #[derive(Debug, Clone)]
 pub struct StoredSubmission {
     /// Whose it is.
-    pub recipient: Recipient,
+    pub recipient: SubmissionOwner,
     /// The sealed password.
     pub sealed: SealedPassword,
 }
+
+/// What the export and the re-check use of a submission's recipient: the columns that
+/// bind the seal, name the row and go into the file. The export reads 50,000 of them
+/// at a time; the rest of `Recipient` would be four more strings each to read and free
+/// (issue 21).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionOwner {
+    /// Row id (part of the sealing binding).
+    pub id: i64,
+    /// Roster line.
+    pub roster_line: i64,
+    /// EmailAddress.
+    pub email: String,
+    /// UserName.
+    pub user_name: String,
+    /// UserRoot.
+    pub user_root: Option<String>,
+}
+
+/// The columns of `SubmissionOwner`, in its order, from `recipients r`.
+pub(crate) const OWNER_COLUMNS: &str = "r.id, r.roster_line, r.email, r.user_name, r.user_root";
 
 /// What tells one sealed password of a user from the next (migration 0023): the last 8
 /// bytes of its HPKE encapsulated key (`SealedPassword::enc`), a public key drawn anew

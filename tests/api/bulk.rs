@@ -225,3 +225,45 @@ async fn submit_again(app: &TestApp, b: &passdrop::storage::Batch, email: &str, 
     let r = app.submit(&link(&fresh), password, password).await;
     assert_eq!(r.status(), 200, "{email}");
 }
+
+/// An export whose batch is purged between its read and its record records nothing:
+/// `mark_exported` refuses the gone batch in its transaction, so no row of
+/// `exported_submissions` (which has no foreign key since migration 0024) names a
+/// deleted recipient.
+#[tokio::test]
+async fn an_export_recorded_after_its_batch_was_purged_records_nothing() {
+    use sqlx::ConnectOptions as _;
+    let app = TestApp::spawn().await;
+    let (b, links) = app.create_batch("gone", &roster_of("gone", 3)).await;
+    for l in &links {
+        let r = app.submit(&link(l), "Passw0rd!", "Passw0rd!").await;
+        assert_eq!(r.status(), 200);
+    }
+    let admin = batch::unlock_admin(&app.store, secret(PASSPHRASE))
+        .await
+        .unwrap();
+    let exported = batch::prepare_m365(&app.store, &b, &admin).await.unwrap();
+    assert_eq!(exported.rows, 3);
+    let now = config::now();
+    batch::purge_discarding(&app.store, &b, now, &Default::default())
+        .await
+        .unwrap_err();
+    // Nothing was exported yet, so the purge needs the passwords discarded by name.
+    let shown = batch::unexported(&app.store, &b).await.unwrap();
+    batch::purge_discarding(&app.store, &b, now, &shown)
+        .await
+        .unwrap();
+    let recorded =
+        batch::record_export_of(&app.store, &b, &exported, PurgeChoice::KeepCollecting, now).await;
+    assert!(recorded.is_err(), "{recorded:?}");
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.data_dir.path().join("passdrop.sqlite3"))
+        .connect()
+        .await
+        .unwrap();
+    let marks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM exported_submissions")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(marks, 0);
+}
