@@ -4,8 +4,8 @@
 
 use zeroize::Zeroizing;
 
-use super::{BatchError, BatchResult, MAINTENANCE_INTERVAL, open_batch_key};
-use crate::crypto::{self, AdminKey, SubmissionBinding};
+use super::{BatchError, BatchResult, MAINTENANCE_INTERVAL, open_batch_key, open_passwords};
+use crate::crypto::AdminKey;
 use crate::export::{self, M365Row, Target};
 use std::sync::Arc;
 
@@ -262,12 +262,27 @@ pub async fn export_m365_with(
 
 /// Records an export just prepared, once its file is handed over: its audit row, the
 /// submissions it read (`M365Export::seen`), and the automatic purge as `choice` says
-/// (`purge_plan`); returns the plan applied. The users still pending are found from
-/// the export itself (who had submitted when it read the batch) and the live links,
+/// (`purge_plan`); returns the plan applied. `export_purge_plan` then `mark_export_of`,
+/// for a caller that reads the plan while the file is still being written.
+pub async fn record_export_of(
+    store: &Store,
+    batch: &Batch,
+    exported: &M365Export,
+    choice: PurgeChoice,
+    now: i64,
+) -> BatchResult<PurgePlan> {
+    let plan = export_purge_plan(store, batch, exported, choice, now).await?;
+    mark_export_of(store, batch, exported, &plan, now).await?;
+    Ok(plan)
+}
+
+/// The automatic purge recording `exported` at `now` sets, as `choice` says
+/// (`purge_plan`): read, nothing written. The users still pending are found from the
+/// export itself (who had submitted when it read the batch) and the live links,
 /// instead of `export_outlook` reading every submission again (about 70 MB of pages
 /// for 50,000 users). A user who submitted after the read is in neither (their link is
 /// used): `unexported` names them afterwards.
-pub async fn record_export_of(
+pub async fn export_purge_plan(
     store: &Store,
     batch: &Batch,
     exported: &M365Export,
@@ -282,7 +297,19 @@ pub async fn record_export_of(
         .filter(|(id, _)| !exported.submitted.contains(id) && !covered.contains(id))
         .map(|(_, expires_at)| expires_at)
         .max();
-    let plan = purge_plan(batch, live_links_until, choice, now);
+    Ok(purge_plan(batch, live_links_until, choice, now))
+}
+
+/// Records `exported`, once its file is handed over, with the `plan` that
+/// `export_purge_plan` read for the same `now`: the audit row, the submissions it read
+/// and the purge date, in one transaction.
+pub async fn mark_export_of(
+    store: &Store,
+    batch: &Batch,
+    exported: &M365Export,
+    plan: &PurgePlan,
+    now: i64,
+) -> BatchResult<()> {
     store
         .mark_exported(
             &batch.id,
@@ -292,7 +319,7 @@ pub async fn record_export_of(
             &exported.seen,
         )
         .await?;
-    Ok(plan)
+    Ok(())
 }
 
 /// Like `export_m365`, but without recording the export (for a caller that may still
@@ -488,79 +515,6 @@ pub async fn prepare_export_from(
         late_watch,
     })
 }
-
-/// Opens every sealed password of a batch, in order, spread over the machine's cores.
-pub(super) fn open_passwords(
-    batch_key: &crypto::BatchKey,
-    batch_id: &str,
-    submissions: &[crate::storage::StoredSubmission],
-    tally: Option<&Tally>,
-) -> BatchResult<Vec<secrecy::SecretBox<[u8]>>> {
-    let open_one = |s: &crate::storage::StoredSubmission| {
-        if let Some(tally) = tally {
-            tally.bump();
-        }
-        let binding = SubmissionBinding {
-            batch_id,
-            recipient_id: s.recipient.id,
-            email: &s.recipient.email,
-            user_name: &s.recipient.user_name,
-        };
-        crypto::open_password(batch_key, binding, &s.sealed).map_err(|e| {
-            BatchError::Other(anyhow::anyhow!(
-                "the stored password of recipient {} (roster line {}) does not open ({e}); \
-                 the database may be damaged",
-                s.recipient.id,
-                s.recipient.roster_line
-            ))
-        })
-    };
-    // Small pieces handed out as threads ask for them, not one fixed share per thread:
-    // on a machine with other work, a thread that gets less CPU time does less of the
-    // work instead of holding every other thread up at the end.
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let pieces: Vec<_> = submissions.chunks(OPEN_PIECE).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.min(pieces.len()))
-            .map(|_| {
-                let (pieces, next) = (&pieces, &next);
-                scope.spawn(move || {
-                    let mut opened = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(piece) = pieces.get(i) else {
-                            return Ok::<_, BatchError>(opened);
-                        };
-                        match piece.iter().map(open_one).collect::<BatchResult<_>>() {
-                            Ok(passwords) => opened.push((i, passwords)),
-                            Err(e) => {
-                                // The others stop at their next piece.
-                                next.store(pieces.len(), std::sync::atomic::Ordering::Relaxed);
-                                return Err(e);
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        let mut opened: Vec<(usize, Vec<secrecy::SecretBox<[u8]>>)> =
-            Vec::with_capacity(pieces.len());
-        for worker in workers {
-            opened.extend(worker.join().map_err(|_| {
-                BatchError::Other(anyhow::anyhow!("a password-opening thread panicked"))
-            })??);
-        }
-        // Back in file order.
-        opened.sort_unstable_by_key(|(i, _)| *i);
-        let mut all = Vec::with_capacity(submissions.len());
-        all.extend(opened.into_iter().flat_map(|(_, p)| p));
-        Ok(all)
-    })
-}
-
-/// Passwords a password-opening thread takes at a time.
-const OPEN_PIECE: usize = 64;
 
 /// Purges a batch: key first, then rows, then compaction. Returns its tombstone.
 pub async fn purge(store: &Store, batch: &Batch, now: i64) -> BatchResult<Tombstone> {

@@ -224,14 +224,29 @@ async fn export(
         args.include_stale,
         read,
     );
-    let exported = progress::watch("Opening passwords", tally, progress::LARGE, prepared).await?;
+    let mut exported =
+        progress::watch("Opening passwords", tally, progress::LARGE, prepared).await?;
     drop(admin);
-    output.finish(&exported.csv)?;
-    if let (Some(file), Some(script)) = (script_file, &script) {
-        file.finish(script.as_bytes())?;
-    }
+    // The file (and the script) are written and synced on a blocking thread while the
+    // purge plan is read; the export is recorded only once they are whole.
+    let now = config::now();
+    let csv = std::mem::take(&mut exported.csv);
+    let script_out = script_file.zip(script);
+    let write = tokio::task::spawn_blocking(move || -> CliResult {
+        output.finish(&csv)?;
+        if let Some((file, script)) = script_out {
+            file.finish(script.as_bytes())?;
+        }
+        Ok(())
+    });
+    let (written, plan) = tokio::join!(
+        write,
+        batch::export_purge_plan(store, &b, &exported, choice, now)
+    );
+    written.map_err(anyhow::Error::new)??;
     tracing::debug!("export: file written");
-    let plan = batch::record_export_of(store, &b, &exported, choice, config::now()).await?;
+    let plan = plan?;
+    batch::mark_export_of(store, &b, &exported, &plan, now).await?;
     tracing::debug!("export: recorded");
     match &args.out {
         Some(out) => eprintln!("Wrote {} rows to {}.", exported.rows, out.display()),
