@@ -222,7 +222,7 @@ pub struct M365Export {
     /// password only when left out).
     pub stale: Vec<String>,
     /// Recipient ids of everyone who had submitted when the export read the batch
-    /// (stale ones included): what `record_export_of` counts as not pending.
+    /// (stale ones included): what `export_purge_plan` counts as not pending.
     pub submitted: std::collections::HashSet<i64>,
     /// Every submission the export read (stale ones included: left out on purpose), as
     /// (recipient id, `storage::submission_tag`): recorded with the export, so that a

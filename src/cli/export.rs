@@ -232,21 +232,46 @@ async fn export(
     let now = config::now();
     let csv = std::mem::take(&mut exported.csv);
     let script_out = script_file.zip(script);
+    // The script (no secret) first: a script that cannot be written leaves no CSV.
     let write = tokio::task::spawn_blocking(move || -> CliResult {
-        output.finish(&csv)?;
         if let Some((file, script)) = script_out {
             file.finish(script.as_bytes())?;
         }
-        Ok(())
+        output.finish(&csv)
     });
     let (written, plan) = tokio::join!(
         write,
         batch::export_purge_plan(store, &b, &exported, choice, now)
     );
-    written.map_err(anyhow::Error::new)??;
+    written
+        .map_err(anyhow::Error::new)
+        .context("writing the export's file stopped")??;
     tracing::debug!("export: file written");
-    let plan = plan?;
-    batch::mark_export_of(store, &b, &exported, &plan, now).await?;
+    // The file is whole from here on: a failure to record it says so.
+    let recorded = match plan {
+        Ok(plan) => batch::mark_export_of(store, &b, &exported, &plan, now)
+            .await
+            .map(|()| plan),
+        Err(e) => Err(e),
+    };
+    let plan = recorded.map_err(|e| {
+        let written = match &args.out {
+            Some(out) => format!("{} is whole", out.display()),
+            None => "the file went to standard output whole".to_owned(),
+        };
+        Failure::from(match &e {
+            batch::BatchError::Store(crate::storage::StoreError::NoSuchBatch(_)) => {
+                anyhow::anyhow!(
+                    "{written}, but the batch was purged meanwhile, so this export is not \
+                     recorded"
+                )
+            }
+            other => anyhow::anyhow!(
+                "{written}, but this export could not be recorded ({other}); until an export \
+                 is recorded, a purge names its users as in no exported file"
+            ),
+        })
+    })?;
     tracing::debug!("export: recorded");
     match &args.out {
         Some(out) => eprintln!("Wrote {} rows to {}.", exported.rows, out.display()),

@@ -252,13 +252,15 @@ impl SecretFile {
         })
     }
 
-    /// Writes all of `bytes`, syncs them to disk, and keeps the file.
+    /// Writes all of `bytes`, syncs them and the file's directory entry to disk, and
+    /// keeps the file.
     pub fn finish(mut self, bytes: &[u8]) -> anyhow::Result<()> {
         let Some(mut file) = self.file.take() else {
             anyhow::bail!("{} was already written", self.path.display());
         };
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
+            .and_then(|()| sync_parent(&self.path))
             .with_context(|| format!("could not write {}", self.path.display()))?;
         self.path = std::path::PathBuf::new();
         Ok(())
@@ -304,14 +306,20 @@ impl SecretFile {
             anyhow::bail!("{} was never written", self.path.display());
         };
         fs::rename(partial, &self.path)
-            .and_then(|()| match self.path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => fs::File::open(dir)?.sync_all(),
-                _ => Ok(()),
-            })
+            .and_then(|()| sync_parent(&self.path))
             .with_context(|| format!("could not write {}", self.path.display()))?;
         self.partial = None;
         self.path = std::path::PathBuf::new();
         Ok(())
+    }
+}
+
+/// Syncs the directory holding `path`, so that its entry (a new name, a rename) is on
+/// disk too.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => fs::File::open(dir)?.sync_all(),
+        _ => fs::File::open(".")?.sync_all(),
     }
 }
 

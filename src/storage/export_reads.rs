@@ -213,8 +213,8 @@ fn read_submissions_for_export(
             )));
         }
         // The columns by place, as `OWNER_COLUMNS` lists them, then the seal.
-        let enc: Option<Vec<u8>> = row.get(5).map_err(failed)?;
-        let ciphertext: Option<Vec<u8>> = row.get(6).map_err(failed)?;
+        let enc: Option<Vec<u8>> = row.get(OWNER_COLUMN_COUNT).map_err(failed)?;
+        let ciphertext: Option<Vec<u8>> = row.get(OWNER_COLUMN_COUNT + 1).map_err(failed)?;
         match (enc, ciphertext) {
             (Some(enc), Some(ciphertext)) => submissions.push(StoredSubmission {
                 recipient: owner_of(row).map_err(failed)?,

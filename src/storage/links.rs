@@ -316,17 +316,18 @@ impl Store {
         let submissions = rows
             .iter()
             .map(|row| {
+                // By place, as `OWNER_COLUMNS` lists them, then the seal.
                 Ok(StoredSubmission {
                     recipient: SubmissionOwner {
-                        id: row.try_get("id")?,
-                        roster_line: row.try_get("roster_line")?,
-                        email: row.try_get("email")?,
-                        user_name: row.try_get("user_name")?,
-                        user_root: row.try_get("user_root")?,
+                        id: row.try_get(0)?,
+                        roster_line: row.try_get(1)?,
+                        email: row.try_get(2)?,
+                        user_name: row.try_get(3)?,
+                        user_root: row.try_get(4)?,
                     },
                     sealed: SealedPassword {
-                        enc: row.try_get("enc")?,
-                        ciphertext: row.try_get("ciphertext")?,
+                        enc: row.try_get(OWNER_COLUMN_COUNT)?,
+                        ciphertext: row.try_get(OWNER_COLUMN_COUNT + 1)?,
                     },
                 })
             })

@@ -578,8 +578,12 @@ pub struct SubmissionOwner {
     pub user_root: Option<String>,
 }
 
-/// The columns of `SubmissionOwner`, in its order, from `recipients r`.
+/// The columns of `SubmissionOwner`, in its order, from `recipients r`: read by place
+/// (the first `OWNER_COLUMN_COUNT` of a row; `email` is the third).
 pub(crate) const OWNER_COLUMNS: &str = "r.id, r.roster_line, r.email, r.user_name, r.user_root";
+
+/// How many columns `OWNER_COLUMNS` names.
+pub(crate) const OWNER_COLUMN_COUNT: usize = 5;
 
 /// What tells one sealed password of a user from the next (migration 0023): the last 8
 /// bytes of its HPKE encapsulated key (`SealedPassword::enc`), a public key drawn anew

@@ -255,7 +255,13 @@ async fn an_export_recorded_after_its_batch_was_purged_records_nothing() {
         .unwrap();
     let recorded =
         batch::record_export_of(&app.store, &b, &exported, PurgeChoice::KeepCollecting, now).await;
-    assert!(recorded.is_err(), "{recorded:?}");
+    assert!(
+        matches!(
+            recorded,
+            Err(batch::BatchError::Store(StoreError::NoSuchBatch(_)))
+        ),
+        "{recorded:?}"
+    );
     let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(app.data_dir.path().join("passdrop.sqlite3"))
         .connect()
